@@ -1,0 +1,86 @@
+//! The appointment list of a chosen day (default: tomorrow).
+
+use super::state::{AppState, Page};
+use crate::domain::{Appointment, AppointmentStatus};
+use chrono::{Days, NaiveDate};
+use leptos::prelude::*;
+
+#[component]
+pub fn AppointmentList() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let tomorrow = chrono::Local::now().date_naive() + Days::new(1);
+    let day = RwSignal::new(tomorrow);
+    let show_cancelled = RwSignal::new(false);
+    let rows = Memo::new(move |_| {
+        let d = day.get();
+        let cancelled = show_cancelled.get();
+        let mut list: Vec<Appointment> = state.appointments.with(|a| {
+            a.iter()
+                .filter(|a| a.day() == d && (cancelled || a.status != AppointmentStatus::Cancelled))
+                .cloned()
+                .collect()
+        });
+        list.sort_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then_with(|| a.therapist.cmp(&b.therapist))
+        });
+        list
+    });
+    let name_of = move |a: &Appointment| {
+        state
+            .person(&a.person_id)
+            .map(|p| p.person.sort_name())
+            .unwrap_or_else(|| "(unbekannt)".into())
+    };
+    view! {
+        <h1>"Termine"</h1>
+        <div class="toolbar">
+            <label class="field">
+                "Tag"
+                <input type="date" prop:value=move || day.get().format("%Y-%m-%d").to_string()
+                    on:change=move |ev| {
+                        if let Ok(d) = NaiveDate::parse_from_str(&event_target_value(&ev), "%Y-%m-%d") {
+                            day.set(d);
+                        }
+                    } />
+            </label>
+            <label class="check">
+                <input type="checkbox" prop:checked=move || show_cancelled.get()
+                    on:change=move |ev| show_cancelled.set(event_target_checked(&ev)) />
+                "abgesagte anzeigen"
+            </label>
+            <span class="count" role="status">{move || format!("{} Termine am {}", rows.with(Vec::len), day.get().format("%d.%m.%Y"))}</span>
+        </div>
+        <div class="table-scroll">
+            <table class="data" aria-label="Termine des Tages">
+                <thead>
+                    <tr>
+                        <th scope="col">"Zeit"</th>
+                        <th scope="col">"Patient"</th>
+                        <th scope="col">"Behandler"</th>
+                        <th scope="col">"Ort"</th>
+                        <th scope="col">"Art"</th>
+                        <th scope="col">"Status"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {move || rows.get().into_iter().map(|a| {
+                        let name = name_of(&a);
+                        let pid = a.person_id.clone();
+                        view! {
+                            <tr on:click=move |_| state.go(Page::PersonEdit(pid.clone()))>
+                                <td>{format!("{}–{}", a.start.format("%H:%M"), a.end.format("%H:%M"))}</td>
+                                <td>{name}</td>
+                                <td>{a.therapist}</td>
+                                <td>{a.location}</td>
+                                <td>{a.kind}</td>
+                                <td>{a.status.label_de()}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

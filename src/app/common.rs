@@ -1,0 +1,98 @@
+//! Small shared components: banners, confirmation dialog, placeholders for later pages.
+
+use super::{repo, state::AppState};
+use leptos::prelude::*;
+
+#[component]
+pub fn DemoBanner() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let confirming = RwSignal::new(false);
+    let remove = move |_| {
+        confirming.set(false);
+        leptos::task::spawn_local(async move {
+            if let Err(e) = repo::remove_demo(state).await {
+                state.error.set(Some(e));
+            }
+        });
+    };
+    view! {
+        <Show when=move || state.demo.get()>
+            <div class="banner" role="status">
+                <strong>"Demodaten"</strong>
+                <span>"Diese Praxis ist erfunden — zum Ausprobieren. Nichts davon sind echte Patienten."</span>
+                <button class="secondary" on:click=move |_| confirming.set(true)>"Demodaten entfernen"</button>
+            </div>
+        </Show>
+        <Confirm
+            open=confirming
+            title="Demodaten entfernen?"
+            text="Alle Demo-Patienten, Interessenten, Termine und die Demo-Praxisdaten werden gelöscht."
+            confirm_label="Endgültig entfernen"
+            on_confirm=remove
+        />
+    }
+}
+
+#[component]
+pub fn ErrorBanner() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        {move || state.error.get().map(|e| view! {
+            <div class="banner" role="alert">
+                <span class="error">"Fehler: " {e}</span>
+                <button class="secondary" on:click=move |_| state.error.set(None)>"Schließen"</button>
+            </div>
+        })}
+        {move || state.notice.get().map(|n| view! {
+            <div class="banner" role="status">
+                <span class="ok">{n}</span>
+                <button class="secondary" on:click=move |_| state.notice.set(None)>"OK"</button>
+            </div>
+        })}
+        <Show when=move || !state.loaded.get() && state.error.get().is_none()>
+            <p role="status" class="muted">"Daten werden geladen …"</p>
+        </Show>
+    }
+}
+
+/// A modal confirmation before something irreversible.
+#[component]
+pub fn Confirm<F>(
+    open: RwSignal<bool>,
+    title: &'static str,
+    text: &'static str,
+    confirm_label: &'static str,
+    on_confirm: F,
+) -> impl IntoView
+where
+    F: Fn(()) + Clone + Send + Sync + 'static,
+{
+    view! {
+        <Show when=move || open.get()>
+            <div class="modal-backdrop">
+                <div class="modal" role="dialog" aria-modal="true" aria-label=title>
+                    <h2>{title}</h2>
+                    <p>{text}</p>
+                    <div class="actions">
+                        <button class="danger" on:click={
+                            let f = on_confirm.clone();
+                            move |_| f(())
+                        }>{confirm_label}</button>
+                        <button class="secondary" on:click=move |_| open.set(false)>"Abbrechen"</button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// Pages whose features belong to later work: says so honestly instead of pretending.
+#[component]
+pub fn NotYet(title: &'static str) -> impl IntoView {
+    view! {
+        <h1>{title}</h1>
+        <div class="card">
+            <p>"Dieser Bereich ist noch nicht verfügbar."</p>
+        </div>
+    }
+}

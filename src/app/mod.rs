@@ -1,0 +1,79 @@
+//! The Leptos user interface (wasm32 only). Components stay thin: they read state from
+//! [`state::AppState`], call domain functions and dispatch actions through [`repo`].
+
+mod appointments;
+mod common;
+mod persons;
+mod query_builder;
+mod repo;
+mod review;
+mod send;
+mod settings;
+mod state;
+mod table;
+
+use leptos::prelude::*;
+use state::{AppState, Page};
+
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let state = AppState::new();
+    provide_context(state);
+    state.listen_to_hash();
+    leptos::task::spawn_local(async move {
+        if let Err(e) = repo::boot(state).await {
+            state.error.set(Some(e));
+        }
+    });
+
+    view! {
+        <div class="app">
+            <Nav />
+            <main id="inhalt">
+                <common::DemoBanner />
+                <common::ErrorBanner />
+                {move || match state.page.get() {
+                    Page::Persons(kind) => view! { <persons::PersonList kind=kind /> }.into_any(),
+                    Page::PersonEdit(id) => view! { <persons::PersonEdit id=id /> }.into_any(),
+                    Page::PersonNew(kind) => view! { <persons::PersonNew kind=kind /> }.into_any(),
+                    Page::Appointments => view! { <appointments::AppointmentList /> }.into_any(),
+                    Page::Settings => view! { <settings::SettingsPage /> }.into_any(),
+                    Page::Send => view! { <send::SendPage /> }.into_any(),
+                    Page::Review => view! { <review::ReviewPage /> }.into_any(),
+                    Page::Compose => view! { <common::NotYet title="Vorlage und Ausgabe" /> }.into_any(),
+                    Page::Log => view! { <common::NotYet title="Protokoll" /> }.into_any(),
+                    Page::Templates => view! { <common::NotYet title="Vorlagen" /> }.into_any(),
+                }}
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn Nav() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let link = move |page: Page, label: &'static str| {
+        let href = page.hash();
+        let current = move || state.page.get().nav_group() == page.nav_group();
+        view! {
+            <a href=href aria-current=move || if current() { Some("page") } else { None }>{label}</a>
+        }
+    };
+    view! {
+        <nav class="main-nav" aria-label="Hauptnavigation">
+            <div class="brand">"praxisbote"</div>
+            {link(Page::Persons(crate::domain::Kind::Patient), "Patienten")}
+            {link(Page::Persons(crate::domain::Kind::Prospect), "Interessenten")}
+            {link(Page::Appointments, "Termine")}
+            {link(Page::Send, "Versand")}
+            {link(Page::Log, "Protokoll")}
+            {link(Page::Templates, "Vorlagen")}
+            {link(Page::Settings, "Einstellungen")}
+        </nav>
+    }
+}

@@ -1,0 +1,291 @@
+//! The query builder: AND-combined conditions, run over all persons, saveable by name.
+
+use super::repo;
+use super::state::AppState;
+use crate::domain::query::{CompiledQuery, Condition, DayMonth, QueryContext, SavedQuery, TagMode};
+use crate::domain::{Channel, InsuranceKind, Kind, Purpose};
+use chrono::NaiveDate;
+use leptos::prelude::*;
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// The condition types offered in "Bedingung hinzufügen", with a default each.
+fn templates() -> Vec<(&'static str, Condition)> {
+    let t = today();
+    vec![
+        (
+            "Geburtstag im Zeitraum (TT.MM.)",
+            Condition::BirthdayWindow {
+                from: DayMonth::of(t),
+                to: DayMonth::of(t + chrono::Days::new(7)),
+            },
+        ),
+        (
+            "Geburtstag in den nächsten Tagen",
+            Condition::BirthdayNextDays { days: 7 },
+        ),
+        (
+            "Recall: letzter Besuch vor …, kein künftiger Termin",
+            Condition::Recall {
+                last_visit_before: t - chrono::Days::new(182),
+                include_never_visited: false,
+            },
+        ),
+        (
+            "Alter von–bis",
+            Condition::AgeRange {
+                min: Some(18),
+                max: Some(99),
+                on: None,
+            },
+        ),
+        (
+            "Schlagworte",
+            Condition::Tags {
+                tags: vec![],
+                mode: TagMode::Any,
+            },
+        ),
+        (
+            "PLZ-Bereich",
+            Condition::PostcodeRange {
+                from: "0".into(),
+                to: "9".into(),
+            },
+        ),
+        ("Ort", Condition::City { cities: vec![] }),
+        (
+            "Versicherung",
+            Condition::Insurance {
+                kinds: vec![InsuranceKind::Statutory],
+            },
+        ),
+        (
+            "Art (Patient/Interessent)",
+            Condition::Kind {
+                kind: Kind::Patient,
+            },
+        ),
+        (
+            "Einwilligung vorhanden",
+            Condition::HasConsent {
+                channel: Channel::Email,
+                purpose: Purpose::Birthday,
+            },
+        ),
+    ]
+}
+
+fn dm_str(d: DayMonth) -> String {
+    format!("{:02}.{:02}.", d.day, d.month)
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+#[component]
+pub fn QueryBuilder(hits: RwSignal<Option<Vec<usize>>>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let draft = RwSignal::new(SavedQuery {
+        name: String::new(),
+        conditions: vec![],
+    });
+    let message = RwSignal::new(None::<String>);
+
+    let run = move |_| {
+        let q = draft.get();
+        let t = today();
+        let result = state.persons.with(|ps| {
+            state.appointments.with(|apps| {
+                let ctx = QueryContext::new(ps, apps, t);
+                CompiledQuery::new(&q, t).evaluate(ps, &ctx)
+            })
+        });
+        message.set(Some(format!("{} Personen gefunden.", result.len())));
+        hits.set(Some(result));
+    };
+    let save = move |_| {
+        let q = draft.get();
+        if q.name.trim().is_empty() {
+            message.set(Some("Bitte einen Namen für die Abfrage eingeben.".into()));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            message.set(Some(match repo::save_query(state, q).await {
+                Ok(()) => "Abfrage gespeichert.".into(),
+                Err(e) => format!("Nicht gespeichert: {e}"),
+            }));
+        });
+    };
+
+    view! {
+        <div class="card">
+            <div class="toolbar">
+                <label class="field">"Gespeicherte Abfragen"
+                    <select aria-label="Gespeicherte Abfrage laden" on:change=move |ev| {
+                        let name = event_target_value(&ev);
+                        if let Some(q) = state.saved_queries.with(|qs| qs.iter().find(|q| q.name == name).cloned()) {
+                            draft.set(q);
+                            hits.set(None);
+                        }
+                    }>
+                        <option value="">"— auswählen —"</option>
+                        {move || state.saved_queries.get().into_iter().map(|q| view! { <option value=q.name.clone()>{q.name.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">"Bedingung hinzufügen"
+                    <select aria-label="Bedingung hinzufügen" on:change=move |ev| {
+                        let label = event_target_value(&ev);
+                        if let Some((_, c)) = templates().into_iter().find(|(l, _)| *l == label) {
+                            draft.update(|d| d.conditions.push(c));
+                        }
+                    }>
+                        <option value="" selected=true>"— Bedingung wählen —"</option>
+                        {templates().into_iter().map(|(l, _)| view! { <option value=l>{l}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <ul class="conditions">
+                {move || (0..draft.with(|d| d.conditions.len())).map(|i| view! {
+                    <li class="toolbar">
+                        <ConditionEditor draft=draft index=i />
+                        <button class="secondary" aria-label=format!("Bedingung {} entfernen", i + 1)
+                            on:click=move |_| draft.update(|d| { d.conditions.remove(i); })>"Entfernen"</button>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <p class="muted">{move || if draft.with(|d| d.conditions.is_empty()) {
+                "Ohne Bedingung findet die Abfrage alle Personen.".to_string()
+            } else {
+                draft.with(|d| d.conditions.iter().map(Condition::describe_de).collect::<Vec<_>>().join(" UND "))
+            }}</p>
+            <div class="toolbar">
+                <button on:click=run>"Abfrage ausführen"</button>
+                <input type="text" aria-label="Name der Abfrage" placeholder="Name der Abfrage"
+                    prop:value=move || draft.with(|d| d.name.clone())
+                    on:input=move |ev| { let v = event_target_value(&ev); draft.update(|d| d.name = v) } />
+                <button class="secondary" on:click=save>"Abfrage speichern"</button>
+                <span role="status">{move || message.get()}</span>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn ConditionEditor(draft: RwSignal<SavedQuery>, index: usize) -> impl IntoView {
+    let get = move || draft.with(|d| d.conditions.get(index).cloned());
+    let set = move |c: Condition| {
+        draft.update(|d| {
+            if let Some(x) = d.conditions.get_mut(index) {
+                *x = c
+            }
+        })
+    };
+    let input =
+        move |label: String,
+              value: String,
+              kind: &'static str,
+              apply: Box<dyn Fn(String) -> Option<Condition> + Send + Sync>| {
+            view! {
+                <label class="field">{label.clone()}
+                    <input type=kind aria-label=label prop:value=value
+                        on:change=move |ev| if let Some(c) = apply(event_target_value(&ev)) { set(c) } />
+                </label>
+            }
+        };
+    move || {
+        let Some(c) = get() else { return ().into_any() };
+        let n = index + 1;
+        match c {
+            Condition::BirthdayWindow { from, to } => view! {
+                <strong>"Geburtstag"</strong>
+                {input(format!("Bedingung {n}: Geburtstag von (TT.MM.)"), dm_str(from), "text",
+                    Box::new(move |v| DayMonth::parse(&v).map(|f| Condition::BirthdayWindow { from: f, to })))}
+                {input(format!("Bedingung {n}: Geburtstag bis (TT.MM.)"), dm_str(to), "text",
+                    Box::new(move |v| DayMonth::parse(&v).map(|t| Condition::BirthdayWindow { from, to: t })))}
+            }.into_any(),
+            Condition::BirthdayNextDays { days } => input(format!("Bedingung {n}: Geburtstag in den nächsten Tagen"), days.to_string(), "number",
+                Box::new(|v| v.parse().ok().map(|days| Condition::BirthdayNextDays { days }))).into_any(),
+            Condition::BirthdayBetween { from, to } => view! {
+                {input(format!("Bedingung {n}: Geburtstag ab"), from.to_string(), "date",
+                    Box::new(move |v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok().map(|f| Condition::BirthdayBetween { from: f, to })))}
+                {input(format!("Bedingung {n}: Geburtstag bis"), to.to_string(), "date",
+                    Box::new(move |v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok().map(|t| Condition::BirthdayBetween { from, to: t })))}
+            }.into_any(),
+            Condition::Recall { last_visit_before, include_never_visited } => view! {
+                <strong>"Recall"</strong>
+                {input(format!("Bedingung {n}: letzter Besuch vor"), last_visit_before.to_string(), "date",
+                    Box::new(move |v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok().map(|d| Condition::Recall { last_visit_before: d, include_never_visited })))}
+                <label class="check">
+                    <input type="checkbox" prop:checked=include_never_visited
+                        on:change=move |ev| set(Condition::Recall { last_visit_before, include_never_visited: event_target_checked(&ev) }) />
+                    "auch nie besuchte"
+                </label>
+            }.into_any(),
+            Condition::AgeRange { min, max, on } => view! {
+                {input(format!("Bedingung {n}: Alter ab"), min.map(|m| m.to_string()).unwrap_or_default(), "number",
+                    Box::new(move |v| Some(Condition::AgeRange { min: v.parse().ok(), max, on })))}
+                {input(format!("Bedingung {n}: Alter bis"), max.map(|m| m.to_string()).unwrap_or_default(), "number",
+                    Box::new(move |v| Some(Condition::AgeRange { min, max: v.parse().ok(), on })))}
+            }.into_any(),
+            Condition::Tags { tags, mode } => input(format!("Bedingung {n}: Schlagworte (mit Komma, eines davon)"), tags.join(", "), "text",
+                Box::new(move |v| Some(Condition::Tags { tags: list(&v), mode }))).into_any(),
+            Condition::PostcodeRange { from, to } => view! {
+                {input(format!("Bedingung {n}: PLZ von"), from.clone(), "text",
+                    Box::new({ let to = to.clone(); move |v| Some(Condition::PostcodeRange { from: v, to: to.clone() }) }))}
+                {input(format!("Bedingung {n}: PLZ bis"), to, "text",
+                    Box::new(move |v| Some(Condition::PostcodeRange { from: from.clone(), to: v })))}
+            }.into_any(),
+            Condition::City { cities } => input(format!("Bedingung {n}: Orte (mit Komma)"), cities.join(", "), "text",
+                Box::new(|v| Some(Condition::City { cities: list(&v) }))).into_any(),
+            Condition::Insurance { kinds } => view! {
+                <span>"Versicherung:"</span>
+                {InsuranceKind::ALL.into_iter().map(|k| {
+                    let kinds = kinds.clone();
+                    let on = kinds.contains(&k);
+                    view! {
+                        <label class="check">
+                            <input type="checkbox" prop:checked=on on:change=move |ev| {
+                                let mut ks = kinds.clone();
+                                if event_target_checked(&ev) { ks.push(k) } else { ks.retain(|x| *x != k) }
+                                set(Condition::Insurance { kinds: ks })
+                            } />
+                            {k.label_de()}
+                        </label>
+                    }
+                }).collect_view()}
+            }.into_any(),
+            Condition::Kind { kind } => view! {
+                <label class="field">{format!("Bedingung {n}: Art")}
+                    <select on:change=move |ev| set(Condition::Kind { kind: if event_target_value(&ev) == "prospect" { Kind::Prospect } else { Kind::Patient } })>
+                        {Kind::ALL.into_iter().map(|k| view! { <option value=k.key() selected=k == kind>{k.label_de()}</option> }).collect_view()}
+                    </select>
+                </label>
+            }.into_any(),
+            Condition::HasConsent { channel, purpose } => view! {
+                <label class="field">{format!("Bedingung {n}: Einwilligung für Kanal")}
+                    <select on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(c) = Channel::ALL.into_iter().find(|c| c.key() == v) { set(Condition::HasConsent { channel: c, purpose }) }
+                    }>
+                        {Channel::ALL.into_iter().map(|c| view! { <option value=c.key() selected=c == channel>{c.label_de()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">{format!("Bedingung {n}: Zweck")}
+                    <select on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(p) = Purpose::ALL.into_iter().find(|p| p.key() == v) { set(Condition::HasConsent { channel, purpose: p }) }
+                    }>
+                        {Purpose::ALL.into_iter().map(|p| view! { <option value=p.key() selected=p == purpose>{p.label_de()}</option> }).collect_view()}
+                    </select>
+                </label>
+            }.into_any(),
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Actions that touch storage. Every write goes to the store first and updates the signals
+//! only when the store accepted it, so the UI never shows data that is not persisted.
+
+use super::state::AppState;
+use crate::domain::query::SavedQuery;
+use crate::domain::{self, PersonId, PersonRecord, PracticeSettings};
+use crate::storage::{idb::IdbStore, Collection, Store, WriteBatch};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+const DB_NAME: &str = "praxisbote";
+const DEMO_FLAG: &str = "demo";
+
+thread_local! {
+    static STORE: RefCell<Option<Rc<dyn Store>>> = const { RefCell::new(None) };
+}
+
+/// The opened store. Panics before [`boot`] has opened it (a programming error).
+pub fn store() -> Rc<dyn Store> {
+    STORE
+        .with(|s| s.borrow().clone())
+        .expect("store opened in boot()")
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn url_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// Opens the database, loads the demo practice into an empty one (or on `?demo=reset`), and
+/// reads everything into the signals.
+pub async fn boot(state: AppState) -> Result<(), String> {
+    let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(|e| e.to_string())?);
+    STORE.with(|s| *s.borrow_mut() = Some(store.clone()));
+    crate::storage::idb::request_persistence();
+
+    let reset = url_param("demo").as_deref() == Some("reset");
+    if reset || store.is_empty().await.map_err(|e| e.to_string())? {
+        load_demo(&*store).await?;
+        if reset {
+            // Drop the parameter so a reload does not reset again.
+            if let Some(w) = web_sys::window() {
+                let hash = w.location().hash().unwrap_or_default();
+                let _ = w.history().and_then(|h| {
+                    h.replace_state_with_url(
+                        &wasm_bindgen::JsValue::NULL,
+                        "",
+                        Some(&format!("/{hash}")),
+                    )
+                });
+            }
+        }
+    }
+    reload(state).await
+}
+
+async fn load_demo(store: &dyn Store) -> Result<(), String> {
+    let demo = domain::demo::generate(1, today());
+    let flag = [crate::storage::DocOp::Put {
+        collection: Collection::Meta,
+        key: DEMO_FLAG.to_string(),
+        value: serde_json::json!(true),
+    }];
+    // One transaction: an interrupted load leaves an empty database, never half a demo.
+    store
+        .write(WriteBatch {
+            clear_all: true,
+            persons: &demo.persons,
+            appointments: &demo.appointments,
+            settings: Some(&demo.settings),
+            docs: &flag,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Reads all data from the store into the signals.
+pub async fn reload(state: AppState) -> Result<(), String> {
+    let store = store();
+    let persons = store.all_persons().await.map_err(|e| e.to_string())?;
+    let appointments = store
+        .appointments_between(chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)
+        .await
+        .map_err(|e| e.to_string())?;
+    let settings = store
+        .settings()
+        .await
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let demo = store
+        .get_doc(Collection::Meta, DEMO_FLAG)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some_and(|v| v == serde_json::json!(true));
+    let queries = store
+        .list_docs(Collection::Queries)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter_map(|d| serde_json::from_value::<SavedQuery>(d.value).ok())
+        .collect();
+    state.saved_queries.set(queries);
+    state.persons.set(persons);
+    state.appointments.set(appointments);
+    state.settings.set(settings);
+    state.demo.set(demo);
+    state.loaded.set(true);
+    Ok(())
+}
+
+/// Removes the demo practice: all persons, appointments and settings.
+pub async fn remove_demo(state: AppState) -> Result<(), String> {
+    store().clear_all().await.map_err(|e| e.to_string())?;
+    reload(state).await
+}
+
+pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), String> {
+    store()
+        .put_persons(std::slice::from_ref(&record))
+        .await
+        .map_err(|e| e.to_string())?;
+    state.persons.update(
+        |ps| match ps.iter_mut().find(|p| p.person.id == record.person.id) {
+            Some(p) => *p = record,
+            None => ps.push(record),
+        },
+    );
+    Ok(())
+}
+
+pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> {
+    store()
+        .delete_person(&id)
+        .await
+        .map_err(|e| e.to_string())?;
+    state.persons.update(|ps| ps.retain(|p| p.person.id != id));
+    state
+        .appointments
+        .update(|a| a.retain(|a| a.person_id != id));
+    Ok(())
+}
+
+pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Result<(), String> {
+    store()
+        .put_settings(&settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    state.settings.set(settings);
+    Ok(())
+}
+
+/// A new random id for a person or appointment.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Saves a query under its name (replacing one of the same name).
+pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), String> {
+    let value = serde_json::to_value(&query).map_err(|e| e.to_string())?;
+    store()
+        .put_docs(
+            Collection::Queries,
+            &[crate::storage::Doc {
+                key: query.name.clone(),
+                value,
+            }],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    state.saved_queries.update(|qs| {
+        qs.retain(|q| q.name != query.name);
+        qs.push(query);
+        qs.sort_by(|a, b| a.name.cmp(&b.name));
+    });
+    Ok(())
+}

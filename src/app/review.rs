@@ -1,0 +1,186 @@
+//! The review window ("Überprüfung"): per recipient the channel's contact, reachability,
+//! consent (JA/NEIN) and the include column "X"; "Übernahme" hands over to the composer.
+
+use super::state::{AppState, Page};
+use super::table;
+use crate::domain::review::{Review, ReviewRow};
+use leptos::prelude::*;
+
+#[derive(Clone, PartialEq)]
+struct Row {
+    index: usize,
+    row: ReviewRow,
+}
+
+#[component]
+pub fn ReviewPage() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let rows = Memo::new(move |_| {
+        state.review.with(|r| {
+            r.as_ref()
+                .map(|r| {
+                    r.rows
+                        .iter()
+                        .cloned()
+                        .enumerate()
+                        .map(|(index, row)| Row { index, row })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let counts = Memo::new(move |_| state.review.with(|r| r.as_ref().map(Review::counts)));
+    let message = RwSignal::new(None::<String>);
+    // Row waiting for the override confirmation (included without consent).
+    let override_row = RwSignal::new(None::<usize>);
+    let reason = RwSignal::new(String::new());
+
+    let toggle = move |index: usize, include: bool| {
+        let mut result = Ok(());
+        state.review.update(|r| {
+            if let Some(r) = r {
+                result = r.set_included(index, include);
+            }
+        });
+        match result {
+            Ok(()) => message.set(None),
+            Err(crate::domain::review::ReviewError::NeedsConsentOverride) => {
+                reason.set(String::new());
+                override_row.set(Some(index));
+            }
+            Err(e) => message.set(Some(e.message_de().to_string())),
+        }
+    };
+    let confirm_override = move |_| {
+        let Some(index) = override_row.get() else {
+            return;
+        };
+        let now = chrono::Local::now().naive_local();
+        let mut result = Ok(());
+        state.review.update(|r| {
+            if let Some(r) = r {
+                result = r.include_without_consent(index, &reason.get(), now);
+            }
+        });
+        match result {
+            Ok(()) => {
+                override_row.set(None);
+                message.set(Some(
+                    "Aufgenommen ohne Einwilligung — die Begründung wird protokolliert.".into(),
+                ));
+            }
+            Err(e) => message.set(Some(e.message_de().to_string())),
+        }
+    };
+    let remove_without_consent = move |_| {
+        let mut n = 0;
+        state.review.update(|r| {
+            if let Some(r) = r {
+                n = r.remove_all_without_consent();
+            }
+        });
+        message.set(Some(format!("{n} Empfänger ohne Einwilligung entfernt.")));
+    };
+    let handover = move |_| {
+        let h = state.review.with(|r| r.as_ref().map(Review::handover));
+        if let Some(h) = h {
+            if h.recipients.is_empty() {
+                message.set(Some("Niemand ist zur Übernahme markiert.".into()));
+                return;
+            }
+            state.handover.set(Some(h));
+            state.go(Page::Compose);
+        }
+    };
+    let channel = move || state.review.with(|r| r.as_ref().map(|r| r.channel));
+    let title = move || {
+        state.review.with(|r| match r {
+            Some(r) => format!(
+                "Überprüfung: {} · {}",
+                r.channel.label_de(),
+                r.purpose.label_de()
+            ),
+            None => "Überprüfung".into(),
+        })
+    };
+    let contact_header = move || match channel() {
+        Some(crate::domain::Channel::Letter) => "Anschrift",
+        Some(crate::domain::Channel::Sms) => "Mobilnummer",
+        _ => "E-Mail",
+    };
+
+    view! {
+        <h1>{title}</h1>
+        <Show when=move || state.review.with(Option::is_some) fallback=move || view! {
+            <p>"Noch keine Empfänger ausgewählt. " <a href=Page::Send.hash()>"Zur Auswahl"</a></p>
+        }>
+            <div class="toolbar">
+                <span class="count" role="status" aria-label="Zählung">{move || counts.get().map(|c| format!(
+                    "{} ausgewählt · {} erreichbar · {} mit Einwilligung · {} übernommen",
+                    c.selected, c.reachable, c.consented, c.included)).unwrap_or_default()}</span>
+                <button class="secondary" on:click=remove_without_consent>"nur mit Einwilligung"</button>
+                <button class="secondary" on:click=move |_| state.go(Page::Send)>"Zurück zur Auswahl"</button>
+                <button on:click=handover>"Übernahme"</button>
+            </div>
+            <p role="status">{move || message.get()}</p>
+            <table::VirtualTable
+                rows=rows
+                label="Empfänger prüfen"
+                header=move || view! {
+                    <th scope="col">"X"</th>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">{contact_header()}</th>
+                    <th scope="col">"erlaubt"</th>
+                    <th scope="col">"Hinweis"</th>
+                }
+                row=move |r: Row| {
+                    let Row { index, row } = r;
+                    let red = row.is_red();
+                    let name = row.name.clone();
+                    let included = row.included;
+                    let consent_text = row.consent.label_de();
+                    let consent_detail = row.consent.detail_de();
+                    let allowed = row.consent.allowed;
+                    let mut notes: Vec<String> = row.reason_de().into_iter().collect();
+                    notes.extend(row.flags.messages_de(channel().unwrap_or(crate::domain::Channel::Email)));
+                    if let Some(reason) = &row.override_reason {
+                        notes.push(format!("ohne Einwilligung aufgenommen: {reason}"));
+                    }
+                    view! {
+                        <tr class:row-bad=red>
+                            <td>
+                                <input type="checkbox" aria-label=format!("{name} übernehmen")
+                                    prop:checked=included disabled=red
+                                    on:change=move |ev| toggle(index, event_target_checked(&ev)) />
+                            </td>
+                            <td>{name.clone()}</td>
+                            <td>{row.contact.display()}</td>
+                            <td>
+                                <span class=if allowed { "consent-yes" } else { "consent-no" }
+                                    title=consent_detail.clone() aria-label=format!("erlaubt: {consent_text}. {consent_detail}")
+                                    tabindex="0">{consent_text}</span>
+                            </td>
+                            <td class:error=red>{notes.join(" · ")}</td>
+                        </tr>
+                    }
+                }
+            />
+        </Show>
+        <Show when=move || override_row.get().is_some()>
+            <div class="modal-backdrop">
+                <div class="modal" role="dialog" aria-modal="true" aria-label="Ohne Einwilligung aufnehmen?">
+                    <h2>"Ohne Einwilligung aufnehmen?"</h2>
+                    <p>"Für diesen Kanal und Zweck liegt keine Einwilligung vor. Nur aufnehmen, wenn sie nachweislich anders vorliegt. Die Begründung wird im Protokoll gespeichert."</p>
+                    <label class="field">"Begründung"
+                        <textarea aria-label="Begründung" prop:value=move || reason.get()
+                            on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <div class="actions">
+                        <button class="danger" disabled=move || reason.with(|r| r.trim().is_empty()) on:click=confirm_override>"Trotzdem aufnehmen"</button>
+                        <button class="secondary" on:click=move |_| override_row.set(None)>"Abbrechen"</button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,143 @@
+//! Application state shared by all pages (signals, provided as context) and hash routing.
+
+use crate::domain::query::SavedQuery;
+use crate::domain::review::{Handover, Review};
+use crate::domain::search::SearchKey;
+use crate::domain::{Appointment, Kind, PersonId, PersonRecord, PracticeSettings};
+use leptos::prelude::*;
+
+/// The pages of the app; the URL hash mirrors the current page (`#/patienten`, …).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Page {
+    Persons(Kind),
+    PersonEdit(PersonId),
+    PersonNew(Kind),
+    Appointments,
+    Send,
+    Review,
+    Compose,
+    Log,
+    Templates,
+    Settings,
+}
+
+impl Page {
+    pub fn hash(&self) -> String {
+        match self {
+            Page::Persons(Kind::Patient) => "#/patienten".into(),
+            Page::Persons(Kind::Prospect) => "#/interessenten".into(),
+            Page::PersonEdit(id) => format!("#/person/{id}"),
+            Page::PersonNew(Kind::Patient) => "#/neu/patient".into(),
+            Page::PersonNew(Kind::Prospect) => "#/neu/interessent".into(),
+            Page::Appointments => "#/termine".into(),
+            Page::Send => "#/versand".into(),
+            Page::Review => "#/versand/pruefen".into(),
+            Page::Compose => "#/versand/vorlage".into(),
+            Page::Log => "#/protokoll".into(),
+            Page::Templates => "#/vorlagen".into(),
+            Page::Settings => "#/einstellungen".into(),
+        }
+    }
+
+    pub fn from_hash(hash: &str) -> Page {
+        let h = hash.trim_start_matches('#').trim_start_matches('/');
+        let mut parts = h.splitn(2, '/');
+        match (parts.next().unwrap_or(""), parts.next()) {
+            ("interessenten", _) => Page::Persons(Kind::Prospect),
+            ("person", Some(id)) if !id.is_empty() => Page::PersonEdit(PersonId(id.to_string())),
+            ("neu", Some("interessent")) => Page::PersonNew(Kind::Prospect),
+            ("neu", _) => Page::PersonNew(Kind::Patient),
+            ("termine", _) => Page::Appointments,
+            ("versand", Some("pruefen")) => Page::Review,
+            ("versand", Some("vorlage")) => Page::Compose,
+            ("versand", _) => Page::Send,
+            ("protokoll", _) => Page::Log,
+            ("vorlagen", _) => Page::Templates,
+            ("einstellungen", _) => Page::Settings,
+            _ => Page::Persons(Kind::Patient),
+        }
+    }
+
+    /// Which navigation entry is highlighted for this page.
+    pub fn nav_group(&self) -> String {
+        match self {
+            Page::PersonEdit(_) | Page::PersonNew(Kind::Patient) => {
+                Page::Persons(Kind::Patient).hash()
+            }
+            Page::PersonNew(Kind::Prospect) => Page::Persons(Kind::Prospect).hash(),
+            Page::Review | Page::Compose => Page::Send.hash(),
+            p => p.hash(),
+        }
+    }
+}
+
+/// All app-wide signals. `Copy`, so closures capture it freely.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub page: RwSignal<Page>,
+    pub persons: RwSignal<Vec<PersonRecord>>,
+    /// Folded search haystacks, parallel to `persons` (recomputed when persons change).
+    pub search_keys: Memo<Vec<SearchKey>>,
+    pub appointments: RwSignal<Vec<Appointment>>,
+    pub settings: RwSignal<PracticeSettings>,
+    /// The review window of the current send flow (built by "Aktion").
+    pub review: RwSignal<Option<Review>>,
+    /// What "Übernahme" handed to the composer.
+    pub handover: RwSignal<Option<Handover>>,
+    pub saved_queries: RwSignal<Vec<SavedQuery>>,
+    /// True while the loaded data is the generated demo practice.
+    pub demo: RwSignal<bool>,
+    /// False until the database has been opened and read.
+    pub loaded: RwSignal<bool>,
+    pub error: RwSignal<Option<String>>,
+    /// A short confirmation shown after an action ("Gespeichert.").
+    pub notice: RwSignal<Option<String>>,
+}
+
+impl AppState {
+    pub fn new() -> Self {
+        let hash = web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default();
+        let persons = RwSignal::new(Vec::<PersonRecord>::new());
+        let search_keys =
+            Memo::new(move |_| persons.with(|ps| ps.iter().map(SearchKey::of).collect()));
+        AppState {
+            page: RwSignal::new(Page::from_hash(&hash)),
+            persons,
+            search_keys,
+            appointments: RwSignal::new(Vec::new()),
+            settings: RwSignal::new(PracticeSettings::default()),
+            review: RwSignal::new(None),
+            handover: RwSignal::new(None),
+            saved_queries: RwSignal::new(Vec::new()),
+            demo: RwSignal::new(false),
+            loaded: RwSignal::new(false),
+            error: RwSignal::new(None),
+            notice: RwSignal::new(None),
+        }
+    }
+
+    pub fn listen_to_hash(self) {
+        let handle = window_event_listener(leptos::ev::hashchange, move |_| {
+            let hash = web_sys::window()
+                .and_then(|w| w.location().hash().ok())
+                .unwrap_or_default();
+            self.page.set(Page::from_hash(&hash));
+        });
+        // The listener lives as long as the app.
+        std::mem::forget(handle);
+    }
+
+    pub fn go(self, page: Page) {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().set_hash(&page.hash());
+        }
+        self.page.set(page);
+    }
+
+    pub fn person(self, id: &PersonId) -> Option<PersonRecord> {
+        self.persons
+            .with(|ps| ps.iter().find(|p| &p.person.id == id).cloned())
+    }
+}

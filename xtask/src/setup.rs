@@ -1,0 +1,99 @@
+//! Installs what the build and the tests need, when missing. Never downloads a prebuilt
+//! binary: Rust tools come from crates.io sources, wasm-opt from npm's binaryen package,
+//! browsers and servers from Debian's packages.
+
+use crate::util::{self, cargo, cmd, output, run, succeeds, Result};
+use std::process::Command;
+
+pub const TRUNK_VERSION: &str = "0.21.14";
+pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
+pub const BINARYEN_VERSION: &str = "132";
+
+/// Debian packages the tests need: browser + driver, fonts for PDFs, poppler for PDF checks,
+/// aiosmtpd as a real SMTP server, postfix for its smtp-sink, Node.js/npm for binaryen.
+pub const TEST_PACKAGES: &[&str] = &[
+    "chromium",
+    "chromium-driver",
+    "fonts-dejavu-core",
+    "poppler-utils",
+    "python3-aiosmtpd",
+    "postfix",
+];
+
+pub fn ensure_build_tools() -> Result<()> {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let has_version = |prog: &str, want: &str| {
+        output(cmd(prog).arg("--version")).is_some_and(|v| v.contains(want))
+    };
+    if !has_version("trunk", TRUNK_VERSION) {
+        eprintln!("Installing trunk {TRUNK_VERSION} (from source, takes several minutes) …");
+        run(cargo().args(["install", "--locked", &format!("trunk@{TRUNK_VERSION}")]))?;
+    }
+    if !has_version("wasm-bindgen", WASM_BINDGEN_VERSION) {
+        eprintln!("Installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (from source) …");
+        // Not --locked: its lockfile asks for a crate version the registry lacks.
+        run(cargo().args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            WASM_BINDGEN_VERSION,
+        ]))?;
+    }
+    if !succeeds(Command::new("npm").arg("--version")) {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    if !has_version("wasm-opt", &format!("version {BINARYEN_VERSION}")) {
+        let dir = util::tools_dir();
+        std::fs::create_dir_all(&dir)?;
+        run(cmd("npm").current_dir(&dir).args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            &format!("binaryen@{BINARYEN_VERSION}"),
+        ]))?;
+    }
+    Ok(())
+}
+
+pub fn ensure_test_packages() -> Result<()> {
+    let missing: Vec<&str> = TEST_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            !output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p]))
+                .is_some_and(|s| s.contains("install ok installed"))
+        })
+        .collect();
+    if !missing.is_empty() {
+        apt_install(&missing)?;
+    }
+    Ok(())
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    eprintln!("Installing Debian packages: {}", packages.join(" "));
+    let sudo = !output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut c = if sudo {
+            Command::new("sudo")
+        } else {
+            Command::new("apt-get")
+        };
+        if sudo {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut apt(&["update", "-q"]))?;
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    run(&mut apt(&args))
+}
