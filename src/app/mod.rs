@@ -3,6 +3,7 @@
 
 mod appointments;
 mod common;
+mod compose;
 mod persons;
 mod query_builder;
 mod repo;
@@ -11,6 +12,7 @@ mod send;
 mod settings;
 mod state;
 mod table;
+mod templates;
 
 use leptos::prelude::*;
 use state::{AppState, Page};
@@ -45,9 +47,9 @@ fn App() -> impl IntoView {
                     Page::Settings => view! { <settings::SettingsPage /> }.into_any(),
                     Page::Send => view! { <send::SendPage /> }.into_any(),
                     Page::Review => view! { <review::ReviewPage /> }.into_any(),
-                    Page::Compose => view! { <common::NotYet title="Vorlage und Ausgabe" /> }.into_any(),
+                    Page::Compose => view! { <compose::ComposePage /> }.into_any(),
                     Page::Log => view! { <common::NotYet title="Protokoll" /> }.into_any(),
-                    Page::Templates => view! { <common::NotYet title="Vorlagen" /> }.into_any(),
+                    Page::Templates => view! { <templates::TemplatesPage /> }.into_any(),
                 }}
             </main>
         </div>

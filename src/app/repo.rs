@@ -3,6 +3,7 @@
 
 use super::state::AppState;
 use crate::domain::query::SavedQuery;
+use crate::domain::template::{shipped_templates, Template};
 use crate::domain::{self, PersonId, PersonRecord, PracticeSettings};
 use crate::storage::{idb::IdbStore, Collection, Store, WriteBatch};
 use std::cell::RefCell;
@@ -107,6 +108,14 @@ pub async fn reload(state: AppState) -> Result<(), String> {
         .filter_map(|d| serde_json::from_value::<SavedQuery>(d.value).ok())
         .collect();
     state.saved_queries.set(queries);
+    let stored: Vec<Template> = store
+        .list_docs(Collection::Templates)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter_map(|d| serde_json::from_value::<Template>(d.value).ok())
+        .collect();
+    state.templates.set(merge_templates(stored));
     state.persons.set(persons);
     state.appointments.set(appointments);
     state.settings.set(settings);
@@ -180,4 +189,49 @@ pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), String
         qs.sort_by(|a, b| a.name.cmp(&b.name));
     });
     Ok(())
+}
+
+/// Shipped templates with stored ones of the same id replacing them, plus the practice's own.
+fn merge_templates(stored: Vec<Template>) -> Vec<Template> {
+    let mut all = shipped_templates();
+    for t in stored {
+        match all.iter_mut().find(|s| s.id == t.id) {
+            Some(s) => *s = t,
+            None => all.push(t),
+        }
+    }
+    all
+}
+
+/// Stores a template (an edited shipped one under its shipped id).
+pub async fn save_template(state: AppState, template: Template) -> Result<(), String> {
+    let value = serde_json::to_value(&template).map_err(|e| e.to_string())?;
+    store()
+        .put_docs(Collection::Templates, &[crate::storage::Doc { key: template.id.clone(), value }])
+        .await
+        .map_err(|e| e.to_string())?;
+    state.templates.update(|all| match all.iter_mut().find(|t| t.id == template.id) {
+        Some(t) => *t = template,
+        None => all.push(template),
+    });
+    Ok(())
+}
+
+/// Deletes an own template, or restores a shipped one to its original. Returns true when a
+/// shipped original was restored.
+pub async fn delete_template(state: AppState, template: &Template) -> Result<bool, String> {
+    store()
+        .delete_doc(Collection::Templates, &template.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let original = template.shipped_original();
+    state.templates.update(|all| match &original {
+        Some(o) => {
+            if let Some(t) = all.iter_mut().find(|t| t.id == o.id) {
+                *t = o.clone();
+            }
+        }
+        None => all.retain(|t| t.id != template.id),
+    });
+    Ok(original.is_some())
 }

@@ -3,6 +3,7 @@
 use crate::domain::query::SavedQuery;
 use crate::domain::review::{Handover, Review};
 use crate::domain::search::SearchKey;
+use crate::domain::template::Template;
 use crate::domain::{Appointment, Kind, PersonId, PersonRecord, PracticeSettings};
 use leptos::prelude::*;
 
@@ -85,6 +86,8 @@ pub struct AppState {
     /// What "Übernahme" handed to the composer.
     pub handover: RwSignal<Option<Handover>>,
     pub saved_queries: RwSignal<Vec<SavedQuery>>,
+    /// Shipped templates, overridden or extended by the practice's own (stored) ones.
+    pub templates: RwSignal<Vec<Template>>,
     /// True while the loaded data is the generated demo practice.
     pub demo: RwSignal<bool>,
     /// False until the database has been opened and read.
@@ -111,6 +114,7 @@ impl AppState {
             review: RwSignal::new(None),
             handover: RwSignal::new(None),
             saved_queries: RwSignal::new(Vec::new()),
+            templates: RwSignal::new(crate::domain::template::shipped_templates()),
             demo: RwSignal::new(false),
             loaded: RwSignal::new(false),
             error: RwSignal::new(None),

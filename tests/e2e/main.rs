@@ -81,3 +81,76 @@ async fn umlaut_insensitive_search_finds_people() {
         "{folded} did not find {with_umlaut}: {shown:?}"
     );
 }
+
+/// Issue: recipient selection and review. Tomorrow's appointments → select all → SMS reminder
+/// → the review shows red rows with reasons and NEIN rows; "nur mit Einwilligung" removes the
+/// NEIN rows; "Übernahme" reaches the composer with the included count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appointments_tomorrow_sms_review_and_handover() {
+    let s = Session::start().await;
+    s.open("#/versand").await;
+    s.wait_text("Demodaten").await;
+    s.click_button("Terminliste").await;
+    let hits = s.wait_status_matching("Treffer").await;
+    let n: usize = hits.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(n >= 5, "the demo practice has appointments tomorrow: {hits}");
+    s.click_button("Alle auswählen").await;
+    s.wait_status_matching(&format!("{n} ausgewählt")).await;
+    s.click_button("Aktion").await;
+    s.select_by_label("Zweck", "Terminerinnerung").await;
+    s.click_button("SMS senden …").await;
+
+    let counts = s.wait_status_matching("übernommen").await;
+    let nums = support::numbers(&counts);
+    let (selected, reachable, consented, included) = (nums[0], nums[1], nums[2], nums[3]);
+    assert_eq!(selected, n, "{counts}");
+    assert!(reachable < selected, "some demo persons have no mobile number: {counts}");
+    // Red rows carry a German reason.
+    let red = s.all_texts("tr.row-bad td.error").await;
+    assert!(!red.is_empty(), "no red rows");
+    assert!(
+        red.iter().all(|r| !r.trim().is_empty()),
+        "red row without a reason: {red:?}"
+    );
+    assert!(red.iter().any(|r| r.contains("Mobil") || r.contains("Festnetz") || r.contains("Nummer")), "{red:?}");
+    // NEIN rows exist, and after "nur mit Einwilligung" none of them is included.
+    let consent_cells = s.all_texts("td .consent-no").await;
+    assert!(!consent_cells.is_empty(), "the demo practice has persons without SMS consent");
+    s.click_button("nur mit Einwilligung").await;
+    let after = s.wait_status_matching("übernommen").await;
+    let included_after = support::numbers(&after)[3];
+    assert!(included_after <= consented.min(reachable), "{after}");
+    assert_eq!(included_after, included, "defaults already excluded NEIN rows: {after}");
+    s.click_button("Übernahme").await;
+    s.wait_text(&format!("{included_after} Empfänger")).await;
+}
+
+/// Issue: composer. Preview of the first and second recipient; `{{ geburtsdatum }}` is
+/// rejected with the German privacy message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn composer_previews_recipients_and_rejects_birth_date() {
+    let s = Session::start().await;
+    s.open("#/versand").await;
+    s.wait_text("Demodaten").await;
+    s.click_button("Terminliste").await;
+    s.wait_status_matching("Treffer").await;
+    s.click_button("Alle auswählen").await;
+    s.click_button("Aktion").await;
+    s.select_by_label("Zweck", "Terminerinnerung").await;
+    s.click_button("E-Mail senden …").await;
+    s.wait_status_matching("übernommen").await;
+    s.click_button("Übernahme").await;
+    s.wait_status_matching("Vorschau 1 von").await;
+    let first = s.text_by_label("Vorschau").await;
+    s.click_button("Nächster Empfänger").await;
+    s.wait_status_matching("Vorschau 2 von").await;
+    let second = s.text_by_label("Vorschau").await;
+    assert_ne!(first, second, "the preview did not change with the recipient");
+    assert!(first.contains("Termin") || first.contains("termin"), "reminder text expected: {first}");
+
+    s.fill_by_label("Text", "Hallo {{ geburtsdatum }}").await;
+    let err = s.wait_css("[aria-label='Fehler in der Vorlage'] li").await.text().await.unwrap();
+    assert!(err.contains("Geburtsdatum"), "{err}");
+    assert!(err.contains("Datenschutz"), "{err}");
+    assert!(err.contains("Zeile 1"), "{err}");
+}

@@ -137,6 +137,15 @@ impl Session {
         el.prop("checked").await.expect("checked").as_deref() == Some("true")
     }
 
+    pub async fn select_by_label(&self, label: &str, option_text: &str) {
+        let el = self.by_label(label).await;
+        el.select_by_label(option_text).await.expect("select option");
+    }
+
+    pub async fn text_by_label(&self, label: &str) -> String {
+        self.by_label(label).await.text().await.expect("text")
+    }
+
     pub async fn click_button(&self, name: &str) {
         let xp = format!(
             "//button[normalize-space(.)={l} or @aria-label={l}]",
@@ -157,6 +166,11 @@ impl Session {
             .await
             .expect("click link");
     }
+}
+
+/// All unsigned numbers in a text, in order ("3 ausgewählt · 2 erreichbar" → [3, 2]).
+pub fn numbers(text: &str) -> Vec<usize> {
+    text.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect()
 }
 
 impl Drop for Session {

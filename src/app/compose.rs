@@ -1,0 +1,271 @@
+//! The composer (after "Übernahme"): choose a template, edit it with the placeholder palette,
+//! preview every recipient's exact message, see warnings before output.
+
+use super::state::{AppState, Page};
+use crate::domain::placeholders::{build_context, catalogue, ContextInput, MessageContext};
+use crate::domain::render::{recipient_warnings, template_hints, validate, Renderer};
+use crate::domain::review::HandoverRecipient;
+use crate::domain::sms;
+use crate::domain::template::{has_subject, Template};
+use crate::domain::{Channel, PersonRecord};
+use leptos::html;
+use leptos::prelude::*;
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Shown instead of the real link in previews; the relay issues the real one when sending.
+const PREVIEW_UNSUBSCRIBE: &str = "https://abmelden.example/u/VORSCHAU";
+
+/// The context of one recipient, built only from the template-safe `Person`.
+fn context_for(state: AppState, r: &HandoverRecipient, template: &Template) -> Option<MessageContext> {
+    let record: PersonRecord = state.person(&r.person_id)?;
+    let appointment = r.appointment_id.as_ref().and_then(|id| {
+        state.appointments.with_untracked(|a| a.iter().find(|a| &a.id == id).cloned())
+    });
+    let practice = state.settings.get_untracked();
+    Some(build_context(ContextInput {
+        person: &record.person,
+        practice: &practice,
+        appointment: appointment.as_ref(),
+        channel: template.channel,
+        language: template.language,
+        today: today(),
+        unsubscribe_link: Some(PREVIEW_UNSUBSCRIBE),
+    }))
+}
+
+#[component]
+pub fn ComposePage() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <Show when=move || state.handover.with(Option::is_some) fallback=move || view! {
+            <h1>"Vorlage und Ausgabe"</h1>
+            <p>"Es wurden noch keine Empfänger übernommen. " <a href=Page::Send.hash()>"Zur Auswahl"</a></p>
+        }>
+            <Composer />
+        </Show>
+    }
+}
+
+#[component]
+fn Composer() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let handover = state.handover.get_untracked().expect("shown only with a handover");
+    let channel = handover.channel;
+    let purpose = handover.purpose;
+    let has_appointments = handover.recipients.iter().any(|r| r.appointment_id.is_some());
+    let recipients = StoredValue::new(handover.recipients.clone());
+    let n = handover.recipients.len();
+
+    let choices = Memo::new(move |_| {
+        state.templates.with(|all| {
+            all.iter()
+                .filter(|t| t.channel == channel && t.purpose == purpose)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    let draft = RwSignal::new(choices.get_untracked().into_iter().next());
+    let current = RwSignal::new(0usize);
+    let body_ref = NodeRef::<html::Textarea>::new();
+    let subject_ref = NodeRef::<html::Input>::new();
+    let last_focus_subject = RwSignal::new(false);
+
+    let errors = Memo::new(move |_| {
+        draft.with(|t| match t {
+            Some(t) => validate(t, has_appointments).err().unwrap_or_default(),
+            None => vec![],
+        })
+    });
+    let preview = Memo::new(move |_| {
+        let i = current.get();
+        draft.with(|t| {
+            let t = t.as_ref()?;
+            if !errors.with(Vec::is_empty) {
+                return None;
+            }
+            let r = recipients.with_value(|rs| rs.get(i).cloned())?;
+            let ctx = context_for(state, &r, t)?;
+            let name = state.person(&r.person_id).map(|p| p.person.full_name()).unwrap_or_default();
+            let rendered = Renderer::new(t.language).render_message(t, &ctx);
+            let warnings = recipient_warnings(t, &ctx);
+            Some((name, r.contact.display(), rendered, warnings))
+        })
+    });
+    // Warnings across all recipients, listed before output.
+    let all_warnings = Memo::new(move |_| {
+        draft.with(|t| {
+            let Some(t) = t else { return vec![] };
+            if !errors.with(Vec::is_empty) {
+                return vec![];
+            }
+            recipients.with_value(|rs| {
+                rs.iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| {
+                        let ctx = context_for(state, r, t)?;
+                        let w = recipient_warnings(t, &ctx);
+                        (!w.is_empty()).then(|| {
+                            let name = state.person(&r.person_id).map(|p| p.person.sort_name()).unwrap_or_default();
+                            (i, name, w.into_iter().map(|w| w.message).collect::<Vec<_>>().join(" "))
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+
+    // Inserts a placeholder at the cursor of the field edited last.
+    let insert = move |text: String| {
+        if last_focus_subject.get_untracked() {
+            if let Some(el) = subject_ref.get() {
+                let v = el.value();
+                let pos = el.selection_start().ok().flatten().unwrap_or(v.len() as u32) as usize;
+                let pos = v.char_indices().map(|(i, _)| i).chain([v.len()]).nth(pos).unwrap_or(v.len());
+                let new = format!("{}{}{}", &v[..pos], text, &v[pos..]);
+                draft.update(|t| if let Some(t) = t { t.subject = new });
+            }
+        } else if let Some(el) = body_ref.get() {
+            let v = el.value();
+            let start = el.selection_start().ok().flatten().unwrap_or(v.encode_utf16().count() as u32) as usize;
+            // selectionStart counts UTF-16 units.
+            let byte = utf16_to_byte(&v, start);
+            let new = format!("{}{}{}", &v[..byte], text, &v[byte..]);
+            let caret = (start + text.encode_utf16().count()) as u32;
+            draft.update(|t| if let Some(t) = t { t.body = new });
+            let _ = el.focus();
+            let _ = el.set_selection_range(caret, caret);
+        }
+    };
+
+    let sms_info = Memo::new(move |_| {
+        if channel != Channel::Sms {
+            return None;
+        }
+        preview.with(|p| match p {
+            Some((_, _, Ok(m), _)) => Some(sms::analyse(&m.body)),
+            _ => None,
+        })
+    });
+
+    view! {
+        <h1>{format!("Vorlage: {} · {} · {} Empfänger", channel.label_de(), purpose.label_de(), n)}</h1>
+        <div class="toolbar">
+            <label class="field">"Vorlage"
+                <select aria-label="Vorlage" on:change=move |ev| {
+                    let id = event_target_value(&ev);
+                    draft.set(choices.with(|c| c.iter().find(|t| t.id == id).cloned()));
+                }>
+                    {move || choices.get().into_iter().map(|t| {
+                        let selected = draft.with(|d| d.as_ref().is_some_and(|d| d.id == t.id));
+                        view! { <option value=t.id.clone() selected=selected>{format!("{} ({})", t.name, t.language.label_de())}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <button class="secondary" on:click=move |_| state.go(Page::Review)>"Zurück zur Überprüfung"</button>
+        </div>
+        <div class="compose">
+            <div class="card editor">
+                <Show when=move || has_subject(channel)>
+                    <label class="field">"Betreff"
+                        <input type="text" node_ref=subject_ref aria-label="Betreff"
+                            prop:value=move || draft.with(|t| t.as_ref().map(|t| t.subject.clone()).unwrap_or_default())
+                            on:focus=move |_| last_focus_subject.set(true)
+                            on:input=move |ev| { let v = event_target_value(&ev); draft.update(|t| if let Some(t) = t { t.subject = v }) } />
+                    </label>
+                </Show>
+                <label class="field">"Text"
+                    <textarea node_ref=body_ref aria-label="Text" rows="14"
+                        prop:value=move || draft.with(|t| t.as_ref().map(|t| t.body.clone()).unwrap_or_default())
+                        on:focus=move |_| last_focus_subject.set(false)
+                        on:input=move |ev| { let v = event_target_value(&ev); draft.update(|t| if let Some(t) = t { t.body = v }) }></textarea>
+                </label>
+                <div class="palette" role="group" aria-label="Platzhalter einfügen">
+                    {catalogue(channel, has_appointments).into_iter().map(|p| {
+                        let text = p.insert_text();
+                        view! {
+                            <button class="secondary" title=format!("{} — z. B. {}", p.description, p.example)
+                                aria-label=format!("Platzhalter {} einfügen: {}", p.name, p.description)
+                                on:click=move |_| insert(text.clone())>{p.name}</button>
+                        }
+                    }).collect_view()}
+                </div>
+                <ul class="errors" aria-label="Fehler in der Vorlage">
+                    {move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{e.message}</li> }).collect_view()}
+                </ul>
+                <ul aria-label="Hinweise zur Vorlage">
+                    {move || draft.with(|t| t.as_ref().map(template_hints).unwrap_or_default()).into_iter().map(|h| view! { <li class="muted">{h}</li> }).collect_view()}
+                </ul>
+            </div>
+            <div class="card preview">
+                <div class="toolbar">
+                    <button class="secondary" aria-label="Vorheriger Empfänger" disabled=move || current.get() == 0
+                        on:click=move |_| current.update(|c| *c = c.saturating_sub(1))>"◀"</button>
+                    <span role="status" aria-label="Vorschau-Empfänger">{move || format!("Vorschau {} von {}", current.get() + 1, n)}</span>
+                    <button class="secondary" aria-label="Nächster Empfänger" disabled=move || current.get() + 1 >= n
+                        on:click=move |_| current.update(|c| *c = (*c + 1).min(n.saturating_sub(1)))>"▶"</button>
+                </div>
+                {move || preview.get().map(|(name, contact, rendered, warnings)| view! {
+                    <p><strong>{name}</strong> " · " {contact}</p>
+                    {match rendered {
+                        Ok(m) => view! {
+                            <div class="message" aria-label="Vorschau">
+                                {m.subject.map(|s| view! { <p><strong>{s}</strong></p> })}
+                                <pre class="body">{m.body}</pre>
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                    }}
+                    <ul>{warnings.into_iter().map(|w| view! { <li class="error">{w.message}</li> }).collect_view()}</ul>
+                })}
+                {move || sms_info.get().map(|info| {
+                    let forcing: String = info.ucs2_chars.iter().map(|c| format!("„{c}“ ")).collect();
+                    view! {
+                        <p role="status" aria-label="SMS-Länge">{format!("{} Zeichen · {} · {} SMS · noch {} Zeichen im letzten Teil",
+                            info.units, info.encoding.label_de(), info.parts, info.remaining_in_part)}</p>
+                        <Show when={let empty = info.ucs2_chars.is_empty(); move || !empty}>
+                            <p class="error">{format!("Diese Zeichen erzwingen UCS-2 (nur 70 Zeichen je SMS): {forcing}")}</p>
+                            <button class="secondary" on:click=move |_| draft.update(|t| if let Some(t) = t {
+                                t.body = sms::replace_typographic(&t.body);
+                            })>"Typografische Zeichen ersetzen"</button>
+                        </Show>
+                    }
+                })}
+            </div>
+        </div>
+        <div class="card">
+            <h2>"Vor der Ausgabe"</h2>
+            {move || {
+                let w = all_warnings.get();
+                if w.is_empty() {
+                    view! { <p class="ok">"Keine Warnungen."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul aria-label="Warnungen je Empfänger">
+                            {w.into_iter().map(|(i, name, msg)| view! {
+                                <li><button class="secondary" on:click=move |_| current.set(i)>{name}</button> " " {msg}</li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }}
+            <p class="muted">{match channel {
+                Channel::Letter => "Die PDF-Ausgabe der Serienbriefe im Browser ist noch nicht angebunden.",
+                _ => "Der Versand über praxisbote-relay ist in der App noch nicht angebunden.",
+            }}</p>
+        </div>
+    }
+}
+
+fn utf16_to_byte(s: &str, units: usize) -> usize {
+    let mut count = 0;
+    for (i, c) in s.char_indices() {
+        if count >= units {
+            return i;
+        }
+        count += c.len_utf16();
+    }
+    s.len()
+}

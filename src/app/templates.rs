@@ -1,0 +1,165 @@
+//! "Vorlagen": the practice's templates — shipped defaults and its own; create, duplicate,
+//! edit, delete, restore.
+
+use super::common::Confirm;
+use super::repo;
+use super::state::AppState;
+use crate::domain::render::validate;
+use crate::domain::template::{has_subject, Language, Template};
+use crate::domain::{Channel, Purpose};
+use leptos::prelude::*;
+
+#[component]
+pub fn TemplatesPage() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let channel = RwSignal::new(None::<Channel>);
+    let editing = RwSignal::new(None::<Template>);
+    let confirm_delete = RwSignal::new(false);
+    let message = RwSignal::new(None::<String>);
+    let list = Memo::new(move |_| {
+        let ch = channel.get();
+        state.templates.with(|all| {
+            let mut v: Vec<Template> = all.iter().filter(|t| ch.is_none_or(|c| t.channel == c)).cloned().collect();
+            v.sort_by(|a, b| (a.channel, a.purpose, a.language.key(), &a.name).cmp(&(b.channel, b.purpose, b.language.key(), &b.name)));
+            v
+        })
+    });
+    let errors = Memo::new(move |_| {
+        editing.with(|t| t.as_ref().map(|t| validate(t, true).err().unwrap_or_default()).unwrap_or_default())
+    });
+    let save = move |_| {
+        let Some(mut t) = editing.get() else { return };
+        if t.name.trim().is_empty() {
+            message.set(Some("Bitte einen Namen für die Vorlage eingeben.".into()));
+            return;
+        }
+        if !errors.with(Vec::is_empty) {
+            message.set(Some("Die Vorlage enthält Fehler und wurde nicht gespeichert.".into()));
+            return;
+        }
+        t.version += 1;
+        leptos::task::spawn_local(async move {
+            match repo::save_template(state, t.clone()).await {
+                Ok(()) => {
+                    editing.set(Some(t));
+                    message.set(Some("Vorlage gespeichert.".into()));
+                }
+                Err(e) => message.set(Some(format!("Nicht gespeichert: {e}"))),
+            }
+        });
+    };
+    let delete = move |_| {
+        confirm_delete.set(false);
+        let Some(t) = editing.get() else { return };
+        leptos::task::spawn_local(async move {
+            match repo::delete_template(state, &t).await {
+                Ok(restored) => {
+                    message.set(Some(if restored { "Originalvorlage wiederhergestellt." } else { "Vorlage gelöscht." }.into()));
+                    editing.set(None);
+                }
+                Err(e) => message.set(Some(format!("Nicht gelöscht: {e}"))),
+            }
+        });
+    };
+    let new_template = move |_| {
+        editing.set(Some(Template {
+            id: repo::new_id(),
+            name: "Neue Vorlage".into(),
+            channel: channel.get().unwrap_or(Channel::Email),
+            purpose: Purpose::Other,
+            language: Language::De,
+            subject: String::new(),
+            body: "{{ anrede }},\n\n\n\nMit freundlichen Grüßen\n{{ praxis.name }}".into(),
+            shipped: false,
+            version: 0,
+        }));
+    };
+    let field = move |label: &'static str, get: fn(&Template) -> String, set: fn(&mut Template, String)| {
+        view! {
+            <label class="field">{label}
+                <input type="text" aria-label=label prop:value=move || editing.with(|t| t.as_ref().map(get).unwrap_or_default())
+                    on:input=move |ev| { let v = event_target_value(&ev); editing.update(|t| if let Some(t) = t { set(t, v) }) } />
+            </label>
+        }
+    };
+
+    view! {
+        <h1>"Vorlagen"</h1>
+        <div class="toolbar" role="group" aria-label="Kanal">
+            <button class:secondary=move || channel.get().is_some() on:click=move |_| channel.set(None)>"Alle"</button>
+            {Channel::ALL.into_iter().map(|c| view! {
+                <button class:secondary=move || channel.get() != Some(c) on:click=move |_| channel.set(Some(c))>{c.label_de()}</button>
+            }).collect_view()}
+            <button on:click=new_template>"Neue Vorlage"</button>
+        </div>
+        <p role="status">{move || message.get()}</p>
+        <div class="compose">
+            <div class="table-scroll">
+                <table class="data" aria-label="Vorlagen">
+                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Kanal"</th><th scope="col">"Zweck"</th><th scope="col">"Sprache"</th></tr></thead>
+                    <tbody>
+                        {move || list.get().into_iter().map(|t| {
+                            let t2 = t.clone();
+                            view! {
+                                <tr on:click=move |_| { message.set(None); editing.set(Some(t2.clone())) }>
+                                    <td><button class="secondary" aria-label=format!("Vorlage {} bearbeiten", t.name)>{t.name.clone()}</button></td>
+                                    <td>{t.channel.label_de()}</td>
+                                    <td>{t.purpose.label_de()}</td>
+                                    <td>{t.language.label_de()}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            {move || editing.get().map(|t| {
+                let shipped = t.shipped;
+                view! {
+                    <div class="card editor">
+                        {field("Name", |t| t.name.clone(), |t, v| t.name = v)}
+                        <div class="toolbar">
+                            <label class="field">"Kanal"
+                                <select on:change=move |ev| { let v = event_target_value(&ev);
+                                    if let Some(c) = Channel::ALL.into_iter().find(|c| c.key() == v) { editing.update(|t| if let Some(t) = t { t.channel = c }) } }>
+                                    {Channel::ALL.into_iter().map(|c| view! { <option value=c.key() selected=t.channel == c>{c.label_de()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <label class="field">"Zweck"
+                                <select on:change=move |ev| { let v = event_target_value(&ev);
+                                    if let Some(p) = Purpose::ALL.into_iter().find(|p| p.key() == v) { editing.update(|t| if let Some(t) = t { t.purpose = p }) } }>
+                                    {Purpose::ALL.into_iter().map(|p| view! { <option value=p.key() selected=t.purpose == p>{p.label_de()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <label class="field">"Sprache"
+                                <select on:change=move |ev| { let v = event_target_value(&ev);
+                                    if let Some(l) = Language::ALL.into_iter().find(|l| l.key() == v) { editing.update(|t| if let Some(t) = t { t.language = l }) } }>
+                                    {Language::ALL.into_iter().map(|l| view! { <option value=l.key() selected=t.language == l>{l.label_de()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                        </div>
+                        <Show when=move || editing.with(|t| t.as_ref().is_some_and(|t| has_subject(t.channel)))>
+                            {field("Betreff", |t| t.subject.clone(), |t, v| t.subject = v)}
+                        </Show>
+                        <label class="field">"Text"
+                            <textarea aria-label="Text der Vorlage" rows="12" prop:value=move || editing.with(|t| t.as_ref().map(|t| t.body.clone()).unwrap_or_default())
+                                on:input=move |ev| { let v = event_target_value(&ev); editing.update(|t| if let Some(t) = t { t.body = v }) }></textarea>
+                        </label>
+                        <ul>{move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{e.message}</li> }).collect_view()}</ul>
+                        <div class="actions">
+                            <button on:click=save>"Speichern"</button>
+                            <button class="secondary" on:click=move |_| editing.update(|t| if let Some(x) = t {
+                                *x = x.duplicate(repo::new_id(), format!("{} (Kopie)", x.name));
+                            })>"Duplizieren"</button>
+                            <button class="danger" on:click=move |_| confirm_delete.set(true)>
+                                {if shipped { "Original wiederherstellen" } else { "Löschen" }}
+                            </button>
+                        </div>
+                    </div>
+                }
+            })}
+        </div>
+        <Confirm open=confirm_delete title="Vorlage löschen bzw. zurücksetzen?"
+            text="Eigene Vorlagen werden gelöscht; mitgelieferte Vorlagen werden auf das Original zurückgesetzt."
+            confirm_label="Ja, fortfahren" on_confirm=delete />
+    }
+}
