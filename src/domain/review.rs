@@ -584,3 +584,426 @@ impl Review {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn at() -> NaiveDateTime {
+        d(2026, 11, 26).and_hms_opt(10, 0, 0).unwrap()
+    }
+
+    fn good_address() -> PostalAddress {
+        PostalAddress {
+            street: "Hauptstraße".into(),
+            house_number: "5".into(),
+            extra: String::new(),
+            postcode: "80331".into(),
+            city: "München".into(),
+            country: String::new(),
+        }
+    }
+
+    fn p(id: &str) -> PersonRecord {
+        PersonRecord {
+            person: Person {
+                id: PersonId(id.into()),
+                first_name: "Vorname".into(),
+                last_name: id.into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn grant(r: &mut PersonRecord, ch: Channel, pu: Purpose) {
+        r.person
+            .consents
+            .grant(ch, pu, d(2025, 1, 2), Evidence::WrittenForm);
+    }
+
+    fn ids(v: &[&str]) -> Vec<Recipient> {
+        v.iter()
+            .map(|i| Recipient::person(PersonId(i.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn sms_reachability_table() {
+        // (mobile field, landline field, expected contact or reason)
+        let cases: &[(&str, &str, Result<&str, &str>)] = &[
+            ("0171 1234567", "", Ok("+491711234567")),
+            ("0171/1234567", "", Ok("+491711234567")),
+            ("+49 (0)171 1234567", "", Ok("+491711234567")),
+            ("004917112345678", "", Ok("+4917112345678")),
+            ("+43 664 1234567", "", Ok("+436641234567")),
+            ("", "0160 1234567", Ok("+491601234567")),
+            ("030 1234567", "0170 7654321", Ok("+491707654321")),
+            ("", "", Err("Keine Mobilnummer")),
+            (
+                "",
+                "030 1234567",
+                Err("Nur Festnetznummer – keine SMS möglich"),
+            ),
+            (
+                "030 1234567",
+                "",
+                Err("Nur Festnetznummer – keine SMS möglich"),
+            ),
+            (
+                "0800 1234567",
+                "",
+                Err("Nur Festnetznummer – keine SMS möglich"),
+            ),
+            ("0171 12", "", Err("Ungültige Mobilnummer: Nummer zu kurz")),
+            (
+                "0171 12",
+                "030 1234567",
+                Err("Ungültige Mobilnummer: Nummer zu kurz"),
+            ),
+            (
+                "",
+                "abc",
+                Err("Ungültige Mobilnummer: Ungültiges Zeichen „a“ in der Nummer"),
+            ),
+        ];
+        for (mobile, landline, expected) in cases {
+            let mut r = p("x");
+            r.person.mobile = mobile.to_string();
+            r.person.landline = landline.to_string();
+            grant(&mut r, Channel::Sms, Purpose::AppointmentReminder);
+            let review = Review::build_from_records(
+                Channel::Sms,
+                Purpose::AppointmentReminder,
+                &ids(&["x"]),
+                &[r],
+            );
+            let row = &review.rows[0];
+            match expected {
+                Ok(e164) => {
+                    assert_eq!(
+                        row.contact,
+                        Contact::Mobile(e164.to_string()),
+                        "{mobile}/{landline}"
+                    );
+                    assert!(row.is_reachable() && row.included);
+                }
+                Err(reason) => {
+                    assert_eq!(
+                        row.reason_de().as_deref(),
+                        Some(*reason),
+                        "{mobile}/{landline}"
+                    );
+                    assert!(row.is_red() && !row.included);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn email_and_letter_reachability_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("anna@web.de", None),
+            ("info@müller.de", None),
+            ("", Some("Keine E-Mail-Adresse")),
+            ("   ", Some("Keine E-Mail-Adresse")),
+            (
+                "anna.web.de",
+                Some("Ungültige E-Mail-Adresse: Das @-Zeichen fehlt"),
+            ),
+            (
+                "anna@web",
+                Some("Ungültige E-Mail-Adresse: Die Domain hat keine Endung (z. B. „.de“)"),
+            ),
+        ];
+        for (email, reason) in cases {
+            let mut r = p("x");
+            r.person.email = email.to_string();
+            let review =
+                Review::build_from_records(Channel::Email, Purpose::Other, &ids(&["x"]), &[r]);
+            assert_eq!(review.rows[0].reason_de().as_deref(), *reason, "{email:?}");
+        }
+        let mut complete = p("c");
+        complete.person.address = good_address();
+        let mut incomplete = p("i");
+        incomplete.person.address = PostalAddress {
+            street: "Hauptstraße".into(),
+            postcode: "8033".into(),
+            ..Default::default()
+        };
+        let review = Review::build_from_records(
+            Channel::Letter,
+            Purpose::Other,
+            &ids(&["c", "i", "missing"]),
+            &[complete, incomplete],
+        );
+        assert_eq!(
+            review.rows[0].contact,
+            Contact::Postal(vec![
+                "Vorname c".into(),
+                "Hauptstraße 5".into(),
+                "80331 München".into()
+            ])
+        );
+        assert!(review.rows[0].is_reachable());
+        assert_eq!(
+            review.rows[1].reason_de().as_deref(),
+            Some("Adresse unvollständig: Hausnummer fehlt, Postleitzahl ist nicht fünfstellig (bei Auslandsadressen das Land angeben), Ort fehlt")
+        );
+        assert_eq!(
+            review.rows[2].reason_de().as_deref(),
+            Some("Person nicht gefunden")
+        );
+    }
+
+    #[test]
+    fn consent_column_is_per_channel_and_purpose() {
+        let mut yes = p("yes");
+        yes.person.mobile = "0171 1234567".into();
+        grant(&mut yes, Channel::Sms, Purpose::AppointmentReminder);
+        let mut other_purpose = p("other_purpose");
+        other_purpose.person.mobile = "0171 2234567".into();
+        grant(&mut other_purpose, Channel::Sms, Purpose::Recall);
+        let mut other_channel = p("other_channel");
+        other_channel.person.mobile = "0171 3234567".into();
+        grant(
+            &mut other_channel,
+            Channel::Email,
+            Purpose::AppointmentReminder,
+        );
+        let mut withdrawn = p("withdrawn");
+        withdrawn.person.mobile = "0171 4234567".into();
+        grant(&mut withdrawn, Channel::Sms, Purpose::AppointmentReminder);
+        withdrawn.person.consents.withdraw(
+            Channel::Sms,
+            Purpose::AppointmentReminder,
+            d(2026, 3, 4),
+            WithdrawalSource::Practice,
+        );
+        let records = [yes, other_purpose, other_channel, withdrawn];
+        let review = Review::build_from_records(
+            Channel::Sms,
+            Purpose::AppointmentReminder,
+            &ids(&["yes", "other_purpose", "other_channel", "withdrawn"]),
+            &records,
+        );
+        let labels: Vec<&str> = review.rows.iter().map(|r| r.consent.label_de()).collect();
+        assert_eq!(labels, vec!["JA", "NEIN", "NEIN", "NEIN"]);
+        assert_eq!(
+            review.rows[0].consent.detail_de(),
+            "Einwilligung vom 02.01.2025 (schriftlich)"
+        );
+        assert_eq!(review.rows[1].consent.detail_de(), "Keine Einwilligung");
+        assert_eq!(
+            review.rows[3].consent.detail_de(),
+            "Einwilligung vom 02.01.2025 (schriftlich), widerrufen am 04.03.2026"
+        );
+        let included: Vec<bool> = review.rows.iter().map(|r| r.included).collect();
+        assert_eq!(included, vec![true, false, false, false]);
+    }
+
+    /// Review of: ok, no consent (reachable), unreachable with consent, unreachable without.
+    fn mixed() -> Review {
+        let mut ok = p("ok");
+        ok.person.email = "ok@web.de".into();
+        grant(&mut ok, Channel::Email, Purpose::Birthday);
+        let mut nocons = p("nocons");
+        nocons.person.email = "nocons@web.de".into();
+        let mut unreach = p("unreach");
+        grant(&mut unreach, Channel::Email, Purpose::Birthday);
+        let neither = p("neither");
+        Review::build_from_records(
+            Channel::Email,
+            Purpose::Birthday,
+            &ids(&["ok", "nocons", "unreach", "neither"]),
+            &[ok, nocons, unreach, neither],
+        )
+    }
+
+    #[test]
+    fn include_rules_and_overrides() {
+        let mut r = mixed();
+        assert_eq!(
+            r.counts(),
+            ReviewCounts {
+                selected: 4,
+                reachable: 2,
+                consented: 2,
+                reachable_and_consented: 1,
+                included: 1,
+                flagged: 0
+            }
+        );
+        // Unreachable rows can never be included.
+        assert_eq!(r.set_included(2, true), Err(ReviewError::Unreachable));
+        assert_eq!(
+            r.include_without_consent(3, "Grund", at()),
+            Err(ReviewError::Unreachable)
+        );
+        // No consent: plain include refused, override needs a non-empty reason.
+        assert_eq!(
+            r.set_included(1, true),
+            Err(ReviewError::NeedsConsentOverride)
+        );
+        assert_eq!(
+            r.include_without_consent(1, "   ", at()),
+            Err(ReviewError::EmptyReason)
+        );
+        assert!(!r.rows[1].included);
+        assert_eq!(r.set_included(9, true), Err(ReviewError::NoSuchRow));
+        r.include_without_consent(1, "Mündlich am Telefon zugestimmt", at())
+            .unwrap();
+        assert!(r.rows[1].included);
+        assert_eq!(r.counts().included, 2);
+        let h = r.handover();
+        assert_eq!(h.recipients.len(), 2);
+        assert!(h.recipients[1].consent_override);
+        assert_eq!(
+            h.overrides,
+            vec![ConsentOverride {
+                person_id: PersonId("nocons".into()),
+                appointment_id: None,
+                channel: Channel::Email,
+                purpose: Purpose::Birthday,
+                reason: "Mündlich am Telefon zugestimmt".into(),
+                at: at(),
+            }]
+        );
+        // Once overridden, toggling off and on again needs the override again.
+        r.set_included(1, false).unwrap();
+        assert!(r.overrides().is_empty());
+        assert_eq!(
+            r.set_included(1, true),
+            Err(ReviewError::NeedsConsentOverride)
+        );
+        r.include_without_consent(1, "Grund", at()).unwrap();
+        // "Nur mit Einwilligung" removes it and its override.
+        assert_eq!(r.remove_all_without_consent(), 1);
+        assert_eq!(r.counts().included, 1);
+        assert!(r.handover().overrides.is_empty());
+        // Excluding and re-including a consented row needs nothing.
+        r.set_included(0, false).unwrap();
+        assert_eq!(r.counts().included, 0);
+        r.set_included(0, true).unwrap();
+        assert_eq!(
+            r.handover().recipients[0].contact,
+            Contact::Email("ok@web.de".into())
+        );
+        r.include_without_consent(1, "x", at()).unwrap();
+        r.reset();
+        assert_eq!(r.counts().included, 1);
+        assert!(r.overrides().is_empty());
+    }
+
+    #[test]
+    fn flags_for_shared_contacts_and_duplicates() {
+        let mut mother = p("mother");
+        mother.person.mobile = "0171 1234567".into();
+        mother.person.address = good_address();
+        let mut child = p("child");
+        child.person.mobile = "+49 171 1234567".into();
+        child.person.address = PostalAddress {
+            street: "Hauptstr.".into(),
+            city: "Muenchen".into(),
+            ..good_address()
+        };
+        let mut other = p("other");
+        other.person.mobile = "0171 7654321".into();
+        other.person.address = PostalAddress {
+            house_number: "7".into(),
+            ..good_address()
+        };
+        let records = [mother, child, other];
+        let appt = |id: &str, a: &str| Recipient {
+            person_id: PersonId(id.into()),
+            appointment_id: Some(AppointmentId(a.into())),
+        };
+        // The mother has two appointments tomorrow.
+        let recipients = vec![
+            appt("mother", "a1"),
+            appt("child", "a2"),
+            appt("other", "a3"),
+            appt("mother", "a4"),
+        ];
+        for channel in [Channel::Sms, Channel::Letter] {
+            let review = Review::build_from_records(
+                channel,
+                Purpose::AppointmentReminder,
+                &recipients,
+                &records,
+            );
+            let shared: Vec<u32> = review
+                .rows
+                .iter()
+                .map(|r| r.flags.shared_contact_with)
+                .collect();
+            let dup: Vec<u32> = review.rows.iter().map(|r| r.flags.person_rows).collect();
+            assert_eq!(shared, vec![1, 1, 0, 1], "{channel:?}");
+            assert_eq!(dup, vec![2, 1, 1, 2], "{channel:?}");
+            assert_eq!(review.counts().flagged, 3);
+        }
+        let review = Review::build_from_records(
+            Channel::Sms,
+            Purpose::AppointmentReminder,
+            &recipients,
+            &records,
+        );
+        assert_eq!(
+            review.rows[0].flags.messages_de(Channel::Sms),
+            vec![
+                "Gleiche Nummer wie 1 weitere Person",
+                "Person 2-mal ausgewählt"
+            ]
+        );
+        assert!(review.rows[2].flags.messages_de(Channel::Sms).is_empty());
+    }
+
+    #[test]
+    fn handover_carries_appointments_in_order() {
+        let mut a = p("a");
+        a.person.mobile = "0171 1234567".into();
+        grant(&mut a, Channel::Sms, Purpose::AppointmentReminder);
+        let mut b = p("b");
+        b.person.mobile = "0160 1234567".into();
+        let mut c = p("c");
+        c.person.mobile = "0170 1234567".into();
+        grant(&mut c, Channel::Sms, Purpose::AppointmentReminder);
+        let recipients: Vec<Recipient> = ["c", "b", "a"]
+            .iter()
+            .map(|id| Recipient {
+                person_id: PersonId(id.to_string()),
+                appointment_id: Some(AppointmentId(format!("t-{id}"))),
+            })
+            .collect();
+        let review = Review::build_from_records(
+            Channel::Sms,
+            Purpose::AppointmentReminder,
+            &recipients,
+            &[a, b, c],
+        );
+        let h = review.handover();
+        assert_eq!(h.channel, Channel::Sms);
+        assert_eq!(h.purpose, Purpose::AppointmentReminder);
+        let got: Vec<(&str, Option<&str>)> = h
+            .recipients
+            .iter()
+            .map(|r| {
+                (
+                    r.person_id.0.as_str(),
+                    r.appointment_id.as_ref().map(|x| x.0.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(got, vec![("c", Some("t-c")), ("a", Some("t-a"))]);
+        let json = serde_json::to_string(&h).unwrap();
+        assert!(
+            json.contains(r#""type":"mobile","value":"+491701234567""#),
+            "{json}"
+        );
+    }
+}
