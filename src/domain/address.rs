@@ -59,8 +59,9 @@ pub fn problems_de(problems: &[AddressProblem]) -> String {
 }
 
 fn is_po_box(street: &str) -> bool {
-    let s = street.trim_start().to_lowercase();
-    s.starts_with("postfach") || s.starts_with("pf ")
+    let s = street.trim_start().as_bytes();
+    let starts = |p: &str| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+    starts("postfach") || starts("pf ")
 }
 
 /// Whether the street field ends with something like a house number ("Hauptstr. 5a",

@@ -4,6 +4,7 @@ pub mod model;
 
 pub mod address;
 pub mod email;
+pub mod hashing;
 pub mod phone;
 pub mod query;
 pub mod review;

@@ -25,11 +25,10 @@
 //! (not cancelled) on or after `today`. People who never had a visit only match when
 //! `include_never_visited` is set.
 
-use std::collections::HashMap;
-
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use super::hashing::{fast_map, FastMap};
 use super::model::{
     Appointment, AppointmentStatus, Channel, InsuranceKind, Kind, PersonRecord, Purpose,
 };
@@ -279,7 +278,7 @@ pub struct QueryContext {
 
 impl QueryContext {
     pub fn new(persons: &[PersonRecord], appointments: &[Appointment], today: NaiveDate) -> Self {
-        let mut index: HashMap<&str, u32> = HashMap::with_capacity(persons.len());
+        let mut index: FastMap<&str, u32> = fast_map(persons.len());
         for (i, p) in persons.iter().enumerate() {
             index.insert(p.person.id.0.as_str(), i as u32);
         }
@@ -385,10 +384,11 @@ impl CompiledQuery {
                     let (s, e) = resolve_window(*from, *to, today);
                     compile_birthday(s, e)
                 }
+                Condition::BirthdayNextDays { days: 0 } => Compiled::Nothing,
                 Condition::BirthdayNextDays { days } => compile_birthday(
                     today,
                     today
-                        .checked_add_days(chrono::Days::new(u64::from(days.saturating_sub(1))))
+                        .checked_add_days(chrono::Days::new(u64::from(days - 1)))
                         .unwrap_or(today),
                 ),
                 Condition::BirthdayBetween { from, to } => compile_birthday(*from, *to),
@@ -426,9 +426,10 @@ impl CompiledQuery {
         CompiledQuery { conditions }
     }
 
-    /// Whether one person matches. `scratch` is reused for folding.
-    fn matches(&self, r: &PersonRecord, facts: &VisitFacts, scratch: &mut String) -> bool {
-        self.conditions.iter().all(|c| match c {
+    /// Whether one person matches. `memo` caches folded comparisons of raw city and tag
+    /// strings (a practice has few distinct values), so folding happens once per value.
+    fn matches<'a>(&self, r: &'a PersonRecord, facts: &VisitFacts, memo: &mut Memo<'a>) -> bool {
+        self.conditions.iter().enumerate().all(|(ci, c)| match c {
             Compiled::Nothing => false,
             Compiled::Birthday(segs) => {
                 let Some(birth) = r.sensitive.birth_date else {
@@ -467,17 +468,22 @@ impl CompiledQuery {
                 min.is_none_or(|m| age >= m) && max.is_none_or(|m| age <= m)
             }
             Compiled::Tags { tags, mode } => {
-                let has = |t: &String| {
-                    r.person.tags.iter().any(|pt| {
-                        scratch.clear();
-                        fold_into(pt.trim(), scratch);
-                        scratch == t
-                    })
-                };
+                // Bit i set: query tag i is among the person's tags.
+                let mut mask = 0u64;
+                for pt in &r.person.tags {
+                    mask |= memo.lookup(ci, pt, |folded| {
+                        tags.iter()
+                            .enumerate()
+                            .filter(|(_, t)| t.as_str() == folded)
+                            .fold(0u64, |m, (i, _)| m | (1u64 << (i % 64)))
+                    });
+                }
+                let n = tags.len().min(64);
+                let all = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
                 match mode {
-                    TagMode::Any => tags.iter().any(has),
-                    TagMode::All => tags.iter().all(has),
-                    TagMode::None => !tags.iter().any(has),
+                    TagMode::Any => mask != 0,
+                    TagMode::All => mask & all == all,
+                    TagMode::None => mask == 0,
                 }
             }
             Compiled::Postcode { from, to } => {
@@ -494,9 +500,9 @@ impl CompiledQuery {
                 lo >= from.as_str() && hi <= to.as_str()
             }
             Compiled::City(cities) => {
-                scratch.clear();
-                fold_into(r.person.address.city.trim(), scratch);
-                cities.iter().any(|c| c == scratch)
+                memo.lookup(ci, &r.person.address.city, |folded| {
+                    u64::from(cities.iter().any(|c| c == folded))
+                }) != 0
             }
             Compiled::Insurance(kinds) => kinds.contains(&r.sensitive.insurance_kind),
             Compiled::Kind(k) => r.person.kind == *k,
@@ -511,14 +517,40 @@ impl CompiledQuery {
             ctx.visits.len(),
             "context built for other persons"
         );
-        let mut scratch = String::with_capacity(32);
+        let mut memo = Memo::new(self.conditions.len());
         persons
             .iter()
             .zip(&ctx.visits)
             .enumerate()
-            .filter(|(_, (r, v))| self.matches(r, v, &mut scratch))
+            .filter(|(_, (r, v))| self.matches(r, v, &mut memo))
             .map(|(i, _)| i)
             .collect()
+    }
+}
+
+/// Per-condition cache: raw string → result computed from its folded form.
+struct Memo<'a> {
+    maps: Vec<FastMap<&'a str, u64>>,
+    scratch: String,
+}
+
+impl<'a> Memo<'a> {
+    fn new(conditions: usize) -> Memo<'a> {
+        Memo {
+            maps: (0..conditions).map(|_| fast_map(16)).collect(),
+            scratch: String::with_capacity(32),
+        }
+    }
+
+    fn lookup(&mut self, condition: usize, raw: &'a str, compute: impl Fn(&str) -> u64) -> u64 {
+        if let Some(&v) = self.maps[condition].get(raw) {
+            return v;
+        }
+        self.scratch.clear();
+        fold_into(raw.trim(), &mut self.scratch);
+        let v = compute(self.scratch.trim_end());
+        self.maps[condition].insert(raw, v);
+        v
     }
 }
 
@@ -713,6 +745,8 @@ mod tests {
         assert_eq!(run(&q2, &persons, &[], d(2026, 12, 1)), expected);
         let q3 = [Condition::BirthdayNextDays { days: 9 }];
         assert_eq!(run(&q3, &persons, &[], d(2026, 12, 28)), expected);
+        let q0 = [Condition::BirthdayNextDays { days: 0 }];
+        assert!(run(&q0, &persons, &[], d(2026, 12, 28)).is_empty());
         let q4 = [Condition::BirthdayNextDays { days: 8 }];
         assert_eq!(
             run(&q4, &persons, &[], d(2026, 12, 28)),
@@ -1276,7 +1310,7 @@ mod tests {
                 to: rand_dm(rng),
             },
             1 => Condition::BirthdayNextDays {
-                days: 1 + rng.below(40) as u32,
+                days: rng.below(40) as u32,
             },
             2 => {
                 let from = today + chrono::Duration::days(rng.below(400) as i64 - 200);

@@ -17,13 +17,14 @@
 //! - Flags: the same contact (address, number or e-mail) used by several different persons;
 //!   the same person selected more than once.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::address::{address_key, address_lines, address_problems, problems_de, AddressProblem};
 use super::email::{check_email, EmailError};
+use super::hashing::{fast_map, fast_set, FastMap, FastSet};
 use super::model::{
     AppointmentId, Channel, ConsentStatus, Evidence, Person, PersonId, PersonRecord, Purpose,
 };
@@ -296,7 +297,7 @@ pub struct Review {
     pub channel: Channel,
     pub purpose: Purpose,
     pub rows: Vec<ReviewRow>,
-    overrides: HashMap<usize, ConsentOverride>,
+    overrides: BTreeMap<usize, ConsentOverride>,
 }
 
 /// SMS contact: the first SMS-capable number of the `mobile` then the `landline` field.
@@ -410,19 +411,16 @@ impl Review {
             .collect();
 
         // Same person several times.
-        let mut per_person: HashMap<&PersonId, u32> = HashMap::with_capacity(rows.len());
+        let mut per_person: FastMap<&PersonId, u32> = fast_map(rows.len());
         for r in &rows {
             *per_person.entry(&r.recipient.person_id).or_default() += 1;
         }
-        // Same contact, different persons: distinct persons per contact key.
-        let mut per_contact: HashMap<&str, Vec<&PersonId>> = HashMap::with_capacity(rows.len());
+        // Same contact, different persons: count distinct (contact, person) pairs per contact.
+        let mut pairs: FastSet<(&str, &PersonId)> = fast_set(rows.len());
+        let mut per_contact: FastMap<&str, u32> = fast_map(rows.len());
         for r in &rows {
-            if r.contact_key.is_empty() {
-                continue;
-            }
-            let persons = per_contact.entry(r.contact_key.as_str()).or_default();
-            if !persons.contains(&&r.recipient.person_id) {
-                persons.push(&r.recipient.person_id);
+            if !r.contact_key.is_empty() && pairs.insert((&r.contact_key, &r.recipient.person_id)) {
+                *per_contact.entry(r.contact_key.as_str()).or_default() += 1;
             }
         }
         let flags: Vec<RowFlags> = rows
@@ -432,12 +430,10 @@ impl Review {
                 shared_contact_with: if r.contact_key.is_empty() {
                     0
                 } else {
-                    per_contact[r.contact_key.as_str()].len() as u32 - 1
+                    per_contact[r.contact_key.as_str()] - 1
                 },
             })
             .collect();
-        drop(per_person);
-        drop(per_contact);
         for (row, f) in rows.iter_mut().zip(flags) {
             row.flags = f;
         }
@@ -445,7 +441,7 @@ impl Review {
             channel,
             purpose,
             rows,
-            overrides: HashMap::new(),
+            overrides: BTreeMap::new(),
         }
     }
 
@@ -456,8 +452,8 @@ impl Review {
         recipients: &[Recipient],
         records: &[PersonRecord],
     ) -> Review {
-        let map: HashMap<&PersonId, &Person> =
-            records.iter().map(|r| (&r.person.id, &r.person)).collect();
+        let mut map: FastMap<&PersonId, &Person> = fast_map(records.len());
+        map.extend(records.iter().map(|r| (&r.person.id, &r.person)));
         Review::build(channel, purpose, recipients, |id| map.get(id).copied())
     }
 
@@ -559,9 +555,7 @@ impl Review {
 
     /// Consent overrides of the currently included rows, in row order.
     pub fn overrides(&self) -> Vec<ConsentOverride> {
-        let mut v: Vec<(&usize, &ConsentOverride)> = self.overrides.iter().collect();
-        v.sort_by_key(|(i, _)| **i);
-        v.into_iter().map(|(_, o)| o.clone()).collect()
+        self.overrides.values().cloned().collect()
     }
 
     /// "Übernahme": the included recipients (with their appointments) in row order.

@@ -1,12 +1,12 @@
 //! Selection sources and gestures: recipients, the appointment list filter, and a
 //! row selection with shift-click ranges, select all / none.
 
-use std::collections::HashSet;
 use std::hash::Hash;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::hashing::{fast_set, FastSet};
 use super::model::{Appointment, AppointmentId, AppointmentStatus, PersonId};
 
 /// One selected recipient: a person, plus the appointment when the source is an
@@ -119,7 +119,7 @@ pub fn distinct_values<'a>(
 /// current display order.
 #[derive(Clone, Debug)]
 pub struct Selection<K: Eq + Hash + Clone> {
-    selected: HashSet<K>,
+    selected: FastSet<K>,
     /// Index (in display order) of the last plain click, the start of shift-click ranges.
     anchor: Option<usize>,
 }
@@ -127,7 +127,7 @@ pub struct Selection<K: Eq + Hash + Clone> {
 impl<K: Eq + Hash + Clone> Default for Selection<K> {
     fn default() -> Self {
         Selection {
-            selected: HashSet::new(),
+            selected: fast_set(0),
             anchor: None,
         }
     }
@@ -204,7 +204,8 @@ impl<K: Eq + Hash + Clone> Selection<K> {
 
     /// Drops keys that are no longer among the rows (after the source changed).
     pub fn retain_rows(&mut self, rows: &[K]) {
-        let present: HashSet<&K> = rows.iter().collect();
+        let mut present: FastSet<&K> = fast_set(rows.len());
+        present.extend(rows.iter());
         self.selected.retain(|k| present.contains(k));
         if self.anchor.is_some_and(|a| a >= rows.len()) {
             self.anchor = None;

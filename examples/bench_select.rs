@@ -1,0 +1,328 @@
+//! Native benchmark of recipient selection and the review window.
+//!
+//! Run: `cargo run --release --example bench_select [persons] [review_recipients]`
+//! (defaults 100000 and 10000). Prints median / min / max of repeated runs.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use praxisbote::domain::hashing::{fast_map, FastMap};
+use praxisbote::domain::model::*;
+use praxisbote::domain::query::*;
+use praxisbote::domain::review::Review;
+use praxisbote::domain::search::{SearchKey, TextQuery};
+use praxisbote::domain::selection::{AppointmentFilter, Recipient, Selection};
+use praxisbote::domain::synthetic::generate;
+
+fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, Duration, T) {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let out = black_box(f());
+        times.push(t.elapsed());
+        last = Some(out);
+    }
+    times.sort();
+    (
+        times[runs / 2],
+        times[0],
+        times[runs - 1],
+        last.expect("runs > 0"),
+    )
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn row(label: &str, runs: usize, (med, min, max): (Duration, Duration, Duration), extra: &str) {
+    println!(
+        "| {label} | {runs} | {} | {} | {} | {extra} |",
+        ms(med),
+        ms(min),
+        ms(max)
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let n_review: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let today = NaiveDate::from_ymd_opt(2026, 12, 20).expect("date");
+
+    let t = Instant::now();
+    let data = generate(n, 1, today);
+    let gen_time = t.elapsed();
+    println!(
+        "generated {} persons, {} appointments in {} ms (seed 1, today {today})\n",
+        data.persons.len(),
+        data.appointments.len(),
+        ms(gen_time)
+    );
+    println!("| step | runs | median ms | min ms | max ms | result |");
+    println!("|---|---|---|---|---|---|");
+
+    let runs = 21;
+    let (med, min, max, ctx) = measure(runs, || {
+        QueryContext::new(&data.persons, &data.appointments, today)
+    });
+    row(
+        "query context (one pass over appointments)",
+        runs,
+        (med, min, max),
+        &format!("{} visit facts", ctx.visits.len()),
+    );
+
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let queries = vec![
+        SavedQuery {
+            name: "Geburtstage 28.12.–05.01. mit SMS-Einwilligung".into(),
+            conditions: vec![
+                Condition::BirthdayWindow {
+                    from: DayMonth::new(28, 12).expect("dm"),
+                    to: DayMonth::new(5, 1).expect("dm"),
+                },
+                Condition::HasConsent {
+                    channel: Channel::Sms,
+                    purpose: Purpose::Birthday,
+                },
+            ],
+        },
+        SavedQuery {
+            name: "Recall: Patienten ab 18, letzter Besuch vor 1 Jahr".into(),
+            conditions: vec![
+                Condition::Kind {
+                    kind: Kind::Patient,
+                },
+                Condition::Recall {
+                    last_visit_before: today - chrono::Duration::days(365),
+                    include_never_visited: false,
+                },
+                Condition::AgeRange {
+                    min: Some(18),
+                    max: None,
+                    on: None,
+                },
+            ],
+        },
+        SavedQuery {
+            name: "PLZ 80–83, Ort München/Bad Tölz, Merkmal Rücken".into(),
+            conditions: vec![
+                Condition::PostcodeRange {
+                    from: "80".into(),
+                    to: "83".into(),
+                },
+                Condition::City {
+                    cities: s(&["München", "Bad Tölz"]),
+                },
+                Condition::Tags {
+                    tags: s(&["ruecken", "Sport"]),
+                    mode: TagMode::Any,
+                },
+            ],
+        },
+        SavedQuery {
+            name: "alle Bedingungsarten (11)".into(),
+            conditions: vec![
+                Condition::BirthdayWindow {
+                    from: DayMonth::new(1, 1).expect("dm"),
+                    to: DayMonth::new(31, 12).expect("dm"),
+                },
+                Condition::BirthdayNextDays { days: 366 },
+                Condition::BirthdayBetween {
+                    from: today,
+                    to: today + chrono::Duration::days(365),
+                },
+                Condition::Recall {
+                    last_visit_before: today,
+                    include_never_visited: true,
+                },
+                Condition::AgeRange {
+                    min: Some(1),
+                    max: Some(120),
+                    on: None,
+                },
+                Condition::Tags {
+                    tags: s(&["VIP"]),
+                    mode: TagMode::None,
+                },
+                Condition::PostcodeRange {
+                    from: "0".into(),
+                    to: "9".into(),
+                },
+                Condition::City {
+                    cities: s(&["Berlin", "Hamburg", "München", "Köln", "Kiel", "Leipzig"]),
+                },
+                Condition::Insurance {
+                    kinds: InsuranceKind::ALL.to_vec(),
+                },
+                Condition::Kind {
+                    kind: Kind::Patient,
+                },
+                Condition::HasConsent {
+                    channel: Channel::Email,
+                    purpose: Purpose::Invitation,
+                },
+            ],
+        },
+        SavedQuery {
+            name: "ohne Bedingungen (alle)".into(),
+            conditions: vec![],
+        },
+    ];
+    for q in &queries {
+        let compiled = CompiledQuery::new(q, today);
+        let (med, min, max, hits) = measure(runs, || compiled.evaluate(&data.persons, &ctx));
+        row(
+            &format!("query: {}", q.name),
+            runs,
+            (med, min, max),
+            &format!("{} hits", hits.len()),
+        );
+    }
+    let (med, min, max, hits) = measure(runs, || {
+        evaluate(&queries[1], &data.persons, &data.appointments, today)
+    });
+    row(
+        "query incl. context build + compile (recall query)",
+        runs,
+        (med, min, max),
+        &format!("{} hits", hits.len()),
+    );
+
+    // Text search.
+    let (med, min, max, keys) = measure(5, || {
+        data.persons.iter().map(SearchKey::of).collect::<Vec<_>>()
+    });
+    row(
+        "search keys for all persons (cacheable)",
+        5,
+        (med, min, max),
+        &format!("{} keys", keys.len()),
+    );
+    for q in ["muller", "weiss anna", "münchen", "0171", "+49 171 2"] {
+        let tq = TextQuery::parse(q);
+        let (med, min, max, hits) = measure(runs, || tq.filter(&keys));
+        row(
+            &format!("search \"{q}\""),
+            runs,
+            (med, min, max),
+            &format!("{} hits", hits.len()),
+        );
+    }
+
+    // Appointment list and selection.
+    let filter = AppointmentFilter::range(today, today + chrono::Duration::days(30));
+    let (med, min, max, appts) = measure(runs, || filter.apply(&data.appointments));
+    row(
+        "appointment list, next 30 days",
+        runs,
+        (med, min, max),
+        &format!("{} appointments", appts.len()),
+    );
+    let row_keys: Vec<PersonId> = data.persons.iter().map(|p| p.person.id.clone()).collect();
+    let (med, min, max, sel) = measure(5, || {
+        let mut s = Selection::new();
+        s.select_all(&row_keys);
+        s
+    });
+    let idx_rows: Vec<u32> = (0..data.persons.len() as u32).collect();
+    let (med_i, min_i, max_i, sel_i) = measure(5, || {
+        let mut s = Selection::new();
+        s.select_all(&idx_rows);
+        s
+    });
+    row(
+        "select all (Ctrl-A), keys = row indices (u32)",
+        5,
+        (med_i, min_i, max_i),
+        &format!("{} selected", sel_i.len()),
+    );
+    row(
+        "select all (Ctrl-A), keys = PersonId strings",
+        5,
+        (med, min, max),
+        &format!("{} selected", sel.len()),
+    );
+
+    // Review for n_review recipients: persons, plus appointment recipients.
+    let recipients: Vec<Recipient> = data
+        .persons
+        .iter()
+        .take(n_review)
+        .map(|p| Recipient::person(p.person.id.clone()))
+        .collect();
+    let (med, min, max, map) = measure(5, || {
+        let mut m: FastMap<&PersonId, &Person> = fast_map(data.persons.len());
+        m.extend(data.persons.iter().map(|r| (&r.person.id, &r.person)));
+        m
+    });
+    row(
+        "person id map (built once by the caller)",
+        5,
+        (med, min, max),
+        &format!("{} entries", map.len()),
+    );
+    for (channel, purpose) in [
+        (Channel::Sms, Purpose::AppointmentReminder),
+        (Channel::Email, Purpose::Birthday),
+        (Channel::Letter, Purpose::Recall),
+    ] {
+        let (med, min, max, review) = measure(runs, || {
+            Review::build(channel, purpose, &recipients, |id| map.get(id).copied())
+        });
+        let c = review.counts();
+        row(
+            &format!(
+                "review build {} recipients, {}",
+                recipients.len(),
+                channel.label_de()
+            ),
+            runs,
+            (med, min, max),
+            &format!(
+                "reachable {}, consented {}, included {}, flagged {}",
+                c.reachable, c.consented, c.included, c.flagged
+            ),
+        );
+    }
+    let mut review = Review::build(Channel::Sms, Purpose::Birthday, &recipients, |id| {
+        map.get(id).copied()
+    });
+    let (med, min, max, _) = measure(runs, || {
+        review.reset();
+        review.remove_all_without_consent();
+        let c = review.counts();
+        (c, review.handover().recipients.len())
+    });
+    row(
+        "reset + remove without consent + counts + hand-over",
+        runs,
+        (med, min, max),
+        &format!("{} handed over", review.handover().recipients.len()),
+    );
+    let appt_recipients: Vec<Recipient> = appts
+        .iter()
+        .take(n_review)
+        .map(|&i| Recipient::of_appointment(&data.appointments[i]))
+        .collect();
+    let (med, min, max, review) = measure(runs, || {
+        Review::build(
+            Channel::Sms,
+            Purpose::AppointmentReminder,
+            &appt_recipients,
+            |id| map.get(id).copied(),
+        )
+    });
+    row(
+        &format!(
+            "review build {} appointment recipients, SMS",
+            appt_recipients.len()
+        ),
+        runs,
+        (med, min, max),
+        &format!("flagged {}", review.counts().flagged),
+    );
+}
