@@ -1,7 +1,8 @@
 //! Native benchmark of recipient selection and the review window.
 //!
 //! Run: `cargo run --release --example bench_select [persons] [review_recipients]`
-//! (defaults 100000 and 10000). Prints median / min / max of repeated runs.
+//! (defaults 100000 and 10000). Prints wall-clock median and minimum and the mean CPU
+//! time of the thread (from /proc, robust against a loaded machine) of repeated runs.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -15,34 +16,43 @@ use praxisbote::domain::search::{SearchKey, TextQuery};
 use praxisbote::domain::selection::{AppointmentFilter, Recipient, Selection};
 use praxisbote::domain::synthetic::generate;
 
+/// CPU time of this thread in nanoseconds (Linux: /proc/thread-self/schedstat), so that
+/// figures stay meaningful on a loaded machine. `None` elsewhere.
+fn cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Runs `f` `runs` times; returns (median wall, min wall, mean CPU, last result). The CPU
+/// clock of /proc ticks coarsely, so the mean over all runs is used.
 fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, Duration, T) {
-    let mut times = Vec::with_capacity(runs);
+    let mut wall = Vec::with_capacity(runs);
     let mut last = None;
+    let c0 = cpu_ns();
     for _ in 0..runs {
         let t = Instant::now();
         let out = black_box(f());
-        times.push(t.elapsed());
+        wall.push(t.elapsed());
         last = Some(out);
     }
-    times.sort();
-    (
-        times[runs / 2],
-        times[0],
-        times[runs - 1],
-        last.expect("runs > 0"),
-    )
+    let cpu = match (c0, cpu_ns()) {
+        (Some(a), Some(b)) => Duration::from_nanos(b.saturating_sub(a) / runs as u64),
+        _ => Duration::ZERO,
+    };
+    wall.sort();
+    (wall[runs / 2], wall[0], cpu, last.expect("runs > 0"))
 }
 
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
-fn row(label: &str, runs: usize, (med, min, max): (Duration, Duration, Duration), extra: &str) {
+fn row(label: &str, runs: usize, (med, min, cpu): (Duration, Duration, Duration), extra: &str) {
     println!(
         "| {label} | {runs} | {} | {} | {} | {extra} |",
         ms(med),
         ms(min),
-        ms(max)
+        ms(cpu)
     );
 }
 
@@ -61,18 +71,18 @@ fn main() {
         data.appointments.len(),
         ms(gen_time)
     );
-    println!("| step | runs | median ms | min ms | max ms | result |");
+    println!("| step | runs | wall median ms | wall min ms | CPU mean ms | result |");
     println!("|---|---|---|---|---|---|");
 
     let runs = 21;
-    let (med, min, max, ctx) = measure(runs, || {
+    let (med, min, cpu, ctx) = measure(runs, || {
         QueryContext::new(&data.persons, &data.appointments, today)
     });
     row(
         "query context (one pass over appointments)",
         runs,
-        (med, min, max),
-        &format!("{} visit facts", ctx.visits.len()),
+        (med, min, cpu),
+        &format!("{} person facts", ctx.facts.len()),
     );
 
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
@@ -174,62 +184,62 @@ fn main() {
     ];
     for q in &queries {
         let compiled = CompiledQuery::new(q, today);
-        let (med, min, max, hits) = measure(runs, || compiled.evaluate(&data.persons, &ctx));
+        let (med, min, cpu, hits) = measure(runs, || compiled.evaluate(&data.persons, &ctx));
         row(
             &format!("query: {}", q.name),
             runs,
-            (med, min, max),
+            (med, min, cpu),
             &format!("{} hits", hits.len()),
         );
     }
-    let (med, min, max, hits) = measure(runs, || {
+    let (med, min, cpu, hits) = measure(runs, || {
         evaluate(&queries[1], &data.persons, &data.appointments, today)
     });
     row(
         "query incl. context build + compile (recall query)",
         runs,
-        (med, min, max),
+        (med, min, cpu),
         &format!("{} hits", hits.len()),
     );
 
     // Text search.
-    let (med, min, max, keys) = measure(5, || {
+    let (med, min, cpu, keys) = measure(5, || {
         data.persons.iter().map(SearchKey::of).collect::<Vec<_>>()
     });
     row(
         "search keys for all persons (cacheable)",
         5,
-        (med, min, max),
+        (med, min, cpu),
         &format!("{} keys", keys.len()),
     );
     for q in ["muller", "weiss anna", "münchen", "0171", "+49 171 2"] {
         let tq = TextQuery::parse(q);
-        let (med, min, max, hits) = measure(runs, || tq.filter(&keys));
+        let (med, min, cpu, hits) = measure(runs, || tq.filter(&keys));
         row(
             &format!("search \"{q}\""),
             runs,
-            (med, min, max),
+            (med, min, cpu),
             &format!("{} hits", hits.len()),
         );
     }
 
     // Appointment list and selection.
     let filter = AppointmentFilter::range(today, today + chrono::Duration::days(30));
-    let (med, min, max, appts) = measure(runs, || filter.apply(&data.appointments));
+    let (med, min, cpu, appts) = measure(runs, || filter.apply(&data.appointments));
     row(
         "appointment list, next 30 days",
         runs,
-        (med, min, max),
+        (med, min, cpu),
         &format!("{} appointments", appts.len()),
     );
     let row_keys: Vec<PersonId> = data.persons.iter().map(|p| p.person.id.clone()).collect();
-    let (med, min, max, sel) = measure(5, || {
+    let (med, min, cpu, sel) = measure(5, || {
         let mut s = Selection::new();
         s.select_all(&row_keys);
         s
     });
     let idx_rows: Vec<u32> = (0..data.persons.len() as u32).collect();
-    let (med_i, min_i, max_i, sel_i) = measure(5, || {
+    let (med_i, min_i, cpu_i, sel_i) = measure(5, || {
         let mut s = Selection::new();
         s.select_all(&idx_rows);
         s
@@ -237,13 +247,13 @@ fn main() {
     row(
         "select all (Ctrl-A), keys = row indices (u32)",
         5,
-        (med_i, min_i, max_i),
+        (med_i, min_i, cpu_i),
         &format!("{} selected", sel_i.len()),
     );
     row(
         "select all (Ctrl-A), keys = PersonId strings",
         5,
-        (med, min, max),
+        (med, min, cpu),
         &format!("{} selected", sel.len()),
     );
 
@@ -254,7 +264,7 @@ fn main() {
         .take(n_review)
         .map(|p| Recipient::person(p.person.id.clone()))
         .collect();
-    let (med, min, max, map) = measure(5, || {
+    let (med, min, cpu, map) = measure(5, || {
         let mut m: FastMap<&PersonId, &Person> = fast_map(data.persons.len());
         m.extend(data.persons.iter().map(|r| (&r.person.id, &r.person)));
         m
@@ -262,7 +272,7 @@ fn main() {
     row(
         "person id map (built once by the caller)",
         5,
-        (med, min, max),
+        (med, min, cpu),
         &format!("{} entries", map.len()),
     );
     for (channel, purpose) in [
@@ -270,7 +280,7 @@ fn main() {
         (Channel::Email, Purpose::Birthday),
         (Channel::Letter, Purpose::Recall),
     ] {
-        let (med, min, max, review) = measure(runs, || {
+        let (med, min, cpu, review) = measure(runs, || {
             Review::build(channel, purpose, &recipients, |id| map.get(id).copied())
         });
         let c = review.counts();
@@ -281,7 +291,7 @@ fn main() {
                 channel.label_de()
             ),
             runs,
-            (med, min, max),
+            (med, min, cpu),
             &format!(
                 "reachable {}, consented {}, included {}, flagged {}",
                 c.reachable, c.consented, c.included, c.flagged
@@ -291,7 +301,7 @@ fn main() {
     let mut review = Review::build(Channel::Sms, Purpose::Birthday, &recipients, |id| {
         map.get(id).copied()
     });
-    let (med, min, max, _) = measure(runs, || {
+    let (med, min, cpu, _) = measure(runs, || {
         review.reset();
         review.remove_all_without_consent();
         let c = review.counts();
@@ -300,7 +310,7 @@ fn main() {
     row(
         "reset + remove without consent + counts + hand-over",
         runs,
-        (med, min, max),
+        (med, min, cpu),
         &format!("{} handed over", review.handover().recipients.len()),
     );
     let appt_recipients: Vec<Recipient> = appts
@@ -308,7 +318,7 @@ fn main() {
         .take(n_review)
         .map(|&i| Recipient::of_appointment(&data.appointments[i]))
         .collect();
-    let (med, min, max, review) = measure(runs, || {
+    let (med, min, cpu, review) = measure(runs, || {
         Review::build(
             Channel::Sms,
             Purpose::AppointmentReminder,
@@ -322,7 +332,7 @@ fn main() {
             appt_recipients.len()
         ),
         runs,
-        (med, min, max),
+        (med, min, cpu),
         &format!("flagged {}", review.counts().flagged),
     );
 }

@@ -124,7 +124,7 @@ pub fn address_problems(a: &PostalAddress) -> Vec<AddressProblem> {
             problems.push(AddressProblem::MissingPostcode);
         } else if postcode.len() != 5 || !postcode.bytes().all(|b| b.is_ascii_digit()) {
             problems.push(AddressProblem::PostcodeNotFiveDigits);
-        } else if postcode < "01001" || postcode > "99998" {
+        } else if !("01001"..="99998").contains(&postcode) {
             problems.push(AddressProblem::InvalidPostcode);
         }
     } else if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {

@@ -259,30 +259,44 @@ impl SavedQuery {
     }
 }
 
-/// Per-person facts derived from appointments, aligned with the persons slice.
+/// Per-person facts, aligned with the persons slice: visits derived from appointments and
+/// the birth date packed for fast birthday and age checks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct VisitFacts {
+pub struct PersonFacts {
     /// Day of the last non-cancelled appointment before today.
     pub last_visit: Option<NaiveDate>,
     /// Day of the next non-cancelled appointment on or after today.
     pub next_appointment: Option<NaiveDate>,
+    /// Birth year (meaningless when `birth_md` is 0).
+    pub birth_year: i32,
+    /// Birth month and day as `month * 32 + day`; 0 without birth date.
+    pub birth_md: u16,
 }
 
-/// Everything a query needs besides the persons: `today` and per-person visit facts.
+/// Everything a query needs besides the persons: `today` and per-person facts.
 /// Build once (O(persons + appointments)) and reuse for any number of queries.
 #[derive(Clone, Debug)]
 pub struct QueryContext {
     pub today: NaiveDate,
-    pub visits: Vec<VisitFacts>,
+    pub facts: Vec<PersonFacts>,
 }
 
 impl QueryContext {
     pub fn new(persons: &[PersonRecord], appointments: &[Appointment], today: NaiveDate) -> Self {
         let mut index: FastMap<&str, u32> = fast_map(persons.len());
+        let mut facts = Vec::with_capacity(persons.len());
         for (i, p) in persons.iter().enumerate() {
             index.insert(p.person.id.0.as_str(), i as u32);
+            let (birth_year, birth_md) = match p.sensitive.birth_date {
+                Some(b) => (b.year(), md_key(b.month(), b.day())),
+                None => (0, 0),
+            };
+            facts.push(PersonFacts {
+                birth_year,
+                birth_md,
+                ..Default::default()
+            });
         }
-        let mut visits = vec![VisitFacts::default(); persons.len()];
         for a in appointments {
             if a.status == AppointmentStatus::Cancelled {
                 continue;
@@ -290,7 +304,7 @@ impl QueryContext {
             let Some(&i) = index.get(a.person_id.0.as_str()) else {
                 continue;
             };
-            let v = &mut visits[i as usize];
+            let v = &mut facts[i as usize];
             let day = a.day();
             if day < today {
                 if v.last_visit.is_none_or(|d| day > d) {
@@ -300,13 +314,19 @@ impl QueryContext {
                 v.next_appointment = Some(day);
             }
         }
-        QueryContext { today, visits }
+        QueryContext { today, facts }
     }
 }
 
 /// Birthdays as (month, day) packed into a u16 for fast window checks.
 fn md_key(month: u32, day: u32) -> u16 {
     (month * 32 + day) as u16
+}
+
+const LEAP_DAY: u16 = 2 * 32 + 29;
+
+fn is_leap(year: i32) -> bool {
+    NaiveDate::from_ymd_opt(year, 2, 29).is_some()
 }
 
 /// One concrete year segment of a birthday range: celebrated dates with key in [lo, hi] in
@@ -327,7 +347,9 @@ enum Compiled {
         include_never: bool,
     },
     Age {
-        on: NaiveDate,
+        on_year: i32,
+        on_md: u16,
+        on_leap: bool,
         min: Option<u32>,
         max: Option<u32>,
     },
@@ -346,6 +368,21 @@ enum Compiled {
     Nothing,
 }
 
+impl Compiled {
+    /// Rough relative cost of checking one person, to order the AND chain.
+    fn cost(&self) -> u8 {
+        match self {
+            Compiled::Nothing => 0,
+            Compiled::Kind(_) | Compiled::Insurance(_) => 1,
+            Compiled::Recall { .. } | Compiled::Age { .. } => 2,
+            Compiled::Birthday(_) | Compiled::Postcode { .. } => 3,
+            Compiled::Consent(..) => 4,
+            Compiled::City(_) => 5,
+            Compiled::Tags { .. } => 6,
+        }
+    }
+}
+
 fn compile_birthday(start: NaiveDate, end: NaiveDate) -> Compiled {
     if end < start {
         return Compiled::Nothing;
@@ -362,7 +399,7 @@ fn compile_birthday(start: NaiveDate, end: NaiveDate) -> Compiled {
         } else {
             md_key(12, 31)
         };
-        let leap = NaiveDate::from_ymd_opt(year, 2, 29).is_some();
+        let leap = is_leap(year);
         segs.push(YearSegment { year, lo, hi, leap });
     }
     Compiled::Birthday(segs)
@@ -402,7 +439,9 @@ impl CompiledQuery {
                 Condition::AgeRange { min, max, on } => {
                     let on = on.unwrap_or(today);
                     Compiled::Age {
-                        on,
+                        on_year: on.year(),
+                        on_md: md_key(on.month(), on.day()),
+                        on_leap: is_leap(on.year()),
                         min: *min,
                         max: *max,
                     }
@@ -422,49 +461,57 @@ impl CompiledQuery {
                 Condition::Kind { kind } => Compiled::Kind(*kind),
                 Condition::HasConsent { channel, purpose } => Compiled::Consent(*channel, *purpose),
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // AND is order-independent: check cheap conditions first.
+        let mut conditions = conditions;
+        conditions.sort_by_key(Compiled::cost);
         CompiledQuery { conditions }
     }
 
     /// Whether one person matches. `memo` caches folded comparisons of raw city and tag
     /// strings (a practice has few distinct values), so folding happens once per value.
-    fn matches<'a>(&self, r: &'a PersonRecord, facts: &VisitFacts, memo: &mut Memo<'a>) -> bool {
+    fn matches<'a>(&self, r: &'a PersonRecord, f: &PersonFacts, memo: &mut Memo<'a>) -> bool {
         self.conditions.iter().enumerate().all(|(ci, c)| match c {
             Compiled::Nothing => false,
             Compiled::Birthday(segs) => {
-                let Some(birth) = r.sensitive.birth_date else {
+                if f.birth_md == 0 {
                     return false;
-                };
-                let (bm, bd) = (birth.month(), birth.day());
+                }
                 segs.iter().any(|s| {
-                    if s.year <= birth.year() {
-                        return false;
-                    }
-                    let key = if bm == 2 && bd == 29 && !s.leap {
-                        md_key(2, 28)
+                    let key = if f.birth_md == LEAP_DAY && !s.leap {
+                        LEAP_DAY - 1
                     } else {
-                        md_key(bm, bd)
+                        f.birth_md
                     };
-                    key >= s.lo && key <= s.hi
+                    s.year > f.birth_year && key >= s.lo && key <= s.hi
                 })
             }
             Compiled::Recall {
                 before,
                 include_never,
             } => {
-                facts.next_appointment.is_none()
-                    && match facts.last_visit {
+                f.next_appointment.is_none()
+                    && match f.last_visit {
                         Some(d) => d < *before,
                         None => *include_never,
                     }
             }
-            Compiled::Age { on, min, max } => {
-                let Some(birth) = r.sensitive.birth_date else {
+            Compiled::Age {
+                on_year,
+                on_md,
+                on_leap,
+                min,
+                max,
+            } => {
+                if f.birth_md == 0 || (*on_year, *on_md) < (f.birth_year, f.birth_md) {
                     return false;
+                }
+                let celebrated = if f.birth_md == LEAP_DAY && !on_leap {
+                    LEAP_DAY - 1
+                } else {
+                    f.birth_md
                 };
-                let Some(age) = age_on(birth, *on) else {
-                    return false;
-                };
+                let age = (on_year - f.birth_year - i32::from(*on_md < celebrated)) as u32;
                 min.is_none_or(|m| age >= m) && max.is_none_or(|m| age <= m)
             }
             Compiled::Tags { tags, mode } => {
@@ -514,13 +561,13 @@ impl CompiledQuery {
     pub fn evaluate(&self, persons: &[PersonRecord], ctx: &QueryContext) -> Vec<usize> {
         assert_eq!(
             persons.len(),
-            ctx.visits.len(),
+            ctx.facts.len(),
             "context built for other persons"
         );
         let mut memo = Memo::new(self.conditions.len());
         persons
             .iter()
-            .zip(&ctx.visits)
+            .zip(&ctx.facts)
             .enumerate()
             .filter(|(_, (r, v))| self.matches(r, v, &mut memo))
             .map(|(i, _)| i)
@@ -862,9 +909,9 @@ mod tests {
             ]
         );
         let ctx = QueryContext::new(&persons, &appts, today);
-        assert_eq!(ctx.visits[0].last_visit, Some(d(2026, 1, 10)));
-        assert_eq!(ctx.visits[1].next_appointment, Some(d(2026, 12, 5)));
-        assert_eq!(ctx.visits[6].next_appointment, Some(today));
+        assert_eq!(ctx.facts[0].last_visit, Some(d(2026, 1, 10)));
+        assert_eq!(ctx.facts[1].next_appointment, Some(d(2026, 12, 5)));
+        assert_eq!(ctx.facts[6].next_appointment, Some(today));
     }
 
     fn rich(id: &str) -> PersonRecord {
@@ -1326,9 +1373,10 @@ mod tests {
             4 => {
                 let min = rng.chance(70).then(|| rng.below(60) as u32);
                 let max = rng.chance(70).then(|| 10 + rng.below(80) as u32);
-                let on = rng
-                    .chance(30)
-                    .then(|| d(2028, 2, 28) + chrono::Duration::days(rng.below(3) as i64));
+                let on = rng.chance(30).then(|| {
+                    d(2027 + rng.below(2) as i32, 2, 27)
+                        + chrono::Duration::days(rng.below(4) as i64)
+                });
                 Condition::AgeRange { min, max, on }
             }
             5 => Condition::Tags {

@@ -78,9 +78,9 @@ impl AppointmentFilter {
         day >= self.from
             && day <= self.to
             && (self.include_cancelled || a.status != AppointmentStatus::Cancelled)
-            && (self.therapists.is_empty() || self.therapists.iter().any(|t| *t == a.therapist))
-            && (self.locations.is_empty() || self.locations.iter().any(|l| *l == a.location))
-            && (self.kinds.is_empty() || self.kinds.iter().any(|k| *k == a.kind))
+            && (self.therapists.is_empty() || self.therapists.contains(&a.therapist))
+            && (self.locations.is_empty() || self.locations.contains(&a.location))
+            && (self.kinds.is_empty() || self.kinds.contains(&a.kind))
     }
 
     /// Indices of matching appointments, sorted by start time (then id, for stability).

@@ -353,7 +353,7 @@ pub fn generate(n: usize, seed: u64, today: NaiveDate) -> SyntheticData {
             },
         });
     }
-    appointments.sort_by(|a, b| a.start.cmp(&b.start));
+    appointments.sort_by_key(|a| a.start);
     SyntheticData {
         persons,
         appointments,
