@@ -2,4 +2,14 @@
 //! not given. Tested natively with `cargo test`.
 pub mod model;
 
+pub mod address;
+pub mod email;
+pub mod hashing;
+pub mod phone;
+pub mod query;
+pub mod review;
+pub mod search;
+pub mod selection;
+pub mod synthetic;
+
 pub use model::*;
