@@ -659,7 +659,8 @@ fn duplicates_within_the_file_are_skipped() {
 #[test]
 fn contact_data_validation_table() {
     // (Handy, Telefon, E-Mail) → (mobile, landline, email, warnings)
-    let cases: &[(&str, &str, &str, (&str, &str, &str, usize))] = &[
+    type Expected<'a> = (&'a str, &'a str, &'a str, usize);
+    let cases: &[(&str, &str, &str, Expected)] = &[
         (
             "0171 1234567",
             "",
