@@ -1,5 +1,8 @@
 //! The pure core: every rule of praxisbote, with no browser, no clock and no randomness it is
 //! not given. Tested natively with `cargo test`.
+pub mod backup;
+pub mod demo;
+pub mod import;
 pub mod model;
 
 pub mod address;

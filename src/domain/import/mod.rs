@@ -1,0 +1,297 @@
+//! CSV import of patient, prospect and appointment lists exported from practice software.
+//!
+//! The pipeline, all pure and natively tested:
+//! 1. [`check_file_size`] before reading a file at all (limits memory use);
+//! 2. [`read_table`]: encoding detection ([`decode`]), delimiter detection, parsing with the
+//!    `csv` crate into a [`CsvTable`] (header + rows with their line numbers);
+//! 3. [`Mapping::auto`]: header → field mapping the user may fix ([`Mapping::set`]);
+//!    treatment-data columns are marked [`Field::Treatment`] and can never be imported;
+//! 4. [`CsvTable::preview`] for the first rows;
+//! 5. [`plan_person_import`] / [`plan_appointment_import`]: validation per row (German
+//!    messages with line number and column), duplicate detection against existing records,
+//!    and a plan of records to insert or update that the app applies in one storage
+//!    transaction — all or nothing.
+
+mod appointments;
+mod decode;
+mod mapping;
+mod persons;
+mod values;
+
+pub use appointments::{plan_appointment_import, AppointmentImportOptions, AppointmentPlan};
+pub use decode::{decode, Decoded, TextEncoding};
+pub use mapping::{normalize_header, ColumnMapping, Field, ImportKind, Mapping};
+pub use persons::{
+    plan_person_import, DuplicateAction, DuplicateMatch, DuplicateReason, ImportOptions,
+    ImportPlan, SkippedRow,
+};
+pub use values::{
+    parse_consent_value, parse_date_de, parse_gender, split_full_name, split_postcode_city,
+    split_street,
+};
+
+use std::fmt;
+
+/// Largest file the import accepts (the whole file is decoded in memory).
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+/// Most data rows one import accepts.
+pub const MAX_ROWS: usize = 250_000;
+
+/// A problem that makes the whole file unreadable. Messages are German and name the line
+/// where possible.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error("Die Datei ist leer.")]
+    Empty,
+    #[error(
+        "Die Datei ist zu groß ({size_mb} MB). Höchstens {max_mb} MB können auf einmal \
+         importiert werden – bitte teilen Sie die Datei auf."
+    )]
+    TooLarge { size_mb: u64, max_mb: u64 },
+    #[error(
+        "Die Datei enthält mehr als {max} Datensätze (Zeile {line}). Bitte teilen Sie die \
+         Datei auf."
+    )]
+    TooManyRows { max: usize, line: u64 },
+    #[error(
+        "Die Datei ist keine Textdatei (CSV): Zeile {line} enthält Binärdaten. Bitte \
+         exportieren Sie die Daten als CSV."
+    )]
+    Binary { line: u64 },
+    #[error(
+        "Die Zeichenkodierung der Datei ist uneinheitlich: Zeile {line} ist nicht UTF-8, der \
+         Rest der Datei schon. Bitte speichern Sie die Datei einheitlich als „CSV UTF-8“."
+    )]
+    MixedEncoding { line: u64 },
+    #[error(
+        "Die Datei ist als {encoding} gekennzeichnet, aber Zeile {line} enthält ungültige \
+         Zeichen. Bitte speichern Sie die Datei erneut als CSV."
+    )]
+    InvalidEncoding { encoding: &'static str, line: u64 },
+    #[error("Die Datei enthält eine Kopfzeile (Zeile {header_line}), aber keine Datensätze.")]
+    NoRows { header_line: u64 },
+    #[error(
+        "Kein Trennzeichen erkannt: die Kopfzeile (Zeile {line}) hat nur eine Spalte. \
+         Erwartet wird eine CSV-Datei mit Semikolon, Komma oder Tabulator als Trennzeichen."
+    )]
+    NoDelimiter { line: u64 },
+    #[error("Zeile {line}: die Datei kann nicht gelesen werden ({detail}).")]
+    Csv { line: u64, detail: String },
+}
+
+/// Refuses files above [`MAX_FILE_BYTES`] before they are read into memory.
+pub fn check_file_size(len: u64) -> Result<(), ImportError> {
+    if len == 0 {
+        return Err(ImportError::Empty);
+    }
+    if len > MAX_FILE_BYTES {
+        return Err(ImportError::TooLarge {
+            size_mb: len.div_ceil(1024 * 1024),
+            max_mb: MAX_FILE_BYTES / (1024 * 1024),
+        });
+    }
+    Ok(())
+}
+
+/// One data row: its physical line in the file (1-based, where the record starts), its
+/// data-row number (1-based, header not counted) and the fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CsvRow {
+    pub line: u64,
+    pub number: usize,
+    pub record: csv::StringRecord,
+}
+
+impl CsvRow {
+    pub fn get(&self, col: usize) -> &str {
+        self.record.get(col).unwrap_or("")
+    }
+}
+
+/// A parsed CSV file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CsvTable {
+    pub encoding: TextEncoding,
+    pub delimiter: u8,
+    pub header_line: u64,
+    pub headers: Vec<String>,
+    pub rows: Vec<CsvRow>,
+}
+
+impl CsvTable {
+    /// The first `n` data rows, as strings per header column (for the preview table).
+    pub fn preview(&self, n: usize) -> Vec<Vec<String>> {
+        self.rows
+            .iter()
+            .take(n)
+            .map(|r| {
+                (0..self.headers.len())
+                    .map(|c| r.get(c).to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// German name of the delimiter for the UI.
+    pub fn delimiter_label_de(&self) -> &'static str {
+        match self.delimiter {
+            b';' => "Semikolon",
+            b',' => "Komma",
+            b'\t' => "Tabulator",
+            b'|' => "senkrechter Strich",
+            _ => "unbekannt",
+        }
+    }
+}
+
+/// A finding about one row: line in the file, data-row number, column (header text) and a
+/// German message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowIssue {
+    pub line: u64,
+    pub row: usize,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RowIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Zeile {} (Datensatz {})", self.line, self.row)?;
+        if let Some(c) = &self.column {
+            write!(f, ", Spalte „{c}“")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
+
+fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+}
+
+fn is_blank(r: &csv::StringRecord) -> bool {
+    r.iter().all(|f| f.trim().is_empty())
+}
+
+/// Picks the delimiter whose first records have the most consistent, widest shape.
+fn detect_delimiter(text: &str) -> u8 {
+    let mut best = (b';', 0usize, 0usize);
+    for d in DELIMITERS {
+        let mut rdr = reader(text, d);
+        let mut header_len = 0;
+        let mut consistent = 0;
+        for rec in rdr.records().take(30) {
+            let Ok(rec) = rec else { break };
+            if is_blank(&rec) {
+                continue;
+            }
+            if header_len == 0 {
+                header_len = rec.len();
+            } else if rec.len() == header_len {
+                consistent += 1;
+            }
+        }
+        if header_len < 2 {
+            continue;
+        }
+        if (consistent, header_len) > (best.1, best.2) {
+            best = (d, consistent, header_len);
+        }
+    }
+    best.0
+}
+
+/// Decodes, detects the delimiter and parses a CSV file. The first non-blank record is the
+/// header; blank rows are skipped.
+pub fn read_table(bytes: &[u8]) -> Result<CsvTable, ImportError> {
+    check_file_size(bytes.len() as u64)?;
+    let decoded = decode(bytes)?;
+    let text = decoded.text.as_str();
+    if text.trim().is_empty() {
+        return Err(ImportError::Empty);
+    }
+    let delimiter = detect_delimiter(text);
+    let mut rdr = reader(text, delimiter);
+    let mut headers: Option<(Vec<String>, u64)> = None;
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                return Err(ImportError::Csv {
+                    line,
+                    detail: e.to_string(),
+                });
+            }
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if is_blank(&record) {
+            continue;
+        }
+        match &headers {
+            None => {
+                if record.len() < 2 {
+                    return Err(ImportError::NoDelimiter { line });
+                }
+                headers = Some((record.iter().map(|h| h.trim().to_string()).collect(), line));
+            }
+            Some(_) => {
+                if rows.len() >= MAX_ROWS {
+                    return Err(ImportError::TooManyRows {
+                        max: MAX_ROWS,
+                        line,
+                    });
+                }
+                rows.push(CsvRow {
+                    line,
+                    number: rows.len() + 1,
+                    record: record.clone(),
+                });
+            }
+        }
+    }
+    let Some((headers, header_line)) = headers else {
+        return Err(ImportError::Empty);
+    };
+    if rows.is_empty() {
+        return Err(ImportError::NoRows { header_line });
+    }
+    Ok(CsvTable {
+        encoding: decoded.encoding,
+        delimiter,
+        header_line,
+        headers,
+        rows,
+    })
+}
+
+/// Checks the column count of a row against the header; `None` when the row is usable.
+/// Extra trailing empty fields (a common export quirk) are tolerated.
+pub(crate) fn ragged_row_issue(table: &CsvTable, row: &CsvRow) -> Option<RowIssue> {
+    let want = table.headers.len();
+    let got = row.record.len();
+    let extra_blank = got > want && row.record.iter().skip(want).all(|f| f.trim().is_empty());
+    if got == want || extra_blank {
+        return None;
+    }
+    Some(RowIssue {
+        line: row.line,
+        row: row.number,
+        column: None,
+        message: format!(
+            "{got} Spalten statt {want} wie in der Kopfzeile – die Zeile wurde nicht \
+             importiert (fehlt oder steht ein Trennzeichen oder Anführungszeichen zu viel?)"
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests;

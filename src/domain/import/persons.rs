@@ -1,0 +1,655 @@
+//! Row validation and the import plan for persons (patients and prospects).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::mapping::{Field, ImportKind, Mapping};
+use super::values::*;
+use super::{ragged_row_issue, CsvRow, CsvTable, RowIssue};
+use crate::domain::model::*;
+
+/// What to do with a row that matches an existing person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DuplicateAction {
+    /// Fill the existing record with the row's non-empty values.
+    Update,
+    /// Leave the existing record alone.
+    Skip,
+}
+
+/// Why a row counts as a duplicate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DuplicateReason {
+    ExternalId,
+    NameAndBirthDate,
+}
+
+impl DuplicateReason {
+    pub fn label_de(self) -> &'static str {
+        match self {
+            DuplicateReason::ExternalId => "gleiche Patientennummer",
+            DuplicateReason::NameAndBirthDate => "gleicher Name und gleiches Geburtsdatum",
+        }
+    }
+}
+
+/// Options of a person import.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportOptions {
+    /// The day of the import (default date of consents, pivot for two-digit years).
+    pub today: NaiveDate,
+    /// Kind of rows without a kind column (or an empty cell).
+    pub default_kind: Kind,
+    /// Purposes a per-channel consent column ("SMS erlaubt") grants.
+    pub consent_purposes: Vec<Purpose>,
+    /// Evidence recorded for imported consents.
+    pub consent_evidence: Evidence,
+    /// Default for rows matching an existing person.
+    pub on_duplicate: DuplicateAction,
+    /// Per-row choice (by data-row number) overriding `on_duplicate`.
+    pub duplicate_overrides: HashMap<usize, DuplicateAction>,
+}
+
+impl ImportOptions {
+    pub fn new(today: NaiveDate) -> Self {
+        ImportOptions {
+            today,
+            default_kind: Kind::Patient,
+            consent_purposes: vec![Purpose::AppointmentReminder],
+            consent_evidence: Evidence::WrittenForm,
+            on_duplicate: DuplicateAction::Skip,
+            duplicate_overrides: HashMap::new(),
+        }
+    }
+}
+
+/// A row that was not imported although it was valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedRow {
+    pub line: u64,
+    pub row: usize,
+    pub reason: String,
+}
+
+/// A row that matches an existing person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DuplicateMatch {
+    pub line: u64,
+    pub row: usize,
+    pub existing: PersonId,
+    pub existing_name: String,
+    pub reason: DuplicateReason,
+    pub action: DuplicateAction,
+}
+
+/// The result of planning an import: apply `inserts` and `updates` in one storage
+/// transaction, or nothing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImportPlan {
+    pub inserts: Vec<PersonRecord>,
+    pub updates: Vec<PersonRecord>,
+    pub skipped: Vec<SkippedRow>,
+    pub duplicates: Vec<DuplicateMatch>,
+    /// Rows not imported because of an error.
+    pub errors: Vec<RowIssue>,
+    /// Rows imported with a note (a value dropped or corrected).
+    pub warnings: Vec<RowIssue>,
+    /// Headers of columns never imported (treatment data).
+    pub treatment_columns: Vec<String>,
+    pub rows_total: usize,
+}
+
+impl ImportPlan {
+    /// One German summary line for the confirmation step.
+    pub fn summary_de(&self) -> String {
+        let mut s = format!(
+            "{} Datensätze gelesen: {} neu, {} aktualisiert, {} übersprungen, {} fehlerhaft",
+            self.rows_total,
+            self.inserts.len(),
+            self.updates.len(),
+            self.skipped.len(),
+            self.errors.len()
+        );
+        if !self.warnings.is_empty() {
+            s.push_str(&format!(", {} Hinweise", self.warnings.len()));
+        }
+        s.push('.');
+        if !self.treatment_columns.is_empty() {
+            s.push_str(&format!(
+                " Nicht importiert (Behandlungsdaten werden nie übernommen): {}.",
+                self.treatment_columns.join(", ")
+            ));
+        }
+        s
+    }
+}
+
+/// What one row says, before it is matched against existing persons.
+struct Imported {
+    rec: PersonRecord,
+    gender: Option<Gender>,
+    kind: Option<Kind>,
+    consents: Vec<(Channel, Purpose, bool)>,
+    consent_date: Option<NaiveDate>,
+}
+
+fn norm_name(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+type NameKey = (String, String, NaiveDate);
+
+fn name_key(p: &PersonRecord) -> Option<NameKey> {
+    let bd = p.sensitive.birth_date?;
+    Some((
+        norm_name(&p.person.first_name),
+        norm_name(&p.person.last_name),
+        bd,
+    ))
+}
+
+/// Reads one row into an [`Imported`]; errors make the row unusable, warnings do not.
+fn read_row(
+    row: &CsvRow,
+    mapping: &Mapping,
+    options: &ImportOptions,
+    warnings: &mut Vec<RowIssue>,
+) -> Result<Imported, Vec<RowIssue>> {
+    let mut errors = Vec::new();
+    let issue = |col: usize, message: String| RowIssue {
+        line: row.line,
+        row: row.number,
+        column: Some(mapping.columns[col].header.clone()),
+        message,
+    };
+    let mut rec = PersonRecord::default();
+    let p = &mut rec.person;
+    let s = &mut rec.sensitive;
+    let mut gender = None;
+    let mut salutation_gender = None;
+    let mut kind = None;
+    let mut consents = Vec::new();
+    let mut consent_date = None;
+    let mut street_col = None;
+    let mut mobile_col = None;
+    let mut landline_col = None;
+    let mut postcode_col = None;
+
+    for (col, m) in mapping.columns.iter().enumerate() {
+        let raw = row.get(col).trim();
+        if raw.is_empty() {
+            continue;
+        }
+        match m.field {
+            Field::Ignore | Field::Treatment => {}
+            Field::ExternalId => p.external_id = Some(raw.to_string()),
+            Field::Kind => match parse_kind(raw) {
+                Ok(k) => kind = k,
+                Err(_) => warnings.push(issue(
+                    col,
+                    format!(
+                        "„{raw}“ ist weder Patient noch Interessent – als {} übernommen",
+                        options.default_kind.label_de()
+                    ),
+                )),
+            },
+            Field::Salutation => {
+                let (g, title) = parse_salutation(raw);
+                salutation_gender = g;
+                if p.title.is_empty() {
+                    p.title = title;
+                }
+            }
+            Field::Title => p.title = raw.to_string(),
+            Field::FirstName => p.first_name = raw.to_string(),
+            Field::LastName => p.last_name = raw.to_string(),
+            Field::FullName => {
+                let (title, first, last) = split_full_name(raw);
+                if p.title.is_empty() {
+                    p.title = title;
+                }
+                if p.first_name.is_empty() {
+                    p.first_name = first;
+                }
+                if p.last_name.is_empty() {
+                    p.last_name = last;
+                }
+            }
+            Field::Gender => match parse_gender(raw) {
+                Ok(g) => gender = g,
+                Err(_) => warnings.push(issue(
+                    col,
+                    format!("„{raw}“ ist kein bekanntes Geschlecht – als „unbekannt“ übernommen"),
+                )),
+            },
+            Field::Street => {
+                p.address.street = raw.to_string();
+                street_col = Some(col);
+            }
+            Field::HouseNumber => p.address.house_number = raw.to_string(),
+            Field::AddressExtra => p.address.extra = raw.to_string(),
+            Field::Postcode => {
+                p.address.postcode = raw.to_string();
+                postcode_col = Some(col);
+            }
+            Field::City => p.address.city = raw.to_string(),
+            Field::PostcodeCity => {
+                let (pc, city) = split_postcode_city(raw);
+                if !pc.is_empty() {
+                    p.address.postcode = pc;
+                    postcode_col = Some(col);
+                }
+                p.address.city = city;
+            }
+            Field::Country => match parse_country(raw) {
+                Ok(c) => p.address.country = c,
+                Err(_) => {
+                    p.address.country = raw.to_string();
+                    warnings.push(issue(
+                        col,
+                        format!("Land „{raw}“ unbekannt – bitte prüfen (übernommen wie angegeben)"),
+                    ));
+                }
+            },
+            Field::Email => {
+                if looks_like_email(raw) {
+                    p.email = raw.to_string();
+                } else {
+                    warnings.push(issue(
+                        col,
+                        format!("„{raw}“ ist keine gültige E-Mail-Adresse – nicht übernommen"),
+                    ));
+                }
+            }
+            Field::Mobile => {
+                if looks_like_phone(raw) {
+                    p.mobile = raw.to_string();
+                    mobile_col = Some(col);
+                } else {
+                    warnings.push(issue(
+                        col,
+                        format!("„{raw}“ ist keine Telefonnummer – nicht übernommen"),
+                    ));
+                }
+            }
+            Field::Landline => {
+                if looks_like_phone(raw) {
+                    p.landline = raw.to_string();
+                    landline_col = Some(col);
+                } else {
+                    warnings.push(issue(
+                        col,
+                        format!("„{raw}“ ist keine Telefonnummer – nicht übernommen"),
+                    ));
+                }
+            }
+            Field::BirthDate => match parse_date_de(raw, options.today, true) {
+                Some(d) if d > options.today => errors.push(issue(
+                    col,
+                    format!("das Geburtsdatum „{raw}“ liegt in der Zukunft"),
+                )),
+                Some(d) => s.birth_date = Some(d),
+                None => errors.push(issue(
+                    col,
+                    format!(
+                        "„{raw}“ ist kein gültiges Datum (erwartet z. B. 26.11.1980, 26.11.80 \
+                         oder 1980-11-26)"
+                    ),
+                )),
+            },
+            Field::Profession => s.profession = raw.to_string(),
+            Field::InsuranceKind => {
+                s.insurance_kind = parse_insurance_kind(raw);
+            }
+            Field::InsuranceNumber => s.insurance_number = raw.to_string(),
+            Field::Tags => {
+                for t in raw.split([',', ';', '|']) {
+                    let t = t.trim();
+                    if !t.is_empty() && !p.tags.iter().any(|x| x == t) {
+                        p.tags.push(t.to_string());
+                    }
+                }
+            }
+            Field::Consent(channel, purpose) => match parse_consent_value(raw) {
+                Ok(Some(v)) => match purpose {
+                    Some(pu) => consents.push((channel, pu, v)),
+                    None => {
+                        for &pu in &options.consent_purposes {
+                            consents.push((channel, pu, v));
+                        }
+                    }
+                },
+                Ok(None) => {}
+                Err(_) => errors.push(issue(
+                    col,
+                    format!(
+                        "„{raw}“ ist kein Ja/Nein-Wert (erlaubt: ja, nein, x, 1, 0, true, false)"
+                    ),
+                )),
+            },
+            Field::ConsentDate => match parse_date_de(raw, options.today, true) {
+                Some(d) if d <= options.today => consent_date = Some(d),
+                _ => errors.push(issue(
+                    col,
+                    format!("„{raw}“ ist kein gültiges Einwilligungsdatum"),
+                )),
+            },
+            // Appointment fields are not part of a person import.
+            _ => {}
+        }
+    }
+
+    // Street with house number in one column.
+    if p.address.house_number.is_empty() && !p.address.street.is_empty() {
+        let (street, number) = split_street(&p.address.street);
+        if !number.is_empty() {
+            p.address.street = street;
+            p.address.house_number = number;
+        } else if let Some(col) = street_col {
+            if mapping.column_of(Field::HouseNumber).is_none() {
+                warnings.push(issue(col, "keine Hausnummer gefunden".to_string()));
+            }
+        }
+    }
+    // Postcodes that lost their leading zero in a spreadsheet ("1067" for Dresden).
+    if p.address.is_domestic() && !p.address.postcode.is_empty() {
+        let pc = &p.address.postcode;
+        let digits = pc.bytes().all(|b| b.is_ascii_digit());
+        if digits && pc.len() == 4 {
+            let fixed = format!("0{pc}");
+            if let Some(col) = postcode_col {
+                warnings.push(issue(
+                    col,
+                    format!("PLZ „{pc}“ hat nur 4 Ziffern – als „{fixed}“ übernommen"),
+                ));
+            }
+            p.address.postcode = fixed;
+        } else if !(digits && pc.len() == 5) {
+            if let Some(col) = postcode_col {
+                warnings.push(issue(
+                    col,
+                    format!("„{pc}“ ist keine deutsche Postleitzahl (5 Ziffern) – bitte prüfen"),
+                ));
+            }
+        }
+    }
+    // A mobile number in the landline column (or the other way round).
+    if p.mobile.is_empty() && !p.landline.is_empty() && is_german_mobile(&p.landline) {
+        p.mobile = std::mem::take(&mut p.landline);
+        if let Some(col) = landline_col {
+            warnings.push(issue(
+                col,
+                "Mobilnummer im Telefonfeld – als Mobilnummer übernommen".to_string(),
+            ));
+        }
+    } else if !p.mobile.is_empty()
+        && !is_german_mobile(&p.mobile)
+        && (p.mobile.trim_start().starts_with('0') && !p.mobile.trim_start().starts_with("00"))
+    {
+        if let Some(col) = mobile_col {
+            warnings.push(issue(
+                col,
+                format!(
+                    "„{}“ ist keine deutsche Mobilnummer (015…, 016…, 017…) – als Festnetz übernommen",
+                    p.mobile
+                ),
+            ));
+        }
+        if p.landline.is_empty() {
+            p.landline = std::mem::take(&mut p.mobile);
+        } else {
+            p.mobile.clear();
+        }
+    }
+
+    if p.first_name.is_empty() && p.last_name.is_empty() {
+        let col = mapping
+            .column_of(Field::LastName)
+            .or_else(|| mapping.column_of(Field::FullName))
+            .or_else(|| mapping.column_of(Field::FirstName));
+        errors.push(RowIssue {
+            line: row.line,
+            row: row.number,
+            column: col.map(|c| mapping.columns[c].header.clone()),
+            message: "Name fehlt (Vor- und Nachname sind leer)".to_string(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Imported {
+        rec,
+        gender: gender.or(salutation_gender),
+        kind,
+        consents,
+        consent_date,
+    })
+}
+
+fn new_record(im: Imported, id: PersonId, options: &ImportOptions) -> PersonRecord {
+    let mut rec = im.rec;
+    rec.person.id = id;
+    rec.person.kind = im.kind.unwrap_or(options.default_kind);
+    rec.person.gender = im.gender.unwrap_or(Gender::Unknown);
+    let given = im.consent_date.unwrap_or(options.today);
+    for (c, p, v) in im.consents {
+        if v {
+            rec.person
+                .consents
+                .grant(c, p, given, options.consent_evidence);
+        }
+    }
+    rec
+}
+
+/// Fills an existing record with the non-empty values of a row; consents: "ja" grants when
+/// not active, "nein" withdraws an active consent.
+fn merge(existing: &mut PersonRecord, im: Imported, options: &ImportOptions) {
+    let new = im.rec;
+    let p = &mut existing.person;
+    let s = &mut existing.sensitive;
+    let set = |dst: &mut String, src: String| {
+        if !src.is_empty() {
+            *dst = src;
+        }
+    };
+    set(&mut p.title, new.person.title);
+    set(&mut p.first_name, new.person.first_name);
+    set(&mut p.last_name, new.person.last_name);
+    if !new.person.address.is_empty() {
+        p.address = new.person.address;
+    }
+    set(&mut p.email, new.person.email);
+    set(&mut p.mobile, new.person.mobile);
+    set(&mut p.landline, new.person.landline);
+    for t in new.person.tags {
+        if !p.tags.contains(&t) {
+            p.tags.push(t);
+        }
+    }
+    if new.person.external_id.is_some() {
+        p.external_id = new.person.external_id;
+    }
+    if let Some(g) = im.gender {
+        p.gender = g;
+    }
+    if let Some(k) = im.kind {
+        p.kind = k;
+    }
+    if new.sensitive.birth_date.is_some() {
+        s.birth_date = new.sensitive.birth_date;
+    }
+    set(&mut s.profession, new.sensitive.profession);
+    if new.sensitive.insurance_kind != InsuranceKind::Unknown {
+        s.insurance_kind = new.sensitive.insurance_kind;
+    }
+    set(&mut s.insurance_number, new.sensitive.insurance_number);
+    let given = im.consent_date.unwrap_or(options.today);
+    for (c, pu, v) in im.consents {
+        if v {
+            if !p.consents.allows(c, pu) {
+                p.consents.grant(c, pu, given, options.consent_evidence);
+            }
+        } else {
+            p.consents
+                .withdraw(c, pu, options.today, WithdrawalSource::Practice);
+        }
+    }
+}
+
+/// Where a person of the plan lives: an existing record (index into `existing`) or a new one.
+#[derive(Clone, Copy)]
+enum Target {
+    Existing(usize),
+    New(usize),
+}
+
+fn in_file_duplicate(row: &CsvRow, reason: DuplicateReason, line: u64) -> SkippedRow {
+    SkippedRow {
+        line: row.line,
+        row: row.number,
+        reason: format!(
+            "doppelt in der Datei ({}, wie Zeile {line}) – nicht importiert",
+            reason.label_de()
+        ),
+    }
+}
+
+/// Validates every row, detects duplicates against `existing` (and within the file) and
+/// returns the plan. `new_id` makes ids for new persons (UUIDs, made by the caller).
+/// Errors only when the mapping has no name column.
+pub fn plan_person_import(
+    table: &CsvTable,
+    mapping: &Mapping,
+    existing: &[PersonRecord],
+    options: &ImportOptions,
+    new_id: &mut dyn FnMut() -> PersonId,
+) -> Result<ImportPlan, String> {
+    if mapping.kind != ImportKind::Persons {
+        return Err("Die Zuordnung gehört nicht zu einem Personen-Import.".to_string());
+    }
+    if [Field::LastName, Field::FirstName, Field::FullName]
+        .iter()
+        .all(|&f| mapping.column_of(f).is_none())
+    {
+        return Err(
+            "Keine Spalte ist dem Namen zugeordnet. Bitte ordnen Sie mindestens „Nachname“ \
+             oder „Name (Vor- und Nachname)“ zu."
+                .to_string(),
+        );
+    }
+    let mut plan = ImportPlan {
+        treatment_columns: mapping.treatment_columns(),
+        rows_total: table.rows.len(),
+        ..Default::default()
+    };
+    let mut by_ext: HashMap<String, Target> = HashMap::new();
+    let mut by_name: HashMap<NameKey, Target> = HashMap::new();
+    for (i, r) in existing.iter().enumerate() {
+        if let Some(e) = &r.person.external_id {
+            by_ext
+                .entry(e.trim().to_string())
+                .or_insert(Target::Existing(i));
+        }
+        if let Some(k) = name_key(r) {
+            by_name.entry(k).or_insert(Target::Existing(i));
+        }
+    }
+    // Updated copies of existing records, by index into `existing`.
+    let mut updated: HashMap<usize, usize> = HashMap::new();
+    // Line of the row that created or updated each target (for in-file duplicates).
+    let mut first_line: HashMap<(bool, usize), u64> = HashMap::new();
+
+    for row in &table.rows {
+        if let Some(issue) = ragged_row_issue(table, row) {
+            plan.errors.push(issue);
+            continue;
+        }
+        let im = match read_row(row, mapping, options, &mut plan.warnings) {
+            Ok(im) => im,
+            Err(mut errs) => {
+                plan.errors.append(&mut errs);
+                continue;
+            }
+        };
+        let ext = im
+            .rec
+            .person
+            .external_id
+            .as_ref()
+            .map(|e| e.trim().to_string());
+        let key = name_key(&im.rec);
+        let hit = ext
+            .as_ref()
+            .and_then(|e| by_ext.get(e).map(|t| (*t, DuplicateReason::ExternalId)))
+            .or_else(|| {
+                key.as_ref().and_then(|k| {
+                    by_name
+                        .get(k)
+                        .map(|t| (*t, DuplicateReason::NameAndBirthDate))
+                })
+            });
+        match hit {
+            None => {
+                let idx = plan.inserts.len();
+                let rec = new_record(im, new_id(), options);
+                if let Some(e) = ext {
+                    by_ext.insert(e, Target::New(idx));
+                }
+                if let Some(k) = key {
+                    by_name.insert(k, Target::New(idx));
+                }
+                first_line.insert((true, idx), row.line);
+                plan.inserts.push(rec);
+            }
+            Some((Target::New(idx), reason)) => {
+                let line = first_line.get(&(true, idx)).copied().unwrap_or(0);
+                plan.skipped.push(in_file_duplicate(row, reason, line));
+            }
+            Some((Target::Existing(i), reason)) if first_line.contains_key(&(false, i)) => {
+                let line = first_line[&(false, i)];
+                plan.skipped.push(in_file_duplicate(row, reason, line));
+            }
+            Some((Target::Existing(i), reason)) => {
+                let action = options
+                    .duplicate_overrides
+                    .get(&row.number)
+                    .copied()
+                    .unwrap_or(options.on_duplicate);
+                let ex = &existing[i];
+                plan.duplicates.push(DuplicateMatch {
+                    line: row.line,
+                    row: row.number,
+                    existing: ex.person.id.clone(),
+                    existing_name: ex.person.full_name(),
+                    reason,
+                    action,
+                });
+                first_line.insert((false, i), row.line);
+                match action {
+                    DuplicateAction::Skip => plan.skipped.push(SkippedRow {
+                        line: row.line,
+                        row: row.number,
+                        reason: format!(
+                            "existiert bereits als {} ({}) – übersprungen",
+                            ex.person.full_name(),
+                            reason.label_de()
+                        ),
+                    }),
+                    DuplicateAction::Update => {
+                        let slot = *updated.entry(i).or_insert_with(|| {
+                            plan.updates.push(ex.clone());
+                            plan.updates.len() - 1
+                        });
+                        merge(&mut plan.updates[slot], im, options);
+                    }
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
