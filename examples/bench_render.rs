@@ -11,16 +11,34 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use praxisbote::domain::placeholders::{build_context, ContextInput, MessageContext};
 use praxisbote::domain::render::Renderer;
-use praxisbote::domain::template::{shipped_template, shipped_id, Language};
+use praxisbote::domain::template::{shipped_id, shipped_template, Language};
 use praxisbote::domain::{
     Appointment, AppointmentId, AppointmentStatus, Channel, Gender, Person, PersonId,
     PostalAddress, PracticeSettings, Purpose,
 };
 
-const FIRST: &[&str] = &["Anna", "Mehmet", "Alex", "Sophie", "Jonas", "Ayşe", "Lukas", "Marie", "Kim", "Noah"];
-const LAST: &[&str] = &["Müller", "Yılmaz", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann"];
+const FIRST: &[&str] = &[
+    "Anna", "Mehmet", "Alex", "Sophie", "Jonas", "Ayşe", "Lukas", "Marie", "Kim", "Noah",
+];
+const LAST: &[&str] = &[
+    "Müller",
+    "Yılmaz",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Hoffmann",
+];
 const THERAPISTS: &[&str] = &["Frau Weber", "Herr Dr. Brandt", "Frau Lange", ""];
-const KINDS: &[&str] = &["Physiotherapie", "Erstgespräch", "Manuelle Therapie", "Kontrolle"];
+const KINDS: &[&str] = &[
+    "Physiotherapie",
+    "Erstgespräch",
+    "Manuelle Therapie",
+    "Kontrolle",
+];
 
 fn people(n: usize) -> Vec<(Person, Appointment)> {
     let base = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
@@ -29,7 +47,11 @@ fn people(n: usize) -> Vec<(Person, Appointment)> {
             let gender = Gender::ALL[i % 4];
             let person = Person {
                 id: PersonId(format!("p{i}")),
-                title: if i % 7 == 0 { "Dr.".into() } else { String::new() },
+                title: if i % 7 == 0 {
+                    "Dr.".into()
+                } else {
+                    String::new()
+                },
                 first_name: FIRST[i % FIRST.len()].into(),
                 last_name: LAST[(i / 3) % LAST.len()].into(),
                 gender,
@@ -52,7 +74,11 @@ fn people(n: usize) -> Vec<(Person, Appointment)> {
                 start,
                 end: start + chrono::Duration::minutes(30),
                 therapist: THERAPISTS[i % THERAPISTS.len()].into(),
-                location: if i % 2 == 0 { "Raum 2".into() } else { String::new() },
+                location: if i % 2 == 0 {
+                    "Raum 2".into()
+                } else {
+                    String::new()
+                },
                 kind: KINDS[i % KINDS.len()].into(),
                 status: AppointmentStatus::Planned,
             };
@@ -67,12 +93,22 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::var("N").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+    let n: usize = std::env::var("N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
 
-    let template = shipped_template(&shipped_id(Language::De, Channel::Email, Purpose::AppointmentReminder))
-        .expect("shipped template");
+    let template = shipped_template(&shipped_id(
+        Language::De,
+        Channel::Email,
+        Purpose::AppointmentReminder,
+    ))
+    .expect("shipped template");
     let source = template.body.clone();
     let practice = PracticeSettings {
         name: "Praxis Sonnenschein".into(),
@@ -132,7 +168,11 @@ fn main() {
 
     let best_e2e = e2e.iter().cloned().fold(f64::MAX, f64::min);
     let best_render = render_only.iter().cloned().fold(f64::MAX, f64::min);
-    println!("template: {} ({} bytes), messages: {n}, rounds: {rounds}", template.id, source.len());
+    println!(
+        "template: {} ({} bytes), messages: {n}, rounds: {rounds}",
+        template.id,
+        source.len()
+    );
     println!(
         "minijinja  context+render: best {best_e2e:.2} ms, median {:.2} ms ({:.2} µs/message)",
         median(e2e.clone()),

@@ -9,8 +9,8 @@ use praxisbote::domain::render::Renderer;
 use praxisbote::domain::template::Language;
 use praxisbote::domain::{
     Appointment, AppointmentId, AppointmentStatus, Channel, Consents, Evidence, Gender,
-    InsuranceKind, Kind, Person, PersonId, PersonRecord, PostalAddress, PracticeSettings,
-    Purpose, SenderNames, Sensitive,
+    InsuranceKind, Kind, Person, PersonId, PersonRecord, PostalAddress, PracticeSettings, Purpose,
+    SenderNames, Sensitive,
 };
 use proptest::prelude::*;
 
@@ -131,16 +131,72 @@ fn context(channel: Channel, language: Language, with_appt: bool) -> MessageCont
 
 /// Every name a template author (or attacker) might try.
 const NAMES: &[&str] = &[
-    "anrede", "titel", "vorname", "nachname", "name", "praxis", "termin", "heute", "anschrift",
-    "abmeldelink", "geburtsdatum", "geburtstag", "beruf", "versicherung", "versichertennummer",
-    "versicherungsnummer", "diagnose", "anamnese", "therapie", "befund", "behandlung", "telefon",
-    "mobil", "email", "adresse", "strasse", "plz", "ort", "person", "sensitive", "record",
-    "birth_date", "profession", "insurance_number", "insurance_kind", "mobile", "landline",
-    "tags", "external_id", "id", "consents", "address", "street", "city", "bank_details",
-    "sender_names", "status", "person_id", "kind", "self", "loop", "context", "__context__",
-    "_", "env", "globals", "config",
+    "anrede",
+    "titel",
+    "vorname",
+    "nachname",
+    "name",
+    "praxis",
+    "termin",
+    "heute",
+    "anschrift",
+    "abmeldelink",
+    "geburtsdatum",
+    "geburtstag",
+    "beruf",
+    "versicherung",
+    "versichertennummer",
+    "versicherungsnummer",
+    "diagnose",
+    "anamnese",
+    "therapie",
+    "befund",
+    "behandlung",
+    "telefon",
+    "mobil",
+    "email",
+    "adresse",
+    "strasse",
+    "plz",
+    "ort",
+    "person",
+    "sensitive",
+    "record",
+    "birth_date",
+    "profession",
+    "insurance_number",
+    "insurance_kind",
+    "mobile",
+    "landline",
+    "tags",
+    "external_id",
+    "id",
+    "consents",
+    "address",
+    "street",
+    "city",
+    "bank_details",
+    "sender_names",
+    "status",
+    "person_id",
+    "kind",
+    "self",
+    "loop",
+    "context",
+    "__context__",
+    "_",
+    "env",
+    "globals",
+    "config",
 ];
-const OBJECTS: &[&str] = &["praxis", "termin", "self", "namespace()", "vorname", "anschrift"];
+const OBJECTS: &[&str] = &[
+    "praxis",
+    "termin",
+    "self",
+    "namespace()",
+    "vorname",
+    "anschrift",
+];
 
 const FRAGMENTS: &[&str] = &[
     "{{ debug() }}",
@@ -256,7 +312,10 @@ fn every_fragment_alone_on_every_channel() {
         }
     }
     // The test is only meaningful if many of the probes actually render.
-    assert!(rendered_ok > FRAGMENTS.len() * 2, "only {rendered_ok} renders succeeded");
+    assert!(
+        rendered_ok > FRAGMENTS.len() * 2,
+        "only {rendered_ok} renders succeeded"
+    );
 }
 
 #[test]

@@ -34,7 +34,9 @@ fn is_safe_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     (lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("mailto:"))
         && url.len() > 8
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == '"')
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == '"')
 }
 
 fn link(url: &str, text_html: &str) -> String {
@@ -106,7 +108,10 @@ fn format_literal(s: &str, bold_open: &mut bool, bold_budget: &mut usize, out: &
                 }
             }
         }
-        let lower_starts = |p: &str| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p);
+        let lower_starts = |p: &str| {
+            rest.get(..p.len())
+                .is_some_and(|x| x.eq_ignore_ascii_case(p))
+        };
         if lower_starts("https://") || lower_starts("http://") || lower_starts("mailto:") {
             let mut end = rest
                 .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
@@ -150,7 +155,9 @@ pub fn to_html_fragment(text: &str) -> String {
             continue;
         }
         if newline_run >= 2 && !c.is_whitespace() {
-            let p = current.trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t').to_string();
+            let p = current
+                .trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t')
+                .to_string();
             if !p.is_empty() {
                 paragraphs.push(p);
             }
@@ -161,7 +168,9 @@ pub fn to_html_fragment(text: &str) -> String {
         }
         current.push(c);
     }
-    let p = current.trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t').to_string();
+    let p = current
+        .trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t')
+        .to_string();
     if !p.is_empty() {
         paragraphs.push(p);
     }
@@ -213,7 +222,8 @@ mod tests {
     #[test]
     fn formatting_table() {
         let v = |s: &str| format!("{VALUE_START}{s}{VALUE_END}");
-        let cases: Vec<(String, &str)> = vec![
+        let cases: Vec<(String, &str)> =
+            vec![
             ("Hallo".into(), "<p>Hallo</p>\n"),
             ("a\nb\n\nc".into(), "<p>a<br>\nb</p>\n<p>c</p>\n"),
             ("**fett** und <b>".into(), "<p><strong>fett</strong> und &lt;b&gt;</p>\n"),

@@ -1,7 +1,7 @@
 //! The pure core: every rule of praxisbote, with no browser, no clock and no randomness it is
 //! not given. Tested natively with `cargo test`.
-pub mod model;
 pub mod email_html;
+pub mod model;
 pub mod placeholders;
 pub mod render;
 pub mod salutation;

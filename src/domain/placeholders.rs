@@ -52,26 +52,116 @@ macro_rules! ph {
 
 /// Every placeholder there is. Use [`catalogue`] for what a channel offers.
 pub const CATALOGUE: &[PlaceholderInfo] = &[
-    ph!("anrede", "Vollständige Anrede nach DIN 5008 (ohne Komma)", "Sehr geehrte Frau Dr. Müller", ALL_CH, false),
+    ph!(
+        "anrede",
+        "Vollständige Anrede nach DIN 5008 (ohne Komma)",
+        "Sehr geehrte Frau Dr. Müller",
+        ALL_CH,
+        false
+    ),
     ph!("titel", "Akademischer Titel", "Dr.", ALL_CH, false),
     ph!("vorname", "Vorname", "Anna", ALL_CH, false),
     ph!("nachname", "Nachname", "Müller", ALL_CH, false),
-    ph!("name", "Vollständiger Name mit Titel", "Dr. Anna Müller", ALL_CH, false),
-    ph!("praxis.name", "Name der Praxis", "Praxis Sonnenschein", ALL_CH, false),
-    ph!("praxis.telefon", "Telefonnummer der Praxis", "030 1234567", ALL_CH, false),
-    ph!("praxis.email", "E-Mail-Adresse der Praxis", "info@praxis-sonnenschein.de", ALL_CH, false),
-    ph!("praxis.adresse", "Anschrift der Praxis in einer Zeile", "Lindenstraße 1, 10115 Berlin", ALL_CH, false),
-    ph!("praxis.webseite", "Webseite der Praxis", "www.praxis-sonnenschein.de", ALL_CH, false),
+    ph!(
+        "name",
+        "Vollständiger Name mit Titel",
+        "Dr. Anna Müller",
+        ALL_CH,
+        false
+    ),
+    ph!(
+        "praxis.name",
+        "Name der Praxis",
+        "Praxis Sonnenschein",
+        ALL_CH,
+        false
+    ),
+    ph!(
+        "praxis.telefon",
+        "Telefonnummer der Praxis",
+        "030 1234567",
+        ALL_CH,
+        false
+    ),
+    ph!(
+        "praxis.email",
+        "E-Mail-Adresse der Praxis",
+        "info@praxis-sonnenschein.de",
+        ALL_CH,
+        false
+    ),
+    ph!(
+        "praxis.adresse",
+        "Anschrift der Praxis in einer Zeile",
+        "Lindenstraße 1, 10115 Berlin",
+        ALL_CH,
+        false
+    ),
+    ph!(
+        "praxis.webseite",
+        "Webseite der Praxis",
+        "www.praxis-sonnenschein.de",
+        ALL_CH,
+        false
+    ),
     ph!("heute", "Heutiges Datum", "26.11.2026", ALL_CH, false),
-    ph!("termin.datum", "Datum des Termins", "27.11.2026", ALL_CH, true),
-    ph!("termin.wochentag", "Wochentag des Termins", "Freitag", ALL_CH, true),
-    ph!("termin.uhrzeit", "Beginn des Termins", "14:30", ALL_CH, true),
+    ph!(
+        "termin.datum",
+        "Datum des Termins",
+        "27.11.2026",
+        ALL_CH,
+        true
+    ),
+    ph!(
+        "termin.wochentag",
+        "Wochentag des Termins",
+        "Freitag",
+        ALL_CH,
+        true
+    ),
+    ph!(
+        "termin.uhrzeit",
+        "Beginn des Termins",
+        "14:30",
+        ALL_CH,
+        true
+    ),
     ph!("termin.ende", "Ende des Termins", "15:00", ALL_CH, true),
-    ph!("termin.behandler", "Behandelnde Person", "Frau Weber", ALL_CH, true),
-    ph!("termin.ort", "Ort oder Raum des Termins", "Raum 2", ALL_CH, true),
-    ph!("termin.art", "Art des Termins", "Physiotherapie", ALL_CH, true),
-    ph!("anschrift", "Anschriftenfeld des Empfängers (mehrzeilig, nur Brief)", "Frau\nDr. Anna Müller\nLindenstraße 12\n10115 Berlin", &[Channel::Letter], false),
-    ph!("abmeldelink", "Link zum Abmelden vom Newsletter (nur E-Mail)", "https://…/u/TOKEN", &[Channel::Email], false),
+    ph!(
+        "termin.behandler",
+        "Behandelnde Person",
+        "Frau Weber",
+        ALL_CH,
+        true
+    ),
+    ph!(
+        "termin.ort",
+        "Ort oder Raum des Termins",
+        "Raum 2",
+        ALL_CH,
+        true
+    ),
+    ph!(
+        "termin.art",
+        "Art des Termins",
+        "Physiotherapie",
+        ALL_CH,
+        true
+    ),
+    ph!(
+        "anschrift",
+        "Anschriftenfeld des Empfängers (mehrzeilig, nur Brief)",
+        "Frau\nDr. Anna Müller\nLindenstraße 12\n10115 Berlin",
+        &[Channel::Letter],
+        false
+    ),
+    ph!(
+        "abmeldelink",
+        "Link zum Abmelden vom Newsletter (nur E-Mail)",
+        "https://…/u/TOKEN",
+        &[Channel::Email],
+        false
+    ),
 ];
 
 /// The placeholders a channel offers, in palette order. Appointment placeholders only when
@@ -109,9 +199,17 @@ pub fn forbidden_reason(name: &str, channel: Channel) -> Option<String> {
         "geburtsdatum" | "geburtstag" | "geburtsjahr" | "geboren" | "alter" | "birthday"
         | "birth_date" | "birthdate" => sensitive("Geburtsdatum", "ist"),
         "beruf" | "profession" | "arbeitgeber" => sensitive("Beruf", "ist"),
-        "versicherung" | "versicherungsnummer" | "versichertennummer" | "versicherungsart"
-        | "versichertenstatus" | "krankenkasse" | "kasse" | "kostentraeger" | "kostenträger"
-        | "insurance" | "insurance_number" => sensitive("Versicherungsdaten", "sind"),
+        "versicherung"
+        | "versicherungsnummer"
+        | "versichertennummer"
+        | "versicherungsart"
+        | "versichertenstatus"
+        | "krankenkasse"
+        | "kasse"
+        | "kostentraeger"
+        | "kostenträger"
+        | "insurance"
+        | "insurance_number" => sensitive("Versicherungsdaten", "sind"),
         "diagnose" | "diagnosen" | "icd" => treatment("Diagnose"),
         "anamnese" => treatment("Anamnese"),
         "therapie" => treatment("Therapie"),
@@ -222,8 +320,18 @@ const WEEKDAYS_EN: [&str; 7] = [
     "Sunday",
 ];
 const MONTHS_DE: [&str; 12] = [
-    "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-    "Oktober", "November", "Dezember",
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
 ];
 const MONTHS_EN: [&str; 12] = [
     "January",
@@ -335,11 +443,16 @@ pub fn build_context(input: ContextInput<'_>) -> MessageContext {
             v.insert("anschrift", address_block(person).join("\n"));
         }
         Channel::Email => {
-            v.insert("abmeldelink", unsubscribe_link.unwrap_or("").trim().to_string());
+            v.insert(
+                "abmeldelink",
+                unsubscribe_link.unwrap_or("").trim().to_string(),
+            );
         }
         Channel::Sms => {}
     }
-    debug_assert!(v.keys().all(|k| lookup(k).is_some_and(|p| p.channels.contains(&channel))));
+    debug_assert!(v
+        .keys()
+        .all(|k| lookup(k).is_some_and(|p| p.channels.contains(&channel))));
     MessageContext { values: v }
 }
 
@@ -399,7 +512,10 @@ mod tests {
         assert!(!names(Channel::Sms, false).contains(&"termin.datum"));
         assert!(names(Channel::Sms, true).contains(&"termin.datum"));
         assert!(CATALOGUE.iter().all(|p| !p.description.is_empty()));
-        assert_eq!(catalogue(Channel::Sms, true)[0].insert_text(), "{{ anrede }}");
+        assert_eq!(
+            catalogue(Channel::Sms, true)[0].insert_text(),
+            "{{ anrede }}"
+        );
     }
 
     #[test]

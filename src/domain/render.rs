@@ -19,8 +19,8 @@ use super::placeholders::{
     catalogue, forbidden_reason, format_date, format_date_long, lookup, weekday_name,
     MessageContext, OBJECT_ROOTS,
 };
-use super::template::{has_subject, Template};
 use super::template::Language;
+use super::template::{has_subject, Template};
 
 /// Instruction budget of one render (a normal message needs a few hundred).
 pub const FUEL: u64 = 50_000;
@@ -30,7 +30,15 @@ pub const RECURSION_LIMIT: usize = 60;
 pub const MAX_OUTPUT: usize = 100_000;
 
 /// Names a template may use besides the placeholders (harmless builtins).
-const ALLOWED_GLOBALS: &[&str] = &["range", "namespace", "dict", "loop", "caller", "varargs", "kwargs"];
+const ALLOWED_GLOBALS: &[&str] = &[
+    "range",
+    "namespace",
+    "dict",
+    "loop",
+    "caller",
+    "varargs",
+    "kwargs",
+];
 
 /// Which field of a template an error is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -113,7 +121,13 @@ pub struct RenderedMessage {
 
 fn parse_date_time(s: &str) -> Option<(Option<NaiveDate>, Option<NaiveTime>)> {
     let s = s.trim();
-    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%d.%m.%Y %H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
             return Some((Some(dt.date()), Some(dt.time())));
         }
@@ -142,7 +156,12 @@ fn datum_filter(lang: Language, value: &str, format: Option<&str>) -> Result<Str
     match format.unwrap_or("kurz") {
         "kurz" | "short" => Ok(format_date(date, lang)),
         "lang" | "long" => Ok(format_date_long(date, lang)),
-        "iso" => Ok(format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())),
+        "iso" => Ok(format!(
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            date.month(),
+            date.day()
+        )),
         other => Err(filter_error(format!(
             "Unbekanntes Datumsformat „{other}“ (erlaubt: \"kurz\", \"lang\", \"iso\")."
         ))),
@@ -169,14 +188,18 @@ fn base_env<'s>(lang: Language) -> Environment<'s> {
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(RECURSION_LIMIT);
     env.set_debug(false);
-    env.add_filter("datum", move |v: &str, f: Option<&str>| datum_filter(lang, v, f));
+    env.add_filter("datum", move |v: &str, f: Option<&str>| {
+        datum_filter(lang, v, f)
+    });
     env.add_filter("wochentag", move |v: &str| wochentag_filter(lang, v));
     env.add_filter("uhrzeit", uhrzeit_filter);
     env
 }
 
 fn strip_markers(s: &str) -> String {
-    s.chars().filter(|c| *c != VALUE_START && *c != VALUE_END).collect()
+    s.chars()
+        .filter(|c| *c != VALUE_START && *c != VALUE_END)
+        .collect()
 }
 
 /// Renders templates of one language. Create one per composer session (cheap) and reuse it.
@@ -373,7 +396,9 @@ fn scan(source: &str) -> Vec<Tok<'_>> {
             b'{' => ("}}", false),
             b'%' => ("%}", true),
             b'#' => {
-                i = source[i + 2..].find("#}").map_or(b.len(), |p| i + 2 + p + 2);
+                i = source[i + 2..]
+                    .find("#}")
+                    .map_or(b.len(), |p| i + 2 + p + 2);
                 continue;
             }
             _ => {
@@ -404,7 +429,8 @@ fn scan(source: &str) -> Vec<Tok<'_>> {
             }
             if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
                 let s = j;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80) {
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80)
+                {
                     j += 1;
                 }
                 let text = &source[s..j];
@@ -528,7 +554,8 @@ pub fn validate_source(
     };
     let toks = scan(source);
     let mut errors = Vec::new();
-    let at = |line: usize, column: usize| format!("{}, Zeile {line}, Spalte {column}", part.label_de());
+    let at =
+        |line: usize, column: usize| format!("{}, Zeile {line}, Spalte {column}", part.label_de());
 
     for t in toks.iter().filter(|t| t.block_keyword) {
         if matches!(t.text, "include" | "import" | "from" | "extends") {
@@ -569,16 +596,18 @@ pub fn validate_source(
                 "anschrift" | "abmeldelink" => TemplateErrorKind::NotInChannel,
                 _ => TemplateErrorKind::Forbidden,
             };
-            errors.push(err(kind, format!("{here}: Platzhalter „{name}“ – {reason}")));
+            errors.push(err(
+                kind,
+                format!("{here}: Platzhalter „{name}“ – {reason}"),
+            ));
             continue;
         }
         // Exact catalogue entry, an object root, or an attribute/method of a plain value.
-        let info = lookup(&name)
-            .or_else(|| {
-                (!OBJECT_ROOTS.contains(&root))
-                    .then(|| lookup(root))
-                    .flatten()
-            });
+        let info = lookup(&name).or_else(|| {
+            (!OBJECT_ROOTS.contains(&root))
+                .then(|| lookup(root))
+                .flatten()
+        });
         let is_object_root = OBJECT_ROOTS.contains(&name.as_str());
         if info.is_none() && !is_object_root {
             let hint = if OBJECT_ROOTS.contains(&root) {
@@ -703,7 +732,9 @@ pub fn template_hints(template: &Template) -> Vec<String> {
     let mut out = Vec::new();
     if template.channel == Channel::Email
         && template.purpose.is_advertising()
-        && !used_placeholders(template).iter().any(|n| n == "abmeldelink")
+        && !used_placeholders(template)
+            .iter()
+            .any(|n| n == "abmeldelink")
     {
         out.push(
             "Werbliche E-Mails (Geburtstag, Einladung, Recall) sollten den Abmeldelink \
@@ -773,21 +804,51 @@ mod tests {
             ("{{ anschrift }}", Channel::Letter, false, &[]),
             ("{{ abmeldelink }}", Channel::Sms, false, &[NotInChannel]),
             ("{{ abmeldelink }}", Channel::Email, false, &[]),
-            ("{{ termin.datum }}", Channel::Sms, false, &[NeedsAppointment]),
+            (
+                "{{ termin.datum }}",
+                Channel::Sms,
+                false,
+                &[NeedsAppointment],
+            ),
             ("{{ termin.datum }}", Channel::Sms, true, &[]),
             ("{{ termin.farbe }}", Channel::Sms, true, &[Unknown]),
             ("{{ termin['datum'] }}", Channel::Sms, true, &[]),
             ("{{ lieblingsfarbe }}", Channel::Email, false, &[Unknown]),
             ("{{ debug() }}", Channel::Email, false, &[Unknown]),
-            ("{{ versicherungsnummer }}", Channel::Email, false, &[Forbidden]),
+            (
+                "{{ versicherungsnummer }}",
+                Channel::Email,
+                false,
+                &[Forbidden],
+            ),
             ("{{ diagnose }}", Channel::Letter, false, &[Forbidden]),
-            ("{% for k in beruf %}{{ k }}{% endfor %}", Channel::Letter, false, &[Forbidden]),
-            ("{{ vorname|upper }} {{ heute|datum('lang') }}", Channel::Letter, false, &[]),
+            (
+                "{% for k in beruf %}{{ k }}{% endfor %}",
+                Channel::Letter,
+                false,
+                &[Forbidden],
+            ),
+            (
+                "{{ vorname|upper }} {{ heute|datum('lang') }}",
+                Channel::Letter,
+                false,
+                &[],
+            ),
             ("{% set x = vorname %}{{ x }}", Channel::Letter, false, &[]),
             ("{% include 'x' %}", Channel::Letter, false, &[Include]),
             ("{{ vorname ", Channel::Letter, false, &[Syntax]),
-            ("{# {{ geburtsdatum }} #}{{ vorname }}", Channel::Letter, false, &[]),
-            ("{% raw %}{{ geburtsdatum }}{% endraw %}", Channel::Letter, false, &[]),
+            (
+                "{# {{ geburtsdatum }} #}{{ vorname }}",
+                Channel::Letter,
+                false,
+                &[],
+            ),
+            (
+                "{% raw %}{{ geburtsdatum }}{% endraw %}",
+                Channel::Letter,
+                false,
+                &[],
+            ),
         ];
         for (src, ch, appt, kinds) in cases {
             let got: Vec<_> = validate_source(src, *ch, *appt, TemplatePart::Body)
@@ -823,8 +884,11 @@ mod tests {
         assert_eq!(out, "26. November 2026 Donnerstag 09:05 27.11.2026");
         let en = Renderer::new(Language::En);
         assert_eq!(
-            en.render("{{ '2026-11-27'|datum('lang') }}, {{ '27.11.2026'|wochentag }}", &c)
-                .unwrap(),
+            en.render(
+                "{{ '2026-11-27'|datum('lang') }}, {{ '27.11.2026'|wochentag }}",
+                &c
+            )
+            .unwrap(),
             "27 November 2026, Friday"
         );
         assert!(r.render("{{ vorname|datum }}", &c).is_err());
@@ -837,7 +901,10 @@ mod tests {
         let e = r.render("{{ termin.datum }}", &c).unwrap_err();
         assert!(e.message.contains("keinen Wert"), "{}", e.message);
         let e = r
-            .render("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", &c)
+            .render(
+                "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+                &c,
+            )
             .unwrap_err();
         assert!(e.message.contains("zu aufwendig"), "{}", e.message);
         let e = r

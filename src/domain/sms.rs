@@ -239,7 +239,12 @@ mod tests {
             (a(161), Encoding::Gsm7, 161, 2),
             (a(306), Encoding::Gsm7, 306, 2),
             (a(307), Encoding::Gsm7, 307, 3),
-            ("ÄÖÜäöüß é è à ù ì ò Ç Ø ø Å å Æ æ É Ñ ñ ¡ ¿ § £ ¥".into(), Encoding::Gsm7, 49, 1),
+            (
+                "ÄÖÜäöüß é è à ù ì ò Ç Ø ø Å å Æ æ É Ñ ñ ¡ ¿ § £ ¥".into(),
+                Encoding::Gsm7,
+                49,
+                1,
+            ),
             // Extension characters count twice.
             ("€".into(), Encoding::Gsm7, 2, 1),
             ("^{}\\[~]|€".into(), Encoding::Gsm7, 18, 1),

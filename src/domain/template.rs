@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::model::{Channel, Purpose};
 
 /// Language of a template (drives the salutation and date formats).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
     #[default]
