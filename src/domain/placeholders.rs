@@ -261,43 +261,49 @@ pub fn forbidden_reason(name: &str, channel: Channel) -> Option<String> {
 /// [`build_context`]; it only ever holds what the channel allows.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
 pub struct MessageContext {
-    values: BTreeMap<&'static str, String>,
+    /// String values (short ones are stored inline by minijinja, longer ones shared), so
+    /// building the render value only bumps reference counts.
+    values: BTreeMap<&'static str, Value>,
 }
 
 impl MessageContext {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.values.get(name).and_then(Value::as_str)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.values.iter().map(|(k, v)| (*k, v.as_str()))
+        self.values
+            .iter()
+            .map(|(k, v)| (*k, v.as_str().unwrap_or_default()))
     }
 
     pub fn has_appointment(&self) -> bool {
         self.values.keys().any(|k| k.starts_with("termin."))
     }
 
-    /// The nested minijinja value (`praxis` and `termin` become maps).
+    /// The nested minijinja value (`praxis` and `termin` become maps). Keys are static
+    /// strings, so building it allocates only for longer values.
     pub fn to_value(&self) -> Value {
-        let mut root: BTreeMap<String, Value> = BTreeMap::new();
-        let mut nested: BTreeMap<&str, BTreeMap<String, Value>> = BTreeMap::new();
-        for (k, v) in &self.values {
+        let mut root: BTreeMap<&'static str, Value> = BTreeMap::new();
+        let mut nested: Vec<(&'static str, BTreeMap<&'static str, Value>)> = Vec::new();
+        for (&k, v) in &self.values {
+            let val = v.clone();
             match k.split_once('.') {
-                Some((obj, attr)) => {
-                    nested
-                        .entry(obj)
-                        .or_default()
-                        .insert(attr.to_string(), Value::from(v.as_str()));
-                }
+                Some((obj, attr)) => match nested.iter_mut().find(|(o, _)| *o == obj) {
+                    Some((_, map)) => {
+                        map.insert(attr, val);
+                    }
+                    None => nested.push((obj, BTreeMap::from([(attr, val)]))),
+                },
                 None => {
-                    root.insert(k.to_string(), Value::from(v.as_str()));
+                    root.insert(k, val);
                 }
             }
         }
         for (obj, map) in nested {
-            root.insert(obj.to_string(), Value::from(map));
+            root.insert(obj, Value::from_object(map));
         }
-        Value::from(root)
+        Value::from_object(root)
     }
 }
 
@@ -414,38 +420,44 @@ pub fn build_context(input: ContextInput<'_>) -> MessageContext {
         today,
         unsubscribe_link,
     } = input;
-    let mut v: BTreeMap<&'static str, String> = BTreeMap::new();
-    v.insert("anrede", anrede(person, language));
-    v.insert("titel", person.title.trim().to_string());
-    v.insert("vorname", person.first_name.trim().to_string());
-    v.insert("nachname", person.last_name.trim().to_string());
-    v.insert("name", person.full_name());
-    v.insert("praxis.name", practice.name.trim().to_string());
-    v.insert("praxis.telefon", practice.phone.trim().to_string());
-    v.insert("praxis.email", practice.email.trim().to_string());
-    v.insert("praxis.adresse", one_line_address(&practice.address));
-    v.insert("praxis.webseite", practice.web.trim().to_string());
-    v.insert("heute", format_date(today, language));
+    let mut v: BTreeMap<&'static str, Value> = BTreeMap::new();
+    v.insert("anrede", Value::from(anrede(person, language)));
+    v.insert("titel", Value::from(person.title.trim()));
+    v.insert("vorname", Value::from(person.first_name.trim()));
+    v.insert("nachname", Value::from(person.last_name.trim()));
+    v.insert("name", Value::from(person.full_name()));
+    v.insert("praxis.name", Value::from(practice.name.trim()));
+    v.insert("praxis.telefon", Value::from(practice.phone.trim()));
+    v.insert("praxis.email", Value::from(practice.email.trim()));
+    v.insert(
+        "praxis.adresse",
+        Value::from(one_line_address(&practice.address)),
+    );
+    v.insert("praxis.webseite", Value::from(practice.web.trim()));
+    v.insert("heute", Value::from(format_date(today, language)));
     if let Some(a) = appointment {
-        v.insert("termin.datum", format_date(a.start.date(), language));
+        v.insert(
+            "termin.datum",
+            Value::from(format_date(a.start.date(), language)),
+        );
         v.insert(
             "termin.wochentag",
-            weekday_name(a.start.weekday(), language).to_string(),
+            Value::from(weekday_name(a.start.weekday(), language)),
         );
-        v.insert("termin.uhrzeit", format_time(a.start));
-        v.insert("termin.ende", format_time(a.end));
-        v.insert("termin.behandler", a.therapist.trim().to_string());
-        v.insert("termin.ort", a.location.trim().to_string());
-        v.insert("termin.art", a.kind.trim().to_string());
+        v.insert("termin.uhrzeit", Value::from(format_time(a.start)));
+        v.insert("termin.ende", Value::from(format_time(a.end)));
+        v.insert("termin.behandler", Value::from(a.therapist.trim()));
+        v.insert("termin.ort", Value::from(a.location.trim()));
+        v.insert("termin.art", Value::from(a.kind.trim()));
     }
     match channel {
         Channel::Letter => {
-            v.insert("anschrift", address_block(person).join("\n"));
+            v.insert("anschrift", Value::from(address_block(person).join("\n")));
         }
         Channel::Email => {
             v.insert(
                 "abmeldelink",
-                unsubscribe_link.unwrap_or("").trim().to_string(),
+                Value::from(unsubscribe_link.unwrap_or("").trim()),
             );
         }
         Channel::Sms => {}
