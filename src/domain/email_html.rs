@@ -244,7 +244,7 @@ mod tests {
             (format!("Hallo {}", v("**<i>x</i>**")), "<p>Hallo **&lt;i&gt;x&lt;/i&gt;**</p>\n"),
             (format!("**{}**", v("Anna")), "<p><strong>Anna</strong></p>\n"),
             (
-                format!("{}", v("https://x.example/u/1")),
+                v("https://x.example/u/1"),
                 "<p><a href=\"https://x.example/u/1\">https://x.example/u/1</a></p>\n",
             ),
             (format!("a{}b", v("\n\n")), "<p>a<br>\n<br>\nb</p>\n"),

@@ -453,16 +453,16 @@ fn scan(source: &str) -> Vec<Tok<'_>> {
                     kind: TokKind::Dot,
                     block_keyword: false,
                 });
-            } else if !(c.is_ascii_whitespace() || c == b'-' || c == b'+') || !first {
-                if !c.is_ascii_whitespace() {
-                    toks.push(Tok {
-                        text: "",
-                        start: j,
-                        kind: TokKind::Other,
-                        block_keyword: false,
-                    });
-                    first = false;
-                }
+            } else if c.is_ascii_whitespace() || (first && (c == b'-' || c == b'+')) {
+                // Whitespace and whitespace-control markers (`{%-`, `{{+`).
+            } else {
+                toks.push(Tok {
+                    text: "",
+                    start: j,
+                    kind: TokKind::Other,
+                    block_keyword: false,
+                });
+                first = false;
             }
             j += 1;
         }
