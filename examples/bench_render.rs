@@ -255,11 +255,12 @@ fn main() {
                     pc / ec
                 );
             }
+            // Same work on both sides: rendering prebuilt contexts.
             println!(
-                "ratio Jinja2 / minijinja (wall): render only {:.1}×, vs. context+render {:.1}× (goal ≥ 5×: {})",
+                "ratio Jinja2 / minijinja (wall): render only {:.1}× (goal ≥ 5×: {}), vs. minijinja context+render {:.1}×",
                 py_best / best_render,
-                py_best / best_e2e,
-                if py_best / best_e2e >= 5.0 { "met" } else { "NOT met" }
+                if py_best / best_render >= 5.0 { "met" } else { "NOT met" },
+                py_best / best_e2e
             );
         }
         Ok(o) => println!(
