@@ -221,11 +221,11 @@ impl Compiled<'_, '_> {
 
     /// Renders with an already built context value.
     pub fn render_value(&self, ctx: Value) -> Result<String, RenderError> {
-        finish(self.tmpl.render(ctx))
+        finish(self.tmpl.render(ctx), self.tmpl.source())
     }
 }
 
-fn finish(r: Result<String, Error>) -> Result<String, RenderError> {
+fn finish(r: Result<String, Error>, source: &str) -> Result<String, RenderError> {
     match r {
         Ok(s) if s.chars().count() > MAX_OUTPUT => Err(RenderError {
             message: format!(
@@ -234,7 +234,7 @@ fn finish(r: Result<String, Error>) -> Result<String, RenderError> {
             line: None,
         }),
         Ok(s) => Ok(s),
-        Err(e) => Err(german_render_error(&e)),
+        Err(e) => Err(german_render_error(&e, source)),
     }
 }
 
@@ -269,19 +269,19 @@ impl<'s> Renderer<'s> {
         self.text_env
             .template_from_str(source)
             .map(|tmpl| Compiled { tmpl })
-            .map_err(|e| german_render_error(&e))
+            .map_err(|e| german_render_error(&e, source))
     }
 
     /// Renders a plain-text template (SMS, letter, e-mail text part, subjects).
     pub fn render(&self, source: &str, ctx: &MessageContext) -> Result<String, RenderError> {
-        finish(self.text_env.render_str(source, ctx.to_value()))
+        finish(self.text_env.render_str(source, ctx.to_value()), source)
     }
 
     /// Renders the safe HTML alternative of an e-mail body: values escaped, literal text
     /// formatted (paragraphs, **bold**, links).
     pub fn render_html(&self, source: &str, ctx: &MessageContext) -> Result<String, RenderError> {
         let source = strip_markers(source);
-        let marked = finish(self.html_env.render_str(&source, ctx.to_value()))?;
+        let marked = finish(self.html_env.render_str(&source, ctx.to_value()), &source)?;
         Ok(email_html::to_html_document(&marked, self.language))
     }
 
@@ -329,8 +329,14 @@ fn prefix(mut e: RenderError, part: &str) -> RenderError {
 }
 
 /// Maps a minijinja error to a German message.
-fn german_render_error(e: &Error) -> RenderError {
+fn german_render_error(e: &Error, source: &str) -> RenderError {
     let detail = e.detail().unwrap_or("");
+    // The expression the error points at, when it is short enough to show.
+    let expr = e
+        .range()
+        .and_then(|r| source.get(r))
+        .map(str::trim)
+        .filter(|x| !x.is_empty() && x.chars().count() <= 60 && !x.contains('\n'));
     let message = match e.kind() {
         ErrorKind::OutOfFuel => "Die Vorlage ist zu aufwendig und wurde abgebrochen \
             (Rechenlimit überschritten). Bitte vereinfachen Sie Schleifen."
@@ -342,9 +348,14 @@ fn german_render_error(e: &Error) -> RenderError {
         ErrorKind::TemplateNotFound | ErrorKind::BadInclude => {
             "Das Einbinden anderer Vorlagen ist nicht möglich.".to_string()
         }
-        ErrorKind::UndefinedError => {
-            "Ein Platzhalter hat für diesen Empfänger keinen Wert (z. B. kein Termin).".to_string()
-        }
+        ErrorKind::UndefinedError => match expr {
+            Some(x) if x.starts_with("termin") => {
+                format!("„{x}“ hat für diesen Empfänger keinen Wert: es liegt kein Termin vor.")
+            }
+            Some(x) => format!("„{x}“ hat für diesen Empfänger keinen Wert."),
+            None => "Ein Platzhalter hat für diesen Empfänger keinen Wert (z. B. kein Termin)."
+                .to_string(),
+        },
         ErrorKind::SyntaxError => format!("Die Vorlage enthält einen Syntaxfehler ({detail})."),
         ErrorKind::UnknownFilter => format!("Unbekannter Filter ({detail})."),
         ErrorKind::UnknownFunction => format!("Unbekannte Funktion ({detail})."),
@@ -899,7 +910,12 @@ mod tests {
         let r = Renderer::new(Language::De);
         let c = ctx(Channel::Sms);
         let e = r.render("{{ termin.datum }}", &c).unwrap_err();
-        assert!(e.message.contains("keinen Wert"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("„termin.datum“ hat für diesen Empfänger keinen Wert"),
+            "{}",
+            e.message
+        );
         let e = r
             .render(
                 "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
