@@ -1,18 +1,23 @@
 //! The pure core: every rule of praxisbote, with no browser, no clock and no randomness it is
 //! not given. Tested natively with `cargo test`.
+pub mod address;
 pub mod backup;
 pub mod demo;
+pub mod email;
+pub mod email_html;
+pub mod hashing;
 pub mod import;
 pub mod model;
-
-pub mod address;
-pub mod email;
-pub mod hashing;
 pub mod phone;
+pub mod placeholders;
 pub mod query;
+pub mod render;
 pub mod review;
+pub mod salutation;
 pub mod search;
 pub mod selection;
+pub mod sms;
 pub mod synthetic;
+pub mod template;
 
 pub use model::*;

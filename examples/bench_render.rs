@@ -1,0 +1,273 @@
+//! Benchmark: render 10,000 personalised messages natively with minijinja, side by side with
+//! Python Jinja2 rendering the same template and the same contexts in the same run.
+//!
+//! Run (see BENCHMARKS-templates.md):
+//!   CARGO_PROFILE_RELEASE_OPT_LEVEL=3 cargo run --release --example bench_render
+//! Environment: `PYTHON` (default `python3`, needs `pip install jinja2`), `N` (default 10000),
+//! `ROUNDS` (default 7).
+
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use praxisbote::domain::placeholders::{build_context, ContextInput, MessageContext};
+use praxisbote::domain::render::Renderer;
+use praxisbote::domain::template::{shipped_id, shipped_template, Language};
+use praxisbote::domain::{
+    Appointment, AppointmentId, AppointmentStatus, Channel, Gender, Person, PersonId,
+    PostalAddress, PracticeSettings, Purpose,
+};
+
+const FIRST: &[&str] = &[
+    "Anna", "Mehmet", "Alex", "Sophie", "Jonas", "Ayşe", "Lukas", "Marie", "Kim", "Noah",
+];
+const LAST: &[&str] = &[
+    "Müller",
+    "Yılmaz",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Hoffmann",
+];
+const THERAPISTS: &[&str] = &["Frau Weber", "Herr Dr. Brandt", "Frau Lange", ""];
+const KINDS: &[&str] = &[
+    "Physiotherapie",
+    "Erstgespräch",
+    "Manuelle Therapie",
+    "Kontrolle",
+];
+
+fn people(n: usize) -> Vec<(Person, Appointment)> {
+    let base = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    (0..n)
+        .map(|i| {
+            let gender = Gender::ALL[i % 4];
+            let person = Person {
+                id: PersonId(format!("p{i}")),
+                title: if i % 7 == 0 {
+                    "Dr.".into()
+                } else {
+                    String::new()
+                },
+                first_name: FIRST[i % FIRST.len()].into(),
+                last_name: LAST[(i / 3) % LAST.len()].into(),
+                gender,
+                address: PostalAddress {
+                    street: "Lindenstraße".into(),
+                    house_number: format!("{}", i % 120 + 1),
+                    postcode: "10115".into(),
+                    city: "Berlin".into(),
+                    ..Default::default()
+                },
+                email: format!("p{i}@example.org"),
+                ..Default::default()
+            };
+            let start = (base + chrono::Duration::days((i % 20) as i64))
+                .and_hms_opt(8 + (i % 10) as u32, (i % 4) as u32 * 15, 0)
+                .unwrap();
+            let appt = Appointment {
+                id: AppointmentId(format!("a{i}")),
+                person_id: person.id.clone(),
+                start,
+                end: start + chrono::Duration::minutes(30),
+                therapist: THERAPISTS[i % THERAPISTS.len()].into(),
+                location: if i % 2 == 0 {
+                    "Raum 2".into()
+                } else {
+                    String::new()
+                },
+                kind: KINDS[i % KINDS.len()].into(),
+                status: AppointmentStatus::Planned,
+            };
+            (person, appt)
+        })
+        .collect()
+}
+
+/// CPU time of the current thread in ms (Linux: /proc/thread-self/schedstat), so that a
+/// loaded machine (other builds) does not inflate the figures. `None` elsewhere.
+fn thread_cpu_ms() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e6)
+}
+
+/// Runs `f` `rounds` times; returns (best wall ms, median wall ms, best CPU ms).
+fn measure<T>(rounds: usize, mut f: impl FnMut() -> T) -> (f64, f64, Option<f64>, T) {
+    let mut wall = Vec::new();
+    let mut cpu: Option<f64> = None;
+    let mut last = None;
+    for _ in 0..rounds {
+        let c0 = thread_cpu_ms();
+        let t = Instant::now();
+        let out = f();
+        wall.push(t.elapsed().as_secs_f64() * 1000.0);
+        if let (Some(a), Some(b)) = (c0, thread_cpu_ms()) {
+            cpu = Some(cpu.map_or(b - a, |c: f64| c.min(b - a)));
+        }
+        last = Some(out);
+    }
+    let best = wall.iter().cloned().fold(f64::MAX, f64::min);
+    (best, median(wall), cpu, last.unwrap())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let n: usize = std::env::var("N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+
+    let template = shipped_template(&shipped_id(
+        Language::De,
+        Channel::Email,
+        Purpose::AppointmentReminder,
+    ))
+    .expect("shipped template");
+    let source = template.body.clone();
+    let practice = PracticeSettings {
+        name: "Praxis Sonnenschein".into(),
+        address: PostalAddress {
+            street: "Lindenallee".into(),
+            house_number: "5".into(),
+            postcode: "10115".into(),
+            city: "Berlin".into(),
+            ..Default::default()
+        },
+        phone: "030 1234567".into(),
+        email: "info@praxis-sonnenschein.de".into(),
+        web: "https://praxis-sonnenschein.de".into(),
+        ..Default::default()
+    };
+    let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    let people = people(n);
+    let build = |(p, a): &(Person, Appointment)| -> MessageContext {
+        build_context(ContextInput {
+            person: p,
+            practice: &practice,
+            appointment: Some(a),
+            channel: Channel::Email,
+            language: Language::De,
+            today,
+            unsubscribe_link: Some("https://praxis-sonnenschein.de/u/tok"),
+        })
+    };
+
+    let renderer = Renderer::new(Language::De);
+    let compiled = renderer.compile(&source).expect("compiles");
+
+    // End to end: build each recipient's context from Person + Appointment, then render.
+    let (best_e2e, med_e2e, cpu_e2e, outputs) = measure(rounds, || {
+        people
+            .iter()
+            .map(|x| compiled.render(&build(x)).expect("render"))
+            .collect::<Vec<_>>()
+    });
+    // Context building alone.
+    let (best_ctx, _, cpu_ctx, _) = measure(rounds, || {
+        people
+            .iter()
+            .map(|x| build(x).to_value())
+            .collect::<Vec<_>>()
+    });
+    // Render only, with prebuilt context values (what Jinja2 measures below).
+    let values: Vec<_> = people.iter().map(|x| build(x).to_value()).collect();
+    let (best_render, med_render, cpu_render, _) = measure(rounds, || {
+        values
+            .iter()
+            .map(|v| compiled.render_value(v.clone()).expect("render"))
+            .collect::<Vec<_>>()
+    });
+
+    let fmt_cpu = |c: Option<f64>| c.map_or("n/a".to_string(), |c| format!("{c:.2} ms"));
+    println!(
+        "template: {} ({} bytes), messages: {n}, rounds: {rounds}",
+        template.id,
+        source.len()
+    );
+    println!(
+        "minijinja  context+render: wall best {best_e2e:.2} ms, median {med_e2e:.2} ms; CPU best {} ({:.2} µs/message wall)",
+        fmt_cpu(cpu_e2e),
+        best_e2e * 1000.0 / n as f64
+    );
+    println!(
+        "minijinja  context only:   wall best {best_ctx:.2} ms; CPU best {}",
+        fmt_cpu(cpu_ctx)
+    );
+    println!(
+        "minijinja  render only:    wall best {best_render:.2} ms, median {med_render:.2} ms; CPU best {} ({:.2} µs/message wall)",
+        fmt_cpu(cpu_render),
+        best_render * 1000.0 / n as f64
+    );
+    let e2e_goal = cpu_e2e.unwrap_or(best_e2e).min(best_e2e);
+    println!(
+        "goal ≤ 50 ms for {n} messages (context+render, best of wall/CPU {e2e_goal:.2} ms): {}",
+        if e2e_goal <= 50.0 { "met" } else { "NOT met" }
+    );
+
+    // Jinja2 on the same template and the same contexts.
+    let dir = std::env::temp_dir().join(format!("pb-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tpl_path = dir.join("template.j2");
+    let ctx_path = dir.join("contexts.json");
+    let out_path = dir.join("jinja2-out.txt");
+    std::fs::write(&tpl_path, &source).unwrap();
+    std::fs::write(&ctx_path, serde_json::to_string(&values).unwrap()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/jinja2_render.py");
+    let res = std::process::Command::new(&python)
+        .arg(script)
+        .arg(&tpl_path)
+        .arg(&ctx_path)
+        .arg(&out_path)
+        .arg(rounds.to_string())
+        .output();
+    match res {
+        Ok(o) if o.status.success() => {
+            let line = String::from_utf8_lossy(&o.stdout);
+            let v: serde_json::Value = serde_json::from_str(line.trim()).expect("python output");
+            let py_best = v["best_ms"].as_f64().unwrap();
+            let py_cpu = v["best_cpu_ms"].as_f64();
+            let py_out = std::fs::read_to_string(&out_path).unwrap();
+            let same = py_out == outputs.join("\0");
+            println!(
+                "Jinja2 {}  render only:    best {py_best:.2} ms ({:.2} µs/message)",
+                v["version"].as_str().unwrap_or("?"),
+                py_best * 1000.0 / n as f64
+            );
+            println!("Jinja2 CPU best: {}", fmt_cpu(py_cpu));
+            println!("identical output to Jinja2: {same}");
+            if let (Some(pc), Some(rc), Some(ec)) = (py_cpu, cpu_render, cpu_e2e) {
+                println!(
+                    "ratio on CPU time: render only {:.1}×, vs. context+render {:.1}×",
+                    pc / rc,
+                    pc / ec
+                );
+            }
+            // Same work on both sides: rendering prebuilt contexts.
+            println!(
+                "ratio Jinja2 / minijinja (wall): render only {:.1}× (goal ≥ 5×: {}), vs. minijinja context+render {:.1}×",
+                py_best / best_render,
+                if py_best / best_render >= 5.0 { "met" } else { "NOT met" },
+                py_best / best_e2e
+            );
+        }
+        Ok(o) => println!(
+            "Jinja2 run failed (pip install jinja2?): {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => println!("could not start {python}: {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
