@@ -19,10 +19,16 @@ fn today() -> chrono::NaiveDate {
 const PREVIEW_UNSUBSCRIBE: &str = "https://abmelden.example/u/VORSCHAU";
 
 /// The context of one recipient, built only from the template-safe `Person`.
-fn context_for(state: AppState, r: &HandoverRecipient, template: &Template) -> Option<MessageContext> {
+fn context_for(
+    state: AppState,
+    r: &HandoverRecipient,
+    template: &Template,
+) -> Option<MessageContext> {
     let record: PersonRecord = state.person(&r.person_id)?;
     let appointment = r.appointment_id.as_ref().and_then(|id| {
-        state.appointments.with_untracked(|a| a.iter().find(|a| &a.id == id).cloned())
+        state
+            .appointments
+            .with_untracked(|a| a.iter().find(|a| &a.id == id).cloned())
     });
     let practice = state.settings.get_untracked();
     Some(build_context(ContextInput {
@@ -52,10 +58,16 @@ pub fn ComposePage() -> impl IntoView {
 #[component]
 fn Composer() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let handover = state.handover.get_untracked().expect("shown only with a handover");
+    let handover = state
+        .handover
+        .get_untracked()
+        .expect("shown only with a handover");
     let channel = handover.channel;
     let purpose = handover.purpose;
-    let has_appointments = handover.recipients.iter().any(|r| r.appointment_id.is_some());
+    let has_appointments = handover
+        .recipients
+        .iter()
+        .any(|r| r.appointment_id.is_some());
     let recipients = StoredValue::new(handover.recipients.clone());
     let n = handover.recipients.len();
 
@@ -88,7 +100,10 @@ fn Composer() -> impl IntoView {
             }
             let r = recipients.with_value(|rs| rs.get(i).cloned())?;
             let ctx = context_for(state, &r, t)?;
-            let name = state.person(&r.person_id).map(|p| p.person.full_name()).unwrap_or_default();
+            let name = state
+                .person(&r.person_id)
+                .map(|p| p.person.full_name())
+                .unwrap_or_default();
             let rendered = Renderer::new(t.language).render_message(t, &ctx);
             let warnings = recipient_warnings(t, &ctx);
             Some((name, r.contact.display(), rendered, warnings))
@@ -108,8 +123,18 @@ fn Composer() -> impl IntoView {
                         let ctx = context_for(state, r, t)?;
                         let w = recipient_warnings(t, &ctx);
                         (!w.is_empty()).then(|| {
-                            let name = state.person(&r.person_id).map(|p| p.person.sort_name()).unwrap_or_default();
-                            (i, name, w.into_iter().map(|w| w.message).collect::<Vec<_>>().join(" "))
+                            let name = state
+                                .person(&r.person_id)
+                                .map(|p| p.person.sort_name())
+                                .unwrap_or_default();
+                            (
+                                i,
+                                name,
+                                w.into_iter()
+                                    .map(|w| w.message)
+                                    .collect::<Vec<_>>()
+                                    .join(" "),
+                            )
                         })
                     })
                     .collect::<Vec<_>>()
@@ -122,19 +147,40 @@ fn Composer() -> impl IntoView {
         if last_focus_subject.get_untracked() {
             if let Some(el) = subject_ref.get() {
                 let v = el.value();
-                let pos = el.selection_start().ok().flatten().unwrap_or(v.len() as u32) as usize;
-                let pos = v.char_indices().map(|(i, _)| i).chain([v.len()]).nth(pos).unwrap_or(v.len());
+                let pos = el
+                    .selection_start()
+                    .ok()
+                    .flatten()
+                    .unwrap_or(v.len() as u32) as usize;
+                let pos = v
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([v.len()])
+                    .nth(pos)
+                    .unwrap_or(v.len());
                 let new = format!("{}{}{}", &v[..pos], text, &v[pos..]);
-                draft.update(|t| if let Some(t) = t { t.subject = new });
+                draft.update(|t| {
+                    if let Some(t) = t {
+                        t.subject = new
+                    }
+                });
             }
         } else if let Some(el) = body_ref.get() {
             let v = el.value();
-            let start = el.selection_start().ok().flatten().unwrap_or(v.encode_utf16().count() as u32) as usize;
+            let start = el
+                .selection_start()
+                .ok()
+                .flatten()
+                .unwrap_or(v.encode_utf16().count() as u32) as usize;
             // selectionStart counts UTF-16 units.
             let byte = utf16_to_byte(&v, start);
             let new = format!("{}{}{}", &v[..byte], text, &v[byte..]);
             let caret = (start + text.encode_utf16().count()) as u32;
-            draft.update(|t| if let Some(t) = t { t.body = new });
+            draft.update(|t| {
+                if let Some(t) = t {
+                    t.body = new
+                }
+            });
             let _ = el.focus();
             let _ = el.set_selection_range(caret, caret);
         }
@@ -204,7 +250,7 @@ fn Composer() -> impl IntoView {
                     <button class="secondary" aria-label="Vorheriger Empfänger" disabled=move || current.get() == 0
                         on:click=move |_| current.update(|c| *c = c.saturating_sub(1))>"◀"</button>
                     <span role="status" aria-label="Vorschau-Empfänger">{move || format!("Vorschau {} von {}", current.get() + 1, n)}</span>
-                    <button class="secondary" aria-label="Nächster Empfänger" disabled=move || current.get() + 1 >= n
+                    <button class="secondary" aria-label="Nächster Empfänger" disabled=move || { current.get() + 1 >= n }
                         on:click=move |_| current.update(|c| *c = (*c + 1).min(n.saturating_sub(1)))>"▶"</button>
                 </div>
                 {move || preview.get().map(|(name, contact, rendered, warnings)| view! {

@@ -118,25 +118,30 @@ pub fn PersonNew(kind: Kind) -> impl IntoView {
 #[component]
 pub fn PersonEdit(id: PersonId) -> impl IntoView {
     let state = expect_context::<AppState>();
-    move || match state.person(&id) {
-        Some(record) => view! { <PersonForm record=record is_new=false /> }.into_any(),
-        None if !state.loaded.get() => view! { <p class="muted">"Wird geladen …"</p> }.into_any(),
-        None => {
+    // Re-render only when loading finishes, not on every save (the form keeps its state).
+    move || match state.loaded.get().then(|| {
+        state
+            .persons
+            .with_untracked(|ps| ps.iter().find(|p| p.person.id == id).cloned())
+    }) {
+        Some(Some(record)) => view! { <PersonForm record=record is_new=false /> }.into_any(),
+        None => view! { <p class="muted">"Wird geladen …"</p> }.into_any(),
+        Some(None) => {
             view! { <h1>"Person nicht gefunden"</h1><p>"Diese Person gibt es nicht (mehr)."</p> }
                 .into_any()
         }
     }
 }
 
-type Get = fn(&PersonRecord) -> String;
-type Set = fn(&mut PersonRecord, String);
+type GetFn = fn(&PersonRecord) -> String;
+type SetFn = fn(&mut PersonRecord, String);
 
 fn text_field(
     draft: RwSignal<PersonRecord>,
     label: &'static str,
     kind: &'static str,
-    get: Get,
-    set: Set,
+    get: GetFn,
+    set: SetFn,
 ) -> impl IntoView {
     view! {
         <label>

@@ -6,11 +6,17 @@ use crate::domain::query::SavedQuery;
 use crate::domain::template::{shipped_templates, Template};
 use crate::domain::{self, PersonId, PersonRecord, PracticeSettings};
 use crate::storage::{idb::IdbStore, Collection, Store, WriteBatch};
+use leptos::prelude::{Set, Update};
 use std::cell::RefCell;
 use std::rc::Rc;
 
 const DB_NAME: &str = "praxisbote";
 const DEMO_FLAG: &str = "demo";
+
+/// Bounds that cover every appointment a practice keeps (keys are ISO date strings, so the
+/// extreme `NaiveDate::MIN/MAX` would not sort).
+const ALL_FROM: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+const ALL_TO: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2999, 12, 31).unwrap();
 
 thread_local! {
     static STORE: RefCell<Option<Rc<dyn Store>>> = const { RefCell::new(None) };
@@ -39,7 +45,10 @@ fn url_param(name: &str) -> Option<String> {
 pub async fn boot(state: AppState) -> Result<(), String> {
     let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(|e| e.to_string())?);
     STORE.with(|s| *s.borrow_mut() = Some(store.clone()));
-    crate::storage::idb::request_persistence();
+    // Ask the browser not to evict the practice's data under storage pressure.
+    leptos::task::spawn_local(async {
+        crate::storage::idb::request_persistent_storage().await;
+    });
 
     let reset = url_param("demo").as_deref() == Some("reset");
     if reset || store.is_empty().await.map_err(|e| e.to_string())? {
@@ -87,7 +96,7 @@ pub async fn reload(state: AppState) -> Result<(), String> {
     let store = store();
     let persons = store.all_persons().await.map_err(|e| e.to_string())?;
     let appointments = store
-        .appointments_between(chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)
+        .appointments_between(ALL_FROM, ALL_TO)
         .await
         .map_err(|e| e.to_string())?;
     let settings = store
@@ -207,13 +216,21 @@ fn merge_templates(stored: Vec<Template>) -> Vec<Template> {
 pub async fn save_template(state: AppState, template: Template) -> Result<(), String> {
     let value = serde_json::to_value(&template).map_err(|e| e.to_string())?;
     store()
-        .put_docs(Collection::Templates, &[crate::storage::Doc { key: template.id.clone(), value }])
+        .put_docs(
+            Collection::Templates,
+            &[crate::storage::Doc {
+                key: template.id.clone(),
+                value,
+            }],
+        )
         .await
         .map_err(|e| e.to_string())?;
-    state.templates.update(|all| match all.iter_mut().find(|t| t.id == template.id) {
-        Some(t) => *t = template,
-        None => all.push(template),
-    });
+    state
+        .templates
+        .update(|all| match all.iter_mut().find(|t| t.id == template.id) {
+            Some(t) => *t = template,
+            None => all.push(template),
+        });
     Ok(())
 }
 

@@ -5,14 +5,14 @@ use super::state::AppState;
 use crate::domain::{LetterForm, PracticeSettings};
 use leptos::prelude::*;
 
-type Get = fn(&PracticeSettings) -> String;
-type Set = fn(&mut PracticeSettings, String);
+type GetFn = fn(&PracticeSettings) -> String;
+type SetFn = fn(&mut PracticeSettings, String);
 
 fn field(
     draft: RwSignal<PracticeSettings>,
     label: &'static str,
-    get: Get,
-    set: Set,
+    get: GetFn,
+    set: SetFn,
 ) -> impl IntoView {
     view! {
         <label>

@@ -19,13 +19,28 @@ pub fn TemplatesPage() -> impl IntoView {
     let list = Memo::new(move |_| {
         let ch = channel.get();
         state.templates.with(|all| {
-            let mut v: Vec<Template> = all.iter().filter(|t| ch.is_none_or(|c| t.channel == c)).cloned().collect();
-            v.sort_by(|a, b| (a.channel, a.purpose, a.language.key(), &a.name).cmp(&(b.channel, b.purpose, b.language.key(), &b.name)));
+            let mut v: Vec<Template> = all
+                .iter()
+                .filter(|t| ch.is_none_or(|c| t.channel == c))
+                .cloned()
+                .collect();
+            v.sort_by(|a, b| {
+                (a.channel, a.purpose, a.language.key(), &a.name).cmp(&(
+                    b.channel,
+                    b.purpose,
+                    b.language.key(),
+                    &b.name,
+                ))
+            });
             v
         })
     });
     let errors = Memo::new(move |_| {
-        editing.with(|t| t.as_ref().map(|t| validate(t, true).err().unwrap_or_default()).unwrap_or_default())
+        editing.with(|t| {
+            t.as_ref()
+                .map(|t| validate(t, true).err().unwrap_or_default())
+                .unwrap_or_default()
+        })
     });
     let save = move |_| {
         let Some(mut t) = editing.get() else { return };
@@ -34,7 +49,9 @@ pub fn TemplatesPage() -> impl IntoView {
             return;
         }
         if !errors.with(Vec::is_empty) {
-            message.set(Some("Die Vorlage enthält Fehler und wurde nicht gespeichert.".into()));
+            message.set(Some(
+                "Die Vorlage enthält Fehler und wurde nicht gespeichert.".into(),
+            ));
             return;
         }
         t.version += 1;
@@ -54,7 +71,14 @@ pub fn TemplatesPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match repo::delete_template(state, &t).await {
                 Ok(restored) => {
-                    message.set(Some(if restored { "Originalvorlage wiederhergestellt." } else { "Vorlage gelöscht." }.into()));
+                    message.set(Some(
+                        if restored {
+                            "Originalvorlage wiederhergestellt."
+                        } else {
+                            "Vorlage gelöscht."
+                        }
+                        .into(),
+                    ));
                     editing.set(None);
                 }
                 Err(e) => message.set(Some(format!("Nicht gelöscht: {e}"))),
@@ -74,7 +98,9 @@ pub fn TemplatesPage() -> impl IntoView {
             version: 0,
         }));
     };
-    let field = move |label: &'static str, get: fn(&Template) -> String, set: fn(&mut Template, String)| {
+    let field = move |label: &'static str,
+                      get: fn(&Template) -> String,
+                      set: fn(&mut Template, String)| {
         view! {
             <label class="field">{label}
                 <input type="text" aria-label=label prop:value=move || editing.with(|t| t.as_ref().map(get).unwrap_or_default())

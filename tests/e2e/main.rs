@@ -93,7 +93,10 @@ async fn appointments_tomorrow_sms_review_and_handover() {
     s.click_button("Terminliste").await;
     let hits = s.wait_status_matching("Treffer").await;
     let n: usize = hits.split_whitespace().next().unwrap().parse().unwrap();
-    assert!(n >= 5, "the demo practice has appointments tomorrow: {hits}");
+    assert!(
+        n >= 5,
+        "the demo practice has appointments tomorrow: {hits}"
+    );
     s.click_button("Alle auswählen").await;
     s.wait_status_matching(&format!("{n} ausgewählt")).await;
     s.click_button("Aktion").await;
@@ -104,7 +107,10 @@ async fn appointments_tomorrow_sms_review_and_handover() {
     let nums = support::numbers(&counts);
     let (selected, reachable, consented, included) = (nums[0], nums[1], nums[2], nums[3]);
     assert_eq!(selected, n, "{counts}");
-    assert!(reachable < selected, "some demo persons have no mobile number: {counts}");
+    assert!(
+        reachable < selected,
+        "some demo persons have no mobile number: {counts}"
+    );
     // Red rows carry a German reason.
     let red = s.all_texts("tr.row-bad td.error").await;
     assert!(!red.is_empty(), "no red rows");
@@ -112,15 +118,25 @@ async fn appointments_tomorrow_sms_review_and_handover() {
         red.iter().all(|r| !r.trim().is_empty()),
         "red row without a reason: {red:?}"
     );
-    assert!(red.iter().any(|r| r.contains("Mobil") || r.contains("Festnetz") || r.contains("Nummer")), "{red:?}");
+    assert!(
+        red.iter()
+            .any(|r| r.contains("Mobil") || r.contains("Festnetz") || r.contains("Nummer")),
+        "{red:?}"
+    );
     // NEIN rows exist, and after "nur mit Einwilligung" none of them is included.
     let consent_cells = s.all_texts("td .consent-no").await;
-    assert!(!consent_cells.is_empty(), "the demo practice has persons without SMS consent");
+    assert!(
+        !consent_cells.is_empty(),
+        "the demo practice has persons without SMS consent"
+    );
     s.click_button("nur mit Einwilligung").await;
     let after = s.wait_status_matching("übernommen").await;
     let included_after = support::numbers(&after)[3];
     assert!(included_after <= consented.min(reachable), "{after}");
-    assert_eq!(included_after, included, "defaults already excluded NEIN rows: {after}");
+    assert_eq!(
+        included_after, included,
+        "defaults already excluded NEIN rows: {after}"
+    );
     s.click_button("Übernahme").await;
     s.wait_text(&format!("{included_after} Empfänger")).await;
 }
@@ -145,11 +161,22 @@ async fn composer_previews_recipients_and_rejects_birth_date() {
     s.click_button("Nächster Empfänger").await;
     s.wait_status_matching("Vorschau 2 von").await;
     let second = s.text_by_label("Vorschau").await;
-    assert_ne!(first, second, "the preview did not change with the recipient");
-    assert!(first.contains("Termin") || first.contains("termin"), "reminder text expected: {first}");
+    assert_ne!(
+        first, second,
+        "the preview did not change with the recipient"
+    );
+    assert!(
+        first.contains("Termin") || first.contains("termin"),
+        "reminder text expected: {first}"
+    );
 
     s.fill_by_label("Text", "Hallo {{ geburtsdatum }}").await;
-    let err = s.wait_css("[aria-label='Fehler in der Vorlage'] li").await.text().await.unwrap();
+    let err = s
+        .wait_css("[aria-label='Fehler in der Vorlage'] li")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(err.contains("Geburtsdatum"), "{err}");
     assert!(err.contains("Datenschutz"), "{err}");
     assert!(err.contains("Zeile 1"), "{err}");

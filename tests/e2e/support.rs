@@ -66,12 +66,22 @@ impl Session {
     }
 
     pub async fn wait_for(&self, loc: Locator<'_>) -> Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(loc)
-            .await
-            .unwrap_or_else(|e| panic!("waiting for element: {e}"))
+        let what = format!("{loc:?}");
+        match self.client.wait().at_most(WAIT).for_element(loc).await {
+            Ok(e) => e,
+            Err(e) => {
+                // Show what the page says, so a failure explains itself.
+                let page = match self.client.find(Locator::Css("main")).await {
+                    Ok(m) => m.text().await.unwrap_or_default(),
+                    Err(_) => self.client.source().await.unwrap_or_default(),
+                };
+                panic!("waiting for {what}: {e}\n--- page text ---\n{page}");
+            }
+        }
+    }
+
+    pub async fn source(&self) -> String {
+        self.client.source().await.expect("page source")
     }
 
     pub async fn wait_css(&self, css: &str) -> Element {
@@ -139,7 +149,9 @@ impl Session {
 
     pub async fn select_by_label(&self, label: &str, option_text: &str) {
         let el = self.by_label(label).await;
-        el.select_by_label(option_text).await.expect("select option");
+        el.select_by_label(option_text)
+            .await
+            .expect("select option");
     }
 
     pub async fn text_by_label(&self, label: &str) -> String {
@@ -170,7 +182,10 @@ impl Session {
 
 /// All unsigned numbers in a text, in order ("3 ausgewählt · 2 erreichbar" → [3, 2]).
 pub fn numbers(text: &str) -> Vec<usize> {
-    text.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect()
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect()
 }
 
 impl Drop for Session {
