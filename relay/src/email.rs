@@ -3,8 +3,10 @@
 use std::time::SystemTime;
 
 use base64::Engine;
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use praxisbote::wire::OutgoingMessage;
 
@@ -120,7 +122,10 @@ pub fn build(
                         .map_err(|_| format!("Anhang {} ist kein gültiges Base64", a.filename))?;
                     let ct = ContentType::parse(&a.content_type)
                         .map_err(|_| format!("Ungültiger Anhang-Typ: {}", a.content_type))?;
-                    let attachment = Attachment::new(a.filename.clone()).body(data, ct);
+                    // Always base64: a PDF may look like text and must not go out with bare LFs.
+                    let body = Body::new_with_encoding(data, ContentTransferEncoding::Base64)
+                        .map_err(|_| "Anhang kann nicht kodiert werden".to_owned())?;
+                    let attachment = Attachment::new(a.filename.clone()).body(body, ct);
                     let mixed = match alt_or_text {
                         Some(alt) => MultiPart::mixed().multipart(alt),
                         None => MultiPart::mixed().singlepart(text_part),
@@ -191,5 +196,36 @@ mod tests {
         assert!(!raw.contains("\r\nBcc:"), "{raw}");
         m.recipient = "a@b.example\r\nBcc: evil@example.org".into();
         assert!(build(&m, &id, None, SystemTime::now()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod crlf_tests {
+    use super::*;
+    use praxisbote::domain::{Channel, Purpose};
+
+    #[test]
+    fn only_crlf_line_endings() {
+        for text in ["a\nb\n", "a\r\nb\r\n", "Grüße\nzweite Zeile\r\n"] {
+            for html in [None, Some("<p>Grüße</p>\n<p>x</p>".to_owned())] {
+                let m = OutgoingMessage {
+                    client_id: "x".into(),
+                    channel: Channel::Email,
+                    purpose: Purpose::Other,
+                    recipient: "a@b.example".into(),
+                    recipient_name: None,
+                    subject: "s".into(),
+                    text: text.into(),
+                    html: html.clone(),
+                    attachment: None,
+                    sender: None,
+                    person_id: None,
+                };
+                let id = FromIdentity::new("i@p.example", "", None).unwrap();
+                let raw = String::from_utf8(build(&m, &id, None, SystemTime::now()).unwrap().formatted()).unwrap();
+                let bare: Vec<&str> = raw.split("\r\n").filter(|l| l.contains('\n')).collect();
+                assert!(bare.is_empty(), "{text:?} {html:?}: {bare:?}");
+            }
+        }
     }
 }
