@@ -21,7 +21,11 @@ impl Drop for Proc {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_port(port: u16) {
@@ -70,21 +74,46 @@ s.quit()
 print(el)
 "#
     );
-    let out = Command::new("/usr/bin/python3").arg("-c").arg(script).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    let out = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn start_relay(cfg: &std::path::Path, data: &std::path::Path) -> (Proc, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_praxisbote-relay"))
-        .args(["--config", cfg.to_str().unwrap(), "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()])
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(c.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("praxisbote-relay listening on ").unwrap().to_owned();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("praxisbote-relay listening on ")
+        .unwrap()
+        .to_owned();
     (Proc(c), base)
 }
 
@@ -92,7 +121,10 @@ fn rss_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap()))
+        .find_map(|l| {
+            l.strip_prefix(key)
+                .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap())
+        })
         .unwrap_or(0)
 }
 
@@ -134,11 +166,25 @@ async fn relay_run(base: &str, n: usize, prefix: &str) -> f64 {
     let reqs = batches(n, prefix);
     let t = Instant::now();
     for r in &reqs {
-        let s = client.post(format!("{base}/v1/messages")).bearer_auth(TOKEN).json(r).send().await.unwrap().status();
+        let s = client
+            .post(format!("{base}/v1/messages"))
+            .bearer_auth(TOKEN)
+            .json(r)
+            .send()
+            .await
+            .unwrap()
+            .status();
         assert_eq!(s, 202);
     }
     loop {
-        let h: Health = client.get(format!("{base}/v1/health")).send().await.unwrap().json().await.unwrap();
+        let h: Health = client
+            .get(format!("{base}/v1/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if h.pending == 0 {
             break;
         }
@@ -149,13 +195,24 @@ async fn relay_run(base: &str, n: usize, prefix: &str) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let tmp = tempfile::tempdir().unwrap();
     let (_sink, port) = smtp_sink();
-    println!("cores: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!(
+        "cores: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
 
     let py = python_smtplib(port, n);
-    println!("python smtplib, 1 connection: {n} mails in {py:.2} s = {:.0} mails/s", n as f64 / py);
+    println!(
+        "python smtplib, 1 connection: {n} mails in {py:.2} s = {:.0} mails/s",
+        n as f64 / py
+    );
 
     for pool in [4u32, 8] {
         let cfg = tmp.path().join(format!("relay-{pool}.toml"));
@@ -179,9 +236,26 @@ async fn main() {
     let before = rss_kb(relay.0.id(), "VmRSS:");
     let client = reqwest::Client::new();
     for r in batches(10_000, "q") {
-        assert_eq!(client.post(format!("{base}/v1/messages")).bearer_auth(TOKEN).json(&r).send().await.unwrap().status(), 202);
+        assert_eq!(
+            client
+                .post(format!("{base}/v1/messages"))
+                .bearer_auth(TOKEN)
+                .json(&r)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            202
+        );
     }
-    let h: Health = client.get(format!("{base}/v1/health")).send().await.unwrap().json().await.unwrap();
+    let h: Health = client
+        .get(format!("{base}/v1/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     println!(
         "relay RSS: {} MB idle, {} MB with {} queued (peak {} MB)",

@@ -46,7 +46,12 @@ pub fn err(status: StatusCode, code: &str, message: impl Into<String>) -> Respon
     err_id(status, code, message, None)
 }
 
-fn err_id(status: StatusCode, code: &str, message: impl Into<String>, id: Option<String>) -> Response {
+fn err_id(
+    status: StatusCode,
+    code: &str,
+    message: impl Into<String>,
+    id: Option<String>,
+) -> Response {
     (
         status,
         Json(ApiError {
@@ -70,7 +75,11 @@ fn internal(e: impl std::fmt::Display) -> Response {
 // ---------------------------------------------------------------- auth + rate limit
 
 /// Which token made the request: `None` = rejected.
-fn authenticate(st: &AppState, headers: &axum::http::HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
+fn authenticate(
+    st: &AppState,
+    headers: &axum::http::HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Option<String> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -196,7 +205,12 @@ fn validate(st: &AppState, m: &OutgoingMessage) -> Result<String, String> {
             .accounts
             .iter()
             .find(|a| a.channel == m.channel && a.default)
-            .ok_or_else(|| format!("Kein Absenderkonto für {} eingerichtet.", m.channel.label_de()))?,
+            .ok_or_else(|| {
+                format!(
+                    "Kein Absenderkonto für {} eingerichtet.",
+                    m.channel.label_de()
+                )
+            })?,
     };
     if account.channel != m.channel {
         return Err(format!(
@@ -224,7 +238,8 @@ fn validate(st: &AppState, m: &OutgoingMessage) -> Result<String, String> {
                 return Err("Der Betreff ist leer.".into());
             }
             if let Some(a) = &m.attachment {
-                if has_ctl(&a.filename) || has_ctl(&a.content_type) || a.filename.trim().is_empty() {
+                if has_ctl(&a.filename) || has_ctl(&a.content_type) || a.filename.trim().is_empty()
+                {
                     return Err("Dateiname oder Typ des Anhangs ungültig.".into());
                 }
                 use base64::Engine;
@@ -287,7 +302,10 @@ fn json_rejection(e: JsonRejection) -> Response {
     }
 }
 
-async fn post_messages(State(st): State<Shared>, body: Result<Json<SubmitRequest>, JsonRejection>) -> Response {
+async fn post_messages(
+    State(st): State<Shared>,
+    body: Result<Json<SubmitRequest>, JsonRejection>,
+) -> Response {
     let req = match body {
         Ok(Json(r)) => r,
         Err(e) => return json_rejection(e),
@@ -313,17 +331,21 @@ async fn post_messages(State(st): State<Shared>, body: Result<Json<SubmitRequest
         let sender = match validate(&st, &m) {
             Ok(s) => s,
             Err(msg) => {
-                return err_id(StatusCode::BAD_REQUEST, "invalid_message", msg, Some(m.client_id))
+                return err_id(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_message",
+                    msg,
+                    Some(m.client_id),
+                )
             }
         };
-        let unsub_token = (m.channel == Channel::Email
-            && m.purpose.is_advertising()
-            && m.person_id.is_some())
-        .then(|| {
-            let mut b = [0u8; 16];
-            rand::thread_rng().fill_bytes(&mut b);
-            hex::encode(b)
-        });
+        let unsub_token =
+            (m.channel == Channel::Email && m.purpose.is_advertising() && m.person_id.is_some())
+                .then(|| {
+                    let mut b = [0u8; 16];
+                    rand::thread_rng().fill_bytes(&mut b);
+                    hex::encode(b)
+                });
         batch.push(NewMessage {
             msg: m,
             sender,
@@ -499,7 +521,10 @@ async fn unsubscribe_post(State(st): State<Shared>, Path(token): Path<String>) -
     if !known {
         return (
             StatusCode::NOT_FOUND,
-            Html(page("Link ungültig", "<p>Dieser Abmelde-Link ist ungültig.</p>")),
+            Html(page(
+                "Link ungültig",
+                "<p>Dieser Abmelde-Link ist ungültig.</p>",
+            )),
         )
             .into_response();
     }
@@ -546,7 +571,11 @@ pub fn router(st: Shared, static_dir: Option<PathBuf>) -> Router {
         .route("/health", get(health))
         .merge(authed)
         .fallback(|| async {
-            err(StatusCode::NOT_FOUND, "not_found", "Unbekannte API-Adresse.")
+            err(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Unbekannte API-Adresse.",
+            )
         })
         .layer(DefaultBodyLimit::max(st.cfg.max_body_bytes))
         .layer(cors(&st.cfg));

@@ -471,7 +471,10 @@ fn validate(f: FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
     let tls = match &f.tls {
         None => None,
         Some(t) => {
-            for (key, p) in [("tls.cert_file", &t.cert_file), ("tls.key_file", &t.key_file)] {
+            for (key, p) in [
+                ("tls.cert_file", &t.cert_file),
+                ("tls.key_file", &t.key_file),
+            ] {
                 if !p.is_file() {
                     return Err(ConfigError::new(
                         key,
@@ -692,7 +695,11 @@ fn validate(f: FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
             Some(u) => check_url(&format!("{key}.base_url"), u)?,
             None => default_base.to_owned(),
         };
-        let method = s.method.clone().unwrap_or_else(|| "POST".into()).to_uppercase();
+        let method = s
+            .method
+            .clone()
+            .unwrap_or_else(|| "POST".into())
+            .to_uppercase();
         if !["POST", "PUT", "GET"].contains(&method.as_str()) {
             return Err(ConfigError::new(
                 format!("{key}.method"),

@@ -20,7 +20,10 @@ impl Header for ListUnsubscribe {
     }
     fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         Ok(ListUnsubscribe(
-            s.trim().trim_start_matches('<').trim_end_matches('>').to_owned(),
+            s.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned(),
         ))
     }
     fn display(&self) -> HeaderValue {
@@ -166,11 +169,25 @@ mod tests {
 
     #[test]
     fn headers_and_structure() {
-        let id = FromIdentity::new("info@praxis.example", "Praxis Müller", Some("team@praxis.example")).unwrap();
-        let e = build(&msg(), &id, Some("https://relay.example/u/abc"), SystemTime::now()).unwrap();
+        let id = FromIdentity::new(
+            "info@praxis.example",
+            "Praxis Müller",
+            Some("team@praxis.example"),
+        )
+        .unwrap();
+        let e = build(
+            &msg(),
+            &id,
+            Some("https://relay.example/u/abc"),
+            SystemTime::now(),
+        )
+        .unwrap();
         let raw = String::from_utf8(e.formatted()).unwrap();
         let head = raw.split("\r\n\r\n").next().unwrap();
-        assert!(head.contains("Subject: Alles Gute zum Geburtstag, Frau =?utf-8?b?"), "{head}");
+        assert!(
+            head.contains("Subject: Alles Gute zum Geburtstag, Frau =?utf-8?b?"),
+            "{head}"
+        );
         assert!(!head.contains("Müller!"), "subject must be encoded: {head}");
         assert!(head.contains("Message-ID: <5f0c6f1e-1c2d-4d7a-9a51-2b7f3c9d0e11@praxis.example>"));
         assert!(head.contains("List-Unsubscribe: <https://relay.example/u/abc>"));
@@ -190,7 +207,13 @@ mod tests {
         let mut m = msg();
         m.purpose = Purpose::AppointmentReminder;
         m.subject = "Termin\r\nBcc: evil@example.org".into();
-        let e = build(&m, &id, Some("https://relay.example/u/abc"), SystemTime::now()).unwrap();
+        let e = build(
+            &m,
+            &id,
+            Some("https://relay.example/u/abc"),
+            SystemTime::now(),
+        )
+        .unwrap();
         let raw = String::from_utf8(e.formatted()).unwrap();
         assert!(!raw.contains("List-Unsubscribe"));
         assert!(!raw.contains("\r\nBcc:"), "{raw}");
@@ -222,7 +245,9 @@ mod crlf_tests {
                     person_id: None,
                 };
                 let id = FromIdentity::new("i@p.example", "", None).unwrap();
-                let raw = String::from_utf8(build(&m, &id, None, SystemTime::now()).unwrap().formatted()).unwrap();
+                let raw =
+                    String::from_utf8(build(&m, &id, None, SystemTime::now()).unwrap().formatted())
+                        .unwrap();
                 let bare: Vec<&str> = raw.split("\r\n").filter(|l| l.contains('\n')).collect();
                 assert!(bare.is_empty(), "{text:?} {html:?}: {bare:?}");
             }

@@ -66,8 +66,19 @@ impl Engine {
         let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();
         let mut tasks = JoinSet::new();
 
-        let (base, max, max_attempts) = (cfg.retry_base_seconds, cfg.retry_max_seconds, cfg.max_attempts);
-        tasks.spawn(completer(store.clone(), done_rx, max_attempts, base, max, wake.clone()));
+        let (base, max, max_attempts) = (
+            cfg.retry_base_seconds,
+            cfg.retry_max_seconds,
+            cfg.max_attempts,
+        );
+        tasks.spawn(completer(
+            store.clone(),
+            done_rx,
+            max_attempts,
+            base,
+            max,
+            wake.clone(),
+        ));
 
         for (acc, transport) in transports {
             let transport: Arc<dyn Transport> = Arc::from(transport);
@@ -132,7 +143,10 @@ async fn dispatcher(
         let jobs = tokio::task::spawn_blocking(move || st.claim(&acc, room))
             .await
             .ok()
-            .and_then(|r| r.map_err(|e| eprintln!("praxisbote-relay: Warteschlange: {e}")).ok())
+            .and_then(|r| {
+                r.map_err(|e| eprintln!("praxisbote-relay: Warteschlange: {e}"))
+                    .ok()
+            })
             .unwrap_or_default();
         if jobs.is_empty() {
             drop(permit);
@@ -177,7 +191,10 @@ async fn worker(
         if let Some(l) = &limiter {
             l.acquire().await;
         }
-        let url = job.unsub_token.as_ref().map(|t| format!("{public_url}/u/{t}"));
+        let url = job
+            .unsub_token
+            .as_ref()
+            .map(|t| format!("{public_url}/u/{t}"));
         let outcome = transport
             .send(&Delivery {
                 msg: &job.msg,
@@ -206,7 +223,9 @@ async fn completer(
                 Err(_) => break,
             }
         }
-        let retry = batch.iter().any(|(_, _, o)| matches!(o, Outcome::Transient(_)));
+        let retry = batch
+            .iter()
+            .any(|(_, _, o)| matches!(o, Outcome::Transient(_)));
         let st = store.clone();
         let res = tokio::task::spawn_blocking(move || {
             st.complete(&batch, max_attempts, &|a| backoff_ms(base, max, a))
@@ -228,7 +247,10 @@ mod tests {
     #[test]
     fn backoff_grows_and_caps() {
         let got: Vec<i64> = (1..=6).map(|a| backoff_ms(30, 300, a)).collect();
-        assert_eq!(got, vec![30_000, 60_000, 120_000, 240_000, 300_000, 300_000]);
+        assert_eq!(
+            got,
+            vec![30_000, 60_000, 120_000, 240_000, 300_000, 300_000]
+        );
         assert_eq!(backoff_ms(1, 3600, 40), 3_600_000);
     }
 

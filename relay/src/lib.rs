@@ -21,7 +21,11 @@ use crate::config::Config;
 
 /// Command line (kept stable: `cargo xtask start` and the e2e tests rely on it).
 #[derive(Parser, Debug, Clone)]
-#[command(name = "praxisbote-relay", version, about = "Sendedienst für praxisbote (E-Mail und SMS)")]
+#[command(
+    name = "praxisbote-relay",
+    version,
+    about = "Sendedienst für praxisbote (E-Mail und SMS)"
+)]
 pub struct Args {
     /// TOML configuration file; without one the relay runs in demo mode.
     #[arg(long, env = "PRAXISBOTE_RELAY_CONFIG")]
@@ -71,8 +75,12 @@ pub fn prepare(args: &Args, cfg: Config, bound: SocketAddr) -> Result<Prepared, 
         .clone()
         .or(cfg.data_dir.clone())
         .unwrap_or_else(|| PathBuf::from("relay-data"));
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| format!("Datenverzeichnis {} nicht anlegbar: {e}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir).map_err(|e| {
+        format!(
+            "Datenverzeichnis {} nicht anlegbar: {e}",
+            data_dir.display()
+        )
+    })?;
     if let Some(d) = &args.static_dir {
         if !d.join("index.html").is_file() {
             return Err(format!(
@@ -89,8 +97,8 @@ pub fn prepare(args: &Args, cfg: Config, bound: SocketAddr) -> Result<Prepared, 
     }
     let mut transports = Vec::new();
     for a in &cfg.accounts {
-        let t = transport::for_account(a, &data_dir)
-            .map_err(|e| format!("Konto {}: {e}", a.name))?;
+        let t =
+            transport::for_account(a, &data_dir).map_err(|e| format!("Konto {}: {e}", a.name))?;
         transports.push((a.clone(), t));
     }
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
@@ -162,7 +170,8 @@ pub async fn run(args: Args) -> Result<(), String> {
     let make = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         None => {
-            let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+            let listener =
+                tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
             axum::serve(listener, make)
                 .with_graceful_shutdown(shutdown_signal())
                 .await

@@ -109,7 +109,10 @@ pub fn render_template(tpl: &str, content_type: &str, vals: &[(&str, &str)]) -> 
     out
 }
 
-async fn read(res: Result<reqwest::Response, reqwest::Error>, p: &str) -> Result<(reqwest::StatusCode, String), Outcome> {
+async fn read(
+    res: Result<reqwest::Response, reqwest::Error>,
+    p: &str,
+) -> Result<(reqwest::StatusCode, String), Outcome> {
     match res {
         Err(e) => Err(classify_reqwest(&e, p)),
         Ok(r) => {
@@ -245,9 +248,16 @@ impl Transport for SmsTransport {
                 });
                 if !self.from.is_empty() {
                     body["senderAddress"] = json!(self.from);
-                    let numeric = self.from.trim_start_matches('+').chars().all(|c| c.is_ascii_digit());
-                    body["senderAddressType"] =
-                        json!(if numeric { "international" } else { "alphanumeric" });
+                    let numeric = self
+                        .from
+                        .trim_start_matches('+')
+                        .chars()
+                        .all(|c| c.is_ascii_digit());
+                    body["senderAddressType"] = json!(if numeric {
+                        "international"
+                    } else {
+                        "alphanumeric"
+                    });
                 }
                 let res = self
                     .client
@@ -318,7 +328,13 @@ mod tests {
         for ok in ["+4917112345678", "+12025550123"] {
             assert!(check_e164(ok).is_ok(), "{ok}");
         }
-        for bad in ["017112345678", "+49 171 123", "+0171123456", "+49171abc45678", ""] {
+        for bad in [
+            "017112345678",
+            "+49 171 123",
+            "+0171123456",
+            "+49171abc45678",
+            "",
+        ] {
             assert!(check_e164(bad).is_err(), "{bad}");
         }
     }
@@ -327,11 +343,19 @@ mod tests {
     fn template_escaping() {
         let vals = [("to", "+49171"), ("text", "Hallo \"Ä\" & gut\n")];
         assert_eq!(
-            render_template(r#"{"n":"{{to}}","t":"{{text}}"}"#, "application/json", &vals),
+            render_template(
+                r#"{"n":"{{to}}","t":"{{text}}"}"#,
+                "application/json",
+                &vals
+            ),
             r#"{"n":"+49171","t":"Hallo \"Ä\" & gut\n"}"#
         );
         assert_eq!(
-            render_template("n={{to}}&t={{text}}", "application/x-www-form-urlencoded", &vals),
+            render_template(
+                "n={{to}}&t={{text}}",
+                "application/x-www-form-urlencoded",
+                &vals
+            ),
             "n=%2B49171&t=Hallo+%22%C3%84%22+%26+gut%0A"
         );
     }

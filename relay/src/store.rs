@@ -143,7 +143,10 @@ impl Store {
         })
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>) -> rusqlite::Result<R> {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>,
+    ) -> rusqlite::Result<R> {
         let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut c)
     }
@@ -305,9 +308,7 @@ impl Store {
                 )?;
                 for (seq, attempts, outcome) in results {
                     let (state, reason, pid, next) = match outcome {
-                        Outcome::Sent { provider_id } => {
-                            ("sent", None, provider_id.clone(), now)
-                        }
+                        Outcome::Sent { provider_id } => ("sent", None, provider_id.clone(), now),
                         Outcome::Permanent(r) => ("failed", Some(r.clone()), None, now),
                         Outcome::Transient(r) if *attempts >= max_attempts => (
                             "failed",
@@ -471,7 +472,10 @@ mod tests {
             panic!()
         };
         assert_eq!(r[0].state, DeliveryState::Queued);
-        match s.insert_batch(vec![nm("3", "c"), nm("1", "changed")]).unwrap() {
+        match s
+            .insert_batch(vec![nm("3", "c"), nm("1", "changed")])
+            .unwrap()
+        {
             InsertResult::Conflict(id) => assert_eq!(id, "1"),
             InsertResult::Ok(_) => panic!("conflict expected"),
         }
@@ -483,7 +487,13 @@ mod tests {
         assert_eq!(s.count_state(DeliveryState::Sending).unwrap(), 2);
         s.complete(
             &[
-                (jobs[0].seq, 1, Outcome::Sent { provider_id: Some("<x>".into()) }),
+                (
+                    jobs[0].seq,
+                    1,
+                    Outcome::Sent {
+                        provider_id: Some("<x>".into()),
+                    },
+                ),
                 (jobs[1].seq, 1, Outcome::Transient("451 busy".into())),
             ],
             3,
@@ -503,11 +513,21 @@ mod tests {
         let s = Store::open(&dir.path().join("q.sqlite")).unwrap();
         assert_eq!(s.recover().unwrap(), 1);
         let jobs = s.claim("acc", 10).unwrap();
-        s.complete(&[(jobs[0].seq, 3, Outcome::Transient("451".into()))], 3, &|_| 0)
-            .unwrap();
+        s.complete(
+            &[(jobs[0].seq, 3, Outcome::Transient("451".into()))],
+            3,
+            &|_| 0,
+        )
+        .unwrap();
         let st = s.statuses(&["2".into()]).unwrap();
         assert_eq!(st[0].as_ref().unwrap().state, DeliveryState::Failed);
-        assert!(st[0].as_ref().unwrap().reason.as_ref().unwrap().contains("3 Versuchen"));
+        assert!(st[0]
+            .as_ref()
+            .unwrap()
+            .reason
+            .as_ref()
+            .unwrap()
+            .contains("3 Versuchen"));
         assert_eq!(s.pending().unwrap(), 0);
 
         // Opt-outs.
@@ -518,6 +538,9 @@ mod tests {
         assert_eq!(o.len(), 1);
         assert_eq!(o[0].person_id, PersonId("p1".into()));
         assert_eq!(o[0].purpose, Purpose::Birthday);
-        assert!(s.optouts_since(o[0].at.timestamp_millis()).unwrap().is_empty());
+        assert!(s
+            .optouts_since(o[0].at.timestamp_millis())
+            .unwrap()
+            .is_empty());
     }
 }

@@ -64,9 +64,8 @@ impl Smtp {
         else {
             unreachable!()
         };
-        let params = || {
-            TlsParameters::new(host.clone()).map_err(|e| format!("TLS für {host}: {e}"))
-        };
+        let params =
+            || TlsParameters::new(host.clone()).map_err(|e| format!("TLS für {host}: {e}"));
         let tls = match tls {
             SmtpTls::Implicit => Tls::Wrapper(params()?),
             SmtpTls::Starttls => Tls::Required(params()?),

@@ -37,7 +37,9 @@ async fn call(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::Head
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
-    let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
     (status, headers, body.to_vec())
 }
 
@@ -50,7 +52,8 @@ fn post(uri: &str, body: &impl serde::Serialize, token: Option<&str>) -> Request
     if let Some(t) = token {
         b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
-    b.body(Body::from(serde_json::to_vec(body).unwrap())).unwrap()
+    b.body(Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap()
 }
 
 fn get(uri: &str, token: Option<&str>) -> Request<Body> {
@@ -122,10 +125,17 @@ async fn demo_flow_idempotency_and_optouts() {
     let (s, _, b) = call(&app, get("/v1/senders", None)).await;
     assert_eq!(s, StatusCode::OK);
     let senders: SendersResponse = serde_json::from_slice(&b).unwrap();
-    let kinds: Vec<_> = senders.senders.iter().map(|s| (s.kind, s.channel)).collect();
+    let kinds: Vec<_> = senders
+        .senders
+        .iter()
+        .map(|s| (s.kind, s.channel))
+        .collect();
     assert_eq!(
         kinds,
-        vec![(SenderKind::DemoMaildir, Channel::Email), (SenderKind::DemoSmsFile, Channel::Sms)]
+        vec![
+            (SenderKind::DemoMaildir, Channel::Email),
+            (SenderKind::DemoSmsFile, Channel::Sms)
+        ]
     );
 
     let req = SubmitRequest {
@@ -138,12 +148,21 @@ async fn demo_flow_idempotency_and_optouts() {
     let (s, _, b) = call(&app, post("/v1/messages", &req, None)).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
     let r: SubmitResponse = serde_json::from_slice(&b).unwrap();
-    assert_eq!(r.messages.iter().map(|m| m.client_id.as_str()).collect::<Vec<_>>(), ["m-1", "m-2", "s-1"]);
+    assert_eq!(
+        r.messages
+            .iter()
+            .map(|m| m.client_id.as_str())
+            .collect::<Vec<_>>(),
+        ["m-1", "m-2", "s-1"]
+    );
     assert_eq!(r.messages[0].sender, "demo-mail");
     assert_eq!(r.messages[2].sender, "demo-sms");
 
     let done = wait_final(&app, &["m-1", "m-2", "s-1"], None).await;
-    assert!(done.iter().all(|m| m.state == DeliveryState::Sent), "{done:?}");
+    assert!(
+        done.iter().all(|m| m.state == DeliveryState::Sent),
+        "{done:?}"
+    );
     assert_eq!(done[0].provider_id.as_deref(), Some("<m-1@demo.invalid>"));
 
     // Replay: same result, nothing sent twice.
@@ -152,7 +171,9 @@ async fn demo_flow_idempotency_and_optouts() {
     let r: SubmitResponse = serde_json::from_slice(&b).unwrap();
     assert!(r.messages.iter().all(|m| m.state == DeliveryState::Sent));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mails: Vec<_> = std::fs::read_dir(dir.path().join("maildir/new")).unwrap().collect();
+    let mails: Vec<_> = std::fs::read_dir(dir.path().join("maildir/new"))
+        .unwrap()
+        .collect();
     assert_eq!(mails.len(), 2);
     let sms_lines = std::fs::read_to_string(dir.path().join("sms.jsonl")).unwrap();
     assert_eq!(sms_lines.lines().count(), 1);
@@ -163,7 +184,9 @@ async fn demo_flow_idempotency_and_optouts() {
     // Same id, different payload: 422 and nothing of the batch is accepted.
     let mut changed = email("m-1", Purpose::Invitation);
     changed.text = "anderer Text".into();
-    let bad = SubmitRequest { messages: vec![email("m-3", Purpose::Recall), changed] };
+    let bad = SubmitRequest {
+        messages: vec![email("m-3", Purpose::Recall), changed],
+    };
     let (s, _, b) = call(&app, post("/v1/messages", &bad, None)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let e: ApiError = serde_json::from_slice(&b).unwrap();
@@ -175,11 +198,31 @@ async fn demo_flow_idempotency_and_optouts() {
 
     // Still in flight in a concurrent request: 409.
     let held = api::reserve(&p.state, &["m-9".to_string()]).unwrap();
-    let (s, _, b) = call(&app, post("/v1/messages", &SubmitRequest { messages: vec![email("m-9", Purpose::Other)] }, None)).await;
+    let (s, _, b) = call(
+        &app,
+        post(
+            "/v1/messages",
+            &SubmitRequest {
+                messages: vec![email("m-9", Purpose::Other)],
+            },
+            None,
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(json(&b)["error"], "in_flight");
     drop(held);
-    let (s, _, _) = call(&app, post("/v1/messages", &SubmitRequest { messages: vec![email("m-9", Purpose::Other)] }, None)).await;
+    let (s, _, _) = call(
+        &app,
+        post(
+            "/v1/messages",
+            &SubmitRequest {
+                messages: vec![email("m-9", Purpose::Other)],
+            },
+            None,
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::ACCEPTED);
 
     // Unsubscribe: only the advertising e-mail has a List-Unsubscribe link.
@@ -205,7 +248,11 @@ async fn demo_flow_idempotency_and_optouts() {
     let page = String::from_utf8(b).unwrap();
     assert!(page.contains("erika@example.org") && page.contains("<form method=\"post\""));
     let (_, _, b) = call(&app, get("/v1/optouts", None)).await;
-    assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 0, "GET must not unsubscribe");
+    assert_eq!(
+        json(&b)["optouts"].as_array().unwrap().len(),
+        0,
+        "GET must not unsubscribe"
+    );
     let one_click = Request::post(path)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("List-Unsubscribe=One-Click"))
@@ -219,7 +266,14 @@ async fn demo_flow_idempotency_and_optouts() {
     assert_eq!(o.optouts[0].person_id, PersonId("person-1".into()));
     assert_eq!(o.optouts[0].purpose, Purpose::Invitation);
     let later = (o.optouts[0].at + chrono::Duration::milliseconds(1)).to_rfc3339();
-    let (_, _, b) = call(&app, get(&format!("/v1/optouts?since={}", later.replace('+', "%2B")), None)).await;
+    let (_, _, b) = call(
+        &app,
+        get(
+            &format!("/v1/optouts?since={}", later.replace('+', "%2B")),
+            None,
+        ),
+    )
+    .await;
     assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 0);
     let (s, _, _) = call(&app, get("/u/00000000000000000000000000000000", None)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -249,17 +303,35 @@ async fn bad_requests_get_clear_errors() {
     let cases: Vec<(Vec<OutgoingMessage>, &str, &str)> = vec![
         (vec![crlf], "invalid_message", "Steuerzeichen"),
         (vec![wrong_sender], "invalid_message", "sendet SMS"),
-        (vec![unknown_sender], "invalid_message", "nicht eingerichtet"),
+        (
+            vec![unknown_sender],
+            "invalid_message",
+            "nicht eingerichtet",
+        ),
         (vec![sms("x-6", "0171 1234567")], "invalid_message", "E.164"),
         (vec![letter], "invalid_message", "gedruckt"),
         (vec![bad_att], "invalid_message", "Base64"),
-        (vec![email("x-7", Purpose::Other), email("x-7", Purpose::Other)], "duplicate_in_batch", "mehrfach"),
+        (
+            vec![email("x-7", Purpose::Other), email("x-7", Purpose::Other)],
+            "duplicate_in_batch",
+            "mehrfach",
+        ),
         (vec![], "bad_batch", "1 bis 1000"),
-        ((0..1001).map(|i| sms(&format!("b-{i}"), "+4917112345678")).collect(), "bad_batch", "1 bis 1000"),
+        (
+            (0..1001)
+                .map(|i| sms(&format!("b-{i}"), "+4917112345678"))
+                .collect(),
+            "bad_batch",
+            "1 bis 1000",
+        ),
     ];
     for (msgs, code, needle) in cases {
         let n = msgs.len();
-        let (s, _, b) = call(&app, post("/v1/messages", &SubmitRequest { messages: msgs }, None)).await;
+        let (s, _, b) = call(
+            &app,
+            post("/v1/messages", &SubmitRequest { messages: msgs }, None),
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{code} ({n})");
         let e: ApiError = serde_json::from_slice(&b).unwrap();
         assert_eq!(e.error, code);
@@ -317,7 +389,12 @@ async fn auth_cors_body_limit_and_rate_limit() {
     // Health is open; everything else needs the token, also from loopback.
     let (s, _, _) = call(&app, get("/v1/health", None)).await;
     assert_eq!(s, StatusCode::OK);
-    for t in [None, Some("wrong"), Some(&TOKEN[..TOKEN.len() - 1]), Some(DEMO_TOKEN)] {
+    for t in [
+        None,
+        Some("wrong"),
+        Some(&TOKEN[..TOKEN.len() - 1]),
+        Some(DEMO_TOKEN),
+    ] {
         let (s, h, b) = call(&app, get("/v1/senders", t)).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{t:?}");
         assert_eq!(h[header::WWW_AUTHENTICATE], "Bearer");
@@ -327,7 +404,10 @@ async fn auth_cors_body_limit_and_rate_limit() {
     assert_eq!(s, StatusCode::OK);
     let senders: SendersResponse = serde_json::from_slice(&b).unwrap();
     assert_eq!(senders.senders[0].name, "praxis-mail");
-    assert!(!String::from_utf8_lossy(&b).contains("127.0.0.1"), "no server details leak");
+    assert!(
+        !String::from_utf8_lossy(&b).contains("127.0.0.1"),
+        "no server details leak"
+    );
 
     // CORS: allowed origin gets the header, others do not.
     let pre = |origin: &str| {
@@ -336,19 +416,35 @@ async fn auth_cors_body_limit_and_rate_limit() {
             .uri("/v1/messages")
             .header(header::ORIGIN, origin)
             .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization,content-type")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "authorization,content-type",
+            )
             .body(Body::empty())
             .unwrap()
     };
     let (_, h, _) = call(&app, pre("https://app.praxis.example")).await;
-    assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.praxis.example");
+    assert_eq!(
+        h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://app.praxis.example"
+    );
     let (_, h, _) = call(&app, pre("https://evil.example")).await;
     assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 
     // Body limit.
     let mut big = email("big-1", Purpose::Other);
     big.text = "x".repeat(5000);
-    let (s, _, b) = call(&app, post("/v1/messages", &SubmitRequest { messages: vec![big] }, Some(TOKEN))).await;
+    let (s, _, b) = call(
+        &app,
+        post(
+            "/v1/messages",
+            &SubmitRequest {
+                messages: vec![big],
+            },
+            Some(TOKEN),
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(json(&b)["error"], "too_large");
 
@@ -381,7 +477,10 @@ async fn demo_mode_requires_loopback_or_demo_token() {
             .unwrap()
     };
     let (_, h, _) = call(&remote, pre("http://127.0.0.1:8081")).await;
-    assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://127.0.0.1:8081");
+    assert_eq!(
+        h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://127.0.0.1:8081"
+    );
     let (_, h, _) = call(&remote, pre("http://localhost.evil.example")).await;
     assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
     p.engine.stop(Duration::from_secs(2)).await;
@@ -391,7 +490,11 @@ async fn demo_mode_requires_loopback_or_demo_token() {
 async fn static_files_spa_fallback_and_wasm_mime() {
     let dir = tempfile::tempdir().unwrap();
     let dist = tempfile::tempdir().unwrap();
-    std::fs::write(dist.path().join("index.html"), "<html>praxisbote app</html>").unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<html>praxisbote app</html>",
+    )
+    .unwrap();
     std::fs::write(dist.path().join("praxisbote_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(dist.path().join("praxisbote.js"), "export default 1;").unwrap();
     let p = setup(Config::demo(), dir.path(), Some(dist.path()));
@@ -404,11 +507,17 @@ async fn static_files_spa_fallback_and_wasm_mime() {
     assert_eq!(h[header::CONTENT_TYPE], "application/wasm");
     assert_eq!(&b[..4], b"\0asm");
     let (_, h, _) = call(&app, get("/praxisbote.js", None)).await;
-    assert!(h[header::CONTENT_TYPE].to_str().unwrap().contains("javascript"));
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
     // Client-side route → index.html.
     let (s, h, b) = call(&app, get("/kampagnen/neu", None)).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert_eq!(b, b"<html>praxisbote app</html>");
     // The API is not shadowed by the SPA.
     let (s, _, b) = call(&app, get("/v1/health", None)).await;

@@ -31,7 +31,9 @@ async fn post(base: &str, batch: &[OutgoingMessage]) -> reqwest::Result<reqwest:
     reqwest::Client::new()
         .post(format!("{base}/v1/messages"))
         .bearer_auth(TOKEN)
-        .json(&SubmitRequest { messages: batch.to_vec() })
+        .json(&SubmitRequest {
+            messages: batch.to_vec(),
+        })
         .send()
         .await
         .map(|r| r.status())
@@ -39,8 +41,12 @@ async fn post(base: &str, batch: &[OutgoingMessage]) -> reqwest::Result<reqwest:
 
 fn sending_rows(db: &std::path::Path) -> u64 {
     let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row("SELECT COUNT(*) FROM messages WHERE state='sending'", [], |r| r.get::<_, i64>(0))
-        .unwrap() as u64
+    c.query_row(
+        "SELECT COUNT(*) FROM messages WHERE state='sending'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap() as u64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,7 +60,14 @@ async fn kill_9_during_batch_loses_nothing() {
     let data = tmp.path().join("data");
     let db = data.join("queue.sqlite");
     let log = tmp.path().join("relay.log");
-    let args = ["--config", cfg.to_str().unwrap(), "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()];
+    let args = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
     let all: Vec<OutgoingMessage> = (0..N).map(msg).collect();
     let (first, second) = all.split_at(1000);
 
@@ -87,11 +100,20 @@ async fn kill_9_during_batch_loses_nothing() {
 
     let t = Instant::now();
     loop {
-        let h: Health = reqwest::get(format!("{}/v1/health", relay.base)).await.unwrap().json().await.unwrap();
+        let h: Health = reqwest::get(format!("{}/v1/health", relay.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if h.pending == 0 {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(90), "still pending: {}", h.pending);
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "still pending: {}",
+            h.pending
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Let the SMTP server finish writing.
@@ -108,18 +130,35 @@ async fn kill_9_during_batch_loses_nothing() {
             .to_owned();
         *seen.entry(id).or_default() += 1;
     }
-    let missing: Vec<String> = (0..N).map(|i| msg(i).client_id).filter(|id| !seen.contains_key(id)).collect();
+    let missing: Vec<String> = (0..N)
+        .map(|i| msg(i).client_id)
+        .filter(|id| !seen.contains_key(id))
+        .collect();
     let received: usize = seen.values().sum();
     let duplicates = received - seen.len();
     eprintln!(
         "crash test: {kills} kills, {received} received, {} unique, {duplicates} duplicates, {in_flight_total} in flight at kills",
         seen.len()
     );
-    assert!(missing.is_empty(), "lost {} messages, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "lost {} messages, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     assert_eq!(seen.len(), N);
-    assert!(duplicates as u64 <= in_flight_total, "{duplicates} duplicates > {in_flight_total} in flight");
+    assert!(
+        duplicates as u64 <= in_flight_total,
+        "{duplicates} duplicates > {in_flight_total} in flight"
+    );
 
     let c = rusqlite::Connection::open(&db).unwrap();
-    let sent: i64 = c.query_row("SELECT COUNT(*) FROM messages WHERE state='sent'", [], |r| r.get(0)).unwrap();
+    let sent: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM messages WHERE state='sent'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(sent as usize, N);
 }

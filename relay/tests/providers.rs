@@ -28,45 +28,87 @@ struct Seen(Arc<Mutex<Vec<(String, HeaderMap, String)>>>);
 
 impl Seen {
     fn push(&self, who: &str, h: &HeaderMap, body: &[u8]) {
-        self.0.lock().unwrap().push((who.into(), h.clone(), String::from_utf8_lossy(body).into()));
+        self.0
+            .lock()
+            .unwrap()
+            .push((who.into(), h.clone(), String::from_utf8_lossy(body).into()));
     }
     fn of(&self, who: &str) -> Vec<(HeaderMap, String)> {
-        self.0.lock().unwrap().iter().filter(|(w, ..)| w == who).map(|(_, h, b)| (h.clone(), b.clone())).collect()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(w, ..)| w == who)
+            .map(|(_, h, b)| (h.clone(), b.clone()))
+            .collect()
     }
 }
 
 fn form(body: &str) -> std::collections::HashMap<String, String> {
-    reqwest::Url::parse(&format!("http://x/?{body}")).unwrap().query_pairs().into_owned().collect()
+    reqwest::Url::parse(&format!("http://x/?{body}"))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 fn basic(h: &HeaderMap) -> String {
-    let v = h.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let v = h
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let b = v.strip_prefix("Basic ").unwrap_or("");
-    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).unwrap_or_default()).unwrap_or_default()
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default()
 }
 
 fn bearer(h: &HeaderMap) -> &str {
-    h.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("")
+    h.get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
 }
 
 // Twilio: POST /2010-04-01/Accounts/{Sid}/Messages.json, form To/From/Body, Basic Sid:Token.
 async fn twilio(State(s): State<Seen>, h: HeaderMap, body: Bytes) -> Response {
     s.push("twilio", &h, &body);
     if basic(&h) != "AC0123:twilio-token" {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"code": 20003, "message": "Authenticate", "status": 401}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"code": 20003, "message": "Authenticate", "status": 401})),
+        )
+            .into_response();
     }
     let f = form(std::str::from_utf8(&body).unwrap());
     let to = f.get("To").cloned().unwrap_or_default();
-    if f.get("Body").is_none() || (f.get("From").is_none() && f.get("MessagingServiceSid").is_none()) {
-        return (StatusCode::BAD_REQUEST, Json(json!({"code": 21602, "message": "Message body is required.", "status": 400}))).into_response();
+    if !f.contains_key("Body")
+        || (!f.contains_key("From") && !f.contains_key("MessagingServiceSid"))
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"code": 21602, "message": "Message body is required.", "status": 400})),
+        )
+            .into_response();
     }
     if to.ends_with("0000") {
         return (StatusCode::BAD_REQUEST, Json(json!({"code": 21211, "message": format!("The 'To' number {to} is not a valid phone number."), "status": 400}))).into_response();
     }
     if to.ends_with("4290") {
-        return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"code": 20429, "message": "Too Many Requests", "status": 429}))).into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({"code": 20429, "message": "Too Many Requests", "status": 429})),
+        )
+            .into_response();
     }
-    (StatusCode::CREATED, Json(json!({"sid": "SM0123456789abcdef", "status": "queued", "to": to}))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({"sid": "SM0123456789abcdef", "status": "queued", "to": to})),
+    )
+        .into_response()
 }
 
 // seven.io: POST /api/sms, X-Api-Key, form to/text/from/foreign_id/json=1; HTTP 200 with a
@@ -104,14 +146,20 @@ async fn sipgate(State(s): State<Seen>, h: HeaderMap, body: Bytes) -> Response {
 async fn websms(State(s): State<Seen>, h: HeaderMap, body: Bytes) -> Response {
     s.push("websms", &h, &body);
     if bearer(&h) != "websms-token" {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"statusCode": 4001, "statusMessage": "Invalid credentials"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"statusCode": 4001, "statusMessage": "Invalid credentials"})),
+        )
+            .into_response();
     }
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let to = v["recipientAddressList"][0].as_str().unwrap_or("");
     if to.ends_with("0000") {
-        return Json(json!({"statusCode": 4023, "statusMessage": "Invalid recipient"})).into_response();
+        return Json(json!({"statusCode": 4023, "statusMessage": "Invalid recipient"}))
+            .into_response();
     }
-    Json(json!({"statusCode": 2000, "statusMessage": "OK", "transferId": "005f1d3a000000000001"})).into_response()
+    Json(json!({"statusCode": 2000, "statusMessage": "OK", "transferId": "005f1d3a000000000001"}))
+        .into_response()
 }
 
 // A generic HTTP SMS gateway configured with URL, headers and a body template.
@@ -133,12 +181,18 @@ async fn sendgrid(State(s): State<Seen>, h: HeaderMap, body: Bytes) -> Response 
         return (StatusCode::UNAUTHORIZED, Json(json!({"errors": [{"message": "The provided authorization grant is invalid, expired, or revoked", "field": null}]}))).into_response();
     }
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let to = v["personalizations"][0]["to"][0]["email"].as_str().unwrap_or("");
+    let to = v["personalizations"][0]["to"][0]["email"]
+        .as_str()
+        .unwrap_or("");
     if to.starts_with("bounce") {
         return (StatusCode::BAD_REQUEST, Json(json!({"errors": [{"message": "Does not contain a valid address.", "field": "personalizations.0.to.0.email"}]}))).into_response();
     }
     if to.starts_with("slow") {
-        return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"errors": [{"message": "too many requests", "field": null}]}))).into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({"errors": [{"message": "too many requests", "field": null}]})),
+        )
+            .into_response();
     }
     ([("x-message-id", "sg-abc123")], StatusCode::ACCEPTED).into_response()
 }
@@ -232,9 +286,15 @@ async fn providers_speak_the_documented_formats() {
     let seen = Seen::default();
     let stub = start_stubs(seen.clone()).await;
     let dir = tempfile::tempdir().unwrap();
-    let args = Args { config: None, listen: None, static_dir: None, data_dir: Some(dir.path().into()) };
+    let args = Args {
+        config: None,
+        listen: None,
+        static_dir: None,
+        data_dir: Some(dir.path().into()),
+    };
     let p = prepare(&args, config(&stub), "127.0.0.1:8080".parse().unwrap()).unwrap();
-    let app = api::router(p.state.clone(), None).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 1))));
+    let app = api::router(p.state.clone(), None)
+        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 1))));
 
     let mut mail = OutgoingMessage {
         client_id: "sg-1".into(),
@@ -245,7 +305,11 @@ async fn providers_speak_the_documented_formats() {
         subject: "Alles Gute!".into(),
         text: "Liebe Frau Müller".into(),
         html: Some("<p>Liebe Frau Müller</p>".into()),
-        attachment: Some(Attachment { filename: "gruss.pdf".into(), content_type: "application/pdf".into(), data_base64: "JVBERg==".into() }),
+        attachment: Some(Attachment {
+            filename: "gruss.pdf".into(),
+            content_type: "application/pdf".into(),
+            data_base64: "JVBERg==".into(),
+        }),
         sender: Some("sg".into()),
         person_id: Some(PersonId("p-7".into())),
     };
@@ -259,16 +323,56 @@ async fn providers_speak_the_documented_formats() {
 
     // (message, expected state, expected reason/provider fragment)
     let cases: Vec<(OutgoingMessage, DeliveryState, &str)> = vec![
-        (sms("tw-1", "twilio", "+4917112345678"), DeliveryState::Sent, "SM0123456789abcdef"),
-        (sms("tw-2", "twilio", "+4917112340000"), DeliveryState::Failed, "21211"),
-        (sms("tw-3", "twilio", "+4917112344290"), DeliveryState::Retrying, "429"),
-        (sms("se-1", "seven", "+4917112345678"), DeliveryState::Sent, "77229135982"),
-        (sms("se-2", "seven", "+4917112340000"), DeliveryState::Failed, "202"),
-        (sms("si-1", "sipgate", "+4917112345678"), DeliveryState::Sent, ""),
-        (sms("si-2", "sipgate", "+4917112345030"), DeliveryState::Retrying, "503"),
-        (sms("ws-1", "websms", "+4917112345678"), DeliveryState::Sent, "005f1d3a000000000001"),
-        (sms("ws-2", "websms", "+4917112340000"), DeliveryState::Failed, "4023"),
-        (sms("ge-1", "generic", "+4917112345678"), DeliveryState::Sent, ""),
+        (
+            sms("tw-1", "twilio", "+4917112345678"),
+            DeliveryState::Sent,
+            "SM0123456789abcdef",
+        ),
+        (
+            sms("tw-2", "twilio", "+4917112340000"),
+            DeliveryState::Failed,
+            "21211",
+        ),
+        (
+            sms("tw-3", "twilio", "+4917112344290"),
+            DeliveryState::Retrying,
+            "429",
+        ),
+        (
+            sms("se-1", "seven", "+4917112345678"),
+            DeliveryState::Sent,
+            "77229135982",
+        ),
+        (
+            sms("se-2", "seven", "+4917112340000"),
+            DeliveryState::Failed,
+            "202",
+        ),
+        (
+            sms("si-1", "sipgate", "+4917112345678"),
+            DeliveryState::Sent,
+            "",
+        ),
+        (
+            sms("si-2", "sipgate", "+4917112345030"),
+            DeliveryState::Retrying,
+            "503",
+        ),
+        (
+            sms("ws-1", "websms", "+4917112345678"),
+            DeliveryState::Sent,
+            "005f1d3a000000000001",
+        ),
+        (
+            sms("ws-2", "websms", "+4917112340000"),
+            DeliveryState::Failed,
+            "4023",
+        ),
+        (
+            sms("ge-1", "generic", "+4917112345678"),
+            DeliveryState::Sent,
+            "",
+        ),
         (mail, DeliveryState::Sent, "sg-abc123"),
         (bounce, DeliveryState::Failed, "valid address"),
         (slow, DeliveryState::Retrying, "429"),
@@ -291,9 +395,14 @@ async fn providers_speak_the_documented_formats() {
             .body(axum::body::Body::empty())
             .unwrap();
         let res = app.clone().oneshot(req).await.unwrap();
-        let b = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let b = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let r: StatusResponse = serde_json::from_slice(&b).unwrap();
-        if r.messages.iter().all(|m| m.state != DeliveryState::Queued && m.state != DeliveryState::Sending) {
+        if r.messages
+            .iter()
+            .all(|m| m.state != DeliveryState::Queued && m.state != DeliveryState::Sending)
+        {
             break r.messages;
         }
         assert!(t.elapsed() < Duration::from_secs(20), "{:?}", r.messages);
@@ -321,7 +430,10 @@ async fn providers_speak_the_documented_formats() {
     let si: Value = serde_json::from_str(&seen.of("sipgate")[0].1).unwrap();
     assert_eq!(si["smsId"], "s0");
     let ws: Value = serde_json::from_str(&seen.of("websms")[0].1).unwrap();
-    assert!(ws["recipientAddressList"][0].as_str().unwrap().starts_with("49171"));
+    assert!(ws["recipientAddressList"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("49171"));
     assert!(ws["clientMessageId"].as_str().unwrap().starts_with("ws-"));
     assert_eq!(ws["senderAddress"], "Praxis");
     let ge = &seen.of("generic")[0];
@@ -330,16 +442,36 @@ async fn providers_speak_the_documented_formats() {
     assert_eq!(gv["number"], "+4917112345678");
     assert_eq!(gv["ref"], "ge-1");
     assert!(gv["message"].as_str().unwrap().contains("\"Praxis\" –"));
-    let sg: Value = serde_json::from_str(&seen.of("sendgrid").iter().find(|(_, b)| b.contains("erika@")).unwrap().1).unwrap();
-    assert_eq!(sg["from"], json!({"email": "info@praxis.example", "name": "Praxis Müller"}));
+    let sg: Value = serde_json::from_str(
+        &seen
+            .of("sendgrid")
+            .iter()
+            .find(|(_, b)| b.contains("erika@"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    assert_eq!(
+        sg["from"],
+        json!({"email": "info@praxis.example", "name": "Praxis Müller"})
+    );
     assert_eq!(sg["reply_to"]["email"], "team@praxis.example");
-    assert_eq!(sg["personalizations"][0]["to"][0], json!({"email": "erika@example.org", "name": "Erika Müller"}));
+    assert_eq!(
+        sg["personalizations"][0]["to"][0],
+        json!({"email": "erika@example.org", "name": "Erika Müller"})
+    );
     assert_eq!(sg["content"][0]["type"], "text/plain");
     assert_eq!(sg["content"][1]["type"], "text/html");
     assert_eq!(sg["attachments"][0]["filename"], "gruss.pdf");
     assert_eq!(sg["attachments"][0]["content"], "JVBERg==");
     let unsub = sg["headers"]["List-Unsubscribe"].as_str().unwrap();
-    assert!(unsub.starts_with("<https://relay.praxis.example/u/"), "{unsub}");
-    assert_eq!(sg["headers"]["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+    assert!(
+        unsub.starts_with("<https://relay.praxis.example/u/"),
+        "{unsub}"
+    );
+    assert_eq!(
+        sg["headers"]["List-Unsubscribe-Post"],
+        "List-Unsubscribe=One-Click"
+    );
     p.engine.stop(Duration::from_secs(2)).await;
 }

@@ -20,7 +20,10 @@ pub fn free_port() -> u16 {
 pub fn wait_port(port: u16) {
     let t = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(20), "port {port} never opened");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "port {port} never opened"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -40,7 +43,15 @@ impl Drop for Proc {
 pub fn aiosmtpd_mailbox(dir: &Path) -> (Proc, u16) {
     let port = free_port();
     let child = Command::new(PYTHON)
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
         .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -125,7 +136,11 @@ impl Relay {
             .env_remove("PRAXISBOTE_RELAY_CONFIG")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(
-                std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap(),
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .unwrap(),
             ));
         for (k, v) in env {
             cmd.env(k, v);
@@ -144,7 +159,12 @@ impl Relay {
         let proc = Proc(child);
         let line = rx
             .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("relay did not start; log: {}", std::fs::read_to_string(log).unwrap_or_default()));
+            .unwrap_or_else(|_| {
+                panic!(
+                    "relay did not start; log: {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                )
+            });
         let base = line
             .strip_prefix("praxisbote-relay listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line}"))
