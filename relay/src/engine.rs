@@ -80,6 +80,25 @@ impl Engine {
             wake.clone(),
         ));
 
+        // Rendered bodies are deleted `retention_days` after their final state.
+        let (st, days, mut sh) = (store.clone(), cfg.retention_days, shut_rx.clone());
+        tasks.spawn(async move {
+            loop {
+                let s = st.clone();
+                match tokio::task::spawn_blocking(move || s.purge_bodies(days)).await {
+                    Ok(Ok(n)) if n > 0 => eprintln!(
+                        "praxisbote-relay: {n} Nachrichtentexte nach Aufbewahrungsfrist gelöscht"
+                    ),
+                    Ok(Err(e)) => eprintln!("praxisbote-relay: Aufräumen fehlgeschlagen: {e}"),
+                    _ => {}
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                    _ = sh.changed() => return,
+                }
+            }
+        });
+
         for (acc, transport) in transports {
             let transport: Arc<dyn Transport> = Arc::from(transport);
             let limiter = acc.rate_per_second.map(|r| Arc::new(RateLimiter::new(r)));

@@ -530,6 +530,18 @@ mod tests {
             .contains("3 Versuchen"));
         assert_eq!(s.pending().unwrap(), 0);
 
+        // Retention: bodies of final messages are deleted, statuses stay.
+        assert_eq!(s.purge_bodies(1).unwrap(), 0);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(s.purge_bodies(0).unwrap(), 2);
+        assert_eq!(
+            s.statuses(&["1".into()]).unwrap()[0]
+                .as_ref()
+                .unwrap()
+                .state,
+            DeliveryState::Sent
+        );
+
         // Opt-outs.
         assert!(s.record_optout("tok-1").unwrap());
         assert!(s.record_optout("tok-1").unwrap());
