@@ -179,6 +179,10 @@ impl Store {
                      unsub_token, state, attempts, next_attempt, created_at, updated_at)
                      VALUES(?1,?2,?3,?4,?5,?6,'queued',0,?7,?7,?7)",
                 )?;
+                let mut optout = tx.prepare_cached(
+                    "SELECT MAX(at) FROM optouts WHERE lower(recipient)=lower(?1)
+                     AND channel=?2 AND purpose=?3 HAVING COUNT(*) > 0",
+                )?;
                 let mut unsub = tx.prepare_cached(
                     "INSERT OR IGNORE INTO unsubscribe(token, person_id, channel, purpose, recipient)
                      VALUES(?1,?2,?3,?4,?5)",
@@ -197,6 +201,22 @@ impl Store {
                         out.push(st);
                         continue;
                     }
+                    // Safety net: advertising to a recipient who unsubscribed from this
+                    // kind of message is not sent, even if the app has not synced yet.
+                    let opted_out: Option<i64> = if nm.msg.purpose.is_advertising() {
+                        optout
+                            .query_row(
+                                params![
+                                    nm.msg.recipient,
+                                    nm.msg.channel.key(),
+                                    enum_str(&nm.msg.purpose)
+                                ],
+                                |r| r.get(0),
+                            )
+                            .optional()?
+                    } else {
+                        None
+                    };
                     let payload = serde_json::to_string(&nm.msg).expect("serialisable");
                     ins.execute(params![
                         nm.msg.client_id,
@@ -207,6 +227,27 @@ impl Store {
                         nm.unsub_token,
                         now
                     ])?;
+                    if let Some(at) = opted_out {
+                        let reason = format!(
+                            "Empfänger hat sich am {} von dieser Art Nachricht abgemeldet; nicht gesendet",
+                            to_dt(at).format("%d.%m.%Y")
+                        );
+                        tx.execute(
+                            "UPDATE messages SET state='failed', reason=?2 WHERE client_id=?1",
+                            params![nm.msg.client_id, reason],
+                        )?;
+                        out.push(MessageStatus {
+                            client_id: nm.msg.client_id,
+                            state: DeliveryState::Failed,
+                            reason: Some(reason),
+                            next_attempt: None,
+                            attempts: 0,
+                            sender: nm.sender,
+                            provider_id: None,
+                            updated_at: to_dt(now),
+                        });
+                        continue;
+                    }
                     if let (Some(t), Some(p)) = (&nm.unsub_token, &nm.msg.person_id) {
                         unsub.execute(params![
                             t,
@@ -554,5 +595,19 @@ mod tests {
             .optouts_since(o[0].at.timestamp_millis())
             .unwrap()
             .is_empty());
+
+        // A later advertising message of the same kind to that recipient is not sent;
+        // an appointment reminder still is.
+        let mut reminder = nm("5", "r");
+        reminder.msg.purpose = Purpose::AppointmentReminder;
+        let mut upper = nm("4", "d");
+        upper.msg.recipient = "A@B.example".into();
+        let InsertResult::Ok(r) = s.insert_batch(vec![upper, reminder]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r[0].state, DeliveryState::Failed);
+        assert!(r[0].reason.as_ref().unwrap().contains("abgemeldet"));
+        assert_eq!(r[1].state, DeliveryState::Queued);
+        assert_eq!(s.claim("acc", 10).unwrap().len(), 1);
     }
 }
