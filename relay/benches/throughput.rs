@@ -188,7 +188,7 @@ async fn relay_run(base: &str, n: usize, prefix: &str) -> f64 {
         if h.pending == 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     t.elapsed().as_secs_f64()
 }
@@ -214,7 +214,7 @@ async fn main() {
         n as f64 / py
     );
 
-    for pool in [4u32, 8] {
+    for pool in [4u32, 16, 32] {
         let cfg = tmp.path().join(format!("relay-{pool}.toml"));
         std::fs::write(&cfg, config(port, pool, "")).unwrap();
         let data = tmp.path().join(format!("data-{pool}"));

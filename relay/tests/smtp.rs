@@ -140,7 +140,7 @@ async fn delivers_to_aiosmtpd_mailbox_with_correct_headers() {
     )
     .await;
     assert_eq!(st[0].state, DeliveryState::Sent, "{st:?}");
-    assert_eq!(st[0].attempts, 1);
+    assert_eq!(st[0].attempts, 1, "{st:?}");
 
     let files = maildir_files(&mbox);
     assert_eq!(files.len(), 1);

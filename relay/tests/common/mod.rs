@@ -28,6 +28,30 @@ pub fn wait_port(port: u16) {
     }
 }
 
+/// Waits until an SMTP server on `port` sends its 220 greeting (fully ready).
+pub fn wait_smtp(port: u16) {
+    use std::io::{Read, Write};
+    let t = Instant::now();
+    loop {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 512];
+            if let Ok(n) = s.read(&mut buf) {
+                if buf[..n].starts_with(b"220") {
+                    let _ = s.write_all(b"QUIT\r\n");
+                    let _ = s.read(&mut buf);
+                    return;
+                }
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "SMTP server on {port} not ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A child process killed on drop.
 pub struct Proc(pub Child);
 
@@ -58,7 +82,7 @@ pub fn aiosmtpd_mailbox(dir: &Path) -> (Proc, u16) {
         .spawn()
         .expect("python3-aiosmtpd (Debian) must be installed");
     let p = Proc(child);
-    wait_port(port);
+    wait_smtp(port);
     (p, port)
 }
 
@@ -111,7 +135,7 @@ except KeyboardInterrupt:
         .spawn()
         .expect("python3-aiosmtpd (Debian) must be installed");
     let p = Proc(child);
-    wait_port(port);
+    wait_smtp(port);
     (p, port)
 }
 
