@@ -214,7 +214,7 @@ async fn main() {
         n as f64 / py
     );
 
-    for pool in [4u32, 16, 32] {
+    for pool in [4u32, 8] {
         let cfg = tmp.path().join(format!("relay-{pool}.toml"));
         std::fs::write(&cfg, config(port, pool, "")).unwrap();
         let data = tmp.path().join(format!("data-{pool}"));

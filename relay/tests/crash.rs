@@ -140,6 +140,7 @@ async fn kill_9_during_batch_loses_nothing() {
         "crash test: {kills} kills, {received} received, {} unique, {duplicates} duplicates, {in_flight_total} in flight at kills",
         seen.len()
     );
+    assert!(in_flight_total > 0, "the kills must hit messages in flight");
     assert!(
         missing.is_empty(),
         "lost {} messages, e.g. {:?}",
