@@ -1,1 +1,264 @@
+//! JSON wire types of the relay API (`/v1`), shared by the app and `praxisbote-relay`.
+//!
+//! Pure serde + chrono: compiles natively and for wasm32. Field names are snake_case JSON.
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Channel, PersonId, Purpose};
+
+/// API version prefix.
+pub const API_PREFIX: &str = "/v1";
+/// Most messages accepted in one `POST /v1/messages`.
+pub const MAX_BATCH: usize = 1000;
+/// Token accepted by a relay in demo mode (besides token-less requests from loopback).
+pub const DEMO_TOKEN: &str = "praxisbote-demo";
+
+/// A file attached to an e-mail (typically the letter as PDF).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    /// MIME type; defaults to `application/pdf`.
+    #[serde(default = "default_content_type")]
+    pub content_type: String,
+    /// The file content, standard base64.
+    pub data_base64: String,
+}
+
+fn default_content_type() -> String {
+    "application/pdf".to_owned()
+}
+
+/// One rendered message to send. `client_id` is the idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    /// UUID made by the app; the same id is never sent twice.
+    pub client_id: String,
+    /// `email` or `sms` (letters are printed, not relayed).
+    pub channel: Channel,
+    pub purpose: Purpose,
+    /// E-mail address or E.164 number (`+4917112345678`).
+    pub recipient: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_name: Option<String>,
+    /// E-mail subject (ignored for SMS).
+    #[serde(default)]
+    pub subject: String,
+    /// Plain text body (the SMS text for SMS).
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+    /// Name of a sender account from `GET /v1/senders`; default account of the channel if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    /// The person, so that an unsubscribe click can be reported via `GET /v1/optouts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<PersonId>,
+}
+
+/// `POST /v1/messages` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    pub messages: Vec<OutgoingMessage>,
+}
+
+/// Delivery state of one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Queued,
+    Sending,
+    Sent,
+    Failed,
+    Retrying,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Retrying => "retrying",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => DeliveryState::Queued,
+            "sending" => DeliveryState::Sending,
+            "sent" => DeliveryState::Sent,
+            "failed" => DeliveryState::Failed,
+            "retrying" => DeliveryState::Retrying,
+            _ => return None,
+        })
+    }
+
+    /// No further change will happen.
+    pub fn is_final(self) -> bool {
+        matches!(self, DeliveryState::Sent | DeliveryState::Failed)
+    }
+
+    pub fn label_de(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "in Warteschlange",
+            DeliveryState::Sending => "wird gesendet",
+            DeliveryState::Sent => "gesendet",
+            DeliveryState::Failed => "fehlgeschlagen",
+            DeliveryState::Retrying => "neuer Versuch geplant",
+        }
+    }
+}
+
+/// State of one message as the relay knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageStatus {
+    pub client_id: String,
+    pub state: DeliveryState,
+    /// Why it failed or is being retried (the server's answer), German or verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub attempts: u32,
+    /// The sender account used.
+    #[serde(default)]
+    pub sender: String,
+    /// The e-mail Message-ID or the provider's message id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /v1/messages` answer (202), one entry per message in request order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    pub messages: Vec<MessageStatus>,
+}
+
+/// `GET /v1/messages?ids=a,b,c` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    pub messages: Vec<MessageStatus>,
+    /// Requested ids the relay does not know.
+    #[serde(default)]
+    pub unknown: Vec<String>,
+}
+
+/// Kind of a sender account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderKind {
+    Smtp,
+    Sendgrid,
+    Twilio,
+    Seven,
+    Sipgate,
+    Websms,
+    GenericHttp,
+    DemoMaildir,
+    DemoSmsFile,
+}
+
+/// A sender account, without secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderInfo {
+    pub name: String,
+    pub kind: SenderKind,
+    pub channel: Channel,
+    /// From address (e-mail) or sender id (SMS).
+    pub from: String,
+    #[serde(default)]
+    pub from_name: String,
+    /// Used when a message names no sender.
+    pub default: bool,
+}
+
+/// `GET /v1/senders` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendersResponse {
+    pub senders: Vec<SenderInfo>,
+}
+
+/// `GET /v1/health` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `"ok"` when the relay answers.
+    pub status: String,
+    pub version: String,
+    /// Demo mode: nothing leaves the machine.
+    pub demo: bool,
+    /// Messages not yet in a final state.
+    pub pending: u64,
+}
+
+/// One withdrawal of consent via the unsubscribe link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOut {
+    pub person_id: PersonId,
+    pub channel: Channel,
+    pub purpose: Purpose,
+    pub recipient: String,
+    pub at: DateTime<Utc>,
+}
+
+/// `GET /v1/optouts?since=RFC3339` answer (opt-outs strictly after `since`, oldest first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOutsResponse {
+    pub optouts: Vec<OptOut>,
+}
+
+/// Every non-2xx JSON answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable machine code (`unauthorized`, `idempotency_conflict`, `in_flight`, ...).
+    pub error: String,
+    /// German explanation for the user.
+    pub message: String,
+    /// The message concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_roundtrip_and_defaults() {
+        let json = r#"{"client_id":"a","channel":"sms","purpose":"recall","recipient":"+4917112345678","text":"Hallo"}"#;
+        let m: OutgoingMessage = serde_json::from_str(json).unwrap();
+        assert_eq!(m.channel, Channel::Sms);
+        assert_eq!(m.purpose, Purpose::Recall);
+        assert_eq!(m.subject, "");
+        assert!(m.attachment.is_none());
+        let back: OutgoingMessage =
+            serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        let a: Attachment =
+            serde_json::from_str(r#"{"filename":"b.pdf","data_base64":"JVBERg=="}"#).unwrap();
+        assert_eq!(a.content_type, "application/pdf");
+    }
+
+    #[test]
+    fn state_strings_roundtrip() {
+        for s in [
+            DeliveryState::Queued,
+            DeliveryState::Sending,
+            DeliveryState::Sent,
+            DeliveryState::Failed,
+            DeliveryState::Retrying,
+        ] {
+            assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        assert_eq!(DeliveryState::parse("x"), None);
+    }
+}

@@ -1,0 +1,256 @@
+//! E-mail construction with the lettre builder only (no hand-built headers).
+
+use std::time::SystemTime;
+
+use base64::Engine;
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+use praxisbote::wire::OutgoingMessage;
+
+/// `List-Unsubscribe: <URL>` (RFC 2369).
+#[derive(Clone, Debug)]
+pub struct ListUnsubscribe(pub String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(
+            s.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned(),
+        ))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone, Debug)]
+pub struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+/// The sending account's identity.
+pub struct FromIdentity {
+    pub from: Mailbox,
+    pub reply_to: Option<Mailbox>,
+}
+
+impl FromIdentity {
+    pub fn new(from: &str, from_name: &str, reply_to: Option<&str>) -> Result<Self, String> {
+        let addr = from.parse().map_err(|e| format!("Absender {from}: {e}"))?;
+        let name = (!from_name.trim().is_empty()).then(|| from_name.to_owned());
+        let reply_to = match reply_to {
+            Some(r) => Some(Mailbox::new(
+                None,
+                r.parse().map_err(|e| format!("Reply-To {r}: {e}"))?,
+            )),
+            None => None,
+        };
+        Ok(FromIdentity {
+            from: Mailbox::new(name, addr),
+            reply_to,
+        })
+    }
+}
+
+/// Stable Message-ID: the same for every attempt of a message, so duplicates after a crash
+/// can be recognised by the recipient's server.
+pub fn message_id(client_id: &str, from: &Mailbox) -> String {
+    let domain = from.email.domain();
+    let local: String = client_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .collect();
+    format!("<{local}@{domain}>")
+}
+
+/// Builds the e-mail. Errors are permanent (bad address, bad attachment), German text.
+pub fn build(
+    m: &OutgoingMessage,
+    id: &FromIdentity,
+    unsubscribe_url: Option<&str>,
+    date: SystemTime,
+) -> Result<Message, String> {
+    let to_addr = m
+        .recipient
+        .parse()
+        .map_err(|_| format!("Ungültige E-Mail-Adresse: {}", m.recipient))?;
+    let to = Mailbox::new(m.recipient_name.clone().filter(|n| !n.is_empty()), to_addr);
+    let mut b = Message::builder()
+        .from(id.from.clone())
+        .to(to)
+        .subject(m.subject.clone())
+        .date(date)
+        .message_id(Some(message_id(&m.client_id, &id.from)));
+    if let Some(r) = &id.reply_to {
+        b = b.reply_to(r.clone());
+    }
+    if let (Some(url), true) = (unsubscribe_url, m.purpose.is_advertising()) {
+        b = b
+            .header(ListUnsubscribe(url.to_owned()))
+            .header(ListUnsubscribePost);
+    }
+    let text_part = SinglePart::plain(m.text.clone());
+    let body: Result<Message, _> = match (&m.html, &m.attachment) {
+        (None, None) => b.singlepart(text_part),
+        (html, att) => {
+            let alt_or_text = html.as_ref().map(|h| {
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(m.text.clone()))
+                    .singlepart(SinglePart::html(h.clone()))
+            });
+            match att {
+                None => b.multipart(alt_or_text.expect("html present")),
+                Some(a) => {
+                    let data = base64::engine::general_purpose::STANDARD
+                        .decode(a.data_base64.as_bytes())
+                        .map_err(|_| format!("Anhang {} ist kein gültiges Base64", a.filename))?;
+                    let ct = ContentType::parse(&a.content_type)
+                        .map_err(|_| format!("Ungültiger Anhang-Typ: {}", a.content_type))?;
+                    // Always base64: a PDF may look like text and must not go out with bare LFs.
+                    let body = Body::new_with_encoding(data, ContentTransferEncoding::Base64)
+                        .map_err(|_| "Anhang kann nicht kodiert werden".to_owned())?;
+                    let attachment = Attachment::new(a.filename.clone()).body(body, ct);
+                    let mixed = match alt_or_text {
+                        Some(alt) => MultiPart::mixed().multipart(alt),
+                        None => MultiPart::mixed().singlepart(text_part),
+                    };
+                    b.multipart(mixed.singlepart(attachment))
+                }
+            }
+        }
+    };
+    body.map_err(|e| format!("E-Mail kann nicht erstellt werden: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use praxisbote::domain::{Channel, PersonId, Purpose};
+    use praxisbote::wire::Attachment as WireAttachment;
+
+    fn msg() -> OutgoingMessage {
+        OutgoingMessage {
+            client_id: "5f0c6f1e-1c2d-4d7a-9a51-2b7f3c9d0e11".into(),
+            channel: Channel::Email,
+            purpose: Purpose::Birthday,
+            recipient: "erika@example.org".into(),
+            recipient_name: Some("Erika Müller".into()),
+            subject: "Alles Gute zum Geburtstag, Frau Müller!".into(),
+            text: "Liebe Frau Müller,\nalles Gute!".into(),
+            html: Some("<p>Liebe Frau Müller,<br>alles Gute!</p>".into()),
+            attachment: Some(WireAttachment {
+                filename: "brief.pdf".into(),
+                content_type: "application/pdf".into(),
+                data_base64: "JVBERi0xLjQK".into(),
+            }),
+            sender: None,
+            person_id: Some(PersonId("p1".into())),
+        }
+    }
+
+    #[test]
+    fn headers_and_structure() {
+        let id = FromIdentity::new(
+            "info@praxis.example",
+            "Praxis Müller",
+            Some("team@praxis.example"),
+        )
+        .unwrap();
+        let e = build(
+            &msg(),
+            &id,
+            Some("https://relay.example/u/abc"),
+            SystemTime::now(),
+        )
+        .unwrap();
+        let raw = String::from_utf8(e.formatted()).unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        assert!(
+            head.contains("Subject: Alles Gute zum Geburtstag, Frau =?utf-8?b?"),
+            "{head}"
+        );
+        assert!(!head.contains("Müller!"), "subject must be encoded: {head}");
+        assert!(head.contains("Message-ID: <5f0c6f1e-1c2d-4d7a-9a51-2b7f3c9d0e11@praxis.example>"));
+        assert!(head.contains("List-Unsubscribe: <https://relay.example/u/abc>"));
+        assert!(head.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(head.contains("Reply-To: team@praxis.example"));
+        assert!(head.contains("Content-Type: multipart/mixed"));
+        let plain = raw.find("Content-Type: text/plain").unwrap();
+        let html = raw.find("Content-Type: text/html").unwrap();
+        let pdf = raw.find("Content-Type: application/pdf").unwrap();
+        assert!(plain < html && html < pdf);
+        assert!(raw.contains("filename=\"brief.pdf\""));
+    }
+
+    #[test]
+    fn no_unsubscribe_for_reminders_and_no_injection() {
+        let id = FromIdentity::new("info@praxis.example", "", None).unwrap();
+        let mut m = msg();
+        m.purpose = Purpose::AppointmentReminder;
+        m.subject = "Termin\r\nBcc: evil@example.org".into();
+        let e = build(
+            &m,
+            &id,
+            Some("https://relay.example/u/abc"),
+            SystemTime::now(),
+        )
+        .unwrap();
+        let raw = String::from_utf8(e.formatted()).unwrap();
+        assert!(!raw.contains("List-Unsubscribe"));
+        assert!(!raw.contains("\r\nBcc:"), "{raw}");
+        m.recipient = "a@b.example\r\nBcc: evil@example.org".into();
+        assert!(build(&m, &id, None, SystemTime::now()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod crlf_tests {
+    use super::*;
+    use praxisbote::domain::{Channel, Purpose};
+
+    #[test]
+    fn only_crlf_line_endings() {
+        for text in ["a\nb\n", "a\r\nb\r\n", "Grüße\nzweite Zeile\r\n"] {
+            for html in [None, Some("<p>Grüße</p>\n<p>x</p>".to_owned())] {
+                let m = OutgoingMessage {
+                    client_id: "x".into(),
+                    channel: Channel::Email,
+                    purpose: Purpose::Other,
+                    recipient: "a@b.example".into(),
+                    recipient_name: None,
+                    subject: "s".into(),
+                    text: text.into(),
+                    html: html.clone(),
+                    attachment: None,
+                    sender: None,
+                    person_id: None,
+                };
+                let id = FromIdentity::new("i@p.example", "", None).unwrap();
+                let raw =
+                    String::from_utf8(build(&m, &id, None, SystemTime::now()).unwrap().formatted())
+                        .unwrap();
+                let bare: Vec<&str> = raw.split("\r\n").filter(|l| l.contains('\n')).collect();
+                assert!(bare.is_empty(), "{text:?} {html:?}: {bare:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! SMTP delivery through the relay binary into a real SMTP server (Debian python3-aiosmtpd),
+//! checking the received bytes.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use common::*;
+use praxisbote::domain::{Channel, PersonId, Purpose};
+use praxisbote::wire::*;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn submit(base: &str, msgs: Vec<OutgoingMessage>) -> (u16, String) {
+    let r = client()
+        .post(format!("{base}/v1/messages"))
+        .bearer_auth(TOKEN)
+        .json(&SubmitRequest { messages: msgs })
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn statuses(base: &str, ids: &[String]) -> Vec<MessageStatus> {
+    let r: StatusResponse = client()
+        .get(format!("{base}/v1/messages?ids={}", ids.join(",")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r.messages
+}
+
+async fn wait_final(base: &str, ids: &[String], secs: u64) -> Vec<MessageStatus> {
+    let t = std::time::Instant::now();
+    loop {
+        let s = statuses(base, ids).await;
+        if s.len() == ids.len() && s.iter().all(|m| m.state.is_final()) {
+            return s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(secs), "not final: {s:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+fn invitation(id: &str, to: &str) -> OutgoingMessage {
+    OutgoingMessage {
+        client_id: id.into(),
+        channel: Channel::Email,
+        purpose: Purpose::Invitation,
+        recipient: to.into(),
+        recipient_name: Some("Jürgen Öztürk".into()),
+        subject: "Einladung: Rückenschule für Groß und Klein".into(),
+        text: "Guten Tag Jürgen Öztürk,\r\nwir laden Sie herzlich ein.\r\n".into(),
+        html: Some("<p>Guten Tag Jürgen Öztürk,<br>wir laden Sie herzlich ein.</p>".into()),
+        attachment: Some(Attachment {
+            filename: "Einladung.pdf".into(),
+            content_type: "application/pdf".into(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(PDF),
+        }),
+        sender: None,
+        person_id: Some(PersonId("p-42".into())),
+    }
+}
+
+/// A header's value, unfolded.
+fn header(head: &str, name: &str) -> Option<String> {
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    unfolded
+        .split("\r\n")
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+}
+
+/// Minimal RFC 2047 decoder (utf-8, B encoding) for checking the Subject.
+fn decode_2047(v: &str) -> String {
+    let mut out = String::new();
+    let mut prev_encoded = false;
+    for (i, w) in v.split(' ').enumerate() {
+        let enc = w
+            .strip_prefix("=?utf-8?b?")
+            .and_then(|w| w.strip_suffix("?="))
+            .map(|inner| {
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(inner)
+                        .unwrap(),
+                )
+                .unwrap()
+            });
+        if i > 0 && !(prev_encoded && enc.is_some()) {
+            out.push(' ');
+        }
+        prev_encoded = enc.is_some();
+        out.push_str(enc.as_deref().unwrap_or(w));
+    }
+    out
+}
+
+#[tokio::test]
+async fn delivers_to_aiosmtpd_mailbox_with_correct_headers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = tmp.path().join("mbox");
+    let (_smtp, port) = aiosmtpd_mailbox(&mbox);
+    let cfg = tmp.path().join("relay.toml");
+    std::fs::write(&cfg, smtp_config(port, "")).unwrap();
+    let data = tmp.path().join("data");
+    let relay = Relay::start(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[("PRAXISBOTE_RELAY_CONFIG", cfg.to_str().unwrap())],
+        &tmp.path().join("relay.log"),
+    );
+    assert!(relay.base.starts_with("http://127.0.0.1:"));
+    let (code, body) = submit(
+        &relay.base,
+        vec![invitation(
+            "c0ffee00-0000-4000-8000-000000000001",
+            "juergen@example.org",
+        )],
+    )
+    .await;
+    assert_eq!(code, 202, "{body}");
+    let st = wait_final(
+        &relay.base,
+        &["c0ffee00-0000-4000-8000-000000000001".into()],
+        20,
+    )
+    .await;
+    assert_eq!(st[0].state, DeliveryState::Sent, "{st:?}");
+    assert_eq!(st[0].attempts, 1, "{st:?}");
+
+    let files = maildir_files(&mbox);
+    assert_eq!(files.len(), 1);
+    let raw = std::fs::read_to_string(&files[0])
+        .unwrap()
+        .replace('\n', "\r\n")
+        .replace("\r\r\n", "\r\n");
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    assert_eq!(
+        header(head, "Message-ID").as_deref(),
+        Some("<c0ffee00-0000-4000-8000-000000000001@praxis.example>")
+    );
+    assert_eq!(
+        header(head, "X-RcptTo").as_deref(),
+        Some("juergen@example.org")
+    );
+    assert_eq!(
+        header(head, "X-MailFrom").as_deref(),
+        Some("info@praxis.example")
+    );
+    let subject = header(head, "Subject").unwrap();
+    assert!(
+        subject.contains("=?utf-8?b?") && subject.is_ascii(),
+        "RFC 2047: {subject}"
+    );
+    assert_eq!(
+        decode_2047(&subject),
+        "Einladung: Rückenschule für Groß und Klein"
+    );
+    assert!(header(head, "From")
+        .unwrap()
+        .ends_with("<info@praxis.example>"));
+    assert!(header(head, "To")
+        .unwrap()
+        .ends_with("<juergen@example.org>"));
+    assert_eq!(
+        header(head, "Reply-To").as_deref(),
+        Some("team@praxis.example")
+    );
+    assert!(header(head, "Date").is_some());
+    assert!(header(head, "List-Unsubscribe")
+        .unwrap()
+        .starts_with(&format!("<{}/u/", relay.base)));
+    assert_eq!(
+        header(head, "List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(header(head, "Content-Type")
+        .unwrap()
+        .starts_with("multipart/mixed"));
+}
+
+#[tokio::test]
+async fn raw_bytes_permanent_and_transient_failures_and_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = tmp.path().join("raw");
+    let (_smtp, port) = aiosmtpd_raw(&mbox);
+    let cfg = tmp.path().join("relay.toml");
+    std::fs::write(&cfg, smtp_config(port, "")).unwrap();
+    let data = tmp.path().join("data");
+    let mut relay = Relay::start(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[],
+        &tmp.path().join("relay.log"),
+    );
+    let ok_id = "11111111-0000-4000-8000-000000000001".to_string();
+    let rej_id = "11111111-0000-4000-8000-000000000002".to_string();
+    let busy_id = "11111111-0000-4000-8000-000000000003".to_string();
+    let mut plain = invitation(&rej_id, "reject-me@example.org");
+    plain.purpose = Purpose::AppointmentReminder;
+    plain.html = None;
+    plain.attachment = None;
+    let mut busy = plain.clone();
+    busy.client_id = busy_id.clone();
+    busy.recipient = "busy@example.org".into();
+    let (code, body) = submit(
+        &relay.base,
+        vec![invitation(&ok_id, "juergen@example.org"), plain, busy],
+    )
+    .await;
+    assert_eq!(code, 202, "{body}");
+    let st = wait_final(
+        &relay.base,
+        &[ok_id.clone(), rej_id.clone(), busy_id.clone()],
+        30,
+    )
+    .await;
+    assert_eq!(st[0].state, DeliveryState::Sent);
+    assert_eq!(st[1].state, DeliveryState::Failed, "{:?}", st[1]);
+    let reason = st[1].reason.as_deref().unwrap();
+    assert!(
+        reason.contains("550") && reason.contains("User unknown"),
+        "{reason}"
+    );
+    assert_eq!(st[1].attempts, 1, "permanent errors are not retried");
+    assert_eq!(st[2].state, DeliveryState::Sent, "{:?}", st[2]);
+    assert_eq!(st[2].attempts, 2, "451 is retried");
+
+    let files = maildir_files(&mbox);
+    assert_eq!(files.len(), 2);
+    let raw = std::fs::read(
+        files
+            .iter()
+            .find(|f| std::fs::read_to_string(f).unwrap().contains(&ok_id))
+            .unwrap(),
+    )
+    .unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    // Every line ends in CRLF, none is longer than 998 octets, only ASCII on the wire.
+    assert!(raw.is_ascii());
+    let bare: Vec<&str> = raw.split("\r\n").filter(|l| l.contains('\n')).collect();
+    assert!(bare.is_empty(), "bare LF: {bare:?}");
+    assert!(raw.split("\r\n").all(|l| l.len() <= 998));
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains("\r\nMIME-Version: 1.0") || head.starts_with("MIME-Version: 1.0"));
+    let subject = header(head, "Subject").unwrap();
+    assert_eq!(
+        decode_2047(&subject),
+        "Einladung: Rückenschule für Groß und Klein"
+    );
+    // MIME structure: mixed( alternative( text/plain, text/html ), application/pdf ).
+    let ct = header(head, "Content-Type").unwrap();
+    let outer = ct
+        .split("boundary=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    let parts: Vec<&str> = body.split(&format!("--{outer}")).collect();
+    assert_eq!(parts.len(), 4, "preamble, 2 parts, epilogue");
+    assert!(parts[3].starts_with("--"), "closing boundary");
+    let alt = parts[1];
+    assert!(alt
+        .trim_start()
+        .starts_with("Content-Type: multipart/alternative"));
+    let inner = alt
+        .split("boundary=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let alt_parts: Vec<&str> = alt.split(&format!("--{inner}")).collect();
+    assert_eq!(alt_parts.len(), 4);
+    assert!(alt_parts[1].contains("Content-Type: text/plain; charset=utf-8"));
+    assert!(alt_parts[2].contains("Content-Type: text/html; charset=utf-8"));
+    let pdf = parts[2];
+    assert!(pdf.contains("Content-Type: application/pdf"));
+    assert!(pdf.contains("Content-Disposition: attachment; filename=\"Einladung.pdf\""));
+    assert!(pdf.contains("Content-Transfer-Encoding: base64"));
+    let b64: String = pdf
+        .split_once("\r\n\r\n")
+        .unwrap()
+        .1
+        .split("\r\n")
+        .collect();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .unwrap(),
+        PDF
+    );
+
+    // Graceful shutdown on SIGTERM: exit code 0.
+    let pid = relay.proc.0.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let t = std::time::Instant::now();
+    loop {
+        if let Some(status) = relay.proc.0.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no graceful shutdown"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = &mut relay;
+}
+
+#[test]
+fn bad_config_exits_with_key_in_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        smtp_config(25, "").replace("host = \"127.0.0.1\"", "host = \"smtp.example.org\""),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_praxisbote-relay"))
+        .args(["--config", cfg.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(tmp.path().join("d"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("smtp[0].tls")
+            && err.contains("Konfigurationsfehler")
+            && err.contains("Configuration error"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "must not claim to listen");
+}
