@@ -265,7 +265,7 @@ impl Store for MemoryStore {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::conformance;
     use super::MemoryStore;
