@@ -126,6 +126,18 @@ pub enum TagMode {
     None,
 }
 
+impl TagMode {
+    pub const ALL: [TagMode; 3] = [TagMode::Any, TagMode::All, TagMode::None];
+
+    pub fn label_de(self) -> &'static str {
+        match self {
+            TagMode::Any => "mindestens eines",
+            TagMode::All => "alle",
+            TagMode::None => "keines",
+        }
+    }
+}
+
 /// One condition of a saved query.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -1244,6 +1256,18 @@ mod tests {
                 },
             ],
         };
+        let described: Vec<String> = q.conditions.iter().map(Condition::describe_de).collect();
+        assert_eq!(described[0], "Geburtstag 28.12.–05.01.");
+        assert_eq!(
+            described[3],
+            "Letzter Besuch vor 01.01.2026, kein künftiger Termin"
+        );
+        assert_eq!(described[5], "Merkmal alle von: Rücken");
+        assert_eq!(described[10], "Einwilligung SMS für Geburtstag");
+        assert_eq!(
+            TagMode::ALL.map(TagMode::label_de),
+            ["mindestens eines", "alle", "keines"]
+        );
         let json = q.to_json();
         assert!(json.contains(r#""type":"birthday_window""#), "{json}");
         assert!(json.contains(r#""channel":"sms""#), "{json}");
