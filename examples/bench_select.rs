@@ -201,6 +201,15 @@ fn main() {
         (med, min, cpu),
         &format!("{} hits", hits.len()),
     );
+    let (med, min, cpu, hits) = measure(runs, || {
+        evaluate(&queries[0], &data.persons, &data.appointments, today)
+    });
+    row(
+        "query incl. persons-only context + compile (birthday query)",
+        runs,
+        (med, min, cpu),
+        &format!("{} hits", hits.len()),
+    );
 
     // Text search.
     let (med, min, cpu, keys) = measure(5, || {

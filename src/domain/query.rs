@@ -126,6 +126,18 @@ pub enum TagMode {
     None,
 }
 
+impl TagMode {
+    pub const ALL: [TagMode; 3] = [TagMode::Any, TagMode::All, TagMode::None];
+
+    pub fn label_de(self) -> &'static str {
+        match self {
+            TagMode::Any => "mindestens eines",
+            TagMode::All => "alle",
+            TagMode::None => "keines",
+        }
+    }
+}
+
 /// One condition of a saved query.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -279,23 +291,17 @@ pub struct PersonFacts {
 pub struct QueryContext {
     pub today: NaiveDate,
     pub facts: Vec<PersonFacts>,
+    /// Whether visits were derived from appointments (false for [`QueryContext::persons_only`]).
+    pub has_visits: bool,
 }
 
 impl QueryContext {
+    /// Full context: birth facts and visits from the appointments.
     pub fn new(persons: &[PersonRecord], appointments: &[Appointment], today: NaiveDate) -> Self {
+        let mut ctx = QueryContext::persons_only(persons, today);
         let mut index: FastMap<&str, u32> = fast_map(persons.len());
-        let mut facts = Vec::with_capacity(persons.len());
         for (i, p) in persons.iter().enumerate() {
             index.insert(p.person.id.0.as_str(), i as u32);
-            let (birth_year, birth_md) = match p.sensitive.birth_date {
-                Some(b) => (b.year(), md_key(b.month(), b.day())),
-                None => (0, 0),
-            };
-            facts.push(PersonFacts {
-                birth_year,
-                birth_md,
-                ..Default::default()
-            });
         }
         for a in appointments {
             if a.status == AppointmentStatus::Cancelled {
@@ -304,7 +310,7 @@ impl QueryContext {
             let Some(&i) = index.get(a.person_id.0.as_str()) else {
                 continue;
             };
-            let v = &mut facts[i as usize];
+            let v = &mut ctx.facts[i as usize];
             let day = a.day();
             if day < today {
                 if v.last_visit.is_none_or(|d| day > d) {
@@ -314,7 +320,32 @@ impl QueryContext {
                 v.next_appointment = Some(day);
             }
         }
-        QueryContext { today, facts }
+        ctx.has_visits = true;
+        ctx
+    }
+
+    /// Cheap context without visits, enough for every query without a recall condition
+    /// (see [`CompiledQuery::needs_appointments`]).
+    pub fn persons_only(persons: &[PersonRecord], today: NaiveDate) -> Self {
+        let facts = persons
+            .iter()
+            .map(|p| {
+                let (birth_year, birth_md) = match p.sensitive.birth_date {
+                    Some(b) => (b.year(), md_key(b.month(), b.day())),
+                    None => (0, 0),
+                };
+                PersonFacts {
+                    birth_year,
+                    birth_md,
+                    ..Default::default()
+                }
+            })
+            .collect();
+        QueryContext {
+            today,
+            facts,
+            has_visits: false,
+        }
     }
 }
 
@@ -557,12 +588,26 @@ impl CompiledQuery {
         })
     }
 
+    /// Whether the query has a recall condition, which needs a context with visits.
+    pub fn needs_appointments(&self) -> bool {
+        self.conditions
+            .iter()
+            .any(|c| matches!(c, Compiled::Recall { .. }))
+    }
+
     /// Indices (into `persons`) of all matching persons, in order.
+    ///
+    /// Panics when `ctx` was built for a different number of persons, or without visits
+    /// while the query needs them — both are programming errors.
     pub fn evaluate(&self, persons: &[PersonRecord], ctx: &QueryContext) -> Vec<usize> {
         assert_eq!(
             persons.len(),
             ctx.facts.len(),
             "context built for other persons"
+        );
+        assert!(
+            ctx.has_visits || !self.needs_appointments(),
+            "recall query needs QueryContext::new with appointments"
         );
         let mut memo = Memo::new(self.conditions.len());
         persons
@@ -601,16 +646,22 @@ impl<'a> Memo<'a> {
     }
 }
 
-/// Convenience: compile and evaluate in one go (builds the context; for repeated queries
-/// keep a [`QueryContext`] and use [`CompiledQuery::evaluate`]).
+/// Convenience: compile and evaluate in one go (builds the context — with visits only when
+/// the query needs them; for repeated queries keep a [`QueryContext`] and use
+/// [`CompiledQuery::evaluate`]).
 pub fn evaluate(
     query: &SavedQuery,
     persons: &[PersonRecord],
     appointments: &[Appointment],
     today: NaiveDate,
 ) -> Vec<usize> {
-    let ctx = QueryContext::new(persons, appointments, today);
-    CompiledQuery::new(query, today).evaluate(persons, &ctx)
+    let compiled = CompiledQuery::new(query, today);
+    let ctx = if compiled.needs_appointments() {
+        QueryContext::new(persons, appointments, today)
+    } else {
+        QueryContext::persons_only(persons, today)
+    };
+    compiled.evaluate(persons, &ctx)
 }
 
 #[cfg(test)]
@@ -1205,6 +1256,18 @@ mod tests {
                 },
             ],
         };
+        let described: Vec<String> = q.conditions.iter().map(Condition::describe_de).collect();
+        assert_eq!(described[0], "Geburtstag 28.12.–05.01.");
+        assert_eq!(
+            described[3],
+            "Letzter Besuch vor 01.01.2026, kein künftiger Termin"
+        );
+        assert_eq!(described[5], "Merkmal alle von: Rücken");
+        assert_eq!(described[10], "Einwilligung SMS für Geburtstag");
+        assert_eq!(
+            TagMode::ALL.map(TagMode::label_de),
+            ["mindestens eines", "alle", "keines"]
+        );
         let json = q.to_json();
         assert!(json.contains(r#""type":"birthday_window""#), "{json}");
         assert!(json.contains(r#""channel":"sms""#), "{json}");
@@ -1220,6 +1283,42 @@ mod tests {
             }
         );
         assert!(SavedQuery::from_json(r#"{"name":"x","conditions":[{"type":"nope"}]}"#).is_err());
+    }
+
+    #[test]
+    fn persons_only_context_serves_queries_without_recall() {
+        let persons = vec![person("a", Some(d(1980, 12, 30))), person("b", None)];
+        let appts = vec![appt("a", d(2026, 1, 1), AppointmentStatus::Done)];
+        let today = d(2026, 12, 20);
+        let birthday = CompiledQuery::new(
+            &SavedQuery {
+                name: "b".into(),
+                conditions: vec![Condition::BirthdayNextDays { days: 14 }],
+            },
+            today,
+        );
+        assert!(!birthday.needs_appointments());
+        let light = QueryContext::persons_only(&persons, today);
+        assert!(!light.has_visits);
+        assert_eq!(birthday.evaluate(&persons, &light), vec![0]);
+        let recall = CompiledQuery::new(
+            &SavedQuery {
+                name: "r".into(),
+                conditions: vec![Condition::Recall {
+                    last_visit_before: d(2026, 6, 1),
+                    include_never_visited: false,
+                }],
+            },
+            today,
+        );
+        assert!(recall.needs_appointments());
+        let full = QueryContext::new(&persons, &appts, today);
+        assert_eq!(recall.evaluate(&persons, &full), vec![0]);
+        let result = std::panic::catch_unwind(|| recall.evaluate(&persons, &light));
+        assert!(
+            result.is_err(),
+            "recall on a context without visits must not silently match"
+        );
     }
 
     // ----- reference implementation for the property test: deliberately naive -----

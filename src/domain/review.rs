@@ -296,7 +296,8 @@ pub struct Handover {
 pub struct Review {
     pub channel: Channel,
     pub purpose: Purpose,
-    pub rows: Vec<ReviewRow>,
+    /// Private so that the include rules cannot be bypassed; read with [`Review::rows`].
+    rows: Vec<ReviewRow>,
     overrides: BTreeMap<usize, ConsentOverride>,
 }
 
@@ -455,6 +456,11 @@ impl Review {
         let mut map: FastMap<&PersonId, &Person> = fast_map(records.len());
         map.extend(records.iter().map(|r| (&r.person.id, &r.person)));
         Review::build(channel, purpose, recipients, |id| map.get(id).copied())
+    }
+
+    /// The rows, in the order of the recipients.
+    pub fn rows(&self) -> &[ReviewRow] {
+        &self.rows
     }
 
     /// Include or exclude a row. Including needs reachability and consent; excluding always
@@ -677,7 +683,7 @@ mod tests {
                 &ids(&["x"]),
                 &[r],
             );
-            let row = &review.rows[0];
+            let row = &review.rows()[0];
             match expected {
                 Ok(e164) => {
                     assert_eq!(
@@ -720,7 +726,11 @@ mod tests {
             r.person.email = email.to_string();
             let review =
                 Review::build_from_records(Channel::Email, Purpose::Other, &ids(&["x"]), &[r]);
-            assert_eq!(review.rows[0].reason_de().as_deref(), *reason, "{email:?}");
+            assert_eq!(
+                review.rows()[0].reason_de().as_deref(),
+                *reason,
+                "{email:?}"
+            );
         }
         let mut complete = p("c");
         complete.person.address = good_address();
@@ -737,20 +747,20 @@ mod tests {
             &[complete, incomplete],
         );
         assert_eq!(
-            review.rows[0].contact,
+            review.rows()[0].contact,
             Contact::Postal(vec![
                 "Vorname c".into(),
                 "Hauptstraße 5".into(),
                 "80331 München".into()
             ])
         );
-        assert!(review.rows[0].is_reachable());
+        assert!(review.rows()[0].is_reachable());
         assert_eq!(
-            review.rows[1].reason_de().as_deref(),
+            review.rows()[1].reason_de().as_deref(),
             Some("Adresse unvollständig: Hausnummer fehlt, Postleitzahl ist nicht fünfstellig (bei Auslandsadressen das Land angeben), Ort fehlt")
         );
         assert_eq!(
-            review.rows[2].reason_de().as_deref(),
+            review.rows()[2].reason_de().as_deref(),
             Some("Person nicht gefunden")
         );
     }
@@ -786,18 +796,18 @@ mod tests {
             &ids(&["yes", "other_purpose", "other_channel", "withdrawn"]),
             &records,
         );
-        let labels: Vec<&str> = review.rows.iter().map(|r| r.consent.label_de()).collect();
+        let labels: Vec<&str> = review.rows().iter().map(|r| r.consent.label_de()).collect();
         assert_eq!(labels, vec!["JA", "NEIN", "NEIN", "NEIN"]);
         assert_eq!(
-            review.rows[0].consent.detail_de(),
+            review.rows()[0].consent.detail_de(),
             "Einwilligung vom 02.01.2025 (schriftlich)"
         );
-        assert_eq!(review.rows[1].consent.detail_de(), "Keine Einwilligung");
+        assert_eq!(review.rows()[1].consent.detail_de(), "Keine Einwilligung");
         assert_eq!(
-            review.rows[3].consent.detail_de(),
+            review.rows()[3].consent.detail_de(),
             "Einwilligung vom 02.01.2025 (schriftlich), widerrufen am 04.03.2026"
         );
-        let included: Vec<bool> = review.rows.iter().map(|r| r.included).collect();
+        let included: Vec<bool> = review.rows().iter().map(|r| r.included).collect();
         assert_eq!(included, vec![true, false, false, false]);
     }
 
@@ -848,11 +858,11 @@ mod tests {
             r.include_without_consent(1, "   ", at()),
             Err(ReviewError::EmptyReason)
         );
-        assert!(!r.rows[1].included);
+        assert!(!r.rows()[1].included);
         assert_eq!(r.set_included(9, true), Err(ReviewError::NoSuchRow));
         r.include_without_consent(1, "Mündlich am Telefon zugestimmt", at())
             .unwrap();
-        assert!(r.rows[1].included);
+        assert!(r.rows()[1].included);
         assert_eq!(r.counts().included, 2);
         let h = r.handover();
         assert_eq!(h.recipients.len(), 2);
@@ -936,7 +946,7 @@ mod tests {
                 .iter()
                 .map(|r| r.flags.shared_contact_with)
                 .collect();
-            let dup: Vec<u32> = review.rows.iter().map(|r| r.flags.person_rows).collect();
+            let dup: Vec<u32> = review.rows().iter().map(|r| r.flags.person_rows).collect();
             assert_eq!(shared, vec![1, 1, 0, 1], "{channel:?}");
             assert_eq!(dup, vec![2, 1, 1, 2], "{channel:?}");
             assert_eq!(review.counts().flagged, 3);
@@ -948,13 +958,13 @@ mod tests {
             &records,
         );
         assert_eq!(
-            review.rows[0].flags.messages_de(Channel::Sms),
+            review.rows()[0].flags.messages_de(Channel::Sms),
             vec![
                 "Gleiche Nummer wie 1 weitere Person",
                 "Person 2-mal ausgewählt"
             ]
         );
-        assert!(review.rows[2].flags.messages_de(Channel::Sms).is_empty());
+        assert!(review.rows()[2].flags.messages_de(Channel::Sms).is_empty());
     }
 
     #[test]

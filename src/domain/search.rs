@@ -351,6 +351,41 @@ mod tests {
         }
     }
 
+    /// Property over generated persons: every person is found by their own name as typed,
+    /// in German transliteration (ü → ue, ß → ss), and in its folded form; fold is idempotent.
+    #[test]
+    fn every_person_finds_itself_in_any_spelling() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let data = crate::domain::synthetic::generate(500, 3, today);
+        let translit = |s: &str| {
+            s.replace('ä', "ae")
+                .replace('ö', "oe")
+                .replace('ü', "ue")
+                .replace('Ä', "Ae")
+                .replace('Ö', "Oe")
+                .replace('Ü', "Ue")
+                .replace('ß', "ss")
+        };
+        for r in &data.persons {
+            let key = SearchKey::of(r);
+            let p = &r.person;
+            for q in [
+                p.last_name.clone(),
+                p.last_name.to_uppercase(),
+                translit(&p.last_name),
+                fold(&p.last_name),
+                format!("{} {}", p.first_name, p.last_name),
+                translit(&p.address.city),
+            ] {
+                assert!(
+                    TextQuery::parse(&q).matches(&key),
+                    "{q:?} does not find {p:?}"
+                );
+                assert_eq!(fold(&fold(&q)), fold(&q), "fold not idempotent on {q:?}");
+            }
+        }
+    }
+
     #[test]
     fn filter_returns_matching_indices_in_order() {
         let keys: Vec<SearchKey> = [
