@@ -1,5 +1,7 @@
 //! Encoding detection and decoding of an imported file.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 use super::ImportError;
@@ -27,10 +29,11 @@ impl TextEncoding {
     }
 }
 
-/// Decoded text and the encoding it was read with.
+/// Decoded text (borrowed from the input when it was UTF-8 already, so a large file is not
+/// held twice) and the encoding it was read with.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decoded {
-    pub text: String,
+pub struct Decoded<'a> {
+    pub text: Cow<'a, str>,
     pub encoding: TextEncoding,
 }
 
@@ -95,7 +98,7 @@ fn check_text(text: &str) -> Result<(), ImportError> {
 /// is UTF-8, UTF-16 is sniffed from zero bytes, and everything else is Windows-1252 — unless
 /// the file mixes valid multi-byte UTF-8 with invalid bytes (a file edited with two
 /// encodings), which is refused with the line of the first bad byte.
-pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
+pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, ImportError> {
     if bytes.is_empty() {
         return Err(ImportError::Empty);
     }
@@ -121,7 +124,6 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
                 }
             });
         }
-        let text = text.into_owned();
         check_text(&text)?;
         return Ok(Decoded { text, encoding });
     }
@@ -129,7 +131,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
         Ok(s) => {
             check_text(s)?;
             Ok(Decoded {
-                text: s.to_string(),
+                text: Cow::Borrowed(s),
                 encoding: TextEncoding::Utf8,
             })
         }
@@ -142,7 +144,6 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
                     TextEncoding::Utf16Be
                 };
                 if !had_errors {
-                    let text = text.into_owned();
                     check_text(&text)?;
                     return Ok(Decoded { text, encoding });
                 }
@@ -164,7 +165,6 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
                 });
             }
             let (text, _) = WINDOWS_1252.decode_without_bom_handling(bytes);
-            let text = text.into_owned();
             check_text(&text)?;
             Ok(Decoded {
                 text,

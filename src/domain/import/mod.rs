@@ -23,7 +23,7 @@ pub use decode::{decode, Decoded, TextEncoding};
 pub use mapping::{normalize_header, ColumnMapping, Field, ImportKind, Mapping};
 pub use persons::{
     plan_person_import, DuplicateAction, DuplicateMatch, DuplicateReason, ImportOptions,
-    ImportPlan, SkippedRow,
+    ImportPlan, PersonPlanner, SkippedRow,
 };
 pub use values::{
     parse_consent_value, parse_date_de, parse_gender, split_full_name, split_postcode_city,
@@ -211,7 +211,7 @@ fn detect_delimiter(text: &str) -> u8 {
 pub fn read_table(bytes: &[u8]) -> Result<CsvTable, ImportError> {
     check_file_size(bytes.len() as u64)?;
     let decoded = decode(bytes)?;
-    let text = decoded.text.as_str();
+    let text: &str = &decoded.text;
     if text.trim().is_empty() {
         return Err(ImportError::Empty);
     }

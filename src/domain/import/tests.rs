@@ -863,3 +863,34 @@ fn demo_practice_round_trips_through_csv() {
         assert_eq!(a.person.address.street, b.person.address.street);
     }
 }
+
+#[test]
+fn chunked_planning_equals_one_shot() {
+    let bytes = fixture("patients_utf8_semicolon.csv");
+    let table = read_table(&bytes).unwrap();
+    let mapping = Mapping::auto(&table.headers, ImportKind::Persons);
+    let existing = vec![existing_person("e1", Some("1002"), "X", "Y", d(1950, 1, 1))];
+    let mut o = ImportOptions::new(today());
+    o.on_duplicate = DuplicateAction::Update;
+    let whole = plan_person_import(&table, &mapping, &existing, &o, &mut ids()).unwrap();
+    let mut planner = PersonPlanner::new(&table, &mapping, &existing, &o).unwrap();
+    let mut next = ids();
+    for chunk in table.rows.chunks(3) {
+        planner.process(chunk, &mut next);
+    }
+    assert_eq!(planner.processed(), table.rows.len());
+    let chunked = planner.finish();
+    assert_eq!(chunked, whole);
+    assert_eq!(whole.updates.len(), 1);
+    assert_eq!(whole.inserts.len(), 7);
+}
+
+#[test]
+fn utf8_input_is_not_copied() {
+    let bytes = "Nachname;Ort\nMüller;Köln\n".as_bytes();
+    let decoded = decode(bytes).unwrap();
+    assert!(matches!(decoded.text, std::borrow::Cow::Borrowed(_)));
+    let decoded = decode(&[0xFF, 0xFE, b'a', 0]).unwrap();
+    assert_eq!(decoded.text, "a");
+    assert_eq!(decoded.encoding.label_de(), "UTF-16 LE");
+}
