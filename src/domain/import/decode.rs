@@ -127,6 +127,19 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, ImportError> {
         check_text(&text)?;
         return Ok(Decoded { text, encoding });
     }
+    // UTF-16 without BOM first: ASCII-only UTF-16 is also valid UTF-8 (full of NULs).
+    if let Some(enc) = sniff_utf16(bytes) {
+        let (text, had_errors) = enc.decode_without_bom_handling(bytes);
+        if !had_errors {
+            let encoding = if enc == UTF_16LE {
+                TextEncoding::Utf16Le
+            } else {
+                TextEncoding::Utf16Be
+            };
+            check_text(&text)?;
+            return Ok(Decoded { text, encoding });
+        }
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => {
             check_text(s)?;
@@ -136,18 +149,6 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, ImportError> {
             })
         }
         Err(e) => {
-            if let Some(enc) = sniff_utf16(bytes) {
-                let (text, had_errors) = enc.decode_without_bom_handling(bytes);
-                let encoding = if enc == UTF_16LE {
-                    TextEncoding::Utf16Le
-                } else {
-                    TextEncoding::Utf16Be
-                };
-                if !had_errors {
-                    check_text(&text)?;
-                    return Ok(Decoded { text, encoding });
-                }
-            }
             // Zero bytes outside UTF-16 mean binary data.
             if let Some(pos) = bytes.iter().position(|&b| b == 0) {
                 return Err(ImportError::Binary {

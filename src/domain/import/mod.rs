@@ -273,9 +273,41 @@ pub fn read_table(bytes: &[u8]) -> Result<CsvTable, ImportError> {
     })
 }
 
+/// True when a field looks like many CSV rows read as one (an unclosed quote): more than 20
+/// lines, most of them containing the delimiter.
+fn swallowed_rows(field: &str, delimiter: u8) -> bool {
+    if !field.contains('\n') {
+        return false;
+    }
+    let lines = field.lines().count();
+    lines > 20
+        && field
+            .lines()
+            .filter(|l| l.as_bytes().contains(&delimiter))
+            .count()
+            * 2
+            >= lines
+}
+
 /// Checks the column count of a row against the header; `None` when the row is usable.
 /// Extra trailing empty fields (a common export quirk) are tolerated.
 pub(crate) fn ragged_row_issue(table: &CsvTable, row: &CsvRow) -> Option<RowIssue> {
+    if let Some(field) = row
+        .record
+        .iter()
+        .find(|f| swallowed_rows(f, table.delimiter))
+    {
+        let swallowed = field.lines().count() - 1;
+        return Some(RowIssue {
+            line: row.line,
+            row: row.number,
+            column: None,
+            message: format!(
+                "ein Anführungszeichen wird nicht geschlossen – die folgenden {swallowed} \
+                 Zeilen wurden als ein einziges Feld gelesen und nicht importiert"
+            ),
+        });
+    }
     let want = table.headers.len();
     let got = row.record.len();
     let extra_blank = got > want && row.record.iter().skip(want).all(|f| f.trim().is_empty());

@@ -894,3 +894,49 @@ fn utf8_input_is_not_copied() {
     assert_eq!(decoded.text, "a");
     assert_eq!(decoded.encoding.label_de(), "UTF-16 LE");
 }
+
+#[test]
+fn ascii_utf16_without_bom_is_not_binary() {
+    let text = "Nachname;Ort\r\nMueller;Koeln\r\n";
+    let le: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+    for (bytes, enc) in [(le, TextEncoding::Utf16Le), (be, TextEncoding::Utf16Be)] {
+        let t = read_table(&bytes).unwrap();
+        assert_eq!(t.encoding, enc);
+        assert_eq!(t.rows[0].get(0), "Mueller");
+    }
+}
+
+#[test]
+fn unclosed_quote_is_reported() {
+    let mut csv = String::from("Nachname;Vorname;Ort\nMüller;\"Anna;Köln\n");
+    for i in 0..30 {
+        csv.push_str(&format!("Name{i};Vorname{i};Bonn\n"));
+    }
+    let p = plan(csv.as_bytes(), &[], &ImportOptions::new(today()));
+    assert!(p.inserts.is_empty());
+    assert_eq!(p.errors.len(), 1);
+    let msg = p.errors[0].to_string();
+    assert!(msg.starts_with("Zeile 2"), "{msg}");
+    assert!(
+        msg.contains("Anführungszeichen wird nicht geschlossen"),
+        "{msg}"
+    );
+    assert!(msg.contains("30 Zeilen"), "{msg}");
+    // Also when the quote is in the last column (the row has the right column count).
+    let mut csv = String::from("Nachname;Vorname;Ort\nMüller;Anna;\"Köln\n");
+    for i in 0..30 {
+        csv.push_str(&format!("Name{i};Vorname{i};Bonn\n"));
+    }
+    let p = plan(csv.as_bytes(), &[], &ImportOptions::new(today()));
+    assert!(p.inserts.is_empty());
+    assert!(p.errors[0].message.contains("nicht geschlossen"));
+    // A long multi-line note without delimiters is fine.
+    let note = (0..30)
+        .map(|i| format!("Notizzeile {i}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let csv = format!("Nachname;Vorname;Adresszusatz\nMüller;Anna;\"{note}\"\n");
+    let p = plan(csv.as_bytes(), &[], &ImportOptions::new(today()));
+    assert_eq!(p.inserts.len(), 1);
+}
