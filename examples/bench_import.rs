@@ -151,6 +151,17 @@ fn main() {
             plan.errors.len(),
             plan.warnings.len()
         );
+        if label == "UTF-8" {
+            let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+            for w in &plan.warnings {
+                *kinds.entry(w.message.as_str()).or_default() += 1;
+            }
+            let mut kinds: Vec<_> = kinds.into_iter().collect();
+            kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
+            for (msg, count) in kinds.iter().take(3) {
+                println!("  warning ×{count}: {msg}");
+            }
+        }
     }
 
     // Re-import against the same persons as existing records: every row is a duplicate
