@@ -73,14 +73,13 @@ fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
     }
 }
 
-/// Rejects text that is evidently not a CSV file (control characters other than tab, CR, LF,
-/// form feed; U+FFFD from a broken decode).
+/// Rejects text that is evidently not a CSV file: a NUL, or three or more control characters
+/// other than tab, CR, LF, form feed and the old DOS end-of-file mark.
 fn check_text(text: &str) -> Result<(), ImportError> {
     let mut first: Option<usize> = None;
     let mut count = 0usize;
     for (i, ch) in text.char_indices() {
-        let bad = (ch.is_control() && !matches!(ch, '\t' | '\n' | '\r' | '\u{0c}' | '\u{1a}'))
-            || ch == '\u{fffd}';
+        let bad = ch.is_control() && !matches!(ch, '\t' | '\n' | '\r' | '\u{0c}' | '\u{1a}');
         if bad {
             count += 1;
             first.get_or_insert(i);
