@@ -93,6 +93,29 @@ fn check_text(text: &str) -> Result<(), ImportError> {
     Ok(())
 }
 
+/// Finds UTF-8 text that was decoded as Windows-1252 and encoded as UTF-8 again ("MÃ¼ller"):
+/// returns the line and the word it occurs in.
+fn double_encoded(text: &str) -> Option<(u64, String)> {
+    // Second characters of "Ã?" for Ä Ö Ü ä ö ü ß é è á à (as Windows-1252 would show them).
+    const SECOND: &[char] = &['„', '–', 'œ', '¤', '¶', '¼', 'Ÿ', '©', '¨', '¡', '\u{a0}'];
+    for (i, _) in text.match_indices('Ã') {
+        let Some(next) = text[i + 'Ã'.len_utf8()..].chars().next() else {
+            continue;
+        };
+        if SECOND.contains(&next) {
+            let start = text[..i]
+                .rfind(|c: char| c.is_whitespace() || c == ';' || c == ',')
+                .map_or(0, |p| p + 1);
+            let end = text[i..]
+                .find(|c: char| c.is_whitespace() || c == ';' || c == ',')
+                .map_or(text.len(), |p| i + p);
+            let word: String = text[start..end].chars().take(40).collect();
+            return Some((line_of_char(text, i), word));
+        }
+    }
+    None
+}
+
 /// Detects the encoding and decodes: a BOM wins (UTF-8, UTF-16 LE/BE); otherwise valid UTF-8
 /// is UTF-8, UTF-16 is sniffed from zero bytes, and everything else is Windows-1252 — unless
 /// the file mixes valid multi-byte UTF-8 with invalid bytes (a file edited with two
@@ -142,6 +165,9 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, ImportError> {
     match std::str::from_utf8(bytes) {
         Ok(s) => {
             check_text(s)?;
+            if let Some((line, sample)) = double_encoded(s) {
+                return Err(ImportError::DoubleEncoded { line, sample });
+            }
             Ok(Decoded {
                 text: Cow::Borrowed(s),
                 encoding: TextEncoding::Utf8,

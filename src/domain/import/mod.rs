@@ -68,6 +68,12 @@ pub enum ImportError {
          Zeichen. Bitte speichern Sie die Datei erneut als CSV."
     )]
     InvalidEncoding { encoding: &'static str, line: u64 },
+    #[error(
+        "Die Datei ist falsch kodiert: Zeile {line} enthält „{sample}“ – Umlaute wurden doppelt \
+         umgewandelt (z. B. „Ã¼“ statt „ü“). Bitte exportieren Sie die Datei erneut als \
+         „CSV UTF-8“."
+    )]
+    DoubleEncoded { line: u64, sample: String },
     #[error("Die Datei enthält eine Kopfzeile (Zeile {header_line}), aber keine Datensätze.")]
     NoRows { header_line: u64 },
     #[error(

@@ -281,6 +281,17 @@ fn broken_files_give_clear_messages() {
             "zu groß",
         ),
         (
+            "double-encoded UTF-8",
+            "Nachname;Ort\nMüller;Köln\nMÃ¼ller;KÃ¶ln\n"
+                .as_bytes()
+                .to_vec(),
+            ImportError::DoubleEncoded {
+                line: 3,
+                sample: "MÃ¼ller".into(),
+            },
+            "doppelt",
+        ),
+        (
             "PDF",
             b"%PDF-1.7\n\x00\x01\x02binary".to_vec(),
             ImportError::Binary { line: 2 },
@@ -939,4 +950,10 @@ fn unclosed_quote_is_reported() {
     let csv = format!("Nachname;Vorname;Adresszusatz\nMüller;Anna;\"{note}\"\n");
     let p = plan(csv.as_bytes(), &[], &ImportOptions::new(today()));
     assert_eq!(p.inserts.len(), 1);
+}
+
+#[test]
+fn legitimate_a_tilde_is_not_double_encoding() {
+    let t = read_table("Nachname;Ort\nSÃO;Lisboa\nJoÃo;Porto\n".as_bytes()).unwrap();
+    assert_eq!(t.rows[0].get(0), "SÃO");
 }
