@@ -93,7 +93,7 @@ const ID_PERSON: u64 = 1;
 const ID_APPOINTMENT: u64 = 2;
 
 /// A deterministic UUID-formatted id (version nibble 8, RFC 4122 variant). Unique for every
-/// `(kind, index)` under one seed: the last 48 bits are `index` XOR a per-seed mask.
+/// `(kind, index)` under one seed (index < 2^48): the last 48 bits are a bijection of `index`.
 fn demo_uuid(seed: u64, kind: u64, index: u64) -> String {
     let h = mix(mix(seed, kind), index);
     let h2 = mix(h, 0xD3);
@@ -105,7 +105,8 @@ fn demo_uuid(seed: u64, kind: u64, index: u64) -> String {
         kind & 0xF,
         h & 0xFF,
         0x8000 | ((h2 >> 48) & 0x3FFF),
-        (index & 0xFFFF_FFFF_FFFF) ^ mask
+        // An odd multiplier is a bijection modulo 2^48: unique, but not visibly sequential.
+        (index.wrapping_mul(0x9E37_79B9_7F4B) & 0xFFFF_FFFF_FFFF) ^ mask
     )
 }
 
@@ -470,31 +471,28 @@ const MOBILE_PREFIXES: &[&str] = &[
     "177", "178", "179",
 ];
 
-const PROFESSIONS: &[&str] = &[
-    "Bürokauffrau",
-    "Elektriker",
-    "Rentnerin",
-    "Rentner",
-    "Lehrerin",
-    "Softwareentwickler",
-    "Krankenpfleger",
-    "Erzieherin",
-    "Verkäuferin",
-    "Ingenieur",
-    "Landwirt",
-    "Friseurin",
-    "Polizeibeamter",
-    "Architektin",
-    "Student",
-    "Studentin",
-    "Busfahrer",
-    "Steuerberaterin",
-    "Handwerksmeister",
-    "Hausfrau",
-    "Journalistin",
-    "Kfz-Mechatroniker",
-    "Ärztin",
-    "Koch",
+/// (male form, female form) of working-age professions.
+const PROFESSIONS: &[(&str, &str)] = &[
+    ("Bürokaufmann", "Bürokauffrau"),
+    ("Elektriker", "Elektrikerin"),
+    ("Lehrer", "Lehrerin"),
+    ("Softwareentwickler", "Softwareentwicklerin"),
+    ("Krankenpfleger", "Krankenpflegerin"),
+    ("Erzieher", "Erzieherin"),
+    ("Verkäufer", "Verkäuferin"),
+    ("Ingenieur", "Ingenieurin"),
+    ("Landwirt", "Landwirtin"),
+    ("Friseur", "Friseurin"),
+    ("Polizeibeamter", "Polizeibeamtin"),
+    ("Architekt", "Architektin"),
+    ("Busfahrer", "Busfahrerin"),
+    ("Steuerberater", "Steuerberaterin"),
+    ("Handwerksmeister", "Handwerksmeisterin"),
+    ("Journalist", "Journalistin"),
+    ("Kfz-Mechatroniker", "Kfz-Mechatronikerin"),
+    ("Arzt", "Ärztin"),
+    ("Koch", "Köchin"),
+    ("Hausmann", "Hausfrau"),
 ];
 
 const PATIENT_TAGS: &[&str] = &[
@@ -905,12 +903,25 @@ fn make_person(seed: u64, index: u64, kind: Kind, today: NaiveDate) -> PersonRec
         },
         Kind::Prospect => (InsuranceKind::Unknown, String::new()),
     };
-    let profession = if age < 16 {
-        "Schüler".to_string()
-    } else if rng.chance(80) {
-        rng.pick(PROFESSIONS).to_string()
-    } else {
+    let female = match gender {
+        Gender::Female => true,
+        Gender::Male => false,
+        _ => rng.chance(50),
+    };
+    let gendered = |pair: (&str, &str)| if female { pair.1 } else { pair.0 }.to_string();
+    let profession = if rng.chance(15) {
         String::new()
+    } else if age < 16 {
+        gendered(("Schüler", "Schülerin"))
+    } else if age < 25 && rng.chance(50) {
+        gendered(*rng.pick(&[
+            ("Student", "Studentin"),
+            ("Auszubildender", "Auszubildende"),
+        ]))
+    } else if age >= 67 {
+        gendered(("Rentner", "Rentnerin"))
+    } else {
+        gendered(*rng.pick(PROFESSIONS))
     };
 
     let tag_pool = if kind == Kind::Patient {
@@ -1036,6 +1047,7 @@ fn apply_messy_cases(persons: &mut [PersonRecord], seed: u64, today: NaiveDate) 
         p.person.mobile.clear();
         p.person.landline = "0221 4710333".into();
         p.sensitive.birth_date = Some(date(today.year() - 84, 3, 14));
+        p.sensitive.profession = "Rentnerin".into();
     }
 
     // Foreign mobile numbers.
@@ -1143,6 +1155,29 @@ fn apply_messy_cases(persons: &mut [PersonRecord], seed: u64, today: NaiveDate) 
     persons[92].sensitive.birth_date = Some(birthday_on(tomorrow, today.year() - 33));
     persons[93].sensitive.birth_date = Some(date(1961, 12, 31));
     persons[94].sensitive.birth_date = Some(date(1975, 1, 1));
+
+    // The patches above changed some genders: make the professions agree again.
+    for p in persons.iter_mut() {
+        let female = match p.person.gender {
+            Gender::Female => true,
+            Gender::Male => false,
+            _ => continue,
+        };
+        let prof = p.sensitive.profession.as_str();
+        let extra = [
+            ("Rentner", "Rentnerin"),
+            ("Schüler", "Schülerin"),
+            ("Student", "Studentin"),
+            ("Auszubildender", "Auszubildende"),
+        ];
+        if let Some(&(m, f)) = PROFESSIONS
+            .iter()
+            .chain(extra.iter())
+            .find(|(m, f)| *m == prof || *f == prof)
+        {
+            p.sensitive.profession = if female { f } else { m }.to_string();
+        }
+    }
 
     // One person entered twice: same name and birth date, different id and contact data.
     if persons[20].sensitive.birth_date.is_none() {
@@ -1580,8 +1615,45 @@ mod tests {
         assert!(d.persons.iter().any(|r| r.sensitive.birth_date.is_none()));
     }
 
+    fn professions_fit(d: &DemoPractice) {
+        // Professions match gender and age ("Rentnerin", not "Rentner", for a woman of 80).
+        let female_forms: HashSet<&str> = PROFESSIONS
+            .iter()
+            .map(|p| p.1)
+            .chain(["Rentnerin", "Schülerin", "Studentin"])
+            .collect();
+        let male_forms: HashSet<&str> = PROFESSIONS
+            .iter()
+            .map(|p| p.0)
+            .chain(["Rentner", "Schüler", "Student"])
+            .collect();
+        for r in &d.persons {
+            let prof = r.sensitive.profession.as_str();
+            match r.person.gender {
+                Gender::Female => assert!(
+                    !male_forms.contains(prof) || female_forms.contains(prof),
+                    "{prof}"
+                ),
+                Gender::Male => assert!(
+                    !female_forms.contains(prof) || male_forms.contains(prof),
+                    "{prof}"
+                ),
+                _ => {}
+            }
+            if let Some(b) = r.sensitive.birth_date {
+                if (today() - b).num_days() > 68 * 366 && !prof.is_empty() {
+                    assert!(prof.starts_with("Rentner"), "{prof} at {b}");
+                }
+            }
+        }
+        assert!(d.persons.iter().any(|r| !r.person.tags.is_empty()));
+    }
+
     #[test]
     fn sensitive_and_consent_data_is_plausible() {
+        for seed in [9, 10, 11] {
+            professions_fit(&generate(seed, today()));
+        }
         let d = generate(9, today());
         let kinds: HashSet<_> = d
             .persons
@@ -1622,7 +1694,6 @@ mod tests {
             }
         }
         assert!(d.persons.iter().any(|r| !r.sensitive.profession.is_empty()));
-        assert!(d.persons.iter().any(|r| !r.person.tags.is_empty()));
         let evidences: HashSet<_> = d
             .persons
             .iter()

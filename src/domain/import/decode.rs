@@ -1,5 +1,7 @@
 //! Encoding detection and decoding of an imported file.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 use super::ImportError;
@@ -27,10 +29,11 @@ impl TextEncoding {
     }
 }
 
-/// Decoded text and the encoding it was read with.
+/// Decoded text (borrowed from the input when it was UTF-8 already, so a large file is not
+/// held twice) and the encoding it was read with.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decoded {
-    pub text: String,
+pub struct Decoded<'a> {
+    pub text: Cow<'a, str>,
     pub encoding: TextEncoding,
 }
 
@@ -70,14 +73,13 @@ fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
     }
 }
 
-/// Rejects text that is evidently not a CSV file (control characters other than tab, CR, LF,
-/// form feed; U+FFFD from a broken decode).
+/// Rejects text that is evidently not a CSV file: a NUL, or three or more control characters
+/// other than tab, CR, LF, form feed and the old DOS end-of-file mark.
 fn check_text(text: &str) -> Result<(), ImportError> {
     let mut first: Option<usize> = None;
     let mut count = 0usize;
     for (i, ch) in text.char_indices() {
-        let bad = (ch.is_control() && !matches!(ch, '\t' | '\n' | '\r' | '\u{0c}' | '\u{1a}'))
-            || ch == '\u{fffd}';
+        let bad = ch.is_control() && !matches!(ch, '\t' | '\n' | '\r' | '\u{0c}' | '\u{1a}');
         if bad {
             count += 1;
             first.get_or_insert(i);
@@ -91,11 +93,34 @@ fn check_text(text: &str) -> Result<(), ImportError> {
     Ok(())
 }
 
+/// Finds UTF-8 text that was decoded as Windows-1252 and encoded as UTF-8 again ("MÃ¼ller"):
+/// returns the line and the word it occurs in.
+fn double_encoded(text: &str) -> Option<(u64, String)> {
+    // Second characters of "Ã?" for Ä Ö Ü ä ö ü ß é è á à (as Windows-1252 would show them).
+    const SECOND: &[char] = &['„', '–', 'œ', '¤', '¶', '¼', 'Ÿ', '©', '¨', '¡', '\u{a0}'];
+    for (i, _) in text.match_indices('Ã') {
+        let Some(next) = text[i + 'Ã'.len_utf8()..].chars().next() else {
+            continue;
+        };
+        if SECOND.contains(&next) {
+            let start = text[..i]
+                .rfind(|c: char| c.is_whitespace() || c == ';' || c == ',')
+                .map_or(0, |p| p + 1);
+            let end = text[i..]
+                .find(|c: char| c.is_whitespace() || c == ';' || c == ',')
+                .map_or(text.len(), |p| i + p);
+            let word: String = text[start..end].chars().take(40).collect();
+            return Some((line_of_char(text, i), word));
+        }
+    }
+    None
+}
+
 /// Detects the encoding and decodes: a BOM wins (UTF-8, UTF-16 LE/BE); otherwise valid UTF-8
 /// is UTF-8, UTF-16 is sniffed from zero bytes, and everything else is Windows-1252 — unless
 /// the file mixes valid multi-byte UTF-8 with invalid bytes (a file edited with two
 /// encodings), which is refused with the line of the first bad byte.
-pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
+pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, ImportError> {
     if bytes.is_empty() {
         return Err(ImportError::Empty);
     }
@@ -121,32 +146,34 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
                 }
             });
         }
-        let text = text.into_owned();
         check_text(&text)?;
         return Ok(Decoded { text, encoding });
+    }
+    // UTF-16 without BOM first: ASCII-only UTF-16 is also valid UTF-8 (full of NULs).
+    if let Some(enc) = sniff_utf16(bytes) {
+        let (text, had_errors) = enc.decode_without_bom_handling(bytes);
+        if !had_errors {
+            let encoding = if enc == UTF_16LE {
+                TextEncoding::Utf16Le
+            } else {
+                TextEncoding::Utf16Be
+            };
+            check_text(&text)?;
+            return Ok(Decoded { text, encoding });
+        }
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => {
             check_text(s)?;
+            if let Some((line, sample)) = double_encoded(s) {
+                return Err(ImportError::DoubleEncoded { line, sample });
+            }
             Ok(Decoded {
-                text: s.to_string(),
+                text: Cow::Borrowed(s),
                 encoding: TextEncoding::Utf8,
             })
         }
         Err(e) => {
-            if let Some(enc) = sniff_utf16(bytes) {
-                let (text, had_errors) = enc.decode_without_bom_handling(bytes);
-                let encoding = if enc == UTF_16LE {
-                    TextEncoding::Utf16Le
-                } else {
-                    TextEncoding::Utf16Be
-                };
-                if !had_errors {
-                    let text = text.into_owned();
-                    check_text(&text)?;
-                    return Ok(Decoded { text, encoding });
-                }
-            }
             // Zero bytes outside UTF-16 mean binary data.
             if let Some(pos) = bytes.iter().position(|&b| b == 0) {
                 return Err(ImportError::Binary {
@@ -164,7 +191,6 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
                 });
             }
             let (text, _) = WINDOWS_1252.decode_without_bom_handling(bytes);
-            let text = text.into_owned();
             check_text(&text)?;
             Ok(Decoded {
                 text,

@@ -303,9 +303,7 @@ fn guess(header: &str, kind: ImportKind, has_first_name: bool) -> Field {
             | "externalid" | "customerid" | "clientid" | "karteinr" | "karteinummer" => {
                 Field::ExternalId
             }
-            "art" | "typ" | "kategorie" | "status" | "kind" | "type" | "patientinteressent" => {
-                Field::Kind
-            }
+            "art" | "typ" | "kategorie" | "kind" | "type" | "patientinteressent" => Field::Kind,
             "anrede" | "salutation" | "briefanrede" => Field::Salutation,
             "titel" | "title" | "akadtitel" | "akademischertitel" => Field::Title,
             "vorname" | "vornamen" | "rufname" | "firstname" | "givenname" | "forename" => {

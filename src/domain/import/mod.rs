@@ -23,7 +23,7 @@ pub use decode::{decode, Decoded, TextEncoding};
 pub use mapping::{normalize_header, ColumnMapping, Field, ImportKind, Mapping};
 pub use persons::{
     plan_person_import, DuplicateAction, DuplicateMatch, DuplicateReason, ImportOptions,
-    ImportPlan, SkippedRow,
+    ImportPlan, PersonPlanner, SkippedRow,
 };
 pub use values::{
     parse_consent_value, parse_date_de, parse_gender, split_full_name, split_postcode_city,
@@ -68,6 +68,12 @@ pub enum ImportError {
          Zeichen. Bitte speichern Sie die Datei erneut als CSV."
     )]
     InvalidEncoding { encoding: &'static str, line: u64 },
+    #[error(
+        "Die Datei ist falsch kodiert: Zeile {line} enthält „{sample}“ – Umlaute wurden doppelt \
+         umgewandelt (z. B. „Ã¼“ statt „ü“). Bitte exportieren Sie die Datei erneut als \
+         „CSV UTF-8“."
+    )]
+    DoubleEncoded { line: u64, sample: String },
     #[error("Die Datei enthält eine Kopfzeile (Zeile {header_line}), aber keine Datensätze.")]
     NoRows { header_line: u64 },
     #[error(
@@ -211,7 +217,7 @@ fn detect_delimiter(text: &str) -> u8 {
 pub fn read_table(bytes: &[u8]) -> Result<CsvTable, ImportError> {
     check_file_size(bytes.len() as u64)?;
     let decoded = decode(bytes)?;
-    let text = decoded.text.as_str();
+    let text: &str = &decoded.text;
     if text.trim().is_empty() {
         return Err(ImportError::Empty);
     }
@@ -273,9 +279,41 @@ pub fn read_table(bytes: &[u8]) -> Result<CsvTable, ImportError> {
     })
 }
 
+/// True when a field looks like many CSV rows read as one (an unclosed quote): more than 20
+/// lines, most of them containing the delimiter.
+fn swallowed_rows(field: &str, delimiter: u8) -> bool {
+    if !field.contains('\n') {
+        return false;
+    }
+    let lines = field.lines().count();
+    lines > 20
+        && field
+            .lines()
+            .filter(|l| l.as_bytes().contains(&delimiter))
+            .count()
+            * 2
+            >= lines
+}
+
 /// Checks the column count of a row against the header; `None` when the row is usable.
 /// Extra trailing empty fields (a common export quirk) are tolerated.
 pub(crate) fn ragged_row_issue(table: &CsvTable, row: &CsvRow) -> Option<RowIssue> {
+    if let Some(field) = row
+        .record
+        .iter()
+        .find(|f| swallowed_rows(f, table.delimiter))
+    {
+        let swallowed = field.lines().count() - 1;
+        return Some(RowIssue {
+            line: row.line,
+            row: row.number,
+            column: None,
+            message: format!(
+                "ein Anführungszeichen wird nicht geschlossen – die folgenden {swallowed} \
+                 Zeilen wurden als ein einziges Feld gelesen und nicht importiert"
+            ),
+        });
+    }
     let want = table.headers.len();
     let got = row.record.len();
     let extra_blank = got > want && row.record.iter().skip(want).all(|f| f.trim().is_empty());

@@ -521,7 +521,8 @@ fn in_file_duplicate(row: &CsvRow, reason: DuplicateReason, line: u64) -> Skippe
 
 /// Validates every row, detects duplicates against `existing` (and within the file) and
 /// returns the plan. `new_id` makes ids for new persons (UUIDs, made by the caller).
-/// Errors only when the mapping has no name column.
+/// Errors only when the mapping has no name column. For a progress bar, use
+/// [`PersonPlanner`] and feed the rows in chunks.
 pub fn plan_person_import(
     table: &CsvTable,
     mapping: &Mapping,
@@ -529,51 +530,106 @@ pub fn plan_person_import(
     options: &ImportOptions,
     new_id: &mut dyn FnMut() -> PersonId,
 ) -> Result<ImportPlan, String> {
-    if mapping.kind != ImportKind::Persons {
-        return Err("Die Zuordnung gehört nicht zu einem Personen-Import.".to_string());
-    }
-    if [Field::LastName, Field::FirstName, Field::FullName]
-        .iter()
-        .all(|&f| mapping.column_of(f).is_none())
-    {
-        return Err(
-            "Keine Spalte ist dem Namen zugeordnet. Bitte ordnen Sie mindestens „Nachname“ \
-             oder „Name (Vor- und Nachname)“ zu."
-                .to_string(),
-        );
-    }
-    let mut plan = ImportPlan {
-        treatment_columns: mapping.treatment_columns(),
-        rows_total: table.rows.len(),
-        ..Default::default()
-    };
-    let mut by_ext: HashMap<String, Target> = HashMap::new();
-    let mut by_name: HashMap<NameKey, Target> = HashMap::new();
-    for (i, r) in existing.iter().enumerate() {
-        if let Some(e) = &r.person.external_id {
-            by_ext
-                .entry(e.trim().to_string())
-                .or_insert(Target::Existing(i));
-        }
-        if let Some(k) = name_key(r) {
-            by_name.entry(k).or_insert(Target::Existing(i));
-        }
-    }
-    // Updated copies of existing records, by index into `existing`.
-    let mut updated: HashMap<usize, usize> = HashMap::new();
-    // Line of the row that created or updated each target (for in-file duplicates).
-    let mut first_line: HashMap<(bool, usize), u64> = HashMap::new();
+    let mut planner = PersonPlanner::new(table, mapping, existing, options)?;
+    planner.process(&table.rows, new_id);
+    Ok(planner.finish())
+}
 
-    for row in &table.rows {
-        if let Some(issue) = ragged_row_issue(table, row) {
-            plan.errors.push(issue);
-            continue;
+/// The incremental form of [`plan_person_import`]: feed rows in chunks (e.g. 5,000 at a
+/// time, yielding to the browser in between to update a progress bar), then `finish`.
+pub struct PersonPlanner<'a> {
+    table: &'a CsvTable,
+    mapping: &'a Mapping,
+    existing: &'a [PersonRecord],
+    options: &'a ImportOptions,
+    plan: ImportPlan,
+    by_ext: HashMap<String, Target>,
+    by_name: HashMap<NameKey, Target>,
+    /// Line of the row that created each insert (parallel to `plan.inserts`).
+    insert_lines: Vec<u64>,
+    /// Line of the row that matched each existing record already (by index).
+    matched_lines: HashMap<usize, u64>,
+    processed: usize,
+}
+
+impl<'a> PersonPlanner<'a> {
+    pub fn new(
+        table: &'a CsvTable,
+        mapping: &'a Mapping,
+        existing: &'a [PersonRecord],
+        options: &'a ImportOptions,
+    ) -> Result<Self, String> {
+        if mapping.kind != ImportKind::Persons {
+            return Err("Die Zuordnung gehört nicht zu einem Personen-Import.".to_string());
         }
-        let im = match read_row(row, mapping, options, &mut plan.warnings) {
+        if [Field::LastName, Field::FirstName, Field::FullName]
+            .iter()
+            .all(|&f| mapping.column_of(f).is_none())
+        {
+            return Err(
+                "Keine Spalte ist dem Namen zugeordnet. Bitte ordnen Sie mindestens „Nachname“ \
+                 oder „Name (Vor- und Nachname)“ zu."
+                    .to_string(),
+            );
+        }
+        let mut by_ext: HashMap<String, Target> = HashMap::with_capacity(existing.len());
+        let mut by_name: HashMap<NameKey, Target> = HashMap::with_capacity(existing.len());
+        for (i, r) in existing.iter().enumerate() {
+            if let Some(e) = &r.person.external_id {
+                by_ext
+                    .entry(e.trim().to_string())
+                    .or_insert(Target::Existing(i));
+            }
+            if let Some(k) = name_key(r) {
+                by_name.entry(k).or_insert(Target::Existing(i));
+            }
+        }
+        Ok(PersonPlanner {
+            table,
+            mapping,
+            existing,
+            options,
+            plan: ImportPlan {
+                treatment_columns: mapping.treatment_columns(),
+                rows_total: table.rows.len(),
+                ..Default::default()
+            },
+            by_ext,
+            by_name,
+            insert_lines: Vec::new(),
+            matched_lines: HashMap::new(),
+            processed: 0,
+        })
+    }
+
+    /// Rows processed so far (for the progress bar: `processed() / table.rows.len()`).
+    pub fn processed(&self) -> usize {
+        self.processed
+    }
+
+    /// Processes a chunk of rows (in file order, each row once).
+    pub fn process(&mut self, rows: &[CsvRow], new_id: &mut dyn FnMut() -> PersonId) {
+        for row in rows {
+            self.row(row, new_id);
+            self.processed += 1;
+        }
+    }
+
+    pub fn finish(self) -> ImportPlan {
+        self.plan
+    }
+
+    fn row(&mut self, row: &CsvRow, new_id: &mut dyn FnMut() -> PersonId) {
+        let (options, plan) = (self.options, &mut self.plan);
+        if let Some(issue) = ragged_row_issue(self.table, row) {
+            plan.errors.push(issue);
+            return;
+        }
+        let im = match read_row(row, self.mapping, options, &mut plan.warnings) {
             Ok(im) => im,
             Err(mut errs) => {
                 plan.errors.append(&mut errs);
-                continue;
+                return;
             }
         };
         let ext = im
@@ -585,10 +641,14 @@ pub fn plan_person_import(
         let key = name_key(&im.rec);
         let hit = ext
             .as_ref()
-            .and_then(|e| by_ext.get(e).map(|t| (*t, DuplicateReason::ExternalId)))
+            .and_then(|e| {
+                self.by_ext
+                    .get(e)
+                    .map(|t| (*t, DuplicateReason::ExternalId))
+            })
             .or_else(|| {
                 key.as_ref().and_then(|k| {
-                    by_name
+                    self.by_name
                         .get(k)
                         .map(|t| (*t, DuplicateReason::NameAndBirthDate))
                 })
@@ -598,29 +658,30 @@ pub fn plan_person_import(
                 let idx = plan.inserts.len();
                 let rec = new_record(im, new_id(), options);
                 if let Some(e) = ext {
-                    by_ext.insert(e, Target::New(idx));
+                    self.by_ext.insert(e, Target::New(idx));
                 }
                 if let Some(k) = key {
-                    by_name.insert(k, Target::New(idx));
+                    self.by_name.insert(k, Target::New(idx));
                 }
-                first_line.insert((true, idx), row.line);
+                self.insert_lines.push(row.line);
                 plan.inserts.push(rec);
             }
             Some((Target::New(idx), reason)) => {
-                let line = first_line.get(&(true, idx)).copied().unwrap_or(0);
-                plan.skipped.push(in_file_duplicate(row, reason, line));
-            }
-            Some((Target::Existing(i), reason)) if first_line.contains_key(&(false, i)) => {
-                let line = first_line[&(false, i)];
-                plan.skipped.push(in_file_duplicate(row, reason, line));
+                plan.skipped
+                    .push(in_file_duplicate(row, reason, self.insert_lines[idx]));
             }
             Some((Target::Existing(i), reason)) => {
+                if let Some(&line) = self.matched_lines.get(&i) {
+                    plan.skipped.push(in_file_duplicate(row, reason, line));
+                    return;
+                }
+                self.matched_lines.insert(i, row.line);
                 let action = options
                     .duplicate_overrides
                     .get(&row.number)
                     .copied()
                     .unwrap_or(options.on_duplicate);
-                let ex = &existing[i];
+                let ex = &self.existing[i];
                 plan.duplicates.push(DuplicateMatch {
                     line: row.line,
                     row: row.number,
@@ -629,7 +690,6 @@ pub fn plan_person_import(
                     reason,
                     action,
                 });
-                first_line.insert((false, i), row.line);
                 match action {
                     DuplicateAction::Skip => plan.skipped.push(SkippedRow {
                         line: row.line,
@@ -641,15 +701,12 @@ pub fn plan_person_import(
                         ),
                     }),
                     DuplicateAction::Update => {
-                        let slot = *updated.entry(i).or_insert_with(|| {
-                            plan.updates.push(ex.clone());
-                            plan.updates.len() - 1
-                        });
-                        merge(&mut plan.updates[slot], im, options);
+                        let mut rec = ex.clone();
+                        merge(&mut rec, im, options);
+                        plan.updates.push(rec);
                     }
                 }
             }
         }
     }
-    Ok(plan)
 }

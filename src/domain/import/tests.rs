@@ -281,6 +281,17 @@ fn broken_files_give_clear_messages() {
             "zu groß",
         ),
         (
+            "double-encoded UTF-8",
+            "Nachname;Ort\nMüller;Köln\nMÃ¼ller;KÃ¶ln\n"
+                .as_bytes()
+                .to_vec(),
+            ImportError::DoubleEncoded {
+                line: 3,
+                sample: "MÃ¼ller".into(),
+            },
+            "doppelt",
+        ),
+        (
             "PDF",
             b"%PDF-1.7\n\x00\x01\x02binary".to_vec(),
             ImportError::Binary { line: 2 },
@@ -862,4 +873,87 @@ fn demo_practice_round_trips_through_csv() {
         assert_eq!(a.person.email, b.person.email);
         assert_eq!(a.person.address.street, b.person.address.street);
     }
+}
+
+#[test]
+fn chunked_planning_equals_one_shot() {
+    let bytes = fixture("patients_utf8_semicolon.csv");
+    let table = read_table(&bytes).unwrap();
+    let mapping = Mapping::auto(&table.headers, ImportKind::Persons);
+    let existing = vec![existing_person("e1", Some("1002"), "X", "Y", d(1950, 1, 1))];
+    let mut o = ImportOptions::new(today());
+    o.on_duplicate = DuplicateAction::Update;
+    let whole = plan_person_import(&table, &mapping, &existing, &o, &mut ids()).unwrap();
+    let mut planner = PersonPlanner::new(&table, &mapping, &existing, &o).unwrap();
+    let mut next = ids();
+    for chunk in table.rows.chunks(3) {
+        planner.process(chunk, &mut next);
+    }
+    assert_eq!(planner.processed(), table.rows.len());
+    let chunked = planner.finish();
+    assert_eq!(chunked, whole);
+    assert_eq!(whole.updates.len(), 1);
+    assert_eq!(whole.inserts.len(), 7);
+}
+
+#[test]
+fn utf8_input_is_not_copied() {
+    let bytes = "Nachname;Ort\nMüller;Köln\n".as_bytes();
+    let decoded = decode(bytes).unwrap();
+    assert!(matches!(decoded.text, std::borrow::Cow::Borrowed(_)));
+    let decoded = decode(&[0xFF, 0xFE, b'a', 0]).unwrap();
+    assert_eq!(decoded.text, "a");
+    assert_eq!(decoded.encoding.label_de(), "UTF-16 LE");
+}
+
+#[test]
+fn ascii_utf16_without_bom_is_not_binary() {
+    let text = "Nachname;Ort\r\nMueller;Koeln\r\n";
+    let le: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+    for (bytes, enc) in [(le, TextEncoding::Utf16Le), (be, TextEncoding::Utf16Be)] {
+        let t = read_table(&bytes).unwrap();
+        assert_eq!(t.encoding, enc);
+        assert_eq!(t.rows[0].get(0), "Mueller");
+    }
+}
+
+#[test]
+fn unclosed_quote_is_reported() {
+    let mut csv = String::from("Nachname;Vorname;Ort\nMüller;\"Anna;Köln\n");
+    for i in 0..30 {
+        csv.push_str(&format!("Name{i};Vorname{i};Bonn\n"));
+    }
+    let p = plan(csv.as_bytes(), &[], &ImportOptions::new(today()));
+    assert!(p.inserts.is_empty());
+    assert_eq!(p.errors.len(), 1);
+    let msg = p.errors[0].to_string();
+    assert!(msg.starts_with("Zeile 2"), "{msg}");
+    assert!(
+        msg.contains("Anführungszeichen wird nicht geschlossen"),
+        "{msg}"
+    );
+    assert!(msg.contains("30 Zeilen"), "{msg}");
+    // Also when the quote is in the last column (the row has the right column count).
+    let mut csv = String::from("Nachname;Vorname;Ort\nMüller;Anna;\"Köln\n");
+    for i in 0..30 {
+        csv.push_str(&format!("Name{i};Vorname{i};Bonn\n"));
+    }
+    let p = plan(csv.as_bytes(), &[], &ImportOptions::new(today()));
+    assert!(p.inserts.is_empty());
+    assert!(p.errors[0].message.contains("nicht geschlossen"));
+    // A long multi-line note without delimiters is fine.
+    let note = (0..30)
+        .map(|i| format!("Notizzeile {i}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let csv = format!("Nachname;Vorname;Adresszusatz\nMüller;Anna;\"{note}\"\n");
+    let p = plan(csv.as_bytes(), &[], &ImportOptions::new(today()));
+    assert_eq!(p.inserts.len(), 1);
+}
+
+#[test]
+fn legitimate_a_tilde_is_not_double_encoding() {
+    let t = read_table("Nachname;Ort\nSÃO;Lisboa\nJoÃo;Porto\n".as_bytes()).unwrap();
+    assert_eq!(t.rows[0].get(0), "SÃO");
 }
