@@ -19,7 +19,7 @@ pub fn ReviewPage() -> impl IntoView {
         state.review.with(|r| {
             r.as_ref()
                 .map(|r| {
-                    r.rows
+                    r.rows()
                         .iter()
                         .cloned()
                         .enumerate()
