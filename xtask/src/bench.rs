@@ -3,9 +3,61 @@
 use crate::setup;
 use crate::util::{self, Result};
 
-pub fn run(_args: &[String]) -> Result<()> {
+/// Native builds use a speed profile (the workspace release profile is tuned for wasm size).
+const NATIVE_SPEED: &[(&str, &str)] = &[
+    ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3"),
+    ("CARGO_PROFILE_RELEASE_LTO", "false"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+    ("CARGO_PROFILE_BENCH_OPT_LEVEL", "3"),
+    ("CARGO_PROFILE_BENCH_LTO", "false"),
+    ("CARGO_PROFILE_BENCH_CODEGEN_UNITS", "16"),
+];
+
+/// Every benchmark, by name, with the command that runs it.
+fn benches() -> Vec<(&'static str, Vec<&'static str>, bool)> {
+    // (name, cargo args, native speed profile?)
+    let mut v = vec![
+        ("select", vec!["run", "--release", "--example", "bench_select"], false),
+        ("render", vec!["run", "--release", "--example", "bench_render"], true),
+        ("import", vec!["run", "--release", "--example", "bench_import"], false),
+        ("relay", vec!["bench", "-p", "praxisbote-relay", "--bench", "throughput"], true),
+    ];
+    if util::root().join("pdf/examples/bench_letters.rs").exists() {
+        v.push(("letters", vec!["run", "--release", "-p", "praxisbote-pdf", "--example", "bench_letters"], true));
+    }
+    v
+}
+
+pub fn run(args: &[String]) -> Result<()> {
     setup::ensure_build_tools()?;
-    bundle_size()
+    let only = args.first().map(String::as_str);
+    if only.is_none_or(|o| o == "bundle") {
+        bundle_size()?;
+    }
+    if only.is_none_or(|o| o == "idb") {
+        setup::ensure_test_packages()?;
+        println!("\n## IndexedDB bulk insert vs. plain JavaScript put loop (headless Chromium)");
+        util::run(
+            util::cargo()
+                .args(["test", "--release", "--target", "wasm32-unknown-unknown", "--test", "bench_idb", "--", "--include-ignored"])
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "600"),
+        )?;
+    }
+    for (name, cargo_args, speed) in benches() {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        println!("\n## {name}");
+        let mut c = util::cargo();
+        c.args(&cargo_args);
+        if speed {
+            c.envs(NATIVE_SPEED.iter().copied());
+        }
+        util::run(&mut c)?;
+    }
+    Ok(())
 }
 
 /// Main bundle size: the app's wasm and js in dist/, gzip -9 (goal ≤ 350 KB).
