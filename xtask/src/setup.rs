@@ -79,7 +79,7 @@ pub fn ensure_test_packages() -> Result<()> {
 
 fn apt_install(packages: &[&str]) -> Result<()> {
     eprintln!("Installing Debian packages: {}", packages.join(" "));
-    let sudo = !output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+    let sudo = output(Command::new("id").arg("-u")).is_none_or(|u| u.trim() != "0");
     let apt = |args: &[&str]| {
         let mut c = if sudo {
             Command::new("sudo")
