@@ -298,7 +298,9 @@ impl OutboxError {
             OutboxError::DuplicateId(id) => format!("Nachrichten-ID doppelt: {id}"),
             OutboxError::EmptyAddress(id) => format!("Keine Empfängeradresse ({id})"),
             OutboxError::EmptyContent(id) => format!("Kein Nachrichtentext ({id})"),
-            OutboxError::WrongBatch(id) => format!("Nachricht gehört zu einer anderen Sendung ({id})"),
+            OutboxError::WrongBatch(id) => {
+                format!("Nachricht gehört zu einer anderen Sendung ({id})")
+            }
         }
     }
 }
@@ -436,17 +438,14 @@ impl OutboxMessage {
         let to = target.kind();
         if from == to {
             return Ok(match (&self.state, &target) {
-                (
-                    MessageState::Retrying { .. },
-                    MessageState::Retrying { .. },
-                ) if self.state != target && report.at >= self.updated_at => {
+                (MessageState::Retrying { .. }, MessageState::Retrying { .. })
+                    if self.state != target && report.at >= self.updated_at =>
+                {
                     self.state = target;
                     self.updated_at = report.at;
                     ReportOutcome::Changed
                 }
-                (MessageState::Retrying { .. }, _) if self.state != target => {
-                    ReportOutcome::Stale
-                }
+                (MessageState::Retrying { .. }, _) if self.state != target => ReportOutcome::Stale,
                 _ => ReportOutcome::Unchanged,
             });
         }
@@ -1108,10 +1107,7 @@ mod tests {
                         assert_eq!(m.kind(), to);
                         assert_eq!(m.updated_at, t(15, 30));
                     } else {
-                        assert_eq!(
-                            r,
-                            Err(OutboxError::IllegalTransition { channel, from, to })
-                        );
+                        assert_eq!(r, Err(OutboxError::IllegalTransition { channel, from, to }));
                         assert_eq!(m, before, "a refused transition changes nothing");
                     }
                     checked += 1;
@@ -1123,7 +1119,10 @@ mod tests {
 
     #[test]
     fn final_states() {
-        let finals: Vec<_> = StateKind::ALL.into_iter().filter(|s| s.is_final()).collect();
+        let finals: Vec<_> = StateKind::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
         assert_eq!(
             finals,
             [
@@ -1169,17 +1168,37 @@ mod tests {
             use ReportOutcome::*;
             &[
                 (&[Queued], &[Changed], StateKind::Transmitted),
-                (&[Queued, Queued], &[Changed, Unchanged], StateKind::Transmitted),
-                (&[Queued, Sending, Sent], &[Changed, Unchanged, Changed], StateKind::Sent),
+                (
+                    &[Queued, Queued],
+                    &[Changed, Unchanged],
+                    StateKind::Transmitted,
+                ),
+                (
+                    &[Queued, Sending, Sent],
+                    &[Changed, Unchanged, Changed],
+                    StateKind::Sent,
+                ),
                 (&[Sent, Sending], &[Changed, Stale], StateKind::Sent),
                 (&[Sent, Sent], &[Changed, Unchanged], StateKind::Sent),
                 (&[Sent, Failed], &[Changed, Stale], StateKind::Sent),
                 (&[Failed, Sent], &[Changed, Stale], StateKind::Failed),
                 (&[Failed, Queued], &[Changed, Stale], StateKind::Failed),
                 (&[Retrying, Sending], &[Changed, Stale], StateKind::Retrying),
-                (&[Retrying, Retrying], &[Changed, Unchanged], StateKind::Retrying),
-                (&[Retrying, Sent, Retrying], &[Changed, Changed, Stale], StateKind::Sent),
-                (&[Sending, Retrying, Failed], &[Changed, Changed, Changed], StateKind::Failed),
+                (
+                    &[Retrying, Retrying],
+                    &[Changed, Unchanged],
+                    StateKind::Retrying,
+                ),
+                (
+                    &[Retrying, Sent, Retrying],
+                    &[Changed, Changed, Stale],
+                    StateKind::Sent,
+                ),
+                (
+                    &[Sending, Retrying, Failed],
+                    &[Changed, Changed, Changed],
+                    StateKind::Failed,
+                ),
             ]
         };
         for (seq, outcomes, end) in cases {
@@ -1259,7 +1278,8 @@ mod tests {
         // Batch cancel: clean queued → cancelled, unconfirmed → to poll, others untouched.
         let (b, mut ms) = queued(Channel::Sms, &["a", "b", "c", "d"]);
         ms[1].begin_submit();
-        ms[2].apply_report(&report("c", RelayState::Sent, t(15, 0)))
+        ms[2]
+            .apply_report(&report("c", RelayState::Sent, t(15, 0)))
             .unwrap();
         let (done, uncertain) = cancel_batch(&mut ms, &b.id, t(15, 5));
         assert_eq!(done, ["a", "d"]);
@@ -1496,7 +1516,8 @@ mod tests {
         assert!(again.new_messages.is_empty());
         // The retry fails too: the next retry gets -r2.
         let i = ms.iter().position(|m| m.id == "b-r1").unwrap();
-        ms[i].apply_report(&report("b-r1", RelayState::Failed, t(16, 5)))
+        ms[i]
+            .apply_report(&report("b-r1", RelayState::Failed, t(16, 5)))
             .unwrap();
         let third = retry_failed(&mut ms, &b.id, lookup, t(16, 10));
         assert_eq!(third.new_messages[0].id, "b-r2");
@@ -1506,7 +1527,8 @@ mod tests {
     #[test]
     fn retry_links_a_leftover_instead_of_duplicating() {
         let (b, mut ms) = queued(Channel::Email, &["a"]);
-        ms[0].apply_report(&report("a", RelayState::Failed, t(15, 0)))
+        ms[0]
+            .apply_report(&report("a", RelayState::Failed, t(15, 0)))
             .unwrap();
         let persons = [person("p-a", true)];
         let lookup = |id: &PersonId| persons.iter().find(|p| &p.id == id);
@@ -1526,7 +1548,8 @@ mod tests {
             reason: "Termin verschoben, Patient bat telefonisch um Nachricht".into(),
             at: t(13, 0),
         };
-        ms[0].apply_report(&report("a", RelayState::Failed, t(15, 0)))
+        ms[0]
+            .apply_report(&report("a", RelayState::Failed, t(15, 0)))
             .unwrap();
         let persons = [person("p-a", false)];
         let out = retry_failed(
@@ -1563,7 +1586,11 @@ mod tests {
             .and_hms_opt(9, 0, 0)
             .unwrap();
         let cases: Vec<(&Person, Vec<ConsentOverride>, Option<&str>)> = vec![
-            (&granted, vec![], Some("Einwilligung vom 01.03.2026 (Double-Opt-in)")),
+            (
+                &granted,
+                vec![],
+                Some("Einwilligung vom 01.03.2026 (Double-Opt-in)"),
+            ),
             (&missing, vec![], None),
             (&missing, vec![ov("  ", t(14, 0))], None),
             (
@@ -1606,7 +1633,12 @@ mod tests {
         for p in Purpose::ALL {
             c.grant(Channel::Email, p, d(2026, 1, 1), Evidence::OnlineForm);
         }
-        c.grant(Channel::Sms, Purpose::Recall, d(2026, 1, 1), Evidence::OnlineForm);
+        c.grant(
+            Channel::Sms,
+            Purpose::Recall,
+            d(2026, 1, 1),
+            Evidence::OnlineForm,
+        );
         a.consents = c;
         let mut b = a.clone();
         b.id = PersonId("b".into());
@@ -1651,14 +1683,23 @@ mod tests {
         assert_eq!(changed, [PersonId("a".into()), PersonId("b".into())]);
         let a = &persons[0];
         for p in Purpose::ALL {
-            assert_eq!(a.consents.allows(Channel::Email, p), !p.is_advertising(), "{p:?}");
+            assert_eq!(
+                a.consents.allows(Channel::Email, p),
+                !p.is_advertising(),
+                "{p:?}"
+            );
         }
         assert!(a.consents.allows(Channel::Sms, Purpose::Recall));
         let rec = a.consents.get(Channel::Email, Purpose::Birthday).unwrap();
         assert_eq!(rec.withdrawn_at, Some(d(2026, 11, 26)));
-        assert_eq!(rec.withdrawn_source, Some(WithdrawalSource::UnsubscribeLink));
+        assert_eq!(
+            rec.withdrawn_source,
+            Some(WithdrawalSource::UnsubscribeLink)
+        );
         assert!(!persons[1].consents.allows(Channel::Email, Purpose::Recall));
-        assert!(persons[1].consents.allows(Channel::Email, Purpose::Birthday));
+        assert!(persons[1]
+            .consents
+            .allows(Channel::Email, Purpose::Birthday));
         assert!(persons[2].consents.allows(Channel::Email, Purpose::Recall));
         // Applying again changes nothing.
         let snapshot = persons.clone();
@@ -1670,7 +1711,8 @@ mod tests {
     fn serde_roundtrip() {
         let mut m = msg(Channel::Email);
         m.state = example_state(StateKind::Retrying);
-        let back: OutboxMessage = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        let back: OutboxMessage =
+            serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
     }
 }

@@ -69,9 +69,7 @@ pub fn batch_summaries(batches: &[Batch], messages: &[OutboxMessage]) -> Vec<Bat
             counts: BatchCounts::of(by_batch.get(b.id.as_str()).into_iter().flatten().copied()),
         })
         .collect();
-    v.sort_by(|a, b| {
-        (b.batch.created_at, &b.batch.id).cmp(&(a.batch.created_at, &a.batch.id))
-    });
+    v.sort_by(|a, b| (b.batch.created_at, &b.batch.id).cmp(&(a.batch.created_at, &a.batch.id)));
     v
 }
 
@@ -163,4 +161,187 @@ pub fn to_csv(rows: &[LogRow]) -> Result<Vec<u8>, csv::Error> {
 /// File name for the export: `Versandprotokoll_2026-11-26_1405.csv`.
 pub fn csv_file_name(now: NaiveDateTime) -> String {
     format!("Versandprotokoll_{}.csv", now.format("%Y-%m-%d_%H%M"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{Evidence, PersonId};
+    use crate::domain::outbox::{
+        queue_batch, ConsentBasis, Content, QueueItem, RelayReport, RelayState,
+    };
+    use chrono::NaiveDate;
+
+    fn t(day: u32, h: u32, m: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, day)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    }
+
+    fn item(id: &str, name: &str, address: &str, consent: ConsentBasis) -> QueueItem {
+        QueueItem {
+            id: id.into(),
+            person_id: PersonId(format!("p-{id}")),
+            appointment_id: None,
+            recipient_name: name.into(),
+            address: address.into(),
+            content: Content {
+                subject: None,
+                text: "Hallo".into(),
+                html: None,
+            },
+            consent,
+        }
+    }
+
+    fn fixture() -> (Vec<Batch>, Vec<OutboxMessage>) {
+        let consent = ConsentBasis::Consent {
+            given_at: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+            evidence: Evidence::WrittenForm,
+        };
+        let old = Batch {
+            id: "b-old".into(),
+            created_at: t(25, 9, 0),
+            channel: Channel::Sms,
+            purpose: Purpose::AppointmentReminder,
+            template_name: "SMS-Erinnerung".into(),
+            template_version: 2,
+            paused: false,
+        };
+        let new = Batch {
+            id: "b-new".into(),
+            created_at: t(26, 14, 5),
+            channel: Channel::Sms,
+            purpose: Purpose::Recall,
+            template_name: "Recall".into(),
+            template_version: 1,
+            paused: false,
+        };
+        let mut ms = queue_batch(
+            &old,
+            vec![item(
+                "o1",
+                "Müller, Anna",
+                "+4917112345678",
+                consent.clone(),
+            )],
+        )
+        .unwrap();
+        ms.extend(
+            queue_batch(
+                &new,
+                vec![
+                    item("n1", "Yılmaz, Ece", "+4915112345678", consent.clone()),
+                    item(
+                        "n2",
+                        "=HYPERLINK(\"x\"), Evil",
+                        "+4916012345678",
+                        ConsentBasis::Override {
+                            reason: "Patient bat am Telefon; \"dringend\"".into(),
+                            at: t(26, 13, 0),
+                        },
+                    ),
+                ],
+            )
+            .unwrap(),
+        );
+        let rep = |id: &str, state, reason: Option<&str>, at| RelayReport {
+            id: id.into(),
+            state,
+            reason: reason.map(str::to_string),
+            next_attempt: None,
+            at,
+        };
+        ms[0]
+            .apply_report(&rep("o1", RelayState::Sent, None, t(25, 9, 1)))
+            .unwrap();
+        ms[1]
+            .apply_report(&rep("n1", RelayState::Sent, None, t(26, 14, 6)))
+            .unwrap();
+        ms[2]
+            .apply_report(&rep(
+                "n2",
+                RelayState::Failed,
+                Some("Nummer nicht erreichbar"),
+                t(26, 14, 7),
+            ))
+            .unwrap();
+        (vec![old, new], ms)
+    }
+
+    #[test]
+    fn rows_newest_batch_first_and_filtered() {
+        let (batches, ms) = fixture();
+        let rows = log_rows(&batches, &ms, None);
+        let ids: Vec<_> = rows.iter().map(|r| r.message_id.as_str()).collect();
+        assert_eq!(ids, ["n1", "n2", "o1"]);
+        assert_eq!(rows[1].reason.as_deref(), Some("Nummer nicht erreichbar"));
+        assert_eq!(rows[0].template, "Recall (v1)");
+        let failed = log_rows(&batches, &ms, Some(StateKind::Failed));
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].message_id, "n2");
+        assert!(log_rows(&batches, &ms, Some(StateKind::Queued)).is_empty());
+        let sums = batch_summaries(&batches, &ms);
+        assert_eq!(sums[0].batch.id, "b-new");
+        assert_eq!((sums[0].counts.sent, sums[0].counts.failed), (1, 1));
+        assert_eq!(sums[1].counts.sent, 1);
+    }
+
+    #[test]
+    fn csv_export() {
+        let (batches, ms) = fixture();
+        let bytes = to_csv(&log_rows(&batches, &ms, None)).unwrap();
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+        let mut r = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .from_reader(&bytes[3..]);
+        let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+        assert_eq!(headers, CSV_HEADERS);
+        let recs: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert_eq!(recs.len(), 3);
+        let n2 = &recs[1];
+        assert_eq!(&n2[0], "b-new");
+        assert_eq!(&n2[1], "26.11.2026 14:05");
+        assert_eq!(&n2[2], "SMS");
+        assert_eq!(&n2[3], "Recall");
+        assert_eq!(&n2[4], "Recall (v1)");
+        assert_eq!(&n2[5], "'=HYPERLINK(\"x\"), Evil");
+        assert_eq!(&n2[6], "+4916012345678");
+        assert_eq!(&n2[7], "fehlgeschlagen");
+        assert_eq!(&n2[8], "26.11.2026 14:07");
+        assert_eq!(&n2[9], "Nummer nicht erreichbar");
+        assert_eq!(
+            &n2[10],
+            "Ohne Einwilligung (26.11.2026 13:00): Patient bat am Telefon; \"dringend\""
+        );
+        assert_eq!(&n2[11], "n2");
+        let o1 = &recs[2];
+        assert_eq!(&o1[5], "Müller, Anna");
+        assert_eq!(&o1[7], "gesendet");
+        assert_eq!(&o1[10], "Einwilligung vom 02.01.2026 (schriftlich)");
+        assert_eq!(&o1[9], "");
+    }
+
+    #[test]
+    fn csv_cells_are_defused() {
+        let cases = [
+            ("=1+1", "'=1+1"),
+            ("+49 171", "'+49 171"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("Müller", "Müller"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(safe_cell(input), want, "{input}");
+        }
+        assert!(is_e164("+4917112345678"));
+        assert!(!is_e164("+49 171"));
+        assert!(!is_e164("=+4917112345678"));
+        assert_eq!(
+            csv_file_name(t(26, 14, 5)),
+            "Versandprotokoll_2026-11-26_1405.csv"
+        );
+    }
 }
