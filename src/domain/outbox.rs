@@ -1309,7 +1309,7 @@ mod tests {
     #[test]
     fn letters_are_printed_not_transmitted() {
         let (b, mut ms) = queued(Channel::Letter, &["a", "b"]);
-        assert!(chunks_to_transmit(&[b.clone()], &ms, MAX_CHUNK).is_empty());
+        assert!(chunks_to_transmit(std::slice::from_ref(&b), &ms, MAX_CHUNK).is_empty());
         assert!(!ms[0].begin_submit());
         ms[0].mark_printed(t(14, 30)).unwrap();
         assert_eq!(ms[0].kind(), StateKind::Printed);
@@ -1470,7 +1470,7 @@ mod tests {
             let id = ms[i].id.clone();
             ms[i].apply_report(&report(&id, st, t(15, 0))).unwrap();
         }
-        let mut persons = vec![
+        let mut persons = [
             person("p-a", true),
             person("p-b", true),
             person("p-c", true),
