@@ -62,9 +62,7 @@ fn items(n: usize) -> Vec<QueueItem> {
             QueueItem {
                 id: format!("6f1c2d3e-4b5a-4c6d-8e7f-{i:012x}"),
                 person_id: PersonId(format!("a1b2c3d4-0000-4000-8000-{i:012x}")),
-                appointment_id: Some(AppointmentId(format!(
-                    "b1b2c3d4-0000-4000-8000-{i:012x}"
-                ))),
+                appointment_id: Some(AppointmentId(format!("b1b2c3d4-0000-4000-8000-{i:012x}"))),
                 recipient_name: format!("Müller, Anna {i}"),
                 address: format!("anna.mueller{i}@example.org"),
                 content: Content {
@@ -168,6 +166,8 @@ fn main() {
     apply_reports(&mut done, &reports);
     row(
         "send log rows + CSV export",
-        measure(runs, || to_csv(&log_rows(&batches, &done, None)).unwrap().len()),
+        measure(runs, || {
+            to_csv(&log_rows(&batches, &done, None)).unwrap().len()
+        }),
     );
 }
