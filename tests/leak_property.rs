@@ -2,6 +2,7 @@
 //! catalogue ever reaches the output. Every forbidden field is filled with a sentinel, and
 //! many generated templates try to reach them (loops over the context, `|tojson`, `|pprint`,
 //! `debug()`, attribute and item access, macros, includes). Errors are fine, leaks are not.
+#![cfg(not(target_arch = "wasm32"))]
 
 use chrono::NaiveDate;
 use praxisbote::domain::placeholders::{build_context, ContextInput, MessageContext};

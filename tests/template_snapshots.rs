@@ -3,6 +3,7 @@
 //! Data-driven: each file in `tests/fixtures/recipients/` is one case (a person and an optional
 //! appointment); `tests/fixtures/practice.json` holds the practice, the date and the
 //! unsubscribe link. One snapshot per template × recipient under `tests/snapshots/`.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -17,13 +17,40 @@ const NATIVE_SPEED: &[(&str, &str)] = &[
 fn benches() -> Vec<(&'static str, Vec<&'static str>, bool)> {
     // (name, cargo args, native speed profile?)
     let mut v = vec![
-        ("select", vec!["run", "--release", "--example", "bench_select"], false),
-        ("render", vec!["run", "--release", "--example", "bench_render"], true),
-        ("import", vec!["run", "--release", "--example", "bench_import"], false),
-        ("relay", vec!["bench", "-p", "praxisbote-relay", "--bench", "throughput"], true),
+        (
+            "select",
+            vec!["run", "--release", "--example", "bench_select"],
+            false,
+        ),
+        (
+            "render",
+            vec!["run", "--release", "--example", "bench_render"],
+            true,
+        ),
+        (
+            "import",
+            vec!["run", "--release", "--example", "bench_import"],
+            false,
+        ),
+        (
+            "relay",
+            vec!["bench", "-p", "praxisbote-relay", "--bench", "throughput"],
+            true,
+        ),
     ];
     if util::root().join("pdf/examples/bench_letters.rs").exists() {
-        v.push(("letters", vec!["run", "--release", "-p", "praxisbote-pdf", "--example", "bench_letters"], true));
+        v.push((
+            "letters",
+            vec![
+                "run",
+                "--release",
+                "-p",
+                "praxisbote-pdf",
+                "--example",
+                "bench_letters",
+            ],
+            true,
+        ));
     }
     v
 }
@@ -39,8 +66,20 @@ pub fn run(args: &[String]) -> Result<()> {
         println!("\n## IndexedDB bulk insert vs. plain JavaScript put loop (headless Chromium)");
         util::run(
             util::cargo()
-                .args(["test", "--release", "--target", "wasm32-unknown-unknown", "--test", "bench_idb", "--", "--include-ignored"])
-                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+                .args([
+                    "test",
+                    "--release",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--test",
+                    "bench_idb",
+                    "--",
+                    "--include-ignored",
+                ])
+                .env(
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                    "wasm-bindgen-test-runner",
+                )
                 .env("CHROMEDRIVER", "/usr/bin/chromedriver")
                 .env("WASM_BINDGEN_TEST_TIMEOUT", "600"),
         )?;
