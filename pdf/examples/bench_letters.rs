@@ -158,7 +158,8 @@ fn main() {
     // ReportLab, same letters.
     let layout_path = dir.join("bench-layout.jsonl");
     export_layout(&job, &layout_path);
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bench_reportlab.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bench_reportlab.py");
     let fonts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
     let out = Command::new("python3")
         .arg(&script)

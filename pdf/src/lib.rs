@@ -239,23 +239,27 @@ impl<'a> BatchBuilder<'a> {
         let opts = LayoutOptions {
             logo_aspect: self.logo.as_ref().map(|(_, a)| *a),
         };
-        let layout = layout_letter(&self.job.practice, letter, &opts, self.metrics).map_err(
-            |source| Error::Layout {
-                index: self.next + 1,
-                recipient: letter
-                    .recipient
-                    .iter()
-                    .find(|l| !l.trim().is_empty() && l.trim() != "Herrn" && l.trim() != "Frau")
-                    .cloned()
-                    .unwrap_or_default(),
-                source,
-            },
-        )?;
+        let layout =
+            layout_letter(&self.job.practice, letter, &opts, self.metrics).map_err(|source| {
+                Error::Layout {
+                    index: self.next + 1,
+                    recipient: letter
+                        .recipient
+                        .iter()
+                        .find(|l| !l.trim().is_empty() && l.trim() != "Herrn" && l.trim() != "Frau")
+                        .cloned()
+                        .unwrap_or_default(),
+                    source,
+                }
+            })?;
         let n = layout.pages.len();
         self.draw(&layout);
         if self.job.duplex && n % 2 == 1 {
-            self.pages
-                .push(PdfPage::new(Mm(PAGE_WIDTH_MM), Mm(PAGE_HEIGHT_MM), Vec::new()));
+            self.pages.push(PdfPage::new(
+                Mm(PAGE_WIDTH_MM),
+                Mm(PAGE_HEIGHT_MM),
+                Vec::new(),
+            ));
         }
         self.next += 1;
         Ok(true)
@@ -428,7 +432,12 @@ fn load_logo(_doc: &mut PdfDocument, _bytes: &[u8]) -> Result<(printpdf::XObject
     ))
 }
 
-fn draw_logo(ops: &mut Vec<Op>, doc: &PdfDocument, id: &printpdf::XObjectId, b: &praxisbote::domain::letter::ImageBox) {
+fn draw_logo(
+    ops: &mut Vec<Op>,
+    doc: &PdfDocument,
+    id: &printpdf::XObjectId,
+    b: &praxisbote::domain::letter::ImageBox,
+) {
     let width_px = match doc.resources.xobjects.map.get(id) {
         Some(printpdf::XObject::Image(img)) => img.width as f32,
         _ => return,
@@ -455,8 +464,14 @@ mod tests {
     fn download_name_is_safe() {
         let d = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
         let table = [
-            ("Terminerinnerung", "Serienbrief_Terminerinnerung_2026-11-27.pdf"),
-            ("Geburtstag 2026", "Serienbrief_Geburtstag_2026_2026-11-27.pdf"),
+            (
+                "Terminerinnerung",
+                "Serienbrief_Terminerinnerung_2026-11-27.pdf",
+            ),
+            (
+                "Geburtstag 2026",
+                "Serienbrief_Geburtstag_2026_2026-11-27.pdf",
+            ),
             ("a/b:c", "Serienbrief_a_b_c_2026-11-27.pdf"),
             ("", "Serienbrief_2026-11-27.pdf"),
         ];

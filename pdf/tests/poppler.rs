@@ -43,11 +43,22 @@ fn practice(form: LetterForm) -> PracticeSettings {
 fn people() -> Vec<(Vec<&'static str>, &'static str)> {
     vec![
         (
-            vec!["Frau", "Dr. Anna Müller-Lüdenscheidt", "Großstraße 12", "80331 München"],
+            vec![
+                "Frau",
+                "Dr. Anna Müller-Lüdenscheidt",
+                "Großstraße 12",
+                "80331 München",
+            ],
             "Sehr geehrte Frau Dr. Müller-Lüdenscheidt,",
         ),
         (
-            vec!["Herrn", "Mehmet Yılmaz", "Bahnhofstraße 5a", "c/o Ayşe Doğan", "50667 Köln"],
+            vec![
+                "Herrn",
+                "Mehmet Yılmaz",
+                "Bahnhofstraße 5a",
+                "c/o Ayşe Doğan",
+                "50667 Köln",
+            ],
             "Sehr geehrter Herr Yılmaz,",
         ),
         (
@@ -55,11 +66,22 @@ fn people() -> Vec<(Vec<&'static str>, &'static str)> {
             "Guten Tag Łukasz Wałęsa,",
         ),
         (
-            vec!["Herrn", "José Núñez", "Äußere Weiße Gasse 7", "Hinterhaus", "90402 Nürnberg"],
+            vec![
+                "Herrn",
+                "José Núñez",
+                "Äußere Weiße Gasse 7",
+                "Hinterhaus",
+                "90402 Nürnberg",
+            ],
             "Sehr geehrter Herr Núñez,",
         ),
         (
-            vec!["Frau", "Prof. Dr. Søren Bjørnø", "Élysée-Straße 9", "20095 Hamburg"],
+            vec![
+                "Frau",
+                "Prof. Dr. Søren Bjørnø",
+                "Élysée-Straße 9",
+                "20095 Hamburg",
+            ],
             "Guten Tag Søren Bjørnø,",
         ),
     ]
@@ -163,10 +185,7 @@ fn unescape(s: &str) -> String {
 
 /// Every text line of `pdftotext -bbox-layout`, in mm.
 fn bbox_lines(pdf: &Path) -> Vec<BoxLine> {
-    let html = tool(
-        "pdftotext",
-        &["-bbox-layout", pdf.to_str().unwrap(), "-"],
-    );
+    let html = tool("pdftotext", &["-bbox-layout", pdf.to_str().unwrap(), "-"]);
     let mut out = Vec::new();
     let mut page = 0;
     let mut rest = html.as_str();
@@ -209,7 +228,11 @@ fn find<'a>(lines: &'a [BoxLine], page: usize, text: &str) -> &'a BoxLine {
         .iter()
         .find(|l| l.page == page && l.text == text)
         .unwrap_or_else(|| {
-            let on_page: Vec<_> = lines.iter().filter(|l| l.page == page).map(|l| &l.text).collect();
+            let on_page: Vec<_> = lines
+                .iter()
+                .filter(|l| l.page == page)
+                .map(|l| &l.text)
+                .collect();
             panic!("line {text:?} not found on page {page}: {on_page:?}")
         })
 }
@@ -337,10 +360,16 @@ fn subject_salutation_and_info_block_are_where_din_5008_puts_them() {
             .filter(|l| l.page == 1 && l.x_min >= 124.9 && l.y_min < subject.y_min)
             .map(|l| l.y_min)
             .fold(f32::INFINITY, f32::min);
-        assert!((info_top - g.info_y).abs() < 0.8, "{form:?}: info top {info_top}");
+        assert!(
+            (info_top - g.info_y).abs() < 0.8,
+            "{form:?}: info top {info_top}"
+        );
         // Nothing of the body runs into the footer.
         for l in lines.iter().filter(|l| l.page == 1) {
-            if !l.text.contains("Sonnenschein ·") && !l.text.contains("IBAN") && !l.text.contains("Tel.") {
+            if !l.text.contains("Sonnenschein ·")
+                && !l.text.contains("IBAN")
+                && !l.text.contains("Tel.")
+            {
                 assert!(l.y_max <= 261.0 || l.y_min < 45.0, "{l:?}");
             }
         }
@@ -358,7 +387,9 @@ fn every_name_extracts_with_its_letters() {
         }
         assert!(text.contains(salutation), "{salutation:?} missing");
     }
-    for ch in ["ä", "ö", "ü", "ß", "ı", "ł", "ğ", "ş", "é", "ñ", "ø", "Ä", "Ö", "Ł"] {
+    for ch in [
+        "ä", "ö", "ü", "ß", "ı", "ł", "ğ", "ş", "é", "ñ", "ø", "Ä", "Ö", "Ł",
+    ] {
         assert!(text.contains(ch), "{ch} missing");
     }
     assert!(text.contains("Mit freundlichen Grüßen"));
@@ -370,7 +401,11 @@ fn only_embedded_subset_fonts() {
     let job = job(LetterForm::B, &[1, 1], false);
     let pdf = write_pdf("fonts.pdf", &job);
     let out = tool("pdffonts", &[pdf.to_str().unwrap()]);
-    let rows: Vec<&str> = out.lines().skip(2).filter(|l| !l.trim().is_empty()).collect();
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     assert_eq!(rows.len(), 2, "{out}");
     let mut names = Vec::new();
     for row in rows {
@@ -380,7 +415,9 @@ fn only_embedded_subset_fonts() {
         let (emb, sub, uni) = (cols[n - 5], cols[n - 4], cols[n - 3]);
         assert_eq!((emb, sub, uni), ("yes", "yes", "yes"), "{row}");
         let name = cols[0];
-        let (prefix, base) = name.split_once('+').unwrap_or_else(|| panic!("no subset tag: {name}"));
+        let (prefix, base) = name
+            .split_once('+')
+            .unwrap_or_else(|| panic!("no subset tag: {name}"));
         assert_eq!(prefix.len(), 6);
         assert!(prefix.chars().all(|c| c.is_ascii_uppercase()), "{name}");
         names.push(base.to_string());
@@ -411,7 +448,11 @@ fn page_counts_with_multi_page_letters_and_duplex_blanks() {
                     .len()
             })
             .collect();
-        assert_eq!(counts, vec![1, 3, 1, 2], "test data no longer gives the intended lengths");
+        assert_eq!(
+            counts,
+            vec![1, 3, 1, 2],
+            "test data no longer gives the intended lengths"
+        );
         let want_total = if duplex { 2 + 4 + 2 + 2 } else { 1 + 3 + 1 + 2 };
         assert_eq!(total, want_total);
         let pdf = write_pdf(&format!("pages-duplex-{duplex}.pdf"), &job);
@@ -422,7 +463,11 @@ fn page_counts_with_multi_page_letters_and_duplex_blanks() {
             find(&lines, starts[i], &l.recipient[l.recipient.len() - 1]);
             if counts[i] > 1 {
                 for k in 2..=counts[i] {
-                    find(&lines, starts[i] + k - 1, &format!("Seite {k} von {}", counts[i]));
+                    find(
+                        &lines,
+                        starts[i] + k - 1,
+                        &format!("Seite {k} von {}", counts[i]),
+                    );
                     // no address field on following pages
                     assert!(!lines
                         .iter()
@@ -445,7 +490,11 @@ fn metadata_title_and_creation_date() {
     let job = job(LetterForm::B, &[1], false);
     let pdf = write_pdf("meta.pdf", &job);
     let info = tool("pdfinfo", &["-isodates", pdf.to_str().unwrap()]);
-    let title = info.lines().find_map(|l| l.strip_prefix("Title:")).unwrap().trim();
+    let title = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Title:"))
+        .unwrap()
+        .trim();
     assert_eq!(title, "Serienbrief Terminerinnerung");
     let created = info
         .lines()

@@ -255,7 +255,10 @@ pub fn format_date_de(date: NaiveDate) -> String {
 
 /// The default return-address line: "Praxis Sonnenschein · Lindenweg 3 · 12345 Musterstadt".
 pub fn return_address_line(p: &PracticeSettings) -> String {
-    let street = join_nonempty(&[p.address.street.trim(), p.address.house_number.trim()], " ");
+    let street = join_nonempty(
+        &[p.address.street.trim(), p.address.house_number.trim()],
+        " ",
+    );
     let city = join_nonempty(&[p.address.postcode.trim(), p.address.city.trim()], " ");
     join_nonempty(&[p.name.trim(), &street, &city], " · ")
 }
@@ -395,7 +398,12 @@ fn paginate(lines: &[FlowLine], first_cap: usize, next_cap: usize) -> Vec<(usize
                 break;
             }
         }
-        let cap = if pages.is_empty() { first_cap } else { next_cap }.max(1);
+        let cap = if pages.is_empty() {
+            first_cap
+        } else {
+            next_cap
+        }
+        .max(1);
         let end = start + cap;
         if end >= lines.len() {
             pages.push((start, lines.len()));
@@ -468,7 +476,13 @@ pub fn layout_letter(
     if !letter.salutation.trim().is_empty() {
         flow.push(FlowLine::gap(true));
         flow.push(FlowLine::gap(true));
-        for l in wrap_text(&letter.salutation, FontStyle::Regular, BODY_SIZE_PT, text_w, m) {
+        for l in wrap_text(
+            &letter.salutation,
+            FontStyle::Regular,
+            BODY_SIZE_PT,
+            text_w,
+            m,
+        ) {
             let mut fl = FlowLine::text(l, FontStyle::Regular, Role::Salutation);
             fl.keep_with_next = true;
             flow.push(fl);
@@ -516,7 +530,8 @@ pub fn layout_letter(
                 flow.push(FlowLine::gap(true));
             }
             for s in sig {
-                let mut fl = FlowLine::text(s.trim().to_string(), FontStyle::Regular, Role::Signature);
+                let mut fl =
+                    FlowLine::text(s.trim().to_string(), FontStyle::Regular, Role::Signature);
                 fl.keep_with_next = true;
                 flow.push(fl);
             }
@@ -668,7 +683,14 @@ fn letterhead(
         }));
         name_max_w -= w + 5.0;
     }
-    let (name, size) = fit_line(p.name.trim(), FontStyle::Bold, name_size, 10.0, name_max_w, m);
+    let (name, size) = fit_line(
+        p.name.trim(),
+        FontStyle::Bold,
+        name_size,
+        10.0,
+        name_max_w,
+        m,
+    );
     if !name.is_empty() {
         page.items.push(Item::Text(run(
             LEFT_MARGIN_MM,
@@ -697,7 +719,15 @@ fn letterhead(
             continue;
         }
         let (t, s) = fit_line(&text, FontStyle::Regular, 8.5, 6.5, name_max_w, m);
-        let mut r = run(LEFT_MARGIN_MM, y, &t, FontStyle::Regular, s, Role::Letterhead, m);
+        let mut r = run(
+            LEFT_MARGIN_MM,
+            y,
+            &t,
+            FontStyle::Regular,
+            s,
+            Role::Letterhead,
+            m,
+        );
         r.muted = true;
         page.items.push(Item::Text(r));
     }
@@ -719,7 +749,14 @@ fn return_line(
         return;
     }
     let max_w = g.address_w - 2.0 * ADDRESS_INSET_MM;
-    let (t, s) = fit_line(&text, FontStyle::Regular, RETURN_LINE_SIZE_PT, 5.5, max_w, m);
+    let (t, s) = fit_line(
+        &text,
+        FontStyle::Regular,
+        RETURN_LINE_SIZE_PT,
+        5.5,
+        max_w,
+        m,
+    );
     // Inside the first 5 mm of the address field, descenders included.
     let y = g.address_y + 5.0 - m.descent_em() * pt_to_mm(s) - 0.4;
     let r = run(
@@ -805,7 +842,15 @@ fn page_header(
     let y = 17.0;
     let left = join_nonempty(&[p.name.trim(), &format_date_de(letter.date)], " · ");
     let (t, s) = fit_line(&left, FontStyle::Regular, 8.0, 6.5, 120.0, m);
-    let mut r = run(LEFT_MARGIN_MM, y, &t, FontStyle::Regular, s, Role::PageHeader, m);
+    let mut r = run(
+        LEFT_MARGIN_MM,
+        y,
+        &t,
+        FontStyle::Regular,
+        s,
+        Role::PageHeader,
+        m,
+    );
     r.muted = true;
     page.items.push(Item::Text(r));
     let num = format!("Seite {page_no} von {total}");
@@ -865,7 +910,15 @@ fn footer(page: &mut Page, p: &PracticeSettings, m: &dyn TextMeasure) {
             RIGHT_EDGE_MM - LEFT_MARGIN_MM,
             m,
         );
-        let mut r = run(LEFT_MARGIN_MM, y, &t, FontStyle::Regular, s, Role::Footer, m);
+        let mut r = run(
+            LEFT_MARGIN_MM,
+            y,
+            &t,
+            FontStyle::Regular,
+            s,
+            Role::Footer,
+            m,
+        );
         r.muted = true;
         page.items.push(Item::Text(r));
         y += FOOTER_PITCH_MM;
@@ -1148,7 +1201,10 @@ mod tests {
         for (i, p) in lay.pages.iter().enumerate() {
             if i == 0 {
                 assert_eq!(p.texts_with(Role::Recipient).count(), 4);
-                let pn: Vec<_> = p.texts_with(Role::PageNumber).map(|t| t.text.clone()).collect();
+                let pn: Vec<_> = p
+                    .texts_with(Role::PageNumber)
+                    .map(|t| t.text.clone())
+                    .collect();
                 assert!(pn.contains(&format!("1 von {n}")), "{pn:?}");
             } else {
                 assert_eq!(p.texts_with(Role::Recipient).count(), 0);
@@ -1258,7 +1314,8 @@ mod tests {
 
     #[test]
     fn wrapping_respects_width_and_keeps_words() {
-        let text = "Wir möchten Sie an Ihren Termin erinnern und bitten Sie, rechtzeitig zu kommen.";
+        let text =
+            "Wir möchten Sie an Ihren Termin erinnern und bitten Sie, rechtzeitig zu kommen.";
         for max_w in [20.0, 40.0, 80.0, 165.0] {
             let lines = wrap_text(text, FontStyle::Regular, 11.0, max_w, &Mono);
             for l in &lines {
