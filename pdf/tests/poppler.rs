@@ -291,7 +291,8 @@ fn recipient_lines_are_in_the_din_window_and_the_dl_window() {
                 assert!(inside(b, zone), "{form:?}: {b:?} outside recipient zone");
                 assert!((b.x_min - 25.0).abs() < 0.3, "{b:?} not at x = 25");
                 for dx in [0.0, (DL_W - 210.0) / 2.0, DL_W - 210.0] {
-                    for dy in [dy_max] {
+                    {
+                        let dy = dy_max;
                         let moved = BoxLine {
                             x_min: b.x_min + dx,
                             x_max: b.x_max + dx,

@@ -980,7 +980,6 @@ mod tests {
                 letter_contact: "Maria Schmidt".into(),
                 ..Default::default()
             },
-            ..Default::default()
         }
     }
 
