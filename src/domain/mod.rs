@@ -7,6 +7,7 @@ pub mod email;
 pub mod email_html;
 pub mod hashing;
 pub mod import;
+pub mod letter;
 pub mod model;
 pub mod outbox;
 pub mod phone;

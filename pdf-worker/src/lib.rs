@@ -1,0 +1,165 @@
+//! Web Worker entry for PDF letters: its own wasm, so printpdf never lands in the main bundle.
+//!
+//! Protocol (see NOTES-letters.md):
+//! - in  `{ type: "generate", job: "<BatchJob as JSON>" }` — starts a batch.
+//! - in  `{ type: "cancel" }` — stops the running batch after the current chunk.
+//! - out `{ type: "progress", done, total }` — after every chunk of letters.
+//! - out `{ type: "done", pdf: ArrayBuffer, pages }` — the PDF; the buffer is transferred.
+//! - out `{ type: "cancelled" }` / `{ type: "error", message }` (German message).
+//!
+//! Between chunks the worker yields to its event loop (`setTimeout(0)`), so a cancel message
+//! is seen while a batch runs.
+
+/// Letters laid out and drawn between two progress messages / cancel checks.
+pub const CHUNK: usize = 25;
+
+/// Parses a job (the `job` field of a `generate` message).
+pub fn parse_job(json: &str) -> Result<praxisbote_pdf::BatchJob, String> {
+    serde_json::from_str(json).map_err(|e| format!("Ungültiger Auftrag: {e}"))
+}
+
+#[cfg(target_arch = "wasm32")]
+mod worker {
+    use std::cell::Cell;
+
+    use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+    use praxisbote_pdf::BatchBuilder;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+    thread_local! {
+        static CANCEL: Cell<bool> = const { Cell::new(false) };
+        static BUSY: Cell<bool> = const { Cell::new(false) };
+    }
+
+    fn scope() -> DedicatedWorkerGlobalScope {
+        js_sys::global().unchecked_into()
+    }
+
+    fn msg(kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"type".into(), &kind.into());
+        for (k, v) in fields {
+            let _ = Reflect::set(&o, &(*k).into(), v);
+        }
+        o.into()
+    }
+
+    fn post(m: &JsValue) {
+        let _ = scope().post_message(m);
+    }
+
+    fn post_error(message: String) {
+        post(&msg("error", &[("message", message.into())]));
+    }
+
+    #[wasm_bindgen(start)]
+    pub fn start() {
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
+            let data = ev.data();
+            let kind = Reflect::get(&data, &"type".into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default();
+            match kind.as_str() {
+                "cancel" => CANCEL.with(|c| c.set(true)),
+                "generate" => {
+                    if BUSY.with(|b| b.get()) {
+                        post_error("Es läuft bereits eine PDF-Erstellung.".into());
+                        return;
+                    }
+                    let job = Reflect::get(&data, &"job".into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .unwrap_or_default();
+                    CANCEL.with(|c| c.set(false));
+                    BUSY.with(|b| b.set(true));
+                    wasm_bindgen_futures::spawn_local(async move {
+                        run(job).await;
+                        BUSY.with(|b| b.set(false));
+                    });
+                }
+                other => post_error(format!("Unbekannte Nachricht: {other}")),
+            }
+        });
+        scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        post(&msg("ready", &[]));
+    }
+
+    async fn yield_now() {
+        let p = Promise::new(&mut |resolve, _reject| {
+            let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+    }
+
+    async fn run(job_json: String) {
+        let job = match super::parse_job(&job_json) {
+            Ok(j) => j,
+            Err(e) => return post_error(e),
+        };
+        let mut b = match BatchBuilder::new(&job) {
+            Ok(b) => b,
+            Err(e) => return post_error(e.to_string()),
+        };
+        let total = b.total();
+        loop {
+            let mut more = true;
+            for _ in 0..super::CHUNK {
+                match b.add_next() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        more = false;
+                        break;
+                    }
+                    Err(e) => return post_error(e.to_string()),
+                }
+            }
+            post(&msg(
+                "progress",
+                &[
+                    ("done", (b.done() as u32).into()),
+                    ("total", (total as u32).into()),
+                ],
+            ));
+            yield_now().await;
+            if CANCEL.with(|c| c.get()) {
+                post(&msg("cancelled", &[]));
+                return;
+            }
+            if !more {
+                break;
+            }
+        }
+        let pages = b.page_count() as u32;
+        let bytes = b.finish();
+        let arr = Uint8Array::from(bytes.as_slice());
+        let buf = arr.buffer();
+        let m = msg(
+            "done",
+            &[("pdf", buf.clone().into()), ("pages", pages.into())],
+        );
+        if let Err(e) = scope().post_message_with_transfer(&m, &Array::of1(&buf)) {
+            post_error(format!("PDF konnte nicht übergeben werden: {e:?}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rejects_bad_jobs_in_german() {
+        let e = super::parse_job("{}").unwrap_err();
+        assert!(e.starts_with("Ungültiger Auftrag"), "{e}");
+        let ok = super::parse_job(
+            r#"{"title":"T","created":"2026-11-26T09:00:00","practice":{"name":"P"},
+               "letters":[{"recipient":["A"],"date":"2026-11-26","subject":"S",
+               "salutation":"Hallo,","body":["x"],"closing":"Gruß"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.letters.len(), 1);
+        assert!(!ok.duplex);
+    }
+}
