@@ -416,7 +416,7 @@ mod tests {
                 EmailError::LabelTooLong,
             ),
             (
-                &format!("anna@{}.de", vec!["abcdefghij"; 24].join(".")),
+                &format!("anna@{}.de", ["abcdefghij"; 24].join(".")),
                 EmailError::DomainTooLong,
             ),
         ] {

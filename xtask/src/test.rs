@@ -87,7 +87,9 @@ pub fn run(args: &[String]) -> Result<()> {
                     "clippy",
                     "--target",
                     "wasm32-unknown-unknown",
-                    "--all-targets",
+                    "--lib",
+                    "--bins",
+                    "--tests",
                 ]))
                 .args(["--", "-D", "warnings"]),
         );
