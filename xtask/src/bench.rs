@@ -75,6 +75,7 @@ pub fn run(args: &[String]) -> Result<()> {
                     "bench_idb",
                     "--",
                     "--include-ignored",
+                    "--nocapture",
                 ])
                 .env(
                     "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
