@@ -80,6 +80,7 @@ impl Session {
         }
     }
 
+    #[allow(dead_code)]
     pub async fn source(&self) -> String {
         self.client.source().await.expect("page source")
     }
@@ -170,6 +171,43 @@ impl Session {
             .expect("click button");
     }
 
+    /// Runs a script in the page (`return …` gives a value; `arguments[0]` is the callback of
+    /// `execute_async`).
+    pub async fn script(&self, js: &str) -> serde_json::Value {
+        self.client.execute(js, vec![]).await.expect("script")
+    }
+
+    pub async fn script_async(&self, js: &str) -> serde_json::Value {
+        self.client
+            .execute_async(js, vec![])
+            .await
+            .expect("async script")
+    }
+
+    /// Sends a Chrome DevTools Protocol command through chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: cmd.to_string(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
+    /// Chromium network emulation: cut the page off the network (or reconnect it).
+    pub async fn set_offline(&self, offline: bool) {
+        self.cdp("Network.enable", serde_json::json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            serde_json::json!({
+                "offline": offline, "latency": 0,
+                "downloadThroughput": -1, "uploadThroughput": -1
+            }),
+        )
+        .await;
+    }
+
     pub async fn click_link(&self, name: &str) {
         let xp = format!("//a[normalize-space(.)={}]", xpath_lit(name));
         self.wait_for(Locator::XPath(&xp))
@@ -177,6 +215,31 @@ impl Session {
             .click()
             .await
             .expect("click link");
+    }
+}
+
+/// chromedriver's `goog/cdp/execute` endpoint.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 

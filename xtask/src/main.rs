@@ -7,6 +7,7 @@
 //! - `cargo xtask bench`: run the benchmarks and print their figures.
 
 mod bench;
+mod precache;
 mod setup;
 mod test;
 mod util;

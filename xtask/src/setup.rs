@@ -8,6 +8,8 @@ use std::process::Command;
 pub const TRUNK_VERSION: &str = "0.21.14";
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 pub const BINARYEN_VERSION: &str = "132";
+/// axe-core runs inside the test browser (accessibility test); from npm, like binaryen.
+pub const AXE_VERSION: &str = "4.11.0";
 
 /// Debian packages the tests need: browser + driver, fonts for PDFs, poppler for PDF checks,
 /// aiosmtpd as a real SMTP server, postfix for its smtp-sink, Node.js/npm for binaryen.
@@ -74,7 +76,26 @@ pub fn ensure_test_packages() -> Result<()> {
     if !missing.is_empty() {
         apt_install(&missing)?;
     }
+    if !axe_js().exists() {
+        if !succeeds(Command::new("npm").arg("--version")) {
+            apt_install(&["nodejs", "npm"])?;
+        }
+        let dir = util::tools_dir();
+        std::fs::create_dir_all(&dir)?;
+        run(cmd("npm").current_dir(&dir).args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--save-exact",
+            &format!("axe-core@{AXE_VERSION}"),
+        ]))?;
+    }
     Ok(())
+}
+
+/// The axe-core script the accessibility test injects into the page.
+pub fn axe_js() -> std::path::PathBuf {
+    util::tools_dir().join("node_modules/axe-core/axe.min.js")
 }
 
 fn apt_install(packages: &[&str]) -> Result<()> {

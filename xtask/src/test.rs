@@ -288,7 +288,8 @@ fn e2e() -> Result<Counts> {
     ])
     .env("PB_APP_URL", &url)
     .env("PB_WEBDRIVER_URL", format!("http://127.0.0.1:{port}"))
-    .env("PB_RELAY_DATA", &data);
+    .env("PB_RELAY_DATA", &data)
+    .env("PB_AXE_JS", setup::axe_js());
     let (ok, counts) = run_counting(&mut c);
     Ok(match counts {
         Some(mut n) => {

@@ -101,7 +101,10 @@ pub fn build_dist(release: bool) -> Result<()> {
     if release {
         c.arg("--release");
     }
-    run(&mut c)
+    run(&mut c)?;
+    let n = crate::precache::write(&root().join("dist"))?;
+    eprintln!("service worker: {n} files precached");
+    Ok(())
 }
 
 /// Builds the relay (debug profile, shared with the tests) and returns its binary path.
