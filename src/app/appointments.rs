@@ -52,7 +52,7 @@ pub fn AppointmentList() -> impl IntoView {
             </label>
             <span class="count" role="status">{move || format!("{} Termine am {}", rows.with(Vec::len), day.get().format("%d.%m.%Y"))}</span>
         </div>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Terminliste">
             <table class="data" aria-label="Termine des Tages">
                 <thead>
                     <tr>

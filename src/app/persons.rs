@@ -284,7 +284,7 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
 #[component]
 fn ConsentMatrix(draft: RwSignal<PersonRecord>) -> impl IntoView {
     view! {
-        <div class="table-scroll" style="max-height:none">
+        <div class="table-scroll" style="max-height:none" tabindex="0" role="region" aria-label="Einwilligungen">
         <table class="consents">
             <thead>
                 <tr>

@@ -120,7 +120,7 @@ pub fn TemplatesPage() -> impl IntoView {
         </div>
         <p role="status">{move || message.get()}</p>
         <div class="compose">
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Vorlagenliste">
                 <table class="data" aria-label="Vorlagen">
                     <thead><tr><th scope="col">"Name"</th><th scope="col">"Kanal"</th><th scope="col">"Zweck"</th><th scope="col">"Sprache"</th></tr></thead>
                     <tbody>
