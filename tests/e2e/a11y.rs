@@ -77,3 +77,32 @@ async fn no_serious_or_critical_axe_violations_on_any_page() {
         report.join("\n")
     );
 }
+
+/// Keyboard only: the whole send flow (source, selection, action, review, handover, preview)
+/// with Tab, Enter and Space, no click.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_send_flow_works_with_the_keyboard_alone() {
+    use fantoccini::key::Key;
+    let s = Session::start().await;
+    s.open("#/versand").await;
+    s.wait_text("Demodaten").await;
+    s.tab_to("Terminliste").await;
+    s.press(Key::Enter).await;
+    let hits = s.wait_status_matching("Treffer").await;
+    let n = crate::support::numbers(&hits)[0];
+    assert!(n > 0, "{hits}");
+    s.tab_to("Alle auswählen").await;
+    s.press(Key::Enter).await;
+    s.wait_status_matching(&format!("{n} ausgewählt")).await;
+    s.tab_to("Aktion").await;
+    s.press(Key::Enter).await;
+    s.tab_to("E-Mail senden …").await;
+    s.press(Key::Space).await;
+    s.wait_status_matching("übernommen").await;
+    s.tab_to("Übernahme").await;
+    s.press(Key::Enter).await;
+    s.wait_status_matching("Vorschau 1 von").await;
+    s.tab_to("Nächster Empfänger").await;
+    s.press(Key::Enter).await;
+    s.wait_status_matching("Vorschau 2 von").await;
+}

@@ -184,6 +184,38 @@ impl Session {
             .expect("async script")
     }
 
+    /// Presses a key on whatever element has the focus (keyboard-only use).
+    pub async fn press(&self, key: fantoccini::key::Key) {
+        let el = self.client.active_element().await.expect("focused element");
+        el.send_keys(&key.to_string()).await.expect("press key");
+    }
+
+    /// The accessible name of the focused element, roughly: aria-label, else its text.
+    pub async fn focused_name(&self) -> String {
+        self.script(
+            "const e = document.activeElement;
+             return e ? (e.getAttribute('aria-label') || e.innerText || e.value || '').trim() : '';",
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Moves the focus with Tab until the element named `name` has it (like a keyboard user).
+    pub async fn tab_to(&self, name: &str) {
+        let mut seen = Vec::new();
+        for _ in 0..400 {
+            self.press(fantoccini::key::Key::Tab).await;
+            let now = self.focused_name().await;
+            if now == name {
+                return;
+            }
+            seen.push(now);
+        }
+        panic!("Tab never reached {name:?}; focus went through: {seen:?}");
+    }
+
     /// Sends a Chrome DevTools Protocol command through chromedriver.
     pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
         self.client
