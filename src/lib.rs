@@ -5,6 +5,7 @@
 //! - [`wire`]: the JSON types exchanged with praxisbote-relay (shared with the relay crate).
 //! - `app` (wasm32 only): the Leptos user interface, thin on top of the above.
 pub mod domain;
+pub mod i18n;
 pub mod storage;
 pub mod wire;
 

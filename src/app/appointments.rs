@@ -3,6 +3,7 @@
 use super::state::{AppState, Page};
 use crate::domain::{Appointment, AppointmentStatus};
 use chrono::{Days, NaiveDate};
+use crate::i18n::{labels, t, tf};
 use leptos::prelude::*;
 
 #[component]
@@ -31,13 +32,13 @@ pub fn AppointmentList() -> impl IntoView {
         state
             .person(&a.person_id)
             .map(|p| p.person.sort_name())
-            .unwrap_or_else(|| "(unbekannt)".into())
+            .unwrap_or_else(|| t("appt.unknown_person").into())
     };
     view! {
-        <h1>"Termine"</h1>
+        <h1>{t("appt.title")}</h1>
         <div class="toolbar">
             <label class="field">
-                "Tag"
+                {t("appt.day")}
                 <input type="date" prop:value=move || day.get().format("%Y-%m-%d").to_string()
                     on:change=move |ev| {
                         if let Ok(d) = NaiveDate::parse_from_str(&event_target_value(&ev), "%Y-%m-%d") {
@@ -48,20 +49,20 @@ pub fn AppointmentList() -> impl IntoView {
             <label class="check">
                 <input type="checkbox" prop:checked=move || show_cancelled.get()
                     on:change=move |ev| show_cancelled.set(event_target_checked(&ev)) />
-                "abgesagte anzeigen"
+                {t("appt.show_cancelled")}
             </label>
-            <span class="count" role="status">{move || format!("{} Termine am {}", rows.with(Vec::len), day.get().format("%d.%m.%Y"))}</span>
+            <span class="count" role="status">{move || tf("appt.count", &[("n", &rows.with(Vec::len)), ("date", &day.get().format(t("format.date")))])}</span>
         </div>
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Terminliste">
-            <table class="data" aria-label="Termine des Tages">
+        <div class="table-scroll" tabindex="0" role="region" aria-label=t("appt.region")>
+            <table class="data" aria-label=t("appt.table")>
                 <thead>
                     <tr>
-                        <th scope="col">"Zeit"</th>
-                        <th scope="col">"Patient"</th>
-                        <th scope="col">"Behandler"</th>
-                        <th scope="col">"Ort"</th>
-                        <th scope="col">"Art"</th>
-                        <th scope="col">"Status"</th>
+                        <th scope="col">{t("appt.col.time")}</th>
+                        <th scope="col">{t("appt.col.patient")}</th>
+                        <th scope="col">{t("appt.col.therapist")}</th>
+                        <th scope="col">{t("appt.col.location")}</th>
+                        <th scope="col">{t("appt.col.kind")}</th>
+                        <th scope="col">{t("appt.col.status")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -75,7 +76,7 @@ pub fn AppointmentList() -> impl IntoView {
                                 <td>{a.therapist}</td>
                                 <td>{a.location}</td>
                                 <td>{a.kind}</td>
-                                <td>{a.status.label_de()}</td>
+                                <td>{labels::appointment_status(a.status)}</td>
                             </tr>
                         }
                     }).collect_view()}

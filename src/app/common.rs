@@ -1,6 +1,7 @@
 //! Small shared components: banners, confirmation dialog, placeholders for later pages.
 
 use super::{repo, state::AppState};
+use crate::i18n::{t, tf};
 use leptos::prelude::*;
 
 #[component]
@@ -18,16 +19,16 @@ pub fn DemoBanner() -> impl IntoView {
     view! {
         <Show when=move || state.demo.get()>
             <div class="banner" role="status">
-                <strong>"Demodaten"</strong>
-                <span>"Diese Praxis ist erfunden — zum Ausprobieren. Nichts davon sind echte Patienten."</span>
-                <button class="secondary" on:click=move |_| confirming.set(true)>"Demodaten entfernen"</button>
+                <strong>{t("common.demo.title")}</strong>
+                <span>{t("common.demo.text")}</span>
+                <button class="secondary" on:click=move |_| confirming.set(true)>{t("common.demo.remove")}</button>
             </div>
         </Show>
         <Confirm
             open=confirming
-            title="Demodaten entfernen?"
-            text="Alle Demo-Patienten, Interessenten, Termine und die Demo-Praxisdaten werden gelöscht."
-            confirm_label="Endgültig entfernen"
+            title=t("common.demo.confirm_title")
+            text=t("common.demo.confirm_text")
+            confirm_label=t("common.demo.confirm")
             on_confirm=remove
         />
     }
@@ -39,18 +40,18 @@ pub fn ErrorBanner() -> impl IntoView {
     view! {
         {move || state.error.get().map(|e| view! {
             <div class="banner" role="alert">
-                <span class="error">"Fehler: " {e}</span>
-                <button class="secondary" on:click=move |_| state.error.set(None)>"Schließen"</button>
+                <span class="error">{tf("common.error", &[("error", &e)])}</span>
+                <button class="secondary" on:click=move |_| state.error.set(None)>{t("common.close")}</button>
             </div>
         })}
         {move || state.notice.get().map(|n| view! {
             <div class="banner" role="status">
                 <span class="ok">{n}</span>
-                <button class="secondary" on:click=move |_| state.notice.set(None)>"OK"</button>
+                <button class="secondary" on:click=move |_| state.notice.set(None)>{t("common.ok")}</button>
             </div>
         })}
         <Show when=move || !state.loaded.get() && state.error.get().is_none()>
-            <p role="status" class="muted">"Daten werden geladen …"</p>
+            <p role="status" class="muted">{t("common.loading_data")}</p>
         </Show>
     }
 }
@@ -78,7 +79,7 @@ where
                             let f = on_confirm.clone();
                             move |_| f(())
                         }>{confirm_label}</button>
-                        <button class="secondary" on:click=move |_| open.set(false)>"Abbrechen"</button>
+                        <button class="secondary" on:click=move |_| open.set(false)>{t("common.cancel")}</button>
                     </div>
                 </div>
             </div>
@@ -92,7 +93,7 @@ pub fn NotYet(title: &'static str) -> impl IntoView {
     view! {
         <h1>{title}</h1>
         <div class="card">
-            <p>"Dieser Bereich ist noch nicht verfügbar."</p>
+            <p>{t("common.not_yet")}</p>
         </div>
     }
 }

@@ -4,6 +4,7 @@
 mod appointments;
 mod common;
 mod compose;
+mod language;
 mod persons;
 mod query_builder;
 mod repo;
@@ -14,11 +15,13 @@ mod state;
 mod table;
 mod templates;
 
+use crate::i18n::t;
 use leptos::prelude::*;
 use state::{AppState, Page};
 
 pub fn start() {
     console_error_panic_hook::set_once();
+    language::init();
     leptos::mount::mount_to_body(App);
 }
 
@@ -48,7 +51,7 @@ fn App() -> impl IntoView {
                     Page::Send => view! { <send::SendPage /> }.into_any(),
                     Page::Review => view! { <review::ReviewPage /> }.into_any(),
                     Page::Compose => view! { <compose::ComposePage /> }.into_any(),
-                    Page::Log => view! { <common::NotYet title="Protokoll" /> }.into_any(),
+                    Page::Log => view! { <common::NotYet title=t("nav.log") /> }.into_any(),
                     Page::Templates => view! { <templates::TemplatesPage /> }.into_any(),
                 }}
             </main>
@@ -67,15 +70,16 @@ fn Nav() -> impl IntoView {
         }
     };
     view! {
-        <nav class="main-nav" aria-label="Hauptnavigation">
+        <nav class="main-nav" aria-label=t("nav.aria")>
             <div class="brand">"praxisbote"</div>
-            {link(Page::Persons(crate::domain::Kind::Patient), "Patienten")}
-            {link(Page::Persons(crate::domain::Kind::Prospect), "Interessenten")}
-            {link(Page::Appointments, "Termine")}
-            {link(Page::Send, "Versand")}
-            {link(Page::Log, "Protokoll")}
-            {link(Page::Templates, "Vorlagen")}
-            {link(Page::Settings, "Einstellungen")}
+            {link(Page::Persons(crate::domain::Kind::Patient), t("nav.patients"))}
+            {link(Page::Persons(crate::domain::Kind::Prospect), t("nav.prospects"))}
+            {link(Page::Appointments, t("nav.appointments"))}
+            {link(Page::Send, t("nav.send"))}
+            {link(Page::Log, t("nav.log"))}
+            {link(Page::Templates, t("nav.templates"))}
+            {link(Page::Settings, t("nav.settings"))}
+            <language::LanguageSwitch />
         </nav>
     }
 }

@@ -5,6 +5,7 @@ use super::state::AppState;
 use crate::domain::query::{CompiledQuery, Condition, DayMonth, QueryContext, SavedQuery, TagMode};
 use crate::domain::{Channel, InsuranceKind, Kind, Purpose};
 use chrono::NaiveDate;
+use crate::i18n::{self, labels};
 use leptos::prelude::*;
 
 fn today() -> NaiveDate {
@@ -16,25 +17,25 @@ fn templates() -> Vec<(&'static str, Condition)> {
     let t = today();
     vec![
         (
-            "Geburtstag im Zeitraum (TT.MM.)",
+            i18n::t("query.cond.birthday_window"),
             Condition::BirthdayWindow {
                 from: DayMonth::of(t),
                 to: DayMonth::of(t + chrono::Days::new(7)),
             },
         ),
         (
-            "Geburtstag in den nächsten Tagen",
+            i18n::t("query.cond.birthday_next_days"),
             Condition::BirthdayNextDays { days: 7 },
         ),
         (
-            "Recall: letzter Besuch vor …, kein künftiger Termin",
+            i18n::t("query.cond.recall"),
             Condition::Recall {
                 last_visit_before: t - chrono::Days::new(182),
                 include_never_visited: false,
             },
         ),
         (
-            "Alter von–bis",
+            i18n::t("query.cond.age_range"),
             Condition::AgeRange {
                 min: Some(18),
                 max: Some(99),
@@ -42,34 +43,34 @@ fn templates() -> Vec<(&'static str, Condition)> {
             },
         ),
         (
-            "Schlagworte",
+            i18n::t("query.cond.tags"),
             Condition::Tags {
                 tags: vec![],
                 mode: TagMode::Any,
             },
         ),
         (
-            "PLZ-Bereich",
+            i18n::t("query.cond.postcode_range"),
             Condition::PostcodeRange {
                 from: "0".into(),
                 to: "9".into(),
             },
         ),
-        ("Ort", Condition::City { cities: vec![] }),
+        (i18n::t("query.cond.city"), Condition::City { cities: vec![] }),
         (
-            "Versicherung",
+            i18n::t("query.cond.insurance"),
             Condition::Insurance {
                 kinds: vec![InsuranceKind::Statutory],
             },
         ),
         (
-            "Art (Patient/Interessent)",
+            i18n::t("query.cond.kind"),
             Condition::Kind {
                 kind: Kind::Patient,
             },
         ),
         (
-            "Einwilligung vorhanden",
+            i18n::t("query.cond.has_consent"),
             Condition::HasConsent {
                 channel: Channel::Email,
                 purpose: Purpose::Birthday,
@@ -107,19 +108,19 @@ pub fn QueryBuilder(hits: RwSignal<Option<Vec<usize>>>) -> impl IntoView {
                 CompiledQuery::new(&q, t).evaluate(ps, &ctx)
             })
         });
-        message.set(Some(format!("{} Personen gefunden.", result.len())));
+        message.set(Some(i18n::tf("query.found", &[("n", &result.len())])));
         hits.set(Some(result));
     };
     let save = move |_| {
         let q = draft.get();
         if q.name.trim().is_empty() {
-            message.set(Some("Bitte einen Namen für die Abfrage eingeben.".into()));
+            message.set(Some(i18n::t("query.need_name").into()));
             return;
         }
         leptos::task::spawn_local(async move {
             message.set(Some(match repo::save_query(state, q).await {
-                Ok(()) => "Abfrage gespeichert.".into(),
-                Err(e) => format!("Nicht gespeichert: {e}"),
+                Ok(()) => i18n::t("query.saved").into(),
+                Err(e) => i18n::tf("common.not_saved", &[("error", &e)]),
             }));
         });
     };
@@ -127,26 +128,26 @@ pub fn QueryBuilder(hits: RwSignal<Option<Vec<usize>>>) -> impl IntoView {
     view! {
         <div class="card">
             <div class="toolbar">
-                <label class="field">"Gespeicherte Abfragen"
-                    <select aria-label="Gespeicherte Abfrage laden" on:change=move |ev| {
+                <label class="field">{i18n::t("query.saved_queries")}
+                    <select aria-label=i18n::t("query.load") on:change=move |ev| {
                         let name = event_target_value(&ev);
                         if let Some(q) = state.saved_queries.with(|qs| qs.iter().find(|q| q.name == name).cloned()) {
                             draft.set(q);
                             hits.set(None);
                         }
                     }>
-                        <option value="">"— auswählen —"</option>
+                        <option value="">{i18n::t("query.choose")}</option>
                         {move || state.saved_queries.get().into_iter().map(|q| view! { <option value=q.name.clone()>{q.name.clone()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label class="field">"Bedingung hinzufügen"
-                    <select aria-label="Bedingung hinzufügen" on:change=move |ev| {
+                <label class="field">{i18n::t("query.add")}
+                    <select aria-label=i18n::t("query.add") on:change=move |ev| {
                         let label = event_target_value(&ev);
                         if let Some((_, c)) = templates().into_iter().find(|(l, _)| *l == label) {
                             draft.update(|d| d.conditions.push(c));
                         }
                     }>
-                        <option value="" selected=true>"— Bedingung wählen —"</option>
+                        <option value="" selected=true>{i18n::t("query.choose_condition")}</option>
                         {templates().into_iter().map(|(l, _)| view! { <option value=l>{l}</option> }).collect_view()}
                     </select>
                 </label>
@@ -155,22 +156,22 @@ pub fn QueryBuilder(hits: RwSignal<Option<Vec<usize>>>) -> impl IntoView {
                 {move || (0..draft.with(|d| d.conditions.len())).map(|i| view! {
                     <li class="toolbar">
                         <ConditionEditor draft=draft index=i />
-                        <button class="secondary" aria-label=format!("Bedingung {} entfernen", i + 1)
-                            on:click=move |_| draft.update(|d| { d.conditions.remove(i); })>"Entfernen"</button>
+                        <button class="secondary" aria-label=i18n::tf("query.remove_aria", &[("n", &(i + 1))])
+                            on:click=move |_| draft.update(|d| { d.conditions.remove(i); })>{i18n::t("query.remove")}</button>
                     </li>
                 }).collect_view()}
             </ul>
             <p class="muted">{move || if draft.with(|d| d.conditions.is_empty()) {
-                "Ohne Bedingung findet die Abfrage alle Personen.".to_string()
+                i18n::t("query.no_condition").to_string()
             } else {
-                draft.with(|d| d.conditions.iter().map(Condition::describe_de).collect::<Vec<_>>().join(" UND "))
+                draft.with(|d| d.conditions.iter().map(Condition::describe_de).collect::<Vec<_>>().join(&format!(" {} ", i18n::t("query.and"))))
             }}</p>
             <div class="toolbar">
-                <button on:click=run>"Abfrage ausführen"</button>
-                <input type="text" aria-label="Name der Abfrage" placeholder="Name der Abfrage"
+                <button on:click=run>{i18n::t("query.run")}</button>
+                <input type="text" aria-label=i18n::t("query.name") placeholder=i18n::t("query.name")
                     prop:value=move || draft.with(|d| d.name.clone())
                     on:input=move |ev| { let v = event_target_value(&ev); draft.update(|d| d.name = v) } />
-                <button class="secondary" on:click=save>"Abfrage speichern"</button>
+                <button class="secondary" on:click=save>{i18n::t("query.save")}</button>
                 <span role="status">{move || message.get()}</span>
             </div>
         </div>
@@ -204,48 +205,48 @@ fn ConditionEditor(draft: RwSignal<SavedQuery>, index: usize) -> impl IntoView {
         let n = index + 1;
         match c {
             Condition::BirthdayWindow { from, to } => view! {
-                <strong>"Geburtstag"</strong>
-                {input(format!("Bedingung {n}: Geburtstag von (TT.MM.)"), dm_str(from), "text",
+                <strong>{i18n::t("query.birthday")}</strong>
+                {input(i18n::tf("query.birthday_from_dm", &[("n", &n)]), dm_str(from), "text",
                     Box::new(move |v| DayMonth::parse(&v).map(|f| Condition::BirthdayWindow { from: f, to })))}
-                {input(format!("Bedingung {n}: Geburtstag bis (TT.MM.)"), dm_str(to), "text",
+                {input(i18n::tf("query.birthday_to_dm", &[("n", &n)]), dm_str(to), "text",
                     Box::new(move |v| DayMonth::parse(&v).map(|t| Condition::BirthdayWindow { from, to: t })))}
             }.into_any(),
-            Condition::BirthdayNextDays { days } => input(format!("Bedingung {n}: Geburtstag in den nächsten Tagen"), days.to_string(), "number",
+            Condition::BirthdayNextDays { days } => input(i18n::tf("query.birthday_next_days", &[("n", &n)]), days.to_string(), "number",
                 Box::new(|v| v.parse().ok().map(|days| Condition::BirthdayNextDays { days }))).into_any(),
             Condition::BirthdayBetween { from, to } => view! {
-                {input(format!("Bedingung {n}: Geburtstag ab"), from.to_string(), "date",
+                {input(i18n::tf("query.birthday_from", &[("n", &n)]), from.to_string(), "date",
                     Box::new(move |v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok().map(|f| Condition::BirthdayBetween { from: f, to })))}
-                {input(format!("Bedingung {n}: Geburtstag bis"), to.to_string(), "date",
+                {input(i18n::tf("query.birthday_to", &[("n", &n)]), to.to_string(), "date",
                     Box::new(move |v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok().map(|t| Condition::BirthdayBetween { from, to: t })))}
             }.into_any(),
             Condition::Recall { last_visit_before, include_never_visited } => view! {
-                <strong>"Recall"</strong>
-                {input(format!("Bedingung {n}: letzter Besuch vor"), last_visit_before.to_string(), "date",
+                <strong>{i18n::t("query.recall")}</strong>
+                {input(i18n::tf("query.last_visit_before", &[("n", &n)]), last_visit_before.to_string(), "date",
                     Box::new(move |v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok().map(|d| Condition::Recall { last_visit_before: d, include_never_visited })))}
                 <label class="check">
                     <input type="checkbox" prop:checked=include_never_visited
                         on:change=move |ev| set(Condition::Recall { last_visit_before, include_never_visited: event_target_checked(&ev) }) />
-                    "auch nie besuchte"
+                    {i18n::t("query.include_never_visited")}
                 </label>
             }.into_any(),
             Condition::AgeRange { min, max, on } => view! {
-                {input(format!("Bedingung {n}: Alter ab"), min.map(|m| m.to_string()).unwrap_or_default(), "number",
+                {input(i18n::tf("query.age_from", &[("n", &n)]), min.map(|m| m.to_string()).unwrap_or_default(), "number",
                     Box::new(move |v| Some(Condition::AgeRange { min: v.parse().ok(), max, on })))}
-                {input(format!("Bedingung {n}: Alter bis"), max.map(|m| m.to_string()).unwrap_or_default(), "number",
+                {input(i18n::tf("query.age_to", &[("n", &n)]), max.map(|m| m.to_string()).unwrap_or_default(), "number",
                     Box::new(move |v| Some(Condition::AgeRange { min, max: v.parse().ok(), on })))}
             }.into_any(),
-            Condition::Tags { tags, mode } => input(format!("Bedingung {n}: Schlagworte (mit Komma, eines davon)"), tags.join(", "), "text",
+            Condition::Tags { tags, mode } => input(i18n::tf("query.tags", &[("n", &n)]), tags.join(", "), "text",
                 Box::new(move |v| Some(Condition::Tags { tags: list(&v), mode }))).into_any(),
             Condition::PostcodeRange { from, to } => view! {
-                {input(format!("Bedingung {n}: PLZ von"), from.clone(), "text",
+                {input(i18n::tf("query.postcode_from", &[("n", &n)]), from.clone(), "text",
                     Box::new({ let to = to.clone(); move |v| Some(Condition::PostcodeRange { from: v, to: to.clone() }) }))}
-                {input(format!("Bedingung {n}: PLZ bis"), to, "text",
+                {input(i18n::tf("query.postcode_to", &[("n", &n)]), to, "text",
                     Box::new(move |v| Some(Condition::PostcodeRange { from: from.clone(), to: v })))}
             }.into_any(),
-            Condition::City { cities } => input(format!("Bedingung {n}: Orte (mit Komma)"), cities.join(", "), "text",
+            Condition::City { cities } => input(i18n::tf("query.cities", &[("n", &n)]), cities.join(", "), "text",
                 Box::new(|v| Some(Condition::City { cities: list(&v) }))).into_any(),
             Condition::Insurance { kinds } => view! {
-                <span>"Versicherung:"</span>
+                <span>{i18n::t("query.insurance")}</span>
                 {InsuranceKind::ALL.into_iter().map(|k| {
                     let kinds = kinds.clone();
                     let on = kinds.contains(&k);
@@ -256,33 +257,33 @@ fn ConditionEditor(draft: RwSignal<SavedQuery>, index: usize) -> impl IntoView {
                                 if event_target_checked(&ev) { ks.push(k) } else { ks.retain(|x| *x != k) }
                                 set(Condition::Insurance { kinds: ks })
                             } />
-                            {k.label_de()}
+                            {labels::insurance(k)}
                         </label>
                     }
                 }).collect_view()}
             }.into_any(),
             Condition::Kind { kind } => view! {
-                <label class="field">{format!("Bedingung {n}: Art")}
+                <label class="field">{i18n::tf("query.kind", &[("n", &n)])}
                     <select on:change=move |ev| set(Condition::Kind { kind: if event_target_value(&ev) == "prospect" { Kind::Prospect } else { Kind::Patient } })>
-                        {Kind::ALL.into_iter().map(|k| view! { <option value=k.key() selected=k == kind>{k.label_de()}</option> }).collect_view()}
+                        {Kind::ALL.into_iter().map(|k| view! { <option value=k.key() selected=k == kind>{labels::kind(k)}</option> }).collect_view()}
                     </select>
                 </label>
             }.into_any(),
             Condition::HasConsent { channel, purpose } => view! {
-                <label class="field">{format!("Bedingung {n}: Einwilligung für Kanal")}
+                <label class="field">{i18n::tf("query.consent_channel", &[("n", &n)])}
                     <select on:change=move |ev| {
                         let v = event_target_value(&ev);
                         if let Some(c) = Channel::ALL.into_iter().find(|c| c.key() == v) { set(Condition::HasConsent { channel: c, purpose }) }
                     }>
-                        {Channel::ALL.into_iter().map(|c| view! { <option value=c.key() selected=c == channel>{c.label_de()}</option> }).collect_view()}
+                        {Channel::ALL.into_iter().map(|c| view! { <option value=c.key() selected=c == channel>{labels::channel(c)}</option> }).collect_view()}
                     </select>
                 </label>
-                <label class="field">{format!("Bedingung {n}: Zweck")}
+                <label class="field">{i18n::tf("query.consent_purpose", &[("n", &n)])}
                     <select on:change=move |ev| {
                         let v = event_target_value(&ev);
                         if let Some(p) = Purpose::ALL.into_iter().find(|p| p.key() == v) { set(Condition::HasConsent { channel, purpose: p }) }
                     }>
-                        {Purpose::ALL.into_iter().map(|p| view! { <option value=p.key() selected=p == purpose>{p.label_de()}</option> }).collect_view()}
+                        {Purpose::ALL.into_iter().map(|p| view! { <option value=p.key() selected=p == purpose>{labels::purpose(p)}</option> }).collect_view()}
                     </select>
                 </label>
             }.into_any(),

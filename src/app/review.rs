@@ -4,6 +4,7 @@
 use super::state::{AppState, Page};
 use super::table;
 use crate::domain::review::{Review, ReviewRow};
+use crate::i18n::{labels, t, tf};
 use leptos::prelude::*;
 
 #[derive(Clone, PartialEq)]
@@ -65,9 +66,7 @@ pub fn ReviewPage() -> impl IntoView {
         match result {
             Ok(()) => {
                 override_row.set(None);
-                message.set(Some(
-                    "Aufgenommen ohne Einwilligung — die Begründung wird protokolliert.".into(),
-                ));
+                message.set(Some(t("review.override_done").into()));
             }
             Err(e) => message.set(Some(e.message_de().to_string())),
         }
@@ -79,13 +78,13 @@ pub fn ReviewPage() -> impl IntoView {
                 n = r.remove_all_without_consent();
             }
         });
-        message.set(Some(format!("{n} Empfänger ohne Einwilligung entfernt.")));
+        message.set(Some(tf("review.removed_without_consent", &[("n", &n)])));
     };
     let handover = move |_| {
         let h = state.review.with(|r| r.as_ref().map(Review::handover));
         if let Some(h) = h {
             if h.recipients.is_empty() {
-                message.set(Some("Niemand ist zur Übernahme markiert.".into()));
+                message.set(Some(t("review.nobody_marked").into()));
                 return;
             }
             state.handover.set(Some(h));
@@ -95,43 +94,45 @@ pub fn ReviewPage() -> impl IntoView {
     let channel = move || state.review.with(|r| r.as_ref().map(|r| r.channel));
     let title = move || {
         state.review.with(|r| match r {
-            Some(r) => format!(
-                "Überprüfung: {} · {}",
-                r.channel.label_de(),
-                r.purpose.label_de()
+            Some(r) => tf(
+                "review.title_with",
+                &[
+                    ("channel", &labels::channel(r.channel)),
+                    ("purpose", &labels::purpose(r.purpose)),
+                ],
             ),
-            None => "Überprüfung".into(),
+            None => t("review.title").into(),
         })
     };
     let contact_header = move || match channel() {
-        Some(crate::domain::Channel::Letter) => "Anschrift",
-        Some(crate::domain::Channel::Sms) => "Mobilnummer",
-        _ => "E-Mail",
+        Some(crate::domain::Channel::Letter) => t("review.col.address"),
+        Some(crate::domain::Channel::Sms) => t("review.col.mobile"),
+        _ => t("review.col.email"),
     };
 
     view! {
         <h1>{title}</h1>
         <Show when=move || state.review.with(Option::is_some) fallback=move || view! {
-            <p>"Noch keine Empfänger ausgewählt. " <a href=Page::Send.hash()>"Zur Auswahl"</a></p>
+            <p>{t("review.none_selected")} " " <a href=Page::Send.hash()>{t("review.to_selection")}</a></p>
         }>
             <div class="toolbar">
-                <span class="count" role="status" aria-label="Zählung">{move || counts.get().map(|c| format!(
-                    "{} ausgewählt · {} erreichbar · {} mit Einwilligung · {} übernommen",
-                    c.selected, c.reachable, c.consented, c.included)).unwrap_or_default()}</span>
-                <button class="secondary" on:click=remove_without_consent>"nur mit Einwilligung"</button>
-                <button class="secondary" on:click=move |_| state.go(Page::Send)>"Zurück zur Auswahl"</button>
-                <button on:click=handover>"Übernahme"</button>
+                <span class="count" role="status" aria-label=t("review.counts_aria")>{move || counts.get().map(|c| tf("review.counts", &[
+                    ("selected", &c.selected), ("reachable", &c.reachable),
+                    ("consented", &c.consented), ("included", &c.included)])).unwrap_or_default()}</span>
+                <button class="secondary" on:click=remove_without_consent>{t("review.only_with_consent")}</button>
+                <button class="secondary" on:click=move |_| state.go(Page::Send)>{t("review.back")}</button>
+                <button on:click=handover>{t("review.handover")}</button>
             </div>
             <p role="status">{move || message.get()}</p>
             <table::VirtualTable
                 rows=rows
-                label="Empfänger prüfen"
+                label=t("review.table")
                 header=move || view! {
-                    <th scope="col">"X"</th>
-                    <th scope="col">"Name"</th>
+                    <th scope="col">{t("review.col.include")}</th>
+                    <th scope="col">{t("common.name")}</th>
                     <th scope="col">{contact_header()}</th>
-                    <th scope="col">"erlaubt"</th>
-                    <th scope="col">"Hinweis"</th>
+                    <th scope="col">{t("review.col.allowed")}</th>
+                    <th scope="col">{t("review.col.note")}</th>
                 }
                 row=move |r: Row| {
                     let Row { index, row } = r;
@@ -144,12 +145,12 @@ pub fn ReviewPage() -> impl IntoView {
                     let mut notes: Vec<String> = row.reason_de().into_iter().collect();
                     notes.extend(row.flags.messages_de(channel().unwrap_or(crate::domain::Channel::Email)));
                     if let Some(reason) = &row.override_reason {
-                        notes.push(format!("ohne Einwilligung aufgenommen: {reason}"));
+                        notes.push(tf("review.included_without_consent", &[("reason", reason)]));
                     }
                     view! {
                         <tr class:row-bad=red>
                             <td>
-                                <input type="checkbox" aria-label=format!("{name} übernehmen")
+                                <input type="checkbox" aria-label=tf("review.include_aria", &[("name", &name)])
                                     prop:checked=included disabled=red
                                     on:change=move |ev| toggle(index, event_target_checked(&ev)) />
                             </td>
@@ -157,7 +158,7 @@ pub fn ReviewPage() -> impl IntoView {
                             <td>{row.contact.display()}</td>
                             <td>
                                 <span class=if allowed { "consent-yes" } else { "consent-no" }
-                                    title=consent_detail.clone() aria-label=format!("erlaubt: {consent_text}. {consent_detail}")
+                                    title=consent_detail.clone() aria-label=tf("review.allowed_aria", &[("consent", &consent_text), ("detail", &consent_detail)])
                                     tabindex="0">{consent_text}</span>
                             </td>
                             <td class:error=red>{notes.join(" · ")}</td>
@@ -168,16 +169,16 @@ pub fn ReviewPage() -> impl IntoView {
         </Show>
         <Show when=move || override_row.get().is_some()>
             <div class="modal-backdrop">
-                <div class="modal" role="dialog" aria-modal="true" aria-label="Ohne Einwilligung aufnehmen?">
-                    <h2>"Ohne Einwilligung aufnehmen?"</h2>
-                    <p>"Für diesen Kanal und Zweck liegt keine Einwilligung vor. Nur aufnehmen, wenn sie nachweislich anders vorliegt. Die Begründung wird im Protokoll gespeichert."</p>
-                    <label class="field">"Begründung"
-                        <textarea aria-label="Begründung" prop:value=move || reason.get()
+                <div class="modal" role="dialog" aria-modal="true" aria-label=t("review.override.title")>
+                    <h2>{t("review.override.title")}</h2>
+                    <p>{t("review.override.text")}</p>
+                    <label class="field">{t("review.override.reason")}
+                        <textarea aria-label=t("review.override.reason") prop:value=move || reason.get()
                             on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
                     </label>
                     <div class="actions">
-                        <button class="danger" disabled=move || reason.with(|r| r.trim().is_empty()) on:click=confirm_override>"Trotzdem aufnehmen"</button>
-                        <button class="secondary" on:click=move |_| override_row.set(None)>"Abbrechen"</button>
+                        <button class="danger" disabled=move || reason.with(|r| r.trim().is_empty()) on:click=confirm_override>{t("review.override.confirm")}</button>
+                        <button class="secondary" on:click=move |_| override_row.set(None)>{t("common.cancel")}</button>
                     </div>
                 </div>
             </div>

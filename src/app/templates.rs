@@ -7,6 +7,7 @@ use super::state::AppState;
 use crate::domain::render::validate;
 use crate::domain::template::{has_subject, Language, Template};
 use crate::domain::{Channel, Purpose};
+use crate::i18n::{self, labels};
 use leptos::prelude::*;
 
 #[component]
@@ -45,13 +46,11 @@ pub fn TemplatesPage() -> impl IntoView {
     let save = move |_| {
         let Some(mut t) = editing.get() else { return };
         if t.name.trim().is_empty() {
-            message.set(Some("Bitte einen Namen für die Vorlage eingeben.".into()));
+            message.set(Some(i18n::t("templates.need_name").into()));
             return;
         }
         if !errors.with(Vec::is_empty) {
-            message.set(Some(
-                "Die Vorlage enthält Fehler und wurde nicht gespeichert.".into(),
-            ));
+            message.set(Some(i18n::t("templates.has_errors").into()));
             return;
         }
         t.version += 1;
@@ -59,9 +58,9 @@ pub fn TemplatesPage() -> impl IntoView {
             match repo::save_template(state, t.clone()).await {
                 Ok(()) => {
                     editing.set(Some(t));
-                    message.set(Some("Vorlage gespeichert.".into()));
+                    message.set(Some(i18n::t("templates.saved").into()));
                 }
-                Err(e) => message.set(Some(format!("Nicht gespeichert: {e}"))),
+                Err(e) => message.set(Some(i18n::tf("common.not_saved", &[("error", &e)]))),
             }
         });
     };
@@ -73,22 +72,22 @@ pub fn TemplatesPage() -> impl IntoView {
                 Ok(restored) => {
                     message.set(Some(
                         if restored {
-                            "Originalvorlage wiederhergestellt."
+                            i18n::t("templates.restored")
                         } else {
-                            "Vorlage gelöscht."
+                            i18n::t("templates.deleted")
                         }
                         .into(),
                     ));
                     editing.set(None);
                 }
-                Err(e) => message.set(Some(format!("Nicht gelöscht: {e}"))),
+                Err(e) => message.set(Some(i18n::tf("common.not_deleted", &[("error", &e)]))),
             }
         });
     };
     let new_template = move |_| {
         editing.set(Some(Template {
             id: repo::new_id(),
-            name: "Neue Vorlage".into(),
+            name: i18n::t("templates.new_name").into(),
             channel: channel.get().unwrap_or(Channel::Email),
             purpose: Purpose::Other,
             language: Language::De,
@@ -110,28 +109,28 @@ pub fn TemplatesPage() -> impl IntoView {
     };
 
     view! {
-        <h1>"Vorlagen"</h1>
-        <div class="toolbar" role="group" aria-label="Kanal">
-            <button class:secondary=move || channel.get().is_some() on:click=move |_| channel.set(None)>"Alle"</button>
+        <h1>{i18n::t("templates.title")}</h1>
+        <div class="toolbar" role="group" aria-label=i18n::t("templates.channel")>
+            <button class:secondary=move || channel.get().is_some() on:click=move |_| channel.set(None)>{i18n::t("templates.all")}</button>
             {Channel::ALL.into_iter().map(|c| view! {
-                <button class:secondary=move || channel.get() != Some(c) on:click=move |_| channel.set(Some(c))>{c.label_de()}</button>
+                <button class:secondary=move || channel.get() != Some(c) on:click=move |_| channel.set(Some(c))>{labels::channel(c)}</button>
             }).collect_view()}
-            <button on:click=new_template>"Neue Vorlage"</button>
+            <button on:click=new_template>{i18n::t("templates.new")}</button>
         </div>
         <p role="status">{move || message.get()}</p>
         <div class="compose">
-            <div class="table-scroll" tabindex="0" role="region" aria-label="Vorlagenliste">
-                <table class="data" aria-label="Vorlagen">
-                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Kanal"</th><th scope="col">"Zweck"</th><th scope="col">"Sprache"</th></tr></thead>
+            <div class="table-scroll" tabindex="0" role="region" aria-label=i18n::t("templates.list_region")>
+                <table class="data" aria-label=i18n::t("templates.table")>
+                    <thead><tr><th scope="col">{i18n::t("common.name")}</th><th scope="col">{i18n::t("templates.channel")}</th><th scope="col">{i18n::t("templates.purpose")}</th><th scope="col">{i18n::t("templates.language")}</th></tr></thead>
                     <tbody>
                         {move || list.get().into_iter().map(|t| {
                             let t2 = t.clone();
                             view! {
                                 <tr on:click=move |_| { message.set(None); editing.set(Some(t2.clone())) }>
-                                    <td><button class="secondary" aria-label=format!("Vorlage {} bearbeiten", t.name)>{t.name.clone()}</button></td>
-                                    <td>{t.channel.label_de()}</td>
-                                    <td>{t.purpose.label_de()}</td>
-                                    <td>{t.language.label_de()}</td>
+                                    <td><button class="secondary" aria-label=i18n::tf("templates.edit_aria", &[("name", &t.name)])>{t.name.clone()}</button></td>
+                                    <td>{labels::channel(t.channel)}</td>
+                                    <td>{labels::purpose(t.purpose)}</td>
+                                    <td>{labels::template_language(t.language)}</td>
                                 </tr>
                             }
                         }).collect_view()}
@@ -142,50 +141,50 @@ pub fn TemplatesPage() -> impl IntoView {
                 let shipped = t.shipped;
                 view! {
                     <div class="card editor">
-                        {field("Name", |t| t.name.clone(), |t, v| t.name = v)}
+                        {field(i18n::t("common.name"), |t| t.name.clone(), |t, v| t.name = v)}
                         <div class="toolbar">
-                            <label class="field">"Kanal"
+                            <label class="field">{i18n::t("templates.channel")}
                                 <select on:change=move |ev| { let v = event_target_value(&ev);
                                     if let Some(c) = Channel::ALL.into_iter().find(|c| c.key() == v) { editing.update(|t| if let Some(t) = t { t.channel = c }) } }>
-                                    {Channel::ALL.into_iter().map(|c| view! { <option value=c.key() selected=t.channel == c>{c.label_de()}</option> }).collect_view()}
+                                    {Channel::ALL.into_iter().map(|c| view! { <option value=c.key() selected=t.channel == c>{labels::channel(c)}</option> }).collect_view()}
                                 </select>
                             </label>
-                            <label class="field">"Zweck"
+                            <label class="field">{i18n::t("templates.purpose")}
                                 <select on:change=move |ev| { let v = event_target_value(&ev);
                                     if let Some(p) = Purpose::ALL.into_iter().find(|p| p.key() == v) { editing.update(|t| if let Some(t) = t { t.purpose = p }) } }>
-                                    {Purpose::ALL.into_iter().map(|p| view! { <option value=p.key() selected=t.purpose == p>{p.label_de()}</option> }).collect_view()}
+                                    {Purpose::ALL.into_iter().map(|p| view! { <option value=p.key() selected=t.purpose == p>{labels::purpose(p)}</option> }).collect_view()}
                                 </select>
                             </label>
-                            <label class="field">"Sprache"
+                            <label class="field">{i18n::t("templates.language")}
                                 <select on:change=move |ev| { let v = event_target_value(&ev);
                                     if let Some(l) = Language::ALL.into_iter().find(|l| l.key() == v) { editing.update(|t| if let Some(t) = t { t.language = l }) } }>
-                                    {Language::ALL.into_iter().map(|l| view! { <option value=l.key() selected=t.language == l>{l.label_de()}</option> }).collect_view()}
+                                    {Language::ALL.into_iter().map(|l| view! { <option value=l.key() selected=t.language == l>{labels::template_language(l)}</option> }).collect_view()}
                                 </select>
                             </label>
                         </div>
                         <Show when=move || editing.with(|t| t.as_ref().is_some_and(|t| has_subject(t.channel)))>
-                            {field("Betreff", |t| t.subject.clone(), |t, v| t.subject = v)}
+                            {field(i18n::t("templates.subject"), |t| t.subject.clone(), |t, v| t.subject = v)}
                         </Show>
-                        <label class="field">"Text"
-                            <textarea aria-label="Text der Vorlage" rows="12" prop:value=move || editing.with(|t| t.as_ref().map(|t| t.body.clone()).unwrap_or_default())
+                        <label class="field">{i18n::t("templates.text")}
+                            <textarea aria-label=i18n::t("templates.text_aria") rows="12" prop:value=move || editing.with(|t| t.as_ref().map(|t| t.body.clone()).unwrap_or_default())
                                 on:input=move |ev| { let v = event_target_value(&ev); editing.update(|t| if let Some(t) = t { t.body = v }) }></textarea>
                         </label>
                         <ul>{move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{e.message}</li> }).collect_view()}</ul>
                         <div class="actions">
-                            <button on:click=save>"Speichern"</button>
+                            <button on:click=save>{i18n::t("common.save")}</button>
                             <button class="secondary" on:click=move |_| editing.update(|t| if let Some(x) = t {
-                                *x = x.duplicate(repo::new_id(), format!("{} (Kopie)", x.name));
-                            })>"Duplizieren"</button>
+                                *x = x.duplicate(repo::new_id(), i18n::tf("templates.copy_name", &[("name", &x.name)]));
+                            })>{i18n::t("templates.duplicate")}</button>
                             <button class="danger" on:click=move |_| confirm_delete.set(true)>
-                                {if shipped { "Original wiederherstellen" } else { "Löschen" }}
+                                {if shipped { i18n::t("templates.restore") } else { i18n::t("common.delete") }}
                             </button>
                         </div>
                     </div>
                 }
             })}
         </div>
-        <Confirm open=confirm_delete title="Vorlage löschen bzw. zurücksetzen?"
-            text="Eigene Vorlagen werden gelöscht; mitgelieferte Vorlagen werden auf das Original zurückgesetzt."
-            confirm_label="Ja, fortfahren" on_confirm=delete />
+        <Confirm open=confirm_delete title=i18n::t("templates.delete.title")
+            text=i18n::t("templates.delete.text")
+            confirm_label=i18n::t("templates.delete.confirm") on_confirm=delete />
     }
 }

@@ -1,0 +1,84 @@
+//! Labels of the domain's enums in the current UI language. The domain keeps its German
+//! `label_de()` (used in German messages and logs); the UI shows these instead. The German
+//! catalogue values equal `label_de()` exactly (tested), so German screens do not change.
+
+use super::t;
+use crate::domain::template::Language;
+use crate::domain::{
+    AppointmentStatus, Channel, Evidence, Gender, InsuranceKind, Kind, Purpose, WithdrawalSource,
+};
+
+pub fn kind(k: Kind) -> &'static str {
+    match k {
+        Kind::Patient => t("label.kind.patient"),
+        Kind::Prospect => t("label.kind.prospect"),
+    }
+}
+
+pub fn gender(g: Gender) -> &'static str {
+    match g {
+        Gender::Female => t("label.gender.female"),
+        Gender::Male => t("label.gender.male"),
+        Gender::Diverse => t("label.gender.diverse"),
+        Gender::Unknown => t("label.gender.unknown"),
+    }
+}
+
+pub fn channel(c: Channel) -> &'static str {
+    match c {
+        Channel::Letter => t("label.channel.letter"),
+        Channel::Sms => t("label.channel.sms"),
+        Channel::Email => t("label.channel.email"),
+    }
+}
+
+pub fn purpose(p: Purpose) -> &'static str {
+    match p {
+        Purpose::AppointmentReminder => t("label.purpose.appointment_reminder"),
+        Purpose::Birthday => t("label.purpose.birthday"),
+        Purpose::Invitation => t("label.purpose.invitation"),
+        Purpose::Recall => t("label.purpose.recall"),
+        Purpose::Other => t("label.purpose.other"),
+    }
+}
+
+pub fn evidence(e: Evidence) -> &'static str {
+    match e {
+        Evidence::WrittenForm => t("label.evidence.written_form"),
+        Evidence::OnlineForm => t("label.evidence.online_form"),
+        Evidence::DoubleOptIn => t("label.evidence.double_opt_in"),
+        Evidence::Verbal => t("label.evidence.verbal"),
+    }
+}
+
+pub fn withdrawal_source(s: WithdrawalSource) -> &'static str {
+    match s {
+        WithdrawalSource::Practice => t("label.withdrawal.practice"),
+        WithdrawalSource::UnsubscribeLink => t("label.withdrawal.unsubscribe_link"),
+    }
+}
+
+pub fn insurance(k: InsuranceKind) -> &'static str {
+    match k {
+        InsuranceKind::Statutory => t("label.insurance.statutory"),
+        InsuranceKind::Private => t("label.insurance.private"),
+        InsuranceKind::SelfPay => t("label.insurance.self_pay"),
+        InsuranceKind::Unknown => t("label.insurance.unknown"),
+    }
+}
+
+pub fn appointment_status(s: AppointmentStatus) -> &'static str {
+    match s {
+        AppointmentStatus::Planned => t("label.appointment.planned"),
+        AppointmentStatus::Cancelled => t("label.appointment.cancelled"),
+        AppointmentStatus::Done => t("label.appointment.done"),
+    }
+}
+
+/// A template's language.
+pub fn template_language(l: Language) -> &'static str {
+    match l {
+        Language::De => t("label.language.de"),
+        Language::En => t("label.language.en"),
+    }
+}

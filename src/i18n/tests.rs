@@ -1,0 +1,232 @@
+use super::*;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn keys(lang: Lang) -> BTreeSet<&'static str> {
+    lang.catalogue().keys().copied().collect()
+}
+
+#[test]
+fn both_catalogues_parse() {
+    for lang in Lang::ALL {
+        let entries = parse(lang.source()).unwrap_or_else(|e| panic!("{}: {e}", lang.code()));
+        assert!(entries.len() > 50, "{}: only {} keys", lang.code(), entries.len());
+    }
+}
+
+#[test]
+fn every_key_exists_in_every_language() {
+    let mut problems = Vec::new();
+    for a in Lang::ALL {
+        for b in Lang::ALL {
+            for key in keys(a).difference(&keys(b)) {
+                problems.push(format!(
+                    "key {key:?} is in {}.txt but missing in {}.txt",
+                    a.code(),
+                    b.code()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn no_value_is_empty() {
+    let mut empty = Vec::new();
+    for lang in Lang::ALL {
+        for (key, value) in lang.catalogue() {
+            if value.trim().is_empty() {
+                empty.push(format!("{}.txt: {key}", lang.code()));
+            }
+        }
+    }
+    assert!(empty.is_empty(), "empty values: {empty:?}");
+}
+
+#[test]
+fn placeholders_match_between_languages() {
+    let mut problems = Vec::new();
+    for (key, de) in Lang::De.catalogue() {
+        if let Some(en) = Lang::En.catalogue().get(key) {
+            let (pd, pe) = (placeholders(de), placeholders(en));
+            if pd != pe {
+                problems.push(format!("{key}: de has {pd:?}, en has {pe:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn parse_rejects_broken_lines_and_names_them() {
+    let cases: &[(&'static str, &str)] = &[
+        ("a = 1\nno equals sign\n", "line 2"),
+        ("a = 1\nA.b = 2\n", "invalid key"),
+        ("a = 1\n# c\na = 2\n", "duplicate key \"a\""),
+        ("= x\n", "invalid key"),
+    ];
+    for (text, want) in cases {
+        let err = parse(text).expect_err(text);
+        assert!(err.contains(want), "{text:?}: {err}");
+    }
+    assert_eq!(
+        parse("# comment\n\n a.b_1 =  x = y \n").unwrap(),
+        vec![("a.b_1", "x = y")]
+    );
+}
+
+#[test]
+fn fill_replaces_named_placeholders() {
+    let cases: &[(&str, &str)] = &[
+        ("{n} Treffer", "42 Treffer"),
+        ("{a}-{n}-{a}", "x-42-x"),
+        ("kein Platzhalter", "kein Platzhalter"),
+        ("{unbekannt} bleibt", "{unbekannt} bleibt"),
+        ("offen {n", "offen {n"),
+        ("", ""),
+    ];
+    for (template, want) in cases {
+        assert_eq!(fill(template, &[("n", &42), ("a", &"x")]), *want, "{template}");
+    }
+}
+
+#[test]
+fn placeholders_are_found() {
+    assert_eq!(placeholders("{b} und {a}, {b}"), vec!["a", "b"]);
+    assert_eq!(placeholders("keine"), Vec::<&str>::new());
+    assert_eq!(placeholders("{ nicht } {x}"), vec!["x"]);
+}
+
+#[test]
+fn t_follows_the_current_language_and_unknown_keys_show_as_themselves() {
+    assert_eq!(t_in(Lang::De, "nav.patients"), "Patienten");
+    assert_eq!(t_in(Lang::En, "nav.patients"), "Patients");
+    assert_eq!(Lang::from_code("EN"), Some(Lang::En));
+    assert_eq!(Lang::from_code("de"), Some(Lang::De));
+    assert_eq!(Lang::from_code("fr"), None);
+    // The language is per thread natively, so this does not disturb other tests.
+    assert_eq!(lang(), Lang::De);
+    set_lang(Lang::En);
+    assert_eq!(lang(), Lang::En);
+    assert_eq!(tf("persons.hits", &[("n", &3)]), "3 matches");
+    set_lang(Lang::De);
+    assert_eq!(tf("persons.hits", &[("n", &3)]), "3 Treffer");
+    let missing = std::panic::catch_unwind(|| t_in(Lang::De, "gibt.es.nicht"));
+    if cfg!(debug_assertions) {
+        assert!(missing.is_err(), "a missing key must trip the debug assertion");
+    } else {
+        assert_eq!(missing.unwrap(), "gibt.es.nicht");
+    }
+}
+
+/// German enum labels in the catalogue equal the domain's `label_de()`, so German screens stay
+/// exactly as they were.
+#[test]
+fn german_enum_labels_equal_the_domain_labels() {
+    use crate::domain::template::Language;
+    use crate::domain::*;
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let keys_of = |src: &'static str| -> Vec<String> {
+        keys_used_in(src)
+            .into_iter()
+            .filter(|k| k.starts_with("label."))
+            .collect()
+    };
+    // Each mapping function is checked against label_de() through its variants.
+    for k in Kind::ALL {
+        pairs.push((k.label_de(), super::labels::kind(k)));
+    }
+    for g in Gender::ALL {
+        pairs.push((g.label_de(), super::labels::gender(g)));
+    }
+    for c in Channel::ALL {
+        pairs.push((c.label_de(), super::labels::channel(c)));
+    }
+    for p in Purpose::ALL {
+        pairs.push((p.label_de(), super::labels::purpose(p)));
+    }
+    for e in Evidence::ALL {
+        pairs.push((e.label_de(), super::labels::evidence(e)));
+    }
+    for s in [WithdrawalSource::Practice, WithdrawalSource::UnsubscribeLink] {
+        pairs.push((s.label_de(), super::labels::withdrawal_source(s)));
+    }
+    for i in InsuranceKind::ALL {
+        pairs.push((i.label_de(), super::labels::insurance(i)));
+    }
+    for s in [
+        AppointmentStatus::Planned,
+        AppointmentStatus::Cancelled,
+        AppointmentStatus::Done,
+    ] {
+        pairs.push((s.label_de(), super::labels::appointment_status(s)));
+    }
+    for l in Language::ALL {
+        pairs.push((l.label_de(), super::labels::template_language(l)));
+    }
+    assert_eq!(lang(), Lang::De);
+    for (domain, ui) in &pairs {
+        assert_eq!(domain, ui);
+    }
+    // And every label key is used by exactly one variant (no copy-paste slip).
+    let used = keys_of(include_str!("labels.rs"));
+    assert_eq!(used.len(), pairs.len());
+    let distinct: BTreeSet<_> = used.iter().collect();
+    assert_eq!(distinct.len(), used.len(), "a label key is used twice");
+    for k in &used {
+        assert!(Lang::De.catalogue().contains_key(k.as_str()), "{k}");
+    }
+}
+
+#[test]
+fn keys_used_in_finds_calls() {
+    let src = "view! { {t(\"a.b\")} {tf(\"c.d\", &[(\"n\", &1)])} }\n\
+               tf(\n    \"e.f\",\n) fn test_it(x) { t (\"no\") } st(\"no.st\") t(key)";
+    assert_eq!(keys_used_in(src), vec!["a.b", "c.d", "e.f"]);
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every key the UI code uses exists in every catalogue (names the file, key and language),
+/// and every catalogue key is used somewhere.
+#[test]
+fn every_key_used_in_the_source_exists_and_none_is_unused() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root.join("app"), &mut files);
+    files.push(root.join("i18n/labels.rs"));
+    let mut used = BTreeSet::new();
+    let mut missing = Vec::new();
+    for file in &files {
+        let source = std::fs::read_to_string(file).expect("read source");
+        for key in keys_used_in(&source) {
+            for lang in Lang::ALL {
+                if !lang.catalogue().contains_key(key.as_str()) {
+                    missing.push(format!(
+                        "{}: key {key:?} missing in {}.txt",
+                        file.strip_prefix(&root).unwrap_or(file).display(),
+                        lang.code()
+                    ));
+                }
+            }
+            used.insert(key);
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+    assert!(used.len() > 50, "the scan found only {} keys", used.len());
+    let unused: Vec<_> = keys(Lang::De)
+        .into_iter()
+        .filter(|k| !used.contains(*k))
+        .collect();
+    assert!(unused.is_empty(), "catalogue keys used nowhere: {unused:?}");
+}
