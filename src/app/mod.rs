@@ -2,8 +2,10 @@
 //! [`state::AppState`], call domain functions and dispatch actions through [`repo`].
 
 mod appointments;
+mod backup;
 mod common;
 mod compose;
+mod import;
 mod persons;
 mod query_builder;
 mod repo;
@@ -38,6 +40,7 @@ fn App() -> impl IntoView {
             <Nav />
             <main id="inhalt">
                 <common::DemoBanner />
+                <backup::BackupReminder />
                 <common::ErrorBanner />
                 {move || match state.page.get() {
                     Page::Persons(kind) => view! { <persons::PersonList kind=kind /> }.into_any(),
@@ -50,6 +53,8 @@ fn App() -> impl IntoView {
                     Page::Compose => view! { <compose::ComposePage /> }.into_any(),
                     Page::Log => view! { <common::NotYet title="Protokoll" /> }.into_any(),
                     Page::Templates => view! { <templates::TemplatesPage /> }.into_any(),
+                    Page::Import => view! { <import::ImportPage /> }.into_any(),
+                    Page::Backup => view! { <backup::BackupPage /> }.into_any(),
                 }}
             </main>
         </div>
@@ -75,6 +80,8 @@ fn Nav() -> impl IntoView {
             {link(Page::Send, "Versand")}
             {link(Page::Log, "Protokoll")}
             {link(Page::Templates, "Vorlagen")}
+            {link(Page::Import, "Import")}
+            {link(Page::Backup, "Sicherung")}
             {link(Page::Settings, "Einstellungen")}
         </nav>
     }

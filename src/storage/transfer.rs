@@ -266,7 +266,10 @@ mod tests {
         }
         (
             s.all_persons().await.unwrap(),
-            s.appointments_between(ALL_FROM, ALL_TO).await.unwrap().len(),
+            s.appointments_between(ALL_FROM, ALL_TO)
+                .await
+                .unwrap()
+                .len(),
             s.settings().await.unwrap().map(|x| x.name),
             docs,
         )
