@@ -455,6 +455,35 @@ mod tests {
         }
     }
 
+    /// The fixture the end-to-end test imports: Windows-1252, `;`, a Diagnose column, three
+    /// broken rows (impossible date, no name, bad consent value) and two good ones.
+    #[test]
+    fn e2e_fixture_gives_the_expected_report() {
+        let p = plan(&fixture("e2e_diagnose_cp1252.csv"), &[]);
+        assert_eq!(p.treatment_columns, ["Diagnose"]);
+        let names: Vec<&str> = p
+            .inserts
+            .iter()
+            .map(|r| r.person.last_name.as_str())
+            .collect();
+        assert_eq!(names, ["Größlich", "Zwölfer"]);
+        let errors: Vec<String> = p.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("Zeile 3 (Datensatz 2), Spalte „Geburtsdatum“"),
+            "{errors:#?}"
+        );
+        assert!(
+            errors[1].starts_with("Zeile 4 (Datensatz 3)"),
+            "{errors:#?}"
+        );
+        assert!(errors[1].contains("Name fehlt"), "{errors:#?}");
+        assert!(
+            errors[2].starts_with("Zeile 5 (Datensatz 4), Spalte „SMS erlaubt“"),
+            "{errors:#?}"
+        );
+    }
+
     #[test]
     fn last_backup_mark() {
         let s = MemoryStore::new();
