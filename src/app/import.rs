@@ -112,7 +112,8 @@ pub fn ImportPage() -> impl IntoView {
                 Ok(bytes) => read_table(&bytes).map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };
-            if run.get_untracked() != my_run {
+            // The page may have been left meanwhile (signals disposed): then stop quietly.
+            if run.try_get_untracked() != Some(my_run) {
                 return;
             }
             match parsed {
@@ -161,7 +162,7 @@ pub fn ImportPage() -> impl IntoView {
                 planner.process(chunk, &mut || PersonId(repo::new_id()));
                 progress.set((planner.processed(), t.rows.len()));
                 yield_to_browser().await;
-                if run.get_untracked() != my_run {
+                if run.try_get_untracked() != Some(my_run) {
                     return;
                 }
             }
@@ -177,6 +178,7 @@ pub fn ImportPage() -> impl IntoView {
         stage.set(Stage::Saving);
         plan.set(None);
         let p = Arc::try_unwrap(p).unwrap_or_else(|a| (*a).clone());
+        let kind = default_kind.get_untracked();
         leptos::task::spawn_local(async move {
             yield_to_browser().await;
             match repo::apply_import(state, p).await {
@@ -186,7 +188,7 @@ pub fn ImportPage() -> impl IntoView {
                         "Import abgeschlossen: {} neu, {} aktualisiert.",
                         r.inserted, r.updated
                     )));
-                    state.go(Page::Persons(default_kind.get_untracked()));
+                    state.go(Page::Persons(kind));
                 }
                 Err(e) => {
                     error.set(Some(format!(

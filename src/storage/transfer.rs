@@ -217,7 +217,7 @@ pub async fn mark_backup(store: &dyn Store, date: NaiveDate) -> Result<(), Store
         .await
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::domain::backup;
