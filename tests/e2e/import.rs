@@ -17,6 +17,19 @@ async fn patient_count(s: &Session) -> usize {
     support::numbers(&s.wait_status_matching("Treffer").await)[0]
 }
 
+/// Waits until the patient list shows exactly `n` hits.
+async fn wait_count(s: &Session, n: usize) {
+    let mut last = 0;
+    for _ in 0..120 {
+        last = patient_count(s).await;
+        if last == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("expected {n} hits, the list shows {last}");
+}
+
 /// A Windows-1252 `;` export with a Diagnose column: the treatment column is refused with a
 /// notice, three broken rows are reported with line and column, the two good rows are stored
 /// and can be found afterwards (also after a reload).
@@ -69,17 +82,17 @@ async fn import_windows_1252_with_diagnosis_column() {
     s.click_button("2 Datensätze importieren").await;
     s.wait_status_matching("Import abgeschlossen").await;
     s.wait_css("table.data tbody tr td a").await;
-    assert_eq!(patient_count(&s).await, before + 2);
+    wait_count(&s, before + 2).await;
 
     // Searchable, umlaut-insensitive, and still there after a reload.
     s.fill_by_label("Patienten durchsuchen", "grosslich").await;
-    s.wait_status_matching("1 Treffer").await;
     s.wait_text("Größlich, Jürgen").await;
+    wait_count(&s, 1).await;
     s.reload().await;
     s.wait_css("table.data tbody tr td a").await;
     s.fill_by_label("Patienten durchsuchen", "Zwölfer").await;
-    s.wait_status_matching("1 Treffer").await;
     s.wait_text("Zwölfer, Björn").await;
+    wait_count(&s, 1).await;
 }
 
 /// Broken files give a clear German message, and nothing is stored.
@@ -166,6 +179,7 @@ async fn backup_download_and_restore_round_trip() {
     assert!(!last.contains("noch keine"), "{last}");
 
     // Change the practice name, then restore.
+    assert_eq!(practice_name(&s).await, original);
     s.fill_by_label("Name der Praxis", "Praxis nach der Sicherung")
         .await;
     s.click_button("Speichern").await;
