@@ -6,10 +6,11 @@
 use super::repo;
 use super::state::{AppState, Page};
 use crate::domain::import::{
-    check_file_size, read_table, CsvTable, DuplicateAction, Field, ImportKind, ImportOptions,
-    ImportPlan, Mapping, PersonPlanner, RowIssue,
+    check_file_size, plan_appointment_import, read_table, AppointmentImportOptions,
+    AppointmentPlan, CsvTable, DuplicateAction, Field, ImportKind, ImportOptions, ImportPlan,
+    Mapping, PersonPlanner, RowIssue,
 };
-use crate::domain::{Kind, PersonId};
+use crate::domain::{AppointmentId, Kind, PersonId};
 use leptos::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -70,10 +71,6 @@ fn issue_list(label: &'static str, issues: &[RowIssue]) -> impl IntoView {
     }
 }
 
-fn field_choices() -> Vec<Field> {
-    Field::choices(ImportKind::Persons)
-}
-
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -83,6 +80,8 @@ pub fn ImportPage() -> impl IntoView {
     let table = RwSignal::new(None::<Arc<CsvTable>>);
     let mapping = RwSignal::new(None::<Mapping>);
     let plan = RwSignal::new(None::<Arc<ImportPlan>>);
+    let import_kind = RwSignal::new(ImportKind::Persons);
+    let appt_plan = RwSignal::new(None::<Arc<AppointmentPlan>>);
     let progress = RwSignal::new((0usize, 0usize));
     let default_kind = RwSignal::new(Kind::Patient);
     let on_duplicate = RwSignal::new(DuplicateAction::Skip);
@@ -95,6 +94,7 @@ pub fn ImportPage() -> impl IntoView {
         table.set(None);
         mapping.set(None);
         plan.set(None);
+        appt_plan.set(None);
         overrides.set(HashMap::new());
         progress.set((0, 0));
         stage.set(Stage::Choose);
@@ -118,7 +118,7 @@ pub fn ImportPage() -> impl IntoView {
             }
             match parsed {
                 Ok(t) => {
-                    mapping.set(Some(Mapping::auto(&t.headers, ImportKind::Persons)));
+                    mapping.set(Some(Mapping::auto(&t.headers, import_kind.get_untracked())));
                     table.set(Some(Arc::new(t)));
                     stage.set(Stage::Mapping);
                 }
@@ -140,9 +140,37 @@ pub fn ImportPage() -> impl IntoView {
         run.update(|r| *r += 1);
         let my_run = run.get_untracked();
         plan.set(None);
+        appt_plan.set(None);
         error.set(None);
         stage.set(Stage::Checking);
         progress.set((0, t.rows.len()));
+        if m.kind == ImportKind::Appointments {
+            leptos::task::spawn_local(async move {
+                yield_to_browser().await;
+                let persons = state.persons.get_untracked();
+                let result = plan_appointment_import(
+                    &t,
+                    &m,
+                    &persons,
+                    &AppointmentImportOptions::new(today()),
+                    &mut || AppointmentId(repo::new_id()),
+                );
+                if run.try_get_untracked() != Some(my_run) {
+                    return;
+                }
+                match result {
+                    Ok(p) => {
+                        appt_plan.set(Some(Arc::new(p)));
+                        stage.set(Stage::Review);
+                    }
+                    Err(e) => {
+                        error.set(Some(e));
+                        stage.set(Stage::Mapping);
+                    }
+                }
+            });
+            return;
+        }
         let mut options = ImportOptions::new(today());
         options.default_kind = default_kind.get_untracked();
         options.on_duplicate = on_duplicate.get_untracked();
@@ -189,6 +217,35 @@ pub fn ImportPage() -> impl IntoView {
                         r.inserted, r.updated
                     )));
                     state.go(Page::Persons(kind));
+                }
+                Err(e) => {
+                    error.set(Some(format!(
+                        "Der Import wurde nicht gespeichert – die Daten sind unverändert. {e}"
+                    )));
+                    stage.set(Stage::Mapping);
+                }
+            }
+        });
+    };
+
+    let apply_appointments = move |_| {
+        let Some(p) = appt_plan.get_untracked() else {
+            return;
+        };
+        stage.set(Stage::Saving);
+        appt_plan.set(None);
+        let list = Arc::try_unwrap(p)
+            .map(|p| p.inserts)
+            .unwrap_or_else(|a| a.inserts.clone());
+        leptos::task::spawn_local(async move {
+            yield_to_browser().await;
+            match repo::apply_appointment_import(state, list).await {
+                Ok(n) => {
+                    reset();
+                    state
+                        .notice
+                        .set(Some(format!("Import abgeschlossen: {n} Termine neu.")));
+                    state.go(Page::Appointments);
                 }
                 Err(e) => {
                     error.set(Some(format!(
@@ -265,7 +322,8 @@ pub fn ImportPage() -> impl IntoView {
                         t.encoding.label_de(), t.delimiter_label_de(), t.rows.len(), t.headers.len()
                     )}</p>
                 </section>
-                <MappingSection table=t2 mapping=mapping on_change=move || {
+                <MappingSection table=t2 kind=import_kind.get() mapping=mapping on_change=move || {
+                    appt_plan.set(None);
                     plan.set(None);
                     if stage.get_untracked() == Stage::Review { stage.set(Stage::Mapping); }
                 } />
@@ -286,6 +344,22 @@ pub fn ImportPage() -> impl IntoView {
         {move || table.get().is_some().then(|| view! {
             <div class="card options">
                 <label>
+                    "Art des Imports"
+                    <select on:change=move |ev| {
+                        let k = if event_target_value(&ev) == "appointments" { ImportKind::Appointments } else { ImportKind::Persons };
+                        import_kind.set(k);
+                        plan.set(None);
+                        appt_plan.set(None);
+                        if let Some(t) = table.get_untracked() {
+                            mapping.set(Some(Mapping::auto(&t.headers, k)));
+                        }
+                        if stage.get_untracked() == Stage::Review { stage.set(Stage::Mapping); }
+                    }>
+                        <option value="persons" selected=move || import_kind.get() == ImportKind::Persons>"Patienten / Interessenten"</option>
+                        <option value="appointments" selected=move || import_kind.get() == ImportKind::Appointments>"Termine (zu vorhandenen Patienten)"</option>
+                    </select>
+                </label>
+                <label hidden=move || import_kind.get() == ImportKind::Appointments>
                     "Datensätze ohne Art sind"
                     <select on:change=move |ev| {
                         default_kind.set(if event_target_value(&ev) == "prospect" { Kind::Prospect } else { Kind::Patient });
@@ -295,7 +369,7 @@ pub fn ImportPage() -> impl IntoView {
                         <option value="prospect" selected=move || default_kind.get() == Kind::Prospect>"Interessenten"</option>
                     </select>
                 </label>
-                <label>
+                <label hidden=move || import_kind.get() == ImportKind::Appointments>
                     "Bereits vorhandene Personen"
                     <select on:change=move |ev| {
                         on_duplicate.set(if event_target_value(&ev) == "update" { DuplicateAction::Update } else { DuplicateAction::Skip });
@@ -337,19 +411,43 @@ pub fn ImportPage() -> impl IntoView {
                 <button class="secondary" on:click=cancel>"Abbrechen"</button>
             </div>
         })}
+        {move || appt_plan.get().map(|p| {
+            let n = p.inserts.len();
+            view! {
+                <section class="card" aria-label="Prüfergebnis">
+                    <h2>"Prüfergebnis"</h2>
+                    <p role="status">{p.summary_de()}</p>
+                    {(!p.errors.is_empty()).then(|| view! {
+                        <h3>{format!("Fehlerhafte Zeilen ({}) – werden nicht importiert", p.errors.len())}</h3>
+                        {issue_list("Fehlerhafte Zeilen", &p.errors)}
+                    })}
+                    {(!p.warnings.is_empty()).then(|| view! {
+                        <details>
+                            <summary>{format!("Hinweise ({}) – Zeilen werden importiert", p.warnings.len())}</summary>
+                            {issue_list("Hinweise", &p.warnings)}
+                        </details>
+                    })}
+                </section>
+                <div class="actions">
+                    <button on:click=apply_appointments disabled=busy>{format!("{n} Termine importieren")}</button>
+                    <button class="secondary" on:click=cancel>"Abbrechen"</button>
+                </div>
+            }
+        })}
     }
 }
 
 #[component]
 fn MappingSection<F>(
     table: Arc<CsvTable>,
+    kind: ImportKind,
     mapping: RwSignal<Option<Mapping>>,
     on_change: F,
 ) -> impl IntoView
 where
     F: Fn() + Copy + Send + Sync + 'static,
 {
-    let choices = Arc::new(field_choices());
+    let choices = Arc::new(Field::choices(kind));
     let preview = table.preview(PREVIEW_ROWS);
     let headers = table.headers.clone();
     let problem = RwSignal::new(None::<String>);

@@ -316,3 +316,19 @@ pub async fn restore_backup(state: AppState, backup: domain::backup::Backup) -> 
         .map_err(|e| e.to_string())?;
     reload(state).await
 }
+
+/// Stores imported appointments in ONE transaction, then updates the signals.
+pub async fn apply_appointment_import(
+    state: AppState,
+    appointments: Vec<domain::Appointment>,
+) -> Result<usize, String> {
+    crate::storage::transfer::apply_appointment_import(&*store(), &appointments, today())
+        .await
+        .map_err(|e| e.to_string())?;
+    let n = appointments.len();
+    state.appointments.update(|all| {
+        all.extend(appointments);
+        all.sort_by(|a, b| (a.start, &a.id.0).cmp(&(b.start, &b.id.0)));
+    });
+    Ok(n)
+}

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::{Collection, Doc, DocOp, Store, StoreError, WriteBatch};
 use crate::domain::backup::Backup;
 use crate::domain::import::ImportPlan;
-use crate::domain::PersonRecord;
+use crate::domain::{Appointment, PersonRecord};
 
 /// Meta key of the date of the last backup download (`"2026-11-26"`).
 pub const LAST_BACKUP_KEY: &str = "last_backup";
@@ -66,6 +66,30 @@ pub async fn apply_person_import(
     store
         .write(WriteBatch {
             persons: records,
+            docs: &note,
+            ..Default::default()
+        })
+        .await
+}
+
+/// Stores imported appointments and a `meta/last_import` note in one transaction. Every
+/// appointment must belong to a stored person, otherwise nothing is written.
+pub async fn apply_appointment_import(
+    store: &dyn Store,
+    appointments: &[Appointment],
+    today: NaiveDate,
+) -> Result<(), StoreError> {
+    let note = [DocOp::Put {
+        collection: Collection::Meta,
+        key: LAST_IMPORT_KEY.to_string(),
+        value: json!({
+            "date": today.to_string(),
+            "appointments": appointments.len(),
+        }),
+    }];
+    store
+        .write(WriteBatch {
+            appointments,
             docs: &note,
             ..Default::default()
         })
@@ -482,6 +506,36 @@ mod tests {
             errors[2].starts_with("Zeile 5 (Datensatz 4), Spalte „SMS erlaubt“"),
             "{errors:#?}"
         );
+    }
+
+    #[test]
+    fn appointment_import_needs_stored_persons() {
+        use crate::domain::import::{plan_appointment_import, AppointmentImportOptions};
+        let s = MemoryStore::new();
+        let (persons, result) = import_records(plan(&fixture("patients_utf8_semicolon.csv"), &[]));
+        let table = read_table(&fixture("appointments.csv")).unwrap();
+        let mapping = Mapping::auto(&table.headers, ImportKind::Appointments);
+        let mut n = 0;
+        let p = plan_appointment_import(
+            &table,
+            &mapping,
+            &persons,
+            &AppointmentImportOptions::new(today()),
+            &mut || {
+                n += 1;
+                crate::domain::AppointmentId(format!("a{n}"))
+            },
+        )
+        .unwrap();
+        assert!(!p.inserts.is_empty());
+        // The persons are not stored yet: refused, nothing written.
+        let err = block_on(apply_appointment_import(&s, &p.inserts, today())).unwrap_err();
+        assert!(matches!(err, StoreError::UnknownPerson { .. }), "{err:?}");
+        assert!(block_on(s.is_empty()).unwrap());
+        block_on(apply_person_import(&s, &persons, result, today())).unwrap();
+        block_on(apply_appointment_import(&s, &p.inserts, today())).unwrap();
+        let stored = block_on(s.appointments_between(ALL_FROM, ALL_TO)).unwrap();
+        assert_eq!(stored.len(), p.inserts.len());
     }
 
     #[test]
