@@ -93,6 +93,38 @@ async fn import_windows_1252_with_diagnosis_column() {
     s.fill_by_label("Patienten durchsuchen", "Zwölfer").await;
     s.wait_text("Zwölfer, Björn").await;
     wait_count(&s, 1).await;
+
+    // Appointments referencing the imported patients by their patient number (UTF-8, `,`).
+    s.open("#/import").await;
+    s.wait_css("input[type=file][aria-label='CSV-Datei auswählen']")
+        .await
+        .send_keys(&fixture("e2e_termine.csv"))
+        .await
+        .expect("choose file");
+    let detected = s.wait_status_matching("Erkannt").await;
+    assert!(detected.contains("Komma"), "{detected}");
+    s.select_by_label("Art des Imports", "Termine (zu vorhandenen Patienten)")
+        .await;
+    let notice = s
+        .wait_css("[aria-label='Behandlungsdaten']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains("„Befund“"), "{notice}");
+    s.click_button("Prüfen").await;
+    let summary = s.wait_status_matching("Termine neu").await;
+    assert!(summary.contains("2 Termine neu, 1 fehlerhaft"), "{summary}");
+    let errors = s.all_texts("[aria-label='Fehlerhafte Zeilen'] li").await;
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("Zeile 4 (Datensatz 3)"),
+        "{errors:#?}"
+    );
+    assert!(errors[0].contains("E-9999"), "{errors:#?}");
+    s.click_button("2 Termine importieren").await;
+    s.wait_status_matching("Import abgeschlossen: 2 Termine neu")
+        .await;
 }
 
 /// Broken files give a clear German message, and nothing is stored.
@@ -119,6 +151,26 @@ async fn broken_files_are_refused_and_change_nothing() {
         );
         s.wait_for(Locator::XPath(&xp)).await;
     }
+    // A 50 MB file is refused by its size, before it is read.
+    let big = std::env::temp_dir().join(format!("pb-e2e-50mb-{}.csv", std::process::id()));
+    {
+        let mut text = String::from("Nachname;Vorname\n");
+        while text.len() < 50 * 1024 * 1024 {
+            text.push_str("Müller;Anna\n");
+        }
+        std::fs::write(&big, text).unwrap();
+    }
+    s.wait_css("input[type=file][aria-label='CSV-Datei auswählen']")
+        .await
+        .send_keys(big.to_str().unwrap())
+        .await
+        .expect("choose file");
+    s.wait_for(Locator::XPath(
+        "//*[@role='alert'][contains(., 'zu groß')][contains(., 'nichts importiert')]",
+    ))
+    .await;
+    let _ = std::fs::remove_file(&big);
+
     s.open("#/patienten").await;
     s.wait_css("table.data tbody tr td a").await;
     assert_eq!(patient_count(&s).await, before);
