@@ -253,3 +253,31 @@ async fn backup_download_and_restore_round_trip() {
     assert_eq!(practice_name(&s).await, original);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without the demo practice and without a backup, every page reminds of the backup; after
+/// "Sicherung herunterladen" the reminder is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_reminder_until_a_backup_is_made() {
+    let dir = std::env::temp_dir().join(format!("pb-e2e-reminder-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = Session::start_with_download_dir(&dir).await;
+    s.open("#/patienten").await;
+    s.wait_text("Demodaten").await;
+    // The demo practice needs no backup: no reminder.
+    assert!(!s.source().await.contains("Erinnerung an die Sicherung"));
+    s.click_button("Demodaten entfernen").await;
+    s.click_button("Endgültig entfernen").await;
+    s.wait_text("Es wurde noch keine Sicherung erstellt.").await;
+    s.click_link("Jetzt sichern").await;
+    s.click_button("Sicherung herunterladen").await;
+    s.wait_status_matching("erstellt").await;
+    wait_for_download(&dir).await;
+    s.open("#/patienten").await;
+    s.wait_status_matching("Treffer").await;
+    assert!(
+        !s.source().await.contains("Erinnerung an die Sicherung"),
+        "the reminder is still shown after a backup"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
