@@ -2,8 +2,10 @@
 //! [`state::AppState`], call domain functions and dispatch actions through [`repo`].
 
 mod appointments;
+mod backup;
 mod common;
 mod compose;
+mod import;
 mod language;
 mod persons;
 mod query_builder;
@@ -41,6 +43,7 @@ fn App() -> impl IntoView {
             <Nav />
             <main id="inhalt">
                 <common::DemoBanner />
+                <backup::BackupReminder />
                 <common::ErrorBanner />
                 {move || match state.page.get() {
                     Page::Persons(kind) => view! { <persons::PersonList kind=kind /> }.into_any(),
@@ -53,6 +56,8 @@ fn App() -> impl IntoView {
                     Page::Compose => view! { <compose::ComposePage /> }.into_any(),
                     Page::Log => view! { <common::NotYet title=t("nav.log") /> }.into_any(),
                     Page::Templates => view! { <templates::TemplatesPage /> }.into_any(),
+                    Page::Import => view! { <import::ImportPage /> }.into_any(),
+                    Page::Backup => view! { <backup::BackupPage /> }.into_any(),
                 }}
             </main>
         </div>
@@ -78,6 +83,8 @@ fn Nav() -> impl IntoView {
             {link(Page::Send, t("nav.send"))}
             {link(Page::Log, t("nav.log"))}
             {link(Page::Templates, t("nav.templates"))}
+            {link(Page::Import, t("nav.import"))}
+            {link(Page::Backup, t("nav.backup"))}
             {link(Page::Settings, t("nav.settings"))}
             <language::LanguageSwitch />
         </nav>

@@ -252,3 +252,83 @@ pub async fn delete_template(state: AppState, template: &Template) -> Result<boo
     });
     Ok(original.is_some())
 }
+
+// ---- Import and backup (issue 8) ----
+
+/// Stores an import plan (inserts and updates) in ONE transaction, then updates the signals.
+/// On error nothing was stored and the signals are unchanged.
+pub async fn apply_import(
+    state: AppState,
+    plan: crate::domain::import::ImportPlan,
+) -> Result<crate::storage::transfer::ImportResult, String> {
+    use crate::storage::transfer;
+    let (records, result) = transfer::import_records(plan);
+    transfer::apply_person_import(&*store(), &records, result, today())
+        .await
+        .map_err(|e| e.to_string())?;
+    state.persons.update(|ps| {
+        let index: std::collections::HashMap<PersonId, usize> = ps
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.person.id.clone(), i))
+            .collect();
+        for r in records {
+            match index.get(&r.person.id) {
+                Some(&i) => ps[i] = r,
+                None => ps.push(r),
+            }
+        }
+    });
+    Ok(result)
+}
+
+/// Everything the practice keeps, as one versioned backup.
+pub async fn collect_backup() -> Result<domain::backup::Backup, String> {
+    crate::storage::transfer::collect_backup(&*store(), chrono::Local::now().naive_local())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The date of the last backup download.
+pub async fn last_backup() -> Result<Option<chrono::NaiveDate>, String> {
+    crate::storage::transfer::last_backup(&*store())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Records today as the date of the last backup; returns it.
+pub async fn mark_backup() -> Result<chrono::NaiveDate, String> {
+    let d = today();
+    crate::storage::transfer::mark_backup(&*store(), d)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(d)
+}
+
+/// Replaces all data with the backup's (one transaction), then reloads the signals.
+pub async fn restore_backup(state: AppState, backup: domain::backup::Backup) -> Result<(), String> {
+    let store = store();
+    let last = crate::storage::transfer::last_backup(&*store)
+        .await
+        .map_err(|e| e.to_string())?;
+    crate::storage::transfer::restore_backup(&*store, &backup, last)
+        .await
+        .map_err(|e| e.to_string())?;
+    reload(state).await
+}
+
+/// Stores imported appointments in ONE transaction, then updates the signals.
+pub async fn apply_appointment_import(
+    state: AppState,
+    appointments: Vec<domain::Appointment>,
+) -> Result<usize, String> {
+    crate::storage::transfer::apply_appointment_import(&*store(), &appointments, today())
+        .await
+        .map_err(|e| e.to_string())?;
+    let n = appointments.len();
+    state.appointments.update(|all| {
+        all.extend(appointments);
+        all.sort_by(|a, b| (a.start, &a.id.0).cmp(&(b.start, &b.id.0)));
+    });
+    Ok(n)
+}

@@ -20,6 +20,8 @@ pub enum Page {
     Log,
     Templates,
     Settings,
+    Import,
+    Backup,
 }
 
 impl Page {
@@ -37,6 +39,8 @@ impl Page {
             Page::Log => "#/protokoll".into(),
             Page::Templates => "#/vorlagen".into(),
             Page::Settings => "#/einstellungen".into(),
+            Page::Import => "#/import".into(),
+            Page::Backup => "#/sicherung".into(),
         }
     }
 
@@ -55,6 +59,8 @@ impl Page {
             ("protokoll", _) => Page::Log,
             ("vorlagen", _) => Page::Templates,
             ("einstellungen", _) => Page::Settings,
+            ("import", _) => Page::Import,
+            ("sicherung", _) => Page::Backup,
             _ => Page::Persons(Kind::Patient),
         }
     }

@@ -24,6 +24,7 @@ pub mod conformance;
 pub mod keys;
 pub mod memory;
 pub mod migrate;
+pub mod transfer;
 
 #[cfg(target_arch = "wasm32")]
 pub mod idb;

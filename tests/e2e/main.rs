@@ -7,6 +7,7 @@
 
 mod a11y;
 mod i18n;
+mod import;
 mod offline;
 mod support;
 

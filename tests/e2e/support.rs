@@ -50,6 +50,35 @@ impl Session {
         }
     }
 
+    /// Like [`Session::start`], with downloads saved into `dir` without asking.
+    pub async fn start_with_download_dir(dir: &std::path::Path) -> Session {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--no-first-run", "--disable-component-update",
+                         "--disable-sync", "--window-size=1280,900"],
+                "prefs": {
+                    "download.default_directory": dir.to_string_lossy(),
+                    "download.prompt_for_download": false,
+                    "download.directory_upgrade": true
+                }
+            }),
+        );
+        let client = ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&env("PB_WEBDRIVER_URL"))
+            .await
+            .expect("connect to chromedriver");
+        Session {
+            client,
+            base: env("PB_APP_URL"),
+        }
+    }
+
     pub async fn open(&self, path: &str) {
         self.client
             .goto(&format!("{}/{path}", self.base))

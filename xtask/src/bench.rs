@@ -85,6 +85,30 @@ pub fn run(args: &[String]) -> Result<()> {
                 .env("WASM_BINDGEN_TEST_TIMEOUT", "600"),
         )?;
     }
+    if only.is_none_or(|o| o == "import-idb") {
+        setup::ensure_test_packages()?;
+        println!("\n## CSV import of 100,000 rows into IndexedDB (headless Chromium)");
+        util::run(
+            util::cargo()
+                .args([
+                    "test",
+                    "--release",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--test",
+                    "bench_import_idb",
+                    "--",
+                    "--include-ignored",
+                    "--nocapture",
+                ])
+                .env(
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                    "wasm-bindgen-test-runner",
+                )
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "900"),
+        )?;
+    }
     for (name, cargo_args, speed) in benches() {
         if only.is_some_and(|o| o != name) {
             continue;

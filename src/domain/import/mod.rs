@@ -226,6 +226,27 @@ pub fn read_table(bytes: &[u8]) -> Result<CsvTable, ImportError> {
     let mut headers: Option<(Vec<String>, u64)> = None;
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
+    // Physical lines are counted from byte offsets: the `csv` crate's own line count is one
+    // behind after CRLF line ends (it counts the `\n` of "\r\n" only when reading the next
+    // record). Counted incrementally, so the whole pass stays linear.
+    let bytes = text.as_bytes();
+    let (mut counted_to, mut line_at) = (0usize, 1u64);
+    let mut line_of = |byte: usize| -> u64 {
+        let mut start = byte.min(bytes.len());
+        // A record "starting" on the `\n` of a CRLF (or on skipped blank lines) really starts
+        // after them: no record begins with a line break.
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= counted_to {
+            line_at += bytes[counted_to..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            counted_to = start;
+        }
+        line_at
+    };
     loop {
         match rdr.read_record(&mut record) {
             Ok(true) => {}
@@ -238,7 +259,10 @@ pub fn read_table(bytes: &[u8]) -> Result<CsvTable, ImportError> {
                 });
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = record
+            .position()
+            .map(|p| line_of(p.byte() as usize))
+            .unwrap_or(0);
         if is_blank(&record) {
             continue;
         }

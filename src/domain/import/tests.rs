@@ -957,3 +957,18 @@ fn legitimate_a_tilde_is_not_double_encoding() {
     let t = read_table("Nachname;Ort\nSÃO;Lisboa\nJoÃo;Porto\n".as_bytes()).unwrap();
     assert_eq!(t.rows[0].get(0), "SÃO");
 }
+
+/// Windows exports end lines with CRLF: rows must still report their physical line.
+#[test]
+fn crlf_line_numbers_match_lf() {
+    for (text, want) in [
+        (&b"a;b\r\nx;1\r\ny;2\r\n\r\nz;3\r\n"[..], vec![2u64, 3, 5]),
+        (&b"a;b\nx;1\ny;2\n\nz;3\n"[..], vec![2, 3, 5]),
+        (&b"a;b\r\nx;\"1\r\n2\"\r\ny;2\r\n"[..], vec![2, 4]),
+    ] {
+        let t = read_table(text).unwrap();
+        assert_eq!(t.header_line, 1);
+        let lines: Vec<u64> = t.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, want, "{}", String::from_utf8_lossy(text));
+    }
+}

@@ -1,0 +1,252 @@
+//! Backup page ("Sicherung herunterladen" / "Sicherung wiederherstellen") and the reminder
+//! banner shown when the last backup is older than 7 days. The backup format and its
+//! migrations are `domain::backup`; reading and writing all stores is `storage::transfer`,
+//! reached through [`repo`].
+
+use super::common::Confirm;
+use super::import::first_file;
+use super::repo;
+use super::state::{AppState, Page};
+use crate::domain::backup::{self, Backup};
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use std::sync::Arc;
+use wasm_bindgen::JsCast;
+
+/// Largest backup file accepted for a restore.
+const MAX_BACKUP_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
+
+thread_local! {
+    /// Date of the last backup: `None` = not read yet, `Some(None)` = never.
+    static LAST_BACKUP: ArcRwSignal<Option<Option<NaiveDate>>> = ArcRwSignal::new(None);
+}
+
+fn last_backup_signal() -> ArcRwSignal<Option<Option<NaiveDate>>> {
+    LAST_BACKUP.with(|s| s.clone())
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn date_de(d: NaiveDate) -> String {
+    d.format("%d.%m.%Y").to_string()
+}
+
+/// Offers `text` as a file download named `name`.
+fn download(name: &str, text: &str) -> Result<(), String> {
+    let fail = |_| "Die Sicherung konnte nicht heruntergeladen werden.".to_string();
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("Kein Dokument.")?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(fail)?
+        .dyn_into()
+        .map_err(|_| "Kein Link.".to_string())?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    // Revoke later: the download needs the URL after the click returned.
+    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(w) = web_sys::window() {
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
+    }
+    Ok(())
+}
+
+/// Reads the last-backup mark once the data is loaded.
+fn load_last_backup(state: AppState) {
+    let last = last_backup_signal();
+    Effect::new(move |_| {
+        if state.loaded.get() && last.get_untracked().is_none() {
+            let last = last.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(d) = repo::last_backup().await {
+                    last.set(Some(d));
+                }
+            });
+        }
+    });
+}
+
+/// "Letzte Sicherung ist älter als 7 Tage" — not for the demo practice.
+#[component]
+pub fn BackupReminder() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    load_last_backup(state);
+    let last = last_backup_signal();
+    let text = move || {
+        if !state.loaded.get() || state.demo.get() || state.page.get() == Page::Backup {
+            return None;
+        }
+        let l = last.get()?;
+        backup::backup_due(l, today()).then(|| match l {
+            Some(d) => format!(
+                "Die letzte Sicherung ist älter als 7 Tage (vom {}).",
+                date_de(d)
+            ),
+            None => "Es wurde noch keine Sicherung erstellt.".to_string(),
+        })
+    };
+    view! {
+        {move || text().map(|t| view! {
+            <div class="banner" role="status" aria-label="Erinnerung an die Sicherung">
+                <strong>"Sicherung"</strong>
+                <span>{t}</span>
+                <a href=Page::Backup.hash()>"Jetzt sichern"</a>
+            </div>
+        })}
+    }
+}
+
+#[component]
+pub fn BackupPage() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    load_last_backup(state);
+    let last = last_backup_signal();
+    let message = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let pending = RwSignal::new(None::<Arc<Backup>>);
+    let confirming = RwSignal::new(false);
+
+    let make_backup = {
+        let last = last.clone();
+        move |_| {
+            busy.set(true);
+            error.set(None);
+            message.set(None);
+            let last = last.clone();
+            leptos::task::spawn_local(async move {
+                let result = async {
+                    let b = repo::collect_backup().await?;
+                    let json = backup::export(&b);
+                    download(&b.file_name(), &json)?;
+                    let d = repo::mark_backup().await?;
+                    Ok::<_, String>((b, d))
+                }
+                .await;
+                match result {
+                    Ok((b, d)) => {
+                        last.set(Some(Some(d)));
+                        message.set(Some(format!(
+                            "Sicherung „{}“ erstellt: {} Personen, {} Termine.",
+                            b.file_name(),
+                            b.persons.len(),
+                            b.appointments.len()
+                        )));
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+                busy.set(false);
+            });
+        }
+    };
+
+    let choose = move |ev: leptos::ev::Event| {
+        pending.set(None);
+        error.set(None);
+        message.set(None);
+        let Some(file) = first_file(&ev) else { return };
+        if file.size() > MAX_BACKUP_BYTES {
+            error.set(Some(
+                "Die Datei ist zu groß für eine praxisbote-Sicherung.".to_string(),
+            ));
+            return;
+        }
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                .await
+                .ok()
+                .and_then(|v| v.as_string());
+            match text {
+                None => error.set(Some("Die Datei konnte nicht gelesen werden.".into())),
+                Some(t) => match backup::parse(&t) {
+                    Ok(b) => pending.set(Some(Arc::new(b))),
+                    Err(e) => error.set(Some(format!(
+                        "{e} Es wurde nichts wiederhergestellt; die Daten sind unverändert."
+                    ))),
+                },
+            }
+            busy.set(false);
+        });
+    };
+
+    let restore = move |()| {
+        confirming.set(false);
+        let Some(b) = pending.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let b = Arc::try_unwrap(b).unwrap_or_else(|a| (*a).clone());
+            let (persons, appointments, created) =
+                (b.persons.len(), b.appointments.len(), b.created_at);
+            match repo::restore_backup(state, b).await {
+                Ok(()) => {
+                    pending.set(None);
+                    message.set(Some(format!(
+                        "Sicherung vom {} wiederhergestellt: {persons} Personen, {appointments} Termine.",
+                        created.format("%d.%m.%Y %H:%M")
+                    )));
+                }
+                Err(e) => error.set(Some(format!(
+                    "Die Sicherung wurde nicht wiederhergestellt – die Daten sind unverändert. {e}"
+                ))),
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <h1>"Sicherung"</h1>
+        <section class="card" aria-label="Sicherung herunterladen">
+            <h2>"Sicherung herunterladen"</h2>
+            <p>"Eine Datei mit allen Daten: Patienten, Interessenten, Einwilligungen, Termine, "
+               "Vorlagen, Abfragen, Einstellungen und Versandprotokoll. Bewahren Sie sie sicher auf – "
+               "sie enthält Patientendaten."</p>
+            <p role="status" aria-label="Letzte Sicherung">{move || match last.get() {
+                None => "Letzte Sicherung: wird gelesen …".to_string(),
+                Some(None) => "Letzte Sicherung: noch keine.".to_string(),
+                Some(Some(d)) => format!("Letzte Sicherung: {}", date_de(d)),
+            }}</p>
+            <button on:click=make_backup disabled=move || busy.get()>"Sicherung herunterladen"</button>
+        </section>
+        <section class="card" aria-label="Sicherung wiederherstellen">
+            <h2>"Sicherung wiederherstellen"</h2>
+            <p>"Ersetzt ALLE gespeicherten Daten durch die der Sicherung (auch Sicherungen älterer Versionen)."</p>
+            <label>
+                "Sicherungsdatei"
+                <input type="file" accept=".json,application/json" aria-label="Sicherungsdatei auswählen"
+                    disabled=move || busy.get() on:change=choose />
+            </label>
+            {move || pending.get().map(|b| view! {
+                <p role="status">{format!(
+                    "Sicherung vom {} (Format {}): {} Personen, {} Termine, {} weitere Einträge.",
+                    b.created_at.format("%d.%m.%Y %H:%M"), b.version, b.persons.len(), b.appointments.len(),
+                    b.documents.values().map(Vec::len).sum::<usize>()
+                )}</p>
+                <button class="danger" on:click=move |_| confirming.set(true)>"Wiederherstellen …"</button>
+            })}
+        </section>
+        {move || message.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <Confirm
+            open=confirming
+            title="Sicherung wiederherstellen?"
+            text="Alle jetzt gespeicherten Daten werden gelöscht und durch die der Sicherung ersetzt. Das kann nicht rückgängig gemacht werden."
+            confirm_label="Alle Daten ersetzen"
+            on_confirm=restore
+        />
+    }
+}

@@ -1,0 +1,598 @@
+//! The CSV import page: choose or drop a file, check the detected encoding/delimiter, fix the
+//! column mapping, preview, validate (with a progress bar), decide on duplicates, then store
+//! everything in ONE transaction through [`repo::apply_import`] — or nothing on cancel.
+//! All rules live in `domain::import`; this file only wires them to the page.
+
+use super::repo;
+use super::state::{AppState, Page};
+use crate::domain::import::{
+    check_file_size, plan_appointment_import, read_table, AppointmentImportOptions,
+    AppointmentPlan, CsvTable, DuplicateAction, Field, ImportKind, ImportOptions, ImportPlan,
+    Mapping, PersonPlanner, RowIssue,
+};
+use crate::domain::{AppointmentId, Kind, PersonId};
+use leptos::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use wasm_bindgen::JsCast;
+
+/// Rows validated between two updates of the progress bar.
+const CHUNK: usize = 5_000;
+/// Rows shown in the preview.
+const PREVIEW_ROWS: usize = 5;
+/// Most issues listed on the page (the summary counts all of them).
+const MAX_LISTED: usize = 500;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Stage {
+    Choose,
+    Reading,
+    Mapping,
+    Checking,
+    Review,
+    Saving,
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Gives the browser a turn (repaint the progress bar) before continuing.
+pub async fn yield_to_browser() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Reads a file's bytes (after the size check, so a huge file is never read).
+pub async fn read_file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    check_file_size(file.size() as u64).map_err(|e| e.to_string())?;
+    let buf = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| "Die Datei konnte nicht gelesen werden.".to_string())?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+fn issue_list(label: &'static str, issues: &[RowIssue]) -> impl IntoView {
+    let more = issues.len().saturating_sub(MAX_LISTED);
+    let items: Vec<String> = issues
+        .iter()
+        .take(MAX_LISTED)
+        .map(|i| i.to_string())
+        .collect();
+    view! {
+        <ul class="issues" aria-label=label>
+            {items.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}
+        </ul>
+        {(more > 0).then(|| view! { <p class="muted">{format!("… und {more} weitere.")}</p> })}
+    }
+}
+
+#[component]
+pub fn ImportPage() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let stage = RwSignal::new(Stage::Choose);
+    let file_name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let table = RwSignal::new(None::<Arc<CsvTable>>);
+    let mapping = RwSignal::new(None::<Mapping>);
+    let plan = RwSignal::new(None::<Arc<ImportPlan>>);
+    let import_kind = RwSignal::new(ImportKind::Persons);
+    let appt_plan = RwSignal::new(None::<Arc<AppointmentPlan>>);
+    let progress = RwSignal::new((0usize, 0usize));
+    let default_kind = RwSignal::new(Kind::Patient);
+    let on_duplicate = RwSignal::new(DuplicateAction::Skip);
+    let overrides = RwSignal::new(HashMap::<usize, DuplicateAction>::new());
+    // Incremented on cancel/new file: a running validation notices and stops.
+    let run = RwSignal::new(0u64);
+
+    let reset = move || {
+        run.update(|r| *r += 1);
+        table.set(None);
+        mapping.set(None);
+        plan.set(None);
+        appt_plan.set(None);
+        overrides.set(HashMap::new());
+        progress.set((0, 0));
+        stage.set(Stage::Choose);
+    };
+
+    let load_file = move |file: web_sys::File| {
+        reset();
+        error.set(None);
+        file_name.set(file.name());
+        stage.set(Stage::Reading);
+        let my_run = run.get_untracked();
+        leptos::task::spawn_local(async move {
+            yield_to_browser().await;
+            let parsed = match read_file_bytes(&file).await {
+                Ok(bytes) => read_table(&bytes).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            // The page may have been left meanwhile (signals disposed): then stop quietly.
+            if run.try_get_untracked() != Some(my_run) {
+                return;
+            }
+            match parsed {
+                Ok(t) => {
+                    mapping.set(Some(Mapping::auto(&t.headers, import_kind.get_untracked())));
+                    table.set(Some(Arc::new(t)));
+                    stage.set(Stage::Mapping);
+                }
+                Err(e) => {
+                    error.set(Some(format!(
+                        "{e} Es wurde nichts importiert; die gespeicherten Daten sind unverändert."
+                    )));
+                    stage.set(Stage::Choose);
+                }
+            }
+        });
+    };
+
+    // Validates all rows in chunks (progress bar), then shows the report.
+    let check = move || {
+        let (Some(t), Some(m)) = (table.get_untracked(), mapping.get_untracked()) else {
+            return;
+        };
+        run.update(|r| *r += 1);
+        let my_run = run.get_untracked();
+        plan.set(None);
+        appt_plan.set(None);
+        error.set(None);
+        stage.set(Stage::Checking);
+        progress.set((0, t.rows.len()));
+        if m.kind == ImportKind::Appointments {
+            leptos::task::spawn_local(async move {
+                yield_to_browser().await;
+                let persons = state.persons.get_untracked();
+                let result = plan_appointment_import(
+                    &t,
+                    &m,
+                    &persons,
+                    &AppointmentImportOptions::new(today()),
+                    &mut || AppointmentId(repo::new_id()),
+                );
+                if run.try_get_untracked() != Some(my_run) {
+                    return;
+                }
+                match result {
+                    Ok(p) => {
+                        appt_plan.set(Some(Arc::new(p)));
+                        stage.set(Stage::Review);
+                    }
+                    Err(e) => {
+                        error.set(Some(e));
+                        stage.set(Stage::Mapping);
+                    }
+                }
+            });
+            return;
+        }
+        let mut options = ImportOptions::new(today());
+        options.default_kind = default_kind.get_untracked();
+        options.on_duplicate = on_duplicate.get_untracked();
+        options.duplicate_overrides = overrides.get_untracked();
+        leptos::task::spawn_local(async move {
+            yield_to_browser().await;
+            let existing = state.persons.get_untracked();
+            let mut planner = match PersonPlanner::new(&t, &m, &existing, &options) {
+                Ok(p) => p,
+                Err(e) => {
+                    error.set(Some(e));
+                    stage.set(Stage::Mapping);
+                    return;
+                }
+            };
+            for chunk in t.rows.chunks(CHUNK) {
+                planner.process(chunk, &mut || PersonId(repo::new_id()));
+                progress.set((planner.processed(), t.rows.len()));
+                yield_to_browser().await;
+                if run.try_get_untracked() != Some(my_run) {
+                    return;
+                }
+            }
+            plan.set(Some(Arc::new(planner.finish())));
+            stage.set(Stage::Review);
+        });
+    };
+
+    let apply = move |_| {
+        let Some(p) = plan.get_untracked() else {
+            return;
+        };
+        stage.set(Stage::Saving);
+        plan.set(None);
+        let p = Arc::try_unwrap(p).unwrap_or_else(|a| (*a).clone());
+        let kind = default_kind.get_untracked();
+        leptos::task::spawn_local(async move {
+            yield_to_browser().await;
+            match repo::apply_import(state, p).await {
+                Ok(r) => {
+                    reset();
+                    state.notice.set(Some(format!(
+                        "Import abgeschlossen: {} neu, {} aktualisiert.",
+                        r.inserted, r.updated
+                    )));
+                    state.go(Page::Persons(kind));
+                }
+                Err(e) => {
+                    error.set(Some(format!(
+                        "Der Import wurde nicht gespeichert – die Daten sind unverändert. {e}"
+                    )));
+                    stage.set(Stage::Mapping);
+                }
+            }
+        });
+    };
+
+    let apply_appointments = move |_| {
+        let Some(p) = appt_plan.get_untracked() else {
+            return;
+        };
+        stage.set(Stage::Saving);
+        appt_plan.set(None);
+        let list = Arc::try_unwrap(p)
+            .map(|p| p.inserts)
+            .unwrap_or_else(|a| a.inserts.clone());
+        leptos::task::spawn_local(async move {
+            yield_to_browser().await;
+            match repo::apply_appointment_import(state, list).await {
+                Ok(n) => {
+                    reset();
+                    state
+                        .notice
+                        .set(Some(format!("Import abgeschlossen: {n} Termine neu.")));
+                    state.go(Page::Appointments);
+                }
+                Err(e) => {
+                    error.set(Some(format!(
+                        "Der Import wurde nicht gespeichert – die Daten sind unverändert. {e}"
+                    )));
+                    stage.set(Stage::Mapping);
+                }
+            }
+        });
+    };
+
+    let cancel = move |_| {
+        reset();
+        error.set(None);
+        state.notice.set(Some(
+            "Import abgebrochen – es wurde nichts gespeichert.".to_string(),
+        ));
+    };
+
+    let on_file_input = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(f) = input.files().and_then(|fs| fs.item(0)) {
+            load_file(f);
+        }
+        // Choosing the same file again should load it again.
+        input.set_value("");
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        if let Some(f) = ev
+            .data_transfer()
+            .and_then(|dt| dt.files())
+            .and_then(|fs| fs.item(0))
+        {
+            load_file(f);
+        }
+    };
+
+    let busy = move || {
+        matches!(
+            stage.get(),
+            Stage::Reading | Stage::Checking | Stage::Saving
+        )
+    };
+
+    view! {
+        <h1>"Import"</h1>
+        <p class="muted">
+            "Patienten- und Interessentenlisten aus der Praxissoftware als CSV-Datei übernehmen. "
+            "Behandlungsdaten (Diagnose, Anamnese, Therapie, Befund …) werden nie importiert."
+        </p>
+        <div class="card dropzone"
+            on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
+            on:drop=on_drop>
+            <label>
+                "CSV-Datei auswählen oder hierher ziehen"
+                <input type="file" accept=".csv,.txt,.tsv,text/csv,text/plain"
+                    aria-label="CSV-Datei auswählen" disabled=busy on:change=on_file_input />
+            </label>
+            {move || (!file_name.get().is_empty()).then(|| view! {
+                <p>"Datei: " <strong>{file_name.get()}</strong></p>
+            })}
+        </div>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {move || (stage.get() == Stage::Reading).then(|| view! {
+            <p role="status">"Datei wird gelesen …"</p>
+        })}
+        {move || table.get().map(|t| {
+            let t2 = t.clone();
+            view! {
+                <section class="card" aria-label="Erkannte Datei">
+                    <p role="status">{format!(
+                        "Erkannt: Zeichenkodierung {}, Trennzeichen {}, {} Datensätze, {} Spalten.",
+                        t.encoding.label_de(), t.delimiter_label_de(), t.rows.len(), t.headers.len()
+                    )}</p>
+                </section>
+                <MappingSection table=t2 kind=import_kind.get() mapping=mapping on_change=move || {
+                    appt_plan.set(None);
+                    plan.set(None);
+                    if stage.get_untracked() == Stage::Review { stage.set(Stage::Mapping); }
+                } />
+            }
+        })}
+        {move || mapping.get().map(|m| {
+            let cols = m.treatment_columns();
+            (!cols.is_empty()).then(|| view! {
+                <div class="banner" role="note" aria-label="Behandlungsdaten">
+                    <strong>"Behandlungsdaten werden nicht importiert: "</strong>
+                    <span>{format!(
+                        "Die Spalten {} enthalten Behandlungsdaten und werden nie übernommen.",
+                        cols.iter().map(|c| format!("„{c}“")).collect::<Vec<_>>().join(", ")
+                    )}</span>
+                </div>
+            })
+        })}
+        {move || table.get().is_some().then(|| view! {
+            <div class="card options">
+                <label>
+                    "Art des Imports"
+                    <select on:change=move |ev| {
+                        let k = if event_target_value(&ev) == "appointments" { ImportKind::Appointments } else { ImportKind::Persons };
+                        import_kind.set(k);
+                        plan.set(None);
+                        appt_plan.set(None);
+                        if let Some(t) = table.get_untracked() {
+                            mapping.set(Some(Mapping::auto(&t.headers, k)));
+                        }
+                        if stage.get_untracked() == Stage::Review { stage.set(Stage::Mapping); }
+                    }>
+                        <option value="persons" selected=move || import_kind.get() == ImportKind::Persons>"Patienten / Interessenten"</option>
+                        <option value="appointments" selected=move || import_kind.get() == ImportKind::Appointments>"Termine (zu vorhandenen Patienten)"</option>
+                    </select>
+                </label>
+                <label hidden=move || import_kind.get() == ImportKind::Appointments>
+                    "Datensätze ohne Art sind"
+                    <select on:change=move |ev| {
+                        default_kind.set(if event_target_value(&ev) == "prospect" { Kind::Prospect } else { Kind::Patient });
+                        plan.set(None);
+                    }>
+                        <option value="patient" selected=move || default_kind.get() == Kind::Patient>"Patienten"</option>
+                        <option value="prospect" selected=move || default_kind.get() == Kind::Prospect>"Interessenten"</option>
+                    </select>
+                </label>
+                <label hidden=move || import_kind.get() == ImportKind::Appointments>
+                    "Bereits vorhandene Personen"
+                    <select on:change=move |ev| {
+                        on_duplicate.set(if event_target_value(&ev) == "update" { DuplicateAction::Update } else { DuplicateAction::Skip });
+                        overrides.set(HashMap::new());
+                        if plan.get_untracked().is_some() { check(); }
+                    }>
+                        <option value="skip" selected=move || on_duplicate.get() == DuplicateAction::Skip>"überspringen"</option>
+                        <option value="update" selected=move || on_duplicate.get() == DuplicateAction::Update>"aktualisieren"</option>
+                    </select>
+                </label>
+                <div class="actions">
+                    <button on:click=move |_| check() disabled=busy>"Prüfen"</button>
+                    <button class="secondary" on:click=cancel>"Abbrechen"</button>
+                </div>
+            </div>
+        })}
+        {move || matches!(stage.get(), Stage::Checking | Stage::Saving).then(|| {
+            let (done, total) = progress.get();
+            let saving = stage.get() == Stage::Saving;
+            view! {
+                <div class="card">
+                    <progress aria-label="Fortschritt des Imports"
+                        max=total.max(1).to_string() value=if saving { total.max(1) } else { done }.to_string()></progress>
+                    <p role="status">{if saving {
+                        "Wird gespeichert …".to_string()
+                    } else {
+                        format!("{done} von {total} Datensätzen geprüft …")
+                    }}</p>
+                </div>
+            }
+        })}
+        {move || plan.get().map(|p| view! {
+            <Report plan=p overrides=overrides on_duplicate=on_duplicate recheck=check />
+            <div class="actions">
+                <button on:click=apply disabled=busy>{
+                    let n = plan.with(|p| p.as_ref().map(|p| p.inserts.len() + p.updates.len()).unwrap_or(0));
+                    format!("{n} Datensätze importieren")
+                }</button>
+                <button class="secondary" on:click=cancel>"Abbrechen"</button>
+            </div>
+        })}
+        {move || appt_plan.get().map(|p| {
+            let n = p.inserts.len();
+            view! {
+                <section class="card" aria-label="Prüfergebnis">
+                    <h2>"Prüfergebnis"</h2>
+                    <p role="status">{p.summary_de()}</p>
+                    {(!p.errors.is_empty()).then(|| view! {
+                        <h3>{format!("Fehlerhafte Zeilen ({}) – werden nicht importiert", p.errors.len())}</h3>
+                        {issue_list("Fehlerhafte Zeilen", &p.errors)}
+                    })}
+                    {(!p.warnings.is_empty()).then(|| view! {
+                        <details>
+                            <summary>{format!("Hinweise ({}) – Zeilen werden importiert", p.warnings.len())}</summary>
+                            {issue_list("Hinweise", &p.warnings)}
+                        </details>
+                    })}
+                </section>
+                <div class="actions">
+                    <button on:click=apply_appointments disabled=busy>{format!("{n} Termine importieren")}</button>
+                    <button class="secondary" on:click=cancel>"Abbrechen"</button>
+                </div>
+            }
+        })}
+    }
+}
+
+#[component]
+fn MappingSection<F>(
+    table: Arc<CsvTable>,
+    kind: ImportKind,
+    mapping: RwSignal<Option<Mapping>>,
+    on_change: F,
+) -> impl IntoView
+where
+    F: Fn() + Copy + Send + Sync + 'static,
+{
+    let choices = Arc::new(Field::choices(kind));
+    let preview = table.preview(PREVIEW_ROWS);
+    let headers = table.headers.clone();
+    let problem = RwSignal::new(None::<String>);
+    let columns = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let choices = choices.clone();
+            let h = h.clone();
+            let is_treatment = move || {
+                mapping.with(|m| {
+                    m.as_ref()
+                        .is_some_and(|m| m.columns[i].field == Field::Treatment)
+                })
+            };
+            view! {
+                <tr>
+                    <th scope="row">{h.clone()}</th>
+                    <td>{move || if is_treatment() {
+                        view! { <span class="error">"Behandlungsdaten – werden nie importiert"</span> }.into_any()
+                    } else {
+                        let choices = choices.clone();
+                        let current = mapping.with(|m| m.as_ref().map(|m| m.columns[i].field));
+                        let label = format!("Zuordnung der Spalte „{h}“");
+                        view! {
+                            <select aria-label=label on:change={
+                                let choices = choices.clone();
+                                move |ev| {
+                                    let idx: usize = event_target_value(&ev).parse().unwrap_or(0);
+                                    let field = choices.get(idx).copied().unwrap_or(Field::Ignore);
+                                    let mut res = Ok(());
+                                    mapping.update(|m| if let Some(m) = m { res = m.set(i, field); });
+                                    problem.set(res.err());
+                                    on_change();
+                                }
+                            }>
+                                {choices.iter().enumerate().map(|(k, f)| view! {
+                                    <option value=k.to_string() selected=Some(*f) == current>{f.label_de()}</option>
+                                }).collect_view()}
+                            </select>
+                        }.into_any()
+                    }}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-label="Zuordnung der Spalten">
+            <h2>"Zuordnung der Spalten"</h2>
+            {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
+            <table class="data mapping">
+                <thead><tr><th>"Spalte in der Datei"</th><th>"wird übernommen als"</th></tr></thead>
+                <tbody>{columns}</tbody>
+            </table>
+        </section>
+        <section class="card" aria-label="Vorschau">
+            <h2>{format!("Vorschau (erste {} Zeilen)", preview.len())}</h2>
+            <div class="scroll">
+                <table class="data preview">
+                    <thead><tr>{headers.iter().map(|h| view! { <th>{h.clone()}</th> }).collect_view()}</tr></thead>
+                    <tbody>{preview.into_iter().map(|r| view! {
+                        <tr>{r.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                    }).collect_view()}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Report<F>(
+    plan: Arc<ImportPlan>,
+    overrides: RwSignal<HashMap<usize, DuplicateAction>>,
+    on_duplicate: RwSignal<DuplicateAction>,
+    recheck: F,
+) -> impl IntoView
+where
+    F: Fn() + Copy + Send + Sync + 'static,
+{
+    let summary = plan.summary_de();
+    let duplicates = plan.duplicates.clone();
+    let skipped: Vec<String> = plan
+        .skipped
+        .iter()
+        .take(MAX_LISTED)
+        .map(|s| format!("Zeile {} (Datensatz {}): {}", s.line, s.row, s.reason))
+        .collect();
+    view! {
+        <section class="card" aria-label="Prüfergebnis">
+            <h2>"Prüfergebnis"</h2>
+            <p role="status">{summary}</p>
+            {(!plan.errors.is_empty()).then(|| view! {
+                <h3>{format!("Fehlerhafte Zeilen ({}) – werden nicht importiert", plan.errors.len())}</h3>
+                {issue_list("Fehlerhafte Zeilen", &plan.errors)}
+            })}
+            {(!duplicates.is_empty()).then(|| view! {
+                <h3>{format!("Bereits vorhanden ({})", duplicates.len())}</h3>
+                <table class="data duplicates">
+                    <thead><tr><th>"Zeile"</th><th>"vorhandene Person"</th><th>"erkannt an"</th><th>"Aktion"</th></tr></thead>
+                    <tbody>{duplicates.into_iter().map(|d| {
+                        let row = d.row;
+                        let label = format!("Aktion für Zeile {}", d.line);
+                        view! {
+                            <tr>
+                                <td>{d.line}</td>
+                                <td>{d.existing_name.clone()}</td>
+                                <td>{d.reason.label_de()}</td>
+                                <td>
+                                    <select aria-label=label on:change=move |ev| {
+                                        let a = if event_target_value(&ev) == "update" { DuplicateAction::Update } else { DuplicateAction::Skip };
+                                        overrides.update(|o| {
+                                            if a == on_duplicate.get_untracked() { o.remove(&row); } else { o.insert(row, a); }
+                                        });
+                                        recheck();
+                                    }>
+                                        <option value="skip" selected=d.action == DuplicateAction::Skip>"überspringen"</option>
+                                        <option value="update" selected=d.action == DuplicateAction::Update>"aktualisieren"</option>
+                                    </select>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}</tbody>
+                </table>
+            })}
+            {(!skipped.is_empty()).then(|| view! {
+                <h3>{format!("Übersprungen ({})", plan.skipped.len())}</h3>
+                <ul class="issues" aria-label="Übersprungene Zeilen">
+                    {skipped.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}
+                </ul>
+            })}
+            {(!plan.warnings.is_empty()).then(|| view! {
+                <details>
+                    <summary>{format!("Hinweise ({}) – Zeilen werden importiert", plan.warnings.len())}</summary>
+                    {issue_list("Hinweise", &plan.warnings)}
+                </details>
+            })}
+        </section>
+    }
+}
+
+/// Used by the file inputs of this page and the backup page.
+pub fn first_file(ev: &leptos::ev::Event) -> Option<web_sys::File> {
+    ev.target()?
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .ok()?
+        .files()?
+        .item(0)
+}
