@@ -55,7 +55,12 @@ pub fn measure<T>(now: &dyn Fn() -> f64, runs: usize, mut f: impl FnMut() -> T) 
     (times[runs / 2], times[0], last.expect("runs > 0"))
 }
 
-fn fig(label: impl Into<String>, runs: usize, (median_ms, min_ms): (f64, f64), result: String) -> Figure {
+fn fig(
+    label: impl Into<String>,
+    runs: usize,
+    (median_ms, min_ms): (f64, f64),
+    result: String,
+) -> Figure {
     Figure {
         label: label.into(),
         runs,
@@ -391,7 +396,10 @@ pub fn render_template_source() -> (String, String) {
 }
 
 /// The message context of one recipient of the render benchmark.
-pub fn render_context(practice: &PracticeSettings, (p, a): &(Person, Appointment)) -> MessageContext {
+pub fn render_context(
+    practice: &PracticeSettings,
+    (p, a): &(Person, Appointment),
+) -> MessageContext {
     build_context(ContextInput {
         person: p,
         practice,
@@ -426,7 +434,11 @@ pub fn render_figures(now: &dyn Fn() -> f64, n: usize, runs: usize) -> Vec<Figur
     let (med, min, outputs) = measure(now, runs, || {
         people
             .iter()
-            .map(|x| compiled.render(&render_context(&practice, x)).expect("render"))
+            .map(|x| {
+                compiled
+                    .render(&render_context(&practice, x))
+                    .expect("render")
+            })
             .collect::<Vec<_>>()
     });
     out.push(fig(
