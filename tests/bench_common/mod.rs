@@ -473,3 +473,124 @@ pub fn render_figures(now: &dyn Fn() -> f64, n: usize, runs: usize) -> Vec<Figur
     ));
     out
 }
+
+// ------------------------------------------------ scale check (issue 3, 100,000 persons) ----
+
+/// What search, the saved queries and the review produce over a set of persons and
+/// appointments, independent of the order they come in (hits as sorted ids; review over
+/// the first `n_review` persons in id order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScaleOutcome {
+    pub persons: usize,
+    pub appointments: usize,
+    /// (query text, sorted ids of the hits)
+    pub searches: Vec<(String, Vec<PersonId>)>,
+    /// (query name, sorted ids of the hits)
+    pub queries: Vec<(String, Vec<PersonId>)>,
+    /// (channel, counts: selected, reachable, consented, reachable and consented,
+    /// included, flagged)
+    pub reviews: Vec<(Channel, [usize; 6])>,
+}
+
+fn sorted_ids(persons: &[PersonRecord], hits: &[usize]) -> Vec<PersonId> {
+    let mut ids: Vec<PersonId> = hits.iter().map(|&i| persons[i].person.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// The search texts of the scale check.
+pub const SCALE_SEARCHES: [&str; 4] = ["muller", "weiss", "münchen", "0171"];
+
+/// Runs search, every benchmark query and the review (SMS, e-mail, letter) with the domain
+/// functions over `persons` and `appointments`.
+pub fn scale_outcome(
+    persons: &[PersonRecord],
+    appointments: &[Appointment],
+    n_review: usize,
+) -> ScaleOutcome {
+    let today = select_today();
+    let keys: Vec<SearchKey> = persons.iter().map(SearchKey::of).collect();
+    let searches = SCALE_SEARCHES
+        .iter()
+        .map(|q| {
+            (
+                q.to_string(),
+                sorted_ids(persons, &TextQuery::parse(q).filter(&keys)),
+            )
+        })
+        .collect();
+    let ctx = QueryContext::new(persons, appointments, today);
+    let queries = select_queries(today)
+        .iter()
+        .map(|q| {
+            let hits = CompiledQuery::new(q, today).evaluate(persons, &ctx);
+            (q.name.clone(), sorted_ids(persons, &hits))
+        })
+        .collect();
+    let mut ids: Vec<&PersonId> = persons.iter().map(|p| &p.person.id).collect();
+    ids.sort();
+    let recipients: Vec<Recipient> = ids
+        .into_iter()
+        .take(n_review)
+        .map(|id| Recipient::person(id.clone()))
+        .collect();
+    let map = person_map(persons);
+    let reviews = REVIEW_CASES
+        .iter()
+        .map(|&(channel, purpose)| {
+            let c =
+                Review::build(channel, purpose, &recipients, |id| map.get(id).copied()).counts();
+            (
+                channel,
+                [
+                    c.selected,
+                    c.reachable,
+                    c.consented,
+                    c.reachable_and_consented,
+                    c.included,
+                    c.flagged,
+                ],
+            )
+        })
+        .collect();
+    ScaleOutcome {
+        persons: persons.len(),
+        appointments: appointments.len(),
+        searches,
+        queries,
+        reviews,
+    }
+}
+
+impl ScaleOutcome {
+    /// One line per figure, for the log.
+    pub fn summary(&self) -> Vec<String> {
+        let mut v = vec![format!(
+            "{} persons, {} appointments",
+            self.persons, self.appointments
+        )];
+        v.extend(
+            self.searches
+                .iter()
+                .map(|(q, ids)| format!("search \"{q}\": {} hits", ids.len())),
+        );
+        v.extend(
+            self.queries
+                .iter()
+                .map(|(q, ids)| format!("query {q}: {} hits", ids.len())),
+        );
+        v.extend(self.reviews.iter().map(|(c, n)| {
+            format!(
+                "review {}: selected {}, reachable {}, consented {}, both {}, included {}, flagged {}",
+                c.label_de(),
+                n[0],
+                n[1],
+                n[2],
+                n[3],
+                n[4],
+                n[5]
+            )
+        }));
+        v
+    }
+}
