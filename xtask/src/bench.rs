@@ -85,6 +85,34 @@ pub fn run(args: &[String]) -> Result<()> {
                 .env("WASM_BINDGEN_TEST_TIMEOUT", "600"),
         )?;
     }
+    if only.is_none_or(|o| o == "scale") {
+        setup::ensure_test_packages()?;
+        println!(
+            "\n## 100,000 generated persons through IndexedDB in headless Chromium (load {})",
+            load_average()
+        );
+        run_tee(
+            util::cargo()
+                .args([
+                    "test",
+                    "--release",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--test",
+                    "browser_scale",
+                    "--",
+                    "--include-ignored",
+                    "--nocapture",
+                    "scale_100k",
+                ])
+                .env(
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                    "wasm-bindgen-test-runner",
+                )
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "900"),
+        )?;
+    }
     for (name, cargo_args, speed) in benches() {
         if only.is_some_and(|o| o != name) {
             continue;
