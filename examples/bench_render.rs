@@ -8,84 +8,14 @@
 
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use praxisbote::domain::placeholders::{build_context, ContextInput, MessageContext};
+#[path = "../tests/bench_common/mod.rs"]
+mod bench_common;
+use bench_common::{digest, render_people as people, render_practice};
+
+use praxisbote::domain::placeholders::MessageContext;
 use praxisbote::domain::render::Renderer;
 use praxisbote::domain::template::{shipped_id, shipped_template, Language};
-use praxisbote::domain::{
-    Appointment, AppointmentId, AppointmentStatus, Channel, Gender, Person, PersonId,
-    PostalAddress, PracticeSettings, Purpose,
-};
-
-const FIRST: &[&str] = &[
-    "Anna", "Mehmet", "Alex", "Sophie", "Jonas", "Ayşe", "Lukas", "Marie", "Kim", "Noah",
-];
-const LAST: &[&str] = &[
-    "Müller",
-    "Yılmaz",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Meyer",
-    "Wagner",
-    "Becker",
-    "Hoffmann",
-];
-const THERAPISTS: &[&str] = &["Frau Weber", "Herr Dr. Brandt", "Frau Lange", ""];
-const KINDS: &[&str] = &[
-    "Physiotherapie",
-    "Erstgespräch",
-    "Manuelle Therapie",
-    "Kontrolle",
-];
-
-fn people(n: usize) -> Vec<(Person, Appointment)> {
-    let base = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
-    (0..n)
-        .map(|i| {
-            let gender = Gender::ALL[i % 4];
-            let person = Person {
-                id: PersonId(format!("p{i}")),
-                title: if i % 7 == 0 {
-                    "Dr.".into()
-                } else {
-                    String::new()
-                },
-                first_name: FIRST[i % FIRST.len()].into(),
-                last_name: LAST[(i / 3) % LAST.len()].into(),
-                gender,
-                address: PostalAddress {
-                    street: "Lindenstraße".into(),
-                    house_number: format!("{}", i % 120 + 1),
-                    postcode: "10115".into(),
-                    city: "Berlin".into(),
-                    ..Default::default()
-                },
-                email: format!("p{i}@example.org"),
-                ..Default::default()
-            };
-            let start = (base + chrono::Duration::days((i % 20) as i64))
-                .and_hms_opt(8 + (i % 10) as u32, (i % 4) as u32 * 15, 0)
-                .unwrap();
-            let appt = Appointment {
-                id: AppointmentId(format!("a{i}")),
-                person_id: person.id.clone(),
-                start,
-                end: start + chrono::Duration::minutes(30),
-                therapist: THERAPISTS[i % THERAPISTS.len()].into(),
-                location: if i % 2 == 0 {
-                    "Raum 2".into()
-                } else {
-                    String::new()
-                },
-                kind: KINDS[i % KINDS.len()].into(),
-                status: AppointmentStatus::Planned,
-            };
-            (person, appt)
-        })
-        .collect()
-}
+use praxisbote::domain::{Appointment, Channel, Person, Purpose};
 
 /// CPU time of the current thread in ms (Linux: /proc/thread-self/schedstat), so that a
 /// loaded machine (other builds) does not inflate the figures. `None` elsewhere.
@@ -137,32 +67,10 @@ fn main() {
     ))
     .expect("shipped template");
     let source = template.body.clone();
-    let practice = PracticeSettings {
-        name: "Praxis Sonnenschein".into(),
-        address: PostalAddress {
-            street: "Lindenallee".into(),
-            house_number: "5".into(),
-            postcode: "10115".into(),
-            city: "Berlin".into(),
-            ..Default::default()
-        },
-        phone: "030 1234567".into(),
-        email: "info@praxis-sonnenschein.de".into(),
-        web: "https://praxis-sonnenschein.de".into(),
-        ..Default::default()
-    };
-    let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    let practice = render_practice();
     let people = people(n);
-    let build = |(p, a): &(Person, Appointment)| -> MessageContext {
-        build_context(ContextInput {
-            person: p,
-            practice: &practice,
-            appointment: Some(a),
-            channel: Channel::Email,
-            language: Language::De,
-            today,
-            unsubscribe_link: Some("https://praxis-sonnenschein.de/u/tok"),
-        })
+    let build = |x: &(Person, Appointment)| -> MessageContext {
+        bench_common::render_context(&practice, x)
     };
 
     let renderer = Renderer::new(Language::De);
@@ -191,6 +99,15 @@ fn main() {
             .collect::<Vec<_>>()
     });
 
+    for (label, med, best) in [
+        ("context+render", med_e2e, best_e2e),
+        ("render only", med_render, best_render),
+    ] {
+        println!(
+            "BENCH\tnative-speed\trender {n} messages: {label}\t{med:.3}\t{best:.3}\t{rounds}\toutput digest {}",
+            digest(&outputs)
+        );
+    }
     let fmt_cpu = |c: Option<f64>| c.map_or("n/a".to_string(), |c| format!("{c:.2} ms"));
     println!(
         "template: {} ({} bytes), messages: {n}, rounds: {rounds}",
@@ -248,6 +165,21 @@ fn main() {
             );
             println!("Jinja2 CPU best: {}", fmt_cpu(py_cpu));
             println!("identical output to Jinja2: {same}");
+            // Machine-readable lines for `cargo xtask bench render` (browser/native/Jinja2).
+            let py_outputs: Vec<String> = py_out.split('\0').map(str::to_string).collect();
+            let py_rounds: Vec<f64> = v["rounds_ms"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                .unwrap_or_default();
+            let py_med = if py_rounds.is_empty() {
+                py_best
+            } else {
+                median(py_rounds)
+            };
+            println!(
+                "BENCH\tjinja2\trender {n} messages: render only\t{py_med:.3}\t{py_best:.3}\t{rounds}\toutput digest {}",
+                digest(&py_outputs)
+            );
             if let (Some(pc), Some(rc), Some(ec)) = (py_cpu, cpu_render, cpu_e2e) {
                 println!(
                     "ratio on CPU time: render only {:.1}×, vs. context+render {:.1}×",

@@ -4,6 +4,9 @@
 //! (defaults 100000 and 10000). Prints wall-clock median and minimum and the mean CPU
 //! time of the thread (from /proc, robust against a loaded machine) of repeated runs.
 
+#[path = "../tests/bench_common/mod.rs"]
+mod bench_common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -85,103 +88,8 @@ fn main() {
         &format!("{} person facts", ctx.facts.len()),
     );
 
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let queries = vec![
-        SavedQuery {
-            name: "Geburtstage 28.12.–05.01. mit SMS-Einwilligung".into(),
-            conditions: vec![
-                Condition::BirthdayWindow {
-                    from: DayMonth::new(28, 12).expect("dm"),
-                    to: DayMonth::new(5, 1).expect("dm"),
-                },
-                Condition::HasConsent {
-                    channel: Channel::Sms,
-                    purpose: Purpose::Birthday,
-                },
-            ],
-        },
-        SavedQuery {
-            name: "Recall: Patienten ab 18, letzter Besuch vor 1 Jahr".into(),
-            conditions: vec![
-                Condition::Kind {
-                    kind: Kind::Patient,
-                },
-                Condition::Recall {
-                    last_visit_before: today - chrono::Duration::days(365),
-                    include_never_visited: false,
-                },
-                Condition::AgeRange {
-                    min: Some(18),
-                    max: None,
-                    on: None,
-                },
-            ],
-        },
-        SavedQuery {
-            name: "PLZ 80–83, Ort München/Bad Tölz, Merkmal Rücken".into(),
-            conditions: vec![
-                Condition::PostcodeRange {
-                    from: "80".into(),
-                    to: "83".into(),
-                },
-                Condition::City {
-                    cities: s(&["München", "Bad Tölz"]),
-                },
-                Condition::Tags {
-                    tags: s(&["ruecken", "Sport"]),
-                    mode: TagMode::Any,
-                },
-            ],
-        },
-        SavedQuery {
-            name: "alle Bedingungsarten (11)".into(),
-            conditions: vec![
-                Condition::BirthdayWindow {
-                    from: DayMonth::new(1, 1).expect("dm"),
-                    to: DayMonth::new(31, 12).expect("dm"),
-                },
-                Condition::BirthdayNextDays { days: 366 },
-                Condition::BirthdayBetween {
-                    from: today,
-                    to: today + chrono::Duration::days(365),
-                },
-                Condition::Recall {
-                    last_visit_before: today,
-                    include_never_visited: true,
-                },
-                Condition::AgeRange {
-                    min: Some(1),
-                    max: Some(120),
-                    on: None,
-                },
-                Condition::Tags {
-                    tags: s(&["VIP"]),
-                    mode: TagMode::None,
-                },
-                Condition::PostcodeRange {
-                    from: "0".into(),
-                    to: "9".into(),
-                },
-                Condition::City {
-                    cities: s(&["Berlin", "Hamburg", "München", "Köln", "Kiel", "Leipzig"]),
-                },
-                Condition::Insurance {
-                    kinds: InsuranceKind::ALL.to_vec(),
-                },
-                Condition::Kind {
-                    kind: Kind::Patient,
-                },
-                Condition::HasConsent {
-                    channel: Channel::Email,
-                    purpose: Purpose::Invitation,
-                },
-            ],
-        },
-        SavedQuery {
-            name: "ohne Bedingungen (alle)".into(),
-            conditions: vec![],
-        },
-    ];
+    // The same queries as the browser benchmark (tests/bench_browser.rs).
+    let queries = bench_common::select_queries(today);
     for q in &queries {
         let compiled = CompiledQuery::new(q, today);
         let (med, min, cpu, hits) = measure(runs, || compiled.evaluate(&data.persons, &ctx));

@@ -279,6 +279,17 @@ fn Composer() -> impl IntoView {
                         </Show>
                     }
                 })}
+                {move || (channel == Channel::Sms).then(|| {
+                    // Sender ID check (issue 4): the configured SMS sender from the settings.
+                    let id = state.settings.with(|s| s.sender_names.sms_sender_id.trim().to_string());
+                    match sms::check_sender_id(&id) {
+                        Ok(()) => view! { <p class="ok" role="status" aria-label="SMS-Absender">
+                            {format!("SMS-Absender „{id}“: in Ordnung.")}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert" aria-label="SMS-Absender">
+                            {format!("SMS-Absender{} ungültig: {e} Bitte in den Einstellungen ändern.",
+                                if id.is_empty() { String::new() } else { format!(" „{id}“") })}</p> }.into_any(),
+                    }
+                })}
             </div>
         </div>
         <div class="card">

@@ -6,6 +6,7 @@
 //! Elements are found the way a person finds them: by role and accessible name.
 
 mod a11y;
+mod bbench;
 mod i18n;
 mod import;
 mod offline;

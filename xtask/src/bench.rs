@@ -109,6 +109,34 @@ pub fn run(args: &[String]) -> Result<()> {
                 .env("WASM_BINDGEN_TEST_TIMEOUT", "900"),
         )?;
     }
+    if only.is_none_or(|o| o == "scale") {
+        setup::ensure_test_packages()?;
+        println!(
+            "\n## 100,000 generated persons through IndexedDB in headless Chromium (load {})",
+            load_average()
+        );
+        run_tee(
+            util::cargo()
+                .args([
+                    "test",
+                    "--release",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--test",
+                    "browser_scale",
+                    "--",
+                    "--include-ignored",
+                    "--nocapture",
+                    "scale_100k",
+                ])
+                .env(
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                    "wasm-bindgen-test-runner",
+                )
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "900"),
+        )?;
+    }
     for (name, cargo_args, speed) in benches() {
         if only.is_some_and(|o| o != name) {
             continue;
@@ -119,7 +147,161 @@ pub fn run(args: &[String]) -> Result<()> {
         if speed {
             c.envs(NATIVE_SPEED.iter().copied());
         }
-        util::run(&mut c)?;
+        let out = run_tee(&mut c)?;
+        if let Some(test) = browser_test(name) {
+            browser_vs_native(name, test, &out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The browser benchmark (in `tests/bench_browser.rs`) that belongs to a native benchmark.
+fn browser_test(name: &str) -> Option<&'static str> {
+    match name {
+        "select" => Some("bench_select_browser"),
+        "render" => Some("bench_render_browser"),
+        _ => None,
+    }
+}
+
+/// Runs a command, echoing and returning its stdout; error when it fails.
+fn run_tee(c: &mut std::process::Command) -> Result<String> {
+    use std::io::BufRead;
+    eprintln!("$ {}", util::show(c));
+    let mut child = c.stdout(std::process::Stdio::piped()).spawn()?;
+    let mut all = String::new();
+    for line in std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?).lines() {
+        let line = line?;
+        println!("{line}");
+        all.push_str(&line);
+        all.push('\n');
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        return Err(format!("`{}` failed with {status}", util::show(c)).into());
+    }
+    Ok(all)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// One `BENCH` line: side, label, median ms, min ms, runs, result.
+struct BenchLine {
+    side: String,
+    label: String,
+    median: f64,
+    min: f64,
+    result: String,
+}
+
+fn bench_lines(out: &str) -> Vec<BenchLine> {
+    out.lines()
+        .filter_map(|l| {
+            // The browser runner may prefix console lines; start at "BENCH\t".
+            let l = &l[l.find("BENCH\t")?..];
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() >= 7).then(|| BenchLine {
+                side: f[1].to_string(),
+                label: f[2].to_string(),
+                median: f[3].parse().unwrap_or(f64::NAN),
+                min: f[4].parse().unwrap_or(f64::NAN),
+                result: f[6..].join("\t"),
+            })
+        })
+        .collect()
+}
+
+/// The same workload in headless Chromium (wasm, `--release` = the app's profile) and
+/// natively with the same profile (`examples/bench_pair.rs`), plus any other `BENCH` lines
+/// of the native benchmark (`native-speed`, `jinja2`); prints medians and ratios.
+fn browser_vs_native(name: &str, test: &str, native_detail: &str) -> Result<()> {
+    setup::ensure_test_packages()?;
+    println!(
+        "\n## {name}: headless Chromium vs. native, same release profile (load {})",
+        load_average()
+    );
+    let native =
+        run_tee(util::cargo().args(["run", "--release", "--example", "bench_pair", "--", name]))?;
+    let browser = run_tee(
+        util::cargo()
+            .args([
+                "test",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--test",
+                "bench_browser",
+                "--",
+                "--include-ignored",
+                "--nocapture",
+                test,
+            ])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "900"),
+    )?;
+    let mut lines = bench_lines(&browser);
+    lines.extend(bench_lines(&native));
+    lines.extend(bench_lines(native_detail));
+    let find = |side: &str, label: &str| lines.iter().find(|l| l.side == side && l.label == label);
+    println!(
+        "\n### {name}: summary (median ms, min in parentheses; load {})",
+        load_average()
+    );
+    println!("| step | browser (wasm) | native (same profile) | browser / native | same result |");
+    println!("|---|---:|---:|---:|---|");
+    for b in lines.iter().filter(|l| l.side == "browser") {
+        match find("native", &b.label) {
+            Some(n) => println!(
+                "| {} | {:.2} ({:.2}) | {:.2} ({:.2}) | {:.2}× | {} |",
+                b.label,
+                b.median,
+                b.min,
+                n.median,
+                n.min,
+                b.median / n.median,
+                if b.result == n.result { "yes" } else { "NO" }
+            ),
+            None => println!(
+                "| {} | {:.2} ({:.2}) | – | – | – |",
+                b.label, b.median, b.min
+            ),
+        }
+    }
+    for o in lines
+        .iter()
+        .filter(|l| l.side != "browser" && l.side != "native")
+    {
+        let b = find("browser", &o.label);
+        let n = find("native", &o.label);
+        println!(
+            "{} {}: {:.2} ms ({:.2}){}{}{}",
+            o.side,
+            o.label,
+            o.median,
+            o.min,
+            b.map_or(String::new(), |b| format!(
+                "; {} / browser = {:.2}×",
+                o.side,
+                o.median / b.median
+            )),
+            n.map_or(String::new(), |n| format!(
+                "; {} / native = {:.2}×",
+                o.side,
+                o.median / n.median
+            )),
+            b.map_or(String::new(), |b| format!(
+                "; same output as browser: {}",
+                if b.result == o.result { "yes" } else { "NO" }
+            )),
+        );
     }
     Ok(())
 }
