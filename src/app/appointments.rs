@@ -2,8 +2,8 @@
 
 use super::state::{AppState, Page};
 use crate::domain::{Appointment, AppointmentStatus};
-use chrono::{Days, NaiveDate};
 use crate::i18n::{labels, t, tf};
+use chrono::{Days, NaiveDate};
 use leptos::prelude::*;
 
 #[component]

@@ -8,8 +8,8 @@ use crate::domain::{
     self, Channel, ConsentStatus, Evidence, Gender, InsuranceKind, Kind, Person, PersonId,
     PersonRecord, Purpose, WithdrawalSource,
 };
-use chrono::NaiveDate;
 use crate::i18n::{labels, t, tf};
+use chrono::NaiveDate;
 use leptos::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -312,7 +312,13 @@ fn ConsentMatrix(draft: RwSignal<PersonRecord>) -> impl IntoView {
 
 #[component]
 fn ConsentCell(draft: RwSignal<PersonRecord>, channel: Channel, purpose: Purpose) -> impl IntoView {
-    let label = tf("persons.consent.cell", &[("channel", &labels::channel(channel)), ("purpose", &labels::purpose(purpose))]);
+    let label = tf(
+        "persons.consent.cell",
+        &[
+            ("channel", &labels::channel(channel)),
+            ("purpose", &labels::purpose(purpose)),
+        ],
+    );
     let granted = move || draft.with(|d| d.person.consents.allows(channel, purpose));
     let toggle = move |ev| {
         let on = event_target_checked(&ev);

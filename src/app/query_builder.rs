@@ -4,8 +4,8 @@ use super::repo;
 use super::state::AppState;
 use crate::domain::query::{CompiledQuery, Condition, DayMonth, QueryContext, SavedQuery, TagMode};
 use crate::domain::{Channel, InsuranceKind, Kind, Purpose};
-use chrono::NaiveDate;
 use crate::i18n::{self, labels};
+use chrono::NaiveDate;
 use leptos::prelude::*;
 
 fn today() -> NaiveDate {
@@ -56,7 +56,10 @@ fn templates() -> Vec<(&'static str, Condition)> {
                 to: "9".into(),
             },
         ),
-        (i18n::t("query.cond.city"), Condition::City { cities: vec![] }),
+        (
+            i18n::t("query.cond.city"),
+            Condition::City { cities: vec![] },
+        ),
         (
             i18n::t("query.cond.insurance"),
             Condition::Insurance {

@@ -11,9 +11,9 @@
 
 pub mod labels;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt::Display;
-use std::cell::Cell;
 use std::sync::OnceLock;
 
 const DE_TXT: &str = include_str!("de.txt");

@@ -10,7 +10,12 @@ fn keys(lang: Lang) -> BTreeSet<&'static str> {
 fn both_catalogues_parse() {
     for lang in Lang::ALL {
         let entries = parse(lang.source()).unwrap_or_else(|e| panic!("{}: {e}", lang.code()));
-        assert!(entries.len() > 50, "{}: only {} keys", lang.code(), entries.len());
+        assert!(
+            entries.len() > 50,
+            "{}: only {} keys",
+            lang.code(),
+            entries.len()
+        );
     }
 }
 
@@ -87,7 +92,11 @@ fn fill_replaces_named_placeholders() {
         ("", ""),
     ];
     for (template, want) in cases {
-        assert_eq!(fill(template, &[("n", &42), ("a", &"x")]), *want, "{template}");
+        assert_eq!(
+            fill(template, &[("n", &42), ("a", &"x")]),
+            *want,
+            "{template}"
+        );
     }
 }
 
@@ -114,7 +123,10 @@ fn t_follows_the_current_language_and_unknown_keys_show_as_themselves() {
     assert_eq!(tf("persons.hits", &[("n", &3)]), "3 Treffer");
     let missing = std::panic::catch_unwind(|| t_in(Lang::De, "gibt.es.nicht"));
     if cfg!(debug_assertions) {
-        assert!(missing.is_err(), "a missing key must trip the debug assertion");
+        assert!(
+            missing.is_err(),
+            "a missing key must trip the debug assertion"
+        );
     } else {
         assert_eq!(missing.unwrap(), "gibt.es.nicht");
     }
@@ -149,7 +161,10 @@ fn german_enum_labels_equal_the_domain_labels() {
     for e in Evidence::ALL {
         pairs.push((e.label_de(), super::labels::evidence(e)));
     }
-    for s in [WithdrawalSource::Practice, WithdrawalSource::UnsubscribeLink] {
+    for s in [
+        WithdrawalSource::Practice,
+        WithdrawalSource::UnsubscribeLink,
+    ] {
         pairs.push((s.label_de(), super::labels::withdrawal_source(s)));
     }
     for i in InsuranceKind::ALL {
