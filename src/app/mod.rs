@@ -4,15 +4,20 @@
 mod appointments;
 mod common;
 mod compose;
+mod log_page;
 mod persons;
 mod query_builder;
+mod relay_client;
+mod relay_settings;
 mod repo;
 mod review;
 mod send;
+mod send_panel;
 mod settings;
 mod state;
 mod table;
 mod templates;
+mod transmit;
 
 use leptos::prelude::*;
 use state::{AppState, Page};
@@ -27,6 +32,7 @@ fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
     state.listen_to_hash();
+    transmit::start(state);
     leptos::task::spawn_local(async move {
         if let Err(e) = repo::boot(state).await {
             state.error.set(Some(e));
@@ -48,7 +54,7 @@ fn App() -> impl IntoView {
                     Page::Send => view! { <send::SendPage /> }.into_any(),
                     Page::Review => view! { <review::ReviewPage /> }.into_any(),
                     Page::Compose => view! { <compose::ComposePage /> }.into_any(),
-                    Page::Log => view! { <common::NotYet title="Protokoll" /> }.into_any(),
+                    Page::Log => view! { <log_page::LogPage /> }.into_any(),
                     Page::Templates => view! { <templates::TemplatesPage /> }.into_any(),
                 }}
             </main>

@@ -1,6 +1,8 @@
 //! Actions that touch storage. Every write goes to the store first and updates the signals
 //! only when the store accepted it, so the UI never shows data that is not persisted.
 
+pub mod outbox;
+
 use super::state::AppState;
 use crate::domain::query::SavedQuery;
 use crate::domain::template::{shipped_templates, Template};
