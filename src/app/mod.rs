@@ -17,7 +17,7 @@ mod settings;
 mod state;
 mod table;
 mod templates;
-mod transmit;
+pub mod transmit;
 
 use leptos::prelude::*;
 use state::{AppState, Page};

@@ -31,6 +31,11 @@ pub fn store() -> Rc<dyn Store> {
         .expect("store opened in boot()")
 }
 
+/// Uses `store` without [`boot`] (benchmarks).
+pub(crate) fn install_store(store: Rc<dyn Store>) {
+    STORE.with(|s| *s.borrow_mut() = Some(store));
+}
+
 fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }

@@ -163,7 +163,7 @@ pub fn start(state: AppState) {
         }
         c.ready.set(true);
         bump();
-        run(state).await;
+        run().await;
     });
 }
 
@@ -348,7 +348,7 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
 // ---------------------------------------------------------------------------------------------
 // The loop
 
-async fn run(state: AppState) {
+async fn run() {
     let c = ctl();
     let mut backoff = 500;
     loop {
@@ -386,7 +386,6 @@ async fn run(state: AppState) {
                 nap(3000).await;
             }
         }
-        let _ = state;
     }
 }
 
@@ -493,4 +492,76 @@ async fn apply(reports: &[outbox::RelayReport], unknown: &[String]) -> Result<bo
         .map_err(RelayError::Protocol)?;
     bump();
     Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark hook
+
+/// Figures of [`bench`], in milliseconds from the start of the queue write.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct BenchFigures {
+    pub queued_ms: f64,
+    pub transmitted_ms: f64,
+    pub final_ms: f64,
+}
+
+/// Used by `tests/bench_send.rs`: queues `messages` (one transaction, like "Senden") into
+/// `store`, runs the loop against the relay at `relay_url` and measures until every message
+/// is transmitted and until every message is final.
+#[doc(hidden)]
+pub async fn bench(
+    store: std::rc::Rc<dyn crate::storage::Store>,
+    relay_url: &str,
+    batch: Batch,
+    messages: Vec<OutboxMessage>,
+) -> Result<BenchFigures, String> {
+    repo::install_store(store);
+    CTL.with(|x| {
+        x.set(Some(Ctl {
+            rev: RwSignal::new(0),
+            link: RwSignal::new(Link::Idle),
+            ready: RwSignal::new(true),
+        }))
+    });
+    CONFIG.with(|c| {
+        *c.borrow_mut() = RelayConfig {
+            url: relay_url.to_string(),
+            ..Default::default()
+        }
+    });
+    let perf = web_sys::window()
+        .and_then(|w| w.performance())
+        .ok_or("no performance")?;
+    let t0 = perf.now();
+    queue(batch, messages).await?;
+    let queued_ms = perf.now() - t0;
+    leptos::task::spawn_local(run());
+    let mut transmitted_ms = None;
+    loop {
+        let (open, untransmitted) = with(|_, ms| {
+            (
+                ms.iter().filter(|m| !m.kind().is_final()).count(),
+                ms.iter().filter(|m| m.kind() == StateKind::Queued).count(),
+            )
+        });
+        if untransmitted == 0 && transmitted_ms.is_none() {
+            transmitted_ms = Some(perf.now() - t0);
+        }
+        if open == 0 {
+            break;
+        }
+        if perf.now() - t0 > 300_000.0 {
+            return Err(format!(
+                "not done after 300 s: {:?}",
+                ctl().link.get_untracked()
+            ));
+        }
+        sleep(20).await;
+    }
+    Ok(BenchFigures {
+        queued_ms,
+        transmitted_ms: transmitted_ms.unwrap_or_default(),
+        final_ms: perf.now() - t0,
+    })
 }
