@@ -536,7 +536,7 @@ pub async fn bench(
     let t0 = perf.now();
     queue(batch, messages).await?;
     let queued_ms = perf.now() - t0;
-    leptos::task::spawn_local(run());
+    wasm_bindgen_futures::spawn_local(run());
     let mut transmitted_ms = None;
     loop {
         let (open, untransmitted) = with(|_, ms| {
