@@ -55,7 +55,11 @@ fn batch_op(b: &Batch) -> Result<DocOp, String> {
 pub async fn queue(batch: &Batch, messages: &[OutboxMessage]) -> Result<(), String> {
     let mut docs = Vec::with_capacity(messages.len() + 1);
     docs.push(batch_op(batch)?);
-    for m in messages {
+    for (i, m) in messages.iter().enumerate() {
+        if i > 0 && i % 500 == 0 {
+            // Let the browser paint between slices (the write below stays one transaction).
+            yield_now().await;
+        }
         docs.push(message_op(m)?);
     }
     store()
@@ -128,4 +132,13 @@ pub async fn save_persons(state: AppState, changed: Vec<PersonRecord>) -> Result
         }
     });
     Ok(())
+}
+
+async fn yield_now() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
 }
