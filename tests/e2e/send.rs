@@ -571,3 +571,65 @@ async fn relay_down_and_restarted_mid_send_every_message_exactly_once() {
     let mails = w.wait_mails(N, 60);
     assert_exactly_once(&mails, N);
 }
+
+/// An advertising e-mail (invitation to prospects) carries the relay's unsubscribe link; a
+/// one-click unsubscribe (RFC 8058 POST) is fetched by "Abmeldungen abrufen" and withdraws
+/// that person's consent with source "Abmeldelink".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_click_withdraws_the_consent() {
+    let w = World::start("optout", None);
+    let s = Session::start_at(&w.base()).await;
+    configure_relay(&s).await;
+    s.open("#/versand").await;
+    s.click_button("Interessenten").await;
+    s.wait_status_matching("Treffer").await;
+    s.click_button("Alle auswählen").await;
+    s.click_button("Aktion").await;
+    s.select_by_label("Zweck", "Einladung").await;
+    s.click_button("E-Mail senden …").await;
+    let counts = s.wait_status_matching("übernommen").await;
+    let included = support::numbers(&counts)[3];
+    assert!(included >= 1, "{counts}");
+    s.click_button("Übernahme").await;
+    s.wait_status_matching("Vorschau 1 von").await;
+    s.click_button("Senden").await;
+    s.wait_status_matching(&format!("{included} von {included} abgeschlossen"))
+        .await;
+    let mails = w.wait_mails(included, 30);
+    let mail = mails.first().expect("an invitation arrived");
+    let link = mail
+        .header("List-Unsubscribe")
+        .trim_matches(['<', '>'])
+        .to_string();
+    assert!(
+        link.starts_with(&format!("{}/u/", w.base())),
+        "unsubscribe link: {link}"
+    );
+    let rcpt = mail.header("X-RcptTo").to_string();
+    // The one-click unsubscribe a mail client sends.
+    let status = s
+        .execute_async(
+            r#"const [url, done] = arguments;
+            fetch(url, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+                        body: 'List-Unsubscribe=One-Click'}).then(r => done(r.status), e => done(String(e)));"#,
+            vec![serde_json::json!(link)],
+        )
+        .await;
+    assert!(
+        status.as_u64().is_some_and(|c| (200..300).contains(&c)),
+        "unsubscribe POST: {status}"
+    );
+    s.click_link("Protokoll").await;
+    s.click_button("Abmeldungen abrufen").await;
+    s.wait_status_matching("1 Abmeldungen übernommen").await;
+    // The person's consent is withdrawn, with the source.
+    s.click_link("Interessenten").await;
+    s.fill_by_label("Interessenten durchsuchen", &rcpt).await;
+    s.wait_status_matching("1 Treffer").await;
+    s.wait_css("table.data tbody tr td a")
+        .await
+        .click()
+        .await
+        .unwrap();
+    s.wait_text("(Abmeldelink)").await;
+}
