@@ -92,6 +92,33 @@ fn wait_smtp(port: u16) {
     }
 }
 
+const REJECTING_SERVER: &str = r#"
+import asyncio, os, sys, itertools
+from aiosmtpd.controller import Controller
+base = sys.argv[2]
+counter = itertools.count()
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith('reject') and os.path.exists(os.path.join(base, 'reject.flag')):
+            return '550 5.1.1 <%s>: Recipient address rejected: User unknown' % address
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
+    async def handle_DATA(self, server, session, envelope):
+        n = next(counter)
+        tmp = os.path.join(base, 'maildir', 'tmp.%d' % n)
+        with open(tmp, 'wb') as f:
+            f.write(('X-RcptTo: %s\r\n' % ','.join(envelope.rcpt_tos)).encode())
+            f.write(envelope.original_content)
+        os.rename(tmp, os.path.join(base, 'maildir', 'new', '%06d.eml' % n))
+        return '250 2.0.0 Ok: queued'
+c = Controller(Handler(), hostname='127.0.0.1', port=int(sys.argv[1]))
+c.start()
+try:
+    asyncio.get_event_loop().run_forever()
+except KeyboardInterrupt:
+    pass
+"#;
+
 /// The test world: aiosmtpd (Maildir), a relay config and the relay process.
 struct World {
     dir: PathBuf,
@@ -103,15 +130,31 @@ struct World {
 impl World {
     /// `rate`: the SMTP account's messages per second (slow enough to reload mid-send).
     fn start(tag: &str, rate: Option<u32>) -> World {
+        World::start_with(tag, rate, false)
+    }
+
+    /// `rejecting`: instead of the stock Mailbox handler, a small aiosmtpd handler that writes
+    /// the same Maildir format and answers `550` for `reject*` recipients while the file
+    /// `reject.flag` exists in the test directory (like a real server refusing a mailbox).
+    fn start_with(tag: &str, rate: Option<u32>, rejecting: bool) -> World {
         let dir = temp_dir(tag);
         let smtp_port = free_port();
-        let smtp = Proc(
-            Command::new("/usr/bin/python3")
-                .args(["-m", "aiosmtpd", "-n", "-l"])
+        let mut cmd = Command::new("/usr/bin/python3");
+        if rejecting {
+            std::fs::create_dir_all(dir.join("maildir").join("new")).unwrap();
+            std::fs::write(dir.join("reject.flag"), "").unwrap();
+            std::fs::write(dir.join("server.py"), REJECTING_SERVER).unwrap();
+            cmd.arg(dir.join("server.py"))
+                .arg(smtp_port.to_string())
+                .arg(&dir);
+        } else {
+            cmd.args(["-m", "aiosmtpd", "-n", "-l"])
                 .arg(format!("127.0.0.1:{smtp_port}"))
                 .args(["-c", "aiosmtpd.handlers.Mailbox"])
-                .arg(dir.join("maildir"))
-                .stdout(Stdio::null())
+                .arg(dir.join("maildir"));
+        }
+        let smtp = Proc(
+            cmd.stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("python3-aiosmtpd (Debian) must be installed"),
@@ -632,4 +675,59 @@ async fn unsubscribe_click_withdraws_the_consent() {
         .await
         .unwrap();
     s.wait_text("(Abmeldelink)").await;
+}
+
+/// A rejected address (SMTP 550) shows as failed with the server's reason; "nur
+/// Fehlgeschlagene erneut senden" sends only that one again (the others stay delivered once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_address_fails_with_smtp_reason_and_only_it_is_retried() {
+    let w = World::start_with("reject", None, true);
+    let s = Session::start_at(&w.base()).await;
+    configure_relay(&s).await;
+    // A real person of the demo practice (the retry re-checks the person's consent).
+    s.open("#/patienten").await;
+    let href = s
+        .wait_css("table.data tbody tr td a")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let person = href.rsplit('/').next().unwrap().to_string();
+    let (batch, mut messages) = seeded_batch(5);
+    for m in &mut messages {
+        m.person_id = PersonId(person.clone());
+    }
+    messages[2].address = "reject-2@example.org".into();
+    seed_outbox(&s, &batch, &messages).await;
+    s.click_link("Protokoll").await;
+    s.click_button("Details").await;
+    s.wait_status_matching("5 von 5 abgeschlossen").await;
+    s.wait_text("fehlgeschlagen 1").await;
+    let rows = log_rows(&s).await;
+    let failed: Vec<_> = rows.iter().filter(|r| r[2] == "fehlgeschlagen").collect();
+    assert_eq!(failed.len(), 1, "{rows:?}");
+    assert_eq!(failed[0][1], "reject-2@example.org");
+    assert!(
+        failed[0][4].contains("550"),
+        "SMTP reason expected: {:?}",
+        failed[0]
+    );
+    assert_eq!(w.wait_mails(4, 20).len(), 4);
+
+    std::fs::remove_file(w.dir.join("reject.flag")).unwrap();
+    s.click_button("nur Fehlgeschlagene erneut senden").await;
+    s.wait_status_matching("1 Nachrichten werden erneut gesendet")
+        .await;
+    s.wait_text("gesendet 5").await;
+    let mails = w.wait_mails(5, 30);
+    assert_eq!(mails.len(), 5, "only the failed one is sent again");
+    let mut per_rcpt = BTreeMap::<String, usize>::new();
+    for m in &mails {
+        *per_rcpt
+            .entry(m.header("X-RcptTo").to_string())
+            .or_default() += 1;
+    }
+    assert!(per_rcpt.values().all(|c| *c == 1), "{per_rcpt:?}");
+    assert_eq!(per_rcpt.get("reject-2@example.org"), Some(&1));
 }
