@@ -119,11 +119,32 @@ except KeyboardInterrupt:
     pass
 "#;
 
+const SMS_STUB: &str = r#"
+import http.server, sys, json
+out = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        if self.path != '/gateway/send' or self.headers.get('X-Auth') != 'gen-secret':
+            self.send_response(403); self.end_headers(); return
+        json.loads(body)
+        with open(out, 'ab') as f:
+            f.write(body.replace(b'\n', b' ') + b'\n')
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.end_headers()
+        self.wfile.write(b'{"status":"ok"}')
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+"#;
+
 /// The test world: aiosmtpd (Maildir), a relay config and the relay process.
 struct World {
     dir: PathBuf,
     port: u16,
     _smtp: Proc,
+    _sms: Proc,
     relay: Option<Proc>,
 }
 
@@ -160,6 +181,26 @@ impl World {
                 .expect("python3-aiosmtpd (Debian) must be installed"),
         );
         wait_smtp(smtp_port);
+        // SMS: a local STUB of a generic HTTP SMS gateway (the relay's `provider = "generic"`,
+        // docs/notes/relay.md): POST /gateway/send, header X-Auth, the JSON body of the
+        // configured template; 200 = accepted. It appends every body to sms.jsonl.
+        let sms_port = free_port();
+        std::fs::write(dir.join("sms_stub.py"), SMS_STUB).unwrap();
+        let sms = Proc(
+            Command::new("/usr/bin/python3")
+                .arg(dir.join("sms_stub.py"))
+                .arg(sms_port.to_string())
+                .arg(dir.join("sms.jsonl"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("python3"),
+        );
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", sms_port)).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(20), "SMS stub not ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let port = free_port();
         let rate = rate
             .map(|r| format!("rate_per_second = {r}\n"))
@@ -183,7 +224,14 @@ tls = "none"
 from = "info@praxis.example"
 from_name = "Praxis Dr. Müller"
 pool_size = 4
-{rate}"#
+{rate}
+[[sms]]
+name = "gateway"
+provider = "generic"
+url = "http://127.0.0.1:{sms_port}/gateway/send"
+headers = {{ X-Auth = "gen-secret" }}
+body_template = '{{"number":"{{{{to}}}}","message":"{{{{text}}}}","ref":"{{{{id}}}}"}}'
+"#
             ),
         )
         .unwrap();
@@ -191,6 +239,7 @@ pool_size = 4
             dir,
             port,
             _smtp: smtp,
+            _sms: sms,
             relay: None,
         };
         w.start_relay();
@@ -730,4 +779,55 @@ async fn rejected_address_fails_with_smtp_reason_and_only_it_is_retried() {
     }
     assert!(per_rcpt.values().all(|c| *c == 1), "{per_rcpt:?}");
     assert_eq!(per_rcpt.get("reject-2@example.org"), Some(&1));
+}
+
+/// The same for SMS: tomorrow's appointments → SMS reminder → review → compose → "Senden":
+/// the gateway stub received exactly one SMS per included row, to the E.164 numbers the log
+/// lists as "gesendet".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_reminders_for_tomorrow_reach_the_gateway_once_each() {
+    let w = World::start("sms", None);
+    let s = Session::start_at(&w.base()).await;
+    configure_relay(&s).await;
+    s.open("#/versand").await;
+    s.click_button("Terminliste").await;
+    s.wait_status_matching("Treffer").await;
+    s.click_button("Alle auswählen").await;
+    s.click_button("Aktion").await;
+    s.select_by_label("Zweck", "Terminerinnerung").await;
+    s.click_button("SMS senden …").await;
+    let counts = s.wait_status_matching("übernommen").await;
+    let included = support::numbers(&counts)[3];
+    assert!(included >= 1, "{counts}");
+    s.click_button("Übernahme").await;
+    s.wait_status_matching("Vorschau 1 von").await;
+    s.click_button("Senden").await;
+    s.wait_status_matching(&format!("{included} von {included} abgeschlossen"))
+        .await;
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(w.dir.join("sms.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("gateway body is JSON"))
+        .collect();
+    assert_eq!(lines.len(), included, "one SMS per included recipient");
+    let refs: BTreeSet<&str> = lines.iter().filter_map(|l| l["ref"].as_str()).collect();
+    assert_eq!(refs.len(), included, "an SMS was sent twice");
+    let mut sent = BTreeMap::<String, usize>::new();
+    for l in &lines {
+        let n = l["number"].as_str().unwrap_or("");
+        assert!(n.starts_with('+'), "not E.164: {n}");
+        assert!(!l["message"].as_str().unwrap_or("").trim().is_empty());
+        *sent.entry(n.to_string()).or_default() += 1;
+    }
+    s.click_link("Zum Protokoll").await;
+    s.click_button("Details").await;
+    s.wait_status_matching(&format!("{included} Empfänger"))
+        .await;
+    let rows = log_rows(&s).await;
+    let mut logged = BTreeMap::<String, usize>::new();
+    for r in &rows {
+        assert_eq!(r[2], "gesendet", "{r:?}");
+        *logged.entry(r[1].clone()).or_default() += 1;
+    }
+    assert_eq!(logged, sent, "gateway and log disagree (number → count)");
 }
