@@ -1,4 +1,4 @@
-//! Small shared components: banners, confirmation dialog, placeholders for later pages.
+//! Small shared components: banners, confirmation dialog.
 
 use super::{repo, state::AppState};
 use crate::i18n::{t, tf};
@@ -84,16 +84,5 @@ where
                 </div>
             </div>
         </Show>
-    }
-}
-
-/// Pages whose features belong to later work: says so honestly instead of pretending.
-#[component]
-pub fn NotYet(title: &'static str) -> impl IntoView {
-    view! {
-        <h1>{title}</h1>
-        <div class="card">
-            <p>{t("common.not_yet")}</p>
-        </div>
     }
 }

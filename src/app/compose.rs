@@ -308,10 +308,10 @@ fn Composer() -> impl IntoView {
                     }.into_any()
                 }
             }}
-            <p class="muted">{match channel {
-                Channel::Letter => "Die PDF-Ausgabe der Serienbriefe im Browser ist noch nicht angebunden.",
-                _ => "Der Versand über praxisbote-relay ist in der App noch nicht angebunden.",
-            }}</p>
+            {match channel {
+                Channel::Letter => view! { <p class="muted">"Die PDF-Ausgabe der Serienbriefe im Browser ist noch nicht angebunden."</p> }.into_any(),
+                _ => view! { <super::send_panel::SendPanel draft=draft /> }.into_any(),
+            }}
         </div>
     }
 }

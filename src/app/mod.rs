@@ -7,15 +7,20 @@ mod common;
 mod compose;
 mod import;
 mod language;
+mod log_page;
 mod persons;
 mod query_builder;
+mod relay_client;
+mod relay_settings;
 mod repo;
 mod review;
 mod send;
+mod send_panel;
 mod settings;
 mod state;
 mod table;
 mod templates;
+pub mod transmit;
 
 use crate::i18n::t;
 use leptos::prelude::*;
@@ -32,6 +37,7 @@ fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
     state.listen_to_hash();
+    transmit::start(state);
     leptos::task::spawn_local(async move {
         if let Err(e) = repo::boot(state).await {
             state.error.set(Some(e));
@@ -54,7 +60,7 @@ fn App() -> impl IntoView {
                     Page::Send => view! { <send::SendPage /> }.into_any(),
                     Page::Review => view! { <review::ReviewPage /> }.into_any(),
                     Page::Compose => view! { <compose::ComposePage /> }.into_any(),
-                    Page::Log => view! { <common::NotYet title=t("nav.log") /> }.into_any(),
+                    Page::Log => view! { <log_page::LogPage /> }.into_any(),
                     Page::Templates => view! { <templates::TemplatesPage /> }.into_any(),
                     Page::Import => view! { <import::ImportPage /> }.into_any(),
                     Page::Backup => view! { <backup::BackupPage /> }.into_any(),

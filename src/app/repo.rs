@@ -1,6 +1,8 @@
 //! Actions that touch storage. Every write goes to the store first and updates the signals
 //! only when the store accepted it, so the UI never shows data that is not persisted.
 
+pub mod outbox;
+
 use super::state::AppState;
 use crate::domain::query::SavedQuery;
 use crate::domain::template::{shipped_templates, Template};
@@ -27,6 +29,11 @@ pub fn store() -> Rc<dyn Store> {
     STORE
         .with(|s| s.borrow().clone())
         .expect("store opened in boot()")
+}
+
+/// Uses `store` without [`boot`] (benchmarks).
+pub(crate) fn install_store(store: Rc<dyn Store>) {
+    STORE.with(|s| *s.borrow_mut() = Some(store));
 }
 
 fn today() -> chrono::NaiveDate {

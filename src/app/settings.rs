@@ -71,5 +71,6 @@ pub fn SettingsPage() -> impl IntoView {
                 <span role="status">{move || message.get()}</span>
             </div>
         </form>
+        <super::relay_settings::RelaySettings />
     }
 }

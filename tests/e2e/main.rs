@@ -10,6 +10,7 @@ mod bbench;
 mod i18n;
 mod import;
 mod offline;
+mod send;
 mod support;
 
 use support::Session;

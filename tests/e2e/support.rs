@@ -79,6 +79,25 @@ impl Session {
         }
     }
 
+    /// Like [`Session::start`], but against an app served by another relay (own process).
+    pub async fn start_at(base: &str) -> Session {
+        let mut s = Session::start().await;
+        s.base = base.trim_end_matches('/').to_string();
+        s
+    }
+
+    /// Runs an async script (the last argument is the callback) and returns its value.
+    pub async fn execute_async(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        self.client
+            .execute_async(script, args)
+            .await
+            .expect("execute_async")
+    }
+
     pub async fn open(&self, path: &str) {
         self.client
             .goto(&format!("{}/{path}", self.base))

@@ -137,6 +137,9 @@ pub fn run(args: &[String]) -> Result<()> {
                 .env("WASM_BINDGEN_TEST_TIMEOUT", "900"),
         )?;
     }
+    if only.is_none_or(|o| o == "send") {
+        send_bench()?;
+    }
     for (name, cargo_args, speed) in benches() {
         if only.is_some_and(|o| o != name) {
             continue;
@@ -348,4 +351,61 @@ fn bundle_size() -> Result<()> {
         total_gz as f64 / 1024.0
     );
     Ok(())
+}
+
+/// Issue 7: 5,000 e-mails queued in the app's IndexedDB outbox and transmitted by the app's
+/// loop to a relay in demo mode (`tests/bench_send.rs`, headless Chromium).
+fn send_bench() -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    setup::ensure_test_packages()?;
+    println!("\n## Sending 5,000 e-mails app → relay (demo mode, headless Chromium)");
+    let relay_bin = util::build_relay()?;
+    let data = crate::test::tempdir("praxisbote-bench-send")?;
+    let mut child = Command::new(relay_bin)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("relay stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        match lines.next() {
+            Some(Ok(l)) => {
+                if let Some(i) = l.find("listening on ") {
+                    break l[i + "listening on ".len()..].trim().to_string();
+                }
+            }
+            _ => {
+                let _ = child.kill();
+                return Err("the relay did not start".into());
+            }
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let r = util::run(
+        util::cargo()
+            .args([
+                "test",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--test",
+                "bench_send",
+                "--",
+                "--include-ignored",
+                "--nocapture",
+            ])
+            .env("PB_BENCH_RELAY", &url)
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "600"),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&data);
+    r
 }

@@ -256,7 +256,7 @@ fn e2e() -> Result<Counts> {
     util::build_dist(true)?;
     let relay_bin = util::build_relay()?;
     let data = tempdir("praxisbote-e2e-relay")?;
-    let mut relay = Command::new(relay_bin);
+    let mut relay = Command::new(&relay_bin);
     relay
         .args(["--listen", "127.0.0.1:0", "--static-dir"])
         .arg(util::root().join("dist"))
@@ -289,7 +289,10 @@ fn e2e() -> Result<Counts> {
     .env("PB_APP_URL", &url)
     .env("PB_WEBDRIVER_URL", format!("http://127.0.0.1:{port}"))
     .env("PB_RELAY_DATA", &data)
-    .env("PB_AXE_JS", setup::axe_js());
+    .env("PB_AXE_JS", setup::axe_js())
+    // Tests that start their own relays (tests/e2e/send.rs).
+    .env("PB_RELAY_BIN", &relay_bin)
+    .env("PB_DIST", util::root().join("dist"));
     let (ok, counts) = run_counting(&mut c);
     Ok(match counts {
         Some(mut n) => {

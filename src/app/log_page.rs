@@ -1,0 +1,203 @@
+//! Protokoll: every batch of the outbox/send log (any channel, letters included) with its
+//! counts, per recipient state, time and reason, a state filter, "nur Fehlgeschlagene
+//! erneut senden", CSV export and fetching opt-outs from the relay.
+
+use super::send_panel::BatchProgress;
+use super::state::AppState;
+use super::transmit;
+use crate::domain::outbox::StateKind;
+use crate::domain::sendlog::{batch_summaries, csv_file_name, log_rows, to_csv};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// At most this many rows are put into the page (the CSV has all of them).
+const SHOWN_ROWS: usize = 300;
+
+fn fmt_dt(t: chrono::NaiveDateTime) -> String {
+    t.format("%d.%m.%Y %H:%M").to_string()
+}
+
+fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
+    let arr = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&arr);
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/csv;charset=utf-8");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
+        .map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("kein Dokument")?;
+    let a: web_sys::HtmlAnchorElement = doc
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+#[component]
+pub fn LogPage() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let ctl = transmit::ctl();
+    let selected = RwSignal::new(None::<String>);
+    let filter = RwSignal::new(None::<StateKind>);
+    let note = RwSignal::new(None::<String>);
+    leptos::task::spawn_local(async move {
+        if let Err(e) = transmit::refresh_from_store().await {
+            note.set(Some(format!("Protokoll nicht lesbar: {e}")));
+        }
+    });
+    let summaries = Memo::new(move |_| {
+        ctl.rev.track();
+        transmit::with(batch_summaries)
+    });
+    let rows = Memo::new(move |_| {
+        ctl.rev.track();
+        let f = filter.get();
+        let Some(id) = selected.get() else {
+            return (0, vec![]);
+        };
+        transmit::with(|bs, ms| {
+            let bs: Vec<_> = bs.iter().filter(|b| b.id == id).cloned().collect();
+            let mut rows = log_rows(&bs, ms, f);
+            let n = rows.len();
+            rows.truncate(SHOWN_ROWS);
+            (n, rows)
+        })
+    });
+    let export = move |_| {
+        let bytes = transmit::with(|bs, ms| to_csv(&log_rows(bs, ms, None)));
+        let r = bytes
+            .map_err(|e| e.to_string())
+            .and_then(|b| download(&csv_file_name(chrono::Local::now().naive_local()), &b));
+        note.set(Some(match r {
+            Ok(()) => "CSV exportiert.".into(),
+            Err(e) => format!("Export fehlgeschlagen: {e}"),
+        }));
+    };
+    let optouts = move |_| {
+        note.set(Some("Abmeldungen werden abgerufen …".into()));
+        leptos::task::spawn_local(async move {
+            note.set(Some(match transmit::fetch_optouts(state).await {
+                Ok(0) => "Keine neuen Abmeldungen.".into(),
+                Ok(n) => {
+                    format!("{n} Abmeldungen übernommen: Einwilligung widerrufen (Abmeldelink).")
+                }
+                Err(e) => format!("Abmeldungen nicht abgerufen: {e}"),
+            }));
+        });
+    };
+    let retry = move |_| {
+        let Some(id) = selected.get_untracked() else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            note.set(Some(match transmit::retry(state, &id).await {
+                Ok((n, skipped)) if skipped.is_empty() => {
+                    format!("{n} Nachrichten werden erneut gesendet.")
+                }
+                Ok((n, skipped)) => format!(
+                    "{n} Nachrichten werden erneut gesendet; nicht erneut gesendet: {}",
+                    skipped
+                        .iter()
+                        .map(|(_, r)| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Err(e) => format!("Fehler: {e}"),
+            }));
+        });
+    };
+    view! {
+        <h1>"Protokoll"</h1>
+        <div class="actions">
+            <button class="secondary" on:click=export>"CSV exportieren"</button>
+            <button class="secondary" on:click=optouts>"Abmeldungen abrufen"</button>
+            <span role="status">{move || note.get()}</span>
+        </div>
+        <p class="muted" aria-label="Verbindung">{move || ctl.link.get().label_de()}</p>
+        {move || if summaries.with(Vec::is_empty) {
+            view! { <p>"Noch keine Sendungen."</p> }.into_any()
+        } else {
+            view! {
+                <table class="data" aria-label="Sendungen">
+                    <thead><tr>
+                        <th>"Datum"</th><th>"Kanal"</th><th>"Zweck"</th><th>"Vorlage"</th>
+                        <th>"Gesamt"</th><th>"gesendet"</th><th>"gedruckt"</th><th>"fehlgeschlagen"</th><th>"offen"</th><th></th>
+                    </tr></thead>
+                    <tbody>
+                        {summaries.get().into_iter().map(|s| {
+                            let id = s.batch.id.clone();
+                            let c = s.counts;
+                            view! {
+                                <tr>
+                                    <td>{fmt_dt(s.batch.created_at)}</td>
+                                    <td>{s.batch.channel.label_de()}</td>
+                                    <td>{s.batch.purpose.label_de()}</td>
+                                    <td>{s.batch.template_label()}</td>
+                                    <td>{c.total()}</td>
+                                    <td>{c.sent}</td>
+                                    <td>{c.printed}</td>
+                                    <td>{c.failed}</td>
+                                    <td>{c.queued + c.transmitted + c.retrying}</td>
+                                    <td><button class="secondary" on:click=move |_| selected.set(Some(id.clone()))>"Details"</button></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+        {move || selected.get().map(|id| {
+            let failed = Memo::new({
+                let id = id.clone();
+                move |_| {
+                    ctl.rev.track();
+                    transmit::with(|_, ms| ms.iter().filter(|m| m.batch_id == id && m.kind() == StateKind::Failed && m.retried_as.is_none()).count())
+                }
+            });
+            view! {
+                <section class="card" aria-label="Sendung">
+                    <h2>"Sendung"</h2>
+                    <BatchProgress batch_id=id.clone() />
+                    <div class="actions">
+                        <label>"Status"
+                            <select aria-label="Status filtern" on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                filter.set(StateKind::ALL.into_iter().find(|k| k.label_de() == v));
+                            }>
+                                <option value="">"Alle"</option>
+                                {StateKind::ALL.into_iter().map(|k| view! { <option value=k.label_de()>{k.label_de()}</option> }).collect_view()}
+                            </select>
+                        </label>
+                        <Show when=move || { failed.get() > 0 }>
+                            <button on:click=retry>"nur Fehlgeschlagene erneut senden"</button>
+                        </Show>
+                    </div>
+                    <p role="status" aria-label="Zeilen">{move || {
+                        let (n, r) = rows.get();
+                        if n > r.len() { format!("{n} Empfänger, die ersten {} angezeigt (alle im CSV-Export)", r.len()) } else { format!("{n} Empfänger") }
+                    }}</p>
+                    <table class="data" aria-label="Empfänger der Sendung">
+                        <thead><tr><th>"Empfänger"</th><th>"Adresse"</th><th>"Status"</th><th>"Zeit"</th><th>"Grund"</th></tr></thead>
+                        <tbody>
+                            {move || rows.get().1.into_iter().map(|r| view! {
+                                <tr data-state=r.state.label_de()>
+                                    <td>{r.recipient_name}</td>
+                                    <td>{r.address}</td>
+                                    <td>{r.state.label_de()}{r.retried_as.map(|_| " (erneut gesendet)")}</td>
+                                    <td>{fmt_dt(r.time)}</td>
+                                    <td>{r.reason.unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            }
+        })}
+    }
+}

@@ -1,0 +1,219 @@
+//! HTTP client of praxisbote-relay (`/v1`, wire types from `crate::wire`) over the browser's
+//! `fetch`, plus the locally stored relay settings.
+
+use crate::domain::outbox::{OutboxMessage, RelayReport, RelayState};
+use crate::domain::Channel;
+use crate::wire::{
+    ApiError, Health, MessageStatus, OptOutsResponse, OutgoingMessage, SendersResponse,
+    StatusResponse, SubmitRequest, SubmitResponse,
+};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Relay settings of this browser (stored in `Collection::Meta` under [`RELAY_KEY`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayConfig {
+    /// Base URL; empty = the relay that serves this app (same origin).
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub token: String,
+    /// Sender account per channel; empty = the relay's default account.
+    #[serde(default)]
+    pub email_sender: String,
+    #[serde(default)]
+    pub sms_sender: String,
+    /// Newest opt-out already applied (RFC 3339), for `GET /v1/optouts?since=`.
+    #[serde(default)]
+    pub optouts_since: Option<String>,
+}
+
+pub const RELAY_KEY: &str = "relay";
+
+impl RelayConfig {
+    pub fn base(&self) -> String {
+        let url = self.url.trim().trim_end_matches('/');
+        if url.is_empty() {
+            web_sys::window()
+                .and_then(|w| w.location().origin().ok())
+                .unwrap_or_default()
+        } else {
+            url.to_string()
+        }
+    }
+
+    pub fn sender_for(&self, channel: Channel) -> Option<String> {
+        let s = match channel {
+            Channel::Email => &self.email_sender,
+            Channel::Sms => &self.sms_sender,
+            Channel::Letter => return None,
+        };
+        (!s.trim().is_empty()).then(|| s.trim().to_string())
+    }
+}
+
+/// Why a request did not give the expected answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RelayError {
+    /// No answer at all (relay down, network, CORS).
+    Unreachable(String),
+    /// An answer with an error status.
+    Api { status: u16, error: ApiError },
+    /// An answer that is not what the API documents.
+    Protocol(String),
+}
+
+impl RelayError {
+    pub fn message_de(&self) -> String {
+        match self {
+            RelayError::Unreachable(e) => format!("Relay nicht erreichbar ({e})"),
+            RelayError::Api { status, error } => {
+                format!("Relay antwortet {status}: {}", error.message)
+            }
+            RelayError::Protocol(e) => format!("Unerwartete Antwort des Relays: {e}"),
+        }
+    }
+}
+
+async fn request(
+    cfg: &RelayConfig,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<(u16, String), RelayError> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(b) = &body {
+        init.set_body(&JsValue::from_str(b));
+    }
+    let url = format!("{}{}", cfg.base(), path);
+    let req = web_sys::Request::new_with_str_and_init(&url, &init)
+        .map_err(|e| RelayError::Unreachable(format!("{e:?}")))?;
+    let headers = req.headers();
+    let _ = headers.set("Accept", "application/json");
+    if body.is_some() {
+        let _ = headers.set("Content-Type", "application/json");
+    }
+    if !cfg.token.trim().is_empty() {
+        let _ = headers.set("Authorization", &format!("Bearer {}", cfg.token.trim()));
+    }
+    let window = web_sys::window().ok_or_else(|| RelayError::Unreachable("kein Fenster".into()))?;
+    let resp = JsFuture::from(window.fetch_with_request(&req))
+        .await
+        .map_err(|e| {
+            RelayError::Unreachable(
+                e.dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .unwrap_or_else(|| "Netzwerkfehler".into()),
+            )
+        })?;
+    let resp: web_sys::Response = resp
+        .dyn_into()
+        .map_err(|_| RelayError::Protocol("keine Response".into()))?;
+    let status = resp.status();
+    let text = match resp.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .map_err(|_| RelayError::Unreachable("Antwort abgebrochen".into()))?
+            .as_string()
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Ok((status, text))
+}
+
+async fn json<T: for<'de> Deserialize<'de>>(
+    cfg: &RelayConfig,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<T, RelayError> {
+    let (status, text) = request(cfg, method, path, body).await?;
+    if (200..300).contains(&status) {
+        serde_json::from_str(&text).map_err(|e| RelayError::Protocol(e.to_string()))
+    } else {
+        let error = serde_json::from_str::<ApiError>(&text).unwrap_or(ApiError {
+            error: "http".into(),
+            message: if text.trim().is_empty() {
+                format!("HTTP {status}")
+            } else {
+                text.chars().take(200).collect()
+            },
+            client_id: None,
+        });
+        Err(RelayError::Api { status, error })
+    }
+}
+
+pub async fn health(cfg: &RelayConfig) -> Result<Health, RelayError> {
+    json(cfg, "GET", "/v1/health", None).await
+}
+
+pub async fn senders(cfg: &RelayConfig) -> Result<SendersResponse, RelayError> {
+    json(cfg, "GET", "/v1/senders", None).await
+}
+
+pub async fn submit(
+    cfg: &RelayConfig,
+    messages: Vec<OutgoingMessage>,
+) -> Result<SubmitResponse, RelayError> {
+    let body = serde_json::to_string(&SubmitRequest { messages })
+        .map_err(|e| RelayError::Protocol(e.to_string()))?;
+    json(cfg, "POST", "/v1/messages", Some(body)).await
+}
+
+pub async fn status(cfg: &RelayConfig, ids: &[String]) -> Result<StatusResponse, RelayError> {
+    let q = js_sys::encode_uri_component(&ids.join(","));
+    json(cfg, "GET", &format!("/v1/messages?ids={q}"), None).await
+}
+
+pub async fn optouts(
+    cfg: &RelayConfig,
+    since: Option<&str>,
+) -> Result<OptOutsResponse, RelayError> {
+    let path = match since {
+        Some(s) => format!("/v1/optouts?since={}", js_sys::encode_uri_component(s)),
+        None => "/v1/optouts".into(),
+    };
+    json(cfg, "GET", &path, None).await
+}
+
+/// The wire form of an outbox message (see docs/notes/outbox.md, "Mapping").
+pub fn outgoing(m: &OutboxMessage, sender: Option<String>) -> OutgoingMessage {
+    OutgoingMessage {
+        client_id: m.id.clone(),
+        channel: m.channel,
+        purpose: m.purpose,
+        recipient: m.address.clone(),
+        recipient_name: Some(m.recipient_name.clone()).filter(|n| !n.trim().is_empty()),
+        subject: m.content.subject.clone().unwrap_or_default(),
+        text: m.content.text.clone(),
+        html: m.content.html.clone(),
+        attachment: None,
+        sender,
+        person_id: Some(m.person_id.clone()),
+    }
+}
+
+pub fn local(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    t.with_timezone(&chrono::Local).naive_local()
+}
+
+/// The domain report of a wire status.
+pub fn report(s: &MessageStatus) -> RelayReport {
+    use crate::wire::DeliveryState as D;
+    RelayReport {
+        id: s.client_id.clone(),
+        state: match s.state {
+            D::Queued => RelayState::Queued,
+            D::Sending => RelayState::Sending,
+            D::Sent => RelayState::Sent,
+            D::Failed => RelayState::Failed,
+            D::Retrying => RelayState::Retrying,
+        },
+        reason: s.reason.clone(),
+        next_attempt: s.next_attempt.map(local),
+        at: local(s.updated_at),
+    }
+}
