@@ -50,6 +50,8 @@ async fn no_serious_or_critical_axe_violations_on_any_page() {
         ("Protokoll", "#/protokoll", "Protokoll"),
         ("Vorlagen", "#/vorlagen", "Vorlagen"),
         ("Einstellungen", "#/einstellungen", "Einstellungen"),
+        ("Import", "#/import", "Import"),
+        ("Sicherung", "#/sicherung", "Sicherung"),
         ("Versand", "#/versand", "Terminliste"),
     ] {
         s.open(hash).await;
