@@ -19,7 +19,7 @@ fn today() -> chrono::NaiveDate {
 const PREVIEW_UNSUBSCRIBE: &str = "https://abmelden.example/u/VORSCHAU";
 
 /// The context of one recipient, built only from the template-safe `Person`.
-fn context_for(
+pub(super) fn context_for(
     state: AppState,
     r: &HandoverRecipient,
     template: &Template,
@@ -297,10 +297,10 @@ fn Composer() -> impl IntoView {
                     }.into_any()
                 }
             }}
-            <p class="muted">{match channel {
-                Channel::Letter => "Die PDF-Ausgabe der Serienbriefe im Browser ist noch nicht angebunden.",
-                _ => "Der Versand über praxisbote-relay ist in der App noch nicht angebunden.",
-            }}</p>
+            {match channel {
+                Channel::Letter => view! { <super::letters::LetterOutput draft=draft recipients=recipients /> }.into_any(),
+                _ => view! { <p class="muted">"Der Versand über praxisbote-relay ist in der App noch nicht angebunden."</p> }.into_any(),
+            }}
         </div>
     }
 }

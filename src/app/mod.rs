@@ -4,6 +4,7 @@
 mod appointments;
 mod common;
 mod compose;
+mod letters;
 mod persons;
 mod query_builder;
 mod repo;

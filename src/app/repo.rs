@@ -252,3 +252,43 @@ pub async fn delete_template(state: AppState, template: &Template) -> Result<boo
     });
     Ok(original.is_some())
 }
+
+/// Outbox document keys (`Collection::Outbox`): one document per batch and one per message.
+pub fn outbox_batch_key(batch_id: &str) -> String {
+    format!("batch:{batch_id}")
+}
+
+pub fn outbox_message_key(message_id: &str) -> String {
+    format!("msg:{message_id}")
+}
+
+/// Records a printed letter batch in the send log: the batch and one message per recipient,
+/// queued and at once "gedruckt" (`domain::print::printed_batch`), in one transaction.
+pub async fn record_printed_batch(
+    batch: &crate::domain::outbox::Batch,
+    items: Vec<crate::domain::outbox::QueueItem>,
+) -> Result<(), String> {
+    let at = chrono::Local::now().naive_local();
+    let messages =
+        crate::domain::print::printed_batch(batch, items, at).map_err(|e| e.message_de())?;
+    let mut docs = Vec::with_capacity(messages.len() + 1);
+    docs.push(crate::storage::DocOp::Put {
+        collection: Collection::Outbox,
+        key: outbox_batch_key(&batch.id),
+        value: serde_json::to_value(batch).map_err(|e| e.to_string())?,
+    });
+    for m in &messages {
+        docs.push(crate::storage::DocOp::Put {
+            collection: Collection::Outbox,
+            key: outbox_message_key(&m.id),
+            value: serde_json::to_value(m).map_err(|e| e.to_string())?,
+        });
+    }
+    store()
+        .write(WriteBatch {
+            docs: &docs,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())
+}

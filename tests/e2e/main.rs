@@ -5,6 +5,7 @@
 //! session with a fresh profile, so IndexedDB starts empty and the demo practice loads.
 //! Elements are found the way a person finds them: by role and accessible name.
 
+mod letters;
 mod support;
 
 use support::Session;

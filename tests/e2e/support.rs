@@ -180,6 +180,29 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Runs an asynchronous script in the page (the last argument is the callback).
+    pub async fn execute_async(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        self.client
+            .execute_async(script, args)
+            .await
+            .expect("execute_async")
+    }
+
+    /// An attribute of the first element matching `css` (waits for the element).
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.wait_css(css)
+            .await
+            .attr(name)
+            .await
+            .expect("attribute")
+    }
+}
+
 /// All unsigned numbers in a text, in order ("3 ausgewählt · 2 erreichbar" → [3, 2]).
 pub fn numbers(text: &str) -> Vec<usize> {
     text.split(|c: char| !c.is_ascii_digit())
