@@ -92,9 +92,17 @@ fn is_closing(p: &str) -> bool {
         return false;
     }
     let l = t.to_lowercase();
-    ["grüß", "gruß", "grüss", "gruss", "regards", "sincerely", "yours"]
-        .iter()
-        .any(|w| l.contains(w))
+    [
+        "grüß",
+        "gruß",
+        "grüss",
+        "gruss",
+        "regards",
+        "sincerely",
+        "yours",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
 }
 
 /// Turns a rendered letter text (salutation, paragraphs, closing, signature — the way the
@@ -272,7 +280,10 @@ mod tests {
         };
         let ms = printed_batch(
             &batch,
-            vec![item("a", "Frau, Anna A, Weg 1, 12345 Ort"), item("b", "Herrn, B")],
+            vec![
+                item("a", "Frau, Anna A, Weg 1, 12345 Ort"),
+                item("b", "Herrn, B"),
+            ],
             at,
         )
         .unwrap();
@@ -300,7 +311,10 @@ mod tests {
             duplex: true,
         };
         let json = serde_json::to_string(&job).unwrap();
-        assert!(json.contains("\"created\":\"2026-11-27T09:30:00\""), "{json}");
+        assert!(
+            json.contains("\"created\":\"2026-11-27T09:30:00\""),
+            "{json}"
+        );
         let back: PrintJob = serde_json::from_str(&json).unwrap();
         assert_eq!(back, job);
     }
