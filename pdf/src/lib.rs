@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use praxisbote::domain::letter::{
     layout_letter, FontStyle, Item, LayoutError, LayoutOptions, Letter, LetterLayout, TextMeasure,
     PAGE_HEIGHT_MM, PAGE_WIDTH_MM,
@@ -441,7 +441,7 @@ mod tests {
 
     #[test]
     fn download_name_is_safe() {
-        let d = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
         let table = [
             (
                 "Terminerinnerung",
