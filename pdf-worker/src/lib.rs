@@ -162,4 +162,28 @@ mod tests {
         assert_eq!(ok.letters.len(), 1);
         assert!(!ok.duplex);
     }
+
+    #[test]
+    fn the_apps_print_job_is_a_valid_batch_job() {
+        use praxisbote::domain::print::{document_title, letter_from_text, PrintJob};
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let job = PrintJob {
+            title: document_title("Geburtstag"),
+            created: d.and_hms_opt(9, 30, 0).unwrap(),
+            practice: Default::default(),
+            letters: vec![letter_from_text(
+                vec!["Frau".into(), "Ayşe Yılmaz".into(), "12345 Ort".into()],
+                d,
+                "Glückwunsch",
+                "Liebe Frau Yılmaz,\n\nText.\n\nViele Grüße\n\nPraxis",
+            )],
+            duplex: true,
+        };
+        let parsed = super::parse_job(&serde_json::to_string(&job).unwrap()).unwrap();
+        assert_eq!(parsed.title, "Serienbrief Geburtstag");
+        assert_eq!(parsed.created, job.created);
+        assert!(parsed.duplex);
+        assert_eq!(parsed.letters, job.letters);
+        assert!(parsed.logo_png.is_none());
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use praxisbote::domain::letter::{
     layout_letter, FontStyle, Item, LayoutError, LayoutOptions, Letter, LetterLayout, TextMeasure,
     PAGE_HEIGHT_MM, PAGE_WIDTH_MM,
@@ -59,30 +59,9 @@ pub enum Error {
     Empty,
 }
 
-/// Download name: `Serienbrief_Terminerinnerung_2026-11-27.pdf`. Characters that file systems
-/// dislike are replaced by `_`.
-pub fn download_name(topic: &str, date: NaiveDate) -> String {
-    let mut t: String = topic
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    while t.contains("__") {
-        t = t.replace("__", "_");
-    }
-    let t = t.trim_matches('_');
-    if t.is_empty() {
-        format!("Serienbrief_{}.pdf", date.format("%Y-%m-%d"))
-    } else {
-        format!("Serienbrief_{t}_{}.pdf", date.format("%Y-%m-%d"))
-    }
-}
+/// Download name: `Serienbrief_Terminerinnerung_2026-11-27.pdf` (pure, lives in the domain so
+/// the app can name the file without depending on this crate).
+pub use praxisbote::domain::print::download_name;
 
 struct Fonts {
     regular: ParsedFont,
@@ -462,7 +441,7 @@ mod tests {
 
     #[test]
     fn download_name_is_safe() {
-        let d = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
         let table = [
             (
                 "Terminerinnerung",

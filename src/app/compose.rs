@@ -19,7 +19,7 @@ fn today() -> chrono::NaiveDate {
 const PREVIEW_UNSUBSCRIBE: &str = "https://abmelden.example/u/VORSCHAU";
 
 /// The context of one recipient, built only from the template-safe `Person`.
-fn context_for(
+pub(super) fn context_for(
     state: AppState,
     r: &HandoverRecipient,
     template: &Template,
@@ -309,7 +309,7 @@ fn Composer() -> impl IntoView {
                 }
             }}
             {match channel {
-                Channel::Letter => view! { <p class="muted">"Die PDF-Ausgabe der Serienbriefe im Browser ist noch nicht angebunden."</p> }.into_any(),
+                Channel::Letter => view! { <super::letters::LetterOutput draft=draft recipients=recipients /> }.into_any(),
                 _ => view! { <super::send_panel::SendPanel draft=draft /> }.into_any(),
             }}
         </div>

@@ -7,6 +7,7 @@ mod common;
 mod compose;
 mod import;
 mod language;
+mod letters;
 mod log_page;
 mod persons;
 mod query_builder;

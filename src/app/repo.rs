@@ -339,3 +339,18 @@ pub async fn apply_appointment_import(
     });
     Ok(n)
 }
+
+/// Records a printed letter batch in the send log (Protokoll): the batch and one message per
+/// recipient, queued and at once "gedruckt" (`domain::print::printed_batch`), in one
+/// transaction, in the same collections the transmit loop uses; then the loop's copy learns
+/// about it so the Protokoll shows it.
+pub async fn record_printed_batch(
+    batch: &crate::domain::outbox::Batch,
+    items: Vec<crate::domain::outbox::QueueItem>,
+) -> Result<(), String> {
+    let at = chrono::Local::now().naive_local();
+    let messages =
+        crate::domain::print::printed_batch(batch, items, at).map_err(|e| e.message_de())?;
+    outbox::queue(batch, &messages).await?;
+    crate::app::transmit::refresh_from_store().await
+}

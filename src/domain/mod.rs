@@ -12,6 +12,7 @@ pub mod model;
 pub mod outbox;
 pub mod phone;
 pub mod placeholders;
+pub mod print;
 pub mod query;
 pub mod render;
 pub mod review;

@@ -9,6 +9,7 @@ mod a11y;
 mod bbench;
 mod i18n;
 mod import;
+mod letters;
 mod offline;
 mod send;
 mod support;

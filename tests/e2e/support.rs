@@ -323,6 +323,17 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     }
 }
 
+impl Session {
+    /// An attribute of the first element matching `css` (waits for the element).
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.wait_css(css)
+            .await
+            .attr(name)
+            .await
+            .expect("attribute")
+    }
+}
+
 /// All unsigned numbers in a text, in order ("3 ausgewählt · 2 erreichbar" → [3, 2]).
 pub fn numbers(text: &str) -> Vec<usize> {
     text.split(|c: char| !c.is_ascii_digit())

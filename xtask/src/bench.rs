@@ -140,6 +140,14 @@ pub fn run(args: &[String]) -> Result<()> {
     if only.is_none_or(|o| o == "send") {
         send_bench()?;
     }
+    if only.is_none_or(|o| o == "pdf-worker") && util::root().join("tests/e2e/letters.rs").exists()
+    {
+        // Builds dist/ (release, with the worker) and the relay, starts chromedriver.
+        let c = crate::test::e2e_with(&["--ignored", "--nocapture", "bench_pdf_worker"])?;
+        if c.failed > 0 || c.passed == 0 {
+            return Err("the PDF worker benchmark failed".into());
+        }
+    }
     for (name, cargo_args, speed) in benches() {
         if only.is_some_and(|o| o != name) {
             continue;
@@ -350,6 +358,25 @@ fn bundle_size() -> Result<()> {
         total_raw as f64 / 1024.0,
         total_gz as f64 / 1024.0
     );
+    println!("\n## PDF worker (dist/, loaded on first PDF, gzip -9)");
+    for entry in std::fs::read_dir(&dist)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if !name.starts_with("praxisbote-pdf-worker") {
+            continue;
+        }
+        let raw = std::fs::metadata(&path)?.len();
+        let gz = gzip_size(&path)?;
+        println!(
+            "{name:<48} {:>8.1} KB raw {:>8.1} KB gzip",
+            raw as f64 / 1024.0,
+            gz as f64 / 1024.0
+        );
+    }
     Ok(())
 }
 
@@ -408,4 +435,14 @@ fn send_bench() -> Result<()> {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
     r
+}
+
+fn gzip_size(path: &std::path::Path) -> Result<u64> {
+    Ok(util::output(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("gzip -9 -c '{}' | wc -c", path.display())),
+    )
+    .and_then(|s| s.trim().parse::<u64>().ok())
+    .ok_or("gzip failed")?)
 }

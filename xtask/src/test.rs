@@ -8,9 +8,9 @@ use std::time::Instant;
 
 /// Counts of one step: tests (or 1 for a check without tests) passed and failed.
 #[derive(Default, Clone, Copy)]
-struct Counts {
-    passed: u64,
-    failed: u64,
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
 }
 
 struct Report {
@@ -173,6 +173,9 @@ fn wasm_packages() -> Vec<&'static str> {
     if util::root().join("pdf/Cargo.toml").exists() {
         v.push("praxisbote-pdf");
     }
+    if util::root().join("pdf-worker/Cargo.toml").exists() {
+        v.push("praxisbote-pdf-worker");
+    }
     v
 }
 
@@ -252,6 +255,12 @@ impl Drop for Guard {
 
 /// Builds the app and the relay, starts relay + chromedriver, runs `tests/e2e`.
 fn e2e() -> Result<Counts> {
+    e2e_with(&[])
+}
+
+/// Like [`e2e`], with extra arguments for the test binary (e.g. `--ignored NAME` for an
+/// in-browser benchmark).
+pub fn e2e_with(extra: &[&str]) -> Result<Counts> {
     eprintln!("\n=== end-to-end: building the app (release) and the relay");
     util::build_dist(true)?;
     let relay_bin = util::build_relay()?;
@@ -286,6 +295,7 @@ fn e2e() -> Result<Counts> {
         "--",
         "--test-threads=1",
     ])
+    .args(extra)
     .env("PB_APP_URL", &url)
     .env("PB_WEBDRIVER_URL", format!("http://127.0.0.1:{port}"))
     .env("PB_RELAY_DATA", &data)

@@ -1,0 +1,405 @@
+//! Serial letters as one PDF, made in the browser: renders every recipient's letter, hands the
+//! batch to the PDF Web Worker (its own wasm with printpdf, started on first use), shows the
+//! progress with "Abbrechen", then an in-app preview with "Herunterladen" and "Drucken", and
+//! records the batch in the send log as "gedruckt" per recipient.
+//!
+//! Worker protocol: see `docs/notes/letters.md` (ready / generate / cancel / progress / done /
+//! cancelled / error).
+
+use super::compose::context_for;
+use super::repo;
+use super::state::AppState;
+use crate::domain::outbox::{consent_basis, Batch, ConsentBasis, Content, QueueItem};
+use crate::domain::print::{document_title, download_name, letter_from_text, PrintJob};
+use crate::domain::render::Renderer;
+use crate::domain::review::HandoverRecipient;
+use crate::domain::salutation::address_block;
+use crate::domain::template::Template;
+use crate::domain::Channel;
+use js_sys::{Array, Object, Reflect};
+use leptos::html;
+use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Worker};
+
+/// The worker's loader (Trunk `data-loader-shim`; worker outputs are not hashed).
+const WORKER_URL: &str = "./praxisbote-pdf-worker_loader.js";
+
+/// Receives the worker's messages for the current job.
+type Handler = Box<dyn Fn(&JsValue)>;
+
+thread_local! {
+    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+    static READY: Cell<bool> = const { Cell::new(false) };
+    /// A job posted before the worker said "ready".
+    static PENDING: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+    /// The handler of the current job (replaced by the next job).
+    static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };
+    /// The blob URL of the last PDF (revoked when a new one is made).
+    static LAST_URL: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn field(v: &JsValue, name: &str) -> JsValue {
+    Reflect::get(v, &name.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn message(kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"type".into(), &kind.into());
+    for (k, v) in fields {
+        let _ = Reflect::set(&o, &(*k).into(), v);
+    }
+    o.into()
+}
+
+/// The worker, started on first use.
+fn worker() -> Result<Worker, String> {
+    if let Some(w) = WORKER.with(|w| w.borrow().clone()) {
+        return Ok(w);
+    }
+    let opts = web_sys::WorkerOptions::new();
+    opts.set_type(web_sys::WorkerType::Module);
+    let w = Worker::new_with_options(WORKER_URL, &opts)
+        .map_err(|e| format!("Der PDF-Dienst konnte nicht gestartet werden: {e:?}"))?;
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
+        let data = ev.data();
+        if field(&data, "type").as_string().as_deref() == Some("ready") {
+            READY.with(|r| r.set(true));
+            if let Some(job) = PENDING.with(|p| p.borrow_mut().take()) {
+                post(&job);
+            }
+            return;
+        }
+        HANDLER.with(|h| {
+            if let Some(h) = h.borrow().as_ref() {
+                h(&data)
+            }
+        });
+    });
+    w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| {
+        let m = message(
+            "error",
+            &[(
+                "message",
+                "Der PDF-Dienst konnte nicht geladen werden (Datei praxisbote-pdf-worker fehlt?)."
+                    .into(),
+            )],
+        );
+        HANDLER.with(|h| {
+            if let Some(h) = h.borrow().as_ref() {
+                h(&m)
+            }
+        });
+    });
+    w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+    WORKER.with(|slot| *slot.borrow_mut() = Some(w.clone()));
+    Ok(w)
+}
+
+fn post(m: &JsValue) {
+    if let Some(w) = WORKER.with(|w| w.borrow().clone()) {
+        let _ = w.post_message(m);
+    }
+}
+
+/// Posts a message now, or when the worker is ready.
+fn post_when_ready(m: JsValue) {
+    if READY.with(|r| r.get()) {
+        post(&m);
+    } else {
+        PENDING.with(|p| *p.borrow_mut() = Some(m));
+    }
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Phase {
+    Idle,
+    Running {
+        done: u32,
+        total: u32,
+    },
+    Ready {
+        url: String,
+        pages: u32,
+        letters: usize,
+        ms: f64,
+    },
+    Cancelled,
+    Failed(String),
+}
+
+/// Everything prepared for one PDF: the job for the worker and the send-log items.
+struct Prepared {
+    job: PrintJob,
+    batch: Batch,
+    items: Vec<QueueItem>,
+}
+
+fn prepare(
+    state: AppState,
+    template: &Template,
+    recipients: &[HandoverRecipient],
+    duplex: bool,
+) -> Result<Prepared, String> {
+    let handover = state
+        .handover
+        .get_untracked()
+        .ok_or("Es wurden keine Empfänger übernommen.")?;
+    let now = chrono::Local::now().naive_local();
+    let today = now.date();
+    let renderer = Renderer::new(template.language);
+    let mut letters = Vec::with_capacity(recipients.len());
+    let mut items = Vec::with_capacity(recipients.len());
+    let mut errors = Vec::new();
+    for r in recipients {
+        let Some(record) = state.person(&r.person_id) else {
+            continue;
+        };
+        let Some(ctx) = context_for(state, r, template) else {
+            continue;
+        };
+        let m = match renderer.render_message(template, &ctx) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(format!("{}: {}", record.person.sort_name(), e.message));
+                continue;
+            }
+        };
+        let subject = m.subject.clone().unwrap_or_default();
+        let recipient = address_block(&record.person);
+        let letter = letter_from_text(recipient.clone(), today, &subject, &m.body);
+        let consent = consent_basis(
+            &record.person,
+            r.appointment_id.as_ref(),
+            Channel::Letter,
+            handover.purpose,
+            &handover.overrides,
+        )
+        .unwrap_or(ConsentBasis::Override {
+            reason: "In der Überprüfung übernommen.".into(),
+            at: now,
+        });
+        items.push(QueueItem {
+            id: repo::new_id(),
+            person_id: r.person_id.clone(),
+            appointment_id: r.appointment_id.clone(),
+            recipient_name: record.person.sort_name(),
+            address: recipient.join(", "),
+            content: Content {
+                subject: m.subject,
+                text: m.body,
+                html: None,
+            },
+            consent,
+        });
+        letters.push(letter);
+    }
+    if !errors.is_empty() {
+        return Err(format!(
+            "Briefe konnten nicht erstellt werden: {}",
+            errors.join("; ")
+        ));
+    }
+    if letters.is_empty() {
+        return Err("Es gibt keinen Brief zu erstellen.".into());
+    }
+    let topic = handover.purpose.label_de();
+    Ok(Prepared {
+        job: PrintJob {
+            title: document_title(topic),
+            created: now,
+            practice: state.settings.get_untracked(),
+            letters,
+            duplex,
+        },
+        batch: Batch {
+            id: repo::new_id(),
+            created_at: now,
+            channel: Channel::Letter,
+            purpose: handover.purpose,
+            template_name: template.name.clone(),
+            template_version: template.version,
+            paused: false,
+        },
+        items,
+    })
+}
+
+/// The output section of the composer for letters.
+#[component]
+pub fn LetterOutput(
+    draft: RwSignal<Option<Template>>,
+    recipients: StoredValue<Vec<HandoverRecipient>>,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let phase = RwSignal::new(Phase::Idle);
+    let duplex = RwSignal::new(false);
+    let logged = RwSignal::new(None::<String>);
+    let frame = NodeRef::<html::Iframe>::new();
+    let file_name = StoredValue::new(String::new());
+    let topic = state
+        .handover
+        .with_untracked(|h| h.as_ref().map(|h| h.purpose.label_de()).unwrap_or_default());
+
+    let generate = move |_| {
+        let Some(template) = draft.get_untracked() else {
+            phase.set(Phase::Failed("Bitte zuerst eine Vorlage wählen.".into()));
+            return;
+        };
+        let prepared =
+            recipients.with_value(|rs| prepare(state, &template, rs, duplex.get_untracked()));
+        let Prepared { job, batch, items } = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                phase.set(Phase::Failed(e));
+                return;
+            }
+        };
+        let json = match serde_json::to_string(&job) {
+            Ok(j) => j,
+            Err(e) => {
+                phase.set(Phase::Failed(format!("Auftrag nicht erstellbar: {e}")));
+                return;
+            }
+        };
+        file_name.set_value(download_name(topic, job.created.date()));
+        let total = job.letters.len() as u32;
+        let letters = job.letters.len();
+        if let Err(e) = worker() {
+            phase.set(Phase::Failed(e));
+            return;
+        }
+        logged.set(None);
+        phase.set(Phase::Running { done: 0, total });
+        let started = now_ms();
+        let pending = RefCell::new(Some((batch, items)));
+        HANDLER.with(|h| {
+            *h.borrow_mut() = Some(Box::new(move |data: &JsValue| {
+                match field(data, "type").as_string().as_deref() {
+                    Some("progress") => {
+                        let done = field(data, "done").as_f64().unwrap_or(0.0) as u32;
+                        let total = field(data, "total").as_f64().unwrap_or(0.0) as u32;
+                        let _ = phase.try_set(Phase::Running { done, total });
+                    }
+                    Some("done") => {
+                        let ms = now_ms() - started;
+                        let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
+                        let bag = web_sys::BlobPropertyBag::new();
+                        bag.set_type("application/pdf");
+                        let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(
+                            &Array::of1(&field(data, "pdf")),
+                            &bag,
+                        );
+                        let url = blob.and_then(|b| web_sys::Url::create_object_url_with_blob(&b));
+                        match url {
+                            Ok(url) => {
+                                if let Some(old) =
+                                    LAST_URL.with(|l| l.borrow_mut().replace(url.clone()))
+                                {
+                                    let _ = web_sys::Url::revoke_object_url(&old);
+                                }
+                                let _ = phase.try_set(Phase::Ready {
+                                    url,
+                                    pages,
+                                    letters,
+                                    ms,
+                                });
+                                if let Some((batch, items)) = pending.borrow_mut().take() {
+                                    let n = items.len();
+                                    leptos::task::spawn_local(async move {
+                                        let text = match repo::record_printed_batch(&batch, items)
+                                            .await
+                                        {
+                                            Ok(()) => format!(
+                                                "Im Protokoll als „gedruckt“ vermerkt: {n} Briefe."
+                                            ),
+                                            Err(e) => format!("Nicht im Protokoll vermerkt: {e}"),
+                                        };
+                                        let _ = logged.try_set(Some(text));
+                                    });
+                                }
+                            }
+                            Err(e) => {
+                                let _ = phase.try_set(Phase::Failed(format!(
+                                    "Das PDF konnte nicht angezeigt werden: {e:?}"
+                                )));
+                            }
+                        }
+                    }
+                    Some("cancelled") => {
+                        let _ = phase.try_set(Phase::Cancelled);
+                    }
+                    Some("error") => {
+                        let m = field(data, "message")
+                            .as_string()
+                            .unwrap_or_else(|| "Unbekannter Fehler.".into());
+                        let _ = phase.try_set(Phase::Failed(m));
+                    }
+                    _ => {}
+                }
+            }));
+        });
+        post_when_ready(message("generate", &[("job", json.into())]));
+    };
+    let cancel = move |_| post(&message("cancel", &[]));
+    let print = move |_| {
+        if let Some(w) = frame.get().and_then(|f| f.content_window()) {
+            let _ = w.print();
+        }
+    };
+    let running = move || matches!(phase.get(), Phase::Running { .. });
+
+    view! {
+        <div class="letter-output" role="group" aria-label="PDF-Ausgabe">
+            <div class="toolbar">
+                <label class="field-inline">
+                    <input type="checkbox" aria-label="Leerseite nach ungeraden Briefen (Duplex)"
+                        prop:checked=move || duplex.get()
+                        on:change=move |ev| duplex.set(event_target_checked(&ev)) />
+                    " Leerseite nach ungeraden Briefen (Duplexdruck)"
+                </label>
+                <button on:click=generate disabled=move || running() || draft.with(Option::is_none)>"PDF erzeugen"</button>
+            </div>
+            {move || match phase.get() {
+                Phase::Idle => view! { <p class="muted">"Alle Briefe werden als ein PDF erstellt — im Browser, ohne Server."</p> }.into_any(),
+                Phase::Running { done, total } => view! {
+                    <div class="toolbar">
+                        <progress aria-label="Fortschritt der PDF-Erstellung" max=total.max(1).to_string() value=done.to_string()></progress>
+                        <span role="status">{format!("PDF wird erstellt: {done} von {total} Briefen")}</span>
+                        <button class="secondary" on:click=cancel>"Abbrechen"</button>
+                    </div>
+                }.into_any(),
+                Phase::Cancelled => view! { <p role="status">"PDF-Erstellung abgebrochen."</p> }.into_any(),
+                Phase::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Phase::Ready { url, pages, letters, ms } => {
+                    let name = file_name.get_value();
+                    view! {
+                        <p role="status" aria-label="PDF-Ergebnis" data-ms=format!("{ms:.0}")>
+                            {format!("PDF fertig: {letters} Briefe, {pages} Seiten ({:.1} s).", ms / 1000.0)}
+                        </p>
+                        <div class="toolbar">
+                            <a class="button" href=url.clone() download=name.clone() aria-label="Herunterladen">"Herunterladen"</a>
+                            <button class="secondary" on:click=print>"Drucken"</button>
+                            <span class="muted">{name}</span>
+                        </div>
+                        <iframe node_ref=frame class="pdf-preview" title="PDF-Vorschau" src=url
+                            style="width: 100%; height: 70vh; border: 1px solid var(--line);"></iframe>
+                    }.into_any()
+                }
+            }}
+            {move || logged.get().map(|t| view! { <p role="status" aria-label="Protokoll">{t}</p> })}
+        </div>
+    }
+}
