@@ -358,8 +358,8 @@ fn bundle_size() -> Result<()> {
         total_raw as f64 / 1024.0,
         total_gz as f64 / 1024.0
     );
-    println!("\n## PDF worker (dist/, loaded on first PDF, gzip -9)");
-    for entry in std::fs::read_dir(&dist)? {
+    println!("\n## PDF worker (dist/pdf/, loaded on first PDF, gzip -9)");
+    for entry in std::fs::read_dir(dist.join("pdf"))? {
         let path = entry?.path();
         let name = path
             .file_name()
