@@ -25,7 +25,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
 /// The worker's loader (Trunk `data-loader-shim`; worker outputs are not hashed).
-const WORKER_URL: &str = "./pdf/praxisbote-pdf-worker_loader.js";
+const WORKER_URL: &str = "./pdf-worker-loader.js";
 
 /// Receives the worker's messages for the current job.
 type Handler = Box<dyn Fn(&JsValue)>;

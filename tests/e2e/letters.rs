@@ -215,7 +215,7 @@ async fn bench_pdf_worker_1000_letters() {
     let script = r#"
         const [job, runs, done] = arguments;
         const t0 = performance.now();
-        const w = new Worker('./pdf/praxisbote-pdf-worker_loader.js', { type: 'module' });
+        const w = new Worker('./pdf-worker-loader.js', { type: 'module' });
         const out = { load_ms: 0, runs: [] };
         let started = 0;
         const next = () => { started = performance.now(); w.postMessage({ type: 'generate', job }); };
