@@ -64,50 +64,12 @@ pub fn run(args: &[String]) -> Result<()> {
     if only.is_none_or(|o| o == "idb") {
         setup::ensure_test_packages()?;
         println!("\n## IndexedDB bulk insert vs. plain JavaScript put loop (headless Chromium)");
-        util::run(
-            util::cargo()
-                .args([
-                    "test",
-                    "--release",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                    "--test",
-                    "bench_idb",
-                    "--",
-                    "--include-ignored",
-                    "--nocapture",
-                ])
-                .env(
-                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                    "wasm-bindgen-test-runner",
-                )
-                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-                .env("WASM_BINDGEN_TEST_TIMEOUT", "600"),
-        )?;
+        util::run(&mut browser_bench("bench_idb", None, 600))?;
     }
     if only.is_none_or(|o| o == "import-idb") {
         setup::ensure_test_packages()?;
         println!("\n## CSV import of 100,000 rows into IndexedDB (headless Chromium)");
-        util::run(
-            util::cargo()
-                .args([
-                    "test",
-                    "--release",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                    "--test",
-                    "bench_import_idb",
-                    "--",
-                    "--include-ignored",
-                    "--nocapture",
-                ])
-                .env(
-                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                    "wasm-bindgen-test-runner",
-                )
-                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-                .env("WASM_BINDGEN_TEST_TIMEOUT", "900"),
-        )?;
+        util::run(&mut browser_bench("bench_import_idb", None, 900))?;
     }
     if only.is_none_or(|o| o == "scale") {
         setup::ensure_test_packages()?;
@@ -115,27 +77,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "\n## 100,000 generated persons through IndexedDB in headless Chromium (load {})",
             load_average()
         );
-        run_tee(
-            util::cargo()
-                .args([
-                    "test",
-                    "--release",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                    "--test",
-                    "browser_scale",
-                    "--",
-                    "--include-ignored",
-                    "--nocapture",
-                    "scale_100k",
-                ])
-                .env(
-                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                    "wasm-bindgen-test-runner",
-                )
-                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-                .env("WASM_BINDGEN_TEST_TIMEOUT", "900"),
-        )?;
+        run_tee(&mut browser_bench("browser_scale", Some("scale_100k"), 900))?;
     }
     if only.is_none_or(|o| o == "send") {
         send_bench()?;
@@ -237,27 +179,7 @@ fn browser_vs_native(name: &str, test: &str, native_detail: &str) -> Result<()> 
     );
     let native =
         run_tee(util::cargo().args(["run", "--release", "--example", "bench_pair", "--", name]))?;
-    let browser = run_tee(
-        util::cargo()
-            .args([
-                "test",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--test",
-                "bench_browser",
-                "--",
-                "--include-ignored",
-                "--nocapture",
-                test,
-            ])
-            .env(
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                "wasm-bindgen-test-runner",
-            )
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "900"),
-    )?;
+    let browser = run_tee(&mut browser_bench("bench_browser", Some(test), 900))?;
     let mut lines = bench_lines(&browser);
     lines.extend(bench_lines(&native));
     lines.extend(bench_lines(native_detail));
@@ -410,27 +332,7 @@ fn send_bench() -> Result<()> {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    let r = util::run(
-        util::cargo()
-            .args([
-                "test",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--test",
-                "bench_send",
-                "--",
-                "--include-ignored",
-                "--nocapture",
-            ])
-            .env("PB_BENCH_RELAY", &url)
-            .env(
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                "wasm-bindgen-test-runner",
-            )
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "600"),
-    );
+    let r = util::run(browser_bench("bench_send", None, 600).env("PB_BENCH_RELAY", &url));
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
@@ -445,4 +347,29 @@ fn gzip_size(path: &std::path::Path) -> Result<u64> {
     )
     .and_then(|s| s.trim().parse::<u64>().ok())
     .ok_or("gzip failed")?)
+}
+
+/// `cargo test --release` of one wasm-bindgen-test benchmark file in headless Chromium
+/// (ignored tests included, output shown), optionally filtered to one test.
+fn browser_bench(test: &str, filter: Option<&str>, timeout_secs: u32) -> std::process::Command {
+    let mut c = util::cargo();
+    c.args([
+        "test",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--test",
+        test,
+        "--",
+        "--include-ignored",
+        "--nocapture",
+    ]);
+    c.args(filter)
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        )
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", timeout_secs.to_string());
+    c
 }
