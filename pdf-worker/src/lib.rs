@@ -134,7 +134,10 @@ mod worker {
             }
         }
         let pages = b.page_count() as u32;
-        let bytes = b.finish();
+        let bytes = match b.finish() {
+            Ok(bytes) => bytes,
+            Err(e) => return post_error(e.to_string()),
+        };
         let arr = Uint8Array::from(bytes.as_slice());
         let buf = arr.buffer();
         let m = msg(

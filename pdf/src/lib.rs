@@ -19,6 +19,11 @@ use printpdf::{
 };
 use serde::{Deserialize, Serialize};
 
+mod writer;
+
+/// Deflate level of the content streams (fast path). 6 = zlib's default.
+pub const DEFLATE_LEVEL: u32 = 6;
+
 /// DejaVu Sans (Bitstream Vera licence, see `fonts/LICENSE-DejaVu.txt`).
 pub const DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 pub const DEJAVU_SANS_BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
@@ -67,6 +72,26 @@ struct Fonts {
     regular: ParsedFont,
     bold: ParsedFont,
     metrics: DejaVuMetrics,
+    glyphs: [GlyphTable; 2],
+}
+
+/// Code point -> glyph id of one face (U+0000…U+2FFF; others and unmapped ones -> .notdef).
+pub(crate) struct GlyphTable {
+    gid: Vec<u16>,
+}
+
+impl GlyphTable {
+    fn new(f: &ParsedFont) -> Self {
+        GlyphTable {
+            gid: (0..TABLE_LEN)
+                .map(|cp| f.lookup_glyph_index(cp).unwrap_or(0))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn gid(&self, c: char) -> u16 {
+        *self.gid.get(c as usize).unwrap_or(&0)
+    }
 }
 
 fn fonts() -> Result<&'static Fonts, Error> {
@@ -83,10 +108,12 @@ fn fonts() -> Result<&'static Fonts, Error> {
                 descent: -(regular.pdf_font_metrics.descender as f32)
                     / regular.pdf_font_metrics.units_per_em as f32,
             };
+            let glyphs = [GlyphTable::new(&regular), GlyphTable::new(&bold)];
             Some(Fonts {
                 regular,
                 bold,
                 metrics,
+                glyphs,
             })
         })
         .as_ref()
@@ -157,13 +184,24 @@ impl TextMeasure for DejaVuMetrics {
 /// yield to its event loop between chunks), then [`BatchBuilder::finish`].
 pub struct BatchBuilder<'a> {
     job: &'a BatchJob,
+    backend: Backend,
+    next: usize,
+    fonts: &'static Fonts,
+}
+
+enum Backend {
+    /// Own writer (see `writer.rs`): used for every batch without a logo.
+    Direct(Box<writer::Writer>),
+    /// printpdf: batches with a PNG logo in the letterhead.
+    Printpdf(Box<PrintpdfBackend>),
+}
+
+struct PrintpdfBackend {
     doc: PdfDocument,
     regular: FontId,
     bold: FontId,
     logo: Option<(printpdf::XObjectId, f32)>,
     pages: Vec<PdfPage>,
-    next: usize,
-    metrics: &'static DejaVuMetrics,
 }
 
 impl<'a> BatchBuilder<'a> {
@@ -172,31 +210,17 @@ impl<'a> BatchBuilder<'a> {
             return Err(Error::Empty);
         }
         let f = fonts()?;
-        let mut doc = PdfDocument::new(&job.title);
-        let info = &mut doc.metadata.info;
-        let created = to_pdf_date(job.created);
-        info.creation_date = created;
-        info.modification_date = created;
-        info.metadata_date = created;
-        info.creator = "praxisbote".into();
-        info.producer = "praxisbote-pdf (printpdf)".into();
-        info.author = job.practice.name.clone();
-        info.subject = job.title.clone();
-        let regular = doc.add_font(&f.regular);
-        let bold = doc.add_font(&f.bold);
-        let logo = match &job.logo_png {
-            Some(bytes) if !bytes.is_empty() => Some(load_logo(&mut doc, bytes)?),
-            _ => None,
+        let backend = match &job.logo_png {
+            Some(bytes) if !bytes.is_empty() => {
+                Backend::Printpdf(Box::new(PrintpdfBackend::new(job, f, bytes)?))
+            }
+            _ => Backend::Direct(Box::new(writer::Writer::new(DEFLATE_LEVEL))),
         };
         Ok(BatchBuilder {
             job,
-            doc,
-            regular,
-            bold,
-            logo,
-            pages: Vec::with_capacity(job.letters.len() + job.letters.len() / 4),
+            backend,
             next: 0,
-            metrics: &f.metrics,
+            fonts: f,
         })
     }
 
@@ -215,11 +239,13 @@ impl<'a> BatchBuilder<'a> {
         let Some(letter) = self.job.letters.get(self.next) else {
             return Ok(false);
         };
-        let opts = LayoutOptions {
-            logo_aspect: self.logo.as_ref().map(|(_, a)| *a),
+        let logo_aspect = match &self.backend {
+            Backend::Printpdf(b) => b.logo.as_ref().map(|(_, a)| *a),
+            Backend::Direct(_) => None,
         };
+        let opts = LayoutOptions { logo_aspect };
         let layout =
-            layout_letter(&self.job.practice, letter, &opts, self.metrics).map_err(|source| {
+            layout_letter(&self.job.practice, letter, &opts, &self.fonts.metrics).map_err(|source| {
                 Error::Layout {
                     index: self.next + 1,
                     recipient: letter
@@ -232,16 +258,82 @@ impl<'a> BatchBuilder<'a> {
                 }
             })?;
         let n = layout.pages.len();
-        self.draw(&layout);
-        if self.job.duplex && n % 2 == 1 {
-            self.pages.push(PdfPage::new(
-                Mm(PAGE_WIDTH_MM),
-                Mm(PAGE_HEIGHT_MM),
-                Vec::new(),
-            ));
+        let blank = self.job.duplex && n % 2 == 1;
+        match &mut self.backend {
+            Backend::Direct(w) => {
+                w.add_layout(&layout, &self.fonts.glyphs);
+                if blank {
+                    w.blank_page();
+                }
+            }
+            Backend::Printpdf(b) => {
+                b.draw(&layout);
+                if blank {
+                    b.pages.push(PdfPage::new(
+                        Mm(PAGE_WIDTH_MM),
+                        Mm(PAGE_HEIGHT_MM),
+                        Vec::new(),
+                    ));
+                }
+            }
         }
         self.next += 1;
         Ok(true)
+    }
+
+    /// Writes the PDF (fonts subset to the glyphs used).
+    pub fn finish(self) -> Result<Vec<u8>, Error> {
+        match self.backend {
+            Backend::Direct(w) => {
+                let info = writer::Info {
+                    title: self.job.title.clone(),
+                    author: self.job.practice.name.clone(),
+                    subject: self.job.title.clone(),
+                    date: pdf_date_string(self.job.created),
+                };
+                w.finish(
+                    [
+                        (&self.fonts.regular, "DejaVuSans"),
+                        (&self.fonts.bold, "DejaVuSans-Bold"),
+                    ],
+                    &info,
+                )
+            }
+            Backend::Printpdf(b) => Ok(b.finish()),
+        }
+    }
+
+    /// Pages so far (including duplex blanks).
+    pub fn page_count(&self) -> usize {
+        match &self.backend {
+            Backend::Direct(w) => w.page_count(),
+            Backend::Printpdf(b) => b.pages.len(),
+        }
+    }
+}
+
+impl PrintpdfBackend {
+    fn new(job: &BatchJob, f: &Fonts, logo_png: &[u8]) -> Result<Self, Error> {
+        let mut doc = PdfDocument::new(&job.title);
+        let info = &mut doc.metadata.info;
+        let created = to_pdf_date(job.created);
+        info.creation_date = created;
+        info.modification_date = created;
+        info.metadata_date = created;
+        info.creator = "praxisbote".into();
+        info.producer = "praxisbote-pdf (printpdf)".into();
+        info.author = job.practice.name.clone();
+        info.subject = job.title.clone();
+        let regular = doc.add_font(&f.regular);
+        let bold = doc.add_font(&f.bold);
+        let logo = Some(load_logo(&mut doc, logo_png)?);
+        Ok(PrintpdfBackend {
+            doc,
+            regular,
+            bold,
+            logo,
+            pages: Vec::with_capacity(job.letters.len() + job.letters.len() / 4),
+        })
     }
 
     fn draw(&mut self, layout: &LetterLayout) {
@@ -325,8 +417,7 @@ impl<'a> BatchBuilder<'a> {
         }
     }
 
-    /// Writes the PDF (fonts subset to the glyphs used).
-    pub fn finish(mut self) -> Vec<u8> {
+    fn finish(mut self) -> Vec<u8> {
         let pages = std::mem::take(&mut self.pages);
         self.doc.with_pages(pages);
         let opts = PdfSaveOptions {
@@ -336,11 +427,6 @@ impl<'a> BatchBuilder<'a> {
             image_optimization: None,
         };
         self.doc.save(&opts, &mut Vec::new())
-    }
-
-    /// Pages so far (including duplex blanks).
-    pub fn page_count(&self) -> usize {
-        self.pages.len()
     }
 }
 
@@ -362,7 +448,20 @@ pub fn generate_batch(
         }
         progress(b.done(), total);
     }
-    Ok(b.finish())
+    b.finish()
+}
+
+/// `D:20261126090000+00'00'` (the caller's local time, written as given).
+fn pdf_date_string(dt: NaiveDateTime) -> String {
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
 }
 
 /// Point from mm-from-top-left to PDF points from bottom-left.
