@@ -15,7 +15,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use praxisbote::domain::letter::{layout_letter, Item, LayoutOptions, Letter};
 use praxisbote::domain::{PostalAddress, PracticeSettings, SenderNames};
-use praxisbote_pdf::{generate_batch, BatchJob, DejaVuMetrics};
+use praxisbote_pdf::{generate_batch, BatchBuilder, BatchJob, DejaVuMetrics};
 
 const FIRST: [&str; 10] = [
     "Anna", "Mehmet", "Łukasz", "José", "Søren", "Ağça", "Zoë", "Jürgen", "Şule", "Renée",
@@ -132,25 +132,59 @@ fn main() {
     // Warm-up: parses the fonts once per process (as a long-lived worker would).
     let warm = generate_batch(&one, |_, _| {}, || false).unwrap();
 
+    let load_before = load_average();
     let mut times = Vec::new();
+    let mut cpu = Vec::new();
     let mut bytes = Vec::new();
     for _ in 0..7 {
+        let c0 = thread_cpu_ns();
         let t = Instant::now();
         bytes = generate_batch(&job, |_, _| {}, || false).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
+        if let (Some(a), Some(b)) = (c0, thread_cpu_ns()) {
+            cpu.push((b - a) as f64 / 1e6);
+        }
     }
     let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
     let med = median(&mut times);
     let pages = n; // one-page letters
     let per_page = (bytes.len() - warm.len()) as f64 / (pages - 1) as f64;
-    println!("praxisbote-pdf (printpdf, native): {n} letters, {pages} pages");
+    println!("praxisbote-pdf (direct writer, native): {n} letters, {pages} pages");
     println!("  time: median {med:.1} ms, best {best:.1} ms (goal <= 150 ms)");
+    if !cpu.is_empty() {
+        let cbest = cpu.iter().cloned().fold(f64::INFINITY, f64::min);
+        println!(
+            "  thread CPU time (/proc/thread-self/schedstat): median {:.1} ms, best {cbest:.1} ms",
+            median(&mut cpu)
+        );
+    }
+    println!(
+        "  load average (1/5/15 min) before: {load_before}, after: {}",
+        load_average()
+    );
     println!(
         "  size: {} bytes total; 1-letter PDF {} bytes (fonts subsets + fixed overhead)",
         bytes.len(),
         warm.len()
     );
     println!("  size per additional page: {per_page:.0} bytes (goal <= 1536)");
+    // Deflate level trade-off (time vs. bytes per page), median of 5 runs each.
+    for level in [1u32, 3, 6, 9] {
+        let mut t = Vec::new();
+        let mut size = 0;
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            let mut b = BatchBuilder::new(&job).unwrap().with_deflate_level(level);
+            while b.add_next().unwrap() {}
+            size = b.finish().unwrap().len();
+            t.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        println!(
+            "  deflate level {level}: median {:.1} ms, {:.0} bytes per page",
+            median(&mut t),
+            size as f64 / pages as f64
+        );
+    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("bench-1000.pdf"), &bytes).unwrap();
@@ -188,6 +222,22 @@ fn main() {
         ),
         Err(e) => println!("ReportLab comparison skipped: {e}"),
     }
+}
+
+/// Nanoseconds this thread has spent on a CPU (Linux; None elsewhere).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn job_with(job: &BatchJob, n: usize) -> BatchJob {

@@ -224,6 +224,15 @@ impl<'a> BatchBuilder<'a> {
         })
     }
 
+    /// Deflate level (0–9, default [`DEFLATE_LEVEL`]) of the directly written streams; call
+    /// before adding letters. No effect on batches with a logo (printpdf).
+    pub fn with_deflate_level(mut self, level: u32) -> Self {
+        if let Backend::Direct(w) = &mut self.backend {
+            w.set_level(level);
+        }
+        self
+    }
+
     /// Number of letters in the job.
     pub fn total(&self) -> usize {
         self.job.letters.len()
@@ -244,18 +253,16 @@ impl<'a> BatchBuilder<'a> {
             Backend::Direct(_) => None,
         };
         let opts = LayoutOptions { logo_aspect };
-        let layout =
-            layout_letter(&self.job.practice, letter, &opts, &self.fonts.metrics).map_err(|source| {
-                Error::Layout {
-                    index: self.next + 1,
-                    recipient: letter
-                        .recipient
-                        .iter()
-                        .find(|l| !l.trim().is_empty() && l.trim() != "Herrn" && l.trim() != "Frau")
-                        .cloned()
-                        .unwrap_or_default(),
-                    source,
-                }
+        let layout = layout_letter(&self.job.practice, letter, &opts, &self.fonts.metrics)
+            .map_err(|source| Error::Layout {
+                index: self.next + 1,
+                recipient: letter
+                    .recipient
+                    .iter()
+                    .find(|l| !l.trim().is_empty() && l.trim() != "Herrn" && l.trim() != "Frau")
+                    .cloned()
+                    .unwrap_or_default(),
+                source,
             })?;
         let n = layout.pages.len();
         let blank = self.job.duplex && n % 2 == 1;

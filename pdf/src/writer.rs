@@ -104,6 +104,11 @@ impl Writer {
         }
     }
 
+    /// Deflate level (0–9) for the streams written from now on.
+    pub fn set_level(&mut self, level: u32) {
+        self.z = Compress::new(Compression::new(level.min(9)), true);
+    }
+
     pub fn page_count(&self) -> usize {
         self.pages.len()
     }
@@ -115,7 +120,7 @@ impl Writer {
 
     fn begin_obj(&mut self, n: usize) {
         self.offsets[n] = self.out.len();
-        write!(self.out, "{n} 0 obj\n").unwrap();
+        writeln!(self.out, "{n} 0 obj").unwrap();
     }
 
     fn end_obj(&mut self) {
@@ -126,9 +131,9 @@ impl Writer {
     fn stream_obj(&mut self, n: usize, dict_extra: &str, data: &[u8]) {
         deflate(&mut self.z, data, &mut self.zbuf);
         self.begin_obj(n);
-        write!(
+        writeln!(
             self.out,
-            "<<{dict_extra}/Length {}/Filter/FlateDecode>>stream\n",
+            "<<{dict_extra}/Length {}/Filter/FlateDecode>>stream",
             self.zbuf.len()
         )
         .unwrap();
@@ -164,7 +169,7 @@ impl Writer {
             if !fixed.is_empty() {
                 match self.form_for(&fixed) {
                     Some(i) => {
-                        write!(content, "/X{i} Do\n").unwrap();
+                        writeln!(content, "/X{i} Do").unwrap();
                     }
                     None => content.extend_from_slice(&fixed),
                 }
@@ -179,7 +184,11 @@ impl Writer {
             self.stream_obj(c, "", &content);
             let p = self.alloc();
             self.begin_obj(p);
-            write!(self.out, "<</Type/Page/Parent {PAGES} 0 R/Contents {c} 0 R>>").unwrap();
+            write!(
+                self.out,
+                "<</Type/Page/Parent {PAGES} 0 R/Contents {c} 0 R>>"
+            )
+            .unwrap();
             self.end_obj();
             self.pages.push(p);
             self.content = content;
@@ -209,7 +218,11 @@ impl Writer {
 
     /// Writes fonts, page tree, catalog, info, xref and trailer.
     /// `fonts`: the regular and the bold face with their PostScript names.
-    pub fn finish(mut self, fonts: [(&ParsedFont, &str); 2], info: &Info) -> Result<Vec<u8>, Error> {
+    pub fn finish(
+        mut self,
+        fonts: [(&ParsedFont, &str); 2],
+        info: &Info,
+    ) -> Result<Vec<u8>, Error> {
         for (k, (font, name)) in fonts.iter().enumerate() {
             let used = std::mem::take(&mut self.fonts[k].used);
             self.write_font(FONT_BASE[k], font, name, &used)?;
@@ -251,19 +264,20 @@ impl Writer {
         text_string(&mut self.out, &info.author);
         self.out.extend_from_slice(b"/Subject");
         text_string(&mut self.out, &info.subject);
-        self.out.extend_from_slice(b"/Creator(praxisbote)/Producer(praxisbote-pdf)");
-        write!(
-            self.out,
-            "/CreationDate({d})/ModDate({d})>>",
-            d = info.date
-        )
-        .unwrap();
+        self.out
+            .extend_from_slice(b"/Creator(praxisbote)/Producer(praxisbote-pdf)");
+        write!(self.out, "/CreationDate({d})/ModDate({d})>>", d = info.date).unwrap();
         self.end_obj();
         // Cross-reference table.
         let xref = self.out.len();
-        write!(self.out, "xref\n0 {}\n0000000000 65535 f \n", self.offsets.len()).unwrap();
+        write!(
+            self.out,
+            "xref\n0 {}\n0000000000 65535 f \n",
+            self.offsets.len()
+        )
+        .unwrap();
         for off in &self.offsets[1..] {
-            write!(self.out, "{off:010} 00000 n \n").unwrap();
+            writeln!(self.out, "{off:010} 00000 n ").unwrap();
         }
         write!(
             self.out,
@@ -531,7 +545,10 @@ fn text_string(out: &mut Vec<u8>, s: &str) {
 /// Six upper-case letters derived from the glyph set (deterministic, differs per subset).
 fn subset_tag(used: &BTreeMap<u16, char>, name: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes().chain(used.keys().flat_map(|g| g.to_be_bytes())) {
+    for b in name
+        .bytes()
+        .chain(used.keys().flat_map(|g| g.to_be_bytes()))
+    {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
