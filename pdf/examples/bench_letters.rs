@@ -180,7 +180,7 @@ fn main() {
             t.push(t0.elapsed().as_secs_f64() * 1000.0);
         }
         println!(
-            "  deflate level {level}: median {:.1} ms, {:.0} bytes per page",
+            "  deflate level {level}: median {:.1} ms, {:.0} bytes per page (total / pages, fonts included)",
             median(&mut t),
             size as f64 / pages as f64
         );

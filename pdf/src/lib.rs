@@ -20,6 +20,7 @@ use printpdf::{
 use serde::{Deserialize, Serialize};
 
 mod writer;
+pub use writer::MAX_FORMS;
 
 /// Deflate level of the content streams (fast path). 6 = zlib's default.
 pub const DEFLATE_LEVEL: u32 = 6;

@@ -1,0 +1,205 @@
+//! Checks of the two drawing paths with poppler-utils: the direct writer (repeating page
+//! parts as Form XObjects, inline once there are too many distinct ones, size per page) and
+//! printpdf for batches with a logo.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::NaiveDate;
+use praxisbote::domain::letter::Letter;
+use praxisbote::domain::{PostalAddress, PracticeSettings};
+use praxisbote_pdf::{generate_batch, BatchJob};
+
+fn practice() -> PracticeSettings {
+    PracticeSettings {
+        name: "Praxis Sonnenschein".into(),
+        address: PostalAddress {
+            street: "Lindenweg".into(),
+            house_number: "3".into(),
+            postcode: "12345".into(),
+            city: "Musterstadt".into(),
+            ..Default::default()
+        },
+        phone: "030 1234567".into(),
+        ..Default::default()
+    }
+}
+
+/// Letter `i`: its own name and, with `own_dates`, its own date (so the information block
+/// differs from letter to letter).
+fn letter(i: usize, own_dates: bool) -> Letter {
+    let day = if own_dates { 1 + i as u32 % 28 } else { 26 };
+    Letter {
+        recipient: vec![
+            "Frau".into(),
+            format!("Zoë Öztürk-{i}"),
+            "Hauptstraße 1".into(),
+            "12345 Musterstadt".into(),
+        ],
+        return_address: String::new(),
+        date: NaiveDate::from_ymd_opt(2026, 10, day).unwrap(),
+        subject: "Erinnerung".into(),
+        salutation: format!("Sehr geehrte Frau Öztürk-{i},"),
+        body: vec!["wir erinnern Sie an Ihren Termin. Bitte bringen Sie Ihre Karte mit.".into()],
+        closing: "Mit freundlichen Grüßen".into(),
+        signature: vec!["Praxis Sonnenschein".into()],
+    }
+}
+
+fn job(n: usize, own_dates: bool, logo_png: Option<Vec<u8>>) -> BatchJob {
+    BatchJob {
+        title: "Serienbrief Prüfung".into(),
+        created: NaiveDate::from_ymd_opt(2026, 11, 26)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+        practice: practice(),
+        letters: (0..n).map(|i| letter(i, own_dates)).collect(),
+        duplex: false,
+        logo_png,
+    }
+}
+
+fn write(name: &str, job: &BatchJob) -> (PathBuf, usize) {
+    let bytes = generate_batch(job, |_, _| {}, || false).expect("PDF");
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-artifacts");
+    std::fs::create_dir_all(&d).unwrap();
+    let p = d.join(name);
+    std::fs::write(&p, &bytes).unwrap();
+    (p, bytes.len())
+}
+
+fn tool(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} missing (apt-get install poppler-utils): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{cmd} {args:?} complained: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Text of page `p` (1-based).
+fn page_text(pdf: &Path, p: usize) -> String {
+    let p = p.to_string();
+    tool(
+        "pdftotext",
+        &["-f", &p, "-l", &p, "-layout", pdf.to_str().unwrap(), "-"],
+    )
+}
+
+#[test]
+fn every_page_has_its_own_and_the_repeating_text() {
+    // Same information block (one form) and different dates (more forms than MAX_FORMS, so
+    // the rest is drawn inline): both must read the same to poppler.
+    for own_dates in [false, true] {
+        let n = praxisbote_pdf::MAX_FORMS * 2 + 3;
+        let (pdf, _) = write(
+            &format!("writer-dates-{own_dates}.pdf"),
+            &job(n, own_dates, None),
+        );
+        let info = tool("pdfinfo", &[pdf.to_str().unwrap()]);
+        assert!(info.contains(&format!("Pages:           {n}")), "{info}");
+        for i in 0..n {
+            let t = page_text(&pdf, i + 1);
+            let day = if own_dates { 1 + i % 28 } else { 26 };
+            for want in [
+                format!("Zoë Öztürk-{i}"),
+                format!("Sehr geehrte Frau Öztürk-{i},"),
+                format!("{day:02}.10.2026"),
+                "Praxis Sonnenschein".into(),
+                "Lindenweg 3 · 12345 Musterstadt".into(),
+                "Mit freundlichen Grüßen".into(),
+            ] {
+                assert!(t.contains(&want), "page {} lacks {want:?}:\n{t}", i + 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn additional_pages_cost_at_most_one_and_a_half_kilobytes() {
+    let (_, one) = write("writer-size-1.pdf", &job(1, false, None));
+    let (_, many) = write("writer-size-101.pdf", &job(101, false, None));
+    let per_page = (many - one) / 100;
+    assert!(per_page <= 1536, "{per_page} bytes per page");
+    // The fonts are embedded once, not per page.
+    assert!(one > 10 * per_page, "1 page {one} B, per page {per_page} B");
+}
+
+/// A valid RGB PNG of `w` × `h` pixels (stored deflate blocks, real CRCs).
+fn png(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in data {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for y in 0..h {
+        raw.push(0); // filter: none
+        for x in 0..w {
+            raw.extend_from_slice(&[(x * 40) as u8, (y * 40) as u8, 128]);
+        }
+    }
+    // zlib stream with one stored block.
+    let mut z = vec![0x78, 0x01, 1];
+    z.extend_from_slice(&(raw.len() as u16).to_le_bytes());
+    z.extend_from_slice(&(!(raw.len() as u16)).to_le_bytes());
+    z.extend_from_slice(&raw);
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + x as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &z);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[test]
+fn batches_with_a_logo_still_draw_it_and_the_letters() {
+    let (pdf, _) = write("writer-logo.pdf", &job(3, false, Some(png(6, 3))));
+    let list = tool("pdfimages", &["-list", pdf.to_str().unwrap()]);
+    // Header lines, then one image per page, 6 × 3 pixels.
+    let rows: Vec<&str> = list.lines().skip(2).collect();
+    assert_eq!(rows.len(), 3, "{list}");
+    for r in rows {
+        let cols: Vec<&str> = r.split_whitespace().collect();
+        assert_eq!((cols[3], cols[4]), ("6", "3"), "{r}");
+    }
+    for i in 0..3 {
+        assert!(page_text(&pdf, i + 1).contains(&format!("Zoë Öztürk-{i}")));
+    }
+}
