@@ -9,14 +9,10 @@ use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use praxisbote::domain::letter::{
-    layout_letter, FontStyle, Item, LayoutError, LayoutOptions, Letter, LetterLayout, TextMeasure,
-    PAGE_HEIGHT_MM, PAGE_WIDTH_MM,
+    layout_letter, FontStyle, LayoutError, LayoutOptions, Letter, TextMeasure,
 };
 use praxisbote::domain::PracticeSettings;
-use printpdf::{
-    Color, FontId, Greyscale, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle,
-    PdfPage, PdfSaveOptions, Point, Pt, TextItem, TextMatrix,
-};
+use printpdf::ParsedFont;
 use serde::{Deserialize, Serialize};
 
 mod writer;
@@ -185,24 +181,11 @@ impl TextMeasure for DejaVuMetrics {
 /// yield to its event loop between chunks), then [`BatchBuilder::finish`].
 pub struct BatchBuilder<'a> {
     job: &'a BatchJob,
-    backend: Backend,
+    writer: Box<writer::Writer>,
+    /// Width / height of the logo, when there is one.
+    logo_aspect: Option<f32>,
     next: usize,
     fonts: &'static Fonts,
-}
-
-enum Backend {
-    /// Own writer (see `writer.rs`): used for every batch without a logo.
-    Direct(Box<writer::Writer>),
-    /// printpdf: batches with a PNG logo in the letterhead.
-    Printpdf(Box<PrintpdfBackend>),
-}
-
-struct PrintpdfBackend {
-    doc: PdfDocument,
-    regular: FontId,
-    bold: FontId,
-    logo: Option<(printpdf::XObjectId, f32)>,
-    pages: Vec<PdfPage>,
 }
 
 impl<'a> BatchBuilder<'a> {
@@ -211,26 +194,24 @@ impl<'a> BatchBuilder<'a> {
             return Err(Error::Empty);
         }
         let f = fonts()?;
-        let backend = match &job.logo_png {
-            Some(bytes) if !bytes.is_empty() => {
-                Backend::Printpdf(Box::new(PrintpdfBackend::new(job, f, bytes)?))
-            }
-            _ => Backend::Direct(Box::new(writer::Writer::new(DEFLATE_LEVEL))),
+        let mut writer = Box::new(writer::Writer::new(DEFLATE_LEVEL));
+        let logo_aspect = match &job.logo_png {
+            Some(bytes) if !bytes.is_empty() => Some(load_logo(&mut writer, bytes)?),
+            _ => None,
         };
         Ok(BatchBuilder {
             job,
-            backend,
+            writer,
+            logo_aspect,
             next: 0,
             fonts: f,
         })
     }
 
-    /// Deflate level (0–9, default [`DEFLATE_LEVEL`]) of the directly written streams; call
-    /// before adding letters. No effect on batches with a logo (printpdf).
+    /// Deflate level (0–9, default [`DEFLATE_LEVEL`]) of the content streams; call before
+    /// adding letters.
     pub fn with_deflate_level(mut self, level: u32) -> Self {
-        if let Backend::Direct(w) = &mut self.backend {
-            w.set_level(level);
-        }
+        self.writer.set_level(level);
         self
     }
 
@@ -249,11 +230,9 @@ impl<'a> BatchBuilder<'a> {
         let Some(letter) = self.job.letters.get(self.next) else {
             return Ok(false);
         };
-        let logo_aspect = match &self.backend {
-            Backend::Printpdf(b) => b.logo.as_ref().map(|(_, a)| *a),
-            Backend::Direct(_) => None,
+        let opts = LayoutOptions {
+            logo_aspect: self.logo_aspect,
         };
-        let opts = LayoutOptions { logo_aspect };
         let layout = layout_letter(&self.job.practice, letter, &opts, &self.fonts.metrics)
             .map_err(|source| Error::Layout {
                 index: self.next + 1,
@@ -265,25 +244,9 @@ impl<'a> BatchBuilder<'a> {
                     .unwrap_or_default(),
                 source,
             })?;
-        let n = layout.pages.len();
-        let blank = self.job.duplex && n % 2 == 1;
-        match &mut self.backend {
-            Backend::Direct(w) => {
-                w.add_layout(&layout, &self.fonts.glyphs);
-                if blank {
-                    w.blank_page();
-                }
-            }
-            Backend::Printpdf(b) => {
-                b.draw(&layout);
-                if blank {
-                    b.pages.push(PdfPage::new(
-                        Mm(PAGE_WIDTH_MM),
-                        Mm(PAGE_HEIGHT_MM),
-                        Vec::new(),
-                    ));
-                }
-            }
+        self.writer.add_layout(&layout, &self.fonts.glyphs);
+        if self.job.duplex && layout.pages.len() % 2 == 1 {
+            self.writer.blank_page();
         }
         self.next += 1;
         Ok(true)
@@ -291,150 +254,24 @@ impl<'a> BatchBuilder<'a> {
 
     /// Writes the PDF (fonts subset to the glyphs used).
     pub fn finish(self) -> Result<Vec<u8>, Error> {
-        match self.backend {
-            Backend::Direct(w) => {
-                let info = writer::Info {
-                    title: self.job.title.clone(),
-                    author: self.job.practice.name.clone(),
-                    subject: self.job.title.clone(),
-                    date: pdf_date_string(self.job.created),
-                };
-                w.finish(
-                    [
-                        (&self.fonts.regular, "DejaVuSans"),
-                        (&self.fonts.bold, "DejaVuSans-Bold"),
-                    ],
-                    &info,
-                )
-            }
-            Backend::Printpdf(b) => Ok(b.finish()),
-        }
+        let info = writer::Info {
+            title: self.job.title.clone(),
+            author: self.job.practice.name.clone(),
+            subject: self.job.title.clone(),
+            date: pdf_date_string(self.job.created),
+        };
+        self.writer.finish(
+            [
+                (&self.fonts.regular, "DejaVuSans"),
+                (&self.fonts.bold, "DejaVuSans-Bold"),
+            ],
+            &info,
+        )
     }
 
     /// Pages so far (including duplex blanks).
     pub fn page_count(&self) -> usize {
-        match &self.backend {
-            Backend::Direct(w) => w.page_count(),
-            Backend::Printpdf(b) => b.pages.len(),
-        }
-    }
-}
-
-impl PrintpdfBackend {
-    fn new(job: &BatchJob, f: &Fonts, logo_png: &[u8]) -> Result<Self, Error> {
-        let mut doc = PdfDocument::new(&job.title);
-        let info = &mut doc.metadata.info;
-        let created = to_pdf_date(job.created);
-        info.creation_date = created;
-        info.modification_date = created;
-        info.metadata_date = created;
-        info.creator = "praxisbote".into();
-        info.producer = "praxisbote-pdf (printpdf)".into();
-        info.author = job.practice.name.clone();
-        info.subject = job.title.clone();
-        let regular = doc.add_font(&f.regular);
-        let bold = doc.add_font(&f.bold);
-        let logo = Some(load_logo(&mut doc, logo_png)?);
-        Ok(PrintpdfBackend {
-            doc,
-            regular,
-            bold,
-            logo,
-            pages: Vec::with_capacity(job.letters.len() + job.letters.len() / 4),
-        })
-    }
-
-    fn draw(&mut self, layout: &LetterLayout) {
-        for page in &layout.pages {
-            let mut ops = Vec::with_capacity(page.items.len() * 3 + 16);
-            // Lines and images first, then one text section for all runs.
-            let mut stroke_width = -1.0f32;
-            ops.push(Op::SetOutlineColor {
-                col: Color::Greyscale(Greyscale::new(0.0, None)),
-            });
-            for item in &page.items {
-                match item {
-                    Item::Line(l) => {
-                        if l.width_mm != stroke_width {
-                            stroke_width = l.width_mm;
-                            ops.push(Op::SetOutlineThickness {
-                                pt: Mm(l.width_mm).into(),
-                            });
-                        }
-                        ops.push(Op::DrawLine {
-                            line: Line {
-                                points: vec![
-                                    LinePoint {
-                                        p: pt(l.x1, l.y1),
-                                        bezier: false,
-                                    },
-                                    LinePoint {
-                                        p: pt(l.x2, l.y2),
-                                        bezier: false,
-                                    },
-                                ],
-                                is_closed: false,
-                            },
-                        });
-                    }
-                    Item::Image(b) => {
-                        if let Some((id, _)) = &self.logo {
-                            draw_logo(&mut ops, &self.doc, id, b);
-                        }
-                    }
-                    Item::Text(_) => {}
-                }
-            }
-            ops.push(Op::StartTextSection);
-            let mut cur: Option<(FontStyle, f32)> = None;
-            let mut muted: Option<bool> = None;
-            for item in &page.items {
-                let Item::Text(t) = item else { continue };
-                if t.text.is_empty() {
-                    continue;
-                }
-                if cur != Some((t.font, t.size_pt)) {
-                    cur = Some((t.font, t.size_pt));
-                    let id = match t.font {
-                        FontStyle::Regular => self.regular.clone(),
-                        FontStyle::Bold => self.bold.clone(),
-                    };
-                    ops.push(Op::SetFont {
-                        font: PdfFontHandle::External(id),
-                        size: Pt(t.size_pt),
-                    });
-                }
-                if muted != Some(t.muted) {
-                    muted = Some(t.muted);
-                    let grey = if t.muted { 0.3 } else { 0.0 };
-                    ops.push(Op::SetFillColor {
-                        col: Color::Greyscale(Greyscale::new(grey, None)),
-                    });
-                }
-                let p = pt(t.x, t.y);
-                ops.push(Op::SetTextMatrix {
-                    matrix: TextMatrix::Translate(p.x, p.y),
-                });
-                ops.push(Op::ShowText {
-                    items: vec![TextItem::Text(t.text.clone())],
-                });
-            }
-            ops.push(Op::EndTextSection);
-            self.pages
-                .push(PdfPage::new(Mm(PAGE_WIDTH_MM), Mm(PAGE_HEIGHT_MM), ops));
-        }
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        let pages = std::mem::take(&mut self.pages);
-        self.doc.with_pages(pages);
-        let opts = PdfSaveOptions {
-            optimize: true,
-            subset_fonts: true,
-            secure: true,
-            image_optimization: None,
-        };
-        self.doc.save(&opts, &mut Vec::new())
+        self.writer.page_count()
     }
 }
 
@@ -472,74 +309,63 @@ fn pdf_date_string(dt: NaiveDateTime) -> String {
     )
 }
 
-/// Point from mm-from-top-left to PDF points from bottom-left.
-fn pt(x_mm: f32, y_mm: f32) -> Point {
-    Point::new(Mm(x_mm), Mm(PAGE_HEIGHT_MM - y_mm))
-}
-
-fn to_pdf_date(dt: NaiveDateTime) -> printpdf::OffsetDateTime {
-    use printpdf::date::{Date, Offset, Time};
-    printpdf::OffsetDateTime::new_in_offset(
-        Date {
-            year: dt.year(),
-            month: dt.month() as u8,
-            day: dt.day() as u8,
-        },
-        Time {
-            hour: dt.hour() as u8,
-            minute: dt.minute() as u8,
-            second: dt.second() as u8,
-            millisecond: 0,
-        },
-        Offset {
-            hours: 0,
-            minutes: 0,
-            seconds: 0,
-            milliseconds: 0,
-        },
-    )
-}
-
+/// Decodes the PNG logo and embeds it; returns its aspect ratio (width / height).
 #[cfg(feature = "logo-png")]
-fn load_logo(doc: &mut PdfDocument, bytes: &[u8]) -> Result<(printpdf::XObjectId, f32), Error> {
+fn load_logo(w: &mut writer::Writer, bytes: &[u8]) -> Result<f32, Error> {
+    use printpdf::{RawImageData, RawImageFormat as F};
     let img = printpdf::RawImage::decode_from_bytes(bytes, &mut Vec::new()).map_err(Error::Logo)?;
     if img.width == 0 || img.height == 0 {
         return Err(Error::Logo("leeres Bild".into()));
     }
-    let aspect = img.width as f32 / img.height as f32;
-    let id = doc.add_image(&img);
-    Ok((id, aspect))
+    // Samples as 8 bit.
+    let px: Vec<u8> = match &img.pixels {
+        RawImageData::U8(v) => v.clone(),
+        RawImageData::U16(v) => v.iter().map(|x| (x >> 8) as u8).collect(),
+        RawImageData::F32(v) => v
+            .iter()
+            .map(|x| (x.clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect(),
+    };
+    // (channels, colour channels in RGB order, alpha channel)
+    let (n, order, alpha): (usize, &[usize], Option<usize>) = match img.data_format {
+        F::R8 | F::R16 => (1, &[0], None),
+        F::RG8 | F::RG16 => (2, &[0], Some(1)),
+        F::RGB8 | F::RGB16 | F::RGBF32 => (3, &[0, 1, 2], None),
+        F::RGBA8 | F::RGBA16 | F::RGBAF32 => (4, &[0, 1, 2], Some(3)),
+        F::BGR8 => (3, &[2, 1, 0], None),
+        F::BGRA8 => (4, &[2, 1, 0], Some(3)),
+    };
+    let count = img.width * img.height;
+    if px.len() < count * n {
+        return Err(Error::Logo("unvollständige Bilddaten".into()));
+    }
+    let mut colour = Vec::with_capacity(count * order.len());
+    let mut mask = alpha.map(|_| Vec::with_capacity(count));
+    for p in px.chunks_exact(n).take(count) {
+        colour.extend(order.iter().map(|&c| p[c]));
+        if let (Some(m), Some(a)) = (mask.as_mut(), alpha) {
+            m.push(p[a]);
+        }
+    }
+    // A fully opaque alpha channel needs no soft mask.
+    if mask.as_ref().is_some_and(|m| m.iter().all(|&a| a == 255)) {
+        mask = None;
+    }
+    w.set_logo(
+        img.width,
+        img.height,
+        order.len() == 1,
+        &colour,
+        mask.as_deref(),
+    );
+    Ok(img.width as f32 / img.height as f32)
 }
 
 #[cfg(not(feature = "logo-png"))]
-fn load_logo(_doc: &mut PdfDocument, _bytes: &[u8]) -> Result<(printpdf::XObjectId, f32), Error> {
+fn load_logo(_w: &mut writer::Writer, _bytes: &[u8]) -> Result<f32, Error> {
     Err(Error::Logo(
         "PNG-Unterstützung ist in diesem Build nicht enthalten".into(),
     ))
-}
-
-fn draw_logo(
-    ops: &mut Vec<Op>,
-    doc: &PdfDocument,
-    id: &printpdf::XObjectId,
-    b: &praxisbote::domain::letter::ImageBox,
-) {
-    let width_px = match doc.resources.xobjects.map.get(id) {
-        Some(printpdf::XObject::Image(img)) => img.width as f32,
-        _ => return,
-    };
-    // At this dpi the image is exactly b.w mm wide (and b.h high, same aspect).
-    let dpi = width_px * 25.4 / b.w;
-    let origin = pt(b.x, b.y + b.h);
-    ops.push(Op::UseXobject {
-        id: id.clone(),
-        transform: printpdf::XObjectTransform {
-            translate_x: Some(origin.x),
-            translate_y: Some(origin.y),
-            dpi: Some(dpi),
-            ..Default::default()
-        },
-    });
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ pub struct Writer {
     /// Form object numbers in creation order (resource names /X0, /X1, …).
     form_objs: Vec<usize>,
     fonts: [FontUse; 2],
+    /// Object number of the logo image (resource name /Im0).
+    logo: Option<usize>,
     z: Compress,
     // Scratch buffers, reused for every page.
     content: Vec<u8>,
@@ -97,6 +99,7 @@ impl Writer {
                     used: BTreeMap::new(),
                 },
             ],
+            logo: None,
             z: Compress::new(Compression::new(level), true),
             content: Vec::with_capacity(8192),
             fixed: Vec::with_capacity(8192),
@@ -107,6 +110,53 @@ impl Writer {
     /// Deflate level (0–9) for the streams written from now on.
     pub fn set_level(&mut self, level: u32) {
         self.z = Compress::new(Compression::new(level.min(9)), true);
+    }
+
+    /// Embeds the logo once: 8-bit grey or RGB samples (`colour.len()` = w·h·channels),
+    /// optional 8-bit alpha as a soft mask. Drawn as `/Im0` where layouts place an image.
+    #[cfg_attr(not(feature = "logo-png"), allow(dead_code))]
+    pub fn set_logo(
+        &mut self,
+        w: usize,
+        h: usize,
+        grey: bool,
+        colour: &[u8],
+        alpha: Option<&[u8]>,
+    ) {
+        let smask = alpha.map(|a| {
+            let n = self.alloc();
+            let dict = format!(
+                "/Type/XObject/Subtype/Image/Width {w}/Height {h}/ColorSpace/DeviceGray/BitsPerComponent 8"
+            );
+            self.stream_obj(n, &dict, a);
+            n
+        });
+        let n = self.alloc();
+        let mut dict = format!(
+            "/Type/XObject/Subtype/Image/Width {w}/Height {h}/ColorSpace/{}/BitsPerComponent 8",
+            if grey { "DeviceGray" } else { "DeviceRGB" }
+        );
+        if let Some(m) = smask {
+            dict.push_str(&format!("/SMask {m} 0 R"));
+        }
+        self.stream_obj(n, &dict, colour);
+        self.logo = Some(n);
+    }
+
+    /// `/XObject` resource entries (forms and logo), or "" when there are none.
+    fn xobject_resources(&self) -> String {
+        if self.form_objs.is_empty() && self.logo.is_none() {
+            return String::new();
+        }
+        let mut s = String::from("/XObject<<");
+        for (i, n) in self.form_objs.iter().enumerate() {
+            s.push_str(&format!("/X{i} {n} 0 R"));
+        }
+        if let Some(n) = self.logo {
+            s.push_str(&format!("/Im0 {n} 0 R"));
+        }
+        s.push_str(">>");
+        s
     }
 
     pub fn page_count(&self) -> usize {
@@ -160,6 +210,9 @@ impl Writer {
             fixed.clear();
             // Repeating parts (lines and fixed-role texts) first, into `fixed`.
             write_lines(&mut fixed, page.items.iter());
+            if self.logo.is_some() {
+                write_images(&mut fixed, page.items.iter());
+            }
             write_texts(
                 &mut fixed,
                 page.texts().filter(|t| is_fixed(t.role)),
@@ -206,8 +259,12 @@ impl Writer {
         }
         let i = self.form_objs.len();
         let n = self.alloc();
+        let logo = match self.logo {
+            Some(l) => format!("/XObject<</Im0 {l} 0 R>>"),
+            None => String::new(),
+        };
         let dict = format!(
-            "/Type/XObject/Subtype/Form/BBox[0 0 {PAGE_W_PT} {PAGE_H_PT}]/Resources<</Font<</R {} 0 R/B {} 0 R>>>>",
+            "/Type/XObject/Subtype/Form/BBox[0 0 {PAGE_W_PT} {PAGE_H_PT}]/Resources<</Font<</R {} 0 R/B {} 0 R>>{logo}>>",
             FONT_BASE[0], FONT_BASE[1]
         );
         self.stream_obj(n, &dict, bytes);
@@ -237,13 +294,8 @@ impl Writer {
             FONT_BASE[1]
         )
         .unwrap();
-        if !self.form_objs.is_empty() {
-            self.out.extend_from_slice(b"/XObject<<");
-            for (i, n) in self.form_objs.iter().enumerate() {
-                write!(self.out, "/X{i} {n} 0 R").unwrap();
-            }
-            self.out.extend_from_slice(b">>");
-        }
+        let xobjects = self.xobject_resources();
+        self.out.extend_from_slice(xobjects.as_bytes());
         self.out.extend_from_slice(b">>/Kids[");
         let pages = std::mem::take(&mut self.pages);
         for (i, p) in pages.iter().enumerate() {
@@ -455,6 +507,22 @@ fn write_lines<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a Item>) {
         out.push(b' ');
         num(out, y_pt(l.y2));
         out.extend_from_slice(b" l S\n");
+    }
+}
+
+/// Logo boxes: `q w 0 0 h x y cm /Im0 Do Q` (the image fills its box).
+fn write_images<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a Item>) {
+    for item in items {
+        let Item::Image(b) = item else { continue };
+        out.extend_from_slice(b"q ");
+        num(out, hundredths(b.w * PT_PER_MM));
+        out.extend_from_slice(b" 0 0 ");
+        num(out, hundredths(b.h * PT_PER_MM));
+        out.push(b' ');
+        num(out, x_pt(b.x));
+        out.push(b' ');
+        num(out, y_pt(b.y + b.h));
+        out.extend_from_slice(b" cm/Im0 Do Q\n");
     }
 }
 

@@ -1,6 +1,5 @@
-//! Checks of the two drawing paths with poppler-utils: the direct writer (repeating page
-//! parts as Form XObjects, inline once there are too many distinct ones, size per page) and
-//! printpdf for batches with a logo.
+//! Checks of the direct writer with poppler-utils: repeating page parts as Form XObjects,
+//! inline once there are too many distinct ones, size per page, the logo image.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -135,8 +134,8 @@ fn additional_pages_cost_at_most_one_and_a_half_kilobytes() {
     assert!(one > 10 * per_page, "1 page {one} B, per page {per_page} B");
 }
 
-/// A valid RGB PNG of `w` × `h` pixels (stored deflate blocks, real CRCs).
-fn png(w: u32, h: u32) -> Vec<u8> {
+/// A valid RGB (or RGBA) PNG of `w` × `h` pixels (stored deflate blocks, real CRCs).
+fn png(w: u32, h: u32, alpha: bool) -> Vec<u8> {
     fn crc32(data: &[u8]) -> u32 {
         let mut c = !0u32;
         for &b in data {
@@ -164,6 +163,9 @@ fn png(w: u32, h: u32) -> Vec<u8> {
         raw.push(0); // filter: none
         for x in 0..w {
             raw.extend_from_slice(&[(x * 40) as u8, (y * 40) as u8, 128]);
+            if alpha {
+                raw.push(255 - (x * 40) as u8);
+            }
         }
     }
     // zlib stream with one stored block.
@@ -181,7 +183,7 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    ihdr.extend_from_slice(&[8, if alpha { 6 } else { 2 }, 0, 0, 0]);
     chunk(&mut out, b"IHDR", &ihdr);
     chunk(&mut out, b"IDAT", &z);
     chunk(&mut out, b"IEND", &[]);
@@ -189,17 +191,32 @@ fn png(w: u32, h: u32) -> Vec<u8> {
 }
 
 #[test]
-fn batches_with_a_logo_still_draw_it_and_the_letters() {
-    let (pdf, _) = write("writer-logo.pdf", &job(3, false, Some(png(6, 3))));
-    let list = tool("pdfimages", &["-list", pdf.to_str().unwrap()]);
-    // Header lines, then one image per page, 6 × 3 pixels.
-    let rows: Vec<&str> = list.lines().skip(2).collect();
-    assert_eq!(rows.len(), 3, "{list}");
-    for r in rows {
-        let cols: Vec<&str> = r.split_whitespace().collect();
-        assert_eq!((cols[3], cols[4]), ("6", "3"), "{r}");
-    }
-    for i in 0..3 {
-        assert!(page_text(&pdf, i + 1).contains(&format!("Zoë Öztürk-{i}")));
+fn batches_with_a_logo_draw_it_on_every_page() {
+    for alpha in [false, true] {
+        let (pdf, _) = write(
+            &format!("writer-logo-{alpha}.pdf"),
+            &job(3, false, Some(png(6, 3, alpha))),
+        );
+        let list = tool("pdfimages", &["-list", pdf.to_str().unwrap()]);
+        // Header lines, then per page the 6 × 3 image (and its soft mask with alpha).
+        let rows: Vec<Vec<&str>> = list
+            .lines()
+            .skip(2)
+            .map(|r| r.split_whitespace().collect())
+            .collect();
+        let kinds: Vec<&str> = if alpha {
+            vec!["image", "smask"]
+        } else {
+            vec!["image"]
+        };
+        assert_eq!(rows.len(), 3 * kinds.len(), "{list}");
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(r[0], (i / kinds.len() + 1).to_string(), "{list}");
+            assert_eq!(r[2], kinds[i % kinds.len()], "{list}");
+            assert_eq!((r[3], r[4]), ("6", "3"), "{list}");
+        }
+        for i in 0..3 {
+            assert!(page_text(&pdf, i + 1).contains(&format!("Zoë Öztürk-{i}")));
+        }
     }
 }
