@@ -7,6 +7,7 @@ use crate::domain::template::Language;
 use crate::domain::{
     AppointmentStatus, Channel, Evidence, Gender, InsuranceKind, Kind, Purpose, WithdrawalSource,
 };
+use crate::domain::outbox::StateKind;
 
 pub fn kind(k: Kind) -> &'static str {
     match k {
@@ -80,5 +81,17 @@ pub fn template_language(l: Language) -> &'static str {
     match l {
         Language::De => t("label.language.de"),
         Language::En => t("label.language.en"),
+    }
+}
+
+pub fn state_kind(s: StateKind) -> &'static str {
+    match s {
+        StateKind::Queued => t("label.state.queued"),
+        StateKind::Transmitted => t("label.state.transmitted"),
+        StateKind::Retrying => t("label.state.retrying"),
+        StateKind::Sent => t("label.state.sent"),
+        StateKind::Failed => t("label.state.failed"),
+        StateKind::Printed => t("label.state.printed"),
+        StateKind::Cancelled => t("label.state.cancelled"),
     }
 }

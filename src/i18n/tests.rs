@@ -180,6 +180,9 @@ fn german_enum_labels_equal_the_domain_labels() {
     for l in Language::ALL {
         pairs.push((l.label_de(), super::labels::template_language(l)));
     }
+    for s in crate::domain::outbox::StateKind::ALL {
+        pairs.push((s.label_de(), super::labels::state_kind(s)));
+    }
     assert_eq!(lang(), Lang::De);
     for (domain, ui) in &pairs {
         assert_eq!(domain, ui);
