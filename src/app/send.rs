@@ -175,8 +175,18 @@ pub fn SendPage() -> impl IntoView {
     });
 
     let headers = move || match source.get() {
-        Source::Appointments => [t("common.name"), t("send.col.appointment"), t("send.col.therapist"), t("send.col.kind_location")],
-        _ => [t("common.name"), t("send.col.place"), t("send.col.email"), t("send.col.phone")],
+        Source::Appointments => [
+            t("common.name"),
+            t("send.col.appointment"),
+            t("send.col.therapist"),
+            t("send.col.kind_location"),
+        ],
+        _ => [
+            t("common.name"),
+            t("send.col.place"),
+            t("send.col.email"),
+            t("send.col.phone"),
+        ],
     };
 
     let start_review = move |channel: Channel| {
