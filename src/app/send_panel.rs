@@ -82,7 +82,10 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
         let rendered = match renderer.render_message(&t, &ctx) {
             Ok(m) => m,
             Err(e) => {
-                skipped.push(tf("send_panel.skip.error", &[("name", &name), ("error", &e)]));
+                skipped.push(tf(
+                    "send_panel.skip.error",
+                    &[("name", &name), ("error", &e)],
+                ));
                 continue;
             }
         };
@@ -145,8 +148,7 @@ pub fn SendPanel(draft: RwSignal<Option<Template>>) -> impl IntoView {
                     } else {
                         tf(
                             "send_panel.queued_skipped",
-                            &[("n", &skipped.len()),
-                            ("list", &skipped.join("; "))]
+                            &[("n", &skipped.len()), ("list", &skipped.join("; "))],
                         )
                     }));
                 }
@@ -216,7 +218,9 @@ pub fn BatchProgress(batch_id: String) -> impl IntoView {
                     }
                 }),
             };
-            note.set(Some(r.unwrap_or_else(|e| tf("common.error", &[("error", &e)]))));
+            note.set(Some(
+                r.unwrap_or_else(|e| tf("common.error", &[("error", &e)])),
+            ));
         });
     };
     view! {
