@@ -85,9 +85,7 @@ pub fn LogPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             note.set(Some(match transmit::fetch_optouts(state).await {
                 Ok(0) => t("log.optouts_none").into(),
-                Ok(n) => {
-                    tf("log.optouts_applied", &[("n", &n)])
-                }
+                Ok(n) => tf("log.optouts_applied", &[("n", &n)]),
                 Err(e) => tf("log.optouts_failed", &[("error", &e)]),
             }));
         });
@@ -98,16 +96,20 @@ pub fn LogPage() -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             note.set(Some(match transmit::retry(state, &id).await {
-                Ok((n, skipped)) if skipped.is_empty() => {
-                    tf("log.retry", &[("n", &n)])
-                }
+                Ok((n, skipped)) if skipped.is_empty() => tf("log.retry", &[("n", &n)]),
                 Ok((n, skipped)) => tf(
                     "log.retry_skipped",
-                    &[("n", &n), ("list", &skipped
-                        .iter()
-                        .map(|(_, r)| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "))]
+                    &[
+                        ("n", &n),
+                        (
+                            "list",
+                            &skipped
+                                .iter()
+                                .map(|(_, r)| r.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                    ],
                 ),
                 Err(e) => tf("common.error", &[("error", &e)]),
             }));
