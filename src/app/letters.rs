@@ -62,8 +62,12 @@ fn worker() -> Result<Worker, String> {
     }
     let opts = web_sys::WorkerOptions::new();
     opts.set_type(web_sys::WorkerType::Module);
-    let w = Worker::new_with_options(WORKER_URL, &opts)
-        .map_err(|e| tf("letters.worker_start_failed", &[("error", &format!("{e:?}"))]))?;
+    let w = Worker::new_with_options(WORKER_URL, &opts).map_err(|e| {
+        tf(
+            "letters.worker_start_failed",
+            &[("error", &format!("{e:?}"))],
+        )
+    })?;
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
         let data = ev.data();
         if field(&data, "type").as_string().as_deref() == Some("ready") {
@@ -84,11 +88,7 @@ fn worker() -> Result<Worker, String> {
     let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| {
         let m = message(
             "error",
-            &[(
-                "message",
-                i18n::t("letters.worker_load_failed")
-                    .into(),
-            )],
+            &[("message", i18n::t("letters.worker_load_failed").into())],
         );
         HANDLER.with(|h| {
             if let Some(h) = h.borrow().as_ref() {
@@ -208,10 +208,7 @@ fn prepare(
         letters.push(letter);
     }
     if !errors.is_empty() {
-        return Err(tf(
-            "letters.render_failed",
-            &[("list", &errors.join("; "))]
-        ));
+        return Err(tf("letters.render_failed", &[("list", &errors.join("; "))]));
     }
     if letters.is_empty() {
         return Err(i18n::t("letters.nothing").into());
@@ -323,9 +320,7 @@ pub fn LetterOutput(
                                         let text = match repo::record_printed_batch(&batch, items)
                                             .await
                                         {
-                                            Ok(()) => tf(
-                                                "letters.logged", &[("n", &n)]
-                                            ),
+                                            Ok(()) => tf("letters.logged", &[("n", &n)]),
                                             Err(e) => tf("letters.not_logged", &[("error", &e)]),
                                         };
                                         let _ = logged.try_set(Some(text));
@@ -334,7 +329,8 @@ pub fn LetterOutput(
                             }
                             Err(e) => {
                                 let _ = phase.try_set(Phase::Failed(tf(
-                                    "letters.show_failed", &[("error", &format!("{e:?}"))]
+                                    "letters.show_failed",
+                                    &[("error", &format!("{e:?}"))],
                                 )));
                             }
                         }
