@@ -4,8 +4,8 @@
 use super::relay_client::{self as relay, RelayConfig};
 use super::transmit;
 use crate::domain::{Channel, Purpose};
-use crate::wire::{OutgoingMessage, SenderInfo};
 use crate::i18n::{labels, t, tf};
+use crate::wire::{OutgoingMessage, SenderInfo};
 use leptos::prelude::*;
 
 #[component]
@@ -41,21 +41,40 @@ pub fn RelaySettings() -> impl IntoView {
             let h = match relay::health(&cfg).await {
                 Ok(h) => h,
                 Err(e) => {
-                    message.set(Some(tf("relay.no_connection", &[("error", &e.message_de())])));
+                    message.set(Some(tf(
+                        "relay.no_connection",
+                        &[("error", &e.message_de())],
+                    )));
                     return;
                 }
             };
             match relay::senders(&cfg).await {
                 Ok(s) => {
-                    message.set(Some(tf(
-                        if h.demo { "relay.ok_demo" } else { "relay.ok" },
-                        &[("version", &h.version),
-                        ("senders", &s.senders.len()),
-                        ("pending", &h.pending)]
-                    )));
+                    message.set(Some(if h.demo {
+                        tf(
+                            "relay.ok_demo",
+                            &[
+                                ("version", &h.version),
+                                ("senders", &s.senders.len()),
+                                ("pending", &h.pending),
+                            ],
+                        )
+                    } else {
+                        tf(
+                            "relay.ok",
+                            &[
+                                ("version", &h.version),
+                                ("senders", &s.senders.len()),
+                                ("pending", &h.pending),
+                            ],
+                        )
+                    }));
                     senders.set(s.senders);
                 }
-                Err(e) => message.set(Some(tf("relay.reachable_but", &[("error", &e.message_de())]))),
+                Err(e) => message.set(Some(tf(
+                    "relay.reachable_but",
+                    &[("error", &e.message_de())],
+                ))),
             }
         });
     };
@@ -64,9 +83,7 @@ pub fn RelaySettings() -> impl IntoView {
         let channel = test_channel.get_untracked();
         let to = test_to.get_untracked().trim().to_string();
         if to.is_empty() {
-            message.set(Some(
-                t("relay.enter_own_address").into(),
-            ));
+            message.set(Some(t("relay.enter_own_address").into()));
             return;
         }
         let msg = OutgoingMessage {
@@ -86,10 +103,13 @@ pub fn RelaySettings() -> impl IntoView {
             message.set(Some(match relay::submit(&cfg, vec![msg]).await {
                 Ok(r) => tf(
                     "relay.test_submitted",
-                    &[("state", &r.messages
-                        .first()
-                        .map(|m| m.state.label_de())
-                        .unwrap_or("?"))]
+                    &[(
+                        "state",
+                        &r.messages
+                            .first()
+                            .map(|m| m.state.label_de())
+                            .unwrap_or("?"),
+                    )],
                 ),
                 Err(e) => tf("relay.test_failed", &[("error", &e.message_de())]),
             }));
