@@ -124,9 +124,7 @@ pub fn ImportPage() -> impl IntoView {
                     stage.set(Stage::Mapping);
                 }
                 Err(e) => {
-                    error.set(Some(tf(
-                        "import.nothing_imported", &[("error", &e)]
-                    )));
+                    error.set(Some(tf("import.nothing_imported", &[("error", &e)])));
                     stage.set(Stage::Choose);
                 }
             }
@@ -215,14 +213,12 @@ pub fn ImportPage() -> impl IntoView {
                     reset();
                     state.notice.set(Some(tf(
                         "import.done",
-                        &[("inserted", &r.inserted), ("updated", &r.updated)]
+                        &[("inserted", &r.inserted), ("updated", &r.updated)],
                     )));
                     state.go(Page::Persons(kind));
                 }
                 Err(e) => {
-                    error.set(Some(tf(
-                        "import.not_saved", &[("error", &e)]
-                    )));
+                    error.set(Some(tf("import.not_saved", &[("error", &e)])));
                     stage.set(Stage::Mapping);
                 }
             }
@@ -249,9 +245,7 @@ pub fn ImportPage() -> impl IntoView {
                     state.go(Page::Appointments);
                 }
                 Err(e) => {
-                    error.set(Some(tf(
-                        "import.not_saved", &[("error", &e)]
-                    )));
+                    error.set(Some(tf("import.not_saved", &[("error", &e)])));
                     stage.set(Stage::Mapping);
                 }
             }
@@ -261,9 +255,9 @@ pub fn ImportPage() -> impl IntoView {
     let cancel = move |_| {
         reset();
         error.set(None);
-        state.notice.set(Some(
-            i18n::t("import.cancelled").to_string(),
-        ));
+        state
+            .notice
+            .set(Some(i18n::t("import.cancelled").to_string()));
     };
 
     let on_file_input = move |ev: leptos::ev::Event| {
@@ -337,7 +331,7 @@ pub fn ImportPage() -> impl IntoView {
                     <strong>{i18n::t("import.treatment_title")} " "</strong>
                     <span>{tf(
                         "import.treatment_columns",
-                        &[("columns", &cols.iter().map(|c| format!("„{c}“")).collect::<Vec<_>>().join(", "))]
+                        &[("columns", &cols.iter().map(|c| tf("common.quoted", &[("text", c)])).collect::<Vec<_>>().join(", "))]
                     )}</span>
                 </div>
             })
@@ -534,7 +528,12 @@ where
         .skipped
         .iter()
         .take(MAX_LISTED)
-        .map(|s| tf("import.skipped_row", &[("line", &s.line), ("row", &s.row), ("reason", &s.reason)]))
+        .map(|s| {
+            tf(
+                "import.skipped_row",
+                &[("line", &s.line), ("row", &s.row), ("reason", &s.reason)],
+            )
+        })
         .collect();
     view! {
         <section class="card" aria-label=i18n::t("import.result")>
