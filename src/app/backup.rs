@@ -91,10 +91,7 @@ pub fn BackupReminder() -> impl IntoView {
         }
         let l = last.get()?;
         backup::backup_due(l, today()).then(|| match l {
-            Some(d) => tf(
-                "backup.reminder_old",
-                &[("date", &date_de(d))]
-            ),
+            Some(d) => tf("backup.reminder_old", &[("date", &date_de(d))]),
             None => i18n::t("backup.reminder_never").to_string(),
         })
     };
@@ -141,9 +138,11 @@ pub fn BackupPage() -> impl IntoView {
                         last.set(Some(Some(d)));
                         message.set(Some(tf(
                             "backup.created",
-                            &[("file", &b.file_name()),
-                            ("persons", &b.persons.len()),
-                            ("appointments", &b.appointments.len())]
+                            &[
+                                ("file", &b.file_name()),
+                                ("persons", &b.persons.len()),
+                                ("appointments", &b.appointments.len()),
+                            ],
                         )));
                     }
                     Err(e) => error.set(Some(e)),
@@ -159,9 +158,7 @@ pub fn BackupPage() -> impl IntoView {
         message.set(None);
         let Some(file) = first_file(&ev) else { return };
         if file.size() > MAX_BACKUP_BYTES {
-            error.set(Some(
-                i18n::t("backup.too_large").to_string(),
-            ));
+            error.set(Some(i18n::t("backup.too_large").to_string()));
             return;
         }
         busy.set(true);
@@ -174,9 +171,7 @@ pub fn BackupPage() -> impl IntoView {
                 None => error.set(Some(i18n::t("import.read_failed").into())),
                 Some(t) => match backup::parse(&t) {
                     Ok(b) => pending.set(Some(Arc::new(b))),
-                    Err(e) => error.set(Some(tf(
-                        "backup.parse_failed", &[("error", &e)]
-                    ))),
+                    Err(e) => error.set(Some(tf("backup.parse_failed", &[("error", &e)]))),
                 },
             }
             busy.set(false);
@@ -198,12 +193,14 @@ pub fn BackupPage() -> impl IntoView {
                     pending.set(None);
                     message.set(Some(tf(
                         "backup.restored",
-                        &[("date", &created.format(i18n::t("format.datetime"))), ("persons", &persons), ("appointments", &appointments)]
+                        &[
+                            ("date", &created.format(i18n::t("format.datetime"))),
+                            ("persons", &persons),
+                            ("appointments", &appointments),
+                        ],
                     )));
                 }
-                Err(e) => error.set(Some(tf(
-                    "backup.restore_failed", &[("error", &e)]
-                ))),
+                Err(e) => error.set(Some(tf("backup.restore_failed", &[("error", &e)]))),
             }
             busy.set(false);
         });
