@@ -39,9 +39,7 @@ impl Link {
         match self {
             Link::Idle => t("transmit.idle").into(),
             Link::Working => t("transmit.working").into(),
-            Link::Waiting(e) => {
-                tf("transmit.waiting", &[("error", &e)])
-            }
+            Link::Waiting(e) => tf("transmit.waiting", &[("error", &e)]),
             Link::Error(e) => tf("transmit.stopped", &[("error", &e)]),
         }
     }
@@ -404,7 +402,10 @@ async fn transmit(cfg: &RelayConfig, ids: &[String]) -> Result<bool, RelayError>
         return Ok(false);
     }
     if let Err(e) = repo::outbox::put(None, &begun).await {
-        return Err(RelayError::Protocol(tf("transmit.save_failed", &[("error", &e)])));
+        return Err(RelayError::Protocol(tf(
+            "transmit.save_failed",
+            &[("error", &e)],
+        )));
     }
     let wire: Vec<_> = begun
         .iter()
