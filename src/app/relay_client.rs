@@ -69,9 +69,10 @@ impl RelayError {
     pub fn message_de(&self) -> String {
         match self {
             RelayError::Unreachable(e) => tf("relay_client.unreachable", &[("error", &e)]),
-            RelayError::Api { status, error } => {
-                tf("relay_client.api", &[("status", &status), ("error", &error.message)])
-            }
+            RelayError::Api { status, error } => tf(
+                "relay_client.api",
+                &[("status", &status), ("error", &error.message)],
+            ),
             RelayError::Protocol(e) => tf("relay_client.protocol", &[("error", &e)]),
         }
     }
@@ -99,7 +100,8 @@ async fn request(
     if !cfg.token.trim().is_empty() {
         let _ = headers.set("Authorization", &format!("Bearer {}", cfg.token.trim()));
     }
-    let window = web_sys::window().ok_or_else(|| RelayError::Unreachable(t("relay_client.no_window").into()))?;
+    let window = web_sys::window()
+        .ok_or_else(|| RelayError::Unreachable(t("relay_client.no_window").into()))?;
     let resp = JsFuture::from(window.fetch_with_request(&req))
         .await
         .map_err(|e| {
