@@ -268,7 +268,7 @@ fn Composer() -> impl IntoView {
                     <ul>{warnings.into_iter().map(|w| view! { <li class="error">{w.message}</li> }).collect_view()}</ul>
                 })}
                 {move || sms_info.get().map(|info| {
-                    let forcing: String = info.ucs2_chars.iter().map(|c| format!("„{c}“ ")).collect();
+                    let forcing: String = info.ucs2_chars.iter().map(|c| tf("common.quoted", &[("text", c)]) + " ").collect();
                     view! {
                         <p role="status" aria-label=i18n::t("compose.sms_length_aria")>{tf("compose.sms_length",
                             &[("units", &info.units), ("encoding", &info.encoding.label_de()), ("parts", &info.parts), ("remaining", &info.remaining_in_part)])}</p>
@@ -287,7 +287,7 @@ fn Composer() -> impl IntoView {
                         Ok(()) => view! { <p class="ok" role="status" aria-label=i18n::t("compose.sender_aria")>
                             {tf("compose.sender_ok", &[("id", &id)])}</p> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert" aria-label=i18n::t("compose.sender_aria")>
-                            {tf("compose.sender_invalid", &[("id", &if id.is_empty() { String::new() } else { format!(" „{id}“") }), ("error", &e)])}</p> }.into_any(),
+                            {tf("compose.sender_invalid", &[("id", &if id.is_empty() { String::new() } else { format!(" {}", tf("common.quoted", &[("text", &id)])) }), ("error", &e)])}</p> }.into_any(),
                     }
                 })}
             </div>
