@@ -3,11 +3,11 @@
 //! catalogue values equal `label_de()` exactly (tested), so German screens do not change.
 
 use super::t;
+use crate::domain::outbox::StateKind;
 use crate::domain::template::Language;
 use crate::domain::{
     AppointmentStatus, Channel, Evidence, Gender, InsuranceKind, Kind, Purpose, WithdrawalSource,
 };
-use crate::domain::outbox::StateKind;
 
 pub fn kind(k: Kind) -> &'static str {
     match k {

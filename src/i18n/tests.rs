@@ -248,3 +248,106 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
         .collect();
     assert!(unused.is_empty(), "catalogue keys used nowhere: {unused:?}");
 }
+
+#[test]
+fn string_literals_are_found_with_their_context() {
+    let src = "let a = \"eins\"; // \"kommentar\"\n/* \"block\" */ let c = '\"'; fn f<'a>() {}\n\
+               let r = r#\"roh \"x\"\"#; let e = \"esc \\\" q\"; t(\"k.ey\")";
+    let lits: Vec<(usize, &str)> = string_literals(src)
+        .iter()
+        .map(|l| (l.line, l.text))
+        .collect();
+    assert_eq!(
+        lits,
+        vec![
+            (1, "eins"),
+            (3, "roh \"x\""),
+            (3, "esc \\\" q"),
+            (3, "k.ey")
+        ]
+    );
+}
+
+#[test]
+fn ui_text_is_told_apart_from_keys_attributes_and_developer_messages() {
+    let cases: &[(&str, bool)] = &[
+        ("view! { <p>\"Senden\"</p> }", true),
+        ("view! { <p>\"noch keine Sendungen\"</p> }", true),
+        ("format!(\"{n} Empfänger\")", true),
+        ("x.ok_or(\"kein Dokument\")", true),
+        ("<input aria-label=\"Suche\" />", true),
+        ("<input placeholder=\"Name, Ort\" />", true),
+        ("{t(\"send.title\")}", false),
+        ("tf(\n    \"send.counts\", &[(\"n\", &n)])", false),
+        ("<div class=\"card toolbar\">", false),
+        ("<input type=\"checkbox\" />", false),
+        ("<tr data-state=\"Warte Schlange\">", false),
+        ("x.expect(\"shown only with a handover\")", false),
+        ("format!(\"{} ({})\", a, b)", false),
+        ("d.format(\"%d.%m.%Y\")", false),
+        ("opts.set_type(\"text/csv;charset=utf-8\")", false),
+        ("<option value=\"appointments\">", false),
+    ];
+    for (src, want) in cases {
+        let lits = string_literals(src);
+        let got = lits.iter().any(looks_like_ui_text);
+        assert_eq!(got, *want, "{src}: {lits:?}");
+    }
+}
+
+/// The UI source files whose strings all come from the catalogue: a literal that looks like
+/// UI text (German letters, several words, a capitalised word) fails this test, naming the
+/// file and line. Add the text to de.txt/en.txt and use `t("…")`/`tf("…")` instead.
+#[test]
+fn converted_ui_files_contain_no_literal_ui_text() {
+    // (file, literal) pairs that look like text but are not UI strings.
+    const ALLOWED: &[(&str, &str)] = &[
+        // Brand name and the language names (each in its own language, on purpose).
+        ("app/mod.rs", "praxisbote"),
+        ("app/language.rs", "Deutsch"),
+        ("app/language.rs", "English"),
+        // Preview-only unsubscribe link, replaced by the relay's real link when sending.
+        ("app/compose.rs", "https://abmelden.example/u/VORSCHAU"),
+        // A command name, HTTP header names and values.
+        ("app/send_panel.rs", "cargo xtask start"),
+        ("app/relay_client.rs", "Accept"),
+        ("app/relay_client.rs", "Content-Type"),
+        ("app/relay_client.rs", "Authorization"),
+        ("app/relay_client.rs", "Bearer {}"),
+        ("app/relay_client.rs", "HTTP {status}"),
+        // A new template's body: template text in the template's own language.
+        (
+            "app/templates.rs",
+            "{{ anrede }},\\n\\n\\n\\nMit freundlichen Grüßen\\n{{ praxis.name }}",
+        ),
+        // Stored consent reason of a letter recipient (data, not shown as UI text).
+        ("app/letters.rs", "In der Überprüfung übernommen."),
+        // Message of a benchmark helper.
+        ("app/transmit.rs", "not done after 300 s: {:?}"),
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root.join("app"), &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for file in &files {
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let source = std::fs::read_to_string(file).expect("read source");
+        // Test modules may use any strings.
+        let source = source.split("#[cfg(test)]").next().unwrap_or("");
+        for lit in string_literals(source) {
+            if looks_like_ui_text(&lit) && !ALLOWED.contains(&(rel.as_str(), lit.text)) {
+                found.push(format!("{rel}:{}: {:?}", lit.line, lit.text));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "literal UI text outside the catalogue (use t(\"…\")/tf(\"…\")):\n{}",
+        found.join("\n")
+    );
+}
