@@ -287,7 +287,7 @@ fn Composer() -> impl IntoView {
                         Ok(()) => view! { <p class="ok" role="status" aria-label=i18n::t("compose.sender_aria")>
                             {tf("compose.sender_ok", &[("id", &id)])}</p> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert" aria-label=i18n::t("compose.sender_aria")>
-                            {tf("compose.sender_invalid", &[("id", &if id.is_empty() { String::new() } else { format!(" {}", tf("common.quoted", &[("text", &id)])) }), ("error", &e)])}</p> }.into_any(),
+                            {tf("compose.sender_invalid", &[("id", &if id.is_empty() { String::new() } else { format!(" {}", tf("common.quoted", &[("text", &id)])) }), ("error", &i18n::msg(&e))])}</p> }.into_any(),
                     }
                 })}
             </div>

@@ -398,3 +398,16 @@ pub fn looks_like_ui_text(lit: &Literal<'_>) -> bool {
     let capitalised = matches!((chars.next(), chars.next()), (Some(a), Some(b)) if a.is_uppercase() && b.is_lowercase());
     german || several_words || capitalised
 }
+
+/// A domain message in the current language: its catalogue key filled with its arguments.
+pub fn msg(m: &dyn crate::domain::message::UiMessage) -> String {
+    msg_in(lang(), m)
+}
+
+/// A domain message in the given language.
+pub fn msg_in(lang: Lang, m: &dyn crate::domain::message::UiMessage) -> String {
+    let args = m.args();
+    let dyn_args: Vec<(&str, &dyn Display)> =
+        args.iter().map(|(k, v)| (*k, v as &dyn Display)).collect();
+    fill(t_in(lang, m.key()), &dyn_args)
+}

@@ -240,6 +240,17 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
             used.insert(key);
         }
     }
+    // Keys of domain messages (`UiMessage::key`) are string literals in src/domain.
+    let mut domain_files = Vec::new();
+    rust_files(&root.join("domain"), &mut domain_files);
+    for file in &domain_files {
+        let source = std::fs::read_to_string(file).expect("read source");
+        for lit in string_literals(&source) {
+            if lit.text.starts_with("domain.") && !lit.text.contains(' ') {
+                used.insert(lit.text.to_string());
+            }
+        }
+    }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
     assert!(used.len() > 50, "the scan found only {} keys", used.len());
     let unused: Vec<_> = keys(Lang::De)
@@ -349,5 +360,57 @@ fn converted_ui_files_contain_no_literal_ui_text() {
         found.is_empty(),
         "literal UI text outside the catalogue (use t(\"…\")/tf(\"…\")):\n{}",
         found.join("\n")
+    );
+}
+
+/// Domain messages: every key exists in every language, the German text filled with the
+/// arguments equals the domain's German `Display`, and English differs from German.
+#[test]
+fn domain_messages_translate_and_german_equals_display() {
+    use crate::domain::backup::BackupError;
+    use crate::domain::message::UiMessage;
+    use crate::domain::sms::SenderIdError;
+    let samples: Vec<Box<dyn UiMessage>> = vec![
+        Box::new(SenderIdError::Empty),
+        Box::new(SenderIdError::AlphanumericTooLong { len: 12 }),
+        Box::new(SenderIdError::NumericTooLong { len: 17 }),
+        Box::new(SenderIdError::InvalidCharacter('ä')),
+        Box::new(BackupError::NotJson { line: 3, column: 7 }),
+        Box::new(BackupError::NotABackup),
+        Box::new(BackupError::TooNew {
+            found: 9,
+            supported: 2,
+        }),
+        Box::new(BackupError::UnknownVersion(0)),
+        Box::new(BackupError::Invalid("missing field `persons`".into())),
+    ];
+    let mut keys_seen = BTreeSet::new();
+    for m in &samples {
+        for lang in Lang::ALL {
+            assert!(
+                lang.catalogue().contains_key(m.key()),
+                "{} missing in {}.txt",
+                m.key(),
+                lang.code()
+            );
+        }
+        let names: Vec<&str> = m.args().iter().map(|(k, _)| *k).collect();
+        for p in placeholders(t_in(Lang::De, m.key())) {
+            assert!(names.contains(&p), "{}: no argument for {{{p}}}", m.key());
+        }
+        assert_eq!(msg_in(Lang::De, m.as_ref()), m.to_string(), "{}", m.key());
+        let en = msg_in(Lang::En, m.as_ref());
+        assert_ne!(en, m.to_string(), "{}", m.key());
+        assert!(
+            !en.contains('{'),
+            "{}: unfilled placeholder in {en}",
+            m.key()
+        );
+        keys_seen.insert(m.key());
+    }
+    assert_eq!(keys_seen.len(), samples.len(), "two variants share a key");
+    assert_eq!(
+        msg_in(Lang::En, &SenderIdError::AlphanumericTooLong { len: 12 }),
+        "An alphanumeric sender ID may have at most 11 characters (now 12)."
     );
 }
