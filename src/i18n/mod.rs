@@ -10,6 +10,7 @@
 //! placeholders, and every key used under `src/app/` exists (a source scan).
 
 pub mod labels;
+pub mod review;
 
 use std::cell::Cell;
 use std::collections::HashMap;

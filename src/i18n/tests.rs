@@ -223,6 +223,7 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
     let mut files = Vec::new();
     rust_files(&root.join("app"), &mut files);
     files.push(root.join("i18n/labels.rs"));
+    files.push(root.join("i18n/review.rs"));
     let mut used = BTreeSet::new();
     let mut missing = Vec::new();
     for file in &files {
@@ -413,4 +414,106 @@ fn domain_messages_translate_and_german_equals_display() {
         msg_in(Lang::En, &SenderIdError::AlphanumericTooLong { len: 12 }),
         "An alphanumeric sender ID may have at most 11 characters (now 12)."
     );
+}
+
+/// The review's texts in German equal the domain's `*_de` texts; in English they differ.
+#[test]
+fn review_texts_in_german_equal_the_domain_texts() {
+    use super::review;
+    use crate::domain::address::AddressProblem;
+    use crate::domain::email::EmailError;
+    use crate::domain::phone::PhoneError;
+    use crate::domain::review::{ConsentCell, ReviewError, RowFlags, Unreachable};
+    use crate::domain::{Channel, Evidence};
+    let d = |m: u32, day: u32| chrono::NaiveDate::from_ymd_opt(2026, m, day);
+    let cells = [
+        ConsentCell {
+            allowed: true,
+            given_at: d(1, 2),
+            evidence: Some(Evidence::WrittenForm),
+            withdrawn_at: None,
+        },
+        ConsentCell {
+            allowed: false,
+            given_at: d(1, 2),
+            evidence: None,
+            withdrawn_at: d(3, 4),
+        },
+        ConsentCell {
+            allowed: false,
+            given_at: d(5, 6),
+            evidence: Some(Evidence::Verbal),
+            withdrawn_at: d(7, 8),
+        },
+        ConsentCell {
+            allowed: false,
+            given_at: None,
+            evidence: None,
+            withdrawn_at: None,
+        },
+    ];
+    let flags = [
+        RowFlags {
+            shared_contact_with: 1,
+            person_rows: 1,
+        },
+        RowFlags {
+            shared_contact_with: 3,
+            person_rows: 2,
+        },
+        RowFlags {
+            shared_contact_with: 0,
+            person_rows: 4,
+        },
+        RowFlags::default(),
+    ];
+    let unreachable = [
+        Unreachable::UnknownPerson,
+        Unreachable::NoEmail,
+        Unreachable::InvalidEmail(EmailError::MissingAt),
+        Unreachable::NoMobile,
+        Unreachable::LandlineOnly,
+        Unreachable::InvalidNumber(PhoneError::TooShort),
+        Unreachable::IncompleteAddress(vec![
+            AddressProblem::MissingStreet,
+            AddressProblem::MissingPostcode,
+        ]),
+    ];
+    let errors = [
+        ReviewError::NoSuchRow,
+        ReviewError::Unreachable,
+        ReviewError::NeedsConsentOverride,
+        ReviewError::EmptyReason,
+    ];
+    for lang in Lang::ALL {
+        set_lang(lang);
+        let de = lang == Lang::De;
+        let check = |ui: String, domain: String| {
+            if de {
+                assert_eq!(ui, domain);
+            } else {
+                assert_ne!(ui, domain);
+            }
+        };
+        for c in &cells {
+            check(review::consent(c).into(), c.label_de().into());
+            check(review::consent_detail(c), c.detail_de());
+        }
+        for f in &flags {
+            for ch in Channel::ALL {
+                let (ui, domain) = (review::flags(f, ch), f.messages_de(ch));
+                assert_eq!(ui.len(), domain.len());
+                for (u, dm) in ui.into_iter().zip(domain) {
+                    check(u, dm);
+                }
+            }
+        }
+        for u in &unreachable {
+            check(review::unreachable(u), u.message_de());
+        }
+        for e in &errors {
+            check(review::error(e).into(), e.message_de().into());
+        }
+    }
+    set_lang(Lang::De);
 }
