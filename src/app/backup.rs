@@ -171,7 +171,10 @@ pub fn BackupPage() -> impl IntoView {
                 None => error.set(Some(i18n::t("import.read_failed").into())),
                 Some(t) => match backup::parse(&t) {
                     Ok(b) => pending.set(Some(Arc::new(b))),
-                    Err(e) => error.set(Some(tf("backup.parse_failed", &[("error", &i18n::msg(&e))]))),
+                    Err(e) => error.set(Some(tf(
+                        "backup.parse_failed",
+                        &[("error", &i18n::msg(&e))],
+                    ))),
                 },
             }
             busy.set(false);
