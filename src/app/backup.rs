@@ -8,6 +8,7 @@ use super::import::first_file;
 use super::repo;
 use super::state::{AppState, Page};
 use crate::domain::backup::{self, Backup};
+use crate::i18n::{self, tf};
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -30,12 +31,12 @@ fn today() -> NaiveDate {
 }
 
 fn date_de(d: NaiveDate) -> String {
-    d.format("%d.%m.%Y").to_string()
+    d.format(i18n::t("format.date_numeric")).to_string()
 }
 
 /// Offers `text` as a file download named `name`.
 fn download(name: &str, text: &str) -> Result<(), String> {
-    let fail = |_| "Die Sicherung konnte nicht heruntergeladen werden.".to_string();
+    let fail = |_| i18n::t("backup.download_failed").to_string();
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type("application/json");
@@ -43,12 +44,12 @@ fn download(name: &str, text: &str) -> Result<(), String> {
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
-        .ok_or("Kein Dokument.")?;
+        .ok_or(i18n::t("backup.no_document"))?;
     let a: web_sys::HtmlAnchorElement = document
         .create_element("a")
         .map_err(fail)?
         .dyn_into()
-        .map_err(|_| "Kein Link.".to_string())?;
+        .map_err(|_| i18n::t("backup.no_link").to_string())?;
     a.set_href(&url);
     a.set_download(name);
     a.click();
@@ -90,19 +91,16 @@ pub fn BackupReminder() -> impl IntoView {
         }
         let l = last.get()?;
         backup::backup_due(l, today()).then(|| match l {
-            Some(d) => format!(
-                "Die letzte Sicherung ist älter als 7 Tage (vom {}).",
-                date_de(d)
-            ),
-            None => "Es wurde noch keine Sicherung erstellt.".to_string(),
+            Some(d) => tf("backup.reminder_old", &[("date", &date_de(d))]),
+            None => i18n::t("backup.reminder_never").to_string(),
         })
     };
     view! {
         {move || text().map(|t| view! {
-            <div class="banner" role="status" aria-label="Erinnerung an die Sicherung">
-                <strong>"Sicherung"</strong>
+            <div class="banner" role="status" aria-label=i18n::t("backup.reminder_aria")>
+                <strong>{i18n::t("nav.backup")}</strong>
                 <span>{t}</span>
-                <a href=Page::Backup.hash()>"Jetzt sichern"</a>
+                <a href=Page::Backup.hash()>{i18n::t("backup.now")}</a>
             </div>
         })}
     }
@@ -138,11 +136,13 @@ pub fn BackupPage() -> impl IntoView {
                 match result {
                     Ok((b, d)) => {
                         last.set(Some(Some(d)));
-                        message.set(Some(format!(
-                            "Sicherung „{}“ erstellt: {} Personen, {} Termine.",
-                            b.file_name(),
-                            b.persons.len(),
-                            b.appointments.len()
+                        message.set(Some(tf(
+                            "backup.created",
+                            &[
+                                ("file", &b.file_name()),
+                                ("persons", &b.persons.len()),
+                                ("appointments", &b.appointments.len()),
+                            ],
                         )));
                     }
                     Err(e) => error.set(Some(e)),
@@ -158,9 +158,7 @@ pub fn BackupPage() -> impl IntoView {
         message.set(None);
         let Some(file) = first_file(&ev) else { return };
         if file.size() > MAX_BACKUP_BYTES {
-            error.set(Some(
-                "Die Datei ist zu groß für eine praxisbote-Sicherung.".to_string(),
-            ));
+            error.set(Some(i18n::t("backup.too_large").to_string()));
             return;
         }
         busy.set(true);
@@ -170,11 +168,12 @@ pub fn BackupPage() -> impl IntoView {
                 .ok()
                 .and_then(|v| v.as_string());
             match text {
-                None => error.set(Some("Die Datei konnte nicht gelesen werden.".into())),
+                None => error.set(Some(i18n::t("import.read_failed").into())),
                 Some(t) => match backup::parse(&t) {
                     Ok(b) => pending.set(Some(Arc::new(b))),
-                    Err(e) => error.set(Some(format!(
-                        "{e} Es wurde nichts wiederhergestellt; die Daten sind unverändert."
+                    Err(e) => error.set(Some(tf(
+                        "backup.parse_failed",
+                        &[("error", &i18n::msg(&e))],
                     ))),
                 },
             }
@@ -195,57 +194,57 @@ pub fn BackupPage() -> impl IntoView {
             match repo::restore_backup(state, b).await {
                 Ok(()) => {
                     pending.set(None);
-                    message.set(Some(format!(
-                        "Sicherung vom {} wiederhergestellt: {persons} Personen, {appointments} Termine.",
-                        created.format("%d.%m.%Y %H:%M")
+                    message.set(Some(tf(
+                        "backup.restored",
+                        &[
+                            ("date", &created.format(i18n::t("format.datetime"))),
+                            ("persons", &persons),
+                            ("appointments", &appointments),
+                        ],
                     )));
                 }
-                Err(e) => error.set(Some(format!(
-                    "Die Sicherung wurde nicht wiederhergestellt – die Daten sind unverändert. {e}"
-                ))),
+                Err(e) => error.set(Some(tf("backup.restore_failed", &[("error", &e)]))),
             }
             busy.set(false);
         });
     };
 
     view! {
-        <h1>"Sicherung"</h1>
-        <section class="card" aria-label="Sicherung herunterladen">
-            <h2>"Sicherung herunterladen"</h2>
-            <p>"Eine Datei mit allen Daten: Patienten, Interessenten, Einwilligungen, Termine, "
-               "Vorlagen, Abfragen, Einstellungen und Versandprotokoll. Bewahren Sie sie sicher auf – "
-               "sie enthält Patientendaten."</p>
-            <p role="status" aria-label="Letzte Sicherung">{move || match last.get() {
-                None => "Letzte Sicherung: wird gelesen …".to_string(),
-                Some(None) => "Letzte Sicherung: noch keine.".to_string(),
-                Some(Some(d)) => format!("Letzte Sicherung: {}", date_de(d)),
+        <h1>{i18n::t("nav.backup")}</h1>
+        <section class="card" aria-label=i18n::t("backup.download")>
+            <h2>{i18n::t("backup.download")}</h2>
+            <p>{i18n::t("backup.download_text")}</p>
+            <p role="status" aria-label=i18n::t("backup.last_aria")>{move || match last.get() {
+                None => i18n::t("backup.last_reading").to_string(),
+                Some(None) => i18n::t("backup.last_none").to_string(),
+                Some(Some(d)) => tf("backup.last", &[("date", &date_de(d))]),
             }}</p>
-            <button on:click=make_backup disabled=move || busy.get()>"Sicherung herunterladen"</button>
+            <button on:click=make_backup disabled=move || busy.get()>{i18n::t("backup.download")}</button>
         </section>
-        <section class="card" aria-label="Sicherung wiederherstellen">
-            <h2>"Sicherung wiederherstellen"</h2>
-            <p>"Ersetzt ALLE gespeicherten Daten durch die der Sicherung (auch Sicherungen älterer Versionen)."</p>
+        <section class="card" aria-label=i18n::t("backup.restore")>
+            <h2>{i18n::t("backup.restore")}</h2>
+            <p>{i18n::t("backup.restore_text")}</p>
             <label>
-                "Sicherungsdatei"
-                <input type="file" accept=".json,application/json" aria-label="Sicherungsdatei auswählen"
+                {i18n::t("backup.file")}
+                <input type="file" accept=".json,application/json" aria-label=i18n::t("backup.file_aria")
                     disabled=move || busy.get() on:change=choose />
             </label>
             {move || pending.get().map(|b| view! {
-                <p role="status">{format!(
-                    "Sicherung vom {} (Format {}): {} Personen, {} Termine, {} weitere Einträge.",
-                    b.created_at.format("%d.%m.%Y %H:%M"), b.version, b.persons.len(), b.appointments.len(),
-                    b.documents.values().map(Vec::len).sum::<usize>()
+                <p role="status">{tf(
+                    "backup.pending",
+                    &[("date", &b.created_at.format(i18n::t("format.datetime"))), ("version", &b.version), ("persons", &b.persons.len()), ("appointments", &b.appointments.len()),
+                    ("other", &b.documents.values().map(Vec::len).sum::<usize>())]
                 )}</p>
-                <button class="danger" on:click=move |_| confirming.set(true)>"Wiederherstellen …"</button>
+                <button class="danger" on:click=move |_| confirming.set(true)>{i18n::t("backup.restore_button")}</button>
             })}
         </section>
         {move || message.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <Confirm
             open=confirming
-            title="Sicherung wiederherstellen?"
-            text="Alle jetzt gespeicherten Daten werden gelöscht und durch die der Sicherung ersetzt. Das kann nicht rückgängig gemacht werden."
-            confirm_label="Alle Daten ersetzen"
+            title=i18n::t("backup.confirm_title")
+            text=i18n::t("backup.confirm_text")
+            confirm_label=i18n::t("backup.confirm")
             on_confirm=restore
         />
     }

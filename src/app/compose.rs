@@ -8,6 +8,7 @@ use crate::domain::review::HandoverRecipient;
 use crate::domain::sms;
 use crate::domain::template::{has_subject, Template};
 use crate::domain::{Channel, PersonRecord};
+use crate::i18n::{self, labels, tf};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -47,8 +48,8 @@ pub fn ComposePage() -> impl IntoView {
     let state = expect_context::<AppState>();
     view! {
         <Show when=move || state.handover.with(Option::is_some) fallback=move || view! {
-            <h1>"Vorlage und Ausgabe"</h1>
-            <p>"Es wurden noch keine Empfänger übernommen. " <a href=Page::Send.hash()>"Zur Auswahl"</a></p>
+            <h1>{i18n::t("compose.title")}</h1>
+            <p>{i18n::t("compose.no_recipients")} " " <a href=Page::Send.hash()>{i18n::t("compose.to_selection")}</a></p>
         }>
             <Composer />
         </Show>
@@ -197,67 +198,67 @@ fn Composer() -> impl IntoView {
     });
 
     view! {
-        <h1>{format!("Vorlage: {} · {} · {} Empfänger", channel.label_de(), purpose.label_de(), n)}</h1>
+        <h1>{tf("compose.heading", &[("channel", &labels::channel(channel)), ("purpose", &labels::purpose(purpose)), ("n", &n)])}</h1>
         <div class="toolbar">
-            <label class="field">"Vorlage"
-                <select aria-label="Vorlage" on:change=move |ev| {
+            <label class="field">{i18n::t("compose.template")}
+                <select aria-label=i18n::t("compose.template") on:change=move |ev| {
                     let id = event_target_value(&ev);
                     draft.set(choices.with(|c| c.iter().find(|t| t.id == id).cloned()));
                 }>
                     {move || choices.get().into_iter().map(|t| {
                         let selected = draft.with(|d| d.as_ref().is_some_and(|d| d.id == t.id));
-                        view! { <option value=t.id.clone() selected=selected>{format!("{} ({})", t.name, t.language.label_de())}</option> }
+                        view! { <option value=t.id.clone() selected=selected>{format!("{} ({})", t.name, labels::template_language(t.language))}</option> }
                     }).collect_view()}
                 </select>
             </label>
-            <button class="secondary" on:click=move |_| state.go(Page::Review)>"Zurück zur Überprüfung"</button>
+            <button class="secondary" on:click=move |_| state.go(Page::Review)>{i18n::t("compose.back_to_review")}</button>
         </div>
         <div class="compose">
             <div class="card editor">
                 <Show when=move || has_subject(channel)>
-                    <label class="field">"Betreff"
-                        <input type="text" node_ref=subject_ref aria-label="Betreff"
+                    <label class="field">{i18n::t("compose.subject")}
+                        <input type="text" node_ref=subject_ref aria-label=i18n::t("compose.subject")
                             prop:value=move || draft.with(|t| t.as_ref().map(|t| t.subject.clone()).unwrap_or_default())
                             on:focus=move |_| last_focus_subject.set(true)
                             on:input=move |ev| { let v = event_target_value(&ev); draft.update(|t| if let Some(t) = t { t.subject = v }) } />
                     </label>
                 </Show>
-                <label class="field">"Text"
-                    <textarea node_ref=body_ref aria-label="Text" rows="14"
+                <label class="field">{i18n::t("compose.body")}
+                    <textarea node_ref=body_ref aria-label=i18n::t("compose.body") rows="14"
                         prop:value=move || draft.with(|t| t.as_ref().map(|t| t.body.clone()).unwrap_or_default())
                         on:focus=move |_| last_focus_subject.set(false)
                         on:input=move |ev| { let v = event_target_value(&ev); draft.update(|t| if let Some(t) = t { t.body = v }) }></textarea>
                 </label>
-                <div class="palette" role="group" aria-label="Platzhalter einfügen">
+                <div class="palette" role="group" aria-label=i18n::t("compose.palette_aria")>
                     {catalogue(channel, has_appointments).into_iter().map(|p| {
                         let text = p.insert_text();
                         view! {
-                            <button class="secondary" title=format!("{} — z. B. {}", p.description, p.example)
-                                aria-label=format!("Platzhalter {} einfügen: {}", p.name, p.description)
+                            <button class="secondary" title=tf("compose.placeholder_title", &[("description", &p.description), ("example", &p.example)])
+                                aria-label=tf("compose.placeholder_aria", &[("name", &p.name), ("description", &p.description)])
                                 on:click=move |_| insert(text.clone())>{p.name}</button>
                         }
                     }).collect_view()}
                 </div>
-                <ul class="errors" aria-label="Fehler in der Vorlage">
+                <ul class="errors" aria-label=i18n::t("compose.errors_aria")>
                     {move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{e.message}</li> }).collect_view()}
                 </ul>
-                <ul aria-label="Hinweise zur Vorlage">
+                <ul aria-label=i18n::t("compose.hints_aria")>
                     {move || draft.with(|t| t.as_ref().map(template_hints).unwrap_or_default()).into_iter().map(|h| view! { <li class="muted">{h}</li> }).collect_view()}
                 </ul>
             </div>
             <div class="card preview">
                 <div class="toolbar">
-                    <button class="secondary" aria-label="Vorheriger Empfänger" disabled=move || current.get() == 0
+                    <button class="secondary" aria-label=i18n::t("compose.prev_aria") disabled=move || current.get() == 0
                         on:click=move |_| current.update(|c| *c = c.saturating_sub(1))>"◀"</button>
-                    <span role="status" aria-label="Vorschau-Empfänger">{move || format!("Vorschau {} von {}", current.get() + 1, n)}</span>
-                    <button class="secondary" aria-label="Nächster Empfänger" disabled=move || { current.get() + 1 >= n }
+                    <span role="status" aria-label=i18n::t("compose.position_aria")>{move || tf("compose.position", &[("i", &(current.get() + 1)), ("n", &n)])}</span>
+                    <button class="secondary" aria-label=i18n::t("compose.next_aria") disabled=move || { current.get() + 1 >= n }
                         on:click=move |_| current.update(|c| *c = (*c + 1).min(n.saturating_sub(1)))>"▶"</button>
                 </div>
                 {move || preview.get().map(|(name, contact, rendered, warnings)| view! {
                     <p><strong>{name}</strong> " · " {contact}</p>
                     {match rendered {
                         Ok(m) => view! {
-                            <div class="message" aria-label="Vorschau">
+                            <div class="message" aria-label=i18n::t("compose.preview_aria")>
                                 {m.subject.map(|s| view! { <p><strong>{s}</strong></p> })}
                                 <pre class="body">{m.body}</pre>
                             </div>
@@ -267,15 +268,15 @@ fn Composer() -> impl IntoView {
                     <ul>{warnings.into_iter().map(|w| view! { <li class="error">{w.message}</li> }).collect_view()}</ul>
                 })}
                 {move || sms_info.get().map(|info| {
-                    let forcing: String = info.ucs2_chars.iter().map(|c| format!("„{c}“ ")).collect();
+                    let forcing: String = info.ucs2_chars.iter().map(|c| tf("common.quoted", &[("text", c)]) + " ").collect();
                     view! {
-                        <p role="status" aria-label="SMS-Länge">{format!("{} Zeichen · {} · {} SMS · noch {} Zeichen im letzten Teil",
-                            info.units, info.encoding.label_de(), info.parts, info.remaining_in_part)}</p>
+                        <p role="status" aria-label=i18n::t("compose.sms_length_aria")>{tf("compose.sms_length",
+                            &[("units", &info.units), ("encoding", &info.encoding.label_de()), ("parts", &info.parts), ("remaining", &info.remaining_in_part)])}</p>
                         <Show when={let empty = info.ucs2_chars.is_empty(); move || !empty}>
-                            <p class="error">{format!("Diese Zeichen erzwingen UCS-2 (nur 70 Zeichen je SMS): {forcing}")}</p>
+                            <p class="error">{tf("compose.ucs2_chars", &[("chars", &forcing)])}</p>
                             <button class="secondary" on:click=move |_| draft.update(|t| if let Some(t) = t {
                                 t.body = sms::replace_typographic(&t.body);
-                            })>"Typografische Zeichen ersetzen"</button>
+                            })>{i18n::t("compose.replace_typographic")}</button>
                         </Show>
                     }
                 })}
@@ -283,24 +284,23 @@ fn Composer() -> impl IntoView {
                     // Sender ID check (issue 4): the configured SMS sender from the settings.
                     let id = state.settings.with(|s| s.sender_names.sms_sender_id.trim().to_string());
                     match sms::check_sender_id(&id) {
-                        Ok(()) => view! { <p class="ok" role="status" aria-label="SMS-Absender">
-                            {format!("SMS-Absender „{id}“: in Ordnung.")}</p> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert" aria-label="SMS-Absender">
-                            {format!("SMS-Absender{} ungültig: {e} Bitte in den Einstellungen ändern.",
-                                if id.is_empty() { String::new() } else { format!(" „{id}“") })}</p> }.into_any(),
+                        Ok(()) => view! { <p class="ok" role="status" aria-label=i18n::t("compose.sender_aria")>
+                            {tf("compose.sender_ok", &[("id", &id)])}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert" aria-label=i18n::t("compose.sender_aria")>
+                            {tf("compose.sender_invalid", &[("id", &if id.is_empty() { String::new() } else { format!(" {}", tf("common.quoted", &[("text", &id)])) }), ("error", &i18n::msg(&e))])}</p> }.into_any(),
                     }
                 })}
             </div>
         </div>
         <div class="card">
-            <h2>"Vor der Ausgabe"</h2>
+            <h2>{i18n::t("compose.before_output")}</h2>
             {move || {
                 let w = all_warnings.get();
                 if w.is_empty() {
-                    view! { <p class="ok">"Keine Warnungen."</p> }.into_any()
+                    view! { <p class="ok">{i18n::t("compose.no_warnings")}</p> }.into_any()
                 } else {
                     view! {
-                        <ul aria-label="Warnungen je Empfänger">
+                        <ul aria-label=i18n::t("compose.warnings_aria")>
                             {w.into_iter().map(|(i, name, msg)| view! {
                                 <li><button class="secondary" on:click=move |_| current.set(i)>{name}</button> " " {msg}</li>
                             }).collect_view()}

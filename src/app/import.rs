@@ -11,6 +11,7 @@ use crate::domain::import::{
     Mapping, PersonPlanner, RowIssue,
 };
 use crate::domain::{AppointmentId, Kind, PersonId};
+use crate::i18n::{self, tf};
 use leptos::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,7 +53,7 @@ pub async fn read_file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
     check_file_size(file.size() as u64).map_err(|e| e.to_string())?;
     let buf = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
         .await
-        .map_err(|_| "Die Datei konnte nicht gelesen werden.".to_string())?;
+        .map_err(|_| i18n::t("import.read_failed").to_string())?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
@@ -67,7 +68,7 @@ fn issue_list(label: &'static str, issues: &[RowIssue]) -> impl IntoView {
         <ul class="issues" aria-label=label>
             {items.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}
         </ul>
-        {(more > 0).then(|| view! { <p class="muted">{format!("… und {more} weitere.")}</p> })}
+        {(more > 0).then(|| view! { <p class="muted">{tf("import.more", &[("n", &more)])}</p> })}
     }
 }
 
@@ -123,9 +124,7 @@ pub fn ImportPage() -> impl IntoView {
                     stage.set(Stage::Mapping);
                 }
                 Err(e) => {
-                    error.set(Some(format!(
-                        "{e} Es wurde nichts importiert; die gespeicherten Daten sind unverändert."
-                    )));
+                    error.set(Some(tf("import.nothing_imported", &[("error", &e)])));
                     stage.set(Stage::Choose);
                 }
             }
@@ -212,16 +211,14 @@ pub fn ImportPage() -> impl IntoView {
             match repo::apply_import(state, p).await {
                 Ok(r) => {
                     reset();
-                    state.notice.set(Some(format!(
-                        "Import abgeschlossen: {} neu, {} aktualisiert.",
-                        r.inserted, r.updated
+                    state.notice.set(Some(tf(
+                        "import.done",
+                        &[("inserted", &r.inserted), ("updated", &r.updated)],
                     )));
                     state.go(Page::Persons(kind));
                 }
                 Err(e) => {
-                    error.set(Some(format!(
-                        "Der Import wurde nicht gespeichert – die Daten sind unverändert. {e}"
-                    )));
+                    error.set(Some(tf("import.not_saved", &[("error", &e)])));
                     stage.set(Stage::Mapping);
                 }
             }
@@ -244,13 +241,11 @@ pub fn ImportPage() -> impl IntoView {
                     reset();
                     state
                         .notice
-                        .set(Some(format!("Import abgeschlossen: {n} Termine neu.")));
+                        .set(Some(tf("import.done_appointments", &[("n", &n)])));
                     state.go(Page::Appointments);
                 }
                 Err(e) => {
-                    error.set(Some(format!(
-                        "Der Import wurde nicht gespeichert – die Daten sind unverändert. {e}"
-                    )));
+                    error.set(Some(tf("import.not_saved", &[("error", &e)])));
                     stage.set(Stage::Mapping);
                 }
             }
@@ -260,9 +255,9 @@ pub fn ImportPage() -> impl IntoView {
     let cancel = move |_| {
         reset();
         error.set(None);
-        state.notice.set(Some(
-            "Import abgebrochen – es wurde nichts gespeichert.".to_string(),
-        ));
+        state
+            .notice
+            .set(Some(i18n::t("import.cancelled").to_string()));
     };
 
     let on_file_input = move |ev: leptos::ev::Event| {
@@ -292,34 +287,34 @@ pub fn ImportPage() -> impl IntoView {
     };
 
     view! {
-        <h1>"Import"</h1>
+        <h1>{i18n::t("nav.import")}</h1>
         <p class="muted">
-            "Patienten- und Interessentenlisten aus der Praxissoftware als CSV-Datei übernehmen. "
-            "Behandlungsdaten (Diagnose, Anamnese, Therapie, Befund …) werden nie importiert."
+            {i18n::t("import.intro")} " "
+            {i18n::t("import.intro_treatment")}
         </p>
         <div class="card dropzone"
             on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
             on:drop=on_drop>
             <label>
-                "CSV-Datei auswählen oder hierher ziehen"
+                {i18n::t("import.choose_or_drop")}
                 <input type="file" accept=".csv,.txt,.tsv,text/csv,text/plain"
-                    aria-label="CSV-Datei auswählen" disabled=busy on:change=on_file_input />
+                    aria-label=i18n::t("import.choose_aria") disabled=busy on:change=on_file_input />
             </label>
             {move || (!file_name.get().is_empty()).then(|| view! {
-                <p>"Datei: " <strong>{file_name.get()}</strong></p>
+                <p>{i18n::t("import.file")} " " <strong>{file_name.get()}</strong></p>
             })}
         </div>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         {move || (stage.get() == Stage::Reading).then(|| view! {
-            <p role="status">"Datei wird gelesen …"</p>
+            <p role="status">{i18n::t("import.reading")}</p>
         })}
         {move || table.get().map(|t| {
             let t2 = t.clone();
             view! {
-                <section class="card" aria-label="Erkannte Datei">
-                    <p role="status">{format!(
-                        "Erkannt: Zeichenkodierung {}, Trennzeichen {}, {} Datensätze, {} Spalten.",
-                        t.encoding.label_de(), t.delimiter_label_de(), t.rows.len(), t.headers.len()
+                <section class="card" aria-label=i18n::t("import.detected_aria")>
+                    <p role="status">{tf(
+                        "import.detected",
+                        &[("encoding", &t.encoding.label_de()), ("delimiter", &t.delimiter_label_de()), ("rows", &t.rows.len()), ("columns", &t.headers.len())]
                     )}</p>
                 </section>
                 <MappingSection table=t2 kind=import_kind.get() mapping=mapping on_change=move || {
@@ -332,11 +327,11 @@ pub fn ImportPage() -> impl IntoView {
         {move || mapping.get().map(|m| {
             let cols = m.treatment_columns();
             (!cols.is_empty()).then(|| view! {
-                <div class="banner" role="note" aria-label="Behandlungsdaten">
-                    <strong>"Behandlungsdaten werden nicht importiert: "</strong>
-                    <span>{format!(
-                        "Die Spalten {} enthalten Behandlungsdaten und werden nie übernommen.",
-                        cols.iter().map(|c| format!("„{c}“")).collect::<Vec<_>>().join(", ")
+                <div class="banner" role="note" aria-label=i18n::t("import.treatment_aria")>
+                    <strong>{i18n::t("import.treatment_title")} " "</strong>
+                    <span>{tf(
+                        "import.treatment_columns",
+                        &[("columns", &cols.iter().map(|c| tf("common.quoted", &[("text", c)])).collect::<Vec<_>>().join(", "))]
                     )}</span>
                 </div>
             })
@@ -344,7 +339,7 @@ pub fn ImportPage() -> impl IntoView {
         {move || table.get().is_some().then(|| view! {
             <div class="card options">
                 <label>
-                    "Art des Imports"
+                    {i18n::t("import.kind")}
                     <select on:change=move |ev| {
                         let k = if event_target_value(&ev) == "appointments" { ImportKind::Appointments } else { ImportKind::Persons };
                         import_kind.set(k);
@@ -355,34 +350,34 @@ pub fn ImportPage() -> impl IntoView {
                         }
                         if stage.get_untracked() == Stage::Review { stage.set(Stage::Mapping); }
                     }>
-                        <option value="persons" selected=move || import_kind.get() == ImportKind::Persons>"Patienten / Interessenten"</option>
-                        <option value="appointments" selected=move || import_kind.get() == ImportKind::Appointments>"Termine (zu vorhandenen Patienten)"</option>
+                        <option value="persons" selected=move || import_kind.get() == ImportKind::Persons>{i18n::t("import.kind.persons")}</option>
+                        <option value="appointments" selected=move || import_kind.get() == ImportKind::Appointments>{i18n::t("import.kind.appointments")}</option>
                     </select>
                 </label>
                 <label hidden=move || import_kind.get() == ImportKind::Appointments>
-                    "Datensätze ohne Art sind"
+                    {i18n::t("import.default_kind")}
                     <select on:change=move |ev| {
                         default_kind.set(if event_target_value(&ev) == "prospect" { Kind::Prospect } else { Kind::Patient });
                         plan.set(None);
                     }>
-                        <option value="patient" selected=move || default_kind.get() == Kind::Patient>"Patienten"</option>
-                        <option value="prospect" selected=move || default_kind.get() == Kind::Prospect>"Interessenten"</option>
+                        <option value="patient" selected=move || default_kind.get() == Kind::Patient>{i18n::t("nav.patients")}</option>
+                        <option value="prospect" selected=move || default_kind.get() == Kind::Prospect>{i18n::t("nav.prospects")}</option>
                     </select>
                 </label>
                 <label hidden=move || import_kind.get() == ImportKind::Appointments>
-                    "Bereits vorhandene Personen"
+                    {i18n::t("import.existing")}
                     <select on:change=move |ev| {
                         on_duplicate.set(if event_target_value(&ev) == "update" { DuplicateAction::Update } else { DuplicateAction::Skip });
                         overrides.set(HashMap::new());
                         if plan.get_untracked().is_some() { check(); }
                     }>
-                        <option value="skip" selected=move || on_duplicate.get() == DuplicateAction::Skip>"überspringen"</option>
-                        <option value="update" selected=move || on_duplicate.get() == DuplicateAction::Update>"aktualisieren"</option>
+                        <option value="skip" selected=move || on_duplicate.get() == DuplicateAction::Skip>{i18n::t("import.skip")}</option>
+                        <option value="update" selected=move || on_duplicate.get() == DuplicateAction::Update>{i18n::t("import.update")}</option>
                     </select>
                 </label>
                 <div class="actions">
-                    <button on:click=move |_| check() disabled=busy>"Prüfen"</button>
-                    <button class="secondary" on:click=cancel>"Abbrechen"</button>
+                    <button on:click=move |_| check() disabled=busy>{i18n::t("import.check")}</button>
+                    <button class="secondary" on:click=cancel>{i18n::t("common.cancel")}</button>
                 </div>
             </div>
         })}
@@ -391,12 +386,12 @@ pub fn ImportPage() -> impl IntoView {
             let saving = stage.get() == Stage::Saving;
             view! {
                 <div class="card">
-                    <progress aria-label="Fortschritt des Imports"
+                    <progress aria-label=i18n::t("import.progress_aria")
                         max=total.max(1).to_string() value=if saving { total.max(1) } else { done }.to_string()></progress>
                     <p role="status">{if saving {
-                        "Wird gespeichert …".to_string()
+                        i18n::t("import.saving").to_string()
                     } else {
-                        format!("{done} von {total} Datensätzen geprüft …")
+                        tf("import.progress", &[("done", &done), ("total", &total)])
                     }}</p>
                 </div>
             }
@@ -406,31 +401,31 @@ pub fn ImportPage() -> impl IntoView {
             <div class="actions">
                 <button on:click=apply disabled=busy>{
                     let n = plan.with(|p| p.as_ref().map(|p| p.inserts.len() + p.updates.len()).unwrap_or(0));
-                    format!("{n} Datensätze importieren")
+                    tf("import.apply", &[("n", &n)])
                 }</button>
-                <button class="secondary" on:click=cancel>"Abbrechen"</button>
+                <button class="secondary" on:click=cancel>{i18n::t("common.cancel")}</button>
             </div>
         })}
         {move || appt_plan.get().map(|p| {
             let n = p.inserts.len();
             view! {
-                <section class="card" aria-label="Prüfergebnis">
-                    <h2>"Prüfergebnis"</h2>
+                <section class="card" aria-label=i18n::t("import.result")>
+                    <h2>{i18n::t("import.result")}</h2>
                     <p role="status">{p.summary_de()}</p>
                     {(!p.errors.is_empty()).then(|| view! {
-                        <h3>{format!("Fehlerhafte Zeilen ({}) – werden nicht importiert", p.errors.len())}</h3>
-                        {issue_list("Fehlerhafte Zeilen", &p.errors)}
+                        <h3>{tf("import.errors_heading", &[("n", &p.errors.len())])}</h3>
+                        {issue_list(i18n::t("import.errors"), &p.errors)}
                     })}
                     {(!p.warnings.is_empty()).then(|| view! {
                         <details>
-                            <summary>{format!("Hinweise ({}) – Zeilen werden importiert", p.warnings.len())}</summary>
-                            {issue_list("Hinweise", &p.warnings)}
+                            <summary>{tf("import.warnings_heading", &[("n", &p.warnings.len())])}</summary>
+                            {issue_list(i18n::t("import.warnings"), &p.warnings)}
                         </details>
                     })}
                 </section>
                 <div class="actions">
-                    <button on:click=apply_appointments disabled=busy>{format!("{n} Termine importieren")}</button>
-                    <button class="secondary" on:click=cancel>"Abbrechen"</button>
+                    <button on:click=apply_appointments disabled=busy>{tf("import.apply_appointments", &[("n", &n)])}</button>
+                    <button class="secondary" on:click=cancel>{i18n::t("common.cancel")}</button>
                 </div>
             }
         })}
@@ -467,11 +462,11 @@ where
                 <tr>
                     <th scope="row">{h.clone()}</th>
                     <td>{move || if is_treatment() {
-                        view! { <span class="error">"Behandlungsdaten – werden nie importiert"</span> }.into_any()
+                        view! { <span class="error">{i18n::t("import.treatment_never")}</span> }.into_any()
                     } else {
                         let choices = choices.clone();
                         let current = mapping.with(|m| m.as_ref().map(|m| m.columns[i].field));
-                        let label = format!("Zuordnung der Spalte „{h}“");
+                        let label = tf("import.mapping_aria", &[("column", &h)]);
                         view! {
                             <select aria-label=label on:change={
                                 let choices = choices.clone();
@@ -495,16 +490,16 @@ where
         })
         .collect_view();
     view! {
-        <section class="card" aria-label="Zuordnung der Spalten">
-            <h2>"Zuordnung der Spalten"</h2>
+        <section class="card" aria-label=i18n::t("import.mapping")>
+            <h2>{i18n::t("import.mapping")}</h2>
             {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
             <table class="data mapping">
-                <thead><tr><th>"Spalte in der Datei"</th><th>"wird übernommen als"</th></tr></thead>
+                <thead><tr><th>{i18n::t("import.col.column")}</th><th>{i18n::t("import.col.field")}</th></tr></thead>
                 <tbody>{columns}</tbody>
             </table>
         </section>
-        <section class="card" aria-label="Vorschau">
-            <h2>{format!("Vorschau (erste {} Zeilen)", preview.len())}</h2>
+        <section class="card" aria-label=i18n::t("compose.preview_aria")>
+            <h2>{tf("import.preview", &[("n", &preview.len())])}</h2>
             <div class="scroll">
                 <table class="data preview">
                     <thead><tr>{headers.iter().map(|h| view! { <th>{h.clone()}</th> }).collect_view()}</tr></thead>
@@ -533,23 +528,28 @@ where
         .skipped
         .iter()
         .take(MAX_LISTED)
-        .map(|s| format!("Zeile {} (Datensatz {}): {}", s.line, s.row, s.reason))
+        .map(|s| {
+            tf(
+                "import.skipped_row",
+                &[("line", &s.line), ("row", &s.row), ("reason", &s.reason)],
+            )
+        })
         .collect();
     view! {
-        <section class="card" aria-label="Prüfergebnis">
-            <h2>"Prüfergebnis"</h2>
+        <section class="card" aria-label=i18n::t("import.result")>
+            <h2>{i18n::t("import.result")}</h2>
             <p role="status">{summary}</p>
             {(!plan.errors.is_empty()).then(|| view! {
-                <h3>{format!("Fehlerhafte Zeilen ({}) – werden nicht importiert", plan.errors.len())}</h3>
-                {issue_list("Fehlerhafte Zeilen", &plan.errors)}
+                <h3>{tf("import.errors_heading", &[("n", &plan.errors.len())])}</h3>
+                {issue_list(i18n::t("import.errors"), &plan.errors)}
             })}
             {(!duplicates.is_empty()).then(|| view! {
-                <h3>{format!("Bereits vorhanden ({})", duplicates.len())}</h3>
+                <h3>{tf("import.duplicates", &[("n", &duplicates.len())])}</h3>
                 <table class="data duplicates">
-                    <thead><tr><th>"Zeile"</th><th>"vorhandene Person"</th><th>"erkannt an"</th><th>"Aktion"</th></tr></thead>
+                    <thead><tr><th>{i18n::t("import.col.line")}</th><th>{i18n::t("import.col.existing")}</th><th>{i18n::t("import.col.matched_by")}</th><th>{i18n::t("send.action")}</th></tr></thead>
                     <tbody>{duplicates.into_iter().map(|d| {
                         let row = d.row;
-                        let label = format!("Aktion für Zeile {}", d.line);
+                        let label = tf("import.action_aria", &[("line", &d.line)]);
                         view! {
                             <tr>
                                 <td>{d.line}</td>
@@ -563,8 +563,8 @@ where
                                         });
                                         recheck();
                                     }>
-                                        <option value="skip" selected=d.action == DuplicateAction::Skip>"überspringen"</option>
-                                        <option value="update" selected=d.action == DuplicateAction::Update>"aktualisieren"</option>
+                                        <option value="skip" selected=d.action == DuplicateAction::Skip>{i18n::t("import.skip")}</option>
+                                        <option value="update" selected=d.action == DuplicateAction::Update>{i18n::t("import.update")}</option>
                                     </select>
                                 </td>
                             </tr>
@@ -573,15 +573,15 @@ where
                 </table>
             })}
             {(!skipped.is_empty()).then(|| view! {
-                <h3>{format!("Übersprungen ({})", plan.skipped.len())}</h3>
-                <ul class="issues" aria-label="Übersprungene Zeilen">
+                <h3>{tf("import.skipped", &[("n", &plan.skipped.len())])}</h3>
+                <ul class="issues" aria-label=i18n::t("import.skipped_aria")>
                     {skipped.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}
                 </ul>
             })}
             {(!plan.warnings.is_empty()).then(|| view! {
                 <details>
-                    <summary>{format!("Hinweise ({}) – Zeilen werden importiert", plan.warnings.len())}</summary>
-                    {issue_list("Hinweise", &plan.warnings)}
+                    <summary>{tf("import.warnings_heading", &[("n", &plan.warnings.len())])}</summary>
+                    {issue_list(i18n::t("import.warnings"), &plan.warnings)}
                 </details>
             })}
         </section>

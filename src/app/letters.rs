@@ -16,6 +16,7 @@ use crate::domain::review::HandoverRecipient;
 use crate::domain::salutation::address_block;
 use crate::domain::template::Template;
 use crate::domain::Channel;
+use crate::i18n::{self, tf};
 use js_sys::{Array, Object, Reflect};
 use leptos::html;
 use leptos::prelude::*;
@@ -61,8 +62,12 @@ fn worker() -> Result<Worker, String> {
     }
     let opts = web_sys::WorkerOptions::new();
     opts.set_type(web_sys::WorkerType::Module);
-    let w = Worker::new_with_options(WORKER_URL, &opts)
-        .map_err(|e| format!("Der PDF-Dienst konnte nicht gestartet werden: {e:?}"))?;
+    let w = Worker::new_with_options(WORKER_URL, &opts).map_err(|e| {
+        tf(
+            "letters.worker_start_failed",
+            &[("error", &format!("{e:?}"))],
+        )
+    })?;
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
         let data = ev.data();
         if field(&data, "type").as_string().as_deref() == Some("ready") {
@@ -83,11 +88,7 @@ fn worker() -> Result<Worker, String> {
     let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| {
         let m = message(
             "error",
-            &[(
-                "message",
-                "Der PDF-Dienst konnte nicht geladen werden (Datei praxisbote-pdf-worker fehlt?)."
-                    .into(),
-            )],
+            &[("message", i18n::t("letters.worker_load_failed").into())],
         );
         HANDLER.with(|h| {
             if let Some(h) = h.borrow().as_ref() {
@@ -156,7 +157,7 @@ fn prepare(
     let handover = state
         .handover
         .get_untracked()
-        .ok_or("Es wurden keine Empfänger übernommen.")?;
+        .ok_or(i18n::t("letters.no_handover"))?;
     let now = chrono::Local::now().naive_local();
     let today = now.date();
     let renderer = Renderer::new(template.language);
@@ -207,13 +208,10 @@ fn prepare(
         letters.push(letter);
     }
     if !errors.is_empty() {
-        return Err(format!(
-            "Briefe konnten nicht erstellt werden: {}",
-            errors.join("; ")
-        ));
+        return Err(tf("letters.render_failed", &[("list", &errors.join("; "))]));
     }
     if letters.is_empty() {
-        return Err("Es gibt keinen Brief zu erstellen.".into());
+        return Err(i18n::t("letters.nothing").into());
     }
     let topic = handover.purpose.label_de();
     Ok(Prepared {
@@ -255,7 +253,7 @@ pub fn LetterOutput(
 
     let generate = move |_| {
         let Some(template) = draft.get_untracked() else {
-            phase.set(Phase::Failed("Bitte zuerst eine Vorlage wählen.".into()));
+            phase.set(Phase::Failed(i18n::t("letters.choose_template").into()));
             return;
         };
         let prepared =
@@ -270,7 +268,7 @@ pub fn LetterOutput(
         let json = match serde_json::to_string(&job) {
             Ok(j) => j,
             Err(e) => {
-                phase.set(Phase::Failed(format!("Auftrag nicht erstellbar: {e}")));
+                phase.set(Phase::Failed(tf("letters.job_failed", &[("error", &e)])));
                 return;
             }
         };
@@ -322,18 +320,17 @@ pub fn LetterOutput(
                                         let text = match repo::record_printed_batch(&batch, items)
                                             .await
                                         {
-                                            Ok(()) => format!(
-                                                "Im Protokoll als „gedruckt“ vermerkt: {n} Briefe."
-                                            ),
-                                            Err(e) => format!("Nicht im Protokoll vermerkt: {e}"),
+                                            Ok(()) => tf("letters.logged", &[("n", &n)]),
+                                            Err(e) => tf("letters.not_logged", &[("error", &e)]),
                                         };
                                         let _ = logged.try_set(Some(text));
                                     });
                                 }
                             }
                             Err(e) => {
-                                let _ = phase.try_set(Phase::Failed(format!(
-                                    "Das PDF konnte nicht angezeigt werden: {e:?}"
+                                let _ = phase.try_set(Phase::Failed(tf(
+                                    "letters.show_failed",
+                                    &[("error", &format!("{e:?}"))],
                                 )));
                             }
                         }
@@ -344,7 +341,7 @@ pub fn LetterOutput(
                     Some("error") => {
                         let m = field(data, "message")
                             .as_string()
-                            .unwrap_or_else(|| "Unbekannter Fehler.".into());
+                            .unwrap_or_else(|| i18n::t("letters.unknown_error").into());
                         let _ = phase.try_set(Phase::Failed(m));
                     }
                     _ => {}
@@ -362,44 +359,44 @@ pub fn LetterOutput(
     let running = move || matches!(phase.get(), Phase::Running { .. });
 
     view! {
-        <div class="letter-output" role="group" aria-label="PDF-Ausgabe">
+        <div class="letter-output" role="group" aria-label=i18n::t("letters.aria")>
             <div class="toolbar">
                 <label class="field-inline">
-                    <input type="checkbox" aria-label="Leerseite nach ungeraden Briefen (Duplex)"
+                    <input type="checkbox" aria-label=i18n::t("letters.duplex_aria")
                         prop:checked=move || duplex.get()
                         on:change=move |ev| duplex.set(event_target_checked(&ev)) />
-                    " Leerseite nach ungeraden Briefen (Duplexdruck)"
+                    " " {i18n::t("letters.duplex")}
                 </label>
-                <button on:click=generate disabled=move || running() || draft.with(Option::is_none)>"PDF erzeugen"</button>
+                <button on:click=generate disabled=move || running() || draft.with(Option::is_none)>{i18n::t("letters.generate")}</button>
             </div>
             {move || match phase.get() {
-                Phase::Idle => view! { <p class="muted">"Alle Briefe werden als ein PDF erstellt — im Browser, ohne Server."</p> }.into_any(),
+                Phase::Idle => view! { <p class="muted">{i18n::t("letters.idle")}</p> }.into_any(),
                 Phase::Running { done, total } => view! {
                     <div class="toolbar">
-                        <progress aria-label="Fortschritt der PDF-Erstellung" max=total.max(1).to_string() value=done.to_string()></progress>
-                        <span role="status">{format!("PDF wird erstellt: {done} von {total} Briefen")}</span>
-                        <button class="secondary" on:click=cancel>"Abbrechen"</button>
+                        <progress aria-label=i18n::t("letters.progress_aria") max=total.max(1).to_string() value=done.to_string()></progress>
+                        <span role="status">{tf("letters.progress", &[("done", &done), ("total", &total)])}</span>
+                        <button class="secondary" on:click=cancel>{i18n::t("common.cancel")}</button>
                     </div>
                 }.into_any(),
-                Phase::Cancelled => view! { <p role="status">"PDF-Erstellung abgebrochen."</p> }.into_any(),
+                Phase::Cancelled => view! { <p role="status">{i18n::t("letters.cancelled")}</p> }.into_any(),
                 Phase::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 Phase::Ready { url, pages, letters, ms } => {
                     let name = file_name.get_value();
                     view! {
-                        <p role="status" aria-label="PDF-Ergebnis" data-ms=format!("{ms:.0}")>
-                            {format!("PDF fertig: {letters} Briefe, {pages} Seiten ({:.1} s).", ms / 1000.0)}
+                        <p role="status" aria-label=i18n::t("letters.result_aria") data-ms=format!("{ms:.0}")>
+                            {tf("letters.ready", &[("letters", &letters), ("pages", &pages), ("seconds", &format!("{:.1}", ms / 1000.0))])}
                         </p>
                         <div class="toolbar">
-                            <a class="button" href=url.clone() download=name.clone() aria-label="Herunterladen">"Herunterladen"</a>
-                            <button class="secondary" on:click=print>"Drucken"</button>
+                            <a class="button" href=url.clone() download=name.clone() aria-label=i18n::t("letters.download")>{i18n::t("letters.download")}</a>
+                            <button class="secondary" on:click=print>{i18n::t("letters.print")}</button>
                             <span class="muted">{name}</span>
                         </div>
-                        <iframe node_ref=frame class="pdf-preview" title="PDF-Vorschau" src=url
+                        <iframe node_ref=frame class="pdf-preview" title=i18n::t("letters.preview") src=url
                             style="width: 100%; height: 70vh; border: 1px solid var(--line);"></iframe>
                     }.into_any()
                 }
             }}
-            {move || logged.get().map(|t| view! { <p role="status" aria-label="Protokoll">{t}</p> })}
+            {move || logged.get().map(|t| view! { <p role="status" aria-label=i18n::t("nav.log")>{t}</p> })}
         </div>
     }
 }

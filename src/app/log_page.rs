@@ -7,6 +7,7 @@ use super::state::AppState;
 use super::transmit;
 use crate::domain::outbox::StateKind;
 use crate::domain::sendlog::{batch_summaries, csv_file_name, log_rows, to_csv};
+use crate::i18n::{labels, t, tf};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -14,7 +15,7 @@ use wasm_bindgen::JsCast;
 const SHOWN_ROWS: usize = 300;
 
 fn fmt_dt(t: chrono::NaiveDateTime) -> String {
-    t.format("%d.%m.%Y %H:%M").to_string()
+    t.format(crate::i18n::t("format.datetime")).to_string()
 }
 
 fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
@@ -27,7 +28,7 @@ fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
     let doc = web_sys::window()
         .and_then(|w| w.document())
-        .ok_or("kein Dokument")?;
+        .ok_or(t("log.no_document"))?;
     let a: web_sys::HtmlAnchorElement = doc
         .create_element("a")
         .map_err(|e| format!("{e:?}"))?
@@ -48,7 +49,7 @@ pub fn LogPage() -> impl IntoView {
     let note = RwSignal::new(None::<String>);
     leptos::task::spawn_local(async move {
         if let Err(e) = transmit::refresh_from_store().await {
-            note.set(Some(format!("Protokoll nicht lesbar: {e}")));
+            note.set(Some(tf("log.unreadable", &[("error", &e)])));
         }
     });
     let summaries = Memo::new(move |_| {
@@ -75,19 +76,17 @@ pub fn LogPage() -> impl IntoView {
             .map_err(|e| e.to_string())
             .and_then(|b| download(&csv_file_name(chrono::Local::now().naive_local()), &b));
         note.set(Some(match r {
-            Ok(()) => "CSV exportiert.".into(),
-            Err(e) => format!("Export fehlgeschlagen: {e}"),
+            Ok(()) => t("log.exported").into(),
+            Err(e) => tf("log.export_failed", &[("error", &e)]),
         }));
     };
     let optouts = move |_| {
-        note.set(Some("Abmeldungen werden abgerufen …".into()));
+        note.set(Some(t("log.optouts_fetching").into()));
         leptos::task::spawn_local(async move {
             note.set(Some(match transmit::fetch_optouts(state).await {
-                Ok(0) => "Keine neuen Abmeldungen.".into(),
-                Ok(n) => {
-                    format!("{n} Abmeldungen übernommen: Einwilligung widerrufen (Abmeldelink).")
-                }
-                Err(e) => format!("Abmeldungen nicht abgerufen: {e}"),
+                Ok(0) => t("log.optouts_none").into(),
+                Ok(n) => tf("log.optouts_applied", &[("n", &n)]),
+                Err(e) => tf("log.optouts_failed", &[("error", &e)]),
             }));
         });
     };
@@ -97,37 +96,41 @@ pub fn LogPage() -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             note.set(Some(match transmit::retry(state, &id).await {
-                Ok((n, skipped)) if skipped.is_empty() => {
-                    format!("{n} Nachrichten werden erneut gesendet.")
-                }
-                Ok((n, skipped)) => format!(
-                    "{n} Nachrichten werden erneut gesendet; nicht erneut gesendet: {}",
-                    skipped
-                        .iter()
-                        .map(|(_, r)| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                Ok((n, skipped)) if skipped.is_empty() => tf("log.retry", &[("n", &n)]),
+                Ok((n, skipped)) => tf(
+                    "log.retry_skipped",
+                    &[
+                        ("n", &n),
+                        (
+                            "list",
+                            &skipped
+                                .iter()
+                                .map(|(_, r)| r.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                    ],
                 ),
-                Err(e) => format!("Fehler: {e}"),
+                Err(e) => tf("common.error", &[("error", &e)]),
             }));
         });
     };
     view! {
-        <h1>"Protokoll"</h1>
+        <h1>{t("nav.log")}</h1>
         <div class="actions">
-            <button class="secondary" on:click=export>"CSV exportieren"</button>
-            <button class="secondary" on:click=optouts>"Abmeldungen abrufen"</button>
+            <button class="secondary" on:click=export>{t("log.export")}</button>
+            <button class="secondary" on:click=optouts>{t("log.optouts")}</button>
             <span role="status">{move || note.get()}</span>
         </div>
-        <p class="muted" aria-label="Verbindung">{move || ctl.link.get().label_de()}</p>
+        <p class="muted" aria-label=t("send_panel.link_aria")>{move || ctl.link.get().label_de()}</p>
         {move || if summaries.with(Vec::is_empty) {
-            view! { <p>"Noch keine Sendungen."</p> }.into_any()
+            view! { <p>{t("log.empty")}</p> }.into_any()
         } else {
             view! {
-                <table class="data" aria-label="Sendungen">
+                <table class="data" aria-label=t("log.batches")>
                     <thead><tr>
-                        <th>"Datum"</th><th>"Kanal"</th><th>"Zweck"</th><th>"Vorlage"</th>
-                        <th>"Gesamt"</th><th>"gesendet"</th><th>"gedruckt"</th><th>"fehlgeschlagen"</th><th>"offen"</th><th></th>
+                        <th>{t("log.col.date")}</th><th>{t("log.col.channel")}</th><th>{t("send.purpose")}</th><th>{t("compose.template")}</th>
+                        <th>{t("log.col.total")}</th><th>{t("label.state.sent")}</th><th>{t("label.state.printed")}</th><th>{t("label.state.failed")}</th><th>{t("log.col.open")}</th><th></th>
                     </tr></thead>
                     <tbody>
                         {summaries.get().into_iter().map(|s| {
@@ -136,15 +139,15 @@ pub fn LogPage() -> impl IntoView {
                             view! {
                                 <tr>
                                     <td>{fmt_dt(s.batch.created_at)}</td>
-                                    <td>{s.batch.channel.label_de()}</td>
-                                    <td>{s.batch.purpose.label_de()}</td>
+                                    <td>{labels::channel(s.batch.channel)}</td>
+                                    <td>{labels::purpose(s.batch.purpose)}</td>
                                     <td>{s.batch.template_label()}</td>
                                     <td>{c.total()}</td>
                                     <td>{c.sent}</td>
                                     <td>{c.printed}</td>
                                     <td>{c.failed}</td>
                                     <td>{c.queued + c.transmitted + c.retrying}</td>
-                                    <td><button class="secondary" on:click=move |_| selected.set(Some(id.clone()))>"Details"</button></td>
+                                    <td><button class="secondary" on:click=move |_| selected.set(Some(id.clone()))>{t("log.details")}</button></td>
                                 </tr>
                             }
                         }).collect_view()}
@@ -161,35 +164,35 @@ pub fn LogPage() -> impl IntoView {
                 }
             });
             view! {
-                <section class="card" aria-label="Sendung">
-                    <h2>"Sendung"</h2>
+                <section class="card" aria-label=t("log.batch")>
+                    <h2>{t("log.batch")}</h2>
                     <BatchProgress batch_id=id.clone() />
                     <div class="actions">
-                        <label>"Status"
-                            <select aria-label="Status filtern" on:change=move |ev| {
+                        <label>{t("log.col.state")}
+                            <select aria-label=t("log.filter_aria") on:change=move |ev| {
                                 let v = event_target_value(&ev);
                                 filter.set(StateKind::ALL.into_iter().find(|k| k.label_de() == v));
                             }>
-                                <option value="">"Alle"</option>
-                                {StateKind::ALL.into_iter().map(|k| view! { <option value=k.label_de()>{k.label_de()}</option> }).collect_view()}
+                                <option value="">{t("log.all")}</option>
+                                {StateKind::ALL.into_iter().map(|k| view! { <option value=k.label_de()>{labels::state_kind(k)}</option> }).collect_view()}
                             </select>
                         </label>
                         <Show when=move || { failed.get() > 0 }>
-                            <button on:click=retry>"nur Fehlgeschlagene erneut senden"</button>
+                            <button on:click=retry>{t("log.retry_failed")}</button>
                         </Show>
                     </div>
-                    <p role="status" aria-label="Zeilen">{move || {
+                    <p role="status" aria-label=t("log.rows_aria")>{move || {
                         let (n, r) = rows.get();
-                        if n > r.len() { format!("{n} Empfänger, die ersten {} angezeigt (alle im CSV-Export)", r.len()) } else { format!("{n} Empfänger") }
+                        if n > r.len() { tf("log.rows_truncated", &[("n", &n), ("shown", &r.len())]) } else { tf("log.rows", &[("n", &n)]) }
                     }}</p>
-                    <table class="data" aria-label="Empfänger der Sendung">
-                        <thead><tr><th>"Empfänger"</th><th>"Adresse"</th><th>"Status"</th><th>"Zeit"</th><th>"Grund"</th></tr></thead>
+                    <table class="data" aria-label=t("log.recipients")>
+                        <thead><tr><th>{t("log.col.recipient")}</th><th>{t("log.col.address")}</th><th>{t("log.col.state")}</th><th>{t("log.col.time")}</th><th>{t("log.col.reason")}</th></tr></thead>
                         <tbody>
                             {move || rows.get().1.into_iter().map(|r| view! {
                                 <tr data-state=r.state.label_de()>
                                     <td>{r.recipient_name}</td>
                                     <td>{r.address}</td>
-                                    <td>{r.state.label_de()}{r.retried_as.map(|_| " (erneut gesendet)")}</td>
+                                    <td>{labels::state_kind(r.state)}{r.retried_as.map(|_| format!(" ({})", t("log.retried")))}</td>
                                     <td>{fmt_dt(r.time)}</td>
                                     <td>{r.reason.unwrap_or_default()}</td>
                                 </tr>

@@ -3,6 +3,7 @@
 
 use crate::domain::outbox::{OutboxMessage, RelayReport, RelayState};
 use crate::domain::Channel;
+use crate::i18n::{t, tf};
 use crate::wire::{
     ApiError, Health, MessageStatus, OptOutsResponse, OutgoingMessage, SendersResponse,
     StatusResponse, SubmitRequest, SubmitResponse,
@@ -67,11 +68,12 @@ pub enum RelayError {
 impl RelayError {
     pub fn message_de(&self) -> String {
         match self {
-            RelayError::Unreachable(e) => format!("Relay nicht erreichbar ({e})"),
-            RelayError::Api { status, error } => {
-                format!("Relay antwortet {status}: {}", error.message)
-            }
-            RelayError::Protocol(e) => format!("Unerwartete Antwort des Relays: {e}"),
+            RelayError::Unreachable(e) => tf("relay_client.unreachable", &[("error", &e)]),
+            RelayError::Api { status, error } => tf(
+                "relay_client.api",
+                &[("status", &status), ("error", &error.message)],
+            ),
+            RelayError::Protocol(e) => tf("relay_client.protocol", &[("error", &e)]),
         }
     }
 }
@@ -98,24 +100,25 @@ async fn request(
     if !cfg.token.trim().is_empty() {
         let _ = headers.set("Authorization", &format!("Bearer {}", cfg.token.trim()));
     }
-    let window = web_sys::window().ok_or_else(|| RelayError::Unreachable("kein Fenster".into()))?;
+    let window = web_sys::window()
+        .ok_or_else(|| RelayError::Unreachable(t("relay_client.no_window").into()))?;
     let resp = JsFuture::from(window.fetch_with_request(&req))
         .await
         .map_err(|e| {
             RelayError::Unreachable(
                 e.dyn_ref::<js_sys::Error>()
                     .map(|e| String::from(e.message()))
-                    .unwrap_or_else(|| "Netzwerkfehler".into()),
+                    .unwrap_or_else(|| t("relay_client.network").into()),
             )
         })?;
     let resp: web_sys::Response = resp
         .dyn_into()
-        .map_err(|_| RelayError::Protocol("keine Response".into()))?;
+        .map_err(|_| RelayError::Protocol(t("relay_client.no_response").into()))?;
     let status = resp.status();
     let text = match resp.text() {
         Ok(p) => JsFuture::from(p)
             .await
-            .map_err(|_| RelayError::Unreachable("Antwort abgebrochen".into()))?
+            .map_err(|_| RelayError::Unreachable(t("relay_client.aborted").into()))?
             .as_string()
             .unwrap_or_default(),
         Err(_) => String::new(),

@@ -4,6 +4,7 @@
 use super::relay_client::{self as relay, RelayConfig};
 use super::transmit;
 use crate::domain::{Channel, Purpose};
+use crate::i18n::{labels, t, tf};
 use crate::wire::{OutgoingMessage, SenderInfo};
 use leptos::prelude::*;
 
@@ -28,34 +29,52 @@ pub fn RelaySettings() -> impl IntoView {
         cfg.optouts_since = transmit::config().optouts_since;
         leptos::task::spawn_local(async move {
             message.set(Some(match transmit::set_config(cfg).await {
-                Ok(()) => "Relay-Einstellungen gespeichert.".into(),
-                Err(e) => format!("Nicht gespeichert: {e}"),
+                Ok(()) => t("relay.saved").into(),
+                Err(e) => tf("common.not_saved", &[("error", &e)]),
             }));
         });
     };
     let test = move |_| {
         let cfg = draft.get_untracked();
-        message.set(Some("Verbindung wird geprüft …".into()));
+        message.set(Some(t("relay.checking").into()));
         leptos::task::spawn_local(async move {
             let h = match relay::health(&cfg).await {
                 Ok(h) => h,
                 Err(e) => {
-                    message.set(Some(format!("Keine Verbindung: {}", e.message_de())));
+                    message.set(Some(tf(
+                        "relay.no_connection",
+                        &[("error", &e.message_de())],
+                    )));
                     return;
                 }
             };
             match relay::senders(&cfg).await {
                 Ok(s) => {
-                    message.set(Some(format!(
-                        "Verbindung in Ordnung: Relay {}{}, {} Absenderkonten, {} Nachrichten offen.",
-                        h.version,
-                        if h.demo { " im Demomodus" } else { "" },
-                        s.senders.len(),
-                        h.pending
-                    )));
+                    message.set(Some(if h.demo {
+                        tf(
+                            "relay.ok_demo",
+                            &[
+                                ("version", &h.version),
+                                ("senders", &s.senders.len()),
+                                ("pending", &h.pending),
+                            ],
+                        )
+                    } else {
+                        tf(
+                            "relay.ok",
+                            &[
+                                ("version", &h.version),
+                                ("senders", &s.senders.len()),
+                                ("pending", &h.pending),
+                            ],
+                        )
+                    }));
                     senders.set(s.senders);
                 }
-                Err(e) => message.set(Some(format!("Relay erreichbar, aber: {}", e.message_de()))),
+                Err(e) => message.set(Some(tf(
+                    "relay.reachable_but",
+                    &[("error", &e.message_de())],
+                ))),
             }
         });
     };
@@ -64,9 +83,7 @@ pub fn RelaySettings() -> impl IntoView {
         let channel = test_channel.get_untracked();
         let to = test_to.get_untracked().trim().to_string();
         if to.is_empty() {
-            message.set(Some(
-                "Bitte eine eigene Adresse oder Nummer eintragen.".into(),
-            ));
+            message.set(Some(t("relay.enter_own_address").into()));
             return;
         }
         let msg = OutgoingMessage {
@@ -75,8 +92,8 @@ pub fn RelaySettings() -> impl IntoView {
             purpose: Purpose::Other,
             recipient: to,
             recipient_name: None,
-            subject: "Testnachricht von praxisbote".into(),
-            text: "Dies ist eine Testnachricht von praxisbote. Der Versand funktioniert.".into(),
+            subject: t("relay.test_subject").into(),
+            text: t("relay.test_text").into(),
             html: None,
             attachment: None,
             sender: cfg.sender_for(channel),
@@ -84,14 +101,17 @@ pub fn RelaySettings() -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             message.set(Some(match relay::submit(&cfg, vec![msg]).await {
-                Ok(r) => format!(
-                    "Testnachricht übergeben ({}).",
-                    r.messages
-                        .first()
-                        .map(|m| m.state.label_de())
-                        .unwrap_or("?")
+                Ok(r) => tf(
+                    "relay.test_submitted",
+                    &[(
+                        "state",
+                        &r.messages
+                            .first()
+                            .map(|m| m.state.label_de())
+                            .unwrap_or("?"),
+                    )],
                 ),
-                Err(e) => format!("Test fehlgeschlagen: {}", e.message_de()),
+                Err(e) => tf("relay.test_failed", &[("error", &e.message_de())]),
             }));
         });
     };
@@ -106,7 +126,7 @@ pub fn RelaySettings() -> impl IntoView {
                         _ => d.email_sender = v,
                     });
                 }>
-                    <option value="">"Standard des Relays"</option>
+                    <option value="">{t("relay.default_sender")}</option>
                     {move || {
                         let current = draft.with(|d| d.sender_for(channel).unwrap_or_default());
                         senders.get().into_iter().filter(|s| s.channel == channel).map(|s| {
@@ -130,31 +150,31 @@ pub fn RelaySettings() -> impl IntoView {
         }
     };
     view! {
-        <h2>"Versand über praxisbote-relay"</h2>
-        <form class="person card" on:submit=save aria-label="Relay">
-            <p class="wide muted">"E-Mails und SMS gehen über praxisbote-relay. Leer gelassen wird der Relay verwendet, der diese App ausliefert. Der Zugangsschlüssel bleibt in diesem Browser."</p>
-            {text_field("Relay-Adresse", |c| c.url.clone(), |c, v| c.url = v)}
-            {text_field("Zugangsschlüssel", |c| c.token.clone(), |c, v| c.token = v)}
-            {sender_select(Channel::Email, "Absender E-Mail")}
-            {sender_select(Channel::Sms, "Absender SMS")}
+        <h2>{t("relay.title")}</h2>
+        <form class="person card" on:submit=save aria-label=t("relay.aria")>
+            <p class="wide muted">{t("relay.intro")}</p>
+            {text_field(t("relay.url"), |c| c.url.clone(), |c, v| c.url = v)}
+            {text_field(t("relay.token"), |c| c.token.clone(), |c, v| c.token = v)}
+            {sender_select(Channel::Email, t("relay.sender_email"))}
+            {sender_select(Channel::Sms, t("relay.sender_sms"))}
             <div class="wide actions">
-                <button type="submit">"Relay speichern"</button>
-                <button type="button" class="secondary" on:click=test>"Verbindung testen"</button>
+                <button type="submit">{t("relay.save")}</button>
+                <button type="button" class="secondary" on:click=test>{t("relay.test")}</button>
             </div>
             <label>
-                "Testversand an"
-                <input type="text" aria-label="Testversand an" prop:value=move || test_to.get()
+                {t("relay.test_to")}
+                <input type="text" aria-label=t("relay.test_to") prop:value=move || test_to.get()
                     on:input=move |ev| test_to.set(event_target_value(&ev)) />
             </label>
             <label>
-                "Kanal"
-                <select aria-label="Testkanal" on:change=move |ev| test_channel.set(if event_target_value(&ev) == "sms" { Channel::Sms } else { Channel::Email })>
-                    <option value="email">"E-Mail"</option>
-                    <option value="sms">"SMS"</option>
+                {t("log.col.channel")}
+                <select aria-label=t("relay.test_channel") on:change=move |ev| test_channel.set(if event_target_value(&ev) == "sms" { Channel::Sms } else { Channel::Email })>
+                    <option value="email">{labels::channel(Channel::Email)}</option>
+                    <option value="sms">{labels::channel(Channel::Sms)}</option>
                 </select>
             </label>
             <div class="wide actions">
-                <button type="button" class="secondary" on:click=test_send>"Testnachricht senden"</button>
+                <button type="button" class="secondary" on:click=test_send>{t("relay.test_send")}</button>
                 <span role="status">{move || message.get()}</span>
             </div>
         </form>

@@ -49,7 +49,7 @@ pub fn ReviewPage() -> impl IntoView {
                 reason.set(String::new());
                 override_row.set(Some(index));
             }
-            Err(e) => message.set(Some(e.message_de().to_string())),
+            Err(e) => message.set(Some(crate::i18n::review::error(&e).to_string())),
         }
     };
     let confirm_override = move |_| {
@@ -68,7 +68,7 @@ pub fn ReviewPage() -> impl IntoView {
                 override_row.set(None);
                 message.set(Some(t("review.override_done").into()));
             }
-            Err(e) => message.set(Some(e.message_de().to_string())),
+            Err(e) => message.set(Some(crate::i18n::review::error(&e).to_string())),
         }
     };
     let remove_without_consent = move |_| {
@@ -139,11 +139,11 @@ pub fn ReviewPage() -> impl IntoView {
                     let red = row.is_red();
                     let name = row.name.clone();
                     let included = row.included;
-                    let consent_text = row.consent.label_de();
-                    let consent_detail = row.consent.detail_de();
+                    let consent_text = crate::i18n::review::consent(&row.consent);
+                    let consent_detail = crate::i18n::review::consent_detail(&row.consent);
                     let allowed = row.consent.allowed;
-                    let mut notes: Vec<String> = row.reason_de().into_iter().collect();
-                    notes.extend(row.flags.messages_de(channel().unwrap_or(crate::domain::Channel::Email)));
+                    let mut notes: Vec<String> = crate::i18n::review::reason(&row).into_iter().collect();
+                    notes.extend(crate::i18n::review::flags(&row.flags, channel().unwrap_or(crate::domain::Channel::Email)));
                     if let Some(reason) = &row.override_reason {
                         notes.push(tf("review.included_without_consent", &[("reason", reason)]));
                     }

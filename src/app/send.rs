@@ -7,6 +7,7 @@ use crate::domain::review::Review;
 use crate::domain::search::TextQuery;
 use crate::domain::selection::{distinct_values, AppointmentFilter, Recipient, Selection};
 use crate::domain::{Channel, Kind, Purpose};
+use crate::i18n::{labels, t, tf};
 use chrono::{Days, NaiveDate};
 use leptos::prelude::*;
 
@@ -29,11 +30,11 @@ impl Source {
     ];
     fn label(self) -> &'static str {
         match self {
-            Source::Search => "Suche",
-            Source::Appointments => "Terminliste",
-            Source::Patients => "Patienten",
-            Source::Prospects => "Interessenten",
-            Source::Query => "Abfrage",
+            Source::Search => t("send.source.search"),
+            Source::Appointments => t("send.source.appointments"),
+            Source::Patients => t("send.source.patients"),
+            Source::Prospects => t("send.source.prospects"),
+            Source::Query => t("send.source.query"),
         }
     }
 }
@@ -123,7 +124,7 @@ pub fn SendPage() -> impl IntoView {
                         let name = state
                             .person(&a.person_id)
                             .map(|p| p.person.sort_name())
-                            .unwrap_or_else(|| "(unbekannt)".into());
+                            .unwrap_or_else(|| t("send.unknown").into());
                         out.push(SelRow {
                             index: i,
                             key: a.id.0.clone(),
@@ -142,9 +143,9 @@ pub fn SendPage() -> impl IntoView {
                                     a.kind,
                                     a.location,
                                     if a.status == crate::domain::AppointmentStatus::Cancelled {
-                                        " · abgesagt"
+                                        format!(" · {}", t("send.cancelled"))
                                     } else {
-                                        ""
+                                        String::new()
                                     }
                                 ),
                             ],
@@ -174,8 +175,18 @@ pub fn SendPage() -> impl IntoView {
     });
 
     let headers = move || match source.get() {
-        Source::Appointments => ["Name", "Termin", "Behandler", "Art · Ort"],
-        _ => ["Name", "PLZ Ort", "E-Mail", "Telefon"],
+        Source::Appointments => [
+            t("common.name"),
+            t("send.col.appointment"),
+            t("send.col.therapist"),
+            t("send.col.kind_location"),
+        ],
+        _ => [
+            t("common.name"),
+            t("send.col.place"),
+            t("send.col.email"),
+            t("send.col.phone"),
+        ],
     };
 
     let start_review = move |channel: Channel| {
@@ -228,7 +239,7 @@ pub fn SendPage() -> impl IntoView {
                         let v = event_target_value(&ev);
                         filter.update(|f| *field(f) = if v.is_empty() { vec![] } else { vec![v] });
                     }>
-                        <option value="">"alle"</option>
+                        <option value="">{t("send.all")}</option>
                         {move || options.get().into_iter().map(|o| view! { <option value=o.clone()>{o.clone()}</option> }).collect_view()}
                     </select>
                 </label>
@@ -236,8 +247,8 @@ pub fn SendPage() -> impl IntoView {
         };
 
     view! {
-        <h1>"Versand: Empfänger auswählen"</h1>
-        <div class="toolbar" role="group" aria-label="Quelle">
+        <h1>{t("send.title")}</h1>
+        <div class="toolbar" role="group" aria-label=t("send.source_aria")>
             {Source::ALL.into_iter().map(|s| view! {
                 <button class:secondary=move || source.get() != s aria-pressed=move || (source.get() == s).to_string()
                     on:click=move |_| source.set(s)>{s.label()}</button>
@@ -246,68 +257,68 @@ pub fn SendPage() -> impl IntoView {
         {move || match source.get() {
             Source::Search | Source::Patients | Source::Prospects => view! {
                 <div class="toolbar">
-                    <input type="search" aria-label="Empfänger suchen" placeholder="Name, Ort, PLZ, E-Mail, Telefon"
+                    <input type="search" aria-label=t("send.search_aria") placeholder=t("send.search_placeholder")
                         prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev)) />
                 </div>
             }.into_any(),
             Source::Appointments => view! {
                 <div class="toolbar">
-                    <label class="field">"von"
+                    <label class="field">{t("send.from")}
                         <input type="date" prop:value=move || filter.with(|f| f.from.format("%Y-%m-%d").to_string())
                             on:change=move |ev| if let Some(d) = parse_date(&event_target_value(&ev)) {
                                 filter.update(|f| { f.from = d; if f.to < d { f.to = d; } })
                             } />
                     </label>
-                    <label class="field">"bis"
+                    <label class="field">{t("send.to")}
                         <input type="date" prop:value=move || filter.with(|f| f.to.format("%Y-%m-%d").to_string())
                             on:change=move |ev| if let Some(d) = parse_date(&event_target_value(&ev)) {
                                 filter.update(|f| { f.to = d; if f.from > d { f.from = d; } })
                             } />
                     </label>
-                    {filter_select("Behandler", therapists, |f| &mut f.therapists)}
-                    {filter_select("Ort", locations, |f| &mut f.locations)}
-                    {filter_select("Art", kinds, |f| &mut f.kinds)}
+                    {filter_select(t("send.col.therapist"), therapists, |f| &mut f.therapists)}
+                    {filter_select(t("send.location"), locations, |f| &mut f.locations)}
+                    {filter_select(t("send.kind"), kinds, |f| &mut f.kinds)}
                     <label class="check">
                         <input type="checkbox" prop:checked=move || filter.with(|f| f.include_cancelled)
                             on:change=move |ev| filter.update(|f| f.include_cancelled = event_target_checked(&ev)) />
-                        "abgesagte einbeziehen"
+                        {t("send.include_cancelled")}
                     </label>
-                    <button class="secondary" on:click=move |_| filter.set(AppointmentFilter::day(tomorrow))>"Morgen"</button>
+                    <button class="secondary" on:click=move |_| filter.set(AppointmentFilter::day(tomorrow))>{t("send.tomorrow")}</button>
                 </div>
             }.into_any(),
             Source::Query => view! { <query_builder::QueryBuilder hits=query_hits /> }.into_any(),
         }}
         <div class="toolbar">
-            <span class="count" role="status">{move || format!("{} Treffer, {} ausgewählt", rows.with(Vec::len), selection.with(Selection::len))}</span>
-            <button class="secondary" on:click=move |_| keys.with(|k| selection.update(|s| s.select_all(k)))>"Alle auswählen"</button>
-            <button class="secondary" on:click=move |_| selection.update(Selection::select_none)>"Keine auswählen"</button>
+            <span class="count" role="status">{move || tf("send.counts", &[("hits", &rows.with(Vec::len)), ("selected", &selection.with(Selection::len))])}</span>
+            <button class="secondary" on:click=move |_| keys.with(|k| selection.update(|s| s.select_all(k)))>{t("send.select_all")}</button>
+            <button class="secondary" on:click=move |_| selection.update(Selection::select_none)>{t("send.select_none")}</button>
             <button aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
                 disabled=move || selection.with(Selection::is_empty)
-                on:click=move |_| menu_open.update(|o| *o = !*o)>"Aktion"</button>
+                on:click=move |_| menu_open.update(|o| *o = !*o)>{t("send.action")}</button>
         </div>
         <Show when=move || menu_open.get()>
-            <div class="card toolbar" role="menu" aria-label="Aktion">
-                <label class="field">"Zweck"
-                    <select aria-label="Zweck" on:change=move |ev| {
+            <div class="card toolbar" role="menu" aria-label=t("send.action")>
+                <label class="field">{t("send.purpose")}
+                    <select aria-label=t("send.purpose") on:change=move |ev| {
                         let v = event_target_value(&ev);
                         if let Some(p) = Purpose::ALL.into_iter().find(|p| p.key() == v) { purpose.set(p) }
                     }>
                         {Purpose::ALL.into_iter().map(|p| view! {
-                            <option value=p.key() selected=move || purpose.get() == p>{p.label_de()}</option>
+                            <option value=p.key() selected=move || purpose.get() == p>{labels::purpose(p)}</option>
                         }).collect_view()}
                     </select>
                 </label>
                 {Channel::ALL.into_iter().map(|c| view! {
-                    <button role="menuitem" on:click=move |_| start_review(c)>{format!("{} senden …", c.label_de())}</button>
+                    <button role="menuitem" on:click=move |_| start_review(c)>{tf("send.channel_action", &[("channel", &labels::channel(c))])}</button>
                 }).collect_view()}
             </div>
         </Show>
         <div on:keydown=on_key>
             <table::VirtualTable
                 rows=rows
-                label="Trefferliste"
+                label=t("send.table")
                 header=move || view! {
-                    <th scope="col"><span class="sr-only">"Auswahl"</span></th>
+                    <th scope="col"><span class="sr-only">{t("send.col.select")}</span></th>
                     {headers().into_iter().map(|h| view! { <th scope="col">{h}</th> }).collect_view()}
                 }
                 row=move |r: SelRow| {
@@ -317,7 +328,7 @@ pub fn SendPage() -> impl IntoView {
                     view! {
                         <tr>
                             <td>
-                                <input type="checkbox" aria-label=format!("{name} auswählen")
+                                <input type="checkbox" aria-label=tf("send.select_aria", &[("name", &name)])
                                     prop:checked=move || selection.with(|s| s.contains(&key))
                                     on:click=move |ev: leptos::ev::MouseEvent| {
                                         let shift = ev.shift_key();

@@ -9,6 +9,7 @@ use crate::domain::outbox::{consent_basis, queue_batch, Batch, BatchCounts, Cont
 use crate::domain::placeholders::{build_context, ContextInput};
 use crate::domain::render::Renderer;
 use crate::domain::template::Template;
+use crate::i18n::{self, tf};
 use leptos::prelude::*;
 
 /// Recipients rendered between two yields to the browser (keeps the page responsive).
@@ -29,7 +30,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
     let handover = state
         .handover
         .get_untracked()
-        .ok_or("Keine Empfänger übernommen.")?;
+        .ok_or(i18n::t("send_panel.no_handover"))?;
     let now = chrono::Local::now().naive_local();
     let batch = Batch {
         id: super::repo::new_id(),
@@ -50,7 +51,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
             yield_now().await;
         }
         let Some(record) = state.person(&r.person_id) else {
-            skipped.push(format!("{}: Person nicht gefunden", r.person_id.0));
+            skipped.push(tf("send_panel.skip.no_person", &[("id", &r.person_id.0)]));
             continue;
         };
         let name = record.person.full_name();
@@ -61,7 +62,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
             handover.purpose,
             &handover.overrides,
         ) else {
-            skipped.push(format!("{name}: keine Einwilligung"));
+            skipped.push(tf("send_panel.skip.no_consent", &[("name", &name)]));
             continue;
         };
         let appointment = r.appointment_id.as_ref().and_then(|id| {
@@ -81,13 +82,16 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
         let rendered = match renderer.render_message(&t, &ctx) {
             Ok(m) => m,
             Err(e) => {
-                skipped.push(format!("{name}: {e}"));
+                skipped.push(tf(
+                    "send_panel.skip.error",
+                    &[("name", &name), ("error", &e)],
+                ));
                 continue;
             }
         };
         let address = r.contact.display();
         if address.trim().is_empty() {
-            skipped.push(format!("{name}: keine Adresse"));
+            skipped.push(tf("send_panel.skip.no_address", &[("name", &name)]));
             continue;
         }
         items.push(QueueItem {
@@ -105,7 +109,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
         });
     }
     if items.is_empty() {
-        return Err("Keine Nachricht zu senden.".into());
+        return Err(i18n::t("send_panel.nothing_to_send").into());
     }
     let messages = queue_batch(&batch, items).map_err(|e| e.message_de())?;
     let id = batch.id.clone();
@@ -134,46 +138,45 @@ pub fn SendPanel(draft: RwSignal<Option<Template>>) -> impl IntoView {
             return;
         };
         busy.set(true);
-        message.set(Some("Nachrichten werden erstellt …".into()));
+        message.set(Some(i18n::t("send_panel.rendering").into()));
         leptos::task::spawn_local(async move {
             match queue_all(state, t).await {
                 Ok((id, skipped)) => {
                     batch_id.set(Some(id));
                     message.set(Some(if skipped.is_empty() {
-                        "Alle Nachrichten sind im Postausgang.".into()
+                        i18n::t("send_panel.all_queued").into()
                     } else {
-                        format!(
-                            "Im Postausgang. Nicht aufgenommen ({}): {}",
-                            skipped.len(),
-                            skipped.join("; ")
+                        tf(
+                            "send_panel.queued_skipped",
+                            &[("n", &skipped.len()), ("list", &skipped.join("; "))],
                         )
                     }));
                 }
                 Err(e) => {
                     busy.set(false);
-                    message.set(Some(format!("Nicht gesendet: {e}")));
+                    message.set(Some(tf("send_panel.not_sent", &[("error", &e)])));
                 }
             }
         });
     };
     view! {
-        <section aria-label="Versand" class="send-panel">
+        <section aria-label=i18n::t("send_panel.aria") class="send-panel">
             {move || match reachable.get() {
-                None => view! { <p class="muted">"Verbindung zum Relay wird geprüft …"</p> }.into_any(),
-                Some(Ok(true)) => view! { <p class="muted">"Relay im Demomodus: Nachrichten verlassen diesen Rechner nicht."</p> }.into_any(),
-                Some(Ok(false)) => view! { <p class="ok">"Relay verbunden."</p> }.into_any(),
+                None => view! { <p class="muted">{i18n::t("send_panel.relay_checking")}</p> }.into_any(),
+                Some(Ok(true)) => view! { <p class="muted">{i18n::t("send_panel.relay_demo")}</p> }.into_any(),
+                Some(Ok(false)) => view! { <p class="ok">{i18n::t("send_panel.relay_ok")}</p> }.into_any(),
                 Some(Err(e)) => view! {
                     <div class="error" role="note">
-                        <p>"E-Mails und SMS werden über praxisbote-relay versendet, einen kleinen Dienst in der Praxis oder beim IT-Dienstleister. "
-                           "Er ist gerade nicht erreichbar: " {e}</p>
-                        <p>"Zum Einrichten: Relay starten (z. B. " <code>"cargo xtask start"</code> " für den Demomodus) und unter "
-                           <a href=Page::Settings.hash()>"Einstellungen"</a> " Adresse und Zugangsschlüssel eintragen. "
-                           "Gesendete Nachrichten warten im Postausgang, bis der Relay antwortet. Briefe funktionieren ohne Relay."</p>
+                        <p>{i18n::t("send_panel.relay_intro")} " "
+                           {i18n::t("send_panel.relay_unreachable")} " " {e}</p>
+                        <p>{i18n::t("send_panel.setup_1")} " " <code>"cargo xtask start"</code> " " {i18n::t("send_panel.setup_2")} " "
+                           <a href=Page::Settings.hash()>{i18n::t("nav.settings")}</a> " " {i18n::t("send_panel.setup_3")} " "
+                           {i18n::t("send_panel.setup_4")}</p>
                     </div>
                 }.into_any(),
             }}
             <div class="actions">
-                <button on:click=send disabled=move || busy.get() || draft.with(Option::is_none)>"Senden"</button>
+                <button on:click=send disabled=move || busy.get() || draft.with(Option::is_none)>{i18n::t("send_panel.send")}</button>
                 <span role="status">{move || message.get()}</span>
             </div>
             {move || batch_id.get().map(|id| view! { <BatchProgress batch_id=id /> })}
@@ -203,59 +206,61 @@ pub fn BatchProgress(batch_id: String) -> impl IntoView {
             let r = match what {
                 "pause" => transmit::pause(&id)
                     .await
-                    .map(|_| "Angehalten.".to_string()),
+                    .map(|_| i18n::t("send_panel.paused").to_string()),
                 "resume" => transmit::resume(&id)
                     .await
-                    .map(|_| "Fortgesetzt.".to_string()),
+                    .map(|_| i18n::t("send_panel.resumed").to_string()),
                 _ => transmit::cancel(&id).await.map(|(n, open)| {
                     if open == 0 {
-                        format!("{n} noch nicht übertragene Nachrichten abgebrochen.")
+                        tf("send_panel.cancelled", &[("n", &n)])
                     } else {
-                        format!("{n} abgebrochen; {open} werden noch beim Relay geprüft.")
+                        tf("send_panel.cancelled_open", &[("n", &n), ("open", &open)])
                     }
                 }),
             };
-            note.set(Some(r.unwrap_or_else(|e| format!("Fehler: {e}"))));
+            note.set(Some(
+                r.unwrap_or_else(|e| tf("common.error", &[("error", &e)])),
+            ));
         });
     };
     view! {
         <div class="batch-progress">
-            <progress aria-label="Fortschritt"
+            <progress aria-label=i18n::t("send_panel.progress_aria")
                 max=move || counts.get().total().max(1) as f64
                 value=move || counts.get().finished() as f64></progress>
-            <p role="status" aria-label="Versandstand">{move || {
+            <p role="status" aria-label=i18n::t("send_panel.state_aria")>{move || {
                 let c = counts.get();
                 let mut parts = vec![
-                    format!("{} von {} abgeschlossen", c.finished(), c.total()),
-                    format!("Warteschlange {}", c.queued),
-                    format!("übertragen {}", c.transmitted + c.retrying),
-                    format!("gesendet {}", c.sent),
-                    format!("fehlgeschlagen {}", c.failed),
+                    tf("send_panel.count.finished", &[("done", &c.finished()), ("total", &c.total())]),
+                    tf("send_panel.count.queued", &[("n", &c.queued)]),
+                    tf("send_panel.count.transmitted", &[("n", &(c.transmitted + c.retrying))]),
+                    tf("send_panel.count.sent", &[("n", &c.sent)]),
+                    tf("send_panel.count.failed", &[("n", &c.failed)]),
                 ];
                 if c.cancelled > 0 {
-                    parts.push(format!("abgebrochen {}", c.cancelled));
+                    parts.push(tf("send_panel.count.cancelled", &[("n", &c.cancelled)]));
                 }
                 if c.printed > 0 {
-                    parts.push(format!("gedruckt {}", c.printed));
+                    parts.push(tf("send_panel.count.printed", &[("n", &c.printed)]));
                 }
                 parts.join(" · ")
             }}</p>
-            <p aria-label="Verbindung" class=move || match ctl.link.get() { Link::Waiting(_) | Link::Error(_) => "error", _ => "muted" }>
-                {move || if paused.get() { "Angehalten.".to_string() } else { ctl.link.get().label_de() }}
+            <p aria-label=i18n::t("send_panel.link_aria") class=move || match ctl.link.get() { Link::Waiting(_) | Link::Error(_) => "error", _ => "muted" }>
+                {move || if paused.get() { i18n::t("send_panel.paused").to_string() } else { ctl.link.get().label_de() }}
             </p>
             <div class="actions">
                 <Show when=move || !paused.get() && !counts.get().is_done()
                     fallback=move || view! {
                         <Show when=move || paused.get()>
-                            <button class="secondary" on:click=move |_| act("resume")>"Fortsetzen"</button>
+                            <button class="secondary" on:click=move |_| act("resume")>{i18n::t("send_panel.resume")}</button>
                         </Show>
                     }>
-                    <button class="secondary" on:click=move |_| act("pause")>"Pausieren"</button>
+                    <button class="secondary" on:click=move |_| act("pause")>{i18n::t("send_panel.pause")}</button>
                 </Show>
                 <Show when=move || { counts.get().queued > 0 }>
-                    <button class="danger" on:click=move |_| act("cancel")>"Abbrechen"</button>
+                    <button class="danger" on:click=move |_| act("cancel")>{i18n::t("common.cancel")}</button>
                 </Show>
-                <a href=Page::Log.hash()>"Zum Protokoll"</a>
+                <a href=Page::Log.hash()>{i18n::t("send_panel.to_log")}</a>
                 <span role="status">{move || note.get()}</span>
             </div>
         </div>

@@ -3,6 +3,7 @@
 use super::repo;
 use super::state::AppState;
 use crate::domain::{LetterForm, PracticeSettings};
+use crate::i18n::{t, tf};
 use leptos::prelude::*;
 
 type GetFn = fn(&PracticeSettings) -> String;
@@ -35,39 +36,39 @@ pub fn SettingsPage() -> impl IntoView {
         let s = draft.get();
         leptos::task::spawn_local(async move {
             message.set(Some(match repo::save_settings(state, s).await {
-                Ok(()) => "Gespeichert.".into(),
-                Err(e) => format!("Nicht gespeichert: {e}"),
+                Ok(()) => t("common.saved").into(),
+                Err(e) => tf("common.not_saved", &[("error", &e)]),
             }));
         });
     };
     view! {
-        <h1>"Einstellungen"</h1>
-        <h2>"Praxis"</h2>
-        <form class="person card" on:submit=save aria-label="Praxisdaten">
-            {field(draft, "Name der Praxis", |s| s.name.clone(), |s, v| s.name = v)}
-            {field(draft, "Straße", |s| s.address.street.clone(), |s, v| s.address.street = v)}
-            {field(draft, "Hausnummer", |s| s.address.house_number.clone(), |s, v| s.address.house_number = v)}
-            {field(draft, "PLZ", |s| s.address.postcode.clone(), |s, v| s.address.postcode = v)}
-            {field(draft, "Ort", |s| s.address.city.clone(), |s, v| s.address.city = v)}
-            {field(draft, "Telefon", |s| s.phone.clone(), |s, v| s.phone = v)}
-            {field(draft, "E-Mail", |s| s.email.clone(), |s, v| s.email = v)}
-            {field(draft, "Webseite", |s| s.web.clone(), |s, v| s.web = v)}
-            {field(draft, "Absendername E-Mail", |s| s.sender_names.email_from_name.clone(), |s, v| s.sender_names.email_from_name = v)}
-            {field(draft, "SMS-Absenderkennung", |s| s.sender_names.sms_sender_id.clone(), |s, v| s.sender_names.sms_sender_id = v)}
-            {field(draft, "Ansprechpartner (Brief)", |s| s.sender_names.letter_contact.clone(), |s, v| s.sender_names.letter_contact = v)}
-            {field(draft, "Bankverbindung (Brief-Fußzeile)", |s| s.bank_details.clone(), |s, v| s.bank_details = v)}
+        <h1>{t("nav.settings")}</h1>
+        <h2>{t("settings.practice")}</h2>
+        <form class="person card" on:submit=save aria-label=t("settings.practice_aria")>
+            {field(draft, t("settings.name"), |s| s.name.clone(), |s, v| s.name = v)}
+            {field(draft, t("settings.street"), |s| s.address.street.clone(), |s, v| s.address.street = v)}
+            {field(draft, t("settings.house_number"), |s| s.address.house_number.clone(), |s, v| s.address.house_number = v)}
+            {field(draft, t("settings.postcode"), |s| s.address.postcode.clone(), |s, v| s.address.postcode = v)}
+            {field(draft, t("settings.city"), |s| s.address.city.clone(), |s, v| s.address.city = v)}
+            {field(draft, t("settings.phone"), |s| s.phone.clone(), |s, v| s.phone = v)}
+            {field(draft, t("settings.email"), |s| s.email.clone(), |s, v| s.email = v)}
+            {field(draft, t("settings.web"), |s| s.web.clone(), |s, v| s.web = v)}
+            {field(draft, t("settings.email_from_name"), |s| s.sender_names.email_from_name.clone(), |s, v| s.sender_names.email_from_name = v)}
+            {field(draft, t("settings.sms_sender_id"), |s| s.sender_names.sms_sender_id.clone(), |s, v| s.sender_names.sms_sender_id = v)}
+            {field(draft, t("settings.letter_contact"), |s| s.sender_names.letter_contact.clone(), |s, v| s.sender_names.letter_contact = v)}
+            {field(draft, t("settings.bank_details"), |s| s.bank_details.clone(), |s, v| s.bank_details = v)}
             <label>
-                "Briefform (DIN 5008)"
+                {t("settings.letter_form")}
                 <select on:change=move |ev| {
                     let form = if event_target_value(&ev) == "A" { LetterForm::A } else { LetterForm::B };
                     draft.update(|d| d.letter_form = form);
                 }>
-                    <option value="B" selected=move || draft.with(|d| d.letter_form == LetterForm::B)>"Form B (Standard)"</option>
-                    <option value="A" selected=move || draft.with(|d| d.letter_form == LetterForm::A)>"Form A"</option>
+                    <option value="B" selected=move || draft.with(|d| d.letter_form == LetterForm::B)>{t("settings.form_b")}</option>
+                    <option value="A" selected=move || draft.with(|d| d.letter_form == LetterForm::A)>{t("settings.form_a")}</option>
                 </select>
             </label>
             <div class="wide actions">
-                <button type="submit">"Speichern"</button>
+                <button type="submit">{t("common.save")}</button>
                 <span role="status">{move || message.get()}</span>
             </div>
         </form>

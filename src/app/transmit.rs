@@ -13,6 +13,7 @@ use crate::domain::outbox::{
     self, apply_reports, cancel_batch, retry_failed, Batch, MessageState, OptOutNotice,
     OptOutScope, OutboxMessage, StateKind,
 };
+use crate::i18n::{t, tf};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -36,12 +37,10 @@ pub enum Link {
 impl Link {
     pub fn label_de(&self) -> String {
         match self {
-            Link::Idle => "Bereit.".into(),
-            Link::Working => "Übertragung läuft …".into(),
-            Link::Waiting(e) => {
-                format!("Relay nicht erreichbar – die Nachrichten warten und werden automatisch gesendet, sobald er antwortet. ({e})")
-            }
-            Link::Error(e) => format!("Versand angehalten: {e}"),
+            Link::Idle => t("transmit.idle").into(),
+            Link::Working => t("transmit.working").into(),
+            Link::Waiting(e) => tf("transmit.waiting", &[("error", &e)]),
+            Link::Error(e) => tf("transmit.stopped", &[("error", &e)]),
         }
     }
 }
@@ -156,7 +155,7 @@ pub fn start(state: AppState) {
             }),
             Err(e) => state
                 .error
-                .set(Some(format!("Postausgang nicht lesbar: {e}"))),
+                .set(Some(tf("transmit.outbox_unreadable", &[("error", &e)]))),
         }
         if let Ok(cfg) = repo::outbox::relay_config().await {
             CONFIG.with(|c| *c.borrow_mut() = cfg);
@@ -202,7 +201,7 @@ pub async fn queue(batch: Batch, messages: Vec<OutboxMessage>) -> Result<(), Str
 
 async fn set_paused(batch_id: &str, paused: bool) -> Result<(), String> {
     let Some(mut b) = with(|bs, _| bs.iter().find(|b| b.id == batch_id).cloned()) else {
-        return Err("Sendung nicht gefunden".into());
+        return Err(t("transmit.batch_not_found").into());
     };
     b.paused = paused;
     repo::outbox::put(Some(&b), &[]).await?;
@@ -403,7 +402,10 @@ async fn transmit(cfg: &RelayConfig, ids: &[String]) -> Result<bool, RelayError>
         return Ok(false);
     }
     if let Err(e) = repo::outbox::put(None, &begun).await {
-        return Err(RelayError::Protocol(format!("Speichern: {e}")));
+        return Err(RelayError::Protocol(tf(
+            "transmit.save_failed",
+            &[("error", &e)],
+        )));
     }
     let wire: Vec<_> = begun
         .iter()

@@ -94,6 +94,33 @@ pub enum BackupError {
     Invalid(String),
 }
 
+impl crate::domain::message::UiMessage for BackupError {
+    fn key(&self) -> &'static str {
+        match self {
+            BackupError::NotJson { .. } => "domain.backup.not_json",
+            BackupError::NotABackup => "domain.backup.not_a_backup",
+            BackupError::TooNew { .. } => "domain.backup.too_new",
+            BackupError::UnknownVersion(_) => "domain.backup.unknown_version",
+            BackupError::Invalid(_) => "domain.backup.invalid",
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            BackupError::NotJson { line, column } => {
+                vec![("line", line.to_string()), ("column", column.to_string())]
+            }
+            BackupError::NotABackup => vec![],
+            BackupError::TooNew { found, supported } => vec![
+                ("found", found.to_string()),
+                ("supported", supported.to_string()),
+            ],
+            BackupError::UnknownVersion(v) => vec![("version", v.to_string())],
+            BackupError::Invalid(e) => vec![("error", e.clone())],
+        }
+    }
+}
+
 /// Serialises a backup as compact JSON.
 pub fn export(backup: &Backup) -> String {
     serde_json::to_string(backup).expect("backup data is always serialisable")

@@ -8,6 +8,7 @@ pub mod email_html;
 pub mod hashing;
 pub mod import;
 pub mod letter;
+pub mod message;
 pub mod model;
 pub mod outbox;
 pub mod phone;

@@ -195,6 +195,27 @@ impl std::fmt::Display for SenderIdError {
 
 impl std::error::Error for SenderIdError {}
 
+impl crate::domain::message::UiMessage for SenderIdError {
+    fn key(&self) -> &'static str {
+        match self {
+            SenderIdError::Empty => "domain.sender_id.empty",
+            SenderIdError::AlphanumericTooLong { .. } => "domain.sender_id.alphanumeric_too_long",
+            SenderIdError::NumericTooLong { .. } => "domain.sender_id.numeric_too_long",
+            SenderIdError::InvalidCharacter(_) => "domain.sender_id.invalid_character",
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            SenderIdError::Empty => vec![],
+            SenderIdError::AlphanumericTooLong { len } | SenderIdError::NumericTooLong { len } => {
+                vec![("len", len.to_string())]
+            }
+            SenderIdError::InvalidCharacter(c) => vec![("char", c.to_string())],
+        }
+    }
+}
+
 /// Checks a sender ID: at most 11 alphanumeric characters (letters, digits, space; at least
 /// one letter) or at most 16 digits (optionally with a leading `+`).
 pub fn check_sender_id(id: &str) -> Result<(), SenderIdError> {

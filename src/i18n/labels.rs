@@ -3,6 +3,7 @@
 //! catalogue values equal `label_de()` exactly (tested), so German screens do not change.
 
 use super::t;
+use crate::domain::outbox::StateKind;
 use crate::domain::template::Language;
 use crate::domain::{
     AppointmentStatus, Channel, Evidence, Gender, InsuranceKind, Kind, Purpose, WithdrawalSource,
@@ -80,5 +81,17 @@ pub fn template_language(l: Language) -> &'static str {
     match l {
         Language::De => t("label.language.de"),
         Language::En => t("label.language.en"),
+    }
+}
+
+pub fn state_kind(s: StateKind) -> &'static str {
+    match s {
+        StateKind::Queued => t("label.state.queued"),
+        StateKind::Transmitted => t("label.state.transmitted"),
+        StateKind::Retrying => t("label.state.retrying"),
+        StateKind::Sent => t("label.state.sent"),
+        StateKind::Failed => t("label.state.failed"),
+        StateKind::Printed => t("label.state.printed"),
+        StateKind::Cancelled => t("label.state.cancelled"),
     }
 }

@@ -10,6 +10,7 @@
 //! placeholders, and every key used under `src/app/` exists (a source scan).
 
 pub mod labels;
+pub mod review;
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -220,3 +221,194 @@ pub fn keys_used_in(source: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// A string literal in Rust source: its line (1-based), the source before it, and its text.
+#[derive(Debug, PartialEq)]
+pub struct Literal<'a> {
+    pub line: usize,
+    pub before: &'a str,
+    pub text: &'a str,
+}
+
+/// The string literals of a piece of Rust source (plain, raw and byte strings; comments,
+/// char literals and lifetimes skipped). A small lexer for the UI-string scan, not a parser.
+pub fn string_literals(source: &str) -> Vec<Literal<'_>> {
+    let bytes = source.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let line_of = |pos: usize| source[..pos].matches('\n').count() + 1;
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    while i < bytes.len() {
+        let b = bytes[i];
+        let prev_ident = i > 0 && ident(bytes[i - 1]);
+        if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
+            i = source[i..].find('\n').map_or(bytes.len(), |n| i + n);
+        } else if b == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            i = source[i + 2..]
+                .find("*/")
+                .map_or(bytes.len(), |n| i + 2 + n + 2);
+        } else if b == b'\'' {
+            // A char literal ('x', '\n', '"') or a lifetime ('a).
+            if bytes.get(i + 1) == Some(&b'\\') {
+                i = source[i + 2..]
+                    .find('\'')
+                    .map_or(bytes.len(), |n| i + 2 + n + 1);
+            } else if let Some(c) = source[i + 1..].chars().next() {
+                let after = i + 1 + c.len_utf8();
+                i = if bytes.get(after) == Some(&b'\'') {
+                    after + 1
+                } else {
+                    i + 1
+                };
+            } else {
+                i += 1;
+            }
+        } else if !prev_ident && (b == b'r' || (b == b'b' && bytes.get(i + 1) == Some(&b'r'))) && {
+            let s = if b == b'b' { i + 2 } else { i + 1 };
+            let hashes = bytes[s..].iter().take_while(|&&c| c == b'#').count();
+            bytes.get(s + hashes) == Some(&b'"')
+        } {
+            let s = if b == b'b' { i + 2 } else { i + 1 };
+            let hashes = bytes[s..].iter().take_while(|&&c| c == b'#').count();
+            let start = s + hashes + 1;
+            let close = format!("\"{}", "#".repeat(hashes));
+            let end = source[start..]
+                .find(&close)
+                .map_or(bytes.len(), |n| start + n);
+            out.push(Literal {
+                line: line_of(i),
+                before: &source[..i],
+                text: &source[start..end],
+            });
+            i = end + close.len();
+        } else if b == b'"' {
+            let start = i + 1;
+            let mut j = start;
+            while j < bytes.len() && bytes[j] != b'"' {
+                j += if bytes[j] == b'\\' { 2 } else { 1 };
+            }
+            let end = j.min(bytes.len());
+            let open = if i > 0 && bytes[i - 1] == b'b' && !(i > 1 && ident(bytes[i - 2])) {
+                i - 1
+            } else {
+                i
+            };
+            out.push(Literal {
+                line: line_of(i),
+                before: &source[..open],
+                text: &source[start..end],
+            });
+            i = end + 1;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Does a string literal look like text for a human (and so belong in the catalogue)? True
+/// for German letters, for several words, and for a capitalised word ("Senden"). Keys
+/// (`t("…")`), attribute values that are no text (`class=`, `type=` …) and developer messages
+/// (`expect`, `panic!` …) are not UI text.
+pub fn looks_like_ui_text(lit: &Literal<'_>) -> bool {
+    const CODE_ATTRS: &[&str] = &[
+        "class",
+        "type",
+        "role",
+        "value",
+        "style",
+        "href",
+        "accept",
+        "id",
+        "name",
+        "for",
+        "rows",
+        "tabindex",
+        "scope",
+        "autocomplete",
+        "inputmode",
+        "aria-haspopup",
+        "aria-hidden",
+        "aria-live",
+        "aria-current",
+        "data-state",
+        "lang",
+        "rel",
+        "target",
+        "method",
+        "step",
+        "min",
+        "max",
+        "pattern",
+    ];
+    const DEV_CALLS: &[&str] = &[
+        "expect(",
+        "panic!(",
+        "assert!(",
+        "assert_eq!(",
+        "debug_assert!(",
+        "unreachable!(",
+        "todo!(",
+        "log(",
+        "warn(",
+        "error_1(",
+        "log_1(",
+        "warn_1(",
+    ];
+    let text = lit.text;
+    let before = lit.before.trim_end();
+    if before.ends_with("t(") || before.ends_with("tf(") {
+        // A catalogue key (checked against the catalogues by another test).
+        let call_start = before.len() - if before.ends_with("tf(") { 3 } else { 2 };
+        let prev = before[..call_start].chars().next_back();
+        if !prev.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            return false;
+        }
+    }
+    if let Some(attr_end) = before.strip_suffix('=') {
+        let name: String = attr_end
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == ':')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if CODE_ATTRS.contains(&name.as_str()) || name.starts_with("data-") {
+            return false;
+        }
+    }
+    let tail: String = before
+        .chars()
+        .rev()
+        .take(40)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if DEV_CALLS.iter().any(|c| tail.trim_end().ends_with(c)) {
+        return false;
+    }
+    let german = text.chars().any(|c| "äöüÄÖÜß„“".contains(c));
+    let words = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 3)
+        .count();
+    let several_words = text.contains(' ') && words >= 2;
+    let mut chars = text.chars();
+    let capitalised = matches!((chars.next(), chars.next()), (Some(a), Some(b)) if a.is_uppercase() && b.is_lowercase());
+    german || several_words || capitalised
+}
+
+/// A domain message in the current language: its catalogue key filled with its arguments.
+pub fn msg(m: &dyn crate::domain::message::UiMessage) -> String {
+    msg_in(lang(), m)
+}
+
+/// A domain message in the given language.
+pub fn msg_in(lang: Lang, m: &dyn crate::domain::message::UiMessage) -> String {
+    let args = m.args();
+    let dyn_args: Vec<(&str, &dyn Display)> =
+        args.iter().map(|(k, v)| (*k, v as &dyn Display)).collect();
+    fill(t_in(lang, m.key()), &dyn_args)
+}

@@ -180,6 +180,9 @@ fn german_enum_labels_equal_the_domain_labels() {
     for l in Language::ALL {
         pairs.push((l.label_de(), super::labels::template_language(l)));
     }
+    for s in crate::domain::outbox::StateKind::ALL {
+        pairs.push((s.label_de(), super::labels::state_kind(s)));
+    }
     assert_eq!(lang(), Lang::De);
     for (domain, ui) in &pairs {
         assert_eq!(domain, ui);
@@ -220,6 +223,7 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
     let mut files = Vec::new();
     rust_files(&root.join("app"), &mut files);
     files.push(root.join("i18n/labels.rs"));
+    files.push(root.join("i18n/review.rs"));
     let mut used = BTreeSet::new();
     let mut missing = Vec::new();
     for file in &files {
@@ -237,6 +241,17 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
             used.insert(key);
         }
     }
+    // Keys of domain messages (`UiMessage::key`) are string literals in src/domain.
+    let mut domain_files = Vec::new();
+    rust_files(&root.join("domain"), &mut domain_files);
+    for file in &domain_files {
+        let source = std::fs::read_to_string(file).expect("read source");
+        for lit in string_literals(&source) {
+            if lit.text.starts_with("domain.") && !lit.text.contains(' ') {
+                used.insert(lit.text.to_string());
+            }
+        }
+    }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
     assert!(used.len() > 50, "the scan found only {} keys", used.len());
     let unused: Vec<_> = keys(Lang::De)
@@ -244,4 +259,261 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
         .filter(|k| !used.contains(*k))
         .collect();
     assert!(unused.is_empty(), "catalogue keys used nowhere: {unused:?}");
+}
+
+#[test]
+fn string_literals_are_found_with_their_context() {
+    let src = "let a = \"eins\"; // \"kommentar\"\n/* \"block\" */ let c = '\"'; fn f<'a>() {}\n\
+               let r = r#\"roh \"x\"\"#; let e = \"esc \\\" q\"; t(\"k.ey\")";
+    let lits: Vec<(usize, &str)> = string_literals(src)
+        .iter()
+        .map(|l| (l.line, l.text))
+        .collect();
+    assert_eq!(
+        lits,
+        vec![
+            (1, "eins"),
+            (3, "roh \"x\""),
+            (3, "esc \\\" q"),
+            (3, "k.ey")
+        ]
+    );
+}
+
+#[test]
+fn ui_text_is_told_apart_from_keys_attributes_and_developer_messages() {
+    let cases: &[(&str, bool)] = &[
+        ("view! { <p>\"Senden\"</p> }", true),
+        ("view! { <p>\"noch keine Sendungen\"</p> }", true),
+        ("format!(\"{n} Empfänger\")", true),
+        ("x.ok_or(\"kein Dokument\")", true),
+        ("<input aria-label=\"Suche\" />", true),
+        ("<input placeholder=\"Name, Ort\" />", true),
+        ("{t(\"send.title\")}", false),
+        ("tf(\n    \"send.counts\", &[(\"n\", &n)])", false),
+        ("<div class=\"card toolbar\">", false),
+        ("<input type=\"checkbox\" />", false),
+        ("<tr data-state=\"Warte Schlange\">", false),
+        ("x.expect(\"shown only with a handover\")", false),
+        ("format!(\"{} ({})\", a, b)", false),
+        ("d.format(\"%d.%m.%Y\")", false),
+        ("opts.set_type(\"text/csv;charset=utf-8\")", false),
+        ("<option value=\"appointments\">", false),
+    ];
+    for (src, want) in cases {
+        let lits = string_literals(src);
+        let got = lits.iter().any(looks_like_ui_text);
+        assert_eq!(got, *want, "{src}: {lits:?}");
+    }
+}
+
+/// The UI source files whose strings all come from the catalogue: a literal that looks like
+/// UI text (German letters, several words, a capitalised word) fails this test, naming the
+/// file and line. Add the text to de.txt/en.txt and use `t("…")`/`tf("…")` instead.
+#[test]
+fn converted_ui_files_contain_no_literal_ui_text() {
+    // (file, literal) pairs that look like text but are not UI strings.
+    const ALLOWED: &[(&str, &str)] = &[
+        // Brand name and the language names (each in its own language, on purpose).
+        ("app/mod.rs", "praxisbote"),
+        ("app/language.rs", "Deutsch"),
+        ("app/language.rs", "English"),
+        // Preview-only unsubscribe link, replaced by the relay's real link when sending.
+        ("app/compose.rs", "https://abmelden.example/u/VORSCHAU"),
+        // A command name, HTTP header names and values.
+        ("app/send_panel.rs", "cargo xtask start"),
+        ("app/relay_client.rs", "Accept"),
+        ("app/relay_client.rs", "Content-Type"),
+        ("app/relay_client.rs", "Authorization"),
+        ("app/relay_client.rs", "Bearer {}"),
+        ("app/relay_client.rs", "HTTP {status}"),
+        // A new template's body: template text in the template's own language.
+        (
+            "app/templates.rs",
+            "{{ anrede }},\\n\\n\\n\\nMit freundlichen Grüßen\\n{{ praxis.name }}",
+        ),
+        // Stored consent reason of a letter recipient (data, not shown as UI text).
+        ("app/letters.rs", "In der Überprüfung übernommen."),
+        // Message of a benchmark helper.
+        ("app/transmit.rs", "not done after 300 s: {:?}"),
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root.join("app"), &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for file in &files {
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let source = std::fs::read_to_string(file).expect("read source");
+        // Test modules may use any strings.
+        let source = source.split("#[cfg(test)]").next().unwrap_or("");
+        for lit in string_literals(source) {
+            if looks_like_ui_text(&lit) && !ALLOWED.contains(&(rel.as_str(), lit.text)) {
+                found.push(format!("{rel}:{}: {:?}", lit.line, lit.text));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "literal UI text outside the catalogue (use t(\"…\")/tf(\"…\")):\n{}",
+        found.join("\n")
+    );
+}
+
+/// Domain messages: every key exists in every language, the German text filled with the
+/// arguments equals the domain's German `Display`, and English differs from German.
+#[test]
+fn domain_messages_translate_and_german_equals_display() {
+    use crate::domain::backup::BackupError;
+    use crate::domain::message::UiMessage;
+    use crate::domain::sms::SenderIdError;
+    let samples: Vec<Box<dyn UiMessage>> = vec![
+        Box::new(SenderIdError::Empty),
+        Box::new(SenderIdError::AlphanumericTooLong { len: 12 }),
+        Box::new(SenderIdError::NumericTooLong { len: 17 }),
+        Box::new(SenderIdError::InvalidCharacter('ä')),
+        Box::new(BackupError::NotJson { line: 3, column: 7 }),
+        Box::new(BackupError::NotABackup),
+        Box::new(BackupError::TooNew {
+            found: 9,
+            supported: 2,
+        }),
+        Box::new(BackupError::UnknownVersion(0)),
+        Box::new(BackupError::Invalid("missing field `persons`".into())),
+    ];
+    let mut keys_seen = BTreeSet::new();
+    for m in &samples {
+        for lang in Lang::ALL {
+            assert!(
+                lang.catalogue().contains_key(m.key()),
+                "{} missing in {}.txt",
+                m.key(),
+                lang.code()
+            );
+        }
+        let names: Vec<&str> = m.args().iter().map(|(k, _)| *k).collect();
+        for p in placeholders(t_in(Lang::De, m.key())) {
+            assert!(names.contains(&p), "{}: no argument for {{{p}}}", m.key());
+        }
+        assert_eq!(msg_in(Lang::De, m.as_ref()), m.to_string(), "{}", m.key());
+        let en = msg_in(Lang::En, m.as_ref());
+        assert_ne!(en, m.to_string(), "{}", m.key());
+        assert!(
+            !en.contains('{'),
+            "{}: unfilled placeholder in {en}",
+            m.key()
+        );
+        keys_seen.insert(m.key());
+    }
+    assert_eq!(keys_seen.len(), samples.len(), "two variants share a key");
+    assert_eq!(
+        msg_in(Lang::En, &SenderIdError::AlphanumericTooLong { len: 12 }),
+        "An alphanumeric sender ID may have at most 11 characters (now 12)."
+    );
+}
+
+/// The review's texts in German equal the domain's `*_de` texts; in English they differ.
+#[test]
+fn review_texts_in_german_equal_the_domain_texts() {
+    use super::review;
+    use crate::domain::address::AddressProblem;
+    use crate::domain::email::EmailError;
+    use crate::domain::phone::PhoneError;
+    use crate::domain::review::{ConsentCell, ReviewError, RowFlags, Unreachable};
+    use crate::domain::{Channel, Evidence};
+    let d = |m: u32, day: u32| chrono::NaiveDate::from_ymd_opt(2026, m, day);
+    let cells = [
+        ConsentCell {
+            allowed: true,
+            given_at: d(1, 2),
+            evidence: Some(Evidence::WrittenForm),
+            withdrawn_at: None,
+        },
+        ConsentCell {
+            allowed: false,
+            given_at: d(1, 2),
+            evidence: None,
+            withdrawn_at: d(3, 4),
+        },
+        ConsentCell {
+            allowed: false,
+            given_at: d(5, 6),
+            evidence: Some(Evidence::Verbal),
+            withdrawn_at: d(7, 8),
+        },
+        ConsentCell {
+            allowed: false,
+            given_at: None,
+            evidence: None,
+            withdrawn_at: None,
+        },
+    ];
+    let flags = [
+        RowFlags {
+            shared_contact_with: 1,
+            person_rows: 1,
+        },
+        RowFlags {
+            shared_contact_with: 3,
+            person_rows: 2,
+        },
+        RowFlags {
+            shared_contact_with: 0,
+            person_rows: 4,
+        },
+        RowFlags::default(),
+    ];
+    let unreachable = [
+        Unreachable::UnknownPerson,
+        Unreachable::NoEmail,
+        Unreachable::InvalidEmail(EmailError::MissingAt),
+        Unreachable::NoMobile,
+        Unreachable::LandlineOnly,
+        Unreachable::InvalidNumber(PhoneError::TooShort),
+        Unreachable::IncompleteAddress(vec![
+            AddressProblem::MissingStreet,
+            AddressProblem::MissingPostcode,
+        ]),
+    ];
+    let errors = [
+        ReviewError::NoSuchRow,
+        ReviewError::Unreachable,
+        ReviewError::NeedsConsentOverride,
+        ReviewError::EmptyReason,
+    ];
+    for lang in Lang::ALL {
+        set_lang(lang);
+        let de = lang == Lang::De;
+        let check = |ui: String, domain: String| {
+            if de {
+                assert_eq!(ui, domain);
+            } else {
+                assert_ne!(ui, domain);
+            }
+        };
+        for c in &cells {
+            check(review::consent(c).into(), c.label_de().into());
+            check(review::consent_detail(c), c.detail_de());
+        }
+        for f in &flags {
+            for ch in Channel::ALL {
+                let (ui, domain) = (review::flags(f, ch), f.messages_de(ch));
+                assert_eq!(ui.len(), domain.len());
+                for (u, dm) in ui.into_iter().zip(domain) {
+                    check(u, dm);
+                }
+            }
+        }
+        for u in &unreachable {
+            check(review::unreachable(u), u.message_de());
+        }
+        for e in &errors {
+            check(review::error(e).into(), e.message_de().into());
+        }
+    }
+    set_lang(Lang::De);
 }
