@@ -487,3 +487,47 @@ async fn request(req: web_sys::IdbRequest) -> wasm_bindgen::JsValue {
         .await
         .expect("request")
 }
+
+/// Persons whose index keys hold the separators of the packed bulk form (U+001D/U+001E)
+/// take the one-by-one path and are stored and found exactly like the others, in the same
+/// batch and bucket order.
+#[wasm_bindgen_test]
+async fn separator_characters_in_keys_round_trip() {
+    let name = fresh_name();
+    let store = IdbStore::open(&name).await.unwrap();
+    let mut people = sample_persons(0, 60);
+    people[7].person.last_name = "Ab\u{1d}c".into();
+    people[8].person.tags = vec!["x\u{1e}y".into(), "knie".into()];
+    people[9].person.first_name = "\u{1e}".into();
+    // The same id twice in one batch: the later record wins.
+    let mut again = people[10].clone();
+    again.person.first_name = "Zweitfassung".into();
+    people.push(again.clone());
+    let mem = MemoryStore::new();
+    for s in [&store as &dyn Store, &mem as &dyn Store] {
+        let r = s.put_persons(&people).await;
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert_eq!(store.count_persons().await.unwrap(), 60);
+    assert_eq!(
+        store.get_person(&again.person.id).await.unwrap(),
+        Some(again)
+    );
+    assert_eq!(
+        store.all_persons().await.unwrap(),
+        mem.all_persons().await.unwrap()
+    );
+    for prefix in ["ab", "ab\u{1d}", "\u{1e}"] {
+        assert_eq!(
+            store.persons_by_name_prefix(prefix).await.unwrap(),
+            mem.persons_by_name_prefix(prefix).await.unwrap(),
+            "{prefix:?}"
+        );
+    }
+    for tag in ["x\u{1e}y", "knie"] {
+        let got = store.persons_by_tag(tag).await.unwrap();
+        assert_eq!(got, mem.persons_by_tag(tag).await.unwrap(), "{tag:?}");
+    }
+    store.close();
+    IdbStore::delete_database(&name).await.unwrap();
+}

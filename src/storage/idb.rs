@@ -1,10 +1,17 @@
 //! IndexedDB [`Store`] (browser only), built on `indexed_db_futures` 0.6.
 //!
-//! Layout (schema in [`migrate`](super::migrate)): every row is a small JS object holding the
-//! index fields plus the full record as JSON text (`json`). Writing such a row is one call
-//! into JS per record and one structured clone of a few strings; reading parses the JSON in
-//! Rust. Index fields: persons `{id, name, bday?, kind, tags[]}`, appointments
-//! `{id, start, person}`, settings/documents `{key}`.
+//! Layout (schema v2, see [`migrate`](super::migrate)):
+//! - persons are packed into [`PERSON_BUCKETS`] bucket rows keyed by `b` = [`bucket_of`]
+//!   (a hash of the person id): `{b, ids[], names[], bdays[], kinds[], tagsets[], tags[],
+//!   json[]}` with one entry per person in the parallel arrays (`json` = the full record as
+//!   JSON text) and multiEntry indices over `names`, `bdays`, `kinds` and `tags`. The row
+//!   `b = -1` holds the person count. Why: in Chromium every IndexedDB request costs about
+//!   100 µs, so a bulk write of N persons is ~1,000 requests instead of N (see
+//!   BENCHMARKS-idbspeed.md). A write reads the buckets it touches, changes them in JS and
+//!   puts them back, all in its one transaction. A query asks the index for the bucket keys,
+//!   reads those buckets and filters/sorts their entries in JS exactly like the index
+//!   (value, then id, in UTF-16 order), so results equal the one-row-per-person layout.
+//! - appointments `{id, start, person, json}`, settings/documents `{key, json}`: one row each.
 //!
 //! Every [`Store::write`] runs in one read-write transaction over the stores it touches.
 //! `indexed_db_futures` aborts a transaction that is dropped without `commit`, so any `?`
@@ -57,6 +64,48 @@ export function pb_bucket_upsert(bk, id, name, bday, kind, tagset, json) {
   bk.kinds[i] = kind;
   bk.tagsets[i] = tagset;
   bk.json[i] = json;
+}
+// Merges packed entries into a bucket: records end with U+001E, fields (id, name, bday,
+// kind, tagset, json) are separated by U+001D. A later entry of the same id wins.
+export function pb_bucket_merge(bk, packed) {
+  const at = new Map();
+  for (let i = 0; i < bk.ids.length; i++) at.set(bk.ids[i], i);
+  let start = 0;
+  for (;;) {
+    const end = packed.indexOf("\u001e", start);
+    if (end < 0) break;
+    const f = packed.substring(start, end).split("\u001d");
+    start = end + 1;
+    let i = at.get(f[0]);
+    if (i === undefined) {
+      i = bk.ids.length;
+      bk.ids.push(f[0]);
+      at.set(f[0], i);
+    }
+    bk.names[i] = f[1];
+    bk.bdays[i] = f[2];
+    bk.kinds[i] = f[3];
+    bk.tagsets[i] = f[4];
+    bk.json[i] = f[5];
+  }
+}
+// The buckets `keys` (undefined where missing) followed by the count row. An empty store
+// is not read at all; when a quarter or more of the rows are wanted, one getAll reads them.
+export async function pb_fetch_buckets(store, keys) {
+  const [total, countRow] = await Promise.all([pbReq(store.count()), pbReq(store.get(COUNT_KEY))]);
+  let rows;
+  if (total === 0) {
+    rows = keys.map(() => undefined);
+  } else if (keys.length * 4 >= total) {
+    const all = await pbReq(store.getAll(IDBKeyRange.lowerBound(0)));
+    const byKey = new Map();
+    for (const bk of all) byKey.set(bk.b, bk);
+    rows = keys.map((k) => byKey.get(k));
+  } else {
+    rows = await Promise.all(keys.map((k) => pbReq(store.get(k))));
+  }
+  rows.push(countRow);
+  return rows;
 }
 export function pb_bucket_remove(bk, id) {
   const i = bk.ids.indexOf(id);
@@ -156,6 +205,8 @@ extern "C" {
         tagset: &str,
         json: &str,
     );
+    fn pb_bucket_merge(bk: &JsValue, packed: &str);
+    fn pb_fetch_buckets(store: &JsValue, keys: &js_sys::Array) -> js_sys::Promise;
     fn pb_bucket_remove(bk: &JsValue, id: &str) -> bool;
     fn pb_bucket_has(bk: &JsValue, id: &str) -> bool;
     fn pb_bucket_len(bk: &JsValue) -> u32;
@@ -221,6 +272,50 @@ pub fn person_bucket_rows(persons: &[PersonRecord]) -> Result<js_sys::Array> {
     Ok(rows)
 }
 
+/// Appends one person in the form `pb_bucket_merge` reads (fields separated by U+001D, the
+/// record ended by U+001E). Returns `false` (appending nothing) when a key field holds one of
+/// the separators; serde_json escapes control characters, so the JSON text never does.
+fn pack_person(out: &mut String, p: &PersonRecord) -> Result<bool> {
+    const SEPS: [char; 2] = ['\u{1d}', '\u{1e}'];
+    let id = p.person.id.0.as_str();
+    let name = keys::name_key(p);
+    let tags = keys::tag_keys(p).join("\u{1f}");
+    if [id, name.as_str(), tags.as_str()]
+        .iter()
+        .any(|s| s.contains(SEPS))
+    {
+        return Ok(false);
+    }
+    let start = out.len();
+    out.push_str(id);
+    out.push('\u{1d}');
+    out.push_str(&name);
+    out.push('\u{1d}');
+    if let Some(b) = keys::birthday_key(p) {
+        out.push_str(&b);
+    }
+    out.push('\u{1d}');
+    out.push_str(p.person.kind.key());
+    out.push('\u{1d}');
+    out.push_str(&tags);
+    out.push('\u{1d}');
+    // serde_json writes UTF-8 and escapes U+0000–U+001F, so the separators stay unique.
+    let mut buf = std::mem::take(out).into_bytes();
+    let res = serde_json::to_writer(&mut buf, p);
+    *out = String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    if let Err(e) = res {
+        out.truncate(start);
+        return Err(StoreError::Invalid {
+            what: "Person",
+            id: id.to_string(),
+            reason: format!("Nicht speicherbar: {e}."),
+        });
+    }
+    out.push('\u{1e}');
+    Ok(true)
+}
+
 /// The key of the row holding the person count in the v2 persons store.
 const COUNT_KEY: f64 = -1.0;
 
@@ -244,8 +339,9 @@ async fn await_js(p: js_sys::Promise) -> Result<JsValue> {
 /// Fetches bucket rows (missing ones as fresh empty buckets) plus the count row.
 async fn fetch_buckets(raw: &JsValue, buckets: &[u32]) -> Result<(Vec<(u32, JsValue, u32)>, f64)> {
     let keys: js_sys::Array = buckets.iter().map(|b| JsValue::from(*b)).collect();
-    keys.push(&JsValue::from(COUNT_KEY));
-    let rows: js_sys::Array = await_js(pb_get_rows(raw, &keys)).await?.unchecked_into();
+    let rows: js_sys::Array = await_js(pb_fetch_buckets(raw, &keys))
+        .await?
+        .unchecked_into();
     let count = pb_count_of(&rows.get(buckets.len() as u32));
     let out = buckets
         .iter()
@@ -850,19 +946,35 @@ impl Store for IdbStore {
             }
         }
 
+        // Entries are packed per bucket and handed to JS in one call per bucket (one string
+        // crossing instead of six per person).
+        let mut packed: HashMap<u32, (JsValue, String)> = HashMap::new();
         for p in batch.persons {
             validate_person(p)?;
             let id = p.person.id.0.as_str();
-            let json = to_json("Person", id, p)?;
-            pb_bucket_upsert(
-                &bucket(id, true),
-                id,
-                &keys::name_key(p),
-                keys::birthday_key(p).as_deref().unwrap_or(""),
-                p.person.kind.key(),
-                &keys::tag_keys(p).join("\u{1f}"),
-                &json,
-            );
+            let b = bucket_of(id);
+            let (bk, text) = packed
+                .entry(b)
+                .or_insert_with(|| (bucket(id, true), String::new()));
+            if !pack_person(text, p)? {
+                // A key holding a separator: flush what is packed, then this one alone.
+                pb_bucket_merge(bk, text);
+                text.clear();
+                pb_bucket_upsert(
+                    bk,
+                    id,
+                    &keys::name_key(p),
+                    keys::birthday_key(p).as_deref().unwrap_or(""),
+                    p.person.kind.key(),
+                    &keys::tag_keys(p).join("\u{1f}"),
+                    &to_json("Person", id, p)?,
+                );
+            }
+        }
+        for (bk, text) in packed.values() {
+            if !text.is_empty() {
+                pb_bucket_merge(bk, text);
+            }
         }
 
         if !batch.appointments.is_empty() {
