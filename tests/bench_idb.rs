@@ -1,19 +1,25 @@
 //! Benchmark: bulk insert of persons into IndexedDB through [`IdbStore`] versus a plain
 //! JavaScript `put` loop in one transaction, in the same browser run. Prints figures; it
-//! asserts nothing. Ignored by default; run it explicitly (see BENCHMARKS-storage.md):
+//! asserts nothing but the row counts. Ignored by default; run it with `cargo xtask bench idb`
+//! or:
 //!
-//! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+//! `WASM_BINDGEN_TEST_TIMEOUT=900 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 //!  CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown
-//!  --test bench_idb -- --include-ignored`
+//!  --test bench_idb -- --include-ignored --nocapture`
 //!
-//! Fairness: the JavaScript loop writes into a fresh database with the same schema (same
-//! indices) and gets the very same row objects, prebuilt before its clock starts. The Rust
-//! figure includes everything the app pays: validation, JSON serialisation, index keys,
-//! building the row objects, the puts and the commit.
+//! Lines:
+//! - `plain JS put loop (v2 buckets)`: the very rows `IdbStore` writes (schema v2: persons
+//!   packed into 1,024 bucket rows), prebuilt before the clock starts, put in one
+//!   transaction into a fresh v2 database. This is the fair baseline for the ratio.
+//! - `IdbStore::put_persons (v2)`: everything the app pays: validation, JSON serialisation,
+//!   index keys, reading the touched buckets, packing, the puts and the commit.
+//! - `plain JS put loop (v1 rows)`: reference for the old layout: one row per person
+//!   (`{id, name, bday, kind, tags, json}`, four indices), prebuilt, into a fresh v1 database.
 #![cfg(target_arch = "wasm32")]
 
 use praxisbote::storage::conformance::sample_persons;
-use praxisbote::storage::idb::{person_row, IdbStore, RowEncoding};
+use praxisbote::storage::idb::{person_bucket_rows, person_row, IdbStore, RowEncoding};
+use praxisbote::storage::migrate;
 use praxisbote::storage::Store;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -52,10 +58,9 @@ fn fresh_name() -> String {
 }
 
 /// Milliseconds of one `put_persons` of `persons` into a fresh database.
-async fn rust_run(persons: &[praxisbote::domain::PersonRecord], encoding: RowEncoding) -> f64 {
+async fn rust_run(persons: &[praxisbote::domain::PersonRecord]) -> f64 {
     let name = fresh_name();
     let store = IdbStore::open(&name).await.unwrap();
-    store.set_row_encoding(encoding);
     let t0 = pb_now();
     store.put_persons(persons).await.unwrap();
     let ms = pb_now() - t0;
@@ -65,19 +70,15 @@ async fn rust_run(persons: &[praxisbote::domain::PersonRecord], encoding: RowEnc
     ms
 }
 
-/// Milliseconds of the plain JavaScript put loop of the same rows into a fresh database.
-async fn js_run(persons: &[praxisbote::domain::PersonRecord]) -> f64 {
+/// Milliseconds of the plain JavaScript put loop of `rows` into a fresh database at schema
+/// `version`.
+async fn js_run(rows: &js_sys::Array, version: u32) -> f64 {
     let name = fresh_name();
-    let store = IdbStore::open(&name).await.unwrap();
-    let rows: js_sys::Array = persons
-        .iter()
-        .map(|p| person_row(p, RowEncoding::InlineJs).unwrap())
-        .collect();
+    let store = IdbStore::open_with(&name, migrate::migrations(), version)
+        .await
+        .unwrap();
     store.close();
-    let ms = pb_js_put_loop(&name, &rows).await.as_f64().unwrap();
-    let store = IdbStore::open(&name).await.unwrap();
-    assert_eq!(store.count_persons().await.unwrap(), persons.len());
-    store.close();
+    let ms = pb_js_put_loop(&name, rows).await.as_f64().unwrap();
     IdbStore::delete_database(&name).await.unwrap();
     ms
 }
@@ -95,37 +96,43 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[ignore]
 async fn bench_bulk_insert_persons() {
     console_log!("bench_idb: bulk insert of persons, one transaction, fresh database per run");
+    let latest = migrate::SchemaVersion::LATEST.number();
     for (n, rounds) in [(10_000usize, 5usize), (100_000, 3)] {
         let persons = sample_persons(0, n);
         let json_bytes: usize = persons
             .iter()
             .map(|p| serde_json::to_string(p).unwrap().len())
             .sum();
-        let (mut js, mut inline, mut swb) = (Vec::new(), Vec::new(), Vec::new());
+        let v2_rows = person_bucket_rows(&persons).unwrap();
+        let v1_rows: js_sys::Array = persons
+            .iter()
+            .map(|p| person_row(p, RowEncoding::InlineJs).unwrap())
+            .collect();
+        let (mut js2, mut rust, mut js1) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
             // Interleaved, so that browser state drifts hit all three alike.
-            js.push(js_run(&persons).await);
-            inline.push(rust_run(&persons, RowEncoding::InlineJs).await);
-            swb.push(rust_run(&persons, RowEncoding::SerdeWasmBindgen).await);
+            js2.push(js_run(&v2_rows, latest).await);
+            rust.push(rust_run(&persons).await);
+            js1.push(js_run(&v1_rows, 1).await);
         }
-        let (js, inline, swb) = (median(js), median(inline), median(swb));
+        let (js2, rust, js1) = (median(js2), median(rust), median(js1));
         console_log!(
-            "n={n} (avg record JSON {} bytes, median of {rounds})",
-            json_bytes / n
+            "n={n} (avg record JSON {} bytes, {} v2 rows, median of {rounds})",
+            json_bytes / n,
+            v2_rows.length()
         );
         console_log!(
-            "  plain JS put loop        : {js:8.1} ms {:9.0} rows/s",
-            rate(n, js)
+            "  plain JS put loop (v2 buckets): {js2:8.1} ms {:9.0} rows/s",
+            rate(n, js2)
         );
         console_log!(
-            "  IdbStore (inline JS rows): {inline:8.1} ms {:9.0} rows/s  ratio {:.2}x",
-            rate(n, inline),
-            inline / js
+            "  IdbStore::put_persons (v2)    : {rust:8.1} ms {:9.0} rows/s  ratio {:.2}x",
+            rate(n, rust),
+            rust / js2
         );
         console_log!(
-            "  IdbStore (serde-wasm-bg) : {swb:8.1} ms {:9.0} rows/s  ratio {:.2}x",
-            rate(n, swb),
-            swb / js
+            "  plain JS put loop (v1 rows)   : {js1:8.1} ms {:9.0} rows/s  (old layout, reference)",
+            rate(n, js1)
         );
     }
 }

@@ -7,7 +7,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use praxisbote::storage::conformance::{self, sample_persons};
-use praxisbote::storage::idb::IdbStore;
+use praxisbote::storage::idb::{person_row, IdbStore, RowEncoding};
+use praxisbote::storage::memory::MemoryStore;
 use praxisbote::storage::migrate::{self, names, Change, Migration, SchemaModel, SchemaVersion};
 use praxisbote::storage::{Collection, Doc, Store, StoreError};
 use wasm_bindgen::JsCast;
@@ -161,7 +162,7 @@ async fn migrations_upgrade_data_of_every_old_version() {
         let name = fresh_name();
         let store = IdbStore::open_with(&name, all.clone(), old).await.unwrap();
         let people = sample_persons(0, 20);
-        store.put_persons(&people).await.unwrap();
+        put_in_old_shape(&store, old, &people).await;
         store.close();
         let store = IdbStore::open(&name).await.unwrap();
         assert_eq!(store.all_persons().await.unwrap(), people, "from v{old}");
@@ -171,10 +172,111 @@ async fn migrations_upgrade_data_of_every_old_version() {
     }
 }
 
-fn add_email_field(row: &mut serde_json::Value) -> Result<(), String> {
-    let record: serde_json::Value = serde_json::from_str(row["json"].as_str().ok_or("json fehlt")?)
-        .map_err(|e| e.to_string())?;
-    row["email"] = record["person"]["email"].clone();
+/// Writes persons the way schema version `version` stored them.
+async fn put_in_old_shape(
+    store: &IdbStore,
+    version: u32,
+    people: &[praxisbote::domain::PersonRecord],
+) {
+    match version {
+        // v1: one row per person.
+        1 => {
+            let rows: js_sys::Array = people
+                .iter()
+                .map(|p| person_row(p, RowEncoding::InlineJs).unwrap())
+                .collect();
+            let db: &web_sys::IdbDatabase = store.raw_database();
+            wasm_bindgen_futures::JsFuture::from(pb_test_put_all(db, names::PERSONS, &rows))
+                .await
+                .expect("v1 rows written");
+        }
+        v => panic!("no writer for the persons of schema v{v}: add one"),
+    }
+}
+
+/// Migration 1 → 2 in the browser: v1 person rows (one per person) become buckets; every
+/// query answers exactly as a `MemoryStore` with the same persons.
+#[wasm_bindgen_test]
+async fn migration_v1_to_v2_keeps_every_person_and_query() {
+    use praxisbote::domain::Kind;
+    use praxisbote::storage::keys::MonthDay;
+    let name = fresh_name();
+    let store = IdbStore::open_with(&name, migrate::migrations(), 1)
+        .await
+        .unwrap();
+    let people = sample_persons(0, 400);
+    put_in_old_shape(&store, 1, &people).await;
+    store.close();
+    let store = IdbStore::open(&name).await.unwrap();
+    assert_eq!(store.database().version() as u32, 2);
+    assert_eq!(
+        actual_schema(&store),
+        SchemaModel::build(&migrate::migrations()).unwrap()
+    );
+    let mem = MemoryStore::new();
+    mem.put_persons(&people).await.unwrap();
+    assert_eq!(store.count_persons().await.unwrap(), people.len());
+    assert_eq!(
+        store.all_persons().await.unwrap(),
+        mem.all_persons().await.unwrap()
+    );
+    for p in people.iter().step_by(37) {
+        assert_eq!(
+            store.get_person(&p.person.id).await.unwrap().as_ref(),
+            Some(p)
+        );
+    }
+    for kind in [Kind::Patient, Kind::Prospect] {
+        assert_eq!(
+            store.persons_by_kind(kind).await.unwrap(),
+            mem.persons_by_kind(kind).await.unwrap()
+        );
+    }
+    let mut tags: Vec<String> = people.iter().flat_map(|p| p.person.tags.clone()).collect();
+    tags.sort();
+    tags.dedup();
+    assert!(!tags.is_empty(), "the sample has tags");
+    for t in &tags {
+        let got = store.persons_by_tag(t).await.unwrap();
+        assert!(!got.is_empty(), "{t}");
+        assert_eq!(got, mem.persons_by_tag(t).await.unwrap(), "{t}");
+    }
+    let md = |m, d| MonthDay::new(m, d).unwrap();
+    for (from, to) in [
+        (md(1, 1), md(12, 31)),
+        (md(3, 10), md(4, 2)),
+        (md(12, 20), md(1, 10)),
+    ] {
+        let got = store.persons_by_birthday(from, to).await.unwrap();
+        assert!(!got.is_empty());
+        assert_eq!(got, mem.persons_by_birthday(from, to).await.unwrap());
+    }
+    for prefix in ["", "m", "yıl", "KOW", "zz"] {
+        assert_eq!(
+            store.persons_by_name_prefix(prefix).await.unwrap(),
+            mem.persons_by_name_prefix(prefix).await.unwrap(),
+            "{prefix}"
+        );
+    }
+    // The migrated store keeps working: update, delete, count.
+    let mut changed = people[3].clone();
+    changed.person.first_name = "Geändert".into();
+    store.put_persons(&[changed.clone()]).await.unwrap();
+    store.delete_person(&people[4].person.id).await.unwrap();
+    assert_eq!(store.count_persons().await.unwrap(), people.len() - 1);
+    assert_eq!(
+        store.get_person(&changed.person.id).await.unwrap(),
+        Some(changed)
+    );
+    assert_eq!(store.get_person(&people[4].person.id).await.unwrap(), None);
+    store.close();
+    IdbStore::delete_database(&name).await.unwrap();
+}
+
+/// Test-only next version: every appointment row gets its day, indexed.
+fn add_day_field(row: &mut serde_json::Value) -> Result<(), String> {
+    let start = row["start"].as_str().ok_or("start fehlt")?;
+    row["day"] = serde_json::Value::String(start.get(..10).ok_or("start zu kurz")?.into());
     Ok(())
 }
 
@@ -182,28 +284,28 @@ fn broken_rewrite(_: &mut serde_json::Value) -> Result<(), String> {
     Err("absichtlich kaputt".into())
 }
 
-const NEXT_EMAIL: &[Change] = &[
+const NEXT_DAY: &[Change] = &[
     Change::RewriteRows {
-        store: names::PERSONS,
-        rewrite: add_email_field,
+        store: names::APPOINTMENTS,
+        rewrite: add_day_field,
     },
     Change::CreateIndex {
-        store: names::PERSONS,
-        index: "email",
-        key_path: "email",
+        store: names::APPOINTMENTS,
+        index: "day",
+        key_path: "day",
         multi_entry: false,
     },
 ];
 
 const NEXT_BROKEN: &[Change] = &[
     Change::CreateIndex {
-        store: names::PERSONS,
-        index: "email",
-        key_path: "email",
+        store: names::APPOINTMENTS,
+        index: "day",
+        key_path: "day",
         multi_entry: false,
     },
     Change::RewriteRows {
-        store: names::PERSONS,
+        store: names::APPOINTMENTS,
         rewrite: broken_rewrite,
     },
 ];
@@ -220,48 +322,92 @@ fn with_next(changes: &'static [Change]) -> Vec<Migration> {
     v
 }
 
-/// The framework steps through a (test-only) version 2 with a data rewrite and a new index.
+fn start(day: u32, h: u32) -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 3, day)
+        .unwrap()
+        .and_hms_opt(h, 0, 0)
+        .unwrap()
+}
+
+/// `n` appointments (n ≤ persons) over 1–3 March 2026, one per person.
+fn sample_appointments(
+    people: &[praxisbote::domain::PersonRecord],
+    n: u32,
+) -> Vec<praxisbote::domain::Appointment> {
+    use praxisbote::domain::{Appointment, AppointmentId, AppointmentStatus};
+    (0..n)
+        .map(|i| Appointment {
+            id: AppointmentId(format!("t{i:02}")),
+            person_id: people[i as usize].person.id.clone(),
+            start: start(1 + i % 3, 8 + i / 3),
+            end: start(1 + i % 3, 8 + i / 3) + chrono::Duration::minutes(30),
+            therapist: "Frau Krämer".into(),
+            location: "Raum 1".into(),
+            kind: "KG".into(),
+            status: AppointmentStatus::Planned,
+        })
+        .collect()
+}
+
+/// The framework steps through a (test-only) next version with a data rewrite and a new index.
 #[wasm_bindgen_test]
 async fn migration_steps_to_a_new_version_with_rewrite_and_index() {
     let name = fresh_name();
     let store = IdbStore::open(&name).await.unwrap();
     let people = sample_persons(0, 40);
     store.put_persons(&people).await.unwrap();
+    let appts = sample_appointments(&people, 30);
+    store.put_appointments(&appts).await.unwrap();
     store.close();
 
-    let store = IdbStore::open_with(&name, with_next(NEXT_EMAIL), NEXT)
+    let store = IdbStore::open_with(&name, with_next(NEXT_DAY), NEXT)
         .await
         .unwrap();
     assert_eq!(store.database().version() as u32, NEXT);
     assert_eq!(
         actual_schema(&store),
-        SchemaModel::build(&with_next(NEXT_EMAIL)).unwrap()
+        SchemaModel::build(&with_next(NEXT_DAY)).unwrap()
     );
-    // Every row got the field, so the new index has every person with an e-mail address.
+    // Every row got the field, so the new index has every appointment under its day.
     let db: &web_sys::IdbDatabase = store.raw_database();
-    let tx = db.transaction_with_str(names::PERSONS).unwrap();
+    let tx = db.transaction_with_str(names::APPOINTMENTS).unwrap();
     let index = tx
-        .object_store(names::PERSONS)
+        .object_store(names::APPOINTMENTS)
         .unwrap()
-        .index("email")
+        .index("day")
         .unwrap();
-    let want = people.iter().find(|p| !p.person.email.is_empty()).unwrap();
     let found = request(
         index
-            .get_all_keys_with_key(&wasm_bindgen::JsValue::from_str(&want.person.email))
+            .get_all_keys_with_key(&wasm_bindgen::JsValue::from_str("2026-03-02"))
             .unwrap(),
     )
     .await;
-    let found: js_sys::Array = found.unchecked_into();
-    assert_eq!(found.length(), 1);
-    assert_eq!(found.get(0).as_string().unwrap(), want.person.id.0);
+    let found: Vec<String> = found
+        .unchecked_into::<js_sys::Array>()
+        .iter()
+        .map(|k| k.as_string().unwrap())
+        .collect();
+    let want: Vec<String> = appts
+        .iter()
+        .filter(|a| a.start.date() == start(2, 0).date())
+        .map(|a| a.id.0.clone())
+        .collect();
+    assert_eq!(found, want);
     let total = request(index.count().unwrap()).await.as_f64().unwrap() as usize;
-    assert_eq!(total, people.len());
+    assert_eq!(total, appts.len());
     // The records themselves are untouched and queries still work.
     assert_eq!(store.all_persons().await.unwrap(), people);
+    assert_eq!(
+        store
+            .appointments_between(start(1, 0).date(), start(3, 0).date())
+            .await
+            .unwrap()
+            .len(),
+        appts.len()
+    );
     store.close();
 
-    // The app (which only knows V1) refuses the newer database with a German message.
+    // The app (which does not know NEXT) refuses the newer database with a German message.
     let err = IdbStore::open(&name).await.unwrap_err();
     assert_eq!(
         err,
@@ -281,6 +427,8 @@ async fn failing_migration_leaves_old_version_intact() {
     let store = IdbStore::open(&name).await.unwrap();
     let people = sample_persons(0, 10);
     store.put_persons(&people).await.unwrap();
+    let appts = sample_appointments(&people, 5);
+    store.put_appointments(&appts).await.unwrap();
     store.close();
 
     let err = IdbStore::open_with(&name, with_next(NEXT_BROKEN), NEXT)
@@ -295,11 +443,29 @@ async fn failing_migration_leaves_old_version_intact() {
         SchemaModel::build(&migrate::migrations()).unwrap()
     );
     assert_eq!(store.all_persons().await.unwrap(), people);
+    assert_eq!(
+        store
+            .appointments_between(start(1, 0).date(), start(3, 0).date())
+            .await
+            .unwrap()
+            .len(),
+        appts.len()
+    );
     store.close();
     IdbStore::delete_database(&name).await.unwrap();
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function pb_test_put_all(db, storeName, rows) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(storeName, "readwrite");
+    const store = tx.objectStore(storeName);
+    for (const row of rows) store.put(row);
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
+}
 export function pb_test_request(req) {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
@@ -309,10 +475,59 @@ export function pb_test_request(req) {
 "#)]
 extern "C" {
     fn pb_test_request(req: &web_sys::IdbRequest) -> js_sys::Promise;
+    fn pb_test_put_all(
+        db: &web_sys::IdbDatabase,
+        store: &str,
+        rows: &js_sys::Array,
+    ) -> js_sys::Promise;
 }
 
 async fn request(req: web_sys::IdbRequest) -> wasm_bindgen::JsValue {
     wasm_bindgen_futures::JsFuture::from(pb_test_request(&req))
         .await
         .expect("request")
+}
+
+/// Persons whose index keys hold the separators of the packed bulk form (U+001D/U+001E)
+/// take the one-by-one path and are stored and found exactly like the others, in the same
+/// batch and bucket order.
+#[wasm_bindgen_test]
+async fn separator_characters_in_keys_round_trip() {
+    let name = fresh_name();
+    let store = IdbStore::open(&name).await.unwrap();
+    let mut people = sample_persons(0, 60);
+    people[7].person.last_name = "Ab\u{1d}c".into();
+    people[8].person.tags = vec!["x\u{1e}y".into(), "knie".into()];
+    people[9].person.first_name = "\u{1e}".into();
+    // The same id twice in one batch: the later record wins.
+    let mut again = people[10].clone();
+    again.person.first_name = "Zweitfassung".into();
+    people.push(again.clone());
+    let mem = MemoryStore::new();
+    for s in [&store as &dyn Store, &mem as &dyn Store] {
+        let r = s.put_persons(&people).await;
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert_eq!(store.count_persons().await.unwrap(), 60);
+    assert_eq!(
+        store.get_person(&again.person.id).await.unwrap(),
+        Some(again)
+    );
+    assert_eq!(
+        store.all_persons().await.unwrap(),
+        mem.all_persons().await.unwrap()
+    );
+    for prefix in ["ab", "ab\u{1d}", "\u{1e}"] {
+        assert_eq!(
+            store.persons_by_name_prefix(prefix).await.unwrap(),
+            mem.persons_by_name_prefix(prefix).await.unwrap(),
+            "{prefix:?}"
+        );
+    }
+    for tag in ["x\u{1e}y", "knie"] {
+        let got = store.persons_by_tag(tag).await.unwrap();
+        assert_eq!(got, mem.persons_by_tag(tag).await.unwrap(), "{tag:?}");
+    }
+    store.close();
+    IdbStore::delete_database(&name).await.unwrap();
 }

@@ -1,17 +1,24 @@
 //! IndexedDB [`Store`] (browser only), built on `indexed_db_futures` 0.6.
 //!
-//! Layout (schema in [`migrate`](super::migrate)): every row is a small JS object holding the
-//! index fields plus the full record as JSON text (`json`). Writing such a row is one call
-//! into JS per record and one structured clone of a few strings; reading parses the JSON in
-//! Rust. Index fields: persons `{id, name, bday?, kind, tags[]}`, appointments
-//! `{id, start, person}`, settings/documents `{key}`.
+//! Layout (schema v2, see [`migrate`](super::migrate)):
+//! - persons are packed into [`PERSON_BUCKETS`] bucket rows keyed by `b` = [`bucket_of`]
+//!   (a hash of the person id): `{b, ids[], names[], bdays[], kinds[], tagsets[], tags[],
+//!   json[]}` with one entry per person in the parallel arrays (`json` = the full record as
+//!   JSON text) and multiEntry indices over `names`, `bdays`, `kinds` and `tags`. The row
+//!   `b = -1` holds the person count. Why: in Chromium every IndexedDB request costs about
+//!   100 µs, so a bulk write of N persons is ~1,000 requests instead of N (see
+//!   BENCHMARKS-idbspeed.md). A write reads the buckets it touches, changes them in JS and
+//!   puts them back, all in its one transaction. A query asks the index for the bucket keys,
+//!   reads those buckets and filters/sorts their entries in JS exactly like the index
+//!   (value, then id, in UTF-16 order), so results equal the one-row-per-person layout.
+//! - appointments `{id, start, person, json}`, settings/documents `{key, json}`: one row each.
 //!
 //! Every [`Store::write`] runs in one read-write transaction over the stores it touches.
 //! `indexed_db_futures` aborts a transaction that is dropped without `commit`, so any `?`
 //! (validation, unknown person, a failing request) rolls the whole batch back.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use async_trait::async_trait;
@@ -35,6 +42,145 @@ use super::{
 use crate::domain::{Appointment, Kind, PersonId, PersonRecord, PracticeSettings};
 
 #[wasm_bindgen(inline_js = r#"
+const COUNT_KEY = -1;
+function pbReq(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+export function pb_bucket_new(b) {
+  return { b, ids: [], names: [], bdays: [], kinds: [], tagsets: [], tags: [], json: [] };
+}
+// Inserts or replaces a person in a bucket.
+export function pb_bucket_upsert(bk, id, name, bday, kind, tagset, json) {
+  let i = bk.ids.indexOf(id);
+  if (i < 0) {
+    i = bk.ids.length;
+    bk.ids.push(id);
+  }
+  bk.names[i] = name;
+  bk.bdays[i] = bday;
+  bk.kinds[i] = kind;
+  bk.tagsets[i] = tagset;
+  bk.json[i] = json;
+}
+// Merges packed entries into a bucket: records end with U+001E, fields (id, name, bday,
+// kind, tagset, json) are separated by U+001D. A later entry of the same id wins.
+export function pb_bucket_merge(bk, packed) {
+  const at = new Map();
+  for (let i = 0; i < bk.ids.length; i++) at.set(bk.ids[i], i);
+  let start = 0;
+  for (;;) {
+    const end = packed.indexOf("\u001e", start);
+    if (end < 0) break;
+    const f = packed.substring(start, end).split("\u001d");
+    start = end + 1;
+    let i = at.get(f[0]);
+    if (i === undefined) {
+      i = bk.ids.length;
+      bk.ids.push(f[0]);
+      at.set(f[0], i);
+    }
+    bk.names[i] = f[1];
+    bk.bdays[i] = f[2];
+    bk.kinds[i] = f[3];
+    bk.tagsets[i] = f[4];
+    bk.json[i] = f[5];
+  }
+}
+// The buckets `keys` (undefined where missing) followed by the count row. An empty store
+// is not read at all; when a quarter or more of the rows are wanted, one getAll reads them.
+export async function pb_fetch_buckets(store, keys) {
+  const [total, countRow] = await Promise.all([pbReq(store.count()), pbReq(store.get(COUNT_KEY))]);
+  let rows;
+  if (total === 0) {
+    rows = keys.map(() => undefined);
+  } else if (keys.length * 4 >= total) {
+    const all = await pbReq(store.getAll(IDBKeyRange.lowerBound(0)));
+    const byKey = new Map();
+    for (const bk of all) byKey.set(bk.b, bk);
+    rows = keys.map((k) => byKey.get(k));
+  } else {
+    rows = await Promise.all(keys.map((k) => pbReq(store.get(k))));
+  }
+  rows.push(countRow);
+  return rows;
+}
+export function pb_bucket_remove(bk, id) {
+  const i = bk.ids.indexOf(id);
+  if (i < 0) return false;
+  for (const f of ["ids", "names", "bdays", "kinds", "tagsets", "json"]) bk[f].splice(i, 1);
+  return true;
+}
+export function pb_bucket_has(bk, id) {
+  return bk.ids.indexOf(id) >= 0;
+}
+export function pb_bucket_len(bk) {
+  return bk.ids.length;
+}
+export function pb_bucket_json_of(bk, id) {
+  const i = bk.ids.indexOf(id);
+  return i < 0 ? undefined : bk.json[i];
+}
+// Adds a v1 row `{id, name, bday?, kind, tags[], json}` (migration 1 -> 2).
+export function pb_bucket_add_v1_row(bk, row) {
+  pb_bucket_upsert(bk, row.id, row.name, row.bday || "", row.kind,
+    (row.tags || []).join("\u001f"), row.json);
+}
+export function pb_row_id(row) {
+  return row.id;
+}
+// Recomputes the union of tags (the multiEntry tag index).
+export function pb_bucket_finish(bk) {
+  const t = new Set();
+  for (const s of bk.tagsets) if (s.length > 0) for (const x of s.split("\u001f")) t.add(x);
+  bk.tags = [...t];
+  return bk;
+}
+// The rows of `keys` (undefined where missing), all requested at once.
+export function pb_get_rows(store, keys) {
+  return Promise.all(keys.map((k) => pbReq(store.get(k))));
+}
+// Bucket rows whose index `index` has a key in [lo, hi] (hi open if hiOpen); no index: all.
+export async function pb_query_buckets(store, index, lo, hi, hiOpen) {
+  if (index === undefined) {
+    return pbReq(store.getAll(IDBKeyRange.lowerBound(0)));
+  }
+  const keys = await pbReq(store.index(index).getAllKeys(IDBKeyRange.bound(lo, hi, false, hiOpen)));
+  const uniq = [...new Set(keys)];
+  return Promise.all(uniq.map((k) => pbReq(store.get(k))));
+}
+// JSON texts of the persons in `buckets` whose `field` value (for "tagsets": one of the
+// tags) is in [lo, hi] (hi open if hiOpen; no field: all), ordered like an IndexedDB index:
+// by that value, then by id (UTF-16 code unit order).
+export function pb_select(buckets, field, lo, hi, hiOpen) {
+  const out = [];
+  for (const bk of buckets) {
+    if (!bk) continue;
+    for (let i = 0; i < bk.ids.length; i++) {
+      if (field === undefined) {
+        out.push(["", bk.ids[i], bk.json[i]]);
+        continue;
+      }
+      const vals = field === "tagsets" ? (bk.tagsets[i] === "" ? [] : bk.tagsets[i].split("\u001f")) : [bk[field][i]];
+      for (const v of vals) {
+        if (v >= lo && (hiOpen ? v < hi : v <= hi)) {
+          out.push([v, bk.ids[i], bk.json[i]]);
+          break;
+        }
+      }
+    }
+  }
+  out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return out.map((r) => r[2]);
+}
+export function pb_count_row(n) {
+  return { b: COUNT_KEY, n };
+}
+export function pb_count_of(row) {
+  return row ? row.n : 0;
+}
 export function pb_person_row(id, name, bday, kind, tags, json) {
   return { id, name, bday, kind, tags: tags.length === 0 ? [] : tags.split("\u001f"), json };
 }
@@ -49,6 +195,42 @@ export function pb_row_json(row) {
 }
 "#)]
 extern "C" {
+    fn pb_bucket_new(b: u32) -> JsValue;
+    fn pb_bucket_upsert(
+        bk: &JsValue,
+        id: &str,
+        name: &str,
+        bday: &str,
+        kind: &str,
+        tagset: &str,
+        json: &str,
+    );
+    fn pb_bucket_merge(bk: &JsValue, packed: &str);
+    fn pb_fetch_buckets(store: &JsValue, keys: &js_sys::Array) -> js_sys::Promise;
+    fn pb_bucket_remove(bk: &JsValue, id: &str) -> bool;
+    fn pb_bucket_has(bk: &JsValue, id: &str) -> bool;
+    fn pb_bucket_len(bk: &JsValue) -> u32;
+    fn pb_bucket_json_of(bk: &JsValue, id: &str) -> Option<String>;
+    fn pb_bucket_add_v1_row(bk: &JsValue, row: &JsValue);
+    fn pb_row_id(row: &JsValue) -> Option<String>;
+    fn pb_bucket_finish(bk: &JsValue) -> JsValue;
+    fn pb_get_rows(store: &JsValue, keys: &js_sys::Array) -> js_sys::Promise;
+    fn pb_query_buckets(
+        store: &JsValue,
+        index: Option<&str>,
+        lo: &str,
+        hi: &str,
+        hi_open: bool,
+    ) -> js_sys::Promise;
+    fn pb_select(
+        buckets: &JsValue,
+        field: Option<&str>,
+        lo: &str,
+        hi: &str,
+        hi_open: bool,
+    ) -> js_sys::Array;
+    fn pb_count_row(n: f64) -> JsValue;
+    fn pb_count_of(row: &JsValue) -> f64;
     fn pb_person_row(
         id: &str,
         name: &str,
@@ -62,7 +244,124 @@ extern "C" {
     fn pb_row_json(row: &JsValue) -> Option<String>;
 }
 
-/// How person rows are built in JS (both give the same stored shape; kept for the benchmark).
+/// The schema-v2 rows (`PERSON_BUCKETS` buckets + count row) holding `persons`, exactly as
+/// [`Store::write`] stores them into an empty store (benchmark baseline).
+#[doc(hidden)]
+pub fn person_bucket_rows(persons: &[PersonRecord]) -> Result<js_sys::Array> {
+    let mut buckets: std::collections::BTreeMap<u32, JsValue> = Default::default();
+    for p in persons {
+        validate_person(p)?;
+        let id = p.person.id.0.as_str();
+        let json = to_json("Person", id, p)?;
+        let b = bucket_of(id);
+        let bk = buckets.entry(b).or_insert_with(|| pb_bucket_new(b));
+        pb_bucket_upsert(
+            bk,
+            id,
+            &keys::name_key(p),
+            keys::birthday_key(p).as_deref().unwrap_or(""),
+            p.person.kind.key(),
+            &keys::tag_keys(p).join("\u{1f}"),
+            &json,
+        );
+    }
+    let rows: js_sys::Array = buckets.values().map(pb_bucket_finish).collect();
+    if !persons.is_empty() {
+        rows.push(&pb_count_row(persons.len() as f64));
+    }
+    Ok(rows)
+}
+
+/// Appends one person in the form `pb_bucket_merge` reads (fields separated by U+001D, the
+/// record ended by U+001E). Returns `false` (appending nothing) when a key field holds one of
+/// the separators; serde_json escapes control characters, so the JSON text never does.
+fn pack_person(out: &mut String, p: &PersonRecord) -> Result<bool> {
+    const SEPS: [char; 2] = ['\u{1d}', '\u{1e}'];
+    let id = p.person.id.0.as_str();
+    let name = keys::name_key(p);
+    let tags = keys::tag_keys(p).join("\u{1f}");
+    if [id, name.as_str(), tags.as_str()]
+        .iter()
+        .any(|s| s.contains(SEPS))
+    {
+        return Ok(false);
+    }
+    let start = out.len();
+    out.push_str(id);
+    out.push('\u{1d}');
+    out.push_str(&name);
+    out.push('\u{1d}');
+    if let Some(b) = keys::birthday_key(p) {
+        out.push_str(&b);
+    }
+    out.push('\u{1d}');
+    out.push_str(p.person.kind.key());
+    out.push('\u{1d}');
+    out.push_str(&tags);
+    out.push('\u{1d}');
+    // serde_json writes UTF-8 and escapes U+0000–U+001F, so the separators stay unique.
+    let mut buf = std::mem::take(out).into_bytes();
+    let res = serde_json::to_writer(&mut buf, p);
+    *out = String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    if let Err(e) = res {
+        out.truncate(start);
+        return Err(StoreError::Invalid {
+            what: "Person",
+            id: id.to_string(),
+            reason: format!("Nicht speicherbar: {e}."),
+        });
+    }
+    out.push('\u{1e}');
+    Ok(true)
+}
+
+/// The key of the row holding the person count in the v2 persons store.
+const COUNT_KEY: f64 = -1.0;
+
+/// The bucket of a person id (FNV-1a over the UTF-8 bytes). Must never change: stored
+/// rows are found by it.
+pub fn bucket_of(id: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in id.bytes() {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % PERSON_BUCKETS
+}
+
+async fn await_js(p: js_sys::Promise) -> Result<JsValue> {
+    wasm_bindgen_futures::JsFuture::from(p)
+        .await
+        .map_err(|e| backend(format!("{e:?}")))
+}
+
+/// Fetches bucket rows (missing ones as fresh empty buckets) plus the count row.
+async fn fetch_buckets(raw: &JsValue, buckets: &[u32]) -> Result<(Vec<(u32, JsValue, u32)>, f64)> {
+    let keys: js_sys::Array = buckets.iter().map(|b| JsValue::from(*b)).collect();
+    let rows: js_sys::Array = await_js(pb_fetch_buckets(raw, &keys))
+        .await?
+        .unchecked_into();
+    let count = pb_count_of(&rows.get(buckets.len() as u32));
+    let out = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let row = rows.get(i as u32);
+            if row.is_undefined() {
+                (*b, pb_bucket_new(*b), 0)
+            } else {
+                let len = pb_bucket_len(&row);
+                (*b, row, len)
+            }
+        })
+        .collect();
+    Ok((out, count))
+}
+
+/// How schema-v1 person rows (`{id, name, bday?, kind, tags[], json}`, one per person) are
+/// built in JS. The store writes v2 buckets; v1 rows remain for the migration tests and the
+/// benchmark's old-shape reference line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum RowEncoding {
     /// One call into a small JS constructor with the index fields and the JSON text.
@@ -104,7 +403,7 @@ fn to_json<T: Serialize>(what: &'static str, id: &str, v: &T) -> Result<String> 
     })
 }
 
-/// Builds the stored row of a person (validating it first).
+/// Builds the schema-v1 row of a person (validating it first).
 pub fn person_row(p: &PersonRecord, encoding: RowEncoding) -> Result<JsValue> {
     validate_person(p)?;
     let id = p.person.id.0.as_str();
@@ -144,6 +443,13 @@ fn appointment_row(a: &Appointment) -> Result<JsValue> {
     ))
 }
 
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, json: &JsValue) -> Result<T> {
+    let json = json
+        .as_string()
+        .ok_or_else(|| corrupt(what, "kein JSON-Text"))?;
+    serde_json::from_str(&json).map_err(|e| corrupt(what, e))
+}
+
 fn parse_row<T: serde::de::DeserializeOwned>(what: &str, row: &JsValue) -> Result<T> {
     let json = pb_row_json(row).ok_or_else(|| corrupt(what, "Feld json fehlt"))?;
     serde_json::from_str(&json).map_err(|e| corrupt(what, e))
@@ -172,7 +478,6 @@ pub async fn request_persistent_storage() -> bool {
 /// The IndexedDB store.
 pub struct IdbStore {
     db: Database,
-    encoding: std::cell::Cell<RowEncoding>,
     fail_after_puts: std::cell::Cell<Option<usize>>,
     _on_version_change: Closure<dyn FnMut(web_sys::Event)>,
 }
@@ -230,6 +535,36 @@ async fn apply_change(
                 rewrite(&mut v)?;
                 let row = v.serialize(&ser).map_err(|e| e.to_string())?;
                 os.put(&row).map_err(js)?;
+            }
+        }
+        Change::PersonsToBuckets => {
+            let os = tx.object_store(PERSONS).map_err(js)?;
+            let rows = request(os.get_all().map_err(js)?).await.map_err(js)?;
+            let rows: js_sys::Array = rows.unchecked_into();
+            db.delete_object_store(PERSONS).map_err(js)?;
+            let params = web_sys::IdbObjectStoreParameters::new();
+            params.set_key_path(&JsValue::from_str(F_BUCKET));
+            let os = db
+                .create_object_store_with_optional_parameters(PERSONS, &params)
+                .map_err(js)?;
+            for (index, key_path) in V2_PERSON_INDICES {
+                let params = web_sys::IdbIndexParameters::new();
+                params.set_multi_entry(true);
+                os.create_index_with_str_and_optional_parameters(index, key_path, &params)
+                    .map_err(js)?;
+            }
+            let mut buckets: std::collections::BTreeMap<u32, JsValue> = Default::default();
+            for row in rows.iter() {
+                let id = pb_row_id(&row).ok_or("Person ohne id")?;
+                let b = bucket_of(&id);
+                let bk = buckets.entry(b).or_insert_with(|| pb_bucket_new(b));
+                pb_bucket_add_v1_row(bk, &row);
+            }
+            for bk in buckets.values() {
+                os.put(&pb_bucket_finish(bk)).map_err(js)?;
+            }
+            if rows.length() > 0 {
+                os.put(&pb_count_row(rows.length() as f64)).map_err(js)?;
             }
         }
     }
@@ -356,7 +691,6 @@ impl IdbStore {
         raw.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
         Ok(IdbStore {
             db,
-            encoding: Default::default(),
             fail_after_puts: Default::default(),
             _on_version_change: on_version_change,
         })
@@ -384,17 +718,12 @@ impl IdbStore {
         self.db.as_sys()
     }
 
-    /// Fault injection for tests: after `n` person puts of a batch, issue a request that
-    /// IndexedDB itself rejects (an `add` of a key already written), so the transaction
-    /// aborts at commit. `None` switches it off.
+    /// Fault injection for tests: in a batch of more than `n` persons, after writing the
+    /// buckets, issue a request that IndexedDB itself rejects (an `add` of a bucket already
+    /// written), so the transaction aborts at commit. `None` switches it off.
     #[doc(hidden)]
     pub fn fail_after_puts(&self, n: Option<usize>) {
         self.fail_after_puts.set(n);
-    }
-
-    /// Switches how person rows are built (benchmark only; both store the same shape).
-    pub fn set_row_encoding(&self, encoding: RowEncoding) {
-        self.encoding.set(encoding);
     }
 
     fn read_tx(&self, stores: &[&str]) -> Result<indexed_db_futures::transaction::Transaction<'_>> {
@@ -427,19 +756,32 @@ impl IdbStore {
         rows.map(|r| r.map_err(backend)).collect()
     }
 
-    /// Person rows from an index, for the given key ranges (in order).
+    /// The raw persons store of a read-only transaction.
+    fn persons_raw(&self) -> Result<(web_sys::IdbTransaction, JsValue)> {
+        let raw: &web_sys::IdbDatabase = self.db.as_sys();
+        let tx = raw
+            .transaction_with_str(PERSONS)
+            .map_err(|e| backend(format!("{e:?}")))?;
+        let os = tx
+            .object_store(PERSONS)
+            .map_err(|e| backend(format!("{e:?}")))?;
+        Ok((tx, os.into()))
+    }
+
+    /// Persons whose index `index` (row field `field`) has a key in one of `ranges`
+    /// (`(lo, hi, hi_open)`, `lo` inclusive), in index order, range after range.
     async fn persons_from_index(
         &self,
         index: &str,
-        ranges: Vec<KeyRange<String>>,
+        field: &str,
+        ranges: Vec<(String, String, bool)>,
     ) -> Result<Vec<PersonRecord>> {
-        let tx = self.read_tx(&[PERSONS])?;
-        let store = tx.object_store(PERSONS).map_err(backend)?;
-        let idx = store.index(index).map_err(backend)?;
+        let (_tx, raw) = self.persons_raw()?;
         let mut out = Vec::new();
-        for r in ranges {
-            for row in self.rows_of(&idx, Some(r)).await? {
-                out.push(parse_row("Person", &row)?);
+        for (lo, hi, hi_open) in ranges {
+            let buckets = await_js(pb_query_buckets(&raw, Some(index), &lo, &hi, hi_open)).await?;
+            for json in pb_select(&buckets, Some(field), &lo, &hi, hi_open).iter() {
+                out.push(parse_json("Person", &json)?);
             }
         }
         Ok(out)
@@ -538,12 +880,48 @@ impl Store for IdbStore {
             }
         }
 
+        // Person buckets this batch reads or changes (schema v2: persons live in buckets).
+        let mut wanted: Vec<u32> = Vec::new();
+        {
+            let mut seen = HashSet::new();
+            let ids = batch
+                .delete_persons
+                .iter()
+                .map(|p| p.0.as_str())
+                .chain(batch.persons.iter().map(|p| p.id().0.as_str()))
+                .chain(batch.appointments.iter().map(|a| a.person_id.0.as_str()));
+            for id in ids {
+                let b = bucket_of(id);
+                if seen.insert(b) {
+                    wanted.push(b);
+                }
+            }
+        }
+        let mut buckets: HashMap<u32, (JsValue, u32, bool)> = HashMap::new();
+        let mut count = 0.0;
+        let mut persons_raw: Option<web_sys::IdbObjectStore> = None;
+        if !wanted.is_empty() {
+            let raw: web_sys::IdbObjectStore = store(PERSONS)?.as_sys().clone();
+            let (fetched, n) = fetch_buckets(raw.as_ref(), &wanted).await?;
+            count = n;
+            for (b, bk, len) in fetched {
+                buckets.insert(b, (bk, len, false));
+            }
+            persons_raw = Some(raw);
+        }
+        let mut bucket = |id: &str, dirty: bool| -> JsValue {
+            let e = buckets
+                .get_mut(&bucket_of(id))
+                .expect("every person id of the batch has its bucket fetched");
+            e.2 |= dirty;
+            e.0.clone()
+        };
+
         if !batch.delete_persons.is_empty() {
-            let persons = store(PERSONS)?;
             let appointments = store(APPOINTMENTS)?;
             let by_person = appointments.index(IDX_PERSON).map_err(backend)?;
             for id in batch.delete_persons {
-                let _request = persons.delete(id.0.as_str()).primitive().map_err(backend)?;
+                pb_bucket_remove(&bucket(&id.0, true), &id.0);
                 let keys = by_person
                     .get_all_keys::<JsValue>()
                     .with_query::<String, _>(only(&id.0))
@@ -568,53 +946,86 @@ impl Store for IdbStore {
             }
         }
 
-        if !batch.persons.is_empty() {
-            let persons = store(PERSONS)?;
-            let encoding = self.encoding.get();
-            let fail_after = self.fail_after_puts.get();
-            for (i, p) in batch.persons.iter().enumerate() {
-                let row = person_row(p, encoding)?;
-                if fail_after == Some(i) && i > 0 {
-                    let dup = person_row(&batch.persons[0], encoding)?;
-                    let _request = persons.add(dup).primitive().map_err(backend)?;
-                }
-                put(&persons, row)?;
+        // Entries are packed per bucket and handed to JS in one call per bucket (one string
+        // crossing instead of six per person).
+        let mut packed: HashMap<u32, (JsValue, String)> = HashMap::new();
+        for p in batch.persons {
+            validate_person(p)?;
+            let id = p.person.id.0.as_str();
+            let b = bucket_of(id);
+            let (bk, text) = packed
+                .entry(b)
+                .or_insert_with(|| (bucket(id, true), String::new()));
+            if !pack_person(text, p)? {
+                // A key holding a separator: flush what is packed, then this one alone.
+                pb_bucket_merge(bk, text);
+                text.clear();
+                pb_bucket_upsert(
+                    bk,
+                    id,
+                    &keys::name_key(p),
+                    keys::birthday_key(p).as_deref().unwrap_or(""),
+                    p.person.kind.key(),
+                    &keys::tag_keys(p).join("\u{1f}"),
+                    &to_json("Person", id, p)?,
+                );
+            }
+        }
+        for (bk, text) in packed.values() {
+            if !text.is_empty() {
+                pb_bucket_merge(bk, text);
             }
         }
 
         if !batch.appointments.is_empty() {
-            let persons = store(PERSONS)?;
             let appointments = store(APPOINTMENTS)?;
-            let put_ids: HashSet<&str> = batch.persons.iter().map(|p| p.id().0.as_str()).collect();
-            let deleted: HashSet<&str> =
-                batch.delete_persons.iter().map(|p| p.0.as_str()).collect();
-            let mut lookups = Vec::new();
-            let mut asked = HashSet::new();
             for a in batch.appointments {
                 put(&appointments, appointment_row(a)?)?;
                 let pid = a.person_id.0.as_str();
-                if put_ids.contains(pid) || !asked.insert(pid) {
-                    continue;
-                }
-                if deleted.contains(pid) {
+                if !pb_bucket_has(&bucket(pid, false), pid) {
                     return Err(StoreError::UnknownPerson {
                         appointment: a.id.0.clone(),
                         person: pid.to_string(),
                     });
                 }
-                let count = persons
-                    .count()
-                    .with_query::<String, _>(only(pid))
-                    .primitive()
-                    .map_err(backend)?;
-                lookups.push((a, count));
             }
-            for (a, count) in lookups {
-                if count.await.map_err(backend)? == 0 {
-                    return Err(StoreError::UnknownPerson {
-                        appointment: a.id.0.clone(),
-                        person: a.person_id.0.clone(),
-                    });
+        }
+
+        if let Some(raw) = &persons_raw {
+            let js = |e: JsValue| backend(format!("{e:?}"));
+            let mut dirty: Vec<u32> = buckets
+                .iter()
+                .filter(|(_, e)| e.2)
+                .map(|(b, _)| *b)
+                .collect();
+            dirty.sort_unstable();
+            let mut first_put = None;
+            for b in &dirty {
+                let (bk, old, _) = &buckets[b];
+                let len = pb_bucket_len(bk);
+                count += len as f64 - *old as f64;
+                if len == 0 {
+                    if *old > 0 {
+                        raw.delete(&JsValue::from(*b)).map_err(js)?;
+                    }
+                } else {
+                    let row = pb_bucket_finish(bk);
+                    raw.put(&row).map_err(js)?;
+                    first_put.get_or_insert(row);
+                }
+            }
+            if !dirty.is_empty() {
+                if count > 0.0 {
+                    raw.put(&pb_count_row(count)).map_err(js)?;
+                } else {
+                    raw.delete(&JsValue::from(COUNT_KEY)).map_err(js)?;
+                }
+            }
+            let fail_after = self.fail_after_puts.get();
+            if let (Some(n), Some(row)) = (fail_after, first_put) {
+                if n > 0 && batch.persons.len() > n {
+                    // A key written above: IndexedDB rejects the add, the commit fails.
+                    raw.add(&row).map_err(js)?;
                 }
             }
         }
@@ -642,24 +1053,30 @@ impl Store for IdbStore {
     }
 
     async fn get_person(&self, id: &PersonId) -> Result<Option<PersonRecord>> {
-        self.get_json_row(PERSONS, &id.0)
-            .await?
-            .map(|row| parse_row("Person", &row))
+        let (_tx, raw) = self.persons_raw()?;
+        let keys = js_sys::Array::of1(&JsValue::from(bucket_of(&id.0)));
+        let rows: js_sys::Array = await_js(pb_get_rows(&raw, &keys)).await?.unchecked_into();
+        let bk = rows.get(0);
+        if bk.is_undefined() {
+            return Ok(None);
+        }
+        pb_bucket_json_of(&bk, &id.0)
+            .map(|json| serde_json::from_str(&json).map_err(|e| corrupt("Person", e)))
             .transpose()
     }
 
     async fn all_persons(&self) -> Result<Vec<PersonRecord>> {
-        let tx = self.read_tx(&[PERSONS])?;
-        let store = tx.object_store(PERSONS).map_err(backend)?;
-        self.rows_of(&store, None)
-            .await?
+        let (_tx, raw) = self.persons_raw()?;
+        let buckets = await_js(pb_query_buckets(&raw, None, "", "", false)).await?;
+        pb_select(&buckets, None, "", "", false)
             .iter()
-            .map(|r| parse_row("Person", r))
+            .map(|json| parse_json("Person", &json))
             .collect()
     }
 
     async fn persons_by_kind(&self, kind: Kind) -> Result<Vec<PersonRecord>> {
-        self.persons_from_index(IDX_KIND, vec![only(kind.key())])
+        let k = kind.key().to_string();
+        self.persons_from_index(IDX_KIND, F_KINDS, vec![(k.clone(), k, false)])
             .await
     }
 
@@ -668,34 +1085,30 @@ impl Store for IdbStore {
         if tag.is_empty() {
             return Ok(Vec::new());
         }
-        self.persons_from_index(IDX_TAGS, vec![only(&tag)]).await
+        self.persons_from_index(IDX_TAGS, "tagsets", vec![(tag.clone(), tag, false)])
+            .await
     }
 
     async fn persons_by_birthday(&self, from: MonthDay, to: MonthDay) -> Result<Vec<PersonRecord>> {
         let ranges = MonthDay::ranges(from, to)
             .into_iter()
-            .map(|(lo, hi)| KeyRange::Bound(lo.key(), false, hi.key(), false))
+            .map(|(lo, hi)| (lo.key(), hi.key(), false))
             .collect();
-        self.persons_from_index(IDX_BIRTHDAY, ranges).await
+        self.persons_from_index(IDX_BIRTHDAY, F_BDAYS, ranges).await
     }
 
     async fn persons_by_name_prefix(&self, prefix: &str) -> Result<Vec<PersonRecord>> {
         let prefix = keys::fold(prefix);
         let end = keys::prefix_end(&prefix);
-        self.persons_from_index(IDX_NAME, vec![KeyRange::Bound(prefix, false, end, true)])
+        self.persons_from_index(IDX_NAME, F_NAMES, vec![(prefix, end, true)])
             .await
     }
 
     async fn count_persons(&self) -> Result<usize> {
-        let tx = self.read_tx(&[PERSONS])?;
-        let store = tx.object_store(PERSONS).map_err(backend)?;
-        let n = store
-            .count()
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
-        Ok(n as usize)
+        let (_tx, raw) = self.persons_raw()?;
+        let keys = js_sys::Array::of1(&JsValue::from(COUNT_KEY));
+        let rows: js_sys::Array = await_js(pb_get_rows(&raw, &keys)).await?.unchecked_into();
+        Ok(pb_count_of(&rows.get(0)) as usize)
     }
 
     async fn appointments_between(

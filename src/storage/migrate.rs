@@ -51,6 +51,26 @@ pub mod names {
     pub const F_START: &str = "start";
     pub const F_PERSON: &str = "person";
     pub const F_JSON: &str = "json";
+
+    /// Schema v2 persons store ("buckets"): key path of a bucket row, the bucket number.
+    /// A bucket row is `{b, ids[], names[], bdays[], kinds[], tagsets[], tags[], json[]}`:
+    /// `ids`, `names`, `bdays` ("" = none), `kinds`, `tagsets` (tags joined by U+001F) and
+    /// `json` are parallel (one entry per person, ids in insertion order); `tags` is the
+    /// union of the bucket's tags. The row with `b = -1` holds the person count `{b, n}`.
+    pub const F_BUCKET: &str = "b";
+    pub const F_IDS: &str = "ids";
+    pub const F_NAMES: &str = "names";
+    pub const F_BDAYS: &str = "bdays";
+    pub const F_KINDS: &str = "kinds";
+    /// The number of person buckets (a person's bucket is a hash of its id).
+    pub const PERSON_BUCKETS: u32 = 1024;
+    /// The v2 person indices: (index name, key path), all multiEntry.
+    pub const V2_PERSON_INDICES: [(&str, &str); 4] = [
+        (IDX_NAME, F_NAMES),
+        (IDX_BIRTHDAY, F_BDAYS),
+        (IDX_KIND, F_KINDS),
+        (IDX_TAGS, F_TAGS),
+    ];
 }
 
 use names::*;
@@ -81,6 +101,10 @@ pub enum Change {
         store: &'static str,
         rewrite: fn(&mut serde_json::Value) -> Result<(), String>,
     },
+    /// v1 → v2: replaces the one-row-per-person `persons` store by the bucket layout
+    /// (see [`names::F_BUCKET`]): reads every v1 row, recreates the store with key path
+    /// `b` and the [`names::V2_PERSON_INDICES`], and writes the rows into their buckets.
+    PersonsToBuckets,
 }
 
 /// The schema versions, oldest first. The number of a version is its position + 1.
@@ -88,10 +112,13 @@ pub enum Change {
 pub enum SchemaVersion {
     /// Persons, appointments, settings and the document collections.
     V1,
+    /// Persons packed into [`names::PERSON_BUCKETS`] bucket rows (bulk writes need far
+    /// fewer IndexedDB requests: one per bucket instead of one per person).
+    V2,
 }
 
 impl SchemaVersion {
-    pub const ALL: [SchemaVersion; 1] = [SchemaVersion::V1];
+    pub const ALL: [SchemaVersion; 2] = [SchemaVersion::V1, SchemaVersion::V2];
     pub const LATEST: SchemaVersion = SchemaVersion::ALL[SchemaVersion::ALL.len() - 1];
 
     /// The IndexedDB version number.
@@ -113,6 +140,7 @@ impl SchemaVersion {
     pub fn changes(self) -> &'static [Change] {
         match self {
             SchemaVersion::V1 => V1,
+            SchemaVersion::V2 => V2,
         }
     }
 
@@ -168,6 +196,8 @@ const V1: &[Change] = &[
     doc_store("sendlog"),
     doc_store("meta"),
 ];
+
+const V2: &[Change] = &[Change::PersonsToBuckets];
 
 /// A numbered list of changes: what `upgradeneeded` applies for one version step.
 #[derive(Clone, Copy, Debug)]
@@ -263,6 +293,20 @@ impl SchemaModel {
                 if !self.stores.contains_key(store) {
                     return Err(format!("no store {store}"));
                 }
+            }
+            Change::PersonsToBuckets => {
+                let s = self
+                    .stores
+                    .get_mut(PERSONS)
+                    .ok_or_else(|| format!("no store {PERSONS}"))?;
+                if s.key_path == F_BUCKET {
+                    return Err(format!("store {PERSONS} has buckets already"));
+                }
+                s.key_path = F_BUCKET.into();
+                s.indices = V2_PERSON_INDICES
+                    .iter()
+                    .map(|(i, kp)| (i.to_string(), (kp.to_string(), true)))
+                    .collect();
             }
         }
         Ok(())
@@ -388,6 +432,40 @@ mod tests {
             assert!(m.stores[c.store_name()].indices.is_empty());
         }
         assert_eq!(m.stores.len(), 3 + Collection::ALL.len());
+    }
+
+    /// Migration 1 → 2: persons become bucket rows, everything else stays as in v1.
+    #[test]
+    fn migration_v2_packs_persons_into_buckets() {
+        let v1 = SchemaModel::build(&[SchemaVersion::V1.migration()]).unwrap();
+        let v2 = SchemaModel::build(&migrations()[..2]).unwrap();
+        assert_eq!(v2.stores[PERSONS].key_path, F_BUCKET);
+        let idx: Vec<(String, String, bool)> = v2.stores[PERSONS]
+            .indices
+            .iter()
+            .map(|(n, (kp, me))| (n.clone(), kp.clone(), *me))
+            .collect();
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string(), true);
+        assert_eq!(
+            idx,
+            vec![
+                s(IDX_BIRTHDAY, F_BDAYS),
+                s(IDX_KIND, F_KINDS),
+                s(IDX_NAME, F_NAMES),
+                s(IDX_TAGS, F_TAGS),
+            ]
+        );
+        let mut rest = v2.clone();
+        rest.stores.remove(PERSONS);
+        let mut rest1 = v1.clone();
+        rest1.stores.remove(PERSONS);
+        assert_eq!(rest, rest1);
+        // Applying it twice is refused, as on a database without persons.
+        let mut again = v2.clone();
+        assert!(again.apply(&Change::PersonsToBuckets).is_err());
+        assert!(SchemaModel::default()
+            .apply(&Change::PersonsToBuckets)
+            .is_err());
     }
 
     #[test]
