@@ -13,17 +13,30 @@ async fn progress(s: &Session) -> String {
     s.text_by_label("Versandstand").await
 }
 
-/// Waits until the element labelled `label` has exactly `text`.
-async fn wait_label_text(s: &Session, label: &str, text: &str) {
+/// The batch's own connection line ("Verbindung" inside the progress block; the Protokoll
+/// page has a general one above it).
+async fn batch_link(s: &Session) -> String {
+    s.script(
+        "const e = document.querySelector(\".batch-progress [aria-label='Verbindung']\"); \
+         return e ? e.textContent.trim() : '';",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// Waits until the batch's connection line says exactly `text`.
+async fn wait_batch_link(s: &Session, text: &str) {
     let t = Instant::now();
     loop {
-        let now = s.text_by_label(label).await;
-        if now.trim() == text {
+        let now = batch_link(s).await;
+        if now == text {
             return;
         }
         assert!(
             t.elapsed() < Duration::from_secs(30),
-            "{label}: {now:?}, expected {text:?}"
+            "Verbindung: {now:?}, expected {text:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -47,7 +60,7 @@ async fn paused_send_transmits_nothing_and_resume_sends_each_exactly_once() {
     s.wait_status_matching(&format!("0 von {N} abgeschlossen"))
         .await;
     s.click_button("Pausieren").await;
-    wait_label_text(&s, "Verbindung", "Angehalten.").await;
+    wait_batch_link(&s, "Angehalten.").await;
     s.wait_status_matching("Angehalten.").await;
 
     // The relay answers again; the paused batch stays where it is.
@@ -60,7 +73,7 @@ async fn paused_send_transmits_nothing_and_resume_sends_each_exactly_once() {
             && p.contains(&format!("Warteschlange {N}")),
         "{p}"
     );
-    assert_eq!(s.text_by_label("Verbindung").await.trim(), "Angehalten.");
+    assert_eq!(batch_link(&s).await, "Angehalten.");
 
     s.click_button("Fortsetzen").await;
     s.wait_status_matching("Fortgesetzt.").await;
@@ -136,7 +149,7 @@ async fn cancel_mid_send_stops_what_was_not_transmitted() {
         )),
         "{note}"
     );
-    wait_label_text(&s, "Verbindung", "Angehalten.").await;
+    wait_batch_link(&s, "Angehalten.").await;
 
     w.start_relay();
     s.wait_status_matching(&format!("{N} von {N} abgeschlossen"))
