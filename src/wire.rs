@@ -13,6 +13,13 @@ pub const API_PREFIX: &str = "/v1";
 pub const MAX_BATCH: usize = 1000;
 /// Token accepted by a relay in demo mode (besides token-less requests from loopback).
 pub const DEMO_TOKEN: &str = "praxisbote-demo";
+/// Stands for the recipient's unsubscribe URL in an e-mail's `text` and `html`. The app
+/// renders the `abmeldelink` placeholder as this marker (the per-message token is made by the
+/// relay); the relay replaces every occurrence with the same URL it puts into
+/// `List-Unsubscribe` (`{public_url}/u/{token}`), or with nothing when the message gets no
+/// unsubscribe link (not advertising, no person). Letters, digits and dashes only, so it
+/// survives Markdown → HTML and HTML escaping unchanged.
+pub const UNSUBSCRIBE_LINK_MARKER: &str = "pb-abmeldelink-7f3a2c";
 
 /// A file attached to an e-mail (typically the letter as PDF).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use lettre::message::header::{
 };
 use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
-use praxisbote::wire::OutgoingMessage;
+use praxisbote::wire::{OutgoingMessage, UNSUBSCRIBE_LINK_MARKER};
 
 /// `List-Unsubscribe: <URL>` (RFC 2369).
 #[derive(Clone, Debug)]
@@ -103,11 +103,29 @@ pub fn build(
     if let Some(r) = &id.reply_to {
         b = b.reply_to(r.clone());
     }
-    if let (Some(url), true) = (unsubscribe_url, m.purpose.is_advertising()) {
+    let unsubscribe_url = unsubscribe_url.filter(|_| m.purpose.is_advertising());
+    if let Some(url) = unsubscribe_url {
         b = b
             .header(ListUnsubscribe(url.to_owned()))
             .header(ListUnsubscribePost);
     }
+    // The body's unsubscribe link: the same URL as the header (or nothing).
+    let link = |s: &str| s.replace(UNSUBSCRIBE_LINK_MARKER, unsubscribe_url.unwrap_or(""));
+    let linked;
+    let m = if m.text.contains(UNSUBSCRIBE_LINK_MARKER)
+        || m.html
+            .as_deref()
+            .is_some_and(|h| h.contains(UNSUBSCRIBE_LINK_MARKER))
+    {
+        linked = OutgoingMessage {
+            text: link(&m.text),
+            html: m.html.as_deref().map(link),
+            ..m.clone()
+        };
+        &linked
+    } else {
+        m
+    };
     let text_part = SinglePart::plain(m.text.clone());
     let body: Result<Message, _> = match (&m.html, &m.attachment) {
         (None, None) => b.singlepart(text_part),
@@ -219,6 +237,63 @@ mod tests {
         assert!(!raw.contains("\r\nBcc:"), "{raw}");
         m.recipient = "a@b.example\r\nBcc: evil@example.org".into();
         assert!(build(&m, &id, None, SystemTime::now()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod unsubscribe_link_tests {
+    use super::*;
+    use praxisbote::domain::{Channel, PersonId, Purpose};
+
+    fn msg(purpose: Purpose) -> OutgoingMessage {
+        OutgoingMessage {
+            client_id: "7d1b2c3e-0000-4000-8000-000000000001".into(),
+            channel: Channel::Email,
+            purpose,
+            recipient: "erika@example.org".into(),
+            recipient_name: None,
+            subject: "Einladung".into(),
+            text: format!("Hier abmelden: {UNSUBSCRIBE_LINK_MARKER}\nDanke."),
+            html: Some(format!(
+                "<p><a href=\"{UNSUBSCRIBE_LINK_MARKER}\">Abmelden</a></p>"
+            )),
+            attachment: None,
+            sender: None,
+            person_id: Some(PersonId("p1".into())),
+        }
+    }
+
+    /// Table: purpose, URL given → what the body holds instead of the marker.
+    #[test]
+    fn marker_becomes_the_header_url_or_nothing() {
+        let id = FromIdentity::new("info@praxis.example", "", None).unwrap();
+        let url = "https://relay.example/u/0123456789abcdef0123456789abcdef";
+        for (purpose, given, expect) in [
+            (Purpose::Invitation, Some(url), Some(url)),
+            (Purpose::Birthday, Some(url), Some(url)),
+            (Purpose::Invitation, None, None),
+            (Purpose::AppointmentReminder, Some(url), None),
+        ] {
+            let raw = String::from_utf8(
+                build(&msg(purpose), &id, given, SystemTime::now())
+                    .unwrap()
+                    .formatted(),
+            )
+            .unwrap();
+            assert!(!raw.contains(UNSUBSCRIBE_LINK_MARKER), "{purpose:?}: {raw}");
+            match expect {
+                Some(u) => {
+                    assert!(raw.contains(&format!("Hier abmelden: {u}")), "{raw}");
+                    // The HTML part is quoted-printable (`=` → `=3D`).
+                    assert!(raw.contains(&format!("href=3D\"{u}\"")), "{raw}");
+                    assert!(raw.contains(&format!("List-Unsubscribe: <{u}>")), "{raw}");
+                }
+                None => {
+                    assert!(raw.contains("Hier abmelden:"), "{purpose:?}: {raw}");
+                    assert!(!raw.contains("/u/"), "{raw}");
+                }
+            }
+        }
     }
 }
 

@@ -77,7 +77,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
             channel: t.channel,
             language: t.language,
             today,
-            unsubscribe_link: None,
+            unsubscribe_link: Some(crate::wire::UNSUBSCRIBE_LINK_MARKER),
         });
         let rendered = match renderer.render_message(&t, &ctx) {
             Ok(m) => m,

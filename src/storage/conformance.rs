@@ -36,6 +36,7 @@ macro_rules! for_each_storage_case {
         $m!(delete_person_cascades);
         $m!(settings_round_trip);
         $m!(documents);
+        $m!(large_doc_batch_is_atomic);
         $m!(empty_and_clear_all);
     };
 }
@@ -943,6 +944,63 @@ pub async fn documents(s: &dyn Store) {
         s.get_typed::<Query>(Collection::Templates, "c-mail").await,
         Err(StoreError::Corrupt(_))
     ));
+}
+
+/// A batch far larger than one write chunk (IndexedDB issues documents in chunks inside ONE
+/// transaction): it lands completely, and a failure in a late chunk leaves nothing of the
+/// earlier chunks (nor of the replaced documents) changed.
+pub async fn large_doc_batch_is_atomic(s: &dyn Store) {
+    const N: usize = 1_203;
+    let op = |c: Collection, key: String, v: serde_json::Value| DocOp::Put {
+        collection: c,
+        key,
+        value: v,
+    };
+    let mut first = vec![op(Collection::Sendlog, "b1".into(), json!({"n": N}))];
+    first.extend((0..N).map(|i| {
+        op(
+            Collection::Outbox,
+            format!("m{i:05}"),
+            json!({"v": 1, "i": i}),
+        )
+    }));
+    s.write(WriteBatch {
+        docs: &first,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let outbox = s.list_docs(Collection::Outbox).await.unwrap();
+    assert_eq!(outbox.len(), N);
+    assert_eq!(outbox[N - 1].value, json!({"v": 1, "i": N - 1}));
+    assert_eq!(s.list_docs(Collection::Sendlog).await.unwrap().len(), 1);
+
+    // Second batch: replaces every message, adds as many new ones and a second batch
+    // record; one invalid key near the end must roll everything back.
+    for bad_at in [N + 500, 2 * N - 1] {
+        let mut second = vec![op(Collection::Sendlog, "b2".into(), json!({"n": 2}))];
+        second.extend((0..2 * N).map(|i| {
+            op(
+                Collection::Outbox,
+                format!("m{i:05}"),
+                json!({"v": 2, "i": i}),
+            )
+        }));
+        second[bad_at] = op(Collection::Outbox, "".into(), json!({"v": 2}));
+        assert!(s
+            .write(WriteBatch {
+                docs: &second,
+                ..Default::default()
+            })
+            .await
+            .is_err());
+        assert_eq!(
+            s.list_docs(Collection::Outbox).await.unwrap(),
+            outbox,
+            "a failure in a late chunk rolls back the earlier chunks (bad at {bad_at})"
+        );
+        assert_eq!(s.list_docs(Collection::Sendlog).await.unwrap().len(), 1);
+    }
 }
 
 pub async fn empty_and_clear_all(s: &dyn Store) {

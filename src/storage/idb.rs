@@ -853,6 +853,9 @@ fn stores_of(batch: &WriteBatch<'_>) -> Vec<&'static str> {
     v
 }
 
+/// Documents written per chunk inside one [`Store::write`] transaction (see there).
+pub const DOC_CHUNK: usize = 250;
+
 fn put(store: &ObjectStore<'_>, row: JsValue) -> Result<()> {
     // The request goes out now; its outcome is part of the transaction's commit result.
     let _request = store.put(row).primitive().map_err(backend)?;
@@ -1035,19 +1038,34 @@ impl Store for IdbStore {
             put(&store(SETTINGS)?, pb_doc_row(SETTINGS_KEY, &json))?;
         }
 
-        for op in batch.docs {
-            validate_doc(op)?;
-            let os = store(op.collection().store_name())?;
-            match op {
-                DocOp::Put { key, value, .. } => {
-                    let json = to_json("Dokument", key, value)?;
-                    put(&os, pb_doc_row(key, &json))?;
-                }
-                DocOp::Delete { key, .. } => {
-                    let _request = os.delete(key.as_str()).primitive().map_err(backend)?;
+        // Documents go out in chunks of `DOC_CHUNK` requests; before the next chunk the last
+        // request of the previous one is awaited. The continuation runs in that request's
+        // success event (a new task of the event loop), where the transaction is still
+        // active, so a large batch stays ONE transaction (all or nothing) without blocking
+        // the main thread in one long task. A failure in a later chunk (`?`) drops the
+        // transaction uncommitted, which aborts it and rolls back the earlier chunks too.
+        let mut last: Option<indexed_db_futures::future::VoidRequest> = None;
+        for (i, op) in batch.docs.iter().enumerate() {
+            if i > 0 && i % DOC_CHUNK == 0 {
+                if let Some(req) = last.take() {
+                    req.await.map_err(backend)?;
                 }
             }
+            validate_doc(op)?;
+            let os = store(op.collection().store_name())?;
+            last = Some(match op {
+                DocOp::Put { key, value, .. } => {
+                    let json = to_json("Dokument", key, value)?;
+                    os.put(pb_doc_row(key, &json))
+                        .primitive()
+                        .map_err(backend)?
+                }
+                DocOp::Delete { key, .. } => {
+                    os.delete(key.as_str()).primitive().map_err(backend)?
+                }
+            });
         }
+        drop(last);
 
         tx.commit().await.map_err(backend)
     }

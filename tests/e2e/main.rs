@@ -12,6 +12,7 @@ mod import;
 mod letters;
 mod offline;
 mod send;
+mod sendfix;
 mod support;
 
 use support::Session;
