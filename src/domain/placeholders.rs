@@ -440,38 +440,32 @@ pub fn build_context(input: ContextInput<'_>) -> MessageContext {
         unsubscribe_link,
     } = input;
     let mut v: BTreeMap<&'static str, String> = BTreeMap::new();
-    v.insert("anrede", String::from(anrede(person, language)));
+    v.insert("anrede", anrede(person, language));
     v.insert("titel", String::from(person.title.trim()));
     v.insert("vorname", String::from(person.first_name.trim()));
     v.insert("nachname", String::from(person.last_name.trim()));
-    v.insert("name", String::from(person.full_name()));
+    v.insert("name", person.full_name());
     v.insert("praxis.name", String::from(practice.name.trim()));
     v.insert("praxis.telefon", String::from(practice.phone.trim()));
     v.insert("praxis.email", String::from(practice.email.trim()));
-    v.insert(
-        "praxis.adresse",
-        String::from(one_line_address(&practice.address)),
-    );
+    v.insert("praxis.adresse", one_line_address(&practice.address));
     v.insert("praxis.webseite", String::from(practice.web.trim()));
-    v.insert("heute", String::from(format_date(today, language)));
+    v.insert("heute", format_date(today, language));
     if let Some(a) = appointment {
-        v.insert(
-            "termin.datum",
-            String::from(format_date(a.start.date(), language)),
-        );
+        v.insert("termin.datum", format_date(a.start.date(), language));
         v.insert(
             "termin.wochentag",
             String::from(weekday_name(a.start.weekday(), language)),
         );
-        v.insert("termin.uhrzeit", String::from(format_time(a.start)));
-        v.insert("termin.ende", String::from(format_time(a.end)));
+        v.insert("termin.uhrzeit", format_time(a.start));
+        v.insert("termin.ende", format_time(a.end));
         v.insert("termin.behandler", String::from(a.therapist.trim()));
         v.insert("termin.ort", String::from(a.location.trim()));
         v.insert("termin.art", String::from(a.kind.trim()));
     }
     match channel {
         Channel::Letter => {
-            v.insert("anschrift", String::from(address_block(person).join("\n")));
+            v.insert("anschrift", address_block(person).join("\n"));
         }
         Channel::Email => {
             v.insert(
