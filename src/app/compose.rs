@@ -1,9 +1,9 @@
 //! The composer (after "Übernahme"): choose a template, edit it with the placeholder palette,
 //! preview every recipient's exact message, see warnings before output.
 
+use super::engine::{recipient_warnings, template_hints, validate, Renderer};
 use super::state::{AppState, Page};
 use crate::domain::placeholders::{build_context, catalogue, ContextInput, MessageContext};
-use crate::domain::render::{recipient_warnings, template_hints, validate, Renderer};
 use crate::domain::review::HandoverRecipient;
 use crate::domain::sms;
 use crate::domain::template::{has_subject, Template};

@@ -7,11 +7,11 @@
 //! cancelled / error).
 
 use super::compose::context_for;
+use super::engine::Renderer;
 use super::repo;
 use super::state::AppState;
 use crate::domain::outbox::{consent_basis, Batch, ConsentBasis, Content, QueueItem};
 use crate::domain::print::{document_title, download_name, letter_from_text, PrintJob};
-use crate::domain::render::Renderer;
 use crate::domain::review::HandoverRecipient;
 use crate::domain::salutation::address_block;
 use crate::domain::template::Template;

@@ -5,6 +5,7 @@ mod appointments;
 mod backup;
 mod common;
 mod compose;
+mod engine;
 mod import;
 mod language;
 mod letters;

@@ -78,7 +78,7 @@ pub async fn boot(state: AppState) -> Result<(), String> {
 }
 
 async fn load_demo(store: &dyn Store) -> Result<(), String> {
-    let demo = domain::demo::generate(1, today());
+    let demo = super::engine::demo(1, today()).await?;
     let flag = [crate::storage::DocOp::Put {
         collection: Collection::Meta,
         key: DEMO_FLAG.to_string(),

@@ -2,12 +2,12 @@
 //! them into the outbox in one transaction and shows the batch's progress with pause,
 //! resume and cancel. The transmitting itself is done by [`super::transmit`].
 
+use super::engine::Renderer;
 use super::relay_client::{self as relay};
 use super::state::{AppState, Page};
 use super::transmit::{self, Link};
 use crate::domain::outbox::{consent_basis, queue_batch, Batch, BatchCounts, Content, QueueItem};
 use crate::domain::placeholders::{build_context, ContextInput};
-use crate::domain::render::Renderer;
 use crate::domain::template::Template;
 use crate::i18n::{self, tf};
 use leptos::prelude::*;
@@ -43,6 +43,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
     };
     let practice = state.settings.get_untracked();
     let today = now.date();
+    super::engine::load().await?;
     let renderer = Renderer::new(t.language);
     let mut items = Vec::with_capacity(handover.recipients.len());
     let mut skipped = Vec::new();

@@ -2,9 +2,9 @@
 //! edit, delete, restore.
 
 use super::common::Confirm;
+use super::engine::validate;
 use super::repo;
 use super::state::AppState;
-use crate::domain::render::validate;
 use crate::domain::template::{has_subject, Language, Template};
 use crate::domain::{Channel, Purpose};
 use crate::i18n::{self, labels};

@@ -26,7 +26,7 @@ pub const DEMO_PATIENTS: usize = 500;
 pub const DEMO_PROSPECTS: usize = 80;
 
 /// Everything the demo practice consists of.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DemoPractice {
     pub settings: PracticeSettings,
     /// Patients first, then prospects.

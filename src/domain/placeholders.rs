@@ -261,20 +261,39 @@ pub fn forbidden_reason(name: &str, channel: Channel) -> Option<String> {
 /// [`build_context`]; it only ever holds what the channel allows.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
 pub struct MessageContext {
-    /// String values (short ones are stored inline by minijinja, longer ones shared), so
-    /// building the render value only bumps reference counts.
-    values: BTreeMap<&'static str, Value>,
+    /// Plain strings (no template-engine types), so the main app builds and sends a context
+    /// without linking the engine; [`MessageContext::to_value`] converts at render time.
+    values: BTreeMap<&'static str, String>,
 }
 
 impl MessageContext {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).and_then(Value::as_str)
+        self.values.get(name).map(String::as_str)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.values
-            .iter()
-            .map(|(k, v)| (*k, v.as_str().unwrap_or_default()))
+        self.values.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+
+    /// Rebuilds a context from name/value pairs (e.g. one sent as JSON to the template engine).
+    /// Only catalogue placeholders that exist for `channel` are taken; anything else is
+    /// dropped, so a context can never carry more than [`build_context`] would put in it.
+    pub fn from_pairs<I, K, V>(channel: Channel, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let values = pairs
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let info = lookup(k.as_ref())?;
+                info.channels
+                    .contains(&channel)
+                    .then(|| (info.name, v.into()))
+            })
+            .collect();
+        MessageContext { values }
     }
 
     pub fn has_appointment(&self) -> bool {
@@ -287,7 +306,7 @@ impl MessageContext {
         let mut root: BTreeMap<&'static str, Value> = BTreeMap::new();
         let mut nested: Vec<(&'static str, BTreeMap<&'static str, Value>)> = Vec::new();
         for (&k, v) in &self.values {
-            let val = v.clone();
+            let val = Value::from(v.as_str());
             match k.split_once('.') {
                 Some((obj, attr)) => match nested.iter_mut().find(|(o, _)| *o == obj) {
                     Some((_, map)) => {
@@ -420,44 +439,38 @@ pub fn build_context(input: ContextInput<'_>) -> MessageContext {
         today,
         unsubscribe_link,
     } = input;
-    let mut v: BTreeMap<&'static str, Value> = BTreeMap::new();
-    v.insert("anrede", Value::from(anrede(person, language)));
-    v.insert("titel", Value::from(person.title.trim()));
-    v.insert("vorname", Value::from(person.first_name.trim()));
-    v.insert("nachname", Value::from(person.last_name.trim()));
-    v.insert("name", Value::from(person.full_name()));
-    v.insert("praxis.name", Value::from(practice.name.trim()));
-    v.insert("praxis.telefon", Value::from(practice.phone.trim()));
-    v.insert("praxis.email", Value::from(practice.email.trim()));
-    v.insert(
-        "praxis.adresse",
-        Value::from(one_line_address(&practice.address)),
-    );
-    v.insert("praxis.webseite", Value::from(practice.web.trim()));
-    v.insert("heute", Value::from(format_date(today, language)));
+    let mut v: BTreeMap<&'static str, String> = BTreeMap::new();
+    v.insert("anrede", anrede(person, language));
+    v.insert("titel", String::from(person.title.trim()));
+    v.insert("vorname", String::from(person.first_name.trim()));
+    v.insert("nachname", String::from(person.last_name.trim()));
+    v.insert("name", person.full_name());
+    v.insert("praxis.name", String::from(practice.name.trim()));
+    v.insert("praxis.telefon", String::from(practice.phone.trim()));
+    v.insert("praxis.email", String::from(practice.email.trim()));
+    v.insert("praxis.adresse", one_line_address(&practice.address));
+    v.insert("praxis.webseite", String::from(practice.web.trim()));
+    v.insert("heute", format_date(today, language));
     if let Some(a) = appointment {
-        v.insert(
-            "termin.datum",
-            Value::from(format_date(a.start.date(), language)),
-        );
+        v.insert("termin.datum", format_date(a.start.date(), language));
         v.insert(
             "termin.wochentag",
-            Value::from(weekday_name(a.start.weekday(), language)),
+            String::from(weekday_name(a.start.weekday(), language)),
         );
-        v.insert("termin.uhrzeit", Value::from(format_time(a.start)));
-        v.insert("termin.ende", Value::from(format_time(a.end)));
-        v.insert("termin.behandler", Value::from(a.therapist.trim()));
-        v.insert("termin.ort", Value::from(a.location.trim()));
-        v.insert("termin.art", Value::from(a.kind.trim()));
+        v.insert("termin.uhrzeit", format_time(a.start));
+        v.insert("termin.ende", format_time(a.end));
+        v.insert("termin.behandler", String::from(a.therapist.trim()));
+        v.insert("termin.ort", String::from(a.location.trim()));
+        v.insert("termin.art", String::from(a.kind.trim()));
     }
     match channel {
         Channel::Letter => {
-            v.insert("anschrift", Value::from(address_block(person).join("\n")));
+            v.insert("anschrift", address_block(person).join("\n"));
         }
         Channel::Email => {
             v.insert(
                 "abmeldelink",
-                Value::from(unsubscribe_link.unwrap_or("").trim()),
+                String::from(unsubscribe_link.unwrap_or("").trim()),
             );
         }
         Channel::Sms => {}

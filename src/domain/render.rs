@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::email_html::{self, VALUE_END, VALUE_START};
 use super::model::Channel;
@@ -41,7 +41,7 @@ const ALLOWED_GLOBALS: &[&str] = &[
 ];
 
 /// Which field of a template an error is in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TemplatePart {
     Subject,
     Body,
@@ -56,7 +56,7 @@ impl TemplatePart {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TemplateErrorKind {
     /// The template is not valid template syntax.
     Syntax,
@@ -73,7 +73,7 @@ pub enum TemplateErrorKind {
 }
 
 /// A problem found before sending. `line` and `column` are 1-based (column in characters).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateError {
     pub kind: TemplateErrorKind,
     pub part: TemplatePart,
@@ -91,7 +91,7 @@ impl std::fmt::Display for TemplateError {
 }
 
 /// A failure while rendering one message (German message).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderError {
     pub message: String,
     pub line: Option<usize>,
@@ -106,7 +106,7 @@ impl std::fmt::Display for RenderError {
 impl std::error::Error for RenderError {}
 
 /// One rendered message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderedMessage {
     /// Subject (e-mail, letter); `None` for SMS.
     pub subject: Option<String>,
@@ -705,7 +705,7 @@ pub fn used_placeholders(template: &Template) -> Vec<String> {
 }
 
 /// A warning about one recipient's message, shown before output.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientWarning {
     pub placeholder: Option<String>,
     pub message: String,

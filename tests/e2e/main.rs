@@ -7,6 +7,7 @@
 
 mod a11y;
 mod bbench;
+mod bundle;
 mod i18n;
 mod import;
 mod letters;

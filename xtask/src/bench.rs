@@ -281,14 +281,23 @@ fn bundle_size() -> Result<()> {
         total_gz as f64 / 1024.0
     );
     println!("\n## PDF worker (dist/pdf/, loaded on first PDF, gzip -9)");
-    for entry in std::fs::read_dir(dist.join("pdf"))? {
+    lazy_module_sizes(&dist.join("pdf"), "praxisbote-pdf-worker")?;
+    println!("\n## Template engine (dist/engine/, loaded on first template use, gzip -9)");
+    lazy_module_sizes(&dist.join("engine"), "praxisbote-engine")?;
+    Ok(())
+}
+
+/// Prints raw and gzip -9 sizes of a lazily loaded module's wasm and js, and their total.
+fn lazy_module_sizes(dir: &std::path::Path, prefix: &str) -> Result<()> {
+    let (mut total_raw, mut total_gz) = (0u64, 0u64);
+    for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path
             .file_name()
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        if !name.starts_with("praxisbote-pdf-worker") {
+        if !name.starts_with(prefix) {
             continue;
         }
         let raw = std::fs::metadata(&path)?.len();
@@ -298,7 +307,14 @@ fn bundle_size() -> Result<()> {
             raw as f64 / 1024.0,
             gz as f64 / 1024.0
         );
+        total_raw += raw;
+        total_gz += gz;
     }
+    println!(
+        "{prefix} total: {:.1} KB raw, {:.1} KB gzip -9",
+        total_raw as f64 / 1024.0,
+        total_gz as f64 / 1024.0
+    );
     Ok(())
 }
 

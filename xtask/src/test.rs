@@ -176,6 +176,9 @@ fn wasm_packages() -> Vec<&'static str> {
     if util::root().join("pdf-worker/Cargo.toml").exists() {
         v.push("praxisbote-pdf-worker");
     }
+    if util::root().join("engine/Cargo.toml").exists() {
+        v.push("praxisbote-engine");
+    }
     v
 }
 

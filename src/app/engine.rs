@@ -1,0 +1,197 @@
+//! Browser-side facade of the template engine. minijinja lives in its own wasm module
+//! (`engine/`, built by Trunk into `dist/engine/`), imported with a dynamic `import()` on first
+//! use, so it never enters the main bundle. Once loaded its exports (JSON in, JSON out) are
+//! called synchronously, so pages use the same calls as before:
+//! - [`validate`], [`recipient_warnings`], [`template_hints`], [`Renderer::render_message`]
+//!   mirror `domain::render`; until the engine is there they answer with the German
+//!   "wird geladen" state (a validation error, so nothing can be sent unchecked) and, being
+//!   reactive, run again once it has loaded.
+//! - [`load`] awaits the engine (send path); [`start`] begins loading without waiting.
+//!
+//! The engine only gets the template and the context `build_context` made (which holds just
+//! what the channel allows); it re-checks every name against the catalogue.
+
+use std::cell::{Cell, RefCell};
+
+use leptos::prelude::*;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::*;
+
+use crate::domain::placeholders::MessageContext;
+use crate::domain::render::{
+    RecipientWarning, RenderError, RenderedMessage, TemplateError, TemplateErrorKind, TemplatePart,
+};
+use crate::domain::template::{Language, Template};
+
+/// The engine's wasm-bindgen module (relative to the page).
+const ENGINE_URL: &str = "./engine/praxisbote-engine.js";
+/// Shown while the engine loads.
+pub const LOADING: &str = "Vorlagen-Engine wird geladen …";
+
+#[wasm_bindgen(inline_js = r#"
+let loading = null;
+export function pb_engine_load(url) {
+  if (!loading) {
+    loading = import(new URL(url, document.baseURI).href).then(async (m) => {
+      await m.default();
+      return m;
+    });
+    loading.catch(() => { loading = null; });
+  }
+  return loading;
+}
+"#)]
+extern "C" {
+    fn pb_engine_load(url: &str) -> js_sys::Promise;
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Status {
+    Loading,
+    Ready,
+    Failed(String),
+}
+
+thread_local! {
+    static MODULE: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+    static STARTED: Cell<bool> = const { Cell::new(false) };
+    static STATUS: ArcRwSignal<Status> = ArcRwSignal::new(Status::Loading);
+}
+
+/// Begins loading the engine (once) without waiting for it.
+pub fn start() {
+    if !STARTED.replace(true) {
+        leptos::task::spawn_local(async {
+            let _ = load().await;
+        });
+    }
+}
+
+/// Loads the engine if needed and waits until it can be used.
+pub async fn load() -> Result<(), String> {
+    if MODULE.with(|m| m.borrow().is_some()) {
+        return Ok(());
+    }
+    STARTED.set(true);
+    match wasm_bindgen_futures::JsFuture::from(pb_engine_load(ENGINE_URL)).await {
+        Ok(module) => {
+            MODULE.with(|m| *m.borrow_mut() = Some(module));
+            STATUS.with(|s| s.set(Status::Ready));
+            Ok(())
+        }
+        Err(e) => {
+            let detail = e
+                .dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .or_else(|| e.as_string())
+                .unwrap_or_default();
+            let message = format!("Die Vorlagen-Engine konnte nicht geladen werden ({detail}).");
+            STARTED.set(false);
+            STATUS.with(|s| s.set(Status::Failed(message.clone())));
+            Err(message)
+        }
+    }
+}
+
+/// `Ok` when the engine is loaded, otherwise the German state message. Reactive: a memo or
+/// view calling this runs again when the engine has loaded.
+fn ready() -> Result<(), String> {
+    if MODULE.with(|m| m.borrow().is_some()) {
+        return Ok(());
+    }
+    start();
+    match STATUS.with(|s| s.get()) {
+        Status::Ready => Ok(()),
+        Status::Loading => Err(LOADING.to_string()),
+        Status::Failed(m) => Err(m),
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> JsValue {
+    JsValue::from_str(&serde_json::to_string(v).unwrap_or_default())
+}
+
+/// Calls an export of the loaded engine and parses its JSON answer.
+fn call<T: DeserializeOwned>(name: &str, args: &[JsValue]) -> Result<T, String> {
+    ready()?;
+    let module = MODULE
+        .with(|m| m.borrow().clone())
+        .ok_or_else(|| LOADING.to_string())?;
+    let f: js_sys::Function = js_sys::Reflect::get(&module, &JsValue::from_str(name))
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| format!("Die Vorlagen-Engine kennt „{name}“ nicht."))?;
+    let out = f
+        .apply(&JsValue::NULL, &args.iter().collect::<js_sys::Array>())
+        .map_err(|_| {
+            "Die Vorlagen-Engine ist abgestürzt. Bitte laden Sie die Seite neu.".to_string()
+        })?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&out).map_err(|e| format!("Antwort der Vorlagen-Engine unlesbar: {e}"))
+}
+
+fn state_error(message: String) -> TemplateError {
+    TemplateError {
+        kind: TemplateErrorKind::Syntax,
+        part: TemplatePart::Body,
+        placeholder: None,
+        line: 1,
+        column: 1,
+        message,
+    }
+}
+
+/// [`crate::domain::render::validate`] in the engine.
+pub fn validate(template: &Template, has_appointments: bool) -> Result<(), Vec<TemplateError>> {
+    call::<Result<(), Vec<TemplateError>>>(
+        "validate",
+        &[json(template), JsValue::from_bool(has_appointments)],
+    )
+    .unwrap_or_else(|m| Err(vec![state_error(m)]))
+}
+
+/// [`crate::domain::render::recipient_warnings`] in the engine (none while it loads).
+pub fn recipient_warnings(template: &Template, ctx: &MessageContext) -> Vec<RecipientWarning> {
+    call("recipient_warnings", &[json(template), json(ctx)]).unwrap_or_default()
+}
+
+/// [`crate::domain::render::template_hints`] in the engine (none while it loads).
+pub fn template_hints(template: &Template) -> Vec<String> {
+    call("template_hints", &[json(template)]).unwrap_or_default()
+}
+
+/// The demo practice, generated in the engine (the generator and its tables are not in the
+/// main bundle). Waits for the engine.
+pub async fn demo(
+    seed: u32,
+    today: chrono::NaiveDate,
+) -> Result<crate::domain::demo::DemoPractice, String> {
+    load().await?;
+    call::<Result<_, String>>("demo", &[JsValue::from(seed), json(&today)])?
+}
+
+/// Stand-in for [`crate::domain::render::Renderer`]: renders in the engine (which keeps one
+/// renderer per language).
+pub struct Renderer;
+
+impl Renderer {
+    pub fn new(_language: Language) -> Self {
+        Renderer
+    }
+
+    /// [`crate::domain::render::Renderer::render_message`] in the engine.
+    pub fn render_message(
+        &self,
+        template: &Template,
+        ctx: &MessageContext,
+    ) -> Result<RenderedMessage, RenderError> {
+        call::<Result<RenderedMessage, RenderError>>("render_message", &[json(template), json(ctx)])
+            .unwrap_or_else(|message| {
+                Err(RenderError {
+                    message,
+                    line: None,
+                })
+            })
+    }
+}
