@@ -357,6 +357,11 @@ pub fn looks_like_ui_text(lit: &Literal<'_>) -> bool {
     ];
     let text = lit.text;
     let before = lit.before.trim_end();
+    // `#[wasm_bindgen(inline_js = r#"…"#)]`: JavaScript source, not text.
+    let code_prefix = before.trim_end_matches(['r', '#']).trim_end();
+    if code_prefix.ends_with("inline_js =") {
+        return false;
+    }
     if before.ends_with("t(") || before.ends_with("tf(") {
         // A catalogue key (checked against the catalogues by another test).
         let call_start = before.len() - if before.ends_with("tf(") { 3 } else { 2 };
