@@ -271,7 +271,7 @@ fn Composer() -> impl IntoView {
                     let forcing: String = info.ucs2_chars.iter().map(|c| tf("common.quoted", &[("text", c)]) + " ").collect();
                     view! {
                         <p role="status" aria-label=i18n::t("compose.sms_length_aria")>{tf("compose.sms_length",
-                            &[("units", &info.units), ("encoding", &info.encoding.label_de()), ("parts", &info.parts), ("remaining", &info.remaining_in_part)])}</p>
+                            &[("units", &info.units), ("encoding", &i18n::labels::sms_encoding(info.encoding)), ("parts", &info.parts), ("remaining", &info.remaining_in_part)])}</p>
                         <Show when={let empty = info.ucs2_chars.is_empty(); move || !empty}>
                             <p class="error">{tf("compose.ucs2_chars", &[("chars", &forcing)])}</p>
                             <button class="secondary" on:click=move |_| draft.update(|t| if let Some(t) = t {

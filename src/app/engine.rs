@@ -22,11 +22,14 @@ use crate::domain::render::{
     RecipientWarning, RenderError, RenderedMessage, TemplateError, TemplateErrorKind, TemplatePart,
 };
 use crate::domain::template::{Language, Template};
+use crate::i18n;
 
 /// The engine's wasm-bindgen module (relative to the page).
 const ENGINE_URL: &str = "./engine/praxisbote-engine.js";
 /// Shown while the engine loads.
-pub const LOADING: &str = "Vorlagen-Engine wird geladen …";
+fn loading() -> String {
+    i18n::t("engine.loading").to_string()
+}
 
 #[wasm_bindgen(inline_js = r#"
 let loading = null;
@@ -85,7 +88,7 @@ pub async fn load() -> Result<(), String> {
                 .map(|e| String::from(e.message()))
                 .or_else(|| e.as_string())
                 .unwrap_or_default();
-            let message = format!("Die Vorlagen-Engine konnte nicht geladen werden ({detail}).");
+            let message = i18n::tf("engine.load_failed", &[("detail", &detail)]);
             STARTED.set(false);
             STATUS.with(|s| s.set(Status::Failed(message.clone())));
             Err(message)
@@ -102,7 +105,7 @@ fn ready() -> Result<(), String> {
     start();
     match STATUS.with(|s| s.get()) {
         Status::Ready => Ok(()),
-        Status::Loading => Err(LOADING.to_string()),
+        Status::Loading => Err(loading()),
         Status::Failed(m) => Err(m),
     }
 }
@@ -114,21 +117,17 @@ fn json<T: serde::Serialize>(v: &T) -> JsValue {
 /// Calls an export of the loaded engine and parses its JSON answer.
 fn call<T: DeserializeOwned>(name: &str, args: &[JsValue]) -> Result<T, String> {
     ready()?;
-    let module = MODULE
-        .with(|m| m.borrow().clone())
-        .ok_or_else(|| LOADING.to_string())?;
+    let module = MODULE.with(|m| m.borrow().clone()).ok_or_else(loading)?;
     let f: js_sys::Function = js_sys::Reflect::get(&module, &JsValue::from_str(name))
         .ok()
         .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| format!("Die Vorlagen-Engine kennt „{name}“ nicht."))?;
+        .ok_or_else(|| i18n::tf("engine.unknown_export", &[("name", &name)]))?;
     let out = f
         .apply(&JsValue::NULL, &args.iter().collect::<js_sys::Array>())
-        .map_err(|_| {
-            "Die Vorlagen-Engine ist abgestürzt. Bitte laden Sie die Seite neu.".to_string()
-        })?
+        .map_err(|_| i18n::t("engine.crashed").to_string())?
         .as_string()
         .unwrap_or_default();
-    serde_json::from_str(&out).map_err(|e| format!("Antwort der Vorlagen-Engine unlesbar: {e}"))
+    serde_json::from_str(&out).map_err(|e| i18n::tf("engine.unreadable", &[("error", &e)]))
 }
 
 fn state_error(message: String) -> TemplateError {

@@ -95,3 +95,11 @@ pub fn state_kind(s: StateKind) -> &'static str {
         StateKind::Cancelled => t("label.state.cancelled"),
     }
 }
+
+/// The SMS encoding (technical names; the same in every language, but from the catalogue).
+pub fn sms_encoding(e: crate::domain::sms::Encoding) -> &'static str {
+    match e {
+        crate::domain::sms::Encoding::Gsm7 => t("label.sms_encoding.gsm7"),
+        crate::domain::sms::Encoding::Ucs2 => t("label.sms_encoding.ucs2"),
+    }
+}

@@ -9,7 +9,9 @@
 //! Pure and natively tested: both catalogues have the same keys, no empty values, the same
 //! placeholders, and every key used under `src/app/` exists (a source scan).
 
+pub mod import;
 pub mod labels;
+pub mod outbox;
 pub mod review;
 
 use std::cell::Cell;
