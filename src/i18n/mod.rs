@@ -12,6 +12,7 @@
 pub mod import;
 pub mod labels;
 pub mod outbox;
+pub mod query;
 pub mod review;
 
 use std::cell::Cell;

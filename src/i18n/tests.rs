@@ -232,6 +232,7 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
     files.push(root.join("i18n/review.rs"));
     files.push(root.join("i18n/import.rs"));
     files.push(root.join("i18n/outbox.rs"));
+    files.push(root.join("i18n/query.rs"));
     let mut used = BTreeSet::new();
     let mut missing = Vec::new();
     for file in &files {
@@ -782,6 +783,75 @@ fn outbox_errors_in_german_equal_the_domain_texts() {
                 assert_eq!(ui, e.message_de());
             } else {
                 assert_ne!(ui, e.message_de());
+                assert!(!ui.contains('{'), "{ui}");
+            }
+        }
+    }
+    set_lang(Lang::De);
+}
+
+/// Query condition descriptions: German equals `Condition::describe_de`, English differs.
+#[test]
+fn query_conditions_in_german_equal_the_domain_texts() {
+    use crate::domain::query::{Condition, DayMonth, TagMode};
+    use crate::domain::{Channel, InsuranceKind, Kind, Purpose};
+    let d = |m: u32, day: u32| chrono::NaiveDate::from_ymd_opt(2026, m, day).expect("date");
+    let tags = vec!["Sport".to_string(), "Kinder".to_string()];
+    let mut conditions = vec![
+        Condition::BirthdayWindow {
+            from: DayMonth::new(28, 12).expect("dm"),
+            to: DayMonth::new(3, 1).expect("dm"),
+        },
+        Condition::BirthdayNextDays { days: 14 },
+        Condition::BirthdayBetween {
+            from: d(1, 2),
+            to: d(3, 4),
+        },
+        Condition::Recall {
+            last_visit_before: d(5, 6),
+            include_never_visited: true,
+        },
+        Condition::PostcodeRange {
+            from: "80".into(),
+            to: "81".into(),
+        },
+        Condition::City {
+            cities: vec!["Köln".into(), "Bonn".into()],
+        },
+        Condition::Insurance {
+            kinds: InsuranceKind::ALL.to_vec(),
+        },
+    ];
+    for (min, max) in [
+        (Some(18), Some(65)),
+        (Some(18), None),
+        (None, Some(6)),
+        (None, None),
+    ] {
+        conditions.push(Condition::AgeRange { min, max, on: None });
+    }
+    for mode in [TagMode::Any, TagMode::All, TagMode::None] {
+        conditions.push(Condition::Tags {
+            tags: tags.clone(),
+            mode,
+        });
+    }
+    for kind in Kind::ALL {
+        conditions.push(Condition::Kind { kind });
+    }
+    for channel in Channel::ALL {
+        for purpose in Purpose::ALL {
+            conditions.push(Condition::HasConsent { channel, purpose });
+        }
+    }
+    for lang in Lang::ALL {
+        set_lang(lang);
+        for c in &conditions {
+            let ui = super::query::describe(c);
+            if lang == Lang::De {
+                assert_eq!(ui, c.describe_de());
+            } else {
+                assert_ne!(ui, c.describe_de());
                 assert!(!ui.contains('{'), "{ui}");
             }
         }
