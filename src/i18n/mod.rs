@@ -13,6 +13,7 @@ pub mod import;
 pub mod labels;
 pub mod outbox;
 pub mod query;
+pub mod render;
 pub mod review;
 
 use std::cell::Cell;

@@ -183,6 +183,15 @@ fn german_enum_labels_equal_the_domain_labels() {
     ] {
         pairs.push((e.label_de(), super::labels::sms_encoding(e)));
     }
+    for d in [
+        crate::wire::DeliveryState::Queued,
+        crate::wire::DeliveryState::Sending,
+        crate::wire::DeliveryState::Sent,
+        crate::wire::DeliveryState::Failed,
+        crate::wire::DeliveryState::Retrying,
+    ] {
+        pairs.push((d.label_de(), super::labels::delivery_state(d)));
+    }
     for l in Language::ALL {
         pairs.push((l.label_de(), super::labels::template_language(l)));
     }
@@ -233,6 +242,7 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
     files.push(root.join("i18n/import.rs"));
     files.push(root.join("i18n/outbox.rs"));
     files.push(root.join("i18n/query.rs"));
+    files.push(root.join("i18n/render.rs"));
     let mut used = BTreeSet::new();
     let mut missing = Vec::new();
     for file in &files {
@@ -855,6 +865,85 @@ fn query_conditions_in_german_equal_the_domain_texts() {
                 assert!(!ui.contains('{'), "{ui}");
             }
         }
+    }
+    set_lang(Lang::De);
+}
+
+/// Recipient warnings and template hints: German equals `domain::render`, English differs.
+#[test]
+fn render_warnings_and_hints_in_german_equal_the_domain_texts() {
+    use crate::domain::model::{Gender, Person, PracticeSettings, Purpose};
+    use crate::domain::placeholders::{build_context, ContextInput};
+    use crate::domain::render::{recipient_warnings, template_hints};
+    use crate::domain::template::{Language, Template};
+    use crate::domain::Channel;
+    let person = Person {
+        first_name: "Anna".into(),
+        last_name: "Müller".into(),
+        gender: Gender::Female,
+        ..Default::default()
+    };
+    let practice = PracticeSettings {
+        name: "Praxis Sonnenschein".into(),
+        ..Default::default()
+    };
+    let ctx = |channel| {
+        build_context(ContextInput {
+            person: &person,
+            practice: &practice,
+            appointment: None,
+            channel,
+            language: Language::De,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("date"),
+            unsubscribe_link: Some("https://praxis.example/u/abc"),
+        })
+    };
+    let template = |channel, purpose, body: &str| Template {
+        id: "t".into(),
+        name: "t".into(),
+        channel,
+        purpose,
+        language: Language::De,
+        subject: "Hallo".into(),
+        body: body.into(),
+        shipped: false,
+        version: 1,
+    };
+    let sms = template(
+        Channel::Sms,
+        Purpose::AppointmentReminder,
+        "{{ titel }} {{ vorname }} {{ termin.datum }}",
+    );
+    let warnings = recipient_warnings(&sms, &ctx(Channel::Sms));
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    let mail = template(
+        Channel::Email,
+        Purpose::Birthday,
+        "Alles Gute, {{ vorname }}!",
+    );
+    let hints = template_hints(&mail);
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    for lang in Lang::ALL {
+        set_lang(lang);
+        let de = lang == Lang::De;
+        let mut pairs: Vec<(String, String)> = warnings
+            .iter()
+            .map(|w| (super::render::recipient_warning(w), w.message.clone()))
+            .collect();
+        pairs.extend(hints.iter().map(|h| (super::render::hint(h), h.clone())));
+        for (ui, domain) in pairs {
+            if de {
+                assert_eq!(ui, domain);
+            } else {
+                assert_ne!(ui, domain);
+                assert!(
+                    ui.contains("{{ abmeldelink }}") || !ui.contains('{'),
+                    "{ui}"
+                );
+            }
+        }
+        // Unknown hints pass through.
+        assert_eq!(super::render::hint("x y"), "x y");
     }
     set_lang(Lang::De);
 }
