@@ -132,7 +132,7 @@ fn Composer() -> impl IntoView {
                                 i,
                                 name,
                                 w.into_iter()
-                                    .map(|w| w.message)
+                                    .map(|w| i18n::render::recipient_warning(&w))
                                     .collect::<Vec<_>>()
                                     .join(" "),
                             )
@@ -243,7 +243,7 @@ fn Composer() -> impl IntoView {
                     {move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{e.message}</li> }).collect_view()}
                 </ul>
                 <ul aria-label=i18n::t("compose.hints_aria")>
-                    {move || draft.with(|t| t.as_ref().map(template_hints).unwrap_or_default()).into_iter().map(|h| view! { <li class="muted">{h}</li> }).collect_view()}
+                    {move || draft.with(|t| t.as_ref().map(template_hints).unwrap_or_default()).into_iter().map(|h| view! { <li class="muted">{i18n::render::hint(&h)}</li> }).collect_view()}
                 </ul>
             </div>
             <div class="card preview">
@@ -265,13 +265,13 @@ fn Composer() -> impl IntoView {
                         }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                     }}
-                    <ul>{warnings.into_iter().map(|w| view! { <li class="error">{w.message}</li> }).collect_view()}</ul>
+                    <ul>{warnings.into_iter().map(|w| view! { <li class="error">{i18n::render::recipient_warning(&w)}</li> }).collect_view()}</ul>
                 })}
                 {move || sms_info.get().map(|info| {
                     let forcing: String = info.ucs2_chars.iter().map(|c| tf("common.quoted", &[("text", c)]) + " ").collect();
                     view! {
                         <p role="status" aria-label=i18n::t("compose.sms_length_aria")>{tf("compose.sms_length",
-                            &[("units", &info.units), ("encoding", &info.encoding.label_de()), ("parts", &info.parts), ("remaining", &info.remaining_in_part)])}</p>
+                            &[("units", &info.units), ("encoding", &i18n::labels::sms_encoding(info.encoding)), ("parts", &info.parts), ("remaining", &info.remaining_in_part)])}</p>
                         <Show when={let empty = info.ucs2_chars.is_empty(); move || !empty}>
                             <p class="error">{tf("compose.ucs2_chars", &[("chars", &forcing)])}</p>
                             <button class="secondary" on:click=move |_| draft.update(|t| if let Some(t) = t {

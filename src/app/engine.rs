@@ -22,13 +22,13 @@ use crate::domain::render::{
     RecipientWarning, RenderError, RenderedMessage, TemplateError, TemplateErrorKind, TemplatePart,
 };
 use crate::domain::template::{Language, Template};
-use crate::i18n::{t, tf};
+use crate::i18n;
 
 /// The engine's wasm-bindgen module (relative to the page).
 const ENGINE_URL: &str = "./engine/praxisbote-engine.js";
 /// Shown while the engine loads.
 fn loading() -> String {
-    t("engine.loading").to_string()
+    i18n::t("engine.loading").to_string()
 }
 
 #[wasm_bindgen(inline_js = r#"
@@ -88,7 +88,7 @@ pub async fn load() -> Result<(), String> {
                 .map(|e| String::from(e.message()))
                 .or_else(|| e.as_string())
                 .unwrap_or_default();
-            let message = tf("engine.load_failed", &[("detail", &detail)]);
+            let message = i18n::tf("engine.load_failed", &[("detail", &detail)]);
             STARTED.set(false);
             STATUS.with(|s| s.set(Status::Failed(message.clone())));
             Err(message)
@@ -121,13 +121,13 @@ fn call<T: DeserializeOwned>(name: &str, args: &[JsValue]) -> Result<T, String> 
     let f: js_sys::Function = js_sys::Reflect::get(&module, &JsValue::from_str(name))
         .ok()
         .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| tf("engine.unknown_export", &[("name", &name)]))?;
+        .ok_or_else(|| i18n::tf("engine.unknown_export", &[("name", &name)]))?;
     let out = f
         .apply(&JsValue::NULL, &args.iter().collect::<js_sys::Array>())
-        .map_err(|_| t("engine.crashed").to_string())?
+        .map_err(|_| i18n::t("engine.crashed").to_string())?
         .as_string()
         .unwrap_or_default();
-    serde_json::from_str(&out).map_err(|e| tf("engine.unreadable", &[("e", &e)]))
+    serde_json::from_str(&out).map_err(|e| i18n::tf("engine.unreadable", &[("error", &e)]))
 }
 
 fn state_error(message: String) -> TemplateError {

@@ -50,7 +50,7 @@ pub async fn yield_to_browser() {
 
 /// Reads a file's bytes (after the size check, so a huge file is never read).
 pub async fn read_file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    check_file_size(file.size() as u64).map_err(|e| e.to_string())?;
+    check_file_size(file.size() as u64).map_err(|e| i18n::msg(&e))?;
     let buf = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
         .await
         .map_err(|_| i18n::t("import.read_failed").to_string())?;
@@ -62,7 +62,7 @@ fn issue_list(label: &'static str, issues: &[RowIssue]) -> impl IntoView {
     let items: Vec<String> = issues
         .iter()
         .take(MAX_LISTED)
-        .map(|i| i.to_string())
+        .map(i18n::import::row_issue)
         .collect();
     view! {
         <ul class="issues" aria-label=label>
@@ -110,7 +110,7 @@ pub fn ImportPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             yield_to_browser().await;
             let parsed = match read_file_bytes(&file).await {
-                Ok(bytes) => read_table(&bytes).map_err(|e| e.to_string()),
+                Ok(bytes) => read_table(&bytes).map_err(|e| i18n::msg(&e)),
                 Err(e) => Err(e),
             };
             // The page may have been left meanwhile (signals disposed): then stop quietly.
@@ -163,7 +163,7 @@ pub fn ImportPage() -> impl IntoView {
                         stage.set(Stage::Review);
                     }
                     Err(e) => {
-                        error.set(Some(e));
+                        error.set(Some(i18n::msg(&e)));
                         stage.set(Stage::Mapping);
                     }
                 }
@@ -180,7 +180,7 @@ pub fn ImportPage() -> impl IntoView {
             let mut planner = match PersonPlanner::new(&t, &m, &existing, &options) {
                 Ok(p) => p,
                 Err(e) => {
-                    error.set(Some(e));
+                    error.set(Some(i18n::msg(&e)));
                     stage.set(Stage::Mapping);
                     return;
                 }
@@ -314,7 +314,7 @@ pub fn ImportPage() -> impl IntoView {
                 <section class="card" aria-label=i18n::t("import.detected_aria")>
                     <p role="status">{tf(
                         "import.detected",
-                        &[("encoding", &t.encoding.label_de()), ("delimiter", &t.delimiter_label_de()), ("rows", &t.rows.len()), ("columns", &t.headers.len())]
+                        &[("encoding", &i18n::import::encoding(t.encoding)), ("delimiter", &i18n::import::delimiter(&t)), ("rows", &t.rows.len()), ("columns", &t.headers.len())]
                     )}</p>
                 </section>
                 <MappingSection table=t2 kind=import_kind.get() mapping=mapping on_change=move || {
@@ -411,7 +411,7 @@ pub fn ImportPage() -> impl IntoView {
             view! {
                 <section class="card" aria-label=i18n::t("import.result")>
                     <h2>{i18n::t("import.result")}</h2>
-                    <p role="status">{p.summary_de()}</p>
+                    <p role="status">{i18n::import::appointment_summary(&p)}</p>
                     {(!p.errors.is_empty()).then(|| view! {
                         <h3>{tf("import.errors_heading", &[("n", &p.errors.len())])}</h3>
                         {issue_list(i18n::t("import.errors"), &p.errors)}
@@ -475,12 +475,12 @@ where
                                     let field = choices.get(idx).copied().unwrap_or(Field::Ignore);
                                     let mut res = Ok(());
                                     mapping.update(|m| if let Some(m) = m { res = m.set(i, field); });
-                                    problem.set(res.err());
+                                    problem.set(res.err().map(|e| i18n::msg(&e)));
                                     on_change();
                                 }
                             }>
                                 {choices.iter().enumerate().map(|(k, f)| view! {
-                                    <option value=k.to_string() selected=Some(*f) == current>{f.label_de()}</option>
+                                    <option value=k.to_string() selected=Some(*f) == current>{i18n::import::field(*f)}</option>
                                 }).collect_view()}
                             </select>
                         }.into_any()
@@ -522,7 +522,7 @@ fn Report<F>(
 where
     F: Fn() + Copy + Send + Sync + 'static,
 {
-    let summary = plan.summary_de();
+    let summary = i18n::import::summary(&plan);
     let duplicates = plan.duplicates.clone();
     let skipped: Vec<String> = plan
         .skipped
@@ -531,7 +531,11 @@ where
         .map(|s| {
             tf(
                 "import.skipped_row",
-                &[("line", &s.line), ("row", &s.row), ("reason", &s.reason)],
+                &[
+                    ("line", &s.line),
+                    ("row", &s.row),
+                    ("reason", &i18n::import::skipped_reason(s)),
+                ],
             )
         })
         .collect();
@@ -554,7 +558,7 @@ where
                             <tr>
                                 <td>{d.line}</td>
                                 <td>{d.existing_name.clone()}</td>
-                                <td>{d.reason.label_de()}</td>
+                                <td>{i18n::import::duplicate_reason(d.reason)}</td>
                                 <td>
                                     <select aria-label=label on:change=move |ev| {
                                         let a = if event_target_value(&ev) == "update" { DuplicateAction::Update } else { DuplicateAction::Skip };

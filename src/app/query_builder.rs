@@ -167,7 +167,7 @@ pub fn QueryBuilder(hits: RwSignal<Option<Vec<usize>>>) -> impl IntoView {
             <p class="muted">{move || if draft.with(|d| d.conditions.is_empty()) {
                 i18n::t("query.no_condition").to_string()
             } else {
-                draft.with(|d| d.conditions.iter().map(Condition::describe_de).collect::<Vec<_>>().join(&format!(" {} ", i18n::t("query.and"))))
+                draft.with(|d| d.conditions.iter().map(i18n::query::describe).collect::<Vec<_>>().join(&format!(" {} ", i18n::t("query.and"))))
             }}</p>
             <div class="toolbar">
                 <button on:click=run>{i18n::t("query.run")}</button>

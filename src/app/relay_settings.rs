@@ -107,7 +107,7 @@ pub fn RelaySettings() -> impl IntoView {
                         "state",
                         &r.messages
                             .first()
-                            .map(|m| m.state.label_de())
+                            .map(|m| labels::delivery_state(m.state))
                             .unwrap_or("?"),
                     )],
                 ),

@@ -349,8 +349,8 @@ pub async fn record_printed_batch(
     items: Vec<crate::domain::outbox::QueueItem>,
 ) -> Result<(), String> {
     let at = chrono::Local::now().naive_local();
-    let messages =
-        crate::domain::print::printed_batch(batch, items, at).map_err(|e| e.message_de())?;
+    let messages = crate::domain::print::printed_batch(batch, items, at)
+        .map_err(|e| crate::i18n::outbox::error(&e))?;
     outbox::queue(batch, &messages).await?;
     crate::app::transmit::refresh_from_store().await
 }

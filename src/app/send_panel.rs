@@ -112,7 +112,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
     if items.is_empty() {
         return Err(i18n::t("send_panel.nothing_to_send").into());
     }
-    let messages = queue_batch(&batch, items).map_err(|e| e.message_de())?;
+    let messages = queue_batch(&batch, items).map_err(|e| i18n::outbox::error(&e))?;
     let id = batch.id.clone();
     transmit::queue(batch, messages).await?;
     Ok((id, skipped))

@@ -236,6 +236,34 @@ pub fn address_key(a: &PostalAddress) -> String {
     key.replace("strasse", "str.").replace(' ', "")
 }
 
+impl std::fmt::Display for AddressProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message_de())
+    }
+}
+
+impl crate::domain::message::UiMessage for AddressProblem {
+    fn key(&self) -> &'static str {
+        match self {
+            AddressProblem::MissingStreet => "domain.address.missing_street",
+            AddressProblem::MissingHouseNumber => "domain.address.missing_house_number",
+            AddressProblem::MissingPostcode => "domain.address.missing_postcode",
+            AddressProblem::PostcodeNotFiveDigits => "domain.address.postcode_not_five_digits",
+            AddressProblem::InvalidPostcode => "domain.address.invalid_postcode",
+            AddressProblem::ForeignPostcodeFormat(_) => "domain.address.foreign_postcode_format",
+            AddressProblem::MissingCity => "domain.address.missing_city",
+            AddressProblem::InvalidCountry => "domain.address.invalid_country",
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            AddressProblem::ForeignPostcodeFormat(country) => vec![("country", country.clone())],
+            _ => vec![],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -320,6 +320,39 @@ pub fn punycode_encode(input: &str) -> String {
     output
 }
 
+impl crate::domain::message::UiMessage for EmailError {
+    fn key(&self) -> &'static str {
+        match self {
+            EmailError::Empty => "domain.email.empty",
+            EmailError::MissingAt => "domain.email.missing_at",
+            EmailError::SeveralAt => "domain.email.several_at",
+            EmailError::Whitespace => "domain.email.whitespace",
+            EmailError::SeveralAddresses => "domain.email.several_addresses",
+            EmailError::EmptyLocal => "domain.email.empty_local",
+            EmailError::LocalTooLong => "domain.email.local_too_long",
+            EmailError::InvalidLocalChar(_) => "domain.email.invalid_local_char",
+            EmailError::LocalDots => "domain.email.local_dots",
+            EmailError::EmptyDomain => "domain.email.empty_domain",
+            EmailError::MissingTld => "domain.email.missing_tld",
+            EmailError::InvalidTld => "domain.email.invalid_tld",
+            EmailError::InvalidDomainChar(_) => "domain.email.invalid_domain_char",
+            EmailError::DomainDots => "domain.email.domain_dots",
+            EmailError::DomainHyphen => "domain.email.domain_hyphen",
+            EmailError::LabelTooLong => "domain.email.label_too_long",
+            EmailError::DomainTooLong => "domain.email.domain_too_long",
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            EmailError::InvalidLocalChar(c) | EmailError::InvalidDomainChar(c) => {
+                vec![("char", c.to_string())]
+            }
+            _ => vec![],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

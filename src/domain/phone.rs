@@ -485,6 +485,27 @@ pub fn digits_only(input: &str) -> String {
     input.chars().filter(|c| c.is_ascii_digit()).collect()
 }
 
+impl crate::domain::message::UiMessage for PhoneError {
+    fn key(&self) -> &'static str {
+        match self {
+            PhoneError::Empty => "domain.phone.empty",
+            PhoneError::InvalidCharacter(_) => "domain.phone.invalid_character",
+            PhoneError::MissingPrefix => "domain.phone.missing_prefix",
+            PhoneError::UnknownCountryCode => "domain.phone.unknown_country_code",
+            PhoneError::TooShort => "domain.phone.too_short",
+            PhoneError::TooLong => "domain.phone.too_long",
+            PhoneError::InvalidNumber => "domain.phone.invalid_number",
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            PhoneError::InvalidCharacter(c) => vec![("char", c.to_string())],
+            _ => vec![],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

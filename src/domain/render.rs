@@ -737,6 +737,12 @@ pub fn recipient_warnings(template: &Template, ctx: &MessageContext) -> Vec<Reci
     out
 }
 
+/// The hint for an advertising e-mail without the unsubscribe link (the UI recognises it by
+/// this text and shows it in its language).
+pub const HINT_UNSUBSCRIBE_DE: &str =
+    "Werbliche E-Mails (Geburtstag, Einladung, Recall) sollten den Abmeldelink \
+     {{ abmeldelink }} enthalten.";
+
 /// Hints about a template as a whole (not errors): e.g. advertising e-mails without the
 /// unsubscribe link.
 pub fn template_hints(template: &Template) -> Vec<String> {
@@ -747,11 +753,7 @@ pub fn template_hints(template: &Template) -> Vec<String> {
             .iter()
             .any(|n| n == "abmeldelink")
     {
-        out.push(
-            "Werbliche E-Mails (Geburtstag, Einladung, Recall) sollten den Abmeldelink \
-             {{ abmeldelink }} enthalten."
-                .into(),
-        );
+        out.push(HINT_UNSUBSCRIBE_DE.into());
     }
     out
 }

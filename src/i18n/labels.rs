@@ -95,3 +95,23 @@ pub fn state_kind(s: StateKind) -> &'static str {
         StateKind::Cancelled => t("label.state.cancelled"),
     }
 }
+
+/// The SMS encoding (technical names; the same in every language, but from the catalogue).
+pub fn sms_encoding(e: crate::domain::sms::Encoding) -> &'static str {
+    match e {
+        crate::domain::sms::Encoding::Gsm7 => t("label.sms_encoding.gsm7"),
+        crate::domain::sms::Encoding::Ucs2 => t("label.sms_encoding.ucs2"),
+    }
+}
+
+/// A relay's delivery state (the test send's answer).
+pub fn delivery_state(d: crate::wire::DeliveryState) -> &'static str {
+    use crate::wire::DeliveryState;
+    match d {
+        DeliveryState::Queued => t("label.delivery.queued"),
+        DeliveryState::Sending => t("label.delivery.sending"),
+        DeliveryState::Sent => t("label.delivery.sent"),
+        DeliveryState::Failed => t("label.delivery.failed"),
+        DeliveryState::Retrying => t("label.delivery.retrying"),
+    }
+}

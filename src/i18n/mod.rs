@@ -9,7 +9,11 @@
 //! Pure and natively tested: both catalogues have the same keys, no empty values, the same
 //! placeholders, and every key used under `src/app/` exists (a source scan).
 
+pub mod import;
 pub mod labels;
+pub mod outbox;
+pub mod query;
+pub mod render;
 pub mod review;
 
 use std::cell::Cell;

@@ -2,10 +2,9 @@
 //! red, why an inclusion was refused. Built from the domain's data (`domain::review`), which
 //! keeps its German `*_de` texts; the German catalogue values give exactly those (tested).
 //! The details of an invalid e-mail address, phone number or postal address
-//! (`EmailError`, `PhoneError`, `AddressProblem`) are still German.
+//! (`EmailError`, `PhoneError`, `AddressProblem`) are `UiMessage`s (`super::msg`).
 
-use super::{labels, t, tf};
-use crate::domain::address::problems_de;
+use super::{labels, msg, t, tf};
 use crate::domain::review::{ConsentCell, ReviewError, ReviewRow, RowFlags, Unreachable};
 use crate::domain::Channel;
 use chrono::NaiveDate;
@@ -66,19 +65,21 @@ pub fn unreachable(u: &Unreachable) -> String {
     match u {
         Unreachable::UnknownPerson => t("review.unreachable.unknown_person").into(),
         Unreachable::NoEmail => t("review.unreachable.no_email").into(),
-        Unreachable::InvalidEmail(e) => tf(
-            "review.unreachable.invalid_email",
-            &[("detail", &e.message_de())],
-        ),
+        Unreachable::InvalidEmail(e) => {
+            tf("review.unreachable.invalid_email", &[("detail", &msg(e))])
+        }
         Unreachable::NoMobile => t("review.unreachable.no_mobile").into(),
         Unreachable::LandlineOnly => t("review.unreachable.landline_only").into(),
-        Unreachable::InvalidNumber(e) => tf(
-            "review.unreachable.invalid_number",
-            &[("detail", &e.message_de())],
-        ),
+        Unreachable::InvalidNumber(e) => {
+            tf("review.unreachable.invalid_number", &[("detail", &msg(e))])
+        }
         Unreachable::IncompleteAddress(p) => tf(
             "review.unreachable.incomplete_address",
-            &[("detail", &problems_de(p))],
+            &[(
+                "detail",
+                // Joined as `address::problems_de` does.
+                &p.iter().map(|a| msg(a)).collect::<Vec<_>>().join(", "),
+            )],
         ),
     }
 }

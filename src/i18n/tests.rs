@@ -177,6 +177,21 @@ fn german_enum_labels_equal_the_domain_labels() {
     ] {
         pairs.push((s.label_de(), super::labels::appointment_status(s)));
     }
+    for e in [
+        crate::domain::sms::Encoding::Gsm7,
+        crate::domain::sms::Encoding::Ucs2,
+    ] {
+        pairs.push((e.label_de(), super::labels::sms_encoding(e)));
+    }
+    for d in [
+        crate::wire::DeliveryState::Queued,
+        crate::wire::DeliveryState::Sending,
+        crate::wire::DeliveryState::Sent,
+        crate::wire::DeliveryState::Failed,
+        crate::wire::DeliveryState::Retrying,
+    ] {
+        pairs.push((d.label_de(), super::labels::delivery_state(d)));
+    }
     for l in Language::ALL {
         pairs.push((l.label_de(), super::labels::template_language(l)));
     }
@@ -224,6 +239,10 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
     rust_files(&root.join("app"), &mut files);
     files.push(root.join("i18n/labels.rs"));
     files.push(root.join("i18n/review.rs"));
+    files.push(root.join("i18n/import.rs"));
+    files.push(root.join("i18n/outbox.rs"));
+    files.push(root.join("i18n/query.rs"));
+    files.push(root.join("i18n/render.rs"));
     let mut used = BTreeSet::new();
     let mut missing = Vec::new();
     for file in &files {
@@ -313,6 +332,7 @@ fn ui_text_is_told_apart_from_keys_attributes_and_developer_messages() {
 #[test]
 fn converted_ui_files_contain_no_literal_ui_text() {
     // (file, literal) pairs that look like text but are not UI strings.
+    const ENGINE_JS: &str = "\nlet loading = null;\nexport function pb_engine_load(url) {\n  if (!loading) {\n    loading = import(new URL(url, document.baseURI).href).then(async (m) => {\n      await m.default();\n      return m;\n    });\n    loading.catch(() => { loading = null; });\n  }\n  return loading;\n}\n";
     const ALLOWED: &[(&str, &str)] = &[
         // Brand name and the language names (each in its own language, on purpose).
         ("app/mod.rs", "praxisbote"),
@@ -334,6 +354,8 @@ fn converted_ui_files_contain_no_literal_ui_text() {
         ),
         // Stored consent reason of a letter recipient (data, not shown as UI text).
         ("app/letters.rs", "In der Überprüfung übernommen."),
+        // The engine loader's JavaScript (code, not text).
+        ("app/engine.rs", ENGINE_JS),
         // Message of a benchmark helper.
         ("app/transmit.rs", "not done after 300 s: {:?}"),
     ];
@@ -368,8 +390,12 @@ fn converted_ui_files_contain_no_literal_ui_text() {
 /// arguments equals the domain's German `Display`, and English differs from German.
 #[test]
 fn domain_messages_translate_and_german_equals_display() {
+    use crate::domain::address::AddressProblem;
     use crate::domain::backup::BackupError;
+    use crate::domain::email::EmailError;
+    use crate::domain::import::ImportError;
     use crate::domain::message::UiMessage;
+    use crate::domain::phone::PhoneError;
     use crate::domain::sms::SenderIdError;
     let samples: Vec<Box<dyn UiMessage>> = vec![
         Box::new(SenderIdError::Empty),
@@ -384,6 +410,63 @@ fn domain_messages_translate_and_german_equals_display() {
         }),
         Box::new(BackupError::UnknownVersion(0)),
         Box::new(BackupError::Invalid("missing field `persons`".into())),
+        Box::new(EmailError::Empty),
+        Box::new(EmailError::MissingAt),
+        Box::new(EmailError::SeveralAt),
+        Box::new(EmailError::Whitespace),
+        Box::new(EmailError::SeveralAddresses),
+        Box::new(EmailError::EmptyLocal),
+        Box::new(EmailError::LocalTooLong),
+        Box::new(EmailError::InvalidLocalChar('ß')),
+        Box::new(EmailError::LocalDots),
+        Box::new(EmailError::EmptyDomain),
+        Box::new(EmailError::MissingTld),
+        Box::new(EmailError::InvalidTld),
+        Box::new(EmailError::InvalidDomainChar('_')),
+        Box::new(EmailError::DomainDots),
+        Box::new(EmailError::DomainHyphen),
+        Box::new(EmailError::LabelTooLong),
+        Box::new(EmailError::DomainTooLong),
+        Box::new(PhoneError::Empty),
+        Box::new(PhoneError::InvalidCharacter('x')),
+        Box::new(PhoneError::MissingPrefix),
+        Box::new(PhoneError::UnknownCountryCode),
+        Box::new(PhoneError::TooShort),
+        Box::new(PhoneError::TooLong),
+        Box::new(PhoneError::InvalidNumber),
+        Box::new(AddressProblem::MissingStreet),
+        Box::new(AddressProblem::MissingHouseNumber),
+        Box::new(AddressProblem::MissingPostcode),
+        Box::new(AddressProblem::PostcodeNotFiveDigits),
+        Box::new(AddressProblem::InvalidPostcode),
+        Box::new(AddressProblem::ForeignPostcodeFormat("AT".into())),
+        Box::new(AddressProblem::MissingCity),
+        Box::new(AddressProblem::InvalidCountry),
+        Box::new(ImportError::Empty),
+        Box::new(ImportError::TooLarge {
+            size_mb: 40,
+            max_mb: 32,
+        }),
+        Box::new(ImportError::TooManyRows {
+            max: 250_000,
+            line: 250_002,
+        }),
+        Box::new(ImportError::Binary { line: 4 }),
+        Box::new(ImportError::MixedEncoding { line: 5 }),
+        Box::new(ImportError::InvalidEncoding {
+            encoding: "UTF-16 LE",
+            line: 6,
+        }),
+        Box::new(ImportError::DoubleEncoded {
+            line: 7,
+            sample: "MÃ¼ller".into(),
+        }),
+        Box::new(ImportError::NoRows { header_line: 1 }),
+        Box::new(ImportError::NoDelimiter { line: 2 }),
+        Box::new(ImportError::Csv {
+            line: 8,
+            detail: "bad".into(),
+        }),
     ];
     let mut keys_seen = BTreeSet::new();
     for m in &samples {
@@ -514,6 +597,353 @@ fn review_texts_in_german_equal_the_domain_texts() {
         for e in &errors {
             check(review::error(e).into(), e.message_de().into());
         }
+    }
+    set_lang(Lang::De);
+}
+
+/// Every import message template (`domain::import::messages::TEXTS`) is the German catalogue
+/// value of its key; English has the same placeholders, differs and leaves none unfilled.
+#[test]
+fn import_messages_in_german_equal_the_domain_templates() {
+    use crate::domain::import::messages::TEXTS;
+    use crate::domain::message::Msg;
+    let mut seen = BTreeSet::new();
+    for &(key, template) in TEXTS {
+        assert!(seen.insert(key), "{key} listed twice");
+        assert_eq!(t_in(Lang::De, key), template, "{key}");
+        let mut de_names = placeholders(template);
+        let mut en_names = placeholders(t_in(Lang::En, key));
+        de_names.sort();
+        en_names.sort();
+        assert_eq!(de_names, en_names, "{key}");
+        let args: Vec<(&'static str, String)> =
+            de_names.iter().map(|p| (*p, format!("<{p}>"))).collect();
+        let m = Msg::new(key, template, args);
+        assert!(!m.de.contains('{'), "{key}: {}", m.de);
+        assert_eq!(msg_in(Lang::De, &m), m.to_string(), "{key}");
+        let en = msg_in(Lang::En, &m);
+        assert_ne!(en, m.to_string(), "{key}");
+        assert!(!en.contains('{'), "{key}: unfilled placeholder in {en}");
+        for p in &de_names {
+            assert!(en.contains(&format!("<{p}>")), "{key}: {en} lacks {p}");
+        }
+    }
+    assert!(seen.len() >= 40, "only {} import messages", seen.len());
+}
+
+/// The import page's labels, summaries, row findings and skip reasons: German equals the
+/// domain (`label_de`, `summary_de`, `Display`), English differs — checked on real plans.
+#[test]
+fn import_texts_in_german_equal_the_domain_texts() {
+    use super::import as ui;
+    use crate::domain::import::*;
+    use crate::domain::{AppointmentId, PersonId, PersonRecord};
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
+    let mut existing = PersonRecord::default();
+    existing.person.id = PersonId("p-old".into());
+    existing.person.external_id = Some("1".into());
+    existing.person.last_name = "Alt".into();
+    let existing = vec![existing];
+    let csv = "Patientennummer;Nachname;Vorname;Geburtsdatum;PLZ;Ort;Geschlecht;Art;Diagnose\n\
+               1;Alt;Anna;01.01.1950;10115;Berlin;w;Patient;x\n\
+               2;Neu;Ben;32.13.1980;1067;Dresden;Katze;Hund;y\n\
+               3;;;01.01.2090;50667;Köln;m;Patient;z\n\
+               4;Kurz\n\
+               5;Zwei;Zoe;02.02.1990;12345;Ort;w;Patient;q\n\
+               6;Zwei;Zoe;02.02.1990;12345;Ort;w;Patient;q\n";
+    let table = read_table(csv.as_bytes()).expect("table");
+    let mapping = Mapping::auto(&table.headers, ImportKind::Persons);
+    let mut n = 0;
+    let plan = plan_person_import(
+        &table,
+        &mapping,
+        &existing,
+        &ImportOptions::new(today),
+        &mut || {
+            n += 1;
+            PersonId(format!("p{n}"))
+        },
+    )
+    .expect("plan");
+    assert!(plan.errors.len() >= 3, "{:?}", plan.errors);
+    assert!(plan.warnings.len() >= 2, "{:?}", plan.warnings);
+    assert!(plan.skipped.len() >= 2, "{:?}", plan.skipped);
+    assert!(!plan.treatment_columns.is_empty());
+    let empty_plan = ImportPlan::default();
+
+    let a_table = read_table(
+        "Nr;Tag;Zeit\n1;01.12.2026;10:00\n9;01.12.2026;10:00\n1;32.12.2026;25:00\n".as_bytes(),
+    )
+    .expect("table");
+    let mut a_map = Mapping::auto(&a_table.headers, ImportKind::Appointments);
+    a_map.set(0, Field::PersonRef).expect("set");
+    a_map.set(1, Field::Date).expect("set");
+    a_map.set(2, Field::StartTime).expect("set");
+    let a_plan = plan_appointment_import(
+        &a_table,
+        &a_map,
+        &existing,
+        &AppointmentImportOptions::new(today),
+        &mut || AppointmentId("a".into()),
+    )
+    .expect("plan");
+    assert_eq!(a_plan.inserts.len(), 1);
+    assert!(a_plan.errors.len() >= 2, "{:?}", a_plan.errors);
+    // Planner and mapping refusals.
+    let mut refusals = vec![plan_appointment_import(
+        &table,
+        &mapping,
+        &existing,
+        &AppointmentImportOptions::new(today),
+        &mut || AppointmentId("a".into()),
+    )
+    .expect_err("wrong kind")];
+    let mut m2 = mapping.clone();
+    refusals.push(m2.set(8, Field::Email).expect_err("treatment"));
+    refusals.push(m2.set(99, Field::Email).expect_err("no column"));
+
+    let mut fields = Field::choices(ImportKind::Persons);
+    fields.extend(Field::choices(ImportKind::Appointments));
+    fields.push(Field::Treatment);
+    let encodings = [
+        TextEncoding::Utf8,
+        TextEncoding::Utf8Bom,
+        TextEncoding::Windows1252,
+        TextEncoding::Utf16Le,
+        TextEncoding::Utf16Be,
+    ];
+    for lang in Lang::ALL {
+        set_lang(lang);
+        let de = lang == Lang::De;
+        let check = |ui: String, domain: String| {
+            if de {
+                assert_eq!(ui, domain);
+            } else {
+                assert_ne!(ui, domain);
+                assert!(!ui.contains('{'), "unfilled placeholder in {ui}");
+            }
+        };
+        for f in &fields {
+            check(ui::field(*f), f.label_de());
+        }
+        for e in encodings {
+            if de {
+                assert_eq!(ui::encoding(e), e.label_de());
+            }
+        }
+        for d in [b';', b',', b'\t', b'|', b'x'] {
+            let mut t = table.clone();
+            t.delimiter = d;
+            check(ui::delimiter(&t).into(), t.delimiter_label_de().into());
+        }
+        for r in [
+            DuplicateReason::ExternalId,
+            DuplicateReason::NameAndBirthDate,
+        ] {
+            check(ui::duplicate_reason(r).into(), r.label_de().into());
+        }
+        check(ui::summary(&plan), plan.summary_de());
+        check(ui::summary(&empty_plan), empty_plan.summary_de());
+        check(ui::appointment_summary(&a_plan), a_plan.summary_de());
+        for i in plan
+            .errors
+            .iter()
+            .chain(&plan.warnings)
+            .chain(&a_plan.errors)
+        {
+            check(ui::row_issue(i), i.to_string());
+        }
+        for s in &plan.skipped {
+            check(ui::skipped_reason(s), s.reason.to_string());
+        }
+        for r in &refusals {
+            check(msg(r), r.to_string());
+        }
+    }
+    set_lang(Lang::De);
+}
+
+/// Outbox refusals: German equals `OutboxError::message_de`, English differs.
+#[test]
+fn outbox_errors_in_german_equal_the_domain_texts() {
+    use crate::domain::outbox::{OutboxError, StateKind};
+    use crate::domain::Channel;
+    let mut errors = vec![
+        OutboxError::MaybeTransmitted,
+        OutboxError::NotRelayed,
+        OutboxError::WrongId,
+        OutboxError::CancelledButReported,
+        OutboxError::DuplicateId("m-1".into()),
+        OutboxError::EmptyAddress("m-2".into()),
+        OutboxError::EmptyContent("m-3".into()),
+        OutboxError::WrongBatch("m-4".into()),
+    ];
+    for channel in Channel::ALL {
+        errors.push(OutboxError::IllegalTransition {
+            channel,
+            from: StateKind::Sent,
+            to: StateKind::Queued,
+        });
+    }
+    for lang in Lang::ALL {
+        set_lang(lang);
+        for e in &errors {
+            let ui = super::outbox::error(e);
+            if lang == Lang::De {
+                assert_eq!(ui, e.message_de());
+            } else {
+                assert_ne!(ui, e.message_de());
+                assert!(!ui.contains('{'), "{ui}");
+            }
+        }
+    }
+    set_lang(Lang::De);
+}
+
+/// Query condition descriptions: German equals `Condition::describe_de`, English differs.
+#[test]
+fn query_conditions_in_german_equal_the_domain_texts() {
+    use crate::domain::query::{Condition, DayMonth, TagMode};
+    use crate::domain::{Channel, InsuranceKind, Kind, Purpose};
+    let d = |m: u32, day: u32| chrono::NaiveDate::from_ymd_opt(2026, m, day).expect("date");
+    let tags = vec!["Sport".to_string(), "Kinder".to_string()];
+    let mut conditions = vec![
+        Condition::BirthdayWindow {
+            from: DayMonth::new(28, 12).expect("dm"),
+            to: DayMonth::new(3, 1).expect("dm"),
+        },
+        Condition::BirthdayNextDays { days: 14 },
+        Condition::BirthdayBetween {
+            from: d(1, 2),
+            to: d(3, 4),
+        },
+        Condition::Recall {
+            last_visit_before: d(5, 6),
+            include_never_visited: true,
+        },
+        Condition::PostcodeRange {
+            from: "80".into(),
+            to: "81".into(),
+        },
+        Condition::City {
+            cities: vec!["Köln".into(), "Bonn".into()],
+        },
+        Condition::Insurance {
+            kinds: InsuranceKind::ALL.to_vec(),
+        },
+    ];
+    for (min, max) in [
+        (Some(18), Some(65)),
+        (Some(18), None),
+        (None, Some(6)),
+        (None, None),
+    ] {
+        conditions.push(Condition::AgeRange { min, max, on: None });
+    }
+    for mode in [TagMode::Any, TagMode::All, TagMode::None] {
+        conditions.push(Condition::Tags {
+            tags: tags.clone(),
+            mode,
+        });
+    }
+    for kind in Kind::ALL {
+        conditions.push(Condition::Kind { kind });
+    }
+    for channel in Channel::ALL {
+        for purpose in Purpose::ALL {
+            conditions.push(Condition::HasConsent { channel, purpose });
+        }
+    }
+    for lang in Lang::ALL {
+        set_lang(lang);
+        for c in &conditions {
+            let ui = super::query::describe(c);
+            if lang == Lang::De {
+                assert_eq!(ui, c.describe_de());
+            } else {
+                assert_ne!(ui, c.describe_de());
+                assert!(!ui.contains('{'), "{ui}");
+            }
+        }
+    }
+    set_lang(Lang::De);
+}
+
+/// Recipient warnings and template hints: German equals `domain::render`, English differs.
+#[test]
+fn render_warnings_and_hints_in_german_equal_the_domain_texts() {
+    use crate::domain::model::{Gender, Person, PracticeSettings, Purpose};
+    use crate::domain::placeholders::{build_context, ContextInput};
+    use crate::domain::render::{recipient_warnings, template_hints};
+    use crate::domain::template::{Language, Template};
+    use crate::domain::Channel;
+    let person = Person {
+        first_name: "Anna".into(),
+        last_name: "Müller".into(),
+        gender: Gender::Female,
+        ..Default::default()
+    };
+    let practice = PracticeSettings {
+        name: "Praxis Sonnenschein".into(),
+        ..Default::default()
+    };
+    let ctx = |channel| {
+        build_context(ContextInput {
+            person: &person,
+            practice: &practice,
+            appointment: None,
+            channel,
+            language: Language::De,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("date"),
+            unsubscribe_link: Some("https://praxis.example/u/abc"),
+        })
+    };
+    let template = |channel, purpose, body: &str| Template {
+        id: "t".into(),
+        name: "t".into(),
+        channel,
+        purpose,
+        language: Language::De,
+        subject: "Hallo".into(),
+        body: body.into(),
+        shipped: false,
+        version: 1,
+    };
+    let sms = template(
+        Channel::Sms,
+        Purpose::AppointmentReminder,
+        "{{ titel }} {{ vorname }} {{ termin.datum }}",
+    );
+    let warnings = recipient_warnings(&sms, &ctx(Channel::Sms));
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    let mail = template(
+        Channel::Email,
+        Purpose::Birthday,
+        "Alles Gute, {{ vorname }}!",
+    );
+    let hints = template_hints(&mail);
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    for lang in Lang::ALL {
+        set_lang(lang);
+        let de = lang == Lang::De;
+        let mut pairs: Vec<(String, String)> = warnings
+            .iter()
+            .map(|w| (super::render::recipient_warning(w), w.message.clone()))
+            .collect();
+        pairs.extend(hints.iter().map(|h| (super::render::hint(h), h.clone())));
+        for (ui, domain) in pairs {
+            if de {
+                assert_eq!(ui, domain);
+            } else {
+                assert_ne!(ui, domain);
+                assert!(
+                    ui.contains("{{ abmeldelink }}") || !ui.contains('{'),
+                    "{ui}"
+                );
+            }
+        }
+        // Unknown hints pass through.
+        assert_eq!(super::render::hint("x y"), "x y");
     }
     set_lang(Lang::De);
 }

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::mapping::{Field, ImportKind, Mapping};
+use super::messages::{msg, raw as raw_msg};
 use super::values::parse_date_de;
 use super::{ragged_row_issue, CsvRow, CsvTable, RowIssue};
+use crate::domain::message::Msg;
 use crate::domain::model::*;
 
 /// Options of an appointment import.
@@ -101,7 +103,7 @@ fn read_row(
     options: &AppointmentImportOptions,
 ) -> Result<Appointment, Vec<RowIssue>> {
     let mut errors = Vec::new();
-    let issue = |col: usize, message: String| RowIssue {
+    let issue = |col: usize, message: Msg| RowIssue {
         line: row.line,
         row: row.number,
         column: Some(mapping.columns[col].header.clone()),
@@ -116,47 +118,50 @@ fn read_row(
     let mut status = AppointmentStatus::Planned;
     for (col, m) in mapping.columns.iter().enumerate() {
         let raw = row.get(col).trim();
-        let bad = |what: &str| issue(col, format!("„{raw}“ ist {what}"));
+        let bad = |key: &'static str| issue(col, raw_msg(key, raw));
         match m.field {
             Field::PersonRef => match persons.get(raw) {
                 Some(id) => person = Some((*id).clone()),
-                None if raw.is_empty() => errors.push(issue(col, "Patientennummer fehlt".into())),
+                None if raw.is_empty() => errors.push(issue(
+                    col,
+                    msg("domain.import.row.person_ref_missing", vec![]),
+                )),
                 None => errors.push(issue(
                     col,
-                    format!("keine Person mit der Patientennummer „{raw}“ gefunden"),
+                    raw_msg("domain.import.row.person_not_found", raw),
                 )),
             },
             _ if raw.is_empty() => {}
             Field::Date => match parse_date_de(raw, options.today, false) {
                 Some(d) => date = Some(d),
-                None => errors.push(bad("kein gültiges Datum")),
+                None => errors.push(bad("domain.import.row.date_invalid")),
             },
             Field::StartTime => match parse_time(raw) {
                 Some(t) => start_time = Some(t),
-                None => errors.push(bad("keine gültige Uhrzeit")),
+                None => errors.push(bad("domain.import.row.time_invalid")),
             },
             Field::EndTime => match parse_time(raw) {
                 Some(t) => end_time = Some(t),
-                None => errors.push(bad("keine gültige Uhrzeit")),
+                None => errors.push(bad("domain.import.row.time_invalid")),
             },
             Field::Start => match parse_datetime_de(raw, options.today) {
                 Some(t) => start = Some(t),
-                None => errors.push(bad("kein gültiger Zeitpunkt (z. B. 26.11.2026 14:30)")),
+                None => errors.push(bad("domain.import.row.start_invalid")),
             },
             Field::End => match parse_datetime_de(raw, options.today) {
                 Some(t) => end = Some(t),
-                None => errors.push(bad("kein gültiger Zeitpunkt (z. B. 26.11.2026 15:00)")),
+                None => errors.push(bad("domain.import.row.end_invalid")),
             },
             Field::DurationMinutes => match raw.parse::<i64>() {
                 Ok(n) if n > 0 && n <= 24 * 60 => minutes = Some(n),
-                _ => errors.push(bad("keine gültige Dauer in Minuten")),
+                _ => errors.push(bad("domain.import.row.duration_invalid")),
             },
             Field::Therapist => therapist = raw.to_string(),
             Field::Location => location = raw.to_string(),
             Field::AppointmentType => kind = raw.to_string(),
             Field::Status => match parse_status(raw) {
                 Some(s) => status = s,
-                None => errors.push(bad("kein bekannter Status (geplant, abgesagt, erledigt)")),
+                None => errors.push(bad("domain.import.row.status_invalid")),
             },
             _ => {}
         }
@@ -168,7 +173,7 @@ fn read_row(
                 line: row.line,
                 row: row.number,
                 column: None,
-                message: "Beginn fehlt (Datum und Uhrzeit)".into(),
+                message: msg("domain.import.row.start_missing", vec![]),
             });
         }
         return Err(errors);
@@ -181,7 +186,7 @@ fn read_row(
             line: row.line,
             row: row.number,
             column: None,
-            message: "das Ende liegt nicht nach dem Beginn".into(),
+            message: msg("domain.import.row.end_not_after_start", vec![]),
         });
     }
     match person {
@@ -208,22 +213,18 @@ pub fn plan_appointment_import(
     persons: &[PersonRecord],
     options: &AppointmentImportOptions,
     new_id: &mut dyn FnMut() -> AppointmentId,
-) -> Result<AppointmentPlan, String> {
+) -> Result<AppointmentPlan, Msg> {
     if mapping.kind != ImportKind::Appointments {
-        return Err("Die Zuordnung gehört nicht zu einem Termin-Import.".into());
+        return Err(msg("domain.import.plan.not_appointments", vec![]));
     }
     if mapping.column_of(Field::PersonRef).is_none() {
-        return Err("Keine Spalte ist der Patientennummer zugeordnet.".into());
+        return Err(msg("domain.import.plan.no_person_ref", vec![]));
     }
     if mapping.column_of(Field::Start).is_none()
         && (mapping.column_of(Field::Date).is_none()
             || mapping.column_of(Field::StartTime).is_none())
     {
-        return Err(
-            "Für den Beginn fehlt eine Zuordnung: entweder „Beginn (Datum und Uhrzeit)“ oder \
-             „Datum“ und „Beginn (Uhrzeit)“."
-                .into(),
-        );
+        return Err(msg("domain.import.plan.no_start", vec![]));
     }
     let by_ext: HashMap<&str, &PersonId> = persons
         .iter()

@@ -1,6 +1,8 @@
 //! Header → field mapping: automatic for common German and English headers, fixable by the
 //! user. Treatment-data columns are recognised and can never be mapped to a field.
 
+use super::messages::msg;
+use crate::domain::message::Msg;
 use crate::domain::model::{Channel, Purpose};
 
 /// What is being imported.
@@ -432,14 +434,17 @@ impl Mapping {
 
     /// The user's correction. A column holding treatment data can never be mapped to a field;
     /// a field taken by another column moves to this one.
-    pub fn set(&mut self, column: usize, field: Field) -> Result<(), String> {
+    pub fn set(&mut self, column: usize, field: Field) -> Result<(), Msg> {
         let Some(col) = self.columns.get(column) else {
-            return Err(format!("Spalte {} gibt es nicht.", column + 1));
+            return Err(msg(
+                "domain.import.mapping.no_such_column",
+                vec![("n", (column + 1).to_string())],
+            ));
         };
         if col.field == Field::Treatment && field != Field::Treatment {
-            return Err(format!(
-                "Die Spalte „{}“ enthält Behandlungsdaten; diese werden nie importiert.",
-                col.header
+            return Err(msg(
+                "domain.import.mapping.treatment",
+                vec![("column", col.header.clone())],
             ));
         }
         if field == Field::Treatment {
@@ -447,9 +452,9 @@ impl Mapping {
             return Ok(());
         }
         if !Field::choices(self.kind).contains(&field) {
-            return Err(format!(
-                "„{}“ passt nicht zu diesem Import.",
-                field.label_de()
+            return Err(msg(
+                "domain.import.mapping.wrong_kind",
+                vec![("field", field.label_de())],
             ));
         }
         if !field.repeatable() {

@@ -15,6 +15,7 @@
 mod appointments;
 mod decode;
 mod mapping;
+pub mod messages;
 mod persons;
 mod values;
 
@@ -31,6 +32,8 @@ pub use values::{
 };
 
 use std::fmt;
+
+use crate::domain::message::Msg;
 
 /// Largest file the import accepts (the whole file is decoded in memory).
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
@@ -83,6 +86,47 @@ pub enum ImportError {
     NoDelimiter { line: u64 },
     #[error("Zeile {line}: die Datei kann nicht gelesen werden ({detail}).")]
     Csv { line: u64, detail: String },
+}
+
+impl crate::domain::message::UiMessage for ImportError {
+    fn key(&self) -> &'static str {
+        match self {
+            ImportError::Empty => "domain.import.error.empty",
+            ImportError::TooLarge { .. } => "domain.import.error.too_large",
+            ImportError::TooManyRows { .. } => "domain.import.error.too_many_rows",
+            ImportError::Binary { .. } => "domain.import.error.binary",
+            ImportError::MixedEncoding { .. } => "domain.import.error.mixed_encoding",
+            ImportError::InvalidEncoding { .. } => "domain.import.error.invalid_encoding",
+            ImportError::DoubleEncoded { .. } => "domain.import.error.double_encoded",
+            ImportError::NoRows { .. } => "domain.import.error.no_rows",
+            ImportError::NoDelimiter { .. } => "domain.import.error.no_delimiter",
+            ImportError::Csv { .. } => "domain.import.error.csv",
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, String)> {
+        let s = |v: &dyn fmt::Display| v.to_string();
+        match self {
+            ImportError::Empty => vec![],
+            ImportError::TooLarge { size_mb, max_mb } => {
+                vec![("size_mb", s(size_mb)), ("max_mb", s(max_mb))]
+            }
+            ImportError::TooManyRows { max, line } => vec![("max", s(max)), ("line", s(line))],
+            ImportError::Binary { line }
+            | ImportError::MixedEncoding { line }
+            | ImportError::NoDelimiter { line } => vec![("line", s(line))],
+            ImportError::InvalidEncoding { encoding, line } => {
+                vec![("encoding", s(encoding)), ("line", s(line))]
+            }
+            ImportError::DoubleEncoded { line, sample } => {
+                vec![("line", s(line)), ("sample", sample.clone())]
+            }
+            ImportError::NoRows { header_line } => vec![("header_line", s(header_line))],
+            ImportError::Csv { line, detail } => {
+                vec![("line", s(line)), ("detail", detail.clone())]
+            }
+        }
+    }
 }
 
 /// Refuses files above [`MAX_FILE_BYTES`] before they are read into memory.
@@ -151,13 +195,13 @@ impl CsvTable {
 }
 
 /// A finding about one row: line in the file, data-row number, column (header text) and a
-/// German message.
+/// message (German text plus catalogue key and arguments, see [`messages`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowIssue {
     pub line: u64,
     pub row: usize,
     pub column: Option<String>,
-    pub message: String,
+    pub message: Msg,
 }
 
 impl fmt::Display for RowIssue {
@@ -332,9 +376,9 @@ pub(crate) fn ragged_row_issue(table: &CsvTable, row: &CsvRow) -> Option<RowIssu
             line: row.line,
             row: row.number,
             column: None,
-            message: format!(
-                "ein Anführungszeichen wird nicht geschlossen – die folgenden {swallowed} \
-                 Zeilen wurden als ein einziges Feld gelesen und nicht importiert"
+            message: messages::msg(
+                "domain.import.row.unclosed_quote",
+                vec![("n", swallowed.to_string())],
             ),
         });
     }
@@ -348,9 +392,9 @@ pub(crate) fn ragged_row_issue(table: &CsvTable, row: &CsvRow) -> Option<RowIssu
         line: row.line,
         row: row.number,
         column: None,
-        message: format!(
-            "{got} Spalten statt {want} wie in der Kopfzeile – die Zeile wurde nicht \
-             importiert (fehlt oder steht ein Trennzeichen oder Anführungszeichen zu viel?)"
+        message: messages::msg(
+            "domain.import.row.column_count",
+            vec![("got", got.to_string()), ("want", want.to_string())],
         ),
     })
 }

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use super::mapping::{Field, ImportKind, Mapping};
+use super::messages::{msg, raw as raw_msg};
 use super::values::*;
 use super::{ragged_row_issue, CsvRow, CsvTable, RowIssue};
+use crate::domain::message::Msg;
 use crate::domain::model::*;
 
 /// What to do with a row that matches an existing person.
@@ -69,7 +71,7 @@ impl ImportOptions {
 pub struct SkippedRow {
     pub line: u64,
     pub row: usize,
-    pub reason: String,
+    pub reason: Msg,
 }
 
 /// A row that matches an existing person.
@@ -160,7 +162,7 @@ fn read_row(
     warnings: &mut Vec<RowIssue>,
 ) -> Result<Imported, Vec<RowIssue>> {
     let mut errors = Vec::new();
-    let issue = |col: usize, message: String| RowIssue {
+    let issue = |col: usize, message: Msg| RowIssue {
         line: row.line,
         row: row.number,
         column: Some(mapping.columns[col].header.clone()),
@@ -191,9 +193,12 @@ fn read_row(
                 Ok(k) => kind = k,
                 Err(_) => warnings.push(issue(
                     col,
-                    format!(
-                        "„{raw}“ ist weder Patient noch Interessent – als {} übernommen",
-                        options.default_kind.label_de()
+                    raw_msg(
+                        match options.default_kind {
+                            Kind::Patient => "domain.import.row.kind_unknown_patient",
+                            Kind::Prospect => "domain.import.row.kind_unknown_prospect",
+                        },
+                        raw,
                     ),
                 )),
             },
@@ -221,10 +226,9 @@ fn read_row(
             }
             Field::Gender => match parse_gender(raw) {
                 Ok(g) => gender = g,
-                Err(_) => warnings.push(issue(
-                    col,
-                    format!("„{raw}“ ist kein bekanntes Geschlecht – als „unbekannt“ übernommen"),
-                )),
+                Err(_) => {
+                    warnings.push(issue(col, raw_msg("domain.import.row.gender_unknown", raw)))
+                }
             },
             Field::Street => {
                 p.address.street = raw.to_string();
@@ -251,7 +255,7 @@ fn read_row(
                     p.address.country = raw.to_string();
                     warnings.push(issue(
                         col,
-                        format!("Land „{raw}“ unbekannt – bitte prüfen (übernommen wie angegeben)"),
+                        raw_msg("domain.import.row.country_unknown", raw),
                     ));
                 }
             },
@@ -259,10 +263,7 @@ fn read_row(
                 if looks_like_email(raw) {
                     p.email = raw.to_string();
                 } else {
-                    warnings.push(issue(
-                        col,
-                        format!("„{raw}“ ist keine gültige E-Mail-Adresse – nicht übernommen"),
-                    ));
+                    warnings.push(issue(col, raw_msg("domain.import.row.email_invalid", raw)));
                 }
             }
             Field::Mobile => {
@@ -270,10 +271,7 @@ fn read_row(
                     p.mobile = raw.to_string();
                     mobile_col = Some(col);
                 } else {
-                    warnings.push(issue(
-                        col,
-                        format!("„{raw}“ ist keine Telefonnummer – nicht übernommen"),
-                    ));
+                    warnings.push(issue(col, raw_msg("domain.import.row.phone_invalid", raw)));
                 }
             }
             Field::Landline => {
@@ -281,24 +279,18 @@ fn read_row(
                     p.landline = raw.to_string();
                     landline_col = Some(col);
                 } else {
-                    warnings.push(issue(
-                        col,
-                        format!("„{raw}“ ist keine Telefonnummer – nicht übernommen"),
-                    ));
+                    warnings.push(issue(col, raw_msg("domain.import.row.phone_invalid", raw)));
                 }
             }
             Field::BirthDate => match parse_date_de(raw, options.today, true) {
                 Some(d) if d > options.today => errors.push(issue(
                     col,
-                    format!("das Geburtsdatum „{raw}“ liegt in der Zukunft"),
+                    raw_msg("domain.import.row.birth_date_future", raw),
                 )),
                 Some(d) => s.birth_date = Some(d),
                 None => errors.push(issue(
                     col,
-                    format!(
-                        "„{raw}“ ist kein gültiges Datum (erwartet z. B. 26.11.1980, 26.11.80 \
-                         oder 1980-11-26)"
-                    ),
+                    raw_msg("domain.import.row.birth_date_invalid", raw),
                 )),
             },
             Field::Profession => s.profession = raw.to_string(),
@@ -326,16 +318,14 @@ fn read_row(
                 Ok(None) => {}
                 Err(_) => errors.push(issue(
                     col,
-                    format!(
-                        "„{raw}“ ist kein Ja/Nein-Wert (erlaubt: ja, nein, x, 1, 0, true, false)"
-                    ),
+                    raw_msg("domain.import.row.consent_value_invalid", raw),
                 )),
             },
             Field::ConsentDate => match parse_date_de(raw, options.today, true) {
                 Some(d) if d <= options.today => consent_date = Some(d),
                 _ => errors.push(issue(
                     col,
-                    format!("„{raw}“ ist kein gültiges Einwilligungsdatum"),
+                    raw_msg("domain.import.row.consent_date_invalid", raw),
                 )),
             },
             // Appointment fields are not part of a person import.
@@ -351,7 +341,7 @@ fn read_row(
             p.address.house_number = number;
         } else if let Some(col) = street_col {
             if mapping.column_of(Field::HouseNumber).is_none() {
-                warnings.push(issue(col, "keine Hausnummer gefunden".to_string()));
+                warnings.push(issue(col, msg("domain.import.row.no_house_number", vec![])));
             }
         }
     }
@@ -364,7 +354,10 @@ fn read_row(
             if let Some(col) = postcode_col {
                 warnings.push(issue(
                     col,
-                    format!("PLZ „{pc}“ hat nur 4 Ziffern – als „{fixed}“ übernommen"),
+                    msg(
+                        "domain.import.row.postcode_fixed",
+                        vec![("raw", pc.clone()), ("fixed", fixed.clone())],
+                    ),
                 ));
             }
             p.address.postcode = fixed;
@@ -372,7 +365,7 @@ fn read_row(
             if let Some(col) = postcode_col {
                 warnings.push(issue(
                     col,
-                    format!("„{pc}“ ist keine deutsche Postleitzahl (5 Ziffern) – bitte prüfen"),
+                    raw_msg("domain.import.row.postcode_invalid", pc),
                 ));
             }
         }
@@ -383,7 +376,7 @@ fn read_row(
         if let Some(col) = landline_col {
             warnings.push(issue(
                 col,
-                "Mobilnummer im Telefonfeld – als Mobilnummer übernommen".to_string(),
+                msg("domain.import.row.mobile_in_landline", vec![]),
             ));
         }
     } else if !p.mobile.is_empty()
@@ -393,10 +386,7 @@ fn read_row(
         if let Some(col) = mobile_col {
             warnings.push(issue(
                 col,
-                format!(
-                    "„{}“ ist keine deutsche Mobilnummer (015…, 016…, 017…) – als Festnetz übernommen",
-                    p.mobile
-                ),
+                raw_msg("domain.import.row.not_a_mobile", &p.mobile),
             ));
         }
         if p.landline.is_empty() {
@@ -415,7 +405,7 @@ fn read_row(
             line: row.line,
             row: row.number,
             column: col.map(|c| mapping.columns[c].header.clone()),
-            message: "Name fehlt (Vor- und Nachname sind leer)".to_string(),
+            message: msg("domain.import.row.name_missing", vec![]),
         });
     }
     if !errors.is_empty() {
@@ -512,9 +502,12 @@ fn in_file_duplicate(row: &CsvRow, reason: DuplicateReason, line: u64) -> Skippe
     SkippedRow {
         line: row.line,
         row: row.number,
-        reason: format!(
-            "doppelt in der Datei ({}, wie Zeile {line}) – nicht importiert",
-            reason.label_de()
+        reason: msg(
+            match reason {
+                DuplicateReason::ExternalId => "domain.import.skip.in_file_external_id",
+                DuplicateReason::NameAndBirthDate => "domain.import.skip.in_file_name",
+            },
+            vec![("line", line.to_string())],
         ),
     }
 }
@@ -529,7 +522,7 @@ pub fn plan_person_import(
     existing: &[PersonRecord],
     options: &ImportOptions,
     new_id: &mut dyn FnMut() -> PersonId,
-) -> Result<ImportPlan, String> {
+) -> Result<ImportPlan, Msg> {
     let mut planner = PersonPlanner::new(table, mapping, existing, options)?;
     planner.process(&table.rows, new_id);
     Ok(planner.finish())
@@ -558,19 +551,15 @@ impl<'a> PersonPlanner<'a> {
         mapping: &'a Mapping,
         existing: &'a [PersonRecord],
         options: &'a ImportOptions,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Msg> {
         if mapping.kind != ImportKind::Persons {
-            return Err("Die Zuordnung gehört nicht zu einem Personen-Import.".to_string());
+            return Err(msg("domain.import.plan.not_persons", vec![]));
         }
         if [Field::LastName, Field::FirstName, Field::FullName]
             .iter()
             .all(|&f| mapping.column_of(f).is_none())
         {
-            return Err(
-                "Keine Spalte ist dem Namen zugeordnet. Bitte ordnen Sie mindestens „Nachname“ \
-                 oder „Name (Vor- und Nachname)“ zu."
-                    .to_string(),
-            );
+            return Err(msg("domain.import.plan.no_name", vec![]));
         }
         let mut by_ext: HashMap<String, Target> = HashMap::with_capacity(existing.len());
         let mut by_name: HashMap<NameKey, Target> = HashMap::with_capacity(existing.len());
@@ -694,10 +683,16 @@ impl<'a> PersonPlanner<'a> {
                     DuplicateAction::Skip => plan.skipped.push(SkippedRow {
                         line: row.line,
                         row: row.number,
-                        reason: format!(
-                            "existiert bereits als {} ({}) – übersprungen",
-                            ex.person.full_name(),
-                            reason.label_de()
+                        reason: msg(
+                            match reason {
+                                DuplicateReason::ExternalId => {
+                                    "domain.import.skip.existing_external_id"
+                                }
+                                DuplicateReason::NameAndBirthDate => {
+                                    "domain.import.skip.existing_name"
+                                }
+                            },
+                            vec![("name", ex.person.full_name())],
                         ),
                     }),
                     DuplicateAction::Update => {

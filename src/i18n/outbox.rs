@@ -1,0 +1,27 @@
+//! The outbox's refusals (`domain::outbox::OutboxError`) in the UI language, with the
+//! channel and state names translated too. The German catalogue values give exactly
+//! `OutboxError::message_de` (tested).
+
+use super::{labels, t, tf};
+use crate::domain::outbox::OutboxError;
+
+pub fn error(e: &OutboxError) -> String {
+    match e {
+        OutboxError::IllegalTransition { channel, from, to } => tf(
+            "outbox.error.illegal_transition",
+            &[
+                ("channel", &labels::channel(*channel)),
+                ("from", &labels::state_kind(*from)),
+                ("to", &labels::state_kind(*to)),
+            ],
+        ),
+        OutboxError::MaybeTransmitted => t("outbox.error.maybe_transmitted").into(),
+        OutboxError::NotRelayed => t("outbox.error.not_relayed").into(),
+        OutboxError::WrongId => t("outbox.error.wrong_id").into(),
+        OutboxError::CancelledButReported => t("outbox.error.cancelled_but_reported").into(),
+        OutboxError::DuplicateId(id) => tf("outbox.error.duplicate_id", &[("id", id)]),
+        OutboxError::EmptyAddress(id) => tf("outbox.error.empty_address", &[("id", id)]),
+        OutboxError::EmptyContent(id) => tf("outbox.error.empty_content", &[("id", id)]),
+        OutboxError::WrongBatch(id) => tf("outbox.error.wrong_batch", &[("id", id)]),
+    }
+}
