@@ -154,7 +154,7 @@ fn main() {
         if label == "UTF-8" {
             let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
             for w in &plan.warnings {
-                *kinds.entry(w.message.as_str()).or_default() += 1;
+                *kinds.entry(w.message.de.as_str()).or_default() += 1;
             }
             let mut kinds: Vec<_> = kinds.into_iter().collect();
             kinds.sort_by_key(|k| std::cmp::Reverse(k.1));

@@ -240,7 +240,7 @@ fn Composer() -> impl IntoView {
                     }).collect_view()}
                 </div>
                 <ul class="errors" aria-label=i18n::t("compose.errors_aria")>
-                    {move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{e.message}</li> }).collect_view()}
+                    {move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{i18n::render::template_error(&e)}</li> }).collect_view()}
                 </ul>
                 <ul aria-label=i18n::t("compose.hints_aria")>
                     {move || draft.with(|t| t.as_ref().map(template_hints).unwrap_or_default()).into_iter().map(|h| view! { <li class="muted">{i18n::render::hint(&h)}</li> }).collect_view()}

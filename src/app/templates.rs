@@ -169,7 +169,7 @@ pub fn TemplatesPage() -> impl IntoView {
                             <textarea aria-label=i18n::t("templates.text_aria") rows="12" prop:value=move || editing.with(|t| t.as_ref().map(|t| t.body.clone()).unwrap_or_default())
                                 on:input=move |ev| { let v = event_target_value(&ev); editing.update(|t| if let Some(t) = t { t.body = v }) }></textarea>
                         </label>
-                        <ul>{move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{e.message}</li> }).collect_view()}</ul>
+                        <ul>{move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{i18n::render::template_error(&e)}</li> }).collect_view()}</ul>
                         <div class="actions">
                             <button on:click=save>{i18n::t("common.save")}</button>
                             <button class="secondary" on:click=move |_| editing.update(|t| if let Some(x) = t {

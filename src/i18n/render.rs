@@ -5,7 +5,9 @@
 
 use super::{t, tf};
 use crate::domain::placeholders::lookup;
-use crate::domain::render::{RecipientWarning, HINT_UNSUBSCRIBE_DE};
+use crate::domain::render::{
+    RecipientWarning, TemplateError, TemplateErrorKind, TemplatePart, HINT_UNSUBSCRIBE_DE,
+};
 
 /// A warning about one recipient: no appointment, or a placeholder empty for them.
 pub fn recipient_warning(w: &RecipientWarning) -> String {
@@ -28,4 +30,51 @@ pub fn hint(h: &str) -> String {
     } else {
         h.to_string()
     }
+}
+
+/// A template check finding in the UI language. German is the domain's own message (with
+/// its detailed privacy reason); other languages are rebuilt from the structured fields
+/// (kind, part, placeholder, line, column).
+pub fn template_error(e: &TemplateError) -> String {
+    if super::lang() == super::Lang::De {
+        return e.message.clone();
+    }
+    // minijinja's own detail (English) of a syntax error; messages without it (the engine's
+    // loading/failure states) are already in the UI language.
+    let mut detail = String::new();
+    if e.kind == TemplateErrorKind::Syntax {
+        const MARK: &str = "Syntaxfehler in der Vorlage (";
+        match e.message.find(MARK) {
+            Some(i) => {
+                detail = e.message[i + MARK.len()..]
+                    .trim_end_matches('.')
+                    .trim_end_matches(')')
+                    .to_string()
+            }
+            None => return e.message.clone(),
+        }
+    }
+    let part = match e.part {
+        TemplatePart::Subject => t("render.part.subject"),
+        TemplatePart::Body => t("render.part.body"),
+    };
+    let text = match e.kind {
+        TemplateErrorKind::Syntax => t("render.error.syntax"),
+        TemplateErrorKind::Forbidden => t("render.error.forbidden"),
+        TemplateErrorKind::NotInChannel => t("render.error.not_in_channel"),
+        TemplateErrorKind::NeedsAppointment => t("render.error.needs_appointment"),
+        TemplateErrorKind::Unknown => t("render.error.unknown"),
+        TemplateErrorKind::Include => t("render.error.include"),
+    };
+    let name = e.placeholder.clone().unwrap_or_default();
+    super::fill(
+        text,
+        &[
+            ("part", &part),
+            ("line", &e.line),
+            ("column", &e.column),
+            ("name", &name),
+            ("detail", &detail),
+        ],
+    )
 }

@@ -947,3 +947,86 @@ fn render_warnings_and_hints_in_german_equal_the_domain_texts() {
     }
     set_lang(Lang::De);
 }
+
+/// Template check findings: German is the domain's message; English is rebuilt for every
+/// kind from the structured fields (position, placeholder, minijinja's detail) with nothing
+/// German or unfilled left in it.
+#[test]
+fn template_errors_in_english_for_every_kind() {
+    use crate::domain::model::Purpose;
+    use crate::domain::render::{validate, TemplateErrorKind};
+    use crate::domain::template::{Language, Template};
+    use crate::domain::Channel;
+    let check = |channel, body: &str, has_appointments, kind| {
+        let t = Template {
+            id: "t".into(),
+            name: "t".into(),
+            channel,
+            purpose: Purpose::AppointmentReminder,
+            language: Language::De,
+            subject: "Hallo".into(),
+            body: body.into(),
+            shipped: false,
+            version: 1,
+        };
+        let errors = validate(&t, has_appointments).expect_err(body);
+        let e = errors
+            .iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("{kind:?} not in {errors:?}"));
+        set_lang(Lang::De);
+        assert_eq!(super::render::template_error(e), e.message);
+        set_lang(Lang::En);
+        let en = super::render::template_error(e);
+        set_lang(Lang::De);
+        assert!(
+            en.contains(&format!("line {}, column {}", e.line, e.column)),
+            "{en}"
+        );
+        if let Some(name) = &e.placeholder {
+            assert!(en.contains(&format!("“{name}”")), "{en}");
+        }
+        for german in ["Zeile", "Spalte", "Platzhalter", "Vorlage", "nicht"] {
+            assert!(!en.contains(german), "{en}");
+        }
+        assert!(!en.contains('{') && !en.contains('}'), "{en}");
+        en
+    };
+    let en = check(
+        Channel::Sms,
+        "Hallo {{ vorname ",
+        true,
+        TemplateErrorKind::Syntax,
+    );
+    assert!(en.len() > "Text, line 1, column 1: syntax error in the template ().".len());
+    check(
+        Channel::Email,
+        "{{ geburtsdatum }}",
+        true,
+        TemplateErrorKind::Forbidden,
+    );
+    check(
+        Channel::Sms,
+        "{{ anschrift }}",
+        true,
+        TemplateErrorKind::NotInChannel,
+    );
+    check(
+        Channel::Email,
+        "{{ termin.datum }}",
+        false,
+        TemplateErrorKind::NeedsAppointment,
+    );
+    check(
+        Channel::Email,
+        "{{ lieblingsfarbe }}",
+        true,
+        TemplateErrorKind::Unknown,
+    );
+    check(
+        Channel::Email,
+        "{% include \"x\" %}",
+        true,
+        TemplateErrorKind::Include,
+    );
+}
