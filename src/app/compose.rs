@@ -233,8 +233,8 @@ fn Composer() -> impl IntoView {
                     {catalogue(channel, has_appointments).into_iter().map(|p| {
                         let text = p.insert_text();
                         view! {
-                            <button class="secondary" title=tf("compose.placeholder_title", &[("description", &p.description), ("example", &p.example)])
-                                aria-label=tf("compose.placeholder_aria", &[("name", &p.name), ("description", &p.description)])
+                            <button class="secondary" title=tf("compose.placeholder_title", &[("description", &i18n::render::placeholder_description(p)), ("example", &p.example)])
+                                aria-label=tf("compose.placeholder_aria", &[("name", &p.name), ("description", &i18n::render::placeholder_description(p))])
                                 on:click=move |_| insert(text.clone())>{p.name}</button>
                         }
                     }).collect_view()}

@@ -1,10 +1,9 @@
 //! Recipient warnings and template hints (`domain::render`, computed in the engine wasm) in
 //! the UI language, rebuilt from their structured data. The German catalogue values give
-//! exactly the domain's German texts (tested). The placeholder descriptions inside the
-//! warnings (`domain::placeholders`) stay German.
+//! exactly the domain's German texts (tested), as do the placeholder descriptions.
 
 use super::{t, tf};
-use crate::domain::placeholders::lookup;
+use crate::domain::placeholders::{lookup, PlaceholderInfo};
 use crate::domain::render::{
     RecipientWarning, TemplateError, TemplateErrorKind, TemplatePart, HINT_UNSUBSCRIBE_DE,
 };
@@ -17,7 +16,7 @@ pub fn recipient_warning(w: &RecipientWarning) -> String {
             "render.warning.empty_value",
             &[
                 ("name", name),
-                ("desc", &lookup(name).map_or("", |p| p.description)),
+                ("desc", &lookup(name).map_or("", placeholder_description)),
             ],
         ),
     }
@@ -77,4 +76,32 @@ pub fn template_error(e: &TemplateError) -> String {
             ("detail", &detail),
         ],
     )
+}
+
+/// A placeholder's description in the UI language (German equals the domain catalogue's;
+/// a name the UI does not know keeps the domain's text).
+pub fn placeholder_description(p: &PlaceholderInfo) -> &'static str {
+    match p.name {
+        "anrede" => t("placeholder.anrede"),
+        "titel" => t("placeholder.titel"),
+        "vorname" => t("placeholder.vorname"),
+        "nachname" => t("placeholder.nachname"),
+        "name" => t("placeholder.name"),
+        "praxis.name" => t("placeholder.praxis_name"),
+        "praxis.telefon" => t("placeholder.praxis_telefon"),
+        "praxis.email" => t("placeholder.praxis_email"),
+        "praxis.adresse" => t("placeholder.praxis_adresse"),
+        "praxis.webseite" => t("placeholder.praxis_webseite"),
+        "heute" => t("placeholder.heute"),
+        "termin.datum" => t("placeholder.termin_datum"),
+        "termin.wochentag" => t("placeholder.termin_wochentag"),
+        "termin.uhrzeit" => t("placeholder.termin_uhrzeit"),
+        "termin.ende" => t("placeholder.termin_ende"),
+        "termin.behandler" => t("placeholder.termin_behandler"),
+        "termin.ort" => t("placeholder.termin_ort"),
+        "termin.art" => t("placeholder.termin_art"),
+        "anschrift" => t("placeholder.anschrift"),
+        "abmeldelink" => t("placeholder.abmeldelink"),
+        _ => p.description,
+    }
 }

@@ -1030,3 +1030,18 @@ fn template_errors_in_english_for_every_kind() {
         TemplateErrorKind::Include,
     );
 }
+
+/// Every placeholder of the catalogue has a description in every language; German equals
+/// `domain::placeholders`, English differs.
+#[test]
+fn placeholder_descriptions_in_every_language() {
+    use crate::domain::placeholders::CATALOGUE;
+    for p in CATALOGUE {
+        set_lang(Lang::De);
+        assert_eq!(super::render::placeholder_description(p), p.description);
+        set_lang(Lang::En);
+        let en = super::render::placeholder_description(p);
+        assert!(!en.is_empty() && en != p.description, "{}: {en}", p.name);
+    }
+    set_lang(Lang::De);
+}
