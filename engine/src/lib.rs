@@ -36,6 +36,7 @@ fn to_json<T: Serialize>(v: &T) -> String {
         serde_json::to_string(&Err::<(), _>(RenderError {
             message: format!("Interner Fehler der Vorlagen-Engine: {e}"),
             line: None,
+            ..Default::default()
         }))
         .unwrap_or_default()
     })
@@ -45,6 +46,7 @@ fn template(json: &str) -> Result<Template, RenderError> {
     serde_json::from_str(json).map_err(|e| RenderError {
         message: format!("Ungültige Vorlage: {e}"),
         line: None,
+        ..Default::default()
     })
 }
 
@@ -53,6 +55,7 @@ pub fn context(channel: Channel, json: &str) -> Result<MessageContext, RenderErr
     let c: ContextJson = serde_json::from_str(json).map_err(|e| RenderError {
         message: format!("Ungültige Empfängerdaten: {e}"),
         line: None,
+        ..Default::default()
     })?;
     Ok(MessageContext::from_pairs(channel, c.values))
 }

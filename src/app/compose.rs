@@ -263,7 +263,7 @@ fn Composer() -> impl IntoView {
                                 <pre class="body">{m.body}</pre>
                             </div>
                         }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{i18n::render::render_error(&e)}</p> }.into_any(),
                     }}
                     <ul>{warnings.into_iter().map(|w| view! { <li class="error">{i18n::render::recipient_warning(&w)}</li> }).collect_view()}</ul>
                 })}

@@ -190,6 +190,7 @@ impl Renderer {
                 Err(RenderError {
                     message,
                     line: None,
+                    ..Default::default()
                 })
             })
     }

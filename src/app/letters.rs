@@ -174,7 +174,11 @@ fn prepare(
         let m = match renderer.render_message(template, &ctx) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(format!("{}: {}", record.person.sort_name(), e.message));
+                errors.push(format!(
+                    "{}: {}",
+                    record.person.sort_name(),
+                    i18n::render::render_error(&e)
+                ));
                 continue;
             }
         };

@@ -90,11 +90,19 @@ impl std::fmt::Display for TemplateError {
     }
 }
 
-/// A failure while rendering one message (German message).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A failure while rendering one message (German message). `key` and `args` name the kind
+/// of failure for the UI's catalogue (`render.fail.<key>`; empty: show `message` as it is),
+/// `part` is "subject" or "body" when the message got that prefix.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderError {
     pub message: String,
     pub line: Option<usize>,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub args: Vec<(String, String)>,
+    #[serde(default)]
+    pub part: Option<String>,
 }
 
 impl std::fmt::Display for RenderError {
@@ -232,6 +240,9 @@ fn finish(r: Result<String, Error>, source: &str) -> Result<String, RenderError>
                 "Der Text wird mit über {MAX_OUTPUT} Zeichen zu lang. Bitte kürzen Sie die Vorlage."
             ),
             line: None,
+            key: "too_long".into(),
+            args: vec![("max".into(), MAX_OUTPUT.to_string())],
+            part: None,
         }),
         Ok(s) => Ok(s),
         Err(e) => Err(german_render_error(&e, source)),
@@ -294,7 +305,7 @@ impl<'s> Renderer<'s> {
         let subject = if has_subject(template.channel) {
             Some(
                 self.render(&template.subject, ctx)
-                    .map_err(|e| prefix(e, "Betreff"))?
+                    .map_err(|e| prefix(e, "Betreff", "subject"))?
                     .lines()
                     .map(str::trim)
                     .filter(|l| !l.is_empty())
@@ -306,11 +317,11 @@ impl<'s> Renderer<'s> {
         };
         let body = self
             .render(&template.body, ctx)
-            .map_err(|e| prefix(e, "Text"))?;
+            .map_err(|e| prefix(e, "Text", "body"))?;
         let html = if template.channel == Channel::Email {
             Some(
                 self.render_html(&template.body, ctx)
-                    .map_err(|e| prefix(e, "Text"))?,
+                    .map_err(|e| prefix(e, "Text", "body"))?,
             )
         } else {
             None
@@ -323,8 +334,9 @@ impl<'s> Renderer<'s> {
     }
 }
 
-fn prefix(mut e: RenderError, part: &str) -> RenderError {
-    e.message = format!("{part}: {}", e.message);
+fn prefix(mut e: RenderError, part_de: &str, part: &str) -> RenderError {
+    e.message = format!("{part_de}: {}", e.message);
+    e.part = Some(part.into());
     e
 }
 
@@ -337,31 +349,70 @@ fn german_render_error(e: &Error, source: &str) -> RenderError {
         .and_then(|r| source.get(r))
         .map(str::trim)
         .filter(|x| !x.is_empty() && x.chars().count() <= 60 && !x.contains('\n'));
-    let message = match e.kind() {
-        ErrorKind::OutOfFuel => "Die Vorlage ist zu aufwendig und wurde abgebrochen \
+    let arg = |name: &str, value: &str| vec![(name.to_string(), value.to_string())];
+    let (key, args, message) = match e.kind() {
+        ErrorKind::OutOfFuel => (
+            "out_of_fuel",
+            vec![],
+            "Die Vorlage ist zu aufwendig und wurde abgebrochen \
             (Rechenlimit überschritten). Bitte vereinfachen Sie Schleifen."
-            .to_string(),
-        ErrorKind::InvalidOperation if detail.contains("recursion") => {
-            "Die Vorlage ist zu tief verschachtelt und wurde abgebrochen (Rekursionslimit)."
-                .to_string()
-        }
-        ErrorKind::TemplateNotFound | ErrorKind::BadInclude => {
-            "Das Einbinden anderer Vorlagen ist nicht möglich.".to_string()
-        }
-        ErrorKind::UndefinedError => match expr {
-            Some(x) if x.starts_with("termin") => {
-                format!("„{x}“ hat für diesen Empfänger keinen Wert: es liegt kein Termin vor.")
-            }
-            Some(x) => format!("„{x}“ hat für diesen Empfänger keinen Wert."),
-            None => "Ein Platzhalter hat für diesen Empfänger keinen Wert (z. B. kein Termin)."
                 .to_string(),
+        ),
+        ErrorKind::InvalidOperation if detail.contains("recursion") => (
+            "recursion",
+            vec![],
+            "Die Vorlage ist zu tief verschachtelt und wurde abgebrochen (Rekursionslimit)."
+                .to_string(),
+        ),
+        ErrorKind::TemplateNotFound | ErrorKind::BadInclude => (
+            "include",
+            vec![],
+            "Das Einbinden anderer Vorlagen ist nicht möglich.".to_string(),
+        ),
+        ErrorKind::UndefinedError => match expr {
+            Some(x) if x.starts_with("termin") => (
+                "undefined_appointment",
+                arg("expr", x),
+                format!("„{x}“ hat für diesen Empfänger keinen Wert: es liegt kein Termin vor."),
+            ),
+            Some(x) => (
+                "undefined",
+                arg("expr", x),
+                format!("„{x}“ hat für diesen Empfänger keinen Wert."),
+            ),
+            None => (
+                "undefined_some",
+                vec![],
+                "Ein Platzhalter hat für diesen Empfänger keinen Wert (z. B. kein Termin)."
+                    .to_string(),
+            ),
         },
-        ErrorKind::SyntaxError => format!("Die Vorlage enthält einen Syntaxfehler ({detail})."),
-        ErrorKind::UnknownFilter => format!("Unbekannter Filter ({detail})."),
-        ErrorKind::UnknownFunction => format!("Unbekannte Funktion ({detail})."),
-        ErrorKind::UnknownMethod => format!("Unbekannte Methode ({detail})."),
-        _ if !detail.is_empty() && !detail.is_ascii() => detail.to_string(),
-        _ => format!("Die Vorlage konnte nicht ausgefüllt werden ({detail})."),
+        ErrorKind::SyntaxError => (
+            "syntax",
+            arg("detail", detail),
+            format!("Die Vorlage enthält einen Syntaxfehler ({detail})."),
+        ),
+        ErrorKind::UnknownFilter => (
+            "unknown_filter",
+            arg("detail", detail),
+            format!("Unbekannter Filter ({detail})."),
+        ),
+        ErrorKind::UnknownFunction => (
+            "unknown_function",
+            arg("detail", detail),
+            format!("Unbekannte Funktion ({detail})."),
+        ),
+        ErrorKind::UnknownMethod => (
+            "unknown_method",
+            arg("detail", detail),
+            format!("Unbekannte Methode ({detail})."),
+        ),
+        _ if !detail.is_empty() && !detail.is_ascii() => ("", vec![], detail.to_string()),
+        _ => (
+            "other",
+            arg("detail", detail),
+            format!("Die Vorlage konnte nicht ausgefüllt werden ({detail})."),
+        ),
     };
     let message = match e.line() {
         Some(l) => format!("{message} (Zeile {l})"),
@@ -370,6 +421,9 @@ fn german_render_error(e: &Error, source: &str) -> RenderError {
     RenderError {
         message,
         line: e.line(),
+        key: key.into(),
+        args,
+        part: None,
     }
 }
 

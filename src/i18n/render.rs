@@ -5,7 +5,8 @@
 use super::{t, tf};
 use crate::domain::placeholders::{lookup, PlaceholderInfo};
 use crate::domain::render::{
-    RecipientWarning, TemplateError, TemplateErrorKind, TemplatePart, HINT_UNSUBSCRIBE_DE,
+    RecipientWarning, RenderError, TemplateError, TemplateErrorKind, TemplatePart,
+    HINT_UNSUBSCRIBE_DE,
 };
 
 /// A warning about one recipient: no appointment, or a placeholder empty for them.
@@ -103,5 +104,49 @@ pub fn placeholder_description(p: &PlaceholderInfo) -> &'static str {
         "anschrift" => t("placeholder.anschrift"),
         "abmeldelink" => t("placeholder.abmeldelink"),
         _ => p.description,
+    }
+}
+
+/// A render-time error in the UI language, rebuilt from its key and arguments (German equals
+/// the domain's message; an error without a key is shown as it comes).
+pub fn render_error(e: &RenderError) -> String {
+    let text = match e.key.as_str() {
+        "too_long" => t("render.fail.too_long"),
+        "out_of_fuel" => t("render.fail.out_of_fuel"),
+        "recursion" => t("render.fail.recursion"),
+        "include" => t("render.fail.include"),
+        "undefined_appointment" => t("render.fail.undefined_appointment"),
+        "undefined" => t("render.fail.undefined"),
+        "undefined_some" => t("render.fail.undefined_some"),
+        "syntax" => t("render.fail.syntax"),
+        "unknown_filter" => t("render.fail.unknown_filter"),
+        "unknown_function" => t("render.fail.unknown_function"),
+        "unknown_method" => t("render.fail.unknown_method"),
+        "other" => t("render.fail.other"),
+        _ => return e.message.clone(),
+    };
+    let args: Vec<(&str, &dyn std::fmt::Display)> = e
+        .args
+        .iter()
+        .map(|(k, v)| (k.as_str(), v as &dyn std::fmt::Display))
+        .collect();
+    let mut message = super::fill(text, &args);
+    if let Some(line) = e.line {
+        message = tf(
+            "render.fail.line",
+            &[("message", &message), ("line", &line)],
+        );
+    }
+    let part = match e.part.as_deref() {
+        Some("subject") => Some(t("render.fail.part.subject")),
+        Some("body") => Some(t("render.fail.part.body")),
+        _ => None,
+    };
+    match part {
+        Some(part) => tf(
+            "render.fail.part",
+            &[("part", &part), ("message", &message)],
+        ),
+        None => message,
     }
 }

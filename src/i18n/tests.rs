@@ -1045,3 +1045,83 @@ fn placeholder_descriptions_in_every_language() {
     }
     set_lang(Lang::De);
 }
+
+/// Render-time errors: German equals the domain's message, English is rebuilt from key and
+/// arguments for each kind that templates can trigger (with part prefix and line).
+#[test]
+fn render_errors_in_every_language() {
+    use crate::domain::model::{Person, PracticeSettings, Purpose};
+    use crate::domain::placeholders::{build_context, ContextInput};
+    use crate::domain::render::Renderer;
+    use crate::domain::template::{Language, Template};
+    use crate::domain::Channel;
+    let person = Person {
+        first_name: "Anna".into(),
+        last_name: "Müller".into(),
+        ..Default::default()
+    };
+    let practice = PracticeSettings::default();
+    let ctx = build_context(ContextInput {
+        person: &person,
+        practice: &practice,
+        appointment: None,
+        channel: Channel::Email,
+        language: Language::De,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("date"),
+        unsubscribe_link: None,
+    });
+    let renderer = Renderer::new(Language::De);
+    let cases = [
+        ("Hallo", "{{ termin.datum }}", "undefined_appointment"),
+        ("Hallo", "{{ vorname|nichtda }}", "unknown_filter"),
+        ("Hallo", "{{ nichtda() }}", "unknown_function"),
+        ("Hallo", "{% for i in range(100000000) %}{% for j in range(100000000) %}x{% endfor %}{% endfor %}", ""),
+        ("{{ termin.ort }}", "Text", "undefined_appointment"),
+    ];
+    let mut keys = Vec::new();
+    for (subject, body, key) in cases {
+        let t = Template {
+            id: "t".into(),
+            name: "t".into(),
+            channel: Channel::Email,
+            purpose: Purpose::Invitation,
+            language: Language::De,
+            subject: subject.into(),
+            body: body.into(),
+            shipped: false,
+            version: 1,
+        };
+        let e = renderer.render_message(&t, &ctx).expect_err(body);
+        if !key.is_empty() {
+            assert_eq!(e.key, key, "{e:?}");
+        }
+        keys.push(e.key.clone());
+        set_lang(Lang::De);
+        assert_eq!(super::render::render_error(&e), e.message);
+        set_lang(Lang::En);
+        let en = super::render::render_error(&e);
+        set_lang(Lang::De);
+        assert_ne!(en, e.message);
+        assert!(
+            en.starts_with("Subject: ") || en.starts_with("Text: "),
+            "{en}"
+        );
+        for german in ["Zeile", "Empfänger", "Vorlage", "Unbekannt", "keinen Wert"] {
+            assert!(!en.contains(german), "{en}");
+        }
+        assert!(
+            !en.contains('{') && !en.contains('}') || en.contains("{{"),
+            "{en}"
+        );
+    }
+    // The huge loop is refused by minijinja (range limit: "other" with its detail).
+    assert!(!keys[3].is_empty(), "{keys:?}");
+    // Without a key the message is shown as it comes.
+    let plain = crate::domain::render::RenderError {
+        message: "x".into(),
+        ..Default::default()
+    };
+    set_lang(Lang::En);
+    assert_eq!(super::render::render_error(&plain), "x");
+    set_lang(Lang::De);
+}
