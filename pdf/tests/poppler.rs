@@ -1,8 +1,9 @@
 //! Independent checks of generated PDFs with poppler-utils (pdftotext, pdffonts, pdfinfo,
 //! pdftoppm). Needs the Debian package `poppler-utils`; without it these tests fail.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use chrono::NaiveDate;
 use praxisbote::domain::letter::{layout_letter, FormGeometry, LayoutOptions, Letter};
@@ -127,33 +128,14 @@ fn job(form: LetterForm, paragraphs: &[usize], duplex: bool) -> BatchJob {
     }
 }
 
-fn out_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("test-artifacts");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::out_dir;
 
 fn write_pdf(name: &str, job: &BatchJob) -> PathBuf {
-    let bytes = generate_batch(job, |_, _| {}, || false).expect("PDF");
-    assert!(bytes.starts_with(b"%PDF-"));
-    let p = out_dir().join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
+    common::write_pdf(name, job).0
 }
 
 fn tool(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} missing (apt-get install poppler-utils): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    common::tool_output(cmd, args).0
 }
 
 #[derive(Debug, Clone)]

@@ -1,13 +1,14 @@
 //! Checks of the direct writer with poppler-utils: repeating page parts as Form XObjects,
 //! inline once there are too many distinct ones, size per page, the logo image.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 
 use chrono::NaiveDate;
 use praxisbote::domain::letter::Letter;
 use praxisbote::domain::{PostalAddress, PracticeSettings};
-use praxisbote_pdf::{generate_batch, BatchJob};
+use praxisbote_pdf::BatchJob;
 
 fn practice() -> PracticeSettings {
     PracticeSettings {
@@ -59,31 +60,13 @@ fn job(n: usize, own_dates: bool, logo_png: Option<Vec<u8>>) -> BatchJob {
     }
 }
 
-fn write(name: &str, job: &BatchJob) -> (PathBuf, usize) {
-    let bytes = generate_batch(job, |_, _| {}, || false).expect("PDF");
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-artifacts");
-    std::fs::create_dir_all(&d).unwrap();
-    let p = d.join(name);
-    std::fs::write(&p, &bytes).unwrap();
-    (p, bytes.len())
-}
+use common::write_pdf as write;
 
+/// A poppler tool that must neither fail nor complain on stderr.
 fn tool(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} missing (apt-get install poppler-utils): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{cmd} {args:?} complained: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    let (stdout, stderr) = common::tool_output(cmd, args);
+    assert!(stderr.is_empty(), "{cmd} {args:?} complained: {stderr}");
+    stdout
 }
 
 /// Text of page `p` (1-based).

@@ -10,13 +10,8 @@ async fn composer_checks_the_sms_sender_id_from_the_settings() {
     let s = Session::start().await;
     s.open("#/versand").await;
     s.wait_text("Demodaten").await;
-    s.click_button("Terminliste").await;
-    s.wait_status_matching("Treffer").await;
-    s.click_button("Alle auswählen").await;
-    s.click_button("Aktion").await;
-    s.select_by_label("Zweck", "Terminerinnerung").await;
-    s.click_button("SMS senden …").await;
-    s.wait_status_matching("übernommen").await;
+    s.take_over_all("Terminliste", "Terminerinnerung", "SMS senden …")
+        .await;
     s.click_button("Übernahme").await;
     s.wait_status_matching("Vorschau 1 von").await;
     let ok = s.wait_status_matching("SMS-Absender").await;

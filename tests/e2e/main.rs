@@ -157,13 +157,8 @@ async fn composer_previews_recipients_and_rejects_birth_date() {
     let s = Session::start().await;
     s.open("#/versand").await;
     s.wait_text("Demodaten").await;
-    s.click_button("Terminliste").await;
-    s.wait_status_matching("Treffer").await;
-    s.click_button("Alle auswählen").await;
-    s.click_button("Aktion").await;
-    s.select_by_label("Zweck", "Terminerinnerung").await;
-    s.click_button("E-Mail senden …").await;
-    s.wait_status_matching("übernommen").await;
+    s.take_over_all("Terminliste", "Terminerinnerung", "E-Mail senden …")
+        .await;
     s.click_button("Übernahme").await;
     s.wait_status_matching("Vorschau 1 von").await;
     let first = s.text_by_label("Vorschau").await;

@@ -3,21 +3,6 @@
 //! with "Neue Version verfügbar — Neu laden".
 
 use crate::support::Session;
-use std::time::{Duration, Instant};
-
-async fn wait_until(s: &Session, what: &str, js: &str) {
-    let start = Instant::now();
-    loop {
-        if s.script(js).await == serde_json::Value::Bool(true) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what} ({js})"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 async fn relay_reachable(s: &Session) -> String {
     s.script_async(
@@ -35,21 +20,9 @@ async fn app_starts_offline_with_its_data_after_the_first_visit() {
     let s = Session::start().await;
     s.open("").await;
     s.wait_text("Demodaten").await;
-    wait_until(
-        &s,
-        "the service worker to control the page",
-        "return !!(navigator.serviceWorker && navigator.serviceWorker.controller);",
-    )
-    .await;
+    s.wait_for_service_worker().await;
     // Everything the build produced is in the cache, the main wasm included.
-    let cached = s
-        .script_async(
-            "const done = arguments[0];
-             caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.keys()))))
-               .then(lists => done(lists.flat().map(r => r.url)));",
-        )
-        .await;
-    let urls: Vec<String> = serde_json::from_value(cached).expect("url list");
+    let urls = s.precached_urls().await;
     assert!(
         urls.iter().any(|u| u.ends_with("_bg.wasm")),
         "main wasm not precached: {urls:?}"
@@ -95,12 +68,7 @@ async fn a_new_build_is_offered_and_loaded_on_request() {
     let s = Session::start().await;
     s.open("").await;
     s.wait_text("Demodaten").await;
-    wait_until(
-        &s,
-        "the service worker to control the page",
-        "return !!(navigator.serviceWorker && navigator.serviceWorker.controller);",
-    )
-    .await;
+    s.wait_for_service_worker().await;
     assert_eq!(
         s.script("return !!document.getElementById('update-banner');")
             .await,
@@ -118,15 +86,13 @@ async fn a_new_build_is_offered_and_loaded_on_request() {
     s.script("window.__beforeReload = true; return true;").await;
     s.click_button("Neu laden").await;
     // The page reloads under the new worker: the marker is gone and the app is back.
-    wait_until(
-        &s,
+    s.wait_until(
         "the reload",
         "return window.__beforeReload === undefined && document.readyState === 'complete';",
     )
     .await;
     s.wait_text("Demodaten").await;
-    wait_until(
-        &s,
+    s.wait_until(
         "the new worker to take over",
         "return navigator.serviceWorker.controller !== null;",
     )

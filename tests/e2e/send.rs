@@ -449,13 +449,9 @@ async fn email_reminders_for_tomorrow_arrive_once_each_and_the_log_says_sent() {
     configure_relay(&s).await;
 
     s.open("#/versand").await;
-    s.click_button("Terminliste").await;
-    s.wait_status_matching("Treffer").await;
-    s.click_button("Alle auswählen").await;
-    s.click_button("Aktion").await;
-    s.select_by_label("Zweck", "Terminerinnerung").await;
-    s.click_button("E-Mail senden …").await;
-    let counts = s.wait_status_matching("übernommen").await;
+    let counts = s
+        .take_over_all("Terminliste", "Terminerinnerung", "E-Mail senden …")
+        .await;
     let included = support::numbers(&counts)[3];
     assert!(included >= 2, "{counts}");
     s.click_button("Übernahme").await;
@@ -673,13 +669,9 @@ async fn unsubscribe_click_withdraws_the_consent() {
     let s = Session::start_at(&w.base()).await;
     configure_relay(&s).await;
     s.open("#/versand").await;
-    s.click_button("Interessenten").await;
-    s.wait_status_matching("Treffer").await;
-    s.click_button("Alle auswählen").await;
-    s.click_button("Aktion").await;
-    s.select_by_label("Zweck", "Einladung").await;
-    s.click_button("E-Mail senden …").await;
-    let counts = s.wait_status_matching("übernommen").await;
+    let counts = s
+        .take_over_all("Interessenten", "Einladung", "E-Mail senden …")
+        .await;
     let included = support::numbers(&counts)[3];
     assert!(included >= 1, "{counts}");
     s.click_button("Übernahme").await;
@@ -731,13 +723,8 @@ async fn unsubscribe_click_withdraws_the_consent() {
     // The next invitation e-mail: the review shows that person as not consented (NEIN) and
     // leaves them out.
     s.open("#/versand").await;
-    s.click_button("Interessenten").await;
-    s.wait_status_matching("Treffer").await;
-    s.click_button("Alle auswählen").await;
-    s.click_button("Aktion").await;
-    s.select_by_label("Zweck", "Einladung").await;
-    s.click_button("E-Mail senden …").await;
-    s.wait_status_matching("übernommen").await;
+    s.take_over_all("Interessenten", "Einladung", "E-Mail senden …")
+        .await;
     let t = Instant::now();
     let row = loop {
         let v = s
@@ -834,13 +821,9 @@ async fn sms_reminders_for_tomorrow_reach_the_gateway_once_each() {
     let s = Session::start_at(&w.base()).await;
     configure_relay(&s).await;
     s.open("#/versand").await;
-    s.click_button("Terminliste").await;
-    s.wait_status_matching("Treffer").await;
-    s.click_button("Alle auswählen").await;
-    s.click_button("Aktion").await;
-    s.select_by_label("Zweck", "Terminerinnerung").await;
-    s.click_button("SMS senden …").await;
-    let counts = s.wait_status_matching("übernommen").await;
+    let counts = s
+        .take_over_all("Terminliste", "Terminerinnerung", "SMS senden …")
+        .await;
     let included = support::numbers(&counts)[3];
     assert!(included >= 1, "{counts}");
     s.click_button("Übernahme").await;

@@ -232,6 +232,55 @@ impl Session {
             .expect("async script")
     }
 
+    /// On the Versand page: takes every person of a source ("Terminliste", "Interessenten" …)
+    /// with "Alle auswählen" → "Aktion" → purpose → channel button into the review, and
+    /// returns the review's count line ("… übernommen").
+    pub async fn take_over_all(&self, source: &str, purpose: &str, channel_button: &str) -> String {
+        self.click_button(source).await;
+        self.wait_status_matching("Treffer").await;
+        self.click_button("Alle auswählen").await;
+        self.click_button("Aktion").await;
+        self.select_by_label("Zweck", purpose).await;
+        self.click_button(channel_button).await;
+        self.wait_status_matching("übernommen").await
+    }
+
+    /// Polls a script until it returns `true` (30 s at most).
+    pub async fn wait_until(&self, what: &str, js: &str) {
+        let start = std::time::Instant::now();
+        loop {
+            if self.script(js).await == serde_json::Value::Bool(true) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what} ({js})"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until the service worker controls the page.
+    pub async fn wait_for_service_worker(&self) {
+        self.wait_until(
+            "the service worker to control the page",
+            "return !!(navigator.serviceWorker && navigator.serviceWorker.controller);",
+        )
+        .await;
+    }
+
+    /// The URLs of every response in the page's Cache Storage (the service worker's precache).
+    pub async fn precached_urls(&self) -> Vec<String> {
+        let cached = self
+            .script_async(
+                "const done = arguments[0];
+                 caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.keys()))))
+                   .then(lists => done(lists.flat().map(r => r.url)));",
+            )
+            .await;
+        serde_json::from_value(cached).expect("url list")
+    }
+
     /// Presses a key on whatever element has the focus (keyboard-only use).
     pub async fn press(&self, key: fantoccini::key::Key) {
         let el = self.client.active_element().await.expect("focused element");
