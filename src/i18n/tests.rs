@@ -785,19 +785,7 @@ fn outbox_errors_in_german_equal_the_domain_texts() {
             to: StateKind::Queued,
         });
     }
-    for lang in Lang::ALL {
-        set_lang(lang);
-        for e in &errors {
-            let ui = super::outbox::error(e);
-            if lang == Lang::De {
-                assert_eq!(ui, e.message_de());
-            } else {
-                assert_ne!(ui, e.message_de());
-                assert!(!ui.contains('{'), "{ui}");
-            }
-        }
-    }
-    set_lang(Lang::De);
+    german_equals_domain_english_differs(&errors, super::outbox::error, |e| e.message_de());
 }
 
 /// Query condition descriptions: German equals `Condition::describe_de`, English differs.
@@ -854,19 +842,7 @@ fn query_conditions_in_german_equal_the_domain_texts() {
             conditions.push(Condition::HasConsent { channel, purpose });
         }
     }
-    for lang in Lang::ALL {
-        set_lang(lang);
-        for c in &conditions {
-            let ui = super::query::describe(c);
-            if lang == Lang::De {
-                assert_eq!(ui, c.describe_de());
-            } else {
-                assert_ne!(ui, c.describe_de());
-                assert!(!ui.contains('{'), "{ui}");
-            }
-        }
-    }
-    set_lang(Lang::De);
+    german_equals_domain_english_differs(&conditions, super::query::describe, |c| c.describe_de());
 }
 
 /// Recipient warnings and template hints: German equals `domain::render`, English differs.
@@ -1123,5 +1099,27 @@ fn render_errors_in_every_language() {
     };
     set_lang(Lang::En);
     assert_eq!(super::render::render_error(&plain), "x");
+    set_lang(Lang::De);
+}
+
+/// For every language: the UI text of each item equals the domain's German text in German,
+/// and differs from it (with no unfilled `{placeholder}`) in every other language.
+fn german_equals_domain_english_differs<T>(
+    items: &[T],
+    ui: impl Fn(&T) -> String,
+    domain_de: impl Fn(&T) -> String,
+) {
+    for lang in Lang::ALL {
+        set_lang(lang);
+        for item in items {
+            let (ui, de) = (ui(item), domain_de(item));
+            if lang == Lang::De {
+                assert_eq!(ui, de);
+            } else {
+                assert_ne!(ui, de);
+                assert!(!ui.contains('{'), "{ui}");
+            }
+        }
+    }
     set_lang(Lang::De);
 }
