@@ -79,6 +79,16 @@ fn load_last_backup(state: AppState) {
     });
 }
 
+/// Reads the date of the last backup again (after the other UI module wrote data).
+pub fn refresh_last_backup() {
+    let last = last_backup_signal();
+    leptos::task::spawn_local(async move {
+        if let Ok(d) = repo::last_backup().await {
+            last.set(Some(d));
+        }
+    });
+}
+
 /// "Letzte Sicherung ist älter als 7 Tage" — not for the demo practice.
 #[component]
 pub fn BackupReminder() -> impl IntoView {

@@ -31,19 +31,7 @@ fn loading() -> String {
     i18n::t("engine.loading").to_string()
 }
 
-#[wasm_bindgen(inline_js = r#"
-let loading = null;
-export function pb_engine_load(url) {
-  if (!loading) {
-    loading = import(new URL(url, document.baseURI).href).then(async (m) => {
-      await m.default();
-      return m;
-    });
-    loading.catch(() => { loading = null; });
-  }
-  return loading;
-}
-"#)]
+#[wasm_bindgen(module = "/src/js/engine_loader.js")]
 extern "C" {
     fn pb_engine_load(url: &str) -> js_sys::Promise;
 }

@@ -50,8 +50,7 @@ fn url_param(name: &str) -> Option<String> {
 /// Opens the database, loads the demo practice into an empty one (or on `?demo=reset`), and
 /// reads everything into the signals.
 pub async fn boot(state: AppState) -> Result<(), String> {
-    let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(|e| e.to_string())?);
-    STORE.with(|s| *s.borrow_mut() = Some(store.clone()));
+    let store = open_store().await?;
     // Ask the browser not to evict the practice's data under storage pressure.
     leptos::task::spawn_local(async {
         crate::storage::idb::request_persistent_storage().await;
@@ -73,8 +72,34 @@ pub async fn boot(state: AppState) -> Result<(), String> {
                 });
             }
         }
+        super::sync::notify();
     }
     reload(state).await
+}
+
+async fn open_store() -> Result<Rc<dyn Store>, String> {
+    let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(|e| e.to_string())?);
+    STORE.with(|s| *s.borrow_mut() = Some(store.clone()));
+    Ok(store)
+}
+
+/// The workbench's start: opens the database the shell has already opened (and migrated,
+/// and filled with the demo practice when it was empty) and reads everything into the
+/// workbench's signals.
+pub async fn attach(state: AppState) -> Result<(), String> {
+    open_store().await?;
+    reload(state).await
+}
+
+/// Whether the outbox holds a message the transmit loop still has to carry (the shell then
+/// loads the workbench at start, so an interrupted batch resumes after a reload).
+pub async fn outbox_open() -> Result<bool, String> {
+    Ok(store()
+        .list_docs(Collection::Outbox)
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .any(|d| crate::domain::outbox::stored_message_is_open(&d.value)))
 }
 
 async fn load_demo(store: &dyn Store) -> Result<(), String> {
@@ -143,6 +168,7 @@ pub async fn reload(state: AppState) -> Result<(), String> {
 /// Removes the demo practice: all persons, appointments and settings.
 pub async fn remove_demo(state: AppState) -> Result<(), String> {
     store().clear_all().await.map_err(|e| e.to_string())?;
+    super::sync::notify();
     reload(state).await
 }
 
@@ -151,6 +177,7 @@ pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), St
         .put_persons(std::slice::from_ref(&record))
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     state.persons.update(
         |ps| match ps.iter_mut().find(|p| p.person.id == record.person.id) {
             Some(p) => *p = record,
@@ -165,6 +192,7 @@ pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> 
         .delete_person(&id)
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     state.persons.update(|ps| ps.retain(|p| p.person.id != id));
     state
         .appointments
@@ -177,6 +205,7 @@ pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Resul
         .put_settings(&settings)
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     state.settings.set(settings);
     Ok(())
 }
@@ -189,6 +218,7 @@ pub fn new_id() -> String {
 /// Saves a query under its name (replacing one of the same name).
 pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), String> {
     let value = serde_json::to_value(&query).map_err(|e| e.to_string())?;
+    super::sync::notify();
     store()
         .put_docs(
             Collection::Queries,
@@ -222,6 +252,7 @@ fn merge_templates(stored: Vec<Template>) -> Vec<Template> {
 /// Stores a template (an edited shipped one under its shipped id).
 pub async fn save_template(state: AppState, template: Template) -> Result<(), String> {
     let value = serde_json::to_value(&template).map_err(|e| e.to_string())?;
+    super::sync::notify();
     store()
         .put_docs(
             Collection::Templates,
@@ -248,6 +279,7 @@ pub async fn delete_template(state: AppState, template: &Template) -> Result<boo
         .delete_doc(Collection::Templates, &template.id)
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     let original = template.shipped_original();
     state.templates.update(|all| match &original {
         Some(o) => {
@@ -273,6 +305,7 @@ pub async fn apply_import(
     transfer::apply_person_import(&*store(), &records, result, today())
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     state.persons.update(|ps| {
         let index: std::collections::HashMap<PersonId, usize> = ps
             .iter()
@@ -309,6 +342,7 @@ pub async fn mark_backup() -> Result<chrono::NaiveDate, String> {
     crate::storage::transfer::mark_backup(&*store(), d)
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     Ok(d)
 }
 
@@ -321,6 +355,7 @@ pub async fn restore_backup(state: AppState, backup: domain::backup::Backup) -> 
     crate::storage::transfer::restore_backup(&*store, &backup, last)
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     reload(state).await
 }
 
@@ -332,6 +367,7 @@ pub async fn apply_appointment_import(
     crate::storage::transfer::apply_appointment_import(&*store(), &appointments, today())
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     let n = appointments.len();
     state.appointments.update(|all| {
         all.extend(appointments);

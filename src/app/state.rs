@@ -65,6 +65,15 @@ impl Page {
         }
     }
 
+    /// Pages the lazily loaded workbench module renders (sending, log, templates, import,
+    /// backup, settings); the shell renders the others.
+    pub fn in_workbench(&self) -> bool {
+        !matches!(
+            self,
+            Page::Persons(_) | Page::PersonEdit(_) | Page::PersonNew(_) | Page::Appointments
+        )
+    }
+
     /// Which navigation entry is highlighted for this page.
     pub fn nav_group(&self) -> String {
         match self {

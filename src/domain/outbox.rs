@@ -220,6 +220,17 @@ impl StateKind {
     }
 }
 
+/// Whether a stored outbox document (its JSON) still needs the transmit loop, i.e. is not
+/// in a final state. Reads only the state tag, so the app shell can ask without the message
+/// type; a document whose state cannot be read counts as open (the loop will decide).
+pub fn stored_message_is_open(doc: &serde_json::Value) -> bool {
+    doc.get("state")
+        .and_then(|s| s.get("state"))
+        .cloned()
+        .and_then(|tag| serde_json::from_value::<StateKind>(tag).ok())
+        .is_none_or(|k| !k.is_final())
+}
+
 impl MessageState {
     pub fn kind(&self) -> StateKind {
         match self {
@@ -1705,6 +1716,20 @@ mod tests {
         let snapshot = persons.clone();
         assert!(apply_opt_outs(&mut persons, &optouts).is_empty());
         assert_eq!(persons, snapshot);
+    }
+
+    #[test]
+    fn stored_message_is_open_reads_the_state_of_the_stored_json() {
+        for kind in StateKind::ALL {
+            let mut m = msg(Channel::Email);
+            m.state = example_state(kind);
+            let doc = serde_json::to_value(&m).unwrap();
+            assert_eq!(stored_message_is_open(&doc), !kind.is_final(), "{kind:?}");
+        }
+        assert!(stored_message_is_open(&serde_json::json!({"id": "x"})));
+        assert!(stored_message_is_open(
+            &serde_json::json!({"state": {"state": "unknown"}})
+        ));
     }
 
     #[test]

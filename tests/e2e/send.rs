@@ -624,6 +624,26 @@ async fn reload_mid_send_of_500_resumes_and_sends_each_exactly_once() {
     s.wait_text(&format!("gesendet {N}")).await;
 }
 
+/// The app starts on the patient list (a shell page) with an unfinished batch in the outbox:
+/// the shell starts the workbench, whose transmit loop sends every message exactly once
+/// without anyone opening a sending page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_batch_is_sent_after_a_start_on_the_patient_list() {
+    const N: usize = 30;
+    let w = World::start("shellstart", None);
+    let s = Session::start_at(&w.base()).await;
+    configure_relay(&s).await;
+    let (batch, messages) = seeded_batch(N);
+    seed_outbox(&s, &batch, &messages).await;
+    // A fresh start of the page on the patient list (not an in-app hash change).
+    s.open("#/patienten").await;
+    s.reload().await;
+    s.wait_css("table.data tbody tr td a").await;
+    let mails = w.wait_mails(N, 60);
+    assert_exactly_once(&mails, N);
+    assert!(s.current_url().await.ends_with("#/patienten"));
+}
+
 /// The relay is down when the app starts sending (messages wait, visibly), comes up, is
 /// stopped again mid-delivery and restarted: every message arrives exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

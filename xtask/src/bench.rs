@@ -284,6 +284,8 @@ fn bundle_size() -> Result<()> {
     lazy_module_sizes(&dist.join("pdf"), "praxisbote-pdf-worker")?;
     println!("\n## Template engine (dist/engine/, loaded on first template use, gzip -9)");
     lazy_module_sizes(&dist.join("engine"), "praxisbote-engine")?;
+    println!("\n## Workbench (dist/workbench/, loaded on first use of sending, log, templates, import, backup or settings, gzip -9)");
+    lazy_module_sizes(&dist.join("workbench"), "praxisbote-workbench")?;
     Ok(())
 }
 

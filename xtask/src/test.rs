@@ -179,6 +179,9 @@ fn wasm_packages() -> Vec<&'static str> {
     if util::root().join("engine/Cargo.toml").exists() {
         v.push("praxisbote-engine");
     }
+    if util::root().join("workbench/Cargo.toml").exists() {
+        v.push("praxisbote-workbench");
+    }
     v
 }
 

@@ -120,6 +120,7 @@ pub async fn save_persons(state: AppState, changed: Vec<PersonRecord>) -> Result
         return Ok(());
     }
     store().put_persons(&changed).await.map_err(err)?;
+    crate::app::sync::notify();
     let ids: std::collections::HashMap<PersonId, PersonRecord> = changed
         .into_iter()
         .map(|r| (r.person.id.clone(), r))

@@ -1,0 +1,91 @@
+//! The shell's side of the workbench module.
+//!
+//! Sending (selection, review, composer, letters, transmit loop), the log, templates,
+//! import, backup and settings are a second wasm module (`workbench/`, built by Trunk into
+//! `dist/workbench/`), imported with a dynamic `import()` the first time one of its pages is
+//! opened — or at start when the outbox holds an unfinished batch, so sending resumes after a
+//! reload. The module mounts itself into the `#werkbank` element the shell renders and from
+//! then on follows the URL hash itself; [`super::sync`] keeps both modules' data in step.
+
+use std::cell::Cell;
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+
+use crate::i18n::{t, tf};
+
+/// The element the workbench mounts into.
+pub const MOUNT_ID: &str = "werkbank";
+
+/// The workbench's wasm-bindgen module (relative to the page, so the service worker's
+/// precache serves it offline).
+const WORKBENCH_URL: &str = "./workbench/praxisbote-workbench.js";
+
+#[wasm_bindgen(module = "/src/js/workbench_loader.js")]
+extern "C" {
+    fn pb_workbench_load(url: &str) -> js_sys::Promise;
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Status {
+    Idle,
+    Loading,
+    Ready,
+    Failed(String),
+}
+
+thread_local! {
+    static STARTED: Cell<bool> = const { Cell::new(false) };
+    static STATUS: ArcRwSignal<Status> = ArcRwSignal::new(Status::Idle);
+}
+
+fn status() -> ArcRwSignal<Status> {
+    STATUS.with(|s| s.clone())
+}
+
+/// Loads and starts the workbench once (later calls do nothing).
+pub fn load() {
+    if STARTED.replace(true) {
+        return;
+    }
+    let st = status();
+    st.set(Status::Loading);
+    leptos::task::spawn_local(async move {
+        match wasm_bindgen_futures::JsFuture::from(pb_workbench_load(WORKBENCH_URL)).await {
+            Ok(_) => st.set(Status::Ready),
+            Err(e) => {
+                let detail = e
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .or_else(|| e.as_string())
+                    .unwrap_or_default();
+                STARTED.set(false);
+                st.set(Status::Failed(tf(
+                    "workbench.load_failed",
+                    &[("detail", &detail)],
+                )));
+            }
+        }
+    });
+}
+
+/// What the shell shows on a workbench page until the module has mounted itself: a loading
+/// note, or the error with a button to try again.
+#[component]
+pub fn Pending() -> impl IntoView {
+    let st = status();
+    load();
+    move || match st.get() {
+        Status::Ready => ().into_any(),
+        Status::Idle | Status::Loading => {
+            view! { <p role="status" class="muted">{t("workbench.loading")}</p> }.into_any()
+        }
+        Status::Failed(message) => view! {
+            <div class="banner" role="alert">
+                <span class="error">{message}</span>
+                <button on:click=move |_| load()>{t("workbench.retry")}</button>
+            </div>
+        }
+        .into_any(),
+    }
+}
