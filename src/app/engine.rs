@@ -126,6 +126,7 @@ fn state_error(message: String) -> TemplateError {
         line: 1,
         column: 1,
         message,
+        detail: None,
     }
 }
 

@@ -82,6 +82,10 @@ pub struct TemplateError {
     pub column: usize,
     /// German message, complete with placeholder, position and reason.
     pub message: String,
+    /// For a syntax error: minijinja's own description of it (English), which the German
+    /// message quotes; the UI builds other languages from it.
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 impl std::fmt::Display for TemplateError {
@@ -603,6 +607,7 @@ pub fn validate_source(
                 Some(r) => line_col(source, r.start),
                 None => (e.line().unwrap_or(1), 1),
             };
+            let detail = e.detail().unwrap_or("unbekannt").to_string();
             return vec![TemplateError {
                 kind: TemplateErrorKind::Syntax,
                 part,
@@ -610,10 +615,10 @@ pub fn validate_source(
                 line,
                 column,
                 message: format!(
-                    "{}, Zeile {line}, Spalte {column}: Syntaxfehler in der Vorlage ({}).",
+                    "{}, Zeile {line}, Spalte {column}: Syntaxfehler in der Vorlage ({detail}).",
                     part.label_de(),
-                    e.detail().unwrap_or("unbekannt")
                 ),
+                detail: Some(detail),
             }];
         }
     };
@@ -636,6 +641,7 @@ pub fn validate_source(
                     at(line, column),
                     t.text
                 ),
+                detail: None,
             });
         }
     }
@@ -655,6 +661,7 @@ pub fn validate_source(
             line,
             column,
             message,
+            detail: None,
         };
         if let Some(reason) = forbidden_reason(&name, channel) {
             let kind = match root {

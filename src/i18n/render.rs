@@ -39,18 +39,12 @@ pub fn template_error(e: &TemplateError) -> String {
     if super::lang() == super::Lang::De {
         return e.message.clone();
     }
-    // minijinja's own detail (English) of a syntax error; messages without it (the engine's
-    // loading/failure states) are already in the UI language.
+    // minijinja's own detail (English) of a syntax error; a "syntax" state without it (the
+    // engine's loading/failure states) is already in the UI language.
     let mut detail = String::new();
     if e.kind == TemplateErrorKind::Syntax {
-        const MARK: &str = "Syntaxfehler in der Vorlage (";
-        match e.message.find(MARK) {
-            Some(i) => {
-                detail = e.message[i + MARK.len()..]
-                    .trim_end_matches('.')
-                    .trim_end_matches(')')
-                    .to_string()
-            }
+        match &e.detail {
+            Some(d) => detail = d.clone(),
             None => return e.message.clone(),
         }
     }
