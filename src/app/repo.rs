@@ -72,7 +72,6 @@ pub async fn boot(state: AppState) -> Result<(), String> {
                 });
             }
         }
-        super::sync::notify();
     }
     reload(state).await
 }
@@ -218,7 +217,6 @@ pub fn new_id() -> String {
 /// Saves a query under its name (replacing one of the same name).
 pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), String> {
     let value = serde_json::to_value(&query).map_err(|e| e.to_string())?;
-    super::sync::notify();
     store()
         .put_docs(
             Collection::Queries,
@@ -229,6 +227,7 @@ pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), String
         )
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     state.saved_queries.update(|qs| {
         qs.retain(|q| q.name != query.name);
         qs.push(query);
@@ -252,7 +251,6 @@ fn merge_templates(stored: Vec<Template>) -> Vec<Template> {
 /// Stores a template (an edited shipped one under its shipped id).
 pub async fn save_template(state: AppState, template: Template) -> Result<(), String> {
     let value = serde_json::to_value(&template).map_err(|e| e.to_string())?;
-    super::sync::notify();
     store()
         .put_docs(
             Collection::Templates,
@@ -263,6 +261,7 @@ pub async fn save_template(state: AppState, template: Template) -> Result<(), St
         )
         .await
         .map_err(|e| e.to_string())?;
+    super::sync::notify();
     state
         .templates
         .update(|all| match all.iter_mut().find(|t| t.id == template.id) {
