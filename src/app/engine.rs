@@ -31,11 +31,6 @@ fn loading() -> String {
     i18n::t("engine.loading").to_string()
 }
 
-#[wasm_bindgen(module = "/src/js/engine_loader.js")]
-extern "C" {
-    fn pb_engine_load(url: &str) -> js_sys::Promise;
-}
-
 #[derive(Clone, Debug, PartialEq)]
 enum Status {
     Loading,
@@ -64,18 +59,13 @@ pub async fn load() -> Result<(), String> {
         return Ok(());
     }
     STARTED.set(true);
-    match wasm_bindgen_futures::JsFuture::from(pb_engine_load(ENGINE_URL)).await {
+    match super::lazy::import(ENGINE_URL).await {
         Ok(module) => {
             MODULE.with(|m| *m.borrow_mut() = Some(module));
             STATUS.with(|s| s.set(Status::Ready));
             Ok(())
         }
-        Err(e) => {
-            let detail = e
-                .dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-                .or_else(|| e.as_string())
-                .unwrap_or_default();
+        Err(detail) => {
             let message = i18n::tf("engine.load_failed", &[("detail", &detail)]);
             STARTED.set(false);
             STATUS.with(|s| s.set(Status::Failed(message.clone())));

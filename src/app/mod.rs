@@ -14,6 +14,7 @@ mod compose;
 mod engine;
 mod import;
 mod language;
+mod lazy;
 mod letters;
 mod log_page;
 mod persons;

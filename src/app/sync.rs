@@ -34,31 +34,44 @@ thread_local! {
     static THIS: Cell<Module> = const { Cell::new(Module::Shell) };
 }
 
-/// Tells the other module that stored data changed (call after a successful write).
-pub fn notify() {
+/// Dispatches the window event `name` with a text as its detail (synchronously).
+fn dispatch(name: &str, detail: &str) {
     let Some(w) = web_sys::window() else { return };
     let init = web_sys::CustomEventInit::new();
-    init.set_detail(&JsValue::from_str(THIS.get().code()));
-    if let Ok(ev) = web_sys::CustomEvent::new_with_event_init_dict(EVENT, &init) {
+    init.set_detail(&JsValue::from_str(detail));
+    if let Ok(ev) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
         let _ = w.dispatch_event(&ev);
     }
 }
 
-/// Registers this module and calls `on_change` whenever the *other* module reports a write.
-/// Lives as long as the page.
-pub fn listen(this: Module, on_change: impl Fn() + 'static) {
-    THIS.set(this);
+/// Calls `f` with the text detail of every window event `name`, as long as the page lives.
+fn on(name: &str, f: impl Fn(String) + 'static) {
     let Some(w) = web_sys::window() else { return };
     let handler = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
-        let from = ev
+        if let Some(detail) = ev
             .dyn_ref::<web_sys::CustomEvent>()
-            .and_then(|c| c.detail().as_string());
-        if from.as_deref() != Some(this.code()) {
+            .and_then(|c| c.detail().as_string())
+        {
+            f(detail);
+        }
+    });
+    let _ = w.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+    handler.forget();
+}
+
+/// Tells the other module that stored data changed (call after a successful write).
+pub fn notify() {
+    dispatch(EVENT, THIS.get().code());
+}
+
+/// Registers this module and calls `on_change` whenever the *other* module reports a write.
+pub fn listen(this: Module, on_change: impl Fn() + 'static) {
+    THIS.set(this);
+    on(EVENT, move |from| {
+        if from != this.code() {
             on_change();
         }
     });
-    let _ = w.add_event_listener_with_callback(EVENT, handler.as_ref().unchecked_ref());
-    handler.forget();
 }
 
 /// A banner message the workbench hands to the shell, because the page it belongs to is a

@@ -21,11 +21,6 @@ pub const MOUNT_ID: &str = "werkbank";
 /// precache serves it offline).
 const WORKBENCH_URL: &str = "./workbench/praxisbote-workbench.js";
 
-#[wasm_bindgen(module = "/src/js/workbench_loader.js")]
-extern "C" {
-    fn pb_workbench_load(url: &str) -> js_sys::Promise;
-}
-
 #[derive(Clone, Debug, PartialEq)]
 enum Status {
     Idle,
@@ -51,14 +46,19 @@ pub fn load() {
     let st = status();
     st.set(Status::Loading);
     leptos::task::spawn_local(async move {
-        match wasm_bindgen_futures::JsFuture::from(pb_workbench_load(WORKBENCH_URL)).await {
-            Ok(_) => st.set(Status::Ready),
-            Err(e) => {
-                let detail = e
-                    .dyn_ref::<js_sys::Error>()
-                    .map(|e| String::from(e.message()))
-                    .or_else(|| e.as_string())
-                    .unwrap_or_default();
+        // The module's `start` export mounts it into #werkbank.
+        let started = super::lazy::import(WORKBENCH_URL).await.and_then(|m| {
+            js_sys::Reflect::get(&m, &JsValue::from_str("start"))
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                .ok_or_else(|| "start".to_string())?
+                .call0(&JsValue::NULL)
+                .map(|_| ())
+                .map_err(|e| e.as_string().unwrap_or_else(|| "start".into()))
+        });
+        match started {
+            Ok(()) => st.set(Status::Ready),
+            Err(detail) => {
                 STARTED.set(false);
                 st.set(Status::Failed(tf(
                     "workbench.load_failed",

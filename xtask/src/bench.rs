@@ -243,38 +243,12 @@ fn browser_vs_native(name: &str, test: &str, native_detail: &str) -> Result<()> 
 fn bundle_size() -> Result<()> {
     util::build_dist(true)?;
     let dist = util::root().join("dist");
-    let mut total_raw = 0u64;
-    let mut total_gz = 0u64;
     println!("\n## Main bundle (dist/, gzip -9)");
-    for entry in std::fs::read_dir(&dist)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let main_part = (name.ends_with(".wasm") || name.ends_with(".js"))
+    let (total_raw, total_gz) = module_sizes(&dist, |name| {
+        (name.ends_with(".wasm") || name.ends_with(".js"))
             && name.starts_with("praxisbote-")
-            && !name.contains("pdf");
-        if !main_part {
-            continue;
-        }
-        let raw = std::fs::metadata(&path)?.len();
-        let gz = util::output(
-            std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!("gzip -9 -c '{}' | wc -c", path.display())),
-        )
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .ok_or("gzip failed")?;
-        println!(
-            "{name:<48} {:>8.1} KB raw {:>8.1} KB gzip",
-            raw as f64 / 1024.0,
-            gz as f64 / 1024.0
-        );
-        total_raw += raw;
-        total_gz += gz;
-    }
+            && !name.contains("pdf")
+    })?;
     println!(
         "main bundle total: {:.1} KB raw, {:.1} KB gzip -9 (goal <= 350 KB)",
         total_raw as f64 / 1024.0,
@@ -291,6 +265,18 @@ fn bundle_size() -> Result<()> {
 
 /// Prints raw and gzip -9 sizes of a lazily loaded module's wasm and js, and their total.
 fn lazy_module_sizes(dir: &std::path::Path, prefix: &str) -> Result<()> {
+    let (total_raw, total_gz) = module_sizes(dir, |name| name.starts_with(prefix))?;
+    println!(
+        "{prefix} total: {:.1} KB raw, {:.1} KB gzip -9",
+        total_raw as f64 / 1024.0,
+        total_gz as f64 / 1024.0
+    );
+    Ok(())
+}
+
+/// Prints raw and gzip -9 size of each file in `dir` whose name `keep` accepts; returns the
+/// totals (raw, gzip) in bytes.
+fn module_sizes(dir: &std::path::Path, keep: impl Fn(&str) -> bool) -> Result<(u64, u64)> {
     let (mut total_raw, mut total_gz) = (0u64, 0u64);
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
@@ -299,7 +285,7 @@ fn lazy_module_sizes(dir: &std::path::Path, prefix: &str) -> Result<()> {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        if !name.starts_with(prefix) {
+        if !path.is_file() || !keep(&name) {
             continue;
         }
         let raw = std::fs::metadata(&path)?.len();
@@ -312,12 +298,7 @@ fn lazy_module_sizes(dir: &std::path::Path, prefix: &str) -> Result<()> {
         total_raw += raw;
         total_gz += gz;
     }
-    println!(
-        "{prefix} total: {:.1} KB raw, {:.1} KB gzip -9",
-        total_raw as f64 / 1024.0,
-        total_gz as f64 / 1024.0
-    );
-    Ok(())
+    Ok((total_raw, total_gz))
 }
 
 /// Issue 7: 5,000 e-mails queued in the app's IndexedDB outbox and transmitted by the app's
