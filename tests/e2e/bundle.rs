@@ -64,6 +64,19 @@ async fn wait_hits(s: &Session, n: usize) {
     .await;
 }
 
+/// In the open person form: a new last name, saved.
+async fn save_last_name(s: &Session, last_name: &str) {
+    s.fill_by_label("Nachname", last_name).await;
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+}
+
+/// Opens Versand (the workbench) with the search source.
+async fn open_versand_search(s: &Session) {
+    s.click_link("Versand").await;
+    s.click_button("Suche").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workbench_loads_on_first_use_and_shares_data_with_the_shell() {
     let s = Session::start().await;
@@ -83,13 +96,10 @@ async fn workbench_loads_on_first_use_and_shares_data_with_the_shell() {
     let first = s.wait_css("table.data tbody tr td a").await;
     let name = first.text().await.expect("name");
     first.click().await.expect("open person");
-    s.fill_by_label("Nachname", "Quaxelbrink").await;
-    s.click_button("Speichern").await;
-    s.wait_status_matching("Gespeichert").await;
+    save_last_name(&s, "Quaxelbrink").await;
 
     // First visit to Versand: the workbench wasm is fetched and finds the new name.
-    s.click_link("Versand").await;
-    s.click_button("Suche").await;
+    open_versand_search(&s).await;
     let fetched = workbench_fetches(&s).await;
     assert!(
         fetched
@@ -110,11 +120,8 @@ async fn workbench_loads_on_first_use_and_shares_data_with_the_shell() {
     let again = s.wait_css("table.data tbody tr td a").await;
     assert!(again.text().await.unwrap().starts_with("Quaxelbrink"));
     again.click().await.expect("open person");
-    s.fill_by_label("Nachname", "Quaxelbrunn").await;
-    s.click_button("Speichern").await;
-    s.wait_status_matching("Gespeichert").await;
-    s.click_link("Versand").await;
-    s.click_button("Suche").await;
+    save_last_name(&s, "Quaxelbrunn").await;
+    open_versand_search(&s).await;
     s.fill_by_label("Empfänger suchen", "quaxelbrunn").await;
     wait_hits(&s, 1).await;
     // The old name is gone from the workbench's copy.
