@@ -2,7 +2,7 @@
 //! (`src/app/engine.rs`), so minijinja never enters the main bundle.
 //!
 //! Every entry takes and returns JSON strings and only calls the pure domain code
-//! (`praxisbote::domain::render`) — the rules (allowed placeholders per channel, strict
+//! (`praxisbote_core::domain::render`) — the rules (allowed placeholders per channel, strict
 //! undefined, fuel, escaping) are exactly those of the domain. The context comes as the
 //! name/value pairs the app built with `build_context`; [`context`] re-checks every name
 //! against the catalogue of the template's channel, so nothing else can reach a template.
@@ -18,10 +18,10 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use praxisbote::domain::model::Channel;
-use praxisbote::domain::placeholders::MessageContext;
-use praxisbote::domain::render::{self, RenderError, Renderer};
-use praxisbote::domain::template::{Language, Template};
+use praxisbote_core::domain::model::Channel;
+use praxisbote_core::domain::placeholders::MessageContext;
+use praxisbote_core::domain::render::{self, RenderError, Renderer};
+use praxisbote_core::domain::template::{Language, Template};
 use serde::{Deserialize, Serialize};
 
 /// The context as the app sends it (`MessageContext` serialised).
@@ -119,7 +119,7 @@ pub fn template_hints(template_json: &str) -> String {
 /// `Result<DemoPractice, String>` as JSON; `today` is a JSON date (`"2026-11-26"`).
 pub fn demo(seed: u32, today_json: &str) -> String {
     let r = serde_json::from_str::<chrono::NaiveDate>(today_json)
-        .map(|today| praxisbote::domain::demo::generate(u64::from(seed), today))
+        .map(|today| praxisbote_core::domain::demo::generate(u64::from(seed), today))
         .map_err(|e| format!("Ungültiges Datum für die Demodaten: {e}"));
     to_json(&r)
 }
@@ -157,10 +157,10 @@ mod exports {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use praxisbote::domain::model::{Gender, Person, PracticeSettings};
-    use praxisbote::domain::placeholders::{build_context, ContextInput};
-    use praxisbote::domain::render::{RecipientWarning, RenderedMessage, TemplateError};
-    use praxisbote::domain::template::shipped_templates;
+    use praxisbote_core::domain::model::{Gender, Person, PracticeSettings};
+    use praxisbote_core::domain::placeholders::{build_context, ContextInput};
+    use praxisbote_core::domain::render::{RecipientWarning, RenderedMessage, TemplateError};
+    use praxisbote_core::domain::template::shipped_templates;
 
     fn person() -> Person {
         Person {
@@ -229,10 +229,13 @@ mod tests {
     #[test]
     fn demo_json_equals_the_generator() {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        let r: Result<praxisbote::domain::demo::DemoPractice, String> =
+        let r: Result<praxisbote_core::domain::demo::DemoPractice, String> =
             serde_json::from_str(&demo(7, "\"2026-11-26\"")).unwrap();
-        assert_eq!(r.unwrap(), praxisbote::domain::demo::generate(7, today));
-        let bad: Result<praxisbote::domain::demo::DemoPractice, String> =
+        assert_eq!(
+            r.unwrap(),
+            praxisbote_core::domain::demo::generate(7, today)
+        );
+        let bad: Result<praxisbote_core::domain::demo::DemoPractice, String> =
             serde_json::from_str(&demo(7, "\"gestern\"")).unwrap();
         assert!(bad.is_err());
     }

@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn the_apps_print_job_is_a_valid_batch_job() {
-        use praxisbote::domain::print::{document_title, letter_from_text, PrintJob};
+        use praxisbote_core::domain::print::{document_title, letter_from_text, PrintJob};
         let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
         let job = PrintJob {
             title: document_title("Geburtstag"),

@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use praxisbote::domain::letter::{layout_letter, Item, LayoutOptions, Letter};
-use praxisbote::domain::{PostalAddress, PracticeSettings, SenderNames};
+use praxisbote_core::domain::letter::{layout_letter, Item, LayoutOptions, Letter};
+use praxisbote_core::domain::{PostalAddress, PracticeSettings, SenderNames};
 use praxisbote_pdf::{generate_batch, BatchBuilder, BatchJob, DejaVuMetrics};
 
 const FIRST: [&str; 10] = [
@@ -111,7 +111,7 @@ fn export_layout(job: &BatchJob, path: &std::path::Path) {
                 .filter_map(|i| match i {
                     Item::Text(t) => Some(serde_json::json!({
                         "t": t.text, "x": t.x, "y": t.y, "s": t.size_pt,
-                        "b": matches!(t.font, praxisbote::domain::letter::FontStyle::Bold),
+                        "b": matches!(t.font, praxisbote_core::domain::letter::FontStyle::Bold),
                         "g": t.muted,
                     })),
                     Item::Line(l) => Some(serde_json::json!({

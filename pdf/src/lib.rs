@@ -1,4 +1,4 @@
-//! praxisbote-pdf: draws DIN 5008 letter layouts (from `praxisbote::domain::letter`) into one
+//! praxisbote-pdf: draws DIN 5008 letter layouts (from `praxisbote_core::domain::letter`) into one
 //! PDF per batch with printpdf, embedding DejaVu Sans and DejaVu Sans Bold as subsets.
 //!
 //! The layout itself is pure and lives in the domain; this crate only measures text with the
@@ -8,10 +8,10 @@
 use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
-use praxisbote::domain::letter::{
+use praxisbote_core::domain::letter::{
     layout_letter, FontStyle, LayoutError, LayoutOptions, Letter, TextMeasure,
 };
-use praxisbote::domain::PracticeSettings;
+use praxisbote_core::domain::PracticeSettings;
 use printpdf::ParsedFont;
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +63,7 @@ pub enum Error {
 
 /// Download name: `Serienbrief_Terminerinnerung_2026-11-27.pdf` (pure, lives in the domain so
 /// the app can name the file without depending on this crate).
-pub use praxisbote::domain::print::download_name;
+pub use praxisbote_core::domain::print::download_name;
 
 struct Fonts {
     regular: ParsedFont,

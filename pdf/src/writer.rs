@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use flate2::{Compress, Compression, FlushCompress};
-use praxisbote::domain::letter::{FontStyle, Item, LetterLayout, Role, PAGE_HEIGHT_MM};
+use praxisbote_core::domain::letter::{FontStyle, Item, LetterLayout, Role, PAGE_HEIGHT_MM};
 use printpdf::ParsedFont;
 
 use crate::{Error, GlyphTable};
@@ -528,7 +528,7 @@ fn write_images<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a Item>) {
 
 fn write_texts<'a>(
     out: &mut Vec<u8>,
-    runs: impl Iterator<Item = &'a praxisbote::domain::letter::TextRun>,
+    runs: impl Iterator<Item = &'a praxisbote_core::domain::letter::TextRun>,
     glyphs: &[GlyphTable; 2],
     fonts: &mut [FontUse; 2],
 ) {

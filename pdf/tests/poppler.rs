@@ -6,8 +6,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use praxisbote::domain::letter::{layout_letter, FormGeometry, LayoutOptions, Letter};
-use praxisbote::domain::{LetterForm, PostalAddress, PracticeSettings, SenderNames};
+use praxisbote_core::domain::letter::{layout_letter, FormGeometry, LayoutOptions, Letter};
+use praxisbote_core::domain::{LetterForm, PostalAddress, PracticeSettings, SenderNames};
 use praxisbote_pdf::{generate_batch, BatchJob, DejaVuMetrics, Error};
 
 const MM_PER_PT: f32 = 25.4 / 72.0;

@@ -6,8 +6,8 @@ mod common;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use praxisbote::domain::letter::Letter;
-use praxisbote::domain::{PostalAddress, PracticeSettings};
+use praxisbote_core::domain::letter::Letter;
+use praxisbote_core::domain::{PostalAddress, PracticeSettings};
 use praxisbote_pdf::BatchJob;
 
 fn practice() -> PracticeSettings {

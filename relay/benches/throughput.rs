@@ -9,8 +9,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use praxisbote::domain::{Channel, Purpose};
-use praxisbote::wire::*;
+use praxisbote_core::domain::{Channel, Purpose};
+use praxisbote_core::wire::*;
 
 struct Proc(Child);
 impl Drop for Proc {

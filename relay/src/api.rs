@@ -15,8 +15,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::DateTime;
-use praxisbote::domain::Channel;
-use praxisbote::wire::{
+use praxisbote_core::domain::Channel;
+use praxisbote_core::wire::{
     ApiError, Health, OptOutsResponse, OutgoingMessage, SenderInfo, SendersResponse,
     StatusResponse, SubmitRequest, SubmitResponse, DEMO_TOKEN, MAX_BATCH,
 };

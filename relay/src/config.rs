@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use praxisbote::domain::Channel;
-use praxisbote::wire::SenderKind;
+use praxisbote_core::domain::Channel;
+use praxisbote_core::wire::SenderKind;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 

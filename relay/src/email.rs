@@ -8,7 +8,7 @@ use lettre::message::header::{
 };
 use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
-use praxisbote::wire::{OutgoingMessage, UNSUBSCRIBE_LINK_MARKER};
+use praxisbote_core::wire::{OutgoingMessage, UNSUBSCRIBE_LINK_MARKER};
 
 /// `List-Unsubscribe: <URL>` (RFC 2369).
 #[derive(Clone, Debug)]
@@ -162,8 +162,8 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use praxisbote::domain::{Channel, PersonId, Purpose};
-    use praxisbote::wire::Attachment as WireAttachment;
+    use praxisbote_core::domain::{Channel, PersonId, Purpose};
+    use praxisbote_core::wire::Attachment as WireAttachment;
 
     fn msg() -> OutgoingMessage {
         OutgoingMessage {
@@ -243,7 +243,7 @@ mod tests {
 #[cfg(test)]
 mod unsubscribe_link_tests {
     use super::*;
-    use praxisbote::domain::{Channel, PersonId, Purpose};
+    use praxisbote_core::domain::{Channel, PersonId, Purpose};
 
     fn msg(purpose: Purpose) -> OutgoingMessage {
         OutgoingMessage {
@@ -300,7 +300,7 @@ mod unsubscribe_link_tests {
 #[cfg(test)]
 mod crlf_tests {
     use super::*;
-    use praxisbote::domain::{Channel, Purpose};
+    use praxisbote_core::domain::{Channel, Purpose};
 
     #[test]
     fn only_crlf_line_endings() {

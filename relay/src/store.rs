@@ -8,8 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
-use praxisbote::domain::PersonId;
-use praxisbote::wire::{DeliveryState, MessageStatus, OptOut, OutgoingMessage};
+use praxisbote_core::domain::PersonId;
+use praxisbote_core::wire::{DeliveryState, MessageStatus, OptOut, OutgoingMessage};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
@@ -474,7 +474,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use praxisbote::domain::{Channel, Purpose};
+    use praxisbote_core::domain::{Channel, Purpose};
 
     fn msg(id: &str, text: &str) -> OutgoingMessage {
         OutgoingMessage {

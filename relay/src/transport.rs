@@ -12,7 +12,7 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use praxisbote::wire::OutgoingMessage;
+use praxisbote_core::wire::OutgoingMessage;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 

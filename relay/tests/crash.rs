@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::*;
-use praxisbote::domain::{Channel, Purpose};
-use praxisbote::wire::*;
+use praxisbote_core::domain::{Channel, Purpose};
+use praxisbote_core::wire::*;
 
 fn msg(i: usize) -> OutgoingMessage {
     OutgoingMessage {

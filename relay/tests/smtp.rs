@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::*;
-use praxisbote::domain::{Channel, PersonId, Purpose};
-use praxisbote::wire::*;
+use praxisbote_core::domain::{Channel, PersonId, Purpose};
+use praxisbote_core::wire::*;
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use praxisbote::wire::Health;
+use praxisbote_core::wire::Health;
 
 #[tokio::test]
 async fn serves_https_with_configured_certificate() {

@@ -260,9 +260,9 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
             used.insert(key);
         }
     }
-    // Keys of domain messages (`UiMessage::key`) are string literals in src/domain.
+    // Keys of domain messages (`UiMessage::key`) are string literals in core/src/domain.
     let mut domain_files = Vec::new();
-    rust_files(&root.join("domain"), &mut domain_files);
+    rust_files(&root.join("../core/src/domain"), &mut domain_files);
     for file in &domain_files {
         let source = std::fs::read_to_string(file).expect("read source");
         for lit in string_literals(&source) {

@@ -169,7 +169,7 @@ fn wasm_packages_args<'a>(head: &[&'a str]) -> Vec<&'a str> {
 }
 
 fn wasm_packages() -> Vec<&'static str> {
-    let mut v = vec!["praxisbote"];
+    let mut v = vec!["praxisbote-core", "praxisbote"];
     if util::root().join("pdf/Cargo.toml").exists() {
         v.push("praxisbote-pdf");
     }

@@ -5,10 +5,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use chrono::NaiveDate;
-use praxisbote::domain::placeholders::{build_context, ContextInput, MessageContext};
-use praxisbote::domain::render::Renderer;
-use praxisbote::domain::template::Language;
-use praxisbote::domain::{
+use praxisbote_core::domain::placeholders::{build_context, ContextInput, MessageContext};
+use praxisbote_core::domain::render::Renderer;
+use praxisbote_core::domain::template::Language;
+use praxisbote_core::domain::{
     Appointment, AppointmentId, AppointmentStatus, Channel, Consents, Evidence, Gender,
     InsuranceKind, Kind, Person, PersonId, PersonRecord, PostalAddress, PracticeSettings, Purpose,
     SenderNames, Sensitive,

@@ -94,7 +94,7 @@ macro_rules! shipped {
     ($($lang:ident / $file:literal => $channel:ident, $purpose:ident;)*) => {
         const SHIPPED: &[(Language, Channel, Purpose, &str)] = &[
             $((Language::$lang, Channel::$channel, Purpose::$purpose,
-               include_str!(concat!("../../templates/", $file))),)*
+               include_str!(concat!("../../../templates/", $file))),)*
         ];
     };
 }

@@ -1,4 +1,4 @@
-//! Table-driven tests of the CSV import; fixtures live in `tests/fixtures/import/`
+//! Table-driven tests of the CSV import; fixtures live in `tests/fixtures/import/` (workspace root)
 //! (the non-UTF-8 ones are made by `generate.py` there).
 
 use super::*;
@@ -15,7 +15,7 @@ fn today() -> NaiveDate {
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/tests/fixtures/import/{name}",
+        "{}/../tests/fixtures/import/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

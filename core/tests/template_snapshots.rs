@@ -9,12 +9,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use praxisbote::domain::placeholders::{build_context, ContextInput};
-use praxisbote::domain::render::{recipient_warnings, validate, Renderer};
-use praxisbote::domain::salutation::address_block;
-use praxisbote::domain::sms;
-use praxisbote::domain::template::shipped_templates;
-use praxisbote::domain::{Appointment, Channel, Person, PracticeSettings};
+use praxisbote_core::domain::placeholders::{build_context, ContextInput};
+use praxisbote_core::domain::render::{recipient_warnings, validate, Renderer};
+use praxisbote_core::domain::salutation::address_block;
+use praxisbote_core::domain::sms;
+use praxisbote_core::domain::template::shipped_templates;
+use praxisbote_core::domain::{Appointment, Channel, Person, PracticeSettings};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -72,7 +72,7 @@ fn shipped_templates_render_for_fixture_recipients() {
     for t in &templates {
         // Shipped templates must pass the pre-send validation (with appointments for
         // reminders, without for everything else).
-        let has_appts = t.purpose == praxisbote::domain::Purpose::AppointmentReminder;
+        let has_appts = t.purpose == praxisbote_core::domain::Purpose::AppointmentReminder;
         validate(t, has_appts).unwrap_or_else(|e| panic!("{} invalid: {e:?}", t.id));
         let renderer = Renderer::new(t.language);
         for (case, fx) in &recipients {
