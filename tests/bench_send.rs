@@ -1,6 +1,6 @@
 //! Benchmark (issue 7): queue 5,000 rendered e-mails into the IndexedDB outbox (one
 //! transaction, as "Senden" does) and transmit them with the app's own loop
-//! (`praxisbote::app::transmit`) to praxisbote-relay in demo mode; main-thread long tasks
+//! (`praxisbote::app::send::transmit`) to praxisbote-relay in demo mode; main-thread long tasks
 //! (> 50 ms, PerformanceObserver 'longtask') during that time. Prints figures; asserts only
 //! that every message arrived in a final state. Ignored by default; `cargo xtask bench send`
 //! starts a demo relay and runs it with the relay's URL in `PB_BENCH_RELAY` (compile time).
@@ -81,7 +81,7 @@ async fn bench_queue_and_transmit_5000_emails() {
         .await
         .unwrap();
     pb_longtasks_start();
-    let f = praxisbote::app::transmit::bench(Rc::new(store), relay, batch, messages)
+    let f = praxisbote::app::send::transmit::bench(Rc::new(store), relay, batch, messages)
         .await
         .unwrap();
     let long = pb_longtasks_stop();

@@ -1,6 +1,7 @@
 //! Small shared components: banners, confirmation dialog.
 
-use super::{repo, state::AppState};
+use crate::app::repo;
+use crate::app::state::AppState;
 use crate::i18n::{t, tf};
 use leptos::prelude::*;
 

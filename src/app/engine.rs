@@ -59,7 +59,7 @@ pub async fn load() -> Result<(), String> {
         return Ok(());
     }
     STARTED.set(true);
-    match super::lazy::import(ENGINE_URL).await {
+    match crate::app::lazy::import(ENGINE_URL).await {
         Ok(module) => {
             MODULE.with(|m| *m.borrow_mut() = Some(module));
             STATUS.with(|s| s.set(Status::Ready));

@@ -7,30 +7,20 @@
 //! import, backup, settings). Each has its own [`AppState`] read from the same IndexedDB;
 //! [`sync`] tells the other module when one has written.
 
-mod appointments;
-mod backup;
 mod common;
-mod compose;
+mod data;
 mod engine;
-mod import;
 mod language;
 mod lazy;
-mod letters;
-mod log_page;
-mod persons;
-mod query_builder;
-mod relay_client;
-mod relay_settings;
+mod log;
+mod people;
 mod repo;
-mod review;
-mod send;
-mod send_panel;
+pub mod send;
 mod settings;
 mod state;
 mod sync;
 mod table;
 mod templates;
-pub mod transmit;
 mod workbench;
 
 use crate::i18n::t;
@@ -76,7 +66,7 @@ fn App() -> impl IntoView {
     state.listen_to_hash();
     sync::listen(sync::Module::Shell, move || {
         reload_after_change(state);
-        backup::refresh_last_backup();
+        data::backup::refresh_last_backup();
     });
     sync::receive(move |banner, text| match banner {
         sync::Banner::Notice => state.notice.set(Some(text)),
@@ -98,13 +88,13 @@ fn App() -> impl IntoView {
             <Nav />
             <main id="inhalt">
                 <common::DemoBanner />
-                <backup::BackupReminder />
+                <data::backup::BackupReminder />
                 <common::ErrorBanner />
                 {move || match state.page.get() {
-                    Page::Persons(kind) => view! { <persons::PersonList kind=kind /> }.into_any(),
-                    Page::PersonEdit(id) => view! { <persons::PersonEdit id=id /> }.into_any(),
-                    Page::PersonNew(kind) => view! { <persons::PersonNew kind=kind /> }.into_any(),
-                    Page::Appointments => view! { <appointments::AppointmentList /> }.into_any(),
+                    Page::Persons(kind) => view! { <people::persons::PersonList kind=kind /> }.into_any(),
+                    Page::PersonEdit(id) => view! { <people::persons::PersonEdit id=id /> }.into_any(),
+                    Page::PersonNew(kind) => view! { <people::persons::PersonNew kind=kind /> }.into_any(),
+                    Page::Appointments => view! { <people::appointments::AppointmentList /> }.into_any(),
                     // Rendered by the workbench module into #werkbank.
                     _ => view! { <Show when=move || state.loaded.get()><workbench::Pending /></Show> }.into_any(),
                 }}
@@ -137,7 +127,7 @@ fn Workbench() -> impl IntoView {
             state.error.set(None);
         }
     });
-    transmit::start(state);
+    send::transmit::start(state);
     leptos::task::spawn_local(async move {
         if let Err(e) = repo::attach(state).await {
             state.error.set(Some(e));
@@ -149,13 +139,13 @@ fn Workbench() -> impl IntoView {
             <common::ErrorBanner />
             {move || match state.page.get() {
                 Page::Settings => view! { <settings::SettingsPage /> }.into_any(),
-                Page::Send => view! { <send::SendPage /> }.into_any(),
-                Page::Review => view! { <review::ReviewPage /> }.into_any(),
-                Page::Compose => view! { <compose::ComposePage /> }.into_any(),
-                Page::Log => view! { <log_page::LogPage /> }.into_any(),
+                Page::Send => view! { <send::sources::SendPage /> }.into_any(),
+                Page::Review => view! { <send::review::ReviewPage /> }.into_any(),
+                Page::Compose => view! { <send::compose::ComposePage /> }.into_any(),
+                Page::Log => view! { <log::LogPage /> }.into_any(),
                 Page::Templates => view! { <templates::TemplatesPage /> }.into_any(),
-                Page::Import => view! { <import::ImportPage /> }.into_any(),
-                Page::Backup => view! { <backup::BackupPage /> }.into_any(),
+                Page::Import => view! { <data::import::ImportPage /> }.into_any(),
+                Page::Backup => view! { <data::backup::BackupPage /> }.into_any(),
                 _ => ().into_any(),
             }}
         </Show>

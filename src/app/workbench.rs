@@ -5,7 +5,7 @@
 //! `dist/workbench/`), imported with a dynamic `import()` the first time one of its pages is
 //! opened — or at start when the outbox holds an unfinished batch, so sending resumes after a
 //! reload. The module mounts itself into the `#werkbank` element the shell renders and from
-//! then on follows the URL hash itself; [`super::sync`] keeps both modules' data in step.
+//! then on follows the URL hash itself; [`crate::app::sync`] keeps both modules' data in step.
 
 use std::cell::Cell;
 
@@ -47,7 +47,7 @@ pub fn load() {
     st.set(Status::Loading);
     leptos::task::spawn_local(async move {
         // The module's `start` export mounts it into #werkbank.
-        let started = super::lazy::import(WORKBENCH_URL).await.and_then(|m| {
+        let started = crate::app::lazy::import(WORKBENCH_URL).await.and_then(|m| {
             js_sys::Reflect::get(&m, &JsValue::from_str("start"))
                 .ok()
                 .and_then(|f| f.dyn_into::<js_sys::Function>().ok())

@@ -339,25 +339,25 @@ fn converted_ui_files_contain_no_literal_ui_text() {
         ("app/language.rs", "Deutsch"),
         ("app/language.rs", "English"),
         // Preview-only unsubscribe link, replaced by the relay's real link when sending.
-        ("app/compose.rs", "https://abmelden.example/u/VORSCHAU"),
+        ("app/send/compose.rs", "https://abmelden.example/u/VORSCHAU"),
         // A command name, HTTP header names and values.
-        ("app/send_panel.rs", "cargo xtask start"),
-        ("app/relay_client.rs", "Accept"),
-        ("app/relay_client.rs", "Content-Type"),
-        ("app/relay_client.rs", "Authorization"),
-        ("app/relay_client.rs", "Bearer {}"),
-        ("app/relay_client.rs", "HTTP {status}"),
+        ("app/send/panel.rs", "cargo xtask start"),
+        ("app/send/relay_client.rs", "Accept"),
+        ("app/send/relay_client.rs", "Content-Type"),
+        ("app/send/relay_client.rs", "Authorization"),
+        ("app/send/relay_client.rs", "Bearer {}"),
+        ("app/send/relay_client.rs", "HTTP {status}"),
         // A new template's body: template text in the template's own language.
         (
-            "app/templates.rs",
+            "app/templates/mod.rs",
             "{{ anrede }},\\n\\n\\n\\nMit freundlichen Grüßen\\n{{ praxis.name }}",
         ),
         // Stored consent reason of a letter recipient (data, not shown as UI text).
-        ("app/letters.rs", "In der Überprüfung übernommen."),
+        ("app/send/letters.rs", "In der Überprüfung übernommen."),
         // The engine loader's JavaScript (code, not text).
         ("app/engine.rs", ENGINE_JS),
         // Message of a benchmark helper.
-        ("app/transmit.rs", "not done after 300 s: {:?}"),
+        ("app/send/transmit.rs", "not done after 300 s: {:?}"),
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();

@@ -4,7 +4,7 @@
 //! [`OutboxMessage`] per message id — for every channel, letters included.
 
 use super::store;
-use crate::app::relay_client::{RelayConfig, RELAY_KEY};
+use crate::app::send::relay_client::{RelayConfig, RELAY_KEY};
 use crate::app::state::AppState;
 use crate::domain::outbox::{Batch, OutboxMessage};
 use crate::domain::{PersonId, PersonRecord};

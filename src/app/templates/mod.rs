@@ -1,10 +1,10 @@
 //! "Vorlagen": the practice's templates — shipped defaults and its own; create, duplicate,
 //! edit, delete, restore.
 
-use super::common::Confirm;
-use super::engine::validate;
-use super::repo;
-use super::state::AppState;
+use crate::app::common::Confirm;
+use crate::app::engine::validate;
+use crate::app::repo;
+use crate::app::state::AppState;
 use crate::domain::template::{has_subject, Language, Template};
 use crate::domain::{Channel, Purpose};
 use crate::i18n::{self, labels};

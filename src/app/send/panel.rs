@@ -1,11 +1,11 @@
 //! "Senden" for e-mail and SMS in the composer: renders every recipient's message, writes
 //! them into the outbox in one transaction and shows the batch's progress with pause,
-//! resume and cancel. The transmitting itself is done by [`super::transmit`].
+//! resume and cancel. The transmitting itself is done by [`crate::app::send::transmit`].
 
-use super::engine::Renderer;
-use super::relay_client::{self as relay};
-use super::state::{AppState, Page};
-use super::transmit::{self, Link};
+use crate::app::engine::Renderer;
+use crate::app::send::relay_client::{self as relay};
+use crate::app::send::transmit::{self, Link};
+use crate::app::state::{AppState, Page};
 use crate::domain::outbox::{consent_basis, queue_batch, Batch, BatchCounts, Content, QueueItem};
 use crate::domain::placeholders::{build_context, ContextInput};
 use crate::domain::template::Template;
@@ -33,7 +33,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
         .ok_or(i18n::t("send_panel.no_handover"))?;
     let now = chrono::Local::now().naive_local();
     let batch = Batch {
-        id: super::repo::new_id(),
+        id: crate::app::repo::new_id(),
         created_at: now,
         channel: handover.channel,
         purpose: handover.purpose,
@@ -43,7 +43,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
     };
     let practice = state.settings.get_untracked();
     let today = now.date();
-    super::engine::load().await?;
+    crate::app::engine::load().await?;
     let renderer = Renderer::new(t.language);
     let mut items = Vec::with_capacity(handover.recipients.len());
     let mut skipped = Vec::new();
@@ -96,7 +96,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
             continue;
         }
         items.push(QueueItem {
-            id: super::repo::new_id(),
+            id: crate::app::repo::new_id(),
             person_id: record.person.id.clone(),
             appointment_id: r.appointment_id.clone(),
             recipient_name: name,

@@ -1,8 +1,8 @@
 //! Settings of the relay connection (stored only in this browser): URL, token, sender per
 //! channel, "Verbindung testen" and a test send.
 
-use super::relay_client::{self as relay, RelayConfig};
-use super::transmit;
+use crate::app::send::relay_client::{self as relay, RelayConfig};
+use crate::app::send::transmit;
 use crate::domain::{Channel, Purpose};
 use crate::i18n::{labels, t, tf};
 use crate::wire::{OutgoingMessage, SenderInfo};
@@ -87,7 +87,7 @@ pub fn RelaySettings() -> impl IntoView {
             return;
         }
         let msg = OutgoingMessage {
-            client_id: super::repo::new_id(),
+            client_id: crate::app::repo::new_id(),
             channel,
             purpose: Purpose::Other,
             recipient: to,

@@ -3,8 +3,8 @@
 //! everything in ONE transaction through [`repo::apply_import`] — or nothing on cancel.
 //! All rules live in `domain::import`; this file only wires them to the page.
 
-use super::repo;
-use super::state::{AppState, Page};
+use crate::app::repo;
+use crate::app::state::{AppState, Page};
 use crate::domain::import::{
     check_file_size, plan_appointment_import, read_table, AppointmentImportOptions,
     AppointmentPlan, CsvTable, DuplicateAction, Field, ImportKind, ImportOptions, ImportPlan,

@@ -6,9 +6,9 @@
 //! step, so a reload resumes from the store with nothing lost and, because the message id is
 //! the relay's idempotency key, nothing sent twice.
 
-use super::relay_client::{self as relay, RelayConfig, RelayError};
-use super::repo;
-use super::state::AppState;
+use crate::app::repo;
+use crate::app::send::relay_client::{self as relay, RelayConfig, RelayError};
+use crate::app::state::AppState;
 use crate::domain::outbox::{
     self, apply_reports, cancel_batch, retry_failed, Batch, MessageState, OptOutNotice,
     OptOutScope, OutboxMessage, StateKind,

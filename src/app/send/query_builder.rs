@@ -1,7 +1,7 @@
 //! The query builder: AND-combined conditions, run over all persons, saveable by name.
 
-use super::repo;
-use super::state::AppState;
+use crate::app::repo;
+use crate::app::state::AppState;
 use crate::domain::query::{CompiledQuery, Condition, DayMonth, QueryContext, SavedQuery, TagMode};
 use crate::domain::{Channel, InsuranceKind, Kind, Purpose};
 use crate::i18n::{self, labels};

@@ -6,10 +6,10 @@
 //! Worker protocol: see `docs/notes/letters.md` (ready / generate / cancel / progress / done /
 //! cancelled / error).
 
-use super::compose::context_for;
-use super::engine::Renderer;
-use super::repo;
-use super::state::AppState;
+use crate::app::engine::Renderer;
+use crate::app::repo;
+use crate::app::send::compose::context_for;
+use crate::app::state::AppState;
 use crate::domain::outbox::{consent_basis, Batch, ConsentBasis, Content, QueueItem};
 use crate::domain::print::{document_title, download_name, letter_from_text, PrintJob};
 use crate::domain::review::HandoverRecipient;

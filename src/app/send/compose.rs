@@ -1,8 +1,8 @@
 //! The composer (after "Übernahme"): choose a template, edit it with the placeholder palette,
 //! preview every recipient's exact message, see warnings before output.
 
-use super::engine::{recipient_warnings, template_hints, validate, Renderer};
-use super::state::{AppState, Page};
+use crate::app::engine::{recipient_warnings, template_hints, validate, Renderer};
+use crate::app::state::{AppState, Page};
 use crate::domain::placeholders::{build_context, catalogue, ContextInput, MessageContext};
 use crate::domain::review::HandoverRecipient;
 use crate::domain::sms;
@@ -309,8 +309,8 @@ fn Composer() -> impl IntoView {
                 }
             }}
             {match channel {
-                Channel::Letter => view! { <super::letters::LetterOutput draft=draft recipients=recipients /> }.into_any(),
-                _ => view! { <super::send_panel::SendPanel draft=draft /> }.into_any(),
+                Channel::Letter => view! { <crate::app::send::letters::LetterOutput draft=draft recipients=recipients /> }.into_any(),
+                _ => view! { <crate::app::send::panel::SendPanel draft=draft /> }.into_any(),
             }}
         </div>
     }

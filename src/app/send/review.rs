@@ -1,8 +1,8 @@
 //! The review window ("Überprüfung"): per recipient the channel's contact, reachability,
 //! consent (JA/NEIN) and the include column "X"; "Übernahme" hands over to the composer.
 
-use super::state::{AppState, Page};
-use super::table;
+use crate::app::state::{AppState, Page};
+use crate::app::table;
 use crate::domain::review::{Review, ReviewRow};
 use crate::i18n::{labels, t, tf};
 use leptos::prelude::*;

@@ -2,9 +2,9 @@
 //! counts, per recipient state, time and reason, a state filter, "nur Fehlgeschlagene
 //! erneut senden", CSV export and fetching opt-outs from the relay.
 
-use super::send_panel::BatchProgress;
-use super::state::AppState;
-use super::transmit;
+use crate::app::send::panel::BatchProgress;
+use crate::app::send::transmit;
+use crate::app::state::AppState;
 use crate::domain::outbox::StateKind;
 use crate::domain::sendlog::{batch_summaries, csv_file_name, log_rows, to_csv};
 use crate::i18n::{labels, t, tf};

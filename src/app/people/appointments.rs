@@ -1,6 +1,6 @@
 //! The appointment list of a chosen day (default: tomorrow).
 
-use super::state::{AppState, Page};
+use crate::app::state::{AppState, Page};
 use crate::domain::{Appointment, AppointmentStatus};
 use crate::i18n::{labels, t, tf};
 use chrono::{Days, NaiveDate};

@@ -3,7 +3,7 @@
 
 pub mod outbox;
 
-use super::state::AppState;
+use crate::app::state::AppState;
 use crate::domain::query::SavedQuery;
 use crate::domain::template::{shipped_templates, Template};
 use crate::domain::{self, PersonId, PersonRecord, PracticeSettings};
@@ -102,7 +102,7 @@ pub async fn outbox_open() -> Result<bool, String> {
 }
 
 async fn load_demo(store: &dyn Store) -> Result<(), String> {
-    let demo = super::engine::demo(1, today()).await?;
+    let demo = crate::app::engine::demo(1, today()).await?;
     let flag = [crate::storage::DocOp::Put {
         collection: Collection::Meta,
         key: DEMO_FLAG.to_string(),
@@ -167,7 +167,7 @@ pub async fn reload(state: AppState) -> Result<(), String> {
 /// Removes the demo practice: all persons, appointments and settings.
 pub async fn remove_demo(state: AppState) -> Result<(), String> {
     store().clear_all().await.map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     reload(state).await
 }
 
@@ -176,7 +176,7 @@ pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), St
         .put_persons(std::slice::from_ref(&record))
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     state.persons.update(
         |ps| match ps.iter_mut().find(|p| p.person.id == record.person.id) {
             Some(p) => *p = record,
@@ -191,7 +191,7 @@ pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> 
         .delete_person(&id)
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     state.persons.update(|ps| ps.retain(|p| p.person.id != id));
     state
         .appointments
@@ -204,7 +204,7 @@ pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Resul
         .put_settings(&settings)
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     state.settings.set(settings);
     Ok(())
 }
@@ -227,7 +227,7 @@ pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), String
         )
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     state.saved_queries.update(|qs| {
         qs.retain(|q| q.name != query.name);
         qs.push(query);
@@ -261,7 +261,7 @@ pub async fn save_template(state: AppState, template: Template) -> Result<(), St
         )
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     state
         .templates
         .update(|all| match all.iter_mut().find(|t| t.id == template.id) {
@@ -278,7 +278,7 @@ pub async fn delete_template(state: AppState, template: &Template) -> Result<boo
         .delete_doc(Collection::Templates, &template.id)
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     let original = template.shipped_original();
     state.templates.update(|all| match &original {
         Some(o) => {
@@ -304,7 +304,7 @@ pub async fn apply_import(
     transfer::apply_person_import(&*store(), &records, result, today())
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     state.persons.update(|ps| {
         let index: std::collections::HashMap<PersonId, usize> = ps
             .iter()
@@ -341,7 +341,7 @@ pub async fn mark_backup() -> Result<chrono::NaiveDate, String> {
     crate::storage::transfer::mark_backup(&*store(), d)
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     Ok(d)
 }
 
@@ -354,7 +354,7 @@ pub async fn restore_backup(state: AppState, backup: domain::backup::Backup) -> 
     crate::storage::transfer::restore_backup(&*store, &backup, last)
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     reload(state).await
 }
 
@@ -366,7 +366,7 @@ pub async fn apply_appointment_import(
     crate::storage::transfer::apply_appointment_import(&*store(), &appointments, today())
         .await
         .map_err(|e| e.to_string())?;
-    super::sync::notify();
+    crate::app::sync::notify();
     let n = appointments.len();
     state.appointments.update(|all| {
         all.extend(appointments);
@@ -387,5 +387,5 @@ pub async fn record_printed_batch(
     let messages = crate::domain::print::printed_batch(batch, items, at)
         .map_err(|e| crate::i18n::outbox::error(&e))?;
     outbox::queue(batch, &messages).await?;
-    crate::app::transmit::refresh_from_store().await
+    crate::app::send::transmit::refresh_from_store().await
 }

@@ -1,8 +1,9 @@
 //! "Versand": choose recipients from a source (search, appointment list, tables, queries),
 //! select rows, and start the review with "Aktion" → channel and purpose.
 
-use super::state::{AppState, Page};
-use super::{query_builder, table};
+use crate::app::send::query_builder;
+use crate::app::state::{AppState, Page};
+use crate::app::table;
 use crate::domain::review::Review;
 use crate::domain::search::TextQuery;
 use crate::domain::selection::{distinct_values, AppointmentFilter, Recipient, Selection};

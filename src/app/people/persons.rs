@@ -1,8 +1,9 @@
 //! Patient and prospect tables (virtualised, searchable, sortable) and the person form.
 
-use super::common::Confirm;
-use super::state::{AppState, Page};
-use super::{repo, table};
+use crate::app::common::Confirm;
+use crate::app::repo;
+use crate::app::state::{AppState, Page};
+use crate::app::table;
 use crate::domain::search::TextQuery;
 use crate::domain::{
     self, Channel, ConsentStatus, Evidence, Gender, InsuranceKind, Kind, Person, PersonId,

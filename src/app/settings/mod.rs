@@ -1,7 +1,9 @@
 //! Practice settings: the practice's own data for letterheads, footers and `praxis.*`.
 
-use super::repo;
-use super::state::AppState;
+pub(crate) mod relay;
+
+use crate::app::repo;
+use crate::app::state::AppState;
 use crate::domain::{LetterForm, PracticeSettings};
 use crate::i18n::{t, tf};
 use leptos::prelude::*;
@@ -72,6 +74,6 @@ pub fn SettingsPage() -> impl IntoView {
                 <span role="status">{move || message.get()}</span>
             </div>
         </form>
-        <super::relay_settings::RelaySettings />
+        <crate::app::settings::relay::RelaySettings />
     }
 }

@@ -3,10 +3,10 @@
 //! migrations are `domain::backup`; reading and writing all stores is `storage::transfer`,
 //! reached through [`repo`].
 
-use super::common::Confirm;
-use super::import::first_file;
-use super::repo;
-use super::state::{AppState, Page};
+use crate::app::common::Confirm;
+use crate::app::data::import::first_file;
+use crate::app::repo;
+use crate::app::state::{AppState, Page};
 use crate::domain::backup::{self, Backup};
 use crate::i18n::{self, tf};
 use chrono::NaiveDate;

@@ -1,0 +1,4 @@
+//! Patients, prospects and appointments: the tables, the person form with its consent matrix,
+//! and the appointment list of a day.
+pub(crate) mod appointments;
+pub(crate) mod persons;
