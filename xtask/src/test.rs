@@ -36,11 +36,14 @@ const STEPS: &[&str] = &["fmt", "clippy", "clippy-wasm", "native", "wasm", "e2e"
 pub fn run(args: &[String]) -> Result<()> {
     let mut only: Option<String> = None;
     let mut skip_e2e = false;
+    let mut filter: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--only" => only = Some(it.next().ok_or("--only needs a step")?.clone()),
             "--skip-e2e" => skip_e2e = true,
+            // Only the end-to-end tests whose name contains this (passed to the test binary).
+            "--filter" => filter = Some(it.next().ok_or("--filter needs a name")?.clone()),
             other => {
                 return Err(format!("unknown option {other}; steps: {}", STEPS.join(", ")).into())
             }
@@ -124,7 +127,8 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     if wanted("e2e") {
         let t = Instant::now();
-        let c = match e2e() {
+        let extra: Vec<&str> = filter.iter().map(String::as_str).collect();
+        let c = match e2e_with(&extra) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("e2e set-up failed: {e}");
@@ -259,12 +263,8 @@ impl Drop for Guard {
     }
 }
 
-/// Builds the app and the relay, starts relay + chromedriver, runs `tests/e2e`.
-fn e2e() -> Result<Counts> {
-    e2e_with(&[])
-}
-
-/// Like [`e2e`], with extra arguments for the test binary (e.g. `--ignored NAME` for an
+/// Builds the app and the relay, starts relay + chromedriver, runs `tests/e2e`, with extra
+/// arguments for the test binary (e.g. `--ignored NAME` for an
 /// in-browser benchmark).
 pub fn e2e_with(extra: &[&str]) -> Result<Counts> {
     eprintln!("\n=== end-to-end: building the app (release) and the relay");
