@@ -531,3 +531,42 @@ async fn separator_characters_in_keys_round_trip() {
     store.close();
     IdbStore::delete_database(&name).await.unwrap();
 }
+
+/// Updates started at the same time each read the person and write it back incremented; as
+/// each one reads and writes in ONE transaction, IndexedDB runs them one after the other and
+/// no increment is lost (with a read and a separate write, all would read 0 and write 1).
+#[wasm_bindgen_test]
+async fn concurrent_updates_lose_no_write() {
+    use praxisbote::storage::OwnedWriteBatch;
+    use std::rc::Rc;
+    let name = fresh_name();
+    let store = Rc::new(IdbStore::open(&name).await.unwrap());
+    let person = sample_persons(0, 1).remove(0);
+    let id = person.person.id.clone();
+    store.put_persons(&[person]).await.unwrap();
+    let bump = |store: Rc<IdbStore>, id: praxisbote::domain::PersonId| {
+        wasm_bindgen_futures::future_to_promise(async move {
+            store
+                .update(&[id], &mut |read| {
+                    let mut p = read[0].clone().expect("stored");
+                    let n: u32 = p.sensitive.profession.parse().unwrap_or(0);
+                    p.sensitive.profession = (n + 1).to_string();
+                    Ok(OwnedWriteBatch {
+                        persons: vec![p],
+                        ..Default::default()
+                    })
+                })
+                .await
+                .map(|()| wasm_bindgen::JsValue::UNDEFINED)
+                .map_err(|e| wasm_bindgen::JsValue::from_str(&e.to_string()))
+        })
+    };
+    let all: js_sys::Array = (0..4).map(|_| bump(store.clone(), id.clone())).collect();
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::all(&all))
+        .await
+        .expect("every update succeeds");
+    let stored = store.get_person(&id).await.unwrap().unwrap();
+    assert_eq!(stored.sensitive.profession, "4");
+    Rc::try_unwrap(store).expect("no other owner").close();
+    IdbStore::delete_database(&name).await.unwrap();
+}

@@ -12,7 +12,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
 use super::keys::MonthDay;
-use super::{Collection, Doc, DocOp, Store, StoreError, StoreExt, WriteBatch};
+use super::{Collection, Doc, DocOp, OwnedWriteBatch, Store, StoreError, StoreExt, WriteBatch};
 use crate::domain::{
     Appointment, AppointmentId, AppointmentStatus, Channel, Evidence, Gender, InsuranceKind, Kind,
     LetterForm, Person, PersonId, PersonRecord, PostalAddress, PracticeSettings, Purpose,
@@ -38,6 +38,10 @@ macro_rules! for_each_storage_case {
         $m!(documents);
         $m!(large_doc_batch_is_atomic);
         $m!(empty_and_clear_all);
+        $m!(get_persons_in_order);
+        $m!(update_reads_and_writes_in_one_transaction);
+        $m!(update_error_leaves_everything_unchanged);
+        $m!(update_with_returns_value_or_own_error);
     };
 }
 
@@ -1057,6 +1061,263 @@ pub async fn empty_and_clear_all(s: &dyn Store) {
         assert!(s.list_docs(c).await.unwrap().is_empty(), "{c:?}");
     }
     assert!(s.persons_by_tag("rücken").await.unwrap().is_empty());
+}
+
+pub async fn get_persons_in_order(s: &dyn Store) {
+    let people = sample_persons(0, 40);
+    s.put_persons(&people).await.unwrap();
+    let want = [
+        people[17].id().clone(),
+        pid("p-unknown"),
+        people[3].id().clone(),
+        people[17].id().clone(),
+    ];
+    let got = s.get_persons(&want).await.unwrap();
+    assert_eq!(
+        got,
+        vec![
+            Some(people[17].clone()),
+            None,
+            Some(people[3].clone()),
+            Some(people[17].clone())
+        ]
+    );
+    assert!(s.get_persons(&[]).await.unwrap().is_empty());
+}
+
+/// The number kept in a person's profession by the update cases (a counter that only a
+/// read-then-write in one transaction increments correctly).
+fn counter(p: &PersonRecord) -> u32 {
+    p.sensitive.profession.parse().unwrap_or(0)
+}
+
+pub async fn update_reads_and_writes_in_one_transaction(s: &dyn Store) {
+    let people = sample_persons(0, 10);
+    s.put_persons(&people).await.unwrap();
+    let ids = [people[2].id().clone(), pid("p-new"), people[7].id().clone()];
+
+    // The closure sees the stored records (None for the unknown id), aligned with the ids,
+    // and what it returns is written: changed persons, a new one, an appointment for the new
+    // one, a document and a deletion.
+    let mut calls = 0;
+    s.update(&ids, &mut |read| {
+        calls += 1;
+        assert_eq!(read.len(), 3);
+        assert_eq!(read[0].as_ref(), Some(&people[2]));
+        assert_eq!(read[1], None);
+        assert_eq!(read[2].as_ref(), Some(&people[7]));
+        let mut changed = read[0].clone().unwrap();
+        changed.person.email = "neu@example.org".into();
+        Ok(OwnedWriteBatch {
+            persons: vec![changed, person("p-new", "Neue", "Person")],
+            appointments: vec![appointment("t-new", "p-new", dt(2026, 5, 4, 9, 0))],
+            delete_persons: vec![people[7].id().clone()],
+            docs: vec![DocOp::Put {
+                collection: Collection::Meta,
+                key: "updated".into(),
+                value: json!(true),
+            }],
+            ..Default::default()
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(calls, 1, "the closure runs exactly once");
+    let after = s.get_persons(&ids).await.unwrap();
+    assert_eq!(
+        after[0].as_ref().map(|p| p.person.email.as_str()),
+        Some("neu@example.org")
+    );
+    assert_eq!(
+        after[1].as_ref().map(|p| p.person.first_name.as_str()),
+        Some("Neue")
+    );
+    assert_eq!(after[2], None);
+    assert_eq!(s.count_persons().await.unwrap(), 10);
+    assert_eq!(
+        appt_ids(&s.appointments_of(&pid("p-new")).await.unwrap()),
+        ["t-new"]
+    );
+    assert_eq!(
+        s.get_doc(Collection::Meta, "updated").await.unwrap(),
+        Some(json!(true))
+    );
+
+    // Each update sees what the one before wrote (a read-modify-write counter).
+    let id = [people[0].id().clone()];
+    for _ in 0..5 {
+        s.update(&id, &mut |read| {
+            let mut p = read[0].clone().expect("stored");
+            p.sensitive.profession = (counter(&p) + 1).to_string();
+            Ok(OwnedWriteBatch {
+                persons: vec![p],
+                ..Default::default()
+            })
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(counter(&s.get_person(&id[0]).await.unwrap().unwrap()), 5);
+
+    // An empty batch writes nothing; no ids at all is allowed too.
+    let before = snapshot(s).await;
+    s.update(&id, &mut |_| Ok(OwnedWriteBatch::default()))
+        .await
+        .unwrap();
+    s.update(&[], &mut |read| {
+        assert!(read.is_empty());
+        Ok(OwnedWriteBatch::default())
+    })
+    .await
+    .unwrap();
+    assert_eq!(snapshot(s).await, before);
+}
+
+pub async fn update_error_leaves_everything_unchanged(s: &dyn Store) {
+    let people = sample_persons(0, 20);
+    s.put_persons(&people).await.unwrap();
+    s.put_docs(
+        Collection::Outbox,
+        &[Doc {
+            key: "m1".into(),
+            value: json!({"state": "queued"}),
+        }],
+    )
+    .await
+    .unwrap();
+    let before = snapshot(s).await;
+    let ids: Vec<PersonId> = people.iter().map(|p| p.id().clone()).collect();
+
+    // The closure's own error: nothing written, the error comes back.
+    let err = s
+        .update(&ids, &mut |_| {
+            Err(StoreError::Invalid {
+                what: "Person",
+                id: "p-0000001".into(),
+                reason: "abgelehnt".into(),
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid { reason, .. } if reason == "abgelehnt"));
+    assert_eq!(snapshot(s).await, before);
+
+    // A batch that fails while being written (an invalid record after valid ones, an
+    // appointment of an unknown person) rolls back everything the closure asked for.
+    let invalid = |read: &[Option<PersonRecord>]| {
+        let mut persons: Vec<PersonRecord> = read.iter().flatten().cloned().collect();
+        for p in &mut persons {
+            p.person.last_name = "Geändert".into();
+        }
+        let mut bad = sample_person(999);
+        bad.person.first_name.clear();
+        bad.person.last_name.clear();
+        persons.push(bad);
+        persons
+    };
+    let err = s
+        .update(&ids, &mut |read| {
+            Ok(OwnedWriteBatch {
+                persons: invalid(read),
+                docs: vec![DocOp::Delete {
+                    collection: Collection::Outbox,
+                    key: "m1".into(),
+                }],
+                ..Default::default()
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+    assert_eq!(snapshot(s).await, before);
+    let err = s
+        .update(&ids, &mut |_| {
+            Ok(OwnedWriteBatch {
+                delete_persons: vec![ids[0].clone()],
+                appointments: vec![appointment("t", "ghost", dt(2026, 5, 4, 9, 0))],
+                ..Default::default()
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UnknownPerson { .. }), "{err:?}");
+    assert_eq!(snapshot(s).await, before);
+
+    // The store is still usable afterwards.
+    s.update(&ids[..1], &mut |read| {
+        Ok(OwnedWriteBatch {
+            persons: read.iter().flatten().cloned().collect(),
+            ..Default::default()
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(snapshot(s).await, before);
+}
+
+pub async fn update_with_returns_value_or_own_error(s: &dyn Store) {
+    #[derive(Debug, PartialEq)]
+    enum Refused {
+        NoConsent(String),
+        Store(StoreError),
+    }
+    impl From<StoreError> for Refused {
+        fn from(e: StoreError) -> Refused {
+            Refused::Store(e)
+        }
+    }
+    let people = sample_persons(0, 5);
+    s.put_persons(&people).await.unwrap();
+    let before = snapshot(s).await;
+    let ids = [people[1].id().clone()];
+
+    let r: Result<usize, Refused> = s
+        .update_with(&ids, |read| {
+            Err(Refused::NoConsent(
+                read[0].as_ref().unwrap().person.id.0.clone(),
+            ))
+        })
+        .await;
+    assert_eq!(r, Err(Refused::NoConsent("p-0000001".into())));
+    assert_eq!(snapshot(s).await, before);
+
+    let n: Result<usize, Refused> = s
+        .update_with(&ids, |read| {
+            let mut p = read[0].clone().unwrap();
+            p.person.tags = vec!["Geprüft".into()];
+            Ok((
+                OwnedWriteBatch {
+                    persons: vec![p],
+                    ..Default::default()
+                },
+                read.len(),
+            ))
+        })
+        .await;
+    assert_eq!(n, Ok(1));
+    assert_eq!(
+        s.get_person(&ids[0]).await.unwrap().unwrap().person.tags,
+        ["Geprüft"]
+    );
+
+    // A store error (invalid batch) comes back as the caller's error.
+    let r: Result<(), Refused> = s
+        .update_with(&ids, |_| {
+            let mut bad = sample_person(7);
+            bad.person.id = PersonId(String::new());
+            Ok((
+                OwnedWriteBatch {
+                    persons: vec![bad],
+                    ..Default::default()
+                },
+                (),
+            ))
+        })
+        .await;
+    assert!(
+        matches!(r, Err(Refused::Store(StoreError::Invalid { .. }))),
+        "{r:?}"
+    );
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use super::keys::{self, MonthDay};
 use super::migrate::{self, names::*, Change, Migration, SchemaVersion};
 use super::{
     validate_appointment, validate_doc, validate_person, Collection, Doc, DocOp, Result, Store,
-    StoreError, WriteBatch,
+    StoreError, UpdateFn, WriteBatch,
 };
 use crate::domain::{Appointment, Kind, PersonId, PersonRecord, PracticeSettings};
 
@@ -703,23 +703,49 @@ fn put(store: &ObjectStore<'_>, row: JsValue) -> Result<()> {
     Ok(())
 }
 
-#[async_trait(?Send)]
-impl Store for IdbStore {
-    async fn write(&self, batch: WriteBatch<'_>) -> Result<()> {
-        let names = stores_of(&batch);
-        if names.is_empty() {
-            return Ok(());
-        }
-        let tx = self
-            .db
-            .transaction(names.as_slice())
+/// The persons `ids` (aligned; `None` when not stored) from the raw persons store of a
+/// transaction.
+async fn read_persons(raw: &JsValue, ids: &[PersonId]) -> Result<Vec<Option<PersonRecord>>> {
+    let keys: js_sys::Array = ids
+        .iter()
+        .map(|id| JsValue::from(bucket_of(&id.0)))
+        .collect();
+    let rows: js_sys::Array = await_js(pb_get_rows(raw, &keys)).await?.unchecked_into();
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let bk = rows.get(i as u32);
+            if bk.is_undefined() {
+                return Ok(None);
+            }
+            pb_bucket_json_of(&bk, &id.0)
+                .map(|json| serde_json::from_str(&json).map_err(|e| corrupt("Person", e)))
+                .transpose()
+        })
+        .collect()
+}
+
+impl IdbStore {
+    fn write_tx(&self, names: &[&str]) -> Result<indexed_db_futures::transaction::Transaction<'_>> {
+        self.db
+            .transaction(names)
             .with_mode(TransactionMode::Readwrite)
             .build()
-            .map_err(backend)?;
+            .map_err(backend)
+    }
+
+    /// Issues every request of `batch` in the read-write transaction `tx` (which must cover
+    /// [`stores_of`] the batch). The caller commits; an `Err` leaves `tx` to be dropped, which
+    /// aborts it.
+    async fn apply(
+        &self,
+        tx: &indexed_db_futures::transaction::Transaction<'_>,
+        batch: &WriteBatch<'_>,
+    ) -> Result<()> {
         let store = |name: &str| tx.object_store(name).map_err(backend);
 
         if batch.clear_all {
-            for name in &names {
+            for name in stores_of(batch) {
                 let _request = store(name)?.clear().map_err(backend)?;
             }
         }
@@ -907,21 +933,41 @@ impl Store for IdbStore {
             });
         }
         drop(last);
+        Ok(())
+    }
+}
 
+#[async_trait(?Send)]
+impl Store for IdbStore {
+    async fn write(&self, batch: WriteBatch<'_>) -> Result<()> {
+        let names = stores_of(&batch);
+        if names.is_empty() {
+            return Ok(());
+        }
+        let tx = self.write_tx(&names)?;
+        self.apply(&tx, &batch).await?;
         tx.commit().await.map_err(backend)
     }
 
-    async fn get_person(&self, id: &PersonId) -> Result<Option<PersonRecord>> {
-        let (_tx, raw) = self.persons_raw()?;
-        let keys = js_sys::Array::of1(&JsValue::from(bucket_of(&id.0)));
-        let rows: js_sys::Array = await_js(pb_get_rows(&raw, &keys)).await?.unchecked_into();
-        let bk = rows.get(0);
-        if bk.is_undefined() {
-            return Ok(None);
+    async fn update(&self, ids: &[PersonId], f: &mut UpdateFn<'_>) -> Result<()> {
+        // The batch is known only after `f` ran, so the transaction covers every store.
+        let tx = self.write_tx(&all_store_names())?;
+        let raw: web_sys::IdbObjectStore =
+            tx.object_store(PERSONS).map_err(backend)?.as_sys().clone();
+        let read = read_persons(raw.as_ref(), ids).await?;
+        // Synchronous: nothing is awaited between the reads above and the writes below, so
+        // the transaction stays active and no other write can come between.
+        let owned = f(&read)?;
+        if owned.is_empty() {
+            return Ok(());
         }
-        pb_bucket_json_of(&bk, &id.0)
-            .map(|json| serde_json::from_str(&json).map_err(|e| corrupt("Person", e)))
-            .transpose()
+        self.apply(&tx, &owned.as_batch()).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_persons(&self, ids: &[PersonId]) -> Result<Vec<Option<PersonRecord>>> {
+        let (_tx, raw) = self.persons_raw()?;
+        read_persons(&raw, ids).await
     }
 
     async fn all_persons(&self) -> Result<Vec<PersonRecord>> {

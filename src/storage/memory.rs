@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use super::keys::{self, cmp_js, MonthDay};
-use super::{Collection, Doc, DocOp, Result, Store, StoreError, WriteBatch};
+use super::{Collection, Doc, DocOp, Result, Store, StoreError, UpdateFn, WriteBatch};
 use crate::domain::{Appointment, AppointmentId, Kind, PersonId, PersonRecord, PracticeSettings};
 
 #[derive(Clone, Debug, Default)]
@@ -130,8 +130,21 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn get_person(&self, id: &PersonId) -> Result<Option<PersonRecord>> {
-        Ok(self.data.borrow().persons.get(id).cloned())
+    async fn update(&self, ids: &[PersonId], f: &mut UpdateFn<'_>) -> Result<()> {
+        let mut data = self.data.borrow_mut();
+        let read: Vec<Option<PersonRecord>> =
+            ids.iter().map(|id| data.persons.get(id).cloned()).collect();
+        let owned = f(&read)?;
+        let batch = owned.as_batch();
+        batch.validate()?;
+        data.check_references(&batch)?;
+        data.apply(&batch);
+        Ok(())
+    }
+
+    async fn get_persons(&self, ids: &[PersonId]) -> Result<Vec<Option<PersonRecord>>> {
+        let data = self.data.borrow();
+        Ok(ids.iter().map(|id| data.persons.get(id).cloned()).collect())
     }
 
     async fn all_persons(&self) -> Result<Vec<PersonRecord>> {

@@ -34,6 +34,10 @@ pub use keys::{fold, MonthDay};
 /// Everything that can go wrong in storage. Displayed in German, for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
+    /// The closure of a [`Store::update`] declined to write (see [`StoreExt::update_with`],
+    /// which hands the caller's own error back instead).
+    #[error("Der Vorgang wurde abgebrochen. Es wurde nichts gespeichert.")]
+    Aborted,
     /// A record failed validation; nothing of its batch was written.
     #[error("Ungültiger Datensatz ({what} „{id}“): {reason} Es wurde nichts gespeichert.")]
     Invalid {
@@ -154,6 +158,47 @@ pub struct WriteBatch<'a> {
     pub docs: &'a [DocOp],
 }
 
+/// An owned [`WriteBatch`] (without `clear_all`): what the closure of a [`Store::update`]
+/// computes from the persons it read. Applied in the same order as a [`WriteBatch`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OwnedWriteBatch {
+    pub delete_persons: Vec<PersonId>,
+    pub delete_appointments: Vec<AppointmentId>,
+    pub persons: Vec<PersonRecord>,
+    pub appointments: Vec<Appointment>,
+    pub settings: Option<PracticeSettings>,
+    pub docs: Vec<DocOp>,
+}
+
+impl OwnedWriteBatch {
+    /// The batch as a borrowed [`WriteBatch`].
+    pub fn as_batch(&self) -> WriteBatch<'_> {
+        WriteBatch {
+            clear_all: false,
+            delete_persons: &self.delete_persons,
+            delete_appointments: &self.delete_appointments,
+            persons: &self.persons,
+            appointments: &self.appointments,
+            settings: self.settings.as_ref(),
+            docs: &self.docs,
+        }
+    }
+
+    /// True when applying the batch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.delete_persons.is_empty()
+            && self.delete_appointments.is_empty()
+            && self.persons.is_empty()
+            && self.appointments.is_empty()
+            && self.settings.is_none()
+            && self.docs.is_empty()
+    }
+}
+
+/// The closure of a [`Store::update`]: gets the persons read (aligned with the ids, `None`
+/// for an unknown id) and returns what to write.
+pub type UpdateFn<'a> = dyn FnMut(&[Option<PersonRecord>]) -> Result<OwnedWriteBatch> + 'a;
+
 impl WriteBatch<'_> {
     /// Checks every record of the batch on its own (no database access). Implementations may
     /// call the per-record checks lazily while writing instead; the result is the same.
@@ -230,7 +275,29 @@ pub trait Store {
     /// Applies a batch in one transaction, all or nothing.
     async fn write(&self, batch: WriteBatch<'_>) -> Result<()>;
 
-    async fn get_person(&self, id: &PersonId) -> Result<Option<PersonRecord>>;
+    /// Read, decide, write — in ONE transaction. Reads the persons `ids`, calls `f` once
+    /// with them (aligned with `ids`; `None` for an id that is not stored), and applies the
+    /// batch `f` returns, all inside the same transaction, so a write that depends on persons
+    /// sees them as they are at the moment of the write (no other write can come between).
+    ///
+    /// `f` runs synchronously between the reads and the writes (IndexedDB commits a
+    /// transaction that has nothing pending when control returns to the event loop, so `f`
+    /// must not wait for anything). An error from `f`, or a batch that fails (validation,
+    /// unknown person, browser error), leaves everything unchanged and is returned.
+    /// An empty batch writes nothing.
+    async fn update(&self, ids: &[PersonId], f: &mut UpdateFn<'_>) -> Result<()>;
+
+    /// The persons `ids`, aligned with `ids` (`None` for an id that is not stored), read in
+    /// one transaction.
+    async fn get_persons(&self, ids: &[PersonId]) -> Result<Vec<Option<PersonRecord>>>;
+
+    async fn get_person(&self, id: &PersonId) -> Result<Option<PersonRecord>> {
+        Ok(self
+            .get_persons(std::slice::from_ref(id))
+            .await?
+            .pop()
+            .flatten())
+    }
     /// All persons, ordered by id.
     async fn all_persons(&self) -> Result<Vec<PersonRecord>>;
     /// Persons of one kind, ordered by id.
@@ -380,6 +447,38 @@ pub trait StoreExt: Store {
             }],
         )
         .await
+    }
+
+    /// [`Store::update`] with the caller's own error type and a result: `f` returns the batch
+    /// to write and a value, or its own error, which comes back unchanged (nothing written).
+    async fn update_with<T, E, F>(&self, ids: &[PersonId], f: F) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&[Option<PersonRecord>]) -> Result<(OwnedWriteBatch, T), E>,
+    {
+        let mut f = Some(f);
+        let mut out: Option<Result<T, E>> = None;
+        let written = self
+            .update(ids, &mut |persons| {
+                let f = f.take().ok_or(StoreError::Aborted)?;
+                match f(persons) {
+                    Ok((batch, value)) => {
+                        out = Some(Ok(value));
+                        Ok(batch)
+                    }
+                    Err(e) => {
+                        out = Some(Err(e));
+                        Err(StoreError::Aborted)
+                    }
+                }
+            })
+            .await;
+        match (written, out) {
+            (Ok(()), Some(out)) => out,
+            (Err(StoreError::Aborted), Some(Err(e))) => Err(e),
+            (Err(e), _) => Err(e.into()),
+            (Ok(()), None) => Err(StoreError::Aborted.into()),
+        }
     }
 }
 
