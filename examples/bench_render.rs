@@ -1,7 +1,7 @@
 //! Benchmark: render 10,000 personalised messages natively with minijinja, side by side with
 //! Python Jinja2 rendering the same template and the same contexts in the same run.
 //!
-//! Run (see BENCHMARKS-templates.md):
+//! Run (figures in BENCHMARKS.md):
 //!   CARGO_PROFILE_RELEASE_OPT_LEVEL=3 cargo run --release --example bench_render
 //! Environment: `PYTHON` (default `python3`, needs `pip install jinja2`), `N` (default 10000),
 //! `ROUNDS` (default 7).

@@ -2,7 +2,7 @@
 //! — decode + parse (`read_table`), mapping, validation/plan in chunks of 5,000 rows with a
 //! browser turn in between (progress bar), and the atomic store of all records in IndexedDB
 //! (one `Store::write`). Prints figures; asserts only that the data arrived. Ignored by
-//! default; run it explicitly (see BENCHMARKS-import.md):
+//! default; run it explicitly (figures in BENCHMARKS.md):
 //!
 //! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 //!  CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900 cargo test --release

@@ -1,7 +1,7 @@
 //! The storage conformance suite against IndexedDB in headless Chromium, plus the
 //! IndexedDB-only tests (forced abort, reopen, migrations).
 //!
-//! Run (see NOTES-storage.md):
+//! Run:
 //! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 //!  CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test storage_idb`
 #![cfg(target_arch = "wasm32")]

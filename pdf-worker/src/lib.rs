@@ -1,6 +1,6 @@
 //! Web Worker entry for PDF letters: its own wasm, so printpdf never lands in the main bundle.
 //!
-//! Protocol (see NOTES-letters.md):
+//! Protocol (see docs/design/pdf-worker.md):
 //! - in  `{ type: "generate", job: "<BatchJob as JSON>" }` — starts a batch.
 //! - in  `{ type: "cancel" }` — stops the running batch after the current chunk.
 //! - out `{ type: "progress", done, total }` — after every chunk of letters.

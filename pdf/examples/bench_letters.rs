@@ -2,7 +2,7 @@
 //! Python ReportLab drawing the same laid-out letters (same text runs, same positions,
 //! DejaVu Sans embedded as subsets).
 //!
-//! Run (see BENCHMARKS-letters.md):
+//! Run (figures in BENCHMARKS.md):
 //! `CARGO_PROFILE_RELEASE_OPT_LEVEL=3 cargo run --release -p praxisbote-pdf --example bench_letters`
 //!
 //! Prints figures; it is not a test. Needs `python3` with `reportlab` for the comparison

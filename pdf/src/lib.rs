@@ -1,5 +1,6 @@
 //! praxisbote-pdf: draws DIN 5008 letter layouts (from `praxisbote_core::domain::letter`) into one
-//! PDF per batch with printpdf, embedding DejaVu Sans and DejaVu Sans Bold as subsets.
+//! PDF per batch with its own direct writer (`writer.rs`), embedding DejaVu Sans and DejaVu Sans
+//! Bold as subsets (parsed and subset with printpdf).
 //!
 //! The layout itself is pure and lives in the domain; this crate only measures text with the
 //! embedded fonts and turns positioned items into PDF operations. It compiles for

@@ -1,4 +1,4 @@
-//! Direct PDF writer for letter batches (the fast path, used when there is no logo).
+//! Direct PDF writer for letter batches (see docs/design/pdf-direct-writer.md).
 //!
 //! printpdf builds an operation list per page, a lopdf object tree for the whole document
 //! and then serialises it, with a resource dictionary per page and every glyph as four hex

@@ -7,7 +7,7 @@
 //!   JSON text) and multiEntry indices over `names`, `bdays`, `kinds` and `tags`. The row
 //!   `b = -1` holds the person count. Why: in Chromium every IndexedDB request costs about
 //!   100 µs, so a bulk write of N persons is ~1,000 requests instead of N (see
-//!   BENCHMARKS-idbspeed.md). A write reads the buckets it touches, changes them in JS and
+//!   docs/design/idb-person-buckets.md). A write reads the buckets it touches, changes them in JS and
 //!   puts them back, all in its one transaction. A query asks the index for the bucket keys,
 //!   reads those buckets and filters/sorts their entries in JS exactly like the index
 //!   (value, then id, in UTF-16 order), so results equal the one-row-per-person layout.

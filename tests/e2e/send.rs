@@ -182,7 +182,7 @@ impl World {
         );
         wait_smtp(smtp_port);
         // SMS: a local STUB of a generic HTTP SMS gateway (the relay's `provider = "generic"`,
-        // docs/notes/relay.md): POST /gateway/send, header X-Auth, the JSON body of the
+        // docs/design/sms-providers.md): POST /gateway/send, header X-Auth, the JSON body of the
         // configured template; 200 = accepted. It appends every body to sms.jsonl.
         let sms_port = free_port();
         std::fs::write(dir.join("sms_stub.py"), SMS_STUB).unwrap();

@@ -1,6 +1,6 @@
 //! Phone numbers: parsing German and international input to E.164, with mobile detection.
 //!
-//! Hand-rolled rules instead of the `phonenumber` crate (see NOTES-select.md): the crate pulls
+//! Hand-rolled rules instead of the `phonenumber` crate (see docs/design/phone-rules.md): the crate pulls
 //! in `regex` and a metadata database of about 1 MB of XML that ends up in the wasm binary,
 //! while praxisbote only needs two answers — "which E.164 number is this?" and "can it
 //! receive an SMS?". Germany is modelled precisely; common European countries have their

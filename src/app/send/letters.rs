@@ -3,7 +3,7 @@
 //! progress with "Abbrechen", then an in-app preview with "Herunterladen" and "Drucken", and
 //! records the batch in the send log as "gedruckt" per recipient.
 //!
-//! Worker protocol: see `docs/notes/letters.md` (ready / generate / cancel / progress / done /
+//! Worker protocol: see `docs/design/pdf-worker.md` (ready / generate / cancel / progress / done /
 //! cancelled / error).
 
 use crate::app::engine::Renderer;

@@ -182,7 +182,7 @@ pub async fn optouts(
     json(cfg, "GET", &path, None).await
 }
 
-/// The wire form of an outbox message (see docs/notes/outbox.md, "Mapping").
+/// The wire form of an outbox message (see docs/design/outbox-idempotency.md, "Wire mapping").
 pub fn outgoing(m: &OutboxMessage, sender: Option<String>) -> OutgoingMessage {
     OutgoingMessage {
         client_id: m.id.clone(),
