@@ -77,7 +77,7 @@ pub fn select_today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 12, 20).expect("date")
 }
 
-/// The synthetic practice of the selection benchmarks: `n` persons, seed 1.
+/// The practice of the selection benchmarks: `demo::generate_large(n, seed 1)`.
 pub fn select_data(n: usize) -> DemoPractice {
     generate_large(n, 1, select_today())
 }
