@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use super::keys::{self, cmp_js};
-use super::records::{self, Origin, Stored, Unreadable};
+use super::records::{self, decode_or_note, Origin, Stored, Unreadable};
 use super::{
     Collection, Doc, DocOp, DocsUpdateFn, Result, Store, StoreError, UpdateFn, WriteBatch,
 };
@@ -209,14 +209,12 @@ impl Data {
     fn set_aside(&mut self, records: &[Unreadable]) -> Result<()> {
         let mut moves = Vec::new();
         for r in records {
-            let still = self
-                .stored_at(&r.origin)
-                .is_some_and(|s| records::unchanged(&r.origin, s, &r.stored));
-            if still {
-                let value = serde_json::to_value(r.quarantined())
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let key = r.origin.quarantine_key();
-                moves.push((r, records::document::encode(&key, &value)?, key));
+            match self.stored_at(&r.origin) {
+                Some(now) if records::unchanged(&r.origin, now, &r.stored) => {
+                    let (key, stored) = records::quarantine_doc(r, now)?;
+                    moves.push((r, stored, key));
+                }
+                _ => {}
             }
         }
         for (r, stored, key) in moves {
@@ -229,41 +227,34 @@ impl Data {
         Ok(())
     }
 
-    /// Decodes the persons of `entries`, collecting those that do not decode.
+    /// Decodes the persons of `entries`, noting those that do not decode.
     fn persons<'a>(
         entries: impl Iterator<Item = (&'a PersonId, &'a PersonEntry)>,
         bad: &mut Vec<Unreadable>,
     ) -> Vec<PersonRecord> {
         entries
-            .filter_map(|(id, e)| match records::person::decode(&e.stored) {
-                Ok(p) => Some(p),
-                Err(err) => {
-                    bad.push(Unreadable::new(
-                        Origin::Person(id.clone()),
-                        e.stored.clone(),
-                        err,
-                    ));
-                    None
-                }
+            .filter_map(|(id, e)| {
+                decode_or_note(
+                    &e.stored,
+                    records::person::decode,
+                    || Origin::Person(id.clone()),
+                    bad,
+                )
             })
             .collect()
     }
 
+    /// Decodes the appointments of `entries` (noting those that do not decode), ordered by
+    /// start, then id.
     fn appointments<'a>(
         entries: impl Iterator<Item = (&'a AppointmentId, &'a AppointmentEntry)>,
         bad: &mut Vec<Unreadable>,
     ) -> Vec<Appointment> {
         let mut v: Vec<(&String, Appointment)> = entries
-            .filter_map(|(id, e)| match records::appointment::decode(&e.stored) {
-                Ok(a) => Some((&e.start, a)),
-                Err(err) => {
-                    bad.push(Unreadable::new(
-                        Origin::Appointment(id.clone()),
-                        e.stored.clone(),
-                        err,
-                    ));
-                    None
-                }
+            .filter_map(|(id, e)| {
+                let origin = || Origin::Appointment(id.clone());
+                decode_or_note(&e.stored, records::appointment::decode, origin, bad)
+                    .map(|a| (&e.start, a))
             })
             .collect();
         v.sort_by(|(sa, a), (sb, b)| cmp_js(sa, sb).then_with(|| cmp_js(&a.id.0, &b.id.0)));
@@ -276,19 +267,12 @@ impl Data {
             .get(&collection)
             .into_iter()
             .flatten()
-            .filter_map(|(key, s)| match records::document::decode(s) {
-                Ok(value) => Some(Doc {
+            .filter_map(|(key, s)| {
+                let origin = || Origin::Document(collection, key.clone());
+                decode_or_note(s, records::document::decode, origin, bad).map(|value| Doc {
                     key: key.clone(),
                     value,
-                }),
-                Err(err) => {
-                    bad.push(Unreadable::new(
-                        Origin::Document(collection, key.clone()),
-                        s.clone(),
-                        err,
-                    ));
-                    None
-                }
+                })
             })
             .collect();
         v.sort_by(|a, b| cmp_js(&a.key, &b.key));
@@ -430,15 +414,9 @@ impl Store for MemoryStore {
 
     async fn settings(&self) -> Result<Option<PracticeSettings>> {
         self.read(|d, bad| {
-            d.settings
-                .as_ref()
-                .and_then(|s| match records::settings::decode(s) {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        bad.push(Unreadable::new(Origin::Settings, s.clone(), e));
-                        None
-                    }
-                })
+            d.settings.as_ref().and_then(|s| {
+                decode_or_note(s, records::settings::decode, || Origin::Settings, bad)
+            })
         })
     }
 
@@ -449,17 +427,8 @@ impl Store for MemoryStore {
     ) -> Result<Option<serde_json::Value>> {
         self.read(|d, bad| {
             let s = d.docs.get(&collection)?.get(key)?;
-            match records::document::decode(s) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    bad.push(Unreadable::new(
-                        Origin::Document(collection, key.to_string()),
-                        s.clone(),
-                        e,
-                    ));
-                    None
-                }
-            }
+            let origin = || Origin::Document(collection, key.to_string());
+            decode_or_note(s, records::document::decode, origin, bad)
         })
     }
 

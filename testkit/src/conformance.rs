@@ -50,6 +50,19 @@ macro_rules! for_each_storage_case {
     };
 }
 
+/// Puts one document.
+async fn put_doc(s: &dyn Store, c: Collection, key: &str, value: serde_json::Value) {
+    s.put_docs(
+        c,
+        &[Doc {
+            key: key.into(),
+            value,
+        }],
+    )
+    .await
+    .unwrap();
+}
+
 /// Snapshot of everything observable, to prove a failed write changed nothing.
 async fn snapshot(s: &dyn Store) -> String {
     let mut out = format!("{:?}\n", s.all_persons().await.expect("all_persons"));
@@ -305,15 +318,7 @@ pub async fn mixed_batch_is_atomic(s: &dyn Store) {
 pub async fn failed_clear_keeps_everything(s: &dyn Store) {
     s.put_persons(&sample_persons(0, 30)).await.unwrap();
     s.put_settings(&settings()).await.unwrap();
-    s.put_docs(
-        Collection::Queries,
-        &[Doc {
-            key: "q1".into(),
-            value: json!({"kind": "patient"}),
-        }],
-    )
-    .await
-    .unwrap();
+    put_doc(s, Collection::Queries, "q1", json!({"kind": "patient"})).await;
     let before = snapshot(s).await;
     let mut bad = sample_person(50);
     bad.person.id = PersonId("\u{0}".into());
@@ -737,15 +742,7 @@ pub async fn large_doc_batch_is_atomic(s: &dyn Store) {
 
 pub async fn empty_and_clear_all(s: &dyn Store) {
     assert!(s.is_empty().await.unwrap());
-    s.put_docs(
-        Collection::Meta,
-        &[Doc {
-            key: "seen".into(),
-            value: json!(1),
-        }],
-    )
-    .await
-    .unwrap();
+    put_doc(s, Collection::Meta, "seen", json!(1)).await;
     assert!(
         !s.is_empty().await.unwrap(),
         "a document alone makes it non-empty"
@@ -769,15 +766,7 @@ pub async fn empty_and_clear_all(s: &dyn Store) {
     .await
     .unwrap();
     for c in Collection::ALL {
-        s.put_docs(
-            c,
-            &[Doc {
-                key: "k".into(),
-                value: json!({"c": c.store_name()}),
-            }],
-        )
-        .await
-        .unwrap();
+        put_doc(s, c, "k", json!({"c": c.store_name()})).await;
     }
     assert!(!s.is_empty().await.unwrap());
     s.clear_all().await.unwrap();
@@ -913,15 +902,7 @@ pub async fn update_reads_and_writes_in_one_transaction(s: &dyn Store) {
 pub async fn update_error_leaves_everything_unchanged(s: &dyn Store) {
     let people = sample_persons(0, 20);
     s.put_persons(&people).await.unwrap();
-    s.put_docs(
-        Collection::Outbox,
-        &[Doc {
-            key: "m1".into(),
-            value: json!({"state": "queued"}),
-        }],
-    )
-    .await
-    .unwrap();
+    put_doc(s, Collection::Outbox, "m1", json!({"state": "queued"})).await;
     let before = snapshot(s).await;
     let ids: Vec<PersonId> = people.iter().map(|p| p.id().clone()).collect();
 
@@ -1148,15 +1129,7 @@ pub async fn unreadable_records_are_set_aside_and_counted(s: &dyn Store) {
     s.put_appointments(&[appointment("t1", "a", dt(2026, 3, 2, 9, 0))])
         .await
         .unwrap();
-    s.put_docs(
-        Collection::Templates,
-        &[Doc {
-            key: "gut".into(),
-            value: json!({"body": "Hallo"}),
-        }],
-    )
-    .await
-    .unwrap();
+    put_doc(s, Collection::Templates, "gut", json!({"body": "Hallo"})).await;
 
     // Unreadable records in every store: a person whose shape no version knows (with a
     // birthday key, so the index finds it), a person of an unknown version, an appointment
@@ -1289,21 +1262,8 @@ pub async fn unreadable_records_in_update_and_typed_reads(s: &dyn Store) {
     struct Query {
         name: String,
     }
-    s.put_docs(
-        Collection::Queries,
-        &[
-            Doc {
-                key: "a".into(),
-                value: json!({"name": "Recall"}),
-            },
-            Doc {
-                key: "b".into(),
-                value: json!({"conditions": []}),
-            },
-        ],
-    )
-    .await
-    .unwrap();
+    put_doc(s, Collection::Queries, "a", json!({"name": "Recall"})).await;
+    put_doc(s, Collection::Queries, "b", json!({"conditions": []})).await;
     let loaded: Vec<Query> = s.load_docs(Collection::Queries).await.unwrap();
     assert_eq!(
         loaded,
@@ -1328,6 +1288,13 @@ pub async fn unreadable_records_in_update_and_typed_reads(s: &dyn Store) {
     );
     assert_eq!(s.get_doc(Collection::Meta, "odd").await.unwrap(), None);
     assert_eq!(s.quarantined().await.unwrap(), 4);
+    // Kept byte for byte as it was stored.
+    let q = quarantined_records(s).await.unwrap();
+    let odd = q.iter().find(|r| r.key == "odd").expect("odd set aside");
+    assert_eq!(
+        (odd.store.as_str(), odd.body.as_str()),
+        ("meta", "{ \"x\" : 1 }")
+    );
 }
 
 pub async fn set_aside_keeps_a_record_written_since(s: &dyn Store) {
@@ -1347,15 +1314,7 @@ pub async fn set_aside_keeps_a_record_written_since(s: &dyn Store) {
     // Meanwhile both were written anew.
     let fresh = person("p", "Paula", "Neu");
     s.put_persons(std::slice::from_ref(&fresh)).await.unwrap();
-    s.put_docs(
-        Collection::Outbox,
-        &[Doc {
-            key: "m".into(),
-            value: json!({"neu": 1}),
-        }],
-    )
-    .await
-    .unwrap();
+    put_doc(s, Collection::Outbox, "m", json!({"neu": 1})).await;
     s.set_aside(&stale).await.unwrap();
     assert_eq!(s.quarantined().await.unwrap(), 0);
     assert_eq!(s.get_person(&pid("p")).await.unwrap(), Some(fresh));

@@ -1589,39 +1589,28 @@ mod tests {
             ),
             Some(vec![(dm(1, 1), dm(5, 1)), (dm(28, 12), dm(31, 12))])
         );
-        // 28.02. in a non-leap year covers 29.02. births.
-        assert_eq!(
-            ranges(
-                vec![Condition::BirthdayBetween {
-                    from: d(2027, 2, 20),
-                    to: d(2027, 2, 28)
-                }],
-                d(2027, 2, 1)
+        let between = |from, to| vec![Condition::BirthdayBetween { from, to }];
+        let cases = [
+            // 28.02. in a non-leap year covers 29.02. births.
+            (
+                between(d(2027, 2, 20), d(2027, 2, 28)),
+                Some(vec![(dm(20, 2), dm(29, 2))]),
             ),
-            Some(vec![(dm(20, 2), dm(29, 2))])
-        );
-        // Several years: the ranges merge into the whole year.
-        assert_eq!(
-            ranges(
-                vec![Condition::BirthdayBetween {
-                    from: d(2026, 6, 1),
-                    to: d(2027, 6, 30)
-                }],
-                d(2026, 5, 1)
+            // Several years: the ranges merge into the whole year.
+            (
+                between(d(2026, 6, 1), d(2027, 6, 30)),
+                Some(vec![(dm(1, 1), dm(31, 12))]),
             ),
-            Some(vec![(dm(1, 1), dm(31, 12))])
-        );
-        // An empty window matches nobody: no range at all.
-        assert_eq!(
-            ranges(
-                vec![Condition::BirthdayBetween {
-                    from: d(2027, 3, 2),
-                    to: d(2027, 3, 1)
-                }],
-                d(2027, 2, 1)
-            ),
-            None
-        );
+            // An empty window matches nobody: no range at all.
+            (between(d(2027, 3, 2), d(2027, 3, 1)), None),
+        ];
+        for (conditions, want) in cases {
+            assert_eq!(
+                ranges(conditions.clone(), d(2027, 1, 1)),
+                want,
+                "{conditions:?}"
+            );
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::rc::Rc;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use indexed_db_futures::database::Database;
-use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::internals::{QuerySourceInternal, SystemRepr};
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
@@ -59,6 +59,26 @@ pub(crate) async fn await_js(p: js_sys::Promise) -> Result<JsValue> {
     wasm_bindgen_futures::JsFuture::from(p)
         .await
         .map_err(js_error)
+}
+
+/// Every row of a store or index (within `range`), as one array.
+async fn get_all<Q, R>(source: &Q, range: Option<KeyRange<String>>) -> Result<js_sys::Array>
+where
+    Q: QuerySource + SystemRepr<Repr = R>,
+    R: QuerySourceInternal,
+{
+    let rows = match range {
+        None => source.get_all::<JsValue>().primitive(),
+        Some(r) => source
+            .get_all::<JsValue>()
+            .with_query::<String, _>(r)
+            .primitive(),
+    }
+    .map_err(backend)?
+    .await
+    .map_err(backend)?;
+    rows.collect::<std::result::Result<js_sys::Array, _>>()
+        .map_err(backend)
 }
 
 fn only(key: &str) -> KeyRange<String> {
@@ -229,40 +249,19 @@ impl IdbStore {
         Ok(out)
     }
 
-    /// All rows of a store or index, in a read-only transaction of its own.
+    /// All rows of a store or one of its indices (within `range`), in a read-only
+    /// transaction of its own.
     async fn rows(
         &self,
         store: &str,
-        index: Option<&str>,
-        range: Option<KeyRange<String>>,
+        index: Option<(&str, KeyRange<String>)>,
     ) -> Result<js_sys::Array> {
         let tx = self.tx(&[store], TransactionMode::Readonly)?;
         let os = tx.object_store(store).map_err(backend)?;
-        let rows: Vec<JsValue> = match (index, range) {
-            (Some(i), Some(r)) => {
-                let idx = os.index(i).map_err(backend)?;
-                let rows = idx
-                    .get_all::<JsValue>()
-                    .with_query::<String, _>(r)
-                    .primitive()
-                    .map_err(backend)?
-                    .await
-                    .map_err(backend)?;
-                rows.collect::<std::result::Result<_, _>>()
-                    .map_err(backend)?
-            }
-            _ => {
-                let rows = os
-                    .get_all::<JsValue>()
-                    .primitive()
-                    .map_err(backend)?
-                    .await
-                    .map_err(backend)?;
-                rows.collect::<std::result::Result<_, _>>()
-                    .map_err(backend)?
-            }
-        };
-        Ok(rows.into_iter().collect())
+        match index {
+            Some((name, range)) => get_all(&os.index(name).map_err(backend)?, Some(range)).await,
+            None => get_all(&os, None).await,
+        }
     }
 
     /// One row by key, in a read-only transaction of its own.
@@ -281,7 +280,7 @@ impl IdbStore {
         index: &str,
         range: KeyRange<String>,
     ) -> Result<Vec<Appointment>> {
-        let rows = self.rows(APPOINTMENTS, Some(index), Some(range)).await?;
+        let rows = self.rows(APPOINTMENTS, Some((index, range))).await?;
         let mut bad = Vec::new();
         let out = rows::appointments(&rows, &mut bad);
         self.finish_read(out, bad).await
@@ -325,15 +324,7 @@ impl Store for IdbStore {
         let mut read = Vec::with_capacity(collections.len());
         for c in collections {
             let os = tx.object_store(c.store_name()).map_err(backend)?;
-            let rows: Vec<JsValue> = os
-                .get_all::<JsValue>()
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?
-                .collect::<std::result::Result<_, _>>()
-                .map_err(backend)?;
-            let rows: js_sys::Array = rows.into_iter().collect();
+            let rows = get_all(&os, None).await?;
             read.push(rows::docs(*c, &rows, &mut bad));
         }
         self.set_aside_in(&tx, &bad).await?;
@@ -420,7 +411,7 @@ impl Store for IdbStore {
     }
 
     async fn list_docs(&self, collection: Collection) -> Result<Vec<Doc>> {
-        let rows = self.rows(collection.store_name(), None, None).await?;
+        let rows = self.rows(collection.store_name(), None).await?;
         let mut bad = Vec::new();
         let out = rows::docs(collection, &rows, &mut bad);
         self.finish_read(out, bad).await

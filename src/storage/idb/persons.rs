@@ -65,26 +65,13 @@ pub fn bucket_of(id: &str) -> u32 {
     h % PERSON_BUCKETS
 }
 
-/// Decodes flat `[id, v, json, …]` entries; those that do not decode go to `bad`.
+/// Decodes flat `[id, v, json, …]` entries; those that do not decode are noted in `bad`.
 fn decode_flat(flat: &js_sys::Array, bad: &mut Vec<Unreadable>) -> Vec<PersonRecord> {
-    let n = flat.length() / 3;
-    let mut out = Vec::with_capacity(n as usize);
-    for k in 0..n {
-        let (id, v, json) = (flat.get(3 * k), flat.get(3 * k + 1), flat.get(3 * k + 2));
-        let stored = Stored {
-            v: v.as_f64().unwrap_or(0.0) as u32,
-            body: json.as_string().unwrap_or_default(),
-        };
-        match records::person::decode(&stored) {
-            Ok(p) => out.push(p),
-            Err(e) => bad.push(Unreadable::new(
-                Origin::Person(PersonId(id.as_string().unwrap_or_default())),
-                stored,
-                e,
-            )),
-        }
-    }
-    out
+    let origin = |id| Origin::Person(PersonId(id));
+    super::rows::decode_flat(flat, records::person::decode, origin, bad)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect()
 }
 
 /// The persons `ids` (aligned; `None` when not stored or unreadable) from the raw persons

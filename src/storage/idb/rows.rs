@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 use crate::domain::{Appointment, AppointmentId, PracticeSettings};
 use crate::storage::keys;
 use crate::storage::migrate::names::{F_ID, F_KEY, SETTINGS_KEY};
-use crate::storage::records::{self, DecodeError, Origin, Stored, Unreadable};
+use crate::storage::records::{self, decode_or_note, DecodeError, Origin, Stored, Unreadable};
 use crate::storage::{validate_appointment, Collection, Doc, Result};
 
 #[wasm_bindgen(module = "/src/js/idb_buckets.js")]
@@ -47,10 +47,11 @@ pub(super) fn doc_row(key: &str, s: &Stored) -> JsValue {
     pb_doc_row(key, s.v, &s.body)
 }
 
-/// Decodes flat `[key, v, json, …]`; entries that do not decode go to `bad`.
-fn decode_flat<T>(
+/// Decodes flat `[key, v, json, …]` (a missing body reads as empty, which does not
+/// decode); entries that do not decode are noted in `bad`.
+pub(super) fn decode_flat<T>(
     flat: &js_sys::Array,
-    decode: impl Fn(&Stored) -> Result<T, DecodeError>,
+    decode: fn(&Stored) -> Result<T, DecodeError>,
     origin: impl Fn(String) -> Origin,
     bad: &mut Vec<Unreadable>,
 ) -> Vec<(String, T)> {
@@ -58,19 +59,12 @@ fn decode_flat<T>(
     let mut out = Vec::with_capacity(n as usize);
     for k in 0..n {
         let key = flat.get(3 * k).as_string().unwrap_or_default();
-        let json = flat.get(3 * k + 2);
         let stored = Stored {
             v: flat.get(3 * k + 1).as_f64().unwrap_or(0.0) as u32,
-            body: json.as_string().unwrap_or_default(),
+            body: flat.get(3 * k + 2).as_string().unwrap_or_default(),
         };
-        let decoded = if json.is_string() {
-            decode(&stored)
-        } else {
-            Err(DecodeError::Malformed("no JSON body".into()))
-        };
-        match decoded {
-            Ok(v) => out.push((key, v)),
-            Err(e) => bad.push(Unreadable::new(origin(key), stored, e)),
+        if let Some(v) = decode_or_note(&stored, decode, || origin(key.clone()), bad) {
+            out.push((key, v));
         }
     }
     out
@@ -120,13 +114,7 @@ pub(super) fn docs(
 /// The settings of the settings row, if any.
 pub(super) fn settings(row: &JsValue, bad: &mut Vec<Unreadable>) -> Option<PracticeSettings> {
     let stored = stored_of(row, F_KEY)?;
-    match records::settings::decode(&stored) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            bad.push(Unreadable::new(Origin::Settings, stored, e));
-            None
-        }
-    }
+    decode_or_note(&stored, records::settings::decode, || Origin::Settings, bad)
 }
 
 /// The document of one row, if any.
@@ -137,15 +125,6 @@ pub(super) fn doc(
     bad: &mut Vec<Unreadable>,
 ) -> Option<serde_json::Value> {
     let stored = stored_of(row, F_KEY)?;
-    match records::document::decode(&stored) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            bad.push(Unreadable::new(
-                Origin::Document(collection, key.to_string()),
-                stored,
-                e,
-            ));
-            None
-        }
-    }
+    let origin = || Origin::Document(collection, key.to_string());
+    decode_or_note(&stored, records::document::decode, origin, bad)
 }

@@ -218,7 +218,8 @@ impl IdbStore {
             let moved = match &r.origin {
                 Origin::Person(id) => buckets
                     .as_mut()
-                    .is_some_and(|b| b.remove_if(&id.0, &r.stored)),
+                    .is_some_and(|b| b.remove_if(&id.0, &r.stored))
+                    .then(|| r.stored.clone()),
                 origin => {
                     let key_field = if matches!(origin, Origin::Appointment(_)) {
                         F_ID
@@ -237,19 +238,17 @@ impl IdbStore {
                         .map_err(backend)?
                         .await
                         .map_err(backend)?;
-                    let now = row.and_then(|row| rows::stored_of(&row, key_field));
-                    let same = now.is_some_and(|now| records::unchanged(origin, &now, &r.stored));
-                    if same {
+                    let now = row
+                        .and_then(|row| rows::stored_of(&row, key_field))
+                        .filter(|now| records::unchanged(origin, now, &r.stored));
+                    if now.is_some() {
                         let _request = os.delete(key).primitive().map_err(backend)?;
                     }
-                    same
+                    now
                 }
             };
-            if moved {
-                let value = serde_json::to_value(r.quarantined())
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let key = r.origin.quarantine_key();
-                let s = records::document::encode(&key, &value)?;
+            if let Some(now) = moved {
+                let (key, s) = records::quarantine_doc(r, &now)?;
                 put(&quarantine, rows::doc_row(&key, &s))?;
             }
         }

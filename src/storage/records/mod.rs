@@ -150,6 +150,23 @@ impl Origin {
     }
 }
 
+/// Decodes a stored record; one that does not decode is noted in `bad` (as stored at
+/// `origin`, for [`Store::set_aside`](super::Store::set_aside)) and gives `None`.
+pub fn decode_or_note<T>(
+    stored: &Stored,
+    decode: fn(&Stored) -> Result<T, DecodeError>,
+    origin: impl FnOnce() -> Origin,
+    bad: &mut Vec<Unreadable>,
+) -> Option<T> {
+    match decode(stored) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            bad.push(Unreadable::new(origin(), stored.clone(), e));
+            None
+        }
+    }
+}
+
 /// Whether the record stored at `origin` now (`now`) is still the one read before (`was`):
 /// equal, or for documents the same JSON value (written again with other whitespace).
 pub fn unchanged(origin: &Origin, now: &Stored, was: &Stored) -> bool {
@@ -187,6 +204,18 @@ impl Unreadable {
             error: self.error.clone(),
         }
     }
+}
+
+/// The quarantine document (key and stored form) of `r`, whose record is stored as `now`
+/// (checked [`unchanged`]): the body kept is exactly what was stored.
+pub fn quarantine_doc(r: &Unreadable, now: &Stored) -> Result<(String, Stored), StoreError> {
+    let mut q = r.quarantined();
+    q.v = now.v;
+    q.body = now.body.clone();
+    let value = serde_json::to_value(q).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let key = r.origin.quarantine_key();
+    let stored = document::encode(&key, &value)?;
+    Ok((key, stored))
 }
 
 /// A document of the quarantine collection: a record set aside because it could not be
