@@ -210,7 +210,7 @@ impl std::fmt::Display for StoreError {
 impl std::error::Error for StoreError {}
 
 /// One sample of every kind, for the catalogue tests.
-#[doc(hidden)]
+#[cfg(test)]
 pub fn samples() -> Vec<StoreError> {
     let inv = |p| StoreError::invalid("p-1", p);
     vec![

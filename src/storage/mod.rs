@@ -42,7 +42,7 @@ pub use batch::{
     validate_appointment, validate_doc, validate_person, DocOp, DocsUpdateFn, OwnedWriteBatch,
     UpdateFn, WriteBatch,
 };
-#[doc(hidden)]
+#[cfg(test)]
 pub use error::samples as error_samples;
 pub use error::{Invalid, Result, StoreError};
 pub use migrate::names;
