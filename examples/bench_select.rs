@@ -11,13 +11,13 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use praxisbote::domain::demo::generate_large;
 use praxisbote::domain::hashing::{fast_map, FastMap};
 use praxisbote::domain::model::*;
 use praxisbote::domain::query::*;
 use praxisbote::domain::review::Review;
 use praxisbote::domain::search::{SearchKey, TextQuery};
 use praxisbote::domain::selection::{AppointmentFilter, Recipient, Selection};
-use praxisbote::domain::synthetic::generate;
 
 /// CPU time of this thread in nanoseconds (Linux: /proc/thread-self/schedstat), so that
 /// figures stay meaningful on a loaded machine. `None` elsewhere.
@@ -66,7 +66,7 @@ fn main() {
     let today = NaiveDate::from_ymd_opt(2026, 12, 20).expect("date");
 
     let t = Instant::now();
-    let data = generate(n, 1, today);
+    let data = generate_large(n, 1, today);
     let gen_time = t.elapsed();
     println!(
         "generated {} persons, {} appointments in {} ms (seed 1, today {today})\n",

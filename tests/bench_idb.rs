@@ -8,19 +8,21 @@
 //!  --test bench_idb -- --include-ignored --nocapture`
 //!
 //! Lines:
-//! - `plain JS put loop (v2 buckets)`: the very rows `IdbStore` writes (schema v2: persons
+//! - `plain JS put loop (buckets)`: the very rows `IdbStore` writes (schema 3: persons
 //!   packed into 1,024 bucket rows), prebuilt before the clock starts, put in one
-//!   transaction into a fresh v2 database. This is the fair baseline for the ratio.
-//! - `IdbStore::put_persons (v2)`: everything the app pays: validation, JSON serialisation,
-//!   index keys, reading the touched buckets, packing, the puts and the commit.
+//!   transaction into a fresh database. This is the fair baseline for the ratio.
+//! - `IdbStore::put_persons`: everything the app pays: validation, conversion to the stored
+//!   record and its JSON, index keys, reading the touched buckets, packing, the puts and the
+//!   commit.
 //! - `plain JS put loop (v1 rows)`: reference for the old layout: one row per person
 //!   (`{id, name, bday, kind, tags, json}`, four indices), prebuilt, into a fresh v1 database.
 #![cfg(target_arch = "wasm32")]
 
-use praxisbote::storage::conformance::sample_persons;
-use praxisbote::storage::idb::{person_bucket_rows, person_row, IdbStore, RowEncoding};
+use praxisbote::storage::idb::{person_bucket_rows, IdbStore};
 use praxisbote::storage::migrate;
 use praxisbote::storage::Store;
+use praxisbote_testkit::legacy::person_rows_v1;
+use praxisbote_testkit::sample::sample_persons;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -104,10 +106,7 @@ async fn bench_bulk_insert_persons() {
             .map(|p| serde_json::to_string(p).unwrap().len())
             .sum();
         let v2_rows = person_bucket_rows(&persons).unwrap();
-        let v1_rows: js_sys::Array = persons
-            .iter()
-            .map(|p| person_row(p, RowEncoding::InlineJs).unwrap())
-            .collect();
+        let v1_rows = person_rows_v1(&persons);
         let (mut js2, mut rust, mut js1) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
             // Interleaved, so that browser state drifts hit all three alike.
@@ -117,16 +116,16 @@ async fn bench_bulk_insert_persons() {
         }
         let (js2, rust, js1) = (median(js2), median(rust), median(js1));
         console_log!(
-            "n={n} (avg record JSON {} bytes, {} v2 rows, median of {rounds})",
+            "n={n} (avg record JSON {} bytes, {} bucket rows, median of {rounds})",
             json_bytes / n,
             v2_rows.length()
         );
         console_log!(
-            "  plain JS put loop (v2 buckets): {js2:8.1} ms {:9.0} rows/s",
+            "  plain JS put loop (buckets)   : {js2:8.1} ms {:9.0} rows/s",
             rate(n, js2)
         );
         console_log!(
-            "  IdbStore::put_persons (v2)    : {rust:8.1} ms {:9.0} rows/s  ratio {:.2}x",
+            "  IdbStore::put_persons         : {rust:8.1} ms {:9.0} rows/s  ratio {:.2}x",
             rate(n, rust),
             rust / js2
         );

@@ -35,6 +35,21 @@ pub fn DemoBanner() -> impl IntoView {
     }
 }
 
+/// "Beiseitegelegte Datensätze": stored records that could not be read were set aside
+/// (`Store::set_aside`); the count stays visible until they are resolved.
+#[component]
+pub fn QuarantineBanner() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <Show when=move || { state.quarantined.get() > 0 }>
+            <div class="banner" role="status" aria-label=t("common.quarantine.title")>
+                <strong>{t("common.quarantine.title")}</strong>
+                <span>{move || tf("common.quarantine.text", &[("n", &state.quarantined.get())])}</span>
+            </div>
+        </Show>
+    }
+}
+
 #[component]
 pub fn ErrorBanner() -> impl IntoView {
     let state = expect_context::<AppState>();

@@ -88,6 +88,7 @@ fn App() -> impl IntoView {
             <Nav />
             <main id="inhalt">
                 <common::DemoBanner />
+                <common::QuarantineBanner />
                 <data::backup::BackupReminder />
                 <common::ErrorBanner />
                 {move || match state.page.get() {

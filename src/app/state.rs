@@ -105,6 +105,8 @@ pub struct AppState {
     pub templates: RwSignal<Vec<Template>>,
     /// True while the loaded data is the generated demo practice.
     pub demo: RwSignal<bool>,
+    /// How many stored records could not be read and are set aside (quarantine).
+    pub quarantined: RwSignal<usize>,
     /// False until the database has been opened and read.
     pub loaded: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
@@ -131,6 +133,7 @@ impl AppState {
             saved_queries: RwSignal::new(Vec::new()),
             templates: RwSignal::new(crate::domain::template::shipped_templates()),
             demo: RwSignal::new(false),
+            quarantined: RwSignal::new(0),
             loaded: RwSignal::new(false),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),

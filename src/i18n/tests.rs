@@ -260,13 +260,16 @@ fn every_key_used_in_the_source_exists_and_none_is_unused() {
             used.insert(key);
         }
     }
-    // Keys of domain messages (`UiMessage::key`) are string literals in core/src/domain.
+    // Keys of domain and storage messages (`UiMessage::key`) are string literals in
+    // core/src/domain and src/storage.
     let mut domain_files = Vec::new();
     rust_files(&root.join("../core/src/domain"), &mut domain_files);
+    rust_files(&root.join("storage"), &mut domain_files);
     for file in &domain_files {
         let source = std::fs::read_to_string(file).expect("read source");
         for lit in string_literals(&source) {
-            if lit.text.starts_with("domain.") && !lit.text.contains(' ') {
+            let prefixed = lit.text.starts_with("domain.") || lit.text.starts_with("storage.");
+            if prefixed && !lit.text.contains(' ') {
                 used.insert(lit.text.to_string());
             }
         }
@@ -468,6 +471,10 @@ fn domain_messages_translate_and_german_equals_display() {
             detail: "bad".into(),
         }),
     ];
+    let mut samples = samples;
+    for e in crate::storage::error_samples() {
+        samples.push(Box::new(e));
+    }
     let mut keys_seen = BTreeSet::new();
     for m in &samples {
         for lang in Lang::ALL {

@@ -5,11 +5,15 @@
 //! store (`idb.rs`) asks [`plan`] for the versions between the found and the wanted one and
 //! applies their changes one version at a time, inside the version-change transaction.
 //!
-//! Adding version 2 is one step: add a variant `V2` to [`SchemaVersion`], append it to
+//! Adding a version is one step: add a variant to [`SchemaVersion`], append it to
 //! [`SchemaVersion::ALL`], and give it its changes in [`SchemaVersion::changes`] (the compiler
 //! insists on the last part). Data rewrites go into a [`Change::RewriteRows`] with a pure
-//! function that can be unit-tested natively; the browser test `migration_steps_*` in
-//! `tests/storage_idb.rs` shows how a step is tested in IndexedDB.
+//! function that can be unit-tested natively; the browser tests `migration_*` in
+//! `tests/storage_idb.rs` show how a step is tested in IndexedDB. A step, once released, is
+//! never changed: a database may still be at any earlier version.
+//!
+//! The schema describes where records live and how they are indexed; what a record looks
+//! like is versioned separately, per record (`records`).
 //!
 //! Everything here is pure and natively tested; [`SchemaModel`] simulates the changes.
 
@@ -25,13 +29,12 @@ pub mod names {
     pub const SETTINGS: &str = "settings";
     pub const SETTINGS_KEY: &str = "practice";
 
-    /// Persons: folded "lastname firstname".
-    pub const IDX_NAME: &str = "name";
-    /// Persons: birthday "MM-DD".
+    /// Persons: birthday "MM-DD" (used by the query builder's birthday conditions).
     pub const IDX_BIRTHDAY: &str = "birthday";
-    /// Persons: "patient" | "prospect".
+    /// Persons, schema 1–2 only (deleted by schema 3, no part of the app used them): folded
+    /// "lastname firstname", "patient" | "prospect", folded tags.
+    pub const IDX_NAME: &str = "name";
     pub const IDX_KIND: &str = "kind";
-    /// Persons: folded tags (multiEntry).
     pub const IDX_TAGS: &str = "tags";
     /// Appointments: start "YYYY-MM-DDTHH:MM:SS" — the appointment-day index (a day is a key
     /// range of it).
@@ -39,9 +42,10 @@ pub mod names {
     /// Appointments: person id (for "appointments of" and the delete cascade).
     pub const IDX_PERSON: &str = "person";
 
-    /// Row fields. Persons: `{id, name, bday?, kind, tags, json}`; appointments:
-    /// `{id, start, person, json}`; settings and documents: `{key, json}`. `json` holds the
-    /// full record as JSON text.
+    /// Row fields. Appointments: `{id, start, person, v, json}`; settings and documents:
+    /// `{key, v, json}`; `v` is the record version (missing in rows written before schema 3:
+    /// version 1), `json` the record's body. Schema-1 persons: `{id, name, bday?, kind, tags,
+    /// json}`.
     pub const F_ID: &str = "id";
     pub const F_KEY: &str = "key";
     pub const F_NAME: &str = "name";
@@ -51,20 +55,26 @@ pub mod names {
     pub const F_START: &str = "start";
     pub const F_PERSON: &str = "person";
     pub const F_JSON: &str = "json";
+    pub const F_V: &str = "v";
 
-    /// Schema v2 persons store ("buckets"): key path of a bucket row, the bucket number.
-    /// A bucket row is `{b, ids[], names[], bdays[], kinds[], tagsets[], tags[], json[]}`:
-    /// `ids`, `names`, `bdays` ("" = none), `kinds`, `tagsets` (tags joined by U+001F) and
-    /// `json` are parallel (one entry per person, ids in insertion order); `tags` is the
-    /// union of the bucket's tags. The row with `b = -1` holds the person count `{b, n}`.
+    /// The persons store since schema 2 ("buckets"): key path of a bucket row, the bucket
+    /// number. Since schema 3 a bucket row is `{b, ids[], bdays[], vs[], json[]}`, parallel
+    /// arrays with one entry per person (ids in insertion order): the birthday key ("" =
+    /// none), the record version and the record's body. Schema 2 had `{b, ids[], names[],
+    /// bdays[], kinds[], tagsets[], tags[], json[]}` (`tagsets`: tags joined by U+001F,
+    /// `tags`: their union). The row with `b = -1` holds the person count `{b, n}`.
     pub const F_BUCKET: &str = "b";
     pub const F_IDS: &str = "ids";
     pub const F_NAMES: &str = "names";
     pub const F_BDAYS: &str = "bdays";
     pub const F_KINDS: &str = "kinds";
+    pub const F_VS: &str = "vs";
+    /// Object stores added by schema 3.
+    pub const QUARANTINE: &str = "quarantine";
+    pub const SENDLOG_ARCHIVE: &str = "sendlog_archive";
     /// The number of person buckets (a person's bucket is a hash of its id).
     pub const PERSON_BUCKETS: u32 = 1024;
-    /// The v2 person indices: (index name, key path), all multiEntry.
+    /// The schema-2 person indices: (index name, key path), all multiEntry.
     pub const V2_PERSON_INDICES: [(&str, &str); 4] = [
         (IDX_NAME, F_NAMES),
         (IDX_BIRTHDAY, F_BDAYS),
@@ -105,6 +115,9 @@ pub enum Change {
     /// (see [`names::F_BUCKET`]): reads every v1 row, recreates the store with key path
     /// `b` and the [`names::V2_PERSON_INDICES`], and writes the rows into their buckets.
     PersonsToBuckets,
+    /// v2 → v3: rewrites every person bucket to the schema-3 shape (drops `names`, `kinds`,
+    /// `tagsets`, `tags`; adds `vs`, all version 1).
+    SlimPersonBuckets,
 }
 
 /// The schema versions, oldest first. The number of a version is its position + 1.
@@ -115,10 +128,14 @@ pub enum SchemaVersion {
     /// Persons packed into [`names::PERSON_BUCKETS`] bucket rows (bulk writes need far
     /// fewer IndexedDB requests: one per bucket instead of one per person).
     V2,
+    /// Versioned records; only the indices the app uses (the name, kind and tag indices are
+    /// deleted with the keys they held — folded by a second text fold — and the bucket
+    /// entries lose them); the quarantine and send-log archive collections.
+    V3,
 }
 
 impl SchemaVersion {
-    pub const ALL: [SchemaVersion; 2] = [SchemaVersion::V1, SchemaVersion::V2];
+    pub const ALL: [SchemaVersion; 3] = [SchemaVersion::V1, SchemaVersion::V2, SchemaVersion::V3];
     pub const LATEST: SchemaVersion = SchemaVersion::ALL[SchemaVersion::ALL.len() - 1];
 
     /// The IndexedDB version number.
@@ -141,6 +158,7 @@ impl SchemaVersion {
         match self {
             SchemaVersion::V1 => V1,
             SchemaVersion::V2 => V2,
+            SchemaVersion::V3 => V3,
         }
     }
 
@@ -198,6 +216,24 @@ const V1: &[Change] = &[
 ];
 
 const V2: &[Change] = &[Change::PersonsToBuckets];
+
+const V3: &[Change] = &[
+    Change::DeleteIndex {
+        store: PERSONS,
+        index: IDX_NAME,
+    },
+    Change::DeleteIndex {
+        store: PERSONS,
+        index: IDX_KIND,
+    },
+    Change::DeleteIndex {
+        store: PERSONS,
+        index: IDX_TAGS,
+    },
+    Change::SlimPersonBuckets,
+    doc_store(QUARANTINE),
+    doc_store(SENDLOG_ARCHIVE),
+];
 
 /// A numbered list of changes: what `upgradeneeded` applies for one version step.
 #[derive(Clone, Copy, Debug)]
@@ -308,6 +344,15 @@ impl SchemaModel {
                     .map(|(i, kp)| (i.to_string(), (kp.to_string(), true)))
                     .collect();
             }
+            Change::SlimPersonBuckets => {
+                let s = self
+                    .stores
+                    .get(PERSONS)
+                    .ok_or_else(|| format!("no store {PERSONS}"))?;
+                if s.key_path != F_BUCKET {
+                    return Err(format!("store {PERSONS} has no buckets"));
+                }
+            }
         }
         Ok(())
     }
@@ -326,176 +371,4 @@ impl SchemaModel {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::Collection;
-
-    #[test]
-    fn versions_are_numbered_from_one_in_order() {
-        for (i, v) in SchemaVersion::ALL.iter().enumerate() {
-            assert_eq!(v.number(), i as u32 + 1);
-            assert_eq!(SchemaVersion::from_number(i as u32 + 1), Some(*v));
-        }
-        assert_eq!(SchemaVersion::from_number(0), None);
-        assert_eq!(
-            SchemaVersion::from_number(SchemaVersion::ALL.len() as u32 + 1),
-            None
-        );
-        assert_eq!(SchemaVersion::LATEST, *SchemaVersion::ALL.last().unwrap());
-    }
-
-    fn versions(v: Vec<Migration>) -> Vec<u32> {
-        v.iter().map(|m| m.version).collect()
-    }
-
-    #[test]
-    fn plan_steps_one_version_at_a_time() {
-        const A: &[Change] = &[];
-        let migs = [
-            Migration {
-                version: 1,
-                changes: A,
-            },
-            Migration {
-                version: 2,
-                changes: A,
-            },
-            Migration {
-                version: 3,
-                changes: A,
-            },
-        ];
-        let cases: &[(u32, u32, Option<&[u32]>)] = &[
-            (0, 3, Some(&[1, 2, 3])),
-            (1, 3, Some(&[2, 3])),
-            (2, 3, Some(&[3])),
-            (3, 3, Some(&[])),
-            (0, 1, Some(&[1])),
-            (1, 2, Some(&[2])),
-            (4, 3, None),
-            (0, 4, None),
-        ];
-        for &(found, target, want) in cases {
-            match (plan(&migs, found, target), want) {
-                (Ok(p), Some(w)) => assert_eq!(versions(p), w, "{found}->{target}"),
-                (Err(StoreError::TooNew { supported, .. }), None) => assert_eq!(supported, 3),
-                (got, want) => panic!("{found}->{target}: got {got:?}, want {want:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn app_plan_from_scratch_reaches_latest() {
-        let p = plan(&migrations(), 0, SchemaVersion::LATEST.number()).unwrap();
-        assert_eq!(p.len(), SchemaVersion::ALL.len());
-        let err = plan(&migrations(), 99, SchemaVersion::LATEST.number()).unwrap_err();
-        assert_eq!(
-            err,
-            StoreError::TooNew {
-                found: 99,
-                supported: SchemaVersion::LATEST.number()
-            }
-        );
-        assert!(err.to_string().contains("neueren Version"));
-    }
-
-    /// Migration 0 → 1: the schema every query of `idb.rs` relies on.
-    #[test]
-    fn migration_v1_creates_the_schema() {
-        let m = SchemaModel::build(&[SchemaVersion::V1.migration()]).unwrap();
-        let idx = |store: &str| -> Vec<(String, String, bool)> {
-            m.stores[store]
-                .indices
-                .iter()
-                .map(|(n, (kp, me))| (n.clone(), kp.clone(), *me))
-                .collect()
-        };
-        let s = |a: &str, b: &str, c| (a.to_string(), b.to_string(), c);
-        assert_eq!(m.stores[PERSONS].key_path, F_ID);
-        assert_eq!(
-            idx(PERSONS),
-            vec![
-                s(IDX_BIRTHDAY, F_BDAY, false),
-                s(IDX_KIND, F_KIND, false),
-                s(IDX_NAME, F_NAME, false),
-                s(IDX_TAGS, F_TAGS, true),
-            ]
-        );
-        assert_eq!(m.stores[APPOINTMENTS].key_path, F_ID);
-        assert_eq!(
-            idx(APPOINTMENTS),
-            vec![s(IDX_PERSON, F_PERSON, false), s(IDX_START, F_START, false)]
-        );
-        assert_eq!(m.stores[SETTINGS].key_path, F_KEY);
-        for c in Collection::ALL {
-            assert_eq!(m.stores[c.store_name()].key_path, F_KEY, "{c:?}");
-            assert!(m.stores[c.store_name()].indices.is_empty());
-        }
-        assert_eq!(m.stores.len(), 3 + Collection::ALL.len());
-    }
-
-    /// Migration 1 → 2: persons become bucket rows, everything else stays as in v1.
-    #[test]
-    fn migration_v2_packs_persons_into_buckets() {
-        let v1 = SchemaModel::build(&[SchemaVersion::V1.migration()]).unwrap();
-        let v2 = SchemaModel::build(&migrations()[..2]).unwrap();
-        assert_eq!(v2.stores[PERSONS].key_path, F_BUCKET);
-        let idx: Vec<(String, String, bool)> = v2.stores[PERSONS]
-            .indices
-            .iter()
-            .map(|(n, (kp, me))| (n.clone(), kp.clone(), *me))
-            .collect();
-        let s = |a: &str, b: &str| (a.to_string(), b.to_string(), true);
-        assert_eq!(
-            idx,
-            vec![
-                s(IDX_BIRTHDAY, F_BDAYS),
-                s(IDX_KIND, F_KINDS),
-                s(IDX_NAME, F_NAMES),
-                s(IDX_TAGS, F_TAGS),
-            ]
-        );
-        let mut rest = v2.clone();
-        rest.stores.remove(PERSONS);
-        let mut rest1 = v1.clone();
-        rest1.stores.remove(PERSONS);
-        assert_eq!(rest, rest1);
-        // Applying it twice is refused, as on a database without persons.
-        let mut again = v2.clone();
-        assert!(again.apply(&Change::PersonsToBuckets).is_err());
-        assert!(SchemaModel::default()
-            .apply(&Change::PersonsToBuckets)
-            .is_err());
-    }
-
-    #[test]
-    fn every_version_applies_cleanly_on_its_predecessor() {
-        let all = migrations();
-        for n in 1..=all.len() {
-            SchemaModel::build(&all[..n]).unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
-
-    #[test]
-    fn model_rejects_what_indexeddb_rejects() {
-        let mut m = SchemaModel::default();
-        assert!(m.apply(&index(PERSONS, IDX_NAME, F_NAME)).is_err());
-        m.apply(&doc_store("x")).unwrap();
-        assert!(m.apply(&doc_store("x")).is_err());
-        m.apply(&index("x", "i", "k")).unwrap();
-        assert!(m.apply(&index("x", "i", "k")).is_err());
-        m.apply(&Change::DeleteIndex {
-            store: "x",
-            index: "i",
-        })
-        .unwrap();
-        assert!(m
-            .apply(&Change::DeleteIndex {
-                store: "x",
-                index: "i"
-            })
-            .is_err());
-        m.apply(&Change::DeleteStore { store: "x" }).unwrap();
-        assert_eq!(m, SchemaModel::default());
-    }
-}
+mod tests;

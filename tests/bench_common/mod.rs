@@ -9,6 +9,7 @@
 #![allow(dead_code)] // each including crate uses a different part
 
 use chrono::NaiveDate;
+use praxisbote::domain::demo::{generate_large, generate_persons, DemoPractice};
 use praxisbote::domain::hashing::{fast_map, FastMap};
 use praxisbote::domain::model::*;
 use praxisbote::domain::placeholders::{build_context, ContextInput, MessageContext};
@@ -17,7 +18,6 @@ use praxisbote::domain::render::Renderer;
 use praxisbote::domain::review::Review;
 use praxisbote::domain::search::{SearchKey, TextQuery};
 use praxisbote::domain::selection::Recipient;
-use praxisbote::domain::synthetic::{generate, SyntheticData};
 use praxisbote::domain::template::{shipped_id, shipped_template, Language};
 
 /// One measured step: median and minimum of `runs` runs, and what it produced (to check
@@ -77,9 +77,9 @@ pub fn select_today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 12, 20).expect("date")
 }
 
-/// The synthetic practice of the selection benchmarks: `n` persons, seed 1.
-pub fn select_data(n: usize) -> SyntheticData {
-    generate(n, 1, select_today())
+/// The practice of the selection benchmarks: `demo::generate_large(n, seed 1)`.
+pub fn select_data(n: usize) -> DemoPractice {
+    generate_large(n, 1, select_today())
 }
 
 /// The saved queries of the selection benchmark (birthday window over the year end, recall,
@@ -118,17 +118,17 @@ pub fn select_queries(today: NaiveDate) -> Vec<SavedQuery> {
             ],
         },
         SavedQuery {
-            name: "PLZ 80–83, Ort München/Bad Tölz, Merkmal Rücken".into(),
+            name: "PLZ 50–51, Ort Köln/Hürth, Merkmal Rückenschule".into(),
             conditions: vec![
                 Condition::PostcodeRange {
-                    from: "80".into(),
-                    to: "83".into(),
+                    from: "50".into(),
+                    to: "51".into(),
                 },
                 Condition::City {
-                    cities: s(&["München", "Bad Tölz"]),
+                    cities: s(&["Köln", "Hürth"]),
                 },
                 Condition::Tags {
-                    tags: s(&["ruecken", "Sport"]),
+                    tags: s(&["rueckenschule", "Pilates"]),
                     mode: TagMode::Any,
                 },
             ],
@@ -192,7 +192,7 @@ pub const REVIEW_CASES: [(Channel, Purpose); 3] = [
 ];
 
 /// Review recipients: the first `n` persons.
-pub fn review_recipients(data: &SyntheticData, n: usize) -> Vec<Recipient> {
+pub fn review_recipients(data: &DemoPractice, n: usize) -> Vec<Recipient> {
     data.persons
         .iter()
         .take(n)
@@ -208,7 +208,7 @@ pub fn person_map(persons: &[PersonRecord]) -> FastMap<&PersonId, &Person> {
 }
 
 /// Saved-query evaluation over `data` and the review of `n_review` recipients.
-pub fn select_figures(now: &dyn Fn() -> f64, data: &SyntheticData, n_review: usize) -> Vec<Figure> {
+pub fn select_figures(now: &dyn Fn() -> f64, data: &DemoPractice, n_review: usize) -> Vec<Figure> {
     let today = select_today();
     let runs = 21;
     let mut out = Vec::new();
@@ -290,21 +290,6 @@ pub fn select_figures(now: &dyn Fn() -> f64, data: &SyntheticData, n_review: usi
 
 // ----------------------------------------------------------------- rendering (issue 4) ----
 
-const FIRST: &[&str] = &[
-    "Anna", "Mehmet", "Alex", "Sophie", "Jonas", "Ayşe", "Lukas", "Marie", "Kim", "Noah",
-];
-const LAST: &[&str] = &[
-    "Müller",
-    "Yılmaz",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Meyer",
-    "Wagner",
-    "Becker",
-    "Hoffmann",
-];
 const THERAPISTS: &[&str] = &["Frau Weber", "Herr Dr. Brandt", "Frau Lange", ""];
 const KINDS: &[&str] = &[
     "Physiotherapie",
@@ -313,33 +298,15 @@ const KINDS: &[&str] = &[
     "Kontrolle",
 ];
 
-/// `n` varied recipients with an appointment each (names, genders, titles, appointments
-/// with and without therapist/room).
+/// `n` recipients of the one person generator (`demo::generate_persons`, seed 5) with an
+/// appointment each (with and without therapist and room).
 pub fn render_people(n: usize) -> Vec<(Person, Appointment)> {
     let base = NaiveDate::from_ymd_opt(2026, 11, 27).expect("date");
-    (0..n)
-        .map(|i| {
-            let gender = Gender::ALL[i % 4];
-            let person = Person {
-                id: PersonId(format!("p{i}")),
-                title: if i % 7 == 0 {
-                    "Dr.".into()
-                } else {
-                    String::new()
-                },
-                first_name: FIRST[i % FIRST.len()].into(),
-                last_name: LAST[(i / 3) % LAST.len()].into(),
-                gender,
-                address: PostalAddress {
-                    street: "Lindenstraße".into(),
-                    house_number: format!("{}", i % 120 + 1),
-                    postcode: "10115".into(),
-                    city: "Berlin".into(),
-                    ..Default::default()
-                },
-                email: format!("p{i}@example.org"),
-                ..Default::default()
-            };
+    generate_persons(n, 5, render_today())
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let person = r.person;
             let start = (base + chrono::Duration::days((i % 20) as i64))
                 .and_hms_opt(8 + (i % 10) as u32, (i % 4) as u32 * 15, 0)
                 .expect("time");

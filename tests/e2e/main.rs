@@ -185,3 +185,58 @@ async fn composer_previews_recipients_and_rejects_birth_date() {
     assert!(err.contains("Datenschutz"), "{err}");
     assert!(err.contains("Zeile 1"), "{err}");
 }
+
+/// Stored records that cannot be read (here a template row that is no JSON and a saved query
+/// of the wrong shape, written into IndexedDB behind the app's back) are set aside at start,
+/// kept and counted: a banner names the count, the rest of the app keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_records_are_set_aside_and_counted_in_a_banner() {
+    let s = Session::start().await;
+    s.open("").await;
+    s.wait_text("Demodaten").await;
+    let r = s
+        .script_async(
+            r#"const done = arguments[arguments.length - 1];
+            const open = indexedDB.open('praxisbote');
+            open.onerror = () => done('open failed');
+            open.onsuccess = () => {
+              const db = open.result;
+              const tx = db.transaction(['templates', 'queries'], 'readwrite');
+              tx.objectStore('templates').put({key: 'kaputt', v: 1, json: '{"body": '});
+              tx.objectStore('queries').put({key: 'alt', v: 1, json: '{"bedingungen": []}'});
+              tx.oncomplete = () => { db.close(); done('ok'); };
+              tx.onerror = () => done('tx failed: ' + tx.error);
+            };"#,
+        )
+        .await;
+    assert_eq!(r, serde_json::json!("ok"));
+    s.reload().await;
+    let text = s
+        .wait_status_matching("nicht gelesen werden konnten: 2.")
+        .await;
+    assert!(text.contains("Beiseitegelegte Datensätze"), "{text}");
+    // Set aside, not lost: both rows are in the quarantine store, unchanged.
+    let kept = s
+        .script_async(
+            r#"const done = arguments[arguments.length - 1];
+            const open = indexedDB.open('praxisbote');
+            open.onsuccess = () => {
+              const db = open.result;
+              const req = db.transaction('quarantine').objectStore('quarantine').getAll();
+              req.onsuccess = () => {
+                db.close();
+                done(req.result.map((r) => JSON.parse(r.json)).map((q) => q.store + '/' + q.key + ':' + q.body).sort());
+              };
+            };"#,
+        )
+        .await;
+    assert_eq!(
+        kept,
+        serde_json::json!([
+            "queries/alt:{\"bedingungen\": []}",
+            "templates/kaputt:{\"body\": "
+        ])
+    );
+    // The app still works: the patient list is there.
+    s.wait_css("table.data tbody tr td a").await;
+}

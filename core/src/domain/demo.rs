@@ -39,54 +39,9 @@ pub struct DemoPractice {
 // Deterministic randomness
 // ---------------------------------------------------------------------------------------
 
-/// SplitMix64: tiny, fast, good enough for test data, and identical on every platform.
-#[derive(Clone, Debug)]
-struct Rng(u64);
-
-fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-impl Rng {
-    fn new(seed: u64, stream: u64) -> Self {
-        Rng(mix(seed, stream))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
-    }
-
-    fn range(&mut self, lo: i64, hi_inclusive: i64) -> i64 {
-        lo + self.below((hi_inclusive - lo + 1) as u64) as i64
-    }
-
-    /// True with the given probability in percent.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    fn digits(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + self.below(10) as u8))
-            .collect()
-    }
-}
+// The one seeded generator (`rng.rs`): every person and part of the practice draws from
+// its own stream of the seed.
+use super::rng::{mix, Rng};
 
 // Id kinds, encoded in the id so person and appointment ids never collide.
 const ID_PERSON: u64 = 1;
@@ -743,7 +698,7 @@ fn random_consents(
 
 /// Generates one random person; `index` selects the deterministic stream.
 fn make_person(seed: u64, index: u64, kind: Kind, today: NaiveDate) -> PersonRecord {
-    let mut rng = Rng::new(seed, index.wrapping_mul(2).wrapping_add(0x5EED));
+    let mut rng = Rng::stream(seed, index.wrapping_mul(2).wrapping_add(0x5EED));
     let origin = match rng.below(100) {
         0..=64 => &GERMAN,
         65..=79 => &TURKISH,
@@ -968,19 +923,67 @@ fn make_person(seed: u64, index: u64, kind: Kind, today: NaiveDate) -> PersonRec
     }
 }
 
-/// `n` random persons (about one in seven a prospect) for benchmarks and load tests.
-/// Deterministic in `seed` and `today`; ids are unique.
+/// `n` random persons (about one in seven a prospect) for benchmarks, load tests and
+/// randomised tests: the one person generator of praxisbote (the demo practice draws its
+/// persons from it too). Deterministic in `seed` and `today`; ids are unique.
 pub fn generate_persons(n: usize, seed: u64, today: NaiveDate) -> Vec<PersonRecord> {
     (0..n as u64)
-        .map(|i| {
-            let kind = if i % 7 == 6 {
-                Kind::Prospect
-            } else {
-                Kind::Patient
-            };
-            make_person(seed, i, kind, today)
-        })
+        .map(|i| generate_person(seed, i, today))
         .collect()
+}
+
+/// Person number `index` of [`generate_persons`] (every 7th a prospect), on its own: the
+/// same record whatever other persons are generated.
+pub fn generate_person(seed: u64, index: u64, today: NaiveDate) -> PersonRecord {
+    let kind = if index % 7 == 6 {
+        Kind::Prospect
+    } else {
+        Kind::Patient
+    };
+    make_person(seed, index, kind, today)
+}
+
+/// A large practice for benchmarks and randomised tests: the demo settings, `n` persons of
+/// [`generate_persons`], and 0–5 appointments per patient between three years before and two
+/// months after `today` (about one in ten cancelled), sorted by start. Deterministic.
+pub fn generate_large(n: usize, seed: u64, today: NaiveDate) -> DemoPractice {
+    let persons = generate_persons(n, seed, today);
+    let mut rng = Rng::stream(seed, 0xA991);
+    let mut appointments = Vec::with_capacity(n * 3);
+    let mut next_id = 0u64;
+    for p in persons.iter().filter(|p| p.person.kind == Kind::Patient) {
+        for _ in 0..rng.below(6) {
+            let day = today - Duration::days(3 * 365) + Duration::days(rng.range(0, 3 * 365 + 60));
+            let start = day.and_time(
+                NaiveTime::from_hms_opt(8 + rng.below(10) as u32, 15 * rng.below(4) as u32, 0)
+                    .expect("valid time"),
+            );
+            let &(kind, minutes, _) = rng.pick(APPOINTMENT_TYPES);
+            let (therapist, room) = *rng.pick(THERAPISTS);
+            let status = match rng.below(100) {
+                0..=9 => AppointmentStatus::Cancelled,
+                _ if day < today => AppointmentStatus::Done,
+                _ => AppointmentStatus::Planned,
+            };
+            appointments.push(Appointment {
+                id: AppointmentId(demo_uuid(seed, ID_APPOINTMENT, next_id)),
+                person_id: p.person.id.clone(),
+                start,
+                end: start + Duration::minutes(minutes),
+                therapist: therapist.to_string(),
+                location: room.to_string(),
+                kind: kind.to_string(),
+                status,
+            });
+            next_id += 1;
+        }
+    }
+    appointments.sort_by(|a, b| (a.start, &a.id.0).cmp(&(b.start, &b.id.0)));
+    DemoPractice {
+        settings: demo_settings(),
+        persons,
+        appointments,
+    }
 }
 
 /// The practice settings of the demo practice.
@@ -1218,7 +1221,7 @@ pub fn generate(seed: u64, today: NaiveDate) -> DemoPractice {
         .collect();
     apply_messy_cases(&mut persons, seed, today);
 
-    let mut rng = Rng::new(seed, 0xA990);
+    let mut rng = Rng::stream(seed, 0xA990);
     let mut appointments = Vec::new();
     let mut next_id = 0u64;
     let mut push = |appointments: &mut Vec<Appointment>,
@@ -1343,6 +1346,32 @@ pub fn generate(seed: u64, today: NaiveDate) -> DemoPractice {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn large_sets_are_deterministic_varied_and_consistent() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let a = generate_large(2000, 7, today);
+        assert_eq!(a, generate_large(2000, 7, today));
+        assert_ne!(a.persons[..20], generate_large(20, 8, today).persons[..]);
+        // Person i is the same record on its own and in any set.
+        assert_eq!(generate_person(7, 1234, today), a.persons[1234]);
+        let ids: std::collections::HashSet<_> = a.persons.iter().map(|p| &p.person.id).collect();
+        assert_eq!(ids.len(), 2000);
+        assert!(a.appointments.iter().all(|x| ids.contains(&x.person_id)));
+        assert!(a.appointments.len() > 3000, "{}", a.appointments.len());
+        assert!(a.appointments.windows(2).all(|w| w[0].start <= w[1].start));
+        assert!(a
+            .appointments
+            .iter()
+            .any(|x| x.status == AppointmentStatus::Cancelled));
+        assert!(a.appointments.iter().any(|x| x.start.date() > today));
+        assert!(a.persons.iter().any(|p| p
+            .sensitive
+            .birth_date
+            .is_some_and(|d| d.month() == 2 && d.day() == 29)));
+        assert!(a.persons.iter().any(|p| p.person.kind == Kind::Prospect));
+    }
+
     use super::*;
     use std::collections::{HashMap, HashSet};
 

@@ -16,13 +16,14 @@ pub mod placeholders;
 pub mod print;
 pub mod query;
 pub mod render;
+pub mod retention;
 pub mod review;
+pub mod rng;
 pub mod salutation;
 pub mod search;
 pub mod selection;
 pub mod sendlog;
 pub mod sms;
-pub mod synthetic;
 pub mod template;
 
 pub use model::*;

@@ -588,6 +588,48 @@ impl CompiledQuery {
         })
     }
 
+    /// The day-month ranges (inclusive, each `from <= to`, sorted, not overlapping) that hold
+    /// the birth day-month of every person this query can match, or `None` when it has no
+    /// birthday condition. Storage can pre-select persons with its birthday index; the query
+    /// must still be evaluated on them (a range is a superset: years and ages are not checked).
+    /// A range covering 28.02. also covers 29.02. (celebrated on 28.02. in non-leap years).
+    pub fn birthday_ranges(&self) -> Option<Vec<(DayMonth, DayMonth)>> {
+        let segs = self.conditions.iter().find_map(|c| match c {
+            Compiled::Birthday(segs) => Some(segs),
+            _ => None,
+        })?;
+        let feb28 = md_key(2, 28);
+        let mut keys: Vec<(u16, u16)> = segs
+            .iter()
+            .map(|s| {
+                let hi = if s.lo <= feb28 && feb28 <= s.hi {
+                    s.hi.max(LEAP_DAY)
+                } else {
+                    s.hi
+                };
+                (s.lo, hi)
+            })
+            .collect();
+        keys.sort_unstable();
+        let mut merged: Vec<(u16, u16)> = Vec::new();
+        for (lo, hi) in keys {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1 + 1 => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        let dm = |k: u16| DayMonth {
+            month: u32::from(k / 32),
+            day: u32::from(k % 32),
+        };
+        Some(
+            merged
+                .into_iter()
+                .map(|(lo, hi)| (dm(lo), dm(hi)))
+                .collect(),
+        )
+    }
+
     /// Whether the query has a recall condition, which needs a context with visits.
     pub fn needs_appointments(&self) -> bool {
         self.conditions
@@ -667,9 +709,10 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::demo::generate_large as generate;
     use crate::domain::model::*;
+    use crate::domain::rng::Rng;
     use crate::domain::search::folded_eq;
-    use crate::domain::synthetic::{generate, Rng};
     use chrono::{NaiveDateTime, NaiveTime};
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -1444,8 +1487,16 @@ mod tests {
     }
 
     fn random_condition(rng: &mut Rng, today: NaiveDate) -> Condition {
-        let tags = ["Rücken", "ruecken", "Sport", "Kurs", "Yoga", "VIP"];
-        let cities = ["München", "muenchen", "Berlin", "Bad Tölz", "Köln"];
+        // The generator's vocabulary, in other spellings too (folded comparisons).
+        let tags = [
+            "Pilates",
+            "pilates",
+            "Rückenschule",
+            "rueckenschule",
+            "Kinder",
+            "VIP",
+        ];
+        let cities = ["Köln", "koeln", "KÖLN", "Bad Tölz", "Hürth"];
         let rand_dm = |rng: &mut Rng| {
             let date = d(2000, 1, 1) + chrono::Duration::days(rng.below(366) as i64);
             DayMonth::of(date)
@@ -1509,6 +1560,60 @@ mod tests {
     }
 
     #[test]
+    fn birthday_ranges_cover_the_windows() {
+        let ranges = |conditions: Vec<Condition>, today| {
+            CompiledQuery::new(
+                &SavedQuery {
+                    name: "q".into(),
+                    conditions,
+                },
+                today,
+            )
+            .birthday_ranges()
+        };
+        let kind = Condition::Kind {
+            kind: crate::domain::model::Kind::Patient,
+        };
+        assert_eq!(ranges(vec![kind.clone()], d(2026, 5, 1)), None);
+        // Wrapping the year end: two ranges.
+        assert_eq!(
+            ranges(
+                vec![
+                    kind,
+                    Condition::BirthdayWindow {
+                        from: dm(28, 12),
+                        to: dm(5, 1)
+                    }
+                ],
+                d(2026, 12, 20)
+            ),
+            Some(vec![(dm(1, 1), dm(5, 1)), (dm(28, 12), dm(31, 12))])
+        );
+        let between = |from, to| vec![Condition::BirthdayBetween { from, to }];
+        let cases = [
+            // 28.02. in a non-leap year covers 29.02. births.
+            (
+                between(d(2027, 2, 20), d(2027, 2, 28)),
+                Some(vec![(dm(20, 2), dm(29, 2))]),
+            ),
+            // Several years: the ranges merge into the whole year.
+            (
+                between(d(2026, 6, 1), d(2027, 6, 30)),
+                Some(vec![(dm(1, 1), dm(31, 12))]),
+            ),
+            // An empty window matches nobody: no range at all.
+            (between(d(2027, 3, 2), d(2027, 3, 1)), None),
+        ];
+        for (conditions, want) in cases {
+            assert_eq!(
+                ranges(conditions.clone(), d(2027, 1, 1)),
+                want,
+                "{conditions:?}"
+            );
+        }
+    }
+
+    #[test]
     fn query_results_equal_naive_reference() {
         let mut rng = Rng::new(42);
         let mut checked_non_empty = 0;
@@ -1539,6 +1644,16 @@ mod tests {
                     .map(|(i, _)| i)
                     .collect();
                 assert_eq!(fast, naive, "{query:?} on {today}");
+                // The birthday pre-selection never loses a match.
+                if let Some(ranges) = CompiledQuery::new(&query, today).birthday_ranges() {
+                    for &i in &fast {
+                        let b = DayMonth::of(data.persons[i].sensitive.birth_date.unwrap());
+                        assert!(
+                            ranges.iter().any(|(lo, hi)| *lo <= b && b <= *hi),
+                            "{b} outside {ranges:?} for {query:?} on {today}"
+                        );
+                    }
+                }
                 checked_non_empty += usize::from(!fast.is_empty());
             }
         }

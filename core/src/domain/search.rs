@@ -1,8 +1,10 @@
 //! Umlaut- and accent-insensitive text search over persons.
 //!
-//! Both the haystack and the query go through the same [`fold`]: lower case, diacritics
-//! removed (ü → u, é → e, ł → l, ı → i), ß → ss, and the German transliterations "ae",
-//! "oe", "ue" collapsed to a, o, u. So "muller", "mueller" and "Müller" all fold to
+//! Both the haystack and the query go through the same [`fold`] — the one text fold of
+//! praxisbote (search, query conditions on tags and cities, address keys): lower case,
+//! diacritics removed (ü → u, é → e, ł → l, ı → i), ß → ss, control characters and combining
+//! marks dropped, whitespace collapsed, and the German transliterations "ae", "oe", "ue"
+//! collapsed to a, o, u. So "muller", "mueller" and "Müller" all fold to
 //! "muller", and "weiss" finds "Weiß". Because the same function folds both sides, the
 //! collapse of "ue" in words like "Samuel" is harmless ("samuel" → "samul" on both sides).
 //!
@@ -49,8 +51,15 @@ fn fold_char(c: char) -> Option<&'static str> {
     })
 }
 
+/// Combining diacritical marks (U+0300–U+036F): dropped, so decomposed text ("e" + U+0301)
+/// folds like precomposed text ("é").
+fn is_combining_mark(c: char) -> bool {
+    ('\u{0300}'..='\u{036f}').contains(&c)
+}
+
 /// Appends the folded form of `s` to `out` (see the module documentation). Whitespace runs
-/// become one space; leading whitespace is dropped.
+/// become one space; leading whitespace is dropped; control characters and combining marks
+/// are dropped.
 pub fn fold_into(s: &str, out: &mut String) {
     let push = |out: &mut String, c: char| {
         if c == 'e' && matches!(out.as_bytes().last(), Some(b'a' | b'o' | b'u')) {
@@ -62,22 +71,22 @@ pub fn fold_into(s: &str, out: &mut String) {
         out.push(c);
     };
     for c in s.chars() {
-        if c.is_ascii() {
-            let c = if c.is_ascii_whitespace() {
-                ' '
-            } else {
-                c.to_ascii_lowercase()
-            };
-            push(out, c);
+        if c.is_whitespace() {
+            push(out, ' ');
+        } else if c.is_control() || is_combining_mark(c) {
+            // dropped
+        } else if c.is_ascii() {
+            push(out, c.to_ascii_lowercase());
         } else if let Some(f) = fold_char(c) {
             for fc in f.chars() {
                 push(out, fc);
             }
-        } else if c.is_whitespace() {
-            push(out, ' ');
         } else {
             for lc in c.to_lowercase() {
-                push(out, lc);
+                // Lower-casing may produce a combining mark ("İ" → "i" + U+0307).
+                if !is_combining_mark(lc) {
+                    push(out, lc);
+                }
             }
         }
     }
@@ -248,6 +257,15 @@ mod tests {
             ("  Bad   Tölz ", "bad tolz"),
             ("Straße", "strasse"),
             ("Ñandú", "nandu"),
+            // Formerly folded differently by the storage keys: now one fold for all.
+            ("Ἀλέξανδρος", "ἀλέξανδρος"),
+            ("İlker", "ilker"),
+            ("Zoë\u{7}", "zo"),
+            ("Ze\u{301}ynep", "zeynep"),
+            ("Æsir Œuvre", "asir ouvre"),
+            ("Öztürk-Şahin", "ozturk-sahin"),
+            ("a\tb\u{a0}\u{2003}c", "a b c"),
+            ("", ""),
         ] {
             assert_eq!(fold(input), folded, "{input}");
         }
@@ -356,7 +374,7 @@ mod tests {
     #[test]
     fn every_person_finds_itself_in_any_spelling() {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        let data = crate::domain::synthetic::generate(500, 3, today);
+        let data = crate::domain::demo::generate_large(500, 3, today);
         let translit = |s: &str| {
             s.replace('ä', "ae")
                 .replace('ö', "oe")

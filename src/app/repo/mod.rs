@@ -7,7 +7,7 @@ use crate::app::state::AppState;
 use crate::domain::query::SavedQuery;
 use crate::domain::template::{shipped_templates, Template};
 use crate::domain::{self, PersonId, PersonRecord, PracticeSettings};
-use crate::storage::{idb::IdbStore, Collection, Store, WriteBatch};
+use crate::storage::{idb::IdbStore, Collection, Store, StoreError, StoreExt, WriteBatch};
 use leptos::prelude::{Set, Update};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -22,6 +22,11 @@ const ALL_TO: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2999, 12, 31).
 
 thread_local! {
     static STORE: RefCell<Option<Rc<dyn Store>>> = const { RefCell::new(None) };
+}
+
+/// A storage error in the UI language (its catalogue key and arguments).
+pub(crate) fn store_err(e: StoreError) -> String {
+    crate::i18n::msg(&e)
 }
 
 /// The opened store. Panics before [`boot`] has opened it (a programming error).
@@ -47,7 +52,8 @@ fn url_param(name: &str) -> Option<String> {
         .get(name)
 }
 
-/// Opens the database, loads the demo practice into an empty one (or on `?demo=reset`), and
+/// Opens the database, loads the demo practice into an empty one (or on `?demo=reset`),
+/// moves final outbox messages past the retention period into the send-log archive, and
 /// reads everything into the signals.
 pub async fn boot(state: AppState) -> Result<(), String> {
     let store = open_store().await?;
@@ -57,7 +63,7 @@ pub async fn boot(state: AppState) -> Result<(), String> {
     });
 
     let reset = url_param("demo").as_deref() == Some("reset");
-    if reset || store.is_empty().await.map_err(|e| e.to_string())? {
+    if reset || store.is_empty().await.map_err(store_err)? {
         load_demo(&*store).await?;
         if reset {
             // Drop the parameter so a reload does not reset again.
@@ -73,11 +79,19 @@ pub async fn boot(state: AppState) -> Result<(), String> {
             }
         }
     }
+    // Keeps what every start reads bounded; a failure here must not stop the app.
+    if let Err(e) = crate::storage::retention::compact_outbox(&*store, now()).await {
+        state.error.set(Some(store_err(e)));
+    }
     reload(state).await
 }
 
+fn now() -> chrono::NaiveDateTime {
+    chrono::Local::now().naive_local()
+}
+
 async fn open_store() -> Result<Rc<dyn Store>, String> {
-    let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(|e| e.to_string())?);
+    let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(store_err)?);
     STORE.with(|s| *s.borrow_mut() = Some(store.clone()));
     Ok(store)
 }
@@ -96,7 +110,7 @@ pub async fn outbox_open() -> Result<bool, String> {
     Ok(store()
         .list_docs(Collection::Outbox)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(store_err)?
         .iter()
         .any(|d| crate::domain::outbox::stored_message_is_open(&d.value)))
 }
@@ -119,54 +133,51 @@ async fn load_demo(store: &dyn Store) -> Result<(), String> {
             ..Default::default()
         })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(store_err)
 }
 
 /// Reads all data from the store into the signals.
 pub async fn reload(state: AppState) -> Result<(), String> {
     let store = store();
-    let persons = store.all_persons().await.map_err(|e| e.to_string())?;
+    let persons = store.all_persons().await.map_err(store_err)?;
     let appointments = store
         .appointments_between(ALL_FROM, ALL_TO)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     let settings = store
         .settings()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(store_err)?
         .unwrap_or_default();
     let demo = store
         .get_doc(Collection::Meta, DEMO_FLAG)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(store_err)?
         .is_some_and(|v| v == serde_json::json!(true));
-    let queries = store
-        .list_docs(Collection::Queries)
+    // Documents that do not read as their type are set aside (and counted), not dropped.
+    let queries: Vec<SavedQuery> = store
+        .load_docs(Collection::Queries)
         .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter_map(|d| serde_json::from_value::<SavedQuery>(d.value).ok())
-        .collect();
+        .map_err(store_err)?;
     state.saved_queries.set(queries);
     let stored: Vec<Template> = store
-        .list_docs(Collection::Templates)
+        .load_docs(Collection::Templates)
         .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter_map(|d| serde_json::from_value::<Template>(d.value).ok())
-        .collect();
+        .map_err(store_err)?;
+    let quarantined = store.quarantined().await.map_err(store_err)?;
     state.templates.set(merge_templates(stored));
     state.persons.set(persons);
     state.appointments.set(appointments);
     state.settings.set(settings);
     state.demo.set(demo);
+    state.quarantined.set(quarantined);
     state.loaded.set(true);
     Ok(())
 }
 
 /// Removes the demo practice: all persons, appointments and settings.
 pub async fn remove_demo(state: AppState) -> Result<(), String> {
-    store().clear_all().await.map_err(|e| e.to_string())?;
+    store().clear_all().await.map_err(store_err)?;
     crate::app::sync::notify();
     reload(state).await
 }
@@ -175,7 +186,7 @@ pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), St
     store()
         .put_persons(std::slice::from_ref(&record))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     crate::app::sync::notify();
     state.persons.update(
         |ps| match ps.iter_mut().find(|p| p.person.id == record.person.id) {
@@ -187,10 +198,7 @@ pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), St
 }
 
 pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> {
-    store()
-        .delete_person(&id)
-        .await
-        .map_err(|e| e.to_string())?;
+    store().delete_person(&id).await.map_err(store_err)?;
     crate::app::sync::notify();
     state.persons.update(|ps| ps.retain(|p| p.person.id != id));
     state
@@ -200,10 +208,7 @@ pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> 
 }
 
 pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Result<(), String> {
-    store()
-        .put_settings(&settings)
-        .await
-        .map_err(|e| e.to_string())?;
+    store().put_settings(&settings).await.map_err(store_err)?;
     crate::app::sync::notify();
     state.settings.set(settings);
     Ok(())
@@ -226,7 +231,7 @@ pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), String
             }],
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     crate::app::sync::notify();
     state.saved_queries.update(|qs| {
         qs.retain(|q| q.name != query.name);
@@ -260,7 +265,7 @@ pub async fn save_template(state: AppState, template: Template) -> Result<(), St
             }],
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     crate::app::sync::notify();
     state
         .templates
@@ -277,7 +282,7 @@ pub async fn delete_template(state: AppState, template: &Template) -> Result<boo
     store()
         .delete_doc(Collection::Templates, &template.id)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     crate::app::sync::notify();
     let original = template.shipped_original();
     state.templates.update(|all| match &original {
@@ -303,7 +308,7 @@ pub async fn apply_import(
     let (records, result) = transfer::import_records(plan);
     transfer::apply_person_import(&*store(), &records, result, today())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     crate::app::sync::notify();
     state.persons.update(|ps| {
         let index: std::collections::HashMap<PersonId, usize> = ps
@@ -323,16 +328,16 @@ pub async fn apply_import(
 
 /// Everything the practice keeps, as one versioned backup.
 pub async fn collect_backup() -> Result<domain::backup::Backup, String> {
-    crate::storage::transfer::collect_backup(&*store(), chrono::Local::now().naive_local())
+    crate::storage::transfer::collect_backup(&*store(), now())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(store_err)
 }
 
 /// The date of the last backup download.
 pub async fn last_backup() -> Result<Option<chrono::NaiveDate>, String> {
     crate::storage::transfer::last_backup(&*store())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(store_err)
 }
 
 /// Records today as the date of the last backup; returns it.
@@ -340,7 +345,7 @@ pub async fn mark_backup() -> Result<chrono::NaiveDate, String> {
     let d = today();
     crate::storage::transfer::mark_backup(&*store(), d)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     crate::app::sync::notify();
     Ok(d)
 }
@@ -350,10 +355,10 @@ pub async fn restore_backup(state: AppState, backup: domain::backup::Backup) -> 
     let store = store();
     let last = crate::storage::transfer::last_backup(&*store)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     crate::storage::transfer::restore_backup(&*store, &backup, last)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     crate::app::sync::notify();
     reload(state).await
 }
@@ -365,7 +370,7 @@ pub async fn apply_appointment_import(
 ) -> Result<usize, String> {
     crate::storage::transfer::apply_appointment_import(&*store(), &appointments, today())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_err)?;
     crate::app::sync::notify();
     let n = appointments.len();
     state.appointments.update(|all| {
@@ -373,6 +378,18 @@ pub async fn apply_appointment_import(
         all.sort_by(|a, b| (a.start, &a.id.0).cmp(&(b.start, &b.id.0)));
     });
     Ok(n)
+}
+
+/// The persons whose birthday (day-month) lies in `from..=to` (wrapping the year end), read
+/// fresh from the store through its birthday index.
+pub async fn persons_by_birthday(
+    from: crate::domain::query::DayMonth,
+    to: crate::domain::query::DayMonth,
+) -> Result<Vec<PersonRecord>, String> {
+    store()
+        .persons_by_birthday(from, to)
+        .await
+        .map_err(store_err)
 }
 
 /// Records a printed letter batch in the send log (Protokoll): the batch and one message per

@@ -3,43 +3,35 @@
 //! `Collection::Sendlog` holds one [`Batch`] per batch id, `Collection::Outbox` one
 //! [`OutboxMessage`] per message id — for every channel, letters included.
 
-use super::store;
+use super::{store, store_err as err};
 use crate::app::send::relay_client::{RelayConfig, RELAY_KEY};
 use crate::app::state::AppState;
 use crate::domain::outbox::{Batch, OutboxMessage};
+use crate::domain::retention::{with_archive, ArchivedBatch};
 use crate::domain::{PersonId, PersonRecord};
-use crate::storage::{Collection, Doc, DocOp, WriteBatch};
+use crate::storage::{Collection, Doc, DocOp, StoreExt, WriteBatch};
 use leptos::prelude::Update;
 
-fn err(e: impl std::fmt::Display) -> String {
+fn json_err(e: serde_json::Error) -> String {
     e.to_string()
 }
 
-/// Every batch and message in the store (unreadable documents are skipped).
+/// Every batch and message in the store: the outbox and the send-log archive (final messages
+/// past the retention period, without content). Documents that do not read as their type
+/// are set aside (counted, shown in a banner), never skipped silently.
 pub async fn load() -> Result<(Vec<Batch>, Vec<OutboxMessage>), String> {
     let s = store();
-    let batches = s
-        .list_docs(Collection::Sendlog)
-        .await
-        .map_err(err)?
-        .into_iter()
-        .filter_map(|d| serde_json::from_value::<Batch>(d.value).ok())
-        .collect();
-    let messages = s
-        .list_docs(Collection::Outbox)
-        .await
-        .map_err(err)?
-        .into_iter()
-        .filter_map(|d| serde_json::from_value::<OutboxMessage>(d.value).ok())
-        .collect();
-    Ok((batches, messages))
+    let batches = s.load_docs(Collection::Sendlog).await.map_err(err)?;
+    let messages = s.load_docs(Collection::Outbox).await.map_err(err)?;
+    let archive: Vec<ArchivedBatch> = s.load_docs(Collection::SendlogArchive).await.map_err(err)?;
+    Ok((batches, with_archive(messages, archive)))
 }
 
 fn message_op(m: &OutboxMessage) -> Result<DocOp, String> {
     Ok(DocOp::Put {
         collection: Collection::Outbox,
         key: m.id.clone(),
-        value: serde_json::to_value(m).map_err(err)?,
+        value: serde_json::to_value(m).map_err(json_err)?,
     })
 }
 
@@ -47,7 +39,7 @@ fn batch_op(b: &Batch) -> Result<DocOp, String> {
     Ok(DocOp::Put {
         collection: Collection::Sendlog,
         key: b.id.clone(),
-        value: serde_json::to_value(b).map_err(err)?,
+        value: serde_json::to_value(b).map_err(json_err)?,
     })
 }
 
@@ -92,12 +84,12 @@ pub async fn put(batch: Option<&Batch>, messages: &[OutboxMessage]) -> Result<()
         .map_err(err)
 }
 
+/// The relay settings (defaults when none are stored; unreadable ones are set aside).
 pub async fn relay_config() -> Result<RelayConfig, String> {
     Ok(store()
-        .get_doc(Collection::Meta, RELAY_KEY)
+        .get_typed(Collection::Meta, RELAY_KEY)
         .await
         .map_err(err)?
-        .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default())
 }
 
@@ -107,7 +99,7 @@ pub async fn save_relay_config(cfg: &RelayConfig) -> Result<(), String> {
             Collection::Meta,
             &[Doc {
                 key: RELAY_KEY.into(),
-                value: serde_json::to_value(cfg).map_err(err)?,
+                value: serde_json::to_value(cfg).map_err(json_err)?,
             }],
         )
         .await

@@ -102,17 +102,56 @@ pub fn QueryBuilder(hits: RwSignal<Option<Vec<usize>>>) -> impl IntoView {
     });
     let message = RwSignal::new(None::<String>);
 
+    let show = move |result: Vec<usize>| {
+        message.set(Some(i18n::tf("query.found", &[("n", &result.len())])));
+        hits.set(Some(result));
+    };
     let run = move |_| {
         let q = draft.get();
         let t = today();
-        let result = state.persons.with(|ps| {
-            state.appointments.with(|apps| {
-                let ctx = QueryContext::new(ps, apps, t);
-                CompiledQuery::new(&q, t).evaluate(ps, &ctx)
-            })
+        let compiled = CompiledQuery::new(&q, t);
+        let Some(ranges) = compiled.birthday_ranges() else {
+            let result = state.persons.with(|ps| {
+                state.appointments.with(|apps| {
+                    let ctx = QueryContext::new(ps, apps, t);
+                    compiled.evaluate(ps, &ctx)
+                })
+            });
+            show(result);
+            return;
+        };
+        // A birthday query: the candidates come fresh from the store, through its birthday
+        // index; the whole query is then evaluated on them.
+        leptos::task::spawn_local(async move {
+            let mut candidates = Vec::new();
+            for (from, to) in ranges {
+                match repo::persons_by_birthday(from, to).await {
+                    Ok(found) => candidates.extend(found),
+                    Err(e) => {
+                        message.set(Some(i18n::tf("common.error", &[("error", &e)])));
+                        return;
+                    }
+                }
+            }
+            let matched: std::collections::HashSet<crate::domain::PersonId> =
+                state.appointments.with_untracked(|apps| {
+                    let ctx = QueryContext::new(&candidates, apps, t);
+                    compiled
+                        .evaluate(&candidates, &ctx)
+                        .into_iter()
+                        .map(|i| candidates[i].person.id.clone())
+                        .collect()
+                });
+            // Hits are rows of the person list, in its order.
+            let result = state.persons.with_untracked(|ps| {
+                ps.iter()
+                    .enumerate()
+                    .filter(|(_, p)| matched.contains(&p.person.id))
+                    .map(|(i, _)| i)
+                    .collect()
+            });
+            show(result);
         });
-        message.set(Some(i18n::tf("query.found", &[("n", &result.len())])));
-        hits.set(Some(result));
     };
     let save = move |_| {
         let q = draft.get();

@@ -1,0 +1,130 @@
+//! One row per appointment (`{id, start, person, v, json}`), for the settings and per
+//! document (`{key, v, json}`): building rows from records, and reading records from rows.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::domain::{Appointment, AppointmentId, PracticeSettings};
+use crate::storage::keys;
+use crate::storage::migrate::names::{F_ID, F_KEY, SETTINGS_KEY};
+use crate::storage::records::{self, decode_or_note, DecodeError, Origin, Stored, Unreadable};
+use crate::storage::{validate_appointment, Collection, Doc, Result};
+
+#[wasm_bindgen(module = "/src/js/idb_buckets.js")]
+extern "C" {
+    fn pb_appointment_row(id: &str, start: &str, person: &str, v: u32, json: &str) -> JsValue;
+    fn pb_doc_row(key: &str, v: u32, json: &str) -> JsValue;
+    fn pb_row_entry(row: &JsValue, key_field: &str) -> JsValue;
+    fn pb_rows_flat(rows: &js_sys::Array, key_field: &str) -> js_sys::Array;
+}
+
+/// The row of an appointment (validated and encoded).
+pub(super) fn appointment_row(a: &Appointment) -> Result<JsValue> {
+    validate_appointment(a)?;
+    let s = records::appointment::encode(a)?;
+    Ok(pb_appointment_row(
+        &a.id.0,
+        &keys::appointment_start_key(a),
+        &a.person_id.0,
+        s.v,
+        &s.body,
+    ))
+}
+
+/// A row of an appointment stored as it is (tests), with its index keys.
+pub(super) fn raw_appointment_row(id: &str, start: &str, person: &str, s: &Stored) -> JsValue {
+    pb_appointment_row(id, start, person, s.v, &s.body)
+}
+
+/// The row of the settings.
+pub(super) fn settings_row(s: &PracticeSettings) -> Result<JsValue> {
+    let s = records::settings::encode(s)?;
+    Ok(pb_doc_row(SETTINGS_KEY, s.v, &s.body))
+}
+
+/// The row of a document (or of the settings) stored as it is.
+pub(super) fn doc_row(key: &str, s: &Stored) -> JsValue {
+    pb_doc_row(key, s.v, &s.body)
+}
+
+/// Decodes flat `[key, v, json, …]` (a missing body reads as empty, which does not
+/// decode); entries that do not decode are noted in `bad`.
+pub(super) fn decode_flat<T>(
+    flat: &js_sys::Array,
+    decode: fn(&Stored) -> Result<T, DecodeError>,
+    origin: impl Fn(String) -> Origin,
+    bad: &mut Vec<Unreadable>,
+) -> Vec<(String, T)> {
+    let n = flat.length() / 3;
+    let mut out = Vec::with_capacity(n as usize);
+    for k in 0..n {
+        let key = flat.get(3 * k).as_string().unwrap_or_default();
+        let stored = Stored {
+            v: flat.get(3 * k + 1).as_f64().unwrap_or(0.0) as u32,
+            body: flat.get(3 * k + 2).as_string().unwrap_or_default(),
+        };
+        if let Some(v) = decode_or_note(&stored, decode, || origin(key.clone()), bad) {
+            out.push((key, v));
+        }
+    }
+    out
+}
+
+/// The stored record of one row (`None` for no row).
+pub(super) fn stored_of(row: &JsValue, key_field: &str) -> Option<Stored> {
+    let entry = pb_row_entry(row, key_field);
+    if entry.is_undefined() {
+        return None;
+    }
+    let entry: &js_sys::Array = entry.unchecked_ref();
+    Some(Stored {
+        v: entry.get(1).as_f64().unwrap_or(0.0) as u32,
+        body: entry.get(2).as_string().unwrap_or_default(),
+    })
+}
+
+pub(super) fn appointments(rows: &js_sys::Array, bad: &mut Vec<Unreadable>) -> Vec<Appointment> {
+    decode_flat(
+        &pb_rows_flat(rows, F_ID),
+        records::appointment::decode,
+        |id| Origin::Appointment(AppointmentId(id)),
+        bad,
+    )
+    .into_iter()
+    .map(|(_, a)| a)
+    .collect()
+}
+
+pub(super) fn docs(
+    collection: Collection,
+    rows: &js_sys::Array,
+    bad: &mut Vec<Unreadable>,
+) -> Vec<Doc> {
+    decode_flat(
+        &pb_rows_flat(rows, F_KEY),
+        records::document::decode,
+        |key| Origin::Document(collection, key),
+        bad,
+    )
+    .into_iter()
+    .map(|(key, value)| Doc { key, value })
+    .collect()
+}
+
+/// The settings of the settings row, if any.
+pub(super) fn settings(row: &JsValue, bad: &mut Vec<Unreadable>) -> Option<PracticeSettings> {
+    let stored = stored_of(row, F_KEY)?;
+    decode_or_note(&stored, records::settings::decode, || Origin::Settings, bad)
+}
+
+/// The document of one row, if any.
+pub(super) fn doc(
+    collection: Collection,
+    key: &str,
+    row: &JsValue,
+    bad: &mut Vec<Unreadable>,
+) -> Option<serde_json::Value> {
+    let stored = stored_of(row, F_KEY)?;
+    let origin = || Origin::Document(collection, key.to_string());
+    decode_or_note(&stored, records::document::decode, origin, bad)
+}

@@ -1,0 +1,260 @@
+//! A write inside one read-write transaction: applying a batch ([`IdbStore::apply`]) and
+//! setting unreadable records aside ([`IdbStore::set_aside_in`]). The caller owns the
+//! transaction and commits it; any `Err` leaves it to be dropped, which aborts it
+//! (`indexed_db_futures` aborts a transaction dropped without `commit`), so the whole write
+//! rolls back.
+
+use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::object_store::ObjectStore;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::Transaction;
+use wasm_bindgen::prelude::*;
+
+use super::persons::Buckets;
+use super::{backend, rows, IdbStore};
+use crate::storage::migrate::names::{
+    APPOINTMENTS, F_ID, F_KEY, IDX_PERSON, PERSONS, SETTINGS, SETTINGS_KEY,
+};
+use crate::storage::records::{self, Origin, Unreadable};
+use crate::storage::{validate_doc, Collection, DocOp, Result, StoreError, WriteBatch};
+
+/// Documents written per chunk inside one transaction (see [`IdbStore::apply`]).
+pub const DOC_CHUNK: usize = 250;
+
+/// Every object store of the app.
+pub(super) fn all_store_names() -> Vec<&'static str> {
+    let mut v = vec![PERSONS, APPOINTMENTS, SETTINGS];
+    v.extend(Collection::ALL.iter().map(|c| c.store_name()));
+    v
+}
+
+/// The stores a batch touches.
+pub(super) fn stores_of(batch: &WriteBatch<'_>) -> Vec<&'static str> {
+    if batch.clear_all {
+        return all_store_names();
+    }
+    let mut v = Vec::new();
+    if !batch.delete_persons.is_empty()
+        || !batch.appointments.is_empty()
+        || !batch.persons.is_empty()
+    {
+        v.push(PERSONS);
+    }
+    if !batch.delete_persons.is_empty()
+        || !batch.delete_appointments.is_empty()
+        || !batch.appointments.is_empty()
+    {
+        v.push(APPOINTMENTS);
+    }
+    if batch.settings.is_some() {
+        v.push(SETTINGS);
+    }
+    for op in batch.docs {
+        let name = op.collection().store_name();
+        if !v.contains(&name) {
+            v.push(name);
+        }
+    }
+    v
+}
+
+/// The stores setting `records` aside touches (always the quarantine).
+pub(super) fn stores_of_unreadable(records: &[Unreadable]) -> Vec<&'static str> {
+    let mut v = vec![Collection::Quarantine.store_name()];
+    for r in records {
+        let name = r.origin.store_name();
+        if !v.contains(&name) {
+            v.push(name);
+        }
+    }
+    v
+}
+
+fn put(store: &ObjectStore<'_>, row: JsValue) -> Result<()> {
+    // The request goes out now; its outcome is part of the transaction's commit result.
+    let _request = store.put(row).primitive().map_err(backend)?;
+    Ok(())
+}
+
+fn raw_persons(tx: &Transaction<'_>) -> Result<web_sys::IdbObjectStore> {
+    Ok(tx.object_store(PERSONS).map_err(backend)?.as_sys().clone())
+}
+
+impl IdbStore {
+    /// Issues every request of `batch` in `tx` (which must cover [`stores_of`] the batch).
+    pub(super) async fn apply(&self, tx: &Transaction<'_>, batch: &WriteBatch<'_>) -> Result<()> {
+        let store = |name: &str| tx.object_store(name).map_err(backend);
+
+        if batch.clear_all {
+            for name in stores_of(batch) {
+                let _request = store(name)?.clear().map_err(backend)?;
+            }
+        }
+
+        // The person buckets this batch reads or changes.
+        let mut buckets = if stores_of(batch).contains(&PERSONS) {
+            let ids = batch
+                .delete_persons
+                .iter()
+                .map(|p| p.0.as_str())
+                .chain(batch.persons.iter().map(|p| p.id().0.as_str()))
+                .chain(batch.appointments.iter().map(|a| a.person_id.0.as_str()));
+            Some(Buckets::fetch(raw_persons(tx)?, ids).await?)
+        } else {
+            None
+        };
+
+        if let (false, Some(b)) = (batch.delete_persons.is_empty(), buckets.as_mut()) {
+            let appointments = store(APPOINTMENTS)?;
+            let by_person = appointments.index(IDX_PERSON).map_err(backend)?;
+            for id in batch.delete_persons {
+                b.remove(&id.0);
+                let keys = by_person
+                    .get_all_keys::<JsValue>()
+                    .with_query::<String, _>(super::only(&id.0))
+                    .primitive()
+                    .map_err(backend)?
+                    .await
+                    .map_err(backend)?;
+                for key in keys {
+                    let key = key.map_err(backend)?;
+                    let _request = appointments.delete(key).primitive().map_err(backend)?;
+                }
+            }
+        }
+
+        if !batch.delete_appointments.is_empty() {
+            let appointments = store(APPOINTMENTS)?;
+            for id in batch.delete_appointments {
+                let _request = appointments
+                    .delete(id.0.as_str())
+                    .primitive()
+                    .map_err(backend)?;
+            }
+        }
+
+        if let Some(b) = buckets.as_mut() {
+            b.put(batch.persons)?;
+        }
+
+        if let (false, Some(b)) = (batch.appointments.is_empty(), buckets.as_mut()) {
+            let appointments = store(APPOINTMENTS)?;
+            for a in batch.appointments {
+                put(&appointments, rows::appointment_row(a)?)?;
+                if !b.has(&a.person_id.0) {
+                    return Err(StoreError::UnknownPerson {
+                        appointment: a.id.0.clone(),
+                        person: a.person_id.0.clone(),
+                    });
+                }
+            }
+        }
+
+        if let Some(b) = buckets {
+            let fail = self
+                .fail_after_puts
+                .get()
+                .is_some_and(|n| n > 0 && batch.persons.len() > n);
+            b.flush(fail)?;
+        }
+
+        if let Some(s) = batch.settings {
+            put(&store(SETTINGS)?, rows::settings_row(s)?)?;
+        }
+
+        // Documents go out in chunks of `DOC_CHUNK` requests; before the next chunk the last
+        // request of the previous one is awaited. The continuation runs in that request's
+        // success event (a new task of the event loop), where the transaction is still
+        // active, so a large batch stays ONE transaction (all or nothing) without blocking
+        // the main thread in one long task. A failure in a later chunk (`?`) drops the
+        // transaction uncommitted, which aborts it and rolls back the earlier chunks too.
+        let mut last: Option<indexed_db_futures::future::VoidRequest> = None;
+        for (i, op) in batch.docs.iter().enumerate() {
+            if i > 0 && i % DOC_CHUNK == 0 {
+                if let Some(req) = last.take() {
+                    req.await.map_err(backend)?;
+                }
+            }
+            validate_doc(op)?;
+            let os = store(op.collection().store_name())?;
+            last = Some(match op {
+                DocOp::Put { key, value, .. } => {
+                    let s = records::document::encode(key, value)?;
+                    os.put(rows::doc_row(key, &s))
+                        .primitive()
+                        .map_err(backend)?
+                }
+                DocOp::Delete { key, .. } => {
+                    os.delete(key.as_str()).primitive().map_err(backend)?
+                }
+            });
+        }
+        drop(last);
+        Ok(())
+    }
+
+    /// Moves `records` into the quarantine inside `tx` (which must cover
+    /// [`stores_of_unreadable`]): each one still stored exactly as read is removed from where
+    /// it is and put into the quarantine with the reason.
+    pub(super) async fn set_aside_in(
+        &self,
+        tx: &Transaction<'_>,
+        records: &[Unreadable],
+    ) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let store = |name: &str| tx.object_store(name).map_err(backend);
+        let person_ids = records.iter().filter_map(|r| match &r.origin {
+            Origin::Person(id) => Some(id.0.as_str()),
+            _ => None,
+        });
+        let mut buckets = None;
+        if person_ids.clone().next().is_some() {
+            buckets = Some(Buckets::fetch(raw_persons(tx)?, person_ids).await?);
+        }
+        let quarantine = store(Collection::Quarantine.store_name())?;
+        for r in records {
+            let moved = match &r.origin {
+                Origin::Person(id) => buckets
+                    .as_mut()
+                    .is_some_and(|b| b.remove_if(&id.0, &r.stored))
+                    .then(|| r.stored.clone()),
+                origin => {
+                    let key_field = if matches!(origin, Origin::Appointment(_)) {
+                        F_ID
+                    } else {
+                        F_KEY
+                    };
+                    let key = if matches!(origin, Origin::Settings) {
+                        SETTINGS_KEY
+                    } else {
+                        origin.key()
+                    };
+                    let os = store(origin.store_name())?;
+                    let row: Option<JsValue> = os
+                        .get::<JsValue, _, _>(key)
+                        .primitive()
+                        .map_err(backend)?
+                        .await
+                        .map_err(backend)?;
+                    let now = row
+                        .and_then(|row| rows::stored_of(&row, key_field))
+                        .filter(|now| records::unchanged(origin, now, &r.stored));
+                    if now.is_some() {
+                        let _request = os.delete(key).primitive().map_err(backend)?;
+                    }
+                    now
+                }
+            };
+            if let Some(now) = moved {
+                let (key, s) = records::quarantine_doc(r, &now)?;
+                put(&quarantine, rows::doc_row(&key, &s))?;
+            }
+        }
+        if let Some(b) = buckets {
+            b.flush(false)?;
+        }
+        Ok(())
+    }
+}

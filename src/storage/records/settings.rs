@@ -1,0 +1,104 @@
+//! The stored practice settings: `PracticeSettingsV1` and its one conversion.
+
+use serde::{Deserialize, Serialize};
+
+use super::person::AddressV1;
+use super::{parse, record_enum, write, DecodeError, Stored};
+use crate::domain::{LetterForm, PracticeSettings, SenderNames};
+use crate::storage::Result;
+
+/// The record version `encode` writes.
+pub const VERSION: u32 = 1;
+
+record_enum!(LetterFormV1 <=> LetterForm { A, B });
+
+impl Default for LetterFormV1 {
+    fn default() -> Self {
+        LetterForm::default().into()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderNamesV1 {
+    #[serde(default)]
+    pub email_from_name: String,
+    #[serde(default)]
+    pub sms_sender_id: String,
+    #[serde(default)]
+    pub letter_contact: String,
+}
+
+/// Version 1 of the stored practice settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PracticeSettingsV1 {
+    pub name: String,
+    #[serde(default)]
+    pub address: AddressV1<'static>,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub web: String,
+    #[serde(default)]
+    pub sender_names: SenderNamesV1,
+    #[serde(default)]
+    pub bank_details: String,
+    #[serde(default)]
+    pub letter_form: LetterFormV1,
+}
+
+impl From<&PracticeSettings> for PracticeSettingsV1 {
+    fn from(s: &PracticeSettings) -> Self {
+        PracticeSettingsV1 {
+            name: s.name.clone(),
+            address: AddressV1::from(&s.address).into_owned(),
+            phone: s.phone.clone(),
+            email: s.email.clone(),
+            web: s.web.clone(),
+            sender_names: SenderNamesV1 {
+                email_from_name: s.sender_names.email_from_name.clone(),
+                sms_sender_id: s.sender_names.sms_sender_id.clone(),
+                letter_contact: s.sender_names.letter_contact.clone(),
+            },
+            bank_details: s.bank_details.clone(),
+            letter_form: s.letter_form.into(),
+        }
+    }
+}
+
+impl From<PracticeSettingsV1> for PracticeSettings {
+    fn from(s: PracticeSettingsV1) -> Self {
+        PracticeSettings {
+            name: s.name,
+            address: s.address.into(),
+            phone: s.phone,
+            email: s.email,
+            web: s.web,
+            sender_names: SenderNames {
+                email_from_name: s.sender_names.email_from_name,
+                sms_sender_id: s.sender_names.sms_sender_id,
+                letter_contact: s.sender_names.letter_contact,
+            },
+            bank_details: s.bank_details,
+            letter_form: s.letter_form.into(),
+        }
+    }
+}
+
+/// The stored form of the settings (current version).
+pub fn encode(s: &PracticeSettings) -> Result<Stored> {
+    write(
+        crate::storage::migrate::names::SETTINGS_KEY,
+        VERSION,
+        &PracticeSettingsV1::from(s),
+    )
+}
+
+/// Stored settings of any known version, converted forward.
+pub fn decode(s: &Stored) -> Result<PracticeSettings, DecodeError> {
+    match s.v {
+        1 => parse::<PracticeSettingsV1>(&s.body).map(Into::into),
+        v => Err(DecodeError::UnknownVersion(v)),
+    }
+}

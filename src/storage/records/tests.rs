@@ -1,0 +1,134 @@
+use chrono::NaiveDate;
+
+use super::*;
+use crate::domain::demo;
+use crate::domain::{Appointment, PersonRecord, PracticeSettings};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+}
+
+/// A person exactly as schema 1–2 stored it (the domain's JSON of that time, no version).
+const LEGACY_PERSON: &str = r#"{"person":{"id":"p-1","kind":"prospect","title":"Dr.","first_name":"Ayşe","last_name":"Yılmaz","gender":"female","address":{"street":"Venloer Straße","house_number":"212","extra":"","postcode":"50823","city":"Köln","country":""},"email":"ayse@example.org","mobile":"+49 151 1234567","landline":"","tags":["Pilates"],"consents":[{"channel":"sms","purpose":"appointment_reminder","given_at":"2024-03-01","evidence":"written_form","withdrawn_at":"2025-01-02","withdrawn_source":"unsubscribe_link"}],"external_id":"P-10001"},"sensitive":{"birth_date":"1980-02-29","profession":"Lehrerin","insurance_kind":"self_pay","insurance_number":"A123"}}"#;
+
+/// The shortest persons schema 1 accepted: optional fields missing.
+const LEGACY_PERSON_MINIMAL: &str = r#"{"person":{"id":"p-2","kind":"patient","first_name":"Jörg","last_name":"Weiß","gender":"unknown"}}"#;
+
+const LEGACY_APPOINTMENT: &str = r#"{"id":"t-1","person_id":"p-1","start":"2026-03-02T09:30:00","end":"2026-03-02T10:00:00","therapist":"Frau Krämer","location":"Raum 2","kind":"Krankengymnastik","status":"cancelled"}"#;
+
+const LEGACY_SETTINGS: &str = r#"{"name":"Physiotherapie Sonnenschein","address":{"street":"Große Straße","house_number":"12a","extra":"","postcode":"50667","city":"Köln","country":""},"phone":"0221 123456","email":"info@example.org","web":"","sender_names":{"email_from_name":"Praxis","sms_sender_id":"Sonne","letter_contact":"Frau Weiß"},"bank_details":"","letter_form":"a"}"#;
+
+fn v1(body: &str) -> Stored {
+    Stored {
+        v: 1,
+        body: body.to_string(),
+    }
+}
+
+#[test]
+fn legacy_rows_read_as_version_1() {
+    let p = person::decode(&v1(LEGACY_PERSON)).unwrap();
+    assert_eq!(p.person.last_name, "Yılmaz");
+    assert_eq!(p.person.kind, crate::domain::Kind::Prospect);
+    assert_eq!(p.sensitive.birth_date, NaiveDate::from_ymd_opt(1980, 2, 29));
+    assert_eq!(
+        p.sensitive.insurance_kind,
+        crate::domain::InsuranceKind::SelfPay
+    );
+    let c = &p.person.consents.0[0];
+    assert_eq!(
+        c.withdrawn_source,
+        Some(crate::domain::WithdrawalSource::UnsubscribeLink)
+    );
+    // Re-encoding gives the same JSON (version 1 is the legacy shape).
+    let again = person::encode(&p).unwrap();
+    assert_eq!(again.v, 1);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&again.body).unwrap(),
+        serde_json::from_str::<serde_json::Value>(LEGACY_PERSON).unwrap()
+    );
+
+    let m = person::decode(&v1(LEGACY_PERSON_MINIMAL)).unwrap();
+    assert_eq!(m.person.first_name, "Jörg");
+    assert_eq!(m.sensitive, Default::default());
+    assert!(m.person.consents.0.is_empty());
+
+    let a = appointment::decode(&v1(LEGACY_APPOINTMENT)).unwrap();
+    assert_eq!(a.status, crate::domain::AppointmentStatus::Cancelled);
+    assert_eq!(a.person_id.0, "p-1");
+
+    let s = settings::decode(&v1(LEGACY_SETTINGS)).unwrap();
+    assert_eq!(s.letter_form, crate::domain::LetterForm::A);
+    assert_eq!(s.sender_names.letter_contact, "Frau Weiß");
+}
+
+#[test]
+fn domain_values_survive_the_round_trip() {
+    let practice = demo::generate(3, today());
+    let large = demo::generate_large(300, 4, today());
+    for p in practice.persons.iter().chain(&large.persons) {
+        let back: PersonRecord = person::decode(&person::encode(p).unwrap()).unwrap();
+        assert_eq!(&back, p);
+    }
+    for a in practice.appointments.iter().chain(&large.appointments) {
+        let back: Appointment = appointment::decode(&appointment::encode(a).unwrap()).unwrap();
+        assert_eq!(&back, a);
+    }
+    let back: PracticeSettings =
+        settings::decode(&settings::encode(&practice.settings).unwrap()).unwrap();
+    assert_eq!(back, practice.settings);
+    let doc = serde_json::json!({"name": "Recall", "conditions": [1, null, "ä"]});
+    assert_eq!(
+        document::decode(&document::encode("q", &doc).unwrap()).unwrap(),
+        doc
+    );
+}
+
+#[test]
+fn unknown_versions_and_broken_bodies_are_errors_not_panics() {
+    let newer = Stored {
+        v: 2,
+        body: LEGACY_PERSON.into(),
+    };
+    assert_eq!(person::decode(&newer), Err(DecodeError::UnknownVersion(2)));
+    assert_eq!(
+        appointment::decode(&Stored {
+            v: 0,
+            body: "{}".into()
+        }),
+        Err(DecodeError::UnknownVersion(0))
+    );
+    for body in ["", "{", "null", "{\"person\":{}}", "\u{0}\u{1}garbage"] {
+        assert!(
+            matches!(person::decode(&v1(body)), Err(DecodeError::Malformed(_))),
+            "{body:?}"
+        );
+        assert!(settings::decode(&v1(body)).is_err(), "{body:?}");
+    }
+    // A status no version knows.
+    let odd = LEGACY_APPOINTMENT.replace("cancelled", "postponed");
+    assert!(matches!(
+        appointment::decode(&v1(&odd)),
+        Err(DecodeError::Malformed(_))
+    ));
+    assert!(document::decode(&v1("{\"a\": ")).is_err());
+}
+
+#[test]
+fn origins_name_store_key_and_quarantine_key() {
+    let o = Origin::Document(Collection::Outbox, "m-1".into());
+    assert_eq!(o.store_name(), "outbox");
+    assert_eq!(o.quarantine_key(), "outbox/m-1");
+    assert_eq!(
+        Origin::Person(crate::domain::PersonId("p".into())).quarantine_key(),
+        "persons/p"
+    );
+    assert_eq!(Origin::Settings.quarantine_key(), "settings/practice");
+    let u = Unreadable::new(o, v1("{"), DecodeError::Malformed("eof".into()));
+    let q = u.quarantined();
+    assert_eq!(
+        (q.store.as_str(), q.key.as_str(), q.v, q.body.as_str()),
+        ("outbox", "m-1", 1, "{")
+    );
+    assert!(q.error.contains("eof"));
+}
