@@ -57,9 +57,34 @@ fn benches() -> Vec<(&'static str, Vec<&'static str>, bool)> {
 
 pub fn run(args: &[String]) -> Result<()> {
     setup::ensure_build_tools()?;
-    let only = args.first().map(String::as_str);
+    let mut only = None;
+    let mut baseline_rev = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            // Another commit's build, measured in the same run (bundle, start).
+            "--baseline" => baseline_rev = Some(it.next().ok_or("--baseline needs a commit")?),
+            name => only = Some(name),
+        }
+    }
+    let baseline = match baseline_rev {
+        Some(rev) => Some((rev.as_str(), util::build_baseline(rev)?)),
+        None => None,
+    };
+    let baseline = baseline.as_ref().map(|(l, d)| (*l, d.as_path()));
     if only.is_none_or(|o| o == "bundle") {
-        bundle_size()?;
+        bundle_size(baseline)?;
+    }
+    if only.is_none_or(|o| o == "start") {
+        setup::ensure_test_packages()?;
+        // Builds dist/ and the relay, serves both builds, starts chromedriver.
+        let c = crate::test::e2e_with(
+            &["--ignored", "--nocapture", "bench_start_and_memory"],
+            baseline,
+        )?;
+        if c.failed > 0 || c.passed == 0 {
+            return Err("the start-up benchmark failed".into());
+        }
     }
     if only.is_none_or(|o| o == "idb") {
         setup::ensure_test_packages()?;
@@ -85,7 +110,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if only.is_none_or(|o| o == "pdf-worker") && util::root().join("tests/e2e/letters.rs").exists()
     {
         // Builds dist/ (release, with the worker) and the relay, starts chromedriver.
-        let c = crate::test::e2e_with(&["--ignored", "--nocapture", "bench_pdf_worker"])?;
+        let c = crate::test::e2e_with(&["--ignored", "--nocapture", "bench_pdf_worker"], None)?;
         if c.failed > 0 || c.passed == 0 {
             return Err("the PDF worker benchmark failed".into());
         }
@@ -239,66 +264,181 @@ fn browser_vs_native(name: &str, test: &str, native_detail: &str) -> Result<()> 
     Ok(())
 }
 
-/// Main bundle size: the app's wasm and js in dist/, gzip -9 (goal ≤ 350 KB).
-fn bundle_size() -> Result<()> {
-    util::build_dist(true)?;
-    let dist = util::root().join("dist");
-    println!("\n## Main bundle (dist/, gzip -9)");
-    let (total_raw, total_gz) = module_sizes(&dist, |name| {
-        (name.ends_with(".wasm") || name.ends_with(".js"))
-            && name.starts_with("praxisbote-")
+/// The modules of a built `dist/`: (name, when loaded, directory, file filter). The UI is one
+/// module (the app's wasm and JS at the root, with its JS snippets); builds before the merge
+/// had a second UI module, the workbench.
+type Group = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&str, &str) -> bool,
+);
+
+const GROUPS: [Group; 4] = [
+    ("UI module", "at start", "", |dir, name| {
+        (dir.is_empty() && name.starts_with("praxisbote-") || dir.starts_with("snippets"))
             && !name.contains("pdf")
-    })?;
-    println!(
-        "main bundle total: {:.1} KB raw, {:.1} KB gzip -9 (goal <= 350 KB)",
-        total_raw as f64 / 1024.0,
-        total_gz as f64 / 1024.0
-    );
-    println!("\n## PDF worker (dist/pdf/, loaded on first PDF, gzip -9)");
-    lazy_module_sizes(&dist.join("pdf"), "praxisbote-pdf-worker")?;
-    println!("\n## Template engine (dist/engine/, loaded on first template use, gzip -9)");
-    lazy_module_sizes(&dist.join("engine"), "praxisbote-engine")?;
-    println!("\n## Workbench (dist/workbench/, loaded on first use of sending, log, templates, import, backup or settings, gzip -9)");
-    lazy_module_sizes(&dist.join("workbench"), "praxisbote-workbench")?;
-    Ok(())
-}
+    }),
+    (
+        "workbench (second UI module, old builds)",
+        "first use of sending, log, templates, import, backup or settings",
+        "workbench",
+        |_, _| true,
+    ),
+    (
+        "template engine",
+        "first template use / demo generation",
+        "engine",
+        |_, _| true,
+    ),
+    ("PDF worker", "first PDF", "pdf", |_, _| true),
+];
 
-/// Prints raw and gzip -9 sizes of a lazily loaded module's wasm and js, and their total.
-fn lazy_module_sizes(dir: &std::path::Path, prefix: &str) -> Result<()> {
-    let (total_raw, total_gz) = module_sizes(dir, |name| name.starts_with(prefix))?;
-    println!(
-        "{prefix} total: {:.1} KB raw, {:.1} KB gzip -9",
-        total_raw as f64 / 1024.0,
-        total_gz as f64 / 1024.0
-    );
-    Ok(())
-}
-
-/// Prints raw and gzip -9 size of each file in `dir` whose name `keep` accepts; returns the
-/// totals (raw, gzip) in bytes.
-fn module_sizes(dir: &std::path::Path, keep: impl Fn(&str) -> bool) -> Result<(u64, u64)> {
-    let (mut total_raw, mut total_gz) = (0u64, 0u64);
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if !path.is_file() || !keep(&name) {
+/// Sizes (raw, gzip -9) of every wasm and JS file of each module of a `dist/`; prints the
+/// files. Returns (group name, raw, gzip) per module present.
+fn bundle_figures(dist: &std::path::Path) -> Result<Vec<(&'static str, u64, u64)>> {
+    let mut out = Vec::new();
+    for (name, when, dir, keep) in GROUPS {
+        let root = dist.join(dir);
+        if !root.is_dir() {
             continue;
         }
-        let raw = std::fs::metadata(&path)?.len();
-        let gz = gzip_size(&path)?;
         println!(
-            "{name:<48} {:>8.1} KB raw {:>8.1} KB gzip",
+            "\n### {name} ({}, loaded {when})",
+            if dir.is_empty() {
+                "dist/".to_string()
+            } else {
+                format!("dist/{dir}/")
+            }
+        );
+        let mut files = Vec::new();
+        collect_files(dist, &root, dir.is_empty(), &mut files)?;
+        let (mut raw, mut gz) = (0, 0);
+        for rel in files {
+            let (sub, file) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
+            let code = file.ends_with(".wasm") || file.ends_with(".js");
+            if !code || !keep(sub, file) || (dir.is_empty() && file.starts_with("sw")) {
+                continue;
+            }
+            let path = dist.join(&rel);
+            let (r, g) = (std::fs::metadata(&path)?.len(), gzip_size(&path)?);
+            println!(
+                "{rel:<64} {:>8.1} KB raw {:>8.1} KB gzip",
+                r as f64 / 1024.0,
+                g as f64 / 1024.0
+            );
+            raw += r;
+            gz += g;
+        }
+        if name == "PDF worker" {
+            // Its loader sits at the root of dist/.
+            let loader = dist.join("pdf-worker-loader.js");
+            if loader.is_file() {
+                let (r, g) = (std::fs::metadata(&loader)?.len(), gzip_size(&loader)?);
+                println!(
+                    "{:<64} {:>8.1} KB raw {:>8.1} KB gzip",
+                    "pdf-worker-loader.js",
+                    r as f64 / 1024.0,
+                    g as f64 / 1024.0
+                );
+                raw += r;
+                gz += g;
+            }
+        }
+        println!(
+            "{name}: {:.1} KB raw, {:.1} KB gzip -9",
             raw as f64 / 1024.0,
             gz as f64 / 1024.0
         );
-        total_raw += raw;
-        total_gz += gz;
+        out.push((name, raw, gz));
     }
-    Ok((total_raw, total_gz))
+    Ok(out)
+}
+
+/// Files below `dir` as paths relative to `dist` (only the top level and `snippets/` when
+/// `top` — the other module directories are their own groups).
+fn collect_files(
+    dist: &std::path::Path,
+    dir: &std::path::Path,
+    top: bool,
+    out: &mut Vec<String>,
+) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let path = e.path();
+        let rel = path
+            .strip_prefix(dist)?
+            .to_string_lossy()
+            .replace('\\', "/");
+        if path.is_dir() {
+            if !top || rel == "snippets" || rel.starts_with("snippets/") {
+                collect_files(dist, &path, top, out)?;
+            }
+        } else {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Bundle sizes (issue 14: UI module ≤ 700 KB, all modules ≤ 3.3 MB gzip -9), of this build
+/// and, with a baseline, of that build in the same run.
+fn bundle_size(baseline: Option<(&str, &std::path::Path)>) -> Result<()> {
+    util::build_dist(true)?;
+    println!("\n## Bundle: this build (dist/, KB = 1024 bytes)");
+    let this = bundle_figures(&util::root().join("dist"))?;
+    let old = match baseline {
+        Some((label, dist)) => {
+            println!(
+                "\n## Bundle: baseline {label} ({}, KB = 1024 bytes)",
+                dist.display()
+            );
+            Some((label, bundle_figures(dist)?))
+        }
+        None => None,
+    };
+    println!("\n## Bundle summary (gzip -9, KB = 1024 bytes)");
+    let head = old
+        .as_ref()
+        .map(|(l, _)| format!(" {l} |"))
+        .unwrap_or_default();
+    println!("| module | this build |{head} goal |");
+    println!("|---|---:|{}---|", if old.is_some() { "---:|" } else { "" });
+    let kb = |v: &[(&str, u64, u64)], name: &str| {
+        v.iter()
+            .find(|(n, _, _)| *n == name)
+            .map_or("–".to_string(), |(_, _, g)| {
+                format!("{:.1} KB", *g as f64 / 1024.0)
+            })
+    };
+    for (name, _, _, _) in GROUPS {
+        let goal = if name == "UI module" {
+            "≤ 700 KB"
+        } else {
+            ""
+        };
+        let o = old
+            .as_ref()
+            .map(|(_, v)| format!(" {} |", kb(v, name)))
+            .unwrap_or_default();
+        println!("| {name} | {} |{o} {goal} |", kb(&this, name));
+    }
+    let total = |v: &[(&str, u64, u64)]| {
+        format!(
+            "{:.1} KB",
+            v.iter().map(|(_, _, g)| *g).sum::<u64>() as f64 / 1024.0
+        )
+    };
+    let o = old
+        .as_ref()
+        .map(|(_, v)| format!(" {} |", total(v)))
+        .unwrap_or_default();
+    println!(
+        "| all modules | {} |{o} ≤ 3.3 MB (read strictly: 3,300 KB) |",
+        total(&this)
+    );
+    Ok(())
 }
 
 /// Issue 7: 5,000 e-mails queued in the app's IndexedDB outbox and transmitted by the app's
