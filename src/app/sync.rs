@@ -105,7 +105,7 @@ extern "C" {
 }
 
 /// A granted Web Lock; released when dropped (or when the page goes away).
-#[must_use = "the lock is released when the guard is dropped"]
+#[must_use]
 pub struct Lock(Option<js_sys::Function>);
 
 impl Drop for Lock {

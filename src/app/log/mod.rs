@@ -47,8 +47,12 @@ pub fn LogPage() -> impl IntoView {
     let selected = RwSignal::new(None::<String>);
     let filter = RwSignal::new(None::<StateKind>);
     let note = RwSignal::new(None::<String>);
-    // Show the send log as stored now, and let the transmit loop look at it too.
+    // Show the send log as stored now, and let the transmit loop look at it too (before the
+    // start has read the store, the start does it).
     leptos::task::spawn_local(async move {
+        if !state.loaded.get_untracked() {
+            return;
+        }
         match repo::outbox::reload_view(state).await {
             Ok(()) => transmit::wake(state),
             Err(e) => note.set(Some(tf("common.error", &[("error", &e)]))),

@@ -116,8 +116,12 @@ pub async fn reload(state: AppState) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads the part of the store another tab announced as changed.
+/// Reads the part of the store another tab announced as changed (nothing before the start
+/// has opened the store: the start reads everything).
 pub async fn refresh(state: AppState, change: Change) -> Result<(), String> {
+    if STORE.with(|s| s.borrow().is_none()) {
+        return Ok(());
+    }
     match change {
         Change::Persons { ids } => reload_persons(state, &ids).await,
         Change::People => reload_people(state).await,
