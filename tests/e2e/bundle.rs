@@ -91,12 +91,14 @@ async fn one_ui_module_and_engine_and_pdf_worker_only_on_first_use() {
     assert_eq!(ui.len(), 1, "one UI module: {first:?}");
     assert!(ui[0].starts_with("praxisbote-"), "{first:?}");
 
-    // Every page that needs neither templates nor PDFs: neither module is fetched.
+    // Every page, as long as no template is rendered or edited and no PDF made: neither
+    // module is fetched.
     for page in [
         "Termine",
         "Interessenten",
         "Versand",
         "Protokoll",
+        "Vorlagen",
         "Import",
         "Sicherung",
         "Einstellungen",
@@ -104,24 +106,11 @@ async fn one_ui_module_and_engine_and_pdf_worker_only_on_first_use() {
         visit(&s, page).await;
     }
     let after = wasm_fetches(&s).await;
-    assert!(
-        !fetched(&after, "engine/"),
-        "engine fetched early: {after:?}"
-    );
+    assert!(!fetched(&after, "engine/"), "engine fetched early: {after:?}");
     assert_eq!(after.len(), 1, "{after:?}");
     assert!(!pdf_worker_started(&s).await, "PDF worker started early");
 
-    // The template management validates templates: the engine comes now, the PDF worker not.
-    visit(&s, "Vorlagen").await;
-    s.wait_until(
-        "the engine to be fetched",
-        "return performance.getEntriesByType('resource')\
-         .some(e => e.name.endsWith('engine/praxisbote-engine_bg.wasm'));",
-    )
-    .await;
-    assert!(!pdf_worker_started(&s).await, "PDF worker started early");
-
-    // A letter: the PDF worker is fetched with the first "PDF erzeugen".
+    // A letter: the engine comes with the composer, the PDF worker with "PDF erzeugen".
     visit(&s, "Versand").await;
     s.click_button("Abfrage").await;
     s.select_by_label("Bedingung hinzufügen", "Geburtstag in den nächsten Tagen")
@@ -140,7 +129,12 @@ async fn one_ui_module_and_engine_and_pdf_worker_only_on_first_use() {
     let counts = s.wait_status_matching("übernommen").await;
     assert!(support::numbers(&counts)[3] >= 1, "{counts}");
     s.click_button("Übernahme").await;
+    // The composer's preview is rendered by the engine: fetched now.
     s.wait_status_matching("Vorschau 1 von").await;
+    assert!(
+        fetched(&wasm_fetches(&s).await, "engine/"),
+        "the preview needs the engine"
+    );
     assert!(!pdf_worker_started(&s).await, "PDF worker started early");
     s.click_button("PDF erzeugen").await;
     s.wait_status_matching("PDF fertig").await;
