@@ -106,7 +106,10 @@ async fn one_ui_module_and_engine_and_pdf_worker_only_on_first_use() {
         visit(&s, page).await;
     }
     let after = wasm_fetches(&s).await;
-    assert!(!fetched(&after, "engine/"), "engine fetched early: {after:?}");
+    assert!(
+        !fetched(&after, "engine/"),
+        "engine fetched early: {after:?}"
+    );
     assert_eq!(after.len(), 1, "{after:?}");
     assert!(!pdf_worker_started(&s).await, "PDF worker started early");
 

@@ -171,7 +171,8 @@ async fn demo_removal_mid_send_writes_no_old_batch_back_and_sending_goes_on() {
 
     // The store is empty, the relay settings too: set them again and send a new batch.
     s.open("#/einstellungen").await;
-    s.fill_by_label("Zugangsschlüssel", crate::send::TOKEN).await;
+    s.fill_by_label("Zugangsschlüssel", crate::send::TOKEN)
+        .await;
     s.click_button("Relay speichern").await;
     s.wait_status_matching("Relay-Einstellungen gespeichert")
         .await;

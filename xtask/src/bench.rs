@@ -264,86 +264,88 @@ fn browser_vs_native(name: &str, test: &str, native_detail: &str) -> Result<()> 
     Ok(())
 }
 
-/// The modules of a built `dist/`: (name, when loaded, directory, file filter). The UI is one
-/// module (the app's wasm and JS at the root, with its JS snippets); builds before the merge
+/// The modules of a built `dist/`: (name, when loaded, directory). The UI is one module (the
+/// app's wasm and JS at the root, with the JS snippets it imports); builds before the merge
 /// had a second UI module, the workbench.
-type Group = (
-    &'static str,
-    &'static str,
-    &'static str,
-    fn(&str, &str) -> bool,
-);
-
-const GROUPS: [Group; 4] = [
-    ("UI module", "at start", "", |dir, name| {
-        (dir.is_empty() && name.starts_with("praxisbote-") || dir.starts_with("snippets"))
-            && !name.contains("pdf")
-    }),
+const GROUPS: [(&str, &str, &str); 4] = [
+    ("UI module", "at start", ""),
     (
         "workbench (second UI module, old builds)",
         "first use of sending, log, templates, import, backup or settings",
         "workbench",
-        |_, _| true,
     ),
     (
         "template engine",
         "first template use / demo generation",
         "engine",
-        |_, _| true,
     ),
-    ("PDF worker", "first PDF", "pdf", |_, _| true),
+    ("PDF worker", "first PDF", "pdf"),
 ];
 
-/// Sizes (raw, gzip -9) of every wasm and JS file of each module of a `dist/`; prints the
-/// files. Returns (group name, raw, gzip) per module present.
+/// Sizes (raw, gzip -9) of each module of a `dist/`: its wasm and JS files and the JS
+/// snippets its JS imports (Trunk copies every snippet into every module directory; only the
+/// imported ones count). Prints the files; returns (group name, raw, gzip) per module present.
 fn bundle_figures(dist: &std::path::Path) -> Result<Vec<(&'static str, u64, u64)>> {
     let mut out = Vec::new();
-    for (name, when, dir, keep) in GROUPS {
+    for (name, when, dir) in GROUPS {
         let root = dist.join(dir);
         if !root.is_dir() {
             continue;
         }
-        println!(
-            "\n### {name} ({}, loaded {when})",
-            if dir.is_empty() {
-                "dist/".to_string()
+        let shown = if dir.is_empty() {
+            "dist/".to_string()
+        } else {
+            format!("dist/{dir}/")
+        };
+        println!("\n### {name} ({shown}, loaded {when})");
+        let mut files: Vec<std::path::PathBuf> = Vec::new();
+        for e in std::fs::read_dir(&root)? {
+            let path = e?.path();
+            let file = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let module = if dir.is_empty() {
+                file.starts_with("praxisbote-")
             } else {
-                format!("dist/{dir}/")
+                file.starts_with("praxisbote-") || dir == "pdf" && file.ends_with(".js")
+            };
+            if path.is_file() && module && (file.ends_with(".wasm") || file.ends_with(".js")) {
+                files.push(path);
             }
-        );
-        let mut files = Vec::new();
-        collect_files(dist, &root, dir.is_empty(), &mut files)?;
+        }
+        if dir == "pdf" {
+            // The worker's loader sits at the root of dist/.
+            files.push(dist.join("pdf-worker-loader.js"));
+        }
+        let mut snippets = Vec::new();
+        for js in files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "js"))
+        {
+            let text = std::fs::read_to_string(js)?;
+            for part in text.split(['"', '\'']).filter(|p| p.contains("snippets/")) {
+                let rel = part.trim_start_matches("./");
+                let path = js.parent().unwrap_or(&root).join(rel);
+                if path.is_file() && !snippets.contains(&path) {
+                    snippets.push(path);
+                }
+            }
+        }
+        files.extend(snippets);
+        files.sort();
         let (mut raw, mut gz) = (0, 0);
-        for rel in files {
-            let (sub, file) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
-            let code = file.ends_with(".wasm") || file.ends_with(".js");
-            if !code || !keep(sub, file) || (dir.is_empty() && file.starts_with("sw")) {
-                continue;
-            }
-            let path = dist.join(&rel);
-            let (r, g) = (std::fs::metadata(&path)?.len(), gzip_size(&path)?);
+        for path in files.iter().filter(|p| p.is_file()) {
+            let (r, g) = (std::fs::metadata(path)?.len(), gzip_size(path)?);
             println!(
-                "{rel:<64} {:>8.1} KB raw {:>8.1} KB gzip",
+                "{:<64} {:>8.1} KB raw {:>8.1} KB gzip",
+                path.strip_prefix(dist)?.display(),
                 r as f64 / 1024.0,
                 g as f64 / 1024.0
             );
             raw += r;
             gz += g;
-        }
-        if name == "PDF worker" {
-            // Its loader sits at the root of dist/.
-            let loader = dist.join("pdf-worker-loader.js");
-            if loader.is_file() {
-                let (r, g) = (std::fs::metadata(&loader)?.len(), gzip_size(&loader)?);
-                println!(
-                    "{:<64} {:>8.1} KB raw {:>8.1} KB gzip",
-                    "pdf-worker-loader.js",
-                    r as f64 / 1024.0,
-                    g as f64 / 1024.0
-                );
-                raw += r;
-                gz += g;
-            }
         }
         println!(
             "{name}: {:.1} KB raw, {:.1} KB gzip -9",
@@ -353,33 +355,6 @@ fn bundle_figures(dist: &std::path::Path) -> Result<Vec<(&'static str, u64, u64)
         out.push((name, raw, gz));
     }
     Ok(out)
-}
-
-/// Files below `dir` as paths relative to `dist` (only the top level and `snippets/` when
-/// `top` — the other module directories are their own groups).
-fn collect_files(
-    dist: &std::path::Path,
-    dir: &std::path::Path,
-    top: bool,
-    out: &mut Vec<String>,
-) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::io::Result<_>>()?;
-    entries.sort_by_key(|e| e.path());
-    for e in entries {
-        let path = e.path();
-        let rel = path
-            .strip_prefix(dist)?
-            .to_string_lossy()
-            .replace('\\', "/");
-        if path.is_dir() {
-            if !top || rel == "snippets" || rel.starts_with("snippets/") {
-                collect_files(dist, &path, top, out)?;
-            }
-        } else {
-            out.push(rel);
-        }
-    }
-    Ok(())
 }
 
 /// Bundle sizes (issue 14: UI module ≤ 700 KB, all modules ≤ 3.3 MB gzip -9), of this build
@@ -412,7 +387,7 @@ fn bundle_size(baseline: Option<(&str, &std::path::Path)>) -> Result<()> {
                 format!("{:.1} KB", *g as f64 / 1024.0)
             })
     };
-    for (name, _, _, _) in GROUPS {
+    for (name, _, _) in GROUPS {
         let goal = if name == "UI module" {
             "≤ 700 KB"
         } else {
