@@ -52,6 +52,8 @@ const PROBE: &str = r#"
 
 async fn session(base: &str) -> Session {
     let s = Session::start_at(base).await;
+    // A restore of 100,000 persons keeps the page busy for a while.
+    s.set_script_timeout(Duration::from_secs(600)).await;
     s.cdp(
         "Page.addScriptToEvaluateOnNewDocument",
         serde_json::json!({ "source": PROBE }),
@@ -68,10 +70,19 @@ async fn ready_ms(s: &Session, secs: u64) -> f64 {
         secs,
     )
     .await;
-    s.script("return window.__pbReady;")
+    let marks = s
+        .script(
+            "return performance.getEntriesByType('mark')\
+             .map(m => m.name.replace('pb:', '') + ' ' + m.startTime.toFixed(0)).join(', ');",
+        )
+        .await;
+    let ms = s
+        .script("return window.__pbReady;")
         .await
         .as_f64()
-        .expect("ms")
+        .expect("ms");
+    eprintln!("    {ms:.0} ms; marks: {}", marks.as_str().unwrap_or(""));
+    ms
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -118,6 +129,7 @@ fn backup_file(n: usize) -> std::path::PathBuf {
 /// Restores the backup of `n` persons through the Sicherung page.
 async fn restore(s: &Session, n: usize) {
     let path = backup_file(n);
+    let t = std::time::Instant::now();
     s.open("#/sicherung").await;
     s.upload_by_label("Sicherungsdatei auswählen", &path).await;
     s.wait_until_for(
@@ -136,6 +148,10 @@ async fn restore(s: &Session, n: usize) {
         600,
     )
     .await;
+    eprintln!(
+        "  restored {n} persons in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 }
 
 /// Warm starts with `n` persons stored; the session stays open (for the memory figure).
@@ -197,9 +213,13 @@ struct Figures {
 }
 
 async fn measure(base: &str) -> Figures {
+    eprintln!("measuring {base}");
     let cold = cold(base).await;
+    eprintln!("  cold starts: {cold:?}");
     let (warm_10k, _) = warm(base, 10_000).await;
+    eprintln!("  warm starts, 10,000: {warm_10k:?}");
     let (warm_100k, s) = warm(base, 100_000).await;
+    eprintln!("  warm starts, 100,000: {warm_100k:?}");
     let (js_heap, wasm) = memory(&s).await;
     Figures {
         cold,

@@ -87,6 +87,18 @@ impl Session {
         s
     }
 
+    /// How long a script may run (or wait for a busy page) before WebDriver gives up.
+    pub async fn set_script_timeout(&self, timeout: Duration) {
+        self.client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                Some(timeout),
+                None,
+                None,
+            ))
+            .await
+            .expect("set timeouts");
+    }
+
     /// Runs an async script (the last argument is the callback) and returns its value.
     pub async fn execute_async(
         &self,

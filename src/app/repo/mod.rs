@@ -51,8 +51,10 @@ fn url_param(name: &str) -> Option<String> {
 /// Opens the database, loads the demo practice into an empty one (or on `?demo=reset`), and
 /// reads everything into the signals.
 pub async fn boot(state: AppState) -> Result<(), String> {
+    mark("pb:boot");
     let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(|e| e.to_string())?);
     install_store(store.clone());
+    mark("pb:store-open");
     // Ask the browser not to evict the practice's data under storage pressure.
     leptos::task::spawn_local(async {
         crate::storage::idb::request_persistent_storage().await;
@@ -112,8 +114,17 @@ pub async fn reload(state: AppState) -> Result<(), String> {
     reload_meta(state).await?;
     reload_people(state).await?;
     outbox::reload_view(state).await?;
+    mark("pb:read");
     state.loaded.set(true);
+    mark("pb:loaded");
     Ok(())
+}
+
+/// A `performance.mark` (the start-up benchmark reads them to tell where the time goes).
+fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
 }
 
 /// Reads the part of the store another tab announced as changed (nothing before the start
@@ -139,12 +150,15 @@ pub async fn refresh(state: AppState, change: Change) -> Result<(), String> {
 async fn reload_people(state: AppState) -> Result<(), String> {
     let store = store();
     let persons = store.all_persons().await.map_err(|e| e.to_string())?;
+    mark("pb:persons-read");
     let appointments = store
         .appointments_between(ALL_FROM, ALL_TO)
         .await
         .map_err(|e| e.to_string())?;
+    mark("pb:appointments-read");
     state.persons.set(persons);
     state.appointments.set(appointments);
+    mark("pb:people-shown");
     Ok(())
 }
 
