@@ -1,4 +1,4 @@
-//! Imports the lazily loaded wasm modules (template engine, workbench): one loader for both.
+//! Imports a lazily loaded wasm-bindgen module (the template engine).
 
 use wasm_bindgen::prelude::*;
 

@@ -1,10 +1,18 @@
 //! Application state shared by all pages (signals, provided as context) and hash routing.
+//!
+//! One `AppState` per tab: every datum the pages show is read from the store into it once
+//! (and again when another tab announces a change, see `sync`), and derived views are
+//! computed from it.
 
+use crate::app::repo::outbox::Outbox;
+use crate::app::send::relay_client::RelayConfig;
+use crate::app::send::transmit::Link;
 use crate::domain::query::SavedQuery;
 use crate::domain::review::{Handover, Review};
 use crate::domain::search::SearchKey;
 use crate::domain::template::Template;
 use crate::domain::{Appointment, Kind, PersonId, PersonRecord, PracticeSettings};
+use chrono::NaiveDate;
 use leptos::prelude::*;
 
 /// The pages of the app; the URL hash mirrors the current page (`#/patienten`, …).
@@ -65,15 +73,6 @@ impl Page {
         }
     }
 
-    /// Pages the lazily loaded workbench module renders (sending, log, templates, import,
-    /// backup, settings); the shell renders the others.
-    pub fn in_workbench(&self) -> bool {
-        !matches!(
-            self,
-            Page::Persons(_) | Page::PersonEdit(_) | Page::PersonNew(_) | Page::Appointments
-        )
-    }
-
     /// Which navigation entry is highlighted for this page.
     pub fn nav_group(&self) -> String {
         match self {
@@ -107,6 +106,18 @@ pub struct AppState {
     pub demo: RwSignal<bool>,
     /// How many stored records could not be read and are set aside (quarantine).
     pub quarantined: RwSignal<usize>,
+    /// Date of the last backup download: `None` = not read yet, `Some(None)` = never.
+    pub last_backup: RwSignal<Option<Option<NaiveDate>>>,
+    /// The outbox and the send log as stored (every channel, letters included).
+    pub outbox: RwSignal<Outbox>,
+    /// The relay settings of this browser.
+    pub relay: RwSignal<RelayConfig>,
+    /// What the transmit loop is doing (this tab's, or the sending tab's as announced).
+    pub link: RwSignal<Link>,
+    /// True while this tab runs the transmit loop (one tab of the browser does).
+    pub sending_here: RwSignal<bool>,
+    /// Bumped to wake the transmit loop early (new batch, resume, new settings).
+    pub wake: RwSignal<u64>,
     /// False until the database has been opened and read.
     pub loaded: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
@@ -134,6 +145,12 @@ impl AppState {
             templates: RwSignal::new(crate::domain::template::shipped_templates()),
             demo: RwSignal::new(false),
             quarantined: RwSignal::new(0),
+            last_backup: RwSignal::new(None),
+            outbox: RwSignal::new(Outbox::default()),
+            relay: RwSignal::new(RelayConfig::default()),
+            link: RwSignal::new(Link::Idle),
+            sending_here: RwSignal::new(false),
+            wake: RwSignal::new(0),
             loaded: RwSignal::new(false),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),

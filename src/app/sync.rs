@@ -1,122 +1,127 @@
-//! Keeps the two UI modules' copies of the data in step.
+//! Keeps several tabs of the app in step, and lets them take turns.
 //!
-//! The app runs as two wasm modules in one page: the shell (persons, appointments) and the
-//! lazily loaded workbench (sending, log, templates, import, backup, settings). Each keeps
-//! its own signals, read from the same IndexedDB. After a module has written data the other
-//! one shows (persons, settings, templates, queries, the backup date), it calls [`notify`];
-//! the other module hears a window event and reads the store again. Events are dispatched
-//! synchronously in the same page, so nothing can slip between write and notice.
+//! Every tab of the app (same origin, same browser profile) shares one IndexedDB but holds
+//! its own [`AppState`](crate::app::state::AppState), read from that store. After a tab has
+//! written, it [`announce`]s *what* changed on a `BroadcastChannel`; the other tabs read that
+//! part of the store again (`repo::refresh`), and their derived views (search keys, counts,
+//! log rows) are recomputed from it. Nothing is patched from the message itself: it only
+//! says what to read.
+//!
+//! Turns are taken with the Web Locks API ([`lock`]): one tab holds [`TRANSMIT_LOCK`] while its
+//! transmit loop runs (the others wait for it and take over when that tab goes away), and
+//! every read-modify-write of the outbox, and every replacement of the whole store (restore,
+//! demo removed or loaded), holds [`OUTBOX_LOCK`], so no tab writes outbox data it read
+//! before another tab changed it.
 
-use std::cell::Cell;
+use std::cell::RefCell;
+
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// The DOM event both modules listen to.
-const EVENT: &str = "praxisbote-data-changed";
+use crate::app::send::transmit::Link;
+use crate::domain::PersonId;
 
-/// Which module this is; set once at start.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Module {
-    Shell,
-    Workbench,
-}
+/// The channel every tab of the app listens to.
+const CHANNEL: &str = "praxisbote";
 
-impl Module {
-    fn code(self) -> &'static str {
-        match self {
-            Module::Shell => "shell",
-            Module::Workbench => "workbench",
-        }
-    }
+/// Held by the tab whose transmit loop runs, as long as it runs.
+pub const TRANSMIT_LOCK: &str = "praxisbote-transmit";
+
+/// Held around every read-modify-write of the outbox and every replacement of the store.
+pub const OUTBOX_LOCK: &str = "praxisbote-outbox";
+
+/// What a tab changed (or asks for), as announced to the other tabs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// These persons were written or deleted (with their appointments).
+    Persons {
+        ids: Vec<PersonId>,
+    },
+    /// Many persons or appointments (an import): all of them are read again.
+    People,
+    Settings,
+    Queries,
+    Templates,
+    /// Small facts in the Meta collection: the demo flag, the last backup, relay settings.
+    Meta,
+    /// The outbox or the send log.
+    Outbox,
+    /// The whole store was replaced (restore, demo data removed or loaded).
+    Everything,
+    /// What the transmit loop of the sending tab is doing (for the other tabs' progress).
+    Link {
+        link: Link,
+    },
+    /// A tab has started: the sending tab answers with a [`Change::Link`].
+    Hello,
 }
 
 thread_local! {
-    static THIS: Cell<Module> = const { Cell::new(Module::Shell) };
+    /// This tab's end of the channel (a handle, no data).
+    static PORT: RefCell<Option<web_sys::BroadcastChannel>> = const { RefCell::new(None) };
 }
 
-/// Dispatches the window event `name` with a text as its detail (synchronously).
-fn dispatch(name: &str, detail: &str) {
-    let Some(w) = web_sys::window() else { return };
-    let init = web_sys::CustomEventInit::new();
-    init.set_detail(&JsValue::from_str(detail));
-    if let Ok(ev) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
-        let _ = w.dispatch_event(&ev);
-    }
-}
-
-/// Calls `f` with the text detail of every window event `name`, as long as the page lives.
-fn on(name: &str, f: impl Fn(String) + 'static) {
-    let Some(w) = web_sys::window() else { return };
-    let handler = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
-        if let Some(detail) = ev
-            .dyn_ref::<web_sys::CustomEvent>()
-            .and_then(|c| c.detail().as_string())
-        {
-            f(detail);
+fn port() -> Option<web_sys::BroadcastChannel> {
+    PORT.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.is_none() {
+            *p = web_sys::BroadcastChannel::new(CHANNEL).ok();
         }
-    });
-    let _ = w.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+        p.clone()
+    })
+}
+
+/// Tells the other tabs what changed (after a successful write). A tab does not hear its own
+/// announcements.
+pub fn announce(change: &Change) {
+    let (Some(port), Ok(json)) = (port(), serde_json::to_string(change)) else {
+        return;
+    };
+    let _ = port.post_message(&JsValue::from_str(&json));
+}
+
+/// Calls `on_change` with every announcement of another tab, as long as the page lives.
+pub fn listen(on_change: impl Fn(Change) + 'static) {
+    let Some(port) = port() else { return };
+    let handler =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            if let Some(change) = ev
+                .data()
+                .as_string()
+                .and_then(|s| serde_json::from_str::<Change>(&s).ok())
+            {
+                on_change(change);
+            }
+        });
+    port.set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
 }
 
-/// Tells the other module that stored data changed (call after a successful write).
-pub fn notify() {
-    dispatch(EVENT, THIS.get().code());
+#[wasm_bindgen(module = "/src/js/tabs.js")]
+extern "C" {
+    fn pb_lock(name: &str) -> js_sys::Promise;
 }
 
-/// Registers this module and calls `on_change` whenever the *other* module reports a write.
-pub fn listen(this: Module, on_change: impl Fn() + 'static) {
-    THIS.set(this);
-    on(EVENT, move |from| {
-        if from != this.code() {
-            on_change();
-        }
-    });
-}
+/// A granted Web Lock; released when dropped (or when the page goes away).
+#[must_use]
+pub struct Lock(Option<js_sys::Function>);
 
-/// A banner message the workbench hands to the shell, because the page it belongs to is a
-/// shell page (e.g. "Import abgeschlossen" shown on the patient list).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Banner {
-    Notice,
-    Error,
-}
-
-impl Banner {
-    fn event(self) -> &'static str {
-        match self {
-            Banner::Notice => "praxisbote-notice",
-            Banner::Error => "praxisbote-error",
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if let Some(release) = self.0.take() {
+            let _ = release.call0(&JsValue::NULL);
         }
     }
 }
 
-/// Hands a banner message to the shell.
-pub fn forward(banner: Banner, text: &str) {
-    let Some(w) = web_sys::window() else { return };
-    let init = web_sys::CustomEventInit::new();
-    init.set_detail(&JsValue::from_str(text));
-    if let Ok(ev) = web_sys::CustomEvent::new_with_event_init_dict(banner.event(), &init) {
-        let _ = w.dispatch_event(&ev);
-    }
-}
-
-/// The shell's side of [`forward`]: calls `show` with each message handed over.
-pub fn receive(show: impl Fn(Banner, String) + 'static) {
-    let Some(w) = web_sys::window() else { return };
-    let show = std::rc::Rc::new(show);
-    for banner in [Banner::Notice, Banner::Error] {
-        let show = show.clone();
-        let handler = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
-            if let Some(text) = ev
-                .dyn_ref::<web_sys::CustomEvent>()
-                .and_then(|c| c.detail().as_string())
-            {
-                show(banner, text);
-            }
-        });
-        let _ =
-            w.add_event_listener_with_callback(banner.event(), handler.as_ref().unchecked_ref());
-        handler.forget();
-    }
+/// Waits until the Web Lock `name` is granted to this tab (exclusively) and holds it until
+/// the returned guard is dropped.
+pub async fn lock(name: &str) -> Lock {
+    let release = wasm_bindgen_futures::JsFuture::from(pb_lock(name))
+        .await
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    Lock(release)
 }

@@ -1,5 +1,4 @@
-// Imported by wasm-bindgen (`module = "/src/js/module_loader.js"`). A file, not inline JS: each
-// wasm module built from this crate gets the same snippet path, so their copies never clash.
+// Imported by wasm-bindgen (`module = "/src/js/module_loader.js"`, used by src/app/lazy.rs).
 //
 // Imports a lazily loaded wasm-bindgen module (URL relative to the page, so the service
 // worker's precache serves it offline) and initialises it, once per URL; a failed load is

@@ -1,10 +1,9 @@
-//! Lazily loaded modules. The template engine is its own wasm (`dist/engine/`), imported on
-//! first use: it is in the service worker's precache and renders the composer preview after
-//! an offline start. The workbench (`dist/workbench/`: sending, log, templates, import,
-//! backup, settings) is imported on the first visit to one of its pages and shares the
-//! data with the shell.
+//! The web bundle: ONE UI module (the app's wasm at the root of `dist/`) and two lazily
+//! loaded compute modules, the template engine (`dist/engine/`) and the PDF worker
+//! (`dist/pdf/`). Both are fetched only on first use, both are in the service worker's
+//! precache, and the engine renders the composer preview after an offline start.
 
-use crate::support::Session;
+use crate::support::{self, Session};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn template_engine_loads_from_the_precache_offline() {
@@ -16,14 +15,18 @@ async fn template_engine_loads_from_the_precache_offline() {
     for f in [
         "engine/praxisbote-engine.js",
         "engine/praxisbote-engine_bg.wasm",
-        "workbench/praxisbote-workbench.js",
-        "workbench/praxisbote-workbench_bg.wasm",
+        "pdf/praxisbote-pdf-worker.js",
+        "pdf/praxisbote-pdf-worker_bg.wasm",
     ] {
         assert!(
             urls.iter().any(|u| u.ends_with(f)),
             "{f} not precached: {urls:?}"
         );
     }
+    assert!(
+        !urls.iter().any(|u| u.contains("/workbench/")),
+        "no second UI module: {urls:?}"
+    );
 
     s.set_offline(true).await;
     s.reload().await;
@@ -41,90 +44,102 @@ async fn template_engine_loads_from_the_precache_offline() {
     s.set_offline(false).await;
 }
 
-/// URLs of the workbench's files the page has fetched so far.
-async fn workbench_fetches(s: &Session) -> Vec<String> {
+/// The wasm files this page has fetched so far (relative to the app's origin).
+async fn wasm_fetches(s: &Session) -> Vec<String> {
     let v = s
         .script(
-            "return performance.getEntriesByType('resource').map(e => e.name)\
-             .filter(n => n.includes('/workbench/'));",
+            "return performance.getEntriesByType('resource').map(e => new URL(e.name))\
+             .filter(u => u.origin === location.origin && u.pathname.endsWith('.wasm'))\
+             .map(u => u.pathname.slice(1));",
         )
         .await;
-    serde_json::from_value(v).expect("list of urls")
+    serde_json::from_value(v).expect("list of paths")
 }
 
-/// Waits until the Versand search reports exactly `n` hits.
-async fn wait_hits(s: &Session, n: usize) {
-    s.wait_until(
-        &format!("{n} Treffer"),
-        &format!(
-            "return [...document.querySelectorAll('[role=status]')]\
-             .some(e => e.textContent.trim().startsWith('{n} Treffer,'));"
-        ),
-    )
-    .await;
+fn fetched(list: &[String], dir: &str) -> bool {
+    list.iter().any(|p| p.starts_with(dir))
 }
 
-/// In the open person form: a new last name, saved.
-async fn save_last_name(s: &Session, last_name: &str) {
-    s.fill_by_label("Nachname", last_name).await;
-    s.click_button("Speichern").await;
-    s.wait_status_matching("Gespeichert").await;
+/// Whether the PDF worker runs (a worker fetches its wasm itself, so the page's resource
+/// timing does not show it; the browser's targets do).
+async fn pdf_worker_started(s: &Session) -> bool {
+    let targets = s.cdp("Target.getTargets", serde_json::json!({})).await;
+    targets["targetInfos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|t| t["type"] == "worker" && t["url"].as_str().unwrap_or("").contains("pdf"))
 }
 
-/// Opens Versand (the workbench) with the search source.
-async fn open_versand_search(s: &Session) {
-    s.click_link("Versand").await;
-    s.click_button("Suche").await;
+/// Opens a page by its navigation link and waits for its heading.
+async fn visit(s: &Session, link: &str) {
+    s.click_link(link).await;
+    s.wait_css("main h1").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn workbench_loads_on_first_use_and_shares_data_with_the_shell() {
+async fn one_ui_module_and_engine_and_pdf_worker_only_on_first_use() {
     let s = Session::start().await;
+    // The first start generates the demo practice (with the engine); then a start with data.
     s.open("#/patienten").await;
     s.wait_text("Demodaten").await;
     s.wait_css("table.data tbody tr td a").await;
-    // The shell alone: patient list, person form and appointments need no workbench.
-    s.click_link(&s.all_texts("table.data tbody tr td a").await[0])
-        .await;
-    s.wait_text("Einwilligungen").await;
-    s.click_link("Termine").await;
-    s.wait_css("main h1").await;
-    assert_eq!(workbench_fetches(&s).await, Vec::<String>::new());
-
-    // A change in the shell: a new last name for the first patient.
-    s.click_link("Patienten").await;
-    let first = s.wait_css("table.data tbody tr td a").await;
-    let name = first.text().await.expect("name");
-    first.click().await.expect("open person");
-    save_last_name(&s, "Quaxelbrink").await;
-
-    // First visit to Versand: the workbench wasm is fetched and finds the new name.
-    open_versand_search(&s).await;
-    let fetched = workbench_fetches(&s).await;
-    assert!(
-        fetched
-            .iter()
-            .any(|u| u.ends_with("workbench/praxisbote-workbench_bg.wasm")),
-        "{fetched:?}"
-    );
-    s.fill_by_label("Empfänger suchen", "quaxelbrink").await;
-    wait_hits(&s, 1).await;
-    assert!(!name.starts_with("Quaxelbrink"));
-
-    // A change while the workbench is loaded: the shell's change reaches it without a reload.
-    s.click_link("Patienten").await;
+    s.reload().await;
     s.wait_css("table.data tbody tr td a").await;
-    s.fill_by_label("Patienten durchsuchen", "Quaxelbrink")
+    let first = wasm_fetches(&s).await;
+    let ui: Vec<_> = first.iter().filter(|p| !p.contains('/')).collect();
+    assert_eq!(ui.len(), 1, "one UI module: {first:?}");
+    assert!(ui[0].starts_with("praxisbote-"), "{first:?}");
+
+    // Every page, as long as no template is rendered or edited and no PDF made: neither
+    // module is fetched.
+    for page in [
+        "Termine",
+        "Interessenten",
+        "Versand",
+        "Protokoll",
+        "Vorlagen",
+        "Import",
+        "Sicherung",
+        "Einstellungen",
+    ] {
+        visit(&s, page).await;
+    }
+    let after = wasm_fetches(&s).await;
+    assert!(
+        !fetched(&after, "engine/"),
+        "engine fetched early: {after:?}"
+    );
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert!(!pdf_worker_started(&s).await, "PDF worker started early");
+
+    // A letter: the engine comes with the composer, the PDF worker with "PDF erzeugen".
+    visit(&s, "Versand").await;
+    s.click_button("Abfrage").await;
+    s.select_by_label("Bedingung hinzufügen", "Geburtstag in den nächsten Tagen")
         .await;
-    s.wait_status_matching("1 Treffer").await;
-    let again = s.wait_css("table.data tbody tr td a").await;
-    assert!(again.text().await.unwrap().starts_with("Quaxelbrink"));
-    again.click().await.expect("open person");
-    save_last_name(&s, "Quaxelbrunn").await;
-    open_versand_search(&s).await;
-    s.fill_by_label("Empfänger suchen", "quaxelbrunn").await;
-    wait_hits(&s, 1).await;
-    // The old name is gone from the workbench's copy.
-    s.fill_by_label("Empfänger suchen", "quaxelbrink").await;
-    wait_hits(&s, 0).await;
+    s.fill_by_label(
+        "Bedingung 1: Geburtstag in den nächsten Tagen",
+        "30\u{E004}",
+    )
+    .await;
+    s.click_button("Abfrage ausführen").await;
+    s.wait_status_matching("Personen gefunden").await;
+    s.click_button("Alle auswählen").await;
+    s.click_button("Aktion").await;
+    s.select_by_label("Zweck", "Geburtstag").await;
+    s.click_button("Brief senden …").await;
+    let counts = s.wait_status_matching("übernommen").await;
+    assert!(support::numbers(&counts)[3] >= 1, "{counts}");
+    s.click_button("Übernahme").await;
+    // The composer's preview is rendered by the engine: fetched now.
+    s.wait_status_matching("Vorschau 1 von").await;
+    assert!(
+        fetched(&wasm_fetches(&s).await, "engine/"),
+        "the preview needs the engine"
+    );
+    assert!(!pdf_worker_started(&s).await, "PDF worker started early");
+    s.click_button("PDF erzeugen").await;
+    s.wait_status_matching("PDF fertig").await;
+    assert!(pdf_worker_started(&s).await, "the PDF came from the worker");
 }

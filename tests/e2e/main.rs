@@ -14,7 +14,9 @@ mod letters;
 mod offline;
 mod send;
 mod sendfix;
+mod startup;
 mod support;
+mod tabs;
 
 use support::Session;
 

@@ -624,9 +624,8 @@ async fn reload_mid_send_of_500_resumes_and_sends_each_exactly_once() {
     s.wait_text(&format!("gesendet {N}")).await;
 }
 
-/// The app starts on the patient list (a shell page) with an unfinished batch in the outbox:
-/// the shell starts the workbench, whose transmit loop sends every message exactly once
-/// without anyone opening a sending page.
+/// The app starts on the patient list with an unfinished batch in the outbox: the transmit
+/// loop sends every message exactly once without anyone opening a sending page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unfinished_batch_is_sent_after_a_start_on_the_patient_list() {
     const N: usize = 30;

@@ -1,6 +1,7 @@
 //! A thin layer over fantoccini: find by accessible name, wait, fill, click.
 
 use fantoccini::elements::Element;
+use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::time::Duration;
 
@@ -84,6 +85,18 @@ impl Session {
         let mut s = Session::start().await;
         s.base = base.trim_end_matches('/').to_string();
         s
+    }
+
+    /// How long a script may run (or wait for a busy page) before WebDriver gives up.
+    pub async fn set_script_timeout(&self, timeout: Duration) {
+        self.client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                Some(timeout),
+                None,
+                None,
+            ))
+            .await
+            .expect("set timeouts");
     }
 
     /// Runs an async script (the last argument is the callback) and returns its value.
@@ -187,6 +200,14 @@ impl Session {
         el.send_keys(text).await.expect("type");
     }
 
+    /// Chooses a file in the file input named `label`.
+    pub async fn upload_by_label(&self, label: &str, path: &std::path::Path) {
+        let el = self.by_label(label).await;
+        el.send_keys(&path.to_string_lossy())
+            .await
+            .expect("choose file");
+    }
+
     pub async fn click_by_label(&self, label: &str) {
         self.by_label(label).await.click().await.expect("click");
     }
@@ -247,13 +268,18 @@ impl Session {
 
     /// Polls a script until it returns `true` (30 s at most).
     pub async fn wait_until(&self, what: &str, js: &str) {
+        self.wait_until_for(what, js, WAIT.as_secs()).await;
+    }
+
+    /// Polls a script until it returns `true` (`secs` at most).
+    pub async fn wait_until_for(&self, what: &str, js: &str, secs: u64) {
         let start = std::time::Instant::now();
         loop {
             if self.script(js).await == serde_json::Value::Bool(true) {
                 return;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(30),
+                start.elapsed() < Duration::from_secs(secs),
                 "timed out waiting for {what} ({js})"
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -369,6 +395,34 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
         (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Windows: a second window of one session shares the browser profile (IndexedDB, service
+/// worker, `BroadcastChannel`, Web Locks) with the first, like a second tab of the app.
+impl Session {
+    /// Opens a new window and makes it the current one. Returns (new window, previous one).
+    pub async fn new_window(&self) -> (WindowHandle, WindowHandle) {
+        let before = self.client.window().await.expect("current window");
+        let w = self.client.new_window(false).await.expect("new window");
+        self.client
+            .switch_to_window(w.handle.clone())
+            .await
+            .expect("switch to the new window");
+        (w.handle, before)
+    }
+
+    /// Makes `window` the current window (commands and scripts go to it).
+    pub async fn switch_to(&self, window: &WindowHandle) {
+        self.client
+            .switch_to_window(window.clone())
+            .await
+            .expect("switch window");
+    }
+
+    /// Closes the current window (its page goes away, as when a tab is closed).
+    pub async fn close_window(&self) {
+        self.client.close_window().await.expect("close window");
     }
 }
 

@@ -57,9 +57,34 @@ fn benches() -> Vec<(&'static str, Vec<&'static str>, bool)> {
 
 pub fn run(args: &[String]) -> Result<()> {
     setup::ensure_build_tools()?;
-    let only = args.first().map(String::as_str);
+    let mut only = None;
+    let mut baseline_rev = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            // Another commit's build, measured in the same run (bundle, start).
+            "--baseline" => baseline_rev = Some(it.next().ok_or("--baseline needs a commit")?),
+            name => only = Some(name),
+        }
+    }
+    let baseline = match baseline_rev {
+        Some(rev) => Some((rev.as_str(), util::build_baseline(rev)?)),
+        None => None,
+    };
+    let baseline = baseline.as_ref().map(|(l, d)| (*l, d.as_path()));
     if only.is_none_or(|o| o == "bundle") {
-        bundle_size()?;
+        bundle_size(baseline)?;
+    }
+    if only.is_none_or(|o| o == "start") {
+        setup::ensure_test_packages()?;
+        // Builds dist/ and the relay, serves both builds, starts chromedriver.
+        let c = crate::test::e2e_with(
+            &["--ignored", "--nocapture", "bench_start_and_memory"],
+            baseline,
+        )?;
+        if c.failed > 0 || c.passed == 0 {
+            return Err("the start-up benchmark failed".into());
+        }
     }
     if only.is_none_or(|o| o == "idb") {
         setup::ensure_test_packages()?;
@@ -85,7 +110,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if only.is_none_or(|o| o == "pdf-worker") && util::root().join("tests/e2e/letters.rs").exists()
     {
         // Builds dist/ (release, with the worker) and the relay, starts chromedriver.
-        let c = crate::test::e2e_with(&["--ignored", "--nocapture", "bench_pdf_worker"])?;
+        let c = crate::test::e2e_with(&["--ignored", "--nocapture", "bench_pdf_worker"], None)?;
         if c.failed > 0 || c.passed == 0 {
             return Err("the PDF worker benchmark failed".into());
         }
@@ -239,66 +264,156 @@ fn browser_vs_native(name: &str, test: &str, native_detail: &str) -> Result<()> 
     Ok(())
 }
 
-/// Main bundle size: the app's wasm and js in dist/, gzip -9 (goal ≤ 350 KB).
-fn bundle_size() -> Result<()> {
-    util::build_dist(true)?;
-    let dist = util::root().join("dist");
-    println!("\n## Main bundle (dist/, gzip -9)");
-    let (total_raw, total_gz) = module_sizes(&dist, |name| {
-        (name.ends_with(".wasm") || name.ends_with(".js"))
-            && name.starts_with("praxisbote-")
-            && !name.contains("pdf")
-    })?;
-    println!(
-        "main bundle total: {:.1} KB raw, {:.1} KB gzip -9 (goal <= 350 KB)",
-        total_raw as f64 / 1024.0,
-        total_gz as f64 / 1024.0
-    );
-    println!("\n## PDF worker (dist/pdf/, loaded on first PDF, gzip -9)");
-    lazy_module_sizes(&dist.join("pdf"), "praxisbote-pdf-worker")?;
-    println!("\n## Template engine (dist/engine/, loaded on first template use, gzip -9)");
-    lazy_module_sizes(&dist.join("engine"), "praxisbote-engine")?;
-    println!("\n## Workbench (dist/workbench/, loaded on first use of sending, log, templates, import, backup or settings, gzip -9)");
-    lazy_module_sizes(&dist.join("workbench"), "praxisbote-workbench")?;
-    Ok(())
-}
+/// The modules of a built `dist/`: (name, when loaded, directory). The UI is one module (the
+/// app's wasm and JS at the root, with the JS snippets it imports); builds before the merge
+/// had a second UI module, the workbench.
+const GROUPS: [(&str, &str, &str); 4] = [
+    ("UI module", "at start", ""),
+    (
+        "workbench (second UI module, old builds)",
+        "first use of sending, log, templates, import, backup or settings",
+        "workbench",
+    ),
+    (
+        "template engine",
+        "first template use / demo generation",
+        "engine",
+    ),
+    ("PDF worker", "first PDF", "pdf"),
+];
 
-/// Prints raw and gzip -9 sizes of a lazily loaded module's wasm and js, and their total.
-fn lazy_module_sizes(dir: &std::path::Path, prefix: &str) -> Result<()> {
-    let (total_raw, total_gz) = module_sizes(dir, |name| name.starts_with(prefix))?;
-    println!(
-        "{prefix} total: {:.1} KB raw, {:.1} KB gzip -9",
-        total_raw as f64 / 1024.0,
-        total_gz as f64 / 1024.0
-    );
-    Ok(())
-}
-
-/// Prints raw and gzip -9 size of each file in `dir` whose name `keep` accepts; returns the
-/// totals (raw, gzip) in bytes.
-fn module_sizes(dir: &std::path::Path, keep: impl Fn(&str) -> bool) -> Result<(u64, u64)> {
-    let (mut total_raw, mut total_gz) = (0u64, 0u64);
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if !path.is_file() || !keep(&name) {
+/// Sizes (raw, gzip -9) of each module of a `dist/`: its wasm and JS files and the JS
+/// snippets its JS imports (Trunk copies every snippet into every module directory; only the
+/// imported ones count). Prints the files; returns (group name, raw, gzip) per module present.
+fn bundle_figures(dist: &std::path::Path) -> Result<Vec<(&'static str, u64, u64)>> {
+    let mut out = Vec::new();
+    for (name, when, dir) in GROUPS {
+        let root = dist.join(dir);
+        if !root.is_dir() {
             continue;
         }
-        let raw = std::fs::metadata(&path)?.len();
-        let gz = gzip_size(&path)?;
+        let shown = if dir.is_empty() {
+            "dist/".to_string()
+        } else {
+            format!("dist/{dir}/")
+        };
+        println!("\n### {name} ({shown}, loaded {when})");
+        let mut files: Vec<std::path::PathBuf> = Vec::new();
+        for e in std::fs::read_dir(&root)? {
+            let path = e?.path();
+            let file = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let module = if dir.is_empty() {
+                file.starts_with("praxisbote-")
+            } else {
+                file.starts_with("praxisbote-") || dir == "pdf" && file.ends_with(".js")
+            };
+            if path.is_file() && module && (file.ends_with(".wasm") || file.ends_with(".js")) {
+                files.push(path);
+            }
+        }
+        if dir == "pdf" {
+            // The worker's loader sits at the root of dist/.
+            files.push(dist.join("pdf-worker-loader.js"));
+        }
+        let mut snippets = Vec::new();
+        for js in files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "js"))
+        {
+            let text = std::fs::read_to_string(js)?;
+            for part in text.split(['"', '\'']).filter(|p| p.contains("snippets/")) {
+                let rel = part.trim_start_matches("./");
+                let path = js.parent().unwrap_or(&root).join(rel);
+                if path.is_file() && !snippets.contains(&path) {
+                    snippets.push(path);
+                }
+            }
+        }
+        files.extend(snippets);
+        files.sort();
+        let (mut raw, mut gz) = (0, 0);
+        for path in files.iter().filter(|p| p.is_file()) {
+            let (r, g) = (std::fs::metadata(path)?.len(), gzip_size(path)?);
+            println!(
+                "{:<64} {:>8.1} KB raw {:>8.1} KB gzip",
+                path.strip_prefix(dist)?.display(),
+                r as f64 / 1024.0,
+                g as f64 / 1024.0
+            );
+            raw += r;
+            gz += g;
+        }
         println!(
-            "{name:<48} {:>8.1} KB raw {:>8.1} KB gzip",
+            "{name}: {:.1} KB raw, {:.1} KB gzip -9",
             raw as f64 / 1024.0,
             gz as f64 / 1024.0
         );
-        total_raw += raw;
-        total_gz += gz;
+        out.push((name, raw, gz));
     }
-    Ok((total_raw, total_gz))
+    Ok(out)
+}
+
+/// Bundle sizes (issue 14: UI module ≤ 700 KB, all modules ≤ 3.3 MB gzip -9), of this build
+/// and, with a baseline, of that build in the same run.
+fn bundle_size(baseline: Option<(&str, &std::path::Path)>) -> Result<()> {
+    util::build_dist(true)?;
+    println!("\n## Bundle: this build (dist/, KB = 1024 bytes)");
+    let this = bundle_figures(&util::root().join("dist"))?;
+    let old = match baseline {
+        Some((label, dist)) => {
+            println!(
+                "\n## Bundle: baseline {label} ({}, KB = 1024 bytes)",
+                dist.display()
+            );
+            Some((label, bundle_figures(dist)?))
+        }
+        None => None,
+    };
+    println!("\n## Bundle summary (gzip -9, KB = 1024 bytes)");
+    let head = old
+        .as_ref()
+        .map(|(l, _)| format!(" {l} |"))
+        .unwrap_or_default();
+    println!("| module | this build |{head} goal |");
+    println!("|---|---:|{}---|", if old.is_some() { "---:|" } else { "" });
+    let kb = |v: &[(&str, u64, u64)], name: &str| {
+        v.iter()
+            .find(|(n, _, _)| *n == name)
+            .map_or("–".to_string(), |(_, _, g)| {
+                format!("{:.1} KB", *g as f64 / 1024.0)
+            })
+    };
+    for (name, _, _) in GROUPS {
+        let goal = if name == "UI module" {
+            "≤ 700 KB"
+        } else {
+            ""
+        };
+        let o = old
+            .as_ref()
+            .map(|(_, v)| format!(" {} |", kb(v, name)))
+            .unwrap_or_default();
+        println!("| {name} | {} |{o} {goal} |", kb(&this, name));
+    }
+    let total = |v: &[(&str, u64, u64)]| {
+        format!(
+            "{:.1} KB",
+            v.iter().map(|(_, _, g)| *g).sum::<u64>() as f64 / 1024.0
+        )
+    };
+    let o = old
+        .as_ref()
+        .map(|(_, v)| format!(" {} |", total(v)))
+        .unwrap_or_default();
+    println!(
+        "| all modules | {} |{o} ≤ 3.3 MB (read strictly: 3,300 KB) |",
+        total(&this)
+    );
+    Ok(())
 }
 
 /// Issue 7: 5,000 e-mails queued in the app's IndexedDB outbox and transmitted by the app's

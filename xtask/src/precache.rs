@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::util::Result;
 
 const VERSION_LINE: &str = "const PB_VERSION = \"dev\";";
-const LIST_LINE: &str = "const PB_PRECACHE = [];";
+pub const LIST_LINE: &str = "const PB_PRECACHE = [];";
 
 /// Rewrites `dist/sw.js` with the file list and version. Returns the number of files.
 pub fn write(dist: &Path) -> Result<usize> {

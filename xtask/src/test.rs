@@ -128,7 +128,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if wanted("e2e") {
         let t = Instant::now();
         let extra: Vec<&str> = filter.iter().map(String::as_str).collect();
-        let c = match e2e_with(&extra) {
+        let c = match e2e_with(&extra, None) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("e2e set-up failed: {e}");
@@ -182,9 +182,6 @@ fn wasm_packages() -> Vec<&'static str> {
     }
     if util::root().join("engine/Cargo.toml").exists() {
         v.push("praxisbote-engine");
-    }
-    if util::root().join("workbench/Cargo.toml").exists() {
-        v.push("praxisbote-workbench");
     }
     v
 }
@@ -264,9 +261,10 @@ impl Drop for Guard {
 }
 
 /// Builds the app and the relay, starts relay + chromedriver, runs `tests/e2e`, with extra
-/// arguments for the test binary (e.g. `--ignored NAME` for an
-/// in-browser benchmark).
-pub fn e2e_with(extra: &[&str]) -> Result<Counts> {
+/// arguments for the test binary (e.g. `--ignored NAME` for an in-browser benchmark). With
+/// a `baseline` (label, built `dist/` of another build) a second relay serves that build and
+/// the tests get its URL in `PB_BASELINE_URL` (benchmarks compare both in one run).
+pub fn e2e_with(extra: &[&str], baseline: Option<(&str, &std::path::Path)>) -> Result<Counts> {
     eprintln!("\n=== end-to-end: building the app (release) and the relay");
     util::build_dist(true)?;
     let relay_bin = util::build_relay()?;
@@ -289,6 +287,21 @@ pub fn e2e_with(extra: &[&str]) -> Result<Counts> {
             .spawn()?,
     );
     wait_for_port(port)?;
+    let mut _baseline_relay = None;
+    let mut baseline_env = Vec::new();
+    if let Some((label, dist)) = baseline {
+        let data = tempdir("praxisbote-e2e-baseline-relay")?;
+        let mut r = Command::new(&relay_bin);
+        r.args(["--listen", "127.0.0.1:0", "--static-dir"])
+            .arg(dist)
+            .arg("--data-dir")
+            .arg(&data)
+            .stdout(Stdio::piped());
+        let mut r = Guard(r.spawn()?);
+        baseline_env.push(("PB_BASELINE_URL", wait_for_listen_line(&mut r.0)?));
+        baseline_env.push(("PB_BASELINE_LABEL", label.to_string()));
+        _baseline_relay = Some(r);
+    }
     let mut c = cargo();
     c.args([
         "test",
@@ -308,7 +321,8 @@ pub fn e2e_with(extra: &[&str]) -> Result<Counts> {
     .env("PB_AXE_JS", setup::axe_js())
     // Tests that start their own relays (tests/e2e/send.rs).
     .env("PB_RELAY_BIN", &relay_bin)
-    .env("PB_DIST", util::root().join("dist"));
+    .env("PB_DIST", util::root().join("dist"))
+    .envs(baseline_env);
     let (ok, counts) = run_counting(&mut c);
     Ok(match counts {
         Some(mut n) => {

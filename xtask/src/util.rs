@@ -107,6 +107,32 @@ pub fn build_dist(release: bool) -> Result<()> {
     Ok(())
 }
 
+/// Builds the web app of another commit (e.g. the one before a change) outside the
+/// repository, for benchmarks that compare both builds in one run: `git archive REV`
+/// unpacked into `$TMPDIR/praxisbote-baseline-REV`, built there with Trunk (release, the
+/// same pinned tools and target dir) and its service-worker list filled. A finished build is
+/// reused. Returns its `dist/`.
+pub fn build_baseline(rev: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("praxisbote-baseline-{rev}"));
+    let dist = dir.join("dist");
+    let filled = std::fs::read_to_string(dist.join("sw.js"))
+        .is_ok_and(|sw| !sw.contains(crate::precache::LIST_LINE));
+    if filled {
+        return Ok(dist);
+    }
+    if !dir.join("Cargo.toml").exists() {
+        std::fs::create_dir_all(&dir)?;
+        run(cmd("sh").arg("-c").arg(format!(
+            "git archive '{rev}' | tar -x -C '{}'",
+            dir.display()
+        )))?;
+    }
+    run(cmd("trunk").args(["build", "--release"]).current_dir(&dir))?;
+    let n = crate::precache::write(&dist)?;
+    eprintln!("baseline {rev}: {n} files precached");
+    Ok(dist)
+}
+
 /// Builds the relay (debug profile, shared with the tests) and returns its binary path.
 pub fn build_relay() -> Result<PathBuf> {
     run(cargo().args(["build", "--quiet", "-p", "praxisbote-relay"]))?;

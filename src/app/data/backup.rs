@@ -17,15 +17,6 @@ use wasm_bindgen::JsCast;
 /// Largest backup file accepted for a restore.
 const MAX_BACKUP_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
 
-thread_local! {
-    /// Date of the last backup: `None` = not read yet, `Some(None)` = never.
-    static LAST_BACKUP: ArcRwSignal<Option<Option<NaiveDate>>> = ArcRwSignal::new(None);
-}
-
-fn last_backup_signal() -> ArcRwSignal<Option<Option<NaiveDate>>> {
-    LAST_BACKUP.with(|s| s.clone())
-}
-
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
@@ -64,37 +55,11 @@ fn download(name: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads the last-backup mark once the data is loaded.
-fn load_last_backup(state: AppState) {
-    let last = last_backup_signal();
-    Effect::new(move |_| {
-        if state.loaded.get() && last.get_untracked().is_none() {
-            let last = last.clone();
-            leptos::task::spawn_local(async move {
-                if let Ok(d) = repo::last_backup().await {
-                    last.set(Some(d));
-                }
-            });
-        }
-    });
-}
-
-/// Reads the date of the last backup again (after the other UI module wrote data).
-pub fn refresh_last_backup() {
-    let last = last_backup_signal();
-    leptos::task::spawn_local(async move {
-        if let Ok(d) = repo::last_backup().await {
-            last.set(Some(d));
-        }
-    });
-}
-
 /// "Letzte Sicherung ist älter als 7 Tage" — not for the demo practice.
 #[component]
 pub fn BackupReminder() -> impl IntoView {
     let state = expect_context::<AppState>();
-    load_last_backup(state);
-    let last = last_backup_signal();
+    let last = state.last_backup;
     let text = move || {
         if !state.loaded.get() || state.demo.get() || state.page.get() == Page::Backup {
             return None;
@@ -119,47 +84,41 @@ pub fn BackupReminder() -> impl IntoView {
 #[component]
 pub fn BackupPage() -> impl IntoView {
     let state = expect_context::<AppState>();
-    load_last_backup(state);
-    let last = last_backup_signal();
+    let last = state.last_backup;
     let message = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let pending = RwSignal::new(None::<Arc<Backup>>);
     let confirming = RwSignal::new(false);
 
-    let make_backup = {
-        let last = last.clone();
-        move |_| {
-            busy.set(true);
-            error.set(None);
-            message.set(None);
-            let last = last.clone();
-            leptos::task::spawn_local(async move {
-                let result = async {
-                    let b = repo::collect_backup().await?;
-                    let json = backup::export(&b);
-                    download(&b.file_name(), &json)?;
-                    let d = repo::mark_backup().await?;
-                    Ok::<_, String>((b, d))
+    let make_backup = move |_| {
+        busy.set(true);
+        error.set(None);
+        message.set(None);
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let b = repo::collect_backup().await?;
+                let json = backup::export(&b);
+                download(&b.file_name(), &json)?;
+                repo::mark_backup(state).await?;
+                Ok::<_, String>(b)
+            }
+            .await;
+            match result {
+                Ok(b) => {
+                    message.set(Some(tf(
+                        "backup.created",
+                        &[
+                            ("file", &b.file_name()),
+                            ("persons", &b.persons.len()),
+                            ("appointments", &b.appointments.len()),
+                        ],
+                    )));
                 }
-                .await;
-                match result {
-                    Ok((b, d)) => {
-                        last.set(Some(Some(d)));
-                        message.set(Some(tf(
-                            "backup.created",
-                            &[
-                                ("file", &b.file_name()),
-                                ("persons", &b.persons.len()),
-                                ("appointments", &b.appointments.len()),
-                            ],
-                        )));
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
-        }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
     };
 
     let choose = move |ev: leptos::ev::Event| {

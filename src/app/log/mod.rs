@@ -2,6 +2,7 @@
 //! counts, per recipient state, time and reason, a state filter, "nur Fehlgeschlagene
 //! erneut senden", CSV export and fetching opt-outs from the relay.
 
+use crate::app::repo;
 use crate::app::send::panel::BatchProgress;
 use crate::app::send::transmit;
 use crate::app::state::AppState;
@@ -43,35 +44,42 @@ fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
 #[component]
 pub fn LogPage() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let ctl = transmit::ctl();
     let selected = RwSignal::new(None::<String>);
     let filter = RwSignal::new(None::<StateKind>);
     let note = RwSignal::new(None::<String>);
+    // Show the send log as stored now, and let the transmit loop look at it too (before the
+    // start has read the store, the start does it).
     leptos::task::spawn_local(async move {
-        if let Err(e) = transmit::refresh_from_store().await {
-            note.set(Some(tf("log.unreadable", &[("error", &e)])));
+        if !state.loaded.get_untracked() {
+            return;
+        }
+        match repo::outbox::reload_view(state).await {
+            Ok(()) => transmit::wake(state),
+            Err(e) => note.set(Some(tf("common.error", &[("error", &e)]))),
         }
     });
     let summaries = Memo::new(move |_| {
-        ctl.rev.track();
-        transmit::with(batch_summaries)
+        state
+            .outbox
+            .with(|o| batch_summaries(&o.batches, &o.messages))
     });
     let rows = Memo::new(move |_| {
-        ctl.rev.track();
         let f = filter.get();
         let Some(id) = selected.get() else {
             return (0, vec![]);
         };
-        transmit::with(|bs, ms| {
-            let bs: Vec<_> = bs.iter().filter(|b| b.id == id).cloned().collect();
-            let mut rows = log_rows(&bs, ms, f);
+        state.outbox.with(|o| {
+            let bs: Vec<_> = o.batches.iter().filter(|b| b.id == id).cloned().collect();
+            let mut rows = log_rows(&bs, &o.messages, f);
             let n = rows.len();
             rows.truncate(SHOWN_ROWS);
             (n, rows)
         })
     });
     let export = move |_| {
-        let bytes = transmit::with(|bs, ms| to_csv(&log_rows(bs, ms, None)));
+        let bytes = state
+            .outbox
+            .with_untracked(|o| to_csv(&log_rows(&o.batches, &o.messages, None)));
         let r = bytes
             .map_err(|e| e.to_string())
             .and_then(|b| download(&csv_file_name(chrono::Local::now().naive_local()), &b));
@@ -122,7 +130,7 @@ pub fn LogPage() -> impl IntoView {
             <button class="secondary" on:click=optouts>{t("log.optouts")}</button>
             <span role="status">{move || note.get()}</span>
         </div>
-        <p class="muted" aria-label=t("send_panel.link_aria")>{move || ctl.link.get().label_de()}</p>
+        <p class="muted" aria-label=t("send_panel.link_aria")>{move || transmit::link_label(state)}</p>
         {move || if summaries.with(Vec::is_empty) {
             view! { <p>{t("log.empty")}</p> }.into_any()
         } else {
@@ -158,10 +166,7 @@ pub fn LogPage() -> impl IntoView {
         {move || selected.get().map(|id| {
             let failed = Memo::new({
                 let id = id.clone();
-                move |_| {
-                    ctl.rev.track();
-                    transmit::with(|_, ms| ms.iter().filter(|m| m.batch_id == id && m.kind() == StateKind::Failed && m.retried_as.is_none()).count())
-                }
+                move |_| state.outbox.with(|o| o.messages.iter().filter(|m| m.batch_id == id && m.kind() == StateKind::Failed && m.retried_as.is_none()).count())
             });
             view! {
                 <section class="card" aria-label=t("log.batch")>

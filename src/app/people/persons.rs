@@ -25,25 +25,29 @@ pub fn PersonList(kind: Kind) -> impl IntoView {
     let state = expect_context::<AppState>();
     let query = RwSignal::new(String::new());
     let sort = RwSignal::new((SortBy::Name, true));
+    // The hits as positions in `state.persons` (the tab's one copy; no second copy of the
+    // records), filtered and sorted.
     let rows = Memo::new(move |_| {
         let needle = TextQuery::parse(&query.get());
         let (by, asc) = sort.get();
         let keys = state.search_keys.read();
         state.persons.with(|ps| {
-            let mut hits: Vec<PersonRecord> = ps
+            let mut hits: Vec<usize> = ps
                 .iter()
                 .zip(keys.iter())
-                .filter(|(r, k)| r.person.kind == kind && needle.matches(k))
-                .map(|(r, _)| r.clone())
+                .enumerate()
+                .filter(|(_, (r, k))| r.person.kind == kind && needle.matches(k))
+                .map(|(i, _)| i)
                 .collect();
-            hits.sort_by_cached_key(|r| match by {
-                SortBy::Name => domain::search::fold(&r.person.sort_name()),
-                SortBy::City => domain::search::fold(&format!(
-                    "{} {}",
-                    r.person.address.city,
-                    r.person.sort_name()
-                )),
-                SortBy::Email => r.person.email.to_lowercase(),
+            hits.sort_by_cached_key(|&i| {
+                let p = &ps[i].person;
+                match by {
+                    SortBy::Name => domain::search::fold(&p.sort_name()),
+                    SortBy::City => {
+                        domain::search::fold(&format!("{} {}", p.address.city, p.sort_name()))
+                    }
+                    SortBy::Email => p.email.to_lowercase(),
+                }
             });
             if !asc {
                 hits.reverse();
@@ -90,11 +94,11 @@ pub fn PersonList(kind: Kind) -> impl IntoView {
                 <th scope="col">{t("persons.col.mobile")}</th>
                 <th scope="col">{t("persons.col.phone")}</th>
             }
-            row=move |r: PersonRecord| {
-                let id = r.person.id.clone();
-                let p = r.person;
+            row=move |i: usize| {
+                let p = state.persons.with(|ps| ps.get(i).map(|r| r.person.clone()))?;
+                let id = p.id.clone();
                 let name = p.sort_name();
-                view! {
+                Some(view! {
                     <tr on:click=move |_| state.go(Page::PersonEdit(id.clone()))>
                         <td><a href=Page::PersonEdit(p.id.clone()).hash()>{name}</a></td>
                         <td>{format!("{} {}", p.address.postcode, p.address.city)}</td>
@@ -102,7 +106,7 @@ pub fn PersonList(kind: Kind) -> impl IntoView {
                         <td>{p.mobile}</td>
                         <td>{p.landline}</td>
                     </tr>
-                }
+                })
             }
         />
     }

@@ -4,6 +4,7 @@
 pub mod outbox;
 
 use crate::app::state::AppState;
+use crate::app::sync::{self, Change};
 use crate::domain::query::SavedQuery;
 use crate::domain::template::{shipped_templates, Template};
 use crate::domain::{self, PersonId, PersonRecord, PracticeSettings};
@@ -56,7 +57,10 @@ fn url_param(name: &str) -> Option<String> {
 /// moves final outbox messages past the retention period into the send-log archive, and
 /// reads everything into the signals.
 pub async fn boot(state: AppState) -> Result<(), String> {
-    let store = open_store().await?;
+    mark("pb:boot");
+    let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(store_err)?);
+    install_store(store.clone());
+    mark("pb:store-open");
     // Ask the browser not to evict the practice's data under storage pressure.
     leptos::task::spawn_local(async {
         crate::storage::idb::request_persistent_storage().await;
@@ -64,7 +68,12 @@ pub async fn boot(state: AppState) -> Result<(), String> {
 
     let reset = url_param("demo").as_deref() == Some("reset");
     if reset || store.is_empty().await.map_err(store_err)? {
-        load_demo(&*store).await?;
+        {
+            // Replaces the whole store: not while a tab changes the outbox.
+            let _lock = sync::lock(sync::OUTBOX_LOCK).await;
+            load_demo(&*store).await?;
+        }
+        sync::announce(&Change::Everything);
         if reset {
             // Drop the parameter so a reload does not reset again.
             if let Some(w) = web_sys::window() {
@@ -80,39 +89,17 @@ pub async fn boot(state: AppState) -> Result<(), String> {
         }
     }
     // Keeps what every start reads bounded; a failure here must not stop the app.
-    if let Err(e) = crate::storage::retention::compact_outbox(&*store, now()).await {
-        state.error.set(Some(store_err(e)));
+    {
+        let _lock = sync::lock(sync::OUTBOX_LOCK).await;
+        if let Err(e) = crate::storage::retention::compact_outbox(&*store, now()).await {
+            state.error.set(Some(store_err(e)));
+        }
     }
     reload(state).await
 }
 
 fn now() -> chrono::NaiveDateTime {
     chrono::Local::now().naive_local()
-}
-
-async fn open_store() -> Result<Rc<dyn Store>, String> {
-    let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(store_err)?);
-    STORE.with(|s| *s.borrow_mut() = Some(store.clone()));
-    Ok(store)
-}
-
-/// The workbench's start: opens the database the shell has already opened (and migrated,
-/// and filled with the demo practice when it was empty) and reads everything into the
-/// workbench's signals.
-pub async fn attach(state: AppState) -> Result<(), String> {
-    open_store().await?;
-    reload(state).await
-}
-
-/// Whether the outbox holds a message the transmit loop still has to carry (the shell then
-/// loads the workbench at start, so an interrupted batch resumes after a reload).
-pub async fn outbox_open() -> Result<bool, String> {
-    Ok(store()
-        .list_docs(Collection::Outbox)
-        .await
-        .map_err(store_err)?
-        .iter()
-        .any(|d| crate::domain::outbox::stored_message_is_open(&d.value)))
 }
 
 async fn load_demo(store: &dyn Store) -> Result<(), String> {
@@ -138,47 +125,161 @@ async fn load_demo(store: &dyn Store) -> Result<(), String> {
 
 /// Reads all data from the store into the signals.
 pub async fn reload(state: AppState) -> Result<(), String> {
+    reload_queries(state).await?;
+    reload_templates(state).await?;
+    reload_settings(state).await?;
+    reload_meta(state).await?;
+    reload_people(state).await?;
+    outbox::reload_view(state).await?;
+    mark("pb:read");
+    state.loaded.set(true);
+    mark("pb:loaded");
+    Ok(())
+}
+
+/// A `performance.mark` (the start-up benchmark reads them to tell where the time goes).
+fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
+/// Reads the part of the store another tab announced as changed (nothing before the start
+/// has opened the store: the start reads everything).
+pub async fn refresh(state: AppState, change: Change) -> Result<(), String> {
+    if STORE.with(|s| s.borrow().is_none()) {
+        return Ok(());
+    }
+    match change {
+        Change::Persons { ids } => reload_persons(state, &ids).await,
+        Change::People => reload_people(state).await,
+        Change::Settings => reload_settings(state).await,
+        Change::Queries => reload_queries(state).await,
+        Change::Templates => reload_templates(state).await,
+        Change::Meta => reload_meta(state).await,
+        Change::Outbox => outbox::reload_view(state).await,
+        Change::Everything => reload(state).await,
+        Change::Link { .. } | Change::Hello => Ok(()),
+    }
+}
+
+/// All persons and appointments.
+async fn reload_people(state: AppState) -> Result<(), String> {
     let store = store();
     let persons = store.all_persons().await.map_err(store_err)?;
+    mark("pb:persons-read");
     let appointments = store
         .appointments_between(ALL_FROM, ALL_TO)
         .await
         .map_err(store_err)?;
-    let settings = store
+    mark("pb:appointments-read");
+    state.persons.set(persons);
+    state.appointments.set(appointments);
+    mark("pb:people-shown");
+    Ok(())
+}
+
+/// These persons (written or deleted elsewhere) and their appointments.
+async fn reload_persons(state: AppState, ids: &[PersonId]) -> Result<(), String> {
+    let store = store();
+    let mut fresh = Vec::with_capacity(ids.len());
+    let mut appointments = Vec::new();
+    for id in ids {
+        fresh.push((
+            id.clone(),
+            store.get_person(id).await.map_err(store_err)?,
+        ));
+        appointments.extend(store.appointments_of(id).await.map_err(store_err)?);
+    }
+    state.persons.update(|ps| {
+        for (id, record) in fresh {
+            match (ps.iter().position(|p| p.person.id == id), record) {
+                (Some(i), Some(r)) => ps[i] = r,
+                (Some(i), None) => {
+                    ps.remove(i);
+                }
+                (None, Some(r)) => ps.push(r),
+                (None, None) => {}
+            }
+        }
+    });
+    state.appointments.update(|all| {
+        all.retain(|a| !ids.contains(&a.person_id));
+        all.extend(appointments);
+        all.sort_by(|a, b| (a.start, &a.id.0).cmp(&(b.start, &b.id.0)));
+    });
+    Ok(())
+}
+
+async fn reload_settings(state: AppState) -> Result<(), String> {
+    let settings = store()
         .settings()
         .await
         .map_err(store_err)?
         .unwrap_or_default();
+    state.settings.set(settings);
+    Ok(())
+}
+
+async fn reload_queries(state: AppState) -> Result<(), String> {
+    // Documents that do not read as their type are set aside (and counted), not dropped.
+    let queries: Vec<SavedQuery> = store()
+        .load_docs(Collection::Queries)
+        .await
+        .map_err(store_err)?;
+    state.saved_queries.set(queries);
+    Ok(())
+}
+
+async fn reload_templates(state: AppState) -> Result<(), String> {
+    let stored: Vec<Template> = store()
+        .load_docs(Collection::Templates)
+        .await
+        .map_err(store_err)?;
+    state.templates.set(merge_templates(stored));
+    Ok(())
+}
+
+/// The demo flag, the last backup and the relay settings.
+async fn reload_meta(state: AppState) -> Result<(), String> {
+    let store = store();
     let demo = store
         .get_doc(Collection::Meta, DEMO_FLAG)
         .await
         .map_err(store_err)?
         .is_some_and(|v| v == serde_json::json!(true));
-    // Documents that do not read as their type are set aside (and counted), not dropped.
-    let queries: Vec<SavedQuery> = store
-        .load_docs(Collection::Queries)
+    let last = crate::storage::transfer::last_backup(&*store)
         .await
         .map_err(store_err)?;
-    state.saved_queries.set(queries);
-    let stored: Vec<Template> = store
-        .load_docs(Collection::Templates)
-        .await
-        .map_err(store_err)?;
+    let relay = outbox::relay_config().await?;
     let quarantined = store.quarantined().await.map_err(store_err)?;
-    state.templates.set(merge_templates(stored));
-    state.persons.set(persons);
-    state.appointments.set(appointments);
-    state.settings.set(settings);
     state.demo.set(demo);
     state.quarantined.set(quarantined);
-    state.loaded.set(true);
+    state.last_backup.set(Some(last));
+    state.relay.set(relay);
     Ok(())
 }
 
 /// Removes the demo practice: all persons, appointments and settings.
 pub async fn remove_demo(state: AppState) -> Result<(), String> {
-    store().clear_all().await.map_err(store_err)?;
-    crate::app::sync::notify();
+    replace(state, |store| async move {
+        store.clear_all().await.map_err(store_err)
+    })
+    .await
+}
+
+/// Replaces the whole store with `write` while no tab changes the outbox (so nothing read
+/// before can be written back), then reads everything again, here and in the other tabs.
+async fn replace<F, Fut>(state: AppState, write: F) -> Result<(), String>
+where
+    F: FnOnce(Rc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    {
+        let _lock = sync::lock(sync::OUTBOX_LOCK).await;
+        write(store()).await?;
+    }
+    sync::announce(&Change::Everything);
     reload(state).await
 }
 
@@ -187,7 +288,9 @@ pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), St
         .put_persons(std::slice::from_ref(&record))
         .await
         .map_err(store_err)?;
-    crate::app::sync::notify();
+    sync::announce(&Change::Persons {
+        ids: vec![record.person.id.clone()],
+    });
     state.persons.update(
         |ps| match ps.iter_mut().find(|p| p.person.id == record.person.id) {
             Some(p) => *p = record,
@@ -198,8 +301,13 @@ pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), St
 }
 
 pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> {
-    store().delete_person(&id).await.map_err(store_err)?;
-    crate::app::sync::notify();
+    store()
+        .delete_person(&id)
+        .await
+        .map_err(store_err)?;
+    sync::announce(&Change::Persons {
+        ids: vec![id.clone()],
+    });
     state.persons.update(|ps| ps.retain(|p| p.person.id != id));
     state
         .appointments
@@ -208,10 +316,26 @@ pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> 
 }
 
 pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Result<(), String> {
-    store().put_settings(&settings).await.map_err(store_err)?;
-    crate::app::sync::notify();
+    store()
+        .put_settings(&settings)
+        .await
+        .map_err(store_err)?;
+    sync::announce(&Change::Settings);
     state.settings.set(settings);
     Ok(())
+}
+
+/// These persons as stored now (for decisions that must see the latest consents); unknown
+/// ids are left out.
+pub async fn persons_by_id(ids: &[PersonId]) -> Result<Vec<PersonRecord>, String> {
+    let store = store();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = store.get_person(id).await.map_err(store_err)? {
+            out.push(r);
+        }
+    }
+    Ok(out)
 }
 
 /// A new random id for a person or appointment.
@@ -232,7 +356,7 @@ pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), String
         )
         .await
         .map_err(store_err)?;
-    crate::app::sync::notify();
+    sync::announce(&Change::Queries);
     state.saved_queries.update(|qs| {
         qs.retain(|q| q.name != query.name);
         qs.push(query);
@@ -266,7 +390,7 @@ pub async fn save_template(state: AppState, template: Template) -> Result<(), St
         )
         .await
         .map_err(store_err)?;
-    crate::app::sync::notify();
+    sync::announce(&Change::Templates);
     state
         .templates
         .update(|all| match all.iter_mut().find(|t| t.id == template.id) {
@@ -283,7 +407,7 @@ pub async fn delete_template(state: AppState, template: &Template) -> Result<boo
         .delete_doc(Collection::Templates, &template.id)
         .await
         .map_err(store_err)?;
-    crate::app::sync::notify();
+    sync::announce(&Change::Templates);
     let original = template.shipped_original();
     state.templates.update(|all| match &original {
         Some(o) => {
@@ -309,7 +433,7 @@ pub async fn apply_import(
     transfer::apply_person_import(&*store(), &records, result, today())
         .await
         .map_err(store_err)?;
-    crate::app::sync::notify();
+    sync::announce(&Change::People);
     state.persons.update(|ps| {
         let index: std::collections::HashMap<PersonId, usize> = ps
             .iter()
@@ -333,34 +457,28 @@ pub async fn collect_backup() -> Result<domain::backup::Backup, String> {
         .map_err(store_err)
 }
 
-/// The date of the last backup download.
-pub async fn last_backup() -> Result<Option<chrono::NaiveDate>, String> {
-    crate::storage::transfer::last_backup(&*store())
-        .await
-        .map_err(store_err)
-}
-
-/// Records today as the date of the last backup; returns it.
-pub async fn mark_backup() -> Result<chrono::NaiveDate, String> {
+/// Records today as the date of the last backup.
+pub async fn mark_backup(state: AppState) -> Result<(), String> {
     let d = today();
     crate::storage::transfer::mark_backup(&*store(), d)
         .await
         .map_err(store_err)?;
-    crate::app::sync::notify();
-    Ok(d)
+    sync::announce(&Change::Meta);
+    state.last_backup.set(Some(Some(d)));
+    Ok(())
 }
 
 /// Replaces all data with the backup's (one transaction), then reloads the signals.
 pub async fn restore_backup(state: AppState, backup: domain::backup::Backup) -> Result<(), String> {
-    let store = store();
-    let last = crate::storage::transfer::last_backup(&*store)
-        .await
-        .map_err(store_err)?;
-    crate::storage::transfer::restore_backup(&*store, &backup, last)
-        .await
-        .map_err(store_err)?;
-    crate::app::sync::notify();
-    reload(state).await
+    replace(state, |store| async move {
+        let last = crate::storage::transfer::last_backup(&*store)
+            .await
+            .map_err(store_err)?;
+        crate::storage::transfer::restore_backup(&*store, &backup, last)
+            .await
+            .map_err(store_err)
+    })
+    .await
 }
 
 /// Stores imported appointments in ONE transaction, then updates the signals.
@@ -371,7 +489,7 @@ pub async fn apply_appointment_import(
     crate::storage::transfer::apply_appointment_import(&*store(), &appointments, today())
         .await
         .map_err(store_err)?;
-    crate::app::sync::notify();
+    sync::announce(&Change::People);
     let n = appointments.len();
     state.appointments.update(|all| {
         all.extend(appointments);
@@ -394,15 +512,14 @@ pub async fn persons_by_birthday(
 
 /// Records a printed letter batch in the send log (Protokoll): the batch and one message per
 /// recipient, queued and at once "gedruckt" (`domain::print::printed_batch`), in one
-/// transaction, in the same collections the transmit loop uses; then the loop's copy learns
-/// about it so the Protokoll shows it.
+/// transaction, in the same collections the transmit loop uses.
 pub async fn record_printed_batch(
-    batch: &crate::domain::outbox::Batch,
+    state: AppState,
+    batch: crate::domain::outbox::Batch,
     items: Vec<crate::domain::outbox::QueueItem>,
 ) -> Result<(), String> {
-    let at = chrono::Local::now().naive_local();
-    let messages = crate::domain::print::printed_batch(batch, items, at)
+    let at = now();
+    let messages = crate::domain::print::printed_batch(&batch, items, at)
         .map_err(|e| crate::i18n::outbox::error(&e))?;
-    outbox::queue(batch, &messages).await?;
-    crate::app::send::transmit::refresh_from_store().await
+    outbox::queue(state, batch, messages).await
 }

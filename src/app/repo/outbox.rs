@@ -1,90 +1,213 @@
 //! Store access of the outbox and the send log (part of `repo`, the only writer).
 //!
 //! `Collection::Sendlog` holds one [`Batch`] per batch id, `Collection::Outbox` one
-//! [`OutboxMessage`] per message id — for every channel, letters included.
+//! [`OutboxMessage`] per message id — for every channel, letters included — and
+//! `Collection::Meta` the batches whose cancel waits for the relay's answer.
+//!
+//! Every change goes through [`update`]: under the outbox lock (shared by all tabs) it reads
+//! the outbox fresh from the store, lets the caller change it, writes what changed in ONE
+//! transaction and then shows the result. Nothing keeps outbox data between two updates, so a
+//! restore or "Demodaten entfernen" (which take the same lock) can never be undone by a write
+//! of data read before it.
 
 use super::{store, store_err as err};
 use crate::app::send::relay_client::{RelayConfig, RELAY_KEY};
 use crate::app::state::AppState;
+use crate::app::sync::{self, Change};
 use crate::domain::outbox::{Batch, OutboxMessage};
 use crate::domain::retention::{with_archive, ArchivedBatch};
 use crate::domain::{PersonId, PersonRecord};
 use crate::storage::{Collection, Doc, DocOp, StoreExt, WriteBatch};
-use leptos::prelude::Update;
+use leptos::prelude::{Set, Update};
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::future::Future;
+
+/// Meta key of the batches whose cancel waits for the relay (JSON array of batch ids).
+const CANCEL_KEY: &str = "cancel_requests";
+
+/// The outbox as stored: batches (the send log), messages, and pending cancels.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outbox {
+    pub batches: Vec<Batch>,
+    pub messages: Vec<OutboxMessage>,
+    /// Batches the user cancelled while some of their messages may be at the relay: the
+    /// transmit loop asks the relay and cancels the rest once it knows.
+    pub cancel_requests: Vec<String>,
+}
+
+/// What a change of an [`Outbox`] touched: exactly this is written.
+#[derive(Default)]
+pub struct Touched {
+    batches: HashSet<String>,
+    messages: HashSet<String>,
+    cancel_requests: bool,
+}
+
+impl Touched {
+    pub fn batch(&mut self, id: &str) {
+        self.batches.insert(id.to_string());
+    }
+
+    pub fn messages<'a>(&mut self, ids: impl IntoIterator<Item = &'a String>) {
+        self.messages.extend(ids.into_iter().cloned());
+    }
+
+    pub fn cancel_requests(&mut self) {
+        self.cancel_requests = true;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.batches.is_empty() && self.messages.is_empty() && !self.cancel_requests
+    }
+}
 
 fn json_err(e: serde_json::Error) -> String {
     e.to_string()
 }
 
-/// Every batch and message in the store: the outbox and the send-log archive (final messages
-/// past the retention period, without content). Documents that do not read as their type
-/// are set aside (counted, shown in a banner), never skipped silently.
-pub async fn load() -> Result<(Vec<Batch>, Vec<OutboxMessage>), String> {
+/// Every batch, message and pending cancel in the store, with the send-log archive (final
+/// messages past the retention period, without content). Documents that do not read as
+/// their type are set aside (counted, shown in a banner), never skipped silently.
+async fn read() -> Result<Outbox, String> {
     let s = store();
     let batches = s.load_docs(Collection::Sendlog).await.map_err(err)?;
     let messages = s.load_docs(Collection::Outbox).await.map_err(err)?;
     let archive: Vec<ArchivedBatch> = s.load_docs(Collection::SendlogArchive).await.map_err(err)?;
-    Ok((batches, with_archive(messages, archive)))
-}
-
-fn message_op(m: &OutboxMessage) -> Result<DocOp, String> {
-    Ok(DocOp::Put {
-        collection: Collection::Outbox,
-        key: m.id.clone(),
-        value: serde_json::to_value(m).map_err(json_err)?,
+    let cancel_requests = s
+        .get_typed(Collection::Meta, CANCEL_KEY)
+        .await
+        .map_err(err)?
+        .unwrap_or_default();
+    Ok(Outbox {
+        batches,
+        messages: with_archive(messages, archive),
+        cancel_requests,
     })
 }
 
-fn batch_op(b: &Batch) -> Result<DocOp, String> {
-    Ok(DocOp::Put {
-        collection: Collection::Sendlog,
-        key: b.id.clone(),
-        value: serde_json::to_value(b).map_err(json_err)?,
+thread_local! {
+    /// Reads of the outbox into the view, numbered (started, shown): a read that started
+    /// before the one shown is dropped, so the view never goes back to older data.
+    static VIEW_READS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+fn next_read() -> u64 {
+    VIEW_READS.with(|c| {
+        let (started, shown) = c.get();
+        c.set((started + 1, shown));
+        started + 1
     })
 }
 
-/// Writes a batch and all its messages in ONE transaction (all or nothing).
-pub async fn queue(batch: &Batch, messages: &[OutboxMessage]) -> Result<(), String> {
-    let mut docs = Vec::with_capacity(messages.len() + 1);
-    docs.push(batch_op(batch)?);
-    for (i, m) in messages.iter().enumerate() {
+/// Shows `outbox` in the view when no later read is shown already.
+fn show(state: AppState, read: u64, outbox: Outbox) {
+    let newer = VIEW_READS.with(|c| {
+        let (started, shown) = c.get();
+        (read > shown).then(|| c.set((started, read))).is_some()
+    });
+    if newer {
+        state.outbox.set(outbox);
+    }
+}
+
+/// Reads the outbox from the store into `state.outbox` (at start, and when another tab
+/// announced a change).
+pub async fn reload_view(state: AppState) -> Result<(), String> {
+    let n = next_read();
+    let outbox = read().await?;
+    show(state, n, outbox);
+    Ok(())
+}
+
+/// The one way to change the outbox. Under the outbox lock: reads it fresh from the store,
+/// `change` changes it and marks what it touched, one transaction writes exactly that; then
+/// the view shows the result and the other tabs are told. When `change` fails, nothing is
+/// written.
+pub async fn update<R, F, Fut>(state: AppState, change: F) -> Result<R, String>
+where
+    F: FnOnce(Outbox) -> Fut,
+    Fut: Future<Output = Result<(Outbox, Touched, R), String>>,
+{
+    let _lock = sync::lock(sync::OUTBOX_LOCK).await;
+    let (outbox, touched, result) = change(read().await?).await?;
+    if touched.is_empty() {
+        return Ok(result);
+    }
+    let docs = ops(&outbox, &touched).await?;
+    // Numbered now: a view read that starts later sees this write.
+    let n = next_read();
+    store()
+        .write(WriteBatch {
+            docs: &docs,
+            ..Default::default()
+        })
+        .await
+        .map_err(err)?;
+    show(state, n, outbox);
+    sync::announce(&Change::Outbox);
+    Ok(result)
+}
+
+/// The document writes of what `touched` names.
+async fn ops(outbox: &Outbox, touched: &Touched) -> Result<Vec<DocOp>, String> {
+    let mut docs = Vec::with_capacity(touched.batches.len() + touched.messages.len() + 1);
+    for b in outbox
+        .batches
+        .iter()
+        .filter(|b| touched.batches.contains(&b.id))
+    {
+        docs.push(DocOp::Put {
+            collection: Collection::Sendlog,
+            key: b.id.clone(),
+            value: serde_json::to_value(b).map_err(json_err)?,
+        });
+    }
+    for (i, m) in outbox
+        .messages
+        .iter()
+        .filter(|m| touched.messages.contains(&m.id))
+        .enumerate()
+    {
         if i > 0 && i % 500 == 0 {
-            // Let the browser paint between slices (the write below stays one transaction).
+            // Let the browser paint between slices (the write stays one transaction).
             yield_now().await;
         }
-        docs.push(message_op(m)?);
+        docs.push(DocOp::Put {
+            collection: Collection::Outbox,
+            key: m.id.clone(),
+            value: serde_json::to_value(m).map_err(json_err)?,
+        });
     }
-    store()
-        .write(WriteBatch {
-            docs: &docs,
-            ..Default::default()
-        })
-        .await
-        .map_err(err)
+    if touched.cancel_requests {
+        docs.push(DocOp::Put {
+            collection: Collection::Meta,
+            key: CANCEL_KEY.into(),
+            value: serde_json::to_value(&outbox.cancel_requests).map_err(json_err)?,
+        });
+    }
+    Ok(docs)
 }
 
-/// Writes changed messages (and optionally a batch) in one transaction.
-pub async fn put(batch: Option<&Batch>, messages: &[OutboxMessage]) -> Result<(), String> {
-    if batch.is_none() && messages.is_empty() {
-        return Ok(());
-    }
-    let mut docs = Vec::with_capacity(messages.len() + 1);
-    if let Some(b) = batch {
-        docs.push(batch_op(b)?);
-    }
-    for m in messages {
-        docs.push(message_op(m)?);
-    }
-    store()
-        .write(WriteBatch {
-            docs: &docs,
-            ..Default::default()
-        })
-        .await
-        .map_err(err)
+/// Writes a new batch and all its messages in ONE transaction (all or nothing).
+pub async fn queue(
+    state: AppState,
+    batch: Batch,
+    messages: Vec<OutboxMessage>,
+) -> Result<(), String> {
+    update(state, |mut o| async move {
+        let mut t = Touched::default();
+        t.batch(&batch.id);
+        t.messages(messages.iter().map(|m| &m.id));
+        o.batches.push(batch);
+        o.messages.extend(messages);
+        Ok((o, t, ()))
+    })
+    .await
 }
 
-/// The relay settings (defaults when none are stored; unreadable ones are set aside).
+/// The relay settings of this browser (defaults when none are stored; unreadable ones are
+/// set aside).
 pub async fn relay_config() -> Result<RelayConfig, String> {
     Ok(store()
         .get_typed(Collection::Meta, RELAY_KEY)
@@ -93,17 +216,20 @@ pub async fn relay_config() -> Result<RelayConfig, String> {
         .unwrap_or_default())
 }
 
-pub async fn save_relay_config(cfg: &RelayConfig) -> Result<(), String> {
+pub async fn save_relay_config(state: AppState, cfg: RelayConfig) -> Result<(), String> {
     store()
         .put_docs(
             Collection::Meta,
             &[Doc {
                 key: RELAY_KEY.into(),
-                value: serde_json::to_value(cfg).map_err(json_err)?,
+                value: serde_json::to_value(&cfg).map_err(json_err)?,
             }],
         )
         .await
-        .map_err(err)
+        .map_err(err)?;
+    sync::announce(&Change::Meta);
+    state.relay.set(cfg);
+    Ok(())
 }
 
 /// Stores persons whose consents changed (opt-outs) and updates the signal.
@@ -112,7 +238,9 @@ pub async fn save_persons(state: AppState, changed: Vec<PersonRecord>) -> Result
         return Ok(());
     }
     store().put_persons(&changed).await.map_err(err)?;
-    crate::app::sync::notify();
+    sync::announce(&Change::Persons {
+        ids: changed.iter().map(|r| r.person.id.clone()).collect(),
+    });
     let ids: std::collections::HashMap<PersonId, PersonRecord> = changed
         .into_iter()
         .map(|r| (r.person.id.clone(), r))

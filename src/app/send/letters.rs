@@ -321,12 +321,15 @@ pub fn LetterOutput(
                                 if let Some((batch, items)) = pending.borrow_mut().take() {
                                     let n = items.len();
                                     leptos::task::spawn_local(async move {
-                                        let text = match repo::record_printed_batch(&batch, items)
-                                            .await
-                                        {
-                                            Ok(()) => tf("letters.logged", &[("n", &n)]),
-                                            Err(e) => tf("letters.not_logged", &[("error", &e)]),
-                                        };
+                                        let text =
+                                            match repo::record_printed_batch(state, batch, items)
+                                                .await
+                                            {
+                                                Ok(()) => tf("letters.logged", &[("n", &n)]),
+                                                Err(e) => {
+                                                    tf("letters.not_logged", &[("error", &e)])
+                                                }
+                                            };
                                         let _ = logged.try_set(Some(text));
                                     });
                                 }

@@ -114,7 +114,7 @@ async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>)
     }
     let messages = queue_batch(&batch, items).map_err(|e| i18n::outbox::error(&e))?;
     let id = batch.id.clone();
-    transmit::queue(batch, messages).await?;
+    transmit::queue(state, batch, messages).await?;
     Ok((id, skipped))
 }
 
@@ -128,7 +128,7 @@ pub fn SendPanel(draft: RwSignal<Option<Template>>) -> impl IntoView {
     // Is a relay there? (None = still asking.)
     let reachable = RwSignal::new(None::<Result<bool, String>>);
     leptos::task::spawn_local(async move {
-        let cfg = transmit::config();
+        let cfg = state.relay.get_untracked();
         reachable.set(Some(match relay::health(&cfg).await {
             Ok(h) => Ok(h.demo),
             Err(e) => Err(e.message_de()),
@@ -188,30 +188,34 @@ pub fn SendPanel(draft: RwSignal<Option<Template>>) -> impl IntoView {
 /// Progress bar, counts per state and pause/resume/cancel of one batch.
 #[component]
 pub fn BatchProgress(batch_id: String) -> impl IntoView {
-    let ctl = transmit::ctl();
+    let state = expect_context::<AppState>();
     let id = StoredValue::new(batch_id);
     let counts = Memo::new(move |_| {
-        ctl.rev.track();
         id.with_value(|id| {
-            transmit::with(|_, ms| BatchCounts::of(ms.iter().filter(|m| &m.batch_id == id)))
+            state
+                .outbox
+                .with(|o| BatchCounts::of(o.messages.iter().filter(|m| &m.batch_id == id)))
         })
     });
     let paused = Memo::new(move |_| {
-        ctl.rev.track();
-        id.with_value(|id| transmit::with(|bs, _| bs.iter().any(|b| &b.id == id && b.paused)))
+        id.with_value(|id| {
+            state
+                .outbox
+                .with(|o| o.batches.iter().any(|b| &b.id == id && b.paused))
+        })
     });
     let note = RwSignal::new(None::<String>);
     let act = move |what: &'static str| {
         let id = id.get_value();
         leptos::task::spawn_local(async move {
             let r = match what {
-                "pause" => transmit::pause(&id)
+                "pause" => transmit::pause(state, &id)
                     .await
                     .map(|_| i18n::t("send_panel.paused").to_string()),
-                "resume" => transmit::resume(&id)
+                "resume" => transmit::resume(state, &id)
                     .await
                     .map(|_| i18n::t("send_panel.resumed").to_string()),
-                _ => transmit::cancel(&id).await.map(|(n, open)| {
+                _ => transmit::cancel(state, &id).await.map(|(n, open)| {
                     if open == 0 {
                         tf("send_panel.cancelled", &[("n", &n)])
                     } else {
@@ -246,8 +250,8 @@ pub fn BatchProgress(batch_id: String) -> impl IntoView {
                 }
                 parts.join(" · ")
             }}</p>
-            <p aria-label=i18n::t("send_panel.link_aria") class=move || match ctl.link.get() { Link::Waiting(_) | Link::Error(_) => "error", _ => "muted" }>
-                {move || if paused.get() { i18n::t("send_panel.paused").to_string() } else { ctl.link.get().label_de() }}
+            <p aria-label=i18n::t("send_panel.link_aria") class=move || match state.link.get() { Link::Waiting(_) | Link::Error(_) => "error", _ => "muted" }>
+                {move || if paused.get() { i18n::t("send_panel.paused").to_string() } else { transmit::link_label(state) }}
             </p>
             <div class="actions">
                 <Show when=move || !paused.get() && !counts.get().is_done()

@@ -1,29 +1,41 @@
-//! The browser side of sending: an in-memory copy of the outbox (loaded at boot), the
-//! transmit loop (persist `begin_submit` → POST → persist answers → poll), and the actions of
-//! the send panel and the log page (queue, pause, resume, cancel, retry, opt-outs).
+//! The browser side of sending: the transmit loop (persist `begin_submit` → POST → persist
+//! answers → poll) and the actions of the send panel and the log page (queue, pause, resume,
+//! cancel, retry, opt-outs).
 //!
-//! Every change is written to IndexedDB (through `repo::outbox`) before the next network
-//! step, so a reload resumes from the store with nothing lost and, because the message id is
-//! the relay's idempotency key, nothing sent twice.
+//! The loop keeps no outbox data of its own: each step reads the outbox fresh from the store
+//! under the outbox lock (`repo::outbox::update`), and every change is written before the
+//! next network step, so a reload resumes from the store with nothing lost and, because the
+//! message id is the relay's idempotency key, nothing sent twice. A restore or "Demodaten
+//! entfernen" holds the same lock, so the loop never writes back what it read before.
+//!
+//! One tab of the browser runs the loop: the one holding [`sync::TRANSMIT_LOCK`]. The other
+//! tabs wait for that lock (and take over when the sending tab goes away); meanwhile they
+//! show the progress from the store and the sending tab's announced [`Link`].
 
-use crate::app::repo;
+use crate::app::repo::{self, outbox::Touched};
 use crate::app::send::relay_client::{self as relay, RelayConfig, RelayError};
 use crate::app::state::AppState;
+use crate::app::sync::{self, Change};
 use crate::domain::outbox::{
     self, apply_reports, cancel_batch, retry_failed, Batch, MessageState, OptOutNotice,
     OptOutScope, OutboxMessage, StateKind,
 };
 use crate::i18n::{t, tf};
 use leptos::prelude::*;
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 
 /// Messages per POST (the relay takes up to `wire::MAX_BATCH`); smaller chunks keep each
 /// step short on the main thread and make progress visible.
 pub const CHUNK: usize = 250;
 
+/// Longest idle wait before the loop looks at the store again unasked (a change by this or
+/// another tab wakes it at once).
+const IDLE_MS: i32 = 30_000;
+
 /// What the transmit loop is doing, for the UI.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "link", content = "error", rename_all = "snake_case")]
 pub enum Link {
     /// Nothing to do.
     Idle,
@@ -35,7 +47,7 @@ pub enum Link {
 }
 
 impl Link {
-    pub fn label_de(&self) -> String {
+    fn label(&self) -> String {
         match self {
             Link::Idle => t("transmit.idle").into(),
             Link::Working => t("transmit.working").into(),
@@ -45,68 +57,37 @@ impl Link {
     }
 }
 
-/// Signals of the sending machinery (created once in [`start`]).
-#[derive(Clone, Copy)]
-pub struct Ctl {
-    /// Bumped after every change of the outbox copy.
-    pub rev: RwSignal<u64>,
-    pub link: RwSignal<Link>,
-    /// True once the outbox has been read from the store.
-    pub ready: RwSignal<bool>,
-}
-
-#[derive(Default)]
-struct Outbox {
-    batches: Vec<Batch>,
-    messages: Vec<OutboxMessage>,
-}
-
-thread_local! {
-    static OUTBOX: RefCell<Outbox> = RefCell::new(Outbox::default());
-    static CTL: Cell<Option<Ctl>> = const { Cell::new(None) };
-    static CONFIG: RefCell<RelayConfig> = RefCell::new(RelayConfig::default());
-    static WAKE: Cell<bool> = const { Cell::new(false) };
-    static CANCEL: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-pub fn ctl() -> Ctl {
-    CTL.with(Cell::get).expect("transmit::start ran")
+/// The loop's state as the UI shows it: in the sending tab its own, in the others the
+/// sending tab's (they only watch).
+pub fn link_label(state: AppState) -> String {
+    let label = state.link.get().label();
+    if state.sending_here.get() {
+        label
+    } else {
+        tf("transmit.other_tab", &[("state", &label)])
+    }
 }
 
 fn now() -> chrono::NaiveDateTime {
     chrono::Local::now().naive_local()
 }
 
-fn bump() {
-    let c = ctl();
-    c.rev.update(|r| *r += 1);
+fn set_link(state: AppState, link: Link) {
+    if state.link.get_untracked() != link {
+        state.link.set(link.clone());
+        sync::announce(&Change::Link { link });
+    }
 }
 
-fn wake() {
-    WAKE.with(|w| w.set(true));
+/// Wakes this tab's loop early (it reads the store again).
+pub fn wake(state: AppState) {
+    state.wake.update(|w| *w += 1);
 }
 
-pub fn config() -> RelayConfig {
-    CONFIG.with(|c| c.borrow().clone())
-}
-
-pub async fn set_config(cfg: RelayConfig) -> Result<(), String> {
-    repo::outbox::save_relay_config(&cfg).await?;
-    CONFIG.with(|c| *c.borrow_mut() = cfg);
-    wake();
+pub async fn set_config(state: AppState, cfg: RelayConfig) -> Result<(), String> {
+    repo::outbox::save_relay_config(state, cfg).await?;
+    wake(state);
     Ok(())
-}
-
-/// Read access to the outbox copy.
-pub fn with<R>(f: impl FnOnce(&[Batch], &[OutboxMessage]) -> R) -> R {
-    OUTBOX.with(|o| {
-        let o = o.borrow();
-        f(&o.batches, &o.messages)
-    })
-}
-
-fn with_mut<R>(f: impl FnOnce(&mut Outbox) -> R) -> R {
-    OUTBOX.with(|o| f(&mut o.borrow_mut()))
 }
 
 async fn sleep(ms: i32) {
@@ -119,10 +100,11 @@ async fn sleep(ms: i32) {
 }
 
 /// Sleeps up to `ms`, returning early when something woke the loop.
-async fn nap(ms: i32) {
+async fn nap(state: AppState, ms: i32) {
+    let woken = state.wake.get_untracked();
     let mut left = ms;
     while left > 0 {
-        if WAKE.with(|w| w.replace(false)) {
+        if state.wake.get_untracked() != woken {
             return;
         }
         sleep(left.min(100)).await;
@@ -130,187 +112,161 @@ async fn nap(ms: i32) {
     }
 }
 
-/// Creates the signals, loads the outbox and the relay settings and starts the loop.
-/// Called once by the app after the store is open.
+/// Runs the transmit loop in this tab once it holds the transmit lock (at once, unless
+/// another tab of the browser sends; then when that tab goes away). Called once at start.
 pub fn start(state: AppState) {
-    let c = Ctl {
-        rev: RwSignal::new(0),
-        link: RwSignal::new(Link::Idle),
-        ready: RwSignal::new(false),
-    };
-    CTL.with(|x| x.set(Some(c)));
     leptos::task::spawn_local(async move {
+        let _sending = sync::lock(sync::TRANSMIT_LOCK).await;
+        state.sending_here.set(true);
+        sync::announce(&Change::Link {
+            link: state.link.get_untracked(),
+        });
         // Wait for boot to open the store.
         while !state.loaded.get_untracked() {
-            if state.error.get_untracked().is_some() {
-                sleep(500).await;
+            sleep(if state.error.get_untracked().is_some() {
+                500
             } else {
-                sleep(50).await;
-            }
+                50
+            })
+            .await;
         }
-        match repo::outbox::load().await {
-            Ok((batches, messages)) => with_mut(|o| {
-                o.batches = batches;
-                o.messages = messages;
-            }),
-            Err(e) => state
-                .error
-                .set(Some(tf("transmit.outbox_unreadable", &[("error", &e)]))),
-        }
-        if let Ok(cfg) = repo::outbox::relay_config().await {
-            CONFIG.with(|c| *c.borrow_mut() = cfg);
-        }
-        c.ready.set(true);
-        bump();
-        run().await;
+        run(state).await;
     });
-}
-
-/// Adds documents another part of the app wrote into the store (e.g. printed letters) to
-/// the copy; what the copy already has is kept (the loop owns those).
-pub async fn refresh_from_store() -> Result<(), String> {
-    let (batches, messages) = repo::outbox::load().await?;
-    with_mut(|o| {
-        let known_b: std::collections::HashSet<String> =
-            o.batches.iter().map(|b| b.id.clone()).collect();
-        let known_m: std::collections::HashSet<String> =
-            o.messages.iter().map(|m| m.id.clone()).collect();
-        o.batches
-            .extend(batches.into_iter().filter(|b| !known_b.contains(&b.id)));
-        o.messages
-            .extend(messages.into_iter().filter(|m| !known_m.contains(&m.id)));
-    });
-    bump();
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Actions
 
 /// Writes a new batch with all its messages in one transaction, then wakes the loop.
-pub async fn queue(batch: Batch, messages: Vec<OutboxMessage>) -> Result<(), String> {
-    repo::outbox::queue(&batch, &messages).await?;
-    with_mut(|o| {
-        o.batches.push(batch);
-        o.messages.extend(messages);
-    });
-    bump();
-    wake();
+pub async fn queue(
+    state: AppState,
+    batch: Batch,
+    messages: Vec<OutboxMessage>,
+) -> Result<(), String> {
+    repo::outbox::queue(state, batch, messages).await?;
+    wake(state);
     Ok(())
 }
 
-async fn set_paused(batch_id: &str, paused: bool) -> Result<(), String> {
-    let Some(mut b) = with(|bs, _| bs.iter().find(|b| b.id == batch_id).cloned()) else {
-        return Err(t("transmit.batch_not_found").into());
-    };
-    b.paused = paused;
-    repo::outbox::put(Some(&b), &[]).await?;
-    with_mut(|o| {
-        if let Some(x) = o.batches.iter_mut().find(|x| x.id == batch_id) {
-            x.paused = paused;
+async fn set_paused(state: AppState, batch_id: &str, paused: bool) -> Result<(), String> {
+    repo::outbox::update(state, |mut o| async move {
+        let mut w = Touched::default();
+        let b = o
+            .batches
+            .iter_mut()
+            .find(|b| b.id == batch_id)
+            .ok_or_else(|| t("transmit.batch_not_found").to_string())?;
+        b.paused = paused;
+        w.batch(batch_id);
+        if !paused && o.cancel_requests.iter().any(|x| x == batch_id) {
+            o.cancel_requests.retain(|x| x != batch_id);
+            w.cancel_requests();
         }
-    });
-    bump();
-    wake();
+        Ok((o, w, ()))
+    })
+    .await?;
+    wake(state);
     Ok(())
 }
 
-pub async fn pause(batch_id: &str) -> Result<(), String> {
-    set_paused(batch_id, true).await
+pub async fn pause(state: AppState, batch_id: &str) -> Result<(), String> {
+    set_paused(state, batch_id, true).await
 }
 
-pub async fn resume(batch_id: &str) -> Result<(), String> {
-    CANCEL.with(|c| c.borrow_mut().retain(|x| x != batch_id));
-    set_paused(batch_id, false).await
+pub async fn resume(state: AppState, batch_id: &str) -> Result<(), String> {
+    set_paused(state, batch_id, false).await
 }
 
 /// Stops what has not been transmitted. Messages that may already be at the relay are
-/// asked about first (the batch stays paused) and cancelled when the relay does not know
-/// them. Returns (cancelled now, still being checked).
-pub async fn cancel(batch_id: &str) -> Result<(usize, usize), String> {
-    set_paused(batch_id, true).await?;
-    CANCEL.with(|c| {
-        let mut c = c.borrow_mut();
-        if !c.iter().any(|x| x == batch_id) {
-            c.push(batch_id.to_string());
+/// asked about first (the batch stays paused, the cancel is stored as requested) and
+/// cancelled by the loop when the relay does not know them. Returns (cancelled now, still
+/// being checked).
+pub async fn cancel(state: AppState, batch_id: &str) -> Result<(usize, usize), String> {
+    let r = repo::outbox::update(state, |mut o| async move {
+        let mut w = Touched::default();
+        let b = o
+            .batches
+            .iter_mut()
+            .find(|b| b.id == batch_id)
+            .ok_or_else(|| t("transmit.batch_not_found").to_string())?;
+        b.paused = true;
+        w.batch(batch_id);
+        let (done, open) = cancel_now(&mut o, &mut w, batch_id);
+        if open > 0 && !o.cancel_requests.iter().any(|x| x == batch_id) {
+            o.cancel_requests.push(batch_id.to_string());
+            w.cancel_requests();
         }
-    });
-    let (n, open) = cancel_now(batch_id).await?;
-    Ok((n, open))
+        Ok((o, w, (done, open)))
+    })
+    .await?;
+    wake(state);
+    Ok(r)
 }
 
-async fn cancel_now(batch_id: &str) -> Result<(usize, usize), String> {
-    let at = now();
-    let (changed, open) = with_mut(|o| {
-        let (done, uncertain) = cancel_batch(&mut o.messages, batch_id, at);
-        let changed: Vec<OutboxMessage> = o
-            .messages
-            .iter()
-            .filter(|m| done.contains(&m.id))
-            .cloned()
-            .collect();
-        (changed, uncertain.len())
-    });
-    repo::outbox::put(None, &changed).await?;
-    if open == 0 {
-        CANCEL.with(|c| c.borrow_mut().retain(|x| x != batch_id));
+/// Cancels what can be cancelled of a batch; drops its cancel request when nothing is left
+/// to ask the relay about. Returns (cancelled, still open).
+fn cancel_now(o: &mut repo::outbox::Outbox, w: &mut Touched, batch_id: &str) -> (usize, usize) {
+    let (done, uncertain) = cancel_batch(&mut o.messages, batch_id, now());
+    w.messages(&done);
+    if uncertain.is_empty() && o.cancel_requests.iter().any(|x| x == batch_id) {
+        o.cancel_requests.retain(|x| x != batch_id);
+        w.cancel_requests();
     }
-    bump();
-    Ok((changed.len(), open))
+    (done.len(), uncertain.len())
 }
 
-/// "nur Fehlgeschlagene erneut senden": new queued messages for the failed ones of a batch.
-/// Returns (re-sent, skipped with reasons).
+/// "nur Fehlgeschlagene erneut senden": new queued messages for the failed ones of a batch,
+/// with each person's consent read fresh from the store. Returns (re-sent, skipped with
+/// reasons).
 pub async fn retry(
     state: AppState,
     batch_id: &str,
 ) -> Result<(usize, Vec<(String, String)>), String> {
-    let persons = state.persons.get_untracked();
-    let by_id: HashMap<_, _> = persons
-        .iter()
-        .map(|r| (r.person.id.clone(), &r.person))
-        .collect();
-    let mut messages = with(|_, ms| {
-        ms.iter()
-            .filter(|m| m.batch_id == batch_id)
-            .cloned()
-            .collect::<Vec<_>>()
-    });
-    let out = retry_failed(&mut messages, batch_id, |id| by_id.get(id).copied(), now());
-    let linked: Vec<OutboxMessage> = messages
-        .into_iter()
-        .filter(|m| m.kind() == StateKind::Failed && m.retried_as.is_some())
-        .collect();
-    let mut write = linked.clone();
-    write.extend(out.new_messages.iter().cloned());
-    let batch = with(|bs, _| bs.iter().find(|b| b.id == batch_id).cloned()).map(|mut b| {
-        b.paused = false;
-        b
-    });
-    repo::outbox::put(batch.as_ref(), &write).await?;
-    let n = out.new_messages.len();
-    with_mut(|o| {
-        for l in linked {
-            if let Some(m) = o.messages.iter_mut().find(|m| m.id == l.id) {
-                *m = l;
-            }
+    let r = repo::outbox::update(state, |mut o| async move {
+        let ids: HashSet<_> = o
+            .messages
+            .iter()
+            .filter(|m| m.batch_id == batch_id && m.kind() == StateKind::Failed)
+            .map(|m| m.person_id.clone())
+            .collect();
+        let ids: Vec<_> = ids.into_iter().collect();
+        let persons = repo::persons_by_id(&ids).await?;
+        let by_id: HashMap<_, _> = persons
+            .iter()
+            .map(|r| (r.person.id.clone(), &r.person))
+            .collect();
+        let out = retry_failed(
+            &mut o.messages,
+            batch_id,
+            |id| by_id.get(id).copied(),
+            now(),
+        );
+        let mut w = Touched::default();
+        w.messages(
+            o.messages
+                .iter()
+                .filter(|m| m.kind() == StateKind::Failed && m.retried_as.is_some())
+                .filter(|m| m.batch_id == batch_id)
+                .map(|m| &m.id),
+        );
+        w.messages(out.new_messages.iter().map(|m| &m.id));
+        if let Some(b) = o.batches.iter_mut().find(|b| b.id == batch_id) {
+            b.paused = false;
+            w.batch(batch_id);
         }
+        let n = out.new_messages.len();
         o.messages.extend(out.new_messages);
-        if let Some(b) = batch {
-            if let Some(x) = o.batches.iter_mut().find(|x| x.id == b.id) {
-                *x = b;
-            }
-        }
-    });
-    bump();
-    wake();
-    Ok((n, out.skipped))
+        Ok((o, w, (n, out.skipped)))
+    })
+    .await?;
+    wake(state);
+    Ok(r)
 }
 
-/// Fetches opt-outs from the relay and withdraws the consents (source "Abmeldelink").
-/// Returns how many persons changed.
+/// Fetches opt-outs from the relay and withdraws the consents (source "Abmeldelink") of the
+/// persons, read fresh from the store. Returns how many persons changed.
 pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
-    let mut cfg = config();
+    let mut cfg = repo::outbox::relay_config().await?;
     let resp = relay::optouts(&cfg, cfg.optouts_since.as_deref())
         .await
         .map_err(|e| e.message_de())?;
@@ -327,7 +283,8 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
             at: relay::local(o.at),
         })
         .collect();
-    let mut records = state.persons.get_untracked();
+    let ids: HashSet<_> = notices.iter().map(|n| n.person_id.clone()).collect();
+    let mut records = repo::persons_by_id(&ids.into_iter().collect::<Vec<_>>()).await?;
     let mut persons: Vec<_> = records.iter().map(|r| r.person.clone()).collect();
     let changed = outbox::apply_opt_outs(&mut persons, &notices);
     let mut out = Vec::new();
@@ -340,160 +297,200 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
     let n = out.len();
     repo::outbox::save_persons(state, out).await?;
     cfg.optouts_since = Some(newest.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
-    set_config(cfg).await?;
+    set_config(state, cfg).await?;
     Ok(n)
 }
 
 // ---------------------------------------------------------------------------------------------
 // The loop
 
-async fn run() {
-    let c = ctl();
+/// What one look at the stored outbox found to do.
+enum Next {
+    Idle,
+    /// These messages are recorded as being submitted: POST them.
+    Transmit(Vec<OutboxMessage>),
+    /// Ask the relay about these ids.
+    Poll(Vec<Vec<String>>),
+}
+
+async fn run(state: AppState) {
     let mut backoff = 500;
     loop {
-        let plan = with(|b, m| outbox::plan(b, m, CHUNK));
-        if plan.is_idle() {
-            if c.link.get_untracked() != Link::Idle {
-                c.link.set(Link::Idle);
+        let step = match plan_step(state).await {
+            Err(e) => Err(RelayError::Protocol(tf(
+                "transmit.save_failed",
+                &[("error", &e)],
+            ))),
+            Ok(Next::Idle) => {
+                set_link(state, Link::Idle);
+                nap(state, IDLE_MS).await;
+                continue;
             }
-            nap(2000).await;
-            continue;
-        }
-        let cfg = config();
-        let step = if let Some(chunk) = plan.transmit.first() {
-            transmit(&cfg, chunk).await
-        } else {
-            poll(&cfg, &plan.poll).await
+            Ok(Next::Transmit(begun)) => transmit(state, begun).await,
+            Ok(Next::Poll(chunks)) => poll(state, &chunks).await,
         };
         match step {
             Ok(moved) => {
                 backoff = 500;
-                if c.link.get_untracked() != Link::Working {
-                    c.link.set(Link::Working);
-                }
+                set_link(state, Link::Working);
                 if !moved {
-                    nap(400).await;
+                    nap(state, 400).await;
                 }
             }
             Err(RelayError::Unreachable(e)) => {
-                c.link.set(Link::Waiting(e));
-                nap(backoff).await;
+                set_link(state, Link::Waiting(e));
+                nap(state, backoff).await;
                 backoff = (backoff * 2).min(4000);
             }
             Err(e) => {
-                c.link.set(Link::Error(e.message_de()));
-                nap(3000).await;
+                set_link(state, Link::Error(e.message_de()));
+                nap(state, 3000).await;
             }
         }
     }
 }
 
-/// Persists `begin_submit`, POSTs the chunk and persists the answer. Ok(true) = progress.
-async fn transmit(cfg: &RelayConfig, ids: &[String]) -> Result<bool, RelayError> {
-    let want: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-    let begun: Vec<OutboxMessage> = with_mut(|o| {
-        o.messages
-            .iter_mut()
-            .filter(|m| want.contains(m.id.as_str()))
-            .filter_map(|m| m.begin_submit().then(|| m.clone()))
-            .collect()
-    });
+/// Reads the outbox, plans, and for a transmit step persists `begin_submit` of the first
+/// chunk (before the POST) in the same locked update.
+async fn plan_step(state: AppState) -> Result<Next, String> {
+    repo::outbox::update(state, |mut o| async move {
+        let mut w = Touched::default();
+        let plan = outbox::plan(&o.batches, &o.messages, CHUNK);
+        let next = if let Some(chunk) = plan.transmit.first() {
+            let want: HashSet<&str> = chunk.iter().map(String::as_str).collect();
+            let begun: Vec<OutboxMessage> = o
+                .messages
+                .iter_mut()
+                .filter(|m| want.contains(m.id.as_str()))
+                .filter_map(|m| m.begin_submit().then(|| m.clone()))
+                .collect();
+            w.messages(begun.iter().map(|m| &m.id));
+            Next::Transmit(begun)
+        } else if !plan.poll.is_empty() {
+            Next::Poll(plan.poll)
+        } else {
+            Next::Idle
+        };
+        Ok((o, w, next))
+    })
+    .await
+}
+
+fn saved(e: String) -> RelayError {
+    RelayError::Protocol(tf("transmit.save_failed", &[("error", &e)]))
+}
+
+/// POSTs messages whose `begin_submit` is stored and persists the answer. Ok(true) = progress.
+async fn transmit(state: AppState, begun: Vec<OutboxMessage>) -> Result<bool, RelayError> {
     if begun.is_empty() {
         return Ok(false);
     }
-    if let Err(e) = repo::outbox::put(None, &begun).await {
-        return Err(RelayError::Protocol(tf(
-            "transmit.save_failed",
-            &[("error", &e)],
-        )));
-    }
+    let cfg = state.relay.get_untracked();
     let wire: Vec<_> = begun
         .iter()
         .map(|m| relay::outgoing(m, cfg.sender_for(m.channel)))
         .collect();
     drop(begun);
-    match relay::submit(cfg, wire).await {
+    match relay::submit(&cfg, wire).await {
         Ok(resp) => {
             let reports: Vec<_> = resp.messages.iter().map(relay::report).collect();
-            apply(&reports, &[]).await?;
+            apply(state, reports, Vec::new()).await?;
             Ok(true)
         }
         Err(RelayError::Api { status, error }) if error.client_id.is_some() && status < 500 => {
             // The relay refused one message (nothing of the chunk was queued): it fails,
             // the others are transmitted again in the next step.
             let id = error.client_id.clone().unwrap_or_default();
-            let at = now();
-            let changed = with_mut(|o| {
-                o.messages.iter_mut().find(|m| m.id == id).and_then(|m| {
-                    m.transition(
-                        MessageState::Failed {
-                            reason: error.message.clone(),
-                        },
-                        at,
-                    )
-                    .ok()
-                    .map(|_| m.clone())
-                })
-            });
-            let changed: Vec<_> = changed.into_iter().collect();
-            repo::outbox::put(None, &changed)
-                .await
-                .map_err(RelayError::Protocol)?;
-            bump();
+            repo::outbox::update(state, |mut o| async move {
+                let mut w = Touched::default();
+                if let Some(m) = o.messages.iter_mut().find(|m| m.id == id) {
+                    let failed = MessageState::Failed {
+                        reason: error.message.clone(),
+                    };
+                    if m.transition(failed, now()).is_ok() {
+                        w.messages([&m.id]);
+                    }
+                }
+                Ok((o, w, ()))
+            })
+            .await
+            .map_err(saved)?;
             Ok(true)
         }
         Err(RelayError::Api { status: 409, .. }) => Ok(false),
-        Err(e) => {
-            bump();
-            Err(e)
-        }
+        Err(e) => Err(e),
     }
 }
 
-/// Asks the relay about transmitted and unconfirmed messages.
-async fn poll(cfg: &RelayConfig, chunks: &[Vec<String>]) -> Result<bool, RelayError> {
-    let mut moved = false;
+/// Asks the relay about transmitted and unconfirmed messages and persists the answers, then
+/// finishes the cancels that waited for them.
+async fn poll(state: AppState, chunks: &[Vec<String>]) -> Result<bool, RelayError> {
+    let cfg = state.relay.get_untracked();
+    let (mut reports, mut unknown) = (Vec::new(), Vec::new());
+    let mut failed = None;
     for ids in chunks {
-        let resp = relay::status(cfg, ids).await?;
-        let reports: Vec<_> = resp.messages.iter().map(relay::report).collect();
-        moved |= apply(&reports, &resp.unknown).await?;
+        match relay::status(&cfg, ids).await {
+            Ok(resp) => {
+                reports.extend(resp.messages.iter().map(relay::report));
+                unknown.extend(resp.unknown);
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
     }
-    // Cancels waiting for a poll.
-    let pending: Vec<String> = CANCEL.with(|c| c.borrow().clone());
-    for b in pending {
-        let _ = cancel_now(&b).await;
+    // What was answered is kept even when a later chunk failed.
+    let moved = apply(state, reports, unknown).await?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    // The view (read from the store) tells whether a cancel waits; the update reads again.
+    if state
+        .outbox
+        .with_untracked(|o| !o.cancel_requests.is_empty())
+    {
+        repo::outbox::update(state, |mut o| async move {
+            let mut w = Touched::default();
+            for b in o.cancel_requests.clone() {
+                cancel_now(&mut o, &mut w, &b);
+            }
+            Ok((o, w, ()))
+        })
+        .await
+        .map_err(saved)?;
     }
     Ok(moved)
 }
 
-/// Applies reports and "unknown" ids to the copy and persists what changed.
-async fn apply(reports: &[outbox::RelayReport], unknown: &[String]) -> Result<bool, RelayError> {
-    let at = now();
-    let changed: Vec<OutboxMessage> = with_mut(|o| {
-        let summary = apply_reports(&mut o.messages, reports);
-        let mut ids: std::collections::HashSet<String> = summary.changed.into_iter().collect();
+/// Applies reports and "unknown" ids to the stored messages and persists what changed.
+async fn apply(
+    state: AppState,
+    reports: Vec<outbox::RelayReport>,
+    unknown: Vec<String>,
+) -> Result<bool, RelayError> {
+    if reports.is_empty() && unknown.is_empty() {
+        return Ok(false);
+    }
+    repo::outbox::update(state, |mut o| async move {
+        let at = now();
+        let summary = apply_reports(&mut o.messages, &reports);
+        let mut ids: HashSet<String> = summary.changed.into_iter().collect();
         if !unknown.is_empty() {
-            let unk: std::collections::HashSet<&str> = unknown.iter().map(String::as_str).collect();
+            let unk: HashSet<&str> = unknown.iter().map(String::as_str).collect();
             for m in o.messages.iter_mut() {
                 if unk.contains(m.id.as_str()) && m.relay_unknown(at) {
                     ids.insert(m.id.clone());
                 }
             }
         }
-        o.messages
-            .iter()
-            .filter(|m| ids.contains(&m.id))
-            .cloned()
-            .collect()
-    });
-    if changed.is_empty() {
-        return Ok(false);
-    }
-    repo::outbox::put(None, &changed)
-        .await
-        .map_err(RelayError::Protocol)?;
-    bump();
-    Ok(true)
+        let moved = !ids.is_empty();
+        let mut w = Touched::default();
+        w.messages(&ids);
+        Ok((o, w, moved))
+    })
+    .await
+    .map_err(saved)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,7 +507,7 @@ pub struct BenchFigures {
 
 /// Used by `tests/bench_send.rs`: queues `messages` (one transaction, like "Senden") into
 /// `store`, runs the loop against the relay at `relay_url` and measures until every message
-/// is transmitted and until every message is final.
+/// is transmitted and until every message is final (as the view, read from the store, shows).
 #[doc(hidden)]
 pub async fn bench(
     store: std::rc::Rc<dyn crate::storage::Store>,
@@ -519,32 +516,28 @@ pub async fn bench(
     messages: Vec<OutboxMessage>,
 ) -> Result<BenchFigures, String> {
     repo::install_store(store);
-    CTL.with(|x| {
-        x.set(Some(Ctl {
-            rev: RwSignal::new(0),
-            link: RwSignal::new(Link::Idle),
-            ready: RwSignal::new(true),
-        }))
+    let state = AppState::new();
+    state.relay.set(RelayConfig {
+        url: relay_url.to_string(),
+        ..Default::default()
     });
-    CONFIG.with(|c| {
-        *c.borrow_mut() = RelayConfig {
-            url: relay_url.to_string(),
-            ..Default::default()
-        }
-    });
+    state.loaded.set(true);
     let perf = web_sys::window()
         .and_then(|w| w.performance())
         .ok_or("no performance")?;
     let t0 = perf.now();
-    queue(batch, messages).await?;
+    queue(state, batch, messages).await?;
     let queued_ms = perf.now() - t0;
-    wasm_bindgen_futures::spawn_local(run());
+    wasm_bindgen_futures::spawn_local(run(state));
     let mut transmitted_ms = None;
     loop {
-        let (open, untransmitted) = with(|_, ms| {
+        let (open, untransmitted) = state.outbox.with_untracked(|o| {
             (
-                ms.iter().filter(|m| !m.kind().is_final()).count(),
-                ms.iter().filter(|m| m.kind() == StateKind::Queued).count(),
+                o.messages.iter().filter(|m| !m.kind().is_final()).count(),
+                o.messages
+                    .iter()
+                    .filter(|m| m.kind() == StateKind::Queued)
+                    .count(),
             )
         });
         if untransmitted == 0 && transmitted_ms.is_none() {
@@ -556,7 +549,7 @@ pub async fn bench(
         if perf.now() - t0 > 300_000.0 {
             return Err(format!(
                 "not done after 300 s: {:?}",
-                ctl().link.get_untracked()
+                state.link.get_untracked()
             ));
         }
         sleep(20).await;

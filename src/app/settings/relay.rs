@@ -3,6 +3,7 @@
 
 use crate::app::send::relay_client::{self as relay, RelayConfig};
 use crate::app::send::transmit;
+use crate::app::state::AppState;
 use crate::domain::{Channel, Purpose};
 use crate::i18n::{labels, t, tf};
 use crate::wire::{OutgoingMessage, SenderInfo};
@@ -10,14 +11,10 @@ use leptos::prelude::*;
 
 #[component]
 pub fn RelaySettings() -> impl IntoView {
-    let ctl = transmit::ctl();
-    let draft = RwSignal::new(transmit::config());
-    // The config is read at boot; show it once it is there.
-    Effect::new(move |_| {
-        if ctl.ready.get() {
-            draft.set(transmit::config());
-        }
-    });
+    let state = expect_context::<AppState>();
+    let draft = RwSignal::new(state.relay.get_untracked());
+    // The settings are read at boot (and again when another tab saved them): show them.
+    Effect::new(move |_| draft.set(state.relay.get()));
     let senders = RwSignal::new(Vec::<SenderInfo>::new());
     let message = RwSignal::new(None::<String>);
     let test_to = RwSignal::new(String::new());
@@ -26,9 +23,9 @@ pub fn RelaySettings() -> impl IntoView {
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut cfg = draft.get_untracked();
-        cfg.optouts_since = transmit::config().optouts_since;
+        cfg.optouts_since = state.relay.get_untracked().optouts_since;
         leptos::task::spawn_local(async move {
-            message.set(Some(match transmit::set_config(cfg).await {
+            message.set(Some(match transmit::set_config(state, cfg).await {
                 Ok(()) => t("relay.saved").into(),
                 Err(e) => tf("common.not_saved", &[("error", &e)]),
             }));
