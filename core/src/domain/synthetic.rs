@@ -289,7 +289,7 @@ pub fn generate(n: usize, seed: u64, today: NaiveDate) -> SyntheticData {
                             ch,
                             pu,
                             given + Duration::days(30),
-                            WithdrawalSource::Practice,
+                            ConsentSource::Practice,
                         );
                     }
                 }

@@ -4,7 +4,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::{fmt_d, fmt_dt};
-use crate::domain::model::{AppointmentId, Channel, ConsentStatus, Evidence, Person, Purpose};
+use crate::domain::model::{
+    AppointmentId, Channel, ConsentStatus, Evidence, Grant, Person, Purpose,
+};
 use crate::domain::review::ConsentOverride;
 
 /// Why this person may receive this message: an active consent, or an inclusion without
@@ -41,9 +43,19 @@ impl ConsentBasis {
     }
 }
 
+impl From<Grant> for ConsentBasis {
+    fn from(g: Grant) -> Self {
+        ConsentBasis::Consent {
+            given_at: g.given_at,
+            evidence: g.evidence,
+        }
+    }
+}
+
 /// The consent basis for sending `channel`/`purpose` to `person` now: the active consent,
 /// else a matching override from the review, else `None` (must not be queued). A withdrawn
-/// consent is never overridden by an override logged *before* the withdrawal.
+/// consent is only overridden by an override logged on a day *after* the withdrawal
+/// (withdrawals carry a date, not a time: one of the same day may have come after it).
 pub fn consent_basis(
     person: &Person,
     appointment: Option<&AppointmentId>,
@@ -52,16 +64,10 @@ pub fn consent_basis(
     overrides: &[ConsentOverride],
 ) -> Option<ConsentBasis> {
     let status = person.consents.status(channel, purpose);
-    if let ConsentStatus::Granted(c) = status {
-        return Some(ConsentBasis::Consent {
-            given_at: c.given_at,
-            evidence: c.evidence,
-        });
+    if let ConsentStatus::Granted(g) = status {
+        return Some(ConsentBasis::from(g));
     }
-    let withdrawn_at = match status {
-        ConsentStatus::Withdrawn(c) => c.withdrawn_at,
-        _ => None,
-    };
+    let withdrawn_at = status.withdrawn_at();
     overrides
         .iter()
         .filter(|o| {
@@ -70,7 +76,7 @@ pub fn consent_basis(
                 && o.purpose == purpose
                 && (o.appointment_id.is_none() || o.appointment_id.as_ref() == appointment)
                 && !o.reason.trim().is_empty()
-                && withdrawn_at.is_none_or(|w| o.at.date() >= w)
+                && withdrawn_at.is_none_or(|w| o.at.date() > w)
         })
         .max_by_key(|o| o.at)
         .map(|o| ConsentBasis::Override {

@@ -39,6 +39,7 @@ mod batch;
 mod consent;
 mod optout;
 mod plan;
+mod prepare;
 mod report;
 mod retry;
 mod state;
@@ -47,6 +48,7 @@ pub use batch::{cancel_batch, queue_batch, Batch, BatchCounts, QueueItem};
 pub use consent::{consent_basis, ConsentBasis};
 pub use optout::{apply_opt_outs, OptOutNotice, OptOutScope};
 pub use plan::{chunks_to_transmit, plan, ResumePlan};
+pub use prepare::{prepare_batch, PreparedBatch, PreparedItem, SkipReason, Skipped};
 pub use report::{apply_reports, ApplySummary, RelayReport, RelayState, ReportOutcome};
 pub use retry::{retry_failed, retry_id, split_retry_id, RetryOutcome};
 pub use state::{
@@ -71,5 +73,7 @@ fn fmt_d(d: NaiveDate) -> String {
 
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod prepare_tests;
 #[cfg(test)]
 mod tests;

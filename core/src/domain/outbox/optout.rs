@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::model::{Channel, PersonId, Purpose};
+use crate::domain::model::{Channel, ConsentEvent, ConsentSource, PersonId, Purpose};
 use crate::domain::Person;
 
 /// What an opt-out withdraws.
@@ -28,10 +28,11 @@ pub struct OptOutNotice {
     pub at: NaiveDateTime,
 }
 
-/// Applies opt-outs: withdraws the matching active consents with the click's date and source
-/// "Abmeldelink". Idempotent (an already withdrawn consent is left alone). A consent given
-/// *after* the click (the person re-consented at the practice) is not withdrawn by a replayed
-/// old opt-out. Returns the ids of the persons that changed, in first-change order.
+/// Applies opt-outs: appends a withdrawal event (the click's date, source "Abmeldelink") to
+/// every matching cell that was granted on the day of the click. Idempotent (a cell already
+/// withdrawn on that day is left alone). A consent given *after* the click (the person
+/// re-consented at the practice) stays in force: the withdrawal goes into the history before
+/// it. Returns the ids of the persons whose history changed, in first-change order.
 pub fn apply_opt_outs(persons: &mut [Person], optouts: &[OptOutNotice]) -> Vec<PersonId> {
     let index: BTreeMap<PersonId, usize> = persons
         .iter()
@@ -54,17 +55,17 @@ pub fn apply_opt_outs(persons: &mut [Person], optouts: &[OptOutNotice]) -> Vec<P
         let day = o.at.date();
         let mut any = false;
         for p in purposes {
-            let applies = person
+            let granted_then = person
                 .consents
-                .get(o.channel, p)
-                .is_some_and(|c| c.is_active() && c.given_at <= day);
-            if applies {
-                any |= person.consents.withdraw(
+                .history(o.channel, p)
+                .is_some_and(|h| h.status_on(day).allows());
+            if granted_then {
+                person.consents.record(
                     o.channel,
                     p,
-                    day,
-                    crate::domain::model::WithdrawalSource::UnsubscribeLink,
+                    ConsentEvent::withdrawn(day, ConsentSource::UnsubscribeLink),
                 );
+                any = true;
             }
         }
         if any && !changed.contains(&person.id) {

@@ -66,7 +66,7 @@ pub fn retry_failed<'p>(
         let status = persons(&m.person_id).map(|p| p.consents.status(m.channel, m.purpose));
         let refusal = match (&status, &m.consent) {
             (None, _) => Some("Person nicht mehr vorhanden"),
-            (Some(ConsentStatus::Withdrawn(_)), _) => Some("Einwilligung widerrufen"),
+            (Some(ConsentStatus::Withdrawn { .. }), _) => Some("Einwilligung widerrufen"),
             (Some(ConsentStatus::Missing), ConsentBasis::Consent { .. }) => {
                 Some("Keine Einwilligung mehr")
             }
@@ -77,10 +77,7 @@ pub fn retry_failed<'p>(
             continue;
         }
         let consent = match status {
-            Some(ConsentStatus::Granted(c)) => ConsentBasis::Consent {
-                given_at: c.given_at,
-                evidence: c.evidence,
-            },
+            Some(ConsentStatus::Granted(g)) => ConsentBasis::from(g),
             _ => m.consent.clone(),
         };
         let id = retry_id(&m.id);

@@ -1,6 +1,7 @@
 use super::*;
 use crate::domain::model::{
-    AppointmentId, Channel, Consents, Evidence, Person, PersonId, Purpose, WithdrawalSource,
+    AppointmentId, Channel, ConsentAction, ConsentSource, ConsentStatus, Consents, Evidence,
+    Person, PersonId, Purpose,
 };
 use crate::domain::review::ConsentOverride;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -515,7 +516,7 @@ fn retry_only_failed_with_new_ids_and_links() {
         Channel::Email,
         Purpose::AppointmentReminder,
         d(2026, 11, 26),
-        WithdrawalSource::UnsubscribeLink,
+        ConsentSource::UnsubscribeLink,
     );
     let lookup = |id: &PersonId| persons.iter().find(|p| &p.id == id);
     let out = retry_failed(&mut ms, &b.id, lookup, t(16, 0));
@@ -614,12 +615,13 @@ fn consent_basis_rules() {
         Channel::Email,
         Purpose::AppointmentReminder,
         d(2026, 11, 20),
-        WithdrawalSource::UnsubscribeLink,
+        ConsentSource::UnsubscribeLink,
     );
     let early = NaiveDate::from_ymd_opt(2026, 11, 1)
         .unwrap()
         .and_hms_opt(9, 0, 0)
         .unwrap();
+    let same_day = d(2026, 11, 20).and_hms_opt(18, 0, 0).unwrap();
     let cases: Vec<(&Person, Vec<ConsentOverride>, Option<&str>)> = vec![
         (
             &granted,
@@ -634,6 +636,8 @@ fn consent_basis_rules() {
             Some("Ohne Einwilligung (26.11.2026 14:00): Patient bat darum"),
         ),
         (&withdrawn, vec![ov("alt", early)], None),
+        // Same day as the withdrawal: it may have come after the override.
+        (&withdrawn, vec![ov("gleicher Tag", same_day)], None),
         (
             &withdrawn,
             vec![ov("alt", early), ov("neu bestätigt", t(14, 0))],
@@ -715,7 +719,29 @@ fn opt_outs_withdraw_idempotently() {
         },
     ];
     let changed = apply_opt_outs(&mut persons, &optouts);
-    assert_eq!(changed, [PersonId("a".into()), PersonId("b".into())]);
+    // c's history gets the withdrawal too (it happened), before the later grant.
+    assert_eq!(
+        changed,
+        [
+            PersonId("a".into()),
+            PersonId("b".into()),
+            PersonId("c".into())
+        ]
+    );
+    let c_events: Vec<(ConsentAction, NaiveDate)> = persons[2]
+        .consents
+        .events(Channel::Email, Purpose::Recall)
+        .iter()
+        .map(|e| (e.action, e.date))
+        .collect();
+    assert_eq!(
+        c_events,
+        [
+            (ConsentAction::Granted, d(2026, 1, 1)),
+            (ConsentAction::Withdrawn, d(2026, 11, 26)),
+            (ConsentAction::Granted, d(2026, 11, 27)),
+        ]
+    );
     let a = &persons[0];
     for p in Purpose::ALL {
         assert_eq!(
@@ -725,12 +751,15 @@ fn opt_outs_withdraw_idempotently() {
         );
     }
     assert!(a.consents.allows(Channel::Sms, Purpose::Recall));
-    let rec = a.consents.get(Channel::Email, Purpose::Birthday).unwrap();
-    assert_eq!(rec.withdrawn_at, Some(d(2026, 11, 26)));
-    assert_eq!(
-        rec.withdrawn_source,
-        Some(WithdrawalSource::UnsubscribeLink)
-    );
+    let rec = a.consents.status(Channel::Email, Purpose::Birthday);
+    assert_eq!(rec.withdrawn_at(), Some(d(2026, 11, 26)));
+    assert!(matches!(
+        rec,
+        ConsentStatus::Withdrawn {
+            source: ConsentSource::UnsubscribeLink,
+            ..
+        }
+    ));
     assert!(!persons[1].consents.allows(Channel::Email, Purpose::Recall));
     assert!(persons[1]
         .consents

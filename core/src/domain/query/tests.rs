@@ -331,7 +331,7 @@ fn attribute_conditions_table() {
         Channel::Sms,
         Purpose::Birthday,
         d(2026, 1, 1),
-        WithdrawalSource::UnsubscribeLink,
+        ConsentSource::UnsubscribeLink,
     );
     let mut c = rich("c");
     c.sensitive.birth_date = None;
@@ -760,11 +760,14 @@ fn naive_matches(c: &Condition, r: &PersonRecord, appts: &[Appointment], today: 
         Condition::City { cities } => cities.iter().any(|c| folded_eq(c, &p.address.city)),
         Condition::Insurance { kinds } => kinds.contains(&r.sensitive.insurance_kind),
         Condition::Kind { kind } => p.kind == *kind,
-        Condition::HasConsent { channel, purpose } => p
-            .consents
-            .0
-            .iter()
-            .any(|c| c.channel == *channel && c.purpose == *purpose && c.withdrawn_at.is_none()),
+        // Events are in date order: the last one decides.
+        Condition::HasConsent { channel, purpose } => p.consents.cells().iter().any(|c| {
+            c.channel == *channel
+                && c.purpose == *purpose
+                && c.events()
+                    .last()
+                    .is_some_and(|e| e.action == ConsentAction::Granted && e.evidence.is_some())
+        }),
     }
 }
 
