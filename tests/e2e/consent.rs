@@ -40,6 +40,17 @@ async fn reachable_nein_row(s: &Session) -> serde_json::Value {
         .unwrap_or_else(|| panic!("no reachable NEIN row among {rows:?}"))
 }
 
+/// All patients → recall letters → review (about a third of the demo patients consented to
+/// recall letters). Returns the included count and a reachable NEIN row.
+async fn letter_recall_review(s: &Session) -> (usize, serde_json::Value) {
+    s.open("#/versand").await;
+    s.wait_text("Demodaten").await;
+    let counts = s
+        .take_over_all("Patienten", "Recall", "Brief senden …")
+        .await;
+    (support::numbers(&counts)[3], reachable_nein_row(s).await)
+}
+
 /// The row of `name` (waits until it is rendered and `pred` holds).
 async fn wait_row(
     s: &Session,
@@ -240,13 +251,7 @@ async fn consent_history_evidence_required_and_proof_export() {
 async fn review_override_refuse_cancel_confirm_and_the_log_keeps_the_reason() {
     let dir = temp_dir("consent-override");
     let s = Session::start_with_download_dir(&dir).await;
-    s.open("#/versand").await;
-    s.wait_text("Demodaten").await;
-    let counts = s
-        .take_over_all("Terminliste", "Terminerinnerung", "Brief senden …")
-        .await;
-    let included = support::numbers(&counts)[3];
-    let row = reachable_nein_row(&s).await;
+    let (included, row) = letter_recall_review(&s).await;
     let name = row["name"].as_str().unwrap().to_string();
     let label = format!("{name} übernehmen");
 
@@ -320,20 +325,14 @@ async fn review_override_refuse_cancel_confirm_and_the_log_keeps_the_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nein_row_links_to_the_form_and_a_withdrawal_after_handover_is_not_printed() {
     let s = Session::start().await;
-    s.open("#/versand").await;
-    s.wait_text("Demodaten").await;
-    let counts = s
-        .take_over_all("Terminliste", "Terminerinnerung", "Brief senden …")
-        .await;
-    let included = support::numbers(&counts)[3];
-    let row = reachable_nein_row(&s).await;
+    let (included, row) = letter_recall_review(&s).await;
     let name = row["name"].as_str().unwrap().to_string();
     let href = row["href"]
         .as_str()
         .unwrap_or_else(|| panic!("a NEIN row links to the person: {row}"))
         .to_string();
     assert!(href.starts_with("#/person/"), "{href}");
-    let cell = "Brief – Terminerinnerung";
+    let cell = "Brief – Recall";
 
     // Grant the consent in the person's form.
     s.click_link(&name).await;
