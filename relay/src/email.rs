@@ -271,6 +271,8 @@ mod unsubscribe_link_tests {
         for (purpose, given, expect) in [
             (Purpose::Invitation, Some(url), Some(url)),
             (Purpose::Birthday, Some(url), Some(url)),
+            // "Sonstiges" is advertising too (a newsletter sent as "Sonstiges").
+            (Purpose::Other, Some(url), Some(url)),
             (Purpose::Invitation, None, None),
             (Purpose::AppointmentReminder, Some(url), None),
         ] {

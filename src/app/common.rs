@@ -1,4 +1,4 @@
-//! Small shared components: banners, confirmation dialog.
+//! Small shared components: banners, confirmation dialog, file download.
 
 use crate::app::repo;
 use crate::app::state::AppState;
@@ -101,4 +101,33 @@ where
             </div>
         </Show>
     }
+}
+
+/// Offers `bytes` as a file download named `name` (a temporary blob link; the link is
+/// revoked a minute later, when the browser has taken the file).
+pub fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let fail = |_| t("common.download_failed").to_string();
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let a: web_sys::HtmlAnchorElement = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|e| e.dyn_into().ok())
+        .ok_or(t("common.download_failed"))?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(w) = web_sys::window() {
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
+    }
+    Ok(())
 }

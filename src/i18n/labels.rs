@@ -6,7 +6,8 @@ use super::t;
 use crate::domain::outbox::StateKind;
 use crate::domain::template::Language;
 use crate::domain::{
-    AppointmentStatus, Channel, Evidence, Gender, InsuranceKind, Kind, Purpose, WithdrawalSource,
+    AppointmentStatus, Channel, ConsentAction, ConsentSource, Evidence, Gender, InsuranceKind,
+    Kind, Purpose,
 };
 
 pub fn kind(k: Kind) -> &'static str {
@@ -52,10 +53,19 @@ pub fn evidence(e: Evidence) -> &'static str {
     }
 }
 
-pub fn withdrawal_source(s: WithdrawalSource) -> &'static str {
+pub fn consent_source(s: ConsentSource) -> &'static str {
     match s {
-        WithdrawalSource::Practice => t("label.withdrawal.practice"),
-        WithdrawalSource::UnsubscribeLink => t("label.withdrawal.unsubscribe_link"),
+        ConsentSource::Practice => t("label.consent_source.practice"),
+        ConsentSource::UnsubscribeLink => t("label.consent_source.unsubscribe_link"),
+        ConsentSource::Import => t("label.consent_source.import"),
+        ConsentSource::DoubleOptIn => t("label.consent_source.double_opt_in"),
+    }
+}
+
+pub fn consent_action(a: ConsentAction) -> &'static str {
+    match a {
+        ConsentAction::Granted => t("label.consent_action.granted"),
+        ConsentAction::Withdrawn => t("label.consent_action.withdrawn"),
     }
 }
 

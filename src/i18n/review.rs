@@ -57,6 +57,12 @@ pub fn flags(f: &RowFlags, channel: Channel) -> Vec<String> {
     if f.person_rows > 1 {
         v.push(tf("review.flag.person_rows", &[("n", &f.person_rows)]));
     }
+    if let Some(e) = f.weak_consent {
+        v.push(tf(
+            "review.flag.weak_consent",
+            &[("evidence", &labels::evidence(e))],
+        ));
+    }
     v
 }
 

@@ -161,11 +161,11 @@ fn german_enum_labels_equal_the_domain_labels() {
     for e in Evidence::ALL {
         pairs.push((e.label_de(), super::labels::evidence(e)));
     }
-    for s in [
-        WithdrawalSource::Practice,
-        WithdrawalSource::UnsubscribeLink,
-    ] {
-        pairs.push((s.label_de(), super::labels::withdrawal_source(s)));
+    for s in ConsentSource::ALL {
+        pairs.push((s.label_de(), super::labels::consent_source(s)));
+    }
+    for a in [ConsentAction::Granted, ConsentAction::Withdrawn] {
+        pairs.push((a.label_de(), super::labels::consent_action(a)));
     }
     for i in InsuranceKind::ALL {
         pairs.push((i.label_de(), super::labels::insurance(i)));
@@ -546,14 +546,17 @@ fn review_texts_in_german_equal_the_domain_texts() {
         RowFlags {
             shared_contact_with: 1,
             person_rows: 1,
+            weak_consent: None,
         },
         RowFlags {
             shared_contact_with: 3,
             person_rows: 2,
+            weak_consent: Some(Evidence::Verbal),
         },
         RowFlags {
             shared_contact_with: 0,
             person_rows: 4,
+            weak_consent: Some(Evidence::OnlineForm),
         },
         RowFlags::default(),
     ];
@@ -793,6 +796,26 @@ fn outbox_errors_in_german_equal_the_domain_texts() {
         });
     }
     german_equals_domain_english_differs(&errors, super::outbox::error, |e| e.message_de());
+}
+
+/// Why a recipient was left out of a batch: German equals `SkipReason::message_de`, English
+/// differs.
+#[test]
+fn skip_reasons_in_german_equal_the_domain_texts() {
+    use crate::domain::outbox::SkipReason;
+    use crate::domain::review::Unreachable;
+    let reasons = vec![
+        SkipReason::UnknownPerson,
+        SkipReason::NoConsent,
+        SkipReason::ConsentWithdrawn {
+            at: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date"),
+        },
+        SkipReason::Unreachable(Unreachable::NoEmail),
+        SkipReason::RenderFailed("x".into()),
+        SkipReason::NotRendered,
+        SkipReason::EmptyMessage,
+    ];
+    german_equals_domain_english_differs(&reasons, super::outbox::skip_reason, |r| r.message_de());
 }
 
 /// Query condition descriptions: German equals `Condition::describe_de`, English differs.

@@ -8,6 +8,7 @@
 mod a11y;
 mod bbench;
 mod bundle;
+mod consent;
 mod i18n;
 mod import;
 mod letters;
@@ -38,10 +39,19 @@ async fn demo_loads_search_change_consent_and_it_survives_a_reload() {
     s.click_link(&name).await;
 
     // Grant a consent that is not yet given (or withdraw one that is) and save.
-    let label = "SMS – Recall";
-    let before = s.checkbox_by_label(label).await;
-    s.click_by_label(label).await;
-    assert_ne!(s.checkbox_by_label(label).await, before);
+    let cell = "SMS – Recall";
+    let label = format!("Einwilligung {cell}");
+    let before = s.text_by_label(&label).await;
+    if before == "JA" {
+        s.click_button(&format!("Widerruf erfassen: {cell}")).await;
+    } else {
+        s.click_button(&format!("Einwilligung erfassen: {cell}"))
+            .await;
+        s.select_by_label("Nachweis der Einwilligung", "mündlich")
+            .await;
+    }
+    s.click_button("Erfassen").await;
+    assert_ne!(s.text_by_label(&label).await, before);
     s.click_button("Speichern").await;
     s.wait_status_matching("Gespeichert").await;
 
@@ -51,7 +61,7 @@ async fn demo_loads_search_change_consent_and_it_survives_a_reload() {
     assert_eq!(s.current_url().await, url);
     s.wait_text("Einwilligungen").await;
     assert_ne!(
-        s.checkbox_by_label(label).await,
+        s.text_by_label(&label).await,
         before,
         "consent change lost after reload"
     );

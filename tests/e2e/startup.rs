@@ -7,7 +7,7 @@
 //!   stored, until the patient list shows its first rows (the first animation frame after
 //!   they are in the DOM, `performance.now()` since navigation start);
 //! - warm start: the service worker controls the page and IndexedDB holds a backup of
-//!   10,000 / 100,000 generated persons (`domain::synthetic`, with their appointments),
+//!   10,000 / 100,000 generated persons (`domain::demo::generate_large`, with their appointments),
 //!   restored through the Sicherung page; the page is reloaded on the patient list;
 //! - memory: after the warm start with 100,000 persons the Versand page searches them (the
 //!   old build loads its second UI module for it); after two forced garbage collections the
@@ -113,7 +113,7 @@ fn backup_file(n: usize) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("pb-bench-start-{n}-{}.json", std::process::id()));
     if !path.exists() {
         let today = chrono::Local::now().date_naive();
-        let data = praxisbote::domain::synthetic::generate(n, 1, today);
+        let data = praxisbote::domain::demo::generate_large(n, 1, today);
         let b = Backup::new(
             chrono::Local::now().naive_local(),
             Some(praxisbote::domain::demo::demo_settings()),

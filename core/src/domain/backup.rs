@@ -1,9 +1,9 @@
 //! The backup file: one versioned JSON document with all data of the practice, and its
 //! forward migration from older format versions.
 //!
-//! Layout (version 2, current):
+//! Layout (version 3, current):
 //! ```json
-//! { "format": "praxisbote-backup", "version": 2, "created_at": "2026-11-26T14:00:00",
+//! { "format": "praxisbote-backup", "version": 3, "created_at": "2026-11-26T14:00:00",
 //!   "settings": {…} | null, "persons": [PersonRecord…], "appointments": [Appointment…],
 //!   "documents": { "templates": […], "queries": […], "outbox": […], "sendlog": […] } }
 //! ```
@@ -12,8 +12,13 @@
 //!
 //! Version 1 (the first layout) kept the sensitive data flat on each person
 //! (`birth_date`, `profession`, `insurance_kind`, `insurance_number` next to the name) and
-//! the other stores as top-level arrays (`templates`, `sendlog`). [`migrate`] steps a
-//! document forward one version at a time; each step has its own test.
+//! the other stores as top-level arrays (`templates`, `sendlog`). Version 2 kept one consent
+//! per channel × purpose (`given_at`, `evidence`, `withdrawn_at`, `withdrawn_source`);
+//! version 3 keeps each cell's history of events (`domain::consent`). [`migrate`] steps a
+//! document forward one version at a time; each step has its own test. Version 2 → 3 only
+//! changes the version: the person records' old consent cells are read into events by
+//! their deserializer (the same one the storage uses), so both paths share one conversion.
+//! An older app refuses a version 3 file as "too new" instead of misreading it.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -26,7 +31,7 @@ use super::model::{Appointment, PersonRecord, PracticeSettings};
 /// Value of the `format` field.
 pub const FORMAT: &str = "praxisbote-backup";
 /// The version [`export`] writes.
-pub const CURRENT_VERSION: u64 = 2;
+pub const CURRENT_VERSION: u64 = 3;
 /// Days after which the app reminds the user to make a backup.
 pub const REMINDER_DAYS: i64 = 7;
 
@@ -157,6 +162,7 @@ pub fn migrate(mut v: Value) -> Result<Value, BackupError> {
         v = match version {
             CURRENT_VERSION => return Ok(v),
             1 => v1_to_v2(v)?,
+            2 => v2_to_v3(v)?,
             n if n > CURRENT_VERSION => {
                 return Err(BackupError::TooNew {
                     found: n,
@@ -209,6 +215,16 @@ fn v1_to_v2(v: Value) -> Result<Value, BackupError> {
     }
     root.insert("documents".into(), Value::Object(documents));
     root.insert("version".into(), Value::from(2u64));
+    Ok(Value::Object(root))
+}
+
+/// Version 2 → 3: consent cells become event histories. The records keep their JSON; the
+/// person deserializer converts an old cell into events.
+fn v2_to_v3(v: Value) -> Result<Value, BackupError> {
+    let Value::Object(mut root) = v else {
+        return Err(BackupError::NotABackup);
+    };
+    root.insert("version".into(), Value::from(3u64));
     Ok(Value::Object(root))
 }
 
@@ -318,7 +334,7 @@ mod tests {
             "sendlog": [{"id": "s1"}, {"id": "s2"}]
         });
         let migrated = migrate(v1.clone()).unwrap();
-        assert_eq!(migrated["version"], 2);
+        assert_eq!(migrated["version"], CURRENT_VERSION);
         assert_eq!(
             migrated["persons"][0]["sensitive"]["profession"],
             "Lehrerin"
@@ -337,6 +353,54 @@ mod tests {
         assert_eq!(b.appointments[0].person_id, p.person.id);
         // A migrated backup exports as the current version and round-trips.
         assert_eq!(parse(&export(&b)).unwrap(), b);
+    }
+
+    /// A version 2 backup as the app wrote it (one consent per cell): it restores with the
+    /// consents as events.
+    #[test]
+    fn migrates_version_2_consents_into_events() {
+        use crate::domain::model::{
+            Channel, ConsentEvent, ConsentSource, ConsentStatus, Evidence, Purpose,
+        };
+        let v2 = r#"{"format":"praxisbote-backup","version":2,
+            "created_at":"2026-01-05T09:00:00","settings":null,
+            "persons":[{"person":{"id":"p1","kind":"patient","title":"","first_name":"Anna",
+                "last_name":"Müller","gender":"female","address":{"street":"","house_number":"",
+                "extra":"","postcode":"","city":"","country":""},"email":"anna@example.org",
+                "mobile":"","landline":"","tags":[],"consents":[
+                {"channel":"email","purpose":"birthday","given_at":"2025-03-04",
+                 "evidence":"double_opt_in","withdrawn_at":"2025-12-24",
+                 "withdrawn_source":"unsubscribe_link"},
+                {"channel":"email","purpose":"appointment_reminder","given_at":"2025-03-04",
+                 "evidence":"written_form","withdrawn_at":null,"withdrawn_source":null}],
+                "external_id":null},
+              "sensitive":{"birth_date":null,"profession":"","insurance_kind":"unknown",
+                "insurance_number":""}}],
+            "appointments":[],"documents":{}}"#;
+        let b = parse(v2).unwrap();
+        assert_eq!(b.version, CURRENT_VERSION);
+        let c = &b.persons[0].person.consents;
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(
+            c.events(Channel::Email, Purpose::Birthday),
+            [
+                ConsentEvent::granted(
+                    d(2025, 3, 4),
+                    Evidence::DoubleOptIn,
+                    ConsentSource::Practice
+                ),
+                ConsentEvent::withdrawn(d(2025, 12, 24), ConsentSource::UnsubscribeLink),
+            ]
+        );
+        assert!(matches!(
+            c.status(Channel::Email, Purpose::Birthday),
+            ConsentStatus::Withdrawn { .. }
+        ));
+        assert!(c.allows(Channel::Email, Purpose::AppointmentReminder));
+        // Exported again: the current version with events, and it round-trips.
+        let json = export(&b);
+        assert!(json.contains(r#""version":3"#) && json.contains(r#""events""#));
+        assert_eq!(parse(&json).unwrap(), b);
     }
 
     #[test]

@@ -635,9 +635,9 @@ fn random_consents(
     has_mobile: bool,
     today: NaiveDate,
 ) -> Consents {
-    let mut c = Consents::default();
+    let mut cells = Vec::new();
     if rng.chance(8) {
-        return c; // nothing recorded
+        return Consents::default(); // nothing recorded
     }
     for channel in Channel::ALL {
         let reachable = match channel {
@@ -671,29 +671,25 @@ fn random_consents(
                 _ => *rng.pick(&[Evidence::WrittenForm, Evidence::OnlineForm]),
             };
             let given = today - Duration::days(rng.range(20, 1800));
-            // Channel::ALL × Purpose::ALL is iterated in sorted order, so pushing keeps the
-            // matrix sorted exactly like `Consents::grant` would (and is much faster).
-            let mut consent = Consent {
-                channel,
-                purpose,
-                given_at: given,
+            let mut events = vec![ConsentEvent::granted(
+                given,
                 evidence,
-                withdrawn_at: None,
-                withdrawn_source: None,
-            };
+                ConsentSource::Practice,
+            )];
             if rng.chance(6) {
                 let days_since = (today - given).num_days();
-                consent.withdrawn_at = Some(given + Duration::days(rng.range(1, days_since - 1)));
-                consent.withdrawn_source = Some(if channel == Channel::Email && rng.chance(60) {
-                    WithdrawalSource::UnsubscribeLink
+                let withdrawn = given + Duration::days(rng.range(1, days_since - 1));
+                let source = if channel == Channel::Email && rng.chance(60) {
+                    ConsentSource::UnsubscribeLink
                 } else {
-                    WithdrawalSource::Practice
-                });
+                    ConsentSource::Practice
+                };
+                events.push(ConsentEvent::withdrawn(withdrawn, source));
             }
-            c.0.push(consent);
+            cells.push(ConsentHistory::new(channel, purpose, events));
         }
     }
-    c
+    Consents::from(cells)
 }
 
 /// Generates one random person; `index` selects the deterministic stream.
@@ -1111,7 +1107,7 @@ fn apply_messy_cases(persons: &mut [PersonRecord], seed: u64, today: NaiveDate) 
                 Channel::Email,
                 purpose,
                 today - Duration::days(30),
-                WithdrawalSource::UnsubscribeLink,
+                ConsentSource::UnsubscribeLink,
             );
         }
     }
@@ -1130,7 +1126,7 @@ fn apply_messy_cases(persons: &mut [PersonRecord], seed: u64, today: NaiveDate) 
             Channel::Sms,
             Purpose::Invitation,
             today - Duration::days(90),
-            WithdrawalSource::Practice,
+            ConsentSource::Practice,
         );
     }
     // Explicitly without e-mail.
@@ -1563,16 +1559,14 @@ mod tests {
             ));
             assert!(any(&|p| p.address.street.is_empty()));
             assert!(any(&|p| !p.address.is_domestic()));
-            assert!(any(&|p| p.consents.0.is_empty()), "missing consents");
-            assert!(any(&|p| p.consents.0.iter().any(
-                |c| c.withdrawn_source == Some(WithdrawalSource::UnsubscribeLink)
-            )));
-            assert!(any(&|p| {
-                p.consents
-                    .0
-                    .iter()
-                    .any(|c| c.withdrawn_source == Some(WithdrawalSource::Practice))
-            }));
+            assert!(any(&|p| p.consents.is_empty()), "missing consents");
+            let withdrawn_by = |p: &Person, source| {
+                p.consents.cells().iter().any(|c| {
+                    matches!(c.status(), ConsentStatus::Withdrawn { source: s, .. } if s == source)
+                })
+            };
+            assert!(any(&|p| withdrawn_by(p, ConsentSource::UnsubscribeLink)));
+            assert!(any(&|p| withdrawn_by(p, ConsentSource::Practice)));
             // Two patients sharing one e-mail.
             let mut emails: HashMap<String, usize> = HashMap::new();
             for p in &ps {
@@ -1699,7 +1693,7 @@ mod tests {
             let cells: Vec<_> = r
                 .person
                 .consents
-                .0
+                .cells()
                 .iter()
                 .map(|c| (c.channel, c.purpose))
                 .collect();
@@ -1707,10 +1701,15 @@ mod tests {
                 cells.windows(2).all(|w| w[0] < w[1]),
                 "matrix not sorted/unique"
             );
-            for c in &r.person.consents.0 {
-                assert!(c.given_at < today());
-                if let Some(w) = c.withdrawn_at {
-                    assert!(w > c.given_at && w <= today());
+            for c in r.person.consents.cells() {
+                let status = c.status();
+                let given = status
+                    .grant()
+                    .expect("every demo cell has a grant")
+                    .given_at;
+                assert!(given < today());
+                if let Some(w) = status.withdrawn_at() {
+                    assert!(w > given && w <= today());
                 }
             }
             let e = &r.person.email;
@@ -1726,7 +1725,13 @@ mod tests {
         let evidences: HashSet<_> = d
             .persons
             .iter()
-            .flat_map(|r| r.person.consents.0.iter().map(|c| c.evidence))
+            .flat_map(|r| {
+                r.person
+                    .consents
+                    .cells()
+                    .iter()
+                    .filter_map(|c| c.status().grant().map(|g| g.evidence))
+            })
             .collect();
         assert_eq!(evidences.len(), Evidence::ALL.len());
         let s = &d.settings;

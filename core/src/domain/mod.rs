@@ -2,6 +2,7 @@
 //! not given. Tested natively with `cargo test`.
 pub mod address;
 pub mod backup;
+pub mod consent;
 pub mod demo;
 pub mod email;
 pub mod email_html;

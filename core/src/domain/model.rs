@@ -9,6 +9,11 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
+pub use super::consent::{
+    ConsentAction, ConsentEvent, ConsentHistory, ConsentSource, ConsentStatus, Consents, Evidence,
+    Grant,
+};
+
 /// Stable identifier of a person (a UUID string, made by the caller).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -184,166 +189,12 @@ impl Purpose {
         }
     }
 
-    /// Birthday greetings, recalls and invitations count as advertising (§7 (2) UWG).
+    /// Everything but an appointment reminder is advertising (§ 7 (2) UWG): birthday
+    /// greetings, invitations, recalls and "Sonstiges" (a newsletter sent as "Sonstiges" is
+    /// still advertising). Advertising needs consent for its purpose and channel, and its
+    /// e-mails carry the one-click unsubscribe (the relay uses this rule too).
     pub fn is_advertising(self) -> bool {
-        matches!(
-            self,
-            Purpose::Birthday | Purpose::Invitation | Purpose::Recall
-        )
-    }
-}
-
-/// How a consent was given (the practice must be able to prove it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Evidence {
-    WrittenForm,
-    OnlineForm,
-    DoubleOptIn,
-    Verbal,
-}
-
-impl Evidence {
-    pub const ALL: [Evidence; 4] = [
-        Evidence::WrittenForm,
-        Evidence::OnlineForm,
-        Evidence::DoubleOptIn,
-        Evidence::Verbal,
-    ];
-
-    pub fn label_de(self) -> &'static str {
-        match self {
-            Evidence::WrittenForm => "schriftlich",
-            Evidence::OnlineForm => "Online-Formular",
-            Evidence::DoubleOptIn => "Double-Opt-in",
-            Evidence::Verbal => "mündlich",
-        }
-    }
-}
-
-/// Who or what withdrew a consent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WithdrawalSource {
-    /// Entered by the practice (the person said so).
-    Practice,
-    /// The person clicked the unsubscribe link of an e-mail ("Abmeldelink").
-    UnsubscribeLink,
-}
-
-impl WithdrawalSource {
-    pub fn label_de(self) -> &'static str {
-        match self {
-            WithdrawalSource::Practice => "Praxis",
-            WithdrawalSource::UnsubscribeLink => "Abmeldelink",
-        }
-    }
-}
-
-/// One consent: a channel and purpose, when and how it was given, and whether withdrawn.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Consent {
-    pub channel: Channel,
-    pub purpose: Purpose,
-    pub given_at: NaiveDate,
-    pub evidence: Evidence,
-    #[serde(default)]
-    pub withdrawn_at: Option<NaiveDate>,
-    #[serde(default)]
-    pub withdrawn_source: Option<WithdrawalSource>,
-}
-
-impl Consent {
-    pub fn is_active(&self) -> bool {
-        self.withdrawn_at.is_none()
-    }
-}
-
-/// The consent state of one channel × purpose cell.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConsentStatus<'a> {
-    Granted(&'a Consent),
-    Withdrawn(&'a Consent),
-    Missing,
-}
-
-impl ConsentStatus<'_> {
-    pub fn allows(&self) -> bool {
-        matches!(self, ConsentStatus::Granted(_))
-    }
-}
-
-/// The consent matrix of one person: at most one entry per channel × purpose.
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Consents(pub Vec<Consent>);
-
-impl Consents {
-    pub fn get(&self, channel: Channel, purpose: Purpose) -> Option<&Consent> {
-        self.0
-            .iter()
-            .find(|c| c.channel == channel && c.purpose == purpose)
-    }
-
-    pub fn status(&self, channel: Channel, purpose: Purpose) -> ConsentStatus<'_> {
-        match self.get(channel, purpose) {
-            Some(c) if c.is_active() => ConsentStatus::Granted(c),
-            Some(c) => ConsentStatus::Withdrawn(c),
-            None => ConsentStatus::Missing,
-        }
-    }
-
-    pub fn allows(&self, channel: Channel, purpose: Purpose) -> bool {
-        self.status(channel, purpose).allows()
-    }
-
-    /// Records a consent for a cell, replacing an earlier one (also a withdrawn one).
-    pub fn grant(
-        &mut self,
-        channel: Channel,
-        purpose: Purpose,
-        given_at: NaiveDate,
-        evidence: Evidence,
-    ) {
-        self.0
-            .retain(|c| !(c.channel == channel && c.purpose == purpose));
-        self.0.push(Consent {
-            channel,
-            purpose,
-            given_at,
-            evidence,
-            withdrawn_at: None,
-            withdrawn_source: None,
-        });
-        self.0.sort_by_key(|c| (c.channel, c.purpose));
-    }
-
-    /// Withdraws the consent of a cell; returns false when there was no active consent.
-    pub fn withdraw(
-        &mut self,
-        channel: Channel,
-        purpose: Purpose,
-        at: NaiveDate,
-        source: WithdrawalSource,
-    ) -> bool {
-        match self
-            .0
-            .iter_mut()
-            .find(|c| c.channel == channel && c.purpose == purpose && c.is_active())
-        {
-            Some(c) => {
-                c.withdrawn_at = Some(at);
-                c.withdrawn_source = Some(source);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Removes the entry of a cell entirely (for correcting mistakes in the form).
-    pub fn remove(&mut self, channel: Channel, purpose: Purpose) {
-        self.0
-            .retain(|c| !(c.channel == channel && c.purpose == purpose));
+        self != Purpose::AppointmentReminder
     }
 }
 
@@ -549,65 +400,6 @@ pub struct PracticeSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
-
-    #[test]
-    fn consent_is_per_channel_and_purpose() {
-        let mut c = Consents::default();
-        c.grant(
-            Channel::Sms,
-            Purpose::AppointmentReminder,
-            d(2026, 1, 2),
-            Evidence::WrittenForm,
-        );
-        assert!(c.allows(Channel::Sms, Purpose::AppointmentReminder));
-        assert!(!c.allows(Channel::Sms, Purpose::Recall));
-        assert!(!c.allows(Channel::Email, Purpose::AppointmentReminder));
-    }
-
-    #[test]
-    fn withdrawn_consent_does_not_allow() {
-        let mut c = Consents::default();
-        c.grant(
-            Channel::Email,
-            Purpose::Birthday,
-            d(2025, 3, 4),
-            Evidence::DoubleOptIn,
-        );
-        assert!(c.withdraw(
-            Channel::Email,
-            Purpose::Birthday,
-            d(2026, 5, 6),
-            WithdrawalSource::UnsubscribeLink
-        ));
-        assert!(!c.allows(Channel::Email, Purpose::Birthday));
-        match c.status(Channel::Email, Purpose::Birthday) {
-            ConsentStatus::Withdrawn(x) => {
-                assert_eq!(x.withdrawn_at, Some(d(2026, 5, 6)));
-                assert_eq!(x.withdrawn_source, Some(WithdrawalSource::UnsubscribeLink));
-            }
-            other => panic!("expected withdrawn, got {other:?}"),
-        }
-        // A second withdrawal finds nothing active.
-        assert!(!c.withdraw(
-            Channel::Email,
-            Purpose::Birthday,
-            d(2026, 5, 7),
-            WithdrawalSource::Practice
-        ));
-        // Granting again replaces the withdrawn entry.
-        c.grant(
-            Channel::Email,
-            Purpose::Birthday,
-            d(2026, 6, 1),
-            Evidence::WrittenForm,
-        );
-        assert!(c.allows(Channel::Email, Purpose::Birthday));
-        assert_eq!(c.0.len(), 1);
-    }
 
     #[test]
     fn full_name_skips_empty_parts() {

@@ -14,8 +14,11 @@
 //!   included. A reachable row without consent is only included through
 //!   [`Review::include_without_consent`] with a non-empty reason; that becomes a
 //!   [`ConsentOverride`] for the audit log.
-//! - Flags: the same contact (address, number or e-mail) used by several different persons;
-//!   the same person selected more than once.
+//! - Flags (yellow rows): the same contact (address, number or e-mail) used by several
+//!   different persons; the same person selected more than once; advertising by e-mail on a
+//!   consent whose evidence is neither "Double-Opt-in" nor "schriftlich".
+//! - [`Review::refresh`] recomputes the rows from the persons as they are now (after an edit
+//!   in the person form) and keeps the user's decisions where they still hold.
 
 use std::collections::BTreeMap;
 
@@ -94,26 +97,13 @@ pub struct ConsentCell {
 }
 
 impl ConsentCell {
-    fn of(status: ConsentStatus<'_>) -> ConsentCell {
-        match status {
-            ConsentStatus::Granted(c) => ConsentCell {
-                allowed: true,
-                given_at: Some(c.given_at),
-                evidence: Some(c.evidence),
-                withdrawn_at: None,
-            },
-            ConsentStatus::Withdrawn(c) => ConsentCell {
-                allowed: false,
-                given_at: Some(c.given_at),
-                evidence: Some(c.evidence),
-                withdrawn_at: c.withdrawn_at,
-            },
-            ConsentStatus::Missing => ConsentCell {
-                allowed: false,
-                given_at: None,
-                evidence: None,
-                withdrawn_at: None,
-            },
+    fn of(status: ConsentStatus) -> ConsentCell {
+        let grant = status.grant();
+        ConsentCell {
+            allowed: status.allows(),
+            given_at: grant.map(|g| g.given_at),
+            evidence: grant.map(|g| g.evidence),
+            withdrawn_at: status.withdrawn_at(),
         }
     }
 
@@ -149,11 +139,23 @@ pub struct RowFlags {
     pub shared_contact_with: u32,
     /// Number of rows of the same person (1 = selected once).
     pub person_rows: u32,
+    /// Advertising by e-mail on a consent with this evidence, which is neither
+    /// "Double-Opt-in" nor "schriftlich" (weak proof for § 7 (2) UWG).
+    #[serde(default)]
+    pub weak_consent: Option<Evidence>,
+}
+
+/// The evidence of an active consent that is too weak for advertising by e-mail.
+fn weak_consent(channel: Channel, purpose: Purpose, consent: &ConsentCell) -> Option<Evidence> {
+    let advertising_email = channel == Channel::Email && purpose.is_advertising();
+    consent
+        .evidence
+        .filter(|e| advertising_email && consent.allowed && !e.is_strong())
 }
 
 impl RowFlags {
     pub fn any(&self) -> bool {
-        self.shared_contact_with > 0 || self.person_rows > 1
+        self.shared_contact_with > 0 || self.person_rows > 1 || self.weak_consent.is_some()
     }
 
     /// German warnings for the row.
@@ -174,6 +176,13 @@ impl RowFlags {
         }
         if self.person_rows > 1 {
             v.push(format!("Person {}-mal ausgewählt", self.person_rows));
+        }
+        if let Some(e) = self.weak_consent {
+            v.push(format!(
+                "Werbe-E-Mail mit Einwilligung „{}“ – nachweissicher sind nur Double-Opt-in \
+                 oder schriftlich",
+                e.label_de()
+            ));
         }
         v
     }
@@ -327,7 +336,7 @@ fn sms_contact(p: &Person) -> Result<String, (Unreachable, String)> {
     Err((err, raw))
 }
 
-fn contact_of(channel: Channel, p: &Person) -> (Contact, Option<Unreachable>, String) {
+pub(crate) fn contact_of(channel: Channel, p: &Person) -> (Contact, Option<Unreachable>, String) {
     match channel {
         Channel::Letter => {
             let problems = address_problems(&p.address);
@@ -433,6 +442,7 @@ impl Review {
                 } else {
                     per_contact[r.contact_key.as_str()] - 1
                 },
+                weak_consent: weak_consent(channel, purpose, &r.consent),
             })
             .collect();
         for (row, f) in rows.iter_mut().zip(flags) {
@@ -461,6 +471,53 @@ impl Review {
     /// The rows, in the order of the recipients.
     pub fn rows(&self) -> &[ReviewRow] {
         &self.rows
+    }
+
+    /// Recomputes every row (contact, reachability, consent, flags) from the persons as
+    /// `lookup` finds them now, e.g. after the person form saved a change. The decisions
+    /// stay where they still hold:
+    /// - an included row stays included while it is reachable and has its consent (or its
+    ///   logged override); otherwise it is excluded and its override dropped;
+    /// - an override is dropped once the row has a consent (it is no longer needed);
+    /// - a row the user excluded although it could be included stays excluded;
+    /// - a row that could not be included before (red or NEIN) gets the default: included
+    ///   when reachable and consented.
+    ///
+    /// Returns the indices of the rows whose content or inclusion changed.
+    pub fn refresh<'p>(&mut self, lookup: impl Fn(&PersonId) -> Option<&'p Person>) -> Vec<usize> {
+        let recipients: Vec<Recipient> = self.rows.iter().map(|r| r.recipient.clone()).collect();
+        let fresh = Review::build(self.channel, self.purpose, &recipients, lookup);
+        let mut changed = Vec::new();
+        for (i, (old, mut new)) in std::mem::take(&mut self.rows)
+            .into_iter()
+            .zip(fresh.rows)
+            .enumerate()
+        {
+            let includable = |r: &ReviewRow| r.is_reachable() && r.consent.allowed;
+            let override_kept = old.override_reason.is_some()
+                && old.included
+                && new.is_reachable()
+                && !new.consent.allowed;
+            new.included = if override_kept {
+                true
+            } else if old.included {
+                includable(&new)
+            } else if includable(&old) {
+                false
+            } else {
+                includable(&new)
+            };
+            if override_kept {
+                new.override_reason = old.override_reason.clone();
+            } else {
+                self.overrides.remove(&i);
+            }
+            if new != old {
+                changed.push(i);
+            }
+            self.rows.push(new);
+        }
+        changed
     }
 
     /// Include or exclude a row. Including needs reachability and consent; excluding always
@@ -589,6 +646,7 @@ impl Review {
 mod tests {
     use super::*;
     use crate::domain::model::*;
+    use std::collections::BTreeMap;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -787,7 +845,7 @@ mod tests {
             Channel::Sms,
             Purpose::AppointmentReminder,
             d(2026, 3, 4),
-            WithdrawalSource::Practice,
+            ConsentSource::Practice,
         );
         let records = [yes, other_purpose, other_channel, withdrawn];
         let review = Review::build_from_records(
@@ -1009,5 +1067,125 @@ mod tests {
             json.contains(r#""type":"mobile","value":"+491701234567""#),
             "{json}"
         );
+    }
+
+    /// E-mail advertising on a consent that is neither "Double-Opt-in" nor "schriftlich" is
+    /// flagged (yellow) with the reason; reminders, other channels and strong evidence not.
+    #[test]
+    fn weak_consent_for_advertising_e_mail_is_flagged() {
+        // (channel, purpose, evidence, flagged)
+        let cases = [
+            (Channel::Email, Purpose::Birthday, Evidence::Verbal, true),
+            (Channel::Email, Purpose::Other, Evidence::OnlineForm, true),
+            (
+                Channel::Email,
+                Purpose::Recall,
+                Evidence::WrittenForm,
+                false,
+            ),
+            (
+                Channel::Email,
+                Purpose::Invitation,
+                Evidence::DoubleOptIn,
+                false,
+            ),
+            (
+                Channel::Email,
+                Purpose::AppointmentReminder,
+                Evidence::Verbal,
+                false,
+            ),
+            (Channel::Sms, Purpose::Birthday, Evidence::Verbal, false),
+            (Channel::Letter, Purpose::Other, Evidence::Verbal, false),
+        ];
+        for (channel, purpose, evidence, flagged) in cases {
+            let mut r = p("x");
+            r.person.email = "x@web.de".into();
+            r.person.mobile = "0171 1234567".into();
+            r.person.address = good_address();
+            r.person
+                .consents
+                .grant(channel, purpose, d(2025, 1, 2), evidence);
+            let review = Review::build_from_records(channel, purpose, &ids(&["x"]), &[r]);
+            let row = &review.rows()[0];
+            let what = format!("{channel:?} {purpose:?} {evidence:?}");
+            assert_eq!(row.flags.weak_consent.is_some(), flagged, "{what}");
+            assert_eq!(review.counts().flagged, flagged as usize, "{what}");
+            assert!(row.included, "a warning does not exclude: {what}");
+            if flagged {
+                assert_eq!(
+                    row.flags.messages_de(channel),
+                    [format!(
+                        "Werbe-E-Mail mit Einwilligung „{}“ – nachweissicher sind nur \
+                         Double-Opt-in oder schriftlich",
+                        evidence.label_de()
+                    )]
+                );
+            }
+        }
+    }
+
+    /// After an edit in the person form the review recomputes the rows and keeps the
+    /// decisions that still hold.
+    #[test]
+    fn refresh_follows_the_persons_and_keeps_decisions() {
+        let mut r = mixed(); // ok, nocons, unreach, neither
+        r.include_without_consent(1, "am Telefon", at()).unwrap();
+        let records_then: Vec<PersonRecord> = ["ok", "nocons", "unreach", "neither"]
+            .iter()
+            .map(|id| {
+                let mut x = p(id);
+                x.person.email = format!("{id}@web.de");
+                x
+            })
+            .collect();
+        // Nothing changed: nothing moves.
+        let mut same = records_then.clone();
+        grant(&mut same[0], Channel::Email, Purpose::Birthday);
+        same[2].person.email.clear();
+        grant(&mut same[2], Channel::Email, Purpose::Birthday);
+        same[3].person.email.clear();
+        let lookup = |rs: &'_ [PersonRecord]| {
+            rs.iter()
+                .map(|x| (x.person.id.clone(), x.person.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let m = lookup(&same);
+        assert!(r.refresh(|id| m.get(id)).is_empty());
+        assert_eq!(r.overrides().len(), 1);
+        // Now: "ok" withdrew, "nocons" got a consent (override no longer needed),
+        // "unreach" got an address, "neither" is unchanged.
+        let mut now = same.clone();
+        now[0].person.consents.withdraw(
+            Channel::Email,
+            Purpose::Birthday,
+            d(2026, 11, 26),
+            ConsentSource::Practice,
+        );
+        grant(&mut now[1], Channel::Email, Purpose::Birthday);
+        now[2].person.email = "unreach@web.de".into();
+        let m = lookup(&now);
+        assert_eq!(r.refresh(|id| m.get(id)), vec![0, 1, 2]);
+        let included: Vec<bool> = r.rows().iter().map(|x| x.included).collect();
+        assert_eq!(included, [false, true, true, false]);
+        assert!(r.overrides().is_empty());
+        assert!(r.rows()[1].override_reason.is_none());
+        assert_eq!(r.rows()[0].consent.label_de(), "NEIN");
+        // A row the user excluded stays excluded; a deleted person turns red.
+        r.set_included(2, false).unwrap();
+        now[2].person.first_name = "Neu".into();
+        now.remove(3);
+        let m = lookup(&now);
+        r.refresh(|id| m.get(id));
+        assert!(!r.rows()[2].included);
+        assert_eq!(r.rows()[2].name, "unreach, Neu");
+        assert_eq!(r.rows()[3].unreachable, Some(Unreachable::UnknownPerson));
+        // An override stays while the consent is still missing.
+        let mut r = mixed();
+        r.include_without_consent(1, "am Telefon", at()).unwrap();
+        let m = lookup(&same);
+        r.refresh(|id| m.get(id));
+        assert!(r.rows()[1].included);
+        assert_eq!(r.handover().overrides.len(), 1);
     }
 }

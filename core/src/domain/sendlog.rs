@@ -125,37 +125,47 @@ pub fn safe_cell(s: &str) -> String {
 
 /// The CSV export of log rows.
 pub fn to_csv(rows: &[LogRow]) -> Result<Vec<u8>, csv::Error> {
+    csv_document(
+        &CSV_HEADERS,
+        rows.iter().map(|r| {
+            let address = if is_e164(&r.address) {
+                r.address.clone()
+            } else {
+                safe_cell(&r.address)
+            };
+            vec![
+                safe_cell(&r.batch_id),
+                r.batch_date.format("%d.%m.%Y %H:%M").to_string(),
+                r.channel.label_de().to_string(),
+                r.purpose.label_de().to_string(),
+                safe_cell(&r.template),
+                safe_cell(&r.recipient_name),
+                address,
+                r.state.label_de().to_string(),
+                r.time.format("%d.%m.%Y %H:%M").to_string(),
+                safe_cell(r.reason.as_deref().unwrap_or("")),
+                safe_cell(&r.consent),
+                safe_cell(&r.message_id),
+                safe_cell(r.retried_as.as_deref().unwrap_or("")),
+            ]
+        }),
+    )
+}
+
+/// A CSV document in the export format (UTF-8 with BOM, `;`): the headers, then the rows.
+/// Free-text cells must already be passed through [`safe_cell`].
+pub fn csv_document(
+    headers: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
-        .from_writer(Vec::with_capacity(64 + rows.len() * 200));
-    w.write_record(CSV_HEADERS)?;
+        .from_writer(vec![0xEF, 0xBB, 0xBF]);
+    w.write_record(headers)?;
     for r in rows {
-        let address = if is_e164(&r.address) {
-            r.address.clone()
-        } else {
-            safe_cell(&r.address)
-        };
-        w.write_record([
-            safe_cell(&r.batch_id),
-            r.batch_date.format("%d.%m.%Y %H:%M").to_string(),
-            r.channel.label_de().to_string(),
-            r.purpose.label_de().to_string(),
-            safe_cell(&r.template),
-            safe_cell(&r.recipient_name),
-            address,
-            r.state.label_de().to_string(),
-            r.time.format("%d.%m.%Y %H:%M").to_string(),
-            safe_cell(r.reason.as_deref().unwrap_or("")),
-            safe_cell(&r.consent),
-            safe_cell(&r.message_id),
-            safe_cell(r.retried_as.as_deref().unwrap_or("")),
-        ])?;
+        w.write_record(&r)?;
     }
-    let body = w.into_inner().map_err(|e| e.into_error())?;
-    let mut out = Vec::with_capacity(body.len() + 3);
-    out.extend_from_slice(b"\xEF\xBB\xBF");
-    out.extend_from_slice(&body);
-    Ok(out)
+    Ok(w.into_inner().map_err(|e| e.into_error())?)
 }
 
 /// File name for the export: `Versandprotokoll_2026-11-26_1405.csv`.

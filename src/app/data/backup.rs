@@ -3,7 +3,7 @@
 //! migrations are `domain::backup`; reading and writing all stores is `storage::transfer`,
 //! reached through [`repo`].
 
-use crate::app::common::Confirm;
+use crate::app::common::{download, Confirm};
 use crate::app::data::import::first_file;
 use crate::app::repo;
 use crate::app::state::{AppState, Page};
@@ -12,7 +12,6 @@ use crate::i18n::{self, tf};
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use std::sync::Arc;
-use wasm_bindgen::JsCast;
 
 /// Largest backup file accepted for a restore.
 const MAX_BACKUP_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
@@ -23,36 +22,6 @@ fn today() -> NaiveDate {
 
 fn date_de(d: NaiveDate) -> String {
     d.format(i18n::t("format.date_numeric")).to_string()
-}
-
-/// Offers `text` as a file download named `name`.
-fn download(name: &str, text: &str) -> Result<(), String> {
-    let fail = |_| i18n::t("backup.download_failed").to_string();
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(fail)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or(i18n::t("backup.no_document"))?;
-    let a: web_sys::HtmlAnchorElement = document
-        .create_element("a")
-        .map_err(fail)?
-        .dyn_into()
-        .map_err(|_| i18n::t("backup.no_link").to_string())?;
-    a.set_href(&url);
-    a.set_download(name);
-    a.click();
-    // Revoke later: the download needs the URL after the click returned.
-    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
-        let _ = web_sys::Url::revoke_object_url(&url);
-    });
-    if let Some(w) = web_sys::window() {
-        let _ =
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
-    }
-    Ok(())
 }
 
 /// "Letzte Sicherung ist älter als 7 Tage" — not for the demo practice.
@@ -99,7 +68,7 @@ pub fn BackupPage() -> impl IntoView {
             let result = async {
                 let b = repo::collect_backup().await?;
                 let json = backup::export(&b);
-                download(&b.file_name(), &json)?;
+                download(&b.file_name(), "application/json", json.as_bytes())?;
                 repo::mark_backup(state).await?;
                 Ok::<_, String>(b)
             }

@@ -3,6 +3,7 @@
 //! erneut senden", CSV export and fetching opt-outs from the relay.
 
 use crate::app::repo;
+use crate::app::common::download;
 use crate::app::send::panel::BatchProgress;
 use crate::app::send::transmit;
 use crate::app::state::AppState;
@@ -10,35 +11,12 @@ use crate::domain::outbox::StateKind;
 use crate::domain::sendlog::{batch_summaries, csv_file_name, log_rows, to_csv};
 use crate::i18n::{labels, t, tf};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 /// At most this many rows are put into the page (the CSV has all of them).
 const SHOWN_ROWS: usize = 300;
 
 fn fmt_dt(t: chrono::NaiveDateTime) -> String {
     t.format(crate::i18n::t("format.datetime")).to_string()
-}
-
-fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
-    let arr = js_sys::Uint8Array::from(bytes);
-    let parts = js_sys::Array::of1(&arr);
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("text/csv;charset=utf-8");
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
-        .map_err(|e| format!("{e:?}"))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
-    let doc = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or(t("log.no_document"))?;
-    let a: web_sys::HtmlAnchorElement = doc
-        .create_element("a")
-        .map_err(|e| format!("{e:?}"))?
-        .unchecked_into();
-    a.set_href(&url);
-    a.set_download(name);
-    a.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
-    Ok(())
 }
 
 #[component]
@@ -80,9 +58,13 @@ pub fn LogPage() -> impl IntoView {
         let bytes = state
             .outbox
             .with_untracked(|o| to_csv(&log_rows(&o.batches, &o.messages, None)));
-        let r = bytes
-            .map_err(|e| e.to_string())
-            .and_then(|b| download(&csv_file_name(chrono::Local::now().naive_local()), &b));
+        let r = bytes.map_err(|e| e.to_string()).and_then(|b| {
+            download(
+                &csv_file_name(chrono::Local::now().naive_local()),
+                "text/csv;charset=utf-8",
+                &b,
+            )
+        });
         note.set(Some(match r {
             Ok(()) => t("log.exported").into(),
             Err(e) => tf("log.export_failed", &[("error", &e)]),

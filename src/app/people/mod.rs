@@ -1,4 +1,5 @@
 //! Patients, prospects and appointments: the tables, the person form with its consent matrix,
 //! and the appointment list of a day.
 pub(crate) mod appointments;
+mod consents;
 pub(crate) mod persons;

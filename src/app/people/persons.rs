@@ -1,14 +1,13 @@
 //! Patient and prospect tables (virtualised, searchable, sortable) and the person form.
 
-use crate::app::common::Confirm;
+use super::consents::{ConsentDialog, ConsentMatrix, Editing};
+use crate::app::common::{download, Confirm};
 use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::app::table;
+use crate::domain::consent::proof;
 use crate::domain::search::TextQuery;
-use crate::domain::{
-    self, Channel, ConsentStatus, Evidence, Gender, InsuranceKind, Kind, Person, PersonId,
-    PersonRecord, Purpose, WithdrawalSource,
-};
+use crate::domain::{self, Gender, InsuranceKind, Kind, Person, PersonId, PersonRecord};
 use crate::i18n::{labels, t, tf};
 use chrono::NaiveDate;
 use leptos::prelude::*;
@@ -170,23 +169,34 @@ fn today() -> NaiveDate {
 fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
     let state = expect_context::<AppState>();
     let kind = record.person.kind;
+    // The consents as stored when the form opened (or was last saved).
+    let base = RwSignal::new(record.person.consents.clone());
     let draft = RwSignal::new(record);
+    let editing = RwSignal::new(None::<Editing>);
     let confirm_delete = RwSignal::new(false);
     let saving = RwSignal::new(false);
     let message = RwSignal::new(None::<String>);
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let record = draft.get();
+        let mut record = draft.get();
         if record.person.last_name.trim().is_empty() {
             message.set(Some(t("persons.need_last_name").into()));
             return;
+        }
+        // Consent events are appended to what is stored now (an opt-out may have arrived
+        // since the form opened); nothing stored is ever dropped.
+        if let Some(current) = state.person(&record.person.id) {
+            record.person.consents =
+                base.with_untracked(|b| record.person.consents.rebase(b, &current.person.consents));
         }
         saving.set(true);
         leptos::task::spawn_local(async move {
             match repo::save_person(state, record.clone()).await {
                 Ok(()) => {
                     message.set(Some(t("common.saved").into()));
+                    base.set(record.person.consents.clone());
+                    draft.update(|d| d.person.consents = record.person.consents.clone());
                     if is_new {
                         state.go(Page::PersonEdit(record.person.id));
                     }
@@ -195,6 +205,27 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
             }
             saving.set(false);
         });
+    };
+    // "Einwilligungsnachweis": the stored consents of this person as CSV.
+    let export_proof = move |_| {
+        let id = draft.with_untracked(|d| d.person.id.clone());
+        let Some(stored) = state.person(&id) else {
+            return;
+        };
+        let day = today();
+        let result = proof::to_csv(&stored.person, day)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                download(
+                    &proof::file_name(&stored.person, day),
+                    "text/csv;charset=utf-8",
+                    &bytes,
+                )
+            });
+        message.set(Some(match result {
+            Ok(()) => t("persons.proof.done").into(),
+            Err(e) => tf("common.error", &[("error", &e)]),
+        }));
     };
     let delete = move |_| {
         confirm_delete.set(false);
@@ -273,126 +304,21 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
             </fieldset>
             <div class="wide">
                 <h2>{t("persons.consents")}</h2>
-                <ConsentMatrix draft=draft />
+                <ConsentMatrix draft=draft base=base editing=editing />
             </div>
             <div class="wide actions">
                 <button type="submit" disabled=move || saving.get()>{t("common.save")}</button>
                 <button type="button" class="secondary" on:click=move |_| state.go(Page::Persons(kind))>{t("persons.back")}</button>
                 <Show when=move || !is_new>
+                    <button type="button" class="secondary" on:click=export_proof>{t("persons.proof")}</button>
                     <button type="button" class="danger" on:click=move |_| confirm_delete.set(true)>{t("common.delete")}</button>
                 </Show>
                 <span role="status">{move || message.get()}</span>
             </div>
         </form>
+        <ConsentDialog draft=draft editing=editing />
         <Confirm open=confirm_delete title=t("persons.delete.title")
             text=t("persons.delete.text")
             confirm_label=t("persons.delete.confirm") on_confirm=delete />
-    }
-}
-
-/// Channel × purpose grid: a checkbox per cell, and for given consents the date and evidence.
-#[component]
-fn ConsentMatrix(draft: RwSignal<PersonRecord>) -> impl IntoView {
-    view! {
-        <div class="table-scroll" style="max-height:none" tabindex="0" role="region" aria-label=t("persons.consents")>
-        <table class="consents">
-            <thead>
-                <tr>
-                    <th scope="col">{t("persons.consent.purpose")}</th>
-                    {Channel::ALL.into_iter().map(|c| view! { <th scope="col">{labels::channel(c)}</th> }).collect_view()}
-                </tr>
-            </thead>
-            <tbody>
-                {Purpose::ALL.into_iter().map(|purpose| view! {
-                    <tr>
-                        <th scope="row">{labels::purpose(purpose)}</th>
-                        {Channel::ALL.into_iter().map(|channel| view! { <ConsentCell draft=draft channel=channel purpose=purpose /> }).collect_view()}
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-        </div>
-    }
-}
-
-#[component]
-fn ConsentCell(draft: RwSignal<PersonRecord>, channel: Channel, purpose: Purpose) -> impl IntoView {
-    let label = tf(
-        "persons.consent.cell",
-        &[
-            ("channel", &labels::channel(channel)),
-            ("purpose", &labels::purpose(purpose)),
-        ],
-    );
-    let granted = move || draft.with(|d| d.person.consents.allows(channel, purpose));
-    let toggle = move |ev| {
-        let on = event_target_checked(&ev);
-        draft.update(|d| {
-            let consents = &mut d.person.consents;
-            if on {
-                consents.grant(channel, purpose, today(), Evidence::WrittenForm);
-            } else {
-                consents.withdraw(channel, purpose, today(), WithdrawalSource::Practice);
-            }
-        });
-    };
-    let set_date = move |ev| {
-        if let Ok(date) = NaiveDate::parse_from_str(&event_target_value(&ev), "%Y-%m-%d") {
-            draft.update(|d| {
-                let evidence = d
-                    .person
-                    .consents
-                    .get(channel, purpose)
-                    .map(|c| c.evidence)
-                    .unwrap_or(Evidence::WrittenForm);
-                d.person.consents.grant(channel, purpose, date, evidence);
-            });
-        }
-    };
-    let set_evidence = move |ev| {
-        let v = event_target_value(&ev);
-        if let Some(e) = Evidence::ALL.into_iter().find(|e| e.label_de() == v) {
-            draft.update(|d| {
-                let date = d
-                    .person
-                    .consents
-                    .get(channel, purpose)
-                    .map(|c| c.given_at)
-                    .unwrap_or_else(today);
-                d.person.consents.grant(channel, purpose, date, e);
-            });
-        }
-    };
-    let date_label = tf("persons.consent.date", &[("consent", &label)]);
-    let evidence_label = tf("persons.consent.evidence", &[("consent", &label)]);
-    view! {
-        <td class="cell">
-            <label class="check">
-                <input type="checkbox" aria-label=label.clone() prop:checked=granted on:change=toggle />
-                {move || if granted() { view! { <span class="consent-yes">{t("persons.consent.yes")}</span> } } else { view! { <span class="consent-no">{t("persons.consent.no")}</span> } }}
-            </label>
-            {move || draft.with(|d| match d.person.consents.status(channel, purpose) {
-                ConsentStatus::Granted(c) => {
-                    let date = c.given_at.format("%Y-%m-%d").to_string();
-                    let evidence = c.evidence;
-                    view! {
-                        <div>
-                            <input type="date" aria-label=date_label.clone() prop:value=date on:change=set_date />
-                            <select aria-label=evidence_label.clone() on:change=set_evidence>
-                                {Evidence::ALL.into_iter().map(|e| view! {
-                                    <option value=e.label_de() selected=e == evidence>{labels::evidence(e)}</option>
-                                }).collect_view()}
-                            </select>
-                        </div>
-                    }.into_any()
-                }
-                ConsentStatus::Withdrawn(c) => view! {
-                    <div class="muted">{tf("persons.consent.withdrawn", &[
-                        ("date", &c.withdrawn_at.map(|d| d.format(t("format.date")).to_string()).unwrap_or_default()),
-                        ("source", &c.withdrawn_source.map(labels::withdrawal_source).unwrap_or(""))])}</div>
-                }.into_any(),
-                ConsentStatus::Missing => ().into_any(),
-            })}
-        </td>
     }
 }

@@ -309,7 +309,7 @@ fn Composer() -> impl IntoView {
                 }
             }}
             {match channel {
-                Channel::Letter => view! { <crate::app::send::letters::LetterOutput draft=draft recipients=recipients /> }.into_any(),
+                Channel::Letter => view! { <crate::app::send::letters::LetterOutput draft=draft /> }.into_any(),
                 _ => view! { <crate::app::send::panel::SendPanel draft=draft /> }.into_any(),
             }}
         </div>

@@ -6,16 +6,13 @@
 //! Worker protocol: see `docs/design/pdf-worker.md` (ready / generate / cancel / progress / done /
 //! cancelled / error).
 
-use crate::app::engine::Renderer;
 use crate::app::repo;
-use crate::app::send::compose::context_for;
+use crate::app::send::queue;
 use crate::app::state::AppState;
-use crate::domain::outbox::{consent_basis, Batch, ConsentBasis, Content, QueueItem};
+use crate::domain::outbox::{Batch, QueueItem};
 use crate::domain::print::{document_title, download_name, letter_from_text, PrintJob};
-use crate::domain::review::HandoverRecipient;
 use crate::domain::salutation::address_block;
 use crate::domain::template::Template;
-use crate::domain::Channel;
 use crate::i18n::{self, tf};
 use js_sys::{Array, Object, Reflect};
 use leptos::html;
@@ -127,6 +124,8 @@ fn now_ms() -> f64 {
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
     Idle,
+    /// Rendering and checking the recipients.
+    Preparing,
     Running {
         done: u32,
         total: u32,
@@ -141,114 +140,165 @@ enum Phase {
     Failed(String),
 }
 
-/// Everything prepared for one PDF: the job for the worker and the send-log items.
+/// Everything prepared for one PDF: the job for the worker, the send-log items and who was
+/// left out (with the reasons, for the page).
 struct Prepared {
     job: PrintJob,
     batch: Batch,
     items: Vec<QueueItem>,
+    skipped: Vec<String>,
 }
 
-fn prepare(
-    state: AppState,
-    template: &Template,
-    recipients: &[HandoverRecipient],
-    duplex: bool,
-) -> Result<Prepared, String> {
-    let handover = state
-        .handover
-        .get_untracked()
-        .ok_or(i18n::t("letters.no_handover"))?;
-    let now = chrono::Local::now().naive_local();
-    let today = now.date();
-    let renderer = Renderer::new(template.language);
-    let mut letters = Vec::with_capacity(recipients.len());
-    let mut items = Vec::with_capacity(recipients.len());
-    let mut errors = Vec::new();
-    for r in recipients {
-        let Some(record) = state.person(&r.person_id) else {
+/// Prepares the batch through the one queue path ([`queue::prepare`]: consent, fresh
+/// address, rendering) and lays out a letter for every queued item.
+async fn prepare(state: AppState, template: &Template, duplex: bool) -> Result<Prepared, String> {
+    let p = queue::prepare(state, template).await?;
+    let skipped = queue::skipped_texts(&p.prepared.skipped);
+    let today = p.now.date();
+    let mut letters = Vec::with_capacity(p.prepared.items.len());
+    for it in &p.prepared.items {
+        let Some(person) = p.persons.get(&it.item.person_id) else {
             continue;
         };
-        let Some(ctx) = context_for(state, r, template) else {
-            continue;
-        };
-        let m = match renderer.render_message(template, &ctx) {
-            Ok(m) => m,
-            Err(e) => {
-                errors.push(format!(
-                    "{}: {}",
-                    record.person.sort_name(),
-                    i18n::render::render_error(&e)
-                ));
-                continue;
-            }
-        };
-        let subject = m.subject.clone().unwrap_or_default();
-        let recipient = address_block(&record.person);
-        let letter = letter_from_text(recipient.clone(), today, &subject, &m.body);
-        let consent = consent_basis(
-            &record.person,
-            r.appointment_id.as_ref(),
-            Channel::Letter,
-            handover.purpose,
-            &handover.overrides,
-        )
-        .unwrap_or(ConsentBasis::Override {
-            reason: "In der Überprüfung übernommen.".into(),
-            at: now,
-        });
-        items.push(QueueItem {
-            id: repo::new_id(),
-            person_id: r.person_id.clone(),
-            appointment_id: r.appointment_id.clone(),
-            recipient_name: record.person.sort_name(),
-            address: recipient.join(", "),
-            content: Content {
-                subject: m.subject,
-                text: m.body,
-                html: None,
-            },
-            consent,
-        });
-        letters.push(letter);
-    }
-    if !errors.is_empty() {
-        return Err(tf("letters.render_failed", &[("list", &errors.join("; "))]));
+        let c = &it.item.content;
+        letters.push(letter_from_text(
+            address_block(person),
+            today,
+            c.subject.as_deref().unwrap_or_default(),
+            &c.text,
+        ));
     }
     if letters.is_empty() {
-        return Err(i18n::t("letters.nothing").into());
+        return Err(if skipped.is_empty() {
+            i18n::t("letters.nothing").into()
+        } else {
+            tf(
+                "letters.skipped",
+                &[("n", &skipped.len()), ("list", &skipped.join("; "))],
+            )
+        });
     }
-    let topic = handover.purpose.label_de();
+    let topic = p.batch.purpose.label_de();
     Ok(Prepared {
         job: PrintJob {
             title: document_title(topic),
-            created: now,
-            practice: state.settings.get_untracked(),
+            created: p.now,
+            practice: p.practice,
             letters,
             duplex,
         },
-        batch: Batch {
-            id: repo::new_id(),
-            created_at: now,
-            channel: Channel::Letter,
-            purpose: handover.purpose,
-            template_name: template.name.clone(),
-            template_version: template.version,
-            paused: false,
-        },
-        items,
+        items: p.prepared.queue_items(),
+        batch: p.batch,
+        skipped,
     })
+}
+
+/// Hands the job to the PDF worker and follows it: progress, the finished PDF (shown, then
+/// the batch recorded as "gedruckt" in the send log), cancel or error.
+fn start_job(
+    state: AppState,
+    job: PrintJob,
+    batch: Batch,
+    items: Vec<QueueItem>,
+    phase: RwSignal<Phase>,
+    logged: RwSignal<Option<String>>,
+    file_name: StoredValue<String>,
+    topic: &'static str,
+) {
+    let json = match serde_json::to_string(&job) {
+        Ok(j) => j,
+        Err(e) => {
+            phase.set(Phase::Failed(tf("letters.job_failed", &[("error", &e)])));
+            return;
+        }
+    };
+    file_name.set_value(download_name(topic, job.created.date()));
+    let total = job.letters.len() as u32;
+    let letters = job.letters.len();
+    if let Err(e) = worker() {
+        phase.set(Phase::Failed(e));
+        return;
+    }
+    logged.set(None);
+    phase.set(Phase::Running { done: 0, total });
+    let started = now_ms();
+    let pending = RefCell::new(Some((batch, items)));
+    HANDLER.with(|h| {
+        *h.borrow_mut() = Some(Box::new(move |data: &JsValue| {
+            match field(data, "type").as_string().as_deref() {
+                Some("progress") => {
+                    let done = field(data, "done").as_f64().unwrap_or(0.0) as u32;
+                    let total = field(data, "total").as_f64().unwrap_or(0.0) as u32;
+                    let _ = phase.try_set(Phase::Running { done, total });
+                }
+                Some("done") => {
+                    let ms = now_ms() - started;
+                    let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
+                    let bag = web_sys::BlobPropertyBag::new();
+                    bag.set_type("application/pdf");
+                    let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(
+                        &Array::of1(&field(data, "pdf")),
+                        &bag,
+                    );
+                    let url = blob.and_then(|b| web_sys::Url::create_object_url_with_blob(&b));
+                    match url {
+                        Ok(url) => {
+                            if let Some(old) =
+                                LAST_URL.with(|l| l.borrow_mut().replace(url.clone()))
+                            {
+                                let _ = web_sys::Url::revoke_object_url(&old);
+                            }
+                            let _ = phase.try_set(Phase::Ready {
+                                url,
+                                pages,
+                                letters,
+                                ms,
+                            });
+                            if let Some((batch, items)) = pending.borrow_mut().take() {
+                                let n = items.len();
+                                leptos::task::spawn_local(async move {
+                                    let text = match repo::record_printed_batch(state, batch, items)
+                                        .await
+                                    {
+                                        Ok(()) => tf("letters.logged", &[("n", &n)]),
+                                        Err(e) => tf("letters.not_logged", &[("error", &e)]),
+                                    };
+                                    let _ = logged.try_set(Some(text));
+                                });
+                            }
+                        }
+                        Err(e) => {
+                            let _ = phase.try_set(Phase::Failed(tf(
+                                "letters.show_failed",
+                                &[("error", &format!("{e:?}"))],
+                            )));
+                        }
+                    }
+                }
+                Some("cancelled") => {
+                    let _ = phase.try_set(Phase::Cancelled);
+                }
+                Some("error") => {
+                    let m = field(data, "message")
+                        .as_string()
+                        .unwrap_or_else(|| i18n::t("letters.unknown_error").into());
+                    let _ = phase.try_set(Phase::Failed(m));
+                }
+                _ => {}
+            }
+        }));
+    });
+    post_when_ready(message("generate", &[("job", json.into())]));
 }
 
 /// The output section of the composer for letters.
 #[component]
-pub fn LetterOutput(
-    draft: RwSignal<Option<Template>>,
-    recipients: StoredValue<Vec<HandoverRecipient>>,
-) -> impl IntoView {
+pub fn LetterOutput(draft: RwSignal<Option<Template>>) -> impl IntoView {
     let state = expect_context::<AppState>();
     let phase = RwSignal::new(Phase::Idle);
     let duplex = RwSignal::new(false);
     let logged = RwSignal::new(None::<String>);
+    let skipped_note = RwSignal::new(None::<String>);
     let frame = NodeRef::<html::Iframe>::new();
     let file_name = StoredValue::new(String::new());
     let topic = state
@@ -260,102 +310,31 @@ pub fn LetterOutput(
             phase.set(Phase::Failed(i18n::t("letters.choose_template").into()));
             return;
         };
-        let prepared =
-            recipients.with_value(|rs| prepare(state, &template, rs, duplex.get_untracked()));
-        let Prepared { job, batch, items } = match prepared {
-            Ok(p) => p,
-            Err(e) => {
-                phase.set(Phase::Failed(e));
-                return;
-            }
-        };
-        let json = match serde_json::to_string(&job) {
-            Ok(j) => j,
-            Err(e) => {
-                phase.set(Phase::Failed(tf("letters.job_failed", &[("error", &e)])));
-                return;
-            }
-        };
-        file_name.set_value(download_name(topic, job.created.date()));
-        let total = job.letters.len() as u32;
-        let letters = job.letters.len();
-        if let Err(e) = worker() {
-            phase.set(Phase::Failed(e));
-            return;
-        }
+        phase.set(Phase::Preparing);
         logged.set(None);
-        phase.set(Phase::Running { done: 0, total });
-        let started = now_ms();
-        let pending = RefCell::new(Some((batch, items)));
-        HANDLER.with(|h| {
-            *h.borrow_mut() = Some(Box::new(move |data: &JsValue| {
-                match field(data, "type").as_string().as_deref() {
-                    Some("progress") => {
-                        let done = field(data, "done").as_f64().unwrap_or(0.0) as u32;
-                        let total = field(data, "total").as_f64().unwrap_or(0.0) as u32;
-                        let _ = phase.try_set(Phase::Running { done, total });
-                    }
-                    Some("done") => {
-                        let ms = now_ms() - started;
-                        let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
-                        let bag = web_sys::BlobPropertyBag::new();
-                        bag.set_type("application/pdf");
-                        let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(
-                            &Array::of1(&field(data, "pdf")),
-                            &bag,
-                        );
-                        let url = blob.and_then(|b| web_sys::Url::create_object_url_with_blob(&b));
-                        match url {
-                            Ok(url) => {
-                                if let Some(old) =
-                                    LAST_URL.with(|l| l.borrow_mut().replace(url.clone()))
-                                {
-                                    let _ = web_sys::Url::revoke_object_url(&old);
-                                }
-                                let _ = phase.try_set(Phase::Ready {
-                                    url,
-                                    pages,
-                                    letters,
-                                    ms,
-                                });
-                                if let Some((batch, items)) = pending.borrow_mut().take() {
-                                    let n = items.len();
-                                    leptos::task::spawn_local(async move {
-                                        let text =
-                                            match repo::record_printed_batch(state, batch, items)
-                                                .await
-                                            {
-                                                Ok(()) => tf("letters.logged", &[("n", &n)]),
-                                                Err(e) => {
-                                                    tf("letters.not_logged", &[("error", &e)])
-                                                }
-                                            };
-                                        let _ = logged.try_set(Some(text));
-                                    });
-                                }
-                            }
-                            Err(e) => {
-                                let _ = phase.try_set(Phase::Failed(tf(
-                                    "letters.show_failed",
-                                    &[("error", &format!("{e:?}"))],
-                                )));
-                            }
-                        }
-                    }
-                    Some("cancelled") => {
-                        let _ = phase.try_set(Phase::Cancelled);
-                    }
-                    Some("error") => {
-                        let m = field(data, "message")
-                            .as_string()
-                            .unwrap_or_else(|| i18n::t("letters.unknown_error").into());
-                        let _ = phase.try_set(Phase::Failed(m));
-                    }
-                    _ => {}
+        skipped_note.set(None);
+        leptos::task::spawn_local(async move {
+            let prepared = prepare(state, &template, duplex.get_untracked()).await;
+            let Prepared {
+                job,
+                batch,
+                items,
+                skipped,
+            } = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = phase.try_set(Phase::Failed(e));
+                    return;
                 }
-            }));
+            };
+            if !skipped.is_empty() {
+                let _ = skipped_note.try_set(Some(tf(
+                    "letters.skipped",
+                    &[("n", &skipped.len()), ("list", &skipped.join("; "))],
+                )));
+            }
+            start_job(state, job, batch, items, phase, logged, file_name, topic);
         });
-        post_when_ready(message("generate", &[("job", json.into())]));
     };
     let cancel = move |_| post(&message("cancel", &[]));
     let print = move |_| {
@@ -363,7 +342,7 @@ pub fn LetterOutput(
             let _ = w.print();
         }
     };
-    let running = move || matches!(phase.get(), Phase::Running { .. });
+    let running = move || matches!(phase.get(), Phase::Running { .. } | Phase::Preparing);
 
     view! {
         <div class="letter-output" role="group" aria-label=i18n::t("letters.aria")>
@@ -378,6 +357,7 @@ pub fn LetterOutput(
             </div>
             {move || match phase.get() {
                 Phase::Idle => view! { <p class="muted">{i18n::t("letters.idle")}</p> }.into_any(),
+                Phase::Preparing => view! { <p role="status">{i18n::t("letters.preparing")}</p> }.into_any(),
                 Phase::Running { done, total } => view! {
                     <div class="toolbar">
                         <progress aria-label=i18n::t("letters.progress_aria") max=total.max(1).to_string() value=done.to_string()></progress>
@@ -403,6 +383,7 @@ pub fn LetterOutput(
                     }.into_any()
                 }
             }}
+            {move || skipped_note.get().map(|t| view! { <p role="status" aria-label=i18n::t("letters.skipped_aria")>{t}</p> })}
             {move || logged.get().map(|t| view! { <p role="status" aria-label=i18n::t("nav.log")>{t}</p> })}
         </div>
     }

@@ -2,119 +2,34 @@
 //! them into the outbox in one transaction and shows the batch's progress with pause,
 //! resume and cancel. The transmitting itself is done by [`crate::app::send::transmit`].
 
-use crate::app::engine::Renderer;
+use crate::app::send::queue;
 use crate::app::send::relay_client::{self as relay};
 use crate::app::send::transmit::{self, Link};
 use crate::app::state::{AppState, Page};
-use crate::domain::outbox::{consent_basis, queue_batch, Batch, BatchCounts, Content, QueueItem};
-use crate::domain::placeholders::{build_context, ContextInput};
+use crate::domain::outbox::{queue_batch, BatchCounts};
 use crate::domain::template::Template;
 use crate::i18n::{self, tf};
 use leptos::prelude::*;
 
-/// Recipients rendered between two yields to the browser (keeps the page responsive).
-const RENDER_SLICE: usize = 250;
-
-async fn yield_now() {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
-}
-
-/// Renders and queues the handed-over recipients. Returns the batch id and how many
-/// recipients were skipped (with German reasons).
+/// Renders and queues the handed-over recipients (through [`queue::prepare`]). Returns the
+/// batch id and the list of recipients left out, with their reasons.
 async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>), String> {
-    let handover = state
-        .handover
-        .get_untracked()
-        .ok_or(i18n::t("send_panel.no_handover"))?;
-    let now = chrono::Local::now().naive_local();
-    let batch = Batch {
-        id: crate::app::repo::new_id(),
-        created_at: now,
-        channel: handover.channel,
-        purpose: handover.purpose,
-        template_name: t.name.clone(),
-        template_version: t.version,
-        paused: false,
-    };
-    let practice = state.settings.get_untracked();
-    let today = now.date();
-    crate::app::engine::load().await?;
-    let renderer = Renderer::new(t.language);
-    let mut items = Vec::with_capacity(handover.recipients.len());
-    let mut skipped = Vec::new();
-    for (i, r) in handover.recipients.iter().enumerate() {
-        if i > 0 && i % RENDER_SLICE == 0 {
-            yield_now().await;
-        }
-        let Some(record) = state.person(&r.person_id) else {
-            skipped.push(tf("send_panel.skip.no_person", &[("id", &r.person_id.0)]));
-            continue;
-        };
-        let name = record.person.full_name();
-        let Some(consent) = consent_basis(
-            &record.person,
-            r.appointment_id.as_ref(),
-            handover.channel,
-            handover.purpose,
-            &handover.overrides,
-        ) else {
-            skipped.push(tf("send_panel.skip.no_consent", &[("name", &name)]));
-            continue;
-        };
-        let appointment = r.appointment_id.as_ref().and_then(|id| {
-            state
-                .appointments
-                .with_untracked(|a| a.iter().find(|a| &a.id == id).cloned())
-        });
-        let ctx = build_context(ContextInput {
-            person: &record.person,
-            practice: &practice,
-            appointment: appointment.as_ref(),
-            channel: t.channel,
-            language: t.language,
-            today,
-            unsubscribe_link: Some(crate::wire::UNSUBSCRIBE_LINK_MARKER),
-        });
-        let rendered = match renderer.render_message(&t, &ctx) {
-            Ok(m) => m,
-            Err(e) => {
-                skipped.push(tf(
-                    "send_panel.skip.error",
-                    &[("name", &name), ("error", &e)],
-                ));
-                continue;
-            }
-        };
-        let address = r.contact.display();
-        if address.trim().is_empty() {
-            skipped.push(tf("send_panel.skip.no_address", &[("name", &name)]));
-            continue;
-        }
-        items.push(QueueItem {
-            id: crate::app::repo::new_id(),
-            person_id: record.person.id.clone(),
-            appointment_id: r.appointment_id.clone(),
-            recipient_name: name,
-            address,
-            content: Content {
-                subject: rendered.subject,
-                text: rendered.body,
-                html: rendered.html,
-            },
-            consent,
+    let p = queue::prepare(state, &t).await?;
+    let skipped = queue::skipped_texts(&p.prepared.skipped);
+    if p.prepared.items.is_empty() {
+        return Err(if skipped.is_empty() {
+            i18n::t("send_panel.nothing_to_send").into()
+        } else {
+            tf(
+                "send_panel.nothing_to_send_skipped",
+                &[("list", &skipped.join("; "))],
+            )
         });
     }
-    if items.is_empty() {
-        return Err(i18n::t("send_panel.nothing_to_send").into());
-    }
-    let messages = queue_batch(&batch, items).map_err(|e| i18n::outbox::error(&e))?;
-    let id = batch.id.clone();
-    transmit::queue(state, batch, messages).await?;
+    let messages =
+        queue_batch(&p.batch, p.prepared.queue_items()).map_err(|e| i18n::outbox::error(&e))?;
+    let id = p.batch.id.clone();
+    transmit::queue(state, p.batch, messages).await?;
     Ok((id, skipped))
 }
 

@@ -1,11 +1,19 @@
 //! The review window ("Überprüfung"): per recipient the channel's contact, reachability,
 //! consent (JA/NEIN) and the include column "X"; "Übernahme" hands over to the composer.
+//!
+//! The include box always shows the row's real state: a refused change (no consent: the
+//! override dialog opens instead) puts the box back at once. A red or NEIN row links to the
+//! person's form; when the persons change (e.g. saved there), the rows are recomputed
+//! (`Review::refresh`), keeping the decisions that still hold. Rows with a warning are
+//! yellow.
 
 use crate::app::state::{AppState, Page};
 use crate::app::table;
-use crate::domain::review::{Review, ReviewRow};
+use crate::domain::review::{Review, ReviewRow, Unreachable};
+use crate::domain::{Person, PersonId};
 use crate::i18n::{labels, t, tf};
 use leptos::prelude::*;
+use std::collections::HashMap;
 
 #[derive(Clone, PartialEq)]
 struct Row {
@@ -35,6 +43,24 @@ pub fn ReviewPage() -> impl IntoView {
     // Row waiting for the override confirmation (included without consent).
     let override_row = RwSignal::new(None::<usize>);
     let reason = RwSignal::new(String::new());
+
+    // The persons changed (saved in the person form, an import, an opt-out): recompute the
+    // rows from them. Also runs when the page opens.
+    Effect::new(move |_| {
+        state.persons.with(|ps| {
+            let by_id: HashMap<&PersonId, &Person> =
+                ps.iter().map(|r| (&r.person.id, &r.person)).collect();
+            let mut changed = false;
+            state.review.update_untracked(|r| {
+                if let Some(r) = r {
+                    changed = !r.refresh(|id| by_id.get(id).copied()).is_empty();
+                }
+            });
+            if changed {
+                state.review.notify();
+            }
+        });
+    });
 
     let toggle = move |index: usize, include: bool| {
         let mut result = Ok(());
@@ -142,19 +168,38 @@ pub fn ReviewPage() -> impl IntoView {
                     let consent_text = crate::i18n::review::consent(&row.consent);
                     let consent_detail = crate::i18n::review::consent_detail(&row.consent);
                     let allowed = row.consent.allowed;
+                    let warn = !red && row.flags.any();
+                    // Red or NEIN rows link to the person's form (unless the person is gone).
+                    let link = (red || !allowed)
+                        && row.unreachable != Some(Unreachable::UnknownPerson);
+                    let person_id = row.recipient.person_id.clone();
                     let mut notes: Vec<String> = crate::i18n::review::reason(&row).into_iter().collect();
                     notes.extend(crate::i18n::review::flags(&row.flags, channel().unwrap_or(crate::domain::Channel::Email)));
                     if let Some(reason) = &row.override_reason {
                         notes.push(tf("review.included_without_consent", &[("reason", reason)]));
                     }
                     view! {
-                        <tr class:row-bad=red>
+                        <tr class:row-bad=red class:row-warn=warn>
                             <td>
                                 <input type="checkbox" aria-label=tf("review.include_aria", &[("name", &name)])
                                     prop:checked=included disabled=red
-                                    on:change=move |ev| toggle(index, event_target_checked(&ev)) />
+                                    on:change=move |ev| {
+                                        toggle(index, event_target_checked(&ev));
+                                        // Show the row's real state (a refused change is undone).
+                                        let real = state.review.with_untracked(|r| {
+                                            r.as_ref().and_then(|r| r.rows().get(index)).is_some_and(|x| x.included)
+                                        });
+                                        event_target::<web_sys::HtmlInputElement>(&ev).set_checked(real);
+                                    } />
                             </td>
-                            <td>{name.clone()}</td>
+                            <td>{if link {
+                                view! {
+                                    <a href=Page::PersonEdit(person_id).hash()
+                                        title=t("review.edit_person")>{name.clone()}</a>
+                                }.into_any()
+                            } else {
+                                name.clone().into_any()
+                            }}</td>
                             <td>{row.contact.display()}</td>
                             <td>
                                 <span class=if allowed { "consent-yes" } else { "consent-no" }

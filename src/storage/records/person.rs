@@ -1,6 +1,7 @@
-//! The stored person: `PersonRecordV1` and the one conversion between it and the domain's
-//! `PersonRecord`. When the domain's person changes (e.g. consents as an event history), the
-//! change lands here: a `PersonRecordV2` with a step `V1 → V2`, `encode` writing V2.
+//! The stored person: `PersonRecordV1` (consents as one cell each: given, evidence, maybe
+//! withdrawn) and `PersonRecordV2` (consents as an append-only history of events), and the
+//! conversions to the domain's `PersonRecord`. `encode` writes V2; a V1 record reads as a
+//! history of at most two events (granted by the practice, withdrawn).
 //!
 //! The text fields are `Cow`s: encoding borrows from the domain record (a bulk import of
 //! 100,000 persons copies no string), decoding owns.
@@ -12,20 +13,30 @@ use serde::{Deserialize, Serialize};
 
 use super::{parse, record_enum, write, DecodeError, Stored};
 use crate::domain::{
-    Channel, Consent, Consents, Evidence, Gender, InsuranceKind, Kind, Person, PersonId,
-    PersonRecord, PostalAddress, Purpose, Sensitive, WithdrawalSource,
+    Channel, ConsentAction, ConsentEvent, ConsentHistory, ConsentSource, Consents, Evidence,
+    Gender, InsuranceKind, Kind, Person, PersonId, PersonRecord, PostalAddress, Purpose,
+    Sensitive,
 };
 use crate::storage::Result;
 
 /// The record version `encode` writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 record_enum!(KindV1 <=> Kind { Patient, Prospect });
 record_enum!(GenderV1 <=> Gender { Female, Male, Diverse, Unknown });
 record_enum!(ChannelV1 <=> Channel { Letter, Sms, Email });
 record_enum!(PurposeV1 <=> Purpose { AppointmentReminder, Birthday, Invitation, Recall, Other });
 record_enum!(EvidenceV1 <=> Evidence { WrittenForm, OnlineForm, DoubleOptIn, Verbal });
-record_enum!(WithdrawalSourceV1 <=> WithdrawalSource { Practice, UnsubscribeLink });
+record_enum!(ConsentSourceV2 <=> ConsentSource { Practice, UnsubscribeLink, Import, DoubleOptIn });
+record_enum!(ConsentActionV2 <=> ConsentAction { Granted, Withdrawn });
+
+/// Who withdrew a version-1 consent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalSourceV1 {
+    Practice,
+    UnsubscribeLink,
+}
 record_enum!(InsuranceKindV1 <=> InsuranceKind { Statutory, Private, SelfPay, Unknown });
 
 /// A postal address (also used by the settings record).
@@ -57,8 +68,30 @@ pub struct ConsentV1 {
     pub withdrawn_source: Option<WithdrawalSourceV1>,
 }
 
+/// One event of a version-2 consent cell.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonV1<'a> {
+pub struct ConsentEventV2<'a> {
+    pub action: ConsentActionV2,
+    pub date: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceV1>,
+    pub source: ConsentSourceV2,
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub note: Cow<'a, str>,
+}
+
+/// A version-2 consent cell: its events, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentCellV2<'a> {
+    pub channel: ChannelV1,
+    pub purpose: PurposeV1,
+    #[serde(default)]
+    pub events: Vec<ConsentEventV2<'a>>,
+}
+
+/// The stored person's template-safe part; `C` is the consent cell of the record version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonBody<'a, C> {
     pub id: Cow<'a, str>,
     pub kind: KindV1,
     #[serde(default)]
@@ -76,8 +109,8 @@ pub struct PersonV1<'a> {
     pub landline: Cow<'a, str>,
     #[serde(default)]
     pub tags: Cow<'a, [String]>,
-    #[serde(default)]
-    pub consents: Vec<ConsentV1>,
+    #[serde(default = "Vec::new")]
+    pub consents: Vec<C>,
     #[serde(default)]
     pub external_id: Option<Cow<'a, str>>,
 }
@@ -100,14 +133,21 @@ impl Default for InsuranceKindV1 {
     }
 }
 
-/// Version 1 of the stored person: the template-safe part and the sensitive part side by
-/// side (the JSON shape praxisbote has stored since schema 1).
+pub type PersonV1<'a> = PersonBody<'a, ConsentV1>;
+pub type PersonV2<'a> = PersonBody<'a, ConsentCellV2<'a>>;
+
+/// The stored person: the template-safe part and the sensitive part side by side.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonRecordV1<'a> {
-    pub person: PersonV1<'a>,
+pub struct PersonRecordBody<'a, C> {
+    pub person: PersonBody<'a, C>,
     #[serde(default)]
     pub sensitive: SensitiveV1<'a>,
 }
+
+/// Version 1 (the JSON shape praxisbote stored since schema 1): one consent per cell.
+pub type PersonRecordV1<'a> = PersonRecordBody<'a, ConsentV1>;
+/// Version 2: consents as an event history per cell.
+pub type PersonRecordV2<'a> = PersonRecordBody<'a, ConsentCellV2<'a>>;
 
 impl<'a> From<&'a PostalAddress> for AddressV1<'a> {
     fn from(a: &'a PostalAddress) -> Self {
@@ -148,38 +188,69 @@ impl From<AddressV1<'_>> for PostalAddress {
     }
 }
 
-impl From<&Consent> for ConsentV1 {
-    fn from(c: &Consent) -> Self {
-        ConsentV1 {
-            channel: c.channel.into(),
-            purpose: c.purpose.into(),
-            given_at: c.given_at,
-            evidence: c.evidence.into(),
-            withdrawn_at: c.withdrawn_at,
-            withdrawn_source: c.withdrawn_source.map(Into::into),
-        }
-    }
-}
-
-impl From<ConsentV1> for Consent {
+impl From<ConsentV1> for ConsentHistory {
+    /// A version-1 cell as history: the grant (recorded by the practice), then the
+    /// withdrawal if there was one.
     fn from(c: ConsentV1) -> Self {
-        Consent {
-            channel: c.channel.into(),
-            purpose: c.purpose.into(),
-            given_at: c.given_at,
-            evidence: c.evidence.into(),
-            withdrawn_at: c.withdrawn_at,
-            withdrawn_source: c.withdrawn_source.map(Into::into),
+        let mut events = vec![ConsentEvent::granted(
+            c.given_at,
+            c.evidence.into(),
+            ConsentSource::Practice,
+        )];
+        if let Some(date) = c.withdrawn_at {
+            let source = match c.withdrawn_source {
+                Some(WithdrawalSourceV1::UnsubscribeLink) => ConsentSource::UnsubscribeLink,
+                Some(WithdrawalSourceV1::Practice) | None => ConsentSource::Practice,
+            };
+            events.push(ConsentEvent::withdrawn(date, source));
+        }
+        ConsentHistory::new(c.channel.into(), c.purpose.into(), events)
+    }
+}
+
+impl<'a> From<&'a ConsentHistory> for ConsentCellV2<'a> {
+    fn from(h: &'a ConsentHistory) -> Self {
+        ConsentCellV2 {
+            channel: h.channel.into(),
+            purpose: h.purpose.into(),
+            events: h
+                .events()
+                .iter()
+                .map(|e| ConsentEventV2 {
+                    action: e.action.into(),
+                    date: e.date,
+                    evidence: e.evidence.map(Into::into),
+                    source: e.source.into(),
+                    note: Cow::Borrowed(&e.note),
+                })
+                .collect(),
         }
     }
 }
 
-impl<'a> From<&'a PersonRecord> for PersonRecordV1<'a> {
+impl From<ConsentCellV2<'_>> for ConsentHistory {
+    fn from(c: ConsentCellV2<'_>) -> Self {
+        let events = c
+            .events
+            .into_iter()
+            .map(|e| ConsentEvent {
+                action: e.action.into(),
+                date: e.date,
+                evidence: e.evidence.map(Into::into),
+                source: e.source.into(),
+                note: e.note.into_owned(),
+            })
+            .collect();
+        ConsentHistory::new(c.channel.into(), c.purpose.into(), events)
+    }
+}
+
+impl<'a> From<&'a PersonRecord> for PersonRecordV2<'a> {
     fn from(r: &'a PersonRecord) -> Self {
         let p = &r.person;
         let s = &r.sensitive;
-        PersonRecordV1 {
-            person: PersonV1 {
+        PersonRecordBody {
+            person: PersonBody {
                 id: Cow::Borrowed(&p.id.0),
                 kind: p.kind.into(),
                 title: Cow::Borrowed(&p.title),
@@ -191,7 +262,7 @@ impl<'a> From<&'a PersonRecord> for PersonRecordV1<'a> {
                 mobile: Cow::Borrowed(&p.mobile),
                 landline: Cow::Borrowed(&p.landline),
                 tags: Cow::Borrowed(&p.tags),
-                consents: p.consents.0.iter().map(Into::into).collect(),
+                consents: p.consents.cells().iter().map(Into::into).collect(),
                 external_id: p.external_id.as_deref().map(Cow::Borrowed),
             },
             sensitive: SensitiveV1 {
@@ -204,8 +275,8 @@ impl<'a> From<&'a PersonRecord> for PersonRecordV1<'a> {
     }
 }
 
-impl From<PersonRecordV1<'_>> for PersonRecord {
-    fn from(r: PersonRecordV1<'_>) -> Self {
+impl<C: Into<ConsentHistory>> From<PersonRecordBody<'_, C>> for PersonRecord {
+    fn from(r: PersonRecordBody<'_, C>) -> Self {
         let p = r.person;
         let s = r.sensitive;
         PersonRecord {
@@ -221,7 +292,7 @@ impl From<PersonRecordV1<'_>> for PersonRecord {
                 mobile: p.mobile.into_owned(),
                 landline: p.landline.into_owned(),
                 tags: p.tags.into_owned(),
-                consents: Consents(p.consents.into_iter().map(Into::into).collect()),
+                consents: Consents::from(p.consents.into_iter().map(Into::into).collect::<Vec<_>>()),
                 external_id: p.external_id.map(Cow::into_owned),
             },
             sensitive: Sensitive {
@@ -236,19 +307,20 @@ impl From<PersonRecordV1<'_>> for PersonRecord {
 
 /// The stored form of a person (current version).
 pub fn encode(r: &PersonRecord) -> Result<Stored> {
-    write(&r.person.id.0, VERSION, &PersonRecordV1::from(r))
+    write(&r.person.id.0, VERSION, &PersonRecordV2::from(r))
 }
 
 /// Appends the body of the current version of `r` to `out` (bulk writes pack many bodies
 /// into one string); `out` is unchanged on error.
 pub fn encode_into(r: &PersonRecord, out: &mut String) -> Result<()> {
-    super::write_into(&r.person.id.0, &PersonRecordV1::from(r), out)
+    super::write_into(&r.person.id.0, &PersonRecordV2::from(r), out)
 }
 
 /// A stored person of any known version, converted forward to the domain's person.
 pub fn decode(s: &Stored) -> Result<PersonRecord, DecodeError> {
     match s.v {
         1 => parse::<PersonRecordV1>(&s.body).map(Into::into),
+        2 => parse::<PersonRecordV2>(&s.body).map(Into::into),
         v => Err(DecodeError::UnknownVersion(v)),
     }
 }

@@ -35,23 +35,39 @@ fn legacy_rows_read_as_version_1() {
         p.sensitive.insurance_kind,
         crate::domain::InsuranceKind::SelfPay
     );
-    let c = &p.person.consents.0[0];
-    assert_eq!(
-        c.withdrawn_source,
-        Some(crate::domain::WithdrawalSource::UnsubscribeLink)
+    // A version-1 consent reads as its history: granted by the practice, then withdrawn.
+    let events = p.person.consents.events(
+        crate::domain::Channel::Sms,
+        crate::domain::Purpose::AppointmentReminder,
     );
-    // Re-encoding gives the same JSON (version 1 is the legacy shape).
-    let again = person::encode(&p).unwrap();
-    assert_eq!(again.v, 1);
     assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&again.body).unwrap(),
-        serde_json::from_str::<serde_json::Value>(LEGACY_PERSON).unwrap()
+        events,
+        [
+            crate::domain::ConsentEvent::granted(
+                NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
+                crate::domain::Evidence::WrittenForm,
+                crate::domain::ConsentSource::Practice,
+            ),
+            crate::domain::ConsentEvent::withdrawn(
+                NaiveDate::from_ymd_opt(2025, 1, 2).unwrap(),
+                crate::domain::ConsentSource::UnsubscribeLink,
+            ),
+        ]
+    );
+    // Re-encoding writes version 2 (consent events), which reads back as the same record.
+    let again = person::encode(&p).unwrap();
+    assert_eq!(again.v, 2);
+    assert_eq!(person::decode(&again).unwrap(), p);
+    let body: serde_json::Value = serde_json::from_str(&again.body).unwrap();
+    assert_eq!(
+        body["person"]["consents"][0]["events"][1]["source"],
+        "unsubscribe_link"
     );
 
     let m = person::decode(&v1(LEGACY_PERSON_MINIMAL)).unwrap();
     assert_eq!(m.person.first_name, "Jörg");
     assert_eq!(m.sensitive, Default::default());
-    assert!(m.person.consents.0.is_empty());
+    assert!(m.person.consents.is_empty());
 
     let a = appointment::decode(&v1(LEGACY_APPOINTMENT)).unwrap();
     assert_eq!(a.status, crate::domain::AppointmentStatus::Cancelled);

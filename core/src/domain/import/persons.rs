@@ -428,9 +428,11 @@ fn new_record(im: Imported, id: PersonId, options: &ImportOptions) -> PersonReco
     let given = im.consent_date.unwrap_or(options.today);
     for (c, p, v) in im.consents {
         if v {
-            rec.person
-                .consents
-                .grant(c, p, given, options.consent_evidence);
+            rec.person.consents.record(
+                c,
+                p,
+                ConsentEvent::granted(given, options.consent_evidence, ConsentSource::Import),
+            );
         }
     }
     rec
@@ -482,11 +484,15 @@ fn merge(existing: &mut PersonRecord, im: Imported, options: &ImportOptions) {
     for (c, pu, v) in im.consents {
         if v {
             if !p.consents.allows(c, pu) {
-                p.consents.grant(c, pu, given, options.consent_evidence);
+                p.consents.record(
+                    c,
+                    pu,
+                    ConsentEvent::granted(given, options.consent_evidence, ConsentSource::Import),
+                );
             }
         } else {
             p.consents
-                .withdraw(c, pu, options.today, WithdrawalSource::Practice);
+                .withdraw(c, pu, options.today, ConsentSource::Import);
         }
     }
 }

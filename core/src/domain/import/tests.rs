@@ -150,13 +150,16 @@ fn full_semicolon_export_is_mapped_and_validated() {
         );
         assert!(!anna.person.consents.allows(c, Purpose::Birthday));
     }
-    let c = anna
-        .person
-        .consents
-        .get(Channel::Sms, Purpose::AppointmentReminder)
-        .unwrap();
-    assert_eq!(c.given_at, today());
-    assert_eq!(c.evidence, Evidence::WrittenForm);
+    assert_eq!(
+        anna.person
+            .consents
+            .events(Channel::Sms, Purpose::AppointmentReminder),
+        [ConsentEvent::granted(
+            today(),
+            Evidence::WrittenForm,
+            ConsentSource::Import
+        )]
+    );
     // The treatment text is nowhere in the plan.
     let json = serde_json::to_string(&p.inserts).unwrap();
     assert!(!json.contains("Lumbago") && !json.contains("chronisch"));
@@ -164,7 +167,7 @@ fn full_semicolon_export_is_mapped_and_validated() {
     let juergen = find(&p.inserts, "Weiß");
     assert_eq!(juergen.sensitive.birth_date, Some(d(1955, 2, 1)));
     assert_eq!(juergen.sensitive.insurance_kind, InsuranceKind::Private);
-    assert!(juergen.person.consents.0.is_empty());
+    assert!(juergen.person.consents.is_empty());
     assert_eq!(juergen.person.address.street, "Schloßstraße");
 
     let m = find(&p.inserts, "Kowalska");
@@ -628,7 +631,8 @@ fn duplicates_update_or_skip() {
     let sms = u
         .person
         .consents
-        .get(Channel::Sms, Purpose::AppointmentReminder)
+        .status(Channel::Sms, Purpose::AppointmentReminder)
+        .grant()
         .unwrap();
     assert_eq!(
         (sms.given_at, sms.evidence),
@@ -645,12 +649,20 @@ fn duplicates_update_or_skip() {
     let p = plan(&bytes, &existing[2..], &o);
     let w = &p.updates[0];
     assert_eq!(w.person.id, PersonId("e3".into()));
-    let sms = w
-        .person
-        .consents
-        .get(Channel::Sms, Purpose::AppointmentReminder)
-        .unwrap();
-    assert_eq!(sms.withdrawn_at, Some(today()));
+    assert_eq!(
+        w.person
+            .consents
+            .status(Channel::Sms, Purpose::AppointmentReminder),
+        ConsentStatus::Withdrawn {
+            grant: existing[2]
+                .person
+                .consents
+                .status(Channel::Sms, Purpose::AppointmentReminder)
+                .grant(),
+            withdrawn_at: today(),
+            source: ConsentSource::Import,
+        }
+    );
 }
 
 #[test]

@@ -1,0 +1,103 @@
+//! "Einwilligungsnachweis": every consent event of one person as CSV, for a request under
+//! Art. 7 (1) GDPR (the controller must be able to demonstrate the consent).
+//!
+//! Same CSV format as the send log (UTF-8 with BOM, `;`, German headers, free-text cells
+//! defused against formula execution). One row per event, by channel, purpose and date; the
+//! last column is the state of the cell that follows from its events.
+
+use chrono::NaiveDate;
+
+use super::{status_of, ConsentStatus};
+use crate::domain::model::Person;
+use crate::domain::sendlog::{csv_document, safe_cell};
+
+/// Column headers of the export.
+pub const HEADERS: [&str; 11] = [
+    "Person",
+    "Personen-ID",
+    "Kanal",
+    "Zweck",
+    "Ereignis",
+    "Datum",
+    "Nachweis",
+    "Quelle",
+    "Notiz",
+    "Stand danach",
+    "Erstellt am",
+];
+
+fn date_de(d: NaiveDate) -> String {
+    d.format("%d.%m.%Y").to_string()
+}
+
+/// "erteilt" / "widerrufen" / "keine" for the state after an event.
+fn state_de(s: ConsentStatus) -> &'static str {
+    match s {
+        ConsentStatus::Granted(_) => "erteilt",
+        ConsentStatus::Withdrawn { .. } => "widerrufen",
+        ConsentStatus::Missing => "keine",
+    }
+}
+
+/// The CSV of all consent events of `person`, made on `today`.
+pub fn to_csv(person: &Person, today: NaiveDate) -> Result<Vec<u8>, csv::Error> {
+    let name = safe_cell(&person.sort_name());
+    let id = safe_cell(&person.id.0);
+    let made = date_de(today);
+    let mut rows = Vec::new();
+    for cell in person.consents.cells() {
+        let events = cell.events();
+        for (i, e) in events.iter().enumerate() {
+            rows.push(vec![
+                name.clone(),
+                id.clone(),
+                cell.channel.label_de().to_string(),
+                cell.purpose.label_de().to_string(),
+                e.action.label_de().to_string(),
+                date_de(e.date),
+                e.evidence
+                    .map(|x| x.label_de().to_string())
+                    .unwrap_or_default(),
+                e.source.label_de().to_string(),
+                safe_cell(&e.note),
+                state_de(status_of(&events[..=i])).to_string(),
+                made.clone(),
+            ]);
+        }
+    }
+    csv_document(&HEADERS, rows)
+}
+
+/// File name: `Einwilligungsnachweis_Mueller_Anna_2026-11-26.csv` (name folded to ASCII
+/// letters, digits and `_`).
+pub fn file_name(person: &Person, today: NaiveDate) -> String {
+    let mut stem = String::new();
+    for part in [person.last_name.trim(), person.first_name.trim()] {
+        if part.is_empty() {
+            continue;
+        }
+        if !stem.is_empty() {
+            stem.push('_');
+        }
+        for c in part.chars() {
+            match c {
+                'ä' => stem.push_str("ae"),
+                'ö' => stem.push_str("oe"),
+                'ü' => stem.push_str("ue"),
+                'Ä' => stem.push_str("Ae"),
+                'Ö' => stem.push_str("Oe"),
+                'Ü' => stem.push_str("Ue"),
+                'ß' => stem.push_str("ss"),
+                c if c.is_ascii_alphanumeric() => stem.push(c),
+                _ => stem.push('_'),
+            }
+        }
+    }
+    if stem.is_empty() {
+        stem.push_str("Person");
+    }
+    format!(
+        "Einwilligungsnachweis_{stem}_{}.csv",
+        today.format("%Y-%m-%d")
+    )
+}

@@ -1,0 +1,76 @@
+//! Opt-outs reported by the relay (unsubscribe link).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::model::{Channel, ConsentEvent, ConsentSource, PersonId, Purpose};
+use crate::domain::Person;
+
+/// What an opt-out withdraws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "purpose", rename_all = "snake_case")]
+pub enum OptOutScope {
+    /// One purpose on the channel.
+    Purpose(Purpose),
+    /// Every advertising purpose (birthday, invitation, recall) on the channel.
+    AllAdvertising,
+}
+
+/// An opt-out reported by the relay (unsubscribe link). Domain side of `wire::OptOut`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOutNotice {
+    pub person_id: PersonId,
+    pub channel: Channel,
+    pub scope: OptOutScope,
+    /// Local practice time of the click.
+    pub at: NaiveDateTime,
+}
+
+/// Applies opt-outs: appends a withdrawal event (the click's date, source "Abmeldelink") to
+/// every matching cell that was granted on the day of the click. Idempotent (a cell already
+/// withdrawn on that day is left alone). A consent given *after* the click (the person
+/// re-consented at the practice) stays in force: the withdrawal goes into the history before
+/// it. Returns the ids of the persons whose history changed, in first-change order.
+pub fn apply_opt_outs(persons: &mut [Person], optouts: &[OptOutNotice]) -> Vec<PersonId> {
+    let index: BTreeMap<PersonId, usize> = persons
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.clone(), i))
+        .collect();
+    let mut changed: Vec<PersonId> = Vec::new();
+    for o in optouts {
+        let Some(&i) = index.get(&o.person_id) else {
+            continue;
+        };
+        let person = &mut persons[i];
+        let purposes: Vec<Purpose> = match o.scope {
+            OptOutScope::Purpose(p) => vec![p],
+            OptOutScope::AllAdvertising => Purpose::ALL
+                .into_iter()
+                .filter(|p| p.is_advertising())
+                .collect(),
+        };
+        let day = o.at.date();
+        let mut any = false;
+        for p in purposes {
+            let granted_then = person
+                .consents
+                .history(o.channel, p)
+                .is_some_and(|h| h.status_on(day).allows());
+            if granted_then {
+                person.consents.record(
+                    o.channel,
+                    p,
+                    ConsentEvent::withdrawn(day, ConsentSource::UnsubscribeLink),
+                );
+                any = true;
+            }
+        }
+        if any && !changed.contains(&person.id) {
+            changed.push(person.id.clone());
+        }
+    }
+    changed
+}

@@ -1,0 +1,206 @@
+//! One preparation for every channel: from the review's hand-over, the persons and the
+//! rendered messages to the items of a batch — and, for everyone left out, why.
+//!
+//! Letters, e-mail and SMS all go through [`prepare_batch`]; there is no other way from a
+//! hand-over into the outbox. A recipient is queued only with a consent basis
+//! ([`consent_basis`]): an active consent for the channel and purpose, or an inclusion
+//! without consent that was confirmed with a reason in the review (`Handover::overrides`).
+//! Without either the recipient is skipped with [`SkipReason::NoConsent`] or
+//! [`SkipReason::ConsentWithdrawn`]; an override is never made up here.
+//!
+//! The persons are a parameter, so the caller decides where they come from (the point is to
+//! read them at the moment of consequence, not from a copy taken when the review was built):
+//! the contact is taken from the person as passed, and a person who became unreachable is
+//! skipped too.
+
+use chrono::NaiveDate;
+
+use super::{consent_basis, Content, QueueItem};
+use crate::domain::address::address_problems;
+use crate::domain::model::{Channel, ConsentStatus, Person, PersonId};
+use crate::domain::review::{contact_of, Handover, Unreachable};
+use crate::domain::salutation::address_block;
+
+/// Why a handed-over recipient is not queued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The person no longer exists.
+    UnknownPerson,
+    /// No consent for this channel and purpose, and no override logged in the review.
+    NoConsent,
+    /// The consent was withdrawn (and no override was logged after the withdrawal).
+    ConsentWithdrawn { at: NaiveDate },
+    /// The channel cannot reach the person (any more).
+    Unreachable(Unreachable),
+    /// The template could not be rendered for this person (the renderer's message).
+    RenderFailed(String),
+    /// No message was rendered for this recipient.
+    NotRendered,
+    /// The rendered message is empty.
+    EmptyMessage,
+}
+
+impl SkipReason {
+    pub fn message_de(&self) -> String {
+        match self {
+            SkipReason::UnknownPerson => "Person nicht mehr vorhanden".into(),
+            SkipReason::NoConsent => {
+                "Keine Einwilligung und keine protokollierte Ausnahme in der Überprüfung".into()
+            }
+            SkipReason::ConsentWithdrawn { at } => {
+                format!("Einwilligung am {} widerrufen", at.format("%d.%m.%Y"))
+            }
+            SkipReason::Unreachable(u) => u.message_de(),
+            SkipReason::RenderFailed(e) => format!("Vorlage nicht darstellbar: {e}"),
+            SkipReason::NotRendered => "Keine Nachricht erstellt".into(),
+            SkipReason::EmptyMessage => "Die Nachricht ist leer".into(),
+        }
+    }
+}
+
+/// A recipient that was left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// Position in `Handover::recipients`.
+    pub index: usize,
+    pub person_id: PersonId,
+    /// The recipient's name as the message would carry it (the id when the person is gone).
+    pub name: String,
+    pub reason: SkipReason,
+}
+
+/// A recipient to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreparedItem {
+    /// Position in `Handover::recipients`.
+    pub index: usize,
+    pub item: QueueItem,
+}
+
+/// The result of [`prepare_batch`]: what to queue, in hand-over order, and who is left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PreparedBatch {
+    pub items: Vec<PreparedItem>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl PreparedBatch {
+    /// The queue items (for `queue_batch`).
+    pub fn queue_items(&self) -> Vec<QueueItem> {
+        self.items.iter().map(|p| p.item.clone()).collect()
+    }
+}
+
+/// The address stored with the message: the printed address block for letters, the
+/// checked e-mail address or E.164 number otherwise.
+fn address_of(channel: Channel, p: &Person) -> Result<String, Unreachable> {
+    match channel {
+        Channel::Letter => {
+            let problems = address_problems(&p.address);
+            if problems.is_empty() {
+                Ok(address_block(p).join(", "))
+            } else {
+                Err(Unreachable::IncompleteAddress(problems))
+            }
+        }
+        Channel::Sms | Channel::Email => match contact_of(channel, p) {
+            (contact, None, _) => Ok(contact.display()),
+            (_, Some(why), _) => Err(why),
+        },
+    }
+}
+
+/// The name stored with the message: "Müller, Anna" for letters (the print log is sorted by
+/// it), "Dr. Anna Müller" for e-mail and SMS (the relay uses it as the display name).
+fn recipient_name(channel: Channel, p: &Person) -> String {
+    match channel {
+        Channel::Letter => p.sort_name(),
+        Channel::Sms | Channel::Email => p.full_name(),
+    }
+}
+
+/// Prepares a batch from the hand-over of the review, for every channel alike.
+///
+/// - `persons` finds a person by id (the caller passes what it read for this batch);
+/// - `rendered[i]` is the rendered message of `handover.recipients[i]` (`None` when it was
+///   not rendered, e.g. because the person is gone), or the renderer's error;
+/// - `new_id` makes the message ids (UUIDs; the domain makes no random numbers).
+///
+/// Checks in this order: person exists, consent basis, reachable, rendered and not empty.
+pub fn prepare_batch<'p>(
+    handover: &Handover,
+    persons: impl Fn(&PersonId) -> Option<&'p Person>,
+    rendered: &[Option<Result<Content, String>>],
+    mut new_id: impl FnMut() -> String,
+) -> PreparedBatch {
+    let mut out = PreparedBatch::default();
+    for (index, r) in handover.recipients.iter().enumerate() {
+        let Some(person) = persons(&r.person_id) else {
+            out.skipped.push(Skipped {
+                index,
+                person_id: r.person_id.clone(),
+                name: r.person_id.0.clone(),
+                reason: SkipReason::UnknownPerson,
+            });
+            continue;
+        };
+        let name = recipient_name(handover.channel, person);
+        let skip = |reason| Skipped {
+            index,
+            person_id: person.id.clone(),
+            name: name.clone(),
+            reason,
+        };
+        let Some(consent) = consent_basis(
+            person,
+            r.appointment_id.as_ref(),
+            handover.channel,
+            handover.purpose,
+            &handover.overrides,
+        ) else {
+            let reason = match person.consents.status(handover.channel, handover.purpose) {
+                ConsentStatus::Withdrawn { withdrawn_at, .. } => {
+                    SkipReason::ConsentWithdrawn { at: withdrawn_at }
+                }
+                _ => SkipReason::NoConsent,
+            };
+            out.skipped.push(skip(reason));
+            continue;
+        };
+        let address = match address_of(handover.channel, person) {
+            Ok(a) => a,
+            Err(why) => {
+                out.skipped.push(skip(SkipReason::Unreachable(why)));
+                continue;
+            }
+        };
+        let content = match rendered.get(index) {
+            Some(Some(Ok(c))) if !c.text.trim().is_empty() => c.clone(),
+            Some(Some(Ok(_))) => {
+                out.skipped.push(skip(SkipReason::EmptyMessage));
+                continue;
+            }
+            Some(Some(Err(e))) => {
+                out.skipped.push(skip(SkipReason::RenderFailed(e.clone())));
+                continue;
+            }
+            Some(None) | None => {
+                out.skipped.push(skip(SkipReason::NotRendered));
+                continue;
+            }
+        };
+        out.items.push(PreparedItem {
+            index,
+            item: QueueItem {
+                id: new_id(),
+                person_id: person.id.clone(),
+                appointment_id: r.appointment_id.clone(),
+                recipient_name: name,
+                address,
+                content,
+                consent,
+            },
+        });
+    }
+    out
+}

@@ -1,0 +1,156 @@
+//! The one way from the review's hand-over into the outbox, for letters, e-mail and SMS:
+//! take the hand-over's persons, render every recipient's message, and let the domain's
+//! `outbox::prepare_batch` decide who is queued (with which consent basis) and who is left
+//! out and why. `letters.rs` prints what it returns, `panel.rs` queues it for the relay.
+
+use crate::app::engine::Renderer;
+use crate::app::repo;
+use crate::app::state::AppState;
+use crate::domain::outbox::{prepare_batch, Batch, Content, PreparedBatch, Skipped};
+use crate::domain::placeholders::{build_context, ContextInput};
+use crate::domain::review::Handover;
+use crate::domain::template::Template;
+use crate::domain::{Appointment, AppointmentId, Person, PersonId, PracticeSettings};
+use crate::i18n::{self, tf};
+use chrono::NaiveDateTime;
+use leptos::prelude::*;
+use std::collections::HashMap;
+
+/// Recipients rendered between two yields to the browser (keeps the page responsive).
+const RENDER_SLICE: usize = 250;
+
+async fn yield_now() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+/// A batch ready to be queued or printed.
+pub(super) struct Prepared {
+    pub batch: Batch,
+    pub prepared: PreparedBatch,
+    /// The persons the batch was prepared from, by id (letters print their address blocks).
+    pub persons: HashMap<PersonId, Person>,
+    pub practice: PracticeSettings,
+    pub now: NaiveDateTime,
+}
+
+/// Everything the batch reads, taken at once when it is prepared: the hand-over's persons
+/// and appointments and the practice settings.
+struct Inputs {
+    persons: HashMap<PersonId, Person>,
+    appointments: HashMap<AppointmentId, Appointment>,
+    practice: PracticeSettings,
+}
+
+fn read_inputs(state: AppState, handover: &Handover) -> Inputs {
+    let wanted: std::collections::HashSet<&PersonId> =
+        handover.recipients.iter().map(|r| &r.person_id).collect();
+    let persons = state.persons.with_untracked(|ps| {
+        ps.iter()
+            .filter(|r| wanted.contains(&r.person.id))
+            .map(|r| (r.person.id.clone(), r.person.clone()))
+            .collect()
+    });
+    let wanted: std::collections::HashSet<&AppointmentId> = handover
+        .recipients
+        .iter()
+        .filter_map(|r| r.appointment_id.as_ref())
+        .collect();
+    let appointments = state.appointments.with_untracked(|a| {
+        a.iter()
+            .filter(|a| wanted.contains(&a.id))
+            .map(|a| (a.id.clone(), a.clone()))
+            .collect()
+    });
+    Inputs {
+        persons,
+        appointments,
+        practice: state.settings.get_untracked(),
+    }
+}
+
+/// Renders the hand-over's messages with `template` and prepares the batch.
+pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prepared, String> {
+    let handover = state
+        .handover
+        .get_untracked()
+        .ok_or(i18n::t("queue.no_handover"))?;
+    crate::app::engine::load().await?;
+    let now = chrono::Local::now().naive_local();
+    let inputs = read_inputs(state, &handover);
+    let renderer = Renderer::new(template.language);
+    let mut rendered: Vec<Option<Result<Content, String>>> =
+        Vec::with_capacity(handover.recipients.len());
+    for (i, r) in handover.recipients.iter().enumerate() {
+        if i > 0 && i % RENDER_SLICE == 0 {
+            yield_now().await;
+        }
+        let Some(person) = inputs.persons.get(&r.person_id) else {
+            rendered.push(None);
+            continue;
+        };
+        let ctx = build_context(ContextInput {
+            person,
+            practice: &inputs.practice,
+            appointment: r
+                .appointment_id
+                .as_ref()
+                .and_then(|id| inputs.appointments.get(id)),
+            channel: template.channel,
+            language: template.language,
+            today: now.date(),
+            unsubscribe_link: Some(crate::wire::UNSUBSCRIBE_LINK_MARKER),
+        });
+        let message = renderer.render_message(template, &ctx);
+        rendered.push(Some(
+            message
+                .map(|m| Content {
+                    subject: m.subject,
+                    text: m.body,
+                    html: m.html,
+                })
+                .map_err(|e| i18n::render::render_error(&e)),
+        ));
+    }
+    let prepared = prepare_batch(
+        &handover,
+        |id| inputs.persons.get(id),
+        &rendered,
+        repo::new_id,
+    );
+    Ok(Prepared {
+        batch: Batch {
+            id: repo::new_id(),
+            created_at: now,
+            channel: handover.channel,
+            purpose: handover.purpose,
+            template_name: template.name.clone(),
+            template_version: template.version,
+            paused: false,
+        },
+        prepared,
+        persons: inputs.persons,
+        practice: inputs.practice,
+        now,
+    })
+}
+
+/// One line per recipient left out: "Müller, Anna: Einwilligung am 27.11.2026 widerrufen".
+pub(super) fn skipped_texts(skipped: &[Skipped]) -> Vec<String> {
+    skipped
+        .iter()
+        .map(|s| {
+            tf(
+                "queue.skipped_item",
+                &[
+                    ("name", &s.name),
+                    ("reason", &i18n::outbox::skip_reason(&s.reason)),
+                ],
+            )
+        })
+        .collect()
+}

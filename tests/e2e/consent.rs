@@ -1,0 +1,385 @@
+//! Consent end to end: the history in the person form (a grant asks for the evidence, no
+//! default), the "Einwilligungsnachweis" export, the review's include box and override path,
+//! the link from a NEIN row to the person's form, and the one consent path of letters (a
+//! consent withdrawn after the hand-over is not printed).
+
+use crate::support::{self, Session};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The rows of the review table that are rendered (the table is virtualised).
+async fn review_rows(s: &Session) -> Vec<serde_json::Value> {
+    let v = s
+        .script(
+            r#"return Array.from(document.querySelectorAll("[aria-label='Empfänger prüfen'] table tbody tr"))
+                .filter(tr => tr.querySelector('input[type=checkbox]'))
+                .map(tr => {
+                    const td = tr.querySelectorAll('td');
+                    const cb = tr.querySelector('input[type=checkbox]');
+                    const a = td[1].querySelector('a');
+                    return {name: td[1].textContent.trim(), allowed: td[3].textContent.trim(),
+                            checked: cb.checked, disabled: cb.disabled,
+                            href: a ? a.getAttribute('href') : null,
+                            note: td[4].textContent.trim(), warn: tr.classList.contains('row-warn')};
+                });"#,
+        )
+        .await;
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// A reachable NEIN row whose name is unique among the rendered rows.
+async fn reachable_nein_row(s: &Session) -> serde_json::Value {
+    let rows = review_rows(s).await;
+    rows.iter()
+        .find(|r| {
+            r["allowed"] == "NEIN"
+                && r["disabled"] == false
+                && rows.iter().filter(|o| o["name"] == r["name"]).count() == 1
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no reachable NEIN row among {rows:?}"))
+}
+
+/// All patients → recall letters → review (about a third of the demo patients consented to
+/// recall letters). Returns the included count and a reachable NEIN row.
+async fn letter_recall_review(s: &Session) -> (usize, serde_json::Value) {
+    s.open("#/versand").await;
+    s.wait_text("Demodaten").await;
+    let counts = s
+        .take_over_all("Patienten", "Recall", "Brief senden …")
+        .await;
+    (support::numbers(&counts)[3], reachable_nein_row(s).await)
+}
+
+/// The row of `name` (waits until it is rendered and `pred` holds).
+async fn wait_row(
+    s: &Session,
+    name: &str,
+    what: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let t = Instant::now();
+    loop {
+        let rows = review_rows(s).await;
+        if let Some(r) = rows.iter().find(|r| r["name"] == name) {
+            if pred(r) {
+                return r.clone();
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "row {name}: {what}; rows: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn included_count(s: &Session) -> usize {
+    support::numbers(&s.wait_status_matching("übernommen").await)[3]
+}
+
+async fn wait_included(s: &Session, n: usize) {
+    let t = Instant::now();
+    while included_count(s).await != n {
+        assert!(t.elapsed() < Duration::from_secs(30), "{n} übernommen");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn dialog_open(s: &Session) -> bool {
+    s.script("return !!document.querySelector('[role=dialog]');")
+        .await
+        .as_bool()
+        .unwrap_or(false)
+}
+
+/// Navigates inside the app (keeps the page, its state and the hand-over).
+async fn go(s: &Session, hash: &str) {
+    s.script(&format!(
+        "window.location.hash = {};",
+        serde_json::json!(hash)
+    ))
+    .await;
+}
+
+async fn wait_download(dir: &Path, prefix: &str) -> PathBuf {
+    for _ in 0..120 {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                if name.starts_with(prefix) && name.ends_with(".csv") {
+                    return p;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("no {prefix}… file was downloaded into {}", dir.display());
+}
+
+/// CSV rows (`;`, UTF-8 with BOM), header first, of a downloaded file.
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let bytes = std::fs::read(path).expect("read download");
+    let body = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("byte-order mark");
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .has_headers(false)
+        .from_reader(body);
+    r.records()
+        .map(|x| x.expect("CSV record").iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pb-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("download dir");
+    dir
+}
+
+/// Issue #15 item 2: granting asks for the evidence (no default) and the date (default
+/// today); the cell shows its history; the history survives a reload and is exported as the
+/// "Einwilligungsnachweis".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_history_evidence_required_and_proof_export() {
+    let dir = temp_dir("consent-proof");
+    let s = Session::start_with_download_dir(&dir).await;
+    s.open("").await;
+    s.wait_text("Demodaten").await;
+    let link = s.wait_css("table.data tbody tr td a").await;
+    let name = link.text().await.expect("name");
+    link.click().await.expect("open the person");
+    s.wait_text("Einwilligungen").await;
+
+    let cell = "E-Mail – Sonstiges";
+    let state = format!("Einwilligung {cell}");
+    // Withdraw first if the demo granted it, so the grant below is a new event.
+    if s.text_by_label(&state).await == "JA" {
+        s.click_button(&format!("Widerruf erfassen: {cell}")).await;
+        s.click_button("Erfassen").await;
+    }
+    assert_eq!(s.text_by_label(&state).await, "NEIN");
+    let before = s
+        .script("return document.querySelectorAll('.consent-history li').length;")
+        .await;
+
+    s.click_button(&format!("Einwilligung erfassen: {cell}"))
+        .await;
+    s.wait_text(&format!("Einwilligung erfassen: {cell}")).await;
+    // No evidence chosen: "Erfassen" is disabled; the date is today.
+    let disabled = s
+        .script("return [...document.querySelectorAll('[role=dialog] button')].find(b => b.textContent.trim() === 'Erfassen').disabled;")
+        .await;
+    assert_eq!(
+        disabled,
+        serde_json::json!(true),
+        "a grant needs its evidence"
+    );
+    let today = chrono::Local::now().date_naive();
+    let date = s
+        .script("return document.querySelector(\"[role=dialog] input[type=date]\").value;")
+        .await;
+    assert_eq!(
+        date,
+        serde_json::json!(today.format("%Y-%m-%d").to_string())
+    );
+    s.select_by_label("Nachweis der Einwilligung", "schriftlich")
+        .await;
+    s.fill_by_label("Notiz (optional)", "Anmeldebogen vom Empfang")
+        .await;
+    s.click_button("Erfassen").await;
+    assert_eq!(s.text_by_label(&state).await, "JA");
+    s.wait_text("(noch nicht gespeichert)").await;
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+
+    // After a reload the history has the new event with its evidence and note.
+    s.reload().await;
+    s.wait_text("Einwilligungen").await;
+    assert_eq!(s.text_by_label(&state).await, "JA");
+    s.click_by_label(&format!("Verlauf: {cell}")).await;
+    let entry = s
+        .wait_text("Anmeldebogen vom Empfang")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        entry.contains("erteilt") && entry.contains("schriftlich") && entry.contains("Praxis"),
+        "{entry}"
+    );
+    let after = s
+        .script("return document.querySelectorAll('.consent-history li').length;")
+        .await;
+    assert!(after.as_u64() > before.as_u64(), "{before} → {after}");
+
+    // The proof for Art. 7 (1) GDPR.
+    s.click_button("Einwilligungsnachweis (CSV)").await;
+    s.wait_status_matching("Einwilligungsnachweis heruntergeladen")
+        .await;
+    let file = wait_download(&dir, "Einwilligungsnachweis_").await;
+    let rows = csv_rows(&file);
+    assert_eq!(rows[0][0], "Person", "{rows:?}");
+    assert!(rows.len() > 1, "{rows:?}");
+    assert!(rows[1..].iter().all(|r| r[0] == name), "{rows:?}");
+    let granted = rows
+        .iter()
+        .find(|r| r.get(8).map(String::as_str) == Some("Anmeldebogen vom Empfang"))
+        .unwrap_or_else(|| panic!("the new grant is not in the proof: {rows:?}"));
+    assert_eq!(
+        &granted[2..8],
+        [
+            "E-Mail",
+            "Sonstiges",
+            "erteilt",
+            &today.format("%d.%m.%Y").to_string(),
+            "schriftlich",
+            "Praxis"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue #15 item 6: the include box shows the row's real state when an inclusion is
+/// refused (no consent: the override dialog opens), when the dialog is cancelled, and when
+/// the override is confirmed; the override reaches the send log with its reason, and no
+/// other letter is logged without consent (issue #14 item 3: nothing is made up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_override_refuse_cancel_confirm_and_the_log_keeps_the_reason() {
+    let dir = temp_dir("consent-override");
+    let s = Session::start_with_download_dir(&dir).await;
+    let (included, row) = letter_recall_review(&s).await;
+    let name = row["name"].as_str().unwrap().to_string();
+    let label = format!("{name} übernehmen");
+
+    // Refused: the dialog opens, the box stays empty.
+    s.click_by_label(&label).await;
+    s.wait_text("Ohne Einwilligung aufnehmen?").await;
+    assert!(
+        !s.checkbox_by_label(&label).await,
+        "box ticked while refused"
+    );
+    // Cancelled: still empty, nothing included.
+    s.click_button("Abbrechen").await;
+    assert!(!dialog_open(&s).await);
+    assert!(
+        !s.checkbox_by_label(&label).await,
+        "box ticked after cancel"
+    );
+    assert_eq!(included_count(&s).await, included);
+    // Confirmed with a reason: ticked, counted, noted.
+    let reason = "Einwilligung liegt schriftlich vor, noch nicht erfasst";
+    s.click_by_label(&label).await;
+    s.fill_by_label("Begründung", reason).await;
+    s.click_button("Trotzdem aufnehmen").await;
+    wait_included(&s, included + 1).await;
+    let r = wait_row(&s, &name, "included", |r| r["checked"] == true).await;
+    assert!(r["note"].as_str().unwrap().contains(reason), "{r}");
+    // Unticked again: the override is dropped.
+    s.click_by_label(&label).await;
+    wait_included(&s, included).await;
+    wait_row(&s, &name, "excluded", |r| r["checked"] == false).await;
+    s.click_by_label(&label).await;
+    s.fill_by_label("Begründung", reason).await;
+    s.click_button("Trotzdem aufnehmen").await;
+    wait_included(&s, included + 1).await;
+
+    s.click_button("Übernahme").await;
+    s.wait_text(&format!("{} Empfänger", included + 1)).await;
+    s.click_button("PDF erzeugen").await;
+    let result = s.wait_status_matching("PDF fertig").await;
+    assert_eq!(support::numbers(&result)[0], included + 1, "{result}");
+    s.wait_status_matching("gedruckt").await;
+
+    // The send log (CSV) has the override with its reason, for that person only.
+    go(&s, "#/protokoll").await;
+    s.click_button("CSV exportieren").await;
+    let file = wait_download(&dir, "Versandprotokoll_").await;
+    let rows = csv_rows(&file);
+    let consent_col = rows[0].iter().position(|h| h == "Einwilligung").unwrap();
+    let name_col = rows[0].iter().position(|h| h == "Empfänger").unwrap();
+    let overrides: Vec<&Vec<String>> = rows[1..]
+        .iter()
+        .filter(|r| r[consent_col].starts_with("Ohne Einwilligung"))
+        .collect();
+    assert_eq!(overrides.len(), 1, "{overrides:?}");
+    assert_eq!(overrides[0][name_col], name);
+    assert!(overrides[0][consent_col].ends_with(reason), "{overrides:?}");
+    assert!(
+        rows[1..]
+            .iter()
+            .filter(|r| r[consent_col].starts_with("Einwilligung vom"))
+            .count()
+            == included,
+        "every other letter has its consent: {rows:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue #15 item 6 and #14 item 3: a NEIN row links to the person's form; a consent
+/// granted there updates the review (JA, included). After the hand-over the consent is
+/// withdrawn again: "PDF erzeugen" leaves that person out and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nein_row_links_to_the_form_and_a_withdrawal_after_handover_is_not_printed() {
+    let s = Session::start().await;
+    let (included, row) = letter_recall_review(&s).await;
+    let name = row["name"].as_str().unwrap().to_string();
+    let href = row["href"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a NEIN row links to the person: {row}"))
+        .to_string();
+    assert!(href.starts_with("#/person/"), "{href}");
+    let cell = "Brief – Recall";
+
+    // Grant the consent in the person's form.
+    s.click_link(&name).await;
+    s.wait_text("Einwilligungen").await;
+    assert_eq!(
+        s.text_by_label(&format!("Einwilligung {cell}")).await,
+        "NEIN"
+    );
+    s.click_button(&format!("Einwilligung erfassen: {cell}"))
+        .await;
+    s.select_by_label("Nachweis der Einwilligung", "schriftlich")
+        .await;
+    s.click_button("Erfassen").await;
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+
+    // Back in the review: that row is JA and included now.
+    s.script("history.back();").await;
+    let r = wait_row(&s, &name, "JA and included", |r| {
+        r["allowed"] == "JA" && r["checked"] == true
+    })
+    .await;
+    assert!(r["href"].is_null(), "a JA row needs no link: {r}");
+    wait_included(&s, included + 1).await;
+    s.click_button("Übernahme").await;
+    s.wait_text(&format!("{} Empfänger", included + 1)).await;
+
+    // Withdrawn after the hand-over (the review is a snapshot; the print is not).
+    go(&s, &href).await;
+    s.wait_text("Einwilligungen").await;
+    s.click_button(&format!("Widerruf erfassen: {cell}")).await;
+    s.click_button("Erfassen").await;
+    assert_eq!(
+        s.text_by_label(&format!("Einwilligung {cell}")).await,
+        "NEIN"
+    );
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+    go(&s, "#/versand/vorlage").await;
+    s.click_button("PDF erzeugen").await;
+    let result = s.wait_status_matching("PDF fertig").await;
+    assert_eq!(support::numbers(&result)[0], included, "{result}");
+    let left_out = s.text_by_label("Nicht aufgenommen").await;
+    assert!(
+        left_out.contains(&name) && left_out.contains("widerrufen"),
+        "{left_out}"
+    );
+    let logged = s.wait_status_matching("gedruckt").await;
+    assert!(logged.contains(&format!("{included} Briefe")), "{logged}");
+}
