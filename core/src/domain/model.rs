@@ -544,6 +544,16 @@ pub struct PracticeSettings {
     pub bank_details: String,
     #[serde(default)]
     pub letter_form: LetterForm,
+    /// The label messages show for each appointment type ("Lymphdrainage" → "Termin",
+    /// "Rückenschule" → "Kurs Rückenschule"), keyed by the trimmed type. The type itself can
+    /// reveal treatment data, so a message never shows it; types without an entry show
+    /// [`crate::domain::placeholders::DEFAULT_MESSAGE_LABEL_DE`].
+    #[serde(default)]
+    pub appointment_labels: std::collections::BTreeMap<String, String>,
+    /// "Behandlername in Nachrichten": the therapist's name may appear in messages
+    /// (`termin.behandler`). Off unless the practice switches it on.
+    #[serde(default)]
+    pub therapist_in_messages: bool,
 }
 
 #[cfg(test)]

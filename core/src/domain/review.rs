@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use super::address::{address_key, address_lines, address_problems, problems_de, AddressProblem};
+use super::address::{address_block, address_key, address_problems, problems_de, AddressProblem};
 use super::email::{check_email, EmailError};
 use super::hashing::{fast_map, fast_set, FastMap, FastSet};
 use super::model::{
@@ -65,7 +65,7 @@ impl Unreachable {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Contact {
-    /// Address lines (name, street, addition, postcode and city, country).
+    /// The address block exactly as the letter prints it ([`address_block`]).
     Postal(Vec<String>),
     /// E.164 number.
     Mobile(String),
@@ -331,7 +331,7 @@ fn contact_of(channel: Channel, p: &Person) -> (Contact, Option<Unreachable>, St
     match channel {
         Channel::Letter => {
             let problems = address_problems(&p.address);
-            let lines = address_lines(p);
+            let lines = address_block(p);
             if problems.is_empty() {
                 (Contact::Postal(lines), None, address_key(&p.address))
             } else {

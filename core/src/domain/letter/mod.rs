@@ -18,6 +18,7 @@ mod wrap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::address::{city_line, street_line};
 use super::model::{LetterForm, PracticeSettings};
 
 pub use flow::layout_letter;
@@ -164,12 +165,7 @@ pub fn format_date_de(date: NaiveDate) -> String {
 
 /// The default return-address line: "Praxis Sonnenschein · Lindenweg 3 · 12345 Musterstadt".
 pub fn return_address_line(p: &PracticeSettings) -> String {
-    let street = join_nonempty(
-        &[p.address.street.trim(), p.address.house_number.trim()],
-        " ",
-    );
-    let city = join_nonempty(&[p.address.postcode.trim(), p.address.city.trim()], " ");
-    join_nonempty(&[p.name.trim(), &street, &city], " · ")
+    join_nonempty(&[p.name.trim(), &street_line(&p.address), &city_line(&p.address)], " · ")
 }
 
 fn join_nonempty(parts: &[&str], sep: &str) -> String {

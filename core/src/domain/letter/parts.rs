@@ -3,6 +3,7 @@
 
 use super::wrap::fit_line;
 use super::*;
+use crate::domain::address::{city_line, street_line};
 
 pub(super) fn run(
     x: f32,
@@ -23,6 +24,16 @@ pub(super) fn run(
         width: m.width_mm(text, font, size_pt),
         muted: false,
     }
+}
+
+/// "Tel. 030 1234567 · info@praxis.de · www.praxis.de" (letterhead and footer).
+fn contact_line(p: &PracticeSettings) -> String {
+    let phone = if p.phone.trim().is_empty() {
+        String::new()
+    } else {
+        format!("Tel. {}", p.phone.trim())
+    };
+    join_nonempty(&[&phone, p.email.trim(), p.web.trim()], " · ")
 }
 
 pub(super) fn letterhead(
@@ -74,19 +85,11 @@ pub(super) fn letterhead(
             m,
         )));
     }
-    let street = join_nonempty(
-        &[p.address.street.trim(), p.address.house_number.trim()],
-        " ",
+    let line1 = join_nonempty(
+        &[&street_line(&p.address), &city_line(&p.address)],
+        " · ",
     );
-    let city = join_nonempty(&[p.address.postcode.trim(), p.address.city.trim()], " ");
-    let line1 = join_nonempty(&[&street, &city], " · ");
-    let phone = if p.phone.trim().is_empty() {
-        String::new()
-    } else {
-        format!("Tel. {}", p.phone.trim())
-    };
-    let line2 = join_nonempty(&[&phone, p.email.trim(), p.web.trim()], " · ");
-    for (text, y) in [(line1, contact_ys[0]), (line2, contact_ys[1])] {
+    for (text, y) in [(line1, contact_ys[0]), (contact_line(p), contact_ys[1])] {
         if text.is_empty() {
             continue;
         }
@@ -256,21 +259,9 @@ pub(super) fn footer(page: &mut Page, p: &PracticeSettings, m: &dyn TextMeasure)
         y2: FOOTER_RULE_Y_MM,
         width_mm: 0.2,
     }));
-    let street = join_nonempty(
-        &[p.address.street.trim(), p.address.house_number.trim()],
-        " ",
-    );
-    let city = join_nonempty(&[p.address.postcode.trim(), p.address.city.trim()], " ");
-    let phone = if p.phone.trim().is_empty() {
-        String::new()
-    } else {
-        format!("Tel. {}", p.phone.trim())
-    };
-    let line1 = join_nonempty(&[p.name.trim(), &street, &city], " · ");
-    let line2 = join_nonempty(&[&phone, p.email.trim(), p.web.trim()], " · ");
     let line3 = p.bank_details.trim().to_string();
     let mut y = FOOTER_RULE_Y_MM + 4.0;
-    for text in [line1, line2, line3] {
+    for text in [return_address_line(p), contact_line(p), line3] {
         if text.is_empty() {
             continue;
         }

@@ -32,6 +32,7 @@ fn practice(form: LetterForm) -> PracticeSettings {
             letter_contact: "Maria Schmidt".into(),
             ..Default::default()
         },
+        ..Default::default()
     }
 }
 

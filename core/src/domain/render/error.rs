@@ -29,6 +29,8 @@ pub enum TemplateErrorKind {
     NotInChannel,
     /// An appointment placeholder while the recipients come without appointments.
     NeedsAppointment,
+    /// The therapist's name while the practice does not show it in messages.
+    TherapistOff,
     /// A name the catalogue does not know.
     Unknown,
     /// `{% include %}`, `{% import %}`, `{% extends %}`.

@@ -134,9 +134,15 @@ impl<'s> Renderer<'s> {
     /// Renders the safe HTML alternative of an e-mail body: values escaped, literal text
     /// formatted (paragraphs, **bold**, links).
     pub fn render_html(&self, source: &str, ctx: &MessageContext) -> Result<String, RenderError> {
-        let source = strip_markers(source);
-        let marked = finish(self.html_env.render_str(&source, ctx.to_value()), &source)?;
+        let marked = self.render_marked(source, ctx)?;
         Ok(email_html::to_html_document(&marked, self.language))
+    }
+
+    /// Renders with every printed value between [`VALUE_START`] and [`VALUE_END`], the input
+    /// of both parts of an e-mail.
+    fn render_marked(&self, source: &str, ctx: &MessageContext) -> Result<String, RenderError> {
+        let source = strip_markers(source);
+        finish(self.html_env.render_str(&source, ctx.to_value()), &source)
     }
 
     /// Renders subject, body and (for e-mail) the HTML alternative of a template.
@@ -158,16 +164,20 @@ impl<'s> Renderer<'s> {
         } else {
             None
         };
-        let body = self
-            .render(&template.body, ctx)
-            .map_err(|e| prefix(e, "Text", "body"))?;
-        let html = if template.channel == Channel::Email {
-            Some(
-                self.render_html(&template.body, ctx)
-                    .map_err(|e| prefix(e, "Text", "body"))?,
+        let (body, html) = if template.channel == Channel::Email {
+            // Rendered once; the plain-text part loses the `**` the HTML part makes bold.
+            let marked = self
+                .render_marked(&template.body, ctx)
+                .map_err(|e| prefix(e, "Text", "body"))?;
+            (
+                email_html::to_plain_text(&marked),
+                Some(email_html::to_html_document(&marked, self.language)),
             )
         } else {
-            None
+            let body = self
+                .render(&template.body, ctx)
+                .map_err(|e| prefix(e, "Text", "body"))?;
+            (body, None)
         };
         Ok(RenderedMessage {
             subject,

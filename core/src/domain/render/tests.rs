@@ -1,6 +1,6 @@
 use super::*;
 use crate::domain::model::{Gender, Person, PracticeSettings, Purpose};
-use crate::domain::placeholders::{build_context, ContextInput};
+use crate::domain::placeholders::{build_context, Availability, ContextInput};
 use chrono::NaiveDate;
 
 fn ctx(channel: Channel) -> MessageContext {
@@ -25,12 +25,39 @@ fn ctx(channel: Channel) -> MessageContext {
     })
 }
 
+fn avail(appointments: bool) -> Availability {
+    Availability {
+        appointments,
+        therapist_names: false,
+    }
+}
+
+#[test]
+fn therapist_names_follow_the_setting() {
+    let on = Availability {
+        appointments: true,
+        therapist_names: true,
+    };
+    let src = "bei {{ termin.behandler }}";
+    assert!(validate_source(src, Channel::Sms, on, TemplatePart::Body).is_empty());
+    let errs = validate_source(src, Channel::Sms, avail(true), TemplatePart::Body);
+    assert_eq!(errs.len(), 1);
+    assert_eq!(
+        errs[0].message,
+        "Text, Zeile 1, Spalte 8: Platzhalter „termin.behandler“ – Behandlernamen erscheinen in \
+         Nachrichten nur, wenn „Behandlername in Nachrichten“ in den Einstellungen eingeschaltet \
+         ist."
+    );
+    let errs = validate_source("{{ termin.art }}", Channel::Sms, on, TemplatePart::Body);
+    assert!(errs[0].message.contains("termin.bezeichnung"), "{}", errs[0].message);
+}
+
 #[test]
 fn geburtsdatum_is_rejected_with_position_and_reason() {
     let errs = validate_source(
         "Hallo {{ vorname }},\nalles Gute zum {{ geburtsdatum }}!",
         Channel::Email,
-        false,
+        avail(false),
         TemplatePart::Body,
     );
     assert_eq!(errs.len(), 1);
@@ -56,6 +83,19 @@ fn validation_table() {
         ("{{ anschrift }}", Channel::Letter, false, &[]),
         ("{{ abmeldelink }}", Channel::Sms, false, &[NotInChannel]),
         ("{{ abmeldelink }}", Channel::Email, false, &[]),
+        // Treatment data: the appointment type is never available, the label is.
+        ("{{ termin.art }}", Channel::Sms, true, &[Forbidden]),
+        ("{{ termin.typ }}", Channel::Letter, true, &[Forbidden]),
+        ("{{ terminart }}", Channel::Email, true, &[Forbidden]),
+        ("{{ termin.bezeichnung }}", Channel::Sms, true, &[]),
+        // The therapist only when the practice switched it on.
+        ("{{ termin.behandler }}", Channel::Sms, true, &[TherapistOff]),
+        (
+            "{% if termin.behandler %}x{% endif %}",
+            Channel::Email,
+            true,
+            &[TherapistOff],
+        ),
         (
             "{{ termin.datum }}",
             Channel::Sms,
@@ -103,7 +143,7 @@ fn validation_table() {
         ),
     ];
     for (src, ch, appt, kinds) in cases {
-        let got: Vec<_> = validate_source(src, *ch, *appt, TemplatePart::Body)
+        let got: Vec<_> = validate_source(src, *ch, avail(*appt), TemplatePart::Body)
             .into_iter()
             .map(|e| e.kind)
             .collect();
@@ -116,7 +156,7 @@ fn positions_of_attributes() {
     let errs = validate_source(
         "Termin:\n  am {{ termin.datum }} um {{ termin.foo }}",
         Channel::Sms,
-        true,
+        avail(true),
         TemplatePart::Body,
     );
     assert_eq!(errs.len(), 1);

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use super::env::base_env;
 use super::{TemplateError, TemplateErrorKind, TemplatePart};
 use crate::domain::model::Channel;
-use crate::domain::placeholders::{catalogue, forbidden_reason, lookup, OBJECT_ROOTS};
+use crate::domain::placeholders::{
+    catalogue, forbidden_reason, lookup, Availability, OBJECT_ROOTS,
+};
 use crate::domain::template::{has_subject, Language, Template};
 
 /// Names a template may use besides the placeholders (harmless builtins).
@@ -183,7 +185,7 @@ fn find_position(source: &str, toks: &[Tok<'_>], dotted: &str) -> (usize, usize)
 pub fn validate_source(
     source: &str,
     channel: Channel,
-    has_appointments: bool,
+    available: Availability,
     part: TemplatePart,
 ) -> Vec<TemplateError> {
     let env = base_env(Language::De);
@@ -270,7 +272,11 @@ pub fn validate_source(
         let is_object_root = OBJECT_ROOTS.contains(&name.as_str());
         if info.is_none() && !is_object_root {
             let hint = if OBJECT_ROOTS.contains(&root) {
-                let avail: Vec<&str> = catalogue(channel, true)
+                let all = Availability {
+                    appointments: true,
+                    ..available
+                };
+                let avail: Vec<&str> = catalogue(channel, all)
                     .into_iter()
                     .map(|p| p.name)
                     .filter(|n| n.starts_with(&format!("{root}.")))
@@ -297,8 +303,18 @@ pub fn validate_source(
                 continue;
             }
         }
+        if info.is_some_and(|i| i.needs_therapist_setting) && !available.therapist_names {
+            errors.push(err(
+                TemplateErrorKind::TherapistOff,
+                format!(
+                    "{here}: Platzhalter „{name}“ – Behandlernamen erscheinen in Nachrichten nur, \
+                     wenn „Behandlername in Nachrichten“ in den Einstellungen eingeschaltet ist."
+                ),
+            ));
+            continue;
+        }
         let needs_appt = info.is_some_and(|i| i.needs_appointment) || root == "termin";
-        if needs_appt && !has_appointments {
+        if needs_appt && !available.appointments {
             errors.push(err(
                 TemplateErrorKind::NeedsAppointment,
                 format!(
@@ -312,21 +328,22 @@ pub fn validate_source(
     errors
 }
 
-/// Validates subject (e-mail, letter) and body of a template before sending.
-pub fn validate(template: &Template, has_appointments: bool) -> Result<(), Vec<TemplateError>> {
+/// Validates subject (e-mail, letter) and body of a template before sending, for recipients
+/// with or without appointments and the practice's settings (`available`).
+pub fn validate(template: &Template, available: Availability) -> Result<(), Vec<TemplateError>> {
     let mut errors = Vec::new();
     if has_subject(template.channel) {
         errors.extend(validate_source(
             &template.subject,
             template.channel,
-            has_appointments,
+            available,
             TemplatePart::Subject,
         ));
     }
     errors.extend(validate_source(
         &template.body,
         template.channel,
-        has_appointments,
+        available,
         TemplatePart::Body,
     ));
     if errors.is_empty() {
