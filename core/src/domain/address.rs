@@ -188,7 +188,10 @@ pub fn is_complete(a: &PostalAddress) -> bool {
 /// German name of a country (ISO 3166-1 alpha-2) in capitals for the last address line; an
 /// unknown code is shown as it is (upper case).
 pub fn country_name_de(code: &str) -> String {
-    country(code).map_or_else(|| code.trim().to_ascii_uppercase(), |c| c.name_de.to_string())
+    country(code).map_or_else(
+        || code.trim().to_ascii_uppercase(),
+        |c| c.name_de.to_string(),
+    )
 }
 
 /// Words joined by single spaces, empty parts skipped.
@@ -452,7 +455,12 @@ mod tests {
         let cases: Vec<(Person, Vec<&str>)> = vec![
             (
                 anna,
-                vec!["Frau", "Dr. med. Anna Müller", "Lindenstraße 12", "10115 Berlin"],
+                vec![
+                    "Frau",
+                    "Dr. med. Anna Müller",
+                    "Lindenstraße 12",
+                    "10115 Berlin",
+                ],
             ),
             (
                 mehmet,

@@ -292,9 +292,15 @@ mod tests {
         let v = |s: &str| format!("{VALUE_START}{s}{VALUE_END}");
         let cases: Vec<(String, &str)> = vec![
             ("am **Freitag** um 9".into(), "am Freitag um 9"),
-            ("**a** und **b**\n\nnur **ein".into(), "a und b\n\nnur **ein"),
+            (
+                "**a** und **b**\n\nnur **ein".into(),
+                "a und b\n\nnur **ein",
+            ),
             (format!("Hallo **{}**!", v("Anna")), "Hallo Anna!"),
-            (format!("Name {} bleibt", v("**Fett**")), "Name **Fett** bleibt"),
+            (
+                format!("Name {} bleibt", v("**Fett**")),
+                "Name **Fett** bleibt",
+            ),
             ("a\n\n\nb\n".into(), "a\n\n\nb\n"),
         ];
         for (input, expected) in cases {

@@ -142,6 +142,10 @@ pub fn ReviewPage() -> impl IntoView {
                     let consent_text = crate::i18n::review::consent(&row.consent);
                     let consent_detail = crate::i18n::review::consent_detail(&row.consent);
                     let allowed = row.consent.allowed;
+                    let block = match &row.contact {
+                        crate::domain::review::Contact::Postal(lines) => Some(lines.join("\n")),
+                        _ => None,
+                    };
                     let mut notes: Vec<String> = crate::i18n::review::reason(&row).into_iter().collect();
                     notes.extend(crate::i18n::review::flags(&row.flags, channel().unwrap_or(crate::domain::Channel::Email)));
                     if let Some(reason) = &row.override_reason {
@@ -155,7 +159,9 @@ pub fn ReviewPage() -> impl IntoView {
                                     on:change=move |ev| toggle(index, event_target_checked(&ev)) />
                             </td>
                             <td>{name.clone()}</td>
-                            <td>{row.contact.display()}</td>
+                            // A letter's address block exactly as the letter prints it: one
+                            // line in the table, line by line in the tooltip.
+                            <td title=block>{row.contact.display()}</td>
                             <td>
                                 <span class=if allowed { "consent-yes" } else { "consent-no" }
                                     title=consent_detail.clone() aria-label=tf("review.allowed_aria", &[("consent", &consent_text), ("detail", &consent_detail)])

@@ -165,7 +165,14 @@ pub fn format_date_de(date: NaiveDate) -> String {
 
 /// The default return-address line: "Praxis Sonnenschein · Lindenweg 3 · 12345 Musterstadt".
 pub fn return_address_line(p: &PracticeSettings) -> String {
-    join_nonempty(&[p.name.trim(), &street_line(&p.address), &city_line(&p.address)], " · ")
+    join_nonempty(
+        &[
+            p.name.trim(),
+            &street_line(&p.address),
+            &city_line(&p.address),
+        ],
+        " · ",
+    )
 }
 
 fn join_nonempty(parts: &[&str], sep: &str) -> String {

@@ -85,10 +85,7 @@ pub(super) fn letterhead(
             m,
         )));
     }
-    let line1 = join_nonempty(
-        &[&street_line(&p.address), &city_line(&p.address)],
-        " · ",
-    );
+    let line1 = join_nonempty(&[&street_line(&p.address), &city_line(&p.address)], " · ");
     for (text, y) in [(line1, contact_ys[0]), (contact_line(p), contact_ys[1])] {
         if text.is_empty() {
             continue;

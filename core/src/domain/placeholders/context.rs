@@ -177,10 +177,9 @@ impl MessageContext {
     /// `termin` are objects of their own). Cheap: no value is copied.
     pub fn to_value(&self) -> Value {
         let has = |g: Group| {
-            CATALOGUE
-                .iter()
-                .zip(self.slots.iter())
-                .any(|(p, v)| v.is_some() && p.name.split_once('.').map(|x| x.0) == Some(g.prefix()))
+            CATALOGUE.iter().zip(self.slots.iter()).any(|(p, v)| {
+                v.is_some() && p.name.split_once('.').map(|x| x.0) == Some(g.prefix())
+            })
         };
         let group = |g: Group| {
             has(g).then(|| {
@@ -342,7 +341,8 @@ impl<'a> ContextBuilder<'a> {
         shared[PRAXIS_WEBSEITE] = shared_str(&practice.web);
         shared[HEUTE] = Some(Arc::from(format_date(today, language)));
         use chrono::Weekday::*;
-        let weekdays = [Mon, Tue, Wed, Thu, Fri, Sat, Sun].map(|w| Arc::from(weekday_name(w, language)));
+        let weekdays =
+            [Mon, Tue, Wed, Thu, Fri, Sat, Sun].map(|w| Arc::from(weekday_name(w, language)));
         let labels = practice
             .appointment_labels
             .iter()
@@ -402,10 +402,8 @@ impl<'a> ContextBuilder<'a> {
             }
             Channel::Sms => {}
         }
-        debug_assert!(CATALOGUE
-            .iter()
-            .zip(v.iter())
-            .all(|(p, x)| x.is_none() || lookup(p.name).is_some_and(|p| p.channels.contains(&self.channel))));
+        debug_assert!(CATALOGUE.iter().zip(v.iter()).all(|(p, x)| x.is_none()
+            || lookup(p.name).is_some_and(|p| p.channels.contains(&self.channel))));
         MessageContext { slots: Arc::new(v) }
     }
 }

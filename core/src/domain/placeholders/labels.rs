@@ -34,13 +34,13 @@ pub fn message_label<'a>(practice: &'a PracticeSettings, kind: &str, lang: Langu
         .unwrap_or(default_label(lang))
 }
 
-/// Sets (or, with an empty label or the German default, removes) the label of a type.
+/// Sets (or, with an empty label, removes) the label of a type.
 pub fn set_message_label(practice: &mut PracticeSettings, kind: &str, label: &str) {
     let (kind, label) = (kind.trim(), label.trim());
     if kind.is_empty() {
         return;
     }
-    if label.is_empty() || label == DEFAULT_MESSAGE_LABEL_DE {
+    if label.is_empty() {
         practice.appointment_labels.remove(kind);
     } else {
         practice
@@ -60,12 +60,8 @@ pub struct AppointmentType {
     pub appointments: usize,
 }
 
-/// Every appointment type of the practice — those of the stored appointments and those that
-/// have a label — with its message label, sorted by type (umlaut- and case-insensitive).
-pub fn appointment_types(
-    appointments: &[Appointment],
-    practice: &PracticeSettings,
-) -> Vec<AppointmentType> {
+/// How many appointments there are of each type (trimmed, empty types left out), by type.
+pub fn count_appointment_types(appointments: &[Appointment]) -> Vec<(String, usize)> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for a in appointments {
         let kind = a.kind.trim();
@@ -73,10 +69,24 @@ pub fn appointment_types(
             *counts.entry(kind).or_default() += 1;
         }
     }
+    counts
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n))
+        .collect()
+}
+
+/// Every appointment type of the practice — those counted in the appointments
+/// ([`count_appointment_types`]) and those that have a label — with its message label,
+/// sorted by type (umlaut- and case-insensitive).
+pub fn appointment_types(
+    counts: &[(String, usize)],
+    practice: &PracticeSettings,
+) -> Vec<AppointmentType> {
+    let mut all: BTreeMap<&str, usize> = counts.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     for kind in practice.appointment_labels.keys() {
-        counts.entry(kind.as_str()).or_default();
+        all.entry(kind.as_str()).or_default();
     }
-    let mut types: Vec<AppointmentType> = counts
+    let mut types: Vec<AppointmentType> = all
         .into_iter()
         .map(|(kind, appointments)| AppointmentType {
             kind: kind.to_string(),
@@ -128,12 +138,10 @@ mod tests {
             message_label(&p, "Rückenschule ", Language::En),
             "Kurs Rückenschule"
         );
-        // An empty label or the default removes the entry.
-        set_message_label(&mut p, "Rückenschule", "Termin");
-        assert!(p.appointment_labels.is_empty());
-        set_message_label(&mut p, "Rückenschule", "Kurs");
+        // An empty label removes the entry.
         set_message_label(&mut p, "Rückenschule", "  ");
         assert!(p.appointment_labels.is_empty());
+        assert_eq!(message_label(&p, "Rückenschule", Language::De), "Termin");
     }
 
     #[test]
@@ -148,7 +156,7 @@ mod tests {
             appt(""),
             appt("manuelle Therapie"),
         ];
-        let types = appointment_types(&all, &p);
+        let types = appointment_types(&count_appointment_types(&all), &p);
         let view: Vec<(&str, &str, usize)> = types
             .iter()
             .map(|t| (t.kind.as_str(), t.label.as_str(), t.appointments))

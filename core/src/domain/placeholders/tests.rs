@@ -48,10 +48,16 @@ fn input_parts() -> (Person, PracticeSettings, Appointment) {
 #[test]
 fn catalogue_per_channel() {
     let names = |c, a: bool| {
-        catalogue(c, Availability { appointments: a, therapist_names: false })
-            .iter()
-            .map(|p| p.name)
-            .collect::<Vec<_>>()
+        catalogue(
+            c,
+            Availability {
+                appointments: a,
+                therapist_names: false,
+            },
+        )
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
     };
     assert!(names(Channel::Letter, false).contains(&"anschrift"));
     assert!(!names(Channel::Sms, false).contains(&"anschrift"));
@@ -62,7 +68,14 @@ fn catalogue_per_channel() {
     assert!(names(Channel::Sms, true).contains(&"termin.datum"));
     assert!(CATALOGUE.iter().all(|p| !p.description.is_empty()));
     assert_eq!(
-        catalogue(Channel::Sms, Availability { appointments: true, therapist_names: false })[0].insert_text(),
+        catalogue(
+            Channel::Sms,
+            Availability {
+                appointments: true,
+                therapist_names: false
+            }
+        )[0]
+        .insert_text(),
         "{{ anrede }}"
     );
 }
@@ -132,7 +145,10 @@ fn no_appointment_type_and_no_therapist_by_default() {
         let ctx = context_with(&practice, channel);
         let all: Vec<&str> = ctx.iter().map(|(_, v)| v).collect();
         assert!(!all.contains(&appt.kind.as_str()), "{channel:?}: {all:?}");
-        assert!(!all.iter().any(|v| v.contains("Weber")), "{channel:?}: {all:?}");
+        assert!(
+            !all.iter().any(|v| v.contains("Weber")),
+            "{channel:?}: {all:?}"
+        );
         assert_eq!(ctx.get("termin.bezeichnung"), Some("Termin"));
         assert_eq!(ctx.get("termin.behandler"), None);
         assert_eq!(ctx.get("termin.art"), None);
@@ -183,7 +199,9 @@ fn engine_view_and_json_hold_the_same_values() {
     }
     let back = MessageContext::from_pairs(
         Channel::Letter,
-        values.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())),
+        values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())),
     );
     assert_eq!(back, ctx);
     // The SMS channel drops the address block.

@@ -49,7 +49,11 @@ fn therapist_names_follow_the_setting() {
          ist."
     );
     let errs = validate_source("{{ termin.art }}", Channel::Sms, on, TemplatePart::Body);
-    assert!(errs[0].message.contains("termin.bezeichnung"), "{}", errs[0].message);
+    assert!(
+        errs[0].message.contains("termin.bezeichnung"),
+        "{}",
+        errs[0].message
+    );
 }
 
 #[test]
@@ -89,7 +93,12 @@ fn validation_table() {
         ("{{ terminart }}", Channel::Email, true, &[Forbidden]),
         ("{{ termin.bezeichnung }}", Channel::Sms, true, &[]),
         // The therapist only when the practice switched it on.
-        ("{{ termin.behandler }}", Channel::Sms, true, &[TherapistOff]),
+        (
+            "{{ termin.behandler }}",
+            Channel::Sms,
+            true,
+            &[TherapistOff],
+        ),
         (
             "{% if termin.behandler %}x{% endif %}",
             Channel::Email,
