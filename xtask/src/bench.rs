@@ -100,6 +100,10 @@ pub fn run(args: &[String]) -> Result<()> {
         if speed {
             c.envs(NATIVE_SPEED.iter().copied());
         }
+        if matches!(name, "render" | "letters") {
+            // The Python peer (Jinja2, ReportLab) from the benchmarks' own virtualenv.
+            c.env("PYTHON", setup::python_baselines()?);
+        }
         let out = run_tee(&mut c)?;
         if let Some(test) = browser_test(name) {
             browser_vs_native(name, test, &out)?;

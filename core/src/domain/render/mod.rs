@@ -78,7 +78,8 @@ impl Compiled<'_, '_> {
 
 fn finish(r: Result<String, Error>, source: &str) -> Result<String, RenderError> {
     match r {
-        Ok(s) if s.chars().count() > MAX_OUTPUT => Err(RenderError {
+        // Bytes ≥ characters: count characters only for long texts.
+        Ok(s) if s.len() > MAX_OUTPUT && s.chars().count() > MAX_OUTPUT => Err(RenderError {
             message: format!(
                 "Der Text wird mit über {MAX_OUTPUT} Zeichen zu lang. Bitte kürzen Sie die Vorlage."
             ),
