@@ -135,7 +135,8 @@ fn AppointmentsInMessages(draft: RwSignal<PracticeSettings>) -> impl IntoView {
                 }.into_any()
             }}
             <label>
-                <input type="checkbox" prop:checked=move || draft.with(|d| d.therapist_in_messages)
+                <input type="checkbox" aria-label=t("settings.therapist_in_messages")
+                    prop:checked=move || draft.with(|d| d.therapist_in_messages)
                     on:change=move |ev| { let on = event_target_checked(&ev); draft.update(|d| d.therapist_in_messages = on) } />
                 " " {t("settings.therapist_in_messages")}
             </label>
