@@ -38,31 +38,24 @@ pub fn wrap_text(
         let mut line_w = 0.0f32;
         for word in hard_line.split_whitespace() {
             let w = m.width_mm(word, font, size_pt);
-            if line.is_empty() {
-                if w <= max_w {
-                    line.push_str(word);
-                    line_w = w;
-                } else {
-                    let (pieces, rest) = break_long_word(word, font, size_pt, max_w, m);
-                    out.extend(pieces);
-                    line_w = m.width_mm(&rest, font, size_pt);
-                    line = rest;
-                }
-            } else if line_w + space_w + w <= max_w {
+            if !line.is_empty() && line_w + space_w + w <= max_w {
                 line.push(' ');
                 line.push_str(word);
                 line_w += space_w + w;
-            } else {
+                continue;
+            }
+            // The word starts a line: the current one (if any) is full.
+            if !line.is_empty() {
                 out.push(std::mem::take(&mut line));
-                if w <= max_w {
-                    line.push_str(word);
-                    line_w = w;
-                } else {
-                    let (pieces, rest) = break_long_word(word, font, size_pt, max_w, m);
-                    out.extend(pieces);
-                    line_w = m.width_mm(&rest, font, size_pt);
-                    line = rest;
-                }
+            }
+            if w <= max_w {
+                line.push_str(word);
+                line_w = w;
+            } else {
+                let (pieces, rest) = break_long_word(word, font, size_pt, max_w, m);
+                out.extend(pieces);
+                line_w = m.width_mm(&rest, font, size_pt);
+                line = rest;
             }
         }
         out.push(line);
