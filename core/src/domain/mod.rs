@@ -24,5 +24,6 @@ pub mod sendlog;
 pub mod sms;
 pub mod synthetic;
 pub mod template;
+pub mod text;
 
 pub use model::*;

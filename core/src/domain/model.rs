@@ -380,16 +380,14 @@ impl Person {
     /// "Dr. Anna Müller".
     pub fn full_name(&self) -> String {
         let mut s = String::new();
-        for part in [&self.title, &self.first_name, &self.last_name] {
-            let part = part.trim();
-            if !part.is_empty() {
-                if !s.is_empty() {
-                    s.push(' ');
-                }
-                s.push_str(part);
-            }
-        }
+        self.push_full_name(&mut s);
         s
+    }
+
+    /// Appends the full name ([`Person::full_name`]).
+    pub fn push_full_name(&self, out: &mut String) {
+        let parts = [&self.title, &self.first_name, &self.last_name].map(|p| p.trim());
+        super::text::push_joined(out, &parts, " ");
     }
 
     /// "Müller, Anna" for tables and sorting.

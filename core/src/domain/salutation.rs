@@ -9,6 +9,7 @@
 
 use super::model::{Gender, Person};
 use super::template::Language;
+use super::text::push_joined;
 
 /// The part of an academic title that a salutation names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,17 +24,18 @@ pub enum SalutationTitle {
 /// What a salutation names of `title` ("Prof. Dr. med." → professor, "Dr. rer. nat." →
 /// doctor, "Dipl.-Psych." → nothing).
 pub fn salutation_title(title: &str) -> SalutationTitle {
-    let lower = title.to_lowercase();
     // "Prof. Dr." and "Prof.Dr." alike: split at spaces and after each dot.
-    let tokens = lower
+    let tokens = title
         .split(|c: char| c.is_whitespace() || c == '.')
         .filter(|t| !t.is_empty());
+    let ascii_ci = |s: Option<&str>, want: &str| s.is_some_and(|s| s.eq_ignore_ascii_case(want));
     let mut found = SalutationTitle::None;
     for t in tokens {
-        if t.starts_with("prof") || t.ends_with("-prof") {
+        let tail = t.len().checked_sub(5).and_then(|i| t.get(i..));
+        if ascii_ci(t.get(..4), "prof") || ascii_ci(tail, "-prof") {
             return SalutationTitle::Professor;
         }
-        if t == "dr" || t.starts_with("dr-") {
+        if t.eq_ignore_ascii_case("dr") || ascii_ci(t.get(..3), "dr-") {
             found = SalutationTitle::Doctor;
         }
     }
@@ -46,13 +48,21 @@ pub fn salutation_title(title: &str) -> SalutationTitle {
 /// Meier", "Dear Alex Schmidt". Without any name: "Sehr geehrte Damen und Herren" / "Dear Sir
 /// or Madam".
 pub fn anrede(person: &Person, lang: Language) -> String {
+    let mut out = String::with_capacity(40);
+    push_anrede(&mut out, person, lang);
+    out
+}
+
+/// Appends the salutation line ([`anrede`]).
+pub fn push_anrede(out: &mut String, person: &Person, lang: Language) {
     let first = person.first_name.trim();
     let last = person.last_name.trim();
     if first.is_empty() && last.is_empty() {
-        return match lang {
-            Language::De => "Sehr geehrte Damen und Herren".into(),
-            Language::En => "Dear Sir or Madam".into(),
-        };
+        out.push_str(match lang {
+            Language::De => "Sehr geehrte Damen und Herren",
+            Language::En => "Dear Sir or Madam",
+        });
+        return;
     }
     let title = salutation_title(&person.title);
     let gender = if last.is_empty() {
@@ -61,7 +71,6 @@ pub fn anrede(person: &Person, lang: Language) -> String {
     } else {
         person.gender
     };
-    let full = |title: &str| join(&[title, first, last]);
     match lang {
         Language::De => {
             let (opening, form, prof) = match gender {
@@ -73,7 +82,7 @@ pub fn anrede(person: &Person, lang: Language) -> String {
                         SalutationTitle::Doctor => "Dr.",
                         SalutationTitle::Professor => "Prof.",
                     };
-                    return format!("Guten Tag {}", full(t));
+                    return push_joined(out, &["Guten Tag", t, first, last], " ");
                 }
             };
             let t = match title {
@@ -81,7 +90,7 @@ pub fn anrede(person: &Person, lang: Language) -> String {
                 SalutationTitle::Doctor => "Dr.",
                 SalutationTitle::Professor => prof,
             };
-            join(&[opening, form, t, last])
+            push_joined(out, &[opening, form, t, last], " ");
         }
         Language::En => {
             let t = match (title, gender) {
@@ -89,20 +98,11 @@ pub fn anrede(person: &Person, lang: Language) -> String {
                 (SalutationTitle::Professor, _) if !last.is_empty() => "Professor",
                 (_, Gender::Female) => "Ms",
                 (_, Gender::Male) => "Mr",
-                _ => return format!("Dear {}", full("")),
+                _ => return push_joined(out, &["Dear", first, last], " "),
             };
-            join(&["Dear", t, last])
+            push_joined(out, &["Dear", t, last], " ");
         }
     }
-}
-
-fn join(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .filter(|p| !p.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::address::{city_line, street_line};
 use super::model::{LetterForm, PracticeSettings};
+use super::text::join_nonempty;
 
 pub use flow::layout_letter;
 pub use page::{ImageBox, Item, LetterLayout, LineItem, Page, Role, TextRun};
@@ -173,13 +174,4 @@ pub fn return_address_line(p: &PracticeSettings) -> String {
         ],
         " · ",
     )
-}
-
-fn join_nonempty(parts: &[&str], sep: &str) -> String {
-    parts
-        .iter()
-        .filter(|s| !s.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(sep)
 }

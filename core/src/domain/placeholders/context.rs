@@ -1,11 +1,14 @@
 //! The context of one recipient's message: exactly the values the channel may use, built
 //! from a [`Person`] (never its sensitive part), and its minijinja view.
 //!
-//! A context is a fixed array with one slot per catalogue entry. The practice's values and
-//! today's date are the same for every recipient of a batch: a [`ContextBuilder`] formats
-//! them once and shares them (reference-counted) with every context it builds. For
-//! rendering, the context is handed to minijinja as an object that looks values up by name
-//! on access ([`MessageContext::to_value`]) instead of being copied into maps first.
+//! A context is one slot per catalogue entry. The practice's values and today's date are the
+//! same for every recipient of a batch: a [`ContextBuilder`] formats them once and shares them
+//! (reference-counted) with every context it builds; the recipient's own values are written
+//! one after another into one string, and a slot holds their range. For rendering, the context
+//! is handed to minijinja as an object that looks values up by name on access
+//! ([`MessageContext::to_value`]) instead of being copied into maps first. (Building the
+//! contexts of a batch cost more than rendering them while each value was its own string in
+//! a map.)
 
 use std::sync::Arc;
 
@@ -14,18 +17,64 @@ use minijinja::value::{Enumerator, Object, Value};
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
-use super::format::{format_date, format_time, weekday_name};
+use super::format::{format_date, push_date, push_time, weekday_name};
 use super::labels::default_label;
 use super::{lookup, CATALOGUE};
 use crate::domain::address::{address_block, one_line};
 use crate::domain::model::{Appointment, Channel, Person, PracticeSettings};
-use crate::domain::salutation::anrede;
+use crate::domain::salutation::push_anrede;
 use crate::domain::template::Language;
 
 /// Number of catalogue entries, i.e. of slots in a context.
 const N: usize = CATALOGUE.len();
 
-type Slots = [Option<Arc<str>>; N];
+/// Where a value is.
+#[derive(Clone, Debug, Default)]
+enum Slot {
+    #[default]
+    Empty,
+    /// A range of the context's own text.
+    Own(u32, u32),
+    /// A value shared by the contexts of a batch.
+    Shared(Arc<str>),
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// The recipient's own values, one after another.
+    text: String,
+    slots: [Slot; N],
+}
+
+impl Inner {
+    fn get(&self, i: usize) -> Option<&str> {
+        match &self.slots[i] {
+            Slot::Empty => None,
+            Slot::Own(a, b) => Some(&self.text[*a as usize..*b as usize]),
+            Slot::Shared(s) => Some(s),
+        }
+    }
+
+    /// Appends what `write` writes to the text and puts its range into slot `i`.
+    fn own(&mut self, i: usize, write: impl FnOnce(&mut String)) {
+        let start = self.text.len();
+        write(&mut self.text);
+        self.slots[i] = Slot::Own(start as u32, self.text.len() as u32);
+    }
+
+    /// A trimmed value of the recipient.
+    fn own_str(&mut self, i: usize, s: &str) {
+        self.own(i, |t| t.push_str(s.trim()));
+    }
+
+    fn value(&self, i: usize) -> Option<Value> {
+        match &self.slots[i] {
+            Slot::Empty => None,
+            Slot::Own(a, b) => Some(Value::from(&self.text[*a as usize..*b as usize])),
+            Slot::Shared(s) => Some(Value::from(s.clone())),
+        }
+    }
+}
 
 const fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -128,23 +177,32 @@ impl Group {
 /// [`build_context`] or a [`ContextBuilder`]; it only ever holds what the channel allows.
 /// Plain strings (no template-engine types), so the main app builds and sends a context
 /// without linking the engine; [`MessageContext::to_value`] makes the engine's view.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct MessageContext {
-    slots: Arc<Slots>,
+    inner: Arc<Inner>,
 }
+
+impl PartialEq for MessageContext {
+    /// Equal when they hold the same values (however they are stored).
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for MessageContext {}
 
 impl MessageContext {
     pub fn get(&self, name: &str) -> Option<&str> {
         let i = CATALOGUE.iter().position(|p| p.name == name)?;
-        self.slots[i].as_deref()
+        self.inner.get(i)
     }
 
     /// The values present, in catalogue order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
         CATALOGUE
             .iter()
-            .zip(self.slots.iter())
-            .filter_map(|(p, v)| Some((p.name, v.as_deref()?)))
+            .enumerate()
+            .filter_map(|(i, p)| Some((p.name, self.inner.get(i)?)))
     }
 
     /// Rebuilds a context from name/value pairs (e.g. one sent as JSON to the template engine).
@@ -156,16 +214,16 @@ impl MessageContext {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut slots: Slots = Default::default();
+        let mut inner = Inner::default();
         for (k, v) in pairs {
             if let Some(i) = CATALOGUE.iter().position(|p| p.name == k.as_ref()) {
                 if CATALOGUE[i].channels.contains(&channel) {
-                    slots[i] = Some(Arc::from(v.as_ref()));
+                    inner.own(i, |t| t.push_str(v.as_ref()));
                 }
             }
         }
         MessageContext {
-            slots: Arc::new(slots),
+            inner: Arc::new(inner),
         }
     }
 
@@ -176,21 +234,20 @@ impl MessageContext {
     /// The minijinja view: an object that finds values by name on access (`praxis` and
     /// `termin` are objects of their own). Cheap: no value is copied.
     pub fn to_value(&self) -> Value {
-        let has = |g: Group| {
-            CATALOGUE.iter().zip(self.slots.iter()).any(|(p, v)| {
-                v.is_some() && p.name.split_once('.').map(|x| x.0) == Some(g.prefix())
-            })
-        };
         let group = |g: Group| {
-            has(g).then(|| {
+            let present = CATALOGUE.iter().enumerate().any(|(i, p)| {
+                p.name.split_once('.').map(|x| x.0) == Some(g.prefix())
+                    && self.inner.get(i).is_some()
+            });
+            present.then(|| {
                 Value::from_object(GroupObject {
-                    slots: self.slots.clone(),
+                    ctx: self.inner.clone(),
                     group: g,
                 })
             })
         };
         Value::from_object(RootObject {
-            slots: self.slots.clone(),
+            ctx: self.inner.clone(),
             praxis: group(Group::Praxis),
             termin: group(Group::Termin),
         })
@@ -216,13 +273,9 @@ impl Serialize for MessageContext {
     }
 }
 
-fn value_at(slots: &Slots, i: usize) -> Option<Value> {
-    slots[i].as_ref().map(Value::from)
-}
-
 #[derive(Debug)]
 struct RootObject {
-    slots: Arc<Slots>,
+    ctx: Arc<Inner>,
     praxis: Option<Value>,
     termin: Option<Value>,
 }
@@ -236,14 +289,14 @@ impl Object for RootObject {
         match key {
             "praxis" => self.praxis.clone(),
             "termin" => self.termin.clone(),
-            _ => value_at(&self.slots, root_slot(key)?),
+            _ => self.ctx.value(root_slot(key)?),
         }
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         let mut keys: Vec<Value> = Vec::new();
-        for (p, v) in CATALOGUE.iter().zip(self.slots.iter()) {
-            if v.is_none() {
+        for (i, p) in CATALOGUE.iter().enumerate() {
+            if self.ctx.get(i).is_none() {
                 continue;
             }
             let key = p.name.split_once('.').map_or(p.name, |(group, _)| group);
@@ -257,7 +310,7 @@ impl Object for RootObject {
 
 #[derive(Debug)]
 struct GroupObject {
-    slots: Arc<Slots>,
+    ctx: Arc<Inner>,
     group: Group,
 }
 
@@ -267,16 +320,16 @@ impl Object for GroupObject {
     }
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
-        value_at(&self.slots, self.group.slot(key)?)
+        self.ctx.value(self.group.slot(key)?)
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         let prefix = self.group.prefix();
         let keys = CATALOGUE
             .iter()
-            .zip(self.slots.iter())
-            .filter(|(_, v)| v.is_some())
-            .filter_map(|(p, _)| {
+            .enumerate()
+            .filter(|(i, _)| self.ctx.get(*i).is_some())
+            .filter_map(|(_, p)| {
                 let (group, attr) = p.name.split_once('.')?;
                 (group == prefix).then(|| Value::from(attr))
             })
@@ -315,15 +368,15 @@ pub struct ContextBuilder<'a> {
     channel: Channel,
     language: Language,
     /// The practice's values and today's date.
-    shared: Slots,
+    shared: [Slot; N],
     weekdays: [Arc<str>; 7],
     default_label: Arc<str>,
     /// The practice's message labels by appointment type.
     labels: Vec<(&'a str, Arc<str>)>,
 }
 
-fn shared_str(s: &str) -> Option<Arc<str>> {
-    Some(Arc::from(s.trim()))
+fn shared(s: &str) -> Slot {
+    Slot::Shared(Arc::from(s.trim()))
 }
 
 impl<'a> ContextBuilder<'a> {
@@ -333,13 +386,13 @@ impl<'a> ContextBuilder<'a> {
         language: Language,
         today: NaiveDate,
     ) -> Self {
-        let mut shared: Slots = Default::default();
-        shared[PRAXIS_NAME] = shared_str(&practice.name);
-        shared[PRAXIS_TELEFON] = shared_str(&practice.phone);
-        shared[PRAXIS_EMAIL] = shared_str(&practice.email);
-        shared[PRAXIS_ADRESSE] = Some(Arc::from(one_line(&practice.address)));
-        shared[PRAXIS_WEBSEITE] = shared_str(&practice.web);
-        shared[HEUTE] = Some(Arc::from(format_date(today, language)));
+        let mut s: [Slot; N] = Default::default();
+        s[PRAXIS_NAME] = shared(&practice.name);
+        s[PRAXIS_TELEFON] = shared(&practice.phone);
+        s[PRAXIS_EMAIL] = shared(&practice.email);
+        s[PRAXIS_ADRESSE] = shared(&one_line(&practice.address));
+        s[PRAXIS_WEBSEITE] = shared(&practice.web);
+        s[HEUTE] = shared(&format_date(today, language));
         use chrono::Weekday::*;
         let weekdays =
             [Mon, Tue, Wed, Thu, Fri, Sat, Sun].map(|w| Arc::from(weekday_name(w, language)));
@@ -353,7 +406,7 @@ impl<'a> ContextBuilder<'a> {
             practice,
             channel,
             language,
-            shared,
+            shared: s,
             weekdays,
             default_label: Arc::from(default_label(language)),
             labels,
@@ -375,36 +428,46 @@ impl<'a> ContextBuilder<'a> {
         appointment: Option<&Appointment>,
         unsubscribe_link: Option<&str>,
     ) -> MessageContext {
-        let mut v = self.shared.clone();
-        v[ANREDE] = Some(Arc::from(anrede(person, self.language)));
-        v[TITEL] = shared_str(&person.title);
-        v[VORNAME] = shared_str(&person.first_name);
-        v[NACHNAME] = shared_str(&person.last_name);
-        v[NAME] = Some(Arc::from(person.full_name()));
+        let lang = self.language;
+        let mut c = Inner {
+            text: String::with_capacity(160),
+            slots: self.shared.clone(),
+        };
+        c.own(ANREDE, |t| push_anrede(t, person, lang));
+        c.own_str(TITEL, &person.title);
+        c.own_str(VORNAME, &person.first_name);
+        c.own_str(NACHNAME, &person.last_name);
+        c.own(NAME, |t| person.push_full_name(t));
         if let Some(a) = appointment {
-            v[TERMIN_DATUM] = Some(Arc::from(format_date(a.start.date(), self.language)));
-            v[TERMIN_WOCHENTAG] =
-                Some(self.weekdays[a.start.weekday().num_days_from_monday() as usize].clone());
-            v[TERMIN_UHRZEIT] = Some(Arc::from(format_time(a.start)));
-            v[TERMIN_ENDE] = Some(Arc::from(format_time(a.end)));
-            v[TERMIN_BEZEICHNUNG] = Some(self.label(&a.kind));
-            v[TERMIN_ORT] = shared_str(&a.location);
+            c.own(TERMIN_DATUM, |t| push_date(t, a.start.date(), lang));
+            c.slots[TERMIN_WOCHENTAG] = Slot::Shared(
+                self.weekdays[a.start.weekday().num_days_from_monday() as usize].clone(),
+            );
+            c.own(TERMIN_UHRZEIT, |t| push_time(t, a.start));
+            c.own(TERMIN_ENDE, |t| push_time(t, a.end));
+            c.slots[TERMIN_BEZEICHNUNG] = Slot::Shared(self.label(&a.kind));
+            c.own_str(TERMIN_ORT, &a.location);
             if self.practice.therapist_in_messages {
-                v[TERMIN_BEHANDLER] = shared_str(&a.therapist);
+                c.own_str(TERMIN_BEHANDLER, &a.therapist);
             }
         }
         match self.channel {
             Channel::Letter => {
-                v[ANSCHRIFT] = Some(Arc::from(address_block(person).join("\n")));
+                c.own(ANSCHRIFT, |t| {
+                    for (i, line) in address_block(person).iter().enumerate() {
+                        if i > 0 {
+                            t.push('\n');
+                        }
+                        t.push_str(line);
+                    }
+                });
             }
-            Channel::Email => {
-                v[ABMELDELINK] = shared_str(unsubscribe_link.unwrap_or(""));
-            }
+            Channel::Email => c.own_str(ABMELDELINK, unsubscribe_link.unwrap_or("")),
             Channel::Sms => {}
         }
-        debug_assert!(CATALOGUE.iter().zip(v.iter()).all(|(p, x)| x.is_none()
-            || lookup(p.name).is_some_and(|p| p.channels.contains(&self.channel))));
-        MessageContext { slots: Arc::new(v) }
+        debug_assert!((0..N).all(|i| c.get(i).is_none()
+            || lookup(CATALOGUE[i].name).is_some_and(|p| p.channels.contains(&self.channel))));
+        MessageContext { inner: Arc::new(c) }
     }
 }
 

@@ -80,17 +80,22 @@ fn push_year(out: &mut String, y: i32) {
 
 /// Short date: "27.11.2026" (de) or "27/11/2026" (en).
 pub fn format_date(d: NaiveDate, lang: Language) -> String {
+    let mut out = String::with_capacity(10);
+    push_date(&mut out, d, lang);
+    out
+}
+
+/// Appends the short date ([`format_date`]).
+pub fn push_date(out: &mut String, d: NaiveDate, lang: Language) {
     let sep = match lang {
         Language::De => '.',
         Language::En => '/',
     };
-    let mut out = String::with_capacity(10);
-    push_2(&mut out, d.day());
+    push_2(out, d.day());
     out.push(sep);
-    push_2(&mut out, d.month());
+    push_2(out, d.month());
     out.push(sep);
-    push_year(&mut out, d.year());
-    out
+    push_year(out, d.year());
 }
 
 /// Long date: "27. November 2026" (de) or "27 November 2026" (en).
@@ -105,10 +110,15 @@ pub fn format_date_long(d: NaiveDate, lang: Language) -> String {
 /// "14:30".
 pub fn format_time(t: NaiveDateTime) -> String {
     let mut out = String::with_capacity(5);
-    push_2(&mut out, t.hour());
-    out.push(':');
-    push_2(&mut out, t.minute());
+    push_time(&mut out, t);
     out
+}
+
+/// Appends the time ([`format_time`]).
+pub fn push_time(out: &mut String, t: NaiveDateTime) {
+    push_2(out, t.hour());
+    out.push(':');
+    push_2(out, t.minute());
 }
 
 #[cfg(test)]
