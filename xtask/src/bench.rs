@@ -254,7 +254,10 @@ fn render_goal(lines: &[BenchLine]) {
             .iter()
             .find(|l| l.side == side && l.label.ends_with(suffix))
     };
-    if let (Some(j), Some(b)) = (find("jinja2", "render only"), find("browser", "context+render")) {
+    if let (Some(j), Some(b)) = (
+        find("jinja2", "render only"),
+        find("browser", "context+render"),
+    ) {
         let (med, min) = (j.median / b.median, j.min / b.min);
         println!(
             "goal: Jinja2 render only / browser context+render = {med:.2}× on medians, {min:.2}× on minima (≥ 5×: {})",

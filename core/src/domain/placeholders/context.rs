@@ -28,19 +28,22 @@ use crate::domain::template::Language;
 /// Number of catalogue entries, i.e. of slots in a context.
 const N: usize = CATALOGUE.len();
 
-/// Where a value is.
-#[derive(Clone, Debug, Default)]
+/// Where a value is (small and `Copy`: a context is an array of these, no reference count
+/// per value).
+#[derive(Clone, Copy, Debug, Default)]
 enum Slot {
     #[default]
     Empty,
     /// A range of the context's own text.
     Own(u32, u32),
-    /// A value shared by the contexts of a batch.
-    Shared(Arc<str>),
+    /// An entry of the batch's shared values.
+    Shared(u32),
 }
 
 #[derive(Debug, Default)]
 struct Inner {
+    /// Values shared by the contexts of a batch (practice, today, weekdays, labels).
+    shared: Arc<[Arc<str>]>,
     /// The recipient's own values, one after another.
     text: String,
     slots: [Slot; N],
@@ -48,10 +51,10 @@ struct Inner {
 
 impl Inner {
     fn get(&self, i: usize) -> Option<&str> {
-        match &self.slots[i] {
+        match self.slots[i] {
             Slot::Empty => None,
-            Slot::Own(a, b) => Some(&self.text[*a as usize..*b as usize]),
-            Slot::Shared(s) => Some(s),
+            Slot::Own(a, b) => Some(&self.text[a as usize..b as usize]),
+            Slot::Shared(k) => Some(&self.shared[k as usize]),
         }
     }
 
@@ -68,11 +71,15 @@ impl Inner {
     }
 
     fn value(&self, i: usize) -> Option<Value> {
-        match &self.slots[i] {
+        match self.slots[i] {
             Slot::Empty => None,
-            Slot::Own(a, b) => Some(Value::from(&self.text[*a as usize..*b as usize])),
-            Slot::Shared(s) => Some(Value::from(s.clone())),
+            Slot::Own(a, b) => Some(Value::from(&self.text[a as usize..b as usize])),
+            Slot::Shared(k) => Some(Value::from(&self.shared[k as usize])),
         }
+    }
+
+    fn has_any(&self, slots: &[usize]) -> bool {
+        slots.iter().any(|&i| !matches!(self.slots[i], Slot::Empty))
     }
 }
 
@@ -146,23 +153,53 @@ enum Group {
     Termin,
 }
 
+const PRAXIS_SLOTS: &[usize] = &[
+    PRAXIS_NAME,
+    PRAXIS_TELEFON,
+    PRAXIS_EMAIL,
+    PRAXIS_ADRESSE,
+    PRAXIS_WEBSEITE,
+];
+const TERMIN_SLOTS: &[usize] = &[
+    TERMIN_DATUM,
+    TERMIN_WOCHENTAG,
+    TERMIN_UHRZEIT,
+    TERMIN_ENDE,
+    TERMIN_BEZEICHNUNG,
+    TERMIN_ORT,
+    TERMIN_BEHANDLER,
+];
+
 impl Group {
     fn slot(self, attr: &str) -> Option<usize> {
-        Some(match (self, attr) {
-            (Group::Praxis, "name") => PRAXIS_NAME,
-            (Group::Praxis, "telefon") => PRAXIS_TELEFON,
-            (Group::Praxis, "email") => PRAXIS_EMAIL,
-            (Group::Praxis, "adresse") => PRAXIS_ADRESSE,
-            (Group::Praxis, "webseite") => PRAXIS_WEBSEITE,
-            (Group::Termin, "datum") => TERMIN_DATUM,
-            (Group::Termin, "wochentag") => TERMIN_WOCHENTAG,
-            (Group::Termin, "uhrzeit") => TERMIN_UHRZEIT,
-            (Group::Termin, "ende") => TERMIN_ENDE,
-            (Group::Termin, "bezeichnung") => TERMIN_BEZEICHNUNG,
-            (Group::Termin, "ort") => TERMIN_ORT,
-            (Group::Termin, "behandler") => TERMIN_BEHANDLER,
-            _ => return None,
+        Some(match self {
+            Group::Praxis => match attr {
+                "name" => PRAXIS_NAME,
+                "telefon" => PRAXIS_TELEFON,
+                "email" => PRAXIS_EMAIL,
+                "adresse" => PRAXIS_ADRESSE,
+                "webseite" => PRAXIS_WEBSEITE,
+                _ => return None,
+            },
+            Group::Termin => match attr {
+                "datum" => TERMIN_DATUM,
+                "wochentag" => TERMIN_WOCHENTAG,
+                "uhrzeit" => TERMIN_UHRZEIT,
+                "ende" => TERMIN_ENDE,
+                "bezeichnung" => TERMIN_BEZEICHNUNG,
+                "ort" => TERMIN_ORT,
+                "behandler" => TERMIN_BEHANDLER,
+                _ => return None,
+            },
         })
+    }
+
+    /// The slots of the group's attributes.
+    fn slots(self) -> &'static [usize] {
+        match self {
+            Group::Praxis => PRAXIS_SLOTS,
+            Group::Termin => TERMIN_SLOTS,
+        }
     }
 
     fn prefix(self) -> &'static str {
@@ -235,11 +272,7 @@ impl MessageContext {
     /// `termin` are objects of their own). Cheap: no value is copied.
     pub fn to_value(&self) -> Value {
         let group = |g: Group| {
-            let present = CATALOGUE.iter().enumerate().any(|(i, p)| {
-                p.name.split_once('.').map(|x| x.0) == Some(g.prefix())
-                    && self.inner.get(i).is_some()
-            });
-            present.then(|| {
+            self.inner.has_any(g.slots()).then(|| {
                 Value::from_object(GroupObject {
                     ctx: self.inner.clone(),
                     group: g,
@@ -361,23 +394,23 @@ pub fn build_context(input: ContextInput<'_>) -> MessageContext {
 }
 
 /// Builds the contexts of a batch: one practice, channel, language and date. What is the
-/// same for every recipient is formatted once, here.
+/// same for every recipient is formatted once, here, and shared by every context.
 #[derive(Clone, Debug)]
 pub struct ContextBuilder<'a> {
     practice: &'a PracticeSettings,
     channel: Channel,
     language: Language,
-    /// The practice's values and today's date.
-    shared: [Slot; N],
-    weekdays: [Arc<str>; 7],
-    default_label: Arc<str>,
-    /// The practice's message labels by appointment type.
-    labels: Vec<(&'a str, Arc<str>)>,
+    /// The practice's values, today, the weekdays, the default label and the practice's labels.
+    shared: Arc<[Arc<str>]>,
+    /// The slots of the practice's values and of today.
+    fixed: [Slot; N],
+    /// The message labels by appointment type (index into `shared`).
+    labels: Vec<(&'a str, u32)>,
 }
 
-fn shared(s: &str) -> Slot {
-    Slot::Shared(Arc::from(s.trim()))
-}
+/// Indices into the shared values after the fixed ones.
+const WEEKDAYS_AT: u32 = 6;
+const DEFAULT_LABEL_AT: u32 = WEEKDAYS_AT + 7;
 
 impl<'a> ContextBuilder<'a> {
     pub fn new(
@@ -386,39 +419,51 @@ impl<'a> ContextBuilder<'a> {
         language: Language,
         today: NaiveDate,
     ) -> Self {
-        let mut s: [Slot; N] = Default::default();
-        s[PRAXIS_NAME] = shared(&practice.name);
-        s[PRAXIS_TELEFON] = shared(&practice.phone);
-        s[PRAXIS_EMAIL] = shared(&practice.email);
-        s[PRAXIS_ADRESSE] = shared(&one_line(&practice.address));
-        s[PRAXIS_WEBSEITE] = shared(&practice.web);
-        s[HEUTE] = shared(&format_date(today, language));
         use chrono::Weekday::*;
-        let weekdays =
-            [Mon, Tue, Wed, Thu, Fri, Sat, Sun].map(|w| Arc::from(weekday_name(w, language)));
-        let labels = practice
-            .appointment_labels
-            .iter()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(k, l)| (k.as_str(), Arc::from(l.trim())))
-            .collect();
+        let mut shared: Vec<Arc<str>> = Vec::with_capacity(16);
+        let mut fixed: [Slot; N] = Default::default();
+        for (slot, value) in [
+            (PRAXIS_NAME, practice.name.trim().to_string()),
+            (PRAXIS_TELEFON, practice.phone.trim().to_string()),
+            (PRAXIS_EMAIL, practice.email.trim().to_string()),
+            (PRAXIS_ADRESSE, one_line(&practice.address)),
+            (PRAXIS_WEBSEITE, practice.web.trim().to_string()),
+            (HEUTE, format_date(today, language)),
+        ] {
+            fixed[slot] = Slot::Shared(shared.len() as u32);
+            shared.push(Arc::from(value));
+        }
+        debug_assert_eq!(shared.len() as u32, WEEKDAYS_AT);
+        shared.extend(
+            [Mon, Tue, Wed, Thu, Fri, Sat, Sun].map(|w| Arc::from(weekday_name(w, language))),
+        );
+        shared.push(Arc::from(default_label(language)));
+        let mut labels = Vec::new();
+        for (kind, label) in &practice.appointment_labels {
+            if !label.trim().is_empty() {
+                labels.push((kind.as_str(), shared.len() as u32));
+                shared.push(Arc::from(label.trim()));
+            }
+        }
         ContextBuilder {
             practice,
             channel,
             language,
-            shared: s,
-            weekdays,
-            default_label: Arc::from(default_label(language)),
+            shared: shared.into(),
+            fixed,
             labels,
         }
     }
 
-    fn label(&self, kind: &str) -> Arc<str> {
+    /// The shared value of the message label of an appointment type.
+    fn label(&self, kind: &str) -> Slot {
         let kind = kind.trim();
-        self.labels
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or_else(|| self.default_label.clone(), |(_, l)| l.clone())
+        Slot::Shared(
+            self.labels
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map_or(DEFAULT_LABEL_AT, |(_, i)| *i),
+        )
     }
 
     /// The context of one recipient (with their appointment, for appointment messages).
@@ -430,8 +475,9 @@ impl<'a> ContextBuilder<'a> {
     ) -> MessageContext {
         let lang = self.language;
         let mut c = Inner {
+            shared: self.shared.clone(),
             text: String::with_capacity(160),
-            slots: self.shared.clone(),
+            slots: self.fixed,
         };
         c.own(ANREDE, |t| push_anrede(t, person, lang));
         c.own_str(TITEL, &person.title);
@@ -440,12 +486,11 @@ impl<'a> ContextBuilder<'a> {
         c.own(NAME, |t| person.push_full_name(t));
         if let Some(a) = appointment {
             c.own(TERMIN_DATUM, |t| push_date(t, a.start.date(), lang));
-            c.slots[TERMIN_WOCHENTAG] = Slot::Shared(
-                self.weekdays[a.start.weekday().num_days_from_monday() as usize].clone(),
-            );
+            c.slots[TERMIN_WOCHENTAG] =
+                Slot::Shared(WEEKDAYS_AT + a.start.weekday().num_days_from_monday());
             c.own(TERMIN_UHRZEIT, |t| push_time(t, a.start));
             c.own(TERMIN_ENDE, |t| push_time(t, a.end));
-            c.slots[TERMIN_BEZEICHNUNG] = Slot::Shared(self.label(&a.kind));
+            c.slots[TERMIN_BEZEICHNUNG] = self.label(&a.kind);
             c.own_str(TERMIN_ORT, &a.location);
             if self.practice.therapist_in_messages {
                 c.own_str(TERMIN_BEHANDLER, &a.therapist);

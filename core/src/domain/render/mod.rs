@@ -14,7 +14,9 @@ mod tests;
 mod validate;
 mod warnings;
 
-use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
+use std::fmt::Write as _;
+
+use minijinja::{AutoEscape, Environment, Error, Value};
 use serde::{Deserialize, Serialize};
 
 use super::email_html::{self, VALUE_END, VALUE_START};
@@ -95,7 +97,14 @@ fn finish(r: Result<String, Error>, source: &str) -> Result<String, RenderError>
 
 impl<'s> Renderer<'s> {
     pub fn new(language: Language) -> Self {
-        let text_env = base_env(language);
+        let mut text_env = base_env(language);
+        // Strings are written as they are (what the default formatter does through `Display`,
+        // without the formatting machinery); anything else, or inside `{% autoescape %}`, the
+        // default way.
+        text_env.set_formatter(|out, state, value| match value.as_str() {
+            Some(s) if *state.auto_escape() == AutoEscape::None => Ok(out.write_str(s)?),
+            _ => minijinja::escape_formatter(out, state, value),
+        });
         let mut html_env = base_env(language);
         html_env.set_auto_escape_callback(|_| AutoEscape::Html);
         // Every printed value is wrapped in markers; email_html escapes it (ignoring `|safe`)
@@ -104,9 +113,20 @@ impl<'s> Renderer<'s> {
             if value.is_undefined() || value.is_none() {
                 return Ok(());
             }
-            let s = strip_markers(&value.to_string());
-            out.write_str(&format!("{VALUE_START}{s}{VALUE_END}"))
-                .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
+            let owned;
+            let s = match value.as_str() {
+                Some(s) => s,
+                None => {
+                    owned = value.to_string();
+                    &owned
+                }
+            };
+            out.write_char(VALUE_START)?;
+            for part in s.split([VALUE_START, VALUE_END]) {
+                out.write_str(part)?;
+            }
+            out.write_char(VALUE_END)?;
+            Ok(())
         });
         Renderer {
             text_env,
