@@ -5,7 +5,7 @@
 //!   CARGO_PROFILE_RELEASE_OPT_LEVEL=3 cargo run --release --example bench_render
 //! Environment: `PYTHON` (default `python3`, needs Jinja2; `cargo xtask bench render` sets it to
 //! its virtualenv with the pinned Jinja2), `N` (default 10000),
-//! `ROUNDS` (default 7).
+//! `ROUNDS` (default `RENDER_RUNS`, 11).
 
 use std::time::Instant;
 
@@ -58,7 +58,7 @@ fn main() {
     let rounds: usize = std::env::var("ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(7);
+        .unwrap_or(bench_common::RENDER_RUNS);
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
 
     let template = shipped_template(&shipped_id(

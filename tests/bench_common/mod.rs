@@ -395,6 +395,10 @@ pub fn render_template_source() -> (String, String) {
     (t.id, t.body)
 }
 
+/// Runs of each render measurement (browser, native and Jinja2 alike): on the shared 2-core
+/// machine minima need more than a handful of runs to settle.
+pub const RENDER_RUNS: usize = 11;
+
 /// The context builder of the render benchmark's batch (one per batch, as the app sends one
 /// template to many recipients): what is the same for all recipients is formatted here once.
 pub fn render_builder(practice: &PracticeSettings) -> ContextBuilder<'_> {

@@ -63,9 +63,12 @@ pub fn weekday_name(w: Weekday, lang: Language) -> &'static str {
     }
 }
 
+/// "00" to "99", two characters each.
+const TWO_DIGITS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
 fn push_2(out: &mut String, n: u32) {
-    out.push(char::from(b'0' + (n / 10 % 10) as u8));
-    out.push(char::from(b'0' + (n % 10) as u8));
+    let i = (n % 100) as usize * 2;
+    out.push_str(&TWO_DIGITS[i..i + 2]);
 }
 
 fn push_year(out: &mut String, y: i32) {
