@@ -40,7 +40,7 @@ fn main() {
         }
         "render" => {
             let n = env_usize("PB_BENCH_MESSAGES", 10_000);
-            for f in bench_common::render_figures(&now, n, 7) {
+            for f in bench_common::render_figures(&now, n, bench_common::RENDER_RUNS) {
                 println!("{}", f.line("native"));
             }
         }

@@ -3,8 +3,9 @@
 //!
 //! Run (figures in BENCHMARKS.md):
 //!   CARGO_PROFILE_RELEASE_OPT_LEVEL=3 cargo run --release --example bench_render
-//! Environment: `PYTHON` (default `python3`, needs `pip install jinja2`), `N` (default 10000),
-//! `ROUNDS` (default 7).
+//! Environment: `PYTHON` (default `python3`, needs Jinja2; `cargo xtask bench render` sets it to
+//! its virtualenv with the pinned Jinja2), `N` (default 10000),
+//! `ROUNDS` (default `RENDER_RUNS`, 11).
 
 use std::time::Instant;
 
@@ -57,7 +58,7 @@ fn main() {
     let rounds: usize = std::env::var("ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(7);
+        .unwrap_or(bench_common::RENDER_RUNS);
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
 
     let template = shipped_template(&shipped_id(
@@ -69,25 +70,32 @@ fn main() {
     let source = template.body.clone();
     let practice = render_practice();
     let people = people(n);
-    let build = |x: &(Person, Appointment)| -> MessageContext {
-        bench_common::render_context(&practice, x)
-    };
+    let builder = bench_common::render_builder(&practice);
+    let build =
+        |x: &(Person, Appointment)| -> MessageContext { bench_common::render_context(&builder, x) };
 
     let renderer = Renderer::new(Language::De);
     let compiled = renderer.compile(&source).expect("compiles");
 
-    // End to end: build each recipient's context from Person + Appointment, then render.
+    // End to end: the batch's context builder, each recipient's context from Person +
+    // Appointment, then render.
     let (best_e2e, med_e2e, cpu_e2e, outputs) = measure(rounds, || {
+        let b = bench_common::render_builder(&practice);
         people
             .iter()
-            .map(|x| compiled.render(&build(x)).expect("render"))
+            .map(|x| {
+                compiled
+                    .render(&bench_common::render_context(&b, x))
+                    .expect("render")
+            })
             .collect::<Vec<_>>()
     });
     // Context building alone.
     let (best_ctx, _, cpu_ctx, _) = measure(rounds, || {
+        let b = bench_common::render_builder(&practice);
         people
             .iter()
-            .map(|x| build(x).to_value())
+            .map(|x| bench_common::render_context(&b, x).to_value())
             .collect::<Vec<_>>()
     });
     // Render only, with prebuilt context values (what Jinja2 measures below).

@@ -52,7 +52,7 @@ fn bench_select_browser() {
 fn bench_render_browser() {
     let now = clock();
     let n = env_usize(10_000, option_env!("PB_BENCH_MESSAGES"));
-    for f in bench_common::render_figures(&now, n, 7) {
+    for f in bench_common::render_figures(&now, n, bench_common::RENDER_RUNS) {
         console_log!("{}", f.line("browser"));
     }
 }

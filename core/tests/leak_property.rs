@@ -1,11 +1,17 @@
 //! The leak property: whatever template a user writes, no value outside the channel's
-//! catalogue ever reaches the output. Every forbidden field is filled with a sentinel, and
-//! many generated templates try to reach them (loops over the context, `|tojson`, `|pprint`,
-//! `debug()`, attribute and item access, macros, includes). Errors are fine, leaks are not.
+//! catalogue ever reaches the output. Every forbidden field is filled with a sentinel — among
+//! them the appointment type (treatment data), the therapist (the practice has not switched
+//! therapist names on), the insurance kind, the profession and the birth date (year, and day
+//! and month in every printed form) — and many generated templates try to reach them (loops
+//! over the context, `|tojson`, `|pprint`, `debug()`, attribute and item access, macros,
+//! includes). Errors are fine, leaks are not. `the_detector_catches_every_sentinel` proves
+//! that each sentinel, printed the way a leak would print it, is caught.
 #![cfg(not(target_arch = "wasm32"))]
 
 use chrono::NaiveDate;
-use praxisbote_core::domain::placeholders::{build_context, ContextInput, MessageContext};
+use praxisbote_core::domain::placeholders::{
+    build_context, format_date, format_date_long, ContextInput, MessageContext,
+};
 use praxisbote_core::domain::render::Renderer;
 use praxisbote_core::domain::template::Language;
 use praxisbote_core::domain::{
@@ -15,11 +21,37 @@ use praxisbote_core::domain::{
 };
 use proptest::prelude::*;
 
-/// Every sentinel contains this marker (checked case-insensitively, so `|upper`/`|lower`
-/// cannot hide it).
+/// Every string sentinel contains this marker (checked case-insensitively, so `|upper` /
+/// `|lower` cannot hide it).
 const MARK: &str = "sentinel";
-/// The birth date sentinel's year.
-const BIRTH_YEAR: &str = "1911";
+/// The appointment type: treatment data, never in a message.
+const APPOINTMENT_TYPE: &str = "Lymphdrainage SENTINEL_TERMINART";
+/// The therapist: not in a message while "Behandlername in Nachrichten" is off.
+const THERAPIST: &str = "Frau SENTINEL_BEHANDLER";
+/// Insurance kind of the record: private.
+const INSURANCE: InsuranceKind = InsuranceKind::Private;
+
+fn birth_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1911, 7, 19).unwrap()
+}
+
+/// What no output may contain (lower case): the marker, the appointment type's words, the
+/// insurance kind, and the birth date's year and its day and month as dates are printed.
+/// No other date of the context (today 26.11., appointment 27.11.) shares day and month.
+const FORBIDDEN: &[&str] = &[
+    MARK,
+    "lymphdrainage",
+    "privat",
+    "1911",
+    "19.07",
+    "19.7.",
+    "07-19",
+    "19/07",
+    "07/19",
+    "19. juli",
+    "19 july",
+    "july 19",
+];
 
 fn record(channel: Channel) -> PersonRecord {
     let mut consents = Consents::default();
@@ -66,15 +98,24 @@ fn record(channel: Channel) -> PersonRecord {
             external_id: Some("SENTINEL_EXTERN".into()),
         },
         sensitive: Sensitive {
-            birth_date: NaiveDate::from_ymd_opt(1911, 11, 11),
+            birth_date: Some(birth_date()),
             profession: "SENTINEL_BERUF".into(),
-            insurance_kind: InsuranceKind::Private,
+            insurance_kind: INSURANCE,
             insurance_number: "SENTINEL_VERSICHERUNG".into(),
         },
     }
 }
 
-fn practice() -> PracticeSettings {
+/// The practice; with `labelled`, it gave the appointment type a message label of its own.
+fn practice(labelled: bool) -> PracticeSettings {
+    let mut appointment_labels = std::collections::BTreeMap::new();
+    appointment_labels.insert("Rückenschule".to_string(), "Kurs Rückenschule".to_string());
+    if labelled {
+        appointment_labels.insert(
+            APPOINTMENT_TYPE.to_string(),
+            "Behandlungstermin".to_string(),
+        );
+    }
     PracticeSettings {
         name: "Praxis Sonnenschein".into(),
         address: PostalAddress {
@@ -94,6 +135,8 @@ fn practice() -> PracticeSettings {
         },
         bank_details: "SENTINEL_BANK".into(),
         letter_form: Default::default(),
+        appointment_labels,
+        therapist_in_messages: false,
     }
 }
 
@@ -107,16 +150,25 @@ fn appointment() -> Appointment {
         person_id: PersonId("SENTINEL_ID".into()),
         start,
         end: start + chrono::Duration::minutes(30),
-        therapist: "Frau Weber".into(),
+        therapist: THERAPIST.into(),
         location: "Raum 2".into(),
-        kind: "Physiotherapie".into(),
+        kind: APPOINTMENT_TYPE.into(),
         status: AppointmentStatus::Cancelled,
     }
 }
 
 fn context(channel: Channel, language: Language, with_appt: bool) -> MessageContext {
+    labelled_context(channel, language, with_appt, false)
+}
+
+fn labelled_context(
+    channel: Channel,
+    language: Language,
+    with_appt: bool,
+    labelled: bool,
+) -> MessageContext {
     let rec = record(channel);
-    let practice = practice();
+    let practice = practice(labelled);
     let appt = appointment();
     build_context(ContextInput {
         // The privacy invariant under test: only the `Person` part goes in.
@@ -167,6 +219,14 @@ const NAMES: &[&str] = &[
     "profession",
     "insurance_number",
     "insurance_kind",
+    "versicherungsart",
+    "art",
+    "terminart",
+    "typ",
+    "behandler",
+    "therapist",
+    "bezeichnung",
+    "location",
     "mobile",
     "landline",
     "tags",
@@ -228,6 +288,11 @@ const FRAGMENTS: &[&str] = &[
     "{{ ''.__class__.__mro__ }}",
     "{{ praxis['bank_details'] }}",
     "{{ termin['status'] }}{{ termin.id }}{{ termin.person_id }}",
+    "{{ termin.art }}{{ termin.kind }}{{ termin.typ }}",
+    "{{ termin.behandler }}{{ termin.therapist }}",
+    "{{ termin.bezeichnung }} {{ termin['kind'] }} {{ termin|attr('therapist') }}",
+    "{% if termin.behandler is defined %}{{ termin.behandler }}{% endif %}",
+    "{{ termin.bezeichnung|tojson }}{{ termin.wochentag }}",
     "{{ anschrift|tojson }}",
     "{{ heute|datum('lang') }} {{ heute|wochentag }}",
     "{{ (praxis|tojson)|upper }}",
@@ -263,16 +328,30 @@ fn channel() -> impl Strategy<Value = Channel> {
     prop::sample::select(&Channel::ALL[..])
 }
 
-fn assert_no_leak(what: &str, text: &str, template: &str) {
+/// The first forbidden string in `text`, if any.
+fn leak(text: &str) -> Option<&'static str> {
     let lower = text.to_lowercase();
-    assert!(
-        !lower.contains(MARK) && !lower.contains(BIRTH_YEAR),
-        "LEAK in {what}\ntemplate: {template}\noutput: {text}"
-    );
+    FORBIDDEN.iter().copied().find(|f| lower.contains(f))
+}
+
+fn assert_no_leak(what: &str, text: &str, template: &str) {
+    if let Some(f) = leak(text) {
+        panic!("LEAK ({f}) in {what}\ntemplate: {template}\noutput: {text}");
+    }
 }
 
 fn check(template: &str, channel: Channel, language: Language, with_appt: bool) {
-    let ctx = context(channel, language, with_appt);
+    check_labelled(template, channel, language, with_appt, false);
+}
+
+fn check_labelled(
+    template: &str,
+    channel: Channel,
+    language: Language,
+    with_appt: bool,
+    labelled: bool,
+) {
+    let ctx = labelled_context(channel, language, with_appt, labelled);
     let r = Renderer::new(language);
     match r.render(template, &ctx) {
         Ok(out) => assert_no_leak("text", &out, template),
@@ -288,10 +367,65 @@ fn check(template: &str, channel: Channel, language: Language, with_appt: bool) 
 fn the_context_itself_holds_no_sentinel() {
     for ch in Channel::ALL {
         for lang in Language::ALL {
-            let ctx = context(ch, lang, true);
-            for (k, v) in ctx.iter() {
-                assert_no_leak(k, v, "-");
+            for labelled in [false, true] {
+                let ctx = labelled_context(ch, lang, true, labelled);
+                for (k, v) in ctx.iter() {
+                    assert_no_leak(k, v, "-");
+                }
+                let label = ctx.get("termin.bezeichnung");
+                let want = match (labelled, lang) {
+                    (true, _) => "Behandlungstermin",
+                    (false, Language::De) => "Termin",
+                    (false, Language::En) => "Appointment",
+                };
+                assert_eq!(label, Some(want));
             }
+        }
+    }
+}
+
+/// The detector must catch each sentinel printed the way a leak would print it; otherwise
+/// the property below could pass while data leaks.
+#[test]
+fn the_detector_catches_every_sentinel() {
+    let rec = record(Channel::Sms);
+    let b = birth_date();
+    let mut printed: Vec<String> = vec![
+        APPOINTMENT_TYPE.into(),
+        "Lymphdrainage".into(),
+        THERAPIST.into(),
+        rec.sensitive.profession.clone(),
+        rec.sensitive.insurance_number.clone(),
+        INSURANCE.label_de().into(),
+        format!("{INSURANCE:?}"),
+        serde_json::to_string(&INSURANCE).unwrap(),
+        b.to_string(),
+        serde_json::to_string(&rec.sensitive).unwrap(),
+        "19.07.".into(),
+        "am 19.7. geboren".into(),
+    ];
+    for lang in Language::ALL {
+        printed.push(format_date(b, lang));
+        printed.push(format_date_long(b, lang));
+        // Day and month without the year (a birthday greeting "zum 19.07." would leak them).
+        let without_year = format_date(b, lang);
+        printed.push(without_year[..5].to_string());
+    }
+    printed.push("July 19".into());
+    for p in &printed {
+        assert!(leak(p).is_some(), "not caught: {p}");
+        assert!(leak(&p.to_uppercase()).is_some(), "not caught: {p}");
+    }
+    // And nothing an allowed context prints is caught.
+    for ch in Channel::ALL {
+        for lang in Language::ALL {
+            let out = Renderer::new(lang)
+                .render(
+                    "{{ debug() }}{{ praxis|tojson }}{{ termin|tojson }}",
+                    &context(ch, lang, true),
+                )
+                .unwrap();
+            assert_eq!(leak(&out), None, "{out}");
         }
     }
 }
@@ -324,10 +458,12 @@ fn dumps_do_render_the_allowed_values() {
     // Sanity check that the probes reach the context at all: a dump shows allowed values.
     let ctx = context(Channel::Email, Language::De, true);
     let out = Renderer::new(Language::De)
-        .render("{{ debug() }}{{ praxis|tojson }}", &ctx)
+        .render("{{ debug() }}{{ praxis|tojson }}{{ termin|tojson }}", &ctx)
         .unwrap();
     assert!(out.contains("Praxis Sonnenschein"), "{out}");
     assert!(out.contains("abmeldelink"), "{out}");
+    assert!(out.contains("\"bezeichnung\": \"Termin\""), "{out}");
+    assert!(out.contains("Raum 2"), "{out}");
 }
 
 proptest! {
@@ -339,9 +475,10 @@ proptest! {
         channel in channel(),
         en in any::<bool>(),
         with_appt in any::<bool>(),
+        labelled in any::<bool>(),
     ) {
         let template = parts.join("\n");
         let language = if en { Language::En } else { Language::De };
-        check(&template, channel, language, with_appt);
+        check_labelled(&template, channel, language, with_appt, labelled);
     }
 }

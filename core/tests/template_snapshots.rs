@@ -9,9 +9,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use praxisbote_core::domain::placeholders::{build_context, ContextInput};
+use praxisbote_core::domain::address::address_block;
+use praxisbote_core::domain::placeholders::{
+    build_context, message_label, Availability, ContextInput,
+};
 use praxisbote_core::domain::render::{recipient_warnings, validate, Renderer};
-use praxisbote_core::domain::salutation::address_block;
 use praxisbote_core::domain::sms;
 use praxisbote_core::domain::template::shipped_templates;
 use praxisbote_core::domain::{Appointment, Channel, Person, PracticeSettings};
@@ -53,6 +55,35 @@ fn load_recipients() -> Vec<(String, RecipientFixture)> {
         .collect()
 }
 
+/// No appointment type (unless the practice's label names it) and no therapist in any
+/// part of a message; no literal `**` in a plain-text part.
+fn assert_no_treatment_data(
+    t: &praxisbote_core::domain::template::Template,
+    fx: &RecipientFixture,
+    practice: &PracticeSettings,
+    m: &praxisbote_core::domain::render::RenderedMessage,
+) {
+    let all = format!(
+        "{}\n{}\n{}",
+        m.subject.as_deref().unwrap_or(""),
+        m.body,
+        m.html.as_deref().unwrap_or("")
+    );
+    if let Some(a) = &fx.appointment {
+        // Unless the practice's label itself names the type ("Kurs Rückenschule").
+        if !message_label(practice, &a.kind, t.language).contains(a.kind.trim()) {
+            assert!(!all.contains(a.kind.trim()), "{}: type {}", t.id, a.kind);
+        }
+        assert!(
+            !all.contains(a.therapist.trim()) || a.therapist.trim().is_empty(),
+            "{}: {}",
+            t.id,
+            a.therapist
+        );
+    }
+    assert!(!m.body.contains("**"), "{}: ** in the text part", t.id);
+}
+
 #[test]
 fn shipped_templates_render_for_fixture_recipients() {
     let practice: PracticeFixture = serde_json::from_str(
@@ -60,7 +91,7 @@ fn shipped_templates_render_for_fixture_recipients() {
     )
     .unwrap();
     let recipients = load_recipients();
-    assert!(recipients.len() >= 3, "expected fixture recipients");
+    assert!(recipients.len() >= 4, "expected fixture recipients");
     let templates = shipped_templates();
     assert_eq!(templates.len(), 24);
 
@@ -72,8 +103,13 @@ fn shipped_templates_render_for_fixture_recipients() {
     for t in &templates {
         // Shipped templates must pass the pre-send validation (with appointments for
         // reminders, without for everything else).
+        // Shipped templates never need therapist names (off by default).
         let has_appts = t.purpose == praxisbote_core::domain::Purpose::AppointmentReminder;
-        validate(t, has_appts).unwrap_or_else(|e| panic!("{} invalid: {e:?}", t.id));
+        let available = Availability {
+            appointments: has_appts,
+            therapist_names: false,
+        };
+        validate(t, available).unwrap_or_else(|e| panic!("{} invalid: {e:?}", t.id));
         let renderer = Renderer::new(t.language);
         for (case, fx) in &recipients {
             let ctx = build_context(ContextInput {
@@ -100,6 +136,7 @@ fn shipped_templates_render_for_fixture_recipients() {
             match renderer.render_message(t, &ctx) {
                 Err(e) => writeln!(out, "--- error ---\n{e}").unwrap(),
                 Ok(m) => {
+                    assert_no_treatment_data(t, fx, &practice.practice, &m);
                     if let Some(s) = &m.subject {
                         writeln!(out, "--- subject ---\n{s}").unwrap();
                     }

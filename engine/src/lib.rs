@@ -9,7 +9,8 @@
 //!
 //! Entries (names as exported to JS):
 //! - `render_message(template, context)` → `Result<RenderedMessage, RenderError>`
-//! - `validate(template, has_appointments)` → `Result<(), Vec<TemplateError>>`
+//! - `validate(template, available)` → `Result<(), Vec<TemplateError>>` (`available`: an
+//!   `Availability`: recipients with appointments, therapist names shown)
 //! - `recipient_warnings(template, context)` → `Vec<RecipientWarning>`
 //! - `template_hints(template)` → `Vec<String>`
 //! - `demo(seed, today)` → `Result<DemoPractice, String>` (the demo generator and its name
@@ -19,7 +20,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use praxisbote_core::domain::model::Channel;
-use praxisbote_core::domain::placeholders::MessageContext;
+use praxisbote_core::domain::placeholders::{Availability, MessageContext};
 use praxisbote_core::domain::render::{self, RenderError, Renderer};
 use praxisbote_core::domain::template::{Language, Template};
 use serde::{Deserialize, Serialize};
@@ -89,10 +90,16 @@ pub fn render_message(template_json: &str, context_json: &str) -> String {
     to_json(&r)
 }
 
-/// `Result<(), Vec<TemplateError>>` as JSON (an unreadable template is an `Err` render error).
-pub fn validate(template_json: &str, has_appointments: bool) -> String {
-    match template(template_json) {
-        Ok(t) => to_json(&render::validate(&t, has_appointments)),
+/// `Result<(), Vec<TemplateError>>` as JSON (an unreadable template or availability is an
+/// `Err` render error).
+pub fn validate(template_json: &str, available_json: &str) -> String {
+    let available = serde_json::from_str::<Availability>(available_json).map_err(|e| RenderError {
+        message: format!("Ungültige Angaben zur Prüfung: {e}"),
+        line: None,
+        ..Default::default()
+    });
+    match template(template_json).and_then(|t| Ok((t, available?))) {
+        Ok((t, available)) => to_json(&render::validate(&t, available)),
         Err(e) => to_json(&Err::<(), _>(e)),
     }
 }
@@ -134,8 +141,8 @@ mod exports {
     }
 
     #[wasm_bindgen]
-    pub fn validate(template: &str, has_appointments: bool) -> String {
-        super::validate(template, has_appointments)
+    pub fn validate(template: &str, available: &str) -> String {
+        super::validate(template, available)
     }
 
     #[wasm_bindgen]
@@ -248,10 +255,27 @@ mod tests {
             .unwrap();
         t.body = "Hallo {{ vorname }}, {{ geburtsdatum }} {{ titel }}".into();
         let tj = serde_json::to_string(&t).unwrap();
+        let off = Availability::default();
         let v: Result<(), Vec<TemplateError>> =
-            serde_json::from_str(&validate(&tj, false)).unwrap();
-        assert_eq!(v, render::validate(&t, false));
+            serde_json::from_str(&validate(&tj, &serde_json::to_string(&off).unwrap())).unwrap();
+        assert_eq!(v, render::validate(&t, off));
         assert!(v.is_err());
+        // The therapist only when the practice shows it.
+        t.body = "{{ termin.behandler }}".into();
+        let tj = serde_json::to_string(&t).unwrap();
+        for therapist_names in [false, true] {
+            let a = Availability {
+                appointments: true,
+                therapist_names,
+            };
+            let v: Result<(), Vec<TemplateError>> =
+                serde_json::from_str(&validate(&tj, &serde_json::to_string(&a).unwrap())).unwrap();
+            assert_eq!(v.is_ok(), therapist_names);
+        }
+        let bad: Result<(), RenderError> = serde_json::from_str(&validate(&tj, "7")).unwrap();
+        assert!(bad.is_err());
+        t.body = "Hallo {{ vorname }}, {{ titel }}".into();
+        let tj = serde_json::to_string(&t).unwrap();
         let p = person();
         let ctx = ctx_for(&t, &p);
         let w: Vec<RecipientWarning> = serde_json::from_str(&recipient_warnings(

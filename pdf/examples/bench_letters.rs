@@ -5,7 +5,8 @@
 //! Run (figures in BENCHMARKS.md):
 //! `CARGO_PROFILE_RELEASE_OPT_LEVEL=3 cargo run --release -p praxisbote-pdf --example bench_letters`
 //!
-//! Prints figures; it is not a test. Needs `python3` with `reportlab` for the comparison
+//! Prints figures; it is not a test. Needs `PYTHON` (default `python3`) with `reportlab` for the
+//! comparison (`cargo xtask bench letters` installs it into a virtualenv)
 //! (skipped with a note otherwise).
 
 use std::io::Write;
@@ -195,7 +196,9 @@ fn main() {
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bench_reportlab.py");
     let fonts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
-    let out = Command::new("python3")
+    // `cargo xtask bench letters` sets PYTHON to a virtualenv with ReportLab.
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
         .arg(&script)
         .arg(&layout_path)
         .arg(&fonts)

@@ -37,6 +37,7 @@ fn practice(form: LetterForm) -> PracticeSettings {
             ..Default::default()
         },
         letter_form: form,
+        ..Default::default()
     }
 }
 

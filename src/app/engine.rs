@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 
-use crate::domain::placeholders::MessageContext;
+use crate::domain::placeholders::{Availability, MessageContext};
 use crate::domain::render::{
     RecipientWarning, RenderError, RenderedMessage, TemplateError, TemplateErrorKind, TemplatePart,
 };
@@ -121,12 +121,9 @@ fn state_error(message: String) -> TemplateError {
 }
 
 /// [`crate::domain::render::validate`] in the engine.
-pub fn validate(template: &Template, has_appointments: bool) -> Result<(), Vec<TemplateError>> {
-    call::<Result<(), Vec<TemplateError>>>(
-        "validate",
-        &[json(template), JsValue::from_bool(has_appointments)],
-    )
-    .unwrap_or_else(|m| Err(vec![state_error(m)]))
+pub fn validate(template: &Template, available: Availability) -> Result<(), Vec<TemplateError>> {
+    call::<Result<(), Vec<TemplateError>>>("validate", &[json(template), json(&available)])
+        .unwrap_or_else(|m| Err(vec![state_error(m)]))
 }
 
 /// [`crate::domain::render::recipient_warnings`] in the engine (none while it loads).

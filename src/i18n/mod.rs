@@ -154,30 +154,9 @@ pub fn tf(key: &'static str, args: &[(&str, &dyn Display)]) -> String {
 }
 
 /// Replaces every `{name}` in `template` by the matching argument; an unknown placeholder
-/// stays as it is.
+/// stays as it is (the domain's one filler, [`crate::domain::message::fill`]).
 pub fn fill(template: &str, args: &[(&str, &dyn Display)]) -> String {
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) => {
-                let name = &after[..close];
-                match args.iter().find(|(k, _)| *k == name) {
-                    Some((_, v)) => out.push_str(&v.to_string()),
-                    None => out.push_str(&rest[open..open + close + 2]),
-                }
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push_str(&rest[open..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    crate::domain::message::fill(template, args)
 }
 
 /// The `{name}` placeholders of a catalogue value, sorted and deduplicated.

@@ -975,7 +975,11 @@ fn template_errors_in_english_for_every_kind() {
             shipped: false,
             version: 1,
         };
-        let errors = validate(&t, has_appointments).expect_err(body);
+        let available = crate::domain::placeholders::Availability {
+            appointments: has_appointments,
+            therapist_names: false,
+        };
+        let errors = validate(&t, available).expect_err(body);
         let e = errors
             .iter()
             .find(|e| e.kind == kind)
@@ -1028,6 +1032,12 @@ fn template_errors_in_english_for_every_kind() {
         "{{ lieblingsfarbe }}",
         true,
         TemplateErrorKind::Unknown,
+    );
+    check(
+        Channel::Sms,
+        "bei {{ termin.behandler }}",
+        true,
+        TemplateErrorKind::TherapistOff,
     );
     check(
         Channel::Email,

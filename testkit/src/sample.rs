@@ -107,6 +107,8 @@ pub fn settings() -> PracticeSettings {
         },
         bank_details: String::new(),
         letter_form: LetterForm::A,
+        appointment_labels: [("Rückenschule".into(), "Kurs Rückenschule".into())].into(),
+        therapist_in_messages: true,
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::support::{self, Session};
 use praxisbote::domain::demo;
 use praxisbote::domain::print::{document_title, letter_from_text, PrintJob};
-use praxisbote::domain::salutation::address_block;
+use praxisbote::domain::address::address_block;
 use std::process::Command;
 
 /// Fetches a blob/same-origin URL in the page and returns its bytes.
@@ -102,7 +102,7 @@ async fn birthday_letters_become_one_pdf_and_are_logged_as_printed() {
     s.click_button("Alle auswählen").await;
     s.click_button("Aktion").await;
     s.select_by_label("Zweck", "Geburtstag").await;
-    s.click_button("Brief senden …").await;
+    s.click_button("Serienbrief erstellen …").await;
     let counts = s.wait_status_matching("übernommen").await;
     let included = support::numbers(&counts)[3];
     assert!(included >= 1, "{counts}");

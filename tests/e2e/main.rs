@@ -104,7 +104,7 @@ async fn umlaut_insensitive_search_finds_people() {
 }
 
 /// Issue: recipient selection and review. Tomorrow's appointments → select all → SMS reminder
-/// → the review shows red rows with reasons and NEIN rows; "nur mit Einwilligung" removes the
+/// → the review shows red rows with reasons and NEIN rows; "Alle ohne Einwilligung abwählen" removes the
 /// NEIN rows; "Übernahme" reaches the composer with the included count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appointments_tomorrow_sms_review_and_handover() {
@@ -144,13 +144,13 @@ async fn appointments_tomorrow_sms_review_and_handover() {
             .any(|r| r.contains("Mobil") || r.contains("Festnetz") || r.contains("Nummer")),
         "{red:?}"
     );
-    // NEIN rows exist, and after "nur mit Einwilligung" none of them is included.
+    // NEIN rows exist, and after "Alle ohne Einwilligung abwählen" none of them is included.
     let consent_cells = s.all_texts("td .consent-no").await;
     assert!(
         !consent_cells.is_empty(),
         "the demo practice has persons without SMS consent"
     );
-    s.click_button("nur mit Einwilligung").await;
+    s.click_button("Alle ohne Einwilligung abwählen").await;
     let after = s.wait_status_matching("übernommen").await;
     let included_after = support::numbers(&after)[3];
     assert!(included_after <= consented.min(reachable), "{after}");
@@ -251,4 +251,108 @@ async fn unreadable_records_are_set_aside_and_counted_in_a_banner() {
     );
     // The app still works: the patient list is there.
     s.wait_css("table.data tbody tr td a").await;
+}
+
+/// Issue 15: no treatment data in any message. The settings list every appointment type with
+/// the label messages show for it (and why); the composer shows that label, never the type or
+/// the therapist; `{{ termin.art }}` is refused, and `{{ termin.behandler }}` only passes once
+/// the practice switched "Behandlername in Nachrichten" on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appointment_labels_and_therapist_names_follow_the_settings() {
+    // The demo practice's appointment types and therapists.
+    const TYPES: &[&str] = &[
+        "Krankengymnastik",
+        "Manuelle Therapie",
+        "Massage",
+        "Lymphdrainage",
+        "Krankengymnastik am Gerät",
+        "Rückenschule",
+        "Erstgespräch",
+        "Probetraining",
+    ];
+    const THERAPISTS: &[&str] = &[
+        "Sabine Sonnenberg",
+        "Murat Demir",
+        "Katarzyna Nowak",
+        "Jonas Weber",
+        "Eleni Papadaki",
+    ];
+    let s = Session::start().await;
+    s.open("#/einstellungen").await;
+    s.wait_text("Termine in Nachrichten").await;
+    s.wait_text("Lymphdrainage").await;
+    assert!(
+        s.source().await.contains("Die Terminart kann verraten"),
+        "the settings say why the type never appears"
+    );
+    assert!(!s.checkbox_by_label("Behandlername in Nachrichten").await);
+    for t in TYPES {
+        s.fill_by_label(
+            &format!("Bezeichnung in Nachrichten für „{t}“"),
+            "Praxisbesuch",
+        )
+        .await;
+    }
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+
+    s.open("#/versand").await;
+    s.take_over_all("Terminliste", "Terminerinnerung", "E-Mail senden …")
+        .await;
+    s.click_button("Übernahme").await;
+    for i in 1..=3 {
+        s.wait_status_matching(&format!("Vorschau {i} von")).await;
+        let preview = s.text_by_label("Vorschau").await;
+        assert!(preview.contains("Erinnerung: Praxisbesuch am"), "{preview}");
+        for word in TYPES.iter().chain(THERAPISTS) {
+            assert!(!preview.contains(word), "{word} in {preview}");
+        }
+        s.click_button("Nächster Empfänger").await;
+    }
+    let palette = s.text_by_label("Platzhalter einfügen").await;
+    assert!(palette.contains("termin.bezeichnung"), "{palette}");
+    assert!(!palette.contains("termin.behandler"), "{palette}");
+    assert!(!palette.contains("termin.art"), "{palette}");
+
+    // The template check's message, once it names `needle`.
+    async fn error_naming(s: &Session, needle: &str) -> String {
+        s.wait_until(
+            needle,
+            &format!(
+                "const e = document.querySelector(\"[aria-label='Fehler in der Vorlage'] li\"); \
+                 return !!e && e.textContent.includes({needle:?});"
+            ),
+        )
+        .await;
+        s.wait_css("[aria-label='Fehler in der Vorlage'] li")
+            .await
+            .text()
+            .await
+            .unwrap()
+    }
+    s.fill_by_label("Text", "{{ termin.art }}").await;
+    let e = error_naming(&s, "termin.bezeichnung").await;
+    assert!(e.contains("Behandlungsdaten"), "{e}");
+    s.fill_by_label("Text", "bei {{ termin.behandler }}").await;
+    error_naming(&s, "Behandlername in Nachrichten").await;
+
+    // The practice switches therapist names on: the placeholder passes and shows the name.
+    s.open("#/einstellungen").await;
+    s.click_by_label("Behandlername in Nachrichten").await;
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+    s.open("#/versand/vorlage").await;
+    s.wait_status_matching("Vorschau 1 von").await;
+    s.fill_by_label("Text", "bei {{ termin.behandler }}").await;
+    s.wait_until(
+        "the preview with the therapist",
+        "const p = document.querySelector(\"[aria-label='Vorschau'] pre\"); \
+         return !!p && p.textContent.startsWith('bei ');",
+    )
+    .await;
+    let preview = s.text_by_label("Vorschau").await;
+    assert!(
+        THERAPISTS.iter().any(|t| preview.contains(t)),
+        "no therapist in {preview}"
+    );
 }

@@ -11,6 +11,10 @@ pub const BINARYEN_VERSION: &str = "132";
 /// axe-core runs inside the test browser (accessibility test); from npm, like binaryen.
 pub const AXE_VERSION: &str = "4.11.0";
 
+/// Peer baselines of the benchmarks, pinned, installed with pip into a virtualenv in the
+/// tools cache by [`python_baselines`]: Jinja2 (`bench render`), ReportLab (`bench letters`).
+pub const PYTHON_BASELINES: &[(&str, &str)] = &[("Jinja2", "3.1.6"), ("reportlab", "4.4.10")];
+
 /// Debian packages the tests need: browser + driver, fonts for PDFs, poppler for PDF checks,
 /// aiosmtpd as a real SMTP server, postfix for its smtp-sink, Node.js/npm for binaryen.
 pub const TEST_PACKAGES: &[&str] = &[
@@ -91,6 +95,56 @@ pub fn ensure_test_packages() -> Result<()> {
         ]))?;
     }
     Ok(())
+}
+
+/// The Python of the benchmarks' virtualenv (`<tools cache>/python-baselines`) with the pinned
+/// [`PYTHON_BASELINES`]; creates the virtualenv and installs them with pip when missing.
+pub fn python_baselines() -> Result<std::path::PathBuf> {
+    let venv = util::tools_dir().join("python-baselines");
+    let python = venv.join("bin/python");
+    let wanted: Vec<String> = PYTHON_BASELINES
+        .iter()
+        .map(|(name, version)| format!("{name}=={version}"))
+        .collect();
+    let installed = || {
+        let freeze =
+            output(Command::new(&python).args(["-m", "pip", "freeze"])).unwrap_or_default();
+        wanted
+            .iter()
+            .all(|w| freeze.lines().any(|l| l.trim().eq_ignore_ascii_case(w)))
+    };
+    if installed() {
+        return Ok(python);
+    }
+    if !python.exists() {
+        std::fs::create_dir_all(util::tools_dir())?;
+        let mut venv_cmd = Command::new("python3");
+        venv_cmd.args(["-m", "venv"]).arg(&venv);
+        if !succeeds(&mut venv_cmd) {
+            // Debian ships the venv module (ensurepip) separately.
+            apt_install(&["python3-venv"])?;
+            let _ = std::fs::remove_dir_all(&venv);
+            run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        }
+    }
+    eprintln!(
+        "Installing the benchmark baselines into {}: {}",
+        venv.display(),
+        wanted.join(" ")
+    );
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(&wanted))?;
+    if !installed() {
+        return Err(format!("{} lacks {}", venv.display(), wanted.join(" ")).into());
+    }
+    Ok(python)
 }
 
 /// The axe-core script the accessibility test injects into the page.

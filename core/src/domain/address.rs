@@ -1,4 +1,6 @@
-//! Postal address completeness and the address lines shown in the review window.
+//! Postal addresses: the one formatter of every address line (the DIN 5008 recipient block a
+//! letter prints and the review shows, the practice's one-line address, the letterhead and
+//! footer lines), completeness checks, and the one country table (names and postcodes).
 //!
 //! Rules for a deliverable letter address:
 //! - a street; a house number, either in its own field or at the end of the street field
@@ -10,7 +12,7 @@
 //! A foreign address typed without country usually shows up as a postcode that is not five
 //! digits; the reason then says to enter the country.
 
-use super::model::{Person, PostalAddress};
+use super::model::{Gender, Person, PostalAddress};
 
 /// One problem of an address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -74,30 +76,64 @@ fn street_has_number(street: &str) -> bool {
         && street.split_whitespace().count() >= 2
 }
 
-/// (country, digits-and-letters pattern) where `9` is a digit and `A` a letter.
-const POSTCODE_FORMATS: &[(&str, &[&str])] = &[
-    ("AT", &["9999"]),
-    ("CH", &["9999"]),
-    ("LI", &["9999"]),
-    ("BE", &["9999"]),
-    ("DK", &["9999"]),
-    ("LU", &["9999", "L-9999"]),
-    ("HU", &["9999"]),
-    ("NO", &["9999"]),
-    ("FR", &["99999"]),
-    ("IT", &["99999"]),
-    ("ES", &["99999"]),
-    ("FI", &["99999"]),
-    ("GR", &["99999", "999 99"]),
-    ("TR", &["99999"]),
-    ("HR", &["99999"]),
-    ("PL", &["99-999"]),
-    ("NL", &["9999 AA", "9999AA"]),
-    ("CZ", &["999 99", "99999"]),
-    ("SK", &["999 99", "99999"]),
-    ("SE", &["999 99", "99999"]),
-    ("PT", &["9999-999"]),
+/// A country of the address table: its ISO 3166-1 alpha-2 code, its German name in capitals
+/// for the last address line (as DIN 5008 recommends), and its postcode patterns (`9` a digit,
+/// `A` a letter; empty: not checked).
+struct Country {
+    code: &'static str,
+    name_de: &'static str,
+    postcodes: &'static [&'static str],
+}
+
+const fn c(
+    code: &'static str,
+    name_de: &'static str,
+    postcodes: &'static [&'static str],
+) -> Country {
+    Country {
+        code,
+        name_de,
+        postcodes,
+    }
+}
+
+/// The one country table.
+const COUNTRIES: &[Country] = &[
+    c("AT", "ÖSTERREICH", &["9999"]),
+    c("CH", "SCHWEIZ", &["9999"]),
+    c("LI", "LIECHTENSTEIN", &["9999"]),
+    c("BE", "BELGIEN", &["9999"]),
+    c("DK", "DÄNEMARK", &["9999"]),
+    c("LU", "LUXEMBURG", &["9999", "L-9999"]),
+    c("HU", "UNGARN", &["9999"]),
+    c("NO", "NORWEGEN", &["9999"]),
+    c("FR", "FRANKREICH", &["99999"]),
+    c("IT", "ITALIEN", &["99999"]),
+    c("ES", "SPANIEN", &["99999"]),
+    c("FI", "FINNLAND", &["99999"]),
+    c("GR", "GRIECHENLAND", &["99999", "999 99"]),
+    c("TR", "TÜRKEI", &["99999"]),
+    c("HR", "KROATIEN", &["99999"]),
+    c("PL", "POLEN", &["99-999"]),
+    c("NL", "NIEDERLANDE", &["9999 AA", "9999AA"]),
+    c("CZ", "TSCHECHIEN", &["999 99", "99999"]),
+    c("SK", "SLOWAKEI", &["999 99", "99999"]),
+    c("SE", "SCHWEDEN", &["999 99", "99999"]),
+    c("PT", "PORTUGAL", &["9999-999"]),
+    c("GB", "VEREINIGTES KÖNIGREICH", &[]),
+    c("IE", "IRLAND", &[]),
+    c("RO", "RUMÄNIEN", &[]),
+    c("BG", "BULGARIEN", &[]),
+    c("SI", "SLOWENIEN", &[]),
+    c("US", "VEREINIGTE STAATEN", &[]),
+    c("CA", "KANADA", &[]),
 ];
+
+fn country(code: &str) -> Option<&'static Country> {
+    let code = code.trim().to_ascii_uppercase();
+    let code = if code == "UK" { "GB" } else { code.as_str() };
+    COUNTRIES.iter().find(|c| c.code == code)
+}
 
 fn matches_pattern(value: &str, pattern: &str) -> bool {
     value.chars().count() == pattern.chars().count()
@@ -118,7 +154,7 @@ pub fn address_problems(a: &PostalAddress) -> Vec<AddressProblem> {
         problems.push(AddressProblem::MissingHouseNumber);
     }
     let postcode = a.postcode.trim();
-    let country = a.country.trim();
+    let country_code = a.country.trim();
     if a.is_domestic() {
         if postcode.is_empty() {
             problems.push(AddressProblem::MissingPostcode);
@@ -127,15 +163,14 @@ pub fn address_problems(a: &PostalAddress) -> Vec<AddressProblem> {
         } else if !("01001"..="99998").contains(&postcode) {
             problems.push(AddressProblem::InvalidPostcode);
         }
-    } else if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+    } else if country_code.len() != 2 || !country_code.bytes().all(|b| b.is_ascii_alphabetic()) {
         problems.push(AddressProblem::InvalidCountry);
     } else {
-        let code = country.to_ascii_uppercase();
-        if let Some((_, patterns)) = POSTCODE_FORMATS.iter().find(|(c, _)| *c == code) {
+        if let Some(c) = country(country_code).filter(|c| !c.postcodes.is_empty()) {
             if postcode.is_empty() {
                 problems.push(AddressProblem::MissingPostcode);
-            } else if !patterns.iter().any(|p| matches_pattern(postcode, p)) {
-                problems.push(AddressProblem::ForeignPostcodeFormat(code));
+            } else if !c.postcodes.iter().any(|p| matches_pattern(postcode, p)) {
+                problems.push(AddressProblem::ForeignPostcodeFormat(c.code.to_string()));
             }
         }
     }
@@ -150,72 +185,94 @@ pub fn is_complete(a: &PostalAddress) -> bool {
     address_problems(a).is_empty()
 }
 
-/// German name of a country for the last address line (upper case, as DIN 5008 recommends).
+/// German name of a country (ISO 3166-1 alpha-2) in capitals for the last address line; an
+/// unknown code is shown as it is (upper case).
 pub fn country_name_de(code: &str) -> String {
-    let name = match code.trim().to_ascii_uppercase().as_str() {
-        "AT" => "ÖSTERREICH",
-        "CH" => "SCHWEIZ",
-        "LI" => "LIECHTENSTEIN",
-        "PL" => "POLEN",
-        "TR" => "TÜRKEI",
-        "GR" => "GRIECHENLAND",
-        "NL" => "NIEDERLANDE",
-        "BE" => "BELGIEN",
-        "LU" => "LUXEMBURG",
-        "FR" => "FRANKREICH",
-        "IT" => "ITALIEN",
-        "ES" => "SPANIEN",
-        "PT" => "PORTUGAL",
-        "GB" => "VEREINIGTES KÖNIGREICH",
-        "IE" => "IRLAND",
-        "DK" => "DÄNEMARK",
-        "SE" => "SCHWEDEN",
-        "NO" => "NORWEGEN",
-        "FI" => "FINNLAND",
-        "CZ" => "TSCHECHIEN",
-        "SK" => "SLOWAKEI",
-        "HU" => "UNGARN",
-        "HR" => "KROATIEN",
-        "RO" => "RUMÄNIEN",
-        "US" => "VEREINIGTE STAATEN",
-        other => return other.to_string(),
-    };
-    name.to_string()
+    country(code).map_or_else(
+        || code.trim().to_ascii_uppercase(),
+        |c| c.name_de.to_string(),
+    )
 }
 
-/// Address lines for display in the review window: name, street and number, addition,
-/// postcode and city, country (abroad only). Empty fields are skipped, never blank lines.
-pub fn address_lines(p: &Person) -> Vec<String> {
-    let a = &p.address;
-    let mut lines = Vec::with_capacity(5);
-    let name = p.full_name();
-    if !name.is_empty() {
-        lines.push(name);
+/// Words joined by single spaces, empty parts skipped.
+fn words(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for w in parts.iter().flat_map(|p| p.split_whitespace()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
     }
-    let street = match (a.street.trim(), a.house_number.trim()) {
-        ("", "") => String::new(),
-        (s, "") => s.to_string(),
-        ("", n) => n.to_string(),
-        (s, n) => format!("{s} {n}"),
+    out
+}
+
+/// "Lindenstraße 12" (street and house number).
+pub fn street_line(a: &PostalAddress) -> String {
+    words(&[&a.street, &a.house_number])
+}
+
+/// "10115 Berlin" (postcode and city).
+pub fn city_line(a: &PostalAddress) -> String {
+    words(&[&a.postcode, &a.city])
+}
+
+/// An address on one line: "Lindenstraße 1, 10115 Berlin" (the country added abroad).
+pub fn one_line(a: &PostalAddress) -> String {
+    let country = if a.is_domestic() || a.country.trim().is_empty() {
+        String::new()
+    } else {
+        country_name_de(&a.country)
     };
-    if !street.is_empty() {
-        lines.push(street);
-    }
-    if !a.extra.trim().is_empty() {
-        lines.push(a.extra.trim().to_string());
-    }
-    let city = match (a.postcode.trim(), a.city.trim()) {
-        ("", "") => String::new(),
-        (pc, "") => pc.to_string(),
-        ("", c) => c.to_string(),
-        (pc, c) => format!("{pc} {c}"),
+    [street_line(a), city_line(a), country]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The DIN 5008 recipient block — what a letter prints in its address field and what the
+/// review shows: "Frau" / "Herrn" (none for diverse or unknown gender), title and name, an
+/// addressee addition starting with "c/o" before the street, street and number, any other
+/// addition, postcode and city, and the country in capitals abroad. No blank lines; at most 6
+/// lines (the form-of-address line is merged into the name line when a 7th would be needed).
+pub fn address_block(person: &Person) -> Vec<String> {
+    let form = match person.gender {
+        Gender::Female => "Frau",
+        Gender::Male => "Herrn",
+        Gender::Diverse | Gender::Unknown => "",
     };
-    if !city.is_empty() {
-        lines.push(city);
+    let name = person.full_name();
+    let a = &person.address;
+    let extra = words(&[&a.extra]);
+    let extra_before = extra.to_lowercase().starts_with("c/o");
+    let mut rest: Vec<String> = Vec::with_capacity(5);
+    let mut push = |s: String| {
+        if !s.is_empty() {
+            rest.push(s);
+        }
+    };
+    if extra_before {
+        push(extra.clone());
     }
+    push(street_line(a));
+    if !extra_before {
+        push(extra);
+    }
+    push(city_line(a));
     if !a.is_domestic() {
-        lines.push(country_name_de(&a.country));
+        push(country_name_de(&a.country));
     }
+    let mut lines = Vec::with_capacity(6);
+    if name.is_empty() {
+        // No name: a lone "Frau"/"Herrn" line would be wrong.
+    } else if !form.is_empty() && 2 + rest.len() <= 6 {
+        lines.push(form.to_string());
+        lines.push(name);
+    } else {
+        lines.push(words(&[form, &name]));
+    }
+    lines.extend(rest);
+    lines.truncate(6);
     lines
 }
 
@@ -364,31 +421,113 @@ mod tests {
         );
     }
 
-    #[test]
-    fn lines_and_keys() {
-        let mut p = Person {
-            title: "Dr.".into(),
-            first_name: "Anna".into(),
-            last_name: "Müller".into(),
-            address: addr("Hauptstraße", "5", "80331", "München", ""),
+    fn person(title: &str, first: &str, last: &str, gender: Gender) -> Person {
+        Person {
+            title: title.into(),
+            first_name: first.into(),
+            last_name: last.into(),
+            gender,
             ..Default::default()
-        };
+        }
+    }
+
+    fn addr_x(street: &str, no: &str, extra: &str, pc: &str, city: &str, c: &str) -> PostalAddress {
+        PostalAddress {
+            extra: extra.into(),
+            ..addr(street, no, pc, city, c)
+        }
+    }
+
+    #[test]
+    fn address_block_table() {
+        let mut anna = person("Dr. med.", "Anna", "Müller", Gender::Female);
+        anna.address = addr_x("Lindenstraße", "12", "", "10115", "Berlin", "");
+        let mut mehmet = person("", "Mehmet", "Yılmaz", Gender::Male);
+        mehmet.address = addr_x("Hauptstr.", "3a", "Hinterhaus", "80331", "München", "DE");
+        let mut alex = person("", "Alex", "Schmidt", Gender::Diverse);
+        alex.address = addr_x("Bahnhofstrasse", "7", "", "8001", "Zürich", "ch");
+        let mut eva = person("", "Eva", "Schulz", Gender::Female);
+        eva.address = addr_x("Ring", "1", "c/o Becker", "1010", "Wien", "AT");
+        let mut crowded = person("Prof. Dr.", "Klaus", "Meier", Gender::Male);
+        crowded.address = addr_x("  Am  Ring ", "1", "c/o Becker", "1010", "Wien", "uk");
+        let mut nameless = person("", "", "", Gender::Female);
+        nameless.address = addr_x("Ring", "1", "", "1010", "Wien", "AT");
+        let cases: Vec<(Person, Vec<&str>)> = vec![
+            (
+                anna,
+                vec![
+                    "Frau",
+                    "Dr. med. Anna Müller",
+                    "Lindenstraße 12",
+                    "10115 Berlin",
+                ],
+            ),
+            (
+                mehmet,
+                vec![
+                    "Herrn",
+                    "Mehmet Yılmaz",
+                    "Hauptstr. 3a",
+                    "Hinterhaus",
+                    "80331 München",
+                ],
+            ),
+            (
+                alex,
+                vec!["Alex Schmidt", "Bahnhofstrasse 7", "8001 Zürich", "SCHWEIZ"],
+            ),
+            (
+                eva,
+                vec![
+                    "Frau",
+                    "Eva Schulz",
+                    "c/o Becker",
+                    "Ring 1",
+                    "1010 Wien",
+                    "ÖSTERREICH",
+                ],
+            ),
+            // Full title in the address, six lines at most.
+            (
+                crowded,
+                vec![
+                    "Herrn",
+                    "Prof. Dr. Klaus Meier",
+                    "c/o Becker",
+                    "Am Ring 1",
+                    "1010 Wien",
+                    "VEREINIGTES KÖNIGREICH",
+                ],
+            ),
+            // No name: no lone "Frau" line.
+            (nameless, vec!["Ring 1", "1010 Wien", "ÖSTERREICH"]),
+        ];
+        for (p, expected) in cases {
+            let block = address_block(&p);
+            assert_eq!(block, expected);
+            assert!(block.len() <= 6);
+            assert!(block.iter().all(|l| !l.trim().is_empty()));
+        }
+    }
+
+    #[test]
+    fn one_line_and_parts() {
+        let a = addr("Lindenstraße ", " 1", "10115", "Berlin", "");
+        assert_eq!(street_line(&a), "Lindenstraße 1");
+        assert_eq!(city_line(&a), "10115 Berlin");
+        assert_eq!(one_line(&a), "Lindenstraße 1, 10115 Berlin");
         assert_eq!(
-            address_lines(&p),
-            vec!["Dr. Anna Müller", "Hauptstraße 5", "80331 München"]
+            one_line(&addr("Stephansplatz", "1", "1010", "Wien", "AT")),
+            "Stephansplatz 1, 1010 Wien, ÖSTERREICH"
         );
-        p.address = addr("Stephansplatz", "1", "1010", "Wien", "AT");
-        p.address.extra = "Top 3".into();
-        assert_eq!(
-            address_lines(&p),
-            vec![
-                "Dr. Anna Müller",
-                "Stephansplatz 1",
-                "Top 3",
-                "1010 Wien",
-                "ÖSTERREICH"
-            ]
-        );
+        assert_eq!(one_line(&addr("", "", "", "Berlin", "")), "Berlin");
+        assert_eq!(one_line(&PostalAddress::default()), "");
+        assert_eq!(country_name_de("xx"), "XX");
+        assert_eq!(country_name_de(" gb "), "VEREINIGTES KÖNIGREICH");
+    }
+
+    #[test]
+    fn keys() {
         assert_eq!(
             address_key(&addr("Hauptstraße", "5", "80331", "München", "")),
             address_key(&addr("hauptstr.", " 5", "80331", "Muenchen", "DE"))

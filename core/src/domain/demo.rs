@@ -1005,6 +1005,16 @@ pub fn demo_settings() -> PracticeSettings {
         bank_details: "Sparkasse KölnBonn · IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX"
             .into(),
         letter_form: LetterForm::B,
+        // The practice's choice: course types may be named, treatments never.
+        appointment_labels: [
+            ("Rückenschule", "Kurs Rückenschule"),
+            ("Erstgespräch", "Erstgespräch"),
+            ("Probetraining", "Probetraining"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        therapist_in_messages: false,
     }
 }
 

@@ -133,17 +133,15 @@ fn format_literal(s: &str, bold_open: &mut bool, bold_budget: &mut usize, out: &
     flush(out, plain_start, b.len());
 }
 
-/// Converts a plain-text body (optionally with value markers) into an HTML fragment of
-/// `<p>` paragraphs.
-pub fn to_html_fragment(text: &str) -> String {
-    let text = text.replace("\r\n", "\n");
-    let mut html = String::new();
-    // Paragraphs are separated by blank lines in the literal text.
-    let mut paragraphs: Vec<String> = Vec::new();
-    let mut current = String::new();
+/// Byte ranges of the paragraphs of a text (optionally with value markers): a paragraph ends
+/// at a run of two or more line breaks outside values. The ranges cover the whole text; each
+/// keeps the line breaks that end it.
+fn paragraph_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
     let mut in_value = false;
     let mut newline_run = 0;
-    for c in text.chars() {
+    for (i, c) in text.char_indices() {
         match c {
             VALUE_START => in_value = true,
             VALUE_END => in_value = false,
@@ -151,39 +149,45 @@ pub fn to_html_fragment(text: &str) -> String {
         }
         if c == '\n' && !in_value {
             newline_run += 1;
-            current.push(c);
             continue;
         }
         if newline_run >= 2 && !c.is_whitespace() {
-            let p = current
-                .trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t')
-                .to_string();
-            if !p.is_empty() {
-                paragraphs.push(p);
-            }
-            current.clear();
+            ranges.push(start..i);
+            start = i;
         }
         if !(c == ' ' || c == '\t') {
             newline_run = 0;
         }
-        current.push(c);
     }
-    let p = current
-        .trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t')
-        .to_string();
-    if !p.is_empty() {
-        paragraphs.push(p);
-    }
-    for p in paragraphs {
-        let segs = segments(&p);
-        let toggles: usize = segs
-            .iter()
-            .map(|s| match s {
-                Seg::Lit(l) => l.matches("**").count(),
-                Seg::Val(_) => 0,
-            })
-            .sum();
-        let mut budget = toggles - toggles % 2;
+    ranges.push(start..text.len());
+    ranges
+}
+
+/// The `**` of a paragraph's literal text that become bold: all of them when they pair up,
+/// else all but the last.
+fn bold_toggles(segs: &[Seg<'_>]) -> usize {
+    let toggles: usize = segs
+        .iter()
+        .map(|s| match s {
+            Seg::Lit(l) => l.matches("**").count(),
+            Seg::Val(_) => 0,
+        })
+        .sum();
+    toggles - toggles % 2
+}
+
+/// Converts a plain-text body (optionally with value markers) into an HTML fragment of
+/// `<p>` paragraphs.
+pub fn to_html_fragment(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    let mut html = String::new();
+    for range in paragraph_ranges(&text) {
+        let p = text[range].trim_matches(|c: char| c == '\n' || c == ' ' || c == '\t');
+        if p.is_empty() {
+            continue;
+        }
+        let segs = segments(p);
+        let mut budget = bold_toggles(&segs);
         let mut bold = false;
         html.push_str("<p>");
         for s in segs {
@@ -204,6 +208,34 @@ pub fn to_html_fragment(text: &str) -> String {
         html.push_str("</p>\n");
     }
     html
+}
+
+/// The plain-text part of an e-mail from the same marked rendering as the HTML part: the
+/// `**` that the HTML part turns into bold are removed (an unpaired one stays, as in HTML),
+/// values are kept as they are, the markers dropped.
+pub fn to_plain_text(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    let mut out = String::with_capacity(text.len());
+    for range in paragraph_ranges(&text) {
+        let segs = segments(&text[range]);
+        let mut budget = bold_toggles(&segs);
+        for s in segs {
+            match s {
+                Seg::Val(v) => out.push_str(v),
+                Seg::Lit(mut l) => {
+                    while budget > 0 {
+                        let Some(i) = l.find("**") else { break };
+                        out.push_str(&l[..i]);
+                        l = &l[i + 2..];
+                        budget -= 1;
+                    }
+                    out.push_str(l);
+                }
+            }
+        }
+    }
+    out.retain(|c| c != VALUE_START && c != VALUE_END);
+    out
 }
 
 /// A complete, minimal HTML document for the text/html part.
@@ -252,6 +284,34 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(to_html_fragment(&input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn plain_text_loses_the_bold_marks_of_the_html_part() {
+        let v = |s: &str| format!("{VALUE_START}{s}{VALUE_END}");
+        let cases: Vec<(String, &str)> = vec![
+            ("am **Freitag** um 9".into(), "am Freitag um 9"),
+            (
+                "**a** und **b**\n\nnur **ein".into(),
+                "a und b\n\nnur **ein",
+            ),
+            (format!("Hallo **{}**!", v("Anna")), "Hallo Anna!"),
+            (
+                format!("Name {} bleibt", v("**Fett**")),
+                "Name **Fett** bleibt",
+            ),
+            ("a\n\n\nb\n".into(), "a\n\n\nb\n"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(to_plain_text(&input), expected, "{input:?}");
+            // Where HTML makes bold, plain text has no `**` left and vice versa.
+            let html = to_html_fragment(&input);
+            assert_eq!(
+                html.matches("<strong>").count() * 2,
+                input.matches("**").count() - expected.matches("**").count(),
+                "{input:?}"
+            );
         }
     }
 

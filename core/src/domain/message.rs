@@ -41,7 +41,10 @@ impl Msg {
 }
 
 /// Replaces every `{name}` of `template` with its argument (unknown names stay as written).
-pub fn fill(template: &str, args: &[(&'static str, String)]) -> String {
+/// The one filler of `{name}` templates: the domain's German messages and the UI catalogue
+/// (`crate::i18n::fill` in the app) both use it.
+pub fn fill<V: std::fmt::Display>(template: &str, args: &[(&str, V)]) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -51,12 +54,10 @@ pub fn fill(template: &str, args: &[(&'static str, String)]) -> String {
             Some(close) => {
                 let name = &after[..close];
                 match args.iter().find(|(k, _)| *k == name) {
-                    Some((_, v)) => out.push_str(v),
-                    None => {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
+                    Some((_, v)) => {
+                        let _ = write!(out, "{v}");
                     }
+                    None => out.push_str(&rest[open..open + close + 2]),
                 }
                 rest = &after[close + 1..];
             }
@@ -89,5 +90,22 @@ impl UiMessage for Msg {
     }
     fn args(&self) -> Vec<(&'static str, String)> {
         self.args.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn fills_known_names_and_keeps_the_rest() {
+        let args = [("n", "3".to_string()), ("name", "Anna".into())];
+        assert_eq!(fill("{n} für {name}", &args), "3 für Anna");
+        assert_eq!(fill("{unbekannt} {n}", &args), "{unbekannt} 3");
+        assert_eq!(fill("offen { und {n", &args), "offen { und {n");
+        assert_eq!(fill("{}", &args), "{}");
+        let n = 5usize;
+        let dyn_args: [(&str, &dyn std::fmt::Display); 1] = [("n", &n)];
+        assert_eq!(fill("n = {n}", &dyn_args), "n = 5");
     }
 }

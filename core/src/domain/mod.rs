@@ -26,5 +26,6 @@ pub mod selection;
 pub mod sendlog;
 pub mod sms;
 pub mod template;
+pub mod text;
 
 pub use model::*;

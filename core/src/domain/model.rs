@@ -231,16 +231,14 @@ impl Person {
     /// "Dr. Anna Müller".
     pub fn full_name(&self) -> String {
         let mut s = String::new();
-        for part in [&self.title, &self.first_name, &self.last_name] {
-            let part = part.trim();
-            if !part.is_empty() {
-                if !s.is_empty() {
-                    s.push(' ');
-                }
-                s.push_str(part);
-            }
-        }
+        self.push_full_name(&mut s);
         s
+    }
+
+    /// Appends the full name ([`Person::full_name`]).
+    pub fn push_full_name(&self, out: &mut String) {
+        let parts = [&self.title, &self.first_name, &self.last_name].map(|p| p.trim());
+        super::text::push_joined(out, &parts, " ");
     }
 
     /// "Müller, Anna" for tables and sorting.
@@ -395,6 +393,16 @@ pub struct PracticeSettings {
     pub bank_details: String,
     #[serde(default)]
     pub letter_form: LetterForm,
+    /// The label messages show for each appointment type ("Lymphdrainage" → "Termin",
+    /// "Rückenschule" → "Kurs Rückenschule"), keyed by the trimmed type. The type itself can
+    /// reveal treatment data, so a message never shows it; types without an entry show
+    /// [`crate::domain::placeholders::DEFAULT_MESSAGE_LABEL_DE`].
+    #[serde(default)]
+    pub appointment_labels: std::collections::BTreeMap<String, String>,
+    /// "Behandlername in Nachrichten": the therapist's name may appear in messages
+    /// (`termin.behandler`). Off unless the practice switches it on.
+    #[serde(default)]
+    pub therapist_in_messages: bool,
 }
 
 #[cfg(test)]

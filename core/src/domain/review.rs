@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use super::address::{address_key, address_lines, address_problems, problems_de, AddressProblem};
+use super::address::{address_block, address_key, address_problems, problems_de, AddressProblem};
 use super::email::{check_email, EmailError};
 use super::hashing::{fast_map, fast_set, FastMap, FastSet};
 use super::model::{
@@ -68,7 +68,7 @@ impl Unreachable {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Contact {
-    /// Address lines (name, street, addition, postcode and city, country).
+    /// The address block exactly as the letter prints it ([`address_block`]).
     Postal(Vec<String>),
     /// E.164 number.
     Mobile(String),
@@ -340,7 +340,7 @@ pub(crate) fn contact_of(channel: Channel, p: &Person) -> (Contact, Option<Unrea
     match channel {
         Channel::Letter => {
             let problems = address_problems(&p.address);
-            let lines = address_lines(p);
+            let lines = address_block(p);
             if problems.is_empty() {
                 (Contact::Postal(lines), None, address_key(&p.address))
             } else {

@@ -1,136 +1,108 @@
-//! Salutation lines and the DIN 5008 recipient address block.
+//! The salutation line, by German letter etiquette (DIN 5008 and common usage). The address
+//! block is in [`super::address`].
+//!
+//! Only a doctorate and a professorship are named in a salutation: "Dr." (whatever faculty:
+//! "Dr. med.", "Dr.-Ing.", "Dr. h. c.") and "Professor"/"Professorin" written out, which
+//! replaces the doctorate ("Prof. Dr. med." → "Herr Professor Meier"). Diploma and other
+//! degrees ("Dipl.-Ing.", "M. Sc.") and additions ("PD", "med.") are not named. The address
+//! shows the full title.
 
-use super::model::{Gender, Person, PostalAddress};
+use super::model::{Gender, Person};
 use super::template::Language;
+use super::text::push_joined;
 
-/// The salutation line without the trailing comma, per DIN 5008 conventions:
-/// "Sehr geehrte Frau Dr. Müller", "Sehr geehrter Herr Yılmaz", "Guten Tag Alex Schmidt"
-/// (diverse or unknown gender); English: "Dear Ms Müller", "Dear Dr. Müller", "Dear Alex
-/// Schmidt". Without any name: "Sehr geehrte Damen und Herren" / "Dear Sir or Madam".
+/// The part of an academic title that a salutation names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SalutationTitle {
+    None,
+    /// A doctorate: "Dr." (several doctorates are named once).
+    Doctor,
+    /// A professorship (with or without doctorate): "Professor" / "Professorin".
+    Professor,
+}
+
+/// What a salutation names of `title` ("Prof. Dr. med." → professor, "Dr. rer. nat." →
+/// doctor, "Dipl.-Psych." → nothing).
+pub fn salutation_title(title: &str) -> SalutationTitle {
+    // "Prof. Dr." and "Prof.Dr." alike: split at spaces and after each dot.
+    let tokens = title
+        .split(|c: char| c.is_whitespace() || c == '.')
+        .filter(|t| !t.is_empty());
+    let ascii_ci = |s: Option<&str>, want: &str| s.is_some_and(|s| s.eq_ignore_ascii_case(want));
+    let mut found = SalutationTitle::None;
+    for t in tokens {
+        let tail = t.len().checked_sub(5).and_then(|i| t.get(i..));
+        if ascii_ci(t.get(..4), "prof") || ascii_ci(tail, "-prof") {
+            return SalutationTitle::Professor;
+        }
+        if t.eq_ignore_ascii_case("dr") || ascii_ci(t.get(..3), "dr-") {
+            found = SalutationTitle::Doctor;
+        }
+    }
+    found
+}
+
+/// The salutation line without the trailing comma: "Sehr geehrte Frau Dr. Müller",
+/// "Sehr geehrter Herr Professor Meier", "Sehr geehrter Herr Yılmaz", "Guten Tag Alex Schmidt"
+/// (diverse or unknown gender); English: "Dear Ms Müller", "Dear Dr. Müller", "Dear Professor
+/// Meier", "Dear Alex Schmidt". Without any name: "Sehr geehrte Damen und Herren" / "Dear Sir
+/// or Madam".
 pub fn anrede(person: &Person, lang: Language) -> String {
-    let title = person.title.trim();
+    let mut out = String::with_capacity(40);
+    push_anrede(&mut out, person, lang);
+    out
+}
+
+/// Appends the salutation line ([`anrede`]).
+pub fn push_anrede(out: &mut String, person: &Person, lang: Language) {
+    let first = person.first_name.trim();
     let last = person.last_name.trim();
-    let full = person.full_name();
-    if full.is_empty() {
-        return match lang {
-            Language::De => "Sehr geehrte Damen und Herren".into(),
-            Language::En => "Dear Sir or Madam".into(),
-        };
+    if first.is_empty() && last.is_empty() {
+        out.push_str(match lang {
+            Language::De => "Sehr geehrte Damen und Herren",
+            Language::En => "Dear Sir or Madam",
+        });
+        return;
     }
-    let with_title = |name: &str| {
-        if title.is_empty() {
-            name.to_string()
-        } else {
-            format!("{title} {name}")
-        }
-    };
-    match (lang, person.gender) {
-        (Language::De, Gender::Female) if !last.is_empty() => {
-            format!("Sehr geehrte Frau {}", with_title(last))
-        }
-        (Language::De, Gender::Male) if !last.is_empty() => {
-            format!("Sehr geehrter Herr {}", with_title(last))
-        }
-        (Language::De, _) => format!("Guten Tag {full}"),
-        // English: an academic title replaces Ms/Mr ("Dear Dr. Müller").
-        (Language::En, Gender::Female | Gender::Male) if !last.is_empty() && !title.is_empty() => {
-            format!("Dear {title} {last}")
-        }
-        (Language::En, Gender::Female) if !last.is_empty() => format!("Dear Ms {last}"),
-        (Language::En, Gender::Male) if !last.is_empty() => format!("Dear Mr {last}"),
-        (Language::En, _) => format!("Dear {full}"),
-    }
-}
-
-/// German name of a country (ISO 3166-1 alpha-2) in capitals, for the last address line.
-pub fn country_line(code: &str) -> String {
-    let code = code.trim().to_ascii_uppercase();
-    let name = match code.as_str() {
-        "AT" => "ÖSTERREICH",
-        "CH" => "SCHWEIZ",
-        "LI" => "LIECHTENSTEIN",
-        "NL" => "NIEDERLANDE",
-        "BE" => "BELGIEN",
-        "LU" => "LUXEMBURG",
-        "FR" => "FRANKREICH",
-        "DK" => "DÄNEMARK",
-        "PL" => "POLEN",
-        "CZ" => "TSCHECHIEN",
-        "IT" => "ITALIEN",
-        "ES" => "SPANIEN",
-        "PT" => "PORTUGAL",
-        "GB" | "UK" => "VEREINIGTES KÖNIGREICH",
-        "IE" => "IRLAND",
-        "SE" => "SCHWEDEN",
-        "NO" => "NORWEGEN",
-        "FI" => "FINNLAND",
-        "GR" => "GRIECHENLAND",
-        "TR" => "TÜRKEI",
-        "HR" => "KROATIEN",
-        "HU" => "UNGARN",
-        "RO" => "RUMÄNIEN",
-        "BG" => "BULGARIEN",
-        "SI" => "SLOWENIEN",
-        "SK" => "SLOWAKEI",
-        "US" => "VEREINIGTE STAATEN",
-        "CA" => "KANADA",
-        _ => return code,
-    };
-    name.to_string()
-}
-
-fn push_nonempty(lines: &mut Vec<String>, s: String) {
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if !s.is_empty() {
-        lines.push(s);
-    }
-}
-
-/// The DIN 5008 recipient lines of a letter: "Frau" / "Herrn" (none for diverse or unknown
-/// gender), title and name, an addressee addition starting with "c/o" before the street,
-/// street and number, any other addition, postcode and city, and the country in capitals for
-/// foreign addresses. No blank lines; at most 6 lines (the form-of-address line is merged into
-/// the name line when a 7th line would be needed).
-pub fn address_block(person: &Person) -> Vec<String> {
-    let mut lines = Vec::new();
-    let form = match person.gender {
-        Gender::Female => "Frau",
-        Gender::Male => "Herrn",
-        Gender::Diverse | Gender::Unknown => "",
-    };
-    let name = person.full_name();
-    let addr: &PostalAddress = &person.address;
-    let extra = addr.extra.trim();
-    let extra_before = extra.to_lowercase().starts_with("c/o");
-    let mut rest = Vec::new();
-    if extra_before {
-        push_nonempty(&mut rest, extra.to_string());
-    }
-    push_nonempty(
-        &mut rest,
-        format!("{} {}", addr.street.trim(), addr.house_number.trim()),
-    );
-    if !extra_before {
-        push_nonempty(&mut rest, extra.to_string());
-    }
-    push_nonempty(
-        &mut rest,
-        format!("{} {}", addr.postcode.trim(), addr.city.trim()),
-    );
-    if !addr.is_domestic() {
-        push_nonempty(&mut rest, country_line(&addr.country));
-    }
-    if name.is_empty() {
-        // No name: a lone "Frau"/"Herrn" line would be wrong.
-    } else if !form.is_empty() && 2 + rest.len() <= 6 {
-        lines.push(form.to_string());
-        push_nonempty(&mut lines, name);
+    let title = salutation_title(&person.title);
+    let gender = if last.is_empty() {
+        // "Frau Eva" is no salutation: without a last name, greet neutrally.
+        Gender::Unknown
     } else {
-        push_nonempty(&mut lines, format!("{form} {name}"));
+        person.gender
+    };
+    match lang {
+        Language::De => {
+            let (opening, form, prof) = match gender {
+                Gender::Female => ("Sehr geehrte", "Frau", "Professorin"),
+                Gender::Male => ("Sehr geehrter", "Herr", "Professor"),
+                Gender::Diverse | Gender::Unknown => {
+                    let t = match title {
+                        SalutationTitle::None => "",
+                        SalutationTitle::Doctor => "Dr.",
+                        SalutationTitle::Professor => "Prof.",
+                    };
+                    return push_joined(out, &["Guten Tag", t, first, last], " ");
+                }
+            };
+            let t = match title {
+                SalutationTitle::None => "",
+                SalutationTitle::Doctor => "Dr.",
+                SalutationTitle::Professor => prof,
+            };
+            push_joined(out, &[opening, form, t, last], " ");
+        }
+        Language::En => {
+            let t = match (title, gender) {
+                (SalutationTitle::Doctor, _) if !last.is_empty() => "Dr.",
+                (SalutationTitle::Professor, _) if !last.is_empty() => "Professor",
+                (_, Gender::Female) => "Ms",
+                (_, Gender::Male) => "Mr",
+                _ => return push_joined(out, &["Dear", first, last], " "),
+            };
+            push_joined(out, &["Dear", t, last], " ");
+        }
     }
-    lines.extend(rest);
-    lines.truncate(6);
-    lines
 }
 
 #[cfg(test)]
@@ -147,120 +119,64 @@ mod tests {
         }
     }
 
-    #[test]
-    fn anrede_table() {
-        let cases = [
-            (
-                p("Dr.", "Anna", "Müller", Gender::Female),
-                "Sehr geehrte Frau Dr. Müller",
-                "Dear Dr. Müller",
-            ),
-            (
-                p("", "Mehmet", "Yılmaz", Gender::Male),
-                "Sehr geehrter Herr Yılmaz",
-                "Dear Mr Yılmaz",
-            ),
-            (
-                p("", "Alex", "Schmidt", Gender::Diverse),
-                "Guten Tag Alex Schmidt",
-                "Dear Alex Schmidt",
-            ),
-            (
-                p("", "Kim", "Berg", Gender::Unknown),
-                "Guten Tag Kim Berg",
-                "Dear Kim Berg",
-            ),
-            (
-                p("Prof. Dr.", "Klaus", "Meier", Gender::Male),
-                "Sehr geehrter Herr Prof. Dr. Meier",
-                "Dear Prof. Dr. Meier",
-            ),
-            (
-                p("", "Eva", "Schulz", Gender::Female),
-                "Sehr geehrte Frau Schulz",
-                "Dear Ms Schulz",
-            ),
-            (
-                p("", "", "", Gender::Female),
-                "Sehr geehrte Damen und Herren",
-                "Dear Sir or Madam",
-            ),
-            (
-                p("", "Eva", "", Gender::Female),
-                "Guten Tag Eva",
-                "Dear Eva",
-            ),
-        ];
-        for (person, de, en) in cases {
-            assert_eq!(anrede(&person, Language::De), de);
-            assert_eq!(anrede(&person, Language::En), en);
-        }
-    }
+    /// The etiquette table: (title, first, last, gender, German, English).
+    #[rustfmt::skip]
+    const CASES: &[(&str, &str, &str, Gender, &str, &str)] = &[
+        ("Dr.", "Anna", "Müller", Gender::Female, "Sehr geehrte Frau Dr. Müller", "Dear Dr. Müller"),
+        ("Dr. med.", "Anna", "Müller", Gender::Female, "Sehr geehrte Frau Dr. Müller", "Dear Dr. Müller"),
+        ("Dr. med. dent.", "Mehmet", "Yılmaz", Gender::Male, "Sehr geehrter Herr Dr. Yılmaz", "Dear Dr. Yılmaz"),
+        ("Dr.-Ing.", "Jonas", "Weber", Gender::Male, "Sehr geehrter Herr Dr. Weber", "Dear Dr. Weber"),
+        ("Dr. rer. nat.", "Eva", "Schulz", Gender::Female, "Sehr geehrte Frau Dr. Schulz", "Dear Dr. Schulz"),
+        ("Dr. h. c.", "Jonas", "Weber", Gender::Male, "Sehr geehrter Herr Dr. Weber", "Dear Dr. Weber"),
+        ("Dr. Dr.", "Jonas", "Weber", Gender::Male, "Sehr geehrter Herr Dr. Weber", "Dear Dr. Weber"),
+        ("PD Dr. med.", "Eva", "Schulz", Gender::Female, "Sehr geehrte Frau Dr. Schulz", "Dear Dr. Schulz"),
+        ("Prof. Dr.", "Klaus", "Meier", Gender::Male, "Sehr geehrter Herr Professor Meier", "Dear Professor Meier"),
+        ("Prof. Dr. med.", "Klaus", "Meier", Gender::Male, "Sehr geehrter Herr Professor Meier", "Dear Professor Meier"),
+        ("Prof.Dr.", "Klaus", "Meier", Gender::Male, "Sehr geehrter Herr Professor Meier", "Dear Professor Meier"),
+        ("Prof.", "Eva", "Schulz", Gender::Female, "Sehr geehrte Frau Professorin Schulz", "Dear Professor Schulz"),
+        ("Prof. Dr.-Ing.", "Eva", "Schulz", Gender::Female, "Sehr geehrte Frau Professorin Schulz", "Dear Professor Schulz"),
+        ("Dipl.-Ing.", "Klaus", "Meier", Gender::Male, "Sehr geehrter Herr Meier", "Dear Mr Meier"),
+        ("Dipl.-Psych.", "Eva", "Schulz", Gender::Female, "Sehr geehrte Frau Schulz", "Dear Ms Schulz"),
+        ("M. Sc.", "Eva", "Schulz", Gender::Female, "Sehr geehrte Frau Schulz", "Dear Ms Schulz"),
+        ("Dipl.-Kfm. Dr.", "Klaus", "Meier", Gender::Male, "Sehr geehrter Herr Dr. Meier", "Dear Dr. Meier"),
+        ("", "Mehmet", "Yılmaz", Gender::Male, "Sehr geehrter Herr Yılmaz", "Dear Mr Yılmaz"),
+        ("", "Eva", "Schulz", Gender::Female, "Sehr geehrte Frau Schulz", "Dear Ms Schulz"),
+        ("", "Alex", "Schmidt", Gender::Diverse, "Guten Tag Alex Schmidt", "Dear Alex Schmidt"),
+        ("", "Kim", "Berg", Gender::Unknown, "Guten Tag Kim Berg", "Dear Kim Berg"),
+        ("Dr. med.", "Alex", "Schmidt", Gender::Diverse, "Guten Tag Dr. Alex Schmidt", "Dear Dr. Schmidt"),
+        ("Prof. Dr.", "Kim", "Berg", Gender::Unknown, "Guten Tag Prof. Kim Berg", "Dear Professor Berg"),
+        ("Dipl.-Ing.", "Kim", "Berg", Gender::Unknown, "Guten Tag Kim Berg", "Dear Kim Berg"),
+        ("", "", "", Gender::Female, "Sehr geehrte Damen und Herren", "Dear Sir or Madam"),
+        ("Dr.", "", "", Gender::Male, "Sehr geehrte Damen und Herren", "Dear Sir or Madam"),
+        ("", "Eva", "", Gender::Female, "Guten Tag Eva", "Dear Eva"),
+        ("", "", "Müller", Gender::Female, "Sehr geehrte Frau Müller", "Dear Ms Müller"),
+    ];
 
-    fn addr(street: &str, no: &str, extra: &str, pc: &str, city: &str, c: &str) -> PostalAddress {
-        PostalAddress {
-            street: street.into(),
-            house_number: no.into(),
-            extra: extra.into(),
-            postcode: pc.into(),
-            city: city.into(),
-            country: c.into(),
+    #[test]
+    fn salutation_by_etiquette() {
+        for &(title, first, last, gender, de, en) in CASES {
+            let person = p(title, first, last, gender);
+            assert_eq!(anrede(&person, Language::De), de, "{title} {first} {last}");
+            assert_eq!(anrede(&person, Language::En), en, "{title} {first} {last}");
         }
     }
 
     #[test]
-    fn address_block_table() {
-        let mut anna = p("Dr.", "Anna", "Müller", Gender::Female);
-        anna.address = addr("Lindenstraße", "12", "", "10115", "Berlin", "");
-        let mut mehmet = p("", "Mehmet", "Yılmaz", Gender::Male);
-        mehmet.address = addr("Hauptstr.", "3a", "Hinterhaus", "80331", "München", "DE");
-        let mut alex = p("", "Alex", "Schmidt", Gender::Diverse);
-        alex.address = addr("Bahnhofstrasse", "7", "", "8001", "Zürich", "ch");
-        let mut full = p("", "Eva", "Schulz", Gender::Female);
-        full.address = addr("Ring", "1", "c/o Becker", "1010", "Wien", "AT");
-        let cases: Vec<(Person, Vec<&str>)> = vec![
-            (
-                anna,
-                vec!["Frau", "Dr. Anna Müller", "Lindenstraße 12", "10115 Berlin"],
-            ),
-            (
-                mehmet,
-                vec![
-                    "Herrn",
-                    "Mehmet Yılmaz",
-                    "Hauptstr. 3a",
-                    "Hinterhaus",
-                    "80331 München",
-                ],
-            ),
-            (
-                alex,
-                vec!["Alex Schmidt", "Bahnhofstrasse 7", "8001 Zürich", "SCHWEIZ"],
-            ),
-            (
-                full,
-                vec![
-                    "Frau",
-                    "Eva Schulz",
-                    "c/o Becker",
-                    "Ring 1",
-                    "1010 Wien",
-                    "ÖSTERREICH",
-                ],
-            ),
-        ];
-        for (person, expected) in cases {
-            let block = address_block(&person);
-            assert_eq!(block, expected);
-            assert!(block.len() <= 6);
-            assert!(block.iter().all(|l| !l.trim().is_empty()));
+    fn titles() {
+        use SalutationTitle::*;
+        for (title, want) in [
+            ("", None),
+            ("Dr.", Doctor),
+            ("dr. med.", Doctor),
+            ("Drs.", None),
+            ("Prof.", Professor),
+            ("Hon.-Prof. Dr.", Professor),
+            ("apl. Prof. Dr.", Professor),
+            ("Professorin", Professor),
+            ("Dipl.-Ing. (FH)", None),
+            ("MBA", None),
+        ] {
+            assert_eq!(salutation_title(title), want, "{title}");
         }
-    }
-
-    #[test]
-    fn no_form_line_without_a_name() {
-        let mut x = p("", "", "", Gender::Female);
-        x.address = addr("Ring", "1", "", "1010", "Wien", "AT");
-        assert_eq!(address_block(&x), vec!["Ring 1", "1010 Wien", "ÖSTERREICH"]);
     }
 }

@@ -100,7 +100,7 @@ pub fn PersonList(kind: Kind) -> impl IntoView {
                 Some(view! {
                     <tr on:click=move |_| state.go(Page::PersonEdit(id.clone()))>
                         <td><a href=Page::PersonEdit(p.id.clone()).hash()>{name}</a></td>
-                        <td>{format!("{} {}", p.address.postcode, p.address.city)}</td>
+                        <td>{crate::domain::address::city_line(&p.address)}</td>
                         <td>{p.email}</td>
                         <td>{p.mobile}</td>
                         <td>{p.landline}</td>

@@ -3,7 +3,9 @@
 
 use crate::app::engine::{recipient_warnings, template_hints, validate, Renderer};
 use crate::app::state::{AppState, Page};
-use crate::domain::placeholders::{build_context, catalogue, ContextInput, MessageContext};
+use crate::domain::placeholders::{
+    build_context, catalogue, Availability, ContextInput, MessageContext,
+};
 use crate::domain::review::HandoverRecipient;
 use crate::domain::sms;
 use crate::domain::template::{has_subject, Template};
@@ -69,6 +71,13 @@ fn Composer() -> impl IntoView {
         .recipients
         .iter()
         .any(|r| r.appointment_id.is_some());
+    // What the palette offers and the check allows: appointment placeholders with appointments,
+    // the therapist only when the practice shows therapist names.
+    let available = Memo::new(move |_| {
+        state
+            .settings
+            .with(|s| Availability::new(has_appointments, s))
+    });
     let recipients = StoredValue::new(handover.recipients.clone());
     let n = handover.recipients.len();
 
@@ -88,7 +97,7 @@ fn Composer() -> impl IntoView {
 
     let errors = Memo::new(move |_| {
         draft.with(|t| match t {
-            Some(t) => validate(t, has_appointments).err().unwrap_or_default(),
+            Some(t) => validate(t, available.get()).err().unwrap_or_default(),
             None => vec![],
         })
     });
@@ -230,7 +239,7 @@ fn Composer() -> impl IntoView {
                         on:input=move |ev| { let v = event_target_value(&ev); draft.update(|t| if let Some(t) = t { t.body = v }) }></textarea>
                 </label>
                 <div class="palette" role="group" aria-label=i18n::t("compose.palette_aria")>
-                    {catalogue(channel, has_appointments).into_iter().map(|p| {
+                    {move || catalogue(channel, available.get()).into_iter().map(|p| {
                         let text = p.insert_text();
                         view! {
                             <button class="secondary" title=tf("compose.placeholder_title", &[("description", &i18n::render::placeholder_description(p)), ("example", &p.example)])

@@ -11,7 +11,7 @@ use crate::app::send::queue;
 use crate::app::state::AppState;
 use crate::domain::outbox::{Batch, QueueItem};
 use crate::domain::print::{document_title, download_name, letter_from_text, PrintJob};
-use crate::domain::salutation::address_block;
+use crate::domain::address::address_block;
 use crate::domain::template::Template;
 use crate::i18n::{self, tf};
 use js_sys::{Array, Object, Reflect};

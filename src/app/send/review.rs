@@ -173,6 +173,10 @@ pub fn ReviewPage() -> impl IntoView {
                     let link = (red || !allowed)
                         && row.unreachable != Some(Unreachable::UnknownPerson);
                     let person_id = row.recipient.person_id.clone();
+                    let block = match &row.contact {
+                        crate::domain::review::Contact::Postal(lines) => Some(lines.join("\n")),
+                        _ => None,
+                    };
                     let mut notes: Vec<String> = crate::i18n::review::reason(&row).into_iter().collect();
                     notes.extend(crate::i18n::review::flags(&row.flags, channel().unwrap_or(crate::domain::Channel::Email)));
                     if let Some(reason) = &row.override_reason {
@@ -200,7 +204,9 @@ pub fn ReviewPage() -> impl IntoView {
                             } else {
                                 name.clone().into_any()
                             }}</td>
-                            <td>{row.contact.display()}</td>
+                            // A letter's address block exactly as the letter prints it: one
+                            // line in the table, line by line in the tooltip.
+                            <td title=block>{row.contact.display()}</td>
                             <td>
                                 <span class=if allowed { "consent-yes" } else { "consent-no" }
                                     title=consent_detail.clone() aria-label=tf("review.allowed_aria", &[("consent", &consent_text), ("detail", &consent_detail)])

@@ -75,7 +75,7 @@ pub fn SendPage() -> impl IntoView {
         recipient: Recipient::person(r.person.id.clone()),
         cells: vec![
             r.person.sort_name(),
-            format!("{} {}", r.person.address.postcode, r.person.address.city),
+            crate::domain::address::city_line(&r.person.address),
             r.person.email.clone(),
             if r.person.mobile.is_empty() {
                 r.person.landline.clone()
@@ -310,7 +310,7 @@ pub fn SendPage() -> impl IntoView {
                     </select>
                 </label>
                 {Channel::ALL.into_iter().map(|c| view! {
-                    <button role="menuitem" on:click=move |_| start_review(c)>{tf("send.channel_action", &[("channel", &labels::channel(c))])}</button>
+                    <button role="menuitem" on:click=move |_| start_review(c)>{if c == Channel::Letter { t("send.letter_action").to_string() } else { tf("send.channel_action", &[("channel", &labels::channel(c))]) }}</button>
                 }).collect_view()}
             </div>
         </Show>

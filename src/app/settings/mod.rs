@@ -1,9 +1,13 @@
-//! Practice settings: the practice's own data for letterheads, footers and `praxis.*`.
+//! Practice settings: the practice's own data for letterheads, footers and `praxis.*`, and
+//! how appointments appear in messages (a label per appointment type, therapist names).
 
 pub(crate) mod relay;
 
 use crate::app::repo;
 use crate::app::state::AppState;
+use crate::domain::placeholders::{
+    appointment_types, count_appointment_types, set_message_label, DEFAULT_MESSAGE_LABEL_DE,
+};
 use crate::domain::{LetterForm, PracticeSettings};
 use crate::i18n::{t, tf};
 use leptos::prelude::*;
@@ -69,11 +73,74 @@ pub fn SettingsPage() -> impl IntoView {
                     <option value="A" selected=move || draft.with(|d| d.letter_form == LetterForm::A)>{t("settings.form_a")}</option>
                 </select>
             </label>
+            <AppointmentsInMessages draft=draft />
             <div class="wide actions">
                 <button type="submit">{t("common.save")}</button>
                 <span role="status">{move || message.get()}</span>
             </div>
         </form>
         <crate::app::settings::relay::RelaySettings />
+    }
+}
+
+/// "Termine in Nachrichten": the message label of each appointment type (with the reason why
+/// the type itself never appears) and the switch for therapist names.
+#[component]
+fn AppointmentsInMessages(draft: RwSignal<PracticeSettings>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let counts = Memo::new(move |_| state.appointments.with(|a| count_appointment_types(a)));
+    // The rows (type and count) only change when types come or go, so an input keeps its
+    // focus while a label is typed.
+    let rows = Memo::new(move |_| {
+        counts
+            .with(|c| draft.with(|d| appointment_types(c, d)))
+            .into_iter()
+            .map(|t| (t.kind, t.appointments))
+            .collect::<Vec<_>>()
+    });
+    view! {
+        <fieldset class="wide">
+            <legend>{t("settings.appointments")}</legend>
+            <p class="muted">{t("settings.appointments_hint")}</p>
+            {move || {
+                let rows = rows.get();
+                if rows.is_empty() {
+                    return view! { <p>{t("settings.no_appointment_types")}</p> }.into_any();
+                }
+                view! {
+                    <table class="data" aria-label=t("settings.appointments")>
+                        <thead><tr>
+                            <th scope="col">{t("settings.appointment_type")}</th>
+                            <th scope="col">{t("settings.appointment_count")}</th>
+                            <th scope="col">{t("settings.message_label")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|(kind, n)| {
+                                let aria = tf("settings.message_label_aria", &[("kind", &kind)]);
+                                let key = kind.clone();
+                                let value = move || draft.with(|d| d.appointment_labels.get(&key).cloned().unwrap_or_default());
+                                let set = kind.clone();
+                                view! {
+                                    <tr>
+                                        <td>{kind}</td>
+                                        <td>{n}</td>
+                                        <td><input type="text" aria-label=aria placeholder=DEFAULT_MESSAGE_LABEL_DE
+                                            prop:value=value
+                                            on:input=move |ev| { let v = event_target_value(&ev); draft.update(|d| set_message_label(d, &set, &v)) } /></td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <label>
+                <input type="checkbox" aria-label=t("settings.therapist_in_messages")
+                    prop:checked=move || draft.with(|d| d.therapist_in_messages)
+                    on:change=move |ev| { let on = event_target_checked(&ev); draft.update(|d| d.therapist_in_messages = on) } />
+                " " {t("settings.therapist_in_messages")}
+            </label>
+            <p class="muted">{t("settings.therapist_hint")}</p>
+        </fieldset>
     }
 }

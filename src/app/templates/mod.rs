@@ -5,6 +5,7 @@ use crate::app::common::Confirm;
 use crate::app::engine::validate;
 use crate::app::repo;
 use crate::app::state::AppState;
+use crate::domain::placeholders::Availability;
 use crate::domain::template::{has_subject, Language, Template};
 use crate::domain::{Channel, Purpose};
 use crate::i18n::{self, labels};
@@ -39,7 +40,11 @@ pub fn TemplatesPage() -> impl IntoView {
     let errors = Memo::new(move |_| {
         editing.with(|t| {
             t.as_ref()
-                .map(|t| validate(t, true).err().unwrap_or_default())
+                .map(|t| {
+                    // Any recipients, the practice's settings (therapist names shown or not).
+                    let available = state.settings.with(|s| Availability::new(true, s));
+                    validate(t, available).err().unwrap_or_default()
+                })
                 .unwrap_or_default()
         })
     });

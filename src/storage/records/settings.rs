@@ -1,4 +1,5 @@
-//! The stored practice settings: `PracticeSettingsV1` and its one conversion.
+//! The stored practice settings: `PracticeSettingsV1`, `PracticeSettingsV2` (adds the
+//! message labels of appointment types and the therapist switch) and their conversions.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +9,7 @@ use crate::domain::{LetterForm, PracticeSettings, SenderNames};
 use crate::storage::Result;
 
 /// The record version `encode` writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 record_enum!(LetterFormV1 <=> LetterForm { A, B });
 
@@ -82,6 +83,41 @@ impl From<PracticeSettingsV1> for PracticeSettings {
             },
             bank_details: s.bank_details,
             letter_form: s.letter_form.into(),
+            // Version 1 knew neither: no labels (the neutral default label), names off.
+            appointment_labels: Default::default(),
+            therapist_in_messages: false,
+        }
+    }
+}
+
+/// Version 2: version 1 plus the message label per appointment type and whether the
+/// therapist's name may appear in messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PracticeSettingsV2 {
+    #[serde(flatten)]
+    pub base: PracticeSettingsV1,
+    #[serde(default)]
+    pub appointment_labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub therapist_in_messages: bool,
+}
+
+impl From<&PracticeSettings> for PracticeSettingsV2 {
+    fn from(s: &PracticeSettings) -> Self {
+        PracticeSettingsV2 {
+            base: s.into(),
+            appointment_labels: s.appointment_labels.clone(),
+            therapist_in_messages: s.therapist_in_messages,
+        }
+    }
+}
+
+impl From<PracticeSettingsV2> for PracticeSettings {
+    fn from(s: PracticeSettingsV2) -> Self {
+        PracticeSettings {
+            appointment_labels: s.appointment_labels,
+            therapist_in_messages: s.therapist_in_messages,
+            ..s.base.into()
         }
     }
 }
@@ -91,7 +127,7 @@ pub fn encode(s: &PracticeSettings) -> Result<Stored> {
     write(
         crate::storage::migrate::names::SETTINGS_KEY,
         VERSION,
-        &PracticeSettingsV1::from(s),
+        &PracticeSettingsV2::from(s),
     )
 }
 
@@ -99,6 +135,7 @@ pub fn encode(s: &PracticeSettings) -> Result<Stored> {
 pub fn decode(s: &Stored) -> Result<PracticeSettings, DecodeError> {
     match s.v {
         1 => parse::<PracticeSettingsV1>(&s.body).map(Into::into),
+        2 => parse::<PracticeSettingsV2>(&s.body).map(Into::into),
         v => Err(DecodeError::UnknownVersion(v)),
     }
 }

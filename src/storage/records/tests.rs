@@ -76,6 +76,17 @@ fn legacy_rows_read_as_version_1() {
     let s = settings::decode(&v1(LEGACY_SETTINGS)).unwrap();
     assert_eq!(s.letter_form, crate::domain::LetterForm::A);
     assert_eq!(s.sender_names.letter_contact, "Frau Weiß");
+    // Version 1 had no message labels and no therapist switch: none, and names stay out.
+    assert!(s.appointment_labels.is_empty());
+    assert!(!s.therapist_in_messages);
+    let mut labelled = s.clone();
+    labelled
+        .appointment_labels
+        .insert("Lymphdrainage".into(), "Ihr Termin".into());
+    labelled.therapist_in_messages = true;
+    let again = settings::encode(&labelled).unwrap();
+    assert_eq!(again.v, 2);
+    assert_eq!(settings::decode(&again).unwrap(), labelled);
 }
 
 #[test]

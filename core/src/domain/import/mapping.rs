@@ -94,7 +94,7 @@ impl Field {
             Field::Profession => "Beruf",
             Field::InsuranceKind => "Versicherungsart",
             Field::InsuranceNumber => "Versichertennummer",
-            Field::Tags => "Merkmale (Tags)",
+            Field::Tags => "Merkmale",
             Field::Consent(c, None) => return format!("{} erlaubt", c.label_de()),
             Field::Consent(c, Some(p)) => {
                 return format!("{} erlaubt: {}", c.label_de(), p.label_de())

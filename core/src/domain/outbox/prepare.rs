@@ -19,7 +19,7 @@ use super::{consent_basis, Content, QueueItem};
 use crate::domain::address::address_problems;
 use crate::domain::model::{Channel, ConsentStatus, Person, PersonId};
 use crate::domain::review::{contact_of, Handover, Unreachable};
-use crate::domain::salutation::address_block;
+use crate::domain::address::address_block;
 
 /// Why a handed-over recipient is not queued.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use crate::domain::model::{
     Purpose,
 };
 use crate::domain::review::{ConsentOverride, Contact, Handover, HandoverRecipient, Unreachable};
-use crate::domain::salutation::address_block;
+use crate::domain::address::address_block;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::BTreeMap;
 

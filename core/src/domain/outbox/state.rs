@@ -176,10 +176,10 @@ impl OutboxError {
                 "Die Nachricht wurde eventuell schon übermittelt; bitte zuerst den Status abfragen"
                     .into()
             }
-            OutboxError::NotRelayed => "Briefe werden nicht über den Relay versendet".into(),
+            OutboxError::NotRelayed => "Briefe werden nicht über das Relay versendet".into(),
             OutboxError::WrongId => "Statusmeldung gehört zu einer anderen Nachricht".into(),
             OutboxError::CancelledButReported => {
-                "Der Relay meldet eine abgebrochene Nachricht als verarbeitet".into()
+                "Das Relay meldet eine abgebrochene Nachricht als verarbeitet".into()
             }
             OutboxError::DuplicateId(id) => format!("Nachrichten-ID doppelt: {id}"),
             OutboxError::EmptyAddress(id) => format!("Keine Empfängeradresse ({id})"),
