@@ -476,24 +476,6 @@ async fn post_messages(
             format!("Ein Auftrag muss 1 bis {MAX_BATCH} Nachrichten enthalten."),
         );
     }
-    if let Err(wait) = window_take(
-        &st.message_rate,
-        &caller.scope,
-        req.messages.len() as u32,
-        caller.messages_per_minute,
-    ) {
-        return retry_after(
-            err(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!(
-                    "Zu viele Nachrichten mit diesem Token (höchstens {} pro Minute); bitte kurz warten.",
-                    caller.messages_per_minute
-                ),
-            ),
-            wait,
-        );
-    }
     let mut seen = HashSet::new();
     for m in &req.messages {
         if !seen.insert(m.client_id.as_str()) {
@@ -568,6 +550,24 @@ async fn post_messages(
             sender,
             unsub_token,
         });
+    }
+    if let Err(wait) = window_take(
+        &st.message_rate,
+        &caller.scope,
+        batch.len() as u32,
+        caller.messages_per_minute,
+    ) {
+        return retry_after(
+            err(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "Zu viele Nachrichten mit diesem Token (höchstens {} pro Minute); bitte kurz warten.",
+                    caller.messages_per_minute
+                ),
+            ),
+            wait,
+        );
     }
     let (store, c) = (st.store.clone(), caller.clone());
     let res = blocking(move || store.insert_batch(&c.scope, &c.practice, batch, c.daily_quota)).await;

@@ -323,6 +323,7 @@ async fn worker(
                 .unsub_token
                 .as_ref()
                 .map(|t| format!("{public_url}/u/{t}"));
+            crash::message(&job.msg.client_id);
             let d = Delivery {
                 msg: &job.msg,
                 unsubscribe_url: url.as_deref(),

@@ -291,6 +291,7 @@ async fn providers_speak_the_documented_formats() {
         listen: None,
         static_dir: None,
         data_dir: Some(dir.path().into()),
+        check_config: None,
     };
     let p = prepare(&args, config(&stub), "127.0.0.1:8080".parse().unwrap()).unwrap();
     let app = api::router(p.state.clone(), None)

@@ -111,7 +111,7 @@ async fn delivers_to_aiosmtpd_mailbox_with_correct_headers() {
     let mbox = tmp.path().join("mbox");
     let (_smtp, port) = aiosmtpd_mailbox(&mbox);
     let cfg = tmp.path().join("relay.toml");
-    std::fs::write(&cfg, smtp_config(port, "")).unwrap();
+    write_private(&cfg, &smtp_config(port, ""));
     let data = tmp.path().join("data");
     let relay = Relay::start(
         &[
@@ -183,7 +183,7 @@ async fn delivers_to_aiosmtpd_mailbox_with_correct_headers() {
     assert!(header(head, "Date").is_some());
     assert!(header(head, "List-Unsubscribe")
         .unwrap()
-        .starts_with(&format!("<{}/u/", relay.base)));
+        .starts_with("<https://relay.praxis.example/u/"));
     assert_eq!(
         header(head, "List-Unsubscribe-Post").as_deref(),
         Some("List-Unsubscribe=One-Click")
@@ -199,7 +199,7 @@ async fn raw_bytes_permanent_and_transient_failures_and_sigterm() {
     let mbox = tmp.path().join("raw");
     let (_smtp, port) = aiosmtpd_raw(&mbox);
     let cfg = tmp.path().join("relay.toml");
-    std::fs::write(&cfg, smtp_config(port, "")).unwrap();
+    write_private(&cfg, &smtp_config(port, ""));
     let data = tmp.path().join("data");
     let mut relay = Relay::start(
         &[
@@ -336,11 +336,10 @@ async fn raw_bytes_permanent_and_transient_failures_and_sigterm() {
 fn bad_config_exits_with_key_in_error() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("bad.toml");
-    std::fs::write(
+    write_private(
         &cfg,
-        smtp_config(25, "").replace("host = \"127.0.0.1\"", "host = \"smtp.example.org\""),
-    )
-    .unwrap();
+        &smtp_config(25, "").replace("host = \"127.0.0.1\"", "host = \"smtp.example.org\""),
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_praxisbote-relay"))
         .args(["--config", cfg.to_str().unwrap(), "--listen", "127.0.0.1:0"])
         .arg("--data-dir")
