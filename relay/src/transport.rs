@@ -404,6 +404,13 @@ pub fn classify_http(status: reqwest::StatusCode, provider: &str, body: &str) ->
 pub fn classify_reqwest(e: reqwest::Error, provider: &str) -> Outcome {
     let connect = e.is_connect();
     let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    let e = text;
     if connect {
         Outcome::Transient(format!("{provider}: keine Verbindung: {e}"))
     } else {

@@ -12,60 +12,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use praxisbote_core::domain::{Channel, Purpose};
 use praxisbote_core::wire::*;
 
 fn msg(prefix: &str, i: usize) -> OutgoingMessage {
-    OutgoingMessage {
-        client_id: format!("{prefix}-{i:05}"),
-        channel: Channel::Email,
-        purpose: Purpose::AppointmentReminder,
-        recipient: format!("patient{i}@example.org"),
-        recipient_name: None,
-        subject: format!("Terminerinnerung {i}"),
-        text: format!("Guten Tag, Ihr Termin Nr. {i} ist morgen."),
-        html: None,
-        attachment: None,
-        sender: None,
-        person_id: None,
-    }
+    reminder(prefix, "patient", i)
 }
 
-/// POSTs a batch; `true` only for a 202 (the relay acknowledged it).
 async fn post(base: &str, batch: &[OutgoingMessage]) -> bool {
-    reqwest::Client::new()
-        .post(format!("{base}/v1/messages"))
-        .bearer_auth(TOKEN)
-        .json(&SubmitRequest {
-            messages: batch.to_vec(),
-        })
-        .send()
-        .await
-        .map(|r| r.status() == 202)
-        .unwrap_or(false)
-}
-
-async fn wait_idle(base: &str, secs: u64) {
-    let t = Instant::now();
-    loop {
-        let h: Health = reqwest::get(format!("{base}/v1/health"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if h.pending == 0 {
-            // Let the SMTP server finish writing.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            return;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "still pending: {}",
-            h.pending
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    post_batch(base, batch).await
 }
 
 struct Run {

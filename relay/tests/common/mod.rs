@@ -262,9 +262,16 @@ pub struct Relay {
 impl Relay {
     pub fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> Relay {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_praxisbote-relay"));
-        cmd.args(args)
-            .env_remove("PRAXISBOTE_RELAY_CONFIG")
-            .stdout(Stdio::piped())
+        cmd.args(args).env_remove("PRAXISBOTE_RELAY_CONFIG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Relay::spawn(cmd, log)
+    }
+
+    /// Starts `cmd` (the relay binary, possibly behind a wrapper such as `unshare`).
+    pub fn spawn(mut cmd: Command, log: &Path) -> Relay {
+        cmd.stdout(Stdio::piped())
             .stderr(Stdio::from(
                 std::fs::OpenOptions::new()
                     .create(true)
@@ -272,9 +279,6 @@ impl Relay {
                     .open(log)
                     .unwrap(),
             ));
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
         let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -330,6 +334,63 @@ impl Relay {
             assert!(t.elapsed() < Duration::from_secs(secs), "relay did not exit");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+pub const RELAY_BIN: &str = env!("CARGO_BIN_EXE_praxisbote-relay");
+
+/// Waits until the relay reports no pending message (then lets the SMTP server finish).
+pub async fn wait_idle(base: &str, secs: u64) {
+    let t = Instant::now();
+    loop {
+        let h: praxisbote_core::wire::Health = reqwest::get(format!("{base}/v1/health"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if h.pending == 0 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "still pending: {}",
+            h.pending
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// POSTs a batch with the test token; `true` only for a 202 (the relay acknowledged it).
+pub async fn post_batch(base: &str, batch: &[praxisbote_core::wire::OutgoingMessage]) -> bool {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/messages"))
+        .bearer_auth(TOKEN)
+        .json(&praxisbote_core::wire::SubmitRequest {
+            messages: batch.to_vec(),
+        })
+        .send()
+        .await
+        .map(|r| r.status() == 202)
+        .unwrap_or(false)
+}
+
+/// A plain appointment reminder e-mail `{prefix}-{i}` to `{to}{i}@example.org`.
+pub fn reminder(prefix: &str, to: &str, i: usize) -> praxisbote_core::wire::OutgoingMessage {
+    use praxisbote_core::domain::{Channel, Purpose};
+    praxisbote_core::wire::OutgoingMessage {
+        client_id: format!("{prefix}-{i:05}"),
+        channel: Channel::Email,
+        purpose: Purpose::AppointmentReminder,
+        recipient: format!("{to}{i}@example.org"),
+        recipient_name: None,
+        subject: format!("Terminerinnerung {i}"),
+        text: format!("Guten Tag, Ihr Termin Nr. {i} ist morgen."),
+        html: None,
+        attachment: None,
+        sender: None,
+        person_id: None,
     }
 }
 
