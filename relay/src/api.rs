@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::body::Body;
+use http_body_util::BodyExt;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -454,10 +455,25 @@ async fn post_messages(
     let Ok(_budget) = st.bodies.clone().acquire_many_owned(kib as u32).await else {
         return internal("body budget closed");
     };
-    let bytes = match axum::body::to_bytes(body, max).await {
-        Ok(b) => b,
-        Err(_) => return too_large(),
-    };
+    // Read into one buffer of the announced size (collecting chunks and joining them
+    // would hold the body twice).
+    let mut bytes = Vec::with_capacity(announced.unwrap_or(0));
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "Anfrage unvollständig übertragen.",
+            );
+        };
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > max {
+                return too_large();
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
     let req: SubmitRequest = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => {
