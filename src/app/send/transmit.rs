@@ -311,7 +311,7 @@ pub async fn retry(
 /// Returns how many persons changed.
 pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
     let mut cfg = config();
-    let resp = relay::optouts(&cfg, cfg.optouts_since.as_deref())
+    let resp = relay::optouts(&cfg, cfg.optouts_after, cfg.optouts_since.as_deref())
         .await
         .map_err(|e| e.message_de())?;
     let Some(newest) = resp.optouts.iter().map(|o| o.at).max() else {
@@ -340,6 +340,14 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
     let n = out.len();
     repo::outbox::save_persons(state, out).await?;
     cfg.optouts_since = Some(newest.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    // A relay that reports sequence numbers (seq > 0) is asked by sequence from now on.
+    cfg.optouts_after = resp
+        .optouts
+        .iter()
+        .map(|o| o.seq)
+        .max()
+        .filter(|s| *s > 0)
+        .or(cfg.optouts_after);
     set_config(cfg).await?;
     Ok(n)
 }

@@ -26,7 +26,9 @@ pub fn RelaySettings() -> impl IntoView {
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut cfg = draft.get_untracked();
-        cfg.optouts_since = transmit::config().optouts_since;
+        let saved = transmit::config();
+        cfg.optouts_since = saved.optouts_since;
+        cfg.optouts_after = saved.optouts_after;
         leptos::task::spawn_local(async move {
             message.set(Some(match transmit::set_config(cfg).await {
                 Ok(()) => t("relay.saved").into(),
