@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::body::Body;
-use http_body_util::BodyExt;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -19,6 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::DateTime;
+use http_body_util::BodyExt;
 use praxisbote_core::domain::{sms, Channel};
 use praxisbote_core::wire::{
     ApiError, Health, OptOutsResponse, OutgoingMessage, SenderInfo, SendersResponse,
@@ -165,11 +165,7 @@ async fn demo_host_layer(req: Request, next: Next) -> Response {
 // ---------------------------------------------------------------- auth + rate limit
 
 /// Which token made the request: `None` = rejected.
-fn authenticate(
-    st: &AppState,
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-) -> Option<Caller> {
+fn authenticate(st: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<Caller> {
     if st.cfg.demo {
         // Demo mode listens on loopback only (config check) and needs no token.
         return peer.is_some_and(|p| p.ip().is_loopback()).then(|| Caller {
@@ -269,7 +265,10 @@ async fn health(State(st): State<Shared>) -> Response {
     }
 }
 
-async fn senders(State(st): State<Shared>, Extension(c): Extension<Caller>) -> Json<SendersResponse> {
+async fn senders(
+    State(st): State<Shared>,
+    Extension(c): Extension<Caller>,
+) -> Json<SendersResponse> {
     Json(SendersResponse {
         senders: st
             .cfg
@@ -586,7 +585,8 @@ async fn post_messages(
         );
     }
     let (store, c) = (st.store.clone(), caller.clone());
-    let res = blocking(move || store.insert_batch(&c.scope, &c.practice, batch, c.daily_quota)).await;
+    let res =
+        blocking(move || store.insert_batch(&c.scope, &c.practice, batch, c.daily_quota)).await;
     match res {
         Ok(InsertResult::Ok(statuses)) => {
             crash::point("after_commit");

@@ -404,8 +404,7 @@ impl Config {
                 format!("{listen} is reachable from the network but has no [tls]: tokens and patient data would cross the network unencrypted. Configure [tls] or, only behind a TLS proxy, set behind_tls_proxy = true"),
             ));
         }
-        if !self.demo && self.public_url.is_none() && self.accounts.iter().any(|a| a.advertising)
-        {
+        if !self.demo && self.public_url.is_none() && self.accounts.iter().any(|a| a.advertising) {
             // Checked in `validate` already; kept here for configs built in code.
             return Err(advertising_needs_public_url());
         }
@@ -459,7 +458,9 @@ impl Config {
         }
         for a in &self.accounts {
             let target = match &a.detail {
-                AccountDetail::Smtp { host, port, tls, .. } => {
+                AccountDetail::Smtp {
+                    host, port, tls, ..
+                } => {
                     format!("SMTP {host}:{port} ({tls:?})")
                 }
                 AccountDetail::Sendgrid { base_url, .. } => format!("SendGrid {base_url}"),
@@ -793,8 +794,11 @@ fn validate(f: FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
         f.message_retention_days.unwrap_or(90),
         MIN_MESSAGE_RETENTION_DAYS.max(retention_days),
     )?;
-    let optout_retention_days =
-        at_least("optout_retention_days", f.optout_retention_days.unwrap_or(365), 30)?;
+    let optout_retention_days = at_least(
+        "optout_retention_days",
+        f.optout_retention_days.unwrap_or(365),
+        30,
+    )?;
     let daily_quota = at_least("daily_quota", f.daily_quota.unwrap_or(20_000), 1)?;
     let messages_per_minute = at_least(
         "messages_per_minute",
@@ -833,7 +837,12 @@ fn validate(f: FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
             ));
         }
         let tok = secrets
-            .get(&format!("{key}.token"), &t.token, &t.token_env, &t.token_file)?
+            .get(
+                &format!("{key}.token"),
+                &t.token,
+                &t.token_env,
+                &t.token_file,
+            )?
             .ok_or_else(|| {
                 ConfigError::new(
                     format!("{key}.token"),
@@ -1045,7 +1054,11 @@ fn validate(f: FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
         let url = match &s.url {
             Some(u) => {
                 secrets.inline |= reqwest::Url::parse(u).is_ok_and(|p| p.query().is_some());
-                Some(SecretString::from(check_url(&format!("{key}.url"), u, true)?))
+                Some(SecretString::from(check_url(
+                    &format!("{key}.url"),
+                    u,
+                    true,
+                )?))
             }
             None => None,
         };
@@ -1411,7 +1424,10 @@ from = "Praxis"
                 "https",
             ),
             (
-                &GOOD.replace("https://relay.praxis.example", "http://relay.praxis.example"),
+                &GOOD.replace(
+                    "https://relay.praxis.example",
+                    "http://relay.praxis.example",
+                ),
                 "public_url",
                 "https",
             ),
@@ -1502,7 +1518,10 @@ from = "Praxis"
         let c = Config::parse(&text, &env).unwrap();
         let zahn: Vec<_> = c.accounts_of("zahnarzt").collect();
         assert_eq!(zahn.len(), 1);
-        assert!(zahn[0].default, "first account of its practice is its default");
+        assert!(
+            zahn[0].default,
+            "first account of its practice is its default"
+        );
         assert!(c.accounts_of(DEFAULT_PRACTICE).all(|a| a.name != "zahn"));
     }
 }

@@ -263,10 +263,7 @@ async fn dispatcher(
         if jobs.is_empty() {
             drop(permit);
             let (st, acc) = (store.clone(), account.clone());
-            let due = blocking(move || st.next_due(&acc))
-                .await
-                .ok()
-                .flatten();
+            let due = blocking(move || st.next_due(&acc)).await.ok().flatten();
             let wait = match due {
                 Some(t) => Duration::from_millis((t - now_ms()).clamp(5, 1000) as u64),
                 None => Duration::from_secs(1),
@@ -425,7 +422,9 @@ async fn completer(
                     );
                     wake.notify_waiters();
                 }
-                Err(e) => eprintln!("praxisbote-relay: Aufräumen der Sendungen fehlgeschlagen: {e}"),
+                Err(e) => {
+                    eprintln!("praxisbote-relay: Aufräumen der Sendungen fehlgeschlagen: {e}")
+                }
             }
         }
     }

@@ -163,7 +163,9 @@ pub fn prepare(args: &Args, cfg: Config, bound: SocketAddr) -> Result<Prepared, 
         );
     }
     if failed > 0 {
-        eprintln!("praxisbote-relay: {failed} Sendungen aufgegeben: das Relay brach bei jedem Versuch ab");
+        eprintln!(
+            "praxisbote-relay: {failed} Sendungen aufgegeben: das Relay brach bei jedem Versuch ab"
+        );
     }
     let mut transports = Vec::new();
     for a in &cfg.accounts {

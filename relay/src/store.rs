@@ -366,9 +366,14 @@ impl Store {
         let now = now_ms();
         self.with(|c| {
             let tx = c.transaction()?;
-            let (retried, failed) = reset_sending(&tx, now, i64::MAX, max_attempts,
+            let (retried, failed) = reset_sending(
+                &tx,
+                now,
+                i64::MAX,
+                max_attempts,
                 "Relay wurde während des Sendens beendet; neuer Versuch",
-                "Relay brach bei jedem Sendeversuch ab")?;
+                "Relay brach bei jedem Sendeversuch ab",
+            )?;
             tx.commit()?;
             Ok((retried, failed))
         })
@@ -380,9 +385,14 @@ impl Store {
         let now = now_ms();
         self.with(|c| {
             let tx = c.transaction()?;
-            let r = reset_sending(&tx, now, now - grace_ms, max_attempts,
+            let r = reset_sending(
+                &tx,
+                now,
+                now - grace_ms,
+                max_attempts,
                 "Sendeversuch ohne Ergebnis abgelaufen; neuer Versuch",
-                "Sendeversuche ohne Ergebnis abgelaufen")?;
+                "Sendeversuche ohne Ergebnis abgelaufen",
+            )?;
             tx.commit()?;
             Ok(r)
         })
@@ -1071,7 +1081,10 @@ mod tests {
             retry_ambiguous: false,
         };
         let got: Vec<i64> = (1..=6).map(|a| p.backoff_ms(a)).collect();
-        assert_eq!(got, vec![30_000, 60_000, 120_000, 240_000, 300_000, 300_000]);
+        assert_eq!(
+            got,
+            vec![30_000, 60_000, 120_000, 240_000, 300_000, 300_000]
+        );
     }
 
     /// Regression: the queue ran with synchronous=NORMAL (power loss could roll back an
@@ -1103,7 +1116,9 @@ mod tests {
     fn lifecycle_idempotency_retry_and_recovery() {
         let dir = tempfile::tempdir().unwrap();
         let s = open(dir.path());
-        let r = ok(s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], None).unwrap());
+        let r = ok(s
+            .insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], None)
+            .unwrap());
         assert_eq!(r.len(), 2);
         // Replay: same state; different payload: conflict, nothing inserted.
         let r = ok(s.insert_batch("t", "p", vec![nm("1", "a")], None).unwrap());
@@ -1155,7 +1170,10 @@ mod tests {
         drop(s);
         let s = open(dir.path());
         assert_eq!(s.recover(3).unwrap(), (1, 0));
-        assert!(s.claim("acc", 10, 60_000).unwrap().is_empty(), "suspects wait");
+        assert!(
+            s.claim("acc", 10, 60_000).unwrap().is_empty(),
+            "suspects wait"
+        );
         let jobs = s.claim_suspect("acc", 60_000).unwrap();
         assert_eq!(jobs.len(), 1);
         s.complete(&[(jobs[0].clone(), Outcome::Transient("451".into()))], &P)
@@ -1182,7 +1200,9 @@ mod tests {
         reminder.purpose = Purpose::AppointmentReminder;
         let mut upper = nm("4", "d");
         upper.recipient = "A@B.example".into();
-        let r = ok(s.insert_batch("t", "p", vec![upper, reminder], None).unwrap());
+        let r = ok(s
+            .insert_batch("t", "p", vec![upper, reminder], None)
+            .unwrap());
         assert_eq!(r[0].state, DeliveryState::Failed);
         assert!(r[0].reason.as_ref().unwrap().contains("abgemeldet"));
         assert_eq!(r[1].state, DeliveryState::Queued);
@@ -1196,7 +1216,10 @@ mod tests {
     fn optout_cursor_is_the_sequence() {
         let dir = tempfile::tempdir().unwrap();
         let s = open(dir.path());
-        ok(s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], None).unwrap());
+        ok(
+            s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], None)
+                .unwrap(),
+        );
         s.record_optout("tok-1").unwrap();
         s.record_optout("tok-2").unwrap();
         // Force both into the same millisecond, as two quick clicks can be.
@@ -1207,7 +1230,11 @@ mod tests {
         assert!(first[0].seq < first[1].seq);
         // The app applied the first one only, then asks again with its cursor.
         let rest = s.optouts_after("p", first[0].seq as i64).unwrap();
-        assert_eq!(rest.len(), 1, "the second opt-out of that millisecond is not skipped");
+        assert_eq!(
+            rest.len(),
+            1,
+            "the second opt-out of that millisecond is not skipped"
+        );
         // The old time cursor would have lost it.
         assert!(s
             .optouts_since("p", first[0].at.timestamp_millis())
@@ -1222,8 +1249,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = open(dir.path());
         ok(s.insert_batch("a", "p", vec![nm("1", "x")], None).unwrap());
-        let r = ok(s.insert_batch("b", "p", vec![nm("1", "other text")], None).unwrap());
-        assert_eq!(r[0].state, DeliveryState::Queued, "no conflict across tokens");
+        let r = ok(s
+            .insert_batch("b", "p", vec![nm("1", "other text")], None)
+            .unwrap());
+        assert_eq!(
+            r[0].state,
+            DeliveryState::Queued,
+            "no conflict across tokens"
+        );
         assert_eq!(s.claim("acc", 10, 60_000).unwrap().len(), 2);
         assert!(s.statuses("c", &["1".into()]).unwrap()[0].is_none());
     }
@@ -1232,7 +1265,10 @@ mod tests {
     fn daily_quota_refuses_the_whole_batch() {
         let dir = tempfile::tempdir().unwrap();
         let s = open(dir.path());
-        ok(s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], Some(3)).unwrap());
+        ok(
+            s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], Some(3))
+                .unwrap(),
+        );
         match s
             .insert_batch("t", "p", vec![nm("3", "c"), nm("4", "d")], Some(3))
             .unwrap()
@@ -1240,10 +1276,18 @@ mod tests {
             InsertResult::QuotaExceeded(q, used) => assert_eq!((q, used), (3, 2)),
             other => panic!("{other:?}"),
         }
-        assert_eq!(s.today_count("t").unwrap(), 2, "nothing of the batch stored");
+        assert_eq!(
+            s.today_count("t").unwrap(),
+            2,
+            "nothing of the batch stored"
+        );
         // Replays do not count; another token has its own quota.
-        ok(s.insert_batch("t", "p", vec![nm("1", "a"), nm("3", "c")], Some(3)).unwrap());
-        ok(s.insert_batch("u", "p", vec![nm("9", "x")], Some(1)).unwrap());
+        ok(
+            s.insert_batch("t", "p", vec![nm("1", "a"), nm("3", "c")], Some(3))
+                .unwrap(),
+        );
+        ok(s.insert_batch("u", "p", vec![nm("9", "x")], Some(1))
+            .unwrap());
     }
 
     /// Regression: `recover()` ignored `max_attempts`, so a message that crashes the relay
@@ -1289,7 +1333,10 @@ mod tests {
     fn reaper_frees_expired_leases_only() {
         let dir = tempfile::tempdir().unwrap();
         let s = open(dir.path());
-        ok(s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], None).unwrap());
+        ok(
+            s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], None)
+                .unwrap(),
+        );
         let short = s.claim("acc", 1, -10_000).unwrap(); // lease already over
         let long = s.claim("acc", 1, 600_000).unwrap();
         assert_eq!((short.len(), long.len()), (1, 1));
@@ -1298,8 +1345,11 @@ mod tests {
         assert_eq!(state(&s, "t", "2").state, DeliveryState::Sending);
         // The late outcome of the reaped claim is stale and changes nothing.
         assert_eq!(
-            s.complete(&[(short[0].clone(), Outcome::Sent { provider_id: None })], &P)
-                .unwrap(),
+            s.complete(
+                &[(short[0].clone(), Outcome::Sent { provider_id: None })],
+                &P
+            )
+            .unwrap(),
             1
         );
     }
@@ -1319,11 +1369,20 @@ mod tests {
     fn ambiguous_outcomes() {
         let dir = tempfile::tempdir().unwrap();
         let s = open(dir.path());
-        ok(s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], None).unwrap());
+        ok(
+            s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], None)
+                .unwrap(),
+        );
         let j = s.claim("acc", 2, 60_000).unwrap();
         // Default: never retried.
-        s.complete(&[(j[0].clone(), Outcome::Ambiguous("Verbindung abgebrochen".into()))], &P)
-            .unwrap();
+        s.complete(
+            &[(
+                j[0].clone(),
+                Outcome::Ambiguous("Verbindung abgebrochen".into()),
+            )],
+            &P,
+        )
+        .unwrap();
         let st = state(&s, "t", "1");
         assert_eq!(st.state, DeliveryState::Ambiguous);
         assert!(st.reason.unwrap().contains("möglicherweise angekommen"));
@@ -1332,8 +1391,14 @@ mod tests {
             retry_ambiguous: true,
             ..P
         };
-        s.complete(&[(j[1].clone(), Outcome::Ambiguous("Zeitüberschreitung".into()))], &p)
-            .unwrap();
+        s.complete(
+            &[(
+                j[1].clone(),
+                Outcome::Ambiguous("Zeitüberschreitung".into()),
+            )],
+            &p,
+        )
+        .unwrap();
         assert_eq!(state(&s, "t", "2").state, DeliveryState::Retrying);
         let j = s.claim("acc", 2, 60_000).unwrap();
         s.complete(&[(j[0].clone(), Outcome::Sent { provider_id: None })], &p)
@@ -1351,8 +1416,13 @@ mod tests {
         let s = open(dir.path());
         let marker = "UNIQUE-BODY-MARKER-7c1f0e9a";
         let body = format!("{marker} {}", "Sehr geehrte Frau Müller, ".repeat(400));
-        ok(s.insert_batch("t", "p", vec![nm("1", &body), nm("2", &format!("{marker} kurz"))], None)
-            .unwrap());
+        ok(s.insert_batch(
+            "t",
+            "p",
+            vec![nm("1", &body), nm("2", &format!("{marker} kurz"))],
+            None,
+        )
+        .unwrap());
         let j = s.claim("acc", 2, 60_000).unwrap();
         s.complete(
             &j.iter()
@@ -1367,7 +1437,10 @@ mod tests {
                 .map(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes()))
                 .unwrap_or(false)
         };
-        assert!(grep("q.sqlite") || grep("q.sqlite-wal"), "the marker is stored first");
+        assert!(
+            grep("q.sqlite") || grep("q.sqlite-wal"),
+            "the marker is stored first"
+        );
         let future = now_ms() + 1000;
         let p = s.purge_before(future, 0, 0).unwrap();
         assert_eq!(p.bodies, 2);

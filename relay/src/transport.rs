@@ -270,14 +270,15 @@ impl SmtpPool {
                     // A negative reply (also to the final dot): the server refused it.
                     (_, Failure::Smtp(e)) if e.status().is_some() => classify_smtp(&e),
                     (Stage::Body, Failure::Timeout) => Outcome::Ambiguous(
-                        "SMTP-Server antwortet nach dem Nachrichtentext nicht (Zeitüberschreitung)".into(),
+                        "SMTP-Server antwortet nach dem Nachrichtentext nicht (Zeitüberschreitung)"
+                            .into(),
                     ),
                     (Stage::Body, Failure::Smtp(e)) => Outcome::Ambiguous(format!(
                         "Verbindung zum SMTP-Server nach dem Nachrichtentext abgebrochen: {e}"
                     )),
-                    (_, Failure::Timeout) => {
-                        Outcome::Transient("SMTP-Server antwortet nicht (Zeitüberschreitung)".into())
-                    }
+                    (_, Failure::Timeout) => Outcome::Transient(
+                        "SMTP-Server antwortet nicht (Zeitüberschreitung)".into(),
+                    ),
                     (_, Failure::Smtp(e)) => classify_smtp(&e),
                 };
                 if answered {
@@ -310,8 +311,8 @@ impl Smtp {
             let mut b = TlsParameters::builder(host.clone());
             if let Some(ca) = ca_file {
                 let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
-                let cert = Certificate::from_pem(&pem)
-                    .map_err(|e| format!("{}: {e}", ca.display()))?;
+                let cert =
+                    Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", ca.display()))?;
                 b = b.add_root_certificate(cert);
             }
             b.build().map_err(|e| format!("TLS für {host}: {e}"))

@@ -20,16 +20,22 @@ fn example_in(dir: &Path, all_keys: bool) -> std::path::PathBuf {
     std::fs::rename(&key, dir.join("tls-key.pem")).unwrap();
     let mut text = EXAMPLE
         .replace(CREDS, &format!("{}/", dir.display()))
-        .replace("/var/lib/praxisbote-relay", &dir.join("data").display().to_string())
-        .replace("/etc/praxisbote-relay/praxis-ca.pem", &ca.display().to_string());
+        .replace(
+            "/var/lib/praxisbote-relay",
+            &dir.join("data").display().to_string(),
+        )
+        .replace(
+            "/etc/praxisbote-relay/praxis-ca.pem",
+            &ca.display().to_string(),
+        );
     if all_keys {
         text = text
             .lines()
             .map(|l| {
                 let rest = l.strip_prefix("# ").unwrap_or(l);
-                let is_key = rest
-                    .split_once(" = ")
-                    .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+                let is_key = rest.split_once(" = ").is_some_and(|(k, _)| {
+                    !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                });
                 if is_key {
                     rest.to_owned()
                 } else {
@@ -45,7 +51,10 @@ fn example_in(dir: &Path, all_keys: bool) -> std::path::PathBuf {
 }
 
 const SECRETS: [(&str, &str); 4] = [
-    ("PRAXISBOTE_TOKEN_EMPFANG", "0123456789abcdef0123456789abcdef"),
+    (
+        "PRAXISBOTE_TOKEN_EMPFANG",
+        "0123456789abcdef0123456789abcdef",
+    ),
     ("PRAXISBOTE_SMTP_PASSWORD", "smtp-geheim"),
     ("PRAXISBOTE_SENDGRID_API_KEY", "SG.geheim"),
     ("PRAXISBOTE_SEVEN_API_KEY", "seven-geheim"),
@@ -56,8 +65,7 @@ fn example_config_is_valid_and_documents_real_keys() {
     for all_keys in [false, true] {
         let tmp = tempfile::tempdir().unwrap();
         let cfg = example_in(tmp.path(), all_keys);
-        let (status, out, err) =
-            run_relay(&["--check-config", cfg.to_str().unwrap()], &SECRETS);
+        let (status, out, err) = run_relay(&["--check-config", cfg.to_str().unwrap()], &SECRETS);
         assert!(status.success(), "all_keys={all_keys}: {err}");
         for needle in [
             "Konfiguration in Ordnung",
@@ -73,7 +81,10 @@ fn example_config_is_valid_and_documents_real_keys() {
         for (_, secret) in SECRETS {
             assert!(!out.contains(secret), "secret printed: {out}");
         }
-        assert!(!tmp.path().join("data").exists(), "--check-config starts nothing");
+        assert!(
+            !tmp.path().join("data").exists(),
+            "--check-config starts nothing"
+        );
     }
 }
 
@@ -96,7 +107,10 @@ fn check_config_names_the_problem() {
     std::fs::write(&cfg, format!("{}{}", &text[..start], &text[end..])).unwrap();
     let (status, _, err) = run_relay(&["--check-config", cfg.to_str().unwrap()], &SECRETS);
     assert!(!status.success());
-    assert!(err.contains("`listen`") && err.contains("behind_tls_proxy"), "{err}");
+    assert!(
+        err.contains("`listen`") && err.contains("behind_tls_proxy"),
+        "{err}"
+    );
 }
 
 /// Regression: the data directory and queue were created with the default umask (readable
@@ -111,7 +125,12 @@ async fn data_dir_and_queue_files_are_private() {
     std::fs::create_dir(&data).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
     let relay = Relay::start(
-        &["--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()],
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
         &[],
         &tmp.path().join("relay.log"),
     );

@@ -272,7 +272,11 @@ async fn demo_flow_idempotency_and_optouts() {
     assert_eq!(o.optouts.len(), 1);
     // The sequence cursor: `after` the opt-out's seq there is nothing new.
     assert!(o.optouts[0].seq > 0);
-    let (_, _, b) = call(&app, get(&format!("/v1/optouts?after={}", o.optouts[0].seq), None)).await;
+    let (_, _, b) = call(
+        &app,
+        get(&format!("/v1/optouts?after={}", o.optouts[0].seq), None),
+    )
+    .await;
     assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 0);
     let (_, _, b) = call(&app, get("/v1/optouts?after=0", None)).await;
     assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 1);
@@ -492,7 +496,12 @@ async fn demo_mode_is_loopback_only_and_checks_host() {
         assert_eq!(call(&local, req).await.0, StatusCode::OK, "{host}");
     }
     // A rebinding page: loopback peer, foreign name; also for static files and /u/.
-    for path in ["/v1/senders", "/v1/health", "/u/00000000000000000000000000000000", "/"] {
+    for path in [
+        "/v1/senders",
+        "/v1/health",
+        "/u/00000000000000000000000000000000",
+        "/",
+    ] {
         let req = Request::get(path)
             .header(header::HOST, "attacker.example:8080")
             .body(Body::empty())
@@ -502,7 +511,10 @@ async fn demo_mode_is_loopback_only_and_checks_host() {
         assert_eq!(json(&b)["error"], "bad_host");
     }
     let no_host = Request::get("/v1/senders").body(Body::empty()).unwrap();
-    assert_eq!(call(&local, no_host).await.0, StatusCode::MISDIRECTED_REQUEST);
+    assert_eq!(
+        call(&local, no_host).await.0,
+        StatusCode::MISDIRECTED_REQUEST
+    );
     // Demo CORS: loopback origins only.
     let pre = |origin: &str| {
         Request::builder()
@@ -657,7 +669,10 @@ async fn each_token_sees_only_its_practice() {
     foreign.messages[0].sender = Some("praxis-mail".into());
     let (s, _, b) = call(&app, post("/v1/messages", &foreign, Some(TOKEN_B))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(json(&b)["message"].as_str().unwrap().contains("nicht eingerichtet"));
+    assert!(json(&b)["message"]
+        .as_str()
+        .unwrap()
+        .contains("nicht eingerichtet"));
     // An account without advertising refuses advertising.
     let ad = SubmitRequest {
         messages: vec![email("ad-1", Purpose::Invitation)],
@@ -700,13 +715,20 @@ async fn abuse_limits() {
     long.text = "x".repeat(161 * 2);
     let cases = [
         (long, "3 Teile"),
-        (sms("us", "+12025550123"), "nur in diese Länder (DE, AT, CH)"),
+        (
+            sms("us", "+12025550123"),
+            "nur in diese Länder (DE, AT, CH)",
+        ),
         (sms("fr", "+33612345678"), "Länder"),
     ];
     for (m, needle) in cases {
         let (s, _, b) = call(
             &app,
-            post("/v1/messages", &SubmitRequest { messages: vec![m] }, Some(TOKEN)),
+            post(
+                "/v1/messages",
+                &SubmitRequest { messages: vec![m] },
+                Some(TOKEN),
+            ),
         )
         .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -725,7 +747,12 @@ async fn abuse_limits() {
             ),
         )
         .await;
-        assert_eq!(s, StatusCode::ACCEPTED, "{ok}: {}", String::from_utf8_lossy(&b));
+        assert_eq!(
+            s,
+            StatusCode::ACCEPTED,
+            "{ok}: {}",
+            String::from_utf8_lossy(&b)
+        );
     }
     // 3 messages in this minute so far: 2 more exceed 4 per minute.
     let two = SubmitRequest {

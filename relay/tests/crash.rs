@@ -78,7 +78,11 @@ impl Run {
 async fn crash_points_lose_nothing_and_duplicate_exactly_the_attempt_in_flight() {
     const N: usize = 20;
     let mut matrix = Vec::new();
-    for (point, want_dups) in [("after_commit", 0usize), ("after_claim", 0), ("after_send", 1)] {
+    for (point, want_dups) in [
+        ("after_commit", 0usize),
+        ("after_claim", 0),
+        ("after_send", 1),
+    ] {
         let run = Run::new(1);
         let prefix = point.replace('_', "-");
         let batch: Vec<OutgoingMessage> = (0..N).map(|i| msg(&prefix, i)).collect();
@@ -89,7 +93,10 @@ async fn crash_points_lose_nothing_and_duplicate_exactly_the_attempt_in_flight()
         let stored = rows_in(&run.db(), "queued")
             + rows_in(&run.db(), "sending")
             + rows_in(&run.db(), "sent");
-        assert_eq!(stored, N as u64, "{point}: the committed batch survives the crash");
+        assert_eq!(
+            stored, N as u64,
+            "{point}: the committed batch survives the crash"
+        );
         let in_flight = rows_in(&run.db(), "sending");
         let relay = run.start(&[]);
         if !acknowledged {
@@ -151,7 +158,10 @@ async fn poison_message_ends_failed_after_max_attempts() {
         if pending == 0 && acknowledged {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(60), "no end: {crashes} crashes");
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "no end: {crashes} crashes"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(crashes, 3, "one crash per attempt of the poison message");

@@ -76,7 +76,11 @@ fn big_batch(tag: usize) -> Vec<u8> {
         })
         .collect();
     let body = serde_json::to_vec(&SubmitRequest { messages }).unwrap();
-    assert!(body.len() > 60 << 20 && body.len() <= 64 << 20, "{}", body.len());
+    assert!(
+        body.len() > 60 << 20 && body.len() <= 64 << 20,
+        "{}",
+        body.len()
+    );
     body
 }
 
@@ -182,7 +186,11 @@ async fn health_stays_fast_under_a_request_flood_while_batches_are_inserted() {
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(6) {
         let s = Instant::now();
-        let r = c.get(format!("{}/v1/health", relay.base)).send().await.unwrap();
+        let r = c
+            .get(format!("{}/v1/health", relay.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         let _ = r.bytes().await;
         lat.push(s.elapsed().as_secs_f64() * 1000.0);

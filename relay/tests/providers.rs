@@ -500,7 +500,9 @@ async fn resetting_server(bodies: Arc<Mutex<Vec<String>>>) -> u16 {
     let port = l.local_addr().unwrap().port();
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = l.accept().await else { return };
+            let Ok((mut sock, _)) = l.accept().await else {
+                return;
+            };
             let bodies = bodies.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -638,7 +640,10 @@ body_template = '{{"to":"{{{{to}}}}","ref":"{{{{id}}}}"}}'
     assert_eq!(st[2].state, DeliveryState::Retrying, "{:?}", st[2]);
     for s in &st {
         let r = s.reason.as_deref().unwrap_or("");
-        assert!(!r.contains("SECRET-IN-URL") && !r.contains("127.0.0.1"), "{r}");
+        assert!(
+            !r.contains("SECRET-IN-URL") && !r.contains("127.0.0.1"),
+            "{r}"
+        );
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let got = bodies.lock().unwrap().clone();

@@ -51,7 +51,11 @@ async fn ambiguous_smtp_outcomes_are_not_sent_twice() {
         let tmp = tempfile::tempdir().unwrap();
         let mbox = tmp.path().join("received");
         let (_smtp, port) = aiosmtpd_raw(&mbox);
-        let head = if retry { "retry_ambiguous = true\n" } else { "" };
+        let head = if retry {
+            "retry_ambiguous = true\n"
+        } else {
+            ""
+        };
         let relay = start(
             tmp.path(),
             &format!("{head}{}", smtp_config(port, "timeout_seconds = 2")),
@@ -105,9 +109,20 @@ async fn sigterm_during_slow_delivery_then_restart_sends_each_once() {
     assert!(status.success(), "{status:?}");
     let db = tmp.path().join("data").join("queue.sqlite");
     let before = copies(&mbox).len();
-    assert!(before > 0 && before < N, "SIGTERM must hit mid-delivery: {before}");
-    assert_eq!(rows_in(&db, "sending"), 0, "nothing left in flight after a clean stop");
-    assert_eq!(rows_in(&db, "sent") as usize, before, "every delivery recorded");
+    assert!(
+        before > 0 && before < N,
+        "SIGTERM must hit mid-delivery: {before}"
+    );
+    assert_eq!(
+        rows_in(&db, "sending"),
+        0,
+        "nothing left in flight after a clean stop"
+    );
+    assert_eq!(
+        rows_in(&db, "sent") as usize,
+        before,
+        "every delivery recorded"
+    );
     let relay = start(tmp.path(), &cfg);
     wait_idle(&relay.base, 60).await;
     let copies = copies(&mbox);
@@ -169,12 +184,17 @@ async fn completer_write_failure_recovers_without_restart() {
     );
     let log = tmp.path().join("relay.log");
     let mut cmd = Command::new("unshare");
-    cmd.args(["-rm", "sh", "-c", "mount -t tmpfs -o size=4m tmpfs \"$0\" && exec \"$@\""])
-        .arg(&mnt)
-        .arg(RELAY_BIN)
-        .args(["--config", cfg.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(mnt.join("data"));
+    cmd.args([
+        "-rm",
+        "sh",
+        "-c",
+        "mount -t tmpfs -o size=4m tmpfs \"$0\" && exec \"$@\"",
+    ])
+    .arg(&mnt)
+    .arg(RELAY_BIN)
+    .args(["--config", cfg.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+    .arg("--data-dir")
+    .arg(mnt.join("data"));
     let mut relay = Relay::spawn(cmd, &log);
     let pid = relay.pid();
     let inside = std::path::PathBuf::from(format!("/proc/{pid}/root{}", mnt.display()));
@@ -218,14 +238,21 @@ async fn completer_write_failure_recovers_without_restart() {
     };
     assert!(!copies(&mbox).is_empty(), "{failed_write}");
     let st = statuses(&relay.base, &ids).await;
-    assert_eq!(count(&st, DeliveryState::Sent), 0, "nothing could be recorded yet");
+    assert_eq!(
+        count(&st, DeliveryState::Sent),
+        0,
+        "nothing could be recorded yet"
+    );
     assert_eq!(count(&st, DeliveryState::Sending), N);
     tokio::time::sleep(Duration::from_secs(1)).await;
     std::fs::remove_file(&filler).unwrap();
     // Same process, no restart: the kept outcomes are written now.
     wait_idle(&relay.base, 30).await;
     assert_eq!(relay.pid(), pid);
-    assert!(relay.proc.0.try_wait().unwrap().is_none(), "still the same process");
+    assert!(
+        relay.proc.0.try_wait().unwrap().is_none(),
+        "still the same process"
+    );
     let st = statuses(&relay.base, &ids).await;
     assert_eq!(count(&st, DeliveryState::Sent), N, "{st:?}");
     let copies = copies(&mbox);

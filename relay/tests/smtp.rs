@@ -417,10 +417,19 @@ async fn starttls_refuses_plain_and_untrusted_servers_and_trusts_a_practice_ca()
     assert_eq!(st[0].state, DeliveryState::Failed, "{:?}", st[0]);
     assert!(reason(0).contains("STARTTLS"), "{}", reason(0));
     assert_eq!(st[1].state, DeliveryState::Failed, "{:?}", st[1]);
-    assert!(reason(1).to_lowercase().contains("certificate"), "{}", reason(1));
+    assert!(
+        reason(1).to_lowercase().contains("certificate"),
+        "{}",
+        reason(1)
+    );
     assert_eq!(st[2].state, DeliveryState::Sent, "{:?}", st[2]);
     assert_eq!(st[3].state, DeliveryState::Failed, "{:?}", st[3]);
-    for (dir, n) in [("plain", 0), ("selfsigned", 0), ("praxis-ca", 1), ("no-ca-file", 0)] {
+    for (dir, n) in [
+        ("plain", 0),
+        ("selfsigned", 0),
+        ("praxis-ca", 1),
+        ("no-ca-file", 0),
+    ] {
         assert_eq!(maildir_files(&d.join(dir)).len(), n, "{dir}");
     }
 }

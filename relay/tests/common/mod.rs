@@ -197,7 +197,11 @@ pub fn practice_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         openssl(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
     }
     private(&dir.join("key.pem"));
-    (dir.join("cert.pem"), dir.join("key.pem"), dir.join("ca.pem"))
+    (
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+        dir.join("ca.pem"),
+    )
 }
 
 fn private(path: &Path) {
@@ -213,9 +217,23 @@ pub fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
     openssl(
         dir,
         &[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-            "subjectAltName=IP:127.0.0.1", "-keyout", "ss.key", "-out", "ss.pem",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            "ss.key",
+            "-out",
+            "ss.pem",
         ],
     );
     private(&dir.join("ss.key"));
@@ -271,14 +289,13 @@ impl Relay {
 
     /// Starts `cmd` (the relay binary, possibly behind a wrapper such as `unshare`).
     pub fn spawn(mut cmd: Command, log: &Path) -> Relay {
-        cmd.stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(log)
-                    .unwrap(),
-            ));
+        cmd.stdout(Stdio::piped()).stderr(Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap(),
+        ));
         let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -331,7 +348,10 @@ impl Relay {
             if let Some(status) = self.proc.0.try_wait().unwrap() {
                 return status;
             }
-            assert!(t.elapsed() < Duration::from_secs(secs), "relay did not exit");
+            assert!(
+                t.elapsed() < Duration::from_secs(secs),
+                "relay did not exit"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -395,7 +415,10 @@ pub fn reminder(prefix: &str, to: &str, i: usize) -> praxisbote_core::wire::Outg
 }
 
 /// Runs the relay binary to its end (for start-up errors): (exit status, stdout, stderr).
-pub fn run_relay(args: &[&str], env: &[(&str, &str)]) -> (std::process::ExitStatus, String, String) {
+pub fn run_relay(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::ExitStatus, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_praxisbote-relay"));
     cmd.args(args).env_remove("PRAXISBOTE_RELAY_CONFIG");
     for (k, v) in env {
