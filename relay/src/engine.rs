@@ -59,6 +59,9 @@ fn lease_for(deadline: Duration) -> Duration {
     deadline * 2 + Duration::from_secs(60)
 }
 
+/// How long the completer gathers outcomes before one commit.
+const GROUP_COMMIT: Duration = Duration::from_millis(3);
+
 /// How often the completer looks for expired leases when idle.
 const REAP_EVERY: Duration = Duration::from_secs(30);
 /// An expired lease is reaped only this long after it ran out.
@@ -227,12 +230,18 @@ async fn dispatcher(
         if *shut.borrow() {
             return;
         }
-        // Wait for room first, so that only messages a worker will pick soon are `sending`.
-        let permit = tokio::select! {
-            p = job_tx.reserve() => match p { Ok(p) => p, Err(_) => return },
+        // Wait for room first, so that only messages a worker will pick soon are `sending`:
+        // for half the queue, so that each claim (one synchronous=FULL commit) takes many
+        // rows; with a rate limit for one, claimed when it may go out (its lease starts then).
+        let want = if limiter.is_some() {
+            1
+        } else {
+            (job_tx.max_capacity() / 2).max(1)
+        };
+        let permits = tokio::select! {
+            p = job_tx.reserve_many(want) => match p { Ok(p) => p, Err(_) => return },
             _ = shut.changed() => return,
         };
-        // With a rate limit, claim one message when it may go out (its lease starts then).
         if let Some(l) = &limiter {
             tokio::select! {
                 _ = l.acquire() => {}
@@ -242,7 +251,7 @@ async fn dispatcher(
         let room = if limiter.is_some() {
             1
         } else {
-            job_tx.capacity() + 1
+            job_tx.capacity() + want
         };
         let (st, acc) = (store.clone(), account.clone());
         let mut jobs = blocking(move || st.claim_suspect(&acc, lease_ms))
@@ -261,7 +270,7 @@ async fn dispatcher(
                 });
         }
         if jobs.is_empty() {
-            drop(permit);
+            drop(permits);
             let (st, acc) = (store.clone(), account.clone());
             let due = blocking(move || st.next_due(&acc)).await.ok().flatten();
             let wait = match due {
@@ -279,7 +288,9 @@ async fn dispatcher(
         // The claim took at most the free room, so this never waits; should it ever not
         // fit, the job goes back to the queue unattempted.
         let mut it = jobs.into_iter();
-        permit.send(it.next().expect("non-empty"));
+        for (permit, job) in permits.zip(it.by_ref()) {
+            permit.send(job);
+        }
         for job in it {
             if let Err(e) = job_tx.try_send(job) {
                 let job = match e {
@@ -365,11 +376,20 @@ async fn completer(
                 _ = tokio::time::sleep(REAP_EVERY) => {}
             }
         }
-        while !closed && batch.len() < 2000 {
+        // Group commit: gather what arrives within a few milliseconds, so that one
+        // synchronous=FULL commit (an fsync) records many outcomes.
+        let gather_until = tokio::time::Instant::now() + GROUP_COMMIT;
+        while !closed && !batch.is_empty() && batch.len() < 2000 {
             match rx.try_recv() {
                 Ok(d) => batch.push(d),
-                Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => closed = true,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    match tokio::time::timeout_at(gather_until, rx.recv()).await {
+                        Ok(Some(d)) => batch.push(d),
+                        Ok(None) => closed = true,
+                        Err(_) => break,
+                    }
+                }
             }
         }
         if !batch.is_empty() {

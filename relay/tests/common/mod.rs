@@ -279,16 +279,35 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> Relay {
+        Relay::spawn(Relay::command(args, env), log)
+    }
+
+    fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_praxisbote-relay"));
         cmd.args(args).env_remove("PRAXISBOTE_RELAY_CONFIG");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Relay::spawn(cmd, log)
+        cmd
     }
 
     /// Starts `cmd` (the relay binary, possibly behind a wrapper such as `unshare`).
-    pub fn spawn(mut cmd: Command, log: &Path) -> Relay {
+    pub fn spawn(cmd: Command, log: &Path) -> Relay {
+        Relay::try_spawn(cmd, log).unwrap_or_else(|| {
+            panic!(
+                "relay did not start; log: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
+        })
+    }
+
+    /// Like [`Relay::start`], but `None` when the process ends before it listens (a crash
+    /// point can hit during start-up).
+    pub fn try_start(args: &[&str], env: &[(&str, &str)], log: &Path) -> Option<Relay> {
+        Relay::try_spawn(Relay::command(args, env), log)
+    }
+
+    fn try_spawn(mut cmd: Command, log: &Path) -> Option<Relay> {
         cmd.stdout(Stdio::piped()).stderr(Stdio::from(
             std::fs::OpenOptions::new()
                 .create(true)
@@ -308,19 +327,13 @@ impl Relay {
             for _ in lines {}
         });
         let proc = Proc(child);
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "relay did not start; log: {}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                )
-            });
+        // The sender is dropped when stdout closes (the process ended).
+        let line = rx.recv_timeout(Duration::from_secs(60)).ok()?;
         let base = line
             .strip_prefix("praxisbote-relay listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line}"))
             .to_owned();
-        Relay { proc, base }
+        Some(Relay { proc, base })
     }
 
     pub fn kill9(&mut self) {
