@@ -292,7 +292,7 @@ fn has_ctl(s: &str) -> bool {
 /// Checks standard base64 without decoding it into memory (attachments can be large).
 fn valid_base64(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return false;
     }
     let pad = b.iter().rev().take_while(|c| **c == b'=').count();

@@ -146,16 +146,16 @@ impl Engine {
                     shut_rx.clone(),
                 ));
             }
-            dispatchers.spawn(dispatcher(
-                store.clone(),
-                acc.name.clone(),
+            dispatchers.spawn(dispatcher(Dispatch {
+                store: store.clone(),
+                account: acc.name.clone(),
                 job_tx,
-                done_tx.clone(),
+                done: done_tx.clone(),
                 limiter,
-                lease_for(deadline),
-                wake.clone(),
-                shut_rx.clone(),
-            ));
+                lease: lease_for(deadline),
+                wake: wake.clone(),
+                shut: shut_rx.clone(),
+            }));
         }
         Engine {
             wake,
@@ -215,16 +215,30 @@ async fn blocking<R: Send + 'static>(
     }
 }
 
-async fn dispatcher(
+/// What one account's dispatcher works with.
+struct Dispatch {
     store: Store,
     account: String,
     job_tx: mpsc::Sender<Job>,
+    /// For jobs that could not be queued (released unattempted).
     done: mpsc::Sender<Done>,
     limiter: Option<Arc<RateLimiter>>,
     lease: Duration,
     wake: Arc<Notify>,
-    mut shut: watch::Receiver<bool>,
-) {
+    shut: watch::Receiver<bool>,
+}
+
+async fn dispatcher(d: Dispatch) {
+    let Dispatch {
+        store,
+        account,
+        job_tx,
+        done,
+        limiter,
+        lease,
+        wake,
+        mut shut,
+    } = d;
     let lease_ms = lease.as_millis() as i64;
     loop {
         if *shut.borrow() {

@@ -525,7 +525,7 @@ async fn resetting_server(bodies: Arc<Mutex<Vec<String>>>) -> u16 {
                             .unwrap_or(0);
                         if body.len() >= len {
                             bodies.lock().unwrap().push(body.to_owned());
-                            let _ = sock.set_linger(Some(Duration::ZERO));
+                            let _ = sock.set_zero_linger();
                             return; // dropped: RST, no answer
                         }
                     }
