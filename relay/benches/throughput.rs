@@ -4,7 +4,8 @@
 //!    with `synchronous=NORMAL` (before) and `FULL` (the relay's setting), pool 4 with FULL;
 //! 2. relay RSS with 10,000 queued messages.
 //!
-//! Run: `cargo bench -p praxisbote-relay --bench throughput` (N via BENCH_N, default 10000).
+//! Run: `cargo bench -p praxisbote-relay --bench throughput` (N via BENCH_N, default 10000;
+//! BENCH_RUNS rounds of the relay configurations, default 1).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -226,12 +227,20 @@ async fn main() {
         n as f64 / py
     );
 
-    for (pool, sync) in [(8u32, "normal"), (8, "full"), (4, "full")] {
-        let cfg = tmp.path().join(format!("relay-{pool}-{sync}.toml"));
+    // BENCH_RUNS rounds (default 1), alternating the configurations, to show the spread on
+    // a shared machine.
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    for (round, (pool, sync)) in
+        (0..runs).flat_map(|r| [(8u32, "normal"), (8, "full"), (4, "full")].map(|c| (r, c)))
+    {
+        let cfg = tmp.path().join(format!("relay-{pool}-{sync}-{round}.toml"));
         write_private(&cfg, &config(port, pool, ""));
-        let data = tmp.path().join(format!("data-{pool}-{sync}"));
+        let data = tmp.path().join(format!("data-{pool}-{sync}-{round}"));
         let (relay, base) = start_relay(&cfg, &data, sync);
-        let el = relay_run(&base, n, &format!("p{pool}{sync}")).await;
+        let el = relay_run(&base, n, &format!("p{pool}{sync}{round}")).await;
         let hwm = rss_kb(relay.0.id(), "VmHWM:");
         println!(
             "relay (pool {pool}, SQLite WAL synchronous={}, submit + deliver): {n} mails in {el:.2} s = {:.0} mails/s ({:.2}x python); peak RSS {} MB",

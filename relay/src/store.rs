@@ -188,7 +188,10 @@ CREATE TABLE IF NOT EXISTS messages(
   updated_at INTEGER NOT NULL,
   UNIQUE(scope, client_id)
 );
-CREATE INDEX IF NOT EXISTS messages_due ON messages(sender, state, next_attempt);
+-- Waiting rows per account in queue order (claims walk it; final rows leave it).
+DROP INDEX IF EXISTS messages_due;
+CREATE INDEX IF NOT EXISTS messages_ready ON messages(sender, suspect, seq)
+  WHERE state IN ('queued','retrying');
 CREATE INDEX IF NOT EXISTS messages_state ON messages(state);
 CREATE INDEX IF NOT EXISTS messages_quota ON messages(scope, created_at);
 CREATE TABLE IF NOT EXISTS unsubscribe(
@@ -303,6 +306,7 @@ impl Store {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         conn.pragma_update(None, "busy_timeout", 5000)?;
+        conn.pragma_update(None, "cache_size", -8192)?;
         // Deleted content (purged bodies, expired rows) is overwritten, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
         if let Ok(p) = std::env::var("PRAXISBOTE_RELAY_MAX_PAGE_COUNT") {
@@ -337,6 +341,7 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.pragma_update(None, "busy_timeout", 5000)?;
+        reader.pragma_update(None, "cache_size", -8192)?;
         Ok(Store {
             writer: Arc::new(Mutex::new(conn)),
             reader: Arc::new(Mutex::new(reader)),
