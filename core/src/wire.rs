@@ -11,7 +11,8 @@ use crate::domain::{Channel, PersonId, Purpose};
 pub const API_PREFIX: &str = "/v1";
 /// Most messages accepted in one `POST /v1/messages`.
 pub const MAX_BATCH: usize = 1000;
-/// Token accepted by a relay in demo mode (besides token-less requests from loopback).
+/// Formerly accepted by a relay in demo mode from other hosts. A relay in demo mode now only
+/// listens on loopback and needs no token; kept so old clients still compile.
 pub const DEMO_TOKEN: &str = "praxisbote-demo";
 /// Stands for the recipient's unsubscribe URL in an e-mail's `text` and `html`. The app
 /// renders the `abmeldelink` placeholder as this marker (the per-message token is made by the
@@ -80,6 +81,10 @@ pub enum DeliveryState {
     Sent,
     Failed,
     Retrying,
+    /// Final: an attempt ended without a clear answer after the server or provider may already
+    /// have taken the message (connection lost after the body was sent, timeout waiting for
+    /// the final reply). It may have arrived; the relay does not send it again by itself.
+    Ambiguous,
 }
 
 impl DeliveryState {
@@ -90,6 +95,7 @@ impl DeliveryState {
             DeliveryState::Sent => "sent",
             DeliveryState::Failed => "failed",
             DeliveryState::Retrying => "retrying",
+            DeliveryState::Ambiguous => "ambiguous",
         }
     }
 
@@ -100,13 +106,17 @@ impl DeliveryState {
             "sent" => DeliveryState::Sent,
             "failed" => DeliveryState::Failed,
             "retrying" => DeliveryState::Retrying,
+            "ambiguous" => DeliveryState::Ambiguous,
             _ => return None,
         })
     }
 
     /// No further change will happen.
     pub fn is_final(self) -> bool {
-        matches!(self, DeliveryState::Sent | DeliveryState::Failed)
+        matches!(
+            self,
+            DeliveryState::Sent | DeliveryState::Failed | DeliveryState::Ambiguous
+        )
     }
 
     pub fn label_de(self) -> &'static str {
@@ -116,6 +126,7 @@ impl DeliveryState {
             DeliveryState::Sent => "gesendet",
             DeliveryState::Failed => "fehlgeschlagen",
             DeliveryState::Retrying => "neuer Versuch geplant",
+            DeliveryState::Ambiguous => "Zustellung unklar",
         }
     }
 }
@@ -206,6 +217,11 @@ pub struct Health {
 /// One withdrawal of consent via the unsubscribe link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptOut {
+    /// The relay's row sequence: strictly increasing, the cursor for
+    /// `GET /v1/optouts?after=SEQ` (two opt-outs in the same millisecond differ here).
+    /// 0 from a relay that predates the field.
+    #[serde(default)]
+    pub seq: u64,
     pub person_id: PersonId,
     pub channel: Channel,
     pub purpose: Purpose,
@@ -213,7 +229,8 @@ pub struct OptOut {
     pub at: DateTime<Utc>,
 }
 
-/// `GET /v1/optouts?since=RFC3339` answer (opt-outs strictly after `since`, oldest first).
+/// `GET /v1/optouts?after=SEQ` answer (opt-outs with a larger `seq`, in `seq` order). The
+/// older `?since=RFC3339` (strictly after that time) is still answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptOutsResponse {
     pub optouts: Vec<OptOut>,
@@ -259,6 +276,7 @@ mod tests {
             DeliveryState::Sent,
             DeliveryState::Failed,
             DeliveryState::Retrying,
+            DeliveryState::Ambiguous,
         ] {
             assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
             assert_eq!(
@@ -267,5 +285,15 @@ mod tests {
             );
         }
         assert_eq!(DeliveryState::parse("x"), None);
+        assert!(DeliveryState::Ambiguous.is_final());
+    }
+
+    #[test]
+    fn optout_without_seq_still_parses() {
+        let o: OptOut = serde_json::from_str(
+            r#"{"person_id":"p","channel":"email","purpose":"birthday","recipient":"a@b.de","at":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.seq, 0);
     }
 }

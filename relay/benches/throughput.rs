@@ -1,9 +1,11 @@
 //! Benchmark (prints figures; not a timed test):
 //! 1. e-mails/s into postfix `smtp-sink` on loopback: a plain Python `smtplib` sender on one
-//!    connection vs. the relay (pooled SMTP, durable SQLite state), in the same run;
+//!    connection vs. the relay (pooled SMTP, durable SQLite state), in the same run: pool 8
+//!    with `synchronous=NORMAL` (before) and `FULL` (the relay's setting), pool 4 with FULL;
 //! 2. relay RSS with 10,000 queued messages.
 //!
-//! Run: `cargo bench -p praxisbote-relay --bench throughput` (N via BENCH_N, default 10000).
+//! Run: `cargo bench -p praxisbote-relay --bench throughput` (N via BENCH_N, default 10000;
+//! BENCH_RUNS rounds of the relay configurations, default 1).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -91,8 +93,9 @@ print(el)
         .unwrap()
 }
 
-fn start_relay(cfg: &std::path::Path, data: &std::path::Path) -> (Proc, String) {
+fn start_relay(cfg: &std::path::Path, data: &std::path::Path, sync: &str) -> (Proc, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_praxisbote-relay"))
+        .env("PRAXISBOTE_RELAY_SQLITE_SYNCHRONOUS", sync)
         .args([
             "--config",
             cfg.to_str().unwrap(),
@@ -132,8 +135,18 @@ const TOKEN: &str = "bench-token-0123456789";
 
 fn config(port: u16, pool: u32, extra: &str) -> String {
     format!(
-        "requests_per_minute = 100000\n[[tokens]]\nname = \"b\"\ntoken = \"{TOKEN}\"\n[[smtp]]\nname = \"sink\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"info@praxis.example\"\nfrom_name = \"Praxis\"\npool_size = {pool}\n{extra}\n"
+        "requests_per_minute = 100000\nmessages_per_minute = 100000000\ndaily_quota = 100000000\n[[tokens]]\nname = \"b\"\ntoken = \"{TOKEN}\"\n[[smtp]]\nname = \"sink\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"info@praxis.example\"\nfrom_name = \"Praxis\"\nadvertising = false\npool_size = {pool}\n{extra}\n"
     )
+}
+
+/// The config file holds the bench token, so it must be private.
+fn write_private(path: &std::path::Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }
 
 fn batches(n: usize, prefix: &str) -> Vec<SubmitRequest> {
@@ -214,15 +227,24 @@ async fn main() {
         n as f64 / py
     );
 
-    for pool in [4u32, 8] {
-        let cfg = tmp.path().join(format!("relay-{pool}.toml"));
-        std::fs::write(&cfg, config(port, pool, "")).unwrap();
-        let data = tmp.path().join(format!("data-{pool}"));
-        let (relay, base) = start_relay(&cfg, &data);
-        let el = relay_run(&base, n, &format!("p{pool}")).await;
+    // BENCH_RUNS rounds (default 1), alternating the configurations, to show the spread on
+    // a shared machine.
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    for (round, (pool, sync)) in
+        (0..runs).flat_map(|r| [(8u32, "normal"), (8, "full"), (4, "full")].map(|c| (r, c)))
+    {
+        let cfg = tmp.path().join(format!("relay-{pool}-{sync}-{round}.toml"));
+        write_private(&cfg, &config(port, pool, ""));
+        let data = tmp.path().join(format!("data-{pool}-{sync}-{round}"));
+        let (relay, base) = start_relay(&cfg, &data, sync);
+        let el = relay_run(&base, n, &format!("p{pool}{sync}{round}")).await;
         let hwm = rss_kb(relay.0.id(), "VmHWM:");
         println!(
-            "relay (pool {pool}, SQLite WAL, submit + deliver): {n} mails in {el:.2} s = {:.0} mails/s ({:.2}x python); peak RSS {} MB",
+            "relay (pool {pool}, SQLite WAL synchronous={}, submit + deliver): {n} mails in {el:.2} s = {:.0} mails/s ({:.2}x python); peak RSS {} MB",
+            sync.to_uppercase(),
             n as f64 / el,
             py / el,
             hwm / 1024
@@ -231,8 +253,8 @@ async fn main() {
 
     // RSS with 10,000 queued (rate-limited account so nothing drains meanwhile).
     let cfg = tmp.path().join("relay-rss.toml");
-    std::fs::write(&cfg, config(port, 4, "rate_per_second = 0.01")).unwrap();
-    let (relay, base) = start_relay(&cfg, &tmp.path().join("data-rss"));
+    write_private(&cfg, &config(port, 4, "rate_per_second = 0.01"));
+    let (relay, base) = start_relay(&cfg, &tmp.path().join("data-rss"), "full");
     let before = rss_kb(relay.0.id(), "VmRSS:");
     let client = reqwest::Client::new();
     for r in batches(10_000, "q") {

@@ -1,4 +1,7 @@
 //! HTTP API (`/v1`), unsubscribe pages (`/u/{token}`) and static files.
+//!
+//! Every authenticated request runs as a [`Caller`]: its token name scopes idempotency keys
+//! and message visibility, its practice the sender accounts and opt-outs.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -6,41 +9,73 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use chrono::DateTime;
-use praxisbote_core::domain::Channel;
+use http_body_util::BodyExt;
+use praxisbote_core::domain::{sms, Channel};
 use praxisbote_core::wire::{
     ApiError, Health, OptOutsResponse, OutgoingMessage, SenderInfo, SendersResponse,
-    StatusResponse, SubmitRequest, SubmitResponse, DEMO_TOKEN, MAX_BATCH,
+    StatusResponse, SubmitRequest, SubmitResponse, MAX_BATCH,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::config::Config;
-use crate::store::{InsertResult, NewMessage, Store};
+use crate::config::{Account, Config, DEFAULT_PRACTICE};
+use crate::crash;
+use crate::store::{payload_and_hash, InsertResult, NewMessage, Store};
 
 pub struct AppState {
     pub cfg: Config,
     pub store: Store,
     pub wake: Arc<Notify>,
-    /// Client ids of requests being processed right now (409 for a concurrent duplicate).
-    pub in_flight: Mutex<HashSet<String>>,
+    /// (scope, client id) of requests being processed right now (409 for a concurrent
+    /// duplicate).
+    pub in_flight: Mutex<HashSet<(String, String)>>,
     /// Per token: (window start, requests in window).
     pub rate: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Per token: (window start, messages in window).
+    pub message_rate: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Request bodies held in memory at once, in KiB (`body_memory_bytes`).
+    pub bodies: Arc<Semaphore>,
+}
+
+impl AppState {
+    pub fn new(cfg: Config, store: Store, wake: Arc<Notify>) -> AppState {
+        let kib = (cfg.body_memory_bytes / 1024).clamp(1, Semaphore::MAX_PERMITS);
+        AppState {
+            cfg,
+            store,
+            wake,
+            in_flight: Mutex::new(HashSet::new()),
+            rate: Mutex::new(HashMap::new()),
+            message_rate: Mutex::new(HashMap::new()),
+            bodies: Arc::new(Semaphore::new(kib)),
+        }
+    }
 }
 
 pub type Shared = Arc<AppState>;
+
+/// Who made an authenticated request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The token name: scope of idempotency keys and of the messages it may see.
+    pub scope: String,
+    pub practice: String,
+    pub daily_quota: Option<u32>,
+    pub messages_per_minute: u32,
+}
 
 pub fn err(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     err_id(status, code, message, None)
@@ -72,39 +107,116 @@ fn internal(e: impl std::fmt::Display) -> Response {
     )
 }
 
+fn retry_after(mut r: Response, secs: u64) -> Response {
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    r
+}
+
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> rusqlite::Result<R> + Send + 'static,
+) -> Result<R, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err(internal(e)),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+// ---------------------------------------------------------------- demo host check
+
+/// Demo mode trusts the local machine; a page on another site must not reach it through
+/// DNS rebinding, so the Host header has to name this machine.
+pub fn loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((inner, port)) if port.is_empty() || port.starts_with(':') => {
+                return inner == "::1" && port.chars().skip(1).all(|c| c.is_ascii_digit())
+            }
+            _ => return false,
+        }
+    } else {
+        match host.split_once(':') {
+            Some((n, port)) if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => n,
+            Some(_) => return false,
+            None => host,
+        }
+    };
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1"
+}
+
+async fn demo_host_layer(req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    if !host.as_deref().is_some_and(loopback_host) {
+        return err(
+            StatusCode::MISDIRECTED_REQUEST,
+            "bad_host",
+            "Das Relay im Demo-Modus antwortet nur unter 127.0.0.1, localhost oder [::1].",
+        );
+    }
+    next.run(req).await
+}
+
 // ---------------------------------------------------------------- auth + rate limit
 
 /// Which token made the request: `None` = rejected.
-fn authenticate(
-    st: &AppState,
-    headers: &axum::http::HeaderMap,
-    peer: Option<SocketAddr>,
-) -> Option<String> {
+fn authenticate(st: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<Caller> {
+    if st.cfg.demo {
+        // Demo mode listens on loopback only (config check) and needs no token.
+        return peer.is_some_and(|p| p.ip().is_loopback()).then(|| Caller {
+            scope: "demo".into(),
+            practice: DEFAULT_PRACTICE.into(),
+            daily_quota: None,
+            messages_per_minute: u32::MAX,
+        });
+    }
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    if st.cfg.demo {
-        let loopback = peer.map(|p| p.ip().is_loopback()).unwrap_or(false);
-        let demo_token = presented
-            .map(|t| bool::from(t.as_bytes().ct_eq(DEMO_TOKEN.as_bytes())))
-            .unwrap_or(false);
-        return (loopback || demo_token).then(|| "demo".to_owned());
-    }
-    let presented = presented?;
+        .map(str::trim)?;
     // Compare digests so that length and content are compared in constant time; check all.
     let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
     let mut found = None;
-    for (name, want) in &st.cfg.tokens {
-        if bool::from(digest.ct_eq(want)) {
-            found = Some(name.clone());
+    for t in &st.cfg.tokens {
+        if bool::from(digest.ct_eq(&t.digest)) {
+            found = Some(Caller {
+                scope: t.name.clone(),
+                practice: t.practice.clone(),
+                daily_quota: Some(t.daily_quota),
+                messages_per_minute: t.messages_per_minute,
+            });
         }
     }
     found
 }
 
-async fn auth_layer(State(st): State<Shared>, req: Request, next: Next) -> Response {
+/// A fixed one-minute window per key; `Err(seconds to wait)` when `n` more would exceed
+/// `limit` (a first request in a window always passes, so one full batch always fits).
+fn window_take(
+    map: &Mutex<HashMap<String, (Instant, u32)>>,
+    key: &str,
+    n: u32,
+    limit: u32,
+) -> Result<(), u64> {
+    let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
+    let e = m.entry(key.to_owned()).or_insert((Instant::now(), 0));
+    if e.0.elapsed().as_secs() >= 60 {
+        *e = (Instant::now(), 0);
+    }
+    if e.1 > 0 && e.1.saturating_add(n) > limit {
+        return Err(60u64.saturating_sub(e.0.elapsed().as_secs()));
+    }
+    e.1 = e.1.saturating_add(n);
+    Ok(())
+}
+
+async fn auth_layer(State(st): State<Shared>, mut req: Request, next: Next) -> Response {
     if req.method() == Method::OPTIONS {
         return next.run(req).await;
     }
@@ -113,7 +225,7 @@ async fn auth_layer(State(st): State<Shared>, req: Request, next: Next) -> Respo
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0)
         .or_else(|| ext.get::<MockConnectInfo<SocketAddr>>().map(|c| c.0));
-    let Some(name) = authenticate(&st, req.headers(), peer) else {
+    let Some(caller) = authenticate(&st, req.headers(), peer) else {
         let mut r = err(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -123,25 +235,17 @@ async fn auth_layer(State(st): State<Shared>, req: Request, next: Next) -> Respo
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return r;
     };
-    {
-        let mut rate = st.rate.lock().unwrap_or_else(|p| p.into_inner());
-        let e = rate.entry(name).or_insert((Instant::now(), 0));
-        if e.0.elapsed().as_secs() >= 60 {
-            *e = (Instant::now(), 0);
-        }
-        e.1 += 1;
-        if e.1 > st.cfg.requests_per_minute {
-            let mut r = err(
+    if let Err(wait) = window_take(&st.rate, &caller.scope, 1, st.cfg.requests_per_minute) {
+        return retry_after(
+            err(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 "Zu viele Anfragen mit diesem Token; bitte kurz warten.",
-            );
-            let wait = 60u64.saturating_sub(e.0.elapsed().as_secs()).max(1);
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-            return r;
-        }
+            ),
+            wait,
+        );
     }
+    req.extensions_mut().insert(caller);
     next.run(req).await
 }
 
@@ -149,25 +253,26 @@ async fn auth_layer(State(st): State<Shared>, req: Request, next: Next) -> Respo
 
 async fn health(State(st): State<Shared>) -> Response {
     let s = st.store.clone();
-    match tokio::task::spawn_blocking(move || s.pending()).await {
-        Ok(Ok(pending)) => Json(Health {
+    match blocking(move || s.pending()).await {
+        Ok(pending) => Json(Health {
             status: "ok".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             demo: st.cfg.demo,
             pending,
         })
         .into_response(),
-        Ok(Err(e)) => internal(e),
-        Err(e) => internal(e),
+        Err(r) => r,
     }
 }
 
-async fn senders(State(st): State<Shared>) -> Json<SendersResponse> {
+async fn senders(
+    State(st): State<Shared>,
+    Extension(c): Extension<Caller>,
+) -> Json<SendersResponse> {
     Json(SendersResponse {
         senders: st
             .cfg
-            .accounts
-            .iter()
+            .accounts_of(&c.practice)
             .map(|a| SenderInfo {
                 name: a.name.clone(),
                 kind: a.kind,
@@ -184,8 +289,22 @@ fn has_ctl(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
 }
 
-/// Validates one message; returns the sender account name or a German error.
-fn validate(st: &AppState, m: &OutgoingMessage) -> Result<String, String> {
+/// Checks standard base64 without decoding it into memory (attachments can be large).
+fn valid_base64(s: &str) -> bool {
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(4) {
+        return false;
+    }
+    let pad = b.iter().rev().take_while(|c| **c == b'=').count();
+    pad <= 2
+        && b[..b.len() - pad]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
+}
+
+/// Validates one message for the caller's practice; returns its sender account or a German
+/// error.
+fn validate<'a>(st: &'a AppState, c: &Caller, m: &OutgoingMessage) -> Result<&'a Account, String> {
     let id = m.client_id.trim();
     if id.is_empty() || id.len() > 100 || has_ctl(id) {
         return Err("client_id fehlt oder ist ungültig (UUID erwartet).".into());
@@ -193,17 +312,12 @@ fn validate(st: &AppState, m: &OutgoingMessage) -> Result<String, String> {
     if m.channel == Channel::Letter {
         return Err("Briefe werden gedruckt, nicht über das Relay versendet.".into());
     }
+    let mut mine = st.cfg.accounts.iter().filter(|a| a.practice == c.practice);
     let account = match &m.sender {
-        Some(name) => st
-            .cfg
-            .accounts
-            .iter()
+        Some(name) => mine
             .find(|a| &a.name == name)
             .ok_or_else(|| format!("Absenderkonto „{name}“ ist im Relay nicht eingerichtet."))?,
-        None => st
-            .cfg
-            .accounts
-            .iter()
+        None => mine
             .find(|a| a.channel == m.channel && a.default)
             .ok_or_else(|| {
                 format!(
@@ -218,6 +332,13 @@ fn validate(st: &AppState, m: &OutgoingMessage) -> Result<String, String> {
             account.name,
             account.channel.label_de(),
             m.channel.label_de()
+        ));
+    }
+    if m.channel == Channel::Email && m.purpose.is_advertising() && !account.advertising {
+        return Err(format!(
+            "Absenderkonto „{}“ ist nicht für Werbung ({}) freigegeben.",
+            account.name,
+            m.purpose.label_de()
         ));
     }
     if has_ctl(&m.recipient) || m.recipient_name.as_deref().is_some_and(has_ctl) {
@@ -242,25 +363,42 @@ fn validate(st: &AppState, m: &OutgoingMessage) -> Result<String, String> {
                 {
                     return Err("Dateiname oder Typ des Anhangs ungültig.".into());
                 }
-                use base64::Engine;
-                if base64::engine::general_purpose::STANDARD
-                    .decode(a.data_base64.as_bytes())
-                    .is_err()
-                {
+                if !valid_base64(&a.data_base64) {
                     return Err(format!("Anhang {} ist kein gültiges Base64.", a.filename));
                 }
             }
         }
-        Channel::Sms => crate::sms::check_e164(&m.recipient)?,
+        Channel::Sms => {
+            crate::sms::check_e164(&m.recipient)?;
+            let allowed = &st.cfg.sms_countries;
+            if !allowed
+                .iter()
+                .any(|(_, code)| m.recipient[1..].starts_with(&code.to_string()))
+            {
+                let list: Vec<&str> = allowed.iter().map(|(c, _)| c.as_str()).collect();
+                return Err(format!(
+                    "SMS an {} nicht erlaubt: nur in diese Länder ({}); sms_countries in der Relay-Konfiguration.",
+                    m.recipient,
+                    list.join(", ")
+                ));
+            }
+            let parts = sms::analyse(&m.text).parts;
+            if parts > st.cfg.sms_max_segments as usize {
+                return Err(format!(
+                    "SMS zu lang: {parts} Teile, erlaubt sind höchstens {} (sms_max_segments).",
+                    st.cfg.sms_max_segments
+                ));
+            }
+        }
         Channel::Letter => unreachable!("checked above"),
     }
-    Ok(account.name.clone())
+    Ok(account)
 }
 
 /// Releases reserved client ids when the request ends (also on early return).
 pub struct Reservation<'a> {
     st: &'a AppState,
-    ids: Vec<String>,
+    ids: Vec<(String, String)>,
 }
 
 impl Drop for Reservation<'_> {
@@ -272,44 +410,80 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// Reserves the ids of a request; `Err(id)` if one is in a concurrent request.
-pub fn reserve<'a>(st: &'a AppState, ids: &[String]) -> Result<Reservation<'a>, String> {
+/// Reserves the ids of a request of `scope`; `Err(id)` if one is in a concurrent request.
+pub fn reserve<'a>(
+    st: &'a AppState,
+    scope: &str,
+    ids: &[String],
+) -> Result<Reservation<'a>, String> {
     let mut set = st.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(dup) = ids.iter().find(|i| set.contains(*i)) {
-        return Err(dup.clone());
+    let keys: Vec<(String, String)> = ids.iter().map(|i| (scope.to_owned(), i.clone())).collect();
+    if let Some(dup) = keys.iter().find(|k| set.contains(*k)) {
+        return Err(dup.1.clone());
     }
-    for i in ids {
-        set.insert(i.clone());
+    for k in &keys {
+        set.insert(k.clone());
     }
-    Ok(Reservation {
-        st,
-        ids: ids.to_vec(),
-    })
+    Ok(Reservation { st, ids: keys })
 }
 
-fn json_rejection(e: JsonRejection) -> Response {
-    match e {
-        JsonRejection::BytesRejection(_) => err(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "Anfrage zu groß für das Relay (max_body_bytes).",
-        ),
-        other => err(
-            StatusCode::BAD_REQUEST,
-            "bad_json",
-            format!("Ungültige Anfrage: {}", other.body_text()),
-        ),
-    }
+fn too_large() -> Response {
+    err(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "Anfrage zu groß für das Relay (max_body_bytes).",
+    )
 }
 
 async fn post_messages(
     State(st): State<Shared>,
-    body: Result<Json<SubmitRequest>, JsonRejection>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
-    let req = match body {
-        Ok(Json(r)) => r,
-        Err(e) => return json_rejection(e),
+    // Bound the memory held by request bodies: wait for budget before reading.
+    let max = st.cfg.max_body_bytes;
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > max) {
+        return too_large();
+    }
+    let kib = (announced.unwrap_or(max) / 1024 + 1).min(st.cfg.body_memory_bytes / 1024);
+    let Ok(_budget) = st.bodies.clone().acquire_many_owned(kib as u32).await else {
+        return internal("body budget closed");
     };
+    // Read into one buffer of the announced size (collecting chunks and joining them
+    // would hold the body twice).
+    let mut bytes = Vec::with_capacity(announced.unwrap_or(0));
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "Anfrage unvollständig übertragen.",
+            );
+        };
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > max {
+                return too_large();
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    let req: SubmitRequest = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                format!("Ungültige Anfrage: {e}"),
+            )
+        }
+    };
+    drop(bytes);
     if req.messages.is_empty() || req.messages.len() > MAX_BATCH {
         return err(
             StatusCode::BAD_REQUEST,
@@ -318,42 +492,18 @@ async fn post_messages(
         );
     }
     let mut seen = HashSet::new();
-    let mut batch = Vec::with_capacity(req.messages.len());
-    for m in req.messages {
-        if !seen.insert(m.client_id.clone()) {
+    for m in &req.messages {
+        if !seen.insert(m.client_id.as_str()) {
             return err_id(
                 StatusCode::BAD_REQUEST,
                 "duplicate_in_batch",
                 "Dieselbe client_id kommt im Auftrag mehrfach vor.",
-                Some(m.client_id),
+                Some(m.client_id.clone()),
             );
         }
-        let sender = match validate(&st, &m) {
-            Ok(s) => s,
-            Err(msg) => {
-                return err_id(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_message",
-                    msg,
-                    Some(m.client_id),
-                )
-            }
-        };
-        let unsub_token =
-            (m.channel == Channel::Email && m.purpose.is_advertising() && m.person_id.is_some())
-                .then(|| {
-                    let mut b = [0u8; 16];
-                    rand::thread_rng().fill_bytes(&mut b);
-                    hex::encode(b)
-                });
-        batch.push(NewMessage {
-            msg: m,
-            sender,
-            unsub_token,
-        });
     }
-    let ids: Vec<String> = batch.iter().map(|n| n.msg.client_id.clone()).collect();
-    let _reservation = match reserve(&st, &ids) {
+    let ids: Vec<String> = req.messages.iter().map(|m| m.client_id.clone()).collect();
+    let _reservation = match reserve(&st, &caller.scope, &ids) {
         Ok(r) => r,
         Err(id) => {
             return err_id(
@@ -364,21 +514,102 @@ async fn post_messages(
             )
         }
     };
-    let store = st.store.clone();
-    let res = tokio::task::spawn_blocking(move || store.insert_batch(batch)).await;
+    // Replays are answered from the queue even if the config changed since (an account
+    // renamed, a limit lowered): only new messages are validated.
+    let (store, scope, q_ids) = (st.store.clone(), caller.scope.clone(), ids.clone());
+    let existing = match blocking(move || store.existing(&scope, &q_ids)).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let mut batch = Vec::with_capacity(req.messages.len());
+    for (m, known) in req.messages.into_iter().zip(existing) {
+        let (payload, hash) = payload_and_hash(&m);
+        let sender = match known {
+            Some((h, _)) if h != hash => {
+                return err_id(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_conflict",
+                    "Diese client_id wurde schon mit einem anderen Inhalt übermittelt; der Auftrag wurde nicht angenommen.",
+                    Some(m.client_id),
+                )
+            }
+            Some((_, status)) => status.sender,
+            None => match validate(&st, &caller, &m) {
+                Ok(a) => a.name.clone(),
+                Err(msg) => {
+                    return err_id(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_message",
+                        msg,
+                        Some(m.client_id),
+                    )
+                }
+            },
+        };
+        let unsub_token =
+            (m.channel == Channel::Email && m.purpose.is_advertising() && m.person_id.is_some())
+                .then(|| {
+                    let mut b = [0u8; 16];
+                    rand::thread_rng().fill_bytes(&mut b);
+                    hex::encode(b)
+                });
+        // Only the stored JSON is kept; the parsed message (with its attachment) is dropped.
+        batch.push(NewMessage {
+            client_id: m.client_id,
+            channel: m.channel,
+            purpose: m.purpose,
+            recipient: m.recipient,
+            person_id: m.person_id,
+            payload,
+            hash,
+            sender,
+            unsub_token,
+        });
+    }
+    if let Err(wait) = window_take(
+        &st.message_rate,
+        &caller.scope,
+        batch.len() as u32,
+        caller.messages_per_minute,
+    ) {
+        return retry_after(
+            err(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "Zu viele Nachrichten mit diesem Token (höchstens {} pro Minute); bitte kurz warten.",
+                    caller.messages_per_minute
+                ),
+            ),
+            wait,
+        );
+    }
+    let (store, c) = (st.store.clone(), caller.clone());
+    let res =
+        blocking(move || store.insert_batch(&c.scope, &c.practice, batch, c.daily_quota)).await;
     match res {
-        Ok(Ok(InsertResult::Ok(statuses))) => {
+        Ok(InsertResult::Ok(statuses)) => {
+            crash::point("after_commit");
             st.wake.notify_waiters();
             (StatusCode::ACCEPTED, Json(SubmitResponse { messages: statuses })).into_response()
         }
-        Ok(Ok(InsertResult::Conflict(id))) => err_id(
+        Ok(InsertResult::Conflict(id)) => err_id(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_conflict",
             "Diese client_id wurde schon mit einem anderen Inhalt übermittelt; der Auftrag wurde nicht angenommen.",
             Some(id),
         ),
-        Ok(Err(e)) => internal(e),
-        Err(e) => internal(e),
+        Ok(InsertResult::QuotaExceeded(quota, used)) => retry_after(
+            err(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exceeded",
+                format!(
+                    "Tageskontingent dieses Tokens erreicht: heute {used} von {quota} Nachrichten angenommen; der Auftrag wurde nicht angenommen."
+                ),
+            ),
+            3600,
+        ),
+        Err(r) => r,
     }
 }
 
@@ -387,7 +618,11 @@ struct IdsQuery {
     ids: Option<String>,
 }
 
-async fn get_messages(State(st): State<Shared>, Query(q): Query<IdsQuery>) -> Response {
+async fn get_messages(
+    State(st): State<Shared>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<IdsQuery>,
+) -> Response {
     let ids: Vec<String> = q
         .ids
         .unwrap_or_default()
@@ -403,10 +638,9 @@ async fn get_messages(State(st): State<Shared>, Query(q): Query<IdsQuery>) -> Re
             format!("Parameter ids: 1 bis {MAX_BATCH} client_ids, durch Komma getrennt."),
         );
     }
-    let store = st.store.clone();
-    let q_ids = ids.clone();
-    match tokio::task::spawn_blocking(move || store.statuses(&q_ids)).await {
-        Ok(Ok(found)) => {
+    let (store, q_ids) = (st.store.clone(), ids.clone());
+    match blocking(move || store.statuses(&c.scope, &q_ids)).await {
+        Ok(found) => {
             let mut messages = Vec::new();
             let mut unknown = Vec::new();
             for (id, s) in ids.into_iter().zip(found) {
@@ -417,21 +651,39 @@ async fn get_messages(State(st): State<Shared>, Query(q): Query<IdsQuery>) -> Re
             }
             Json(StatusResponse { messages, unknown }).into_response()
         }
-        Ok(Err(e)) => internal(e),
-        Err(e) => internal(e),
+        Err(r) => r,
     }
 }
 
 #[derive(serde::Deserialize)]
-struct SinceQuery {
+struct OptOutQuery {
+    after: Option<String>,
     since: Option<String>,
 }
 
-async fn optouts(State(st): State<Shared>, Query(q): Query<SinceQuery>) -> Response {
-    let since = match q.since.as_deref() {
-        None | Some("") => 0,
-        Some(s) => match DateTime::parse_from_rfc3339(s) {
-            Ok(t) => t.timestamp_millis(),
+async fn optouts(
+    State(st): State<Shared>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<OptOutQuery>,
+) -> Response {
+    enum Cursor {
+        After(i64),
+        Since(i64),
+    }
+    let cursor = match (q.after.as_deref(), q.since.as_deref()) {
+        (Some(a), _) => match a.parse::<u64>() {
+            Ok(n) => Cursor::After(n.min(i64::MAX as u64) as i64),
+            Err(_) => {
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    "bad_after",
+                    "Parameter after: die letzte bekannte Abmelde-Nummer (seq) erwartet.",
+                )
+            }
+        },
+        (None, None | Some("")) => Cursor::After(0),
+        (None, Some(s)) => match DateTime::parse_from_rfc3339(s) {
+            Ok(t) => Cursor::Since(t.timestamp_millis()),
             Err(_) => {
                 return err(
                     StatusCode::BAD_REQUEST,
@@ -442,10 +694,14 @@ async fn optouts(State(st): State<Shared>, Query(q): Query<SinceQuery>) -> Respo
         },
     };
     let store = st.store.clone();
-    match tokio::task::spawn_blocking(move || store.optouts_since(since)).await {
-        Ok(Ok(optouts)) => Json(OptOutsResponse { optouts }).into_response(),
-        Ok(Err(e)) => internal(e),
-        Err(e) => internal(e),
+    let res = blocking(move || match cursor {
+        Cursor::After(n) => store.optouts_after(&c.practice, n),
+        Cursor::Since(t) => store.optouts_since(&c.practice, t),
+    })
+    .await;
+    match res {
+        Ok(optouts) => Json(OptOutsResponse { optouts }).into_response(),
+        Err(r) => r,
     }
 }
 
@@ -460,6 +716,30 @@ button{{font-size:1.1em;padding:.5em 1em}}</style></head><body><h1>{title}</h1>{
     )
 }
 
+/// The unsubscribe page may not be framed (clickjacking of the button), loads nothing from
+/// elsewhere and leaks its token-bearing URL to no one.
+fn page_response(status: StatusCode, html: String) -> Response {
+    let mut r = (status, Html(html)).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -472,68 +752,63 @@ fn valid_token(t: &str) -> bool {
 }
 
 async fn unsubscribe_get(State(st): State<Shared>, Path(token): Path<String>) -> Response {
-    let store = st.store.clone();
-    let t = token.clone();
     let target = if valid_token(&token) {
-        tokio::task::spawn_blocking(move || store.unsubscribe_target(&t))
+        let store = st.store.clone();
+        blocking(move || store.unsubscribe_target(&token))
             .await
             .ok()
-            .and_then(|r| r.ok())
             .flatten()
     } else {
         None
     };
     let Some((recipient, _purpose)) = target else {
-        return (
+        return page_response(
             StatusCode::NOT_FOUND,
-            Html(page(
+            page(
                 "Link ungültig",
                 "<p>Dieser Abmelde-Link ist ungültig oder abgelaufen. Bitte wenden Sie sich direkt an die Praxis.</p>",
-            )),
-        )
-            .into_response();
+            ),
+        );
     };
     // GET never unsubscribes by itself (link scanners); the button POSTs.
-    Html(page(
-        "Abmelden",
-        &format!(
-            "<p>Möchten Sie für <strong>{}</strong> keine weiteren Nachrichten dieser Art \
-             (z. B. Geburtstagsgrüße, Einladungen, Erinnerungen an Vorsorge) per E-Mail erhalten?</p>\
-             <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-             <button type=\"submit\">Ja, abmelden</button></form>",
-            escape(&recipient)
+    page_response(
+        StatusCode::OK,
+        page(
+            "Abmelden",
+            &format!(
+                "<p>Möchten Sie für <strong>{}</strong> keine weiteren Nachrichten dieser Art \
+                 (z. B. Geburtstagsgrüße, Einladungen, Erinnerungen an Vorsorge) per E-Mail erhalten?</p>\
+                 <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+                 <button type=\"submit\">Ja, abmelden</button></form>",
+                escape(&recipient)
+            ),
         ),
-    ))
-    .into_response()
+    )
 }
 
 async fn unsubscribe_post(State(st): State<Shared>, Path(token): Path<String>) -> Response {
     let known = if valid_token(&token) {
         let store = st.store.clone();
-        tokio::task::spawn_blocking(move || store.record_optout(&token))
+        blocking(move || store.record_optout(&token))
             .await
-            .ok()
-            .and_then(|r| r.ok())
             .unwrap_or(false)
     } else {
         false
     };
     if !known {
-        return (
+        return page_response(
             StatusCode::NOT_FOUND,
-            Html(page(
-                "Link ungültig",
-                "<p>Dieser Abmelde-Link ist ungültig.</p>",
-            )),
-        )
-            .into_response();
+            page("Link ungültig", "<p>Dieser Abmelde-Link ist ungültig.</p>"),
+        );
     }
-    Html(page(
-        "Abgemeldet",
-        "<p>Sie wurden abgemeldet und erhalten keine weiteren Nachrichten dieser Art. \
-         Termin-Erinnerungen sind davon nicht betroffen.</p>",
-    ))
-    .into_response()
+    page_response(
+        StatusCode::OK,
+        page(
+            "Abgemeldet",
+            "<p>Sie wurden abgemeldet und erhalten keine weiteren Nachrichten dieser Art. \
+             Termin-Erinnerungen sind davon nicht betroffen.</p>",
+        ),
+    )
 }
 
 // ---------------------------------------------------------------- router
@@ -577,8 +852,8 @@ pub fn router(st: Shared, static_dir: Option<PathBuf>) -> Router {
                 "Unbekannte API-Adresse.",
             )
         })
-        .layer(DefaultBodyLimit::max(st.cfg.max_body_bytes))
         .layer(cors(&st.cfg));
+    let demo = st.cfg.demo;
     let mut app = Router::new()
         .nest("/v1", v1)
         .route("/u/{token}", get(unsubscribe_get).post(unsubscribe_post))
@@ -587,5 +862,48 @@ pub fn router(st: Shared, static_dir: Option<PathBuf>) -> Router {
         let index = dir.join("index.html");
         app = app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
     }
+    if demo {
+        app = app.layer(middleware::from_fn(demo_host_layer));
+    }
     app
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for ok in [
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8080",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example",
+            "[::2]:80",
+            "127.0.0.1:80x",
+            "",
+            "[::1]x",
+        ] {
+            assert!(!loopback_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base64_check() {
+        assert!(valid_base64("JVBERi0xLjQK"));
+        assert!(valid_base64("YQ=="));
+        assert!(!valid_base64("***"));
+        assert!(!valid_base64("YQ="));
+        assert!(!valid_base64("Y==="));
+    }
 }

@@ -1,5 +1,6 @@
 //! E-mail construction with the lettre builder only (no hand-built headers).
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -82,6 +83,29 @@ pub fn message_id(client_id: &str, from: &Mailbox) -> String {
     format!("<{local}@{domain}>")
 }
 
+/// The text and HTML body as they go out, for every e-mail transport (SMTP, SendGrid, demo
+/// Maildir): the unsubscribe marker replaced by `unsubscribe_url` when the message gets one
+/// (advertising purpose), else by nothing. Borrowed when there is no marker.
+pub fn bodies<'a>(
+    m: &'a OutgoingMessage,
+    unsubscribe_url: Option<&str>,
+) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
+    let url = unsubscribe_link(m, unsubscribe_url).unwrap_or("");
+    let link = |s: &'a str| -> Cow<'a, str> {
+        if s.contains(UNSUBSCRIBE_LINK_MARKER) {
+            Cow::Owned(s.replace(UNSUBSCRIBE_LINK_MARKER, url))
+        } else {
+            Cow::Borrowed(s)
+        }
+    };
+    (link(&m.text), m.html.as_deref().map(link))
+}
+
+/// The unsubscribe URL a message carries (header and body): only advertising gets one.
+pub fn unsubscribe_link<'u>(m: &OutgoingMessage, url: Option<&'u str>) -> Option<&'u str> {
+    url.filter(|_| m.purpose.is_advertising())
+}
+
 /// Builds the e-mail. Errors are permanent (bad address, bad attachment), German text.
 pub fn build(
     m: &OutgoingMessage,
@@ -103,37 +127,20 @@ pub fn build(
     if let Some(r) = &id.reply_to {
         b = b.reply_to(r.clone());
     }
-    let unsubscribe_url = unsubscribe_url.filter(|_| m.purpose.is_advertising());
-    if let Some(url) = unsubscribe_url {
+    if let Some(url) = unsubscribe_link(m, unsubscribe_url) {
         b = b
             .header(ListUnsubscribe(url.to_owned()))
             .header(ListUnsubscribePost);
     }
-    // The body's unsubscribe link: the same URL as the header (or nothing).
-    let link = |s: &str| s.replace(UNSUBSCRIBE_LINK_MARKER, unsubscribe_url.unwrap_or(""));
-    let linked;
-    let m = if m.text.contains(UNSUBSCRIBE_LINK_MARKER)
-        || m.html
-            .as_deref()
-            .is_some_and(|h| h.contains(UNSUBSCRIBE_LINK_MARKER))
-    {
-        linked = OutgoingMessage {
-            text: link(&m.text),
-            html: m.html.as_deref().map(link),
-            ..m.clone()
-        };
-        &linked
-    } else {
-        m
-    };
-    let text_part = SinglePart::plain(m.text.clone());
-    let body: Result<Message, _> = match (&m.html, &m.attachment) {
+    let (text, html) = bodies(m, unsubscribe_url);
+    let text_part = SinglePart::plain(text.clone().into_owned());
+    let body: Result<Message, _> = match (&html, &m.attachment) {
         (None, None) => b.singlepart(text_part),
         (html, att) => {
             let alt_or_text = html.as_ref().map(|h| {
                 MultiPart::alternative()
-                    .singlepart(SinglePart::plain(m.text.clone()))
-                    .singlepart(SinglePart::html(h.clone()))
+                    .singlepart(SinglePart::plain(text.into_owned()))
+                    .singlepart(SinglePart::html(h.to_string()))
             });
             match att {
                 None => b.multipart(alt_or_text.expect("html present")),

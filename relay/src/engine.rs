@@ -1,6 +1,11 @@
 //! Delivery engine: per account a dispatcher that claims due messages (marking them `sending`
-//! in a committed transaction), a worker pool with a rate limit, and one completer that
-//! records outcomes in batched transactions.
+//! with a lease in a committed transaction), a worker pool with a rate limit, and one
+//! completer that records outcomes in batched transactions.
+//!
+//! Liveness: the completer never drops outcomes (a failed write is retried until it
+//! succeeds); between batches it reaps rows whose lease ran out. On shutdown the dispatchers
+//! stop, the workers finish the attempt they hold, jobs they did not start are released, and
+//! only then does the completer drain the rest and end.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,8 +13,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Mutex, Notify};
 use tokio::task::JoinSet;
 
-use crate::config::{Account, Config};
-use crate::store::{now_ms, Job, Outcome, Store};
+use crate::config::{Account, AccountDetail, Config};
+use crate::crash;
+use crate::store::{now_ms, Job, Outcome, RetryPolicy, Store};
 use crate::transport::{Delivery, Transport};
 
 /// Spaces requests out to `rate` per second.
@@ -38,20 +44,41 @@ impl RateLimiter {
     }
 }
 
-/// Exponential backoff: base · 2^(attempts−1), capped.
-pub fn backoff_ms(base_s: u64, max_s: u64, attempts: u32) -> i64 {
-    let exp = attempts.saturating_sub(1).min(30);
-    let secs = base_s.saturating_mul(1u64 << exp).min(max_s);
-    (secs * 1000) as i64
+/// The longest one attempt of an account may take; an attempt that runs longer ends
+/// ambiguous. The lease of a claim is twice that plus a minute, and a worker does not start
+/// an attempt that could outlive its lease.
+pub fn attempt_deadline(a: &Account) -> Duration {
+    match &a.detail {
+        // connect, greeting/EHLO, STARTTLS, AUTH, MAIL/RCPT/DATA, body: each bounded.
+        AccountDetail::Smtp { timeout, .. } => *timeout * 6,
+        _ => crate::transport::HTTP_TIMEOUT * 2,
+    }
 }
+
+fn lease_for(deadline: Duration) -> Duration {
+    deadline * 2 + Duration::from_secs(60)
+}
+
+/// How long the completer gathers outcomes before one commit.
+const GROUP_COMMIT: Duration = Duration::from_millis(3);
+
+/// How often the completer looks for expired leases when idle.
+const REAP_EVERY: Duration = Duration::from_secs(30);
+/// An expired lease is reaped only this long after it ran out.
+const REAP_GRACE_MS: i64 = 60_000;
 
 pub struct Engine {
     pub wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
-    tasks: JoinSet<()>,
+    dispatchers: JoinSet<()>,
+    workers: JoinSet<()>,
+    background: JoinSet<()>,
+    completer: tokio::task::JoinHandle<()>,
+    queues: Vec<Arc<Mutex<mpsc::Receiver<Job>>>>,
+    done: mpsc::Sender<Done>,
 }
 
-type Done = (i64, u32, Outcome);
+type Done = (Job, Outcome);
 
 impl Engine {
     /// Starts dispatchers and workers for every account.
@@ -63,31 +90,30 @@ impl Engine {
     ) -> Engine {
         let wake = Arc::new(Notify::new());
         let (shutdown, shut_rx) = watch::channel(false);
-        let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();
-        let mut tasks = JoinSet::new();
+        // Bounded: when the completer cannot write, workers wait instead of piling up.
+        let (done_tx, done_rx) = mpsc::channel::<Done>(4096);
+        let policy = RetryPolicy {
+            max_attempts: cfg.max_attempts,
+            base_s: cfg.retry_base_seconds,
+            max_s: cfg.retry_max_seconds,
+            retry_ambiguous: cfg.retry_ambiguous,
+        };
+        let completer = tokio::spawn(completer(store.clone(), done_rx, policy, wake.clone()));
 
-        let (base, max, max_attempts) = (
-            cfg.retry_base_seconds,
-            cfg.retry_max_seconds,
-            cfg.max_attempts,
-        );
-        tasks.spawn(completer(
-            store.clone(),
-            done_rx,
-            max_attempts,
-            base,
-            max,
-            wake.clone(),
-        ));
-
-        // Rendered bodies are deleted `retention_days` after their final state.
-        let (st, days, mut sh) = (store.clone(), cfg.retention_days, shut_rx.clone());
-        tasks.spawn(async move {
+        let mut background = JoinSet::new();
+        let (st, c, mut sh) = (store.clone(), cfg.clone(), shut_rx.clone());
+        background.spawn(async move {
             loop {
                 let s = st.clone();
-                match tokio::task::spawn_blocking(move || s.purge_bodies(days)).await {
-                    Ok(Ok(n)) if n > 0 => eprintln!(
-                        "praxisbote-relay: {n} Nachrichtentexte nach Aufbewahrungsfrist gelöscht"
+                let (b, m, o) = (
+                    c.retention_days,
+                    c.message_retention_days,
+                    c.optout_retention_days,
+                );
+                match tokio::task::spawn_blocking(move || s.purge(b, m, o)).await {
+                    Ok(Ok(p)) if p != Default::default() => eprintln!(
+                        "praxisbote-relay: Aufbewahrungsfrist: {} Texte, {} Nachrichten, {} Abmeldelinks, {} Abmeldungen gelöscht",
+                        p.bodies, p.messages, p.links, p.optouts
                     ),
                     Ok(Err(e)) => eprintln!("praxisbote-relay: Aufräumen fehlgeschlagen: {e}"),
                     _ => {}
@@ -99,83 +125,168 @@ impl Engine {
             }
         });
 
+        let mut dispatchers = JoinSet::new();
+        let mut workers = JoinSet::new();
+        let mut queues = Vec::new();
         for (acc, transport) in transports {
             let transport: Arc<dyn Transport> = Arc::from(transport);
+            let deadline = attempt_deadline(&acc);
             let limiter = acc.rate_per_second.map(|r| Arc::new(RateLimiter::new(r)));
-            let workers = acc.concurrency as usize;
-            let (job_tx, job_rx) = mpsc::channel::<Job>(workers * 8);
+            let n = acc.concurrency as usize;
+            let (job_tx, job_rx) = mpsc::channel::<Job>(n * 8);
             let job_rx = Arc::new(Mutex::new(job_rx));
-            for _ in 0..workers {
-                tasks.spawn(worker(
+            queues.push(job_rx.clone());
+            for _ in 0..n {
+                workers.spawn(worker(
                     job_rx.clone(),
                     transport.clone(),
-                    limiter.clone(),
                     done_tx.clone(),
                     public_url.clone(),
+                    deadline,
+                    shut_rx.clone(),
                 ));
             }
-            tasks.spawn(dispatcher(
-                store.clone(),
-                acc.name.clone(),
+            dispatchers.spawn(dispatcher(Dispatch {
+                store: store.clone(),
+                account: acc.name.clone(),
                 job_tx,
-                wake.clone(),
-                shut_rx.clone(),
-            ));
+                done: done_tx.clone(),
+                limiter,
+                lease: lease_for(deadline),
+                wake: wake.clone(),
+                shut: shut_rx.clone(),
+            }));
         }
         Engine {
             wake,
             shutdown,
-            tasks,
+            dispatchers,
+            workers,
+            background,
+            completer,
+            queues,
+            done: done_tx,
         }
     }
 
-    /// Stops claiming, lets workers finish what they hold (bounded), flushes outcomes.
+    /// Stops claiming, lets workers finish the attempt they hold (up to `grace`), releases
+    /// the jobs nobody started, and waits for the completer to record everything.
     pub async fn stop(mut self, grace: Duration) {
         let _ = self.shutdown.send(true);
         self.wake.notify_waiters();
-        let all = async { while self.tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(grace, all).await.is_err() {
-            self.tasks.abort_all();
+        while self.dispatchers.join_next().await.is_some() {}
+        self.background.abort_all();
+        let workers = async { while self.workers.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, workers).await.is_err() {
+            eprintln!(
+                "praxisbote-relay: Sendeversuche nach {} s abgebrochen; sie werden beim nächsten Start wiederholt",
+                grace.as_secs()
+            );
+            self.workers.abort_all();
+            while self.workers.join_next().await.is_some() {}
+        }
+        for q in &self.queues {
+            let mut rx = q.lock().await;
+            rx.close();
+            while let Some(job) = rx.recv().await {
+                let _ = self.done.send((job, Outcome::Release)).await;
+            }
+        }
+        drop(self.done);
+        // The completer ends when every sender is gone and all outcomes are written; it
+        // only gives up if the database stays unwritable.
+        if tokio::time::timeout(grace + Duration::from_secs(20), &mut self.completer)
+            .await
+            .is_err()
+        {
+            eprintln!("praxisbote-relay: Status konnte nicht gespeichert werden; die betroffenen Nachrichten werden beim nächsten Start wiederholt");
+            self.completer.abort();
         }
     }
 }
 
-async fn dispatcher(
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> rusqlite::Result<R> + Send + 'static,
+) -> Result<R, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// What one account's dispatcher works with.
+struct Dispatch {
     store: Store,
     account: String,
     job_tx: mpsc::Sender<Job>,
+    /// For jobs that could not be queued (released unattempted).
+    done: mpsc::Sender<Done>,
+    limiter: Option<Arc<RateLimiter>>,
+    lease: Duration,
     wake: Arc<Notify>,
-    mut shut: watch::Receiver<bool>,
-) {
+    shut: watch::Receiver<bool>,
+}
+
+async fn dispatcher(d: Dispatch) {
+    let Dispatch {
+        store,
+        account,
+        job_tx,
+        done,
+        limiter,
+        lease,
+        wake,
+        mut shut,
+    } = d;
+    let lease_ms = lease.as_millis() as i64;
     loop {
         if *shut.borrow() {
             return;
         }
-        // Wait for room first, so that only messages a worker will pick soon are `sending`.
-        let permit = tokio::select! {
-            p = job_tx.reserve() => match p { Ok(p) => p, Err(_) => return },
+        // Wait for room first, so that only messages a worker will pick soon are `sending`:
+        // for half the queue, so that each claim (one synchronous=FULL commit) takes many
+        // rows; with a rate limit for one, claimed when it may go out (its lease starts then).
+        let want = if limiter.is_some() {
+            1
+        } else {
+            (job_tx.max_capacity() / 2).max(1)
+        };
+        let permits = tokio::select! {
+            p = job_tx.reserve_many(want) => match p { Ok(p) => p, Err(_) => return },
             _ = shut.changed() => return,
         };
-        let room = job_tx.capacity() + 1;
-        let st = store.clone();
-        let acc = account.clone();
-        let jobs = tokio::task::spawn_blocking(move || st.claim(&acc, room))
+        if let Some(l) = &limiter {
+            tokio::select! {
+                _ = l.acquire() => {}
+                _ = shut.changed() => return,
+            }
+        }
+        let room = if limiter.is_some() {
+            1
+        } else {
+            job_tx.capacity() + want
+        };
+        let (st, acc) = (store.clone(), account.clone());
+        let mut jobs = blocking(move || st.claim_suspect(&acc, lease_ms))
             .await
-            .ok()
-            .and_then(|r| {
-                r.map_err(|e| eprintln!("praxisbote-relay: Warteschlange: {e}"))
-                    .ok()
-            })
-            .unwrap_or_default();
+            .unwrap_or_else(|e| {
+                eprintln!("praxisbote-relay: Warteschlange: {e}");
+                Vec::new()
+            });
         if jobs.is_empty() {
-            drop(permit);
-            let st = store.clone();
-            let acc = account.clone();
-            let due = tokio::task::spawn_blocking(move || st.next_due(&acc))
+            let (st, acc) = (store.clone(), account.clone());
+            jobs = blocking(move || st.claim(&acc, room, lease_ms))
                 .await
-                .ok()
-                .and_then(|r| r.ok())
-                .flatten();
+                .unwrap_or_else(|e| {
+                    eprintln!("praxisbote-relay: Warteschlange: {e}");
+                    Vec::new()
+                });
+        }
+        if jobs.is_empty() {
+            drop(permits);
+            let (st, acc) = (store.clone(), account.clone());
+            let due = blocking(move || st.next_due(&acc)).await.ok().flatten();
             let wait = match due {
                 Some(t) => Duration::from_millis((t - now_ms()).clamp(5, 1000) as u64),
                 None => Duration::from_secs(1),
@@ -187,11 +298,19 @@ async fn dispatcher(
             }
             continue;
         }
+        crash::point("after_claim");
+        // The claim took at most the free room, so this never waits; should it ever not
+        // fit, the job goes back to the queue unattempted.
         let mut it = jobs.into_iter();
-        permit.send(it.next().expect("non-empty"));
+        for (permit, job) in permits.zip(it.by_ref()) {
+            permit.send(job);
+        }
         for job in it {
-            if job_tx.send(job).await.is_err() {
-                return;
+            if let Err(e) = job_tx.try_send(job) {
+                let job = match e {
+                    mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
+                };
+                let _ = done.send((job, Outcome::Release)).await;
             }
         }
     }
@@ -200,27 +319,49 @@ async fn dispatcher(
 async fn worker(
     jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
     transport: Arc<dyn Transport>,
-    limiter: Option<Arc<RateLimiter>>,
-    done: mpsc::UnboundedSender<Done>,
+    done: mpsc::Sender<Done>,
     public_url: String,
+    deadline: Duration,
+    mut shut: watch::Receiver<bool>,
 ) {
     loop {
-        let job = { jobs.lock().await.recv().await };
-        let Some(job) = job else { return };
-        if let Some(l) = &limiter {
-            l.acquire().await;
+        if *shut.borrow() {
+            return;
         }
-        let url = job
-            .unsub_token
-            .as_ref()
-            .map(|t| format!("{public_url}/u/{t}"));
-        let outcome = transport
-            .send(&Delivery {
+        let job = {
+            let mut rx = jobs.lock().await;
+            tokio::select! {
+                j = rx.recv() => j,
+                _ = shut.changed() => return,
+            }
+        };
+        let Some(job) = job else { return };
+        // Never start an attempt that could outlive the claim's lease: the reaper would
+        // hand the message out again meanwhile.
+        let outcome = if now_ms() + deadline.as_millis() as i64 > job.lease_until {
+            Outcome::Release
+        } else {
+            let url = job
+                .unsub_token
+                .as_ref()
+                .map(|t| format!("{public_url}/u/{t}"));
+            crash::message(&job.msg.client_id);
+            let d = Delivery {
                 msg: &job.msg,
                 unsubscribe_url: url.as_deref(),
-            })
-            .await;
-        if done.send((job.seq, job.attempts, outcome)).is_err() {
+            };
+            match tokio::time::timeout(deadline, transport.send(&d)).await {
+                Ok(o) => o,
+                Err(_) => Outcome::Ambiguous(format!(
+                    "Sendeversuch nach {} s abgebrochen",
+                    deadline.as_secs()
+                )),
+            }
+        };
+        if matches!(outcome, Outcome::Sent { .. }) {
+            crash::point("after_send");
+        }
+        if done.send((job, outcome)).await.is_err() {
             return;
         }
     }
@@ -228,33 +369,97 @@ async fn worker(
 
 async fn completer(
     store: Store,
-    mut rx: mpsc::UnboundedReceiver<Done>,
-    max_attempts: u32,
-    base: u64,
-    max: u64,
+    mut rx: mpsc::Receiver<Done>,
+    policy: RetryPolicy,
     wake: Arc<Notify>,
 ) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < 2000 {
-            match rx.try_recv() {
-                Ok(d) => batch.push(d),
-                Err(_) => break,
+    let mut batch: Vec<Done> = Vec::new();
+    let mut closed = false;
+    let mut failures = 0u32;
+    let mut last_reap = Instant::now();
+    loop {
+        if batch.is_empty() {
+            if closed {
+                return;
+            }
+            tokio::select! {
+                d = rx.recv() => match d {
+                    Some(d) => batch.push(d),
+                    None => closed = true,
+                },
+                _ = tokio::time::sleep(REAP_EVERY) => {}
             }
         }
-        let retry = batch
-            .iter()
-            .any(|(_, _, o)| matches!(o, Outcome::Transient(_)));
-        let st = store.clone();
-        let res = tokio::task::spawn_blocking(move || {
-            st.complete(&batch, max_attempts, &|a| backoff_ms(base, max, a))
-        })
-        .await;
-        if let Ok(Err(e)) = res {
-            eprintln!("praxisbote-relay: Status nicht gespeichert: {e}");
+        // Group commit: gather what arrives within a few milliseconds, so that one
+        // synchronous=FULL commit (an fsync) records many outcomes.
+        let gather_until = tokio::time::Instant::now() + GROUP_COMMIT;
+        while !closed && !batch.is_empty() && batch.len() < 2000 {
+            match rx.try_recv() {
+                Ok(d) => batch.push(d),
+                Err(mpsc::error::TryRecvError::Disconnected) => closed = true,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    match tokio::time::timeout_at(gather_until, rx.recv()).await {
+                        Ok(Some(d)) => batch.push(d),
+                        Ok(None) => closed = true,
+                        Err(_) => break,
+                    }
+                }
+            }
         }
-        if retry {
-            wake.notify_waiters();
+        if !batch.is_empty() {
+            let retry = batch
+                .iter()
+                .any(|(_, o)| !matches!(o, Outcome::Sent { .. } | Outcome::Permanent(_)));
+            let (st, b) = (store.clone(), std::mem::take(&mut batch));
+            let res = tokio::task::spawn_blocking(move || {
+                let r = st.complete(&b, &policy);
+                (b, r)
+            })
+            .await;
+            match res {
+                Ok((_, Ok(stale))) => {
+                    failures = 0;
+                    if stale > 0 {
+                        eprintln!("praxisbote-relay: {stale} verspätete Ergebnisse ignoriert");
+                    }
+                    if retry {
+                        wake.notify_waiters();
+                    }
+                }
+                Ok((b, Err(e))) => {
+                    // Keep the outcomes and try again: dropping them would leave the rows
+                    // `sending` and send them again later.
+                    failures += 1;
+                    eprintln!(
+                        "praxisbote-relay: Status von {} Sendungen nicht gespeichert ({e}); neuer Versuch",
+                        b.len()
+                    );
+                    batch = b;
+                    tokio::time::sleep(Duration::from_millis(50u64 << failures.min(6))).await;
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("praxisbote-relay: Status-Schreiber: {e}");
+                    return;
+                }
+            }
+        }
+        if !closed && last_reap.elapsed() >= REAP_EVERY {
+            last_reap = Instant::now();
+            let st = store.clone();
+            let max = policy.max_attempts;
+            match blocking(move || st.reap(max, REAP_GRACE_MS)).await {
+                Ok((0, 0)) => {}
+                Ok((r, f)) => {
+                    eprintln!(
+                        "praxisbote-relay: {r} Sendungen ohne Ergebnis erneut eingeplant, {f} aufgegeben"
+                    );
+                    wake.notify_waiters();
+                }
+                Err(e) => {
+                    eprintln!("praxisbote-relay: Aufräumen der Sendungen fehlgeschlagen: {e}")
+                }
+            }
         }
     }
 }
@@ -262,16 +467,6 @@ async fn completer(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_caps() {
-        let got: Vec<i64> = (1..=6).map(|a| backoff_ms(30, 300, a)).collect();
-        assert_eq!(
-            got,
-            vec![30_000, 60_000, 120_000, 240_000, 300_000, 300_000]
-        );
-        assert_eq!(backoff_ms(1, 3600, 40), 3_600_000);
-    }
 
     #[tokio::test]
     async fn rate_limiter_spaces_calls() {

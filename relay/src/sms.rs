@@ -2,6 +2,7 @@
 //! Request formats follow the providers' public documentation (see REFERENCE.md §4).
 
 use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use crate::config::{Account, AccountDetail, SmsProvider};
@@ -30,11 +31,11 @@ pub struct SmsTransport {
     account: Option<String>,
     messaging_service_sid: Option<String>,
     sms_id: Option<String>,
-    token: Option<String>,
+    token: Option<SecretString>,
     base_url: String,
-    url: Option<String>,
+    url: Option<SecretString>,
     method: reqwest::Method,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, SecretString)>,
     body_template: Option<String>,
     content_type: String,
 }
@@ -75,7 +76,7 @@ impl SmsTransport {
     }
 
     fn token(&self) -> &str {
-        self.token.as_deref().unwrap_or("")
+        self.token.as_ref().map(|t| t.expose_secret()).unwrap_or("")
     }
 
     fn name(&self) -> &'static str {
@@ -114,7 +115,7 @@ async fn read(
     p: &str,
 ) -> Result<(reqwest::StatusCode, String), Outcome> {
     match res {
-        Err(e) => Err(classify_reqwest(&e, p)),
+        Err(e) => Err(classify_reqwest(e, p)),
         Ok(r) => {
             let s = r.status();
             Ok((s, r.text().await.unwrap_or_default()))
@@ -286,7 +287,11 @@ impl Transport for SmsTransport {
                 }
             }
             SmsProvider::Generic => {
-                let url = self.url.clone().unwrap_or_default();
+                let url = self
+                    .url
+                    .as_ref()
+                    .map(|u| u.expose_secret().to_owned())
+                    .unwrap_or_default();
                 let body = render_template(
                     self.body_template.as_deref().unwrap_or(""),
                     &self.content_type,
@@ -302,7 +307,7 @@ impl Transport for SmsTransport {
                     .request(self.method.clone(), url)
                     .header("Content-Type", &self.content_type);
                 for (h, v) in &self.headers {
-                    req = req.header(h, v);
+                    req = req.header(h, v.expose_secret());
                 }
                 let res = req.body(body).send().await;
                 let (status, text) = match read(res, p).await {

@@ -3,16 +3,16 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use base64::Engine;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use praxisbote_core::wire::OutgoingMessage;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
@@ -48,33 +48,75 @@ pub fn for_account(a: &Account, data_dir: &std::path::Path) -> Result<Box<dyn Tr
 
 // ---------------------------------------------------------------- SMTP
 
+/// SMTP over our own small pool of lettre connections. Plain and STARTTLS sockets are opened
+/// with TCP_NODELAY (lettre writes the body and the final `.` separately; with Nagle and the
+/// server's delayed ACK that costs ~40 ms per message on loopback/LAN); implicit TLS uses
+/// lettre's connector.
+///
+/// The envelope is sent command by command, so a failure is classified by where it
+/// happened: before the body was handed over it is safe to retry (a stale pooled connection
+/// failing at MAIL FROM is retried once right away on a fresh connection); a lost connection
+/// or timeout while sending the body or waiting for the final answer is *ambiguous* (the
+/// server may have queued the message) and is never retried as transient.
 pub struct Smtp {
-    backend: SmtpBackend,
+    pool: SmtpPool,
     id: FromIdentity,
 }
 
-enum SmtpBackend {
-    /// lettre's pooled transport (implicit TLS).
-    Lettre(AsyncSmtpTransport<Tokio1Executor>),
-    /// Own pool of lettre connections on sockets with TCP_NODELAY (plain and STARTTLS).
-    /// lettre writes the body and the final `.` separately; with Nagle's algorithm and the
-    /// server's delayed ACK that costs ~40 ms per message on loopback/LAN.
-    Own(NodelayPool),
+enum Mode {
+    Plain,
+    Starttls(TlsParameters),
+    Implicit(TlsParameters),
 }
 
-pub struct NodelayPool {
+pub struct SmtpPool {
     host: String,
     port: u16,
-    starttls: Option<TlsParameters>,
+    mode: Mode,
     credentials: Option<Credentials>,
     hello: ClientId,
-    idle: std::sync::Mutex<Vec<AsyncSmtpConnection>>,
+    idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
     max_idle: usize,
+    timeout: Duration,
 }
 
-const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Where an SMTP attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Mail,
+    Envelope,
+    Body,
+}
 
-impl NodelayPool {
+/// Pooled connections idle longer than this are closed instead of reused.
+const SMTP_IDLE: Duration = Duration::from_secs(50);
+
+/// Why one SMTP step failed.
+enum Failure {
+    Timeout,
+    Smtp(lettre::transport::smtp::Error),
+    /// Refused before anything was sent (e.g. the server lacks SMTPUTF8).
+    Refused(String),
+}
+
+impl Failure {
+    /// The server's reply code, if it answered.
+    fn has_status(&self) -> bool {
+        matches!(self, Failure::Smtp(e) if e.status().is_some())
+    }
+}
+
+async fn step<T>(
+    timeout: Duration,
+    f: impl std::future::Future<Output = Result<T, lettre::transport::smtp::Error>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(timeout, f).await {
+        Err(_) => Err(Failure::Timeout),
+        Ok(r) => r.map_err(Failure::Smtp),
+    }
+}
+
+impl SmtpPool {
     async fn connect(&self) -> Result<AsyncSmtpConnection, Outcome> {
         let net = |e: String| {
             Outcome::Transient(format!(
@@ -82,18 +124,39 @@ impl NodelayPool {
                 self.host, self.port
             ))
         };
-        let tcp = tokio::time::timeout(
-            SMTP_TIMEOUT,
-            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
-        )
-        .await
-        .map_err(|_| net("Zeitüberschreitung".into()))?
-        .map_err(|e| net(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
+        let tcp = match &self.mode {
+            Mode::Implicit(_) => None,
+            Mode::Plain | Mode::Starttls(_) => {
+                let tcp = tokio::time::timeout(
+                    self.timeout,
+                    tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+                )
+                .await
+                .map_err(|_| net("Zeitüberschreitung".into()))?
+                .map_err(|e| net(e.to_string()))?;
+                let _ = tcp.set_nodelay(true);
+                Some(tcp)
+            }
+        };
         let setup = async {
-            let mut conn =
-                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?;
-            if let Some(tls) = &self.starttls {
+            let mut conn = match (&self.mode, tcp) {
+                (Mode::Implicit(tls), _) => {
+                    AsyncSmtpConnection::connect_tokio1(
+                        (self.host.as_str(), self.port),
+                        Some(self.timeout),
+                        &self.hello,
+                        Some(tls.clone()),
+                        None,
+                    )
+                    .await?
+                }
+                (_, tcp) => {
+                    let tcp = tcp.expect("connected above");
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?
+                }
+            };
+            if let Mode::Starttls(tls) = &self.mode {
+                // Refuses a server that does not offer STARTTLS: never plain text instead.
                 conn.starttls(tls.clone(), &self.hello).await?;
             }
             if let Some(c) = &self.credentials {
@@ -101,11 +164,21 @@ impl NodelayPool {
             }
             Ok::<_, lettre::transport::smtp::Error>(conn)
         };
-        match tokio::time::timeout(SMTP_TIMEOUT, setup).await {
+        match tokio::time::timeout(self.timeout * 2, setup).await {
             Err(_) => Err(net("Zeitüberschreitung".into())),
             Ok(Err(e)) => Err(classify_smtp(&e)),
             Ok(Ok(c)) => Ok(c),
         }
+    }
+
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some((c, at)) = idle.pop() {
+            if at.elapsed() < SMTP_IDLE {
+                return Some(c);
+            }
+        }
+        None
     }
 
     fn put_back(&self, conn: AsyncSmtpConnection) {
@@ -114,24 +187,59 @@ impl NodelayPool {
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < self.max_idle {
-            idle.push(conn);
+            idle.push((conn, Instant::now()));
         }
     }
 
     async fn attempt(
         &self,
         conn: &mut AsyncSmtpConnection,
-        m: &lettre::Message,
-    ) -> Result<(), Option<lettre::transport::smtp::Error>> {
-        match tokio::time::timeout(SMTP_TIMEOUT, conn.send(m.envelope(), &m.formatted())).await {
-            Err(_) => Err(None),
-            Ok(Err(e)) => Err(Some(e)),
-            Ok(Ok(_)) => Ok(()),
+        envelope: &lettre::address::Envelope,
+        body: &[u8],
+    ) -> Result<(), (Stage, Failure)> {
+        let t = self.timeout;
+        let mut opts = Vec::new();
+        let non_ascii = envelope
+            .from()
+            .into_iter()
+            .chain(envelope.to())
+            .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
+        if non_ascii {
+            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+                return Err((
+                    Stage::Mail,
+                    Failure::Refused(
+                        "Adresse mit Umlauten, aber der SMTP-Server kann kein SMTPUTF8".into(),
+                    ),
+                ));
+            }
+            opts.push(MailParameter::SmtpUtfEight);
         }
+        if !body.is_ascii() {
+            opts.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        step(t, conn.command(Mail::new(envelope.from().cloned(), opts)))
+            .await
+            .map_err(|e| (Stage::Mail, e))?;
+        for to in envelope.to() {
+            step(t, conn.command(Rcpt::new(to.clone(), vec![])))
+                .await
+                .map_err(|e| (Stage::Envelope, e))?;
+        }
+        step(t, conn.command(Data))
+            .await
+            .map_err(|e| (Stage::Envelope, e))?;
+        // From here on the server may take the message.
+        step(t, conn.message(body))
+            .await
+            .map_err(|e| (Stage::Body, e))?;
+        Ok(())
     }
 
     async fn send(&self, m: &lettre::Message) -> Outcome {
-        let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let envelope = m.envelope().clone();
+        let body = m.formatted();
+        let reused = self.take_idle();
         let was_reused = reused.is_some();
         let mut conn = match reused {
             Some(c) => c,
@@ -140,25 +248,47 @@ impl NodelayPool {
                 Err(o) => return o,
             },
         };
-        let mut res = self.attempt(&mut conn, m).await;
-        // A pooled connection the server closed meanwhile fails without an SMTP answer:
-        // try once more on a fresh connection.
-        if was_reused && matches!(&res, Err(Some(e)) if e.status().is_none()) {
+        let mut res = self.attempt(&mut conn, &envelope, &body).await;
+        // A pooled connection the server closed meanwhile fails at MAIL FROM without an
+        // SMTP answer; nothing was handed over, so try once more on a fresh connection.
+        if was_reused && matches!(&res, Err((Stage::Mail, f)) if !f.has_status()) {
             conn = match self.connect().await {
                 Ok(c) => c,
                 Err(o) => return o,
             };
-            res = self.attempt(&mut conn, m).await;
+            res = self.attempt(&mut conn, &envelope, &body).await;
         }
         match res {
             Ok(()) => {
                 self.put_back(conn);
                 Outcome::Sent { provider_id: None }
             }
-            Err(None) => {
-                Outcome::Transient("SMTP-Server antwortet nicht (Zeitüberschreitung)".into())
+            Err((stage, f)) => {
+                let answered = f.has_status();
+                let outcome = match (stage, f) {
+                    (_, Failure::Refused(r)) => Outcome::Permanent(r),
+                    // A negative reply (also to the final dot): the server refused it.
+                    (_, Failure::Smtp(e)) if e.status().is_some() => classify_smtp(&e),
+                    (Stage::Body, Failure::Timeout) => Outcome::Ambiguous(
+                        "SMTP-Server antwortet nach dem Nachrichtentext nicht (Zeitüberschreitung)"
+                            .into(),
+                    ),
+                    (Stage::Body, Failure::Smtp(e)) => Outcome::Ambiguous(format!(
+                        "Verbindung zum SMTP-Server nach dem Nachrichtentext abgebrochen: {e}"
+                    )),
+                    (_, Failure::Timeout) => Outcome::Transient(
+                        "SMTP-Server antwortet nicht (Zeitüberschreitung)".into(),
+                    ),
+                    (_, Failure::Smtp(e)) => classify_smtp(&e),
+                };
+                if answered {
+                    // The server answered; the connection stays usable after RSET.
+                    if step(self.timeout, conn.command(Rset)).await.is_ok() {
+                        self.put_back(conn);
+                    }
+                }
+                outcome
             }
-            Err(Some(e)) => classify_smtp(&e),
         }
     }
 }
@@ -169,56 +299,51 @@ impl Smtp {
             host,
             port,
             tls,
+            ca_file,
+            timeout,
             user,
             password,
         } = &a.detail
         else {
             unreachable!()
         };
-        let params =
-            || TlsParameters::new(host.clone()).map_err(|e| format!("TLS für {host}: {e}"));
+        let params = || -> Result<TlsParameters, String> {
+            let mut b = TlsParameters::builder(host.clone());
+            if let Some(ca) = ca_file {
+                let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+                let cert =
+                    Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", ca.display()))?;
+                b = b.add_root_certificate(cert);
+            }
+            b.build().map_err(|e| format!("TLS für {host}: {e}"))
+        };
         let credentials = match (user, password) {
-            (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.clone())),
+            (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.expose_secret().to_owned())),
             _ => None,
         };
-        let backend = match tls {
-            SmtpTls::Implicit => {
-                let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
-                    .port(*port)
-                    .tls(Tls::Wrapper(params()?))
-                    .timeout(Some(Duration::from_secs(30)))
-                    .pool_config(
-                        PoolConfig::new()
-                            .max_size(a.concurrency)
-                            .idle_timeout(Duration::from_secs(60)),
-                    );
-                if let Some(c) = credentials {
-                    b = b.credentials(c);
-                }
-                SmtpBackend::Lettre(b.build())
-            }
-            SmtpTls::Starttls | SmtpTls::None => SmtpBackend::Own(NodelayPool {
+        let mode = match tls {
+            SmtpTls::Implicit => Mode::Implicit(params()?),
+            SmtpTls::Starttls => Mode::Starttls(params()?),
+            SmtpTls::None => Mode::Plain,
+        };
+        Ok(Smtp {
+            pool: SmtpPool {
                 host: host.clone(),
                 port: *port,
-                starttls: if *tls == SmtpTls::Starttls {
-                    Some(params()?)
-                } else {
-                    None
-                },
+                mode,
                 credentials,
                 hello: ClientId::default(),
                 idle: std::sync::Mutex::new(Vec::new()),
                 max_idle: a.concurrency as usize,
-            }),
-        };
-        Ok(Smtp {
-            backend,
+                timeout: *timeout,
+            },
             id: FromIdentity::new(&a.from, &a.from_name, a.reply_to.as_deref())?,
         })
     }
 }
 
-/// Classifies an SMTP error: 4xx and network problems are transient, 5xx permanent.
+/// Classifies an SMTP error from before the body was handed over (or a negative final
+/// reply): 4xx and network problems are transient, 5xx permanent.
 pub fn classify_smtp(e: &lettre::transport::smtp::Error) -> Outcome {
     let text = e.to_string();
     if e.is_permanent() {
@@ -226,7 +351,8 @@ pub fn classify_smtp(e: &lettre::transport::smtp::Error) -> Outcome {
     } else if e.is_transient() {
         Outcome::Transient(format!("SMTP-Server vorübergehend: {text}"))
     } else if e.is_tls() || e.is_client() {
-        // Configuration-level problems: retried, the admin can fix them meanwhile.
+        // Configuration-level problems (no STARTTLS offered, untrusted certificate): retried,
+        // the admin can fix them meanwhile; the message never goes out unencrypted.
         Outcome::Transient(format!("SMTP-Verbindung: {text}"))
     } else {
         Outcome::Transient(format!("SMTP-Netzwerkfehler: {text}"))
@@ -240,14 +366,7 @@ impl Transport for Smtp {
             Ok(m) => m,
             Err(e) => return Outcome::Permanent(e),
         };
-        let outcome = match &self.backend {
-            SmtpBackend::Lettre(t) => match t.send(m).await {
-                Ok(_) => Outcome::Sent { provider_id: None },
-                Err(e) => classify_smtp(&e),
-            },
-            SmtpBackend::Own(p) => p.send(&m).await,
-        };
-        match outcome {
+        match self.pool.send(&m).await {
             Outcome::Sent { .. } => Outcome::Sent {
                 provider_id: Some(email::message_id(&d.msg.client_id, &self.id.from)),
             },
@@ -258,9 +377,12 @@ impl Transport for Smtp {
 
 // ---------------------------------------------------------------- HTTP helpers
 
+/// Timeout of one provider request.
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .timeout(HTTP_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client")
@@ -277,9 +399,26 @@ pub fn classify_http(status: reqwest::StatusCode, provider: &str, body: &str) ->
     }
 }
 
-pub fn classify_reqwest(e: &reqwest::Error, provider: &str) -> Outcome {
-    // Network-level: the request may or may not have arrived; retry (at-least-once).
-    Outcome::Transient(format!("{provider}: Netzwerkfehler: {e}"))
+/// A request that got no answer. Only a failure to connect is safe to retry; once the
+/// request went out, the provider may have read it (connection reset, timeout), so the
+/// outcome is ambiguous. The reason never carries the URL (it may hold a key).
+pub fn classify_reqwest(e: reqwest::Error, provider: &str) -> Outcome {
+    let connect = e.is_connect();
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    let e = text;
+    if connect {
+        Outcome::Transient(format!("{provider}: keine Verbindung: {e}"))
+    } else {
+        Outcome::Ambiguous(format!(
+            "{provider}: keine Antwort nach dem Senden der Anfrage: {e}"
+        ))
+    }
 }
 
 // ---------------------------------------------------------------- SendGrid
@@ -287,7 +426,8 @@ pub fn classify_reqwest(e: &reqwest::Error, provider: &str) -> Outcome {
 pub struct Sendgrid {
     client: reqwest::Client,
     url: String,
-    api_key: String,
+    api_key: SecretString,
+    id: FromIdentity,
     from: String,
     from_name: String,
     reply_to: Option<String>,
@@ -302,32 +442,43 @@ impl Sendgrid {
             client: http_client(),
             url: format!("{base_url}/v3/mail/send"),
             api_key: api_key.clone(),
+            id: FromIdentity::new(&a.from, &a.from_name, a.reply_to.as_deref())?,
             from: a.from.clone(),
             from_name: a.from_name.clone(),
             reply_to: a.reply_to.clone(),
         })
     }
 
-    /// The v3 mail-send JSON body.
+    /// The v3 mail-send JSON body. Text and HTML are rendered like for SMTP
+    /// ([`email::bodies`]), and the Message-ID is the same stable one.
     pub fn body(&self, d: &Delivery<'_>) -> serde_json::Value {
         let m = d.msg;
         let mut to = json!({ "email": m.recipient });
         if let Some(n) = m.recipient_name.as_ref().filter(|n| !n.is_empty()) {
             to["name"] = json!(n);
         }
-        let mut content = vec![json!({"type": "text/plain", "value": m.text})];
-        if let Some(h) = &m.html {
+        let (text, html) = email::bodies(m, d.unsubscribe_url);
+        let mut content = vec![json!({"type": "text/plain", "value": text})];
+        if let Some(h) = html {
             content.push(json!({"type": "text/html", "value": h}));
         }
         let mut from = json!({ "email": self.from });
         if !self.from_name.is_empty() {
             from["name"] = json!(self.from_name);
         }
+        let mut headers = json!({
+            "Message-ID": email::message_id(&m.client_id, &self.id.from),
+        });
+        if let Some(url) = email::unsubscribe_link(m, d.unsubscribe_url) {
+            headers["List-Unsubscribe"] = json!(format!("<{url}>"));
+            headers["List-Unsubscribe-Post"] = json!("List-Unsubscribe=One-Click");
+        }
         let mut body = json!({
             "personalizations": [{ "to": [to], "custom_args": { "client_id": m.client_id } }],
             "from": from,
             "subject": m.subject,
             "content": content,
+            "headers": headers,
         });
         if let Some(r) = &self.reply_to {
             body["reply_to"] = json!({ "email": r });
@@ -339,12 +490,6 @@ impl Sendgrid {
                 "type": a.content_type,
                 "disposition": "attachment",
             }]);
-        }
-        if let (Some(url), true) = (d.unsubscribe_url, m.purpose.is_advertising()) {
-            body["headers"] = json!({
-                "List-Unsubscribe": format!("<{url}>"),
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            });
         }
         body
     }
@@ -359,18 +504,19 @@ impl Transport for Sendgrid {
         let res = self
             .client
             .post(&self.url)
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.expose_secret())
             .json(&self.body(d))
             .send()
             .await;
         match res {
-            Err(e) => classify_reqwest(&e, "SendGrid"),
+            Err(e) => classify_reqwest(e, "SendGrid"),
             Ok(r) if r.status().is_success() => Outcome::Sent {
                 provider_id: r
                     .headers()
                     .get("x-message-id")
                     .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
+                    .map(str::to_owned)
+                    .or_else(|| Some(email::message_id(&d.msg.client_id, &self.id.from))),
             },
             Ok(r) => {
                 let status = r.status();

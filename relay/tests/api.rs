@@ -24,6 +24,7 @@ fn setup(cfg: Config, dir: &Path, static_dir: Option<&Path>) -> Prepared {
         listen: None,
         static_dir: static_dir.map(Path::to_path_buf),
         data_dir: Some(dir.to_path_buf()),
+        check_config: None,
     };
     prepare(&args, cfg, "127.0.0.1:8080".parse().unwrap()).unwrap()
 }
@@ -47,8 +48,13 @@ fn json(b: &[u8]) -> Value {
     serde_json::from_slice(b).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(b)))
 }
 
+/// Every request names the relay's host, as browsers do (demo mode checks it).
+const HOST: &str = "127.0.0.1:8080";
+
 fn post(uri: &str, body: &impl serde::Serialize, token: Option<&str>) -> Request<Body> {
-    let mut b = Request::post(uri).header(header::CONTENT_TYPE, "application/json");
+    let mut b = Request::post(uri)
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/json");
     if let Some(t) = token {
         b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
@@ -57,7 +63,7 @@ fn post(uri: &str, body: &impl serde::Serialize, token: Option<&str>) -> Request
 }
 
 fn get(uri: &str, token: Option<&str>) -> Request<Body> {
-    let mut b = Request::get(uri);
+    let mut b = Request::get(uri).header(header::HOST, HOST);
     if let Some(t) = token {
         b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
@@ -197,7 +203,7 @@ async fn demo_flow_idempotency_and_optouts() {
     assert_eq!(st.unknown, vec!["m-3".to_string()]);
 
     // Still in flight in a concurrent request: 409.
-    let held = api::reserve(&p.state, &["m-9".to_string()]).unwrap();
+    let held = api::reserve(&p.state, "demo", &["m-9".to_string()]).unwrap();
     let (s, _, b) = call(
         &app,
         post(
@@ -254,6 +260,7 @@ async fn demo_flow_idempotency_and_optouts() {
         "GET must not unsubscribe"
     );
     let one_click = Request::post(path)
+        .header(header::HOST, HOST)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("List-Unsubscribe=One-Click"))
         .unwrap();
@@ -263,6 +270,16 @@ async fn demo_flow_idempotency_and_optouts() {
     let (_, _, b) = call(&app, get("/v1/optouts?since=2020-01-01T00:00:00Z", None)).await;
     let o: OptOutsResponse = serde_json::from_slice(&b).unwrap();
     assert_eq!(o.optouts.len(), 1);
+    // The sequence cursor: `after` the opt-out's seq there is nothing new.
+    assert!(o.optouts[0].seq > 0);
+    let (_, _, b) = call(
+        &app,
+        get(&format!("/v1/optouts?after={}", o.optouts[0].seq), None),
+    )
+    .await;
+    assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 0);
+    let (_, _, b) = call(&app, get("/v1/optouts?after=0", None)).await;
+    assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 1);
     assert_eq!(o.optouts[0].person_id, PersonId("person-1".into()));
     assert_eq!(o.optouts[0].purpose, Purpose::Invitation);
     let later = (o.optouts[0].at + chrono::Duration::milliseconds(1)).to_rfc3339();
@@ -338,6 +355,7 @@ async fn bad_requests_get_clear_errors() {
         assert!(e.message.contains(needle), "{} lacks {needle}", e.message);
     }
     let raw = Request::post("/v1/messages")
+        .header(header::HOST, HOST)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"{"messages":[{"client_id":"a"}]}"#))
         .unwrap();
@@ -363,6 +381,7 @@ fn token_config(max_body: usize, per_minute: u32) -> Config {
         &format!(
             r#"
 allowed_origins = ["https://app.praxis.example"]
+public_url = "https://relay.praxis.example"
 max_body_bytes = {max_body}
 requests_per_minute = {per_minute}
 [[tokens]]
@@ -457,31 +476,62 @@ async fn auth_cors_body_limit_and_rate_limit() {
     p.engine.stop(Duration::from_secs(2)).await;
 }
 
+/// Regression: demo mode trusted the public demo token from anywhere and had no Host check
+/// (a web page could reach it through DNS rebinding).
 #[tokio::test]
-async fn demo_mode_requires_loopback_or_demo_token() {
+async fn demo_mode_is_loopback_only_and_checks_host() {
     let dir = tempfile::tempdir().unwrap();
     let p = setup(Config::demo(), dir.path(), None);
     let remote = app(&p, REMOTE);
     let (s, _, _) = call(&remote, get("/v1/senders", None)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _, _) = call(&remote, get("/v1/senders", Some(DEMO_TOKEN))).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the demo token opens nothing");
+    let local = app(&p, LOOPBACK);
+    for host in ["localhost:8080", "[::1]:8080", "127.0.0.1"] {
+        let req = Request::get("/v1/senders")
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(call(&local, req).await.0, StatusCode::OK, "{host}");
+    }
+    // A rebinding page: loopback peer, foreign name; also for static files and /u/.
+    for path in [
+        "/v1/senders",
+        "/v1/health",
+        "/u/00000000000000000000000000000000",
+        "/",
+    ] {
+        let req = Request::get(path)
+            .header(header::HOST, "attacker.example:8080")
+            .body(Body::empty())
+            .unwrap();
+        let (s, _, b) = call(&local, req).await;
+        assert_eq!(s, StatusCode::MISDIRECTED_REQUEST, "{path}");
+        assert_eq!(json(&b)["error"], "bad_host");
+    }
+    let no_host = Request::get("/v1/senders").body(Body::empty()).unwrap();
+    assert_eq!(
+        call(&local, no_host).await.0,
+        StatusCode::MISDIRECTED_REQUEST
+    );
     // Demo CORS: loopback origins only.
     let pre = |origin: &str| {
         Request::builder()
             .method("OPTIONS")
             .uri("/v1/messages")
+            .header(header::HOST, HOST)
             .header(header::ORIGIN, origin)
             .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
             .body(Body::empty())
             .unwrap()
     };
-    let (_, h, _) = call(&remote, pre("http://127.0.0.1:8081")).await;
+    let (_, h, _) = call(&local, pre("http://127.0.0.1:8081")).await;
     assert_eq!(
         h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         "http://127.0.0.1:8081"
     );
-    let (_, h, _) = call(&remote, pre("http://localhost.evil.example")).await;
+    let (_, h, _) = call(&local, pre("http://localhost.evil.example")).await;
     assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
     p.engine.stop(Duration::from_secs(2)).await;
 }
@@ -525,5 +575,279 @@ async fn static_files_spa_fallback_and_wasm_mime() {
     assert_eq!(json(&b)["status"], "ok");
     let (s, _, _) = call(&app, get("/v1/unknown", None)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    p.engine.stop(Duration::from_secs(2)).await;
+}
+
+const TOKEN_B: &str = "zahnarzt-token-0123456789";
+
+/// Two practices on one relay, with limits.
+fn tenancy_config(extra_a: &str) -> Config {
+    Config::parse(
+        &format!(
+            r#"
+public_url = "https://relay.praxis.example"
+sms_max_segments = 2
+[[tokens]]
+name = "praxis"
+token = "{TOKEN}"
+{extra_a}
+[[tokens]]
+name = "zahnarzt"
+practice = "zahn"
+token = "{TOKEN_B}"
+[[smtp]]
+name = "praxis-mail"
+host = "127.0.0.1"
+port = 9
+tls = "none"
+from = "info@praxis.example"
+[[smtp]]
+name = "zahn-mail"
+practice = "zahn"
+host = "127.0.0.1"
+port = 9
+tls = "none"
+from = "info@zahn.example"
+advertising = false
+[[sms]]
+name = "praxis-sms"
+provider = "generic"
+url = "http://127.0.0.1:9/send"
+body_template = "{{}}"
+"#
+        ),
+        &|_| None,
+    )
+    .unwrap()
+}
+
+fn submit(id: &str) -> SubmitRequest {
+    SubmitRequest {
+        messages: vec![email(id, Purpose::AppointmentReminder)],
+    }
+}
+
+/// Regression: one relay could not serve several practices; every token saw every message,
+/// opt-out and sender account, and idempotency keys were global.
+#[tokio::test]
+async fn each_token_sees_only_its_practice() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = setup(tenancy_config(""), dir.path(), None);
+    let app = app(&p, LOOPBACK);
+    let (_, _, b) = call(&app, get("/v1/senders", Some(TOKEN))).await;
+    let names: Vec<String> = serde_json::from_slice::<SendersResponse>(&b)
+        .unwrap()
+        .senders
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["praxis-mail", "praxis-sms"]);
+    let (_, _, b) = call(&app, get("/v1/senders", Some(TOKEN_B))).await;
+    let zahn: SendersResponse = serde_json::from_slice(&b).unwrap();
+    assert_eq!(zahn.senders.len(), 1);
+    assert_eq!(zahn.senders[0].name, "zahn-mail");
+    assert!(zahn.senders[0].default);
+
+    // The same client id from both tokens: two messages, each on its own account; no 422.
+    let (s, _, b) = call(&app, post("/v1/messages", &submit("same-id"), Some(TOKEN))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(json(&b)["messages"][0]["sender"], "praxis-mail");
+    let mut other = submit("same-id");
+    other.messages[0].text = "ganz anderer Text".into();
+    let (s, _, b) = call(&app, post("/v1/messages", &other, Some(TOKEN_B))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(json(&b)["messages"][0]["sender"], "zahn-mail");
+    // Only its own message is visible to a token.
+    let (s, _, b) = call(&app, post("/v1/messages", &submit("only-a"), Some(TOKEN))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
+    let (_, _, b) = call(&app, get("/v1/messages?ids=only-a,same-id", Some(TOKEN_B))).await;
+    let st: StatusResponse = serde_json::from_slice(&b).unwrap();
+    assert_eq!(st.unknown, ["only-a"]);
+    assert_eq!(st.messages[0].sender, "zahn-mail");
+    // Another practice's account cannot be named.
+    let mut foreign = submit("foreign");
+    foreign.messages[0].sender = Some("praxis-mail".into());
+    let (s, _, b) = call(&app, post("/v1/messages", &foreign, Some(TOKEN_B))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(json(&b)["message"]
+        .as_str()
+        .unwrap()
+        .contains("nicht eingerichtet"));
+    // An account without advertising refuses advertising.
+    let ad = SubmitRequest {
+        messages: vec![email("ad-1", Purpose::Invitation)],
+    };
+    let (s, _, b) = call(&app, post("/v1/messages", &ad, Some(TOKEN_B))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(json(&b)["message"].as_str().unwrap().contains("Werbung"));
+
+    // Opt-outs: one practice's unsubscribe is not reported to the other.
+    let (s, _, _) = call(&app, post("/v1/messages", &ad, Some(TOKEN))).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let token: String = rusqlite::Connection::open(dir.path().join("queue.sqlite"))
+        .unwrap()
+        .query_row("SELECT token FROM unsubscribe", [], |r| r.get(0))
+        .unwrap();
+    let click = Request::post(format!("/u/{token}"))
+        .header(header::HOST, HOST)
+        .body(Body::from("List-Unsubscribe=One-Click"))
+        .unwrap();
+    assert_eq!(call(&app, click).await.0, StatusCode::OK);
+    let (_, _, b) = call(&app, get("/v1/optouts", Some(TOKEN))).await;
+    assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 1);
+    let (_, _, b) = call(&app, get("/v1/optouts", Some(TOKEN_B))).await;
+    assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 0);
+    p.engine.stop(Duration::from_secs(2)).await;
+}
+
+/// Abuse limits: SMS segment cap and country allowlist, daily quota, message-based rate
+/// limit (a request of 1,000 messages is not one request's worth).
+#[tokio::test]
+async fn abuse_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = setup(
+        tenancy_config("daily_quota = 5\nmessages_per_minute = 4"),
+        dir.path(),
+        None,
+    );
+    let app = app(&p, LOOPBACK);
+    let mut long = sms("long", "+4917112345678");
+    long.text = "x".repeat(161 * 2);
+    let cases = [
+        (long, "3 Teile"),
+        (
+            sms("us", "+12025550123"),
+            "nur in diese Länder (DE, AT, CH)",
+        ),
+        (sms("fr", "+33612345678"), "Länder"),
+    ];
+    for (m, needle) in cases {
+        let (s, _, b) = call(
+            &app,
+            post(
+                "/v1/messages",
+                &SubmitRequest { messages: vec![m] },
+                Some(TOKEN),
+            ),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let msg = json(&b)["message"].as_str().unwrap().to_owned();
+        assert!(msg.contains(needle), "{needle} not in {msg}");
+    }
+    for ok in ["+4917112345678", "+436641234567", "+41791234567"] {
+        let (s, _, b) = call(
+            &app,
+            post(
+                "/v1/messages",
+                &SubmitRequest {
+                    messages: vec![sms(&format!("ok{ok}"), ok)],
+                },
+                Some(TOKEN),
+            ),
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::ACCEPTED,
+            "{ok}: {}",
+            String::from_utf8_lossy(&b)
+        );
+    }
+    // 3 messages in this minute so far: 2 more exceed 4 per minute.
+    let two = SubmitRequest {
+        messages: vec![
+            email("r-1", Purpose::AppointmentReminder),
+            email("r-2", Purpose::AppointmentReminder),
+        ],
+    };
+    let (s, h, b) = call(&app, post("/v1/messages", &two, Some(TOKEN))).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(json(&b)["error"], "rate_limited");
+    assert!(h.contains_key(header::RETRY_AFTER));
+    // The other practice's token has its own budget.
+    let (s, _, _) = call(&app, post("/v1/messages", &two, Some(TOKEN_B))).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    // Daily quota (5): counted in the queue, so it holds across restarts of the relay.
+    p.engine.stop(Duration::from_secs(2)).await;
+    drop(p.lock);
+    let p = setup(tenancy_config("daily_quota = 5"), dir.path(), None);
+    let app = self::app(&p, LOOPBACK);
+    let (s, _, b) = call(&app, post("/v1/messages", &two, Some(TOKEN))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
+    let (s, _, b) = call(&app, post("/v1/messages", &submit("r-3"), Some(TOKEN))).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(json(&b)["error"], "quota_exceeded");
+    assert!(json(&b)["message"].as_str().unwrap().contains("5 von 5"));
+    // A replay still answers (it is not a new message).
+    let (s, _, _) = call(&app, post("/v1/messages", &two, Some(TOKEN))).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    p.engine.stop(Duration::from_secs(2)).await;
+}
+
+/// Regression: a replay after a config change (sender account renamed) was validated again
+/// and refused, so the app could never learn the message's state.
+#[tokio::test]
+async fn replay_after_config_change_answers_from_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = setup(tenancy_config(""), dir.path(), None);
+    let app = app(&p, LOOPBACK);
+    let mut m = submit("replay-1");
+    m.messages[0].sender = Some("praxis-mail".into());
+    let (s, _, _) = call(&app, post("/v1/messages", &m, Some(TOKEN))).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    p.engine.stop(Duration::from_secs(2)).await;
+    drop(p.lock);
+    // The account is renamed and SMS lengths are tightened.
+    let mut cfg = tenancy_config("");
+    for a in &mut cfg.accounts {
+        if a.name == "praxis-mail" {
+            a.name = "neues-konto".into();
+        }
+    }
+    let p = setup(cfg, dir.path(), None);
+    let app = self::app(&p, LOOPBACK);
+    let (s, _, b) = call(&app, post("/v1/messages", &m, Some(TOKEN))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(json(&b)["messages"][0]["sender"], "praxis-mail");
+    // A new message naming the old account is refused.
+    let mut new = submit("replay-2");
+    new.messages[0].sender = Some("praxis-mail".into());
+    assert_eq!(
+        call(&app, post("/v1/messages", &new, Some(TOKEN))).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    p.engine.stop(Duration::from_secs(2)).await;
+}
+
+/// The unsubscribe page cannot be framed and leaks nothing.
+#[tokio::test]
+async fn unsubscribe_page_sends_csp() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = setup(Config::demo(), dir.path(), None);
+    let app = app(&p, LOOPBACK);
+    let (s, _, _) = call(
+        &app,
+        post(
+            "/v1/messages",
+            &SubmitRequest {
+                messages: vec![email("u-1", Purpose::Invitation)],
+            },
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let token: String = rusqlite::Connection::open(dir.path().join("queue.sqlite"))
+        .unwrap()
+        .query_row("SELECT token FROM unsubscribe", [], |r| r.get(0))
+        .unwrap();
+    for path in [format!("/u/{token}"), "/u/nonsense".to_owned()] {
+        let (_, h, _) = call(&app, get(&path, None)).await;
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+    }
     p.engine.stop(Duration::from_secs(2)).await;
 }

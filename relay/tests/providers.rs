@@ -291,8 +291,13 @@ async fn providers_speak_the_documented_formats() {
         listen: None,
         static_dir: None,
         data_dir: Some(dir.path().into()),
+        check_config: None,
     };
     let p = prepare(&args, config(&stub), "127.0.0.1:8080".parse().unwrap()).unwrap();
+    assert!(
+        !format!("{:?}", p.state.cfg).contains("gen-secret"),
+        "no secret in the config's Debug"
+    );
     let app = api::router(p.state.clone(), None)
         .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 1))));
 
@@ -303,8 +308,10 @@ async fn providers_speak_the_documented_formats() {
         recipient: "erika@example.org".into(),
         recipient_name: Some("Erika Müller".into()),
         subject: "Alles Gute!".into(),
-        text: "Liebe Frau Müller".into(),
-        html: Some("<p>Liebe Frau Müller</p>".into()),
+        text: format!("Liebe Frau Müller\nAbmelden: {UNSUBSCRIBE_LINK_MARKER}"),
+        html: Some(format!(
+            "<p>Liebe Frau Müller</p><a href=\"{UNSUBSCRIBE_LINK_MARKER}\">Abmelden</a>"
+        )),
         attachment: Some(Attachment {
             filename: "gruss.pdf".into(),
             content_type: "application/pdf".into(),
@@ -469,9 +476,180 @@ async fn providers_speak_the_documented_formats() {
         unsub.starts_with("<https://relay.praxis.example/u/"),
         "{unsub}"
     );
+    // Regression: SendGrid e-mails carried the raw marker instead of the unsubscribe link.
+    let url = unsub.trim_start_matches('<').trim_end_matches('>');
+    let text = sg["content"][0]["value"].as_str().unwrap();
+    let html = sg["content"][1]["value"].as_str().unwrap();
+    assert!(!text.contains(UNSUBSCRIBE_LINK_MARKER) && !html.contains(UNSUBSCRIBE_LINK_MARKER));
+    assert!(text.ends_with(&format!("Abmelden: {url}")), "{text}");
+    assert!(html.contains(&format!("href=\"{url}\"")), "{html}");
+    // The same stable Message-ID as over SMTP.
+    assert_eq!(sg["headers"]["Message-ID"], "<sg-1@praxis.example>");
     assert_eq!(
         sg["headers"]["List-Unsubscribe-Post"],
         "List-Unsubscribe=One-Click"
     );
+    p.engine.stop(Duration::from_secs(2)).await;
+}
+
+/// A provider endpoint that reads the whole request, records it, then drops the connection
+/// without an answer (as when a provider crashes or a proxy resets after reading the body).
+async fn resetting_server(bodies: Arc<Mutex<Vec<String>>>) -> u16 {
+    use tokio::io::AsyncReadExt;
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = l.accept().await else {
+                return;
+            };
+            let bodies = bodies.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            bodies.lock().unwrap().push(body.to_owned());
+                            let _ = sock.set_zero_linger();
+                            return; // dropped: RST, no answer
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Regression: an HTTP provider that read the request and then reset the connection was
+/// retried as transient (the message could go out twice). Now: `ambiguous`, one copy. A
+/// provider that cannot even be connected to is retried. Reasons never show the URL (a
+/// generic gateway's URL may carry its key).
+#[tokio::test]
+async fn provider_reset_after_reading_the_body_is_ambiguous() {
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let port = resetting_server(bodies.clone()).await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cfg = Config::parse(
+        &format!(
+            r#"
+retry_base_seconds = 60
+public_url = "https://relay.praxis.example"
+[[tokens]]
+name = "t"
+token = "provider-test-token-123"
+[[sendgrid]]
+name = "sg"
+api_key = "SG.key"
+base_url = "http://127.0.0.1:{port}"
+from = "info@praxis.example"
+[[sms]]
+name = "reset"
+provider = "generic"
+url = "http://127.0.0.1:{port}/send?key=SECRET-IN-URL"
+body_template = '{{"to":"{{{{to}}}}","ref":"{{{{id}}}}"}}'
+[[sms]]
+name = "closed"
+provider = "generic"
+url = "http://127.0.0.1:{closed}/send?key=SECRET-IN-URL"
+body_template = '{{"to":"{{{{to}}}}","ref":"{{{{id}}}}"}}'
+"#
+        ),
+        &|_| None,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let args = Args {
+        config: None,
+        listen: None,
+        static_dir: None,
+        data_dir: Some(dir.path().into()),
+        check_config: None,
+    };
+    let p = prepare(&args, cfg, "127.0.0.1:8080".parse().unwrap()).unwrap();
+    let app = api::router(p.state.clone(), None)
+        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 1))));
+    let mail = OutgoingMessage {
+        client_id: "reset-mail".into(),
+        channel: Channel::Email,
+        purpose: Purpose::AppointmentReminder,
+        recipient: "erika@example.org".into(),
+        recipient_name: None,
+        subject: "Termin".into(),
+        text: "Ihr Termin".into(),
+        html: None,
+        attachment: None,
+        sender: Some("sg".into()),
+        person_id: None,
+    };
+    let msgs = vec![
+        mail,
+        sms("reset-sms", "reset", "+4917112345678"),
+        sms("closed-sms", "closed", "+4917112345678"),
+    ];
+    let body = serde_json::to_vec(&SubmitRequest { messages: msgs }).unwrap();
+    let req = axum::http::Request::post("/v1/messages")
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer provider-test-token-123")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    assert_eq!(
+        app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+    let t = Instant::now();
+    let st = loop {
+        let req = axum::http::Request::get("/v1/messages?ids=reset-mail,reset-sms,closed-sms")
+            .header("authorization", "Bearer provider-test-token-123")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        let b = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let r: StatusResponse = serde_json::from_slice(&b).unwrap();
+        if r.messages
+            .iter()
+            .all(|m| m.state != DeliveryState::Queued && m.state != DeliveryState::Sending)
+        {
+            break r.messages;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "{:?}", r.messages);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(st[0].state, DeliveryState::Ambiguous, "{:?}", st[0]);
+    assert_eq!(st[1].state, DeliveryState::Ambiguous, "{:?}", st[1]);
+    assert_eq!(st[2].state, DeliveryState::Retrying, "{:?}", st[2]);
+    for s in &st {
+        let r = s.reason.as_deref().unwrap_or("");
+        assert!(
+            !r.contains("SECRET-IN-URL") && !r.contains("127.0.0.1"),
+            "{r}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = bodies.lock().unwrap().clone();
+    let count = |id: &str| got.iter().filter(|b| b.contains(id)).count();
+    assert_eq!(count("reset-mail"), 1, "{got:?}");
+    assert_eq!(count("reset-sms"), 1, "{got:?}");
+    assert_eq!(count("closed-sms"), 0);
     p.engine.stop(Duration::from_secs(2)).await;
 }

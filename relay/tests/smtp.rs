@@ -111,7 +111,7 @@ async fn delivers_to_aiosmtpd_mailbox_with_correct_headers() {
     let mbox = tmp.path().join("mbox");
     let (_smtp, port) = aiosmtpd_mailbox(&mbox);
     let cfg = tmp.path().join("relay.toml");
-    std::fs::write(&cfg, smtp_config(port, "")).unwrap();
+    write_private(&cfg, &smtp_config(port, ""));
     let data = tmp.path().join("data");
     let relay = Relay::start(
         &[
@@ -183,7 +183,7 @@ async fn delivers_to_aiosmtpd_mailbox_with_correct_headers() {
     assert!(header(head, "Date").is_some());
     assert!(header(head, "List-Unsubscribe")
         .unwrap()
-        .starts_with(&format!("<{}/u/", relay.base)));
+        .starts_with("<https://relay.praxis.example/u/"));
     assert_eq!(
         header(head, "List-Unsubscribe-Post").as_deref(),
         Some("List-Unsubscribe=One-Click")
@@ -199,7 +199,7 @@ async fn raw_bytes_permanent_and_transient_failures_and_sigterm() {
     let mbox = tmp.path().join("raw");
     let (_smtp, port) = aiosmtpd_raw(&mbox);
     let cfg = tmp.path().join("relay.toml");
-    std::fs::write(&cfg, smtp_config(port, "")).unwrap();
+    write_private(&cfg, &smtp_config(port, ""));
     let data = tmp.path().join("data");
     let mut relay = Relay::start(
         &[
@@ -336,11 +336,10 @@ async fn raw_bytes_permanent_and_transient_failures_and_sigterm() {
 fn bad_config_exits_with_key_in_error() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("bad.toml");
-    std::fs::write(
+    write_private(
         &cfg,
-        smtp_config(25, "").replace("host = \"127.0.0.1\"", "host = \"smtp.example.org\""),
-    )
-    .unwrap();
+        &smtp_config(25, "").replace("host = \"127.0.0.1\"", "host = \"smtp.example.org\""),
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_praxisbote-relay"))
         .args(["--config", cfg.to_str().unwrap(), "--listen", "127.0.0.1:0"])
         .arg("--data-dir")
@@ -356,4 +355,81 @@ fn bad_config_exits_with_key_in_error() {
         "{err}"
     );
     assert!(out.stdout.is_empty(), "must not claim to listen");
+}
+
+/// TLS negatives: with `tls = "starttls"` a server that offers no STARTTLS and one with a
+/// self-signed certificate never get the message (it ends `failed` with the reason, nothing
+/// arrives); a server whose certificate comes from the practice's own CA is trusted once that
+/// CA is configured (`ca_file`), and not without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_refuses_plain_and_untrusted_servers_and_trusts_a_practice_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (cert, key, ca) = practice_ca(d);
+    let (ss_cert, ss_key) = self_signed(d);
+    let (_plain, plain_port) = aiosmtpd_raw(&d.join("plain"));
+    let (_ss, ss_port) = aiosmtpd_starttls(&d.join("selfsigned"), &ss_cert, &ss_key);
+    let (_ca_srv, ca_port) = aiosmtpd_starttls(&d.join("praxis-ca"), &cert, &key);
+    let (_ca_srv2, ca_port2) = aiosmtpd_starttls(&d.join("no-ca-file"), &cert, &key);
+    let account = |name: &str, port: u16, extra: &str| {
+        format!(
+            "[[smtp]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"starttls\"\nfrom = \"info@praxis.example\"\n{extra}\n"
+        )
+    };
+    let cfg = format!(
+        "retry_base_seconds = 1\nretry_max_seconds = 1\nmax_attempts = 2\npublic_url = \"https://relay.praxis.example\"\n\
+         [[tokens]]\nname = \"test\"\ntoken = \"{TOKEN}\"\n{}{}{}{}",
+        account("plain", plain_port, ""),
+        account("selfsigned", ss_port, ""),
+        account("praxis-ca", ca_port, &format!("ca_file = \"{}\"", ca.display())),
+        account("no-ca-file", ca_port2, ""),
+    );
+    let cfg_path = d.join("relay.toml");
+    write_private(&cfg_path, &cfg);
+    let data = d.join("data");
+    let relay = Relay::start(
+        &[
+            "--config",
+            cfg_path.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[],
+        &d.join("relay.log"),
+    );
+    let names = ["plain", "selfsigned", "praxis-ca", "no-ca-file"];
+    let msgs: Vec<OutgoingMessage> = names
+        .iter()
+        .map(|n| {
+            let mut m = invitation(&format!("tls-{n}"), "juergen@example.org");
+            m.purpose = Purpose::AppointmentReminder;
+            m.sender = Some((*n).into());
+            m
+        })
+        .collect();
+    let (code, body) = submit(&relay.base, msgs).await;
+    assert_eq!(code, 202, "{body}");
+    let ids: Vec<String> = names.iter().map(|n| format!("tls-{n}")).collect();
+    let st = wait_final(&relay.base, &ids, 30).await;
+    let reason = |i: usize| st[i].reason.clone().unwrap_or_default();
+    assert_eq!(st[0].state, DeliveryState::Failed, "{:?}", st[0]);
+    assert!(reason(0).contains("STARTTLS"), "{}", reason(0));
+    assert_eq!(st[1].state, DeliveryState::Failed, "{:?}", st[1]);
+    assert!(
+        reason(1).to_lowercase().contains("certificate"),
+        "{}",
+        reason(1)
+    );
+    assert_eq!(st[2].state, DeliveryState::Sent, "{:?}", st[2]);
+    assert_eq!(st[3].state, DeliveryState::Failed, "{:?}", st[3]);
+    for (dir, n) in [
+        ("plain", 0),
+        ("selfsigned", 0),
+        ("praxis-ca", 1),
+        ("no-ca-file", 0),
+    ] {
+        assert_eq!(maildir_files(&d.join(dir)).len(), n, "{dir}");
+    }
 }

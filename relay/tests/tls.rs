@@ -1,4 +1,5 @@
-//! HTTPS listener (rustls) with a self-signed certificate made by `openssl` for the test.
+//! HTTPS listener (rustls) with a certificate made by `openssl` for the test, and the rule
+//! that the API never goes over the network in plain text.
 
 mod common;
 
@@ -8,85 +9,12 @@ use praxisbote_core::wire::Health;
 #[tokio::test]
 async fn serves_https_with_configured_certificate() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
-    let (cert, key, ca) = (d.join("cert.pem"), d.join("key.pem"), d.join("ca.pem"));
-    std::fs::write(
-        d.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    // A test CA and a server certificate for 127.0.0.1 signed by it.
-    let steps: Vec<Vec<String>> = vec![
-        [
-            &["req", "-x509"][..],
-            &ec[..],
-            &[
-                "-days",
-                "1",
-                "-subj",
-                "/CN=Test CA",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-            ][..],
-        ]
-        .concat(),
-        [
-            &["req"][..],
-            &ec[..],
-            &[
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "srv.csr",
-            ][..],
-        ]
-        .concat(),
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            "srv.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "cert.pem",
-        ],
-    ]
-    .into_iter()
-    .map(|v| v.into_iter().map(String::from).collect())
-    .collect();
-    for args in steps {
-        let ok = std::process::Command::new("openssl")
-            .args(&args)
-            .current_dir(d)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(ok.success(), "openssl {args:?}");
-    }
+    let (cert, key, ca) = practice_ca(tmp.path());
     let cfg = tmp.path().join("relay.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            "demo = true\n[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
             cert.display(),
             key.display()
         ),
@@ -128,4 +56,59 @@ async fn serves_https_with_configured_certificate() {
     let plain = relay.base.replace("https://", "http://");
     let r = reqwest::get(format!("{plain}/v1/health")).await;
     assert!(r.map(|r| !r.status().is_success()).unwrap_or(true));
+}
+
+/// Regression: the relay listened in plain HTTP on a network address (tokens and patient
+/// data unencrypted through the practice network), and demo mode could be reached from it.
+#[test]
+fn plain_http_off_loopback_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("relay.toml");
+    let data = tmp.path().join("data");
+    write_private(&cfg, &smtp_config(25, ""));
+    let run = |listen: &str, cfg_path: Option<&std::path::Path>| {
+        let mut args = vec!["--listen", listen, "--data-dir", data.to_str().unwrap()];
+        if let Some(c) = cfg_path {
+            args.extend(["--config", c.to_str().unwrap()]);
+        }
+        run_relay(&args, &[])
+    };
+    let (status, out, err) = run("0.0.0.0:0", Some(&cfg));
+    assert!(!status.success());
+    assert!(out.is_empty(), "must not claim to listen: {out}");
+    assert!(
+        err.contains("`listen`") && err.contains("[tls]") && err.contains("behind_tls_proxy"),
+        "{err}"
+    );
+    // Demo mode (no config) off loopback.
+    let (status, _, err) = run("0.0.0.0:0", None);
+    assert!(!status.success());
+    assert!(err.contains("Demo-Modus nur auf 127.0.0.1"), "{err}");
+    assert!(!data.join("queue.sqlite").exists(), "nothing opened");
+}
+
+/// With `behind_tls_proxy = true` the admin states that a TLS proxy is in front.
+#[test]
+fn behind_tls_proxy_allows_a_network_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("relay.toml");
+    write_private(
+        &cfg,
+        &format!("behind_tls_proxy = true\n{}", smtp_config(25, "")),
+    );
+    let data = tmp.path().join("data");
+    let (status, out, err) = run_relay(
+        &[
+            "--check-config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            "0.0.0.0:8443",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(status.success(), "{err}");
+    assert!(out.contains("http://0.0.0.0:8443"), "{out}");
+    assert!(out.contains("TLS-Proxy"), "{out}");
 }

@@ -123,5 +123,6 @@ pub fn delivery_state(d: crate::wire::DeliveryState) -> &'static str {
         DeliveryState::Sent => t("label.delivery.sent"),
         DeliveryState::Failed => t("label.delivery.failed"),
         DeliveryState::Retrying => t("label.delivery.retrying"),
+        DeliveryState::Ambiguous => t("label.delivery.ambiguous"),
     }
 }

@@ -189,6 +189,7 @@ fn german_enum_labels_equal_the_domain_labels() {
         crate::wire::DeliveryState::Sent,
         crate::wire::DeliveryState::Failed,
         crate::wire::DeliveryState::Retrying,
+        crate::wire::DeliveryState::Ambiguous,
     ] {
         pairs.push((d.label_de(), super::labels::delivery_state(d)));
     }

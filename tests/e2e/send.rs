@@ -209,6 +209,7 @@ impl World {
             dir.join("relay.toml"),
             format!(
                 r#"allowed_origins = ["http://127.0.0.1:{port}"]
+public_url = "http://127.0.0.1:{port}"
 retry_base_seconds = 1
 retry_max_seconds = 2
 max_attempts = 3
@@ -235,6 +236,16 @@ body_template = '{{"number":"{{{{to}}}}","message":"{{{{text}}}}","ref":"{{{{id}
             ),
         )
         .unwrap();
+        // The config holds the token: the relay refuses a config others can read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                dir.join("relay.toml"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+        }
         let mut w = World {
             dir,
             port,

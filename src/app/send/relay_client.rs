@@ -28,6 +28,10 @@ pub struct RelayConfig {
     /// Newest opt-out already applied (RFC 3339), for `GET /v1/optouts?since=`.
     #[serde(default)]
     pub optouts_since: Option<String>,
+    /// Sequence number of the newest opt-out applied, for `GET /v1/optouts?after=` (two
+    /// opt-outs in the same millisecond are never skipped); preferred over `optouts_since`.
+    #[serde(default)]
+    pub optouts_after: Option<u64>,
 }
 
 pub const RELAY_KEY: &str = "relay";
@@ -173,11 +177,13 @@ pub async fn status(cfg: &RelayConfig, ids: &[String]) -> Result<StatusResponse,
 
 pub async fn optouts(
     cfg: &RelayConfig,
+    after: Option<u64>,
     since: Option<&str>,
 ) -> Result<OptOutsResponse, RelayError> {
-    let path = match since {
-        Some(s) => format!("/v1/optouts?since={}", js_sys::encode_uri_component(s)),
-        None => "/v1/optouts".into(),
+    let path = match (after, since) {
+        (Some(n), _) => format!("/v1/optouts?after={n}"),
+        (None, Some(s)) => format!("/v1/optouts?since={}", js_sys::encode_uri_component(s)),
+        (None, None) => "/v1/optouts".into(),
     };
     json(cfg, "GET", &path, None).await
 }
@@ -214,6 +220,7 @@ pub fn report(s: &MessageStatus) -> RelayReport {
             D::Sent => RelayState::Sent,
             D::Failed => RelayState::Failed,
             D::Retrying => RelayState::Retrying,
+            D::Ambiguous => RelayState::Ambiguous,
         },
         reason: s.reason.clone(),
         next_attempt: s.next_attempt.map(local),

@@ -267,7 +267,7 @@ pub async fn retry(
 /// persons, read fresh from the store. Returns how many persons changed.
 pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
     let mut cfg = repo::outbox::relay_config().await?;
-    let resp = relay::optouts(&cfg, cfg.optouts_since.as_deref())
+    let resp = relay::optouts(&cfg, cfg.optouts_after, cfg.optouts_since.as_deref())
         .await
         .map_err(|e| e.message_de())?;
     let Some(newest) = resp.optouts.iter().map(|o| o.at).max() else {
@@ -297,6 +297,14 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
     let n = out.len();
     repo::outbox::save_persons(state, out).await?;
     cfg.optouts_since = Some(newest.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    // A relay that reports sequence numbers (seq > 0) is asked by sequence from now on.
+    cfg.optouts_after = resp
+        .optouts
+        .iter()
+        .map(|o| o.seq)
+        .max()
+        .filter(|s| *s > 0)
+        .or(cfg.optouts_after);
     set_config(state, cfg).await?;
     Ok(n)
 }

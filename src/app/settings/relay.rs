@@ -23,7 +23,9 @@ pub fn RelaySettings() -> impl IntoView {
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut cfg = draft.get_untracked();
-        cfg.optouts_since = state.relay.get_untracked().optouts_since;
+        let saved = state.relay.get_untracked();
+        cfg.optouts_since = saved.optouts_since;
+        cfg.optouts_after = saved.optouts_after;
         leptos::task::spawn_local(async move {
             message.set(Some(match transmit::set_config(state, cfg).await {
                 Ok(()) => t("relay.saved").into(),

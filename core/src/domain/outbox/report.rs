@@ -77,6 +77,9 @@ pub enum RelayState {
     Sent,
     Failed,
     Retrying,
+    /// The relay cannot tell whether it arrived (connection lost after handing it over);
+    /// not sent again by the relay.
+    Ambiguous,
 }
 
 /// One status of one message as the relay reports it (submit answer or poll). Times are
@@ -103,12 +106,18 @@ impl RelayReport {
                 reason: self.reason.clone(),
             },
             RelayState::Sent => MessageState::Sent,
-            RelayState::Failed => MessageState::Failed {
+            // Ambiguous is final but unconfirmed: shown as failed with the relay's explanation
+            // ("Zustellung unklar: … möglicherweise angekommen"), so it is never re-sent
+            // automatically; a re-send is the practice's decision.
+            RelayState::Failed | RelayState::Ambiguous => MessageState::Failed {
                 reason: self
                     .reason
                     .clone()
                     .filter(|r| !r.trim().is_empty())
-                    .unwrap_or_else(|| "Unbekannter Fehler".into()),
+                    .unwrap_or_else(|| match self.state {
+                        RelayState::Ambiguous => "Zustellung unklar".into(),
+                        _ => "Unbekannter Fehler".into(),
+                    }),
             },
         }
     }

@@ -182,6 +182,7 @@ fn report_mapping() {
         (RelayState::Retrying, StateKind::Retrying),
         (RelayState::Sent, StateKind::Sent),
         (RelayState::Failed, StateKind::Failed),
+        (RelayState::Ambiguous, StateKind::Failed),
     ];
     for (rs, kind) in cases {
         assert_eq!(report("m1", rs, t(15, 0)).domain_state().kind(), kind);
