@@ -168,8 +168,8 @@ fn words(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// The summary without the person's name parts and the separators around them: the
-/// appointment type ("Müller, Anna – Massage" → "Massage").
+/// The summary without the person's name parts, phone numbers, e-mail addresses and the
+/// separators around them: the appointment type ("Müller, Anna – Massage" → "Massage").
 fn type_from_summary(summary: &str, rec: &PersonRecord) -> String {
     let name_words: HashSet<String> = words(&rec.person.first_name)
         .into_iter()
@@ -179,8 +179,12 @@ fn type_from_summary(summary: &str, rec: &PersonRecord) -> String {
     let kept: Vec<&str> = summary
         .split_whitespace()
         .filter(|tok| {
+            // Phone numbers and e-mail addresses are contact data, not a type.
+            let contact = tok.contains('@')
+                || (tok.chars().any(|c| c.is_ascii_digit())
+                    && tok.chars().all(|c| c.is_ascii_digit() || "+/-()".contains(c)));
             let w = words(tok);
-            w.is_empty() || !w.iter().all(|x| name_words.contains(x))
+            !contact && (w.is_empty() || !w.iter().all(|x| name_words.contains(x)))
         })
         .collect();
     kept.join(" ")
