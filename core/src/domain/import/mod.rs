@@ -137,6 +137,41 @@ impl crate::domain::message::UiMessage for ImportError {
     }
 }
 
+/// The kind of an imported file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    /// GDT/BDT ([`xdt`]).
+    Xdt,
+    /// A spreadsheet, read by the engine ([`SheetData`]).
+    Sheet(SheetFormat),
+    /// An iCalendar export of appointments ([`CalendarEvent`]).
+    Calendar,
+}
+
+/// Tells the format from the content where it is unambiguous (xDT's `LLL8000`, a
+/// `BEGIN:VCALENDAR`, a ZIP or OLE container with a spreadsheet name), else from the file
+/// name; everything else is read as CSV.
+pub fn detect_format(name: &str, bytes: &[u8]) -> FileFormat {
+    let lower = name.to_ascii_lowercase();
+    let head: &[u8] = &bytes[..bytes.len().min(64)];
+    let head = head.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(head);
+    if xdt::looks_like_xdt(head) {
+        return FileFormat::Xdt;
+    }
+    let text_head = String::from_utf8_lossy(head);
+    if text_head.trim_start().starts_with("BEGIN:VCALENDAR") || lower.ends_with(".ics") {
+        return FileFormat::Calendar;
+    }
+    if let Some(f) = SheetFormat::from_name(&lower) {
+        return FileFormat::Sheet(f);
+    }
+    if lower.ends_with(".gdt") || lower.ends_with(".bdt") {
+        return FileFormat::Xdt;
+    }
+    FileFormat::Csv
+}
+
 /// Refuses files above [`MAX_FILE_BYTES`] before they are read into memory.
 pub fn check_file_size(len: u64) -> Result<(), ImportError> {
     if len == 0 {
