@@ -10,7 +10,7 @@ use praxisbote::domain::salutation::address_block;
 use std::process::Command;
 
 /// Fetches a blob/same-origin URL in the page and returns its bytes.
-async fn fetch_bytes(s: &Session, url: &str) -> Vec<u8> {
+pub(crate) async fn fetch_bytes(s: &Session, url: &str) -> Vec<u8> {
     let script = r#"
         const [url, done] = arguments;
         fetch(url).then(r => r.arrayBuffer()).then(buf => {
@@ -57,7 +57,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn poppler(tool: &str, args: &[&str]) -> String {
+pub(crate) fn poppler(tool: &str, args: &[&str]) -> String {
     let out = Command::new(tool)
         .args(args)
         .output()
@@ -66,7 +66,7 @@ fn poppler(tool: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn pdf_pages(path: &str) -> usize {
+pub(crate) fn pdf_pages(path: &str) -> usize {
     poppler("pdfinfo", &[path])
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
@@ -74,7 +74,7 @@ fn pdf_pages(path: &str) -> usize {
         .expect("pdfinfo Pages")
 }
 
-fn temp_pdf(name: &str, bytes: &[u8]) -> String {
+pub(crate) fn temp_pdf(name: &str, bytes: &[u8]) -> String {
     let path = std::env::temp_dir().join(format!("{name}-{}.pdf", std::process::id()));
     std::fs::write(&path, bytes).expect("write pdf");
     path.to_string_lossy().into_owned()

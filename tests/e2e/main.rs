@@ -8,6 +8,7 @@
 mod a11y;
 mod bbench;
 mod bundle;
+mod dayone;
 mod i18n;
 mod import;
 mod letters;

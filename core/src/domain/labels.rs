@@ -371,6 +371,21 @@ pub fn layout_envelopes(
     Ok(pages)
 }
 
+/// What the PDF worker gets for labels or envelopes (JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelJob {
+    /// Document title, e.g. "Adressetiketten Terminerinnerung".
+    pub title: String,
+    pub created: chrono::NaiveDateTime,
+    pub practice: PracticeSettings,
+    pub kind: LabelKind,
+    /// Address blocks in print order.
+    pub addresses: Vec<Vec<String>>,
+    /// Labels of the first sheet already used.
+    #[serde(default)]
+    pub skip: usize,
+}
+
 /// Lays out either kind.
 pub fn layout(
     kind: LabelKind,

@@ -1,7 +1,8 @@
 //! Serial letters as one PDF, made in the browser: renders every recipient's letter, hands the
 //! batch to the PDF Web Worker (its own wasm with printpdf, started on first use), shows the
 //! progress with "Abbrechen", then an in-app preview with "Herunterladen" and "Drucken", and
-//! records the batch in the send log as "gedruckt" per recipient.
+//! records the batch in the send log as "gedruckt" per recipient. Optionally sorted by
+//! postcode for bulk mail; labels and envelopes for the same recipients ([`super::labels`]).
 //!
 //! Worker protocol: see `docs/notes/letters.md` (ready / generate / cancel / progress / done /
 //! cancelled / error).
@@ -9,6 +10,7 @@
 use crate::app::engine::Renderer;
 use crate::app::repo;
 use crate::app::send::compose::context_for;
+use crate::app::send::labels::{ordered, LabelOutput, RegionCounts};
 use crate::app::state::AppState;
 use crate::domain::outbox::{consent_basis, Batch, ConsentBasis, Content, QueueItem};
 use crate::domain::print::{document_title, download_name, letter_from_text, PrintJob};
@@ -42,11 +44,11 @@ thread_local! {
     static LAST_URL: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn field(v: &JsValue, name: &str) -> JsValue {
+pub(crate) fn field(v: &JsValue, name: &str) -> JsValue {
     Reflect::get(v, &name.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn message(kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
+pub(crate) fn message(kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
     let o = Object::new();
     let _ = Reflect::set(&o, &"type".into(), &kind.into());
     for (k, v) in fields {
@@ -55,8 +57,27 @@ fn message(kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// Makes `h` the receiver of the worker's messages for the job about to be posted.
+pub(crate) fn set_handler(h: Handler) {
+    HANDLER.with(|slot| *slot.borrow_mut() = Some(h));
+}
+
+/// A blob URL for the PDF bytes of a `done` message (the previous PDF's URL is revoked).
+pub(crate) fn show_pdf(pdf: &JsValue) -> Result<String, String> {
+    let bag = web_sys::BlobPropertyBag::new();
+    bag.set_type("application/pdf");
+    let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(&Array::of1(pdf), &bag);
+    let url = blob
+        .and_then(|b| web_sys::Url::create_object_url_with_blob(&b))
+        .map_err(|e| tf("letters.show_failed", &[("error", &format!("{e:?}"))]))?;
+    if let Some(old) = LAST_URL.with(|l| l.borrow_mut().replace(url.clone())) {
+        let _ = web_sys::Url::revoke_object_url(&old);
+    }
+    Ok(url)
+}
+
 /// The worker, started on first use.
-fn worker() -> Result<Worker, String> {
+pub(crate) fn worker() -> Result<Worker, String> {
     if let Some(w) = WORKER.with(|w| w.borrow().clone()) {
         return Ok(w);
     }
@@ -109,7 +130,7 @@ fn post(m: &JsValue) {
 }
 
 /// Posts a message now, or when the worker is ready.
-fn post_when_ready(m: JsValue) {
+pub(crate) fn post_when_ready(m: JsValue) {
     if READY.with(|r| r.get()) {
         post(&m);
     } else {
@@ -153,6 +174,7 @@ fn prepare(
     template: &Template,
     recipients: &[HandoverRecipient],
     duplex: bool,
+    by_postcode: bool,
 ) -> Result<Prepared, String> {
     let handover = state
         .handover
@@ -164,10 +186,7 @@ fn prepare(
     let mut letters = Vec::with_capacity(recipients.len());
     let mut items = Vec::with_capacity(recipients.len());
     let mut errors = Vec::new();
-    for r in recipients {
-        let Some(record) = state.person(&r.person_id) else {
-            continue;
-        };
+    for (r, record) in &ordered(state, recipients, by_postcode) {
         let Some(ctx) = context_for(state, r, template) else {
             continue;
         };
@@ -249,6 +268,7 @@ pub fn LetterOutput(
     let phase = RwSignal::new(Phase::Idle);
     let duplex = RwSignal::new(false);
     let logged = RwSignal::new(None::<String>);
+    let by_postcode = RwSignal::new(false);
     let frame = NodeRef::<html::Iframe>::new();
     let file_name = StoredValue::new(String::new());
     let topic = state
@@ -260,8 +280,15 @@ pub fn LetterOutput(
             phase.set(Phase::Failed(i18n::t("letters.choose_template").into()));
             return;
         };
-        let prepared =
-            recipients.with_value(|rs| prepare(state, &template, rs, duplex.get_untracked()));
+        let prepared = recipients.with_value(|rs| {
+            prepare(
+                state,
+                &template,
+                rs,
+                duplex.get_untracked(),
+                by_postcode.get_untracked(),
+            )
+        });
         let Prepared { job, batch, items } = match prepared {
             Ok(p) => p,
             Err(e) => {
@@ -287,8 +314,7 @@ pub fn LetterOutput(
         phase.set(Phase::Running { done: 0, total });
         let started = now_ms();
         let pending = RefCell::new(Some((batch, items)));
-        HANDLER.with(|h| {
-            *h.borrow_mut() = Some(Box::new(move |data: &JsValue| {
+        set_handler(Box::new(move |data: &JsValue| {
                 match field(data, "type").as_string().as_deref() {
                     Some("progress") => {
                         let done = field(data, "done").as_f64().unwrap_or(0.0) as u32;
@@ -298,20 +324,8 @@ pub fn LetterOutput(
                     Some("done") => {
                         let ms = now_ms() - started;
                         let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
-                        let bag = web_sys::BlobPropertyBag::new();
-                        bag.set_type("application/pdf");
-                        let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(
-                            &Array::of1(&field(data, "pdf")),
-                            &bag,
-                        );
-                        let url = blob.and_then(|b| web_sys::Url::create_object_url_with_blob(&b));
-                        match url {
+                        match show_pdf(&field(data, "pdf")) {
                             Ok(url) => {
-                                if let Some(old) =
-                                    LAST_URL.with(|l| l.borrow_mut().replace(url.clone()))
-                                {
-                                    let _ = web_sys::Url::revoke_object_url(&old);
-                                }
                                 let _ = phase.try_set(Phase::Ready {
                                     url,
                                     pages,
@@ -332,10 +346,7 @@ pub fn LetterOutput(
                                 }
                             }
                             Err(e) => {
-                                let _ = phase.try_set(Phase::Failed(tf(
-                                    "letters.show_failed",
-                                    &[("error", &format!("{e:?}"))],
-                                )));
+                                let _ = phase.try_set(Phase::Failed(e));
                             }
                         }
                     }
@@ -351,7 +362,6 @@ pub fn LetterOutput(
                     _ => {}
                 }
             }));
-        });
         post_when_ready(message("generate", &[("job", json.into())]));
     };
     let cancel = move |_| post(&message("cancel", &[]));
@@ -370,6 +380,12 @@ pub fn LetterOutput(
                         prop:checked=move || duplex.get()
                         on:change=move |ev| duplex.set(event_target_checked(&ev)) />
                     " " {i18n::t("letters.duplex")}
+                </label>
+                <label class="field-inline">
+                    <input type="checkbox" aria-label=i18n::t("labels.sort_aria")
+                        prop:checked=move || by_postcode.get()
+                        on:change=move |ev| by_postcode.set(event_target_checked(&ev)) />
+                    " " {i18n::t("labels.sort")}
                 </label>
                 <button on:click=generate disabled=move || running() || draft.with(Option::is_none)>{i18n::t("letters.generate")}</button>
             </div>
@@ -401,6 +417,8 @@ pub fn LetterOutput(
                 }
             }}
             {move || logged.get().map(|t| view! { <p role="status" aria-label=i18n::t("nav.log")>{t}</p> })}
+            {move || by_postcode.get().then(|| view! { <RegionCounts recipients=recipients /> })}
+            <LabelOutput recipients=recipients by_postcode=by_postcode />
         </div>
     }
 }

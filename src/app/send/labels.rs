@@ -1,0 +1,201 @@
+//! Mail-out work next to the serial letter: address labels on A4 sheets and DL envelopes
+//! without a window, as one PDF from the same recipients (made by the PDF worker, message
+//! `labels`), and the postcode sort for bulk mail with the count per postcode region.
+//! Layouts and rules: `domain::labels`, `domain::bulkmail`.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+use crate::app::send::letters::{field, message, post_when_ready, set_handler, show_pdf, worker};
+use crate::app::state::AppState;
+use crate::domain::bulkmail::{postcode_order, region_counts, Region};
+use crate::domain::labels::{LabelFormat, LabelJob, LabelKind};
+use crate::domain::review::HandoverRecipient;
+use crate::domain::salutation::address_block;
+use crate::domain::{PersonRecord, PostalAddress};
+use crate::i18n::{self, tf};
+
+/// The recipients with their records, in print order: as reviewed, or sorted by postcode.
+pub fn ordered(
+    state: AppState,
+    recipients: &[HandoverRecipient],
+    by_postcode: bool,
+) -> Vec<(HandoverRecipient, PersonRecord)> {
+    let list: Vec<(HandoverRecipient, PersonRecord)> = recipients
+        .iter()
+        .filter_map(|r| Some((r.clone(), state.person(&r.person_id)?)))
+        .collect();
+    if !by_postcode {
+        return list;
+    }
+    let addrs: Vec<&PostalAddress> = list.iter().map(|(_, p)| &p.person.address).collect();
+    postcode_order(&addrs)
+        .into_iter()
+        .map(|i| list[i].clone())
+        .collect()
+}
+
+fn region_label(r: &Region) -> String {
+    match r {
+        Region::Leitregion(code) => tf("labels.region", &[("code", code)]),
+        Region::NoPostcode => i18n::t("labels.region_none").to_string(),
+        Region::Abroad(c) => tf("labels.region_abroad", &[("country", c)]),
+    }
+}
+
+/// "Leitregion 01: 12 · Leitregion 50: 3 …" as a small table.
+#[component]
+pub fn RegionCounts(recipients: StoredValue<Vec<HandoverRecipient>>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let rows = recipients.with_value(|rs| {
+        let list = ordered(state, rs, true);
+        let addrs: Vec<&PostalAddress> = list.iter().map(|(_, p)| &p.person.address).collect();
+        region_counts(&addrs)
+    });
+    view! {
+        <table class="data" aria-label=i18n::t("labels.regions_aria")>
+            <thead><tr><th>{i18n::t("labels.col.region")}</th><th>{i18n::t("labels.col.count")}</th></tr></thead>
+            <tbody>{rows.into_iter().map(|(r, n)| view! {
+                <tr><td>{region_label(&r)}</td><td>{n}</td></tr>
+            }).collect_view()}</tbody>
+        </table>
+    }
+}
+
+const KINDS: [(&str, &str); 5] = [
+    ("3x7", "labels.kind.3x7"),
+    ("3x7-37", "labels.kind.3x7_37"),
+    ("3x8", "labels.kind.3x8"),
+    ("3x8-36", "labels.kind.3x8_36"),
+    ("dl", "labels.kind.dl"),
+];
+
+fn kind_of(code: &str) -> LabelKind {
+    LabelFormat::from_code(code).map_or(LabelKind::EnvelopeDl, LabelKind::Sheet)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Phase {
+    Idle,
+    Running,
+    Ready { url: String, pages: u32, n: usize },
+    Failed(String),
+}
+
+/// Labels or envelopes for the composer's recipients.
+#[component]
+pub fn LabelOutput(
+    recipients: StoredValue<Vec<HandoverRecipient>>,
+    by_postcode: RwSignal<bool>,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let kind = RwSignal::new("3x8".to_string());
+    let first = RwSignal::new(1usize);
+    let phase = RwSignal::new(Phase::Idle);
+    let per_page = move || match kind_of(&kind.get()) {
+        LabelKind::Sheet(f) => f.per_page(),
+        LabelKind::EnvelopeDl => 1,
+    };
+    let file_name = move || {
+        let date = chrono::Local::now().date_naive().format("%Y-%m-%d");
+        match kind_of(&kind.get_untracked()) {
+            LabelKind::Sheet(_) => format!("Etiketten_{date}.pdf"),
+            LabelKind::EnvelopeDl => format!("Umschlaege_DL_{date}.pdf"),
+        }
+    };
+    let generate = move |_| {
+        let k = kind_of(&kind.get_untracked());
+        let addresses: Vec<Vec<String>> = recipients.with_value(|rs| {
+            ordered(state, rs, by_postcode.get_untracked())
+                .into_iter()
+                .map(|(_, p)| address_block(&p.person))
+                .collect()
+        });
+        let n = addresses.len();
+        let job = LabelJob {
+            title: i18n::t(match k {
+                LabelKind::Sheet(_) => "labels.title_sheet",
+                LabelKind::EnvelopeDl => "labels.title_dl",
+            })
+            .to_string(),
+            created: chrono::Local::now().naive_local(),
+            practice: state.settings.get_untracked(),
+            kind: k,
+            addresses,
+            skip: first.get_untracked().saturating_sub(1),
+        };
+        let json = match serde_json::to_string(&job) {
+            Ok(j) => j,
+            Err(e) => {
+                phase.set(Phase::Failed(tf("letters.job_failed", &[("error", &e)])));
+                return;
+            }
+        };
+        if let Err(e) = worker() {
+            phase.set(Phase::Failed(e));
+            return;
+        }
+        phase.set(Phase::Running);
+        set_handler(Box::new(move |data: &JsValue| {
+            match field(data, "type").as_string().as_deref() {
+                Some("done") => {
+                    let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
+                    let _ = phase.try_set(match show_pdf(&field(data, "pdf")) {
+                        Ok(url) => Phase::Ready { url, pages, n },
+                        Err(e) => Phase::Failed(e),
+                    });
+                }
+                Some("error") => {
+                    let m = field(data, "message")
+                        .as_string()
+                        .unwrap_or_else(|| i18n::t("letters.unknown_error").into());
+                    let _ = phase.try_set(Phase::Failed(m));
+                }
+                _ => {}
+            }
+        }));
+        post_when_ready(message("labels", &[("job", json.into())]));
+    };
+    view! {
+        <div class="label-output" role="group" aria-label=i18n::t("labels.aria")>
+            <h3>{i18n::t("labels.heading")}</h3>
+            <div class="toolbar">
+                <label>
+                    {i18n::t("labels.kind")} " "
+                    <select aria-label=i18n::t("labels.kind_aria") on:change=move |ev| {
+                        kind.set(event_target_value(&ev));
+                        first.set(1);
+                    }>
+                        {KINDS.iter().map(|(code, key)| view! {
+                            <option value=*code selected=move || kind.get() == *code>{i18n::t(key)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label hidden=move || per_page() == 1>
+                    {i18n::t("labels.first")} " "
+                    <input type="number" min="1" max=move || per_page().to_string()
+                        aria-label=i18n::t("labels.first")
+                        prop:value=move || first.get().to_string()
+                        on:change=move |ev| {
+                            let v: usize = event_target_value(&ev).parse().unwrap_or(1);
+                            first.set(v.clamp(1, per_page()));
+                        } />
+                </label>
+                <button on:click=generate disabled=move || phase.get() == Phase::Running>{i18n::t("labels.generate")}</button>
+            </div>
+            {move || match phase.get() {
+                Phase::Idle => ().into_any(),
+                Phase::Running => view! { <p role="status">{i18n::t("labels.running")}</p> }.into_any(),
+                Phase::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Phase::Ready { url, pages, n } => {
+                    let name = file_name();
+                    view! {
+                        <p role="status" aria-label=i18n::t("labels.result_aria")>{tf("labels.ready", &[("n", &n), ("pages", &pages)])}</p>
+                        <a class="button" href=url download=name.clone() aria-label=i18n::t("labels.download")>{i18n::t("labels.download")}</a>
+                        " " <span class="muted">{name}</span>
+                    }.into_any()
+                }
+            }}
+        </div>
+    }
+}
