@@ -62,7 +62,7 @@ pub fn RegionCounts(recipients: StoredValue<Vec<HandoverRecipient>>) -> impl Int
     }
 }
 
-const KINDS: [(&str, &str); 5] = [
+static KINDS: [(&str, &str); 5] = [
     ("3x7", "labels.kind.3x7"),
     ("3x7-37", "labels.kind.3x7_37"),
     ("3x8", "labels.kind.3x8"),
@@ -72,6 +72,14 @@ const KINDS: [(&str, &str); 5] = [
 
 fn kind_of(code: &str) -> LabelKind {
     LabelFormat::from_code(code).map_or(LabelKind::EnvelopeDl, LabelKind::Sheet)
+}
+
+/// Labels per page (1 for envelopes).
+fn per_page_of(code: &str) -> usize {
+    match kind_of(code) {
+        LabelKind::Sheet(f) => f.per_page(),
+        LabelKind::EnvelopeDl => 1,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -92,10 +100,7 @@ pub fn LabelOutput(
     let kind = RwSignal::new("3x8".to_string());
     let first = RwSignal::new(1usize);
     let phase = RwSignal::new(Phase::Idle);
-    let per_page = move || match kind_of(&kind.get()) {
-        LabelKind::Sheet(f) => f.per_page(),
-        LabelKind::EnvelopeDl => 1,
-    };
+    let per_page = move || per_page_of(&kind.get());
     let file_name = move || {
         let date = chrono::Local::now().date_naive().format("%Y-%m-%d");
         match kind_of(&kind.get_untracked()) {
@@ -178,7 +183,7 @@ pub fn LabelOutput(
                         prop:value=move || first.get().to_string()
                         on:change=move |ev| {
                             let v: usize = event_target_value(&ev).parse().unwrap_or(1);
-                            first.set(v.clamp(1, per_page()));
+                            first.set(v.clamp(1, per_page_of(&kind.get_untracked())));
                         } />
                 </label>
                 <button on:click=generate disabled=move || phase.get() == Phase::Running>{i18n::t("labels.generate")}</button>
