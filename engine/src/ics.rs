@@ -42,9 +42,9 @@ fn phones_in(text: &str) -> Vec<String> {
         cur.clear();
     };
     for c in text.chars() {
-        if c.is_ascii_digit() || (c == '+' && cur.trim().is_empty()) {
-            cur.push(c);
-        } else if !cur.is_empty() && matches!(c, ' ' | '/' | '-') {
+        let starts = c.is_ascii_digit() || (c == '+' && cur.trim().is_empty());
+        let continues = !cur.is_empty() && matches!(c, ' ' | '/' | '-');
+        if starts || continues {
             cur.push(c);
         } else {
             flush(&mut cur, &mut out);
@@ -61,7 +61,12 @@ pub fn read_events(text: &str) -> Result<Vec<CalendarEvent>, String> {
         return Err(unreadable("sie beginnt nicht mit BEGIN:VCALENDAR"));
     }
     let cal: Calendar = text.parse().map_err(|e: String| {
-        unreadable(e.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim())
+        unreadable(
+            e.lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim(),
+        )
     })?;
     // Lines of the BEGIN:VEVENT lines in the file as it is (folded lines counted as lines).
     let begins: Vec<u64> = text
@@ -83,7 +88,11 @@ pub fn read_events(text: &str) -> Result<Vec<CalendarEvent>, String> {
             line: begins.get(n).copied().unwrap_or(0),
             uid: e.get_uid().unwrap_or("").trim().to_string(),
             summary: e.get_summary().unwrap_or("").trim().to_string(),
-            location: e.property_value("LOCATION").unwrap_or("").trim().to_string(),
+            location: e
+                .property_value("LOCATION")
+                .unwrap_or("")
+                .trim()
+                .to_string(),
             categories: e.get_categories().unwrap_or_default().join(", "),
             start,
             end,

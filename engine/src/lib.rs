@@ -397,7 +397,9 @@ mod import_tests {
     fn unreadable_workbooks_are_refused_in_german() {
         let e = super::sheet::read_sheet(b"Name;Vorname\nA;B\n", "liste.xlsx", 0).unwrap_err();
         assert!(matches!(e, SheetError::Unreadable { .. }), "{e:?}");
-        assert!(e.to_string().starts_with("Die Datei ist keine lesbare Tabelle (Excel (.xlsx))"));
+        assert!(e
+            .to_string()
+            .starts_with("Die Datei ist keine lesbare Tabelle (Excel (.xlsx))"));
         let e = super::sheet::read_sheet(&fixture("sheet/patienten.ods"), "a.ods", 3).unwrap_err();
         assert_eq!(e, SheetError::NoSuchSheet { n: 4 });
         let e = super::sheet::read_sheet(b"x", "liste.numbers", 0).unwrap_err();
@@ -428,12 +430,18 @@ mod import_tests {
         assert_eq!(ev[2].phones, vec!["0160 5556667".to_string()]);
         assert!(ev[5].all_day);
         assert!(ev[6].recurring);
-        assert!(ev[7].summary.ends_with("in der Datei umbrochen ist"), "{}", ev[7].summary);
+        assert!(
+            ev[7].summary.ends_with("in der Datei umbrochen ist"),
+            "{}",
+            ev[7].summary
+        );
         // The description (treatment notes) is not read.
         assert!(!serde_json::to_string(&ev).unwrap().contains("Lumbago"));
         let bad: Result<Vec<CalendarEvent>, String> =
             serde_json::from_str(&super::read_calendar("Name;Vorname\n")).unwrap();
-        assert!(bad.unwrap_err().starts_with("Die Datei ist kein lesbarer Kalender"));
+        assert!(bad
+            .unwrap_err()
+            .starts_with("Die Datei ist kein lesbarer Kalender"));
     }
 
     /// The calendar matched against the persons of the spreadsheet fixture.
@@ -451,7 +459,13 @@ mod import_tests {
         let matched: Vec<(usize, CalendarMatchedBy, String)> = plan
             .matched
             .iter()
-            .map(|m| (plan.events[m.event].number, m.by, m.appointment.kind.clone()))
+            .map(|m| {
+                (
+                    plan.events[m.event].number,
+                    m.by,
+                    m.appointment.kind.clone(),
+                )
+            })
             .collect();
         assert_eq!(
             matched,

@@ -207,7 +207,11 @@ mod tests {
                 .unwrap(),
             practice: Default::default(),
             kind: LabelKind::Sheet(LabelFormat::A4x21),
-            addresses: vec![vec!["Frau".into(), "Ayşe Yılmaz".into(), "12345 Ort".into()]],
+            addresses: vec![vec![
+                "Frau".into(),
+                "Ayşe Yılmaz".into(),
+                "12345 Ort".into(),
+            ]],
             skip: 2,
         };
         let parsed = super::parse_label_job(&serde_json::to_string(&job).unwrap()).unwrap();
@@ -215,7 +219,9 @@ mod tests {
         let (pdf, pages) = praxisbote_pdf::generate_labels(&parsed).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
         assert_eq!(pages, 1);
-        assert!(super::parse_label_job("{}").unwrap_err().starts_with("Ungültiger Auftrag"));
+        assert!(super::parse_label_job("{}")
+            .unwrap_err()
+            .starts_with("Ungültiger Auftrag"));
     }
 
     #[test]

@@ -101,7 +101,10 @@ impl Writer {
             ],
             logo: None,
             z: Compress::new(Compression::new(level), true),
-            page_mm: (praxisbote_core::domain::letter::PAGE_WIDTH_MM, PAGE_HEIGHT_MM),
+            page_mm: (
+                praxisbote_core::domain::letter::PAGE_WIDTH_MM,
+                PAGE_HEIGHT_MM,
+            ),
             content: Vec::with_capacity(8192),
             fixed: Vec::with_capacity(8192),
             zbuf: Vec::with_capacity(8192),

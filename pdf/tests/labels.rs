@@ -8,8 +8,7 @@ mod common;
 
 use chrono::NaiveDate;
 use praxisbote_core::domain::labels::{
-    LabelFormat, LabelJob, LabelKind, DL_ADDRESS_TOP_MM, DL_ADDRESS_X_MM, DL_HEIGHT_MM,
-    DL_WIDTH_MM,
+    LabelFormat, LabelJob, LabelKind, DL_ADDRESS_TOP_MM, DL_ADDRESS_X_MM, DL_HEIGHT_MM, DL_WIDTH_MM,
 };
 use praxisbote_core::domain::{PostalAddress, PracticeSettings};
 use praxisbote_pdf::generate_labels;
@@ -82,7 +81,7 @@ fn practice() -> PracticeSettings {
 /// Address `n` carries the token "K{n:02}" in its name line.
 fn address(n: usize) -> Vec<String> {
     vec![
-        if n % 2 == 0 { "Frau" } else { "Herrn" }.into(),
+        if n.is_multiple_of(2) { "Frau" } else { "Herrn" }.into(),
         format!("Dr. Jürgen K{n:02} Größlich-Weiß"),
         "Schloßallee 4".into(),
         "01067 Dresden".into(),
@@ -125,7 +124,10 @@ fn labels_sit_in_their_cells_on_the_right_page() {
         let (pdf, counted) = write(&name, &job(LabelKind::Sheet(format), n, skip));
         assert_eq!(counted, pages, "{name}");
         assert_eq!(info(&pdf, "Pages:"), pages.to_string(), "{name}");
-        assert!(info(&pdf, "Page size:").starts_with("595.28 x 841.89"), "{name}");
+        assert!(
+            info(&pdf, "Page size:").starts_with("595.28 x 841.89"),
+            "{name}"
+        );
         let ws = words(&pdf);
         let g = format.geometry();
         let per_page = g.cols * g.rows;
@@ -158,7 +160,12 @@ fn labels_sit_in_their_cells_on_the_right_page() {
             let city = ws
                 .iter()
                 .filter(|c| c.page == page && c.text == "Dresden")
-                .find(|c| c.x_min >= cx && c.x_max <= cx + g.w && c.y_min >= w.y_max && c.y_max <= cy + g.h);
+                .find(|c| {
+                    c.x_min >= cx
+                        && c.x_max <= cx + g.w
+                        && c.y_min >= w.y_max
+                        && c.y_max <= cy + g.h
+                });
             assert!(city.is_some(), "{name}: city of {token} not in its cell");
         }
         // Umlauts and ß extract as written.
@@ -178,8 +185,14 @@ fn dl_envelopes_are_220_by_110_with_sender_and_address_zone() {
         let token = format!("K{page:02}");
         let w = ws.iter().find(|w| w.text == token).expect("recipient");
         assert_eq!(w.page, page);
-        assert!(w.x_min >= DL_ADDRESS_X_MM && w.x_max <= DL_WIDTH_MM - 10.0, "{w:?}");
-        assert!(w.y_min >= DL_ADDRESS_TOP_MM && w.y_max <= DL_HEIGHT_MM - 15.0, "{w:?}");
+        assert!(
+            w.x_min >= DL_ADDRESS_X_MM && w.x_max <= DL_WIDTH_MM - 10.0,
+            "{w:?}"
+        );
+        assert!(
+            w.y_min >= DL_ADDRESS_TOP_MM && w.y_max <= DL_HEIGHT_MM - 15.0,
+            "{w:?}"
+        );
         let sender = ws
             .iter()
             .find(|w| w.page == page && w.text == "Sonnenschein")
@@ -196,5 +209,9 @@ fn impossible_addresses_are_refused_with_their_number() {
         Ok(_) => panic!("14 lines fit on a 37 mm label"),
         Err(e) => e,
     };
-    assert!(e.to_string().starts_with("Adresse 2 (Zeile 0) hat 14 Zeilen"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("Adresse 2 (Zeile 0) hat 14 Zeilen"),
+        "{e}"
+    );
 }

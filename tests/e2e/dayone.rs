@@ -85,7 +85,10 @@ async fn import_bdt_and_excel() {
     assert!(skipped.contains("6200 Behandlungsdaten (3×)"), "{skipped}");
     assert!(skipped.contains("3105 Versichertennummer"), "{skipped}");
     s.wait_text("von Bülow").await;
-    assert!(!s.source().await.contains("Lumbago"), "treatment text on the page");
+    assert!(
+        !s.source().await.contains("Lumbago"),
+        "treatment text on the page"
+    );
     s.click_button("Prüfen").await;
     let summary = s.wait_status_matching("Datensätze gelesen").await;
     assert!(summary.contains("3 neu"), "{summary}");
@@ -143,8 +146,13 @@ async fn import_calendar_with_confirmation() {
 
     choose(&s, "ics/kalender.ics").await;
     let summary = s.wait_status_matching("Termine gelesen").await;
-    assert!(summary.starts_with("8 Termine gelesen: 4 zugeordnet, 1 mehrdeutig"), "{summary}");
-    let matched = s.all_texts("[aria-label='Zugeordnete Termine'] tbody tr").await;
+    assert!(
+        summary.starts_with("8 Termine gelesen: 4 zugeordnet, 1 mehrdeutig"),
+        "{summary}"
+    );
+    let matched = s
+        .all_texts("[aria-label='Zugeordnete Termine'] tbody tr")
+        .await;
     assert_eq!(matched.len(), 4, "{matched:#?}");
     assert!(matched[0].contains("Größlich, Jürgen") && matched[0].contains("Krankengymnastik"));
     assert!(matched[1].contains("Weiß-Öztürk, Ayşe") && matched[1].contains("E-Mail"));
@@ -157,8 +165,14 @@ async fn import_calendar_with_confirmation() {
         "{unmatched:#?}"
     );
     let skipped = s.all_texts("[aria-label='Übersprungene Termine'] li").await;
-    assert!(skipped.iter().any(|u| u.contains("ganztägig")), "{skipped:#?}");
-    assert!(skipped.iter().any(|u| u.contains("Serientermin")), "{skipped:#?}");
+    assert!(
+        skipped.iter().any(|u| u.contains("ganztägig")),
+        "{skipped:#?}"
+    );
+    assert!(
+        skipped.iter().any(|u| u.contains("Serientermin")),
+        "{skipped:#?}"
+    );
     // The description (treatment notes) is nowhere on the page.
     assert!(!s.source().await.contains("Lumbago"));
 
@@ -187,7 +201,10 @@ async fn import_calendar_with_confirmation() {
     assert!(summary.contains("0 zugeordnet"), "{summary}");
     let skipped = s.all_texts("[aria-label='Übersprungene Termine'] li").await;
     assert_eq!(
-        skipped.iter().filter(|u| u.contains("bereits importiert")).count(),
+        skipped
+            .iter()
+            .filter(|u| u.contains("bereits importiert"))
+            .count(),
         5,
         "{skipped:#?}"
     );
@@ -223,7 +240,9 @@ async fn labels_and_envelopes_from_the_selection() {
 
     // Sorted by postcode: the regions add up to the recipients.
     s.click_by_label("Briefe nach Postleitzahl sortieren").await;
-    let regions = s.all_texts("[aria-label='Briefe je Leitregion'] tbody tr").await;
+    let regions = s
+        .all_texts("[aria-label='Briefe je Leitregion'] tbody tr")
+        .await;
     assert!(!regions.is_empty());
     let total: usize = regions
         .iter()
@@ -232,8 +251,11 @@ async fn labels_and_envelopes_from_the_selection() {
     assert_eq!(total, n, "{regions:#?}");
 
     // Labels, 3 × 8.
-    s.select_by_label("Etiketten- oder Umschlagformat", "Etiketten A4, 3 × 8 (70 × 37 mm)")
-        .await;
+    s.select_by_label(
+        "Etiketten- oder Umschlagformat",
+        "Etiketten A4, 3 × 8 (70 × 37 mm)",
+    )
+    .await;
     s.click_button("Etiketten/Umschläge erstellen (PDF)").await;
     let done = s.wait_status_matching("Adressen auf").await;
     let nums = support::numbers(&done);
@@ -262,7 +284,12 @@ async fn labels_and_envelopes_from_the_selection() {
                     attrs[s..s + attrs[s..].find('"').unwrap()].parse().unwrap()
                 };
                 // Row by the label height (37 mm ≈ 104.9 pt).
-                codes.push((page, (get("yMin") / 104.9) as i64, get("xMin") as i64, text.into()));
+                codes.push((
+                    page,
+                    (get("yMin") / 104.9) as i64,
+                    get("xMin") as i64,
+                    text.into(),
+                ));
             }
         }
     }
@@ -275,8 +302,11 @@ async fn labels_and_envelopes_from_the_selection() {
     let _ = std::fs::remove_file(&path);
 
     // DL envelopes: one 220 × 110 mm page per recipient.
-    s.select_by_label("Etiketten- oder Umschlagformat", "Briefumschlag DL ohne Fenster (220 × 110 mm)")
-        .await;
+    s.select_by_label(
+        "Etiketten- oder Umschlagformat",
+        "Briefumschlag DL ohne Fenster (220 × 110 mm)",
+    )
+    .await;
     s.click_button("Etiketten/Umschläge erstellen (PDF)").await;
     s.wait_status_matching(&format!("{n} Adressen auf {n} Seiten"))
         .await;

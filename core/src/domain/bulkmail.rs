@@ -46,7 +46,12 @@ pub fn postcode_order(addresses: &[&PostalAddress]) -> Vec<usize> {
     idx.sort_by_key(|&i| {
         let a = addresses[i];
         let region = Region::of(a);
-        (region, a.postcode.trim().to_string(), a.city.trim().to_lowercase(), i)
+        (
+            region,
+            a.postcode.trim().to_string(),
+            a.city.trim().to_lowercase(),
+            i,
+        )
     });
     idx
 }

@@ -338,12 +338,11 @@ pub fn layout_envelopes(
                 max: 6,
             });
         }
-        let size = block_size(&lines, ENVELOPE_SIZE_PT, max_w, m).ok_or_else(|| {
-            LabelError::TooWide {
+        let size =
+            block_size(&lines, ENVELOPE_SIZE_PT, max_w, m).ok_or_else(|| LabelError::TooWide {
                 index: i + 1,
                 line: lines[0].clone(),
-            }
-        })?;
+            })?;
         let mut page = Page::default();
         for (k, l) in sender.iter().enumerate() {
             let y = DL_SENDER_TOP_MM
@@ -436,11 +435,7 @@ mod tests {
             let addrs: Vec<Vec<String>> = (0..n).map(addr).collect();
             let p = layout_labels(format, &addrs, skip, &Half).unwrap();
             assert_eq!(p.len(), pages, "{format:?} {n}");
-            let names = |pg: &Page| {
-                pg.texts()
-                    .filter(|t| t.text.starts_with("Anna"))
-                    .count()
-            };
+            let names = |pg: &Page| pg.texts().filter(|t| t.text.starts_with("Anna")).count();
             assert_eq!(names(&p[pages - 1]), last, "{format:?} {n}");
             let g = format.geometry();
             for (pi, page) in p.iter().enumerate() {
@@ -460,7 +455,10 @@ mod tests {
         let p = layout_labels(LabelFormat::A4x24Margin, &[addr(0)], 20, &Half).unwrap();
         let g = LabelFormat::A4x24Margin.geometry();
         let first = p[0].texts().next().unwrap();
-        assert!((first.x - (g.left + 2.0 * g.w + 5.0)).abs() < 0.01, "{first:?}");
+        assert!(
+            (first.x - (g.left + 2.0 * g.w + 5.0)).abs() < 0.01,
+            "{first:?}"
+        );
         assert!(first.y > g.top + 6.0 * g.h && first.y < g.top + 7.0 * g.h);
     }
 
@@ -482,8 +480,15 @@ mod tests {
         ));
         let many: Vec<String> = (0..12).map(|i| format!("Zeile {i}")).collect();
         let e = layout_labels(LabelFormat::A4x24Margin, &[addr(0), many], 0, &Half).unwrap_err();
-        assert!(matches!(e, LabelError::TooManyLines { index: 2, .. }), "{e:?}");
-        assert!(e.to_string().starts_with("Adresse 2 (Zeile 0) hat 12 Zeilen"), "{e}");
+        assert!(
+            matches!(e, LabelError::TooManyLines { index: 2, .. }),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("Adresse 2 (Zeile 0) hat 12 Zeilen"),
+            "{e}"
+        );
         assert_eq!(
             layout_labels(LabelFormat::A4x24, &[vec![" ".into()]], 0, &Half),
             Err(LabelError::Empty { index: 1 })
@@ -514,10 +519,16 @@ mod tests {
             .texts_with(Role::ReturnAddress)
             .map(|t| t.text.as_str())
             .collect();
-        assert_eq!(sender, ["Praxis Sonnenschein", "Lindenweg 3", "12345 Musterstadt"]);
+        assert_eq!(
+            sender,
+            ["Praxis Sonnenschein", "Lindenweg 3", "12345 Musterstadt"]
+        );
         for t in p[1].texts_with(Role::Recipient) {
             assert!(t.x >= DL_ADDRESS_X_MM && t.x + t.width <= DL_WIDTH_MM - 10.0);
-            assert!(t.y > DL_ADDRESS_TOP_MM && t.y < DL_HEIGHT_MM - 15.0, "{t:?}");
+            assert!(
+                t.y > DL_ADDRESS_TOP_MM && t.y < DL_HEIGHT_MM - 15.0,
+                "{t:?}"
+            );
         }
         assert!(p[1].texts().any(|t| t.text == "Anna Müller 2"));
     }

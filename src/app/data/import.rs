@@ -10,9 +10,9 @@ use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::domain::import::{
     check_file_size, decode, detect_format, plan_appointment_import, plan_calendar_import,
-    read_table, table_from_sheet, xdt, AppointmentImportOptions, AppointmentPlan,
-    CalendarOptions, CalendarPlan, CsvTable, DuplicateAction, Field, FileFormat, ImportKind,
-    ImportOptions, ImportPlan, Mapping, PersonPlanner, RowIssue, TableSource,
+    read_table, table_from_sheet, xdt, AppointmentImportOptions, AppointmentPlan, CalendarOptions,
+    CalendarPlan, CsvTable, DuplicateAction, Field, FileFormat, ImportKind, ImportOptions,
+    ImportPlan, Mapping, PersonPlanner, RowIssue, TableSource,
 };
 use crate::domain::{AppointmentId, Kind, PersonId};
 use crate::i18n::{self, tf};
@@ -640,7 +640,8 @@ where
 }
 
 /// File types the input offers.
-const ACCEPT: &str = ".csv,.txt,.tsv,.gdt,.bdt,.xlsx,.xls,.ods,.ics,text/csv,text/plain,text/calendar";
+const ACCEPT: &str =
+    ".csv,.txt,.tsv,.gdt,.bdt,.xlsx,.xls,.ods,.ics,text/csv,text/plain,text/calendar";
 
 /// What a chosen file became.
 enum Read {

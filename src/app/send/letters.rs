@@ -315,53 +315,52 @@ pub fn LetterOutput(
         let started = now_ms();
         let pending = RefCell::new(Some((batch, items)));
         set_handler(Box::new(move |data: &JsValue| {
-                match field(data, "type").as_string().as_deref() {
-                    Some("progress") => {
-                        let done = field(data, "done").as_f64().unwrap_or(0.0) as u32;
-                        let total = field(data, "total").as_f64().unwrap_or(0.0) as u32;
-                        let _ = phase.try_set(Phase::Running { done, total });
-                    }
-                    Some("done") => {
-                        let ms = now_ms() - started;
-                        let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
-                        match show_pdf(&field(data, "pdf")) {
-                            Ok(url) => {
-                                let _ = phase.try_set(Phase::Ready {
-                                    url,
-                                    pages,
-                                    letters,
-                                    ms,
+            match field(data, "type").as_string().as_deref() {
+                Some("progress") => {
+                    let done = field(data, "done").as_f64().unwrap_or(0.0) as u32;
+                    let total = field(data, "total").as_f64().unwrap_or(0.0) as u32;
+                    let _ = phase.try_set(Phase::Running { done, total });
+                }
+                Some("done") => {
+                    let ms = now_ms() - started;
+                    let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
+                    match show_pdf(&field(data, "pdf")) {
+                        Ok(url) => {
+                            let _ = phase.try_set(Phase::Ready {
+                                url,
+                                pages,
+                                letters,
+                                ms,
+                            });
+                            if let Some((batch, items)) = pending.borrow_mut().take() {
+                                let n = items.len();
+                                leptos::task::spawn_local(async move {
+                                    let text = match repo::record_printed_batch(&batch, items).await
+                                    {
+                                        Ok(()) => tf("letters.logged", &[("n", &n)]),
+                                        Err(e) => tf("letters.not_logged", &[("error", &e)]),
+                                    };
+                                    let _ = logged.try_set(Some(text));
                                 });
-                                if let Some((batch, items)) = pending.borrow_mut().take() {
-                                    let n = items.len();
-                                    leptos::task::spawn_local(async move {
-                                        let text = match repo::record_printed_batch(&batch, items)
-                                            .await
-                                        {
-                                            Ok(()) => tf("letters.logged", &[("n", &n)]),
-                                            Err(e) => tf("letters.not_logged", &[("error", &e)]),
-                                        };
-                                        let _ = logged.try_set(Some(text));
-                                    });
-                                }
-                            }
-                            Err(e) => {
-                                let _ = phase.try_set(Phase::Failed(e));
                             }
                         }
+                        Err(e) => {
+                            let _ = phase.try_set(Phase::Failed(e));
+                        }
                     }
-                    Some("cancelled") => {
-                        let _ = phase.try_set(Phase::Cancelled);
-                    }
-                    Some("error") => {
-                        let m = field(data, "message")
-                            .as_string()
-                            .unwrap_or_else(|| i18n::t("letters.unknown_error").into());
-                        let _ = phase.try_set(Phase::Failed(m));
-                    }
-                    _ => {}
                 }
-            }));
+                Some("cancelled") => {
+                    let _ = phase.try_set(Phase::Cancelled);
+                }
+                Some("error") => {
+                    let m = field(data, "message")
+                        .as_string()
+                        .unwrap_or_else(|| i18n::t("letters.unknown_error").into());
+                    let _ = phase.try_set(Phase::Failed(m));
+                }
+                _ => {}
+            }
+        }));
         post_when_ready(message("generate", &[("job", json.into())]));
     };
     let cancel = move |_| post(&message("cancel", &[]));

@@ -182,7 +182,9 @@ fn type_from_summary(summary: &str, rec: &PersonRecord) -> String {
             // Phone numbers and e-mail addresses are contact data, not a type.
             let contact = tok.contains('@')
                 || (tok.chars().any(|c| c.is_ascii_digit())
-                    && tok.chars().all(|c| c.is_ascii_digit() || "+/-()".contains(c)));
+                    && tok
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || "+/-()".contains(c)));
             let w = words(tok);
             !contact && (w.is_empty() || !w.iter().all(|x| name_words.contains(x)))
         })
@@ -545,7 +547,9 @@ mod tests {
         assert_eq!(all[4].person_id.0, "p7");
         // The name never stays in the type.
         assert!(all.iter().all(|a| !a.kind.contains("Maria")));
-        assert!(plan.summary_de().starts_with("10 Termine gelesen: 4 zugeordnet"));
+        assert!(plan
+            .summary_de()
+            .starts_with("10 Termine gelesen: 4 zugeordnet"));
     }
 
     #[test]

@@ -23,15 +23,15 @@ mod values;
 pub mod xdt;
 
 pub use appointments::{plan_appointment_import, AppointmentImportOptions, AppointmentPlan};
+pub use calendar::{
+    appointment_id_for_uid, berlin_from_utc, plan_calendar_import, CalendarEvent, CalendarMatch,
+    CalendarMatchedBy, CalendarOptions, CalendarPlan, CalendarSkip, Candidate,
+};
 pub use decode::{decode, Decoded, TextEncoding};
 pub use mapping::{normalize_header, ColumnMapping, Field, ImportKind, Mapping};
 pub use persons::{
     plan_person_import, DuplicateAction, DuplicateMatch, DuplicateReason, ImportOptions,
     ImportPlan, PersonPlanner, SkippedRow,
-};
-pub use calendar::{
-    appointment_id_for_uid, berlin_from_utc, plan_calendar_import, CalendarEvent,
-    CalendarMatch, CalendarMatchedBy, CalendarOptions, CalendarPlan, CalendarSkip, Candidate,
 };
 pub use sheet::{table_from_sheet, SheetData, SheetError, SheetFormat, SheetRow};
 pub use values::{
@@ -155,7 +155,9 @@ pub enum FileFormat {
 pub fn detect_format(name: &str, bytes: &[u8]) -> FileFormat {
     let lower = name.to_ascii_lowercase();
     let head: &[u8] = &bytes[..bytes.len().min(64)];
-    let head = head.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(head);
+    let head = head
+        .strip_prefix(b"\xef\xbb\xbf".as_slice())
+        .unwrap_or(head);
     if xdt::looks_like_xdt(head) {
         return FileFormat::Xdt;
     }

@@ -425,10 +425,7 @@ pub fn read_xdt(bytes: &[u8]) -> Result<CsvTable, Msg> {
         if rows.len() >= MAX_ROWS {
             return Err(err(
                 "domain.import.xdt.too_many",
-                &[
-                    ("max", MAX_ROWS.to_string()),
-                    ("line", r.line.to_string()),
-                ],
+                &[("max", MAX_ROWS.to_string()), ("line", r.line.to_string())],
             ));
         }
         let mut cells = vec![String::new(); COLUMNS.len()];
@@ -694,9 +691,15 @@ mod tests {
             assert_eq!(uelkue.person.address.street, "Straße des 17. Juni");
             // No treatment text anywhere in the plan or the table.
             let json = serde_json::to_string(&p.inserts).unwrap();
-            assert!(!json.contains("Lumbago") && !json.contains("Befund"), "{file}");
             assert!(
-                table.rows.iter().all(|r| r.record.iter().all(|c| !c.contains("Lumbago"))),
+                !json.contains("Lumbago") && !json.contains("Befund"),
+                "{file}"
+            );
+            assert!(
+                table
+                    .rows
+                    .iter()
+                    .all(|r| r.record.iter().all(|c| !c.contains("Lumbago"))),
                 "{file}"
             );
             // The summary names what was skipped, like the CSV treatment columns.
@@ -727,7 +730,11 @@ mod tests {
                 "domain.import.xdt.missing_trailer",
                 "ohne Abschlusssatz 0021 (letzte Zeile 32)",
             ),
-            ("lf_only.gdt", "domain.import.xdt.lf_only", "Zeile 1: das Zeilenende ist nur LF"),
+            (
+                "lf_only.gdt",
+                "domain.import.xdt.lf_only",
+                "Zeile 1: das Zeilenende ist nur LF",
+            ),
         ];
         for &(file, key, text) in cases {
             let e = read_xdt(&fixture(file)).expect_err(file);
@@ -748,11 +755,7 @@ mod tests {
 
     #[test]
     fn table_of_line_level_errors() {
-        let patient: &[(&str, &[u8])] = &[
-            ("8000", b"6301"),
-            ("3000", b"7"),
-            ("3101", b"Weiss"),
-        ];
+        let patient: &[(&str, &[u8])] = &[("8000", b"6301"), ("3000", b"7"), ("3101", b"Weiss")];
         let mut wrong_8100 = file(&[&[("8000", b"6301"), ("8100", b"00099"), ("3101", b"X")]]);
         wrong_8100.extend(file(&[patient]));
         let mut not_seven = file(&[&[("8000", b"6301"), ("9206", b"1"), ("3101", b"M\xfcller")]]);
@@ -825,10 +828,14 @@ mod tests {
         let errors: Vec<String> = p.errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(errors.len(), 2, "{errors:#?}");
         assert!(
-            errors[0].starts_with("Zeile 5 (Datensatz 1), Spalte „3103 Geburtsdatum“: „31.02.1970“"),
+            errors[0]
+                .starts_with("Zeile 5 (Datensatz 1), Spalte „3103 Geburtsdatum“: „31.02.1970“"),
             "{errors:#?}"
         );
-        assert!(errors[1].starts_with("Zeile 10 (Datensatz 3)"), "{errors:#?}");
+        assert!(
+            errors[1].starts_with("Zeile 10 (Datensatz 3)"),
+            "{errors:#?}"
+        );
         assert!(errors[1].contains("Name fehlt"), "{errors:#?}");
         let warnings: Vec<String> = p.warnings.iter().map(|e| e.to_string()).collect();
         assert!(
@@ -848,11 +855,19 @@ mod tests {
             "ÄÖÜäöüß§"
         );
         assert_eq!(
-            decode(&[0x8e, 0x99, 0x9a, 0x84, 0x94, 0x81, 0xe1], XdtCharset::Ibm437).unwrap(),
+            decode(
+                &[0x8e, 0x99, 0x9a, 0x84, 0x94, 0x81, 0xe1],
+                XdtCharset::Ibm437
+            )
+            .unwrap(),
             "ÄÖÜäöüß"
         );
         assert_eq!(
-            decode(&[0xc4, 0xd6, 0xdc, 0xe4, 0xf6, 0xfc, 0xdf], XdtCharset::Iso8859_1).unwrap(),
+            decode(
+                &[0xc4, 0xd6, 0xdc, 0xe4, 0xf6, 0xfc, 0xdf],
+                XdtCharset::Iso8859_1
+            )
+            .unwrap(),
             "ÄÖÜäöüß"
         );
     }
