@@ -26,13 +26,6 @@ struct Word {
     y_max: f32,
 }
 
-fn num_attr(tag: &str, name: &str) -> f32 {
-    let key = format!("{name}=\"");
-    let s = tag.find(&key).expect(name) + key.len();
-    let e = s + tag[s..].find('"').unwrap();
-    tag[s..e].parse().unwrap()
-}
-
 fn words(pdf: &std::path::Path) -> Vec<Word> {
     let html = common::tool_output("pdftotext", &["-bbox", pdf.to_str().unwrap(), "-"]).0;
     let mut out = Vec::new();
@@ -45,10 +38,10 @@ fn words(pdf: &std::path::Path) -> Vec<Word> {
             out.push(Word {
                 page,
                 text: text.to_string(),
-                x_min: num_attr(attrs, "xMin") * MM_PER_PT,
-                y_min: num_attr(attrs, "yMin") * MM_PER_PT,
-                x_max: num_attr(attrs, "xMax") * MM_PER_PT,
-                y_max: num_attr(attrs, "yMax") * MM_PER_PT,
+                x_min: common::attr(attrs, "xMin") * MM_PER_PT,
+                y_min: common::attr(attrs, "yMin") * MM_PER_PT,
+                x_max: common::attr(attrs, "xMax") * MM_PER_PT,
+                y_max: common::attr(attrs, "yMax") * MM_PER_PT,
             });
         }
     }

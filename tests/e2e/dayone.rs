@@ -2,10 +2,10 @@
 //! (.ics) with the confirmation step, and address labels / DL envelopes as PDF from the
 //! composer's recipients (checked with poppler).
 
-use crate::letters::{fetch_bytes, pdf_pages, poppler, temp_pdf};
+use crate::import::{patient_count, wait_count};
+use crate::letters::{birthday_query, fetch_bytes, pdf_pages, poppler, temp_pdf};
 use crate::support::{self, Session};
 use fantoccini::Locator;
-use std::time::Duration;
 
 fn fixture(name: &str) -> String {
     format!(
@@ -21,22 +21,6 @@ async fn choose(s: &Session, file: &str) {
         .send_keys(&fixture(file))
         .await
         .expect("choose file");
-}
-
-async fn patient_count(s: &Session) -> usize {
-    support::numbers(&s.wait_status_matching("Treffer").await)[0]
-}
-
-async fn wait_count(s: &Session, n: usize) {
-    let mut last = 0;
-    for _ in 0..120 {
-        last = patient_count(s).await;
-        if last == n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("expected {n} hits, the list shows {last}");
 }
 
 /// Imports a file whose check finds `new` new persons, and waits for the patient list.
@@ -216,18 +200,7 @@ async fn import_calendar_with_confirmation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn labels_and_envelopes_from_the_selection() {
     let s = Session::start().await;
-    s.open("#/versand").await;
-    s.wait_text("Demodaten").await;
-    s.click_button("Abfrage").await;
-    s.select_by_label("Bedingung hinzufügen", "Geburtstag in den nächsten Tagen")
-        .await;
-    s.fill_by_label(
-        "Bedingung 1: Geburtstag in den nächsten Tagen",
-        "60\u{E004}",
-    )
-    .await;
-    s.click_button("Abfrage ausführen").await;
-    s.wait_status_matching("Personen gefunden").await;
+    birthday_query(&s, 60).await;
     s.click_button("Alle auswählen").await;
     s.click_button("Aktion").await;
     s.select_by_label("Zweck", "Geburtstag").await;

@@ -13,12 +13,12 @@ fn fixture(name: &str) -> String {
 }
 
 /// The number in the "N Treffer" status of the patient list.
-async fn patient_count(s: &Session) -> usize {
+pub(crate) async fn patient_count(s: &Session) -> usize {
     support::numbers(&s.wait_status_matching("Treffer").await)[0]
 }
 
 /// Waits until the patient list shows exactly `n` hits.
-async fn wait_count(s: &Session, n: usize) {
+pub(crate) async fn wait_count(s: &Session, n: usize) {
     let mut last = 0;
     for _ in 0..120 {
         last = patient_count(s).await;

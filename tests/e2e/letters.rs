@@ -80,23 +80,28 @@ pub(crate) fn temp_pdf(name: &str, bytes: &[u8]) -> String {
     path.to_string_lossy().into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn birthday_letters_become_one_pdf_and_are_logged_as_printed() {
-    let s = Session::start().await;
+/// Versand with the demo practice: the query "Geburtstag in den nächsten `days` Tagen" is
+/// run; returns the "… Personen gefunden" status.
+pub(crate) async fn birthday_query(s: &Session, days: usize) -> String {
     s.open("#/versand").await;
     s.wait_text("Demodaten").await;
-
-    // Birthday query over the next 30 days.
     s.click_button("Abfrage").await;
     s.select_by_label("Bedingung hinzufügen", "Geburtstag in den nächsten Tagen")
         .await;
     s.fill_by_label(
         "Bedingung 1: Geburtstag in den nächsten Tagen",
-        "30\u{E004}",
+        &format!("{days}\u{E004}"),
     )
     .await;
     s.click_button("Abfrage ausführen").await;
-    let found = s.wait_status_matching("Personen gefunden").await;
+    s.wait_status_matching("Personen gefunden").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn birthday_letters_become_one_pdf_and_are_logged_as_printed() {
+    let s = Session::start().await;
+    // Birthday query over the next 30 days.
+    let found = birthday_query(&s, 30).await;
     let n_found = support::numbers(&found)[0];
     assert!(n_found >= 2, "the demo practice has birthdays: {found}");
     s.click_button("Alle auswählen").await;

@@ -385,6 +385,15 @@ pub struct LabelJob {
     pub skip: usize,
 }
 
+/// Download name: `Etiketten_2026-11-27.pdf`, `Umschlaege_DL_2026-11-27.pdf`.
+pub fn download_name(kind: LabelKind, date: chrono::NaiveDate) -> String {
+    let stem = match kind {
+        LabelKind::Sheet(_) => "Etiketten",
+        LabelKind::EnvelopeDl => "Umschlaege_DL",
+    };
+    format!("{stem}_{}.pdf", date.format("%Y-%m-%d"))
+}
+
 /// Lays out either kind.
 pub fn layout(
     kind: LabelKind,
@@ -531,6 +540,19 @@ mod tests {
             );
         }
         assert!(p[1].texts().any(|t| t.text == "Anna Müller 2"));
+    }
+
+    #[test]
+    fn download_names() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        assert_eq!(
+            download_name(LabelKind::Sheet(LabelFormat::A4x24), d),
+            "Etiketten_2026-11-27.pdf"
+        );
+        assert_eq!(
+            download_name(LabelKind::EnvelopeDl, d),
+            "Umschlaege_DL_2026-11-27.pdf"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 use crate::app::send::letters::{field, message, post_when_ready, set_handler, show_pdf, worker};
 use crate::app::state::AppState;
 use crate::domain::bulkmail::{postcode_order, region_counts, Region};
-use crate::domain::labels::{LabelFormat, LabelJob, LabelKind};
+use crate::domain::labels::{download_name, LabelFormat, LabelJob, LabelKind};
 use crate::domain::review::HandoverRecipient;
 use crate::domain::salutation::address_block;
 use crate::domain::{PersonRecord, PostalAddress};
@@ -62,13 +62,18 @@ pub fn RegionCounts(recipients: StoredValue<Vec<HandoverRecipient>>) -> impl Int
     }
 }
 
-static KINDS: [(&str, &str); 5] = [
-    ("3x7", "labels.kind.3x7"),
-    ("3x7-37", "labels.kind.3x7_37"),
-    ("3x8", "labels.kind.3x8"),
-    ("3x8-36", "labels.kind.3x8_36"),
-    ("dl", "labels.kind.dl"),
-];
+/// The choices of the format drop-down (codes of `LabelFormat`, "dl" for envelopes).
+static KINDS: [&str; 5] = ["3x7", "3x7-37", "3x8", "3x8-36", "dl"];
+
+fn kind_label(code: &str) -> &'static str {
+    match code {
+        "3x7" => i18n::t("labels.kind.3x7"),
+        "3x7-37" => i18n::t("labels.kind.3x7_37"),
+        "3x8" => i18n::t("labels.kind.3x8"),
+        "3x8-36" => i18n::t("labels.kind.3x8_36"),
+        _ => i18n::t("labels.kind.dl"),
+    }
+}
 
 fn kind_of(code: &str) -> LabelKind {
     LabelFormat::from_code(code).map_or(LabelKind::EnvelopeDl, LabelKind::Sheet)
@@ -102,11 +107,10 @@ pub fn LabelOutput(
     let phase = RwSignal::new(Phase::Idle);
     let per_page = move || per_page_of(&kind.get());
     let file_name = move || {
-        let date = chrono::Local::now().date_naive().format("%Y-%m-%d");
-        match kind_of(&kind.get_untracked()) {
-            LabelKind::Sheet(_) => format!("Etiketten_{date}.pdf"),
-            LabelKind::EnvelopeDl => format!("Umschlaege_DL_{date}.pdf"),
-        }
+        download_name(
+            kind_of(&kind.get_untracked()),
+            chrono::Local::now().date_naive(),
+        )
     };
     let generate = move |_| {
         let k = kind_of(&kind.get_untracked());
@@ -118,10 +122,10 @@ pub fn LabelOutput(
         });
         let n = addresses.len();
         let job = LabelJob {
-            title: i18n::t(match k {
-                LabelKind::Sheet(_) => "labels.title_sheet",
-                LabelKind::EnvelopeDl => "labels.title_dl",
-            })
+            title: match k {
+                LabelKind::Sheet(_) => i18n::t("labels.title_sheet"),
+                LabelKind::EnvelopeDl => i18n::t("labels.title_dl"),
+            }
             .to_string(),
             created: chrono::Local::now().naive_local(),
             practice: state.settings.get_untracked(),
@@ -171,8 +175,8 @@ pub fn LabelOutput(
                         kind.set(event_target_value(&ev));
                         first.set(1);
                     }>
-                        {KINDS.iter().map(|(code, key)| view! {
-                            <option value=*code selected=move || kind.get() == *code>{i18n::t(key)}</option>
+                        {KINDS.iter().map(|code| view! {
+                            <option value=*code selected=move || kind.get() == *code>{kind_label(code)}</option>
                         }).collect_view()}
                     </select>
                 </label>
