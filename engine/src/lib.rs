@@ -15,6 +15,13 @@
 //! - `template_hints(template)` → `Vec<String>`
 //! - `demo(seed, today)` → `Result<DemoPractice, String>` (the demo generator and its name
 //!   tables live here too, they are only needed when the demo practice is (re)loaded)
+//! - `read_sheet(bytes, file_name, sheet)` → `Result<SheetData, SheetError>`: one sheet of a
+//!   `.xlsx`/`.xls`/`.ods` workbook for the import ([`sheet`], `calamine`)
+//! - `read_calendar(text)` → `Result<Vec<CalendarEvent>, String>`: the events of an `.ics`
+//!   file for the calendar import ([`ics`], `icalendar`)
+
+pub mod ics;
+pub mod sheet;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -131,6 +138,16 @@ pub fn demo(seed: u32, today_json: &str) -> String {
     to_json(&r)
 }
 
+/// `Result<SheetData, SheetError>` as JSON.
+pub fn read_sheet(bytes: &[u8], file_name: &str, sheet: u32) -> String {
+    to_json(&sheet::read_sheet(bytes, file_name, sheet as usize))
+}
+
+/// `Result<Vec<CalendarEvent>, String>` as JSON.
+pub fn read_calendar(text: &str) -> String {
+    to_json(&ics::read_events(text))
+}
+
 #[cfg(target_arch = "wasm32")]
 mod exports {
     use wasm_bindgen::prelude::*;
@@ -158,6 +175,16 @@ mod exports {
     #[wasm_bindgen]
     pub fn demo(seed: u32, today: &str) -> String {
         super::demo(seed, today)
+    }
+
+    #[wasm_bindgen]
+    pub fn read_sheet(bytes: &[u8], file_name: &str, sheet: u32) -> String {
+        super::read_sheet(bytes, file_name, sheet)
+    }
+
+    #[wasm_bindgen]
+    pub fn read_calendar(text: &str) -> String {
+        super::read_calendar(text)
     }
 }
 
@@ -287,5 +314,200 @@ mod tests {
         assert!(!w.is_empty(), "empty titel must warn");
         let h: Vec<String> = serde_json::from_str(&template_hints(&tj)).unwrap();
         assert_eq!(h, render::template_hints(&t));
+    }
+}
+
+/// The spreadsheet and calendar readers on real files (made with LibreOffice Calc and by
+/// hand, see `tests/fixtures/import/sheet/README.md`).
+#[cfg(test)]
+mod import_tests {
+    use std::collections::HashMap;
+
+    use praxisbote_core::domain::import::{
+        plan_calendar_import, plan_person_import, table_from_sheet, CalendarEvent,
+        CalendarMatchedBy, CalendarOptions, ImportKind, ImportOptions, SheetData, SheetError,
+        SheetFormat, TableSource,
+    };
+    use praxisbote_core::domain::{Gender, PersonId, PersonRecord};
+
+    fn fixture(path: &str) -> Vec<u8> {
+        let p = format!(
+            "{}/../tests/fixtures/import/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    }
+
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    fn sheet_persons(file: &str) -> Vec<PersonRecord> {
+        let data = super::sheet::read_sheet(&fixture(file), file, 0).unwrap();
+        let table = table_from_sheet(data).unwrap();
+        let mapping = table.initial_mapping(ImportKind::Persons);
+        let mut n = 0;
+        plan_person_import(
+            &table,
+            &mapping,
+            &[],
+            &ImportOptions::new(today()),
+            &mut || {
+                n += 1;
+                PersonId(format!("p{n}"))
+            },
+        )
+        .unwrap()
+        .inserts
+    }
+
+    #[test]
+    fn xlsx_xls_and_ods_import_like_csv() {
+        for (file, format) in [
+            ("sheet/patienten.xlsx", SheetFormat::Xlsx),
+            ("sheet/patienten.xls", SheetFormat::Xls),
+            ("sheet/patienten.ods", SheetFormat::Ods),
+        ] {
+            // Through the JSON entry, as the app calls it.
+            let json = super::read_sheet(&fixture(file), file, 0);
+            let data: Result<SheetData, SheetError> = serde_json::from_str(&json).unwrap();
+            let data = data.unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(data.format, format);
+            assert_eq!(data.sheets.len(), 1, "{file}");
+            let table = table_from_sheet(data).unwrap();
+            assert!(matches!(table.source, TableSource::Sheet { .. }));
+            assert_eq!(table.header_line, 1);
+            assert_eq!(table.rows.len(), 4, "{file}");
+            assert_eq!(table.rows[0].get(0), "2001", "{file}: no decimals");
+            let mapping = table.initial_mapping(ImportKind::Persons);
+            assert_eq!(mapping.treatment_columns(), vec!["Diagnose".to_string()]);
+            let mut n = 0;
+            let plan = plan_person_import(
+                &table,
+                &mapping,
+                &[],
+                &ImportOptions::new(today()),
+                &mut || {
+                    n += 1;
+                    PersonId(format!("p{n}"))
+                },
+            )
+            .unwrap();
+            assert_eq!(plan.inserts.len(), 3, "{file}: {:?}", plan.errors);
+            let j = &plan.inserts[0];
+            assert_eq!(j.person.last_name, "Größlich", "{file}");
+            assert_eq!(j.person.external_id.as_deref(), Some("2001"));
+            assert_eq!(j.person.gender, Gender::Male);
+            assert_eq!(j.person.address.postcode, "01067", "{file}: leading zero");
+            assert_eq!(j.person.address.street, "Schloßallee");
+            assert_eq!(
+                j.sensitive.birth_date,
+                chrono::NaiveDate::from_ymd_opt(1961, 4, 3),
+                "{file}"
+            );
+            assert_eq!(plan.inserts[2].person.first_name, "Ayşe", "{file}");
+            assert_eq!(plan.errors.len(), 1, "{file}: {:?}", plan.errors);
+            let e = plan.errors[0].to_string();
+            assert!(
+                e.starts_with("Zeile 5 (Datensatz 4), Spalte „Geburtsdatum“"),
+                "{file}: {e}"
+            );
+            let json = serde_json::to_string(&plan.inserts).unwrap();
+            assert!(!json.contains("Lumbago"), "{file}");
+        }
+    }
+
+    #[test]
+    fn unreadable_workbooks_are_refused_in_german() {
+        let e = super::sheet::read_sheet(b"Name;Vorname\nA;B\n", "liste.xlsx", 0).unwrap_err();
+        assert!(matches!(e, SheetError::Unreadable { .. }), "{e:?}");
+        assert!(e
+            .to_string()
+            .starts_with("Die Datei ist keine lesbare Tabelle (Excel (.xlsx))"));
+        let e = super::sheet::read_sheet(&fixture("sheet/patienten.ods"), "a.ods", 3).unwrap_err();
+        assert_eq!(e, SheetError::NoSuchSheet { n: 4 });
+        let e = super::sheet::read_sheet(b"x", "liste.numbers", 0).unwrap_err();
+        assert!(matches!(e, SheetError::UnknownFormat { .. }));
+    }
+
+    fn events() -> Vec<CalendarEvent> {
+        let text = String::from_utf8(fixture("ics/kalender.ics")).unwrap();
+        let json = super::read_calendar(&text);
+        let r: Result<Vec<CalendarEvent>, String> = serde_json::from_str(&json).unwrap();
+        r.unwrap()
+    }
+
+    #[test]
+    fn calendar_events_are_read_with_local_times() {
+        let ev = events();
+        assert_eq!(ev.len(), 8);
+        let dt = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(ev[0].summary, "Größlich, Jürgen – Krankengymnastik");
+        assert_eq!(ev[0].start, Some(dt("2026-12-01 09:00")));
+        assert_eq!(ev[0].end, Some(dt("2026-12-01 09:45")));
+        assert_eq!(ev[0].location, "Raum 2");
+        assert_eq!(ev[0].line, 21);
+        // 09:30 UTC in December is 10:30 in Germany.
+        assert_eq!(ev[1].start, Some(dt("2026-12-01 10:30")));
+        assert_eq!(ev[1].emails, vec!["ayse@example.de".to_string()]);
+        assert_eq!(ev[1].names, vec!["Ayşe Weiß-Öztürk".to_string()]);
+        assert_eq!(ev[2].phones, vec!["0160 5556667".to_string()]);
+        assert!(ev[5].all_day);
+        assert!(ev[6].recurring);
+        assert!(
+            ev[7].summary.ends_with("in der Datei umbrochen ist"),
+            "{}",
+            ev[7].summary
+        );
+        // The description (treatment notes) is not read.
+        assert!(!serde_json::to_string(&ev).unwrap().contains("Lumbago"));
+        let bad: Result<Vec<CalendarEvent>, String> =
+            serde_json::from_str(&super::read_calendar("Name;Vorname\n")).unwrap();
+        assert!(bad
+            .unwrap_err()
+            .starts_with("Die Datei ist kein lesbarer Kalender"));
+    }
+
+    /// The calendar matched against the persons of the spreadsheet fixture.
+    #[test]
+    fn calendar_matches_the_imported_patients() {
+        let mut persons = sheet_persons("sheet/patienten.xlsx");
+        for id in ["m1", "m2"] {
+            let mut p = PersonRecord::default();
+            p.person.id = PersonId(id.into());
+            p.person.first_name = "Maria".into();
+            p.person.last_name = "Meier".into();
+            persons.push(p);
+        }
+        let plan = plan_calendar_import(events(), &persons, &[], &CalendarOptions::default());
+        let matched: Vec<(usize, CalendarMatchedBy, String)> = plan
+            .matched
+            .iter()
+            .map(|m| {
+                (
+                    plan.events[m.event].number,
+                    m.by,
+                    m.appointment.kind.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            matched,
+            vec![
+                (1, CalendarMatchedBy::Name, "Krankengymnastik".to_string()),
+                (2, CalendarMatchedBy::Email, "Manuelle Therapie".to_string()),
+                (3, CalendarMatchedBy::Phone, "Rückruf Massage".to_string()),
+                (
+                    8,
+                    CalendarMatchedBy::Name,
+                    "Lymphdrainage mit einer sehr langen Beschreibung, die in der Datei umbrochen ist"
+                        .to_string()
+                ),
+            ]
+        );
+        assert_eq!(plan.ambiguous.len(), 1);
+        assert_eq!(plan.unmatched.len(), 1);
+        assert_eq!(plan.skipped.len(), 2);
+        assert_eq!(plan.appointments(&HashMap::new()).len(), 4);
     }
 }

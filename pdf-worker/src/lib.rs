@@ -2,6 +2,8 @@
 //!
 //! Protocol (see docs/design/pdf-worker.md):
 //! - in  `{ type: "generate", job: "<BatchJob as JSON>" }` — starts a batch.
+//! - in  `{ type: "labels", job: "<LabelJob as JSON>" }` — address labels or DL envelopes
+//!   (one go: no progress, they are quick); answered with `done` or `error`.
 //! - in  `{ type: "cancel" }` — stops the running batch after the current chunk.
 //! - out `{ type: "progress", done, total }` — after every chunk of letters.
 //! - out `{ type: "done", pdf: ArrayBuffer, pages }` — the PDF; the buffer is transferred.
@@ -12,6 +14,11 @@
 
 /// Letters laid out and drawn between two progress messages / cancel checks.
 pub const CHUNK: usize = 25;
+
+/// Parses a label job (the `job` field of a `labels` message).
+pub fn parse_label_job(json: &str) -> Result<praxisbote_pdf::LabelJob, String> {
+    serde_json::from_str(json).map_err(|e| format!("Ungültiger Auftrag: {e}"))
+}
 
 /// Parses a job (the `job` field of a `generate` message).
 pub fn parse_job(json: &str) -> Result<praxisbote_pdf::BatchJob, String> {
@@ -80,12 +87,43 @@ mod worker {
                         BUSY.with(|b| b.set(false));
                     });
                 }
+                "labels" => {
+                    let job = Reflect::get(&data, &"job".into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .unwrap_or_default();
+                    labels(&job);
+                }
                 other => post_error(format!("Unbekannte Nachricht: {other}")),
             }
         });
         scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
         post(&msg("ready", &[]));
+    }
+
+    /// Posts a finished PDF (the buffer is transferred, not copied).
+    fn post_pdf(bytes: &[u8], pages: u32) {
+        let arr = Uint8Array::from(bytes);
+        let buf = arr.buffer();
+        let m = msg(
+            "done",
+            &[("pdf", buf.clone().into()), ("pages", pages.into())],
+        );
+        if let Err(e) = scope().post_message_with_transfer(&m, &Array::of1(&buf)) {
+            post_error(format!("PDF konnte nicht übergeben werden: {e:?}"));
+        }
+    }
+
+    fn labels(job_json: &str) {
+        let job = match super::parse_label_job(job_json) {
+            Ok(j) => j,
+            Err(e) => return post_error(e),
+        };
+        match praxisbote_pdf::generate_labels(&job) {
+            Ok((bytes, pages)) => post_pdf(&bytes, pages as u32),
+            Err(e) => post_error(e.to_string()),
+        }
     }
 
     async fn yield_now() {
@@ -138,15 +176,7 @@ mod worker {
             Ok(bytes) => bytes,
             Err(e) => return post_error(e.to_string()),
         };
-        let arr = Uint8Array::from(bytes.as_slice());
-        let buf = arr.buffer();
-        let m = msg(
-            "done",
-            &[("pdf", buf.clone().into()), ("pages", pages.into())],
-        );
-        if let Err(e) = scope().post_message_with_transfer(&m, &Array::of1(&buf)) {
-            post_error(format!("PDF konnte nicht übergeben werden: {e:?}"));
-        }
+        post_pdf(&bytes, pages);
     }
 }
 
@@ -164,6 +194,34 @@ mod tests {
         .unwrap();
         assert_eq!(ok.letters.len(), 1);
         assert!(!ok.duplex);
+    }
+
+    #[test]
+    fn label_jobs_parse_and_draw() {
+        use praxisbote_core::domain::labels::{LabelFormat, LabelJob, LabelKind};
+        let job = LabelJob {
+            title: "Adressetiketten".into(),
+            created: chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+                .unwrap(),
+            practice: Default::default(),
+            kind: LabelKind::Sheet(LabelFormat::A4x21),
+            addresses: vec![vec![
+                "Frau".into(),
+                "Ayşe Yılmaz".into(),
+                "12345 Ort".into(),
+            ]],
+            skip: 2,
+        };
+        let parsed = super::parse_label_job(&serde_json::to_string(&job).unwrap()).unwrap();
+        assert_eq!(parsed, job);
+        let (pdf, pages) = praxisbote_pdf::generate_labels(&parsed).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert_eq!(pages, 1);
+        assert!(super::parse_label_job("{}")
+            .unwrap_err()
+            .starts_with("Ungültiger Auftrag"));
     }
 
     #[test]

@@ -276,6 +276,49 @@ impl<'a> BatchBuilder<'a> {
     }
 }
 
+/// Address labels or DL envelopes for one PDF (see [`generate_labels`]).
+pub use praxisbote_core::domain::labels::LabelJob;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabelPdfError {
+    #[error("{0}")]
+    Layout(#[from] praxisbote_core::domain::labels::LabelError),
+    #[error(transparent)]
+    Pdf(#[from] Error),
+}
+
+/// Draws address labels (A4 sheets) or DL envelopes into one PDF.
+pub fn generate_labels(job: &LabelJob) -> Result<(Vec<u8>, usize), LabelPdfError> {
+    use praxisbote_core::domain::labels::layout;
+    let f = fonts()?;
+    let pages = layout(
+        job.kind,
+        &job.practice,
+        &job.addresses,
+        job.skip,
+        &f.metrics,
+    )?;
+    let mut writer = Box::new(writer::Writer::new(DEFLATE_LEVEL));
+    let (w, h) = job.kind.page_size();
+    writer.set_page_size(w, h);
+    writer.add_layout(
+        &praxisbote_core::domain::letter::LetterLayout { pages },
+        &f.glyphs,
+    );
+    let count = writer.page_count();
+    let info = writer::Info {
+        title: job.title.clone(),
+        author: job.practice.name.clone(),
+        subject: job.title.clone(),
+        date: pdf_date_string(job.created),
+    };
+    let bytes = writer.finish(
+        [(&f.regular, "DejaVuSans"), (&f.bold, "DejaVuSans-Bold")],
+        &info,
+    )?;
+    Ok((bytes, count))
+}
+
 /// Generates the whole batch. `progress(done, total)` is called after every letter;
 /// `cancel()` is asked before every letter and aborts with [`Error::Cancelled`].
 pub fn generate_batch(

@@ -31,8 +31,6 @@ use crate::{Error, GlyphTable};
 pub const MAX_FORMS: usize = 8;
 
 const PT_PER_MM: f32 = 72.0 / 25.4;
-const PAGE_W_PT: &str = "595.28";
-const PAGE_H_PT: &str = "841.89";
 
 // Fixed object numbers.
 const CATALOG: usize = 1;
@@ -59,6 +57,8 @@ pub struct Writer {
     /// Object number of the logo image (resource name /Im0).
     logo: Option<usize>,
     z: Compress,
+    /// Page size in mm (A4 unless [`Writer::set_page_size`]).
+    page_mm: (f32, f32),
     // Scratch buffers, reused for every page.
     content: Vec<u8>,
     fixed: Vec<u8>,
@@ -101,10 +101,29 @@ impl Writer {
             ],
             logo: None,
             z: Compress::new(Compression::new(level), true),
+            page_mm: (
+                praxisbote_core::domain::letter::PAGE_WIDTH_MM,
+                PAGE_HEIGHT_MM,
+            ),
             content: Vec::with_capacity(8192),
             fixed: Vec::with_capacity(8192),
             zbuf: Vec::with_capacity(8192),
         }
+    }
+
+    /// Page size of the whole document in mm (labels on A4, DL envelopes 220 × 110 mm);
+    /// call before adding pages.
+    pub fn set_page_size(&mut self, w_mm: f32, h_mm: f32) {
+        self.page_mm = (w_mm, h_mm);
+    }
+
+    /// `MediaBox`/`BBox` width and height in pt.
+    fn page_pt(&self) -> String {
+        format!(
+            "{:.2} {:.2}",
+            self.page_mm.0 * PT_PER_MM,
+            self.page_mm.1 * PT_PER_MM
+        )
     }
 
     /// Deflate level (0–9) for the streams written from now on.
@@ -208,16 +227,18 @@ impl Writer {
             let mut fixed = std::mem::take(&mut self.fixed);
             content.clear();
             fixed.clear();
+            let h = self.page_mm.1;
             // Repeating parts (lines and fixed-role texts) first, into `fixed`.
-            write_lines(&mut fixed, page.items.iter());
+            write_lines(&mut fixed, page.items.iter(), h);
             if self.logo.is_some() {
-                write_images(&mut fixed, page.items.iter());
+                write_images(&mut fixed, page.items.iter(), h);
             }
             write_texts(
                 &mut fixed,
                 page.texts().filter(|t| is_fixed(t.role)),
                 glyphs,
                 &mut self.fonts,
+                h,
             );
             if !fixed.is_empty() {
                 match self.form_for(&fixed) {
@@ -232,6 +253,7 @@ impl Writer {
                 page.texts().filter(|t| !is_fixed(t.role)),
                 glyphs,
                 &mut self.fonts,
+                h,
             );
             let c = self.alloc();
             self.stream_obj(c, "", &content);
@@ -264,8 +286,10 @@ impl Writer {
             None => String::new(),
         };
         let dict = format!(
-            "/Type/XObject/Subtype/Form/BBox[0 0 {PAGE_W_PT} {PAGE_H_PT}]/Resources<</Font<</R {} 0 R/B {} 0 R>>{logo}>>",
-            FONT_BASE[0], FONT_BASE[1]
+            "/Type/XObject/Subtype/Form/BBox[0 0 {}]/Resources<</Font<</R {} 0 R/B {} 0 R>>{logo}>>",
+            self.page_pt(),
+            FONT_BASE[0],
+            FONT_BASE[1]
         );
         self.stream_obj(n, &dict, bytes);
         self.form_objs.push(n);
@@ -286,9 +310,10 @@ impl Writer {
         }
         // Page tree.
         self.begin_obj(PAGES);
+        let media = self.page_pt();
         write!(
             self.out,
-            "<</Type/Pages/Count {}/MediaBox[0 0 {PAGE_W_PT} {PAGE_H_PT}]/Resources<</Font<</R {} 0 R/B {} 0 R>>",
+            "<</Type/Pages/Count {}/MediaBox[0 0 {media}]/Resources<</Font<</R {} 0 R/B {} 0 R>>",
             self.pages.len(),
             FONT_BASE[0],
             FONT_BASE[1]
@@ -485,11 +510,12 @@ fn x_pt(x_mm: f32) -> i32 {
     hundredths(x_mm * PT_PER_MM)
 }
 
-fn y_pt(y_mm_from_top: f32) -> i32 {
-    hundredths((PAGE_HEIGHT_MM - y_mm_from_top) * PT_PER_MM)
+/// `y` from the top of a page `page_h` mm high, in 1/100 pt from the bottom.
+fn y_pt(y_mm_from_top: f32, page_h: f32) -> i32 {
+    hundredths((page_h - y_mm_from_top) * PT_PER_MM)
 }
 
-fn write_lines<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a Item>) {
+fn write_lines<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a Item>, h: f32) {
     let mut width = -1i32;
     for item in items {
         let Item::Line(l) = item else { continue };
@@ -501,17 +527,17 @@ fn write_lines<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a Item>) {
         }
         num(out, x_pt(l.x1));
         out.push(b' ');
-        num(out, y_pt(l.y1));
+        num(out, y_pt(l.y1, h));
         out.extend_from_slice(b" m ");
         num(out, x_pt(l.x2));
         out.push(b' ');
-        num(out, y_pt(l.y2));
+        num(out, y_pt(l.y2, h));
         out.extend_from_slice(b" l S\n");
     }
 }
 
 /// Logo boxes: `q w 0 0 h x y cm /Im0 Do Q` (the image fills its box).
-fn write_images<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a Item>) {
+fn write_images<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a Item>, h: f32) {
     for item in items {
         let Item::Image(b) = item else { continue };
         out.extend_from_slice(b"q ");
@@ -521,7 +547,7 @@ fn write_images<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a Item>) {
         out.push(b' ');
         num(out, x_pt(b.x));
         out.push(b' ');
-        num(out, y_pt(b.y + b.h));
+        num(out, y_pt(b.y + b.h, h));
         out.extend_from_slice(b" cm/Im0 Do Q\n");
     }
 }
@@ -531,6 +557,7 @@ fn write_texts<'a>(
     runs: impl Iterator<Item = &'a praxisbote_core::domain::letter::TextRun>,
     glyphs: &[GlyphTable; 2],
     fonts: &mut [FontUse; 2],
+    h: f32,
 ) {
     let mut st = TextState::default();
     let mut open = false;
@@ -557,7 +584,7 @@ fn write_texts<'a>(
             st.grey = Some(t.muted);
             out.extend_from_slice(if t.muted { b"0.3 g\n" } else { b"0 g\n" });
         }
-        let (x, y) = (x_pt(t.x), y_pt(t.y));
+        let (x, y) = (x_pt(t.x), y_pt(t.y, h));
         let (dx, dy) = match st.at {
             Some((px, py)) => (x - px, y - py),
             None => (x, y),

@@ -150,12 +150,7 @@ struct BoxLine {
     y_max: f32,
 }
 
-fn attr(tag: &str, name: &str) -> f32 {
-    let key = format!("{name}=\"");
-    let s = tag.find(&key).unwrap() + key.len();
-    let e = s + tag[s..].find('"').unwrap();
-    tag[s..e].parse().unwrap()
-}
+use common::attr;
 
 fn unescape(s: &str) -> String {
     s.replace("&lt;", "<")

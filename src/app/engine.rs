@@ -7,6 +7,8 @@
 //!   "wird geladen" state (a validation error, so nothing can be sent unchecked) and, being
 //!   reactive, run again once it has loaded.
 //! - [`load`] awaits the engine (send path); [`start`] begins loading without waiting.
+//! - [`read_sheet`] and [`read_calendar`] read spreadsheets (calamine) and `.ics` files for
+//!   the import page.
 //!
 //! The engine only gets the template and the context `build_context` made (which holds just
 //! what the channel allows); it re-checks every name against the catalogue.
@@ -170,4 +172,31 @@ impl Renderer {
                 })
             })
     }
+}
+
+/// One sheet of a spreadsheet file (`.xlsx`, `.xls`, `.ods`), read in the engine with
+/// calamine. Waits for the engine. The outer error is the engine's state, the inner one
+/// the file's problem.
+pub async fn read_sheet(
+    bytes: &[u8],
+    file_name: &str,
+    sheet: u32,
+) -> Result<Result<crate::domain::import::SheetData, crate::domain::import::SheetError>, String> {
+    load().await?;
+    call(
+        "read_sheet",
+        &[
+            js_sys::Uint8Array::from(bytes).into(),
+            JsValue::from_str(file_name),
+            JsValue::from(sheet),
+        ],
+    )
+}
+
+/// The events of an iCalendar file, read in the engine. Waits for the engine.
+pub async fn read_calendar(
+    text: &str,
+) -> Result<Result<Vec<crate::domain::import::CalendarEvent>, String>, String> {
+    load().await?;
+    call("read_calendar", &[JsValue::from_str(text)])
 }

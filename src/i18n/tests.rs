@@ -471,6 +471,18 @@ fn domain_messages_translate_and_german_equals_display() {
             line: 8,
             detail: "bad".into(),
         }),
+        Box::new(crate::domain::import::SheetError::Unreadable {
+            format: "Excel (.xlsx)".into(),
+            detail: "zip".into(),
+        }),
+        Box::new(crate::domain::import::SheetError::NoSheets),
+        Box::new(crate::domain::import::SheetError::NoSuchSheet { n: 2 }),
+        Box::new(crate::domain::import::SheetError::EmptySheet {
+            sheet: "Tabelle1".into(),
+        }),
+        Box::new(crate::domain::import::SheetError::UnknownFormat {
+            name: "a.numbers".into(),
+        }),
     ];
     let mut samples = samples;
     for e in crate::storage::error_samples() {

@@ -13,12 +13,12 @@ fn fixture(name: &str) -> String {
 }
 
 /// The number in the "N Treffer" status of the patient list.
-async fn patient_count(s: &Session) -> usize {
+pub(crate) async fn patient_count(s: &Session) -> usize {
     support::numbers(&s.wait_status_matching("Treffer").await)[0]
 }
 
 /// Waits until the patient list shows exactly `n` hits.
-async fn wait_count(s: &Session, n: usize) {
+pub(crate) async fn wait_count(s: &Session, n: usize) {
     let mut last = 0;
     for _ in 0..120 {
         last = patient_count(s).await;
@@ -42,7 +42,7 @@ async fn import_windows_1252_with_diagnosis_column() {
     let before = patient_count(&s).await;
 
     s.open("#/import").await;
-    s.wait_css("input[type=file][aria-label='CSV-Datei auswählen']")
+    s.wait_css("input[type=file][aria-label='Datei auswählen']")
         .await
         .send_keys(&fixture("e2e_diagnose_cp1252.csv"))
         .await
@@ -96,7 +96,7 @@ async fn import_windows_1252_with_diagnosis_column() {
 
     // Appointments referencing the imported patients by their patient number (UTF-8, `,`).
     s.open("#/import").await;
-    s.wait_css("input[type=file][aria-label='CSV-Datei auswählen']")
+    s.wait_css("input[type=file][aria-label='Datei auswählen']")
         .await
         .send_keys(&fixture("e2e_termine.csv"))
         .await
@@ -141,7 +141,7 @@ async fn broken_files_are_refused_and_change_nothing() {
         ("empty.csv", "leer"),
         ("mixed_encoding.csv", "uneinheitlich"),
     ] {
-        s.wait_css("input[type=file][aria-label='CSV-Datei auswählen']")
+        s.wait_css("input[type=file][aria-label='Datei auswählen']")
             .await
             .send_keys(&fixture(file))
             .await
@@ -160,7 +160,7 @@ async fn broken_files_are_refused_and_change_nothing() {
         }
         std::fs::write(&big, text).unwrap();
     }
-    s.wait_css("input[type=file][aria-label='CSV-Datei auswählen']")
+    s.wait_css("input[type=file][aria-label='Datei auswählen']")
         .await
         .send_keys(big.to_str().unwrap())
         .await

@@ -4,13 +4,13 @@
 //! Also the in-browser benchmark of the worker (ignored; run by `cargo xtask bench pdf-worker`).
 
 use crate::support::{self, Session};
+use praxisbote::domain::address::address_block;
 use praxisbote::domain::demo;
 use praxisbote::domain::print::{document_title, letter_from_text, PrintJob};
-use praxisbote::domain::address::address_block;
 use std::process::Command;
 
 /// Fetches a blob/same-origin URL in the page and returns its bytes.
-async fn fetch_bytes(s: &Session, url: &str) -> Vec<u8> {
+pub(crate) async fn fetch_bytes(s: &Session, url: &str) -> Vec<u8> {
     let script = r#"
         const [url, done] = arguments;
         fetch(url).then(r => r.arrayBuffer()).then(buf => {
@@ -57,7 +57,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn poppler(tool: &str, args: &[&str]) -> String {
+pub(crate) fn poppler(tool: &str, args: &[&str]) -> String {
     let out = Command::new(tool)
         .args(args)
         .output()
@@ -66,7 +66,7 @@ fn poppler(tool: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn pdf_pages(path: &str) -> usize {
+pub(crate) fn pdf_pages(path: &str) -> usize {
     poppler("pdfinfo", &[path])
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
@@ -74,29 +74,34 @@ fn pdf_pages(path: &str) -> usize {
         .expect("pdfinfo Pages")
 }
 
-fn temp_pdf(name: &str, bytes: &[u8]) -> String {
+pub(crate) fn temp_pdf(name: &str, bytes: &[u8]) -> String {
     let path = std::env::temp_dir().join(format!("{name}-{}.pdf", std::process::id()));
     std::fs::write(&path, bytes).expect("write pdf");
     path.to_string_lossy().into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn birthday_letters_become_one_pdf_and_are_logged_as_printed() {
-    let s = Session::start().await;
+/// Versand with the demo practice: the query "Geburtstag in den nächsten `days` Tagen" is
+/// run; returns the "… Personen gefunden" status.
+pub(crate) async fn birthday_query(s: &Session, days: usize) -> String {
     s.open("#/versand").await;
     s.wait_text("Demodaten").await;
-
-    // Birthday query over the next 30 days.
     s.click_button("Abfrage").await;
     s.select_by_label("Bedingung hinzufügen", "Geburtstag in den nächsten Tagen")
         .await;
     s.fill_by_label(
         "Bedingung 1: Geburtstag in den nächsten Tagen",
-        "30\u{E004}",
+        &format!("{days}\u{E004}"),
     )
     .await;
     s.click_button("Abfrage ausführen").await;
-    let found = s.wait_status_matching("Personen gefunden").await;
+    s.wait_status_matching("Personen gefunden").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn birthday_letters_become_one_pdf_and_are_logged_as_printed() {
+    let s = Session::start().await;
+    // Birthday query over the next 30 days.
+    let found = birthday_query(&s, 30).await;
     let n_found = support::numbers(&found)[0];
     assert!(n_found >= 2, "the demo practice has birthdays: {found}");
     s.click_button("Alle auswählen").await;

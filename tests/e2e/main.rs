@@ -9,6 +9,7 @@ mod a11y;
 mod bbench;
 mod bundle;
 mod consent;
+mod dayone;
 mod i18n;
 mod import;
 mod letters;

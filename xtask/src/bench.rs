@@ -309,7 +309,6 @@ fn render_goal(lines: &[BenchLine]) {
     }
 }
 
-
 /// Sizes (raw, gzip -9) of each module of a `dist/`: its wasm and JS files and the JS
 /// snippets its JS imports (Trunk copies every snippet into every module directory; only the
 /// imported ones count). Prints the files; returns (group name, raw, gzip) per module present.

@@ -2,12 +2,14 @@
 //! not given. Tested natively with `cargo test`.
 pub mod address;
 pub mod backup;
+pub mod bulkmail;
 pub mod consent;
 pub mod demo;
 pub mod email;
 pub mod email_html;
 pub mod hashing;
 pub mod import;
+pub mod labels;
 pub mod letter;
 pub mod message;
 pub mod model;

@@ -33,3 +33,12 @@ pub fn tool_output(cmd: &str, args: &[&str]) -> (String, String) {
     assert!(out.status.success(), "{cmd} {args:?} failed: {stderr}");
     (String::from_utf8(out.stdout).expect("utf-8"), stderr)
 }
+
+/// A numeric attribute (`xMin="12.3"`) of a `pdftotext -bbox` tag.
+#[allow(dead_code)] // not every test file reads bounding boxes
+pub fn attr(tag: &str, name: &str) -> f32 {
+    let key = format!("{name}=\"");
+    let s = tag.find(&key).unwrap() + key.len();
+    let e = s + tag[s..].find('"').unwrap();
+    tag[s..e].parse().unwrap()
+}

@@ -1,14 +1,18 @@
-//! The CSV import page: choose or drop a file, check the detected encoding/delimiter, fix the
-//! column mapping, preview, validate (with a progress bar), decide on duplicates, then store
-//! everything in ONE transaction through [`repo::apply_import`] — or nothing on cancel.
-//! All rules live in `domain::import`; this file only wires them to the page.
+//! The import page: choose or drop a file (CSV, GDT/BDT, Excel/OpenDocument, or an `.ics`
+//! calendar), check what was detected, fix the column mapping, preview, validate (with a
+//! progress bar), decide on duplicates, then store everything in ONE transaction through
+//! [`repo::apply_import`] — or nothing on cancel. Spreadsheets and calendars are read in the
+//! engine wasm (`app::engine`); a calendar goes to its confirmation step
+//! ([`super::calendar`]). All rules live in `domain::import`; this file only wires them to
+//! the page.
 
 use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::domain::import::{
-    check_file_size, plan_appointment_import, read_table, AppointmentImportOptions,
-    AppointmentPlan, CsvTable, DuplicateAction, Field, ImportKind, ImportOptions, ImportPlan,
-    Mapping, PersonPlanner, RowIssue,
+    check_file_size, decode, detect_format, plan_appointment_import, plan_calendar_import,
+    read_table, table_from_sheet, xdt, AppointmentImportOptions, AppointmentPlan, CalendarOptions,
+    CalendarPlan, CsvTable, DuplicateAction, Field, FileFormat, ImportKind, ImportOptions,
+    ImportPlan, Mapping, PersonPlanner, RowIssue, TableSource,
 };
 use crate::domain::{AppointmentId, Kind, PersonId};
 use crate::i18n::{self, tf};
@@ -89,9 +93,15 @@ pub fn ImportPage() -> impl IntoView {
     let overrides = RwSignal::new(HashMap::<usize, DuplicateAction>::new());
     // Incremented on cancel/new file: a running validation notices and stops.
     let run = RwSignal::new(0u64);
+    // A calendar file waiting for its confirmation step.
+    let calendar = RwSignal::new(None::<Arc<CalendarPlan>>);
+    // The bytes and name of a spreadsheet (to read another of its sheets).
+    let workbook = StoredValue::new(None::<(Arc<Vec<u8>>, String)>);
 
     let reset = move || {
         run.update(|r| *r += 1);
+        calendar.set(None);
+        workbook.set_value(None);
         table.set(None);
         mapping.set(None);
         plan.set(None);
@@ -107,10 +117,11 @@ pub fn ImportPage() -> impl IntoView {
         file_name.set(file.name());
         stage.set(Stage::Reading);
         let my_run = run.get_untracked();
+        let name = file.name();
         leptos::task::spawn_local(async move {
             yield_to_browser().await;
             let parsed = match read_file_bytes(&file).await {
-                Ok(bytes) => read_table(&bytes).map_err(|e| i18n::msg(&e)),
+                Ok(bytes) => read_any(state, name, bytes, workbook).await,
                 Err(e) => Err(e),
             };
             // The page may have been left meanwhile (signals disposed): then stop quietly.
@@ -118,8 +129,15 @@ pub fn ImportPage() -> impl IntoView {
                 return;
             }
             match parsed {
-                Ok(t) => {
-                    mapping.set(Some(Mapping::auto(&t.headers, import_kind.get_untracked())));
+                Ok(Read::Calendar(plan)) => {
+                    calendar.set(Some(Arc::new(plan)));
+                    stage.set(Stage::Review);
+                }
+                Ok(Read::Table(t)) => {
+                    if matches!(t.source, TableSource::Xdt(_)) {
+                        import_kind.set(ImportKind::Persons);
+                    }
+                    mapping.set(Some(t.initial_mapping(import_kind.get_untracked())));
                     table.set(Some(Arc::new(t)));
                     stage.set(Stage::Mapping);
                 }
@@ -297,7 +315,7 @@ pub fn ImportPage() -> impl IntoView {
             on:drop=on_drop>
             <label>
                 {i18n::t("import.choose_or_drop")}
-                <input type="file" accept=".csv,.txt,.tsv,text/csv,text/plain"
+                <input type="file" accept=ACCEPT
                     aria-label=i18n::t("import.choose_aria") disabled=busy on:change=on_file_input />
             </label>
             {move || (!file_name.get().is_empty()).then(|| view! {
@@ -308,15 +326,44 @@ pub fn ImportPage() -> impl IntoView {
         {move || (stage.get() == Stage::Reading).then(|| view! {
             <p role="status">{i18n::t("import.reading")}</p>
         })}
+        {move || calendar.get().map(|plan| view! {
+            <super::calendar::CalendarReview plan=plan on_done=move || reset() />
+        })}
         {move || table.get().map(|t| {
             let t2 = t.clone();
+            let not_imported = t.not_imported();
             view! {
                 <section class="card" aria-label=i18n::t("import.detected_aria")>
-                    <p role="status">{tf(
-                        "import.detected",
-                        &[("encoding", &i18n::import::encoding(t.encoding)), ("delimiter", &i18n::import::delimiter(&t)), ("rows", &t.rows.len()), ("columns", &t.headers.len())]
-                    )}</p>
+                    <p role="status">{detected(&t)}</p>
+                    {sheet_choice(&t, move |i| {
+                        let Some((bytes, name)) = workbook.get_value() else { return };
+                        let my_run = run.get_untracked();
+                        stage.set(Stage::Reading);
+                        leptos::task::spawn_local(async move {
+                            let r = read_workbook(&bytes, &name, i).await;
+                            if run.try_get_untracked() != Some(my_run) {
+                                return;
+                            }
+                            match r {
+                                Ok(t) => {
+                                    mapping.set(Some(t.initial_mapping(import_kind.get_untracked())));
+                                    plan.set(None);
+                                    appt_plan.set(None);
+                                    table.set(Some(Arc::new(t)));
+                                    error.set(None);
+                                }
+                                Err(e) => error.set(Some(tf("import.nothing_imported", &[("error", &e)]))),
+                            }
+                            stage.set(Stage::Mapping);
+                        });
+                    })}
                 </section>
+                {(!not_imported.is_empty()).then(|| view! {
+                    <div class="banner" role="note" aria-label=i18n::t("import.xdt_skipped_aria")>
+                        <strong>{i18n::t("import.xdt_skipped_title")} " "</strong>
+                        <span>{not_imported.join(", ")}</span>
+                    </div>
+                })}
                 <MappingSection table=t2 kind=import_kind.get() mapping=mapping on_change=move || {
                     appt_plan.set(None);
                     plan.set(None);
@@ -346,7 +393,7 @@ pub fn ImportPage() -> impl IntoView {
                         plan.set(None);
                         appt_plan.set(None);
                         if let Some(t) = table.get_untracked() {
-                            mapping.set(Some(Mapping::auto(&t.headers, k)));
+                            mapping.set(Some(t.initial_mapping(k)));
                         }
                         if stage.get_untracked() == Stage::Review { stage.set(Stage::Mapping); }
                     }>
@@ -590,6 +637,117 @@ where
             })}
         </section>
     }
+}
+
+/// File types the input offers.
+const ACCEPT: &str =
+    ".csv,.txt,.tsv,.gdt,.bdt,.xlsx,.xls,.ods,.ics,text/csv,text/plain,text/calendar";
+
+/// What a chosen file became.
+enum Read {
+    Table(CsvTable),
+    Calendar(CalendarPlan),
+}
+
+/// Sheet `sheet` of a workbook, read in the engine, as a table.
+async fn read_workbook(bytes: &[u8], name: &str, sheet: u32) -> Result<CsvTable, String> {
+    let data = crate::app::engine::read_sheet(bytes, name, sheet)
+        .await?
+        .map_err(|e| i18n::msg(&e))?;
+    table_from_sheet(data).map_err(|e| i18n::msg(&e))
+}
+
+/// Reads a file in the format it has (see `domain::import::detect_format`).
+async fn read_any(
+    state: AppState,
+    name: String,
+    bytes: Vec<u8>,
+    workbook: StoredValue<Option<(Arc<Vec<u8>>, String)>>,
+) -> Result<Read, String> {
+    match detect_format(&name, &bytes) {
+        FileFormat::Csv => read_table(&bytes)
+            .map(Read::Table)
+            .map_err(|e| i18n::msg(&e)),
+        FileFormat::Xdt => xdt::read_xdt(&bytes)
+            .map(Read::Table)
+            .map_err(|e| i18n::msg(&e)),
+        FileFormat::Sheet(_) => {
+            let t = read_workbook(&bytes, &name, 0).await?;
+            workbook.set_value(Some((Arc::new(bytes), name)));
+            Ok(Read::Table(t))
+        }
+        FileFormat::Calendar => {
+            let text = decode(&bytes).map_err(|e| i18n::msg(&e))?.text.into_owned();
+            let events = crate::app::engine::read_calendar(&text).await??;
+            let plan = plan_calendar_import(
+                events,
+                &state.persons.get_untracked(),
+                &state.appointments.get_untracked(),
+                &CalendarOptions::default(),
+            );
+            Ok(Read::Calendar(plan))
+        }
+    }
+}
+
+/// The "Erkannt: …" line for each kind of table.
+fn detected(t: &CsvTable) -> String {
+    match &t.source {
+        TableSource::Csv => tf(
+            "import.detected",
+            &[
+                ("encoding", &i18n::import::encoding(t.encoding)),
+                ("delimiter", &i18n::import::delimiter(t)),
+                ("rows", &t.rows.len()),
+                ("columns", &t.headers.len()),
+            ],
+        ),
+        TableSource::Xdt(info) => tf(
+            "import.detected_xdt",
+            &[
+                ("format", &info.format.label()),
+                ("version", &info.version),
+                ("charset", &info.charset.label_de()),
+                ("rows", &t.rows.len()),
+                ("records", &info.records),
+            ],
+        ),
+        TableSource::Sheet { format, sheet, .. } => tf(
+            "import.detected_sheet",
+            &[
+                ("format", &format.label()),
+                ("sheet", sheet),
+                ("rows", &t.rows.len()),
+                ("columns", &t.headers.len()),
+            ],
+        ),
+    }
+}
+
+/// A choice of the workbook's sheets (only when it has more than one).
+fn sheet_choice(t: &CsvTable, on_choose: impl Fn(u32) + 'static) -> Option<impl IntoView> {
+    let TableSource::Sheet { sheet, sheets, .. } = &t.source else {
+        return None;
+    };
+    if sheets.len() < 2 {
+        return None;
+    }
+    let current = sheet.clone();
+    let options = sheets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            view! { <option value=i.to_string() selected=*s == current>{s.clone()}</option> }
+        })
+        .collect_view();
+    Some(view! {
+        <label>
+            {i18n::t("import.sheet")} " "
+            <select on:change=move |ev| on_choose(event_target_value(&ev).parse().unwrap_or(0))>
+                {options}
+            </select>
+        </label>
+    })
 }
 
 /// Used by the file inputs of this page and the backup page.

@@ -1,3 +1,5 @@
-//! Data in and out as a whole: CSV import and the backup (download, restore, reminder).
+//! Data in and out as a whole: the import (CSV, GDT/BDT, spreadsheets, calendars) and the
+//! backup (download, restore, reminder).
 pub(crate) mod backup;
+pub(crate) mod calendar;
 pub(crate) mod import;

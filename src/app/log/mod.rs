@@ -2,8 +2,8 @@
 //! counts, per recipient state, time and reason, a state filter, "nur Fehlgeschlagene
 //! erneut senden", CSV export and fetching opt-outs from the relay.
 
-use crate::app::repo;
 use crate::app::common::download;
+use crate::app::repo;
 use crate::app::send::panel::BatchProgress;
 use crate::app::send::transmit;
 use crate::app::state::AppState;

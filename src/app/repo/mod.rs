@@ -185,10 +185,7 @@ async fn reload_persons(state: AppState, ids: &[PersonId]) -> Result<(), String>
     let mut fresh = Vec::with_capacity(ids.len());
     let mut appointments = Vec::new();
     for id in ids {
-        fresh.push((
-            id.clone(),
-            store.get_person(id).await.map_err(store_err)?,
-        ));
+        fresh.push((id.clone(), store.get_person(id).await.map_err(store_err)?));
         appointments.extend(store.appointments_of(id).await.map_err(store_err)?);
     }
     state.persons.update(|ps| {
@@ -301,10 +298,7 @@ pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), St
 }
 
 pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> {
-    store()
-        .delete_person(&id)
-        .await
-        .map_err(store_err)?;
+    store().delete_person(&id).await.map_err(store_err)?;
     sync::announce(&Change::Persons {
         ids: vec![id.clone()],
     });
@@ -316,10 +310,7 @@ pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> 
 }
 
 pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Result<(), String> {
-    store()
-        .put_settings(&settings)
-        .await
-        .map_err(store_err)?;
+    store().put_settings(&settings).await.map_err(store_err)?;
     sync::announce(&Change::Settings);
     state.settings.set(settings);
     Ok(())
@@ -328,14 +319,13 @@ pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Resul
 /// These persons as stored now (for decisions that must see the latest consents); unknown
 /// ids are left out.
 pub async fn persons_by_id(ids: &[PersonId]) -> Result<Vec<PersonRecord>, String> {
-    let store = store();
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(r) = store.get_person(id).await.map_err(store_err)? {
-            out.push(r);
-        }
-    }
-    Ok(out)
+    Ok(store()
+        .get_persons(ids)
+        .await
+        .map_err(store_err)?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// A new random id for a person or appointment.

@@ -1,17 +1,20 @@
 //! Serial letters as one PDF, made in the browser: renders every recipient's letter, hands the
 //! batch to the PDF Web Worker (its own wasm with printpdf, started on first use), shows the
 //! progress with "Abbrechen", then an in-app preview with "Herunterladen" and "Drucken", and
-//! records the batch in the send log as "gedruckt" per recipient.
+//! records the batch in the send log as "gedruckt" per recipient. Optionally sorted by
+//! postcode for bulk mail; labels and envelopes for the same recipients ([`super::labels`]).
 //!
 //! Worker protocol: see `docs/design/pdf-worker.md` (ready / generate / cancel / progress / done /
 //! cancelled / error).
 
 use crate::app::repo;
+use crate::app::send::labels::{LabelOutput, RegionCounts};
 use crate::app::send::queue;
 use crate::app::state::AppState;
+use crate::domain::address::address_block;
+use crate::domain::bulkmail::postcode_order;
 use crate::domain::outbox::{Batch, QueueItem};
 use crate::domain::print::{document_title, download_name, letter_from_text, PrintJob};
-use crate::domain::address::address_block;
 use crate::domain::template::Template;
 use crate::i18n::{self, tf};
 use js_sys::{Array, Object, Reflect};
@@ -39,11 +42,11 @@ thread_local! {
     static LAST_URL: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn field(v: &JsValue, name: &str) -> JsValue {
+pub(crate) fn field(v: &JsValue, name: &str) -> JsValue {
     Reflect::get(v, &name.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn message(kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
+pub(crate) fn message(kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
     let o = Object::new();
     let _ = Reflect::set(&o, &"type".into(), &kind.into());
     for (k, v) in fields {
@@ -52,8 +55,27 @@ fn message(kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// Makes `h` the receiver of the worker's messages for the job about to be posted.
+pub(crate) fn set_handler(h: Handler) {
+    HANDLER.with(|slot| *slot.borrow_mut() = Some(h));
+}
+
+/// A blob URL for the PDF bytes of a `done` message (the previous PDF's URL is revoked).
+pub(crate) fn show_pdf(pdf: &JsValue) -> Result<String, String> {
+    let bag = web_sys::BlobPropertyBag::new();
+    bag.set_type("application/pdf");
+    let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(&Array::of1(pdf), &bag);
+    let url = blob
+        .and_then(|b| web_sys::Url::create_object_url_with_blob(&b))
+        .map_err(|e| tf("letters.show_failed", &[("error", &format!("{e:?}"))]))?;
+    if let Some(old) = LAST_URL.with(|l| l.borrow_mut().replace(url.clone())) {
+        let _ = web_sys::Url::revoke_object_url(&old);
+    }
+    Ok(url)
+}
+
 /// The worker, started on first use.
-fn worker() -> Result<Worker, String> {
+pub(crate) fn worker() -> Result<Worker, String> {
     if let Some(w) = WORKER.with(|w| w.borrow().clone()) {
         return Ok(w);
     }
@@ -106,7 +128,7 @@ fn post(m: &JsValue) {
 }
 
 /// Posts a message now, or when the worker is ready.
-fn post_when_ready(m: JsValue) {
+pub(crate) fn post_when_ready(m: JsValue) {
     if READY.with(|r| r.get()) {
         post(&m);
     } else {
@@ -150,9 +172,34 @@ struct Prepared {
 }
 
 /// Prepares the batch through the one queue path ([`queue::prepare`]: consent, fresh
-/// address, rendering) and lays out a letter for every queued item.
-async fn prepare(state: AppState, template: &Template, duplex: bool) -> Result<Prepared, String> {
-    let p = queue::prepare(state, template).await?;
+/// address, rendering) and lays out a letter for every queued item, in postcode order for
+/// bulk mail when `by_postcode`.
+async fn prepare(
+    state: AppState,
+    template: &Template,
+    duplex: bool,
+    by_postcode: bool,
+) -> Result<Prepared, String> {
+    let mut p = queue::prepare(state, template).await?;
+    if by_postcode {
+        let empty = Default::default();
+        let addrs: Vec<_> = p
+            .prepared
+            .items
+            .iter()
+            .map(|it| {
+                p.persons
+                    .get(&it.item.person_id)
+                    .map_or(&empty, |x| &x.address)
+            })
+            .collect();
+        let order = postcode_order(&addrs);
+        let mut items: Vec<Option<_>> = std::mem::take(&mut p.prepared.items)
+            .into_iter()
+            .map(Some)
+            .collect();
+        p.prepared.items = order.into_iter().filter_map(|i| items[i].take()).collect();
+    }
     let skipped = queue::skipped_texts(&p.prepared.skipped);
     let today = p.now.date();
     let mut letters = Vec::with_capacity(p.prepared.items.len());
@@ -223,71 +270,53 @@ fn start_job(
     phase.set(Phase::Running { done: 0, total });
     let started = now_ms();
     let pending = RefCell::new(Some((batch, items)));
-    HANDLER.with(|h| {
-        *h.borrow_mut() = Some(Box::new(move |data: &JsValue| {
-            match field(data, "type").as_string().as_deref() {
-                Some("progress") => {
-                    let done = field(data, "done").as_f64().unwrap_or(0.0) as u32;
-                    let total = field(data, "total").as_f64().unwrap_or(0.0) as u32;
-                    let _ = phase.try_set(Phase::Running { done, total });
-                }
-                Some("done") => {
-                    let ms = now_ms() - started;
-                    let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
-                    let bag = web_sys::BlobPropertyBag::new();
-                    bag.set_type("application/pdf");
-                    let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(
-                        &Array::of1(&field(data, "pdf")),
-                        &bag,
-                    );
-                    let url = blob.and_then(|b| web_sys::Url::create_object_url_with_blob(&b));
-                    match url {
-                        Ok(url) => {
-                            if let Some(old) =
-                                LAST_URL.with(|l| l.borrow_mut().replace(url.clone()))
-                            {
-                                let _ = web_sys::Url::revoke_object_url(&old);
-                            }
-                            let _ = phase.try_set(Phase::Ready {
-                                url,
-                                pages,
-                                letters,
-                                ms,
-                            });
-                            if let Some((batch, items)) = pending.borrow_mut().take() {
-                                let n = items.len();
-                                leptos::task::spawn_local(async move {
-                                    let text = match repo::record_printed_batch(state, batch, items)
-                                        .await
-                                    {
+    set_handler(Box::new(move |data: &JsValue| {
+        match field(data, "type").as_string().as_deref() {
+            Some("progress") => {
+                let done = field(data, "done").as_f64().unwrap_or(0.0) as u32;
+                let total = field(data, "total").as_f64().unwrap_or(0.0) as u32;
+                let _ = phase.try_set(Phase::Running { done, total });
+            }
+            Some("done") => {
+                let ms = now_ms() - started;
+                let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
+                match show_pdf(&field(data, "pdf")) {
+                    Ok(url) => {
+                        let _ = phase.try_set(Phase::Ready {
+                            url,
+                            pages,
+                            letters,
+                            ms,
+                        });
+                        if let Some((batch, items)) = pending.borrow_mut().take() {
+                            let n = items.len();
+                            leptos::task::spawn_local(async move {
+                                let text =
+                                    match repo::record_printed_batch(state, batch, items).await {
                                         Ok(()) => tf("letters.logged", &[("n", &n)]),
                                         Err(e) => tf("letters.not_logged", &[("error", &e)]),
                                     };
-                                    let _ = logged.try_set(Some(text));
-                                });
-                            }
-                        }
-                        Err(e) => {
-                            let _ = phase.try_set(Phase::Failed(tf(
-                                "letters.show_failed",
-                                &[("error", &format!("{e:?}"))],
-                            )));
+                                let _ = logged.try_set(Some(text));
+                            });
                         }
                     }
+                    Err(e) => {
+                        let _ = phase.try_set(Phase::Failed(e));
+                    }
                 }
-                Some("cancelled") => {
-                    let _ = phase.try_set(Phase::Cancelled);
-                }
-                Some("error") => {
-                    let m = field(data, "message")
-                        .as_string()
-                        .unwrap_or_else(|| i18n::t("letters.unknown_error").into());
-                    let _ = phase.try_set(Phase::Failed(m));
-                }
-                _ => {}
             }
-        }));
-    });
+            Some("cancelled") => {
+                let _ = phase.try_set(Phase::Cancelled);
+            }
+            Some("error") => {
+                let m = field(data, "message")
+                    .as_string()
+                    .unwrap_or_else(|| i18n::t("letters.unknown_error").into());
+                let _ = phase.try_set(Phase::Failed(m));
+            }
+            _ => {}
+        }
+    }));
     post_when_ready(message("generate", &[("job", json.into())]));
 }
 
@@ -299,6 +328,7 @@ pub fn LetterOutput(draft: RwSignal<Option<Template>>) -> impl IntoView {
     let duplex = RwSignal::new(false);
     let logged = RwSignal::new(None::<String>);
     let skipped_note = RwSignal::new(None::<String>);
+    let by_postcode = RwSignal::new(false);
     let frame = NodeRef::<html::Iframe>::new();
     let file_name = StoredValue::new(String::new());
     let topic = state
@@ -314,7 +344,13 @@ pub fn LetterOutput(draft: RwSignal<Option<Template>>) -> impl IntoView {
         logged.set(None);
         skipped_note.set(None);
         leptos::task::spawn_local(async move {
-            let prepared = prepare(state, &template, duplex.get_untracked()).await;
+            let prepared = prepare(
+                state,
+                &template,
+                duplex.get_untracked(),
+                by_postcode.get_untracked(),
+            )
+            .await;
             let Prepared {
                 job,
                 batch,
@@ -353,6 +389,12 @@ pub fn LetterOutput(draft: RwSignal<Option<Template>>) -> impl IntoView {
                         on:change=move |ev| duplex.set(event_target_checked(&ev)) />
                     " " {i18n::t("letters.duplex")}
                 </label>
+                <label class="field-inline">
+                    <input type="checkbox" aria-label=i18n::t("labels.sort_aria")
+                        prop:checked=move || by_postcode.get()
+                        on:change=move |ev| by_postcode.set(event_target_checked(&ev)) />
+                    " " {i18n::t("labels.sort")}
+                </label>
                 <button on:click=generate disabled=move || running() || draft.with(Option::is_none)>{i18n::t("letters.generate")}</button>
             </div>
             {move || match phase.get() {
@@ -385,6 +427,8 @@ pub fn LetterOutput(draft: RwSignal<Option<Template>>) -> impl IntoView {
             }}
             {move || skipped_note.get().map(|t| view! { <p role="status" aria-label=i18n::t("letters.skipped_aria")>{t}</p> })}
             {move || logged.get().map(|t| view! { <p role="status" aria-label=i18n::t("nav.log")>{t}</p> })}
+            {move || by_postcode.get().then(|| view! { <RegionCounts /> })}
+            <LabelOutput by_postcode=by_postcode />
         </div>
     }
 }

@@ -1,9 +1,11 @@
 //! Versand, the manual's workflow: recipients from a source ([`sources`], [`query_builder`]),
 //! the review window ([`review`]), the composer ([`compose`]) with the letter output
-//! ([`letters`]) or "Senden" ([`panel`]) — both prepare their batch through [`queue`], the one
-//! path from the hand-over into the outbox — and the transmit loop ([`transmit`]) that hands
+//! ([`letters`], with labels, envelopes and the postcode sort in [`labels`]) or "Senden"
+//! ([`panel`]) — both prepare their batch through [`queue`], the one path from the hand-over
+//! into the outbox — and the transmit loop ([`transmit`]) that hands
 //! e-mail and SMS to the relay ([`relay_client`]).
 pub(crate) mod compose;
+pub(crate) mod labels;
 pub(crate) mod letters;
 pub(crate) mod panel;
 pub(crate) mod query_builder;

@@ -6,7 +6,7 @@
 use crate::app::engine::Renderer;
 use crate::app::repo;
 use crate::app::state::AppState;
-use crate::domain::outbox::{prepare_batch, Batch, Content, PreparedBatch, Skipped};
+use crate::domain::outbox::{admitted, prepare_batch, Batch, Content, PreparedBatch, Skipped};
 use crate::domain::placeholders::{build_context, ContextInput};
 use crate::domain::review::Handover;
 use crate::domain::template::Template;
@@ -39,22 +39,16 @@ pub(super) struct Prepared {
 }
 
 /// Everything the batch reads, taken at once when it is prepared: the hand-over's persons
-/// and appointments and the practice settings.
+/// (read fresh from the store, so a consent withdrawn in another tab or after the review was
+/// built is seen), their appointments and the practice settings.
 struct Inputs {
     persons: HashMap<PersonId, Person>,
     appointments: HashMap<AppointmentId, Appointment>,
     practice: PracticeSettings,
 }
 
-fn read_inputs(state: AppState, handover: &Handover) -> Inputs {
-    let wanted: std::collections::HashSet<&PersonId> =
-        handover.recipients.iter().map(|r| &r.person_id).collect();
-    let persons = state.persons.with_untracked(|ps| {
-        ps.iter()
-            .filter(|r| wanted.contains(&r.person.id))
-            .map(|r| (r.person.id.clone(), r.person.clone()))
-            .collect()
-    });
+async fn read_inputs(state: AppState, handover: &Handover) -> Result<Inputs, String> {
+    let persons = fresh_persons(handover).await?;
     let wanted: std::collections::HashSet<&AppointmentId> = handover
         .recipients
         .iter()
@@ -66,11 +60,45 @@ fn read_inputs(state: AppState, handover: &Handover) -> Inputs {
             .map(|a| (a.id.clone(), a.clone()))
             .collect()
     });
-    Inputs {
+    Ok(Inputs {
         persons,
         appointments,
         practice: state.settings.get_untracked(),
-    }
+    })
+}
+
+/// The hand-over's persons as stored now (one read transaction).
+async fn fresh_persons(handover: &Handover) -> Result<HashMap<PersonId, Person>, String> {
+    let mut ids: Vec<PersonId> = handover
+        .recipients
+        .iter()
+        .map(|r| r.person_id.clone())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(repo::persons_by_id(&ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.person.id.clone(), r.person))
+        .collect())
+}
+
+/// The persons of the hand-over that may be contacted (through the one consent gate,
+/// `outbox::admitted`, on persons read fresh from the store) and the texts of those left
+/// out — for outputs without a message of their own: address labels and envelopes.
+pub(super) async fn admitted_persons(
+    state: AppState,
+) -> Result<(Vec<Person>, Vec<String>), String> {
+    let handover = state
+        .handover
+        .get_untracked()
+        .ok_or(i18n::t("queue.no_handover"))?;
+    let persons = fresh_persons(&handover).await?;
+    let (ok, skipped) = admitted(&handover, |id| persons.get(id));
+    Ok((
+        ok.into_iter().map(|a| a.person.clone()).collect(),
+        skipped_texts(&skipped),
+    ))
 }
 
 /// Renders the hand-over's messages with `template` and prepares the batch.
@@ -81,7 +109,7 @@ pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prep
         .ok_or(i18n::t("queue.no_handover"))?;
     crate::app::engine::load().await?;
     let now = chrono::Local::now().naive_local();
-    let inputs = read_inputs(state, &handover);
+    let inputs = read_inputs(state, &handover).await?;
     let renderer = Renderer::new(template.language);
     let mut rendered: Vec<Option<Result<Content, String>>> =
         Vec::with_capacity(handover.recipients.len());

@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{parse, record_enum, write, DecodeError, Stored};
 use crate::domain::{
     Channel, ConsentAction, ConsentEvent, ConsentHistory, ConsentSource, Consents, Evidence,
-    Gender, InsuranceKind, Kind, Person, PersonId, PersonRecord, PostalAddress, Purpose,
-    Sensitive,
+    Gender, InsuranceKind, Kind, Person, PersonId, PersonRecord, PostalAddress, Purpose, Sensitive,
 };
 use crate::storage::Result;
 
@@ -292,7 +291,9 @@ impl<C: Into<ConsentHistory>> From<PersonRecordBody<'_, C>> for PersonRecord {
                 mobile: p.mobile.into_owned(),
                 landline: p.landline.into_owned(),
                 tags: p.tags.into_owned(),
-                consents: Consents::from(p.consents.into_iter().map(Into::into).collect::<Vec<_>>()),
+                consents: Consents::from(
+                    p.consents.into_iter().map(Into::into).collect::<Vec<_>>(),
+                ),
                 external_id: p.external_id.map(Cow::into_owned),
             },
             sensitive: Sensitive {

@@ -13,19 +13,27 @@
 //!    transaction — all or nothing.
 
 mod appointments;
+mod calendar;
 mod decode;
 mod mapping;
 pub mod messages;
 mod persons;
+mod sheet;
 mod values;
+pub mod xdt;
 
 pub use appointments::{plan_appointment_import, AppointmentImportOptions, AppointmentPlan};
+pub use calendar::{
+    appointment_id_for_uid, berlin_from_utc, plan_calendar_import, CalendarEvent, CalendarMatch,
+    CalendarMatchedBy, CalendarOptions, CalendarPlan, CalendarSkip, Candidate,
+};
 pub use decode::{decode, Decoded, TextEncoding};
 pub use mapping::{normalize_header, ColumnMapping, Field, ImportKind, Mapping};
 pub use persons::{
     plan_person_import, DuplicateAction, DuplicateMatch, DuplicateReason, ImportOptions,
     ImportPlan, PersonPlanner, SkippedRow,
 };
+pub use sheet::{table_from_sheet, SheetData, SheetError, SheetFormat, SheetRow};
 pub use values::{
     parse_consent_value, parse_date_de, parse_gender, split_full_name, split_postcode_city,
     split_street,
@@ -129,6 +137,43 @@ impl crate::domain::message::UiMessage for ImportError {
     }
 }
 
+/// The kind of an imported file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    /// GDT/BDT ([`xdt`]).
+    Xdt,
+    /// A spreadsheet, read by the engine ([`SheetData`]).
+    Sheet(SheetFormat),
+    /// An iCalendar export of appointments ([`CalendarEvent`]).
+    Calendar,
+}
+
+/// Tells the format from the content where it is unambiguous (xDT's `LLL8000`, a
+/// `BEGIN:VCALENDAR`, a ZIP or OLE container with a spreadsheet name), else from the file
+/// name; everything else is read as CSV.
+pub fn detect_format(name: &str, bytes: &[u8]) -> FileFormat {
+    let lower = name.to_ascii_lowercase();
+    let head: &[u8] = &bytes[..bytes.len().min(64)];
+    let head = head
+        .strip_prefix(b"\xef\xbb\xbf".as_slice())
+        .unwrap_or(head);
+    if xdt::looks_like_xdt(head) {
+        return FileFormat::Xdt;
+    }
+    let text_head = String::from_utf8_lossy(head);
+    if text_head.trim_start().starts_with("BEGIN:VCALENDAR") || lower.ends_with(".ics") {
+        return FileFormat::Calendar;
+    }
+    if let Some(f) = SheetFormat::from_name(&lower) {
+        return FileFormat::Sheet(f);
+    }
+    if lower.ends_with(".gdt") || lower.ends_with(".bdt") {
+        return FileFormat::Xdt;
+    }
+    FileFormat::Csv
+}
+
 /// Refuses files above [`MAX_FILE_BYTES`] before they are read into memory.
 pub fn check_file_size(len: u64) -> Result<(), ImportError> {
     if len == 0 {
@@ -150,15 +195,42 @@ pub struct CsvRow {
     pub line: u64,
     pub number: usize,
     pub record: csv::StringRecord,
+    /// The line of each cell where it differs from `line` (xDT: every field has its own
+    /// line); empty for CSV and spreadsheets.
+    pub cell_lines: Vec<u64>,
 }
 
 impl CsvRow {
     pub fn get(&self, col: usize) -> &str {
         self.record.get(col).unwrap_or("")
     }
+
+    /// The line a finding about column `col` names.
+    pub fn line_of(&self, col: usize) -> u64 {
+        match self.cell_lines.get(col) {
+            Some(&l) if l > 0 => l,
+            _ => self.line,
+        }
+    }
 }
 
-/// A parsed CSV file.
+/// Where a table came from. CSV tables carry their encoding and delimiter in [`CsvTable`];
+/// the other formats say what was read and, for xDT, what was left out.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum TableSource {
+    #[default]
+    Csv,
+    /// GDT/BDT export ([`xdt`]).
+    Xdt(xdt::XdtInfo),
+    /// A spreadsheet sheet ([`SheetData`]).
+    Sheet {
+        format: SheetFormat,
+        sheet: String,
+        sheets: Vec<String>,
+    },
+}
+
+/// A parsed file as a table: CSV, a spreadsheet sheet or the master data of an xDT file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CsvTable {
     pub encoding: TextEncoding,
@@ -166,9 +238,28 @@ pub struct CsvTable {
     pub header_line: u64,
     pub headers: Vec<String>,
     pub rows: Vec<CsvRow>,
+    pub source: TableSource,
 }
 
 impl CsvTable {
+    /// Data of the file that is never imported and not a column of the table (the skipped
+    /// record types and fields of an xDT file), as "6200 Behandlungsdaten (3×)".
+    pub fn not_imported(&self) -> Vec<String> {
+        match &self.source {
+            TableSource::Xdt(info) => info.skipped.iter().map(|s| s.to_string()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The mapping to start from: fixed for xDT (its fields are known), guessed from the
+    /// headers otherwise.
+    pub fn initial_mapping(&self, kind: ImportKind) -> Mapping {
+        match (&self.source, kind) {
+            (TableSource::Xdt(_), ImportKind::Persons) => xdt::mapping(&self.headers),
+            _ => Mapping::auto(&self.headers, kind),
+        }
+    }
+
     /// The first `n` data rows, as strings per header column (for the preview table).
     pub fn preview(&self, n: usize) -> Vec<Vec<String>> {
         self.rows
@@ -328,6 +419,7 @@ pub fn read_table(bytes: &[u8]) -> Result<CsvTable, ImportError> {
                     line,
                     number: rows.len() + 1,
                     record: record.clone(),
+                    cell_lines: Vec::new(),
                 });
             }
         }
@@ -344,6 +436,7 @@ pub fn read_table(bytes: &[u8]) -> Result<CsvTable, ImportError> {
         header_line,
         headers,
         rows,
+        source: TableSource::Csv,
     })
 }
 

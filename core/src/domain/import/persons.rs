@@ -163,7 +163,7 @@ fn read_row(
 ) -> Result<Imported, Vec<RowIssue>> {
     let mut errors = Vec::new();
     let issue = |col: usize, message: Msg| RowIssue {
-        line: row.line,
+        line: row.line_of(col),
         row: row.number,
         column: Some(mapping.columns[col].header.clone()),
         message,
@@ -585,7 +585,11 @@ impl<'a> PersonPlanner<'a> {
             existing,
             options,
             plan: ImportPlan {
-                treatment_columns: mapping.treatment_columns(),
+                treatment_columns: mapping
+                    .treatment_columns()
+                    .into_iter()
+                    .chain(table.not_imported())
+                    .collect(),
                 rows_total: table.rows.len(),
                 ..Default::default()
             },

@@ -984,3 +984,36 @@ fn crlf_line_numbers_match_lf() {
         assert_eq!(lines, want, "{}", String::from_utf8_lossy(text));
     }
 }
+
+#[test]
+fn file_formats_are_detected_from_content_then_name() {
+    let gdt = xdt::line("8000", b"6301");
+    let cases: &[(&str, &[u8], FileFormat)] = &[
+        ("export.txt", &gdt, FileFormat::Xdt),
+        ("PATIENT.GDT", b"garbage", FileFormat::Xdt),
+        ("daten.bdt", b"", FileFormat::Xdt),
+        ("kalender.ics", b"", FileFormat::Calendar),
+        (
+            "export.txt",
+            b"BEGIN:VCALENDAR\r\nVERSION:2.0",
+            FileFormat::Calendar,
+        ),
+        (
+            "\u{feff}x.txt",
+            b"\xef\xbb\xbfBEGIN:VCALENDAR",
+            FileFormat::Calendar,
+        ),
+        (
+            "Liste.XLSX",
+            b"PK\x03\x04",
+            FileFormat::Sheet(SheetFormat::Xlsx),
+        ),
+        ("liste.xls", b"", FileFormat::Sheet(SheetFormat::Xls)),
+        ("liste.ods", b"", FileFormat::Sheet(SheetFormat::Ods)),
+        ("liste.csv", b"Name;Vorname", FileFormat::Csv),
+        ("liste", b"Name;Vorname", FileFormat::Csv),
+    ];
+    for &(name, bytes, want) in cases {
+        assert_eq!(detect_format(name, bytes), want, "{name}");
+    }
+}

@@ -48,7 +48,9 @@ pub use batch::{cancel_batch, queue_batch, Batch, BatchCounts, QueueItem};
 pub use consent::{consent_basis, ConsentBasis};
 pub use optout::{apply_opt_outs, OptOutNotice, OptOutScope};
 pub use plan::{chunks_to_transmit, plan, ResumePlan};
-pub use prepare::{prepare_batch, PreparedBatch, PreparedItem, SkipReason, Skipped};
+pub use prepare::{
+    admit, admitted, prepare_batch, Admitted, PreparedBatch, PreparedItem, SkipReason, Skipped,
+};
 pub use report::{apply_reports, ApplySummary, RelayReport, RelayState, ReportOutcome};
 pub use retry::{retry_failed, retry_id, split_retry_id, RetryOutcome};
 pub use state::{

@@ -16,10 +16,10 @@
 use chrono::NaiveDate;
 
 use super::{consent_basis, Content, QueueItem};
+use crate::domain::address::address_block;
 use crate::domain::address::address_problems;
 use crate::domain::model::{Channel, ConsentStatus, Person, PersonId};
 use crate::domain::review::{contact_of, Handover, Unreachable};
-use crate::domain::address::address_block;
 
 /// Why a handed-over recipient is not queued.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +119,83 @@ fn recipient_name(channel: Channel, p: &Person) -> String {
     }
 }
 
+/// A handed-over recipient that may be contacted: the person, read at the moment of
+/// consequence, with the consent basis, the address and the name the message carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admitted<'p> {
+    pub index: usize,
+    pub person: &'p Person,
+    pub name: String,
+    pub address: String,
+    pub consent: super::ConsentBasis,
+}
+
+/// The one consent gate: whether `handover.recipients[index]` may be contacted on the
+/// hand-over's channel for its purpose. Checks in this order: the person exists, a consent
+/// basis (active consent or an override logged in the review), reachable on the channel.
+pub fn admit<'p>(
+    handover: &Handover,
+    index: usize,
+    persons: &impl Fn(&PersonId) -> Option<&'p Person>,
+) -> Result<Admitted<'p>, Skipped> {
+    let r = &handover.recipients[index];
+    let Some(person) = persons(&r.person_id) else {
+        return Err(Skipped {
+            index,
+            person_id: r.person_id.clone(),
+            name: r.person_id.0.clone(),
+            reason: SkipReason::UnknownPerson,
+        });
+    };
+    let name = recipient_name(handover.channel, person);
+    let skip = |reason| Skipped {
+        index,
+        person_id: person.id.clone(),
+        name: name.clone(),
+        reason,
+    };
+    let Some(consent) = consent_basis(
+        person,
+        r.appointment_id.as_ref(),
+        handover.channel,
+        handover.purpose,
+        &handover.overrides,
+    ) else {
+        let reason = match person.consents.status(handover.channel, handover.purpose) {
+            ConsentStatus::Withdrawn { withdrawn_at, .. } => {
+                SkipReason::ConsentWithdrawn { at: withdrawn_at }
+            }
+            _ => SkipReason::NoConsent,
+        };
+        return Err(skip(reason));
+    };
+    let address =
+        address_of(handover.channel, person).map_err(|why| skip(SkipReason::Unreachable(why)))?;
+    Ok(Admitted {
+        index,
+        person,
+        name,
+        address,
+        consent,
+    })
+}
+
+/// Every handed-over recipient that passes [`admit`] (in hand-over order), and who does not
+/// and why — for outputs without a message of their own (address labels, envelopes).
+pub fn admitted<'p>(
+    handover: &Handover,
+    persons: impl Fn(&PersonId) -> Option<&'p Person>,
+) -> (Vec<Admitted<'p>>, Vec<Skipped>) {
+    let (mut ok, mut skipped) = (Vec::new(), Vec::new());
+    for index in 0..handover.recipients.len() {
+        match admit(handover, index, &persons) {
+            Ok(a) => ok.push(a),
+            Err(s) => skipped.push(s),
+        }
+    }
+    (ok, skipped)
+}
+
 /// Prepares a batch from the hand-over of the review, for every channel alike.
 ///
 /// - `persons` finds a person by id (the caller passes what it read for this batch);
@@ -126,7 +203,7 @@ fn recipient_name(channel: Channel, p: &Person) -> String {
 ///   not rendered, e.g. because the person is gone), or the renderer's error;
 /// - `new_id` makes the message ids (UUIDs; the domain makes no random numbers).
 ///
-/// Checks in this order: person exists, consent basis, reachable, rendered and not empty.
+/// Checks [`admit`] first, then that the message was rendered and is not empty.
 pub fn prepare_batch<'p>(
     handover: &Handover,
     persons: impl Fn(&PersonId) -> Option<&'p Person>,
@@ -134,45 +211,19 @@ pub fn prepare_batch<'p>(
     mut new_id: impl FnMut() -> String,
 ) -> PreparedBatch {
     let mut out = PreparedBatch::default();
-    for (index, r) in handover.recipients.iter().enumerate() {
-        let Some(person) = persons(&r.person_id) else {
-            out.skipped.push(Skipped {
-                index,
-                person_id: r.person_id.clone(),
-                name: r.person_id.0.clone(),
-                reason: SkipReason::UnknownPerson,
-            });
-            continue;
-        };
-        let name = recipient_name(handover.channel, person);
-        let skip = |reason| Skipped {
-            index,
-            person_id: person.id.clone(),
-            name: name.clone(),
-            reason,
-        };
-        let Some(consent) = consent_basis(
-            person,
-            r.appointment_id.as_ref(),
-            handover.channel,
-            handover.purpose,
-            &handover.overrides,
-        ) else {
-            let reason = match person.consents.status(handover.channel, handover.purpose) {
-                ConsentStatus::Withdrawn { withdrawn_at, .. } => {
-                    SkipReason::ConsentWithdrawn { at: withdrawn_at }
-                }
-                _ => SkipReason::NoConsent,
-            };
-            out.skipped.push(skip(reason));
-            continue;
-        };
-        let address = match address_of(handover.channel, person) {
+    for index in 0..handover.recipients.len() {
+        let a = match admit(handover, index, &persons) {
             Ok(a) => a,
-            Err(why) => {
-                out.skipped.push(skip(SkipReason::Unreachable(why)));
+            Err(s) => {
+                out.skipped.push(s);
                 continue;
             }
+        };
+        let skip = |reason| Skipped {
+            index,
+            person_id: a.person.id.clone(),
+            name: a.name.clone(),
+            reason,
         };
         let content = match rendered.get(index) {
             Some(Some(Ok(c))) if !c.text.trim().is_empty() => c.clone(),
@@ -193,12 +244,12 @@ pub fn prepare_batch<'p>(
             index,
             item: QueueItem {
                 id: new_id(),
-                person_id: person.id.clone(),
-                appointment_id: r.appointment_id.clone(),
-                recipient_name: name,
-                address,
+                person_id: a.person.id.clone(),
+                appointment_id: handover.recipients[index].appointment_id.clone(),
+                recipient_name: a.name,
+                address: a.address,
                 content,
-                consent,
+                consent: a.consent,
             },
         });
     }

@@ -2,12 +2,12 @@
 //! who is skipped and why.
 
 use super::*;
+use crate::domain::address::address_block;
 use crate::domain::model::{
     AppointmentId, Channel, ConsentSource, Evidence, Gender, Person, PersonId, PostalAddress,
     Purpose,
 };
 use crate::domain::review::{ConsentOverride, Contact, Handover, HandoverRecipient, Unreachable};
-use crate::domain::address::address_block;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::BTreeMap;
 

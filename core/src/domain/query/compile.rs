@@ -278,7 +278,6 @@ impl CompiledQuery {
         )
     }
 
-
     /// Whether the query has a recall condition, which needs a context with visits.
     pub fn needs_appointments(&self) -> bool {
         self.conditions

@@ -1,8 +1,8 @@
 use super::*;
-use crate::domain::model::*;
-use crate::domain::search::folded_eq;
 use crate::domain::demo::generate_large as generate;
+use crate::domain::model::*;
 use crate::domain::rng::Rng;
+use crate::domain::search::folded_eq;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
