@@ -128,7 +128,7 @@ async fn one_ui_module_and_engine_and_pdf_worker_only_on_first_use() {
     s.click_button("Alle auswählen").await;
     s.click_button("Aktion").await;
     s.select_by_label("Zweck", "Geburtstag").await;
-    s.click_button("Brief senden …").await;
+    s.click_button("Serienbrief erstellen …").await;
     let counts = s.wait_status_matching("übernommen").await;
     assert!(support::numbers(&counts)[3] >= 1, "{counts}");
     s.click_button("Übernahme").await;

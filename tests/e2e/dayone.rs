@@ -204,7 +204,7 @@ async fn labels_and_envelopes_from_the_selection() {
     s.click_button("Alle auswählen").await;
     s.click_button("Aktion").await;
     s.select_by_label("Zweck", "Geburtstag").await;
-    s.click_button("Brief senden …").await;
+    s.click_button("Serienbrief erstellen …").await;
     let counts = s.wait_status_matching("übernommen").await;
     let n = support::numbers(&counts)[3];
     assert!(n >= 2, "{counts}");

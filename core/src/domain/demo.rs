@@ -1205,7 +1205,9 @@ fn apply_messy_cases(persons: &mut [PersonRecord], seed: u64, today: NaiveDate) 
 /// A weekday-aware day schedule: (opening, closing) in hours, or `None` when closed.
 fn opening_hours(day: NaiveDate, tomorrow: NaiveDate) -> Option<(u32, u32, usize)> {
     match day.weekday() {
-        Weekday::Sun if day == tomorrow => Some((10, 13, 1)), // a Sunday course
+        // A course day when tomorrow is a Sunday: a demo on a Saturday still has reminders
+        // to send for tomorrow.
+        Weekday::Sun if day == tomorrow => Some((9, 15, 3)),
         Weekday::Sun => None,
         Weekday::Sat => Some((9, 13, 2)),
         Weekday::Fri => Some((8, 15, THERAPISTS.len())),
@@ -1500,13 +1502,18 @@ mod tests {
             .appointments
             .iter()
             .any(|a| a.day() < t && a.status == AppointmentStatus::Done));
-        // Tomorrow is a Sunday: still something to remind about.
-        let sat = date(2026, 11, 28);
-        let d = generate(11, sat);
-        assert!(d
-            .appointments
-            .iter()
-            .any(|a| a.day() == sat + Duration::days(1)));
+        // Whatever the weekday (tomorrow a Saturday or a Sunday too), tomorrow has enough
+        // appointments to remind about.
+        for offset in 0..7 {
+            let day = date(2026, 11, 23) + Duration::days(offset);
+            let d = generate(11, day);
+            let n = d
+                .appointments
+                .iter()
+                .filter(|a| a.day() == day + Duration::days(1))
+                .count();
+            assert!(n >= 5, "{day}: tomorrow has {n}");
+        }
     }
 
     #[test]
