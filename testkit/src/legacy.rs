@@ -38,7 +38,7 @@ pub fn person_row_v1(p: &PersonRecord) -> JsValue {
         bday: keys::birthday_key(p),
         kind: p.person.kind.key(),
         tags,
-        json: praxisbote::storage::records::person::encode(p)
+        json: praxisbote::storage::records::person::encode_v1(p)
             .expect("encodable")
             .body,
     };

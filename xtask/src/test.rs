@@ -101,13 +101,15 @@ pub fn run(args: &[String]) -> Result<()> {
         step(
             &mut report,
             "native tests",
-            cargo().args(["test", "--workspace"]),
+            cargo().args(["test", "--workspace", "--no-fail-fast"]),
         );
     }
     if wanted("wasm") {
         let mut c = cargo();
+        // Every test binary runs even when one fails (a failure must not hide others).
         c.args([
             "test",
+            "--no-fail-fast",
             "-p",
             "praxisbote",
             "--target",

@@ -249,8 +249,6 @@ fn start_job(
     items: Vec<QueueItem>,
     phase: RwSignal<Phase>,
     logged: RwSignal<Option<String>>,
-    file_name: StoredValue<String>,
-    topic: &'static str,
 ) {
     let json = match serde_json::to_string(&job) {
         Ok(j) => j,
@@ -259,7 +257,6 @@ fn start_job(
             return;
         }
     };
-    file_name.set_value(download_name(topic, job.created.date()));
     let total = job.letters.len() as u32;
     let letters = job.letters.len();
     if let Err(e) = worker() {
@@ -369,7 +366,8 @@ pub fn LetterOutput(draft: RwSignal<Option<Template>>) -> impl IntoView {
                     &[("n", &skipped.len()), ("list", &skipped.join("; "))],
                 )));
             }
-            start_job(state, job, batch, items, phase, logged, file_name, topic);
+            file_name.set_value(download_name(topic, job.created.date()));
+            start_job(state, job, batch, items, phase, logged);
         });
     };
     let cancel = move |_| post(&message("cancel", &[]));

@@ -306,6 +306,54 @@ impl<C: Into<ConsentHistory>> From<PersonRecordBody<'_, C>> for PersonRecord {
     }
 }
 
+/// A cell in the version-1 shape: its current grant and the withdrawal after it (`None`
+/// for a cell without a grant, which version 1 could not hold).
+fn consent_v1(h: &ConsentHistory) -> Option<ConsentV1> {
+    let status = h.status();
+    let grant = status.grant()?;
+    let withdrawn_source = match status {
+        crate::domain::ConsentStatus::Withdrawn {
+            source: ConsentSource::UnsubscribeLink,
+            ..
+        } => Some(WithdrawalSourceV1::UnsubscribeLink),
+        crate::domain::ConsentStatus::Withdrawn { .. } => Some(WithdrawalSourceV1::Practice),
+        _ => None,
+    };
+    Some(ConsentV1 {
+        channel: h.channel.into(),
+        purpose: h.purpose.into(),
+        given_at: grant.given_at,
+        evidence: grant.evidence.into(),
+        withdrawn_at: status.withdrawn_at(),
+        withdrawn_source,
+    })
+}
+
+/// A person in the version-1 shape, as schemas 1–2 stored it: only for tests that write
+/// old databases (lossy: a consent history keeps its current grant and withdrawal).
+pub fn encode_v1(r: &PersonRecord) -> Result<Stored> {
+    let v2 = PersonRecordV2::from(r);
+    let v1 = PersonRecordV1 {
+        person: PersonBody {
+            id: v2.person.id,
+            kind: v2.person.kind,
+            title: v2.person.title,
+            first_name: v2.person.first_name,
+            last_name: v2.person.last_name,
+            gender: v2.person.gender,
+            address: v2.person.address,
+            email: v2.person.email,
+            mobile: v2.person.mobile,
+            landline: v2.person.landline,
+            tags: v2.person.tags,
+            consents: r.person.consents.cells().iter().filter_map(consent_v1).collect(),
+            external_id: v2.person.external_id,
+        },
+        sensitive: v2.sensitive,
+    };
+    write(&r.person.id.0, 1, &v1)
+}
+
 /// The stored form of a person (current version).
 pub fn encode(r: &PersonRecord) -> Result<Stored> {
     write(&r.person.id.0, VERSION, &PersonRecordV2::from(r))

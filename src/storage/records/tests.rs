@@ -54,6 +54,13 @@ fn legacy_rows_read_as_version_1() {
             ),
         ]
     );
+    // The version-1 encoder (for tests of old databases) gives the legacy shape back.
+    let old = person::encode_v1(&p).unwrap();
+    assert_eq!(old.v, 1);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&old.body).unwrap(),
+        serde_json::from_str::<serde_json::Value>(LEGACY_PERSON).unwrap()
+    );
     // Re-encoding writes version 2 (consent events), which reads back as the same record.
     let again = person::encode(&p).unwrap();
     assert_eq!(again.v, 2);
