@@ -464,14 +464,18 @@ async fn person_changed_in_another_tab_makes_the_open_review_stale_and_stops_the
     s.switch_to(&tab_a).await;
 
     // Tab A: the notice, the marked row (still as it was shown), no hand-over.
-    s.wait_text("Daten geändert — Überprüfung aktualisieren").await;
+    s.wait_text("Daten geändert — Überprüfung aktualisieren")
+        .await;
     let r = wait_row(&s, &name, "marked as changed", |r| {
         r["note"].as_str().unwrap_or("").contains("Daten geändert")
     })
     .await;
     assert_eq!(r["allowed"], "NEIN", "{r}");
     assert_eq!(r["checked"], false, "{r}");
-    assert!(handover_disabled(&s).await, "a stale review can be handed over");
+    assert!(
+        handover_disabled(&s).await,
+        "a stale review can be handed over"
+    );
     s.script(
         "[...document.querySelectorAll('button')]\
          .find(b => b.textContent.trim() === 'Übernahme').click();",

@@ -1299,7 +1299,6 @@ mod tests {
         assert_eq!(handed(&mut r, &same).overrides.len(), 1);
     }
 
-
     /// Issue #14 item 2: a review whose persons changed since its rows were computed says so
     /// and cannot be handed over until it is refreshed; changes a row does not show do not
     /// count; the check at the hand-over sees a change that was not noted before.

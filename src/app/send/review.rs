@@ -91,7 +91,10 @@ pub fn ReviewPage() -> impl IntoView {
 
     // "Überprüfung aktualisieren": the rows from the persons as stored now.
     let refresh = move |_| {
-        let Some(ids) = state.review.with_untracked(|r| r.as_ref().map(Review::person_ids)) else {
+        let Some(ids) = state
+            .review
+            .with_untracked(|r| r.as_ref().map(Review::person_ids))
+        else {
             return;
         };
         busy.set(true);
@@ -158,7 +161,10 @@ pub fn ReviewPage() -> impl IntoView {
     };
     // "Übernahme": only from a review that matches the persons as stored at this moment.
     let handover = move |_| {
-        let Some(ids) = state.review.with_untracked(|r| r.as_ref().map(Review::person_ids)) else {
+        let Some(ids) = state
+            .review
+            .with_untracked(|r| r.as_ref().map(Review::person_ids))
+        else {
             return;
         };
         busy.set(true);
