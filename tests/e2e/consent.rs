@@ -47,7 +47,7 @@ async fn letter_recall_review(s: &Session) -> (usize, serde_json::Value) {
     s.open("#/versand").await;
     s.wait_text("Demodaten").await;
     let counts = s
-        .take_over_all("Patienten", "Recall", "Brief senden …")
+        .take_over_all("Patienten", "Recall", "Serienbrief erstellen …")
         .await;
     (support::numbers(&counts)[3], reachable_nein_row(s).await)
 }
