@@ -228,7 +228,7 @@ pub fn ReviewPage() -> impl IntoView {
                     ("consented", &c.consented), ("included", &c.included)])).unwrap_or_default()}</span>
                 <button class="secondary" on:click=remove_without_consent>{t("review.only_with_consent")}</button>
                 <button class="secondary" on:click=move |_| state.go(Page::Send)>{t("review.back")}</button>
-                <button on:click=handover disabled=move || stale.get() > 0 || busy.get()>{t("review.handover")}</button>
+                <button on:click=handover disabled=move || { stale.get() > 0 || busy.get() }>{t("review.handover")}</button>
             </div>
             <Show when=move || { stale.get() > 0 }>
                 <div class="banner" role="alert">
