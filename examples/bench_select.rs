@@ -222,13 +222,19 @@ fn main() {
         review.reset();
         review.remove_all_without_consent();
         let c = review.counts();
-        (c, review.handover().recipients.len())
+        let handed = review
+            .handover(|id| map.get(id).copied())
+            .map_or(0, |h| h.recipients.len());
+        (c, handed)
     });
+    let handed = review
+        .handover(|id| map.get(id).copied())
+        .map_or(0, |h| h.recipients.len());
     row(
-        "reset + remove without consent + counts + hand-over",
+        "reset + remove without consent + counts + hand-over (checked against the persons)",
         runs,
         (med, min, cpu),
-        &format!("{} handed over", review.handover().recipients.len()),
+        &format!("{handed} handed over"),
     );
     let appt_recipients: Vec<Recipient> = appts
         .iter()

@@ -95,12 +95,13 @@ pub fn reason(row: &ReviewRow) -> Option<String> {
     row.unreachable.as_ref().map(unreachable)
 }
 
-/// Why a change of the include flag was refused.
+/// Why a change of the include flag or the hand-over was refused.
 pub fn error(e: &ReviewError) -> &'static str {
     match e {
         ReviewError::NoSuchRow => t("review.error.no_such_row"),
         ReviewError::Unreachable => t("review.error.unreachable"),
         ReviewError::NeedsConsentOverride => t("review.error.needs_consent_override"),
         ReviewError::EmptyReason => t("review.error.empty_reason"),
+        ReviewError::Stale => t("review.error.stale"),
     }
 }

@@ -1,7 +1,8 @@
 //! Consent end to end: the history in the person form (a grant asks for the evidence, no
 //! default), the "Einwilligungsnachweis" export, the review's include box and override path,
-//! the link from a NEIN row to the person's form, and the one consent path of letters (a
-//! consent withdrawn after the hand-over is not printed).
+//! the link from a NEIN row to the person's form, the one consent path of letters (a
+//! consent withdrawn after the hand-over, in this tab or another, is not printed), and a
+//! review whose persons change in another tab (it says so; no stale hand-over).
 
 use crate::support::{self, Session};
 use std::path::{Path, PathBuf};
@@ -100,6 +101,84 @@ async fn go(s: &Session, hash: &str) {
         serde_json::json!(hash)
     ))
     .await;
+}
+
+/// The consent cell of recall letters in the person form.
+const LETTER_RECALL: &str = "Brief – Recall";
+
+/// In the open person form: records a written consent to recall letters and saves.
+async fn grant_letter_recall(s: &Session) {
+    s.wait_text("Einwilligungen").await;
+    assert_eq!(
+        s.text_by_label(&format!("Einwilligung {LETTER_RECALL}"))
+            .await,
+        "NEIN"
+    );
+    s.click_button(&format!("Einwilligung erfassen: {LETTER_RECALL}"))
+        .await;
+    s.select_by_label("Nachweis der Einwilligung", "schriftlich")
+        .await;
+    s.click_button("Erfassen").await;
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+}
+
+/// In the open person form: records the withdrawal of the recall-letter consent and saves.
+async fn withdraw_letter_recall(s: &Session) {
+    s.wait_text("Einwilligungen").await;
+    s.click_button(&format!("Widerruf erfassen: {LETTER_RECALL}"))
+        .await;
+    s.click_button("Erfassen").await;
+    assert_eq!(
+        s.text_by_label(&format!("Einwilligung {LETTER_RECALL}"))
+            .await,
+        "NEIN"
+    );
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+}
+
+/// The NEIN row's link to the person's form.
+fn person_link(row: &serde_json::Value) -> String {
+    let href = row["href"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a NEIN row links to the person: {row}"))
+        .to_string();
+    assert!(href.starts_with("#/person/"), "{href}");
+    href
+}
+
+/// In the review: follows the NEIN row of `name` to the form, grants the recall-letter
+/// consent there and comes back; the row is JA and included, the hand-over has
+/// `included + 1` recipients.
+async fn grant_in_form_and_hand_over(s: &Session, name: &str, included: usize) {
+    s.click_link(name).await;
+    grant_letter_recall(s).await;
+    s.script("history.back();").await;
+    let r = wait_row(s, name, "JA and included", |r| {
+        r["allowed"] == "JA" && r["checked"] == true
+    })
+    .await;
+    assert!(r["href"].is_null(), "a JA row needs no link: {r}");
+    wait_included(s, included + 1).await;
+    s.click_button("Übernahme").await;
+    s.wait_text(&format!("{} Empfänger", included + 1)).await;
+}
+
+/// "PDF erzeugen" of the handed-over recall letters: `printed` letters, and `name` is left
+/// out because the consent was withdrawn.
+async fn print_without(s: &Session, printed: usize, name: &str) {
+    go(s, "#/versand/vorlage").await;
+    s.click_button("PDF erzeugen").await;
+    let result = s.wait_status_matching("PDF fertig").await;
+    assert_eq!(support::numbers(&result)[0], printed, "{result}");
+    let left_out = s.text_by_label("Nicht aufgenommen").await;
+    assert!(
+        left_out.contains(name) && left_out.contains("widerrufen"),
+        "{left_out}"
+    );
+    let logged = s.wait_status_matching("gedruckt").await;
+    assert!(logged.contains(&format!("{printed} Briefe")), "{logged}");
 }
 
 async fn wait_download(dir: &Path, prefix: &str) -> PathBuf {
@@ -327,59 +406,109 @@ async fn nein_row_links_to_the_form_and_a_withdrawal_after_handover_is_not_print
     let s = Session::start().await;
     let (included, row) = letter_recall_review(&s).await;
     let name = row["name"].as_str().unwrap().to_string();
-    let href = row["href"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a NEIN row links to the person: {row}"))
-        .to_string();
-    assert!(href.starts_with("#/person/"), "{href}");
-    let cell = "Brief – Recall";
+    let href = person_link(&row);
+    grant_in_form_and_hand_over(&s, &name, included).await;
 
-    // Grant the consent in the person's form.
-    s.click_link(&name).await;
-    s.wait_text("Einwilligungen").await;
-    assert_eq!(
-        s.text_by_label(&format!("Einwilligung {cell}")).await,
-        "NEIN"
+    // Withdrawn after the hand-over (the review is a snapshot; the print is not).
+    go(&s, &href).await;
+    withdraw_letter_recall(&s).await;
+    print_without(&s, included, &name).await;
+}
+
+/// Issue #14 item 3: the consent is withdrawn in ANOTHER tab (a second window of the same
+/// browser profile) between the hand-over and "PDF erzeugen": the PDF leaves that person
+/// out and says why — the batch reads its persons from the store, not from this tab's copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawal_in_another_tab_after_handover_is_not_printed() {
+    let s = Session::start().await;
+    let (included, row) = letter_recall_review(&s).await;
+    let name = row["name"].as_str().unwrap().to_string();
+    let href = person_link(&row);
+    grant_in_form_and_hand_over(&s, &name, included).await;
+
+    // Tab B withdraws; tab A prints straight away.
+    let (_tab_b, tab_a) = s.new_window().await;
+    s.open(&href).await;
+    withdraw_letter_recall(&s).await;
+    s.switch_to(&tab_a).await;
+    print_without(&s, included, &name).await;
+}
+
+/// Whether the "Übernahme" button is disabled.
+async fn handover_disabled(s: &Session) -> bool {
+    s.script(
+        "return [...document.querySelectorAll('button')]\
+         .find(b => b.textContent.trim() === 'Übernahme').disabled;",
+    )
+    .await
+    .as_bool()
+    .expect("the Übernahme button")
+}
+
+/// Issue #14 item 2: a person of an open review is changed in another tab (a consent
+/// granted there). The review does not change under the user's eyes: it says "Daten
+/// geändert — Überprüfung aktualisieren", marks the row, and cannot be handed over; after
+/// "Überprüfung aktualisieren" the row shows the change and the hand-over includes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn person_changed_in_another_tab_makes_the_open_review_stale_and_stops_the_handover() {
+    let s = Session::start().await;
+    let (included, row) = letter_recall_review(&s).await;
+    let name = row["name"].as_str().unwrap().to_string();
+    let href = person_link(&row);
+    assert!(!handover_disabled(&s).await);
+
+    // Tab B grants the consent of that NEIN row's person.
+    let (_tab_b, tab_a) = s.new_window().await;
+    s.open(&href).await;
+    grant_letter_recall(&s).await;
+    s.switch_to(&tab_a).await;
+
+    // Tab A: the notice, the marked row (still as it was shown), no hand-over.
+    s.wait_text("Daten geändert — Überprüfung aktualisieren")
+        .await;
+    let r = wait_row(&s, &name, "marked as changed", |r| {
+        r["note"].as_str().unwrap_or("").contains("Daten geändert")
+    })
+    .await;
+    assert_eq!(r["allowed"], "NEIN", "{r}");
+    assert_eq!(r["checked"], false, "{r}");
+    assert!(
+        handover_disabled(&s).await,
+        "a stale review can be handed over"
     );
-    s.click_button(&format!("Einwilligung erfassen: {cell}"))
-        .await;
-    s.select_by_label("Nachweis der Einwilligung", "schriftlich")
-        .await;
-    s.click_button("Erfassen").await;
-    s.click_button("Speichern").await;
-    s.wait_status_matching("Gespeichert").await;
+    s.script(
+        "[...document.querySelectorAll('button')]\
+         .find(b => b.textContent.trim() === 'Übernahme').click();",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        s.current_url().await.contains("#/versand/pruefen"),
+        "left the stale review: {}",
+        s.current_url().await
+    );
+    assert_eq!(included_count(&s).await, included);
 
-    // Back in the review: that row is JA and included now.
-    s.script("history.back();").await;
+    // Refreshed: the row is JA and included, the notice is gone, the hand-over has it.
+    s.click_button("Überprüfung aktualisieren").await;
+    s.wait_status_matching("Überprüfung aktualisiert").await;
     let r = wait_row(&s, &name, "JA and included", |r| {
         r["allowed"] == "JA" && r["checked"] == true
     })
     .await;
-    assert!(r["href"].is_null(), "a JA row needs no link: {r}");
+    assert!(
+        !r["note"].as_str().unwrap_or("").contains("Daten geändert"),
+        "{r}"
+    );
     wait_included(&s, included + 1).await;
+    let notice = s
+        .script(
+            "return [...document.querySelectorAll('[role=alert]')]\
+             .some(e => e.textContent.includes('Daten geändert'));",
+        )
+        .await;
+    assert_eq!(notice, serde_json::json!(false), "the notice stays");
+    assert!(!handover_disabled(&s).await);
     s.click_button("Übernahme").await;
     s.wait_text(&format!("{} Empfänger", included + 1)).await;
-
-    // Withdrawn after the hand-over (the review is a snapshot; the print is not).
-    go(&s, &href).await;
-    s.wait_text("Einwilligungen").await;
-    s.click_button(&format!("Widerruf erfassen: {cell}")).await;
-    s.click_button("Erfassen").await;
-    assert_eq!(
-        s.text_by_label(&format!("Einwilligung {cell}")).await,
-        "NEIN"
-    );
-    s.click_button("Speichern").await;
-    s.wait_status_matching("Gespeichert").await;
-    go(&s, "#/versand/vorlage").await;
-    s.click_button("PDF erzeugen").await;
-    let result = s.wait_status_matching("PDF fertig").await;
-    assert_eq!(support::numbers(&result)[0], included, "{result}");
-    let left_out = s.text_by_label("Nicht aufgenommen").await;
-    assert!(
-        left_out.contains(&name) && left_out.contains("widerrufen"),
-        "{left_out}"
-    );
-    let logged = s.wait_status_matching("gedruckt").await;
-    assert!(logged.contains(&format!("{included} Briefe")), "{logged}");
 }

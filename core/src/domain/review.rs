@@ -19,6 +19,11 @@
 //!   consent whose evidence is neither "Double-Opt-in" nor "schriftlich".
 //! - [`Review::refresh`] recomputes the rows from the persons as they are now (after an edit
 //!   in the person form) and keeps the user's decisions where they still hold.
+//! - A review is *stale* when a row no longer shows what its person gives now (another tab or
+//!   a background pull changed it while the review was open): [`Review::note_changes`] marks
+//!   those rows, and until [`Review::refresh`] recomputes them, the review cannot be handed
+//!   over. [`Review::handover`] itself compares every row with the persons as the caller
+//!   read them at that moment (from the store), so a change not yet seen also stops it.
 
 use std::collections::BTreeMap;
 
@@ -207,6 +212,18 @@ pub struct ReviewRow {
 }
 
 impl ReviewRow {
+    /// Whether both rows show the same data (everything computed from the persons, not the
+    /// user's decisions).
+    fn same_data(&self, other: &ReviewRow) -> bool {
+        self.recipient == other.recipient
+            && self.name == other.name
+            && self.contact == other.contact
+            && self.unreachable == other.unreachable
+            && self.consent == other.consent
+            && self.flags == other.flags
+            && self.contact_key == other.contact_key
+    }
+
     pub fn is_reachable(&self) -> bool {
         self.unreachable.is_none()
     }
@@ -243,6 +260,8 @@ pub enum ReviewError {
     /// No consent: use [`Review::include_without_consent`] with a reason.
     NeedsConsentOverride,
     EmptyReason,
+    /// Persons of the review changed since its rows were computed: refresh it first.
+    Stale,
 }
 
 impl ReviewError {
@@ -254,6 +273,9 @@ impl ReviewError {
                 "Keine Einwilligung: Aufnahme nur mit Bestätigung und Begründung"
             }
             ReviewError::EmptyReason => "Bitte eine Begründung angeben",
+            ReviewError::Stale => {
+                "Daten geändert — Überprüfung aktualisieren, bevor sie übernommen wird"
+            }
         }
     }
 }
@@ -308,6 +330,9 @@ pub struct Review {
     /// Private so that the include rules cannot be bypassed; read with [`Review::rows`].
     rows: Vec<ReviewRow>,
     overrides: BTreeMap<usize, ConsentOverride>,
+    /// Rows known to differ from their persons as they are now (ascending); empty when the
+    /// review is current.
+    stale: Vec<usize>,
 }
 
 /// SMS contact: the first SMS-capable number of the `mobile` then the `landline` field.
@@ -453,6 +478,7 @@ impl Review {
             purpose,
             rows,
             overrides: BTreeMap::new(),
+            stale: Vec::new(),
         }
     }
 
@@ -484,9 +510,11 @@ impl Review {
     ///   when reachable and consented.
     ///
     /// Returns the indices of the rows whose content or inclusion changed.
+    ///
+    /// The review is current afterwards ([`Review::is_stale`] is false).
     pub fn refresh<'p>(&mut self, lookup: impl Fn(&PersonId) -> Option<&'p Person>) -> Vec<usize> {
-        let recipients: Vec<Recipient> = self.rows.iter().map(|r| r.recipient.clone()).collect();
-        let fresh = Review::build(self.channel, self.purpose, &recipients, lookup);
+        let fresh = self.rebuilt(lookup);
+        self.stale.clear();
         let mut changed = Vec::new();
         for (i, (old, mut new)) in std::mem::take(&mut self.rows)
             .into_iter()
@@ -621,8 +649,75 @@ impl Review {
         self.overrides.values().cloned().collect()
     }
 
-    /// "Übernahme": the included recipients (with their appointments) in row order.
-    pub fn handover(&self) -> Handover {
+    /// The review's rows computed again from the persons as `lookup` finds them now.
+    fn rebuilt<'p>(&self, lookup: impl Fn(&PersonId) -> Option<&'p Person>) -> Review {
+        let recipients: Vec<Recipient> = self.rows.iter().map(|r| r.recipient.clone()).collect();
+        Review::build(self.channel, self.purpose, &recipients, lookup)
+    }
+
+    /// The persons of the review, sorted, each once (to read them fresh from the store).
+    pub fn person_ids(&self) -> Vec<PersonId> {
+        let mut ids: Vec<PersonId> = self
+            .rows
+            .iter()
+            .map(|r| r.recipient.person_id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The rows that no longer show what their persons, as `lookup` finds them now, give
+    /// (contact, reachability, consent, name, flags — not the user's decisions). Changes a
+    /// row does not show (e.g. a birth date) do not count.
+    pub fn changed_rows<'p>(&self, lookup: impl Fn(&PersonId) -> Option<&'p Person>) -> Vec<usize> {
+        self.rows
+            .iter()
+            .zip(&self.rebuilt(lookup).rows)
+            .enumerate()
+            .filter(|(_, (old, new))| !old.same_data(new))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Marks the review stale where its rows differ from the persons as `lookup` finds them
+    /// now (the persons changed while the review was open); the rows themselves stay as they
+    /// are until [`Review::refresh`]. Returns whether the marks changed.
+    pub fn note_changes<'p>(&mut self, lookup: impl Fn(&PersonId) -> Option<&'p Person>) -> bool {
+        let stale = self.changed_rows(lookup);
+        let moved = stale != self.stale;
+        self.stale = stale;
+        moved
+    }
+
+    /// Whether persons of the review changed since its rows were computed ("Daten geändert —
+    /// Überprüfung aktualisieren"); a stale review cannot be handed over.
+    pub fn is_stale(&self) -> bool {
+        !self.stale.is_empty()
+    }
+
+    /// The rows marked as changed, ascending.
+    pub fn stale_rows(&self) -> &[usize] {
+        &self.stale
+    }
+
+    /// "Übernahme": the included recipients (with their appointments) in row order — only
+    /// from a current review. `lookup` gives the persons as they are at this moment (read
+    /// from the store, not from a copy): when any row differs from them, the review is
+    /// marked stale and [`ReviewError::Stale`] returned.
+    pub fn handover<'p>(
+        &mut self,
+        lookup: impl Fn(&PersonId) -> Option<&'p Person>,
+    ) -> Result<Handover, ReviewError> {
+        self.note_changes(lookup);
+        if self.is_stale() {
+            return Err(ReviewError::Stale);
+        }
+        Ok(self.included())
+    }
+
+    /// The included recipients and the overrides, as handed over.
+    fn included(&self) -> Handover {
         Handover {
             channel: self.channel,
             purpose: self.purpose,
@@ -869,8 +964,9 @@ mod tests {
         assert_eq!(included, vec![true, false, false, false]);
     }
 
-    /// Review of: ok, no consent (reachable), unreachable with consent, unreachable without.
-    fn mixed() -> Review {
+    /// The persons of [`mixed`]: ok, no consent (reachable), unreachable with consent,
+    /// unreachable without.
+    fn mixed_records() -> Vec<PersonRecord> {
         let mut ok = p("ok");
         ok.person.email = "ok@web.de".into();
         grant(&mut ok, Channel::Email, Purpose::Birthday);
@@ -879,12 +975,29 @@ mod tests {
         let mut unreach = p("unreach");
         grant(&mut unreach, Channel::Email, Purpose::Birthday);
         let neither = p("neither");
+        vec![ok, nocons, unreach, neither]
+    }
+
+    fn mixed() -> Review {
         Review::build_from_records(
             Channel::Email,
             Purpose::Birthday,
             &ids(&["ok", "nocons", "unreach", "neither"]),
-            &[ok, nocons, unreach, neither],
+            &mixed_records(),
         )
+    }
+
+    /// The persons by id, as the store would give them.
+    fn by_id(rs: &[PersonRecord]) -> BTreeMap<PersonId, Person> {
+        rs.iter()
+            .map(|x| (x.person.id.clone(), x.person.clone()))
+            .collect()
+    }
+
+    /// The hand-over of `r` checked against `records` (which must be current).
+    fn handed(r: &mut Review, records: &[PersonRecord]) -> Handover {
+        let m = by_id(records);
+        r.handover(|id| m.get(id)).expect("a current review")
     }
 
     #[test]
@@ -922,7 +1035,7 @@ mod tests {
             .unwrap();
         assert!(r.rows()[1].included);
         assert_eq!(r.counts().included, 2);
-        let h = r.handover();
+        let h = handed(&mut r, &mixed_records());
         assert_eq!(h.recipients.len(), 2);
         assert!(h.recipients[1].consent_override);
         assert_eq!(
@@ -947,13 +1060,13 @@ mod tests {
         // "Nur mit Einwilligung" removes it and its override.
         assert_eq!(r.remove_all_without_consent(), 1);
         assert_eq!(r.counts().included, 1);
-        assert!(r.handover().overrides.is_empty());
+        assert!(handed(&mut r, &mixed_records()).overrides.is_empty());
         // Excluding and re-including a consented row needs nothing.
         r.set_included(0, false).unwrap();
         assert_eq!(r.counts().included, 0);
         r.set_included(0, true).unwrap();
         assert_eq!(
-            r.handover().recipients[0].contact,
+            handed(&mut r, &mixed_records()).recipients[0].contact,
             Contact::Email("ok@web.de".into())
         );
         r.include_without_consent(1, "x", at()).unwrap();
@@ -1042,13 +1155,14 @@ mod tests {
                 appointment_id: Some(AppointmentId(format!("t-{id}"))),
             })
             .collect();
-        let review = Review::build_from_records(
+        let records = [a, b, c];
+        let mut review = Review::build_from_records(
             Channel::Sms,
             Purpose::AppointmentReminder,
             &recipients,
-            &[a, b, c],
+            &records,
         );
-        let h = review.handover();
+        let h = handed(&mut review, &records);
         assert_eq!(h.channel, Channel::Sms);
         assert_eq!(h.purpose, Purpose::AppointmentReminder);
         let got: Vec<(&str, Option<&str>)> = h
@@ -1145,11 +1259,7 @@ mod tests {
         same[2].person.email.clear();
         grant(&mut same[2], Channel::Email, Purpose::Birthday);
         same[3].person.email.clear();
-        let lookup = |rs: &'_ [PersonRecord]| {
-            rs.iter()
-                .map(|x| (x.person.id.clone(), x.person.clone()))
-                .collect::<BTreeMap<_, _>>()
-        };
+        let lookup = by_id;
         let m = lookup(&same);
         assert!(r.refresh(|id| m.get(id)).is_empty());
         assert_eq!(r.overrides().len(), 1);
@@ -1186,6 +1296,67 @@ mod tests {
         let m = lookup(&same);
         r.refresh(|id| m.get(id));
         assert!(r.rows()[1].included);
-        assert_eq!(r.handover().overrides.len(), 1);
+        assert_eq!(handed(&mut r, &same).overrides.len(), 1);
+    }
+
+    /// Issue #14 item 2: a review whose persons changed since its rows were computed says so
+    /// and cannot be handed over until it is refreshed; changes a row does not show do not
+    /// count; the check at the hand-over sees a change that was not noted before.
+    #[test]
+    fn a_changed_person_makes_the_review_stale_and_stops_the_hand_over() {
+        let then = mixed_records();
+        let mut r = mixed();
+        // A change the e-mail review does not show: still current.
+        let mut now = then.clone();
+        now[0].person.landline = "089 123456".into();
+        let m = by_id(&now);
+        assert!(r.changed_rows(|id| m.get(id)).is_empty());
+        assert!(!r.note_changes(|id| m.get(id)));
+        assert_eq!(handed(&mut r, &now).recipients.len(), 1);
+
+        // "ok" withdraws; "nocons" takes the address of "ok" (both rows get the flag).
+        now[0].person.consents.withdraw(
+            Channel::Email,
+            Purpose::Birthday,
+            d(2026, 11, 27),
+            ConsentSource::Practice,
+        );
+        now[1].person.email = "OK@web.de".into();
+        let m = by_id(&now);
+        assert_eq!(r.changed_rows(|id| m.get(id)), vec![0, 1]);
+        // Noted while the review is open: marked, the rows stay as they were shown.
+        assert!(r.note_changes(|id| m.get(id)));
+        assert!(!r.note_changes(|id| m.get(id)), "nothing new");
+        assert!(r.is_stale());
+        assert_eq!(r.stale_rows(), [0, 1]);
+        assert_eq!(r.rows()[0].consent.label_de(), "JA");
+        assert!(r.rows()[0].included);
+        assert_eq!(r.handover(|id| m.get(id)), Err(ReviewError::Stale));
+        assert_eq!(r.counts().included, 1);
+
+        // Not noted before (the change reached the store, not yet this review): the hand-over
+        // reads the persons as they are and refuses, marking the rows.
+        let mut unnoticed = mixed();
+        assert!(!unnoticed.is_stale());
+        assert_eq!(unnoticed.handover(|id| m.get(id)), Err(ReviewError::Stale));
+        assert_eq!(unnoticed.stale_rows(), [0, 1]);
+
+        // Refreshed: current again, the rows show the change, the hand-over follows it.
+        assert_eq!(r.refresh(|id| m.get(id)), vec![0, 1]);
+        assert!(!r.is_stale());
+        assert_eq!(r.rows()[0].consent.label_de(), "NEIN");
+        assert!(!r.rows()[0].included);
+        assert_eq!(r.rows()[1].flags.shared_contact_with, 1);
+        assert!(r.handover(|id| m.get(id)).unwrap().recipients.is_empty());
+
+        // A person deleted meanwhile: stale, and red after the refresh.
+        now.remove(2);
+        let m = by_id(&now);
+        assert_eq!(r.handover(|id| m.get(id)), Err(ReviewError::Stale));
+        assert_eq!(r.stale_rows(), [2]);
+        r.refresh(|id| m.get(id));
+        assert_eq!(r.rows()[2].unreachable, Some(Unreachable::UnknownPerson));
+        assert!(r.handover(|id| m.get(id)).is_ok());
+        assert_eq!(r.person_ids().len(), 4);
     }
 }

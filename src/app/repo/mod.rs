@@ -328,6 +328,18 @@ pub async fn persons_by_id(ids: &[PersonId]) -> Result<Vec<PersonRecord>, String
         .collect())
 }
 
+/// The persons of `ids` as stored now (what templates may see), by id — for decisions made at
+/// the moment of consequence (hand-over, queueing, printing), not on the tab's copy.
+pub async fn persons_now(
+    ids: &[PersonId],
+) -> Result<std::collections::HashMap<PersonId, domain::Person>, String> {
+    Ok(persons_by_id(ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.person.id.clone(), r.person))
+        .collect())
+}
+
 /// A new random id for a person or appointment.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -76,11 +76,7 @@ async fn fresh_persons(handover: &Handover) -> Result<HashMap<PersonId, Person>,
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    Ok(repo::persons_by_id(&ids)
-        .await?
-        .into_iter()
-        .map(|r| (r.person.id.clone(), r.person))
-        .collect())
+    repo::persons_now(&ids).await
 }
 
 /// The persons of the hand-over that may be contacted (through the one consent gate,

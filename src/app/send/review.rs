@@ -3,10 +3,17 @@
 //!
 //! The include box always shows the row's real state: a refused change (no consent: the
 //! override dialog opens instead) puts the box back at once. A red or NEIN row links to the
-//! person's form; when the persons change (e.g. saved there), the rows are recomputed
-//! (`Review::refresh`), keeping the decisions that still hold. Rows with a warning are
-//! yellow.
+//! person's form; when the page opens again (e.g. after saving there), the rows are
+//! recomputed (`Review::refresh`), keeping the decisions that still hold. Rows with a warning
+//! are yellow.
+//!
+//! When persons of the review change while it is open (in another tab or by a background
+//! pull), the rows stay as shown, the changed ones are marked and the page says "Daten
+//! geändert — Überprüfung aktualisieren" (`Review::note_changes`); "Übernahme" is off until
+//! "Überprüfung aktualisieren" recomputes them from the store. "Übernahme" itself reads the
+//! persons from the store and hands over only a review that matches them (`Review::handover`).
 
+use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::app::table;
 use crate::domain::review::{Review, ReviewRow, Unreachable};
@@ -19,6 +26,8 @@ use std::collections::HashMap;
 struct Row {
     index: usize,
     row: ReviewRow,
+    /// Its person changed since the row was computed.
+    changed: bool,
 }
 
 #[component]
@@ -28,32 +37,50 @@ pub fn ReviewPage() -> impl IntoView {
         state.review.with(|r| {
             r.as_ref()
                 .map(|r| {
+                    let stale = r.stale_rows();
                     r.rows()
                         .iter()
                         .cloned()
                         .enumerate()
-                        .map(|(index, row)| Row { index, row })
+                        .map(|(index, row)| Row {
+                            index,
+                            row,
+                            changed: stale.binary_search(&index).is_ok(),
+                        })
                         .collect()
                 })
                 .unwrap_or_default()
         })
     });
     let counts = Memo::new(move |_| state.review.with(|r| r.as_ref().map(Review::counts)));
+    // How many rows changed since they were computed (0: the review is current).
+    let stale = Memo::new(move |_| {
+        state
+            .review
+            .with(|r| r.as_ref().map_or(0, |r| r.stale_rows().len()))
+    });
+    // A store read for "Übernahme" or "Überprüfung aktualisieren" is under way.
+    let busy = RwSignal::new(false);
     let message = RwSignal::new(None::<String>);
     // Row waiting for the override confirmation (included without consent).
     let override_row = RwSignal::new(None::<usize>);
     let reason = RwSignal::new(String::new());
 
-    // The persons changed (saved in the person form, an import, an opt-out): recompute the
-    // rows from them. Also runs when the page opens.
-    Effect::new(move |_| {
+    // When the page opens (e.g. back from the person form), the rows are recomputed from the
+    // tab's persons. When the persons change while it is open (another tab, an opt-out
+    // pulled in the background), the changed rows are only marked: the review says so.
+    Effect::new(move |opened: Option<()>| {
         state.persons.with(|ps| {
             let by_id: HashMap<&PersonId, &Person> =
                 ps.iter().map(|r| (&r.person.id, &r.person)).collect();
+            let lookup = |id: &PersonId| by_id.get(id).copied();
             let mut changed = false;
             state.review.update_untracked(|r| {
                 if let Some(r) = r {
-                    changed = !r.refresh(|id| by_id.get(id).copied()).is_empty();
+                    changed = match opened {
+                        None => r.is_stale() | !r.refresh(lookup).is_empty(),
+                        Some(()) => r.note_changes(lookup),
+                    };
                 }
             });
             if changed {
@@ -61,6 +88,32 @@ pub fn ReviewPage() -> impl IntoView {
             }
         });
     });
+
+    // "Überprüfung aktualisieren": the rows from the persons as stored now.
+    let refresh = move |_| {
+        let Some(ids) = state
+            .review
+            .with_untracked(|r| r.as_ref().map(Review::person_ids))
+        else {
+            return;
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match repo::persons_now(&ids).await {
+                Ok(persons) => {
+                    let mut n = 0;
+                    state.review.update(|r| {
+                        if let Some(r) = r {
+                            n = r.refresh(|id| persons.get(id)).len();
+                        }
+                    });
+                    message.set(Some(tf("review.refreshed", &[("n", &n)])));
+                }
+                Err(e) => message.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
 
     let toggle = move |index: usize, include: bool| {
         let mut result = Ok(());
@@ -106,16 +159,44 @@ pub fn ReviewPage() -> impl IntoView {
         });
         message.set(Some(tf("review.removed_without_consent", &[("n", &n)])));
     };
+    // "Übernahme": only from a review that matches the persons as stored at this moment.
     let handover = move |_| {
-        let h = state.review.with(|r| r.as_ref().map(Review::handover));
-        if let Some(h) = h {
-            if h.recipients.is_empty() {
-                message.set(Some(t("review.nobody_marked").into()));
-                return;
+        let Some(ids) = state
+            .review
+            .with_untracked(|r| r.as_ref().map(Review::person_ids))
+        else {
+            return;
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let persons = repo::persons_now(&ids).await;
+            busy.set(false);
+            let persons = match persons {
+                Ok(p) => p,
+                Err(e) => return message.set(Some(e)),
+            };
+            let mut result = None;
+            state.review.update_untracked(|r| {
+                if let Some(r) = r {
+                    result = Some(r.handover(|id| persons.get(id)));
+                }
+            });
+            match result {
+                Some(Ok(h)) if !h.recipients.is_empty() => {
+                    state.handover.set(Some(h));
+                    state.go(Page::Compose);
+                }
+                Some(refused) => {
+                    // The stale marks may have moved: show them.
+                    state.review.notify();
+                    message.set(Some(match refused {
+                        Ok(_) => t("review.nobody_marked").into(),
+                        Err(e) => crate::i18n::review::error(&e).to_string(),
+                    }));
+                }
+                None => {}
             }
-            state.handover.set(Some(h));
-            state.go(Page::Compose);
-        }
+        });
     };
     let channel = move || state.review.with(|r| r.as_ref().map(|r| r.channel));
     let title = move || {
@@ -147,8 +228,15 @@ pub fn ReviewPage() -> impl IntoView {
                     ("consented", &c.consented), ("included", &c.included)])).unwrap_or_default()}</span>
                 <button class="secondary" on:click=remove_without_consent>{t("review.only_with_consent")}</button>
                 <button class="secondary" on:click=move |_| state.go(Page::Send)>{t("review.back")}</button>
-                <button on:click=handover>{t("review.handover")}</button>
+                <button on:click=handover disabled=move || { stale.get() > 0 || busy.get() }>{t("review.handover")}</button>
             </div>
+            <Show when=move || { stale.get() > 0 }>
+                <div class="banner" role="alert">
+                    <span>{move || tf("review.stale", &[("n", &stale.get())])}</span>
+                    " "
+                    <button on:click=refresh disabled=move || busy.get()>{t("review.refresh")}</button>
+                </div>
+            </Show>
             <p role="status">{move || message.get()}</p>
             <table::VirtualTable
                 rows=rows
@@ -161,7 +249,7 @@ pub fn ReviewPage() -> impl IntoView {
                     <th scope="col">{t("review.col.note")}</th>
                 }
                 row=move |r: Row| {
-                    let Row { index, row } = r;
+                    let Row { index, row, changed } = r;
                     let red = row.is_red();
                     let name = row.name.clone();
                     let included = row.included;
@@ -178,6 +266,9 @@ pub fn ReviewPage() -> impl IntoView {
                         _ => None,
                     };
                     let mut notes: Vec<String> = crate::i18n::review::reason(&row).into_iter().collect();
+                    if changed {
+                        notes.insert(0, t("review.row_changed").into());
+                    }
                     notes.extend(crate::i18n::review::flags(&row.flags, channel().unwrap_or(crate::domain::Channel::Email)));
                     if let Some(reason) = &row.override_reason {
                         notes.push(tf("review.included_without_consent", &[("reason", reason)]));
