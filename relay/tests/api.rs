@@ -282,6 +282,8 @@ async fn demo_flow_idempotency_and_optouts() {
     assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 1);
     assert_eq!(o.optouts[0].person_id, PersonId("person-1".into()));
     assert_eq!(o.optouts[0].purpose, Purpose::Invitation);
+    // A mail program's one-click request is the narrow choice: this kind of message.
+    assert_eq!(o.optouts[0].choice, OptOutChoice::Purpose);
     let later = (o.optouts[0].at + chrono::Duration::milliseconds(1)).to_rfc3339();
     let (_, _, b) = call(
         &app,
