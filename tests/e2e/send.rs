@@ -746,12 +746,9 @@ async fn unsubscribe_and_fetch(s: &Session, link: &str, button: &str) -> String 
     ))
     .await;
     s.click_button(button).await;
-    let answer = s
-        .wait_text("Sie wurden abgemeldet")
-        .await
-        .text()
-        .await
-        .unwrap();
+    s.wait_text("Sie wurden abgemeldet").await;
+    let answer = s.script("return document.body.innerText;").await;
+    let answer = answer.as_str().unwrap_or_default().replace('\n', " ");
     s.open("#/protokoll").await;
     s.click_link("Protokoll").await;
     s.click_button("Abmeldungen abrufen").await;
