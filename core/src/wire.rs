@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::outbox::OptOutScope;
 use crate::domain::{Channel, PersonId, Purpose};
 
 /// API version prefix.
@@ -214,6 +215,45 @@ pub struct Health {
     pub pending: u64,
 }
 
+/// What the recipient chose on the relay's unsubscribe page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptOutChoice {
+    /// "Nur diese Art von Nachrichten": the purpose of the e-mail whose link was clicked,
+    /// on its channel. Also what an RFC 8058 one-click request records, and what a relay
+    /// that predates the field reported.
+    #[default]
+    Purpose,
+    /// "Keine Werbung mehr über diesen Kanal": every advertising purpose
+    /// (`Purpose::is_advertising`) on the channel; appointment reminders are not advertising.
+    AllAdvertising,
+}
+
+impl OptOutChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptOutChoice::Purpose => "purpose",
+            OptOutChoice::AllAdvertising => "all_advertising",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "purpose" => Some(OptOutChoice::Purpose),
+            "all_advertising" => Some(OptOutChoice::AllAdvertising),
+            _ => None,
+        }
+    }
+
+    /// The domain scope of this choice for a link sent with `purpose`.
+    pub fn scope(self, purpose: Purpose) -> OptOutScope {
+        match self {
+            OptOutChoice::Purpose => OptOutScope::Purpose(purpose),
+            OptOutChoice::AllAdvertising => OptOutScope::AllAdvertising,
+        }
+    }
+}
+
 /// One withdrawal of consent via the unsubscribe link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptOut {
@@ -227,6 +267,17 @@ pub struct OptOut {
     pub purpose: Purpose,
     pub recipient: String,
     pub at: DateTime<Utc>,
+    /// What the recipient chose; `purpose` above is the purpose of the clicked e-mail.
+    /// Absent from a relay that predates the field: then the purpose only.
+    #[serde(default)]
+    pub choice: OptOutChoice,
+}
+
+impl OptOut {
+    /// What this opt-out withdraws.
+    pub fn scope(&self) -> OptOutScope {
+        self.choice.scope(self.purpose)
+    }
 }
 
 /// `GET /v1/optouts?after=SEQ` answer (opt-outs with a larger `seq`, in `seq` order). The
@@ -295,5 +346,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o.seq, 0);
+        // A relay before the choice: the clicked purpose only.
+        assert_eq!(o.choice, OptOutChoice::Purpose);
+        assert_eq!(o.scope(), OptOutScope::Purpose(Purpose::Birthday));
+    }
+
+    #[test]
+    fn optout_choice_is_additive_and_maps_to_the_scope() {
+        let o: OptOut = serde_json::from_str(
+            r#"{"seq":3,"person_id":"p","channel":"email","purpose":"birthday","recipient":"a@b.de","at":"2026-01-01T00:00:00Z","choice":"all_advertising"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.scope(), OptOutScope::AllAdvertising);
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(json["choice"], "all_advertising");
+        for c in [OptOutChoice::Purpose, OptOutChoice::AllAdvertising] {
+            assert_eq!(OptOutChoice::parse(c.as_str()), Some(c));
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        assert_eq!(OptOutChoice::parse("x"), None);
+        // Everything but the appointment reminder, on the channel of the link.
+        assert_eq!(
+            OptOutChoice::AllAdvertising
+                .scope(Purpose::Birthday)
+                .purposes(),
+            [
+                Purpose::Birthday,
+                Purpose::Invitation,
+                Purpose::Recall,
+                Purpose::Other
+            ]
+        );
+        assert_eq!(
+            OptOutChoice::Purpose.scope(Purpose::Recall).purposes(),
+            [Purpose::Recall]
+        );
     }
 }

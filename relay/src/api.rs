@@ -19,9 +19,9 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::DateTime;
 use http_body_util::BodyExt;
-use praxisbote_core::domain::{sms, Channel};
+use praxisbote_core::domain::{sms, Channel, Purpose};
 use praxisbote_core::wire::{
-    ApiError, Health, OptOutsResponse, OutgoingMessage, SenderInfo, SendersResponse,
+    ApiError, Health, OptOutChoice, OptOutsResponse, OutgoingMessage, SenderInfo, SendersResponse,
     StatusResponse, SubmitRequest, SubmitResponse, MAX_BATCH,
 };
 use rand::RngCore;
@@ -33,7 +33,7 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::{Account, Config, DEFAULT_PRACTICE};
 use crate::crash;
-use crate::store::{payload_and_hash, InsertResult, NewMessage, Store};
+use crate::store::{payload_and_hash, InsertResult, NewMessage, Store, UnsubscribeTarget};
 
 pub struct AppState {
     pub cfg: Config,
@@ -751,62 +751,142 @@ fn valid_token(t: &str) -> bool {
     t.len() == 32 && t.chars().all(|c| c.is_ascii_hexdigit())
 }
 
+/// What the unsubscribe pages call a purpose (plural: the messages of that kind).
+fn purpose_plural(p: Purpose) -> &'static str {
+    match p {
+        Purpose::AppointmentReminder => "Termin-Erinnerungen",
+        Purpose::Birthday => "Geburtstagsgrüße",
+        Purpose::Invitation => "Einladungen",
+        Purpose::Recall => "Erinnerungen an Vorsorge- und Kontrolltermine",
+        Purpose::Other => "sonstige Werbung der Praxis (z. B. Newsletter)",
+    }
+}
+
+fn per_channel(c: Channel) -> &'static str {
+    match c {
+        Channel::Email => "per E-Mail",
+        Channel::Sms => "per SMS",
+        Channel::Letter => "per Brief",
+    }
+}
+
+/// "a", "a und b", "a, b und c".
+fn join_de(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} und {last}", init.join(", ")),
+    }
+}
+
+/// What a choice withdraws and what it leaves alone, in German, from the one rule
+/// (`OptOutScope::covers`) that the app and the relay's safety net apply.
+fn choice_effect(t: &UnsubscribeTarget, choice: OptOutChoice) -> (String, String) {
+    let scope = choice.scope(t.purpose);
+    let (gone, kept): (Vec<Purpose>, Vec<Purpose>) =
+        Purpose::ALL.into_iter().partition(|p| scope.covers(*p));
+    let names =
+        |ps: &[Purpose]| join_de(&ps.iter().map(|p| purpose_plural(*p)).collect::<Vec<_>>());
+    (
+        format!(
+            "Sie erhalten keine {} mehr {}.",
+            names(&gone),
+            per_channel(t.channel)
+        ),
+        format!("Davon nicht betroffen: {}.", names(&kept)),
+    )
+}
+
+async fn target(st: &Shared, token: &str) -> Option<UnsubscribeTarget> {
+    if !valid_token(token) {
+        return None;
+    }
+    let (store, token) = (st.store.clone(), token.to_owned());
+    blocking(move || store.unsubscribe_target(&token))
+        .await
+        .ok()
+        .flatten()
+}
+
+fn invalid_link() -> Response {
+    page_response(
+        StatusCode::NOT_FOUND,
+        page(
+            "Link ungültig",
+            "<p>Dieser Abmelde-Link ist ungültig oder abgelaufen. Bitte wenden Sie sich direkt an die Praxis.</p>",
+        ),
+    )
+}
+
 async fn unsubscribe_get(State(st): State<Shared>, Path(token): Path<String>) -> Response {
-    let target = if valid_token(&token) {
-        let store = st.store.clone();
-        blocking(move || store.unsubscribe_target(&token))
-            .await
-            .ok()
-            .flatten()
-    } else {
-        None
+    let Some(t) = target(&st, &token).await else {
+        return invalid_link();
     };
-    let Some((recipient, _purpose)) = target else {
-        return page_response(
-            StatusCode::NOT_FOUND,
-            page(
-                "Link ungültig",
-                "<p>Dieser Abmelde-Link ist ungültig oder abgelaufen. Bitte wenden Sie sich direkt an die Praxis.</p>",
-            ),
-        );
+    // GET never unsubscribes by itself (link scanners); the buttons POST the choice.
+    let form = |choice: OptOutChoice, button: &str| {
+        let (gone, kept) = choice_effect(&t, choice);
+        format!(
+            "<form method=\"post\"><input type=\"hidden\" name=\"choice\" value=\"{}\">\
+             <button type=\"submit\">{button}</button><p>{gone} {kept}</p></form>",
+            choice.as_str()
+        )
     };
-    // GET never unsubscribes by itself (link scanners); the button POSTs.
     page_response(
         StatusCode::OK,
         page(
             "Abmelden",
             &format!(
-                "<p>Möchten Sie für <strong>{}</strong> keine weiteren Nachrichten dieser Art \
-                 (z. B. Geburtstagsgrüße, Einladungen, Erinnerungen an Vorsorge) per E-Mail erhalten?</p>\
-                 <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-                 <button type=\"submit\">Ja, abmelden</button></form>",
-                escape(&recipient)
+                "<p>Wovon möchten Sie <strong>{}</strong> abmelden?</p>{}{}",
+                escape(&t.recipient),
+                form(OptOutChoice::Purpose, "Nur diese Art von Nachrichten"),
+                form(
+                    OptOutChoice::AllAdvertising,
+                    &format!("Keine Werbung mehr {}", per_channel(t.channel))
+                ),
             ),
         ),
     )
 }
 
-async fn unsubscribe_post(State(st): State<Shared>, Path(token): Path<String>) -> Response {
-    let known = if valid_token(&token) {
-        let store = st.store.clone();
-        blocking(move || store.record_optout(&token))
-            .await
-            .unwrap_or(false)
-    } else {
-        false
+/// The choice in a POST body (`choice=purpose|all_advertising`, form-encoded). An RFC 8058
+/// one-click request (`List-Unsubscribe=One-Click`) or anything else is the narrow choice:
+/// this kind of message.
+fn posted_choice(body: &[u8]) -> OptOutChoice {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "choice")
+        .and_then(|(_, v)| OptOutChoice::parse(v.trim()))
+        .unwrap_or_default()
+}
+
+async fn unsubscribe_post(
+    State(st): State<Shared>,
+    Path(token): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(t) = target(&st, &token).await else {
+        return invalid_link();
     };
-    if !known {
-        return page_response(
-            StatusCode::NOT_FOUND,
-            page("Link ungültig", "<p>Dieser Abmelde-Link ist ungültig.</p>"),
-        );
+    let choice = posted_choice(&body);
+    let store = st.store.clone();
+    match blocking(move || store.record_optout(&token, choice)).await {
+        Ok(true) => {}
+        Ok(false) => return invalid_link(),
+        Err(_) => return page_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            page(
+                "Nicht gespeichert",
+                "<p>Ihre Abmeldung konnte gerade nicht gespeichert werden. Bitte versuchen Sie es später noch einmal.</p>",
+            ),
+        ),
     }
+    let (gone, kept) = choice_effect(&t, choice);
     page_response(
         StatusCode::OK,
         page(
             "Abgemeldet",
-            "<p>Sie wurden abgemeldet und erhalten keine weiteren Nachrichten dieser Art. \
-             Termin-Erinnerungen sind davon nicht betroffen.</p>",
+            &format!("<p>Sie wurden abgemeldet. {gone}</p><p>{kept}</p>"),
         ),
     )
 }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use praxisbote_core::domain::{Channel, PersonId, Purpose};
-use praxisbote_core::wire::{DeliveryState, MessageStatus, OptOut, OutgoingMessage};
+use praxisbote_core::wire::{DeliveryState, MessageStatus, OptOut, OptOutChoice, OutgoingMessage};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use sha2::{Digest, Sha256};
 
@@ -147,6 +147,14 @@ impl Default for OpenOptions {
     }
 }
 
+/// What an unsubscribe link was made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsubscribeTarget {
+    pub recipient: String,
+    pub channel: Channel,
+    pub purpose: Purpose,
+}
+
 /// What a purge removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
@@ -163,7 +171,7 @@ pub struct Store {
     durability: Durability,
 }
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages(
@@ -203,17 +211,23 @@ CREATE TABLE IF NOT EXISTS unsubscribe(
   recipient TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
+-- One row per link and choice (`wire::OptOutChoice`): a recipient who first unsubscribed from
+-- one kind of message and later from all advertising gets a second row (a new seq the app
+-- fetches).
 CREATE TABLE IF NOT EXISTS optouts(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   practice TEXT NOT NULL,
-  token TEXT NOT NULL UNIQUE,
+  token TEXT NOT NULL,
   person_id TEXT NOT NULL,
   channel TEXT NOT NULL,
   purpose TEXT NOT NULL,
   recipient TEXT NOT NULL,
-  at INTEGER NOT NULL
+  at INTEGER NOT NULL,
+  choice TEXT NOT NULL DEFAULT 'purpose',
+  UNIQUE(token, choice)
 );
-CREATE INDEX IF NOT EXISTS optouts_lookup ON optouts(practice, channel, purpose, lower(recipient));
+DROP INDEX IF EXISTS optouts_lookup;
+CREATE INDEX IF NOT EXISTS optouts_recipient ON optouts(practice, channel, lower(recipient));
 ";
 
 /// Schema 1 (relay 0.1) → 2: scope/practice/lease columns, idempotency per scope.
@@ -246,6 +260,20 @@ fn migrate_v1(tx: &rusqlite::Transaction<'_>, o: &OpenOptions) -> rusqlite::Resu
         params![o.legacy_practice],
     )?;
     tx.execute_batch("DROP TABLE messages_v1; DROP TABLE unsubscribe_v1; DROP TABLE optouts_v1;")
+}
+
+/// Schema 2 → 3: opt-outs carry the recipient's choice (one row per link and choice).
+fn migrate_v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS optouts_lookup;
+         ALTER TABLE optouts RENAME TO optouts_v2;",
+    )?;
+    tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(
+        "INSERT INTO optouts(seq, practice, token, person_id, channel, purpose, recipient, at)
+         SELECT seq, practice, token, person_id, channel, purpose, recipient, at FROM optouts_v2;
+         DROP TABLE optouts_v2;",
+    )
 }
 
 fn enum_str<T: serde::Serialize>(v: &T) -> String {
@@ -331,6 +359,8 @@ impl Store {
         let tx = conn.transaction()?;
         if version < SCHEMA_VERSION && old_v1 {
             migrate_v1(&tx, o)?;
+        } else if version == 2 {
+            migrate_v2(&tx)?;
         } else {
             tx.execute_batch(SCHEMA)?;
         }
@@ -462,8 +492,8 @@ impl Store {
                      VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'queued',0,?9,?9,?9)",
                 )?;
                 let mut optout = tx.prepare_cached(
-                    "SELECT MAX(at) FROM optouts WHERE practice=?1 AND lower(recipient)=lower(?2)
-                     AND channel=?3 AND purpose=?4 HAVING COUNT(*) > 0",
+                    "SELECT purpose, choice, at FROM optouts WHERE practice=?1
+                     AND channel=?2 AND lower(recipient)=lower(?3)",
                 )?;
                 let mut unsub = tx.prepare_cached(
                     "INSERT OR IGNORE INTO unsubscribe(token, practice, person_id, channel, purpose,
@@ -485,19 +515,36 @@ impl Store {
                     }
                     fresh += 1;
                     // Safety net: advertising to a recipient who unsubscribed from this
-                    // kind of message is not sent, even if the app has not synced yet.
-                    let opted_out: Option<i64> = if nm.purpose.is_advertising() {
-                        optout
-                            .query_row(
-                                params![
-                                    practice,
-                                    nm.recipient,
-                                    nm.channel.key(),
-                                    enum_str(&nm.purpose)
-                                ],
-                                |r| r.get(0),
-                            )
-                            .optional()?
+                    // kind of message, or from all advertising on this channel, is not sent,
+                    // even if the app has not synced yet. The same rule as the app's
+                    // (`OptOutScope::covers`).
+                    let opted_out: Option<(i64, OptOutChoice)> = if nm.purpose.is_advertising()
+                    {
+                        let rows = optout.query_map(
+                            params![practice, nm.channel.key(), nm.recipient],
+                            |r| {
+                                Ok((
+                                    r.get::<_, String>(0)?,
+                                    r.get::<_, String>(1)?,
+                                    r.get::<_, i64>(2)?,
+                                ))
+                            },
+                        )?;
+                        let mut first: Option<(i64, OptOutChoice)> = None;
+                        for row in rows {
+                            let (pu, ch, at) = row?;
+                            let (Some(pu), Some(ch)) =
+                                (enum_parse::<Purpose>(&pu), OptOutChoice::parse(&ch))
+                            else {
+                                continue;
+                            };
+                            if ch.scope(pu).covers(nm.purpose)
+                                && first.is_none_or(|(t, _)| at < t)
+                            {
+                                first = Some((at, ch));
+                            }
+                        }
+                        first
                     } else {
                         None
                     };
@@ -512,9 +559,13 @@ impl Store {
                         nm.unsub_token,
                         now
                     ])?;
-                    if let Some(at) = opted_out {
+                    if let Some((at, choice)) = opted_out {
+                        let what = match choice {
+                            OptOutChoice::Purpose => "von dieser Art Nachricht",
+                            OptOutChoice::AllAdvertising => "von aller Werbung über diesen Kanal",
+                        };
                         let reason = format!(
-                            "Empfänger hat sich am {} von dieser Art Nachricht abgemeldet; nicht gesendet",
+                            "Empfänger hat sich am {} {what} abgemeldet; nicht gesendet",
                             to_dt(at).format("%d.%m.%Y")
                         );
                         tx.execute(
@@ -824,25 +875,41 @@ impl Store {
     }
 
     /// The unsubscribe link target, if the token is known.
-    pub fn unsubscribe_target(&self, token: &str) -> rusqlite::Result<Option<(String, String)>> {
+    pub fn unsubscribe_target(&self, token: &str) -> rusqlite::Result<Option<UnsubscribeTarget>> {
         self.read(|c| {
             c.query_row(
-                "SELECT recipient, purpose FROM unsubscribe WHERE token=?1",
+                "SELECT recipient, channel, purpose FROM unsubscribe WHERE token=?1",
                 params![token],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
             )
             .optional()
+            .map(|t| {
+                t.and_then(|(recipient, ch, pu)| {
+                    Some(UnsubscribeTarget {
+                        recipient,
+                        channel: enum_parse(&ch)?,
+                        purpose: enum_parse(&pu)?,
+                    })
+                })
+            })
         })
     }
 
-    /// Records an opt-out for a token (idempotent). Returns false for an unknown token.
-    pub fn record_optout(&self, token: &str) -> rusqlite::Result<bool> {
+    /// Records the recipient's `choice` for a token (idempotent per choice: the same choice
+    /// again records nothing new). Returns false for an unknown token.
+    pub fn record_optout(&self, token: &str, choice: OptOutChoice) -> rusqlite::Result<bool> {
         let now = now_ms();
         self.with(|c| {
             let n = c.execute(
-                "INSERT OR IGNORE INTO optouts(practice, token, person_id, channel, purpose, recipient, at)
-                 SELECT practice, token, person_id, channel, purpose, recipient, ?2 FROM unsubscribe WHERE token=?1",
-                params![token, now],
+                "INSERT OR IGNORE INTO optouts(practice, token, person_id, channel, purpose, recipient, at, choice)
+                 SELECT practice, token, person_id, channel, purpose, recipient, ?2, ?3 FROM unsubscribe WHERE token=?1",
+                params![token, now, choice.as_str()],
             )?;
             if n > 0 {
                 return Ok(true);
@@ -871,7 +938,7 @@ impl Store {
     fn optouts_where(&self, practice: &str, cond: &str, v: i64) -> rusqlite::Result<Vec<OptOut>> {
         self.read(|c| {
             let mut q = c.prepare_cached(&format!(
-                "SELECT seq, person_id, channel, purpose, recipient, at FROM optouts
+                "SELECT seq, person_id, channel, purpose, recipient, at, choice FROM optouts
                  WHERE practice=?1 AND {cond} ORDER BY seq"
             ))?;
             let rows = q.query_map(params![practice, v], |r| {
@@ -882,12 +949,17 @@ impl Store {
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, i64>(5)?,
+                    r.get::<_, String>(6)?,
                 ))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (seq, p, ch, pu, rec, at) = row?;
-                if let (Some(channel), Some(purpose)) = (enum_parse(&ch), enum_parse(&pu)) {
+                let (seq, p, ch, pu, rec, at, choice) = row?;
+                if let (Some(channel), Some(purpose), Some(choice)) = (
+                    enum_parse(&ch),
+                    enum_parse(&pu),
+                    OptOutChoice::parse(&choice),
+                ) {
                     out.push(OptOut {
                         seq: seq as u64,
                         person_id: PersonId(p),
@@ -895,6 +967,7 @@ impl Store {
                         purpose,
                         recipient: rec,
                         at: to_dt(at),
+                        choice,
                     });
                 }
             }
@@ -1216,9 +1289,9 @@ mod tests {
         assert_eq!(s.pending().unwrap(), 0);
 
         // Opt-outs.
-        assert!(s.record_optout("tok-1").unwrap());
-        assert!(s.record_optout("tok-1").unwrap());
-        assert!(!s.record_optout("nope").unwrap());
+        assert!(s.record_optout("tok-1", OptOutChoice::Purpose).unwrap());
+        assert!(s.record_optout("tok-1", OptOutChoice::Purpose).unwrap());
+        assert!(!s.record_optout("nope", OptOutChoice::Purpose).unwrap());
         let o = s.optouts_after("p", 0).unwrap();
         assert_eq!(o.len(), 1);
         assert_eq!(o[0].person_id, PersonId("p1".into()));
@@ -1252,8 +1325,8 @@ mod tests {
             s.insert_batch("t", "p", vec![nm("1", "a"), nm("2", "b")], None)
                 .unwrap(),
         );
-        s.record_optout("tok-1").unwrap();
-        s.record_optout("tok-2").unwrap();
+        s.record_optout("tok-1", OptOutChoice::Purpose).unwrap();
+        s.record_optout("tok-2", OptOutChoice::Purpose).unwrap();
         // Force both into the same millisecond, as two quick clicks can be.
         s.with(|c| c.execute("UPDATE optouts SET at=1700000000000", []))
             .unwrap();
@@ -1463,7 +1536,7 @@ mod tests {
             &P,
         )
         .unwrap();
-        s.record_optout("tok-1").unwrap();
+        s.record_optout("tok-1", OptOutChoice::Purpose).unwrap();
         let grep = |name: &str| {
             std::fs::read(dir.path().join(name))
                 .map(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes()))
@@ -1530,5 +1603,50 @@ mod tests {
         // Opening again does not migrate twice.
         let s = open(dir.path());
         assert_eq!(state(&s, "praxis", "old-1").state, DeliveryState::Sent);
+    }
+
+    /// A queue of schema 2 keeps its opt-outs (as "this kind of message") and their
+    /// sequence; the same link can then record the broader choice as a new opt-out.
+    #[test]
+    fn migrates_schema_2_optouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.sqlite");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE unsubscribe(token TEXT PRIMARY KEY, practice TEXT NOT NULL,
+                  person_id TEXT NOT NULL, channel TEXT NOT NULL, purpose TEXT NOT NULL,
+                  recipient TEXT NOT NULL, created_at INTEGER NOT NULL);
+                 CREATE TABLE optouts(seq INTEGER PRIMARY KEY AUTOINCREMENT, practice TEXT NOT NULL,
+                  token TEXT NOT NULL UNIQUE, person_id TEXT NOT NULL, channel TEXT NOT NULL,
+                  purpose TEXT NOT NULL, recipient TEXT NOT NULL, at INTEGER NOT NULL);
+                 CREATE INDEX optouts_lookup ON optouts(practice, channel, purpose, lower(recipient));
+                 INSERT INTO unsubscribe VALUES('tok','p','p1','email','birthday','a@b.example',1);
+                 INSERT INTO optouts(seq, practice, token, person_id, channel, purpose, recipient, at)
+                  VALUES(7,'p','tok','p1','email','birthday','a@b.example',5);
+                 PRAGMA user_version=2;",
+            )
+            .unwrap();
+        }
+        let s = open(dir.path());
+        let o = s.optouts_after("p", 0).unwrap();
+        assert_eq!(o.len(), 1);
+        assert_eq!((o[0].seq, o[0].choice), (7, OptOutChoice::Purpose));
+        assert!(s
+            .record_optout("tok", OptOutChoice::AllAdvertising)
+            .unwrap());
+        let o = s.optouts_after("p", 7).unwrap();
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].choice, OptOutChoice::AllAdvertising);
+        assert!(o[0].seq > 7);
+        // The same choice again records nothing new.
+        assert!(s
+            .record_optout("tok", OptOutChoice::AllAdvertising)
+            .unwrap());
+        assert!(s.record_optout("tok", OptOutChoice::Purpose).unwrap());
+        assert_eq!(s.optouts_after("p", 0).unwrap().len(), 2);
+        drop(s);
+        let s = open(dir.path());
+        assert_eq!(s.optouts_after("p", 0).unwrap().len(), 2);
     }
 }

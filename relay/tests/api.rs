@@ -282,6 +282,8 @@ async fn demo_flow_idempotency_and_optouts() {
     assert_eq!(json(&b)["optouts"].as_array().unwrap().len(), 1);
     assert_eq!(o.optouts[0].person_id, PersonId("person-1".into()));
     assert_eq!(o.optouts[0].purpose, Purpose::Invitation);
+    // A mail program's one-click request is the narrow choice: this kind of message.
+    assert_eq!(o.optouts[0].choice, OptOutChoice::Purpose);
     let later = (o.optouts[0].at + chrono::Duration::milliseconds(1)).to_rfc3339();
     let (_, _, b) = call(
         &app,
@@ -849,5 +851,172 @@ async fn unsubscribe_page_sends_csp() {
         assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
     }
+    p.engine.stop(Duration::from_secs(2)).await;
+}
+
+fn form_post(uri: &str, body: &str) -> Request<Body> {
+    Request::post(uri)
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+/// The two choices of the unsubscribe page: what the page offers, what it says afterwards,
+/// what `GET /v1/optouts` reports and what the relay's safety net refuses later are the
+/// same for "nur diese Art von Nachrichten" and "keine Werbung mehr per E-Mail".
+#[tokio::test]
+async fn unsubscribe_choices_record_what_the_page_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = setup(Config::demo(), dir.path(), None);
+    let app = app(&p, LOOPBACK);
+    let to = |id: &str, rcpt: &str, person: &str, purpose: Purpose| {
+        let mut m = email(id, purpose);
+        m.recipient = rcpt.into();
+        m.person_id = Some(PersonId(person.into()));
+        m
+    };
+    let (s, _, _) = call(
+        &app,
+        post(
+            "/v1/messages",
+            &SubmitRequest {
+                messages: vec![
+                    to("a-1", "anna@example.org", "anna", Purpose::Invitation),
+                    to("b-1", "bert@example.org", "bert", Purpose::Invitation),
+                ],
+            },
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let db = rusqlite::Connection::open(dir.path().join("queue.sqlite")).unwrap();
+    let token = |rcpt: &str| -> String {
+        db.query_row(
+            "SELECT token FROM unsubscribe WHERE recipient=?1",
+            [rcpt],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let (anna, bert) = (
+        format!("/u/{}", token("anna@example.org")),
+        format!("/u/{}", token("bert@example.org")),
+    );
+    let only_this = "Sie erhalten keine Einladungen mehr per E-Mail.";
+    let all = "Sie erhalten keine Geburtstagsgrüße, Einladungen, Erinnerungen an Vorsorge- und \
+               Kontrolltermine und sonstige Werbung der Praxis (z. B. Newsletter) mehr per E-Mail.";
+    let (s, _, b) = call(&app, get(&anna, None)).await;
+    assert_eq!(s, StatusCode::OK);
+    let page = String::from_utf8(b).unwrap();
+    for expected in [
+        "anna@example.org",
+        "name=\"choice\" value=\"purpose\"",
+        ">Nur diese Art von Nachrichten</button>",
+        only_this,
+        "name=\"choice\" value=\"all_advertising\"",
+        ">Keine Werbung mehr per E-Mail</button>",
+        all,
+        "Davon nicht betroffen: Termin-Erinnerungen.",
+    ] {
+        assert!(page.contains(expected), "{expected:?} not in {page}");
+    }
+
+    // Anna: only this kind of message.
+    let (s, _, b) = call(&app, form_post(&anna, "choice=purpose")).await;
+    assert_eq!(s, StatusCode::OK);
+    let done = String::from_utf8(b).unwrap();
+    assert!(done.contains("Sie wurden abgemeldet."), "{done}");
+    assert!(done.contains(only_this), "{done}");
+    assert!(done.contains(
+        "Davon nicht betroffen: Termin-Erinnerungen, Geburtstagsgrüße, Erinnerungen an \
+         Vorsorge- und Kontrolltermine und sonstige Werbung der Praxis (z. B. Newsletter)."
+    ));
+    // Bert: no advertising any more on this channel.
+    let (s, _, b) = call(&app, form_post(&bert, "choice=all_advertising")).await;
+    assert_eq!(s, StatusCode::OK);
+    let done = String::from_utf8(b).unwrap();
+    assert!(done.contains(all), "{done}");
+    assert!(done.contains("Davon nicht betroffen: Termin-Erinnerungen."));
+
+    let (_, _, b) = call(&app, get("/v1/optouts?after=0", None)).await;
+    let o: OptOutsResponse = serde_json::from_slice(&b).unwrap();
+    assert_eq!(o.optouts.len(), 2);
+    assert_eq!(o.optouts[0].person_id, PersonId("anna".into()));
+    assert_eq!(o.optouts[0].choice, OptOutChoice::Purpose);
+    assert_eq!(o.optouts[0].scope().purposes(), [Purpose::Invitation]);
+    assert_eq!(o.optouts[1].person_id, PersonId("bert".into()));
+    assert_eq!(o.optouts[1].choice, OptOutChoice::AllAdvertising);
+    assert_eq!(
+        o.optouts[1].scope().purposes(),
+        [
+            Purpose::Birthday,
+            Purpose::Invitation,
+            Purpose::Recall,
+            Purpose::Other
+        ]
+    );
+
+    // The safety net refuses exactly what each page said.
+    let mut batch = Vec::new();
+    for (i, purpose) in Purpose::ALL.into_iter().enumerate() {
+        batch.push(to(
+            &format!("a-{}", i + 2),
+            "Anna@Example.org",
+            "anna",
+            purpose,
+        ));
+        batch.push(to(
+            &format!("b-{}", i + 2),
+            "bert@example.org",
+            "bert",
+            purpose,
+        ));
+    }
+    let (s, _, b) = call(
+        &app,
+        post("/v1/messages", &SubmitRequest { messages: batch }, None),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let r: SubmitResponse = serde_json::from_slice(&b).unwrap();
+    for (i, purpose) in Purpose::ALL.into_iter().enumerate() {
+        let (a, b) = (&r.messages[2 * i], &r.messages[2 * i + 1]);
+        let anna_refused = purpose == Purpose::Invitation;
+        assert_eq!(a.state == DeliveryState::Failed, anna_refused, "{a:?}");
+        assert_eq!(
+            b.state == DeliveryState::Failed,
+            purpose.is_advertising(),
+            "{b:?}"
+        );
+        if anna_refused {
+            assert!(a
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("von dieser Art Nachricht"));
+        }
+        if purpose.is_advertising() {
+            assert!(b
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("von aller Werbung über diesen Kanal"));
+        }
+    }
+
+    // Anna comes back through the same link and chooses more: a new opt-out the app
+    // fetches with its cursor; the same choice again records nothing new.
+    let seen = o.optouts[1].seq;
+    let (s, _, _) = call(&app, form_post(&anna, "choice=all_advertising")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = call(&app, form_post(&anna, "choice=all_advertising")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, _, b) = call(&app, get(&format!("/v1/optouts?after={seen}"), None)).await;
+    let o: OptOutsResponse = serde_json::from_slice(&b).unwrap();
+    assert_eq!(o.optouts.len(), 1);
+    assert_eq!(o.optouts[0].person_id, PersonId("anna".into()));
+    assert_eq!(o.optouts[0].choice, OptOutChoice::AllAdvertising);
     p.engine.stop(Duration::from_secs(2)).await;
 }

@@ -690,14 +690,9 @@ async fn relay_down_and_restarted_mid_send_every_message_exactly_once() {
     assert_exactly_once(&mails, N);
 }
 
-/// An advertising e-mail (invitation to prospects) carries the relay's unsubscribe link; a
-/// one-click unsubscribe (RFC 8058 POST) is fetched by "Abmeldungen abrufen" and withdraws
-/// that person's consent with source "Abmeldelink".
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsubscribe_click_withdraws_the_consent() {
-    let w = World::start("optout", None);
-    let s = Session::start_at(&w.base()).await;
-    configure_relay(&s).await;
+/// Sends the invitation e-mail to every prospect with consent and returns the unsubscribe
+/// link of the first mail that arrived, its recipient and how many were included.
+async fn send_invitations(w: &World, s: &Session) -> (String, String, usize) {
     s.open("#/versand").await;
     let counts = s
         .take_over_all("Interessenten", "Einladung", "E-Mail senden …")
@@ -719,7 +714,6 @@ async fn unsubscribe_click_withdraws_the_consent() {
         link.starts_with(&format!("{}/u/", w.base())),
         "unsubscribe link: {link}"
     );
-    let rcpt = mail.header("X-RcptTo").to_string();
     // The e-mail text holds the same link (the template's `abmeldelink`, filled by the relay).
     assert!(
         mail.text.contains(&link),
@@ -727,28 +721,82 @@ async fn unsubscribe_click_withdraws_the_consent() {
         mail.text
     );
     assert!(!mail.text.contains("pb-abmeldelink"), "{}", mail.text);
-    // The recipient clicks the link in the text: the relay's page asks, the button unsubscribes.
-    s.script(&format!(
-        "window.location.href = {};",
-        serde_json::json!(link)
-    ))
-    .await;
-    s.click_button("Ja, abmelden").await;
-    s.wait_text("Sie wurden abgemeldet").await;
-    s.open("#/protokoll").await;
-    s.click_link("Protokoll").await;
-    s.click_button("Abmeldungen abrufen").await;
-    s.wait_status_matching("1 Abmeldungen übernommen").await;
-    // The person's consent is withdrawn, with the source.
+    (link, mail.header("X-RcptTo").to_string(), included)
+}
+
+/// Opens the person form of the prospect with this e-mail address.
+async fn open_prospect(s: &Session, rcpt: &str) {
     s.click_link("Interessenten").await;
-    s.fill_by_label("Interessenten durchsuchen", &rcpt).await;
+    s.fill_by_label("Interessenten durchsuchen", rcpt).await;
     s.wait_status_matching("1 Treffer").await;
     s.wait_css("table.data tbody tr td a")
         .await
         .click()
         .await
         .unwrap();
-    s.wait_text("(Abmeldelink)").await;
+    s.wait_text("Einwilligungen").await;
+}
+
+/// The recipient follows the link (the relay's page), presses `button`, and the app fetches
+/// the opt-out ("Abmeldungen abrufen"). Returns the page's answer.
+async fn unsubscribe_and_fetch(s: &Session, link: &str, button: &str) -> String {
+    s.script(&format!(
+        "window.location.href = {};",
+        serde_json::json!(link)
+    ))
+    .await;
+    s.click_button(button).await;
+    s.wait_text("Sie wurden abgemeldet").await;
+    let answer = s.script("return document.body.innerText;").await;
+    let answer = answer.as_str().unwrap_or_default().replace('\n', " ");
+    s.open("#/protokoll").await;
+    s.click_link("Protokoll").await;
+    s.click_button("Abmeldungen abrufen").await;
+    s.wait_status_matching("1 Abmeldungen übernommen").await;
+    answer
+}
+
+/// State (JA/NEIN) and detail of the e-mail consent cell of `purpose` in the person form.
+async fn email_cell(s: &Session, purpose: &str) -> (String, String) {
+    let v = s
+        .execute_async(
+            r#"const [label, done] = arguments;
+            const st = document.querySelector(`[aria-label="${label}"]`);
+            done(st ? [st.textContent.trim(), (st.nextElementSibling || {}).textContent || ''] : null);"#,
+            vec![serde_json::json!(format!("Einwilligung E-Mail – {purpose}"))],
+        )
+        .await;
+    let v = v.as_array().expect("consent cell");
+    (
+        v[0].as_str().unwrap().to_string(),
+        v[1].as_str().unwrap().to_string(),
+    )
+}
+
+/// An advertising e-mail (invitation to prospects) carries the relay's unsubscribe link;
+/// "Nur diese Art von Nachrichten" on the relay's page is fetched by "Abmeldungen abrufen"
+/// and withdraws that person's invitation consent by e-mail (source "Abmeldelink"), and only
+/// that one: what the page said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_click_withdraws_the_consent() {
+    let w = World::start("optout", None);
+    let s = Session::start_at(&w.base()).await;
+    configure_relay(&s).await;
+    let (link, rcpt, included) = send_invitations(&w, &s).await;
+    // So that "only this kind" is visible: a birthday consent by e-mail that must stay.
+    open_prospect(&s, &rcpt).await;
+    grant_email(&s, &["Geburtstag"]).await;
+    let answer = unsubscribe_and_fetch(&s, &link, "Nur diese Art von Nachrichten").await;
+    assert!(
+        answer.contains("Sie erhalten keine Einladungen mehr per E-Mail."),
+        "{answer}"
+    );
+    // The person's invitation consent is withdrawn, with the source; the birthday one stays.
+    open_prospect(&s, &rcpt).await;
+    let (state, detail) = email_cell(&s, "Einladung").await;
+    assert_eq!(state, "NEIN");
+    assert!(detail.contains("(Abmeldelink)"), "{detail}");
+    assert_eq!(email_cell(&s, "Geburtstag").await.0, "JA");
 
     // The next invitation e-mail: the review shows that person as not consented (NEIN) and
     // leaves them out.
@@ -785,6 +833,61 @@ async fn unsubscribe_click_withdraws_the_consent() {
         assert_eq!(row["cells"][3], "NEIN", "{row}");
         assert_eq!(row["checked"], false, "{row}");
     }
+}
+
+/// Records an e-mail consent (evidence "schriftlich", today) for each purpose that is not
+/// granted yet, and saves the person form.
+async fn grant_email(s: &Session, purposes: &[&str]) {
+    for purpose in purposes {
+        let cell = format!("E-Mail – {purpose}");
+        if email_cell(s, purpose).await.0 != "JA" {
+            s.click_button(&format!("Einwilligung erfassen: {cell}"))
+                .await;
+            s.select_by_label("Nachweis der Einwilligung", "schriftlich")
+                .await;
+            s.click_button("Erfassen").await;
+        }
+        assert_eq!(email_cell(s, purpose).await.0, "JA", "{cell}");
+    }
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+}
+
+/// "Keine Werbung mehr per E-Mail" on the relay's page withdraws every advertising consent
+/// of the person by e-mail (birthday, invitation, recall, other; source "Abmeldelink") and
+/// leaves the appointment reminder granted — what the page said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_from_all_advertising_withdraws_every_advertising_consent() {
+    let w = World::start("optout-all", None);
+    let s = Session::start_at(&w.base()).await;
+    configure_relay(&s).await;
+    let (link, rcpt, _) = send_invitations(&w, &s).await;
+    open_prospect(&s, &rcpt).await;
+    let advertising = ["Geburtstag", "Einladung", "Recall", "Sonstiges"];
+    grant_email(&s, &[&advertising[..], &["Terminerinnerung"]].concat()).await;
+    let answer = unsubscribe_and_fetch(&s, &link, "Keine Werbung mehr per E-Mail").await;
+    assert!(
+        answer.contains(
+            "Sie erhalten keine Geburtstagsgrüße, Einladungen, Erinnerungen an Vorsorge- und \
+             Kontrolltermine und sonstige Werbung der Praxis (z. B. Newsletter) mehr per E-Mail."
+        ),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("Davon nicht betroffen: Termin-Erinnerungen."),
+        "{answer}"
+    );
+    open_prospect(&s, &rcpt).await;
+    for purpose in advertising {
+        let (state, detail) = email_cell(&s, purpose).await;
+        assert_eq!(state, "NEIN", "{purpose}: {detail}");
+        assert!(detail.contains("(Abmeldelink)"), "{purpose}: {detail}");
+    }
+    let (state, detail) = email_cell(&s, "Terminerinnerung").await;
+    assert_eq!(
+        state, "JA",
+        "appointment reminders are not advertising: {detail}"
+    );
 }
 
 /// A rejected address (SMTP 550) shows as failed with the server's reason; "nur

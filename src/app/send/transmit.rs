@@ -18,7 +18,7 @@ use crate::app::state::AppState;
 use crate::app::sync::{self, Change};
 use crate::domain::outbox::{
     self, apply_reports, cancel_batch, retry_failed, Batch, MessageState, OptOutNotice,
-    OptOutScope, OutboxMessage, StateKind,
+    OutboxMessage, StateKind,
 };
 use crate::i18n::{t, tf};
 use leptos::prelude::*;
@@ -264,7 +264,9 @@ pub async fn retry(
 }
 
 /// Fetches opt-outs from the relay and withdraws the consents (source "Abmeldelink") of the
-/// persons, read fresh from the store. Returns how many persons changed.
+/// persons, read fresh from the store, for exactly the purposes of the recipient's choice
+/// (`wire::OptOut::scope`: the clicked purpose, or every advertising purpose of the
+/// channel). Returns how many persons changed.
 pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
     let mut cfg = repo::outbox::relay_config().await?;
     let resp = relay::optouts(&cfg, cfg.optouts_after, cfg.optouts_since.as_deref())
@@ -279,7 +281,7 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
         .map(|o| OptOutNotice {
             person_id: o.person_id.clone(),
             channel: o.channel,
-            scope: OptOutScope::Purpose(o.purpose),
+            scope: o.scope(),
             at: relay::local(o.at),
         })
         .collect();

@@ -37,6 +37,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 mod batch;
 mod consent;
+mod optin;
 mod optout;
 mod plan;
 mod prepare;
@@ -46,6 +47,7 @@ mod state;
 
 pub use batch::{cancel_batch, queue_batch, Batch, BatchCounts, QueueItem};
 pub use consent::{consent_basis, ConsentBasis};
+pub use optin::{apply_confirmations, ConfirmationNotice};
 pub use optout::{apply_opt_outs, OptOutNotice, OptOutScope};
 pub use plan::{chunks_to_transmit, plan, ResumePlan};
 pub use prepare::{

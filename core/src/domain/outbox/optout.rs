@@ -18,6 +18,26 @@ pub enum OptOutScope {
     AllAdvertising,
 }
 
+impl OptOutScope {
+    /// Whether a message of `purpose` falls under this opt-out. The one rule used by the app
+    /// (which consents are withdrawn), the relay's safety net (which later messages it
+    /// refuses) and the relay's pages (what they promise).
+    pub fn covers(self, purpose: Purpose) -> bool {
+        match self {
+            OptOutScope::Purpose(p) => p == purpose,
+            OptOutScope::AllAdvertising => purpose.is_advertising(),
+        }
+    }
+
+    /// The purposes this opt-out withdraws, in `Purpose::ALL` order.
+    pub fn purposes(self) -> Vec<Purpose> {
+        Purpose::ALL
+            .into_iter()
+            .filter(|p| self.covers(*p))
+            .collect()
+    }
+}
+
 /// An opt-out reported by the relay (unsubscribe link). Domain side of `wire::OptOut`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptOutNotice {
@@ -45,16 +65,9 @@ pub fn apply_opt_outs(persons: &mut [Person], optouts: &[OptOutNotice]) -> Vec<P
             continue;
         };
         let person = &mut persons[i];
-        let purposes: Vec<Purpose> = match o.scope {
-            OptOutScope::Purpose(p) => vec![p],
-            OptOutScope::AllAdvertising => Purpose::ALL
-                .into_iter()
-                .filter(|p| p.is_advertising())
-                .collect(),
-        };
         let day = o.at.date();
         let mut any = false;
-        for p in purposes {
+        for p in o.scope.purposes() {
             let granted_then = person
                 .consents
                 .history(o.channel, p)
