@@ -204,7 +204,7 @@ pub async fn restore_backup(
         .await
 }
 
-fn last_backup_op(date: NaiveDate) -> DocOp {
+pub(crate) fn last_backup_op(date: NaiveDate) -> DocOp {
     DocOp::Put {
         collection: Collection::Meta,
         key: LAST_BACKUP_KEY.to_string(),
