@@ -72,7 +72,7 @@ pub struct Sealer {
 }
 
 impl Sealer {
-    pub(crate) fn new(key: &[u8; 32]) -> Sealer {
+    pub fn new(key: &[u8; 32]) -> Sealer {
         Sealer {
             cipher: Aes256Gcm::new(key.into()),
         }

@@ -62,11 +62,11 @@ pub(super) fn decode_flat<T>(
 ) -> Vec<(String, T)> {
     let n = flat.length() / 3;
     let mut out = Vec::with_capacity(n as usize);
-    for k in 0..n {
-        let key = flat.get(3 * k).as_string().unwrap_or_default();
+    for i in 0..n {
+        let key = flat.get(3 * i).as_string().unwrap_or_default();
         let stored = Stored {
-            v: flat.get(3 * k + 1).as_f64().unwrap_or(0.0) as u32,
-            body: flat.get(3 * k + 2).as_string().unwrap_or_default(),
+            v: flat.get(3 * i + 1).as_f64().unwrap_or(0.0) as u32,
+            body: flat.get(3 * i + 2).as_string().unwrap_or_default(),
         };
         if let Some(v) = decode_or_note(k, &stored, decode, || origin(key.clone()), bad) {
             out.push((key, v));
