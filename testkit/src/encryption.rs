@@ -65,26 +65,11 @@ pub fn secret_values() -> Vec<String> {
 
 /// Everything observable through the store, for before/after comparisons.
 async fn everything(s: &dyn Store) -> String {
-    let mut out = format!("{:?}\n", s.all_persons().await.expect("persons"));
-    out += &format!(
-        "{:?}\n",
-        s.appointments_between(d(1900, 1, 1), d(2999, 12, 31))
-            .await
-            .expect("appointments")
-    );
-    out += &format!("{:?}\n", s.settings().await.expect("settings"));
-    for c in Collection::ALL {
-        out += &format!("{:?}\n", s.list_docs(c).await.expect("docs"));
-    }
-    out
+    crate::conformance::snapshot(s).await
 }
 
-async fn fill(s: &dyn Store) -> Vec<Origin> {
-    s.put_persons(&secret_persons()).await.unwrap();
-    s.put_appointments(&[appointment("t-1", "p-1", dt(2026, 12, 1, 9, 30))])
-        .await
-        .unwrap();
-    s.put_settings(&settings()).await.unwrap();
+/// Puts the one outbox document of these cases.
+async fn put_outbox(s: &dyn Store) {
     s.put_docs(
         Collection::Outbox,
         &[Doc {
@@ -94,6 +79,15 @@ async fn fill(s: &dyn Store) -> Vec<Origin> {
     )
     .await
     .unwrap();
+}
+
+async fn fill(s: &dyn Store) -> Vec<Origin> {
+    s.put_persons(&secret_persons()).await.unwrap();
+    s.put_appointments(&[appointment("t-1", "p-1", dt(2026, 12, 1, 9, 30))])
+        .await
+        .unwrap();
+    s.put_settings(&settings()).await.unwrap();
+    put_outbox(s).await;
     transfer::mark_backup(s, d(2026, 11, 20)).await.unwrap();
     vec![
         Origin::Person(pid("p-1")),
@@ -299,15 +293,7 @@ pub async fn tampered_or_moved_record_is_set_aside(s: &dyn Store) {
 
     // An altered document likewise (`put_raw` cannot read the index fields of a sealed
     // body, so appointments are left out here; they go through the same `Keys::open`).
-    s.put_docs(
-        Collection::Outbox,
-        &[Doc {
-            key: "m-1".into(),
-            value: json!({"to": "hildegard.zwiebelmeier@example.org"}),
-        }],
-    )
-    .await
-    .unwrap();
+    put_outbox(s).await;
     let m1 = Origin::Document(Collection::Outbox, "m-1".into());
     let bad_m = tampered(&s.get_raw(&m1).await.unwrap().unwrap());
     s.put_raw(&m1, &bad_m).await.unwrap();

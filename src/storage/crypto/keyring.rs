@@ -144,27 +144,14 @@ pub async fn set_up(store: &dyn Store, passphrase: &str, params: KdfParams) -> R
         recovery_wrap: Sealer::new(recovery.bytes()).seal(AD_RECOVERY, &key[..])?,
     };
     let (value, stored) = keyring.stored()?;
-    let mut ops = transfer::restore_ops(&backup)?;
-    if let Some(d) = last {
-        ops.push(transfer::last_backup_op(d));
-    }
-    ops.push(DocOp::Put {
+    let keyring_op = DocOp::Put {
         collection: Collection::Meta,
         key: KEYRING_KEY.into(),
         value,
-    });
+    };
 
     store.vault().open_with(key, stored);
-    let written = store
-        .write(WriteBatch {
-            clear_all: true,
-            persons: &backup.persons,
-            appointments: &backup.appointments,
-            settings: backup.settings.as_ref(),
-            docs: &ops,
-            ..Default::default()
-        })
-        .await;
+    let written = transfer::replace_all(store, &backup, last, vec![keyring_op]).await;
     if let Err(e) = written {
         store.vault().set_plain();
         return Err(e);

@@ -32,7 +32,7 @@ use wasm_bindgen::JsCast;
 use super::crypto::{self, Vault, KEYRING_KEY};
 use super::keys;
 use super::migrate::names::{
-    APPOINTMENTS, F_ID, F_KEY, IDX_PERSON, IDX_START, PERSONS, SETTINGS, SETTINGS_KEY,
+    APPOINTMENTS, F_KEY, IDX_PERSON, IDX_START, PERSONS, SETTINGS, SETTINGS_KEY,
 };
 use super::migrate::{self, Migration, SchemaVersion};
 use super::records::{Origin, Stored, Unreadable};
@@ -536,16 +536,7 @@ impl Store for IdbStore {
             let mut b = persons::Buckets::fetch(raw, std::iter::once(id.0.as_str())).await?;
             return Ok(b.entry(&id.0));
         }
-        let key_field = if matches!(origin, Origin::Appointment(_)) {
-            F_ID
-        } else {
-            F_KEY
-        };
-        let key = if matches!(origin, Origin::Settings) {
-            SETTINGS_KEY
-        } else {
-            origin.key()
-        };
+        let (key_field, key) = rows::row_key(origin);
         Ok(self
             .row(origin.store_name(), key)
             .await?

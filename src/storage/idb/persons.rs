@@ -242,15 +242,7 @@ impl Buckets {
 
     /// The record of a person exactly as stored, if any.
     pub fn entry(&mut self, id: &str) -> Option<Stored> {
-        let entry = pb_bucket_entry(self.bucket(id, false), id);
-        if entry.is_undefined() {
-            return None;
-        }
-        let entry: &js_sys::Array = entry.unchecked_ref();
-        Some(Stored {
-            v: entry.get(1).as_f64().unwrap_or(0.0) as u32,
-            body: entry.get(2).as_string().unwrap_or_default(),
-        })
+        super::rows::stored_of_entry(&pb_bucket_entry(self.bucket(id, false), id))
     }
 
     /// Removes a person only while it is still the record read as `was` (readable form;

@@ -77,7 +77,11 @@ pub(super) fn decode_flat<T>(
 
 /// The stored record of one row (`None` for no row).
 pub(super) fn stored_of(row: &JsValue, key_field: &str) -> Option<Stored> {
-    let entry = pb_row_entry(row, key_field);
+    stored_of_entry(&pb_row_entry(row, key_field))
+}
+
+/// The stored record of an entry `[key, v, json]` (`None` for `undefined`).
+pub(super) fn stored_of_entry(entry: &JsValue) -> Option<Stored> {
     if entry.is_undefined() {
         return None;
     }
@@ -86,6 +90,16 @@ pub(super) fn stored_of(row: &JsValue, key_field: &str) -> Option<Stored> {
         v: entry.get(1).as_f64().unwrap_or(0.0) as u32,
         body: entry.get(2).as_string().unwrap_or_default(),
     })
+}
+
+/// The key field and key of the row of a record that is not a person.
+pub(super) fn row_key(origin: &Origin) -> (&'static str, &str) {
+    let key_field = if matches!(origin, Origin::Appointment(_)) {
+        F_ID
+    } else {
+        F_KEY
+    };
+    (key_field, origin.key())
 }
 
 pub(super) fn appointments(

@@ -13,9 +13,7 @@ use wasm_bindgen::prelude::*;
 use super::persons::Buckets;
 use super::{backend, rows, IdbStore};
 use crate::storage::crypto::{Keys, KEYRING_KEY};
-use crate::storage::migrate::names::{
-    APPOINTMENTS, F_ID, F_KEY, IDX_PERSON, PERSONS, SETTINGS, SETTINGS_KEY,
-};
+use crate::storage::migrate::names::{APPOINTMENTS, IDX_PERSON, PERSONS, SETTINGS};
 use crate::storage::records::{self, Origin, Unreadable};
 use crate::storage::{validate_doc, Collection, DocOp, Result, StoreError, WriteBatch};
 
@@ -233,16 +231,7 @@ impl IdbStore {
                     .as_mut()
                     .and_then(|b| b.remove_if(&k, &id.0, &r.stored)),
                 origin => {
-                    let key_field = if matches!(origin, Origin::Appointment(_)) {
-                        F_ID
-                    } else {
-                        F_KEY
-                    };
-                    let key = if matches!(origin, Origin::Settings) {
-                        SETTINGS_KEY
-                    } else {
-                        origin.key()
-                    };
+                    let (key_field, key) = rows::row_key(origin);
                     let os = store(origin.store_name())?;
                     let row: Option<JsValue> = os
                         .get::<JsValue, _, _>(key)
