@@ -37,6 +37,128 @@ macro_rules! idb_case {
 
 praxisbote_testkit::for_each_storage_case!(idb_case);
 
+/// The encryption-at-rest cases against IndexedDB.
+mod encryption {
+    use super::*;
+    use praxisbote_testkit::encryption;
+
+    macro_rules! encryption_case {
+        ($name:ident) => {
+            #[wasm_bindgen_test]
+            async fn $name() {
+                let name = fresh_name();
+                let store = IdbStore::open(&name).await.expect("open");
+                encryption::$name(&store).await;
+                store.close();
+                IdbStore::delete_database(&name).await.expect("delete");
+            }
+        };
+    }
+
+    praxisbote_testkit::for_each_encryption_case!(encryption_case);
+}
+
+/// The whole conformance suite against an encrypted IndexedDB store.
+mod encrypted {
+    use super::*;
+    use praxisbote_testkit::encryption;
+
+    macro_rules! encrypted_case {
+        ($name:ident) => {
+            #[wasm_bindgen_test]
+            async fn $name() {
+                let name = fresh_name();
+                let store = IdbStore::open(&name).await.expect("open");
+                encryption::encrypt(&store).await;
+                conformance::$name(&store).await;
+                store.close();
+                IdbStore::delete_database(&name).await.expect("delete");
+            }
+        };
+    }
+
+    praxisbote_testkit::for_each_storage_case!(encrypted_case);
+}
+
+/// Every key and value of every object store, read with the plain IndexedDB API (no
+/// praxisbote code), as JSON text.
+async fn raw_dump(store: &IdbStore) -> String {
+    let db = store.raw_database();
+    let names = db.object_store_names();
+    let mut out = String::new();
+    for i in 0..names.length() {
+        let name = names.get(i).unwrap();
+        let tx = db.transaction_with_str(&name).unwrap();
+        let os = tx.object_store(&name).unwrap();
+        for req in [os.get_all().unwrap(), os.get_all_keys().unwrap()] {
+            let v = request(req).await;
+            let text = js_sys::JSON::stringify(&v).unwrap();
+            out.push_str(&String::from(text));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `text` as UTF-16 (little endian) bytes.
+fn utf16(text: &str) -> Vec<u8> {
+    text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+/// After persons are written (before and after the passphrase is set), nothing in the raw
+/// IndexedDB shows a name, phone number, e-mail or date of them, in UTF-8 or UTF-16; after
+/// reopening the database is locked, and the passphrase or the recovery key unlocks it.
+#[wasm_bindgen_test]
+async fn raw_indexeddb_shows_no_personal_data_and_reopens_locked() {
+    use praxisbote::storage::crypto::{self, LockState};
+    use praxisbote_testkit::encryption::{encrypt, secret_persons, secret_values, PASSPHRASE};
+
+    let name = fresh_name();
+    let store = IdbStore::open(&name).await.unwrap();
+    let persons = secret_persons();
+    store.put_persons(&persons[..1]).await.unwrap();
+    let plain = raw_dump(&store).await;
+    // The check can fail: before encryption the values are there.
+    assert!(plain.contains(&persons[0].person.last_name), "{plain}");
+    let recovery = encrypt(&store).await;
+    store.put_persons(&persons[1..]).await.unwrap();
+    store.put_persons(&sample_persons(0, 200)).await.unwrap();
+    assert_eq!(store.all_persons().await.unwrap().len(), 202);
+
+    let dump = raw_dump(&store).await;
+    let dump16: Vec<u8> = utf16(&dump);
+    for secret in secret_values() {
+        assert!(!dump.contains(&secret), "{secret} found (UTF-8)");
+        let needle = utf16(&secret);
+        assert!(
+            !dump16.windows(needle.len()).any(|w| w == needle.as_slice()),
+            "{secret} found (UTF-16)"
+        );
+    }
+    store.close();
+
+    let store = IdbStore::open(&name).await.unwrap();
+    assert_eq!(crypto::lock_state(&store), LockState::Locked);
+    assert_eq!(store.all_persons().await.err(), Some(StoreError::Locked));
+    assert_eq!(
+        crypto::unlock(&store, "falsch").await.err(),
+        Some(StoreError::WrongPassphrase)
+    );
+    crypto::unlock(&store, PASSPHRASE).await.unwrap();
+    assert_eq!(store.count_persons().await.unwrap(), 202);
+    store.close();
+
+    let store = IdbStore::open(&name).await.unwrap();
+    crypto::unlock_with_recovery(&store, &recovery.to_string())
+        .await
+        .unwrap();
+    let got = store.get_persons(&[persons[0].person.id.clone()]).await;
+    assert_eq!(got.unwrap(), [Some(persons[0].clone())]);
+    assert_eq!(store.quarantined().await.unwrap(), 0);
+    store.close();
+    IdbStore::delete_database(&name).await.unwrap();
+}
+
 /// A transaction that fails inside IndexedDB itself (a request error after many successful
 /// puts, seen only at commit) leaves nothing behind.
 #[wasm_bindgen_test]

@@ -50,6 +50,16 @@ pub enum StoreError {
     /// [`StoreExt::update_with`](super::StoreExt::update_with), which hands the caller's own
     /// error back instead).
     Aborted,
+    /// The database is encrypted and locked: nothing can be read or written until unlocked.
+    Locked,
+    /// The passphrase does not unlock the database.
+    WrongPassphrase,
+    /// The recovery key is none or does not unlock the database.
+    WrongRecoveryKey,
+    /// Encryption is already set up.
+    AlreadyEncrypted,
+    /// A cryptographic operation failed (the detail names it; e.g. no random numbers).
+    Crypto(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -122,6 +132,26 @@ const GERMAN: &[(&str, &str)] = &[
         "storage.aborted",
         "Der Vorgang wurde abgebrochen. Es wurde nichts gespeichert.",
     ),
+    (
+        "storage.locked",
+        "Die Daten sind gesperrt. Bitte mit der Passphrase entsperren.",
+    ),
+    (
+        "storage.wrong_passphrase",
+        "Die Passphrase ist falsch. Die Daten bleiben gesperrt.",
+    ),
+    (
+        "storage.wrong_recovery_key",
+        "Der Notfallschlüssel ist falsch oder unvollständig. Die Daten bleiben gesperrt.",
+    ),
+    (
+        "storage.already_encrypted",
+        "Die Daten sind bereits verschlüsselt.",
+    ),
+    (
+        "storage.crypto",
+        "Verschlüsselung fehlgeschlagen: {detail} Es wurde nichts gespeichert.",
+    ),
 ];
 
 impl StoreError {
@@ -159,6 +189,11 @@ impl UiMessage for StoreError {
             StoreError::Corrupt(_) => "storage.corrupt",
             StoreError::Backend(_) => "storage.backend",
             StoreError::Aborted => "storage.aborted",
+            StoreError::Locked => "storage.locked",
+            StoreError::WrongPassphrase => "storage.wrong_passphrase",
+            StoreError::WrongRecoveryKey => "storage.wrong_recovery_key",
+            StoreError::AlreadyEncrypted => "storage.already_encrypted",
+            StoreError::Crypto(_) => "storage.crypto",
         }
     }
 
@@ -187,8 +222,14 @@ impl UiMessage for StoreError {
             }
             StoreError::Unavailable(detail)
             | StoreError::Corrupt(detail)
-            | StoreError::Backend(detail) => vec![("detail", detail.clone())],
-            StoreError::QuotaExceeded | StoreError::Aborted => Vec::new(),
+            | StoreError::Backend(detail)
+            | StoreError::Crypto(detail) => vec![("detail", detail.clone())],
+            StoreError::QuotaExceeded
+            | StoreError::Aborted
+            | StoreError::Locked
+            | StoreError::WrongPassphrase
+            | StoreError::WrongRecoveryKey
+            | StoreError::AlreadyEncrypted => Vec::new(),
         }
     }
 }
@@ -241,6 +282,11 @@ pub fn samples() -> Vec<StoreError> {
         StoreError::Corrupt("persons/12".into()),
         StoreError::Backend("TransactionInactiveError".into()),
         StoreError::Aborted,
+        StoreError::Locked,
+        StoreError::WrongPassphrase,
+        StoreError::WrongRecoveryKey,
+        StoreError::AlreadyEncrypted,
+        StoreError::Crypto("no random numbers".into()),
     ]
 }
 

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashSet};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use super::crypto::{self, Keys, Vault, KEYRING_KEY};
 use super::keys::{self, cmp_js};
 use super::records::{self, decode_or_note, Origin, Stored, Unreadable};
 use super::{
@@ -50,6 +51,7 @@ struct Data {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     data: RefCell<Data>,
+    vault: Vault,
 }
 
 impl MemoryStore {
@@ -66,7 +68,7 @@ struct Encoded {
     docs: Vec<(Collection, String, Option<Stored>)>,
 }
 
-fn encode(batch: &WriteBatch<'_>) -> Result<Encoded> {
+fn encode(batch: &WriteBatch<'_>, k: &Keys) -> Result<Encoded> {
     batch.validate()?;
     Ok(Encoded {
         persons: batch
@@ -77,7 +79,8 @@ fn encode(batch: &WriteBatch<'_>) -> Result<Encoded> {
                     p.id().clone(),
                     PersonEntry {
                         bday: keys::birthday_key(p),
-                        stored: records::person::encode(p)?,
+                        stored: k
+                            .seal(&Origin::Person(p.id().clone()), records::person::encode(p)?)?,
                     },
                 ))
             })
@@ -91,12 +94,18 @@ fn encode(batch: &WriteBatch<'_>) -> Result<Encoded> {
                     AppointmentEntry {
                         start: keys::appointment_start_key(a),
                         person: a.person_id.clone(),
-                        stored: records::appointment::encode(a)?,
+                        stored: k.seal(
+                            &Origin::Appointment(a.id.clone()),
+                            records::appointment::encode(a)?,
+                        )?,
                     },
                 ))
             })
             .collect::<Result<_>>()?,
-        settings: batch.settings.map(records::settings::encode).transpose()?,
+        settings: batch
+            .settings
+            .map(|s| k.seal(&Origin::Settings, records::settings::encode(s)?))
+            .transpose()?,
         docs: batch
             .docs
             .iter()
@@ -106,11 +115,11 @@ fn encode(batch: &WriteBatch<'_>) -> Result<Encoded> {
                         collection,
                         key,
                         value,
-                    } => (
-                        *collection,
-                        key.clone(),
-                        Some(records::document::encode(key, value)?),
-                    ),
+                    } => {
+                        let origin = Origin::Document(*collection, key.clone());
+                        let stored = k.seal(&origin, records::document::encode(key, value)?)?;
+                        (*collection, key.clone(), Some(stored))
+                    }
                     DocOp::Delete { collection, key } => (*collection, key.clone(), None),
                 })
             })
@@ -137,18 +146,25 @@ impl Data {
         Ok(())
     }
 
-    /// Checks, encodes and applies a batch; changes nothing when it fails.
-    fn write(&mut self, batch: &WriteBatch<'_>) -> Result<()> {
-        let encoded = encode(batch)?;
+    /// Checks, encodes (sealing with `k`) and applies a batch; changes nothing when it
+    /// fails. `clear_all` keeps the keyring of an encrypted store (`vault`).
+    fn write(&mut self, batch: &WriteBatch<'_>, k: &Keys, vault: &Vault) -> Result<()> {
+        let encoded = encode(batch, k)?;
         self.check_references(batch)?;
-        self.apply(batch, encoded);
+        self.apply(batch, encoded, vault.keyring());
         Ok(())
     }
 
     /// Applies a checked and encoded batch; cannot fail.
-    fn apply(&mut self, batch: &WriteBatch<'_>, encoded: Encoded) {
+    fn apply(&mut self, batch: &WriteBatch<'_>, encoded: Encoded, keyring: Option<Stored>) {
         if batch.clear_all {
             *self = Data::default();
+            if let Some(keyring) = keyring {
+                self.docs
+                    .entry(Collection::Meta)
+                    .or_default()
+                    .insert(KEYRING_KEY.into(), keyring);
+            }
         }
         if !batch.delete_persons.is_empty() {
             let deleted: HashSet<&PersonId> = batch.delete_persons.iter().collect();
@@ -206,12 +222,12 @@ impl Data {
     }
 
     /// Moves unreadable records into the quarantine collection (see [`Store::set_aside`]).
-    fn set_aside(&mut self, records: &[Unreadable]) -> Result<()> {
+    fn set_aside(&mut self, records: &[Unreadable], k: &Keys) -> Result<()> {
         let mut moves = Vec::new();
         for r in records {
             match self.stored_at(&r.origin) {
-                Some(now) if records::unchanged(&r.origin, now, &r.stored) => {
-                    let (key, stored) = records::quarantine_doc(r, now)?;
+                Some(now) if records::unchanged(k, &r.origin, now, &r.stored) => {
+                    let (key, stored) = records::quarantine_doc(k, r, now)?;
                     moves.push((r, stored, key));
                 }
                 _ => {}
@@ -229,12 +245,14 @@ impl Data {
 
     /// Decodes the persons of `entries`, noting those that do not decode.
     fn persons<'a>(
+        k: &Keys,
         entries: impl Iterator<Item = (&'a PersonId, &'a PersonEntry)>,
         bad: &mut Vec<Unreadable>,
     ) -> Vec<PersonRecord> {
         entries
             .filter_map(|(id, e)| {
                 decode_or_note(
+                    k,
                     &e.stored,
                     records::person::decode,
                     || Origin::Person(id.clone()),
@@ -247,13 +265,14 @@ impl Data {
     /// Decodes the appointments of `entries` (noting those that do not decode), ordered by
     /// start, then id.
     fn appointments<'a>(
+        k: &Keys,
         entries: impl Iterator<Item = (&'a AppointmentId, &'a AppointmentEntry)>,
         bad: &mut Vec<Unreadable>,
     ) -> Vec<Appointment> {
         let mut v: Vec<(&String, Appointment)> = entries
             .filter_map(|(id, e)| {
                 let origin = || Origin::Appointment(id.clone());
-                decode_or_note(&e.stored, records::appointment::decode, origin, bad)
+                decode_or_note(k, &e.stored, records::appointment::decode, origin, bad)
                     .map(|a| (&e.start, a))
             })
             .collect();
@@ -261,15 +280,16 @@ impl Data {
         v.into_iter().map(|(_, a)| a).collect()
     }
 
-    fn docs(&self, collection: Collection, bad: &mut Vec<Unreadable>) -> Vec<Doc> {
+    fn docs(&self, k: &Keys, collection: Collection, bad: &mut Vec<Unreadable>) -> Vec<Doc> {
         let mut v: Vec<Doc> = self
             .docs
             .get(&collection)
             .into_iter()
             .flatten()
+            .filter(|(key, _)| !crypto::exempt(&Origin::Document(collection, (*key).clone())))
             .filter_map(|(key, s)| {
                 let origin = || Origin::Document(collection, key.clone());
-                decode_or_note(s, records::document::decode, origin, bad).map(|value| Doc {
+                decode_or_note(k, s, records::document::decode, origin, bad).map(|value| Doc {
                     key: key.clone(),
                     value,
                 })
@@ -282,10 +302,11 @@ impl Data {
 
 impl MemoryStore {
     /// Runs `f` as one transaction: when it fails, the data is as before.
-    fn transaction(&self, f: impl FnOnce(&mut Data) -> Result<()>) -> Result<()> {
+    fn transaction(&self, f: impl FnOnce(&mut Data, &Keys) -> Result<()>) -> Result<()> {
+        let k = self.vault.keys()?;
         let mut data = self.data.borrow_mut();
         let before = data.clone();
-        let result = f(&mut data);
+        let result = f(&mut data, &k);
         if result.is_err() {
             *data = before;
         }
@@ -293,11 +314,12 @@ impl MemoryStore {
     }
 
     /// Runs a read; records it found unreadable are set aside before its result is returned.
-    fn read<T>(&self, f: impl FnOnce(&Data, &mut Vec<Unreadable>) -> T) -> Result<T> {
+    fn read<T>(&self, f: impl FnOnce(&Data, &Keys, &mut Vec<Unreadable>) -> T) -> Result<T> {
+        let k = self.vault.keys()?;
         let mut bad = Vec::new();
-        let out = f(&self.data.borrow(), &mut bad);
+        let out = f(&self.data.borrow(), &k, &mut bad);
         if !bad.is_empty() {
-            self.data.borrow_mut().set_aside(&bad)?;
+            self.data.borrow_mut().set_aside(&bad, &k)?;
         }
         Ok(out)
     }
@@ -313,19 +335,22 @@ fn raw_field<'a>(body: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> 
 #[async_trait(?Send)]
 impl Store for MemoryStore {
     async fn write(&self, batch: WriteBatch<'_>) -> Result<()> {
-        self.data.borrow_mut().write(&batch)
+        let k = self.vault.keys()?;
+        self.data.borrow_mut().write(&batch, &k, &self.vault)
     }
 
     async fn update(&self, ids: &[PersonId], f: &mut UpdateFn<'_>) -> Result<()> {
-        self.transaction(|data| {
+        self.transaction(|data, k| {
             let mut bad = Vec::new();
             let read: Vec<Option<PersonRecord>> = ids
                 .iter()
-                .map(|id| Data::persons(data.persons.get_key_value(id).into_iter(), &mut bad).pop())
+                .map(|id| {
+                    Data::persons(k, data.persons.get_key_value(id).into_iter(), &mut bad).pop()
+                })
                 .collect();
-            data.set_aside(&bad)?;
+            data.set_aside(&bad, k)?;
             let owned = f(&read)?;
-            data.write(&owned.as_batch())
+            data.write(&owned.as_batch(), k, &self.vault)
         })
     }
 
@@ -334,34 +359,34 @@ impl Store for MemoryStore {
         collections: &[Collection],
         f: &mut DocsUpdateFn<'_>,
     ) -> Result<()> {
-        self.transaction(|data| {
+        self.transaction(|data, k| {
             let mut bad = Vec::new();
             let read: Vec<Vec<Doc>> = collections
                 .iter()
-                .map(|c| data.docs(*c, &mut bad))
+                .map(|c| data.docs(k, *c, &mut bad))
                 .collect();
-            data.set_aside(&bad)?;
+            data.set_aside(&bad, k)?;
             let owned = f(&read)?;
-            data.write(&owned.as_batch())
+            data.write(&owned.as_batch(), k, &self.vault)
         })
     }
 
     async fn get_persons(&self, ids: &[PersonId]) -> Result<Vec<Option<PersonRecord>>> {
-        self.read(|d, bad| {
+        self.read(|d, k, bad| {
             ids.iter()
-                .map(|id| Data::persons(d.persons.get_key_value(id).into_iter(), bad).pop())
+                .map(|id| Data::persons(k, d.persons.get_key_value(id).into_iter(), bad).pop())
                 .collect()
         })
     }
 
     async fn all_persons(&self) -> Result<Vec<PersonRecord>> {
-        let mut v = self.read(|d, bad| Data::persons(d.persons.iter(), bad))?;
+        let mut v = self.read(|d, k, bad| Data::persons(k, d.persons.iter(), bad))?;
         v.sort_by(|a, b| cmp_js(&a.person.id.0, &b.person.id.0));
         Ok(v)
     }
 
     async fn persons_by_birthday(&self, from: DayMonth, to: DayMonth) -> Result<Vec<PersonRecord>> {
-        self.read(|d, bad| {
+        self.read(|d, k, bad| {
             let mut out = Vec::new();
             for (lo, hi) in keys::birthday_ranges(from, to) {
                 let (lo, hi) = (keys::month_day_key(lo), keys::month_day_key(hi));
@@ -375,6 +400,7 @@ impl Store for MemoryStore {
                     .collect();
                 part.sort_by(|(ka, a, _), (kb, b, _)| ka.cmp(kb).then_with(|| cmp_js(&a.0, &b.0)));
                 out.extend(Data::persons(
+                    k,
                     part.into_iter().map(|(_, id, e)| (id, e)),
                     bad,
                 ));
@@ -384,6 +410,7 @@ impl Store for MemoryStore {
     }
 
     async fn count_persons(&self) -> Result<usize> {
+        self.vault.keys()?;
         Ok(self.data.borrow().persons.len())
     }
 
@@ -393,8 +420,9 @@ impl Store for MemoryStore {
         to: NaiveDate,
     ) -> Result<Vec<Appointment>> {
         let (lo, hi) = (keys::day_key(from), keys::prefix_end(&keys::day_key(to)));
-        self.read(|d, bad| {
+        self.read(|d, k, bad| {
             Data::appointments(
+                k,
                 d.appointments.iter().filter(|(_, e)| {
                     cmp_js(&lo, &e.start).is_le() && cmp_js(&e.start, &hi).is_lt()
                 }),
@@ -404,8 +432,9 @@ impl Store for MemoryStore {
     }
 
     async fn appointments_of(&self, person: &PersonId) -> Result<Vec<Appointment>> {
-        self.read(|d, bad| {
+        self.read(|d, k, bad| {
             Data::appointments(
+                k,
                 d.appointments.iter().filter(|(_, e)| &e.person == person),
                 bad,
             )
@@ -413,9 +442,9 @@ impl Store for MemoryStore {
     }
 
     async fn settings(&self) -> Result<Option<PracticeSettings>> {
-        self.read(|d, bad| {
+        self.read(|d, k, bad| {
             d.settings.as_ref().and_then(|s| {
-                decode_or_note(s, records::settings::decode, || Origin::Settings, bad)
+                decode_or_note(k, s, records::settings::decode, || Origin::Settings, bad)
             })
         })
     }
@@ -425,15 +454,18 @@ impl Store for MemoryStore {
         collection: Collection,
         key: &str,
     ) -> Result<Option<serde_json::Value>> {
-        self.read(|d, bad| {
+        let origin = Origin::Document(collection, key.to_string());
+        if crypto::exempt(&origin) {
+            return Ok(None);
+        }
+        self.read(|d, k, bad| {
             let s = d.docs.get(&collection)?.get(key)?;
-            let origin = || Origin::Document(collection, key.to_string());
-            decode_or_note(s, records::document::decode, origin, bad)
+            decode_or_note(k, s, records::document::decode, || origin, bad)
         })
     }
 
     async fn list_docs(&self, collection: Collection) -> Result<Vec<Doc>> {
-        self.read(|d, bad| d.docs(collection, bad))
+        self.read(|d, k, bad| d.docs(k, collection, bad))
     }
 
     async fn is_empty(&self) -> Result<bool> {
@@ -441,17 +473,26 @@ impl Store for MemoryStore {
         Ok(d.persons.is_empty()
             && d.appointments.is_empty()
             && d.settings.is_none()
-            && d.docs.values().all(BTreeMap::is_empty))
+            && d.docs.iter().all(|(c, docs)| {
+                docs.keys()
+                    .all(|key| crypto::exempt(&Origin::Document(*c, key.clone())))
+            }))
     }
 
     async fn set_aside(&self, records: &[Unreadable]) -> Result<()> {
-        self.data.borrow_mut().set_aside(records)
+        let k = self.vault.keys()?;
+        self.data.borrow_mut().set_aside(records, &k)
     }
 
     async fn put_raw(&self, origin: &Origin, stored: &Stored) -> Result<()> {
+        let k = self.vault.keys()?;
         let body: serde_json::Value = serde_json::from_str(&stored.body).unwrap_or_default();
+        let stored = if crypto::is_sealed(&stored.body) {
+            stored.clone()
+        } else {
+            k.seal(origin, stored.clone())?
+        };
         let mut data = self.data.borrow_mut();
-        let stored = stored.clone();
         match origin {
             Origin::Person(id) => {
                 let bday = raw_field(&body, &["sensitive", "birth_date"])
@@ -478,5 +519,13 @@ impl Store for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn get_raw(&self, origin: &Origin) -> Result<Option<Stored>> {
+        Ok(self.data.borrow().stored_at(origin).cloned())
+    }
+
+    fn vault(&self) -> &Vault {
+        &self.vault
     }
 }

@@ -14,6 +14,8 @@
 //! - What is stored are versioned records ([`records`]), not the domain types: they are
 //!   converted at this boundary. A record that does not decode is moved to the quarantine
 //!   collection ([`Store::set_aside`]) and left out of the result, never dropped silently.
+//! - Records are sealed at rest when the practice set a passphrase ([`crypto`]): the store
+//!   seals after encoding and opens before decoding; nothing above knows.
 //! - Query results come in a defined order (documented per method), so both implementations
 //!   return identical vectors.
 //!
@@ -27,6 +29,7 @@ use crate::domain::query::DayMonth;
 use crate::domain::{Appointment, AppointmentId, PersonId, PersonRecord, PracticeSettings};
 
 mod batch;
+pub mod crypto;
 mod error;
 pub mod keys;
 pub mod memory;
@@ -174,9 +177,18 @@ pub trait Store {
     async fn set_aside(&self, records: &[Unreadable]) -> Result<()>;
 
     /// Writes a stored record as it is, without encoding or checks (tests put undecodable
-    /// records with it). Not for the app.
+    /// records with it). In an encrypted store the body is sealed, unless it already is in
+    /// sealed form (tests put altered sealed records with it). Not for the app.
     #[doc(hidden)]
     async fn put_raw(&self, origin: &Origin, stored: &Stored) -> Result<()>;
+
+    /// The record at `origin` exactly as stored (sealed in an encrypted store). Tests only.
+    #[doc(hidden)]
+    async fn get_raw(&self, origin: &Origin) -> Result<Option<Stored>>;
+
+    /// The encryption state of this store ([`crypto::Vault`]); above the storage layer only
+    /// through the key-management functions of [`crypto`].
+    fn vault(&self) -> &crypto::Vault;
 
     // ---- Conveniences, all built on the methods above. ----
 

@@ -188,10 +188,22 @@ pub async fn restore_backup(
     backup: &Backup,
     last_backup: Option<NaiveDate>,
 ) -> Result<(), StoreError> {
+    replace_all(store, backup, last_backup, Vec::new()).await
+}
+
+/// Replaces ALL data with the backup's, the last-backup mark and the `extra` document
+/// operations, in one write.
+pub(crate) async fn replace_all(
+    store: &dyn Store,
+    backup: &Backup,
+    last_backup: Option<NaiveDate>,
+    extra: Vec<DocOp>,
+) -> Result<(), StoreError> {
     let mut ops = restore_ops(backup)?;
     if let Some(d) = last_backup {
         ops.push(last_backup_op(d));
     }
+    ops.extend(extra);
     store
         .write(WriteBatch {
             clear_all: true,

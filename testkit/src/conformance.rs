@@ -64,7 +64,7 @@ async fn put_doc(s: &dyn Store, c: Collection, key: &str, value: serde_json::Val
 }
 
 /// Snapshot of everything observable, to prove a failed write changed nothing.
-async fn snapshot(s: &dyn Store) -> String {
+pub async fn snapshot(s: &dyn Store) -> String {
     let mut out = format!("{:?}\n", s.all_persons().await.expect("all_persons"));
     out += &format!(
         "{:?}\n",

@@ -29,8 +29,11 @@ use indexed_db_futures::KeyRange;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::crypto::{self, Vault, KEYRING_KEY};
 use super::keys;
-use super::migrate::names::{APPOINTMENTS, IDX_PERSON, IDX_START, PERSONS, SETTINGS, SETTINGS_KEY};
+use super::migrate::names::{
+    APPOINTMENTS, F_KEY, IDX_PERSON, IDX_START, PERSONS, SETTINGS, SETTINGS_KEY,
+};
 use super::migrate::{self, Migration, SchemaVersion};
 use super::records::{Origin, Stored, Unreadable};
 use super::{Collection, Doc, DocsUpdateFn, Result, Store, StoreError, UpdateFn, WriteBatch};
@@ -108,6 +111,7 @@ pub async fn request_persistent_storage() -> bool {
 /// The IndexedDB store.
 pub struct IdbStore {
     db: Database,
+    vault: Vault,
     fail_after_puts: std::cell::Cell<Option<usize>>,
     _on_version_change: Closure<dyn FnMut(web_sys::Event)>,
 }
@@ -188,11 +192,19 @@ impl IdbStore {
         let on_version_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| raw.close());
         let raw: &web_sys::IdbDatabase = db.as_sys();
         raw.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-        Ok(IdbStore {
+        let mut store = IdbStore {
             db,
+            vault: Vault::default(),
             fail_after_puts: Default::default(),
             _on_version_change: on_version_change,
-        })
+        };
+        // Encrypted when the Meta collection holds a keyring: then locked until unlocked.
+        let keyring = store
+            .row(Collection::Meta.store_name(), KEYRING_KEY)
+            .await?
+            .and_then(|row| rows::stored_of(&row, F_KEY));
+        store.vault = Vault::found(keyring);
+        Ok(store)
     }
 
     /// Deletes a whole database (tests, "reset").
@@ -280,9 +292,10 @@ impl IdbStore {
         index: &str,
         range: KeyRange<String>,
     ) -> Result<Vec<Appointment>> {
+        let k = self.vault.keys()?;
         let rows = self.rows(APPOINTMENTS, Some((index, range))).await?;
         let mut bad = Vec::new();
-        let out = rows::appointments(&rows, &mut bad);
+        let out = rows::appointments(&k, &rows, &mut bad);
         self.finish_read(out, bad).await
     }
 }
@@ -301,11 +314,12 @@ impl Store for IdbStore {
 
     async fn update(&self, ids: &[PersonId], f: &mut UpdateFn<'_>) -> Result<()> {
         // The batch is known only after `f` ran, so the transaction covers every store.
+        let k = self.vault.keys()?;
         let tx = self.tx(&write::all_store_names(), TransactionMode::Readwrite)?;
         let raw: web_sys::IdbObjectStore =
             tx.object_store(PERSONS).map_err(backend)?.as_sys().clone();
         let mut bad = Vec::new();
-        let read = persons::read(raw.as_ref(), ids, &mut bad).await?;
+        let read = persons::read(&k, raw.as_ref(), ids, &mut bad).await?;
         self.set_aside_in(&tx, &bad).await?;
         // Synchronous: nothing is awaited between the reads above and the writes below, so
         // the transaction stays active and no other write can come between.
@@ -319,13 +333,14 @@ impl Store for IdbStore {
         collections: &[Collection],
         f: &mut DocsUpdateFn<'_>,
     ) -> Result<()> {
+        let k = self.vault.keys()?;
         let tx = self.tx(&write::all_store_names(), TransactionMode::Readwrite)?;
         let mut bad = Vec::new();
         let mut read = Vec::with_capacity(collections.len());
         for c in collections {
             let os = tx.object_store(c.store_name()).map_err(backend)?;
             let rows = get_all(&os, None).await?;
-            read.push(rows::docs(*c, &rows, &mut bad));
+            read.push(rows::docs(&k, *c, &rows, &mut bad));
         }
         self.set_aside_in(&tx, &bad).await?;
         let owned = f(&read)?;
@@ -334,27 +349,31 @@ impl Store for IdbStore {
     }
 
     async fn get_persons(&self, ids: &[PersonId]) -> Result<Vec<Option<PersonRecord>>> {
+        let k = self.vault.keys()?;
         let (_tx, raw) = self.persons_raw()?;
         let mut bad = Vec::new();
-        let out = persons::read(&raw, ids, &mut bad).await?;
+        let out = persons::read(&k, &raw, ids, &mut bad).await?;
         self.finish_read(out, bad).await
     }
 
     async fn all_persons(&self) -> Result<Vec<PersonRecord>> {
+        let k = self.vault.keys()?;
         let (_tx, raw) = self.persons_raw()?;
         let mut bad = Vec::new();
-        let out = persons::all(&raw, &mut bad).await?;
+        let out = persons::all(&k, &raw, &mut bad).await?;
         self.finish_read(out, bad).await
     }
 
     async fn persons_by_birthday(&self, from: DayMonth, to: DayMonth) -> Result<Vec<PersonRecord>> {
+        let k = self.vault.keys()?;
         let (_tx, raw) = self.persons_raw()?;
         let mut bad = Vec::new();
-        let out = persons::by_birthday(&raw, from, to, &mut bad).await?;
+        let out = persons::by_birthday(&k, &raw, from, to, &mut bad).await?;
         self.finish_read(out, bad).await
     }
 
     async fn count_persons(&self) -> Result<usize> {
+        self.vault.keys()?;
         let (_tx, raw) = self.persons_raw()?;
         persons::count(&raw).await
     }
@@ -389,11 +408,12 @@ impl Store for IdbStore {
     }
 
     async fn settings(&self) -> Result<Option<PracticeSettings>> {
+        let k = self.vault.keys()?;
         let Some(row) = self.row(SETTINGS, SETTINGS_KEY).await? else {
             return Ok(None);
         };
         let mut bad = Vec::new();
-        let out = rows::settings(&row, &mut bad);
+        let out = rows::settings(&k, &row, &mut bad);
         self.finish_read(out, bad).await
     }
 
@@ -402,18 +422,23 @@ impl Store for IdbStore {
         collection: Collection,
         key: &str,
     ) -> Result<Option<serde_json::Value>> {
+        let k = self.vault.keys()?;
+        if crypto::exempt(&Origin::Document(collection, key.to_string())) {
+            return Ok(None);
+        }
         let Some(row) = self.row(collection.store_name(), key).await? else {
             return Ok(None);
         };
         let mut bad = Vec::new();
-        let out = rows::doc(collection, key, &row, &mut bad);
+        let out = rows::doc(&k, collection, key, &row, &mut bad);
         self.finish_read(out, bad).await
     }
 
     async fn list_docs(&self, collection: Collection) -> Result<Vec<Doc>> {
+        let k = self.vault.keys()?;
         let rows = self.rows(collection.store_name(), None).await?;
         let mut bad = Vec::new();
-        let out = rows::docs(collection, &rows, &mut bad);
+        let out = rows::docs(&k, collection, &rows, &mut bad);
         self.finish_read(out, bad).await
     }
 
@@ -425,8 +450,15 @@ impl Store for IdbStore {
             let store = tx.object_store(name).map_err(backend)?;
             counts.push(store.count().primitive().map_err(backend)?);
         }
-        for c in counts {
-            if c.await.map_err(backend)? > 0 {
+        // The keyring is the store's own, not data.
+        let keyring = usize::from(self.vault.keyring().is_some());
+        for (name, c) in names.iter().zip(counts) {
+            let own = if *name == Collection::Meta.store_name() {
+                keyring
+            } else {
+                0
+            };
+            if c.await.map_err(backend)? as usize > own {
                 return Ok(false);
             }
         }
@@ -446,7 +478,14 @@ impl Store for IdbStore {
     }
 
     async fn put_raw(&self, origin: &Origin, stored: &Stored) -> Result<()> {
+        let k = self.vault.keys()?;
         let body: serde_json::Value = serde_json::from_str(&stored.body).unwrap_or_default();
+        let sealed = if crypto::is_sealed(&stored.body) {
+            stored.clone()
+        } else {
+            k.seal(origin, stored.clone())?
+        };
+        let stored = &sealed;
         let field = |path: &[&str]| {
             path.iter()
                 .try_fold(&body, |v, k| v.get(*k))
@@ -487,5 +526,24 @@ impl Store for IdbStore {
             }
         }
         tx.commit().await.map_err(backend)
+    }
+
+    async fn get_raw(&self, origin: &Origin) -> Result<Option<Stored>> {
+        if let Origin::Person(id) = origin {
+            let tx = self.tx(&[PERSONS], TransactionMode::Readonly)?;
+            let raw: web_sys::IdbObjectStore =
+                tx.object_store(PERSONS).map_err(backend)?.as_sys().clone();
+            let mut b = persons::Buckets::fetch(raw, std::iter::once(id.0.as_str())).await?;
+            return Ok(b.entry(&id.0));
+        }
+        let (key_field, key) = rows::row_key(origin);
+        Ok(self
+            .row(origin.store_name(), key)
+            .await?
+            .and_then(|row| rows::stored_of(&row, key_field)))
+    }
+
+    fn vault(&self) -> &Vault {
+        &self.vault
     }
 }

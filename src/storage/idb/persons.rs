@@ -16,6 +16,7 @@ use wasm_bindgen::JsCast;
 use super::{await_js, js_error};
 use crate::domain::query::DayMonth;
 use crate::domain::{PersonId, PersonRecord};
+use crate::storage::crypto::Keys;
 use crate::storage::keys;
 use crate::storage::migrate::names::{F_BDAYS, IDX_BIRTHDAY, PERSON_BUCKETS};
 use crate::storage::records::{self, Origin, Stored, Unreadable};
@@ -66,9 +67,9 @@ pub fn bucket_of(id: &str) -> u32 {
 }
 
 /// Decodes flat `[id, v, json, …]` entries; those that do not decode are noted in `bad`.
-fn decode_flat(flat: &js_sys::Array, bad: &mut Vec<Unreadable>) -> Vec<PersonRecord> {
+fn decode_flat(k: &Keys, flat: &js_sys::Array, bad: &mut Vec<Unreadable>) -> Vec<PersonRecord> {
     let origin = |id| Origin::Person(PersonId(id));
-    super::rows::decode_flat(flat, records::person::decode, origin, bad)
+    super::rows::decode_flat(k, flat, records::person::decode, origin, bad)
         .into_iter()
         .map(|(_, p)| p)
         .collect()
@@ -77,6 +78,7 @@ fn decode_flat(flat: &js_sys::Array, bad: &mut Vec<Unreadable>) -> Vec<PersonRec
 /// The persons `ids` (aligned; `None` when not stored or unreadable) from the raw persons
 /// store of a transaction.
 pub(super) async fn read(
+    k: &Keys,
     raw: &JsValue,
     ids: &[PersonId],
     bad: &mut Vec<Unreadable>,
@@ -94,20 +96,29 @@ pub(super) async fn read(
             if entry.is_undefined() {
                 return None;
             }
-            decode_flat(entry.unchecked_ref(), bad).pop()
+            decode_flat(k, entry.unchecked_ref(), bad).pop()
         })
         .collect())
 }
 
 /// Every person, ordered by id.
-pub(super) async fn all(raw: &JsValue, bad: &mut Vec<Unreadable>) -> Result<Vec<PersonRecord>> {
+pub(super) async fn all(
+    k: &Keys,
+    raw: &JsValue,
+    bad: &mut Vec<Unreadable>,
+) -> Result<Vec<PersonRecord>> {
     let buckets = await_js(pb_query_buckets(raw, None, "", "", false)).await?;
-    Ok(decode_flat(&pb_select(&buckets, None, "", "", false), bad))
+    Ok(decode_flat(
+        k,
+        &pb_select(&buckets, None, "", "", false),
+        bad,
+    ))
 }
 
 /// Persons with a birthday in `from..=to` (wrapping the year end), through the birthday
 /// index, ordered by day-month from `from` on, then id.
 pub(super) async fn by_birthday(
+    k: &Keys,
     raw: &JsValue,
     from: DayMonth,
     to: DayMonth,
@@ -118,6 +129,7 @@ pub(super) async fn by_birthday(
         let (lo, hi) = (keys::month_day_key(lo), keys::month_day_key(hi));
         let buckets = await_js(pb_query_buckets(raw, Some(IDX_BIRTHDAY), &lo, &hi, false)).await?;
         out.extend(decode_flat(
+            k,
             &pb_select(&buckets, Some(F_BDAYS), &lo, &hi, false),
             bad,
         ));
@@ -134,9 +146,9 @@ pub(super) async fn count(raw: &JsValue) -> Result<usize> {
 
 /// Appends one person in the form `pb_bucket_merge` reads: fields separated by U+001D, the
 /// record ended by U+001E. Neither can occur: ids hold no control characters
-/// (`validate_person`), birthday keys and versions are ASCII digits, and serde_json escapes
-/// control characters in the body.
-fn pack(out: &mut String, p: &PersonRecord) -> Result<()> {
+/// (`validate_person`), birthday keys and versions are ASCII digits, serde_json escapes
+/// control characters in the body, and a sealed body is base64.
+fn pack(k: &Keys, out: &mut String, p: &PersonRecord) -> Result<()> {
     let start = out.len();
     out.push_str(&p.person.id.0);
     out.push('\u{1d}');
@@ -146,7 +158,13 @@ fn pack(out: &mut String, p: &PersonRecord) -> Result<()> {
     out.push('\u{1d}');
     out.push_str(&records::person::VERSION.to_string());
     out.push('\u{1d}');
-    if let Err(e) = records::person::encode_into(p, out) {
+    let body = match k {
+        Keys::Plain => records::person::encode_into(p, out),
+        Keys::Sealed(_) => records::person::encode(p)
+            .and_then(|s| k.seal(&Origin::Person(p.person.id.clone()), s))
+            .map(|s| out.push_str(&s.body)),
+    };
+    if let Err(e) = body {
         out.truncate(start);
         return Err(e);
     }
@@ -222,9 +240,20 @@ impl Buckets {
         pb_bucket_remove(self.bucket(id, true), id)
     }
 
-    /// Removes a person only while it is still stored as `stored` (setting aside).
-    pub fn remove_if(&mut self, id: &str, stored: &Stored) -> bool {
-        pb_bucket_remove_if(self.bucket(id, true), id, stored.v, &stored.body)
+    /// The record of a person exactly as stored, if any.
+    pub fn entry(&mut self, id: &str) -> Option<Stored> {
+        super::rows::stored_of_entry(&pb_bucket_entry(self.bucket(id, false), id))
+    }
+
+    /// Removes a person only while it is still the record read as `was` (readable form;
+    /// setting aside); returns the record as it was stored.
+    pub fn remove_if(&mut self, k: &Keys, id: &str, was: &Stored) -> Option<Stored> {
+        let now = self.entry(id)?;
+        let origin = Origin::Person(PersonId(id.to_string()));
+        if !records::unchanged(k, &origin, &now, was) {
+            return None;
+        }
+        pb_bucket_remove_if(self.bucket(id, true), id, now.v, &now.body).then_some(now)
     }
 
     pub fn has(&mut self, id: &str) -> bool {
@@ -233,11 +262,11 @@ impl Buckets {
 
     /// Validates, encodes and puts persons. Entries are packed per bucket and handed to JS
     /// in one call per bucket (one string crossing instead of four per person).
-    pub fn put(&mut self, persons: &[PersonRecord]) -> Result<()> {
+    pub fn put(&mut self, k: &Keys, persons: &[PersonRecord]) -> Result<()> {
         let mut packed: BTreeMap<u32, String> = BTreeMap::new();
         for p in persons {
             validate_person(p)?;
-            pack(packed.entry(bucket_of(&p.person.id.0)).or_default(), p)?;
+            pack(k, packed.entry(bucket_of(&p.person.id.0)).or_default(), p)?;
         }
         for (b, text) in packed {
             let bucket = self.map.get_mut(&b).expect("fetched");

@@ -5,6 +5,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::domain::{Appointment, AppointmentId, PracticeSettings};
+use crate::storage::crypto::{self, Keys};
 use crate::storage::keys;
 use crate::storage::migrate::names::{F_ID, F_KEY, SETTINGS_KEY};
 use crate::storage::records::{self, decode_or_note, DecodeError, Origin, Stored, Unreadable};
@@ -19,9 +20,12 @@ extern "C" {
 }
 
 /// The row of an appointment (validated and encoded).
-pub(super) fn appointment_row(a: &Appointment) -> Result<JsValue> {
+pub(super) fn appointment_row(k: &Keys, a: &Appointment) -> Result<JsValue> {
     validate_appointment(a)?;
-    let s = records::appointment::encode(a)?;
+    let s = k.seal(
+        &Origin::Appointment(a.id.clone()),
+        records::appointment::encode(a)?,
+    )?;
     Ok(pb_appointment_row(
         &a.id.0,
         &keys::appointment_start_key(a),
@@ -37,8 +41,8 @@ pub(super) fn raw_appointment_row(id: &str, start: &str, person: &str, s: &Store
 }
 
 /// The row of the settings.
-pub(super) fn settings_row(s: &PracticeSettings) -> Result<JsValue> {
-    let s = records::settings::encode(s)?;
+pub(super) fn settings_row(k: &Keys, s: &PracticeSettings) -> Result<JsValue> {
+    let s = k.seal(&Origin::Settings, records::settings::encode(s)?)?;
     Ok(pb_doc_row(SETTINGS_KEY, s.v, &s.body))
 }
 
@@ -50,6 +54,7 @@ pub(super) fn doc_row(key: &str, s: &Stored) -> JsValue {
 /// Decodes flat `[key, v, json, …]` (a missing body reads as empty, which does not
 /// decode); entries that do not decode are noted in `bad`.
 pub(super) fn decode_flat<T>(
+    k: &Keys,
     flat: &js_sys::Array,
     decode: fn(&Stored) -> Result<T, DecodeError>,
     origin: impl Fn(String) -> Origin,
@@ -57,13 +62,13 @@ pub(super) fn decode_flat<T>(
 ) -> Vec<(String, T)> {
     let n = flat.length() / 3;
     let mut out = Vec::with_capacity(n as usize);
-    for k in 0..n {
-        let key = flat.get(3 * k).as_string().unwrap_or_default();
+    for i in 0..n {
+        let key = flat.get(3 * i).as_string().unwrap_or_default();
         let stored = Stored {
-            v: flat.get(3 * k + 1).as_f64().unwrap_or(0.0) as u32,
-            body: flat.get(3 * k + 2).as_string().unwrap_or_default(),
+            v: flat.get(3 * i + 1).as_f64().unwrap_or(0.0) as u32,
+            body: flat.get(3 * i + 2).as_string().unwrap_or_default(),
         };
-        if let Some(v) = decode_or_note(&stored, decode, || origin(key.clone()), bad) {
+        if let Some(v) = decode_or_note(k, &stored, decode, || origin(key.clone()), bad) {
             out.push((key, v));
         }
     }
@@ -72,7 +77,11 @@ pub(super) fn decode_flat<T>(
 
 /// The stored record of one row (`None` for no row).
 pub(super) fn stored_of(row: &JsValue, key_field: &str) -> Option<Stored> {
-    let entry = pb_row_entry(row, key_field);
+    stored_of_entry(&pb_row_entry(row, key_field))
+}
+
+/// The stored record of an entry `[key, v, json]` (`None` for `undefined`).
+pub(super) fn stored_of_entry(entry: &JsValue) -> Option<Stored> {
     if entry.is_undefined() {
         return None;
     }
@@ -83,8 +92,23 @@ pub(super) fn stored_of(row: &JsValue, key_field: &str) -> Option<Stored> {
     })
 }
 
-pub(super) fn appointments(rows: &js_sys::Array, bad: &mut Vec<Unreadable>) -> Vec<Appointment> {
+/// The key field and key of the row of a record that is not a person.
+pub(super) fn row_key(origin: &Origin) -> (&'static str, &str) {
+    let key_field = if matches!(origin, Origin::Appointment(_)) {
+        F_ID
+    } else {
+        F_KEY
+    };
+    (key_field, origin.key())
+}
+
+pub(super) fn appointments(
+    k: &Keys,
+    rows: &js_sys::Array,
+    bad: &mut Vec<Unreadable>,
+) -> Vec<Appointment> {
     decode_flat(
+        k,
         &pb_rows_flat(rows, F_ID),
         records::appointment::decode,
         |id| Origin::Appointment(AppointmentId(id)),
@@ -95,13 +119,26 @@ pub(super) fn appointments(rows: &js_sys::Array, bad: &mut Vec<Unreadable>) -> V
     .collect()
 }
 
+/// The documents of `rows` (without the keyring, which is the store's own).
 pub(super) fn docs(
+    k: &Keys,
     collection: Collection,
     rows: &js_sys::Array,
     bad: &mut Vec<Unreadable>,
 ) -> Vec<Doc> {
+    let flat = pb_rows_flat(rows, F_KEY);
+    let flat: js_sys::Array = if collection == Collection::Meta {
+        flat.to_vec()
+            .chunks(3)
+            .filter(|e| e[0].as_string().as_deref() != Some(crypto::KEYRING_KEY))
+            .flatten()
+            .collect()
+    } else {
+        flat
+    };
     decode_flat(
-        &pb_rows_flat(rows, F_KEY),
+        k,
+        &flat,
         records::document::decode,
         |key| Origin::Document(collection, key),
         bad,
@@ -112,13 +149,24 @@ pub(super) fn docs(
 }
 
 /// The settings of the settings row, if any.
-pub(super) fn settings(row: &JsValue, bad: &mut Vec<Unreadable>) -> Option<PracticeSettings> {
+pub(super) fn settings(
+    k: &Keys,
+    row: &JsValue,
+    bad: &mut Vec<Unreadable>,
+) -> Option<PracticeSettings> {
     let stored = stored_of(row, F_KEY)?;
-    decode_or_note(&stored, records::settings::decode, || Origin::Settings, bad)
+    decode_or_note(
+        k,
+        &stored,
+        records::settings::decode,
+        || Origin::Settings,
+        bad,
+    )
 }
 
 /// The document of one row, if any.
 pub(super) fn doc(
+    k: &Keys,
     collection: Collection,
     key: &str,
     row: &JsValue,
@@ -126,5 +174,5 @@ pub(super) fn doc(
 ) -> Option<serde_json::Value> {
     let stored = stored_of(row, F_KEY)?;
     let origin = || Origin::Document(collection, key.to_string());
-    decode_or_note(&stored, records::document::decode, origin, bad)
+    decode_or_note(k, &stored, records::document::decode, origin, bad)
 }

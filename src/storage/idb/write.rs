@@ -12,9 +12,8 @@ use wasm_bindgen::prelude::*;
 
 use super::persons::Buckets;
 use super::{backend, rows, IdbStore};
-use crate::storage::migrate::names::{
-    APPOINTMENTS, F_ID, F_KEY, IDX_PERSON, PERSONS, SETTINGS, SETTINGS_KEY,
-};
+use crate::storage::crypto::{Keys, KEYRING_KEY};
+use crate::storage::migrate::names::{APPOINTMENTS, IDX_PERSON, PERSONS, SETTINGS};
 use crate::storage::records::{self, Origin, Unreadable};
 use crate::storage::{validate_doc, Collection, DocOp, Result, StoreError, WriteBatch};
 
@@ -82,12 +81,18 @@ fn raw_persons(tx: &Transaction<'_>) -> Result<web_sys::IdbObjectStore> {
 
 impl IdbStore {
     /// Issues every request of `batch` in `tx` (which must cover [`stores_of`] the batch).
+    /// Records are sealed with the store's keys; `clear_all` keeps the keyring.
     pub(super) async fn apply(&self, tx: &Transaction<'_>, batch: &WriteBatch<'_>) -> Result<()> {
+        let k = self.vault.keys()?;
         let store = |name: &str| tx.object_store(name).map_err(backend);
 
         if batch.clear_all {
             for name in stores_of(batch) {
                 let _request = store(name)?.clear().map_err(backend)?;
+            }
+            if let Some(keyring) = self.vault.keyring() {
+                let meta = store(Collection::Meta.store_name())?;
+                put(&meta, rows::doc_row(KEYRING_KEY, &keyring))?;
             }
         }
 
@@ -134,13 +139,13 @@ impl IdbStore {
         }
 
         if let Some(b) = buckets.as_mut() {
-            b.put(batch.persons)?;
+            b.put(&k, batch.persons)?;
         }
 
         if let (false, Some(b)) = (batch.appointments.is_empty(), buckets.as_mut()) {
             let appointments = store(APPOINTMENTS)?;
             for a in batch.appointments {
-                put(&appointments, rows::appointment_row(a)?)?;
+                put(&appointments, rows::appointment_row(&k, a)?)?;
                 if !b.has(&a.person_id.0) {
                     return Err(StoreError::UnknownPerson {
                         appointment: a.id.0.clone(),
@@ -159,7 +164,7 @@ impl IdbStore {
         }
 
         if let Some(s) = batch.settings {
-            put(&store(SETTINGS)?, rows::settings_row(s)?)?;
+            put(&store(SETTINGS)?, rows::settings_row(&k, s)?)?;
         }
 
         // Documents go out in chunks of `DOC_CHUNK` requests; before the next chunk the last
@@ -178,8 +183,13 @@ impl IdbStore {
             validate_doc(op)?;
             let os = store(op.collection().store_name())?;
             last = Some(match op {
-                DocOp::Put { key, value, .. } => {
-                    let s = records::document::encode(key, value)?;
+                DocOp::Put {
+                    collection,
+                    key,
+                    value,
+                } => {
+                    let origin = Origin::Document(*collection, key.clone());
+                    let s = k.seal(&origin, records::document::encode(key, value)?)?;
                     os.put(rows::doc_row(key, &s))
                         .primitive()
                         .map_err(backend)?
@@ -204,6 +214,7 @@ impl IdbStore {
         if records.is_empty() {
             return Ok(());
         }
+        let k: Keys = self.vault.keys()?;
         let store = |name: &str| tx.object_store(name).map_err(backend);
         let person_ids = records.iter().filter_map(|r| match &r.origin {
             Origin::Person(id) => Some(id.0.as_str()),
@@ -218,19 +229,9 @@ impl IdbStore {
             let moved = match &r.origin {
                 Origin::Person(id) => buckets
                     .as_mut()
-                    .is_some_and(|b| b.remove_if(&id.0, &r.stored))
-                    .then(|| r.stored.clone()),
+                    .and_then(|b| b.remove_if(&k, &id.0, &r.stored)),
                 origin => {
-                    let key_field = if matches!(origin, Origin::Appointment(_)) {
-                        F_ID
-                    } else {
-                        F_KEY
-                    };
-                    let key = if matches!(origin, Origin::Settings) {
-                        SETTINGS_KEY
-                    } else {
-                        origin.key()
-                    };
+                    let (key_field, key) = rows::row_key(origin);
                     let os = store(origin.store_name())?;
                     let row: Option<JsValue> = os
                         .get::<JsValue, _, _>(key)
@@ -240,7 +241,7 @@ impl IdbStore {
                         .map_err(backend)?;
                     let now = row
                         .and_then(|row| rows::stored_of(&row, key_field))
-                        .filter(|now| records::unchanged(origin, now, &r.stored));
+                        .filter(|now| records::unchanged(&k, origin, now, &r.stored));
                     if now.is_some() {
                         let _request = os.delete(key).primitive().map_err(backend)?;
                     }
@@ -248,7 +249,7 @@ impl IdbStore {
                 }
             };
             if let Some(now) = moved {
-                let (key, s) = records::quarantine_doc(r, &now)?;
+                let (key, s) = records::quarantine_doc(&k, r, &now)?;
                 put(&quarantine, rows::doc_row(&key, &s))?;
             }
         }

@@ -19,8 +19,10 @@
 //! which moves it, as it was, into the quarantine collection with the reason
 //! ([`QuarantinedRecord`]), and the app shows how many records are set aside.
 //!
-//! Later layers sit on [`Stored`]: encryption at rest seals `body` with the record's
-//! [`Origin`] and version as associated data; replication ships one document per record.
+//! Later layers sit on [`Stored`]: encryption at rest ([`super::crypto`]) seals `body` with
+//! the record's [`Origin`] and version as associated data — a stored record is opened before
+//! it is decoded ([`decode_or_note`]) and sealed after it is encoded, by the store;
+//! replication ships one document per record.
 
 pub mod appointment;
 pub mod document;
@@ -29,6 +31,7 @@ pub mod settings;
 
 use serde::{Deserialize, Serialize};
 
+use super::crypto::Keys;
 use super::migrate::names;
 use super::{Collection, Invalid, StoreError};
 use crate::domain::{AppointmentId, PersonId};
@@ -72,6 +75,10 @@ pub enum DecodeError {
     UnknownVersion(u32),
     /// The body is not the JSON of its version (serde's detail).
     Malformed(String),
+    /// The database is encrypted but the record is not sealed.
+    NotSealed,
+    /// The sealed record does not decrypt: altered, moved, or sealed with another key.
+    Undecryptable,
 }
 
 impl std::fmt::Display for DecodeError {
@@ -79,6 +86,11 @@ impl std::fmt::Display for DecodeError {
         match self {
             DecodeError::UnknownVersion(v) => write!(f, "unknown record version {v}"),
             DecodeError::Malformed(e) => write!(f, "malformed record: {e}"),
+            DecodeError::NotSealed => write!(f, "record is not encrypted in an encrypted database"),
+            DecodeError::Undecryptable => write!(
+                f,
+                "record cannot be decrypted (altered, moved, or sealed with another key)"
+            ),
         }
     }
 }
@@ -150,26 +162,33 @@ impl Origin {
     }
 }
 
-/// Decodes a stored record; one that does not decode is noted in `bad` (as stored at
-/// `origin`, for [`Store::set_aside`](super::Store::set_aside)) and gives `None`.
+/// Opens (see [`Keys::open`]) and decodes a stored record; one that does not is noted in
+/// `bad` (in its readable form — as stored when it does not decrypt — at `origin`, for
+/// [`Store::set_aside`](super::Store::set_aside)) and gives `None`.
 pub fn decode_or_note<T>(
+    keys: &Keys,
     stored: &Stored,
     decode: fn(&Stored) -> Result<T, DecodeError>,
     origin: impl FnOnce() -> Origin,
     bad: &mut Vec<Unreadable>,
 ) -> Option<T> {
-    match decode(stored) {
+    let origin = origin();
+    match keys.open(&origin, stored).and_then(|s| decode(&s)) {
         Ok(v) => Some(v),
         Err(e) => {
-            bad.push(Unreadable::new(origin(), stored.clone(), e));
+            let readable = keys.readable(&origin, stored).into_owned();
+            bad.push(Unreadable::new(origin, readable, e));
             None
         }
     }
 }
 
-/// Whether the record stored at `origin` now (`now`) is still the one read before (`was`):
-/// equal, or for documents the same JSON value (written again with other whitespace).
-pub fn unchanged(origin: &Origin, now: &Stored, was: &Stored) -> bool {
+/// Whether the record stored at `origin` now (`now`, as stored) is still the one read before
+/// (`was`, readable form): equal, or for documents the same JSON value (written again with
+/// other whitespace).
+pub fn unchanged(keys: &Keys, origin: &Origin, now: &Stored, was: &Stored) -> bool {
+    let now = keys.readable(origin, now);
+    let now = now.as_ref();
     now == was
         || matches!(origin, Origin::Document(..))
             && now.v == was.v
@@ -206,15 +225,25 @@ impl Unreadable {
     }
 }
 
-/// The quarantine document (key and stored form) of `r`, whose record is stored as `now`
-/// (checked [`unchanged`]): the body kept is exactly what was stored.
-pub fn quarantine_doc(r: &Unreadable, now: &Stored) -> Result<(String, Stored), StoreError> {
+/// The quarantine document (key and stored form, sealed with `keys`) of `r`, whose record
+/// is stored as `now` (checked [`unchanged`]): the body kept is exactly what was stored —
+/// decrypted when it decrypts (the quarantine document is sealed itself), else as stored.
+pub fn quarantine_doc(
+    keys: &Keys,
+    r: &Unreadable,
+    now: &Stored,
+) -> Result<(String, Stored), StoreError> {
+    let now = keys.readable(&r.origin, now);
     let mut q = r.quarantined();
     q.v = now.v;
     q.body = now.body.clone();
     let value = serde_json::to_value(q).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let key = r.origin.quarantine_key();
     let stored = document::encode(&key, &value)?;
+    let stored = keys.seal(
+        &Origin::Document(Collection::Quarantine, key.clone()),
+        stored,
+    )?;
     Ok((key, stored))
 }
 

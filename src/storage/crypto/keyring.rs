@@ -1,0 +1,231 @@
+//! The keyring and the key-management API: setting up encryption (and migrating an
+//! unencrypted database in one write), unlocking with the passphrase or the recovery key,
+//! locking, changing the passphrase (re-wraps the data key only).
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::{Deserialize, Serialize};
+
+use super::recovery::RecoveryKey;
+use super::{b64, random, unb64, KeyBytes, Sealer, KEYRING_KEY};
+use crate::storage::records::{document, Stored};
+use crate::storage::{transfer, Collection, DocOp, Result, Store, StoreError, WriteBatch};
+
+/// Associated data of the two wraps of the data key.
+const AD_PASSPHRASE: &[u8] = b"praxisbote keyring v1: passphrase";
+const AD_RECOVERY: &[u8] = b"praxisbote keyring v1: recovery key";
+
+/// Whether a store's data is encrypted, and whether the key is in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockState {
+    /// Not encrypted (the demo practice, or before the passphrase is set).
+    Plain,
+    /// Encrypted; the data key is not in memory: nothing can be read or written.
+    Locked,
+    /// Encrypted and unlocked.
+    Unlocked,
+}
+
+/// Argon2id parameters (stored with the wrapped key, so they can be raised later).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl KdfParams {
+    /// What the app uses: 19 MiB, 2 passes, 1 lane (OWASP's first Argon2id setting; timing
+    /// in docs/design/encryption-at-rest.md and BENCHMARKS.md).
+    pub const APP: KdfParams = KdfParams {
+        m_kib: 19 * 1024,
+        t: 2,
+        p: 1,
+    };
+
+    /// Cheap parameters for tests only (never for real data).
+    pub const TESTING: KdfParams = KdfParams {
+        m_kib: 64,
+        t: 1,
+        p: 1,
+    };
+
+    /// The key derived from `passphrase` and `salt`.
+    pub fn derive(&self, passphrase: &str, salt: &[u8]) -> Result<KeyBytes> {
+        let crypto = |e: argon2::Error| StoreError::Crypto(e.to_string());
+        let params = Params::new(self.m_kib, self.t, self.p, Some(32)).map_err(crypto)?;
+        let mut out = KeyBytes::new([0; 32]);
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into(passphrase.as_bytes(), salt, &mut out[..])
+            .map_err(crypto)?;
+        Ok(out)
+    }
+}
+
+/// The keyring document (Meta [`KEYRING_KEY`], stored unsealed): the data key wrapped by
+/// the passphrase key and by the recovery key. Holds nothing secret without one of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keyring {
+    pub version: u32,
+    /// Always "argon2id" (version 0x13).
+    pub kdf: String,
+    pub params: KdfParams,
+    /// Salt of the passphrase derivation (base64).
+    pub salt: String,
+    /// The data key sealed with the passphrase key (base64 of nonce ‖ ciphertext ‖ tag).
+    pub passphrase_wrap: String,
+    /// The data key sealed with the recovery key.
+    pub recovery_wrap: String,
+}
+
+impl Keyring {
+    fn read(stored: &Stored) -> Result<Keyring> {
+        serde_json::from_str(&stored.body)
+            .map_err(|e| StoreError::Corrupt(format!("{}/{KEYRING_KEY}: {e}", names_meta())))
+    }
+
+    fn stored(&self) -> Result<(serde_json::Value, Stored)> {
+        let value = serde_json::to_value(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let stored = document::encode(KEYRING_KEY, &value)?;
+        Ok((value, stored))
+    }
+
+    fn passphrase_wrap(
+        key: &KeyBytes,
+        passphrase: &str,
+        params: KdfParams,
+    ) -> Result<(String, String)> {
+        let salt = random::<16>()?;
+        let kek = params.derive(passphrase, &salt)?;
+        Ok((b64(&salt), Sealer::new(&kek).seal(AD_PASSPHRASE, &key[..])?))
+    }
+}
+
+fn names_meta() -> &'static str {
+    Collection::Meta.store_name()
+}
+
+fn unwrap_key(kek: &[u8; 32], ad: &[u8], wrapped: &str) -> Option<KeyBytes> {
+    let plain = zeroize::Zeroizing::new(Sealer::new(kek).open(ad, wrapped)?);
+    let key: [u8; 32] = plain.as_slice().try_into().ok()?;
+    Some(KeyBytes::new(key))
+}
+
+/// Whether `store`'s data is encrypted and unlocked.
+pub fn lock_state(store: &dyn Store) -> LockState {
+    store.vault().lock_state()
+}
+
+/// Sets up encryption: a random data key, wrapped by a key derived from `passphrase` and by
+/// a new recovery key (returned, to be shown once). Everything stored is read and written
+/// back sealed in ONE write (all or nothing; on failure the database and the store stay
+/// unencrypted). Fails with [`StoreError::AlreadyEncrypted`] when a keyring exists.
+///
+/// Reading and writing are two steps: another tab's write in between would be lost, so
+/// the app runs this only while it is the one tab (see docs/design/encryption-at-rest.md).
+pub async fn set_up(store: &dyn Store, passphrase: &str, params: KdfParams) -> Result<RecoveryKey> {
+    if store.vault().lock_state() != LockState::Plain {
+        return Err(StoreError::AlreadyEncrypted);
+    }
+    let last = transfer::last_backup(store).await?;
+    let backup = transfer::collect_backup(store, chrono::NaiveDateTime::default()).await?;
+
+    let key = KeyBytes::new(random()?);
+    let recovery = RecoveryKey::generate()?;
+    let (salt, passphrase_wrap) = Keyring::passphrase_wrap(&key, passphrase, params)?;
+    let keyring = Keyring {
+        version: 1,
+        kdf: "argon2id".into(),
+        params,
+        salt,
+        passphrase_wrap,
+        recovery_wrap: Sealer::new(recovery.bytes()).seal(AD_RECOVERY, &key[..])?,
+    };
+    let (value, stored) = keyring.stored()?;
+    let keyring_op = DocOp::Put {
+        collection: Collection::Meta,
+        key: KEYRING_KEY.into(),
+        value,
+    };
+
+    store.vault().open_with(key, stored);
+    let written = transfer::replace_all(store, &backup, last, vec![keyring_op]).await;
+    if let Err(e) = written {
+        store.vault().set_plain();
+        return Err(e);
+    }
+    Ok(recovery)
+}
+
+/// Unlocks with the passphrase ([`StoreError::WrongPassphrase`] when it does not unwrap
+/// the data key). Nothing to do for an unencrypted or unlocked store.
+pub async fn unlock(store: &dyn Store, passphrase: &str) -> Result<()> {
+    let Some(stored) = locked_keyring(store) else {
+        return Ok(());
+    };
+    let keyring = Keyring::read(&stored)?;
+    let salt = unb64(&keyring.salt)
+        .ok_or_else(|| StoreError::Corrupt(format!("{}/{KEYRING_KEY}", names_meta())))?;
+    let kek = keyring.params.derive(passphrase, &salt)?;
+    let key = unwrap_key(&kek, AD_PASSPHRASE, &keyring.passphrase_wrap)
+        .ok_or(StoreError::WrongPassphrase)?;
+    store.vault().open_with(key, stored);
+    Ok(())
+}
+
+/// Unlocks with the recovery key in its text form ([`StoreError::WrongRecoveryKey`] when
+/// it is none or does not unwrap the data key).
+pub async fn unlock_with_recovery(store: &dyn Store, recovery_key: &str) -> Result<()> {
+    let Some(stored) = locked_keyring(store) else {
+        return Ok(());
+    };
+    let keyring = Keyring::read(&stored)?;
+    let recovery = RecoveryKey::parse(recovery_key).ok_or(StoreError::WrongRecoveryKey)?;
+    let key = unwrap_key(recovery.bytes(), AD_RECOVERY, &keyring.recovery_wrap)
+        .ok_or(StoreError::WrongRecoveryKey)?;
+    store.vault().open_with(key, stored);
+    Ok(())
+}
+
+fn locked_keyring(store: &dyn Store) -> Option<Stored> {
+    (store.vault().lock_state() == LockState::Locked)
+        .then(|| store.vault().keyring())
+        .flatten()
+}
+
+/// Locks: the data key is wiped from memory; reads and writes fail until unlocked.
+pub fn lock(store: &dyn Store) {
+    store.vault().lock();
+}
+
+/// Sets a new passphrase: the data key is wrapped anew (new salt, `params`); no record is
+/// written again. The store must be unlocked.
+pub async fn change_passphrase(
+    store: &dyn Store,
+    new_passphrase: &str,
+    params: KdfParams,
+) -> Result<()> {
+    let vault = store.vault();
+    let key = vault.data_key().ok_or(StoreError::Locked)?;
+    let old = vault.keyring().ok_or(StoreError::Locked)?;
+    let mut keyring = Keyring::read(&old)?;
+    let (salt, wrap) = Keyring::passphrase_wrap(&key, new_passphrase, params)?;
+    keyring.params = params;
+    keyring.salt = salt;
+    keyring.passphrase_wrap = wrap;
+    let (value, stored) = keyring.stored()?;
+    store
+        .write(WriteBatch {
+            docs: &[DocOp::Put {
+                collection: Collection::Meta,
+                key: KEYRING_KEY.into(),
+                value,
+            }],
+            ..Default::default()
+        })
+        .await?;
+    vault.open_with(key, stored);
+    Ok(())
+}

@@ -1,0 +1,111 @@
+use super::*;
+use crate::domain::PersonId;
+
+fn sealed_keys() -> Keys {
+    Keys::Sealed(Rc::new(Sealer::new(&[7; 32])))
+}
+
+fn person(id: &str) -> Origin {
+    Origin::Person(PersonId(id.into()))
+}
+
+fn rec(v: u32, body: &str) -> Stored {
+    Stored {
+        v,
+        body: body.into(),
+    }
+}
+
+#[test]
+fn sealing_hides_the_body_and_opens_again() {
+    let k = sealed_keys();
+    let plain = rec(2, r#"{"name":"Müller"}"#);
+    let a = k.seal(&person("a"), plain.clone()).unwrap();
+    let b = k.seal(&person("a"), plain.clone()).unwrap();
+    assert!(is_sealed(&a.body) && !a.body.contains("Müller"));
+    assert_ne!(a.body, b.body, "a fresh nonce per write");
+    assert_eq!(a.v, 2);
+    assert_eq!(k.open(&person("a"), &a).unwrap().into_owned(), plain);
+}
+
+#[test]
+fn a_record_cannot_move_change_version_or_be_altered() {
+    let k = sealed_keys();
+    let s = k.seal(&person("a"), rec(2, "{}")).unwrap();
+    assert_eq!(k.open(&person("b"), &s), Err(DecodeError::Undecryptable));
+    let other_store = Origin::Document(Collection::Outbox, "a".into());
+    assert_eq!(k.open(&other_store, &s), Err(DecodeError::Undecryptable));
+    let older = Stored { v: 1, ..s.clone() };
+    assert_eq!(
+        k.open(&person("a"), &older),
+        Err(DecodeError::Undecryptable)
+    );
+    // Every single changed byte of the sealed part is detected.
+    let raw = unb64(&s.body[SEALED_PREFIX.len()..]).unwrap();
+    for i in 0..raw.len() {
+        let mut bytes = raw.clone();
+        bytes[i] ^= 0x01;
+        let altered = rec(2, &format!("{SEALED_PREFIX}{}", b64(&bytes)));
+        assert_eq!(
+            k.open(&person("a"), &altered),
+            Err(DecodeError::Undecryptable),
+            "byte {i}"
+        );
+    }
+    // Another key does not open it; a plain body in an encrypted store is refused.
+    let other = Keys::Sealed(Rc::new(Sealer::new(&[8; 32])));
+    assert_eq!(
+        other.open(&person("a"), &s),
+        Err(DecodeError::Undecryptable)
+    );
+    assert_eq!(
+        k.open(&person("a"), &rec(2, "{}")),
+        Err(DecodeError::NotSealed)
+    );
+}
+
+#[test]
+fn plain_keys_and_the_keyring_stay_as_they_are() {
+    let plain = rec(1, "{}");
+    assert_eq!(
+        Keys::Plain.seal(&person("a"), plain.clone()).unwrap(),
+        plain
+    );
+    let keyring = Origin::Document(Collection::Meta, KEYRING_KEY.into());
+    assert_eq!(sealed_keys().seal(&keyring, plain.clone()).unwrap(), plain);
+    assert_eq!(
+        sealed_keys().open(&keyring, &plain).unwrap().into_owned(),
+        plain
+    );
+}
+
+#[test]
+fn recovery_key_text_round_trip() {
+    let k = RecoveryKey::generate().unwrap();
+    let text = k.to_string();
+    assert_eq!(text.len(), 52 + 12, "{text}");
+    assert_eq!(text.split('-').count(), 13);
+    let back = RecoveryKey::parse(&text).unwrap();
+    assert_eq!(back.bytes(), k.bytes());
+    // Typed in lower case, with spaces, O for 0 and l for 1.
+    let typed = text
+        .to_lowercase()
+        .replace('-', " ")
+        .replace('0', "o")
+        .replace('1', "l");
+    assert_eq!(RecoveryKey::parse(&typed).unwrap().bytes(), k.bytes());
+    assert!(RecoveryKey::parse(&text[..text.len() - 1]).is_none());
+    assert!(RecoveryKey::parse(&format!("{text}A")).is_none());
+    assert!(RecoveryKey::parse("U").is_none());
+}
+
+#[test]
+fn derivation_depends_on_passphrase_salt_and_parameters() {
+    let p = KdfParams::TESTING;
+    let a = p.derive("geheim", b"0123456789abcdef").unwrap();
+    assert_eq!(a, p.derive("geheim", b"0123456789abcdef").unwrap());
+    assert_ne!(a, p.derive("Geheim", b"0123456789abcdef").unwrap());
+    assert_ne!(a, p.derive("geheim", b"0123456789abcdeX").unwrap());
+    let q = KdfParams { t: 2, ..p };
+    assert_ne!(a, q.derive("geheim", b"0123456789abcdef").unwrap());
+}
