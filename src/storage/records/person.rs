@@ -346,7 +346,13 @@ pub fn encode_v1(r: &PersonRecord) -> Result<Stored> {
             mobile: v2.person.mobile,
             landline: v2.person.landline,
             tags: v2.person.tags,
-            consents: r.person.consents.cells().iter().filter_map(consent_v1).collect(),
+            consents: r
+                .person
+                .consents
+                .cells()
+                .iter()
+                .filter_map(consent_v1)
+                .collect(),
             external_id: v2.person.external_id,
         },
         sensitive: v2.sensitive,
