@@ -7,6 +7,7 @@ use crate::domain::model::{
     AppointmentId, Channel, ConsentSource, Evidence, Gender, Person, PersonId, PostalAddress,
     Purpose,
 };
+use crate::domain::render::RenderError;
 use crate::domain::review::{ConsentOverride, Contact, Handover, HandoverRecipient, Unreachable};
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::BTreeMap;
