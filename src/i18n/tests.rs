@@ -832,10 +832,10 @@ fn skip_reasons_in_german_equal_the_domain_texts() {
             at: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date"),
         },
         SkipReason::Unreachable(Unreachable::NoEmail),
-        SkipReason::RenderFailed(crate::domain::render::RenderError {
+        SkipReason::RenderFailed(Box::new(crate::domain::render::RenderError {
             message: "x".into(),
             ..Default::default()
-        }),
+        })),
         SkipReason::NotRendered,
         SkipReason::EmptyMessage,
     ];

@@ -34,7 +34,7 @@ pub enum SkipReason {
     /// The channel cannot reach the person (any more).
     Unreachable(Unreachable),
     /// The template could not be rendered for this person (the renderer's error).
-    RenderFailed(RenderError),
+    RenderFailed(Box<RenderError>),
     /// No message was rendered for this recipient.
     NotRendered,
     /// The rendered message is empty.
@@ -233,7 +233,8 @@ pub fn prepare_batch<'p>(
                 continue;
             }
             Some(Some(Err(e))) => {
-                out.skipped.push(skip(SkipReason::RenderFailed(e.clone())));
+                out.skipped
+                    .push(skip(SkipReason::RenderFailed(Box::new(e.clone()))));
                 continue;
             }
             Some(None) | None => {

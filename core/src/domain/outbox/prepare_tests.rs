@@ -177,7 +177,9 @@ fn every_channel_queues_only_with_a_consent_or_a_logged_override() {
                 "render_error",
                 None,
                 Some(Err(render_error("undefined value"))),
-                Want::Skip(SkipReason::RenderFailed(render_error("undefined value"))),
+                Want::Skip(SkipReason::RenderFailed(Box::new(render_error(
+                    "undefined value",
+                )))),
             ),
             (
                 "empty",
