@@ -12,7 +12,7 @@
 //! - `validate(template, available)` → `Result<(), Vec<TemplateError>>` (`available`: an
 //!   `Availability`: recipients with appointments, therapist names shown)
 //! - `recipient_warnings(template, context)` → `Vec<RecipientWarning>`
-//! - `template_hints(template)` → `Vec<String>`
+//! - `template_hints(template)` → `Vec<TemplateHint>`
 //! - `demo(seed, today)` → `Result<DemoPractice, String>` (the demo generator and its name
 //!   tables live here too, they are only needed when the demo practice is (re)loaded)
 //! - `read_sheet(bytes, file_name, sheet)` → `Result<SheetData, SheetError>`: one sheet of a
@@ -122,7 +122,7 @@ pub fn recipient_warnings(template_json: &str, context_json: &str) -> String {
     to_json(&w)
 }
 
-/// `Vec<String>` as JSON (empty for an unreadable template).
+/// `Vec<TemplateHint>` as JSON (empty for an unreadable template).
 pub fn template_hints(template_json: &str) -> String {
     let h = template(template_json)
         .map(|t| render::template_hints(&t))
@@ -312,7 +312,7 @@ mod tests {
         .unwrap();
         assert_eq!(w, render::recipient_warnings(&t, &ctx));
         assert!(!w.is_empty(), "empty titel must warn");
-        let h: Vec<String> = serde_json::from_str(&template_hints(&tj)).unwrap();
+        let h: Vec<render::TemplateHint> = serde_json::from_str(&template_hints(&tj)).unwrap();
         assert_eq!(h, render::template_hints(&t));
     }
 }

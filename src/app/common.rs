@@ -1,5 +1,6 @@
 //! Small shared components: banners, confirmation dialog, file download.
 
+use crate::app::error::AppError;
 use crate::app::repo;
 use crate::app::state::AppState;
 use crate::i18n::{t, tf};
@@ -13,7 +14,7 @@ pub fn DemoBanner() -> impl IntoView {
         confirming.set(false);
         leptos::task::spawn_local(async move {
             if let Err(e) = repo::remove_demo(state).await {
-                state.error.set(Some(e));
+                state.error.set(Some(e.to_string()));
             }
         });
     };
@@ -105,9 +106,9 @@ where
 
 /// Offers `bytes` as a file download named `name` (a temporary blob link; the link is
 /// revoked a minute later, when the browser has taken the file).
-pub fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
+pub fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), AppError> {
     use wasm_bindgen::JsCast;
-    let fail = |_| t("common.download_failed").to_string();
+    let fail = |_| AppError::msg("common.download_failed", []);
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
@@ -118,7 +119,7 @@ pub fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
         .and_then(|w| w.document())
         .and_then(|d| d.create_element("a").ok())
         .and_then(|e| e.dyn_into().ok())
-        .ok_or(t("common.download_failed"))?;
+        .ok_or_else(|| AppError::msg("common.download_failed", []))?;
     a.set_href(&url);
     a.set_download(name);
     a.click();

@@ -13,6 +13,7 @@
 //! The engine only gets the template and the context `build_context` made (which holds just
 //! what the channel allows); it re-checks every name against the catalogue.
 
+use crate::app::error::AppError;
 use std::cell::{Cell, RefCell};
 
 use leptos::prelude::*;
@@ -24,20 +25,25 @@ use crate::domain::render::{
     RecipientWarning, RenderError, RenderedMessage, TemplateError, TemplateErrorKind, TemplatePart,
 };
 use crate::domain::template::{Language, Template};
-use crate::i18n;
 
 /// The engine's wasm-bindgen module (relative to the page).
 const ENGINE_URL: &str = "./engine/praxisbote-engine.js";
-/// Shown while the engine loads.
-fn loading() -> String {
-    i18n::t("engine.loading").to_string()
+/// The state while the engine loads.
+fn loading() -> AppError {
+    AppError::msg("engine.loading", [])
 }
+
+/// An error text of the engine (a JSON string; the demo generator's and the calendar
+/// reader's detail).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(transparent)]
+pub struct EngineText(pub String);
 
 #[derive(Clone, Debug, PartialEq)]
 enum Status {
     Loading,
     Ready,
-    Failed(String),
+    Failed(AppError),
 }
 
 thread_local! {
@@ -56,7 +62,7 @@ pub fn start() {
 }
 
 /// Loads the engine if needed and waits until it can be used.
-pub async fn load() -> Result<(), String> {
+pub async fn load() -> Result<(), AppError> {
     if MODULE.with(|m| m.borrow().is_some()) {
         return Ok(());
     }
@@ -67,8 +73,7 @@ pub async fn load() -> Result<(), String> {
             STATUS.with(|s| s.set(Status::Ready));
             Ok(())
         }
-        Err(detail) => {
-            let message = i18n::tf("engine.load_failed", &[("detail", &detail)]);
+        Err(message) => {
             STARTED.set(false);
             STATUS.with(|s| s.set(Status::Failed(message.clone())));
             Err(message)
@@ -76,9 +81,9 @@ pub async fn load() -> Result<(), String> {
     }
 }
 
-/// `Ok` when the engine is loaded, otherwise the German state message. Reactive: a memo or
+/// `Ok` when the engine is loaded, otherwise its state (loading or failed). Reactive: a memo or
 /// view calling this runs again when the engine has loaded.
-fn ready() -> Result<(), String> {
+fn ready() -> Result<(), AppError> {
     if MODULE.with(|m| m.borrow().is_some()) {
         return Ok(());
     }
@@ -95,19 +100,20 @@ fn json<T: serde::Serialize>(v: &T) -> JsValue {
 }
 
 /// Calls an export of the loaded engine and parses its JSON answer.
-fn call<T: DeserializeOwned>(name: &str, args: &[JsValue]) -> Result<T, String> {
+fn call<T: DeserializeOwned>(name: &str, args: &[JsValue]) -> Result<T, AppError> {
     ready()?;
     let module = MODULE.with(|m| m.borrow().clone()).ok_or_else(loading)?;
     let f: js_sys::Function = js_sys::Reflect::get(&module, &JsValue::from_str(name))
         .ok()
         .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| i18n::tf("engine.unknown_export", &[("name", &name)]))?;
+        .ok_or_else(|| AppError::msg("engine.unknown_export", [("name", name.to_string())]))?;
     let out = f
         .apply(&JsValue::NULL, &args.iter().collect::<js_sys::Array>())
-        .map_err(|_| i18n::t("engine.crashed").to_string())?
+        .map_err(|_| AppError::msg("engine.crashed", []))?
         .as_string()
         .unwrap_or_default();
-    serde_json::from_str(&out).map_err(|e| i18n::tf("engine.unreadable", &[("error", &e)]))
+    serde_json::from_str(&out)
+        .map_err(|e| AppError::msg("engine.unreadable", [("error", e.to_string())]))
 }
 
 fn state_error(message: String) -> TemplateError {
@@ -125,7 +131,7 @@ fn state_error(message: String) -> TemplateError {
 /// [`crate::domain::render::validate`] in the engine.
 pub fn validate(template: &Template, available: Availability) -> Result<(), Vec<TemplateError>> {
     call::<Result<(), Vec<TemplateError>>>("validate", &[json(template), json(&available)])
-        .unwrap_or_else(|m| Err(vec![state_error(m)]))
+        .unwrap_or_else(|m| Err(vec![state_error(m.to_string())]))
 }
 
 /// [`crate::domain::render::recipient_warnings`] in the engine (none while it loads).
@@ -134,7 +140,7 @@ pub fn recipient_warnings(template: &Template, ctx: &MessageContext) -> Vec<Reci
 }
 
 /// [`crate::domain::render::template_hints`] in the engine (none while it loads).
-pub fn template_hints(template: &Template) -> Vec<String> {
+pub fn template_hints(template: &Template) -> Vec<crate::domain::render::TemplateHint> {
     call("template_hints", &[json(template)]).unwrap_or_default()
 }
 
@@ -143,9 +149,10 @@ pub fn template_hints(template: &Template) -> Vec<String> {
 pub async fn demo(
     seed: u32,
     today: chrono::NaiveDate,
-) -> Result<crate::domain::demo::DemoPractice, String> {
+) -> Result<crate::domain::demo::DemoPractice, AppError> {
     load().await?;
-    call::<Result<_, String>>("demo", &[JsValue::from(seed), json(&today)])?
+    call::<Result<_, EngineText>>("demo", &[JsValue::from(seed), json(&today)])?
+        .map_err(|e| AppError::msg("engine.demo_failed", [("error", e.0)]))
 }
 
 /// Stand-in for [`crate::domain::render::Renderer`]: renders in the engine (which keeps one
@@ -164,9 +171,9 @@ impl Renderer {
         ctx: &MessageContext,
     ) -> Result<RenderedMessage, RenderError> {
         call::<Result<RenderedMessage, RenderError>>("render_message", &[json(template), json(ctx)])
-            .unwrap_or_else(|message| {
+            .unwrap_or_else(|e| {
                 Err(RenderError {
-                    message,
+                    message: e.to_string(),
                     line: None,
                     ..Default::default()
                 })
@@ -181,7 +188,7 @@ pub async fn read_sheet(
     bytes: &[u8],
     file_name: &str,
     sheet: u32,
-) -> Result<Result<crate::domain::import::SheetData, crate::domain::import::SheetError>, String> {
+) -> Result<Result<crate::domain::import::SheetData, crate::domain::import::SheetError>, AppError> {
     load().await?;
     call(
         "read_sheet",
@@ -196,7 +203,7 @@ pub async fn read_sheet(
 /// The events of an iCalendar file, read in the engine. Waits for the engine.
 pub async fn read_calendar(
     text: &str,
-) -> Result<Result<Vec<crate::domain::import::CalendarEvent>, String>, String> {
+) -> Result<Result<Vec<crate::domain::import::CalendarEvent>, EngineText>, AppError> {
     load().await?;
     call("read_calendar", &[JsValue::from_str(text)])
 }

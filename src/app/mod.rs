@@ -10,6 +10,7 @@
 mod common;
 mod data;
 mod engine;
+pub mod error;
 mod language;
 mod lazy;
 mod log;
@@ -84,7 +85,7 @@ fn listen_to_other_tabs(state: AppState) {
 
 async fn refresh(state: AppState, change: sync::Change) {
     if let Err(e) = repo::refresh(state, change).await {
-        state.error.set(Some(e));
+        state.error.set(Some(e.to_string()));
     }
 }
 
@@ -97,7 +98,7 @@ fn App() -> impl IntoView {
     send::transmit::start(state);
     leptos::task::spawn_local(async move {
         if let Err(e) = repo::boot(state).await {
-            state.error.set(Some(e));
+            state.error.set(Some(e.to_string()));
         }
     });
 

@@ -177,11 +177,12 @@ pub fn placeholders(value: &str) -> Vec<&str> {
     names
 }
 
-/// Every key used as `t("…")` or `tf("…", …)` in a piece of source code (whitespace after the
-/// parenthesis allowed, as rustfmt may break the line there).
+/// Every key used as `t("…")` or `tf("…", …)` in a piece of source code, or as the kind of an
+/// app error (`AppError::msg("…", …)`, `AppError::context("…", …)`); whitespace after the
+/// parenthesis allowed, as rustfmt may break the line there.
 pub fn keys_used_in(source: &str) -> Vec<String> {
     let mut keys = Vec::new();
-    for call in ["t(", "tf("] {
+    for call in ["t(", "tf(", "msg(", "context("] {
         let mut from = 0;
         while let Some(pos) = source[from..].find(call) {
             let start = from + pos;

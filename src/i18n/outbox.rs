@@ -5,24 +5,47 @@
 use super::{labels, t, tf};
 use crate::domain::outbox::{OutboxError, SkipReason};
 
+/// The refusal in the UI language.
 pub fn error(e: &OutboxError) -> String {
+    let args = error_args(e);
+    let dyn_args: Vec<(&str, &dyn std::fmt::Display)> = args
+        .iter()
+        .map(|(k, v)| (*k, v as &dyn std::fmt::Display))
+        .collect();
+    tf(error_key(e), &dyn_args)
+}
+
+/// The catalogue key of a refusal.
+pub fn error_key(e: &OutboxError) -> &'static str {
     match e {
-        OutboxError::IllegalTransition { channel, from, to } => tf(
-            "outbox.error.illegal_transition",
-            &[
-                ("channel", &labels::channel(*channel)),
-                ("from", &labels::state_kind(*from)),
-                ("to", &labels::state_kind(*to)),
-            ],
-        ),
-        OutboxError::MaybeTransmitted => t("outbox.error.maybe_transmitted").into(),
-        OutboxError::NotRelayed => t("outbox.error.not_relayed").into(),
-        OutboxError::WrongId => t("outbox.error.wrong_id").into(),
-        OutboxError::CancelledButReported => t("outbox.error.cancelled_but_reported").into(),
-        OutboxError::DuplicateId(id) => tf("outbox.error.duplicate_id", &[("id", id)]),
-        OutboxError::EmptyAddress(id) => tf("outbox.error.empty_address", &[("id", id)]),
-        OutboxError::EmptyContent(id) => tf("outbox.error.empty_content", &[("id", id)]),
-        OutboxError::WrongBatch(id) => tf("outbox.error.wrong_batch", &[("id", id)]),
+        OutboxError::IllegalTransition { .. } => "outbox.error.illegal_transition",
+        OutboxError::MaybeTransmitted => "outbox.error.maybe_transmitted",
+        OutboxError::NotRelayed => "outbox.error.not_relayed",
+        OutboxError::WrongId => "outbox.error.wrong_id",
+        OutboxError::CancelledButReported => "outbox.error.cancelled_but_reported",
+        OutboxError::DuplicateId(_) => "outbox.error.duplicate_id",
+        OutboxError::EmptyAddress(_) => "outbox.error.empty_address",
+        OutboxError::EmptyContent(_) => "outbox.error.empty_content",
+        OutboxError::WrongBatch(_) => "outbox.error.wrong_batch",
+    }
+}
+
+/// The arguments of a refusal, channel and state names in the UI language.
+pub fn error_args(e: &OutboxError) -> Vec<(&'static str, String)> {
+    match e {
+        OutboxError::IllegalTransition { channel, from, to } => vec![
+            ("channel", labels::channel(*channel).to_string()),
+            ("from", labels::state_kind(*from).to_string()),
+            ("to", labels::state_kind(*to).to_string()),
+        ],
+        OutboxError::DuplicateId(id)
+        | OutboxError::EmptyAddress(id)
+        | OutboxError::EmptyContent(id)
+        | OutboxError::WrongBatch(id) => vec![("id", id.clone())],
+        OutboxError::MaybeTransmitted
+        | OutboxError::NotRelayed
+        | OutboxError::WrongId
+        | OutboxError::CancelledButReported => Vec::new(),
     }
 }
 
@@ -36,7 +59,10 @@ pub fn skip_reason(r: &SkipReason) -> String {
             &[("date", &at.format(t("format.date_numeric")).to_string())],
         ),
         SkipReason::Unreachable(u) => super::review::unreachable(u),
-        SkipReason::RenderFailed(e) => tf("outbox.skip.render_failed", &[("error", e)]),
+        SkipReason::RenderFailed(e) => tf(
+            "outbox.skip.render_failed",
+            &[("error", &super::render::render_error(e))],
+        ),
         SkipReason::NotRendered => t("outbox.skip.not_rendered").into(),
         SkipReason::EmptyMessage => t("outbox.skip.empty_message").into(),
     }

@@ -5,8 +5,7 @@
 use super::{t, tf};
 use crate::domain::placeholders::{lookup, PlaceholderInfo};
 use crate::domain::render::{
-    RecipientWarning, RenderError, TemplateError, TemplateErrorKind, TemplatePart,
-    HINT_UNSUBSCRIBE_DE,
+    RecipientWarning, RenderError, TemplateError, TemplateErrorKind, TemplateHint, TemplatePart,
 };
 
 /// A warning about one recipient: no appointment, or a placeholder empty for them.
@@ -23,12 +22,12 @@ pub fn recipient_warning(w: &RecipientWarning) -> String {
     }
 }
 
-/// A template hint; hints the UI does not know are shown as they come.
-pub fn hint(h: &str) -> String {
-    if h == HINT_UNSUBSCRIBE_DE {
-        tf("render.hint.unsubscribe", &[("link", &"{{ abmeldelink }}")])
-    } else {
-        h.to_string()
+/// A template hint, by its kind.
+pub fn hint(h: TemplateHint) -> String {
+    match h {
+        TemplateHint::UnsubscribeLinkMissing => {
+            tf("render.hint.unsubscribe", &[("link", &"{{ abmeldelink }}")])
+        }
     }
 }
 

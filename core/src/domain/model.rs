@@ -90,6 +90,16 @@ impl Gender {
             Gender::Unknown => "unbekannt",
         }
     }
+
+    /// A stable code (form values), as stored (`serde`'s name).
+    pub fn code(self) -> &'static str {
+        match self {
+            Gender::Female => "female",
+            Gender::Male => "male",
+            Gender::Diverse => "diverse",
+            Gender::Unknown => "unknown",
+        }
+    }
 }
 
 /// A postal address. `country` is an ISO 3166-1 alpha-2 code; empty means Germany.
@@ -279,6 +289,16 @@ impl InsuranceKind {
             InsuranceKind::Private => "privat",
             InsuranceKind::SelfPay => "Selbstzahler",
             InsuranceKind::Unknown => "unbekannt",
+        }
+    }
+
+    /// A stable code (form values), as stored (`serde`'s name).
+    pub fn code(self) -> &'static str {
+        match self {
+            InsuranceKind::Statutory => "statutory",
+            InsuranceKind::Private => "private",
+            InsuranceKind::SelfPay => "self_pay",
+            InsuranceKind::Unknown => "unknown",
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::app::common::{download, Confirm};
 use crate::app::data::import::first_file;
+use crate::app::error::AppError;
 use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::domain::backup::{self, Backup};
@@ -20,7 +21,8 @@ fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-fn date_de(d: NaiveDate) -> String {
+/// A date in the UI language's numeric format.
+fn date_text(d: NaiveDate) -> String {
     d.format(i18n::t("format.date_numeric")).to_string()
 }
 
@@ -35,7 +37,7 @@ pub fn BackupReminder() -> impl IntoView {
         }
         let l = last.get()?;
         backup::backup_due(l, today()).then(|| match l {
-            Some(d) => tf("backup.reminder_old", &[("date", &date_de(d))]),
+            Some(d) => tf("backup.reminder_old", &[("date", &date_text(d))]),
             None => i18n::t("backup.reminder_never").to_string(),
         })
     };
@@ -70,7 +72,7 @@ pub fn BackupPage() -> impl IntoView {
                 let json = backup::export(&b);
                 download(&b.file_name(), "application/json", json.as_bytes())?;
                 repo::mark_backup(state).await?;
-                Ok::<_, String>(b)
+                Ok::<_, AppError>(b)
             }
             .await;
             match result {
@@ -84,7 +86,7 @@ pub fn BackupPage() -> impl IntoView {
                         ],
                     )));
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.to_string())),
             }
             busy.set(false);
         });
@@ -155,7 +157,7 @@ pub fn BackupPage() -> impl IntoView {
             <p role="status" aria-label=i18n::t("backup.last_aria")>{move || match last.get() {
                 None => i18n::t("backup.last_reading").to_string(),
                 Some(None) => i18n::t("backup.last_none").to_string(),
-                Some(Some(d)) => tf("backup.last", &[("date", &date_de(d))]),
+                Some(Some(d)) => tf("backup.last", &[("date", &date_text(d))]),
             }}</p>
             <button on:click=make_backup disabled=move || busy.get()>{i18n::t("backup.download")}</button>
         </section>

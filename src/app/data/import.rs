@@ -6,6 +6,7 @@
 //! ([`super::calendar`]). All rules live in `domain::import`; this file only wires them to
 //! the page.
 
+use crate::app::error::AppError;
 use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::domain::import::{
@@ -53,11 +54,11 @@ pub async fn yield_to_browser() {
 }
 
 /// Reads a file's bytes (after the size check, so a huge file is never read).
-pub async fn read_file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    check_file_size(file.size() as u64).map_err(|e| i18n::msg(&e))?;
+pub async fn read_file_bytes(file: &web_sys::File) -> Result<Vec<u8>, AppError> {
+    check_file_size(file.size() as u64)?;
     let buf = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
         .await
-        .map_err(|_| i18n::t("import.read_failed").to_string())?;
+        .map_err(|_| AppError::msg("import.read_failed", []))?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
@@ -650,11 +651,9 @@ enum Read {
 }
 
 /// Sheet `sheet` of a workbook, read in the engine, as a table.
-async fn read_workbook(bytes: &[u8], name: &str, sheet: u32) -> Result<CsvTable, String> {
-    let data = crate::app::engine::read_sheet(bytes, name, sheet)
-        .await?
-        .map_err(|e| i18n::msg(&e))?;
-    table_from_sheet(data).map_err(|e| i18n::msg(&e))
+async fn read_workbook(bytes: &[u8], name: &str, sheet: u32) -> Result<CsvTable, AppError> {
+    let data = crate::app::engine::read_sheet(bytes, name, sheet).await??;
+    Ok(table_from_sheet(data)?)
 }
 
 /// Reads a file in the format it has (see `domain::import::detect_format`).
@@ -663,22 +662,20 @@ async fn read_any(
     name: String,
     bytes: Vec<u8>,
     workbook: StoredValue<Option<(Arc<Vec<u8>>, String)>>,
-) -> Result<Read, String> {
+) -> Result<Read, AppError> {
     match detect_format(&name, &bytes) {
-        FileFormat::Csv => read_table(&bytes)
-            .map(Read::Table)
-            .map_err(|e| i18n::msg(&e)),
-        FileFormat::Xdt => xdt::read_xdt(&bytes)
-            .map(Read::Table)
-            .map_err(|e| i18n::msg(&e)),
+        FileFormat::Csv => Ok(read_table(&bytes).map(Read::Table)?),
+        FileFormat::Xdt => Ok(xdt::read_xdt(&bytes).map(Read::Table)?),
         FileFormat::Sheet(_) => {
             let t = read_workbook(&bytes, &name, 0).await?;
             workbook.set_value(Some((Arc::new(bytes), name)));
             Ok(Read::Table(t))
         }
         FileFormat::Calendar => {
-            let text = decode(&bytes).map_err(|e| i18n::msg(&e))?.text.into_owned();
-            let events = crate::app::engine::read_calendar(&text).await??;
+            let text = decode(&bytes)?.text.into_owned();
+            let events = crate::app::engine::read_calendar(&text)
+                .await?
+                .map_err(|e| AppError::msg("import.calendar_failed", [("error", e.0)]))?;
             let plan = plan_calendar_import(
                 events,
                 &state.persons.get_untracked(),
@@ -707,7 +704,7 @@ fn detected(t: &CsvTable) -> String {
             &[
                 ("format", &info.format.label()),
                 ("version", &info.version),
-                ("charset", &info.charset.label_de()),
+                ("charset", &info.charset.name()),
                 ("rows", &t.rows.len()),
                 ("records", &info.records),
             ],

@@ -3,6 +3,7 @@
 //! erneut senden", CSV export and fetching opt-outs from the relay.
 
 use crate::app::common::download;
+use crate::app::error::AppError;
 use crate::app::repo;
 use crate::app::send::panel::BatchProgress;
 use crate::app::send::transmit;
@@ -58,7 +59,7 @@ pub fn LogPage() -> impl IntoView {
         let bytes = state
             .outbox
             .with_untracked(|o| to_csv(&log_rows(&o.batches, &o.messages, None)));
-        let r = bytes.map_err(|e| e.to_string()).and_then(|b| {
+        let r = bytes.map_err(AppError::csv).and_then(|b| {
             download(
                 &csv_file_name(chrono::Local::now().naive_local()),
                 "text/csv;charset=utf-8",
@@ -158,10 +159,10 @@ pub fn LogPage() -> impl IntoView {
                         <label>{t("log.col.state")}
                             <select aria-label=t("log.filter_aria") on:change=move |ev| {
                                 let v = event_target_value(&ev);
-                                filter.set(StateKind::ALL.into_iter().find(|k| k.label_de() == v));
+                                filter.set(StateKind::ALL.into_iter().find(|k| k.code() == v));
                             }>
                                 <option value="">{t("log.all")}</option>
-                                {StateKind::ALL.into_iter().map(|k| view! { <option value=k.label_de()>{labels::state_kind(k)}</option> }).collect_view()}
+                                {StateKind::ALL.into_iter().map(|k| view! { <option value=k.code()>{labels::state_kind(k)}</option> }).collect_view()}
                             </select>
                         </label>
                         <Show when=move || { failed.get() > 0 }>
@@ -176,7 +177,7 @@ pub fn LogPage() -> impl IntoView {
                         <thead><tr><th>{t("log.col.recipient")}</th><th>{t("log.col.address")}</th><th>{t("log.col.state")}</th><th>{t("log.col.time")}</th><th>{t("log.col.reason")}</th></tr></thead>
                         <tbody>
                             {move || rows.get().1.into_iter().map(|r| view! {
-                                <tr data-state=r.state.label_de()>
+                                <tr data-state=r.state.code()>
                                     <td>{r.recipient_name}</td>
                                     <td>{r.address}</td>
                                     <td>{labels::state_kind(r.state)}{r.retried_as.map(|_| format!(" ({})", t("log.retried")))}</td>

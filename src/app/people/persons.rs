@@ -2,6 +2,7 @@
 
 use super::consents::{ConsentDialog, ConsentMatrix, Editing};
 use crate::app::common::{download, Confirm};
+use crate::app::error::AppError;
 use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::app::table;
@@ -214,7 +215,7 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
         };
         let day = today();
         let result = proof::to_csv(&stored.person, day)
-            .map_err(|e| e.to_string())
+            .map_err(AppError::csv)
             .and_then(|bytes| {
                 download(
                     &proof::file_name(&stored.person, day),
@@ -236,7 +237,7 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
                     state.notice.set(Some(t("persons.deleted").into()));
                     state.go(Page::Persons(kind));
                 }
-                Err(e) => state.error.set(Some(e)),
+                Err(e) => state.error.set(Some(e.to_string())),
             }
         });
     };
@@ -246,12 +247,12 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
             {t("persons.field.gender")}
             <select on:change=move |ev| {
                 let v = event_target_value(&ev);
-                if let Some(g) = Gender::ALL.into_iter().find(|g| g.label_de() == v) {
+                if let Some(g) = Gender::ALL.into_iter().find(|g| g.code() == v) {
                     draft.update(|d| d.person.gender = g);
                 }
             }>
                 {Gender::ALL.into_iter().map(|g| view! {
-                    <option value=g.label_de() selected=move || draft.with(|d| d.person.gender == g)>{labels::gender(g)}</option>
+                    <option value=g.code() selected=move || draft.with(|d| d.person.gender == g)>{labels::gender(g)}</option>
                 }).collect_view()}
             </select>
         </label>
@@ -261,12 +262,12 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
             {t("persons.field.insurance")}
             <select on:change=move |ev| {
                 let v = event_target_value(&ev);
-                if let Some(k) = InsuranceKind::ALL.into_iter().find(|k| k.label_de() == v) {
+                if let Some(k) = InsuranceKind::ALL.into_iter().find(|k| k.code() == v) {
                     draft.update(|d| d.sensitive.insurance_kind = k);
                 }
             }>
                 {InsuranceKind::ALL.into_iter().map(|k| view! {
-                    <option value=k.label_de() selected=move || draft.with(|d| d.sensitive.insurance_kind == k)>{labels::insurance(k)}</option>
+                    <option value=k.code() selected=move || draft.with(|d| d.sensitive.insurance_kind == k)>{labels::insurance(k)}</option>
                 }).collect_view()}
             </select>
         </label>

@@ -3,6 +3,7 @@
 
 pub mod outbox;
 
+use crate::app::error::AppError;
 use crate::app::state::AppState;
 use crate::app::sync::{self, Change};
 use crate::domain::query::SavedQuery;
@@ -25,9 +26,9 @@ thread_local! {
     static STORE: RefCell<Option<Rc<dyn Store>>> = const { RefCell::new(None) };
 }
 
-/// A storage error in the UI language (its catalogue key and arguments).
-pub(crate) fn store_err(e: StoreError) -> String {
-    crate::i18n::msg(&e)
+/// A storage error as the UI layer's error (translated only when shown).
+pub(crate) fn store_err(e: StoreError) -> AppError {
+    AppError::Store(e)
 }
 
 /// The opened store. Panics before [`boot`] has opened it (a programming error).
@@ -56,7 +57,7 @@ fn url_param(name: &str) -> Option<String> {
 /// Opens the database, loads the demo practice into an empty one (or on `?demo=reset`),
 /// moves final outbox messages past the retention period into the send-log archive, and
 /// reads everything into the signals.
-pub async fn boot(state: AppState) -> Result<(), String> {
+pub async fn boot(state: AppState) -> Result<(), AppError> {
     mark("pb:boot");
     let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(store_err)?);
     install_store(store.clone());
@@ -92,7 +93,7 @@ pub async fn boot(state: AppState) -> Result<(), String> {
     {
         let _lock = sync::lock(sync::OUTBOX_LOCK).await;
         if let Err(e) = crate::storage::retention::compact_outbox(&*store, now()).await {
-            state.error.set(Some(store_err(e)));
+            state.error.set(Some(store_err(e).to_string()));
         }
     }
     reload(state).await
@@ -102,7 +103,7 @@ fn now() -> chrono::NaiveDateTime {
     chrono::Local::now().naive_local()
 }
 
-async fn load_demo(store: &dyn Store) -> Result<(), String> {
+async fn load_demo(store: &dyn Store) -> Result<(), AppError> {
     let demo = crate::app::engine::demo(1, today()).await?;
     let flag = [crate::storage::DocOp::Put {
         collection: Collection::Meta,
@@ -124,7 +125,7 @@ async fn load_demo(store: &dyn Store) -> Result<(), String> {
 }
 
 /// Reads all data from the store into the signals.
-pub async fn reload(state: AppState) -> Result<(), String> {
+pub async fn reload(state: AppState) -> Result<(), AppError> {
     reload_queries(state).await?;
     reload_templates(state).await?;
     reload_settings(state).await?;
@@ -146,7 +147,7 @@ fn mark(name: &str) {
 
 /// Reads the part of the store another tab announced as changed (nothing before the start
 /// has opened the store: the start reads everything).
-pub async fn refresh(state: AppState, change: Change) -> Result<(), String> {
+pub async fn refresh(state: AppState, change: Change) -> Result<(), AppError> {
     if STORE.with(|s| s.borrow().is_none()) {
         return Ok(());
     }
@@ -164,7 +165,7 @@ pub async fn refresh(state: AppState, change: Change) -> Result<(), String> {
 }
 
 /// All persons and appointments.
-async fn reload_people(state: AppState) -> Result<(), String> {
+async fn reload_people(state: AppState) -> Result<(), AppError> {
     let store = store();
     let persons = store.all_persons().await.map_err(store_err)?;
     mark("pb:persons-read");
@@ -180,7 +181,7 @@ async fn reload_people(state: AppState) -> Result<(), String> {
 }
 
 /// These persons (written or deleted elsewhere) and their appointments.
-async fn reload_persons(state: AppState, ids: &[PersonId]) -> Result<(), String> {
+async fn reload_persons(state: AppState, ids: &[PersonId]) -> Result<(), AppError> {
     let store = store();
     let mut fresh = Vec::with_capacity(ids.len());
     let mut appointments = Vec::new();
@@ -208,7 +209,7 @@ async fn reload_persons(state: AppState, ids: &[PersonId]) -> Result<(), String>
     Ok(())
 }
 
-async fn reload_settings(state: AppState) -> Result<(), String> {
+async fn reload_settings(state: AppState) -> Result<(), AppError> {
     let settings = store()
         .settings()
         .await
@@ -218,7 +219,7 @@ async fn reload_settings(state: AppState) -> Result<(), String> {
     Ok(())
 }
 
-async fn reload_queries(state: AppState) -> Result<(), String> {
+async fn reload_queries(state: AppState) -> Result<(), AppError> {
     // Documents that do not read as their type are set aside (and counted), not dropped.
     let queries: Vec<SavedQuery> = store()
         .load_docs(Collection::Queries)
@@ -228,7 +229,7 @@ async fn reload_queries(state: AppState) -> Result<(), String> {
     Ok(())
 }
 
-async fn reload_templates(state: AppState) -> Result<(), String> {
+async fn reload_templates(state: AppState) -> Result<(), AppError> {
     let stored: Vec<Template> = store()
         .load_docs(Collection::Templates)
         .await
@@ -238,7 +239,7 @@ async fn reload_templates(state: AppState) -> Result<(), String> {
 }
 
 /// The demo flag, the last backup and the relay settings.
-async fn reload_meta(state: AppState) -> Result<(), String> {
+async fn reload_meta(state: AppState) -> Result<(), AppError> {
     let store = store();
     let demo = store
         .get_doc(Collection::Meta, DEMO_FLAG)
@@ -258,7 +259,7 @@ async fn reload_meta(state: AppState) -> Result<(), String> {
 }
 
 /// Removes the demo practice: all persons, appointments and settings.
-pub async fn remove_demo(state: AppState) -> Result<(), String> {
+pub async fn remove_demo(state: AppState) -> Result<(), AppError> {
     replace(state, |store| async move {
         store.clear_all().await.map_err(store_err)
     })
@@ -267,10 +268,10 @@ pub async fn remove_demo(state: AppState) -> Result<(), String> {
 
 /// Replaces the whole store with `write` while no tab changes the outbox (so nothing read
 /// before can be written back), then reads everything again, here and in the other tabs.
-async fn replace<F, Fut>(state: AppState, write: F) -> Result<(), String>
+async fn replace<F, Fut>(state: AppState, write: F) -> Result<(), AppError>
 where
     F: FnOnce(Rc<dyn Store>) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    Fut: std::future::Future<Output = Result<(), AppError>>,
 {
     {
         let _lock = sync::lock(sync::OUTBOX_LOCK).await;
@@ -280,7 +281,7 @@ where
     reload(state).await
 }
 
-pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), String> {
+pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), AppError> {
     store()
         .put_persons(std::slice::from_ref(&record))
         .await
@@ -297,7 +298,7 @@ pub async fn save_person(state: AppState, record: PersonRecord) -> Result<(), St
     Ok(())
 }
 
-pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> {
+pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), AppError> {
     store().delete_person(&id).await.map_err(store_err)?;
     sync::announce(&Change::Persons {
         ids: vec![id.clone()],
@@ -309,7 +310,7 @@ pub async fn delete_person(state: AppState, id: PersonId) -> Result<(), String> 
     Ok(())
 }
 
-pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Result<(), String> {
+pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Result<(), AppError> {
     store().put_settings(&settings).await.map_err(store_err)?;
     sync::announce(&Change::Settings);
     state.settings.set(settings);
@@ -318,7 +319,7 @@ pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Resul
 
 /// These persons as stored now (for decisions that must see the latest consents); unknown
 /// ids are left out.
-pub async fn persons_by_id(ids: &[PersonId]) -> Result<Vec<PersonRecord>, String> {
+pub async fn persons_by_id(ids: &[PersonId]) -> Result<Vec<PersonRecord>, AppError> {
     Ok(store()
         .get_persons(ids)
         .await
@@ -332,7 +333,7 @@ pub async fn persons_by_id(ids: &[PersonId]) -> Result<Vec<PersonRecord>, String
 /// the moment of consequence (hand-over, queueing, printing), not on the tab's copy.
 pub async fn persons_now(
     ids: &[PersonId],
-) -> Result<std::collections::HashMap<PersonId, domain::Person>, String> {
+) -> Result<std::collections::HashMap<PersonId, domain::Person>, AppError> {
     Ok(persons_by_id(ids)
         .await?
         .into_iter()
@@ -346,8 +347,8 @@ pub fn new_id() -> String {
 }
 
 /// Saves a query under its name (replacing one of the same name).
-pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), String> {
-    let value = serde_json::to_value(&query).map_err(|e| e.to_string())?;
+pub async fn save_query(state: AppState, query: SavedQuery) -> Result<(), AppError> {
+    let value = serde_json::to_value(&query)?;
     store()
         .put_docs(
             Collection::Queries,
@@ -380,8 +381,8 @@ fn merge_templates(stored: Vec<Template>) -> Vec<Template> {
 }
 
 /// Stores a template (an edited shipped one under its shipped id).
-pub async fn save_template(state: AppState, template: Template) -> Result<(), String> {
-    let value = serde_json::to_value(&template).map_err(|e| e.to_string())?;
+pub async fn save_template(state: AppState, template: Template) -> Result<(), AppError> {
+    let value = serde_json::to_value(&template)?;
     store()
         .put_docs(
             Collection::Templates,
@@ -404,7 +405,7 @@ pub async fn save_template(state: AppState, template: Template) -> Result<(), St
 
 /// Deletes an own template, or restores a shipped one to its original. Returns true when a
 /// shipped original was restored.
-pub async fn delete_template(state: AppState, template: &Template) -> Result<bool, String> {
+pub async fn delete_template(state: AppState, template: &Template) -> Result<bool, AppError> {
     store()
         .delete_doc(Collection::Templates, &template.id)
         .await
@@ -429,7 +430,7 @@ pub async fn delete_template(state: AppState, template: &Template) -> Result<boo
 pub async fn apply_import(
     state: AppState,
     plan: crate::domain::import::ImportPlan,
-) -> Result<crate::storage::transfer::ImportResult, String> {
+) -> Result<crate::storage::transfer::ImportResult, AppError> {
     use crate::storage::transfer;
     let (records, result) = transfer::import_records(plan);
     transfer::apply_person_import(&*store(), &records, result, today())
@@ -453,14 +454,14 @@ pub async fn apply_import(
 }
 
 /// Everything the practice keeps, as one versioned backup.
-pub async fn collect_backup() -> Result<domain::backup::Backup, String> {
+pub async fn collect_backup() -> Result<domain::backup::Backup, AppError> {
     crate::storage::transfer::collect_backup(&*store(), now())
         .await
         .map_err(store_err)
 }
 
 /// Records today as the date of the last backup.
-pub async fn mark_backup(state: AppState) -> Result<(), String> {
+pub async fn mark_backup(state: AppState) -> Result<(), AppError> {
     let d = today();
     crate::storage::transfer::mark_backup(&*store(), d)
         .await
@@ -471,7 +472,10 @@ pub async fn mark_backup(state: AppState) -> Result<(), String> {
 }
 
 /// Replaces all data with the backup's (one transaction), then reloads the signals.
-pub async fn restore_backup(state: AppState, backup: domain::backup::Backup) -> Result<(), String> {
+pub async fn restore_backup(
+    state: AppState,
+    backup: domain::backup::Backup,
+) -> Result<(), AppError> {
     replace(state, |store| async move {
         let last = crate::storage::transfer::last_backup(&*store)
             .await
@@ -487,7 +491,7 @@ pub async fn restore_backup(state: AppState, backup: domain::backup::Backup) -> 
 pub async fn apply_appointment_import(
     state: AppState,
     appointments: Vec<domain::Appointment>,
-) -> Result<usize, String> {
+) -> Result<usize, AppError> {
     crate::storage::transfer::apply_appointment_import(&*store(), &appointments, today())
         .await
         .map_err(store_err)?;
@@ -505,7 +509,7 @@ pub async fn apply_appointment_import(
 pub async fn persons_by_birthday(
     from: crate::domain::query::DayMonth,
     to: crate::domain::query::DayMonth,
-) -> Result<Vec<PersonRecord>, String> {
+) -> Result<Vec<PersonRecord>, AppError> {
     store()
         .persons_by_birthday(from, to)
         .await
@@ -519,9 +523,8 @@ pub async fn record_printed_batch(
     state: AppState,
     batch: crate::domain::outbox::Batch,
     items: Vec<crate::domain::outbox::QueueItem>,
-) -> Result<(), String> {
+) -> Result<(), AppError> {
     let at = now();
-    let messages = crate::domain::print::printed_batch(&batch, items, at)
-        .map_err(|e| crate::i18n::outbox::error(&e))?;
+    let messages = crate::domain::print::printed_batch(&batch, items, at)?;
     outbox::queue(state, batch, messages).await
 }

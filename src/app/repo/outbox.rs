@@ -11,6 +11,7 @@
 //! of data read before it.
 
 use super::{store, store_err as err};
+use crate::app::error::AppError;
 use crate::app::send::relay_client::{RelayConfig, RELAY_KEY};
 use crate::app::state::AppState;
 use crate::app::sync::{self, Change};
@@ -62,14 +63,14 @@ impl Touched {
     }
 }
 
-fn json_err(e: serde_json::Error) -> String {
-    e.to_string()
+fn json_err(e: serde_json::Error) -> AppError {
+    AppError::from(e)
 }
 
 /// Every batch, message and pending cancel in the store, with the send-log archive (final
 /// messages past the retention period, without content). Documents that do not read as
 /// their type are set aside (counted, shown in a banner), never skipped silently.
-async fn read() -> Result<Outbox, String> {
+async fn read() -> Result<Outbox, AppError> {
     let s = store();
     let batches = s.load_docs(Collection::Sendlog).await.map_err(err)?;
     let messages = s.load_docs(Collection::Outbox).await.map_err(err)?;
@@ -113,7 +114,7 @@ fn show(state: AppState, read: u64, outbox: Outbox) {
 
 /// Reads the outbox from the store into `state.outbox` (at start, and when another tab
 /// announced a change).
-pub async fn reload_view(state: AppState) -> Result<(), String> {
+pub async fn reload_view(state: AppState) -> Result<(), AppError> {
     let n = next_read();
     let outbox = read().await?;
     show(state, n, outbox);
@@ -124,10 +125,10 @@ pub async fn reload_view(state: AppState) -> Result<(), String> {
 /// `change` changes it and marks what it touched, one transaction writes exactly that; then
 /// the view shows the result and the other tabs are told. When `change` fails, nothing is
 /// written.
-pub async fn update<R, F, Fut>(state: AppState, change: F) -> Result<R, String>
+pub async fn update<R, F, Fut>(state: AppState, change: F) -> Result<R, AppError>
 where
     F: FnOnce(Outbox) -> Fut,
-    Fut: Future<Output = Result<(Outbox, Touched, R), String>>,
+    Fut: Future<Output = Result<(Outbox, Touched, R), AppError>>,
 {
     let _lock = sync::lock(sync::OUTBOX_LOCK).await;
     let (outbox, touched, result) = change(read().await?).await?;
@@ -150,7 +151,7 @@ where
 }
 
 /// The document writes of what `touched` names.
-async fn ops(outbox: &Outbox, touched: &Touched) -> Result<Vec<DocOp>, String> {
+async fn ops(outbox: &Outbox, touched: &Touched) -> Result<Vec<DocOp>, AppError> {
     let mut docs = Vec::with_capacity(touched.batches.len() + touched.messages.len() + 1);
     for b in outbox
         .batches
@@ -194,7 +195,7 @@ pub async fn queue(
     state: AppState,
     batch: Batch,
     messages: Vec<OutboxMessage>,
-) -> Result<(), String> {
+) -> Result<(), AppError> {
     update(state, |mut o| async move {
         let mut t = Touched::default();
         t.batch(&batch.id);
@@ -208,7 +209,7 @@ pub async fn queue(
 
 /// The relay settings of this browser (defaults when none are stored; unreadable ones are
 /// set aside).
-pub async fn relay_config() -> Result<RelayConfig, String> {
+pub async fn relay_config() -> Result<RelayConfig, AppError> {
     Ok(store()
         .get_typed(Collection::Meta, RELAY_KEY)
         .await
@@ -216,7 +217,7 @@ pub async fn relay_config() -> Result<RelayConfig, String> {
         .unwrap_or_default())
 }
 
-pub async fn save_relay_config(state: AppState, cfg: RelayConfig) -> Result<(), String> {
+pub async fn save_relay_config(state: AppState, cfg: RelayConfig) -> Result<(), AppError> {
     store()
         .put_docs(
             Collection::Meta,
@@ -233,7 +234,7 @@ pub async fn save_relay_config(state: AppState, cfg: RelayConfig) -> Result<(), 
 }
 
 /// Stores persons whose consents changed (opt-outs) and updates the signal.
-pub async fn save_persons(state: AppState, changed: Vec<PersonRecord>) -> Result<(), String> {
+pub async fn save_persons(state: AppState, changed: Vec<PersonRecord>) -> Result<(), AppError> {
     if changed.is_empty() {
         return Ok(());
     }

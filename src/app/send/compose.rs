@@ -252,7 +252,7 @@ fn Composer() -> impl IntoView {
                     {move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{i18n::render::template_error(&e)}</li> }).collect_view()}
                 </ul>
                 <ul aria-label=i18n::t("compose.hints_aria")>
-                    {move || draft.with(|t| t.as_ref().map(template_hints).unwrap_or_default()).into_iter().map(|h| view! { <li class="muted">{i18n::render::hint(&h)}</li> }).collect_view()}
+                    {move || draft.with(|t| t.as_ref().map(template_hints).unwrap_or_default()).into_iter().map(|h| view! { <li class="muted">{i18n::render::hint(h)}</li> }).collect_view()}
                 </ul>
             </div>
             <div class="card preview">

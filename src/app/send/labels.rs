@@ -3,6 +3,7 @@
 //! `labels`), and the postcode sort for bulk mail with the count per postcode region.
 //! Layouts and rules: `domain::labels`, `domain::bulkmail`.
 
+use crate::app::error::AppError;
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
@@ -21,7 +22,7 @@ use crate::i18n::{self, tf};
 pub async fn ordered(
     state: AppState,
     by_postcode: bool,
-) -> Result<(Vec<Person>, Vec<String>), String> {
+) -> Result<(Vec<Person>, Vec<String>), AppError> {
     let (persons, skipped) = admitted_persons(state).await?;
     if !by_postcode {
         return Ok((persons, skipped));
@@ -123,7 +124,7 @@ fn start_labels(
         }
     };
     if let Err(e) = worker() {
-        let _ = phase.try_set(Phase::Failed(e));
+        let _ = phase.try_set(Phase::Failed(e.to_string()));
         return;
     }
     let _ = phase.try_set(Phase::Running);
@@ -133,7 +134,7 @@ fn start_labels(
                 let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
                 let _ = phase.try_set(match show_pdf(&field(data, "pdf")) {
                     Ok(url) => Phase::Ready { url, pages, n },
-                    Err(e) => Phase::Failed(e),
+                    Err(e) => Phase::Failed(e.to_string()),
                 });
             }
             Some("error") => {
@@ -170,7 +171,7 @@ pub fn LabelOutput(by_postcode: RwSignal<bool>) -> impl IntoView {
             let (persons, _skipped) = match ordered(state, by_postcode.get_untracked()).await {
                 Ok(x) => x,
                 Err(e) => {
-                    let _ = phase.try_set(Phase::Failed(e));
+                    let _ = phase.try_set(Phase::Failed(e.to_string()));
                     return;
                 }
             };

@@ -7,6 +7,7 @@
 //! Worker protocol: see `docs/design/pdf-worker.md` (ready / generate / cancel / progress / done /
 //! cancelled / error).
 
+use crate::app::error::AppError;
 use crate::app::repo;
 use crate::app::send::labels::{LabelOutput, RegionCounts};
 use crate::app::send::queue;
@@ -61,13 +62,13 @@ pub(crate) fn set_handler(h: Handler) {
 }
 
 /// A blob URL for the PDF bytes of a `done` message (the previous PDF's URL is revoked).
-pub(crate) fn show_pdf(pdf: &JsValue) -> Result<String, String> {
+pub(crate) fn show_pdf(pdf: &JsValue) -> Result<String, AppError> {
     let bag = web_sys::BlobPropertyBag::new();
     bag.set_type("application/pdf");
     let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(&Array::of1(pdf), &bag);
     let url = blob
         .and_then(|b| web_sys::Url::create_object_url_with_blob(&b))
-        .map_err(|e| tf("letters.show_failed", &[("error", &format!("{e:?}"))]))?;
+        .map_err(|e| AppError::msg("letters.show_failed", [("error", format!("{e:?}"))]))?;
     if let Some(old) = LAST_URL.with(|l| l.borrow_mut().replace(url.clone())) {
         let _ = web_sys::Url::revoke_object_url(&old);
     }
@@ -75,18 +76,14 @@ pub(crate) fn show_pdf(pdf: &JsValue) -> Result<String, String> {
 }
 
 /// The worker, started on first use.
-pub(crate) fn worker() -> Result<Worker, String> {
+pub(crate) fn worker() -> Result<Worker, AppError> {
     if let Some(w) = WORKER.with(|w| w.borrow().clone()) {
         return Ok(w);
     }
     let opts = web_sys::WorkerOptions::new();
     opts.set_type(web_sys::WorkerType::Module);
-    let w = Worker::new_with_options(WORKER_URL, &opts).map_err(|e| {
-        tf(
-            "letters.worker_start_failed",
-            &[("error", &format!("{e:?}"))],
-        )
-    })?;
+    let w = Worker::new_with_options(WORKER_URL, &opts)
+        .map_err(|e| AppError::msg("letters.worker_start_failed", [("error", format!("{e:?}"))]))?;
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
         let data = ev.data();
         if field(&data, "type").as_string().as_deref() == Some("ready") {
@@ -179,7 +176,7 @@ async fn prepare(
     template: &Template,
     duplex: bool,
     by_postcode: bool,
-) -> Result<Prepared, String> {
+) -> Result<Prepared, AppError> {
     let mut p = queue::prepare(state, template).await?;
     if by_postcode {
         let empty = Default::default();
@@ -217,11 +214,14 @@ async fn prepare(
     }
     if letters.is_empty() {
         return Err(if skipped.is_empty() {
-            i18n::t("letters.nothing").into()
+            AppError::msg("letters.nothing", [])
         } else {
-            tf(
+            AppError::msg(
                 "letters.skipped",
-                &[("n", &skipped.len()), ("list", &skipped.join("; "))],
+                [
+                    ("n", skipped.len().to_string()),
+                    ("list", skipped.join("; ")),
+                ],
             )
         });
     }
@@ -260,7 +260,7 @@ fn start_job(
     let total = job.letters.len() as u32;
     let letters = job.letters.len();
     if let Err(e) = worker() {
-        phase.set(Phase::Failed(e));
+        phase.set(Phase::Failed(e.to_string()));
         return;
     }
     logged.set(None);
@@ -298,7 +298,7 @@ fn start_job(
                         }
                     }
                     Err(e) => {
-                        let _ = phase.try_set(Phase::Failed(e));
+                        let _ = phase.try_set(Phase::Failed(e.to_string()));
                     }
                 }
             }
@@ -356,7 +356,7 @@ pub fn LetterOutput(draft: RwSignal<Option<Template>>) -> impl IntoView {
             } = match prepared {
                 Ok(p) => p,
                 Err(e) => {
-                    let _ = phase.try_set(Phase::Failed(e));
+                    let _ = phase.try_set(Phase::Failed(e.to_string()));
                     return;
                 }
             };

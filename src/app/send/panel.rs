@@ -2,6 +2,7 @@
 //! them into the outbox in one transaction and shows the batch's progress with pause,
 //! resume and cancel. The transmitting itself is done by [`crate::app::send::transmit`].
 
+use crate::app::error::AppError;
 use crate::app::send::queue;
 use crate::app::send::relay_client::{self as relay};
 use crate::app::send::transmit::{self, Link};
@@ -13,21 +14,20 @@ use leptos::prelude::*;
 
 /// Renders and queues the handed-over recipients (through [`queue::prepare`]). Returns the
 /// batch id and the list of recipients left out, with their reasons.
-async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>), String> {
+async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>), AppError> {
     let p = queue::prepare(state, &t).await?;
     let skipped = queue::skipped_texts(&p.prepared.skipped);
     if p.prepared.items.is_empty() {
         return Err(if skipped.is_empty() {
-            i18n::t("send_panel.nothing_to_send").into()
+            AppError::msg("send_panel.nothing_to_send", [])
         } else {
-            tf(
+            AppError::msg(
                 "send_panel.nothing_to_send_skipped",
-                &[("list", &skipped.join("; "))],
+                [("list", skipped.join("; "))],
             )
         });
     }
-    let messages =
-        queue_batch(&p.batch, p.prepared.queue_items()).map_err(|e| i18n::outbox::error(&e))?;
+    let messages = queue_batch(&p.batch, p.prepared.queue_items())?;
     let id = p.batch.id.clone();
     transmit::queue(state, p.batch, messages).await?;
     Ok((id, skipped))
@@ -41,12 +41,12 @@ pub fn SendPanel(draft: RwSignal<Option<Template>>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let message = RwSignal::new(None::<String>);
     // Is a relay there? (None = still asking.)
-    let reachable = RwSignal::new(None::<Result<bool, String>>);
+    let reachable = RwSignal::new(None::<Result<bool, AppError>>);
     leptos::task::spawn_local(async move {
         let cfg = state.relay.get_untracked();
         reachable.set(Some(match relay::health(&cfg).await {
             Ok(h) => Ok(h.demo),
-            Err(e) => Err(e.message_de()),
+            Err(e) => Err(e.into()),
         }));
     });
     let send = move |_| {
@@ -84,7 +84,7 @@ pub fn SendPanel(draft: RwSignal<Option<Template>>) -> impl IntoView {
                 Some(Err(e)) => view! {
                     <div class="error" role="note">
                         <p>{i18n::t("send_panel.relay_intro")} " "
-                           {i18n::t("send_panel.relay_unreachable")} " " {e}</p>
+                           {i18n::t("send_panel.relay_unreachable")} " " {e.to_string()}</p>
                         <p>{i18n::t("send_panel.setup_1")} " " <code>"cargo xtask start"</code> " " {i18n::t("send_panel.setup_2")} " "
                            <a href=Page::Settings.hash()>{i18n::t("nav.settings")}</a> " " {i18n::t("send_panel.setup_3")} " "
                            {i18n::t("send_panel.setup_4")}</p>

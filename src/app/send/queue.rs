@@ -4,10 +4,12 @@
 //! out and why. `letters.rs` prints what it returns, `panel.rs` queues it for the relay.
 
 use crate::app::engine::Renderer;
+use crate::app::error::AppError;
 use crate::app::repo;
 use crate::app::state::AppState;
 use crate::domain::outbox::{admitted, prepare_batch, Batch, Content, PreparedBatch, Skipped};
 use crate::domain::placeholders::{build_context, ContextInput};
+use crate::domain::render::RenderError;
 use crate::domain::review::Handover;
 use crate::domain::template::Template;
 use crate::domain::{Appointment, AppointmentId, Person, PersonId, PracticeSettings};
@@ -47,7 +49,7 @@ struct Inputs {
     practice: PracticeSettings,
 }
 
-async fn read_inputs(state: AppState, handover: &Handover) -> Result<Inputs, String> {
+async fn read_inputs(state: AppState, handover: &Handover) -> Result<Inputs, AppError> {
     let persons = fresh_persons(handover).await?;
     let wanted: std::collections::HashSet<&AppointmentId> = handover
         .recipients
@@ -68,7 +70,7 @@ async fn read_inputs(state: AppState, handover: &Handover) -> Result<Inputs, Str
 }
 
 /// The hand-over's persons as stored now (one read transaction).
-async fn fresh_persons(handover: &Handover) -> Result<HashMap<PersonId, Person>, String> {
+async fn fresh_persons(handover: &Handover) -> Result<HashMap<PersonId, Person>, AppError> {
     let mut ids: Vec<PersonId> = handover
         .recipients
         .iter()
@@ -84,11 +86,11 @@ async fn fresh_persons(handover: &Handover) -> Result<HashMap<PersonId, Person>,
 /// out — for outputs without a message of their own: address labels and envelopes.
 pub(super) async fn admitted_persons(
     state: AppState,
-) -> Result<(Vec<Person>, Vec<String>), String> {
+) -> Result<(Vec<Person>, Vec<String>), AppError> {
     let handover = state
         .handover
         .get_untracked()
-        .ok_or(i18n::t("queue.no_handover"))?;
+        .ok_or_else(|| AppError::msg("queue.no_handover", []))?;
     let persons = fresh_persons(&handover).await?;
     let (ok, skipped) = admitted(&handover, |id| persons.get(id));
     Ok((
@@ -98,16 +100,16 @@ pub(super) async fn admitted_persons(
 }
 
 /// Renders the hand-over's messages with `template` and prepares the batch.
-pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prepared, String> {
+pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prepared, AppError> {
     let handover = state
         .handover
         .get_untracked()
-        .ok_or(i18n::t("queue.no_handover"))?;
+        .ok_or_else(|| AppError::msg("queue.no_handover", []))?;
     crate::app::engine::load().await?;
     let now = chrono::Local::now().naive_local();
     let inputs = read_inputs(state, &handover).await?;
     let renderer = Renderer::new(template.language);
-    let mut rendered: Vec<Option<Result<Content, String>>> =
+    let mut rendered: Vec<Option<Result<Content, RenderError>>> =
         Vec::with_capacity(handover.recipients.len());
     for (i, r) in handover.recipients.iter().enumerate() {
         if i > 0 && i % RENDER_SLICE == 0 {
@@ -130,15 +132,11 @@ pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prep
             unsubscribe_link: Some(crate::wire::UNSUBSCRIBE_LINK_MARKER),
         });
         let message = renderer.render_message(template, &ctx);
-        rendered.push(Some(
-            message
-                .map(|m| Content {
-                    subject: m.subject,
-                    text: m.body,
-                    html: m.html,
-                })
-                .map_err(|e| i18n::render::render_error(&e)),
-        ));
+        rendered.push(Some(message.map(|m| Content {
+            subject: m.subject,
+            text: m.body,
+            html: m.html,
+        })));
     }
     let prepared = prepare_batch(
         &handover,

@@ -1,9 +1,10 @@
 //! HTTP client of praxisbote-relay (`/v1`, wire types from `crate::wire`) over the browser's
 //! `fetch`, plus the locally stored relay settings.
 
+use crate::domain::message::UiMessage;
 use crate::domain::outbox::{OutboxMessage, RelayReport, RelayState};
 use crate::domain::Channel;
-use crate::i18n::{t, tf};
+use crate::i18n::t;
 use crate::wire::{
     ApiError, Health, MessageStatus, OptOutsResponse, OutgoingMessage, SendersResponse,
     StatusResponse, SubmitRequest, SubmitResponse,
@@ -69,18 +70,35 @@ pub enum RelayError {
     Protocol(String),
 }
 
-impl RelayError {
-    pub fn message_de(&self) -> String {
+/// A catalogue key and its arguments; the text is made when shown (`crate::i18n::msg`).
+impl UiMessage for RelayError {
+    fn key(&self) -> &'static str {
         match self {
-            RelayError::Unreachable(e) => tf("relay_client.unreachable", &[("error", &e)]),
-            RelayError::Api { status, error } => tf(
-                "relay_client.api",
-                &[("status", &status), ("error", &error.message)],
-            ),
-            RelayError::Protocol(e) => tf("relay_client.protocol", &[("error", &e)]),
+            RelayError::Unreachable(_) => "relay_client.unreachable",
+            RelayError::Api { .. } => "relay_client.api",
+            RelayError::Protocol(_) => "relay_client.protocol",
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            RelayError::Unreachable(e) | RelayError::Protocol(e) => vec![("error", e.clone())],
+            RelayError::Api { status, error } => vec![
+                ("status", status.to_string()),
+                ("error", error.message.clone()),
+            ],
         }
     }
 }
+
+/// The text in the current language.
+impl std::fmt::Display for RelayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::i18n::msg(self))
+    }
+}
+
+impl std::error::Error for RelayError {}
 
 async fn request(
     cfg: &RelayConfig,

@@ -109,7 +109,7 @@ pub fn ReviewPage() -> impl IntoView {
                     });
                     message.set(Some(tf("review.refreshed", &[("n", &n)])));
                 }
-                Err(e) => message.set(Some(e)),
+                Err(e) => message.set(Some(e.to_string())),
             }
             busy.set(false);
         });
@@ -173,7 +173,7 @@ pub fn ReviewPage() -> impl IntoView {
             busy.set(false);
             let persons = match persons {
                 Ok(p) => p,
-                Err(e) => return message.set(Some(e)),
+                Err(e) => return message.set(Some(e.to_string())),
             };
             let mut result = None;
             state.review.update_untracked(|r| {

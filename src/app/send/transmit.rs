@@ -12,6 +12,7 @@
 //! tabs wait for that lock (and take over when the sending tab goes away); meanwhile they
 //! show the progress from the store and the sending tab's announced [`Link`].
 
+use crate::app::error::AppError;
 use crate::app::repo::{self, outbox::Touched};
 use crate::app::send::relay_client::{self as relay, RelayConfig, RelayError};
 use crate::app::state::AppState;
@@ -84,7 +85,7 @@ pub fn wake(state: AppState) {
     state.wake.update(|w| *w += 1);
 }
 
-pub async fn set_config(state: AppState, cfg: RelayConfig) -> Result<(), String> {
+pub async fn set_config(state: AppState, cfg: RelayConfig) -> Result<(), AppError> {
     repo::outbox::save_relay_config(state, cfg).await?;
     wake(state);
     Ok(())
@@ -142,20 +143,20 @@ pub async fn queue(
     state: AppState,
     batch: Batch,
     messages: Vec<OutboxMessage>,
-) -> Result<(), String> {
+) -> Result<(), AppError> {
     repo::outbox::queue(state, batch, messages).await?;
     wake(state);
     Ok(())
 }
 
-async fn set_paused(state: AppState, batch_id: &str, paused: bool) -> Result<(), String> {
+async fn set_paused(state: AppState, batch_id: &str, paused: bool) -> Result<(), AppError> {
     repo::outbox::update(state, |mut o| async move {
         let mut w = Touched::default();
         let b = o
             .batches
             .iter_mut()
             .find(|b| b.id == batch_id)
-            .ok_or_else(|| t("transmit.batch_not_found").to_string())?;
+            .ok_or_else(|| AppError::msg("transmit.batch_not_found", []))?;
         b.paused = paused;
         w.batch(batch_id);
         if !paused && o.cancel_requests.iter().any(|x| x == batch_id) {
@@ -169,11 +170,11 @@ async fn set_paused(state: AppState, batch_id: &str, paused: bool) -> Result<(),
     Ok(())
 }
 
-pub async fn pause(state: AppState, batch_id: &str) -> Result<(), String> {
+pub async fn pause(state: AppState, batch_id: &str) -> Result<(), AppError> {
     set_paused(state, batch_id, true).await
 }
 
-pub async fn resume(state: AppState, batch_id: &str) -> Result<(), String> {
+pub async fn resume(state: AppState, batch_id: &str) -> Result<(), AppError> {
     set_paused(state, batch_id, false).await
 }
 
@@ -181,14 +182,14 @@ pub async fn resume(state: AppState, batch_id: &str) -> Result<(), String> {
 /// asked about first (the batch stays paused, the cancel is stored as requested) and
 /// cancelled by the loop when the relay does not know them. Returns (cancelled now, still
 /// being checked).
-pub async fn cancel(state: AppState, batch_id: &str) -> Result<(usize, usize), String> {
+pub async fn cancel(state: AppState, batch_id: &str) -> Result<(usize, usize), AppError> {
     let r = repo::outbox::update(state, |mut o| async move {
         let mut w = Touched::default();
         let b = o
             .batches
             .iter_mut()
             .find(|b| b.id == batch_id)
-            .ok_or_else(|| t("transmit.batch_not_found").to_string())?;
+            .ok_or_else(|| AppError::msg("transmit.batch_not_found", []))?;
         b.paused = true;
         w.batch(batch_id);
         let (done, open) = cancel_now(&mut o, &mut w, batch_id);
@@ -221,7 +222,7 @@ fn cancel_now(o: &mut repo::outbox::Outbox, w: &mut Touched, batch_id: &str) -> 
 pub async fn retry(
     state: AppState,
     batch_id: &str,
-) -> Result<(usize, Vec<(String, String)>), String> {
+) -> Result<(usize, Vec<(String, String)>), AppError> {
     let r = repo::outbox::update(state, |mut o| async move {
         let ids: HashSet<_> = o
             .messages
@@ -267,11 +268,9 @@ pub async fn retry(
 /// persons, read fresh from the store, for exactly the purposes of the recipient's choice
 /// (`wire::OptOut::scope`: the clicked purpose, or every advertising purpose of the
 /// channel). Returns how many persons changed.
-pub async fn fetch_optouts(state: AppState) -> Result<usize, String> {
+pub async fn fetch_optouts(state: AppState) -> Result<usize, AppError> {
     let mut cfg = repo::outbox::relay_config().await?;
-    let resp = relay::optouts(&cfg, cfg.optouts_after, cfg.optouts_since.as_deref())
-        .await
-        .map_err(|e| e.message_de())?;
+    let resp = relay::optouts(&cfg, cfg.optouts_after, cfg.optouts_since.as_deref()).await?;
     let Some(newest) = resp.optouts.iter().map(|o| o.at).max() else {
         return Ok(0);
     };
@@ -327,10 +326,7 @@ async fn run(state: AppState) {
     let mut backoff = 500;
     loop {
         let step = match plan_step(state).await {
-            Err(e) => Err(RelayError::Protocol(tf(
-                "transmit.save_failed",
-                &[("error", &e)],
-            ))),
+            Err(e) => Err(saved(e)),
             Ok(Next::Idle) => {
                 set_link(state, Link::Idle);
                 nap(state, IDLE_MS).await;
@@ -347,13 +343,13 @@ async fn run(state: AppState) {
                     nap(state, 400).await;
                 }
             }
-            Err(RelayError::Unreachable(e)) => {
+            Err(AppError::Relay(RelayError::Unreachable(e))) => {
                 set_link(state, Link::Waiting(e));
                 nap(state, backoff).await;
                 backoff = (backoff * 2).min(4000);
             }
             Err(e) => {
-                set_link(state, Link::Error(e.message_de()));
+                set_link(state, Link::Error(e.to_string()));
                 nap(state, 3000).await;
             }
         }
@@ -362,7 +358,7 @@ async fn run(state: AppState) {
 
 /// Reads the outbox, plans, and for a transmit step persists `begin_submit` of the first
 /// chunk (before the POST) in the same locked update.
-async fn plan_step(state: AppState) -> Result<Next, String> {
+async fn plan_step(state: AppState) -> Result<Next, AppError> {
     repo::outbox::update(state, |mut o| async move {
         let mut w = Touched::default();
         let plan = outbox::plan(&o.batches, &o.messages, CHUNK);
@@ -386,12 +382,13 @@ async fn plan_step(state: AppState) -> Result<Next, String> {
     .await
 }
 
-fn saved(e: String) -> RelayError {
-    RelayError::Protocol(tf("transmit.save_failed", &[("error", &e)]))
+/// The outbox could not be saved: the loop stops with this error.
+fn saved(e: AppError) -> AppError {
+    AppError::context("transmit.save_failed", e)
 }
 
 /// POSTs messages whose `begin_submit` is stored and persists the answer. Ok(true) = progress.
-async fn transmit(state: AppState, begun: Vec<OutboxMessage>) -> Result<bool, RelayError> {
+async fn transmit(state: AppState, begun: Vec<OutboxMessage>) -> Result<bool, AppError> {
     if begun.is_empty() {
         return Ok(false);
     }
@@ -428,13 +425,13 @@ async fn transmit(state: AppState, begun: Vec<OutboxMessage>) -> Result<bool, Re
             Ok(true)
         }
         Err(RelayError::Api { status: 409, .. }) => Ok(false),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Asks the relay about transmitted and unconfirmed messages and persists the answers, then
 /// finishes the cancels that waited for them.
-async fn poll(state: AppState, chunks: &[Vec<String>]) -> Result<bool, RelayError> {
+async fn poll(state: AppState, chunks: &[Vec<String>]) -> Result<bool, AppError> {
     let cfg = state.relay.get_untracked();
     let (mut reports, mut unknown) = (Vec::new(), Vec::new());
     let mut failed = None;
@@ -453,7 +450,7 @@ async fn poll(state: AppState, chunks: &[Vec<String>]) -> Result<bool, RelayErro
     // What was answered is kept even when a later chunk failed.
     let moved = apply(state, reports, unknown).await?;
     if let Some(e) = failed {
-        return Err(e);
+        return Err(e.into());
     }
     // The view (read from the store) tells whether a cancel waits; the update reads again.
     if state
@@ -478,7 +475,7 @@ async fn apply(
     state: AppState,
     reports: Vec<outbox::RelayReport>,
     unknown: Vec<String>,
-) -> Result<bool, RelayError> {
+) -> Result<bool, AppError> {
     if reports.is_empty() && unknown.is_empty() {
         return Ok(false);
     }
@@ -524,7 +521,7 @@ pub async fn bench(
     relay_url: &str,
     batch: Batch,
     messages: Vec<OutboxMessage>,
-) -> Result<BenchFigures, String> {
+) -> Result<BenchFigures, Box<dyn std::error::Error>> {
     repo::install_store(store);
     let state = AppState::new();
     state.relay.set(RelayConfig {
@@ -557,10 +554,7 @@ pub async fn bench(
             break;
         }
         if perf.now() - t0 > 300_000.0 {
-            return Err(format!(
-                "not done after 300 s: {:?}",
-                state.link.get_untracked()
-            ));
+            return Err(format!("not done after 300 s: {:?}", state.link.get_untracked()).into());
         }
         sleep(20).await;
     }

@@ -40,10 +40,7 @@ pub fn RelaySettings() -> impl IntoView {
             let h = match relay::health(&cfg).await {
                 Ok(h) => h,
                 Err(e) => {
-                    message.set(Some(tf(
-                        "relay.no_connection",
-                        &[("error", &e.message_de())],
-                    )));
+                    message.set(Some(tf("relay.no_connection", &[("error", &e)])));
                     return;
                 }
             };
@@ -70,10 +67,7 @@ pub fn RelaySettings() -> impl IntoView {
                     }));
                     senders.set(s.senders);
                 }
-                Err(e) => message.set(Some(tf(
-                    "relay.reachable_but",
-                    &[("error", &e.message_de())],
-                ))),
+                Err(e) => message.set(Some(tf("relay.reachable_but", &[("error", &e)]))),
             }
         });
     };
@@ -110,7 +104,7 @@ pub fn RelaySettings() -> impl IntoView {
                             .unwrap_or("?"),
                     )],
                 ),
-                Err(e) => tf("relay.test_failed", &[("error", &e.message_de())]),
+                Err(e) => tf("relay.test_failed", &[("error", &e)]),
             }));
         });
     };

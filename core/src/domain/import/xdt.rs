@@ -38,7 +38,8 @@ pub enum XdtCharset {
 }
 
 impl XdtCharset {
-    pub fn label_de(self) -> &'static str {
+    /// The character set's name (the same in every language).
+    pub fn name(self) -> &'static str {
         match self {
             XdtCharset::SevenBit => "7 Bit (DIN 66003)",
             XdtCharset::Ibm437 => "IBM 437",

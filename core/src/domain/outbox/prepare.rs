@@ -19,6 +19,7 @@ use super::{consent_basis, Content, QueueItem};
 use crate::domain::address::address_block;
 use crate::domain::address::address_problems;
 use crate::domain::model::{Channel, ConsentStatus, Person, PersonId};
+use crate::domain::render::RenderError;
 use crate::domain::review::{contact_of, Handover, Unreachable};
 
 /// Why a handed-over recipient is not queued.
@@ -32,8 +33,8 @@ pub enum SkipReason {
     ConsentWithdrawn { at: NaiveDate },
     /// The channel cannot reach the person (any more).
     Unreachable(Unreachable),
-    /// The template could not be rendered for this person (the renderer's message).
-    RenderFailed(String),
+    /// The template could not be rendered for this person (the renderer's error).
+    RenderFailed(Box<RenderError>),
     /// No message was rendered for this recipient.
     NotRendered,
     /// The rendered message is empty.
@@ -207,7 +208,7 @@ pub fn admitted<'p>(
 pub fn prepare_batch<'p>(
     handover: &Handover,
     persons: impl Fn(&PersonId) -> Option<&'p Person>,
-    rendered: &[Option<Result<Content, String>>],
+    rendered: &[Option<Result<Content, RenderError>>],
     mut new_id: impl FnMut() -> String,
 ) -> PreparedBatch {
     let mut out = PreparedBatch::default();
@@ -232,7 +233,8 @@ pub fn prepare_batch<'p>(
                 continue;
             }
             Some(Some(Err(e))) => {
-                out.skipped.push(skip(SkipReason::RenderFailed(e.clone())));
+                out.skipped
+                    .push(skip(SkipReason::RenderFailed(Box::new(e.clone()))));
                 continue;
             }
             Some(None) | None => {

@@ -7,6 +7,7 @@ use crate::domain::model::{
     AppointmentId, Channel, ConsentSource, Evidence, Gender, Person, PersonId, PostalAddress,
     Purpose,
 };
+use crate::domain::render::RenderError;
 use crate::domain::review::{ConsentOverride, Contact, Handover, HandoverRecipient, Unreachable};
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::BTreeMap;
@@ -69,7 +70,14 @@ fn content(text: &str) -> RenderedMessage {
 }
 
 /// The rendered message of one recipient, as `prepare_batch` takes it.
-type RenderedMessage = Option<Result<Content, String>>;
+type RenderedMessage = Option<Result<Content, RenderError>>;
+
+fn render_error(message: &str) -> RenderError {
+    RenderError {
+        message: message.into(),
+        ..Default::default()
+    }
+}
 
 /// One row of the table: recipient id, appointment, rendered message, expected outcome.
 type Row = (&'static str, Option<AppointmentId>, RenderedMessage, Want);
@@ -168,8 +176,10 @@ fn every_channel_queues_only_with_a_consent_or_a_logged_override() {
             (
                 "render_error",
                 None,
-                Some(Err("undefined value".into())),
-                Want::Skip(SkipReason::RenderFailed("undefined value".into())),
+                Some(Err(render_error("undefined value"))),
+                Want::Skip(SkipReason::RenderFailed(Box::new(render_error(
+                    "undefined value",
+                )))),
             ),
             (
                 "empty",

@@ -76,6 +76,19 @@ impl StateKind {
         }
     }
 
+    /// A stable code (form values, `data-state` attributes), not shown to the user.
+    pub fn code(self) -> &'static str {
+        match self {
+            StateKind::Queued => "queued",
+            StateKind::Transmitted => "transmitted",
+            StateKind::Retrying => "retrying",
+            StateKind::Sent => "sent",
+            StateKind::Failed => "failed",
+            StateKind::Printed => "printed",
+            StateKind::Cancelled => "cancelled",
+        }
+    }
+
     /// No further change will happen.
     pub fn is_final(self) -> bool {
         matches!(

@@ -29,7 +29,9 @@ use error::german_render_error;
 
 pub use error::{RenderError, TemplateError, TemplateErrorKind, TemplatePart};
 pub use validate::{used_placeholders, validate, validate_source};
-pub use warnings::{recipient_warnings, template_hints, RecipientWarning, HINT_UNSUBSCRIBE_DE};
+pub use warnings::{
+    recipient_warnings, template_hints, RecipientWarning, TemplateHint, HINT_UNSUBSCRIBE_DE,
+};
 
 /// Instruction budget of one render (a normal message needs a few hundred).
 pub const FUEL: u64 = 50_000;

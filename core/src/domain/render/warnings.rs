@@ -40,15 +40,31 @@ pub fn recipient_warnings(template: &Template, ctx: &MessageContext) -> Vec<Reci
     out
 }
 
-/// The hint for an advertising e-mail without the unsubscribe link (the UI recognises it by
-/// this text and shows it in its language).
+/// The German text of [`TemplateHint::UnsubscribeLinkMissing`].
 pub const HINT_UNSUBSCRIBE_DE: &str =
     "Werbliche E-Mails (Geburtstag, Einladung, Recall) sollten den Abmeldelink \
      {{ abmeldelink }} enthalten.";
 
+/// A hint about a template as a whole (not an error). The UI shows it by its kind in its
+/// language; `Display` is the German text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateHint {
+    /// An advertising e-mail without the unsubscribe link `{{ abmeldelink }}`.
+    UnsubscribeLinkMissing,
+}
+
+impl std::fmt::Display for TemplateHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TemplateHint::UnsubscribeLinkMissing => f.write_str(HINT_UNSUBSCRIBE_DE),
+        }
+    }
+}
+
 /// Hints about a template as a whole (not errors): e.g. advertising e-mails without the
 /// unsubscribe link.
-pub fn template_hints(template: &Template) -> Vec<String> {
+pub fn template_hints(template: &Template) -> Vec<TemplateHint> {
     let mut out = Vec::new();
     if template.channel == Channel::Email
         && template.purpose.is_advertising()
@@ -56,7 +72,7 @@ pub fn template_hints(template: &Template) -> Vec<String> {
             .iter()
             .any(|n| n == "abmeldelink")
     {
-        out.push(HINT_UNSUBSCRIBE_DE.into());
+        out.push(TemplateHint::UnsubscribeLinkMissing);
     }
     out
 }
