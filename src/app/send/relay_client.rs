@@ -202,6 +202,7 @@ pub fn outgoing(m: &OutboxMessage, sender: Option<String>) -> OutgoingMessage {
         attachment: None,
         sender,
         person_id: Some(m.person_id.clone()),
+        optin: None,
     }
 }
 

@@ -97,6 +97,7 @@ pub fn RelaySettings() -> impl IntoView {
             attachment: None,
             sender: cfg.sender_for(channel),
             person_id: None,
+            optin: None,
         };
         leptos::task::spawn_local(async move {
             message.set(Some(match relay::submit(&cfg, vec![msg]).await {
