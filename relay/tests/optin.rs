@@ -64,12 +64,33 @@ async fn confirmations(base: &str, after: u64) -> Vec<Confirmation> {
         .confirmations
 }
 
-/// The confirmation link of the one e-mail to `to` in the mailbox (waits for it).
+/// Undoes quoted-printable (soft line breaks and `=XX`), enough to read the bodies.
+fn unqp(raw: &str) -> String {
+    let s = raw.replace("=\r\n", "").replace("=\n", "");
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The confirmation link of the one e-mail to `to` in the mailbox (waits for it), and the
+/// mail with its bodies decoded.
 async fn link_in_mail(mbox: &Path, to: &str) -> (String, String) {
     let t = std::time::Instant::now();
     loop {
         for f in maildir_files(mbox) {
-            let raw = std::fs::read_to_string(&f).unwrap();
+            let raw = unqp(&std::fs::read_to_string(&f).unwrap());
             if raw.contains(&format!("X-RcptTo: {to}")) {
                 let at = raw
                     .find("https://relay.praxis.example/b/")
@@ -126,7 +147,7 @@ async fn confirmation_link_get_shows_post_confirms_app_fetches() {
     assert!(!raw.contains(UNSUBSCRIBE_LINK_MARKER), "{raw}");
     assert!(raw.contains("Kein Abmeldelink: []"), "{raw}");
     assert!(!raw.contains("List-Unsubscribe"), "{raw}");
-    assert!(raw.contains(&format!("href=3D\"{link}\"")), "{raw}");
+    assert!(raw.contains(&format!("href=\"{link}\"")), "{raw}");
     let path = link.strip_prefix("https://relay.praxis.example").unwrap();
 
     // GET (a link scanner, or the recipient opening the page) confirms nothing.
