@@ -48,7 +48,9 @@ pub fn OptInRequest(
                                 "list",
                                 &skipped
                                     .iter()
-                                    .map(|(name, why)| format!("{name}: {why}"))
+                                    .map(|(name, why)| {
+                                        tf("queue.skipped_item", &[("name", name), ("reason", why)])
+                                    })
                                     .collect::<Vec<_>>()
                                     .join("; "),
                             ),
