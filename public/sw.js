@@ -43,8 +43,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
   const path = url.pathname.slice(new URL(self.registration.scope).pathname.length);
-  // The relay's API and its unsubscribe pages always go to the network.
-  if (path.startsWith("v1/") || path.startsWith("u/")) return;
+  // The relay's API, its unsubscribe and its confirmation pages always go to the network.
+  if (path.startsWith("v1/") || path.startsWith("u/") || path.startsWith("b/")) return;
   if (req.mode === "navigate") {
     // App shell first (works offline); the page itself reads the query string.
     event.respondWith(

@@ -22,6 +22,23 @@ pub const DEMO_TOKEN: &str = "praxisbote-demo";
 /// unsubscribe link (not advertising, no person). Letters, digits and dashes only, so it
 /// survives Markdown → HTML and HTML escaping unchanged.
 pub const UNSUBSCRIBE_LINK_MARKER: &str = "pb-abmeldelink-7f3a2c";
+/// Stands for the confirmation URL of a double opt-in request ([`OutgoingMessage::optin`])
+/// in an e-mail's `text` and `html`, like [`UNSUBSCRIBE_LINK_MARKER`]: the app renders the
+/// `bestaetigungslink` placeholder as this marker, the relay replaces it with
+/// `{public_url}/b/{token}` (or with nothing when the message is no opt-in request).
+pub const CONFIRMATION_LINK_MARKER: &str = "pb-bestaetigungslink-5c1e9b";
+/// How long a confirmation link is valid unless the app says otherwise.
+pub const DEFAULT_OPTIN_EXPIRY_DAYS: u32 = 30;
+/// The longest validity a relay accepts for a confirmation link.
+pub const MAX_OPTIN_EXPIRY_DAYS: u32 = 365;
+
+/// A double opt-in request: the e-mail asks the recipient to confirm consent to these
+/// purposes on its channel; the relay makes a confirmation link valid for `expiry_days`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptInRequest {
+    pub purposes: Vec<Purpose>,
+    pub expiry_days: u32,
+}
 
 /// A file attached to an e-mail (typically the letter as PDF).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +82,11 @@ pub struct OutgoingMessage {
     /// The person, so that an unsubscribe click can be reported via `GET /v1/optouts`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person_id: Option<PersonId>,
+    /// Set on a double opt-in request ("Bestätigung Ihrer Einwilligung"; needs `person_id`):
+    /// the relay makes a confirmation link instead of an unsubscribe link and reports the
+    /// recipient's confirmation via `GET /v1/confirmations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optin: Option<OptInRequest>,
 }
 
 /// `POST /v1/messages` body.
@@ -285,6 +307,27 @@ impl OptOut {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptOutsResponse {
     pub optouts: Vec<OptOut>,
+}
+
+/// A double opt-in confirmed on the relay's confirmation page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The relay's row sequence: the cursor for `GET /v1/confirmations?after=SEQ`.
+    pub seq: u64,
+    pub person_id: PersonId,
+    pub channel: Channel,
+    pub purposes: Vec<Purpose>,
+    pub recipient: String,
+    /// When the confirmation e-mail was accepted by the relay.
+    pub requested_at: DateTime<Utc>,
+    /// When the recipient confirmed.
+    pub at: DateTime<Utc>,
+}
+
+/// `GET /v1/confirmations?after=SEQ` answer (confirmations with a larger `seq`, in order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmationsResponse {
+    pub confirmations: Vec<Confirmation>,
 }
 
 /// Every non-2xx JSON answer.

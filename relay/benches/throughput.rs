@@ -168,6 +168,7 @@ fn batches(n: usize, prefix: &str) -> Vec<SubmitRequest> {
                     attachment: None,
                     sender: None,
                     person_id: None,
+                    optin: None,
                 })
                 .collect(),
         })

@@ -21,8 +21,9 @@ use chrono::DateTime;
 use http_body_util::BodyExt;
 use praxisbote_core::domain::{sms, Channel, Purpose};
 use praxisbote_core::wire::{
-    ApiError, Health, OptOutChoice, OptOutsResponse, OutgoingMessage, SenderInfo, SendersResponse,
-    StatusResponse, SubmitRequest, SubmitResponse, MAX_BATCH,
+    ApiError, ConfirmationsResponse, Health, OptOutChoice, OptOutsResponse, OutgoingMessage,
+    SenderInfo, SendersResponse, StatusResponse, SubmitRequest, SubmitResponse, MAX_BATCH,
+    MAX_OPTIN_EXPIRY_DAYS,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -33,7 +34,10 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::{Account, Config, DEFAULT_PRACTICE};
 use crate::crash;
-use crate::store::{payload_and_hash, InsertResult, NewMessage, Store, UnsubscribeTarget};
+use crate::store::{
+    now_ms, payload_and_hash, ConfirmResult, InsertResult, NewMessage, OptInTarget, Store,
+    UnsubscribeTarget,
+};
 
 pub struct AppState {
     pub cfg: Config,
@@ -341,6 +345,22 @@ fn validate<'a>(st: &'a AppState, c: &Caller, m: &OutgoingMessage) -> Result<&'a
             m.purpose.label_de()
         ));
     }
+    if let Some(o) = &m.optin {
+        if m.channel != Channel::Email || m.person_id.is_none() {
+            return Err(
+                "Eine Bestätigungsanfrage (Double-Opt-in) geht nur per E-Mail an eine Person."
+                    .into(),
+            );
+        }
+        if o.purposes.is_empty() {
+            return Err("Die Bestätigungsanfrage nennt keinen Zweck.".into());
+        }
+        if !(1..=MAX_OPTIN_EXPIRY_DAYS).contains(&o.expiry_days) {
+            return Err(format!(
+                "Gültigkeit des Bestätigungslinks: 1 bis {MAX_OPTIN_EXPIRY_DAYS} Tage."
+            ));
+        }
+    }
     if has_ctl(&m.recipient) || m.recipient_name.as_deref().is_some_and(has_ctl) {
         return Err("Empfänger enthält Steuerzeichen (z. B. Zeilenumbruch).".into());
     }
@@ -546,13 +566,16 @@ async fn post_messages(
                 }
             },
         };
-        let unsub_token =
-            (m.channel == Channel::Email && m.purpose.is_advertising() && m.person_id.is_some())
-                .then(|| {
-                    let mut b = [0u8; 16];
-                    rand::thread_rng().fill_bytes(&mut b);
-                    hex::encode(b)
-                });
+        // One link per e-mail: a double opt-in request gets its confirmation link, advertising
+        // its unsubscribe link.
+        let unsub_token = (m.channel == Channel::Email
+            && (m.purpose.is_advertising() || m.optin.is_some())
+            && m.person_id.is_some())
+        .then(|| {
+            let mut b = [0u8; 16];
+            rand::thread_rng().fill_bytes(&mut b);
+            hex::encode(b)
+        });
         // Only the stored JSON is kept; the parsed message (with its attachment) is dropped.
         batch.push(NewMessage {
             client_id: m.client_id,
@@ -564,6 +587,7 @@ async fn post_messages(
             hash,
             sender,
             unsub_token,
+            optin: m.optin,
         });
     }
     if let Err(wait) = window_take(
@@ -701,6 +725,37 @@ async fn optouts(
     .await;
     match res {
         Ok(optouts) => Json(OptOutsResponse { optouts }).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AfterQuery {
+    after: Option<String>,
+}
+
+/// `GET /v1/confirmations?after=SEQ`: double opt-in confirmations of the caller's practice.
+async fn confirmations(
+    State(st): State<Shared>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<AfterQuery>,
+) -> Response {
+    let after = match q.after.as_deref() {
+        None | Some("") => 0,
+        Some(a) => match a.parse::<u64>() {
+            Ok(n) => n.min(i64::MAX as u64) as i64,
+            Err(_) => {
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    "bad_after",
+                    "Parameter after: die letzte bekannte Bestätigungs-Nummer (seq) erwartet.",
+                )
+            }
+        },
+    };
+    let store = st.store.clone();
+    match blocking(move || store.confirmations_after(&c.practice, after)).await {
+        Ok(confirmations) => Json(ConfirmationsResponse { confirmations }).into_response(),
         Err(r) => r,
     }
 }
@@ -891,6 +946,124 @@ async fn unsubscribe_post(
     )
 }
 
+// ---------------------------------------------------------------- double opt-in (`/b/{token}`)
+
+async fn optin_target(st: &Shared, token: &str) -> Option<OptInTarget> {
+    if !valid_token(token) {
+        return None;
+    }
+    let (store, token) = (st.store.clone(), token.to_owned());
+    blocking(move || store.optin_target(&token))
+        .await
+        .ok()
+        .flatten()
+}
+
+fn invalid_confirmation_link() -> Response {
+    page_response(
+        StatusCode::NOT_FOUND,
+        page(
+            "Link ungültig",
+            "<p>Dieser Bestätigungslink ist ungültig. Bitte wenden Sie sich direkt an die Praxis.</p>",
+        ),
+    )
+}
+
+fn expired_confirmation_link(t: &OptInTarget) -> Response {
+    page_response(
+        StatusCode::GONE,
+        page(
+            "Link abgelaufen",
+            &format!(
+                "<p>Dieser Bestätigungslink war bis zum {} gültig und ist abgelaufen. \
+                 Ihre Einwilligung wurde <strong>nicht</strong> gespeichert.</p>\
+                 <p>Wenn Sie weiterhin Nachrichten der Praxis erhalten möchten, bitten Sie die \
+                 Praxis um eine neue Bestätigungs-E-Mail.</p>",
+                t.expires_at.format("%d.%m.%Y")
+            ),
+        ),
+    )
+}
+
+/// "Geburtstagsgrüße und Einladungen per E-Mail".
+fn optin_what(t: &OptInTarget) -> String {
+    format!(
+        "{} {}",
+        join_de(
+            &t.purposes
+                .iter()
+                .map(|p| purpose_plural(*p))
+                .collect::<Vec<_>>()
+        ),
+        per_channel(t.channel)
+    )
+}
+
+async fn confirm_get(State(st): State<Shared>, Path(token): Path<String>) -> Response {
+    let Some(t) = optin_target(&st, &token).await else {
+        return invalid_confirmation_link();
+    };
+    if t.expired(chrono::Utc::now()) {
+        return expired_confirmation_link(&t);
+    }
+    if let Some(at) = t.confirmed_at {
+        return page_response(
+            StatusCode::OK,
+            page(
+                "Bereits bestätigt",
+                &format!(
+                    "<p>Sie haben Ihre Einwilligung am {} bestätigt. Vielen Dank.</p>",
+                    at.format("%d.%m.%Y")
+                ),
+            ),
+        );
+    }
+    // GET never confirms by itself (link scanners open links); the button POSTs.
+    page_response(
+        StatusCode::OK,
+        page(
+            "Einwilligung bestätigen",
+            &format!(
+                "<p>Möchten Sie für <strong>{}</strong> {} von der Praxis erhalten?</p>\
+                 <form method=\"post\"><button type=\"submit\">Ja, ich willige ein</button></form>\
+                 <p>Wenn Sie das nicht möchten, schließen Sie diese Seite einfach; es wird nichts gespeichert. \
+                 Sie können die Einwilligung jederzeit widerrufen, z. B. über den Abmeldelink in jeder E-Mail.</p>",
+                escape(&t.recipient),
+                optin_what(&t)
+            ),
+        ),
+    )
+}
+
+async fn confirm_post(State(st): State<Shared>, Path(token): Path<String>) -> Response {
+    let Some(t) = optin_target(&st, &token).await else {
+        return invalid_confirmation_link();
+    };
+    let store = st.store.clone();
+    match blocking(move || store.confirm_optin(&token, now_ms())).await {
+        Ok(ConfirmResult::Confirmed) => page_response(
+            StatusCode::OK,
+            page(
+                "Einwilligung bestätigt",
+                &format!(
+                    "<p>Vielen Dank. Sie erhalten {} von der Praxis. \
+                     Sie können die Einwilligung jederzeit widerrufen, z. B. über den Abmeldelink in jeder E-Mail.</p>",
+                    optin_what(&t)
+                ),
+            ),
+        ),
+        Ok(ConfirmResult::Expired) => expired_confirmation_link(&t),
+        Ok(ConfirmResult::Unknown) => invalid_confirmation_link(),
+        Err(_) => page_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            page(
+                "Nicht gespeichert",
+                "<p>Ihre Bestätigung konnte gerade nicht gespeichert werden. Bitte versuchen Sie es später noch einmal.</p>",
+            ),
+        ),
+    }
+}
+
 // ---------------------------------------------------------------- router
 
 fn cors(cfg: &Config) -> CorsLayer {
@@ -921,6 +1094,7 @@ pub fn router(st: Shared, static_dir: Option<PathBuf>) -> Router {
         .route("/senders", get(senders))
         .route("/messages", get(get_messages).post(post_messages))
         .route("/optouts", get(optouts))
+        .route("/confirmations", get(confirmations))
         .route_layer(middleware::from_fn_with_state(st.clone(), auth_layer));
     let v1 = Router::new()
         .route("/health", get(health))
@@ -937,6 +1111,7 @@ pub fn router(st: Shared, static_dir: Option<PathBuf>) -> Router {
     let mut app = Router::new()
         .nest("/v1", v1)
         .route("/u/{token}", get(unsubscribe_get).post(unsubscribe_post))
+        .route("/b/{token}", get(confirm_get).post(confirm_post))
         .with_state(st);
     if let Some(dir) = static_dir {
         let index = dir.join("index.html");

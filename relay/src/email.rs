@@ -9,7 +9,7 @@ use lettre::message::header::{
 };
 use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
-use praxisbote_core::wire::{OutgoingMessage, UNSUBSCRIBE_LINK_MARKER};
+use praxisbote_core::wire::{OutgoingMessage, CONFIRMATION_LINK_MARKER, UNSUBSCRIBE_LINK_MARKER};
 
 /// `List-Unsubscribe: <URL>` (RFC 2369).
 #[derive(Clone, Debug)]
@@ -84,16 +84,21 @@ pub fn message_id(client_id: &str, from: &Mailbox) -> String {
 }
 
 /// The text and HTML body as they go out, for every e-mail transport (SMTP, SendGrid, demo
-/// Maildir): the unsubscribe marker replaced by `unsubscribe_url` when the message gets one
-/// (advertising purpose), else by nothing. Borrowed when there is no marker.
+/// Maildir): the unsubscribe marker replaced by the message's link when it is an unsubscribe
+/// link (advertising), the confirmation marker by it when it is a confirmation link (double
+/// opt-in request), each else by nothing. Borrowed when there is no marker.
 pub fn bodies<'a>(
     m: &'a OutgoingMessage,
-    unsubscribe_url: Option<&str>,
+    link_url: Option<&str>,
 ) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
-    let url = unsubscribe_link(m, unsubscribe_url).unwrap_or("");
+    let unsub = unsubscribe_link(m, link_url).unwrap_or("");
+    let confirm = confirmation_link(m, link_url).unwrap_or("");
     let link = |s: &'a str| -> Cow<'a, str> {
-        if s.contains(UNSUBSCRIBE_LINK_MARKER) {
-            Cow::Owned(s.replace(UNSUBSCRIBE_LINK_MARKER, url))
+        if s.contains(UNSUBSCRIBE_LINK_MARKER) || s.contains(CONFIRMATION_LINK_MARKER) {
+            Cow::Owned(
+                s.replace(UNSUBSCRIBE_LINK_MARKER, unsub)
+                    .replace(CONFIRMATION_LINK_MARKER, confirm),
+            )
         } else {
             Cow::Borrowed(s)
         }
@@ -101,16 +106,22 @@ pub fn bodies<'a>(
     (link(&m.text), m.html.as_deref().map(link))
 }
 
-/// The unsubscribe URL a message carries (header and body): only advertising gets one.
+/// The unsubscribe URL a message carries (header and body): only advertising gets one, and
+/// a double opt-in request carries its confirmation link instead.
 pub fn unsubscribe_link<'u>(m: &OutgoingMessage, url: Option<&'u str>) -> Option<&'u str> {
-    url.filter(|_| m.purpose.is_advertising())
+    url.filter(|_| m.purpose.is_advertising() && m.optin.is_none())
+}
+
+/// The confirmation URL of a double opt-in request.
+pub fn confirmation_link<'u>(m: &OutgoingMessage, url: Option<&'u str>) -> Option<&'u str> {
+    url.filter(|_| m.optin.is_some())
 }
 
 /// Builds the e-mail. Errors are permanent (bad address, bad attachment), German text.
 pub fn build(
     m: &OutgoingMessage,
     id: &FromIdentity,
-    unsubscribe_url: Option<&str>,
+    link_url: Option<&str>,
     date: SystemTime,
 ) -> Result<Message, String> {
     let to_addr = m
@@ -127,12 +138,12 @@ pub fn build(
     if let Some(r) = &id.reply_to {
         b = b.reply_to(r.clone());
     }
-    if let Some(url) = unsubscribe_link(m, unsubscribe_url) {
+    if let Some(url) = unsubscribe_link(m, link_url) {
         b = b
             .header(ListUnsubscribe(url.to_owned()))
             .header(ListUnsubscribePost);
     }
-    let (text, html) = bodies(m, unsubscribe_url);
+    let (text, html) = bodies(m, link_url);
     let text_part = SinglePart::plain(text.clone().into_owned());
     let body: Result<Message, _> = match (&html, &m.attachment) {
         (None, None) => b.singlepart(text_part),
@@ -189,6 +200,7 @@ mod tests {
             }),
             sender: None,
             person_id: Some(PersonId("p1".into())),
+            optin: None,
         }
     }
 
@@ -267,6 +279,7 @@ mod unsubscribe_link_tests {
             attachment: None,
             sender: None,
             person_id: Some(PersonId("p1".into())),
+            optin: None,
         }
     }
 
@@ -307,6 +320,55 @@ mod unsubscribe_link_tests {
 }
 
 #[cfg(test)]
+mod confirmation_link_tests {
+    use super::*;
+    use praxisbote_core::domain::{Channel, PersonId, Purpose};
+    use praxisbote_core::wire::OptInRequest;
+
+    /// A double opt-in request gets its confirmation link where the confirmation marker
+    /// stands, no unsubscribe link (body or header); other e-mails lose the marker.
+    #[test]
+    fn confirmation_marker_becomes_the_link_only_in_requests() {
+        let id = FromIdentity::new("info@praxis.example", "", None).unwrap();
+        let url = "https://relay.example/b/0123456789abcdef0123456789abcdef";
+        let mut m = OutgoingMessage {
+            client_id: "7d1b2c3e-0000-4000-8000-000000000002".into(),
+            channel: Channel::Email,
+            purpose: Purpose::Birthday,
+            recipient: "erika@example.org".into(),
+            recipient_name: None,
+            subject: "Bestätigung Ihrer Einwilligung".into(),
+            text: format!(
+                "Bestätigen: {CONFIRMATION_LINK_MARKER}\nAbmelden: [{UNSUBSCRIBE_LINK_MARKER}]"
+            ),
+            html: None,
+            attachment: None,
+            sender: None,
+            person_id: Some(PersonId("p1".into())),
+            optin: Some(OptInRequest {
+                purposes: vec![Purpose::Birthday],
+                expiry_days: 30,
+            }),
+        };
+        let raw = String::from_utf8(
+            build(&m, &id, Some(url), SystemTime::now())
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap();
+        assert!(
+            raw.contains(&format!("Bestätigen: {url}")) || raw.contains(url),
+            "{raw}"
+        );
+        assert!(raw.contains("Abmelden: []"), "{raw}");
+        assert!(!raw.contains("List-Unsubscribe"), "{raw}");
+        m.optin = None;
+        let (text, _) = bodies(&m, Some(url));
+        assert_eq!(text, format!("Bestätigen: \nAbmelden: [{url}]"));
+    }
+}
+
+#[cfg(test)]
 mod crlf_tests {
     use super::*;
     use praxisbote_core::domain::{Channel, Purpose};
@@ -327,6 +389,7 @@ mod crlf_tests {
                     attachment: None,
                     sender: None,
                     person_id: None,
+                    optin: None,
                 };
                 let id = FromIdentity::new("i@p.example", "", None).unwrap();
                 let raw =

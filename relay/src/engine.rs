@@ -341,14 +341,14 @@ async fn worker(
         let outcome = if now_ms() + deadline.as_millis() as i64 > job.lease_until {
             Outcome::Release
         } else {
-            let url = job
-                .unsub_token
-                .as_ref()
-                .map(|t| format!("{public_url}/u/{t}"));
+            let url = job.unsub_token.as_ref().map(|t| match job.msg.optin {
+                Some(_) => format!("{public_url}/b/{t}"),
+                None => format!("{public_url}/u/{t}"),
+            });
             crash::message(&job.msg.client_id);
             let d = Delivery {
                 msg: &job.msg,
-                unsubscribe_url: url.as_deref(),
+                link_url: url.as_deref(),
             };
             match tokio::time::timeout(deadline, transport.send(&d)).await {
                 Ok(o) => o,

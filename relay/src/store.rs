@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use praxisbote_core::domain::{Channel, PersonId, Purpose};
-use praxisbote_core::wire::{DeliveryState, MessageStatus, OptOut, OptOutChoice, OutgoingMessage};
+use praxisbote_core::wire::{
+    Confirmation, DeliveryState, MessageStatus, OptInRequest, OptOut, OptOutChoice, OutgoingMessage,
+};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use sha2::{Digest, Sha256};
 
@@ -46,6 +48,8 @@ pub fn payload_and_hash(m: &OutgoingMessage) -> (String, String) {
 pub struct Job {
     pub seq: i64,
     pub msg: OutgoingMessage,
+    /// The message's link token: of its unsubscribe link, or of its confirmation link when
+    /// the message is a double opt-in request (`msg.optin`).
     pub unsub_token: Option<String>,
     /// Attempts including this one; with `seq` the identity of this claim.
     pub attempts: u32,
@@ -98,7 +102,10 @@ pub struct NewMessage {
     pub payload: String,
     pub hash: String,
     pub sender: String,
+    /// The link token: unsubscribe link (advertising) or confirmation link (`optin`).
     pub unsub_token: Option<String>,
+    /// A double opt-in request: `unsub_token` is the token of its confirmation link.
+    pub optin: Option<OptInRequest>,
 }
 
 /// Result of a batch insert.
@@ -153,6 +160,32 @@ pub struct UnsubscribeTarget {
     pub recipient: String,
     pub channel: Channel,
     pub purpose: Purpose,
+}
+
+/// What a confirmation link was made for, and whether it can still be confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptInTarget {
+    pub recipient: String,
+    pub channel: Channel,
+    pub purposes: Vec<Purpose>,
+    pub expires_at: DateTime<Utc>,
+    /// Confirmed already (then confirming again records nothing new).
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+impl OptInTarget {
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.confirmed_at.is_none() && now >= self.expires_at
+    }
+}
+
+/// The answer to a confirmation click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmResult {
+    /// Recorded now, or already confirmed earlier (idempotent).
+    Confirmed,
+    Expired,
+    Unknown,
 }
 
 /// What a purge removed.
@@ -228,6 +261,29 @@ CREATE TABLE IF NOT EXISTS optouts(
 );
 DROP INDEX IF EXISTS optouts_lookup;
 CREATE INDEX IF NOT EXISTS optouts_recipient ON optouts(practice, channel, lower(recipient));
+-- Double opt-in: one row per confirmation link (`purposes` is a JSON array of purpose keys);
+-- a confirmation is one row in `confirmations` (seq = the app's cursor), at most one per link.
+CREATE TABLE IF NOT EXISTS optin_links(
+  token TEXT PRIMARY KEY,
+  practice TEXT NOT NULL,
+  person_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  purposes TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS confirmations(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  practice TEXT NOT NULL,
+  token TEXT NOT NULL UNIQUE,
+  person_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  purposes TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  at INTEGER NOT NULL
+);
 ";
 
 /// Schema 1 (relay 0.1) → 2: scope/practice/lease columns, idempotency per scope.
@@ -285,6 +341,15 @@ fn enum_str<T: serde::Serialize>(v: &T) -> String {
 
 fn enum_parse<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
+
+/// A JSON array of purpose keys (unknown keys are left out).
+fn parse_purposes(json: &str) -> Vec<Purpose> {
+    serde_json::from_str::<Vec<String>>(json)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|k| Purpose::ALL.into_iter().find(|p| p.key() == k))
+        .collect()
 }
 
 fn status_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageStatus> {
@@ -499,6 +564,10 @@ impl Store {
                     "INSERT OR IGNORE INTO unsubscribe(token, practice, person_id, channel, purpose,
                      recipient, created_at) VALUES(?1,?2,?3,?4,?5,?6,?7)",
                 )?;
+                let mut optin = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO optin_links(token, practice, person_id, channel, purposes,
+                     recipient, created_at, expires_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+                )?;
                 let mut fresh = 0u64;
                 for nm in batch {
                     let existing = find
@@ -517,8 +586,10 @@ impl Store {
                     // Safety net: advertising to a recipient who unsubscribed from this
                     // kind of message, or from all advertising on this channel, is not sent,
                     // even if the app has not synced yet. The same rule as the app's
-                    // (`OptOutScope::covers`).
+                    // (`OptOutScope::covers`). A double opt-in request is no advertising: it
+                    // asks for consent, so it may reach someone who opted out earlier.
                     let opted_out: Option<(i64, OptOutChoice)> = if nm.purpose.is_advertising()
+                        && nm.optin.is_none()
                     {
                         let rows = optout.query_map(
                             params![practice, nm.channel.key(), nm.recipient],
@@ -585,7 +656,20 @@ impl Store {
                         });
                         continue;
                     }
-                    if let (Some(t), Some(p)) = (&nm.unsub_token, &nm.person_id) {
+                    if let (Some(t), Some(p), Some(o)) = (&nm.unsub_token, &nm.person_id, &nm.optin)
+                    {
+                        let purposes: Vec<&str> = o.purposes.iter().map(|p| p.key()).collect();
+                        optin.execute(params![
+                            t,
+                            practice,
+                            p.0,
+                            nm.channel.key(),
+                            serde_json::to_string(&purposes).expect("serialisable"),
+                            nm.recipient,
+                            now,
+                            now + i64::from(o.expiry_days) * DAY_MS
+                        ])?;
+                    } else if let (Some(t), Some(p)) = (&nm.unsub_token, &nm.person_id) {
                         unsub.execute(params![
                             t,
                             practice,
@@ -851,7 +935,16 @@ impl Store {
                 "DELETE FROM unsubscribe WHERE created_at < ?1",
                 params![optout_cutoff],
             )?;
-            let optouts = tx.execute("DELETE FROM optouts WHERE at < ?1", params![optout_cutoff])?;
+            let links = links
+                + tx.execute(
+                    "DELETE FROM optin_links WHERE created_at < ?1",
+                    params![optout_cutoff],
+                )?;
+            let optouts = tx.execute("DELETE FROM optouts WHERE at < ?1", params![optout_cutoff])?
+                + tx.execute(
+                    "DELETE FROM confirmations WHERE at < ?1",
+                    params![optout_cutoff],
+                )?;
             tx.commit()?;
             Ok(Purged {
                 bodies,
@@ -968,6 +1061,112 @@ impl Store {
                         recipient: rec,
                         at: to_dt(at),
                         choice,
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The confirmation link of `token`, if known.
+    pub fn optin_target(&self, token: &str) -> rusqlite::Result<Option<OptInTarget>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT l.recipient, l.channel, l.purposes, l.expires_at, c.at FROM optin_links l
+                 LEFT JOIN confirmations c ON c.token = l.token WHERE l.token=?1",
+                params![token],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                    ))
+                },
+            )
+            .optional()
+            .map(|t| {
+                t.and_then(|(recipient, ch, pu, exp, at)| {
+                    Some(OptInTarget {
+                        recipient,
+                        channel: enum_parse(&ch)?,
+                        purposes: parse_purposes(&pu),
+                        expires_at: to_dt(exp),
+                        confirmed_at: at.map(to_dt),
+                    })
+                })
+            })
+        })
+    }
+
+    /// Records the confirmation of a link at `now_ms` (idempotent: a confirmed link stays
+    /// confirmed with its first time). An expired link records nothing.
+    pub fn confirm_optin(&self, token: &str, now: i64) -> rusqlite::Result<ConfirmResult> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let link: Option<(i64, bool)> = tx
+                .query_row(
+                    "SELECT l.expires_at, EXISTS(SELECT 1 FROM confirmations c WHERE c.token=l.token)
+                     FROM optin_links l WHERE l.token=?1",
+                    params![token],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let res = match link {
+                None => ConfirmResult::Unknown,
+                Some((_, true)) => ConfirmResult::Confirmed,
+                Some((exp, false)) if now >= exp => ConfirmResult::Expired,
+                Some(_) => {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO confirmations(practice, token, person_id, channel,
+                         purposes, recipient, requested_at, at)
+                         SELECT practice, token, person_id, channel, purposes, recipient, created_at, ?2
+                         FROM optin_links WHERE token=?1",
+                        params![token, now],
+                    )?;
+                    ConfirmResult::Confirmed
+                }
+            };
+            tx.commit()?;
+            Ok(res)
+        })
+    }
+
+    /// Confirmations of `practice` with a sequence number above `after`, in sequence order.
+    pub fn confirmations_after(
+        &self,
+        practice: &str,
+        after: i64,
+    ) -> rusqlite::Result<Vec<Confirmation>> {
+        self.read(|c| {
+            let mut q = c.prepare_cached(
+                "SELECT seq, person_id, channel, purposes, recipient, requested_at, at
+                 FROM confirmations WHERE practice=?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            let rows = q.query_map(params![practice, after], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, p, ch, pu, recipient, req, at) = row?;
+                if let Some(channel) = enum_parse(&ch) {
+                    out.push(Confirmation {
+                        seq: seq as u64,
+                        person_id: PersonId(p),
+                        channel,
+                        purposes: parse_purposes(&pu),
+                        recipient,
+                        requested_at: to_dt(req),
+                        at: to_dt(at),
                     });
                 }
             }
@@ -1136,6 +1335,7 @@ mod tests {
             attachment: None,
             sender: None,
             person_id: Some(PersonId("p1".into())),
+            optin: None,
         }
     }
 
@@ -1152,6 +1352,7 @@ mod tests {
             hash,
             sender: "acc".into(),
             unsub_token: Some(format!("tok-{id}")),
+            optin: None,
         }
     }
 

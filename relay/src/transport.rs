@@ -23,7 +23,9 @@ use crate::store::Outcome;
 /// What a transport gets for one attempt.
 pub struct Delivery<'a> {
     pub msg: &'a OutgoingMessage,
-    pub unsubscribe_url: Option<&'a str>,
+    /// The message's link: its unsubscribe URL (advertising) or its confirmation URL (double
+    /// opt-in request); `email::bodies` puts it where it belongs.
+    pub link_url: Option<&'a str>,
 }
 
 #[async_trait]
@@ -362,7 +364,7 @@ pub fn classify_smtp(e: &lettre::transport::smtp::Error) -> Outcome {
 #[async_trait]
 impl Transport for Smtp {
     async fn send(&self, d: &Delivery<'_>) -> Outcome {
-        let m = match email::build(d.msg, &self.id, d.unsubscribe_url, SystemTime::now()) {
+        let m = match email::build(d.msg, &self.id, d.link_url, SystemTime::now()) {
             Ok(m) => m,
             Err(e) => return Outcome::Permanent(e),
         };
@@ -457,7 +459,7 @@ impl Sendgrid {
         if let Some(n) = m.recipient_name.as_ref().filter(|n| !n.is_empty()) {
             to["name"] = json!(n);
         }
-        let (text, html) = email::bodies(m, d.unsubscribe_url);
+        let (text, html) = email::bodies(m, d.link_url);
         let mut content = vec![json!({"type": "text/plain", "value": text})];
         if let Some(h) = html {
             content.push(json!({"type": "text/html", "value": h}));
@@ -469,7 +471,7 @@ impl Sendgrid {
         let mut headers = json!({
             "Message-ID": email::message_id(&m.client_id, &self.id.from),
         });
-        if let Some(url) = email::unsubscribe_link(m, d.unsubscribe_url) {
+        if let Some(url) = email::unsubscribe_link(m, d.link_url) {
             headers["List-Unsubscribe"] = json!(format!("<{url}>"));
             headers["List-Unsubscribe-Post"] = json!("List-Unsubscribe=One-Click");
         }
@@ -564,7 +566,7 @@ impl DemoMaildir {
 #[async_trait]
 impl Transport for DemoMaildir {
     async fn send(&self, d: &Delivery<'_>) -> Outcome {
-        let m = match email::build(d.msg, &self.id, d.unsubscribe_url, SystemTime::now()) {
+        let m = match email::build(d.msg, &self.id, d.link_url, SystemTime::now()) {
             Ok(m) => m,
             Err(e) => return Outcome::Permanent(e),
         };

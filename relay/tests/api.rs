@@ -83,6 +83,7 @@ fn email(id: &str, purpose: Purpose) -> OutgoingMessage {
         attachment: None,
         sender: None,
         person_id: Some(PersonId("person-1".into())),
+        optin: None,
     }
 }
 
@@ -99,6 +100,7 @@ fn sms(id: &str, to: &str) -> OutgoingMessage {
         attachment: None,
         sender: None,
         person_id: None,
+        optin: None,
     }
 }
 

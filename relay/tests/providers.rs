@@ -278,6 +278,7 @@ fn sms(id: &str, sender: &str, to: &str) -> OutgoingMessage {
         attachment: None,
         sender: Some(sender.into()),
         person_id: None,
+        optin: None,
     }
 }
 
@@ -319,6 +320,7 @@ async fn providers_speak_the_documented_formats() {
         }),
         sender: Some("sg".into()),
         person_id: Some(PersonId("p-7".into())),
+        optin: None,
     };
     let mut bounce = mail.clone();
     bounce.client_id = "sg-2".into();
@@ -599,6 +601,7 @@ body_template = '{{"to":"{{{{to}}}}","ref":"{{{{id}}}}"}}'
         attachment: None,
         sender: Some("sg".into()),
         person_id: None,
+        optin: None,
     };
     let msgs = vec![
         mail,

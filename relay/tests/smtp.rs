@@ -69,6 +69,7 @@ fn invitation(id: &str, to: &str) -> OutgoingMessage {
         }),
         sender: None,
         person_id: Some(PersonId("p-42".into())),
+        optin: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod i18n;
 mod import;
 mod letters;
 mod offline;
+mod optin;
 mod send;
 mod sendfix;
 mod startup;

@@ -725,7 +725,7 @@ async fn send_invitations(w: &World, s: &Session) -> (String, String, usize) {
 }
 
 /// Opens the person form of the prospect with this e-mail address.
-async fn open_prospect(s: &Session, rcpt: &str) {
+pub(crate) async fn open_prospect(s: &Session, rcpt: &str) {
     s.click_link("Interessenten").await;
     s.fill_by_label("Interessenten durchsuchen", rcpt).await;
     s.wait_status_matching("1 Treffer").await;
@@ -757,7 +757,7 @@ async fn unsubscribe_and_fetch(s: &Session, link: &str, button: &str) -> String 
 }
 
 /// State (JA/NEIN) and detail of the e-mail consent cell of `purpose` in the person form.
-async fn email_cell(s: &Session, purpose: &str) -> (String, String) {
+pub(crate) async fn email_cell(s: &Session, purpose: &str) -> (String, String) {
     let v = s
         .execute_async(
             r#"const [label, done] = arguments;

@@ -113,6 +113,7 @@ async fn cancel_mid_send_stops_what_was_not_transmitted() {
                 attachment: None,
                 sender: None,
                 person_id: Some(m.person_id.clone()),
+                optin: None,
             })
             .collect(),
     };

@@ -128,7 +128,12 @@ shipped! {
 
 /// Parses a shipped template file: header lines `name: …` and `subject: …`, a line `---`,
 /// then the body (trailing newline removed).
-fn parse_shipped(lang: Language, channel: Channel, purpose: Purpose, text: &str) -> Template {
+pub(crate) fn parse_shipped(
+    lang: Language,
+    channel: Channel,
+    purpose: Purpose,
+    text: &str,
+) -> Template {
     let (head, body) = text
         .split_once("\n---\n")
         .expect("shipped template needs a '---' line");

@@ -424,6 +424,7 @@ pub fn reminder(prefix: &str, to: &str, i: usize) -> praxisbote_core::wire::Outg
         attachment: None,
         sender: None,
         person_id: None,
+        optin: None,
     }
 }
 

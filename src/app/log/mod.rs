@@ -1,6 +1,7 @@
 //! Protokoll: every batch of the outbox/send log (any channel, letters included) with its
 //! counts, per recipient state, time and reason, a state filter, "nur Fehlgeschlagene
-//! erneut senden", CSV export and fetching opt-outs from the relay.
+//! erneut senden", CSV export and fetching opt-outs and double opt-in confirmations from
+//! the relay.
 
 use crate::app::common::download;
 use crate::app::error::AppError;
@@ -81,6 +82,16 @@ pub fn LogPage() -> impl IntoView {
             }));
         });
     };
+    let confirmations = move |_| {
+        note.set(Some(t("log.confirmations_fetching").into()));
+        leptos::task::spawn_local(async move {
+            note.set(Some(match transmit::fetch_confirmations(state).await {
+                Ok(0) => t("log.confirmations_none").into(),
+                Ok(n) => tf("log.confirmations_applied", &[("n", &n)]),
+                Err(e) => tf("log.confirmations_failed", &[("error", &e)]),
+            }));
+        });
+    };
     let retry = move |_| {
         let Some(id) = selected.get_untracked() else {
             return;
@@ -111,6 +122,7 @@ pub fn LogPage() -> impl IntoView {
         <div class="actions">
             <button class="secondary" on:click=export>{t("log.export")}</button>
             <button class="secondary" on:click=optouts>{t("log.optouts")}</button>
+            <button class="secondary" on:click=confirmations>{t("log.confirmations")}</button>
             <span role="status">{move || note.get()}</span>
         </div>
         <p class="muted" aria-label=t("send_panel.link_aria")>{move || transmit::link_label(state)}</p>

@@ -2,4 +2,5 @@
 //! and the appointment list of a day.
 pub(crate) mod appointments;
 mod consents;
+pub(crate) mod optin;
 pub(crate) mod persons;

@@ -1,6 +1,7 @@
 //! Patient and prospect tables (virtualised, searchable, sortable) and the person form.
 
 use super::consents::{ConsentDialog, ConsentMatrix, Editing};
+use super::optin::OptInRequest;
 use crate::app::common::{download, Confirm};
 use crate::app::error::AppError;
 use crate::app::repo;
@@ -317,6 +318,15 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
                 <span role="status">{move || message.get()}</span>
             </div>
         </form>
+        <Show when=move || !is_new>
+            <OptInRequest
+                ids=Signal::derive(move || vec![draft.with(|d| d.person.id.clone())])
+                has_email=Signal::derive(move || {
+                    // The stored address counts (the e-mail goes to what is saved).
+                    let id = draft.with(|d| d.person.id.clone());
+                    state.person(&id).is_some_and(|r| !r.person.email.trim().is_empty())
+                }) />
+        </Show>
         <ConsentDialog draft=draft editing=editing />
         <Confirm open=confirm_delete title=t("persons.delete.title")
             text=t("persons.delete.text")

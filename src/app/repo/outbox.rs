@@ -239,6 +239,16 @@ pub async fn save_persons(state: AppState, changed: Vec<PersonRecord>) -> Result
         return Ok(());
     }
     store().put_persons(&changed).await.map_err(err)?;
+    persons_written(state, changed);
+    Ok(())
+}
+
+/// After persons were written (by [`save_persons`] or inside a `Store::update`): tells the
+/// other tabs and updates the view.
+pub fn persons_written(state: AppState, changed: Vec<PersonRecord>) {
+    if changed.is_empty() {
+        return;
+    }
     sync::announce(&Change::Persons {
         ids: changed.iter().map(|r| r.person.id.clone()).collect(),
     });
@@ -253,7 +263,6 @@ pub async fn save_persons(state: AppState, changed: Vec<PersonRecord>) -> Result
             }
         }
     });
-    Ok(())
 }
 
 async fn yield_now() {

@@ -6,8 +6,8 @@ use crate::domain::outbox::{OutboxMessage, RelayReport, RelayState};
 use crate::domain::Channel;
 use crate::i18n::t;
 use crate::wire::{
-    ApiError, Health, MessageStatus, OptOutsResponse, OutgoingMessage, SendersResponse,
-    StatusResponse, SubmitRequest, SubmitResponse,
+    ApiError, ConfirmationsResponse, Health, MessageStatus, OptOutsResponse, OutgoingMessage,
+    SendersResponse, StatusResponse, SubmitRequest, SubmitResponse, DEFAULT_OPTIN_EXPIRY_DAYS,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -33,6 +33,13 @@ pub struct RelayConfig {
     /// opt-outs in the same millisecond are never skipped); preferred over `optouts_since`.
     #[serde(default)]
     pub optouts_after: Option<u64>,
+    /// Sequence number of the newest double opt-in confirmation applied, for
+    /// `GET /v1/confirmations?after=`.
+    #[serde(default)]
+    pub confirmations_after: Option<u64>,
+    /// How many days a confirmation link of "Bestätigung anfordern" is valid (default 30).
+    #[serde(default)]
+    pub optin_expiry_days: Option<u32>,
 }
 
 pub const RELAY_KEY: &str = "relay";
@@ -47,6 +54,13 @@ impl RelayConfig {
         } else {
             url.to_string()
         }
+    }
+
+    /// Validity of new confirmation links in days (setting, default 30).
+    pub fn optin_expiry_days(&self) -> u32 {
+        self.optin_expiry_days
+            .filter(|d| (1..=crate::wire::MAX_OPTIN_EXPIRY_DAYS).contains(d))
+            .unwrap_or(DEFAULT_OPTIN_EXPIRY_DAYS)
     }
 
     pub fn sender_for(&self, channel: Channel) -> Option<String> {
@@ -206,6 +220,20 @@ pub async fn optouts(
     json(cfg, "GET", &path, None).await
 }
 
+/// Double opt-in confirmations after sequence number `after`.
+pub async fn confirmations(
+    cfg: &RelayConfig,
+    after: u64,
+) -> Result<ConfirmationsResponse, RelayError> {
+    json(
+        cfg,
+        "GET",
+        &format!("/v1/confirmations?after={after}"),
+        None,
+    )
+    .await
+}
+
 /// The wire form of an outbox message (see docs/design/outbox-idempotency.md, "Wire mapping").
 pub fn outgoing(m: &OutboxMessage, sender: Option<String>) -> OutgoingMessage {
     OutgoingMessage {
@@ -220,6 +248,7 @@ pub fn outgoing(m: &OutboxMessage, sender: Option<String>) -> OutgoingMessage {
         attachment: None,
         sender,
         person_id: Some(m.person_id.clone()),
+        optin: m.optin.clone(),
     }
 }
 

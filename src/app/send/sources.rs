@@ -1,6 +1,7 @@
 //! "Versand": choose recipients from a source (search, appointment list, tables, queries),
 //! select rows, and start the review with "Aktion" → channel and purpose.
 
+use crate::app::people::optin::OptInRequest;
 use crate::app::send::query_builder;
 use crate::app::state::{AppState, Page};
 use crate::app::table;
@@ -190,6 +191,19 @@ pub fn SendPage() -> impl IntoView {
         ],
     };
 
+    let selected_persons = Signal::derive(move || {
+        let mut ids: Vec<crate::domain::PersonId> = rows.with(|rs| {
+            selection.with(|s| {
+                rs.iter()
+                    .filter(|r| s.contains(&r.key))
+                    .map(|r| r.recipient.person_id.clone())
+                    .collect()
+            })
+        });
+        ids.sort();
+        ids.dedup();
+        ids
+    });
     let start_review = move |channel: Channel| {
         let recipients: Vec<Recipient> = rows.with(|rs| {
             selection.with(|s| {
@@ -313,6 +327,9 @@ pub fn SendPage() -> impl IntoView {
                     <button role="menuitem" on:click=move |_| start_review(c)>{if c == Channel::Letter { t("send.letter_action").to_string() } else { tf("send.channel_action", &[("channel", &labels::channel(c))]) }}</button>
                 }).collect_view()}
             </div>
+            // Double opt-in for the selection: who has no e-mail address is left out, with
+            // the reason.
+            <OptInRequest ids=selected_persons has_email=Signal::derive(|| true) />
         </Show>
         <div on:keydown=on_key>
             <table::VirtualTable

@@ -18,8 +18,8 @@ use crate::app::send::relay_client::{self as relay, RelayConfig, RelayError};
 use crate::app::state::AppState;
 use crate::app::sync::{self, Change};
 use crate::domain::outbox::{
-    self, apply_reports, cancel_batch, retry_failed, Batch, MessageState, OptOutNotice,
-    OutboxMessage, StateKind,
+    self, apply_reports, cancel_batch, retry_failed, Batch, ConfirmationNotice, MessageState,
+    OptOutNotice, OutboxMessage, StateKind,
 };
 use crate::i18n::{t, tf};
 use leptos::prelude::*;
@@ -308,6 +308,129 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, AppError> {
         .or(cfg.optouts_after);
     set_config(state, cfg).await?;
     Ok(n)
+}
+
+/// Fetches double opt-in confirmations from the relay and records each as a consent event
+/// (evidence and source "Double-Opt-in", the confirmation's date and time) through
+/// `outbox::apply_confirmations`, on the persons read inside the same storage transaction
+/// that writes them (a change by another tab in between is never overwritten). Idempotent:
+/// a confirmation fetched twice changes nothing. Returns how many persons changed.
+pub async fn fetch_confirmations(state: AppState) -> Result<usize, String> {
+    use crate::storage::{OwnedWriteBatch, StoreError, StoreExt};
+    let mut cfg = repo::outbox::relay_config().await?;
+    let resp = relay::confirmations(&cfg, cfg.confirmations_after.unwrap_or(0))
+        .await
+        .map_err(|e| e.message_de())?;
+    let Some(newest) = resp.confirmations.iter().map(|c| c.seq).max() else {
+        return Ok(0);
+    };
+    let notices: Vec<ConfirmationNotice> = resp
+        .confirmations
+        .iter()
+        .map(|c| ConfirmationNotice {
+            person_id: c.person_id.clone(),
+            channel: c.channel,
+            purposes: c.purposes.clone(),
+            at: relay::local(c.at),
+        })
+        .collect();
+    let mut ids: Vec<_> = notices.iter().map(|n| n.person_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let changed = repo::store()
+        .update_with(&ids, |records| {
+            let records: Vec<_> = records.iter().flatten().cloned().collect();
+            let mut persons: Vec<_> = records.iter().map(|r| r.person.clone()).collect();
+            let changed = outbox::apply_confirmations(&mut persons, &notices);
+            let out: Vec<_> = records
+                .into_iter()
+                .zip(persons)
+                .filter(|(_, p)| changed.contains(&p.id))
+                .map(|(mut r, p)| {
+                    r.person = p;
+                    r
+                })
+                .collect();
+            Ok::<_, StoreError>((
+                OwnedWriteBatch {
+                    persons: out.clone(),
+                    ..Default::default()
+                },
+                out,
+            ))
+        })
+        .await
+        .map_err(repo::store_err)?;
+    let n = changed.len();
+    repo::outbox::persons_written(state, changed);
+    cfg.confirmations_after = Some(newest);
+    set_config(state, cfg).await?;
+    Ok(n)
+}
+
+/// "Bestätigung anfordern": queues the shipped confirmation e-mail ("Bestätigung Ihrer
+/// Einwilligung") for `ids` and `purposes` through the outbox (one batch, one message with
+/// its own id per person; the transmit loop sends it exactly once). The persons are read
+/// from the store now; who has no usable e-mail address is left out with the reason.
+/// Returns (queued, left out: name and reason).
+pub async fn request_confirmation(
+    state: AppState,
+    ids: &[crate::domain::PersonId],
+    purposes: &[crate::domain::Purpose],
+) -> Result<(usize, Vec<(String, String)>), String> {
+    use crate::domain::placeholders::{build_context, ContextInput};
+    use crate::domain::template::Language;
+    let cfg = repo::outbox::relay_config().await?;
+    let records = repo::persons_by_id(ids).await?;
+    let practice = state.settings.get_untracked();
+    let now = chrono::Local::now().naive_local();
+    let days = cfg.optin_expiry_days();
+    let valid_until = now.date() + chrono::Duration::days(i64::from(days) - 1);
+    let template = outbox::optin_template(Language::De);
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for r in &records {
+        if let Err(why) = outbox::check_optin(&r.person, purposes) {
+            skipped.push((r.person.full_name(), why.message_de()));
+            continue;
+        }
+        let ctx = build_context(ContextInput {
+            person: &r.person,
+            practice: &practice,
+            appointment: None,
+            channel: crate::domain::Channel::Email,
+            language: Language::De,
+            today: now.date(),
+            unsubscribe_link: None,
+        });
+        items.push(outbox::OptInItem {
+            person: &r.person,
+            id: repo::new_id(),
+            content: outbox::confirmation_content(&template, &ctx, purposes, valid_until),
+        });
+    }
+    if items.is_empty() {
+        return Ok((0, skipped));
+    }
+    let batch = Batch {
+        id: repo::new_id(),
+        created_at: now,
+        channel: crate::domain::Channel::Email,
+        purpose: purposes[0],
+        template_name: template.name.clone(),
+        template_version: template.version,
+        paused: false,
+    };
+    let request = crate::wire::OptInRequest {
+        purposes: purposes.to_vec(),
+        expiry_days: days,
+    };
+    let messages =
+        outbox::queue_optin_requests(&batch, items, &request).map_err(|e| e.message_de())?;
+    let n = messages.len();
+    repo::outbox::queue(state, batch, messages).await?;
+    wake(state);
+    Ok((n, skipped))
 }
 
 // ---------------------------------------------------------------------------------------------

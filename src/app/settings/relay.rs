@@ -26,6 +26,7 @@ pub fn RelaySettings() -> impl IntoView {
         let saved = state.relay.get_untracked();
         cfg.optouts_since = saved.optouts_since;
         cfg.optouts_after = saved.optouts_after;
+        cfg.confirmations_after = saved.confirmations_after;
         leptos::task::spawn_local(async move {
             message.set(Some(match transmit::set_config(state, cfg).await {
                 Ok(()) => t("relay.saved").into(),
@@ -91,6 +92,7 @@ pub fn RelaySettings() -> impl IntoView {
             attachment: None,
             sender: cfg.sender_for(channel),
             person_id: None,
+            optin: None,
         };
         leptos::task::spawn_local(async move {
             message.set(Some(match relay::submit(&cfg, vec![msg]).await {
@@ -150,6 +152,15 @@ pub fn RelaySettings() -> impl IntoView {
             {text_field(t("relay.token"), |c| c.token.clone(), |c, v| c.token = v)}
             {sender_select(Channel::Email, t("relay.sender_email"))}
             {sender_select(Channel::Sms, t("relay.sender_sms"))}
+            <label>
+                {t("relay.optin_days")}
+                <input type="number" min="1" max="365" aria-label=t("relay.optin_days")
+                    prop:value=move || draft.with(|c| c.optin_expiry_days().to_string())
+                    on:input=move |ev| {
+                        let v = event_target_value(&ev).trim().parse::<u32>().ok();
+                        draft.update(|c| c.optin_expiry_days = v);
+                    } />
+            </label>
             <div class="wide actions">
                 <button type="submit">{t("relay.save")}</button>
                 <button type="button" class="secondary" on:click=test>{t("relay.test")}</button>

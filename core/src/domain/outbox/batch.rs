@@ -80,6 +80,7 @@ pub fn queue_batch(
             transmitted_at: None,
             retry_of: None,
             retried_as: None,
+            optin: None,
         });
     }
     Ok(out)

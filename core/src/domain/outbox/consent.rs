@@ -22,6 +22,9 @@ pub enum ConsentBasis {
         reason: String,
         at: NaiveDateTime,
     },
+    /// A double opt-in request ("Bestätigung Ihrer Einwilligung"): it asks for consent and
+    /// advertises nothing, so it needs none.
+    OptInRequest,
 }
 
 impl ConsentBasis {
@@ -39,6 +42,7 @@ impl ConsentBasis {
             ConsentBasis::Override { reason, at } => {
                 format!("Ohne Einwilligung ({}): {}", fmt_dt(*at), reason)
             }
+            ConsentBasis::OptInRequest => "Bestätigungsanfrage (Double-Opt-in)".into(),
         }
     }
 }

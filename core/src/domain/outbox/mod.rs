@@ -47,7 +47,10 @@ mod state;
 
 pub use batch::{cancel_batch, queue_batch, Batch, BatchCounts, QueueItem};
 pub use consent::{consent_basis, ConsentBasis};
-pub use optin::{apply_confirmations, ConfirmationNotice};
+pub use optin::{
+    apply_confirmations, check_optin, confirmation_content, optin_template, purposes_text,
+    queue_optin_requests, ConfirmationNotice, OptInItem, OptInRefusal, OPTIN_TEMPLATE_NAME_DE,
+};
 pub use optout::{apply_opt_outs, OptOutNotice, OptOutScope};
 pub use plan::{chunks_to_transmit, plan, ResumePlan};
 pub use prepare::{

@@ -94,7 +94,7 @@ impl PreparedBatch {
 
 /// The address stored with the message: the printed address block for letters, the
 /// checked e-mail address or E.164 number otherwise.
-fn address_of(channel: Channel, p: &Person) -> Result<String, Unreachable> {
+pub(super) fn address_of(channel: Channel, p: &Person) -> Result<String, Unreachable> {
     match channel {
         Channel::Letter => {
             let problems = address_problems(&p.address);
@@ -113,7 +113,7 @@ fn address_of(channel: Channel, p: &Person) -> Result<String, Unreachable> {
 
 /// The name stored with the message: "Müller, Anna" for letters (the print log is sorted by
 /// it), "Dr. Anna Müller" for e-mail and SMS (the relay uses it as the display name).
-fn recipient_name(channel: Channel, p: &Person) -> String {
+pub(super) fn recipient_name(channel: Channel, p: &Person) -> String {
     match channel {
         Channel::Letter => p.sort_name(),
         Channel::Sms | Channel::Email => p.full_name(),

@@ -247,6 +247,7 @@ fn every_channel_queues_only_with_a_consent_or_a_logged_override() {
                     );
                     Want::Override
                 }
+                ConsentBasis::OptInRequest => panic!("a hand-over never makes an opt-in request"),
             };
             got.insert(p.index, want);
         }

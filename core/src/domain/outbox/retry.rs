@@ -66,6 +66,8 @@ pub fn retry_failed<'p>(
         let status = persons(&m.person_id).map(|p| p.consents.status(m.channel, m.purpose));
         let refusal = match (&status, &m.consent) {
             (None, _) => Some("Person nicht mehr vorhanden"),
+            // A confirmation request asks for consent; it needs none.
+            (Some(_), ConsentBasis::OptInRequest) => None,
             (Some(ConsentStatus::Withdrawn { .. }), _) => Some("Einwilligung widerrufen"),
             (Some(ConsentStatus::Missing), ConsentBasis::Consent { .. }) => {
                 Some("Keine Einwilligung mehr")
@@ -77,6 +79,7 @@ pub fn retry_failed<'p>(
             continue;
         }
         let consent = match status {
+            _ if m.consent == ConsentBasis::OptInRequest => ConsentBasis::OptInRequest,
             Some(ConsentStatus::Granted(g)) => ConsentBasis::from(g),
             _ => m.consent.clone(),
         };

@@ -248,6 +248,10 @@ pub struct OutboxMessage {
     /// This failed message was re-sent as the message with this id.
     #[serde(default)]
     pub retried_as: Option<String>,
+    /// A double opt-in request: the purposes asked for and the link's validity (the relay
+    /// makes the confirmation link from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optin: Option<crate::wire::OptInRequest>,
 }
 
 impl OutboxMessage {
