@@ -315,12 +315,10 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, AppError> {
 /// `outbox::apply_confirmations`, on the persons read inside the same storage transaction
 /// that writes them (a change by another tab in between is never overwritten). Idempotent:
 /// a confirmation fetched twice changes nothing. Returns how many persons changed.
-pub async fn fetch_confirmations(state: AppState) -> Result<usize, String> {
+pub async fn fetch_confirmations(state: AppState) -> Result<usize, AppError> {
     use crate::storage::{OwnedWriteBatch, StoreError, StoreExt};
     let mut cfg = repo::outbox::relay_config().await?;
-    let resp = relay::confirmations(&cfg, cfg.confirmations_after.unwrap_or(0))
-        .await
-        .map_err(|e| e.message_de())?;
+    let resp = relay::confirmations(&cfg, cfg.confirmations_after.unwrap_or(0)).await?;
     let Some(newest) = resp.confirmations.iter().map(|c| c.seq).max() else {
         return Ok(0);
     };
@@ -377,7 +375,7 @@ pub async fn request_confirmation(
     state: AppState,
     ids: &[crate::domain::PersonId],
     purposes: &[crate::domain::Purpose],
-) -> Result<(usize, Vec<(String, String)>), String> {
+) -> Result<(usize, Vec<(String, String)>), AppError> {
     use crate::domain::placeholders::{build_context, ContextInput};
     use crate::domain::template::Language;
     let cfg = repo::outbox::relay_config().await?;
@@ -391,7 +389,11 @@ pub async fn request_confirmation(
     let mut skipped = Vec::new();
     for r in &records {
         if let Err(why) = outbox::check_optin(&r.person, purposes) {
-            skipped.push((r.person.full_name(), why.message_de()));
+            let reason = match why {
+                outbox::OptInRefusal::NoPurpose => t("optin.need_purpose").to_string(),
+                outbox::OptInRefusal::Unreachable(u) => crate::i18n::review::unreachable(&u),
+            };
+            skipped.push((r.person.full_name(), reason));
             continue;
         }
         let ctx = build_context(ContextInput {
@@ -425,8 +427,7 @@ pub async fn request_confirmation(
         purposes: purposes.to_vec(),
         expiry_days: days,
     };
-    let messages =
-        outbox::queue_optin_requests(&batch, items, &request).map_err(|e| e.message_de())?;
+    let messages = outbox::queue_optin_requests(&batch, items, &request)?;
     let n = messages.len();
     repo::outbox::queue(state, batch, messages).await?;
     wake(state);
