@@ -136,7 +136,10 @@ mod tests {
     fn new_passphrases_need_length_variety_and_the_same_repetition() {
         use PassphraseProblem::*;
         assert_eq!(check_new_passphrase("kurz", "kurz"), Err(TooShort));
-        assert_eq!(check_new_passphrase("elf zeichen", "elf zeichen"), Err(TooShort));
+        assert_eq!(
+            check_new_passphrase("elf zeichen", "elf zeichen"),
+            Err(TooShort)
+        );
         assert_eq!(
             check_new_passphrase("abababababab", "abababababab"),
             Err(TooSimple)

@@ -10,7 +10,7 @@ use crate::domain::template::{shipped_templates, Template};
 use crate::domain::{self, PersonId, PersonRecord, PracticeSettings};
 use crate::storage::crypto::{self, KdfParams, LockState};
 use crate::storage::{idb::IdbStore, Collection, Store, StoreError, StoreExt, WriteBatch};
-use leptos::prelude::{Set, Update};
+use leptos::prelude::{GetUntracked, Set, Update};
 use std::cell::RefCell;
 use std::rc::Rc;
 
