@@ -608,7 +608,9 @@ pub async fn unlock(state: AppState, secret: &str, recovery: bool) -> Result<(),
 /// the signals, and the page shown afterwards is the patient list (no view of a person
 /// stays open behind the lock screen). `announce`: lock the other tabs too ("Sperren").
 pub fn lock(state: AppState, announce: bool) {
-    if !state.encrypted.get_untracked() {
+    // Not before encryption is set up, and not while the recovery key is shown once (it
+    // would be lost); that screen shows no person.
+    if !state.encrypted.get_untracked() || matches!(state.gate.get_untracked(), Gate::Recovery(_)) {
         return;
     }
     if STORE.with(|s| s.borrow().is_some()) {
