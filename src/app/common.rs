@@ -23,6 +23,7 @@ pub fn DemoBanner() -> impl IntoView {
             <div class="banner" role="status">
                 <strong>{t("common.demo.title")}</strong>
                 <span>{t("common.demo.text")}</span>
+                <span>{t("common.demo.not_encrypted")}</span>
                 <button class="secondary" on:click=move |_| confirming.set(true)>{t("common.demo.remove")}</button>
             </div>
         </Show>

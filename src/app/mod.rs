@@ -13,6 +13,7 @@ mod engine;
 pub mod error;
 mod language;
 mod lazy;
+mod lock;
 mod log;
 mod people;
 mod repo;
@@ -25,7 +26,7 @@ mod templates;
 
 use crate::i18n::t;
 use leptos::prelude::*;
-use state::{AppState, Page};
+use state::{AppState, Gate, Page};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -53,6 +54,12 @@ fn listen_to_other_tabs(state: AppState) {
         sync::Change::Link { link } => {
             if !state.sending_here.get_untracked() {
                 state.link.set(link);
+            }
+        }
+        sync::Change::Lock => repo::lock(state, false),
+        sync::Change::Reopen => {
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().reload();
             }
         }
         sync::Change::Outbox => {
@@ -96,6 +103,7 @@ fn App() -> impl IntoView {
     state.listen_to_hash();
     listen_to_other_tabs(state);
     send::transmit::start(state);
+    lock::watch_idle(state);
     leptos::task::spawn_local(async move {
         if let Err(e) = repo::boot(state).await {
             state.error.set(Some(e.to_string()));
@@ -103,6 +111,13 @@ fn App() -> impl IntoView {
     });
 
     view! {
+        {move || match state.gate.get() {
+            Gate::Open => None,
+            Gate::SetUp => Some(view! { <lock::SetUpScreen /> }.into_any()),
+            Gate::Recovery(key) => Some(view! { <lock::RecoveryScreen key=key /> }.into_any()),
+            Gate::Locked => Some(view! { <lock::LockScreen /> }.into_any()),
+        }}
+        <Show when=move || state.gate.get() == Gate::Open>
         <div class="app">
             <Nav />
             <main id="inhalt">
@@ -126,6 +141,7 @@ fn App() -> impl IntoView {
                 }}
             </main>
         </div>
+        </Show>
     }
 }
 
@@ -151,6 +167,9 @@ fn Nav() -> impl IntoView {
             {link(Page::Import, t("nav.import"))}
             {link(Page::Backup, t("nav.backup"))}
             {link(Page::Settings, t("nav.settings"))}
+            <Show when=move || state.encrypted.get()>
+                <button class="secondary lock-button" on:click=move |_| repo::lock(state, true)>{t("nav.lock")}</button>
+            </Show>
             <language::LanguageSwitch />
         </nav>
     }

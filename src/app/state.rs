@@ -86,6 +86,18 @@ impl Page {
     }
 }
 
+/// What the app shows instead of its pages (issue 17): nothing (`Open`), the passphrase
+/// set-up of a real (non-demo) unencrypted practice, the recovery key once after the set-up,
+/// or the lock screen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Gate {
+    Open,
+    SetUp,
+    /// The recovery key in its text form, shown once until confirmed.
+    Recovery(String),
+    Locked,
+}
+
 /// All app-wide signals. `Copy`, so closures capture it freely.
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -118,8 +130,14 @@ pub struct AppState {
     pub sending_here: RwSignal<bool>,
     /// Bumped to wake the transmit loop early (new batch, resume, new settings).
     pub wake: RwSignal<u64>,
-    /// False until the database has been opened and read.
+    /// False until the database has been opened and read (again false while locked).
     pub loaded: RwSignal<bool>,
+    /// Set-up, recovery key, lock screen, or the pages.
+    pub gate: RwSignal<Gate>,
+    /// True when the practice's data is encrypted (then "Sperren" is offered).
+    pub encrypted: RwSignal<bool>,
+    /// Automatic lock after idle time (read from the store with the rest).
+    pub lock_settings: RwSignal<crate::domain::lock::LockSettings>,
     pub error: RwSignal<Option<String>>,
     /// A short confirmation shown after an action ("Gespeichert.").
     pub notice: RwSignal<Option<String>>,
@@ -152,6 +170,9 @@ impl AppState {
             sending_here: RwSignal::new(false),
             wake: RwSignal::new(0),
             loaded: RwSignal::new(false),
+            gate: RwSignal::new(Gate::Open),
+            encrypted: RwSignal::new(false),
+            lock_settings: RwSignal::new(Default::default()),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
         }

@@ -56,6 +56,11 @@ pub enum Change {
     },
     /// A tab has started: the sending tab answers with a [`Change::Link`].
     Hello,
+    /// Someone pressed "Sperren": every tab of the app locks.
+    Lock,
+    /// The keyring changed (encryption set up, passphrase changed): every other tab reloads
+    /// the page, so it opens the store anew (locked) and never writes with an old key state.
+    Reopen,
 }
 
 thread_local! {

@@ -225,6 +225,12 @@ pub async fn lock_unlock_wrong_passphrase_recovery_and_new_passphrase(s: &dyn St
 
     // A new passphrase re-wraps the key only: the records stay as they are stored.
     let raw = s.get_raw(&Origin::Person(pid("p-1"))).await.unwrap();
+    // The settings ask for the current passphrase first.
+    assert_eq!(
+        crypto::check_passphrase(s, "falsch").await.err(),
+        Some(StoreError::WrongPassphrase)
+    );
+    crypto::check_passphrase(s, PASSPHRASE).await.unwrap();
     crypto::change_passphrase(s, "Neue Passphrase 2027", KdfParams::TESTING)
         .await
         .unwrap();

@@ -268,6 +268,8 @@ async fn backup_reminder_until_a_backup_is_made() {
     assert!(!s.source().await.contains("Erinnerung an die Sicherung"));
     s.click_button("Demodaten entfernen").await;
     s.click_button("Endgültig entfernen").await;
+    // A real practice sets its passphrase first (issue 17).
+    crate::lock::set_up_passphrase(&s).await;
     s.wait_text("Es wurde noch keine Sicherung erstellt.").await;
     s.click_link("Jetzt sichern").await;
     s.click_button("Sicherung herunterladen").await;

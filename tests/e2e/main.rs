@@ -13,6 +13,7 @@ mod dayone;
 mod i18n;
 mod import;
 mod letters;
+mod lock;
 mod offline;
 mod optin;
 mod send;

@@ -11,6 +11,7 @@ pub mod hashing;
 pub mod import;
 pub mod labels;
 pub mod letter;
+pub mod lock;
 pub mod message;
 pub mod model;
 pub mod outbox;

@@ -4,18 +4,21 @@
 pub mod outbox;
 
 use crate::app::error::AppError;
-use crate::app::state::AppState;
+use crate::app::state::{AppState, Gate, Page};
 use crate::app::sync::{self, Change};
 use crate::domain::query::SavedQuery;
 use crate::domain::template::{shipped_templates, Template};
 use crate::domain::{self, PersonId, PersonRecord, PracticeSettings};
+use crate::storage::crypto::{self, KdfParams, LockState};
 use crate::storage::{idb::IdbStore, Collection, Store, StoreError, StoreExt, WriteBatch};
-use leptos::prelude::{Set, Update};
+use leptos::prelude::{GetUntracked, Set, Update};
 use std::cell::RefCell;
 use std::rc::Rc;
 
 const DB_NAME: &str = "praxisbote";
 const DEMO_FLAG: &str = "demo";
+/// Meta key of the practice's lock settings (`domain::lock::LockSettings`).
+const LOCK_SETTINGS: &str = "lock_settings";
 
 /// Bounds that cover every appointment a practice keeps (keys are ISO date strings, so the
 /// extreme `NaiveDate::MIN/MAX` would not sort).
@@ -67,6 +70,13 @@ pub async fn boot(state: AppState) -> Result<(), AppError> {
         crate::storage::idb::request_persistent_storage().await;
     });
 
+    // An encrypted practice opens locked: nothing is read before the lock screen unlocks
+    // it (then `after_unlock` does the rest of the start). `?demo=reset` does not apply.
+    if crypto::lock_state(&*store) == LockState::Locked {
+        state.encrypted.set(true);
+        state.gate.set(Gate::Locked);
+        return Ok(());
+    }
     let reset = url_param("demo").as_deref() == Some("reset");
     if reset || store.is_empty().await.map_err(store_err)? {
         {
@@ -89,6 +99,13 @@ pub async fn boot(state: AppState) -> Result<(), AppError> {
             }
         }
     }
+    start_reading(state).await
+}
+
+/// What a start does once the store can be read: archive old outbox messages, read
+/// everything.
+async fn start_reading(state: AppState) -> Result<(), AppError> {
+    let store = store();
     // Keeps what every start reads bounded; a failure here must not stop the app.
     {
         let _lock = sync::lock(sync::OUTBOX_LOCK).await;
@@ -133,6 +150,15 @@ pub async fn reload(state: AppState) -> Result<(), AppError> {
     reload_people(state).await?;
     outbox::reload_view(state).await?;
     mark("pb:read");
+    let lock_state = crypto::lock_state(&*store());
+    state.encrypted.set(lock_state != LockState::Plain);
+    // A real practice (not the demo) that is not encrypted yet sets its passphrase first.
+    let demo = state.demo.get_untracked();
+    state.gate.update(|g| {
+        if *g == Gate::Open && lock_state == LockState::Plain && !demo {
+            *g = Gate::SetUp;
+        }
+    });
     state.loaded.set(true);
     mark("pb:loaded");
     Ok(())
@@ -151,6 +177,19 @@ pub async fn refresh(state: AppState, change: Change) -> Result<(), AppError> {
     if STORE.with(|s| s.borrow().is_none()) {
         return Ok(());
     }
+    // A locked tab reads nothing (and keeps nothing a read in flight brings back).
+    if crypto::lock_state(&*store()) == LockState::Locked {
+        return Ok(());
+    }
+    let read = refresh_part(state, change).await;
+    if crypto::lock_state(&*store()) == LockState::Locked {
+        forget_data(state);
+        return Ok(());
+    }
+    read
+}
+
+async fn refresh_part(state: AppState, change: Change) -> Result<(), AppError> {
     match change {
         Change::Persons { ids } => reload_persons(state, &ids).await,
         Change::People => reload_people(state).await,
@@ -160,7 +199,7 @@ pub async fn refresh(state: AppState, change: Change) -> Result<(), AppError> {
         Change::Meta => reload_meta(state).await,
         Change::Outbox => outbox::reload_view(state).await,
         Change::Everything => reload(state).await,
-        Change::Link { .. } | Change::Hello => Ok(()),
+        Change::Link { .. } | Change::Hello | Change::Lock | Change::Reopen => Ok(()),
     }
 }
 
@@ -251,6 +290,12 @@ async fn reload_meta(state: AppState) -> Result<(), AppError> {
         .map_err(store_err)?;
     let relay = outbox::relay_config().await?;
     let quarantined = store.quarantined().await.map_err(store_err)?;
+    let lock_settings = store
+        .get_typed(Collection::Meta, LOCK_SETTINGS)
+        .await
+        .map_err(store_err)?
+        .unwrap_or_default();
+    state.lock_settings.set(lock_settings);
     state.demo.set(demo);
     state.quarantined.set(quarantined);
     state.last_backup.set(Some(last));
@@ -527,4 +572,107 @@ pub async fn record_printed_batch(
     let at = now();
     let messages = crate::domain::print::printed_batch(&batch, items, at)?;
     outbox::queue(state, batch, messages).await
+}
+
+// ---- Encryption at rest: set-up, lock, unlock (issue 17) ----
+
+/// Encrypts the practice's data with a key wrapped by `passphrase` (all stored records are
+/// written again, sealed, in one transaction) and returns the recovery key's text, to be
+/// shown once. The other tabs reload (they open the store anew, locked).
+pub async fn set_up_encryption(state: AppState, passphrase: &str) -> Result<String, AppError> {
+    let recovery = {
+        let _lock = sync::lock(sync::OUTBOX_LOCK).await;
+        crypto::set_up(&*store(), passphrase, KdfParams::APP)
+            .await
+            .map_err(store_err)?
+    };
+    sync::announce(&Change::Reopen);
+    state.encrypted.set(true);
+    Ok(recovery.to_string())
+}
+
+/// Unlocks with the passphrase, or with the recovery key (`recovery`), then reads
+/// everything from the store (nothing was kept while locked).
+pub async fn unlock(state: AppState, secret: &str, recovery: bool) -> Result<(), AppError> {
+    let store = store();
+    if recovery {
+        crypto::unlock_with_recovery(&*store, secret).await
+    } else {
+        crypto::unlock(&*store, secret).await
+    }
+    .map_err(store_err)?;
+    state.gate.set(Gate::Open);
+    let read = start_reading(state).await;
+    crate::app::send::transmit::wake(state);
+    read
+}
+
+/// Locks this tab: the data key is wiped, every datum read from the store is dropped from
+/// the signals, and the page shown afterwards is the patient list (no view of a person
+/// stays open behind the lock screen). `announce`: lock the other tabs too ("Sperren").
+pub fn lock(state: AppState, announce: bool) {
+    // Not before encryption is set up, and not while the recovery key is shown once (it
+    // would be lost); that screen shows no person.
+    if !state.encrypted.get_untracked() || matches!(state.gate.get_untracked(), Gate::Recovery(_)) {
+        return;
+    }
+    if STORE.with(|s| s.borrow().is_some()) {
+        crypto::lock(&*store());
+    }
+    forget_data(state);
+    state.gate.set(Gate::Locked);
+    if state.page.get_untracked() != Page::Persons(crate::domain::Kind::Patient) {
+        state.go(Page::Persons(crate::domain::Kind::Patient));
+    }
+    if announce {
+        sync::announce(&Change::Lock);
+    }
+}
+
+/// Drops everything read from the store (one source of truth: after unlocking it is read
+/// again, not restored from a copy).
+fn forget_data(state: AppState) {
+    use crate::app::repo::outbox::Outbox;
+    state.loaded.set(false);
+    state.persons.set(Vec::new());
+    state.appointments.set(Vec::new());
+    state.settings.set(PracticeSettings::default());
+    state.review.set(None);
+    state.handover.set(None);
+    state.saved_queries.set(Vec::new());
+    state.templates.set(shipped_templates());
+    state.quarantined.set(0);
+    state.last_backup.set(None);
+    state.outbox.set(Outbox::default());
+    state.relay.set(Default::default());
+    state.error.set(None);
+    state.notice.set(None);
+}
+
+/// Sets a new passphrase after checking the current one (the data key is wrapped anew; no
+/// record is rewritten). The other tabs reload and are locked.
+pub async fn change_passphrase(current: &str, new: &str) -> Result<(), AppError> {
+    let store = store();
+    crypto::check_passphrase(&*store, current)
+        .await
+        .map_err(store_err)?;
+    crypto::change_passphrase(&*store, new, KdfParams::APP)
+        .await
+        .map_err(store_err)?;
+    sync::announce(&Change::Reopen);
+    Ok(())
+}
+
+/// Stores the practice's lock settings.
+pub async fn save_lock_settings(
+    state: AppState,
+    settings: crate::domain::lock::LockSettings,
+) -> Result<(), AppError> {
+    store()
+        .put_typed(Collection::Meta, LOCK_SETTINGS, &settings)
+        .await
+        .map_err(store_err)?;
+    sync::announce(&Change::Meta);
+    state.lock_settings.set(settings);
+    Ok(())
 }

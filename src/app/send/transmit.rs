@@ -45,6 +45,8 @@ pub enum Link {
     Waiting(String),
     /// The relay answers with an error that needs the user (token, configuration).
     Error(String),
+    /// The data is locked: the loop cannot read the outbox and waits for the unlock.
+    Locked,
 }
 
 impl Link {
@@ -54,6 +56,7 @@ impl Link {
             Link::Working => t("transmit.working").into(),
             Link::Waiting(e) => tf("transmit.waiting", &[("error", &e)]),
             Link::Error(e) => tf("transmit.stopped", &[("error", &e)]),
+            Link::Locked => t("transmit.locked").into(),
         }
     }
 }
@@ -449,6 +452,14 @@ enum Next {
 async fn run(state: AppState) {
     let mut backoff = 500;
     loop {
+        // While locked the outbox cannot be read: sending pauses and goes on after unlock.
+        if crate::storage::crypto::lock_state(&*repo::store())
+            == crate::storage::crypto::LockState::Locked
+        {
+            set_link(state, Link::Locked);
+            nap(state, 1000).await;
+            continue;
+        }
         let step = match plan_step(state).await {
             Err(e) => Err(saved(e)),
             Ok(Next::Idle) => {

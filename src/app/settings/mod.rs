@@ -80,6 +80,7 @@ pub fn SettingsPage() -> impl IntoView {
             </div>
         </form>
         <crate::app::settings::relay::RelaySettings />
+        <crate::app::lock::LockSettingsForm />
     }
 }
 

@@ -200,6 +200,19 @@ pub fn lock(store: &dyn Store) {
     store.vault().lock();
 }
 
+/// Whether `passphrase` is the current one of an unlocked store (before it is changed):
+/// [`StoreError::WrongPassphrase`] when it does not unwrap the data key.
+pub async fn check_passphrase(store: &dyn Store, passphrase: &str) -> Result<()> {
+    let stored = store.vault().keyring().ok_or(StoreError::Locked)?;
+    let keyring = Keyring::read(&stored)?;
+    let salt = unb64(&keyring.salt)
+        .ok_or_else(|| StoreError::Corrupt(format!("{}/{KEYRING_KEY}", names_meta())))?;
+    let kek = keyring.params.derive(passphrase, &salt)?;
+    unwrap_key(&kek, AD_PASSPHRASE, &keyring.passphrase_wrap)
+        .map(drop)
+        .ok_or(StoreError::WrongPassphrase)
+}
+
 /// Sets a new passphrase: the data key is wrapped anew (new salt, `params`); no record is
 /// written again. The store must be unlocked.
 pub async fn change_passphrase(

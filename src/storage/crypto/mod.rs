@@ -35,8 +35,8 @@ use super::records::{DecodeError, Origin, Stored};
 use super::{Collection, Result, StoreError};
 
 pub use keyring::{
-    change_passphrase, lock, lock_state, set_up, unlock, unlock_with_recovery, KdfParams, Keyring,
-    LockState,
+    change_passphrase, check_passphrase, lock, lock_state, set_up, unlock, unlock_with_recovery,
+    KdfParams, Keyring, LockState,
 };
 pub use recovery::RecoveryKey;
 

@@ -1,0 +1,226 @@
+//! Issue 17: encryption at rest in the UI — "Demodaten entfernen" leads into the passphrase
+//! set-up, the recovery key is shown once, the database opens locked, wrong passphrases are
+//! refused with a growing wait, "Sperren" drops every person from the page, the recovery key
+//! unlocks, the idle time locks, the passphrase can be changed.
+
+use crate::import::wait_count;
+use crate::support::Session;
+
+pub(crate) const PASSPHRASE: &str = "Sonne über dem Praxistresen 2026";
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/import/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// On the set-up screen (after "Demodaten entfernen"): sets [`PASSPHRASE`], checks the
+/// recovery key's form, confirms it was noted and returns it.
+pub(crate) async fn set_up_passphrase(s: &Session) -> String {
+    s.wait_text("Passphrase festlegen").await;
+    s.fill_by_label("Passphrase", PASSPHRASE).await;
+    s.fill_by_label("Passphrase wiederholen", PASSPHRASE).await;
+    s.click_button("Passphrase festlegen und Daten verschlüsseln")
+        .await;
+    s.wait_text("nur jetzt ein einziges Mal").await;
+    let key = s.text_by_label("Notfallschlüssel").await;
+    let groups: Vec<&str> = key.split('-').collect();
+    assert_eq!(groups.len(), 13, "{key}");
+    assert!(groups.iter().all(|g| g.len() == 4), "{key}");
+    // "Weiter" only after the confirmation.
+    assert_eq!(
+        s.script("return [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Weiter').disabled;")
+            .await,
+        serde_json::json!(true)
+    );
+    s.click_by_label("Ich habe den Notfallschlüssel notiert")
+        .await;
+    s.click_button("Weiter").await;
+    s.wait_css("nav.main-nav").await;
+    key
+}
+
+/// Removes the demo practice and sets up the passphrase; returns the recovery key.
+pub(crate) async fn remove_demo_and_encrypt(s: &Session) -> String {
+    s.click_button("Demodaten entfernen").await;
+    s.click_button("Endgültig entfernen").await;
+    set_up_passphrase(s).await
+}
+
+/// Every key and value of every object store of the app's IndexedDB, read with the plain
+/// IndexedDB API, as JSON text.
+async fn raw_indexeddb(s: &Session) -> String {
+    let v = s
+        .script_async(
+            r#"const done = arguments[arguments.length - 1];
+            const open = indexedDB.open('praxisbote');
+            open.onerror = () => done('open failed');
+            open.onsuccess = () => {
+              const db = open.result;
+              const names = [...db.objectStoreNames];
+              const tx = db.transaction(names, 'readonly');
+              const reqs = names.flatMap((n) => [tx.objectStore(n).getAll(), tx.objectStore(n).getAllKeys()]);
+              tx.oncomplete = () => { db.close(); done(JSON.stringify(reqs.map((r) => r.result))); };
+              tx.onerror = () => done('tx failed');
+            };"#,
+        )
+        .await;
+    v.as_str().expect("dump").to_string()
+}
+
+/// Whether the page (all of its markup) shows `text`.
+async fn page_shows(s: &Session, text: &str) -> bool {
+    s.source().await.contains(text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passphrase_setup_lock_screen_wrong_passphrase_sperren_and_recovery_key() {
+    let s = Session::start().await;
+    s.open("#/patienten").await;
+    s.wait_text("Demodaten").await;
+    assert!(page_shows(&s, "Die Demodaten werden nicht verschlüsselt gespeichert.").await);
+
+    // The set-up refuses a short passphrase and a differing repetition.
+    s.click_button("Demodaten entfernen").await;
+    s.click_button("Endgültig entfernen").await;
+    s.wait_text("Passphrase festlegen").await;
+    s.fill_by_label("Passphrase", "kurz").await;
+    s.fill_by_label("Passphrase wiederholen", "kurz").await;
+    s.click_button("Passphrase festlegen und Daten verschlüsseln")
+        .await;
+    s.wait_text("Die Passphrase ist zu kurz").await;
+    s.fill_by_label("Passphrase", PASSPHRASE).await;
+    s.fill_by_label("Passphrase wiederholen", "Sonne über dem Praxistresen 2025")
+        .await;
+    s.click_button("Passphrase festlegen und Daten verschlüsseln")
+        .await;
+    s.wait_text("stimmen nicht überein").await;
+    let recovery = set_up_passphrase(&s).await;
+    assert!(!page_shows(&s, "Demodaten entfernen").await);
+
+    // Import real-looking patients into the encrypted store.
+    s.open("#/import").await;
+    s.wait_css("input[type=file][aria-label='Datei auswählen']")
+        .await
+        .send_keys(&fixture("e2e_diagnose_cp1252.csv"))
+        .await
+        .expect("choose file");
+    s.click_button("Prüfen").await;
+    s.wait_status_matching("Datensätze gelesen").await;
+    s.click_button("2 Datensätze importieren").await;
+    s.wait_status_matching("Import abgeschlossen").await;
+    s.open("#/patienten").await;
+    wait_count(&s, 2).await;
+    s.wait_text("Größlich, Jürgen").await;
+
+    // The raw IndexedDB holds no name, street, phone number or birth date of them.
+    let raw = raw_indexeddb(&s).await;
+    assert!(raw.contains("aesgcm1:"), "records are sealed: {raw:.300}");
+    for secret in [
+        "Größlich",
+        "Jürgen",
+        "Zwölfer",
+        "Björn",
+        "Hauptstraße",
+        "Am Markt",
+        "2345678",
+        "1234567",
+        "1961-04-03",
+        "2001-05-06",
+        "03.04.1961",
+    ] {
+        assert!(!raw.contains(secret), "{secret} stored in plain text");
+    }
+
+    // After a reload the app is locked and shows no person.
+    s.reload().await;
+    s.wait_text("Die Patientendaten sind verschlüsselt").await;
+    assert!(!page_shows(&s, "Größlich").await);
+    assert!(
+        !page_shows(&s, "Hauptnavigation").await,
+        "no navigation while locked"
+    );
+
+    // Wrong passphrases: a clear message, then a growing wait shown as a countdown.
+    s.fill_by_label("Passphrase", "Mond über dem Praxistresen")
+        .await;
+    s.click_button("Entsperren").await;
+    s.wait_text("Die Passphrase ist falsch").await;
+    s.fill_by_label("Passphrase", "Mond über dem Praxistresen")
+        .await;
+    s.click_button("Entsperren").await;
+    let wait = s.wait_status_matching("Nächster Versuch in").await;
+    assert!(wait.contains("2 s") || wait.contains("1 s"), "{wait}");
+    s.wait_until(
+        "the wait to end",
+        "return ![...document.querySelectorAll('[role=status]')].some(e => e.textContent.includes('Nächster Versuch'));",
+    )
+    .await;
+    s.fill_by_label("Passphrase", PASSPHRASE).await;
+    s.click_button("Entsperren").await;
+    wait_count(&s, 2).await;
+    s.wait_text("Größlich, Jürgen").await;
+
+    // "Sperren" locks and drops every person from the page.
+    s.click_link("Größlich, Jürgen").await;
+    s.wait_text("Einwilligungen").await;
+    s.click_button("Sperren").await;
+    s.wait_text("Die Patientendaten sind verschlüsselt").await;
+    assert!(!page_shows(&s, "Größlich").await);
+    assert!(!page_shows(&s, "Jürgen").await);
+    assert!(s.current_url().await.ends_with("#/patienten"));
+
+    // The recovery key unlocks (typed in lower case with spaces).
+    s.click_button("Notfallschlüssel verwenden").await;
+    s.fill_by_label("Notfallschlüssel", "ABCD-EFGH").await;
+    s.click_button("Mit Notfallschlüssel entsperren").await;
+    s.wait_text("Der Notfallschlüssel").await;
+    let typed = recovery.to_lowercase().replace('-', " ");
+    s.fill_by_label("Notfallschlüssel", &typed).await;
+    s.click_button("Mit Notfallschlüssel entsperren").await;
+    wait_count(&s, 2).await;
+    s.wait_text("Zwölfer, Björn").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_time_locks_and_the_passphrase_can_be_changed() {
+    let s = Session::start().await;
+    s.open("#/patienten").await;
+    s.wait_text("Demodaten").await;
+    remove_demo_and_encrypt(&s).await;
+
+    s.open("#/einstellungen").await;
+    // The current passphrase is checked before a new one is set.
+    const NEW: &str = "Regen über dem Praxistresen 2027";
+    s.fill_by_label("Aktuelle Passphrase", "Mond über dem Praxistresen")
+        .await;
+    s.fill_by_label("Neue Passphrase", NEW).await;
+    s.fill_by_label("Neue Passphrase wiederholen", NEW).await;
+    s.click_button("Passphrase ändern").await;
+    s.wait_status_matching("Die Passphrase ist falsch").await;
+    s.fill_by_label("Aktuelle Passphrase", PASSPHRASE).await;
+    s.click_button("Passphrase ändern").await;
+    s.wait_status_matching("Die Passphrase wurde geändert")
+        .await;
+
+    // Five seconds without input lock the app.
+    s.fill_by_label("Automatisch sperren nach (Sekunden)", "5")
+        .await;
+    s.click_button("Sperre speichern").await;
+    s.wait_status_matching("Sperre gespeichert").await;
+    let t = std::time::Instant::now();
+    s.wait_text("Die Patientendaten sind verschlüsselt").await;
+    let secs = t.elapsed().as_secs_f64();
+    assert!(secs >= 3.0, "locked too early: {secs:.1} s");
+
+    // The old passphrase no longer unlocks, the new one does; the setting stays.
+    s.fill_by_label("Passphrase", PASSPHRASE).await;
+    s.click_button("Entsperren").await;
+    s.wait_text("Die Passphrase ist falsch").await;
+    s.fill_by_label("Passphrase", NEW).await;
+    s.click_button("Entsperren").await;
+    s.wait_status_matching("Treffer").await;
+    // The setting was read again after unlocking: the idle time locks once more.
+    s.wait_text("Die Patientendaten sind verschlüsselt").await;
+}
