@@ -8,7 +8,8 @@
 //!   they are in the DOM, `performance.now()` since navigation start);
 //! - warm start: the service worker controls the page and IndexedDB holds a backup of
 //!   10,000 / 100,000 generated persons (`domain::demo::generate_large`, with their appointments),
-//!   restored through the Sicherung page; the page is reloaded on the patient list;
+//!   restored through the Sicherung page (marked as a demo install, so unencrypted and
+//!   without the passphrase set-up); the page is reloaded on the patient list;
 //! - memory: after the warm start with 100,000 persons the Versand page searches them (the
 //!   old build loads its second UI module for it); after two forced garbage collections the
 //!   JS heap in use (CDP `Runtime.getHeapUsage`) plus the linear memory of every wasm module
@@ -119,7 +120,13 @@ fn backup_file(n: usize) -> std::path::PathBuf {
             Some(praxisbote::domain::demo::demo_settings()),
             data.persons,
             data.appointments,
-            Default::default(),
+            // Marked as a demo/training install: it stays unencrypted and opens without the
+            // passphrase set-up (issue 17), so these are the figures of the plain store.
+            [(
+                "meta".to_string(),
+                vec![serde_json::json!({ "key": "demo", "value": true })],
+            )]
+            .into(),
         );
         std::fs::write(&path, backup::export(&b)).expect("write backup");
     }
