@@ -304,7 +304,7 @@ async fn old_database(
         &legacy::doc_row_v1("t2", &serde_json::json!(["liste"])),
     );
     legacy::put_rows(&db, "templates", &docs).await;
-    let settings = serde_json::to_value(praxisbote_testkit::sample::settings()).unwrap();
+    let settings = serde_json::to_value(settings_v1()).unwrap();
     legacy::put_rows(
         &db,
         names::SETTINGS,
@@ -319,6 +319,17 @@ async fn old_database(
             .close();
     }
     name
+}
+
+/// The sample settings as a version-1 settings record could hold them: without the message
+/// labels of appointment types and the therapist switch (settings record 2, issue 15), which
+/// read as their defaults.
+fn settings_v1() -> praxisbote::domain::PracticeSettings {
+    praxisbote::domain::PracticeSettings {
+        appointment_labels: Default::default(),
+        therapist_in_messages: false,
+        ..praxisbote_testkit::sample::settings()
+    }
 }
 
 /// Every old schema version upgrades to the latest with every record readable (rows
@@ -354,7 +365,8 @@ async fn migrations_upgrade_data_of_every_old_version() {
         );
         assert_eq!(
             store.settings().await.unwrap(),
-            Some(praxisbote_testkit::sample::settings())
+            Some(settings_v1()),
+            "from v{old}"
         );
         assert_eq!(
             store.list_docs(Collection::Templates).await.unwrap().len(),
