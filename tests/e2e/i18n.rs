@@ -111,7 +111,7 @@ async fn every_converted_page_speaks_english() {
     // Import.
     s.click_link("Import").await;
     s.wait_text("Choose a file or drop it here").await;
-    s.wait_css("input[aria-label='Choose CSV file']").await;
+    s.wait_css("input[aria-label='Choose file']").await;
     s.wait_text("Treatment data (diagnosis, history, therapy, findings …) is never imported.")
         .await;
 

@@ -151,14 +151,16 @@ pub async fn reload(state: AppState) -> Result<(), AppError> {
     outbox::reload_view(state).await?;
     mark("pb:read");
     let lock_state = crypto::lock_state(&*store());
-    state.encrypted.set(lock_state != LockState::Plain);
+    // Only real changes notify (a re-read must not redraw what depends on these).
+    let encrypted = lock_state != LockState::Plain;
+    if state.encrypted.get_untracked() != encrypted {
+        state.encrypted.set(encrypted);
+    }
     // A real practice (not the demo) that is not encrypted yet sets its passphrase first.
     let demo = state.demo.get_untracked();
-    state.gate.update(|g| {
-        if *g == Gate::Open && lock_state == LockState::Plain && !demo {
-            *g = Gate::SetUp;
-        }
-    });
+    if state.gate.get_untracked() == Gate::Open && lock_state == LockState::Plain && !demo {
+        state.gate.set(Gate::SetUp);
+    }
     state.loaded.set(true);
     mark("pb:loaded");
     Ok(())

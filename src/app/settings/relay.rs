@@ -12,9 +12,18 @@ use leptos::prelude::*;
 #[component]
 pub fn RelaySettings() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let draft = RwSignal::new(state.relay.get_untracked());
-    // The settings are read at boot (and again when another tab saved them): show them.
-    Effect::new(move |_| draft.set(state.relay.get()));
+    let shown = state.relay.get_untracked();
+    let draft = RwSignal::new(shown.clone());
+    // The settings are read at boot (and again when another tab saved them): show them when
+    // they really changed — a notification with the same settings (a re-read) must not throw
+    // away what is being typed.
+    Effect::new(move |before: Option<RelayConfig>| {
+        let now = state.relay.get();
+        if before.as_ref().unwrap_or(&shown) != &now {
+            draft.set(now.clone());
+        }
+        now
+    });
     let senders = RwSignal::new(Vec::<SenderInfo>::new());
     let message = RwSignal::new(None::<String>);
     let test_to = RwSignal::new(String::new());
