@@ -9,11 +9,13 @@
 use icalendar::{
     Calendar, CalendarComponent, CalendarDateTime, Component, DatePerhapsTime, EventLike,
 };
-use praxisbote_core::domain::import::{berlin_from_utc, CalendarEvent};
+use praxisbote_core::domain::import::{berlin_from_utc, CalendarError, CalendarEvent};
 
 /// Why a file is no calendar.
-pub fn unreadable(detail: &str) -> String {
-    format!("Die Datei ist kein lesbarer Kalender (iCalendar/.ics): {detail}")
+fn unreadable(detail: &str) -> CalendarError {
+    CalendarError::Unreadable {
+        detail: detail.to_string(),
+    }
 }
 
 fn local(t: &DatePerhapsTime) -> (Option<chrono::NaiveDateTime>, bool) {
@@ -55,10 +57,10 @@ fn phones_in(text: &str) -> Vec<String> {
 }
 
 /// Reads every VEVENT of the calendar.
-pub fn read_events(text: &str) -> Result<Vec<CalendarEvent>, String> {
+pub fn read_events(text: &str) -> Result<Vec<CalendarEvent>, CalendarError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if !text.trim_start().starts_with("BEGIN:VCALENDAR") {
-        return Err(unreadable("sie beginnt nicht mit BEGIN:VCALENDAR"));
+        return Err(CalendarError::NotACalendar);
     }
     let cal: Calendar = text.parse().map_err(|e: String| {
         unreadable(

@@ -17,7 +17,7 @@
 //!   tables live here too, they are only needed when the demo practice is (re)loaded)
 //! - `read_sheet(bytes, file_name, sheet)` → `Result<SheetData, SheetError>`: one sheet of a
 //!   `.xlsx`/`.xls`/`.ods` workbook for the import ([`sheet`], `calamine`)
-//! - `read_calendar(text)` → `Result<Vec<CalendarEvent>, String>`: the events of an `.ics`
+//! - `read_calendar(text)` → `Result<Vec<CalendarEvent>, CalendarError>`: the events of an `.ics`
 //!   file for the calendar import ([`ics`], `icalendar`)
 
 pub mod ics;
@@ -143,7 +143,7 @@ pub fn read_sheet(bytes: &[u8], file_name: &str, sheet: u32) -> String {
     to_json(&sheet::read_sheet(bytes, file_name, sheet as usize))
 }
 
-/// `Result<Vec<CalendarEvent>, String>` as JSON.
+/// `Result<Vec<CalendarEvent>, CalendarError>` as JSON.
 pub fn read_calendar(text: &str) -> String {
     to_json(&ics::read_events(text))
 }
@@ -324,7 +324,7 @@ mod import_tests {
     use std::collections::HashMap;
 
     use praxisbote_core::domain::import::{
-        plan_calendar_import, plan_person_import, table_from_sheet, CalendarEvent,
+        plan_calendar_import, plan_person_import, table_from_sheet, CalendarError, CalendarEvent,
         CalendarMatchedBy, CalendarOptions, ImportKind, ImportOptions, SheetData, SheetError,
         SheetFormat, TableSource,
     };
@@ -433,7 +433,7 @@ mod import_tests {
     fn events() -> Vec<CalendarEvent> {
         let text = String::from_utf8(fixture("ics/kalender.ics")).unwrap();
         let json = super::read_calendar(&text);
-        let r: Result<Vec<CalendarEvent>, String> = serde_json::from_str(&json).unwrap();
+        let r: Result<Vec<CalendarEvent>, CalendarError> = serde_json::from_str(&json).unwrap();
         r.unwrap()
     }
 
@@ -461,10 +461,12 @@ mod import_tests {
         );
         // The description (treatment notes) is not read.
         assert!(!serde_json::to_string(&ev).unwrap().contains("Lumbago"));
-        let bad: Result<Vec<CalendarEvent>, String> =
+        let bad: Result<Vec<CalendarEvent>, CalendarError> =
             serde_json::from_str(&super::read_calendar("Name;Vorname\n")).unwrap();
+        let bad = bad.unwrap_err();
+        assert_eq!(bad, CalendarError::NotACalendar);
         assert!(bad
-            .unwrap_err()
+            .to_string()
             .starts_with("Die Datei ist kein lesbarer Kalender"));
     }
 

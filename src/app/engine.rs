@@ -203,7 +203,10 @@ pub async fn read_sheet(
 /// The events of an iCalendar file, read in the engine. Waits for the engine.
 pub async fn read_calendar(
     text: &str,
-) -> Result<Result<Vec<crate::domain::import::CalendarEvent>, EngineText>, AppError> {
+) -> Result<
+    Result<Vec<crate::domain::import::CalendarEvent>, crate::domain::import::CalendarError>,
+    AppError,
+> {
     load().await?;
     call("read_calendar", &[JsValue::from_str(text)])
 }

@@ -156,6 +156,7 @@ from_domain!(
     crate::domain::message::Msg,
     crate::domain::import::ImportError,
     crate::domain::import::SheetError,
+    crate::domain::import::CalendarError,
     crate::domain::backup::BackupError,
     crate::domain::phone::PhoneError,
     crate::domain::email::EmailError,

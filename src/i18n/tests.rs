@@ -490,6 +490,10 @@ fn domain_messages_translate_and_german_equals_display() {
         Box::new(crate::domain::import::SheetError::UnknownFormat {
             name: "a.numbers".into(),
         }),
+        Box::new(crate::domain::import::CalendarError::NotACalendar),
+        Box::new(crate::domain::import::CalendarError::Unreadable {
+            detail: "line 3: expected ':'".into(),
+        }),
     ];
     let mut samples = samples;
     for e in crate::storage::error_samples() {

@@ -673,9 +673,7 @@ async fn read_any(
         }
         FileFormat::Calendar => {
             let text = decode(&bytes)?.text.into_owned();
-            let events = crate::app::engine::read_calendar(&text)
-                .await?
-                .map_err(|e| AppError::msg("import.calendar_failed", [("error", e.0)]))?;
+            let events = crate::app::engine::read_calendar(&text).await??;
             let plan = plan_calendar_import(
                 events,
                 &state.persons.get_untracked(),

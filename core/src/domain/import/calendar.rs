@@ -19,6 +19,33 @@ use crate::domain::model::{Appointment, AppointmentId, AppointmentStatus, Person
 use crate::domain::phone::parse_phone;
 use crate::domain::search::fold;
 
+/// A calendar file the engine could not read (a kind with its arguments; the German text is
+/// its `Display`, the UI shows it from the catalogue).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum CalendarError {
+    #[error("Die Datei ist kein lesbarer Kalender (iCalendar/.ics): sie beginnt nicht mit BEGIN:VCALENDAR.")]
+    NotACalendar,
+    /// The parser's own (English, technical) first line as the detail.
+    #[error("Die Datei ist kein lesbarer Kalender (iCalendar/.ics): {detail}")]
+    Unreadable { detail: String },
+}
+
+impl crate::domain::message::UiMessage for CalendarError {
+    fn key(&self) -> &'static str {
+        match self {
+            CalendarError::NotACalendar => "domain.import.calendar.not_a_calendar",
+            CalendarError::Unreadable { .. } => "domain.import.calendar.unreadable",
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            CalendarError::NotACalendar => vec![],
+            CalendarError::Unreadable { detail } => vec![("detail", detail.clone())],
+        }
+    }
+}
+
 /// One VEVENT as the engine read it. Times are local wall-clock times of the practice
 /// (UTC times converted with [`berlin_from_utc`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,8 +24,8 @@ pub mod xdt;
 
 pub use appointments::{plan_appointment_import, AppointmentImportOptions, AppointmentPlan};
 pub use calendar::{
-    appointment_id_for_uid, berlin_from_utc, plan_calendar_import, CalendarEvent, CalendarMatch,
-    CalendarMatchedBy, CalendarOptions, CalendarPlan, CalendarSkip, Candidate,
+    appointment_id_for_uid, berlin_from_utc, plan_calendar_import, CalendarError, CalendarEvent,
+    CalendarMatch, CalendarMatchedBy, CalendarOptions, CalendarPlan, CalendarSkip, Candidate,
 };
 pub use decode::{decode, Decoded, TextEncoding};
 pub use mapping::{normalize_header, ColumnMapping, Field, ImportKind, Mapping};
