@@ -2,8 +2,6 @@
 //! confirmation e-mail). Counterpart of [`super::optout`]: the relay records the click, the
 //! app pulls it and records it in the person's consent history.
 
-use std::collections::BTreeMap;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
@@ -183,36 +181,28 @@ pub fn apply_confirmations(
     persons: &mut [Person],
     notices: &[ConfirmationNotice],
 ) -> Vec<PersonId> {
-    let index: BTreeMap<PersonId, usize> = persons
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.clone(), i))
-        .collect();
-    let mut changed: Vec<PersonId> = Vec::new();
-    for n in notices {
-        let Some(&i) = index.get(&n.person_id) else {
-            continue;
-        };
-        let person = &mut persons[i];
-        let event = ConsentEvent::granted(
-            n.at.date(),
-            Evidence::DoubleOptIn,
-            ConsentSource::DoubleOptIn,
-        )
-        .with_note(&note(n.at));
-        let mut any = false;
-        for &p in &n.purposes {
-            if person.consents.events(n.channel, p).contains(&event) {
-                continue;
+    super::optout::apply_notices(
+        persons,
+        notices,
+        |n| &n.person_id,
+        |person, n| {
+            let event = ConsentEvent::granted(
+                n.at.date(),
+                Evidence::DoubleOptIn,
+                ConsentSource::DoubleOptIn,
+            )
+            .with_note(&note(n.at));
+            let mut any = false;
+            for &p in &n.purposes {
+                if person.consents.events(n.channel, p).contains(&event) {
+                    continue;
+                }
+                person.consents.record(n.channel, p, event.clone());
+                any = true;
             }
-            person.consents.record(n.channel, p, event.clone());
-            any = true;
-        }
-        if any && !changed.contains(&person.id) {
-            changed.push(person.id.clone());
-        }
-    }
-    changed
+            any
+        },
+    )
 }
 
 #[cfg(test)]

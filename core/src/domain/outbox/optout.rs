@@ -54,34 +54,54 @@ pub struct OptOutNotice {
 /// re-consented at the practice) stays in force: the withdrawal goes into the history before
 /// it. Returns the ids of the persons whose history changed, in first-change order.
 pub fn apply_opt_outs(persons: &mut [Person], optouts: &[OptOutNotice]) -> Vec<PersonId> {
+    apply_notices(
+        persons,
+        optouts,
+        |o| &o.person_id,
+        |person, o| {
+            let day = o.at.date();
+            let mut any = false;
+            for p in o.scope.purposes() {
+                let granted_then = person
+                    .consents
+                    .history(o.channel, p)
+                    .is_some_and(|h| h.status_on(day).allows());
+                if granted_then {
+                    person.consents.record(
+                        o.channel,
+                        p,
+                        ConsentEvent::withdrawn(day, ConsentSource::UnsubscribeLink),
+                    );
+                    any = true;
+                }
+            }
+            any
+        },
+    )
+}
+
+/// Applies relay notices (opt-outs, double opt-in confirmations) to the persons they name:
+/// `apply` changes one person for one notice and says whether it changed anything. Notices
+/// of persons not in `persons` are skipped. Returns the ids of the persons that changed, in
+/// first-change order.
+pub(super) fn apply_notices<N>(
+    persons: &mut [Person],
+    notices: &[N],
+    person_of: impl Fn(&N) -> &PersonId,
+    mut apply: impl FnMut(&mut Person, &N) -> bool,
+) -> Vec<PersonId> {
     let index: BTreeMap<PersonId, usize> = persons
         .iter()
         .enumerate()
         .map(|(i, p)| (p.id.clone(), i))
         .collect();
     let mut changed: Vec<PersonId> = Vec::new();
-    for o in optouts {
-        let Some(&i) = index.get(&o.person_id) else {
+    for n in notices {
+        let Some(&i) = index.get(person_of(n)) else {
             continue;
         };
         let person = &mut persons[i];
-        let day = o.at.date();
-        let mut any = false;
-        for p in o.scope.purposes() {
-            let granted_then = person
-                .consents
-                .history(o.channel, p)
-                .is_some_and(|h| h.status_on(day).allows());
-            if granted_then {
-                person.consents.record(
-                    o.channel,
-                    p,
-                    ConsentEvent::withdrawn(day, ConsentSource::UnsubscribeLink),
-                );
-                any = true;
-            }
-        }
-        if any && !changed.contains(&person.id) {
+        if apply(person, n) && !changed.contains(&person.id) {
             changed.push(person.id.clone());
         }
     }
