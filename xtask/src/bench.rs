@@ -508,7 +508,7 @@ fn browser_bench(test: &str, filter: Option<&str>, timeout_secs: u32) -> std::pr
     c.args(filter)
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-            "wasm-bindgen-test-runner",
+            crate::wasm_runner::runner_env(),
         )
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_TIMEOUT", timeout_secs.to_string());

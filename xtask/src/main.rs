@@ -5,12 +5,15 @@
 //! - `cargo xtask test`: install browsers and test servers if missing, then run every check and
 //!   test; prints one closing line `N passed, M failed`.
 //! - `cargo xtask bench`: run the benchmarks and print their figures.
+//! - `cargo xtask wasm-runner FILE.wasm`: cargo's runner for the browser tests (used by
+//!   `test` and `bench`; retries a test page that never loads).
 
 mod bench;
 mod precache;
 mod setup;
 mod test;
 mod util;
+mod wasm_runner;
 
 use std::process::ExitCode;
 
@@ -24,6 +27,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "setup" => setup::ensure_build_tools().and_then(|_| setup::ensure_test_packages()),
         "dist" => setup::ensure_build_tools().and_then(|_| util::build_dist(true)),
+        "wasm-runner" => wasm_runner::run(rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <start [--listen ADDR] | test [--skip-e2e] [--only STEP] | bench | setup | dist>"

@@ -117,7 +117,7 @@ pub fn run(args: &[String]) -> Result<()> {
         ])
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-            "wasm-bindgen-test-runner",
+            crate::wasm_runner::runner_env(),
         )
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
