@@ -126,6 +126,9 @@ fn App() -> impl IntoView {
                 <data::backup::BackupReminder />
                 <common::ErrorBanner />
                 {move || match state.page.get() {
+                    page if page.needs_appointments() && !state.appointments_ready.get() => view! {
+                        <p role="status" class="muted">{t("common.loading_appointments")}</p>
+                    }.into_any(),
                     Page::Persons(kind) => view! { <people::persons::PersonList kind=kind /> }.into_any(),
                     Page::PersonEdit(id) => view! { <people::persons::PersonEdit id=id /> }.into_any(),
                     Page::PersonNew(kind) => view! { <people::persons::PersonNew kind=kind /> }.into_any(),

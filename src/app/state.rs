@@ -33,6 +33,14 @@ pub enum Page {
 }
 
 impl Page {
+    /// Pages that show or use appointments: they wait until the start has read them.
+    pub fn needs_appointments(&self) -> bool {
+        matches!(
+            self,
+            Page::Appointments | Page::Send | Page::Review | Page::Compose | Page::Import
+        )
+    }
+
     pub fn hash(&self) -> String {
         match self {
             Page::Persons(Kind::Patient) => "#/patienten".into(),
@@ -106,6 +114,10 @@ pub struct AppState {
     /// Folded search haystacks, parallel to `persons` (recomputed when persons change).
     pub search_keys: Memo<Vec<SearchKey>>,
     pub appointments: RwSignal<Vec<Appointment>>,
+    /// False until the start has read the appointments: they are read after the persons,
+    /// once the patient list is shown (at 100,000 persons they take longer than the
+    /// persons); pages that use them wait (`Page::needs_appointments`).
+    pub appointments_ready: RwSignal<bool>,
     pub settings: RwSignal<PracticeSettings>,
     /// The review window of the current send flow (built by "Aktion").
     pub review: RwSignal<Option<Review>>,
@@ -156,6 +168,7 @@ impl AppState {
             persons,
             search_keys,
             appointments: RwSignal::new(Vec::new()),
+            appointments_ready: RwSignal::new(false),
             settings: RwSignal::new(PracticeSettings::default()),
             review: RwSignal::new(None),
             handover: RwSignal::new(None),

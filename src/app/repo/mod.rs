@@ -147,7 +147,7 @@ pub async fn reload(state: AppState) -> Result<(), AppError> {
     reload_templates(state).await?;
     reload_settings(state).await?;
     reload_meta(state).await?;
-    reload_people(state).await?;
+    reload_all_persons(state).await?;
     outbox::reload_view(state).await?;
     mark("pb:read");
     let lock_state = crypto::lock_state(&*store());
@@ -163,7 +163,8 @@ pub async fn reload(state: AppState) -> Result<(), AppError> {
     }
     state.loaded.set(true);
     mark("pb:loaded");
-    Ok(())
+    // The patient list is shown now; the pages that use appointments wait for these.
+    reload_appointments(state).await
 }
 
 /// A `performance.mark` (the start-up benchmark reads them to tell where the time goes).
@@ -207,17 +208,32 @@ async fn refresh_part(state: AppState, change: Change) -> Result<(), AppError> {
 
 /// All persons and appointments.
 async fn reload_people(state: AppState) -> Result<(), AppError> {
-    let store = store();
-    let persons = store.all_persons().await.map_err(store_err)?;
+    reload_all_persons(state).await?;
+    reload_appointments(state).await
+}
+
+async fn reload_all_persons(state: AppState) -> Result<(), AppError> {
+    let persons = store().all_persons().await.map_err(store_err)?;
     mark("pb:persons-read");
-    let appointments = store
+    state.persons.set(persons);
+    mark("pb:people-shown");
+    Ok(())
+}
+
+async fn reload_appointments(state: AppState) -> Result<(), AppError> {
+    let appointments = store()
         .appointments_between(ALL_FROM, ALL_TO)
         .await
         .map_err(store_err)?;
     mark("pb:appointments-read");
-    state.persons.set(persons);
+    // Read while the tab was locked: nothing is kept.
+    if crypto::lock_state(&*store()) == LockState::Locked {
+        return Ok(());
+    }
     state.appointments.set(appointments);
-    mark("pb:people-shown");
+    if !state.appointments_ready.get_untracked() {
+        state.appointments_ready.set(true);
+    }
     Ok(())
 }
 
@@ -638,6 +654,7 @@ fn forget_data(state: AppState) {
     state.loaded.set(false);
     state.persons.set(Vec::new());
     state.appointments.set(Vec::new());
+    state.appointments_ready.set(false);
     state.settings.set(PracticeSettings::default());
     state.review.set(None);
     state.handover.set(None);

@@ -104,6 +104,9 @@ fn AppointmentsInMessages(draft: RwSignal<PracticeSettings>) -> impl IntoView {
             <legend>{t("settings.appointments")}</legend>
             <p class="muted">{t("settings.appointments_hint")}</p>
             {move || {
+                if !state.appointments_ready.get() {
+                    return view! { <p role="status" class="muted">{t("common.loading_appointments")}</p> }.into_any();
+                }
                 let rows = rows.get();
                 if rows.is_empty() {
                     return view! { <p>{t("settings.no_appointment_types")}</p> }.into_any();
