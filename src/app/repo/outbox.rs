@@ -233,18 +233,8 @@ pub async fn save_relay_config(state: AppState, cfg: RelayConfig) -> Result<(), 
     Ok(())
 }
 
-/// Stores persons whose consents changed (opt-outs) and updates the signal.
-pub async fn save_persons(state: AppState, changed: Vec<PersonRecord>) -> Result<(), AppError> {
-    if changed.is_empty() {
-        return Ok(());
-    }
-    store().put_persons(&changed).await.map_err(err)?;
-    persons_written(state, changed);
-    Ok(())
-}
-
-/// After persons were written (by [`save_persons`] or inside a `Store::update`): tells the
-/// other tabs and updates the view.
+/// After persons were written inside a `Store::update`: tells the other tabs and updates the
+/// view.
 pub fn persons_written(state: AppState, changed: Vec<PersonRecord>) {
     if changed.is_empty() {
         return;

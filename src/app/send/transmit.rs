@@ -287,19 +287,11 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, AppError> {
             at: relay::local(o.at),
         })
         .collect();
-    let ids: HashSet<_> = notices.iter().map(|n| n.person_id.clone()).collect();
-    let mut records = repo::persons_by_id(&ids.into_iter().collect::<Vec<_>>()).await?;
-    let mut persons: Vec<_> = records.iter().map(|r| r.person.clone()).collect();
-    let changed = outbox::apply_opt_outs(&mut persons, &notices);
-    let mut out = Vec::new();
-    for (r, p) in records.iter_mut().zip(persons) {
-        if changed.contains(&p.id) {
-            r.person = p;
-            out.push(r.clone());
-        }
-    }
-    let n = out.len();
-    repo::outbox::save_persons(state, out).await?;
+    let ids = notices.iter().map(|n| n.person_id.clone()).collect();
+    let n = apply_to_stored_persons(state, ids, |persons| {
+        outbox::apply_opt_outs(persons, &notices)
+    })
+    .await?;
     cfg.optouts_since = Some(newest.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
     // A relay that reports sequence numbers (seq > 0) is asked by sequence from now on.
     cfg.optouts_after = resp
@@ -319,7 +311,6 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, AppError> {
 /// that writes them (a change by another tab in between is never overwritten). Idempotent:
 /// a confirmation fetched twice changes nothing. Returns how many persons changed.
 pub async fn fetch_confirmations(state: AppState) -> Result<usize, AppError> {
-    use crate::storage::{OwnedWriteBatch, StoreError, StoreExt};
     let mut cfg = repo::outbox::relay_config().await?;
     let resp = relay::confirmations(&cfg, cfg.confirmations_after.unwrap_or(0)).await?;
     let Some(newest) = resp.confirmations.iter().map(|c| c.seq).max() else {
@@ -335,14 +326,32 @@ pub async fn fetch_confirmations(state: AppState) -> Result<usize, AppError> {
             at: relay::local(c.at),
         })
         .collect();
-    let mut ids: Vec<_> = notices.iter().map(|n| n.person_id.clone()).collect();
+    let ids = notices.iter().map(|n| n.person_id.clone()).collect();
+    let n = apply_to_stored_persons(state, ids, |persons| {
+        outbox::apply_confirmations(persons, &notices)
+    })
+    .await?;
+    cfg.confirmations_after = Some(newest);
+    set_config(state, cfg).await?;
+    Ok(n)
+}
+
+/// Applies relay notices (opt-outs, confirmations) to the persons they name: read, changed
+/// and written in one store transaction, so an edit of the same person in another tab is
+/// neither overwritten nor missed. Returns how many persons changed.
+async fn apply_to_stored_persons(
+    state: AppState,
+    mut ids: Vec<crate::domain::PersonId>,
+    apply: impl FnOnce(&mut [crate::domain::Person]) -> Vec<crate::domain::PersonId>,
+) -> Result<usize, AppError> {
+    use crate::storage::{OwnedWriteBatch, StoreError, StoreExt};
     ids.sort();
     ids.dedup();
     let changed = repo::store()
         .update_with(&ids, |records| {
             let records: Vec<_> = records.iter().flatten().cloned().collect();
             let mut persons: Vec<_> = records.iter().map(|r| r.person.clone()).collect();
-            let changed = outbox::apply_confirmations(&mut persons, &notices);
+            let changed = apply(&mut persons);
             let out: Vec<_> = records
                 .into_iter()
                 .zip(persons)
@@ -364,8 +373,6 @@ pub async fn fetch_confirmations(state: AppState) -> Result<usize, AppError> {
         .map_err(repo::store_err)?;
     let n = changed.len();
     repo::outbox::persons_written(state, changed);
-    cfg.confirmations_after = Some(newest);
-    set_config(state, cfg).await?;
     Ok(n)
 }
 
