@@ -187,8 +187,14 @@ async fn wait_download(dir: &Path, prefix: &str) -> PathBuf {
             for e in entries.flatten() {
                 let p = e.path();
                 let name = p.file_name().unwrap_or_default().to_string_lossy();
-                if name.starts_with(prefix) && name.ends_with(".csv") {
-                    return p;
+                // Complete: named, with content, and no longer growing.
+                let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                if name.starts_with(prefix) && name.ends_with(".csv") && len(&p) > 0 {
+                    let before = len(&p);
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    if len(&p) == before {
+                        return p;
+                    }
                 }
             }
         }

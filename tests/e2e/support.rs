@@ -166,11 +166,19 @@ impl Session {
             "//*[@role='status'][contains(normalize-space(.), {})]",
             xpath_lit(needle)
         );
-        self.wait_for(Locator::XPath(&xp))
-            .await
-            .text()
-            .await
-            .expect("status text")
+        // A live region may be redrawn between finding it and reading it: read again.
+        for _ in 0..20 {
+            match self.wait_for(Locator::XPath(&xp)).await.text().await {
+                Ok(text) => return text,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("status text: {e}"),
+            }
+        }
+        panic!("status {needle:?} was redrawn 20 times while being read");
     }
 
     pub async fn all_texts(&self, css: &str) -> Vec<String> {
