@@ -9,8 +9,10 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::model::{Appointment, AppointmentStatus, Channel, Person, PersonId, Purpose};
-use super::outbox::admit;
+use super::model::{
+    Appointment, AppointmentId, AppointmentStatus, Channel, Person, PersonId, Purpose,
+};
+use super::outbox::{admit, MessageState, OutboxMessage};
 use super::review::{Contact, Handover, HandoverRecipient};
 use super::selection::Recipient;
 use super::template::{shipped_id, Language};
@@ -101,6 +103,9 @@ pub struct TomorrowReminders {
     pub day: NaiveDate,
     /// Planned appointments on that day.
     pub appointments: usize,
+    /// Of these, appointments a reminder is already queued or sent for (left out of the
+    /// groups, so a second click reminds nobody twice).
+    pub already_reminded: usize,
     /// Per channel of the order (only channels with recipients), the appointments reminded
     /// on it.
     pub groups: Vec<ChannelGroup>,
@@ -117,9 +122,9 @@ impl TomorrowReminders {
         self.groups.iter().find(|g| g.channel == channel)
     }
 
-    /// Whether the notice is offered: appointments tomorrow and not dismissed today.
+    /// Whether the notice is offered: someone to remind tomorrow and not dismissed today.
     pub fn offered(&self, settings: &ReminderSettings, today: NaiveDate) -> bool {
-        self.appointments > 0 && !settings.dismissed(today)
+        self.reachable() > 0 && !settings.dismissed(today)
     }
 }
 
@@ -127,18 +132,23 @@ impl TomorrowReminders {
 /// of the practice's order on which [`admit`] lets a reminder through (consent for
 /// appointment reminders on that channel and a usable contact). `persons` finds a person by
 /// id (the caller reads them fresh); an appointment whose person is unknown is counted but
-/// not reachable.
+/// not reachable. `reminded` tells appointments a reminder is already out for
+/// ([`reminded_appointments`]); they are counted but not reminded again.
 pub fn tomorrow<'p>(
     today: NaiveDate,
     appointments: &[Appointment],
     persons: impl Fn(&PersonId) -> Option<&'p Person>,
+    reminded: impl Fn(&AppointmentId) -> bool,
     settings: &ReminderSettings,
 ) -> TomorrowReminders {
     let day = today.succ_opt().unwrap_or(today);
-    let mut due: Vec<&Appointment> = appointments
+    let planned: Vec<&Appointment> = appointments
         .iter()
         .filter(|a| a.status == AppointmentStatus::Planned && a.start.date() == day)
         .collect();
+    let count = planned.len();
+    let mut due: Vec<&Appointment> = planned.into_iter().filter(|a| !reminded(&a.id)).collect();
+    let already_reminded = count - due.len();
     due.sort_by(|a, b| (a.start, &a.id.0).cmp(&(b.start, &b.id.0)));
     let recipients: Vec<HandoverRecipient> = due
         .iter()
@@ -182,9 +192,28 @@ pub fn tomorrow<'p>(
         .collect();
     TomorrowReminders {
         day,
-        appointments: due.len(),
+        appointments: count,
+        already_reminded,
         groups,
     }
+}
+
+/// The appointments an appointment reminder is out for: queued, at the relay, sent or
+/// printed (a failed or cancelled one does not count).
+pub fn reminded_appointments(
+    messages: &[OutboxMessage],
+) -> std::collections::BTreeSet<AppointmentId> {
+    messages
+        .iter()
+        .filter(|m| m.purpose == Purpose::AppointmentReminder)
+        .filter(|m| {
+            !matches!(
+                m.state,
+                MessageState::Failed { .. } | MessageState::Cancelled
+            )
+        })
+        .filter_map(|m| m.appointment_id.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -262,7 +291,13 @@ mod tests {
         settings: &ReminderSettings,
     ) -> TomorrowReminders {
         let map: HashMap<&PersonId, &Person> = persons.iter().map(|p| (&p.id, p)).collect();
-        tomorrow(today(), appointments, |id| map.get(id).copied(), settings)
+        tomorrow(
+            today(),
+            appointments,
+            |id| map.get(id).copied(),
+            |_| false,
+            settings,
+        )
     }
 
     const MOBILE: &str = "+49 151 23456789";
@@ -392,6 +427,7 @@ mod tests {
             d(2027, 1, 2),
             &appointments,
             |id| map.get(id).copied(),
+            |_| false,
             &settings,
         );
         assert_eq!(r.appointments, 0);
@@ -445,5 +481,38 @@ mod tests {
             serde_json::from_str(r#"{"order":["email"],"dismissed_on":"2026-12-31"}"#).unwrap();
         assert_eq!(s.channels(), [Channel::Email]);
         assert!(s.dismissed(today()));
+    }
+
+    #[test]
+    fn appointments_already_reminded_are_counted_not_reminded_again() {
+        let (persons, appointments) = practice();
+        let map: HashMap<&PersonId, &Person> = persons.iter().map(|p| (&p.id, p)).collect();
+        let done = |id: &AppointmentId| id.0 == "t-both" || id.0 == "t-mail";
+        let r = tomorrow(
+            today(),
+            &appointments,
+            |id| map.get(id).copied(),
+            done,
+            &ReminderSettings::default(),
+        );
+        assert_eq!(
+            (r.appointments, r.already_reminded, r.reachable()),
+            (8, 2, 3)
+        );
+        assert_eq!(ids(r.group(Channel::Sms)), ["t-sms"]);
+        assert_eq!(ids(r.group(Channel::Email)), ["t-nomobile", "t-withdrawn"]);
+        // Everyone reminded: nothing is offered.
+        let r = tomorrow(
+            today(),
+            &appointments,
+            |id| map.get(id).copied(),
+            |_| true,
+            &ReminderSettings::default(),
+        );
+        assert_eq!(
+            (r.appointments, r.already_reminded, r.reachable()),
+            (8, 8, 0)
+        );
+        assert!(!r.offered(&ReminderSettings::default(), today()));
     }
 }
