@@ -124,6 +124,7 @@ fn App() -> impl IntoView {
                 <common::DemoBanner />
                 <common::QuarantineBanner />
                 <data::backup::BackupReminder />
+                <send::reminders::ReminderNotice />
                 <common::ErrorBanner />
                 {move || match state.page.get() {
                     Page::Persons(kind) => view! { <people::persons::PersonList kind=kind /> }.into_any(),

@@ -78,14 +78,14 @@ macro_rules! ph {
 pub const CATALOGUE: &[PlaceholderInfo] = &[
     ph!(
         "anrede",
-        "Vollständige Anrede nach DIN 5008 (ohne Komma)",
+        "Anrede ohne Komma: die eigene der Person, sonst nach DIN 5008",
         "Sehr geehrte Frau Dr. Müller",
         ALL_CH,
         false
     ),
     ph!(
         "du",
-        "Du-Anrede gewünscht (in der Person festgelegt): für {% if du %}…{% else %}…{% endif %}",
+        "Du-Anrede gewünscht (in der Person festgelegt): wählt in der Vorlage die Du-Form",
         "ja",
         ALL_CH,
         false
