@@ -385,3 +385,66 @@ fn du_flag_chooses_the_informal_variant() {
         assert!(recipient_warnings(&t, &personal_ctx(channel, "", false)).is_empty());
     }
 }
+
+#[test]
+fn the_shipped_german_email_reminder_offers_the_du_form() {
+    use crate::domain::model::{Appointment, AppointmentId, AppointmentStatus, PersonId};
+    let t = crate::domain::template::shipped_template(&crate::domain::template::shipped_id(
+        Language::De,
+        Channel::Email,
+        Purpose::AppointmentReminder,
+    ))
+    .unwrap();
+    let start = NaiveDate::from_ymd_opt(2026, 11, 27)
+        .unwrap()
+        .and_hms_opt(14, 30, 0)
+        .unwrap();
+    let appt = Appointment {
+        id: AppointmentId("t".into()),
+        person_id: PersonId("p".into()),
+        start,
+        end: start + chrono::Duration::minutes(30),
+        therapist: String::new(),
+        location: String::new(),
+        kind: "Massage".into(),
+        status: AppointmentStatus::Planned,
+    };
+    let practice = PracticeSettings::default();
+    let r = Renderer::new(Language::De);
+    for (du, salutation, want, not) in [
+        (
+            true,
+            "Hallo Tim",
+            "Hallo Tim,\n\nwir erinnern dich an deinen nächsten Termin",
+            "Sie",
+        ),
+        (
+            false,
+            "",
+            "Sehr geehrter Herr Weber,\n\nwir erinnern Sie an Ihren nächsten Termin",
+            "dich",
+        ),
+    ] {
+        let person = Person {
+            first_name: "Tim".into(),
+            last_name: "Weber".into(),
+            gender: Gender::Male,
+            salutation: salutation.into(),
+            du,
+            ..Default::default()
+        };
+        let ctx = build_context(ContextInput {
+            person: &person,
+            practice: &practice,
+            appointment: Some(&appt),
+            channel: Channel::Email,
+            language: Language::De,
+            today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+            unsubscribe_link: None,
+        });
+        let m = r.render_message(&t, &ctx).unwrap();
+        assert!(m.body.starts_with(want), "{}", m.body);
+        let reply = m.body.split("Praxisteam").next().unwrap();
+        assert!(!reply.contains(&format!(" {not} ")), "{}", m.body);
+    }
+}
