@@ -124,7 +124,6 @@ fn App() -> impl IntoView {
                 <common::DemoBanner />
                 <common::QuarantineBanner />
                 <data::backup::BackupReminder />
-                <send::reminders::ReminderNotice />
                 <common::ErrorBanner />
                 {move || match state.page.get() {
                     Page::Persons(kind) => view! { <people::persons::PersonList kind=kind /> }.into_any(),
@@ -171,6 +170,9 @@ fn Nav() -> impl IntoView {
             <Show when=move || state.encrypted.get()>
                 <button class="secondary lock-button" on:click=move |_| repo::lock(state, true)>{t("nav.lock")}</button>
             </Show>
+            // In the navigation, not above the page: it appears once the data is read and
+            // must not move what is already on the page.
+            <send::reminders::ReminderNotice />
             <language::LanguageSwitch />
         </nav>
     }

@@ -118,7 +118,7 @@ pub fn ReminderNotice() -> impl IntoView {
                 }
             }).collect_view();
             view! {
-                <section class="banner reminders" aria-label=t("reminders.aria")>
+                <section class="reminders" aria-label=t("reminders.aria")>
                     <strong>{tf("reminders.notice", &[("n", &plan.appointments), ("reachable", &plan.reachable())])}</strong>
                     {(plan.already_reminded > 0).then(|| view! {
                         <span class="muted">{tf("reminders.already", &[("n", &plan.already_reminded)])}</span>
