@@ -96,6 +96,9 @@ fn record(channel: Channel) -> PersonRecord {
             tags: vec!["SENTINEL_TAG".into()],
             consents,
             external_id: Some("SENTINEL_EXTERN".into()),
+            // Salutation and the Du flag are meant for templates: no sentinel.
+            salutation: String::new(),
+            du: true,
         },
         sensitive: Sensitive {
             birth_date: Some(birth_date()),

@@ -173,6 +173,9 @@ fn Nav() -> impl IntoView {
             <Show when=move || state.encrypted.get()>
                 <button class="secondary lock-button" on:click=move |_| repo::lock(state, true)>{t("nav.lock")}</button>
             </Show>
+            // In the navigation, not above the page: it appears once the data is read and
+            // must not move what is already on the page.
+            <send::reminders::ReminderNotice />
             <language::LanguageSwitch />
         </nav>
     }

@@ -150,6 +150,11 @@ pub struct AppState {
     pub encrypted: RwSignal<bool>,
     /// Automatic lock after idle time (read from the store with the rest).
     pub lock_settings: RwSignal<crate::domain::lock::LockSettings>,
+    /// Daily reminders: channel order, templates, dismissal (read from the store with the
+    /// rest).
+    pub reminders: RwSignal<crate::domain::reminders::ReminderSettings>,
+    /// The template the composer opens with (set by the reminder notice; taken once).
+    pub compose_template: RwSignal<Option<String>>,
     pub error: RwSignal<Option<String>>,
     /// A short confirmation shown after an action ("Gespeichert.").
     pub notice: RwSignal<Option<String>>,
@@ -186,6 +191,8 @@ impl AppState {
             gate: RwSignal::new(Gate::Open),
             encrypted: RwSignal::new(false),
             lock_settings: RwSignal::new(Default::default()),
+            reminders: RwSignal::new(Default::default()),
+            compose_template: RwSignal::new(None),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
         }

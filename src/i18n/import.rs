@@ -17,6 +17,8 @@ pub fn field(f: Field) -> String {
         Field::ExternalId => t("import.field.external_id"),
         Field::Kind => t("import.field.kind"),
         Field::Salutation => t("import.field.salutation"),
+        Field::OwnSalutation => t("import.field.own_salutation"),
+        Field::Du => t("import.field.du"),
         Field::Title => t("import.field.title"),
         Field::FirstName => t("import.field.first_name"),
         Field::LastName => t("import.field.last_name"),

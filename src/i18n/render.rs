@@ -78,6 +78,7 @@ pub fn template_error(e: &TemplateError) -> String {
 pub fn placeholder_description(p: &PlaceholderInfo) -> &'static str {
     match p.name {
         "anrede" => t("placeholder.anrede"),
+        "du" => t("placeholder.du"),
         "titel" => t("placeholder.titel"),
         "vorname" => t("placeholder.vorname"),
         "nachname" => t("placeholder.nachname"),

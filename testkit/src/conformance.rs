@@ -47,6 +47,7 @@ macro_rules! for_each_storage_case {
         $m!(unreadable_records_in_update_and_typed_reads);
         $m!(set_aside_keeps_a_record_written_since);
         $m!(outbox_compaction_moves_old_final_messages);
+        $m!(older_person_records_read_forward);
     };
 }
 
@@ -1448,4 +1449,51 @@ pub async fn outbox_compaction_moves_old_final_messages(s: &dyn Store) {
     assert_eq!(retention::compact_outbox(s, now).await.unwrap(), 1);
     assert_eq!(keys(Collection::SendlogArchive).await, ["b-new", "b-old"]);
     assert_eq!(s.quarantined().await.unwrap(), 0);
+}
+
+/// Persons stored as versions 1 and 2 (before the salutation) read as the current domain
+/// person — by etiquette, formal — and are written as the current version once changed, with
+/// the salutation and the Du flag.
+pub async fn older_person_records_read_forward(s: &dyn Store) {
+    let v1 = with_birthday(person("v1", "Anna", "Adler"), d(1980, 5, 5));
+    let v2 = person("v2", "Tim", "Weber");
+    s.put_raw(
+        &Origin::Person(pid("v1")),
+        &records::person::encode_v1(&v1).unwrap(),
+    )
+    .await
+    .unwrap();
+    s.put_raw(
+        &Origin::Person(pid("v2")),
+        &records::person::encode_v2(&v2).unwrap(),
+    )
+    .await
+    .unwrap();
+    let read = s.all_persons().await.unwrap();
+    assert_eq!(ids(&read), ["v1", "v2"]);
+    for p in &read {
+        assert_eq!(p.person.salutation, "");
+        assert!(!p.person.du);
+    }
+    assert_eq!(read[1], v2);
+    assert_eq!(s.quarantined().await.unwrap(), 0);
+
+    let mut tim = read[1].clone();
+    tim.person.salutation = "Hallo Tim".into();
+    tim.person.du = true;
+    s.put_persons(std::slice::from_ref(&tim)).await.unwrap();
+    assert_eq!(s.get_person(&pid("v2")).await.unwrap(), Some(tim.clone()));
+    let raw = s
+        .get_raw(&Origin::Person(pid("v2")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.v, records::person::VERSION);
+    // The version-1 person is still found by its birthday and unchanged.
+    let md = |m, day| DayMonth::new(day, m).unwrap();
+    assert_eq!(
+        ids(&s.persons_by_birthday(md(5, 1), md(5, 31)).await.unwrap()),
+        ["v1"]
+    );
+    assert_eq!(s.all_persons().await.unwrap(), [read[0].clone(), tim]);
 }

@@ -16,6 +16,7 @@ mod letters;
 mod lock;
 mod offline;
 mod optin;
+mod reminders;
 mod send;
 mod sendfix;
 mod startup;

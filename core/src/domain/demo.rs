@@ -909,6 +909,8 @@ fn make_person(seed: u64, index: u64, kind: Kind, today: NaiveDate) -> PersonRec
             tags,
             consents,
             external_id,
+            salutation: String::new(),
+            du: false,
         },
         sensitive: Sensitive {
             birth_date,

@@ -235,6 +235,13 @@ pub struct Person {
     /// Id in the practice software this person was imported from.
     #[serde(default)]
     pub external_id: Option<String>,
+    /// The practice's own salutation for this person ("Liebe Frau Weber", "Hallo Tim"),
+    /// used instead of the one by etiquette when not blank (`salutation::anrede`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub salutation: String,
+    /// Addressed informally ("Du"): templates that offer it use `{% if du %}`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub du: bool,
 }
 
 impl Person {

@@ -53,8 +53,16 @@ pub fn anrede(person: &Person, lang: Language) -> String {
     out
 }
 
-/// Appends the salutation line ([`anrede`]).
+/// Appends the salutation line ([`anrede`]). The person's own salutation
+/// ([`Person::salutation`], e.g. "Liebe Frau Weber"), when not blank, replaces the one by
+/// etiquette in every channel and language; a trailing comma typed with it is dropped, since
+/// templates write their own.
 pub fn push_anrede(out: &mut String, person: &Person, lang: Language) {
+    let own = person.salutation.trim().trim_end_matches(',').trim_end();
+    if !own.is_empty() {
+        out.push_str(own);
+        return;
+    }
     let first = person.first_name.trim();
     let last = person.last_name.trim();
     if first.is_empty() && last.is_empty() {
@@ -159,6 +167,23 @@ mod tests {
             assert_eq!(anrede(&person, Language::De), de, "{title} {first} {last}");
             assert_eq!(anrede(&person, Language::En), en, "{title} {first} {last}");
         }
+    }
+
+    #[test]
+    fn own_salutation_replaces_etiquette_and_blank_falls_back() {
+        let mut person = p("Dr.", "Anna", "Weber", Gender::Female);
+        for blank in ["", "   ", " , "] {
+            person.salutation = blank.into();
+            assert_eq!(anrede(&person, Language::De), "Sehr geehrte Frau Dr. Weber");
+            assert_eq!(anrede(&person, Language::En), "Dear Dr. Weber");
+        }
+        person.salutation = "  Liebe Frau Weber, ".into();
+        assert_eq!(anrede(&person, Language::De), "Liebe Frau Weber");
+        assert_eq!(anrede(&person, Language::En), "Liebe Frau Weber");
+        // Even without any name the practice's own words stand.
+        let mut nameless = p("", "", "", Gender::Unknown);
+        nameless.salutation = "Hallo Tim".into();
+        assert_eq!(anrede(&nameless, Language::De), "Hallo Tim");
     }
 
     #[test]

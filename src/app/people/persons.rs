@@ -163,6 +163,20 @@ fn text_field(
     }
 }
 
+/// The salutation by etiquette (what is used while the person's own field is blank), in the
+/// UI language, as the field's placeholder.
+fn etiquette_salutation(person: &Person) -> String {
+    let by_etiquette = Person {
+        salutation: String::new(),
+        ..person.clone()
+    };
+    let lang = match crate::i18n::lang() {
+        crate::i18n::Lang::De => domain::template::Language::De,
+        _ => domain::template::Language::En,
+    };
+    domain::salutation::anrede(&by_etiquette, lang)
+}
+
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
@@ -281,6 +295,18 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
             {text_field(draft, t("persons.field.first_name"), "text", |d| d.person.first_name.clone(), |d, v| d.person.first_name = v)}
             {text_field(draft, t("persons.field.last_name"), "text", |d| d.person.last_name.clone(), |d, v| d.person.last_name = v)}
             {gender_select}
+            <label>
+                {t("persons.field.salutation")}
+                <input type="text" name="salutation"
+                    placeholder=move || draft.with(|d| etiquette_salutation(&d.person))
+                    prop:value=move || draft.with(|d| d.person.salutation.clone())
+                    on:input=move |ev| { let v = event_target_value(&ev); draft.update(|d| d.person.salutation = v) } />
+            </label>
+            <label class="check">
+                <input type="checkbox" name="du" prop:checked=move || draft.with(|d| d.person.du)
+                    on:change=move |ev| { let on = event_target_checked(&ev); draft.update(|d| d.person.du = on) } />
+                {t("persons.field.du")}
+            </label>
             {text_field(draft, t("persons.field.street"), "text", |d| d.person.address.street.clone(), |d, v| d.person.address.street = v)}
             {text_field(draft, t("persons.field.house_number"), "text", |d| d.person.address.house_number.clone(), |d, v| d.person.address.house_number = v)}
             {text_field(draft, t("persons.field.extra"), "text", |d| d.person.address.extra.clone(), |d, v| d.person.address.extra = v)}

@@ -19,6 +19,7 @@ const DB_NAME: &str = "praxisbote";
 const DEMO_FLAG: &str = "demo";
 /// Meta key of the practice's lock settings (`domain::lock::LockSettings`).
 const LOCK_SETTINGS: &str = "lock_settings";
+const REMINDER_SETTINGS: &str = "reminder_settings";
 
 /// Bounds that cover every appointment a practice keeps (keys are ISO date strings, so the
 /// extreme `NaiveDate::MIN/MAX` would not sort).
@@ -314,6 +315,12 @@ async fn reload_meta(state: AppState) -> Result<(), AppError> {
         .map_err(store_err)?
         .unwrap_or_default();
     state.lock_settings.set(lock_settings);
+    let reminders = store
+        .get_typed(Collection::Meta, REMINDER_SETTINGS)
+        .await
+        .map_err(store_err)?
+        .unwrap_or_default();
+    state.reminders.set(reminders);
     state.demo.set(demo);
     state.quarantined.set(quarantined);
     state.last_backup.set(Some(last));
@@ -693,5 +700,20 @@ pub async fn save_lock_settings(
         .map_err(store_err)?;
     sync::announce(&Change::Meta);
     state.lock_settings.set(settings);
+    Ok(())
+}
+
+/// Stores the daily-reminder settings (channel order, templates, the day the notice was
+/// dismissed).
+pub async fn save_reminder_settings(
+    state: AppState,
+    settings: crate::domain::reminders::ReminderSettings,
+) -> Result<(), AppError> {
+    store()
+        .put_typed(Collection::Meta, REMINDER_SETTINGS, &settings)
+        .await
+        .map_err(store_err)?;
+    sync::announce(&Change::Meta);
+    state.reminders.set(settings);
     Ok(())
 }

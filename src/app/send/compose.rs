@@ -89,7 +89,14 @@ fn Composer() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
-    let draft = RwSignal::new(choices.get_untracked().into_iter().next());
+    // The template asked for (the reminder notice's default per channel), else the first.
+    let wanted = state.compose_template.get_untracked();
+    state.compose_template.set(None);
+    let draft = RwSignal::new(choices.with_untracked(|c| {
+        wanted
+            .and_then(|id| c.iter().find(|t| t.id == id).cloned())
+            .or_else(|| c.first().cloned())
+    }));
     let current = RwSignal::new(0usize);
     let body_ref = NodeRef::<html::Textarea>::new();
     let subject_ref = NodeRef::<html::Input>::new();

@@ -11,6 +11,7 @@ pub(crate) mod panel;
 pub(crate) mod query_builder;
 mod queue;
 pub(crate) mod relay_client;
+pub(crate) mod reminders;
 pub(crate) mod review;
 pub(crate) mod sources;
 pub mod transmit;

@@ -217,6 +217,7 @@ pub fn SendPage() -> impl IntoView {
             .persons
             .with(|ps| Review::build_from_records(channel, purpose.get(), &recipients, ps));
         state.review.set(Some(review));
+        state.compose_template.set(None);
         menu_open.set(false);
         state.go(Page::Review);
     };

@@ -79,6 +79,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <span role="status">{move || message.get()}</span>
             </div>
         </form>
+        <crate::app::send::reminders::ReminderSettingsForm />
         <crate::app::settings::relay::RelaySettings />
         <crate::app::lock::LockSettingsForm />
     }

@@ -1,7 +1,9 @@
 //! The stored person: `PersonRecordV1` (consents as one cell each: given, evidence, maybe
-//! withdrawn) and `PersonRecordV2` (consents as an append-only history of events), and the
-//! conversions to the domain's `PersonRecord`. `encode` writes V2; a V1 record reads as a
-//! history of at most two events (granted by the practice, withdrawn).
+//! withdrawn), `PersonRecordV2` (consents as an append-only history of events) and
+//! `PersonRecordV3` (V2 and the person's own salutation and Du flag), and the conversions to
+//! the domain's `PersonRecord`. `encode` writes V3; a V1 record reads as a history of at
+//! most two events (granted by the practice, withdrawn); V1 and V2 read with the salutation
+//! by etiquette and formal address.
 //!
 //! The text fields are `Cow`s: encoding borrows from the domain record (a bulk import of
 //! 100,000 persons copies no string), decoding owns.
@@ -19,7 +21,7 @@ use crate::domain::{
 use crate::storage::Result;
 
 /// The record version `encode` writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 record_enum!(KindV1 <=> Kind { Patient, Prospect });
 record_enum!(GenderV1 <=> Gender { Female, Male, Diverse, Unknown });
@@ -148,6 +150,33 @@ pub type PersonRecordV1<'a> = PersonRecordBody<'a, ConsentV1>;
 /// Version 2: consents as an event history per cell.
 pub type PersonRecordV2<'a> = PersonRecordBody<'a, ConsentCellV2<'a>>;
 
+/// How a person is addressed (version 3): the practice's own salutation ("Hallo Tim"; empty:
+/// by etiquette) and the informal "Du".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressingV3<'a> {
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub salutation: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub du: bool,
+}
+
+impl AddressingV3<'_> {
+    fn is_default(&self) -> bool {
+        self.salutation.is_empty() && !self.du
+    }
+}
+
+/// Version 3: version 2 and how the person is addressed (`addressing`, left out when it is
+/// the default).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRecordV3<'a> {
+    pub person: PersonV2<'a>,
+    #[serde(default)]
+    pub sensitive: SensitiveV1<'a>,
+    #[serde(default, skip_serializing_if = "AddressingV3::is_default")]
+    pub addressing: AddressingV3<'a>,
+}
+
 impl<'a> From<&'a PostalAddress> for AddressV1<'a> {
     fn from(a: &'a PostalAddress) -> Self {
         AddressV1 {
@@ -274,6 +303,34 @@ impl<'a> From<&'a PersonRecord> for PersonRecordV2<'a> {
     }
 }
 
+impl<'a> From<&'a PersonRecord> for PersonRecordV3<'a> {
+    fn from(r: &'a PersonRecord) -> Self {
+        let PersonRecordBody { person, sensitive } = PersonRecordV2::from(r);
+        PersonRecordV3 {
+            person,
+            sensitive,
+            addressing: AddressingV3 {
+                salutation: Cow::Borrowed(&r.person.salutation),
+                du: r.person.du,
+            },
+        }
+    }
+}
+
+/// The step V2 → V3 is `addressing`; V1 and V2 convert with the default (by etiquette,
+/// formal).
+impl From<PersonRecordV3<'_>> for PersonRecord {
+    fn from(r: PersonRecordV3<'_>) -> Self {
+        let mut out = PersonRecord::from(PersonRecordBody {
+            person: r.person,
+            sensitive: r.sensitive,
+        });
+        out.person.salutation = r.addressing.salutation.into_owned();
+        out.person.du = r.addressing.du;
+        out
+    }
+}
+
 impl<C: Into<ConsentHistory>> From<PersonRecordBody<'_, C>> for PersonRecord {
     fn from(r: PersonRecordBody<'_, C>) -> Self {
         let p = r.person;
@@ -295,6 +352,8 @@ impl<C: Into<ConsentHistory>> From<PersonRecordBody<'_, C>> for PersonRecord {
                     p.consents.into_iter().map(Into::into).collect::<Vec<_>>(),
                 ),
                 external_id: p.external_id.map(Cow::into_owned),
+                salutation: String::new(),
+                du: false,
             },
             sensitive: Sensitive {
                 birth_date: s.birth_date,
@@ -360,15 +419,21 @@ pub fn encode_v1(r: &PersonRecord) -> Result<Stored> {
     write(&r.person.id.0, 1, &v1)
 }
 
+/// A person in the version-2 shape, as stored before the salutation: only for tests of old
+/// records (lossy: salutation and Du flag are not kept).
+pub fn encode_v2(r: &PersonRecord) -> Result<Stored> {
+    write(&r.person.id.0, 2, &PersonRecordV2::from(r))
+}
+
 /// The stored form of a person (current version).
 pub fn encode(r: &PersonRecord) -> Result<Stored> {
-    write(&r.person.id.0, VERSION, &PersonRecordV2::from(r))
+    write(&r.person.id.0, VERSION, &PersonRecordV3::from(r))
 }
 
 /// Appends the body of the current version of `r` to `out` (bulk writes pack many bodies
 /// into one string); `out` is unchanged on error.
 pub fn encode_into(r: &PersonRecord, out: &mut String) -> Result<()> {
-    super::write_into(&r.person.id.0, &PersonRecordV2::from(r), out)
+    super::write_into(&r.person.id.0, &PersonRecordV3::from(r), out)
 }
 
 /// A stored person of any known version, converted forward to the domain's person.
@@ -376,6 +441,7 @@ pub fn decode(s: &Stored) -> Result<PersonRecord, DecodeError> {
     match s.v {
         1 => parse::<PersonRecordV1>(&s.body).map(Into::into),
         2 => parse::<PersonRecordV2>(&s.body).map(Into::into),
+        3 => parse::<PersonRecordV3>(&s.body).map(Into::into),
         v => Err(DecodeError::UnknownVersion(v)),
     }
 }

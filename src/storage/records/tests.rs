@@ -61,9 +61,10 @@ fn legacy_rows_read_as_version_1() {
         serde_json::from_str::<serde_json::Value>(&old.body).unwrap(),
         serde_json::from_str::<serde_json::Value>(LEGACY_PERSON).unwrap()
     );
-    // Re-encoding writes version 2 (consent events), which reads back as the same record.
+    // Re-encoding writes the current version (consent events, addressing), which reads back
+    // as the same record.
     let again = person::encode(&p).unwrap();
-    assert_eq!(again.v, 2);
+    assert_eq!(again.v, person::VERSION);
     assert_eq!(person::decode(&again).unwrap(), p);
     let body: serde_json::Value = serde_json::from_str(&again.body).unwrap();
     assert_eq!(
@@ -168,4 +169,56 @@ fn origins_name_store_key_and_quarantine_key() {
         ("outbox", "m-1", 1, "{")
     );
     assert!(q.error.contains("eof"));
+}
+
+/// A person exactly as version 2 stored it (consent events, no salutation).
+const V2_PERSON: &str = r#"{"person":{"id":"p-3","kind":"patient","title":"","first_name":"Tim","last_name":"Weber","gender":"male","address":{"street":"Lindenstraße","house_number":"1","extra":"","postcode":"10115","city":"Berlin","country":""},"email":"tim@example.org","mobile":"","landline":"","tags":[],"consents":[{"channel":"email","purpose":"appointment_reminder","events":[{"action":"granted","date":"2025-02-01","evidence":"written_form","source":"practice"}]}],"external_id":null},"sensitive":{"birth_date":null,"profession":"","insurance_kind":"unknown","insurance_number":""}}"#;
+
+#[test]
+fn version_2_reads_forward_to_version_3_with_salutation_and_du() {
+    let old = Stored {
+        v: 2,
+        body: V2_PERSON.to_string(),
+    };
+    let mut p = person::decode(&old).unwrap();
+    // Version 2 knew no salutation: by etiquette, formal.
+    assert_eq!(p.person.salutation, "");
+    assert!(!p.person.du);
+    assert_eq!(p.person.first_name, "Tim");
+    assert_eq!(
+        p.person
+            .consents
+            .events(
+                crate::domain::Channel::Email,
+                crate::domain::Purpose::AppointmentReminder
+            )
+            .len(),
+        1
+    );
+    // The version-2 encoder gives the old shape back.
+    let v2 = person::encode_v2(&p).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&v2.body).unwrap(),
+        serde_json::from_str::<serde_json::Value>(V2_PERSON).unwrap()
+    );
+    // Unchanged addressing is left out of version 3: the body is version 2's.
+    let v3 = person::encode(&p).unwrap();
+    assert_eq!(v3.v, 3);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&v3.body).unwrap(),
+        serde_json::from_str::<serde_json::Value>(V2_PERSON).unwrap()
+    );
+    // Salutation and Du are stored in version 3 and read back.
+    p.person.salutation = "Hallo Tim".into();
+    p.person.du = true;
+    let v3 = person::encode(&p).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&v3.body).unwrap();
+    assert_eq!(body["addressing"]["salutation"], "Hallo Tim");
+    assert_eq!(body["addressing"]["du"], true);
+    assert_eq!(person::decode(&v3).unwrap(), p);
+    // A version-2 reader's shape never had them: written as version 2 they are lost, which is
+    // why the version changed.
+    let lossy = person::decode(&person::encode_v2(&p).unwrap()).unwrap();
+    assert_eq!(lossy.person.salutation, "");
+    assert!(!lossy.person.du);
 }

@@ -24,6 +24,10 @@ pub enum Field {
     ExternalId,
     Kind,
     Salutation,
+    /// The person's own salutation ("Liebe Frau Weber"), used instead of the one by etiquette.
+    OwnSalutation,
+    /// Yes/no: the person is addressed with "Du".
+    Du,
     Title,
     FirstName,
     LastName,
@@ -75,6 +79,8 @@ impl Field {
             Field::ExternalId => "Patientennummer (extern)",
             Field::Kind => "Art (Patient/Interessent)",
             Field::Salutation => "Anrede",
+            Field::OwnSalutation => "Eigene Anrede",
+            Field::Du => "Duzen (ja/nein)",
             Field::Title => "Titel",
             Field::FirstName => "Vorname",
             Field::LastName => "Nachname",
@@ -124,6 +130,8 @@ impl Field {
                     Field::ExternalId,
                     Field::Kind,
                     Field::Salutation,
+                    Field::OwnSalutation,
+                    Field::Du,
                     Field::Title,
                     Field::FirstName,
                     Field::LastName,
@@ -307,6 +315,9 @@ fn guess(header: &str, kind: ImportKind, has_first_name: bool) -> Field {
             }
             "art" | "typ" | "kategorie" | "kind" | "type" | "patientinteressent" => Field::Kind,
             "anrede" | "salutation" | "briefanrede" => Field::Salutation,
+            "eigeneanrede" | "persoenlicheanrede" | "anredetext" | "ownsalutation"
+            | "personalsalutation" | "greeting" => Field::OwnSalutation,
+            "du" | "duzen" | "perdu" | "informal" => Field::Du,
             "titel" | "title" | "akadtitel" | "akademischertitel" => Field::Title,
             "vorname" | "vornamen" | "rufname" | "firstname" | "givenname" | "forename" => {
                 Field::FirstName

@@ -134,6 +134,8 @@ struct Imported {
     kind: Option<Kind>,
     consents: Vec<(Channel, Purpose, bool)>,
     consent_date: Option<NaiveDate>,
+    /// "Duzen" when the column was mapped and filled.
+    du: Option<bool>,
 }
 
 fn norm_name(s: &str) -> String {
@@ -176,6 +178,7 @@ fn read_row(
     let mut kind = None;
     let mut consents = Vec::new();
     let mut consent_date = None;
+    let mut du = None;
     let mut street_col = None;
     let mut mobile_col = None;
     let mut landline_col = None;
@@ -210,6 +213,17 @@ fn read_row(
                 }
             }
             Field::Title => p.title = raw.to_string(),
+            Field::OwnSalutation => p.salutation = raw.to_string(),
+            Field::Du => match parse_consent_value(raw) {
+                Ok(v) => {
+                    du = v;
+                    p.du = v.unwrap_or(false);
+                }
+                Err(_) => errors.push(issue(
+                    col,
+                    raw_msg("domain.import.row.consent_value_invalid", raw),
+                )),
+            },
             Field::FirstName => p.first_name = raw.to_string(),
             Field::LastName => p.last_name = raw.to_string(),
             Field::FullName => {
@@ -417,6 +431,7 @@ fn read_row(
         kind,
         consents,
         consent_date,
+        du,
     })
 }
 
@@ -450,6 +465,10 @@ fn merge(existing: &mut PersonRecord, im: Imported, options: &ImportOptions) {
         }
     };
     set(&mut p.title, new.person.title);
+    set(&mut p.salutation, new.person.salutation);
+    if let Some(du) = im.du {
+        p.du = du;
+    }
     set(&mut p.first_name, new.person.first_name);
     set(&mut p.last_name, new.person.last_name);
     if !new.person.address.is_empty() {

@@ -434,6 +434,10 @@ fn header_mapping_table() {
         ("Nachname", LastName),
         ("Vorname", FirstName),
         ("Anrede", Salutation),
+        ("Eigene Anrede", OwnSalutation),
+        ("Persönliche Anrede", OwnSalutation),
+        ("Duzen", Du),
+        ("Du", Du),
         ("Geschlecht", Gender),
         ("Titel", Title),
         ("Straße", Street),
@@ -1016,4 +1020,35 @@ fn file_formats_are_detected_from_content_then_name() {
     for &(name, bytes, want) in cases {
         assert_eq!(detect_format(name, bytes), want, "{name}");
     }
+}
+
+#[test]
+fn own_salutation_and_du_columns() {
+    let csv = "Nachname;Vorname;Geburtsdatum;Eigene Anrede;Duzen\n\
+               Weber;Tim;01.02.1990;Hallo Tim;ja\n\
+               Krause;Eva;01.01.1980;;nein\n\
+               Kurz;Ole;03.03.1970;Moin Ole;vielleicht\n";
+    let p = plan(csv.as_bytes(), &[], &ImportOptions::new(today()));
+    let tim = find(&p.inserts, "Weber");
+    assert_eq!(
+        (tim.person.salutation.as_str(), tim.person.du),
+        ("Hallo Tim", true)
+    );
+    let eva = find(&p.inserts, "Krause");
+    assert_eq!((eva.person.salutation.as_str(), eva.person.du), ("", false));
+    // Not a yes/no value: the row is reported, not imported.
+    assert!(p.inserts.iter().all(|r| r.person.last_name != "Kurz"));
+    assert_eq!(p.errors.len(), 1);
+
+    // An update sets them; an empty cell keeps what is stored.
+    let mut existing = existing_person("e1", None, "Eva", "Krause", d(1980, 1, 1));
+    existing.person.salutation = "Liebe Eva".into();
+    existing.person.du = true;
+    let mut o = ImportOptions::new(today());
+    o.on_duplicate = DuplicateAction::Update;
+    let p = plan(csv.as_bytes(), &[existing], &o);
+    assert_eq!(p.updates.len(), 1, "{:?}", p.duplicates);
+    let u = &p.updates[0];
+    assert_eq!(u.person.salutation, "Liebe Eva");
+    assert!(!u.person.du, "'nein' switches Du off");
 }

@@ -111,6 +111,7 @@ const fn slot(name: &str) -> usize {
 }
 
 const ANREDE: usize = slot("anrede");
+const DU: usize = slot(super::DU);
 const TITEL: usize = slot("titel");
 const VORNAME: usize = slot("vorname");
 const NACHNAME: usize = slot("nachname");
@@ -135,6 +136,7 @@ const ABMELDELINK: usize = slot("abmeldelink");
 fn root_slot(key: &str) -> Option<usize> {
     Some(match key {
         "anrede" => ANREDE,
+        "du" => DU,
         "titel" => TITEL,
         "vorname" => VORNAME,
         "nachname" => NACHNAME,
@@ -322,6 +324,9 @@ impl Object for RootObject {
         match key {
             "praxis" => self.praxis.clone(),
             "termin" => self.termin.clone(),
+            // The Du flag is a boolean to templates; always there, so `{% if du %}` never
+            // meets an undefined value.
+            super::DU => Some(Value::from(self.ctx.get(DU).is_some_and(|v| !v.is_empty()))),
             _ => self.ctx.value(root_slot(key)?),
         }
     }
@@ -480,6 +485,7 @@ impl<'a> ContextBuilder<'a> {
             slots: self.fixed,
         };
         c.own(ANREDE, |t| push_anrede(t, person, lang));
+        c.own_str(DU, if person.du { "ja" } else { "" });
         c.own_str(TITEL, &person.title);
         c.own_str(VORNAME, &person.first_name);
         c.own_str(NACHNAME, &person.last_name);

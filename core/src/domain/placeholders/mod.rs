@@ -44,9 +44,17 @@ pub struct PlaceholderInfo {
 impl PlaceholderInfo {
     /// The text the palette inserts at the cursor.
     pub fn insert_text(&self) -> String {
+        if self.name == DU {
+            // A flag, not a text: the palette inserts the choice between both forms.
+            return "{% if du %}{% else %}{% endif %}".to_string();
+        }
         format!("{{{{ {} }}}}", self.name)
     }
 }
+
+/// The flag placeholder of the informal address: "ja" when the person is addressed with
+/// "Du", empty otherwise (in the engine view a boolean, so `{% if du %}` works).
+pub const DU: &str = "du";
 
 const ALL_CH: &[Channel] = &[Channel::Letter, Channel::Sms, Channel::Email];
 
@@ -70,8 +78,15 @@ macro_rules! ph {
 pub const CATALOGUE: &[PlaceholderInfo] = &[
     ph!(
         "anrede",
-        "Vollständige Anrede nach DIN 5008 (ohne Komma)",
+        "Anrede ohne Komma: die eigene der Person, sonst nach DIN 5008",
         "Sehr geehrte Frau Dr. Müller",
+        ALL_CH,
+        false
+    ),
+    ph!(
+        "du",
+        "Du-Anrede gewünscht (in der Person festgelegt): wählt in der Vorlage die Du-Form",
+        "ja",
         ALL_CH,
         false
     ),

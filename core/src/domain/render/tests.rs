@@ -279,3 +279,172 @@ fn warnings_for_empty_values_and_missing_appointment() {
     assert!(w[0].message.contains("kein Termin"));
     assert_eq!(w[1].placeholder.as_deref(), Some("titel"));
 }
+
+/// A person's own salutation and the Du flag, through the context into every channel.
+fn personal_ctx(channel: Channel, salutation: &str, du: bool) -> MessageContext {
+    let person = Person {
+        first_name: "Tim".into(),
+        last_name: "Weber".into(),
+        gender: Gender::Male,
+        salutation: salutation.into(),
+        du,
+        ..Default::default()
+    };
+    let practice = PracticeSettings {
+        name: "Praxis Sonnenschein".into(),
+        ..Default::default()
+    };
+    build_context(ContextInput {
+        person: &person,
+        practice: &practice,
+        appointment: None,
+        channel,
+        language: Language::De,
+        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+        unsubscribe_link: Some("https://praxis.example/u/abc"),
+    })
+}
+
+fn personal_template(channel: Channel) -> Template {
+    Template {
+        id: "t".into(),
+        name: "Gruß".into(),
+        channel,
+        purpose: Purpose::AppointmentReminder,
+        language: Language::De,
+        subject: if channel == Channel::Sms {
+            String::new()
+        } else {
+            "{% if du %}Dein{% else %}Ihr{% endif %} Termin".into()
+        },
+        body: "{{ anrede }},\n{% if du %}wir freuen uns auf dich.{% else %}wir freuen uns auf \
+               Sie.{% endif %}"
+            .into(),
+        shipped: false,
+        version: 1,
+    }
+}
+
+#[test]
+fn own_salutation_is_used_in_letter_email_and_sms() {
+    let r = Renderer::new(Language::De);
+    for channel in Channel::ALL {
+        let t = personal_template(channel);
+        assert_eq!(validate(&t, avail(false)), Ok(()), "{channel:?}");
+        let m = r
+            .render_message(&t, &personal_ctx(channel, "Hallo Tim", false))
+            .unwrap();
+        assert_eq!(
+            m.body.lines().next(),
+            Some("Hallo Tim,"),
+            "{channel:?}: {}",
+            m.body
+        );
+        assert!(m.body.contains("auf Sie."), "{channel:?}: {}", m.body);
+        if let Some(html) = m.html {
+            assert!(html.contains("Hallo Tim"), "{html}");
+        }
+        // Blank override: the salutation by etiquette.
+        let m = r
+            .render_message(&t, &personal_ctx(channel, "  ", false))
+            .unwrap();
+        assert!(
+            m.body.starts_with("Sehr geehrter Herr Weber,"),
+            "{channel:?}: {}",
+            m.body
+        );
+    }
+}
+
+#[test]
+fn du_flag_chooses_the_informal_variant() {
+    let r = Renderer::new(Language::De);
+    for channel in Channel::ALL {
+        let t = personal_template(channel);
+        let du = r
+            .render_message(&t, &personal_ctx(channel, "Hallo Tim", true))
+            .unwrap();
+        assert!(du.body.contains("auf dich."), "{channel:?}: {}", du.body);
+        let sie = r
+            .render_message(&t, &personal_ctx(channel, "", false))
+            .unwrap();
+        assert!(sie.body.contains("auf Sie."), "{channel:?}: {}", sie.body);
+        if channel != Channel::Sms {
+            assert_eq!(du.subject.as_deref(), Some("Dein Termin"));
+            assert_eq!(sie.subject.as_deref(), Some("Ihr Termin"));
+        }
+        // The flag survives the JSON trip to the template engine.
+        let ctx = personal_ctx(channel, "", true);
+        let back = MessageContext::from_pairs(channel, ctx.iter());
+        assert_eq!(
+            r.render("{% if du %}du{% else %}Sie{% endif %}", &back)
+                .unwrap(),
+            "du"
+        );
+        // An empty flag is no warning ("leer bei diesem Empfänger").
+        assert!(recipient_warnings(&t, &personal_ctx(channel, "", false)).is_empty());
+    }
+}
+
+#[test]
+fn the_shipped_german_email_reminder_offers_the_du_form() {
+    use crate::domain::model::{Appointment, AppointmentId, AppointmentStatus, PersonId};
+    let t = crate::domain::template::shipped_template(&crate::domain::template::shipped_id(
+        Language::De,
+        Channel::Email,
+        Purpose::AppointmentReminder,
+    ))
+    .unwrap();
+    let start = NaiveDate::from_ymd_opt(2026, 11, 27)
+        .unwrap()
+        .and_hms_opt(14, 30, 0)
+        .unwrap();
+    let appt = Appointment {
+        id: AppointmentId("t".into()),
+        person_id: PersonId("p".into()),
+        start,
+        end: start + chrono::Duration::minutes(30),
+        therapist: String::new(),
+        location: String::new(),
+        kind: "Massage".into(),
+        status: AppointmentStatus::Planned,
+    };
+    let practice = PracticeSettings::default();
+    let r = Renderer::new(Language::De);
+    for (du, salutation, want, not) in [
+        (
+            true,
+            "Hallo Tim",
+            "Hallo Tim,\n\nwir erinnern dich an deinen nächsten Termin",
+            "Sie",
+        ),
+        (
+            false,
+            "",
+            "Sehr geehrter Herr Weber,\n\nwir erinnern Sie an Ihren nächsten Termin",
+            "dich",
+        ),
+    ] {
+        let person = Person {
+            first_name: "Tim".into(),
+            last_name: "Weber".into(),
+            gender: Gender::Male,
+            salutation: salutation.into(),
+            du,
+            ..Default::default()
+        };
+        let ctx = build_context(ContextInput {
+            person: &person,
+            practice: &practice,
+            appointment: Some(&appt),
+            channel: Channel::Email,
+            language: Language::De,
+            today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+            unsubscribe_link: None,
+        });
+        let m = r.render_message(&t, &ctx).unwrap();
+        assert!(m.body.starts_with(want), "{}", m.body);
+        let reply = m.body.split("Praxisteam").next().unwrap();
+        assert!(!reply.contains(&format!(" {not} ")), "{}", m.body);
+    }
+}

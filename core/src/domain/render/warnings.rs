@@ -27,6 +27,10 @@ pub fn recipient_warnings(template: &Template, ctx: &MessageContext) -> Vec<Reci
         });
     }
     for name in used {
+        // The Du flag is empty for everyone addressed formally: that is no gap.
+        if name == crate::domain::placeholders::DU {
+            continue;
+        }
         if let Some(v) = ctx.get(&name) {
             if v.trim().is_empty() {
                 let desc = lookup(&name).map_or("", |p| p.description);
