@@ -85,7 +85,8 @@ async fn open_review(state: AppState, channel: Channel) -> Result<(), crate::app
 pub fn ReminderNotice() -> impl IntoView {
     let state = expect_context::<AppState>();
     let plan = Memo::new(move |_| {
-        if !state.loaded.get() {
+        // Counted from tomorrow's appointments: not before the start has read them.
+        if !state.loaded.get() || !state.appointments_ready.get() {
             return None;
         }
         let plan = tomorrow_now(state);
