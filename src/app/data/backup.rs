@@ -110,7 +110,6 @@ pub fn BackupPage() -> impl IntoView {
                 Ok(p) => p,
                 Err(StoreError::BackupNeedsKey) => {
                     sealed_file.set(Some(Arc::new(text.to_string())));
-                    message.set(Some(i18n::t("backup.needs_key").to_string()));
                     return;
                 }
                 Err(StoreError::WrongPassphrase | StoreError::WrongRecoveryKey) => {
