@@ -163,7 +163,11 @@ async fn bench_import_100k_into_indexeddb() {
 
         console_log!(
             "import n={n} ({}): CSV Windows-1252 {:.1} MB; {summary}",
-            if encrypted { "encrypted store" } else { "plain store" },
+            if encrypted {
+                "encrypted store"
+            } else {
+                "plain store"
+            },
             bytes.len() as f64 / 1e6
         );
         console_log!(
