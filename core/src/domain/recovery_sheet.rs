@@ -268,7 +268,7 @@ mod tests {
             .filter(|t| (t.y - key_chars[0].y).abs() < 0.01)
             .collect();
         assert!(
-            first_row.len() >= 8 && first_row.len() % 4 == 0,
+            first_row.len() >= 8 && first_row.len().is_multiple_of(4),
             "{}",
             first_row.len()
         );
