@@ -1,7 +1,8 @@
 //! Benchmark: CSV import of 100,000 rows in headless Chromium, the way the import page does it
 //! — decode + parse (`read_table`), mapping, validation/plan in chunks of 5,000 rows with a
 //! browser turn in between (progress bar), and the atomic store of all records in IndexedDB
-//! (one `Store::write`). Prints figures; asserts only that the data arrived. Ignored by
+//! (one `Store::write`), into a plain and an encrypted store (issue 17). Prints figures;
+//! asserts only that the data arrived. Ignored by
 //! default; run it explicitly (figures in BENCHMARKS.md):
 //!
 //! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
@@ -114,10 +115,26 @@ fn rate(n: usize, ms: f64) -> f64 {
 #[ignore]
 async fn bench_import_100k_into_indexeddb() {
     let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-    for n in [10_000usize, 100_000] {
+    // Issue 17: the same import into a plain and an encrypted store, in the same run (the
+    // key derivation at set-up is not part of the import).
+    for (n, encrypted) in [
+        (10_000usize, false),
+        (10_000, true),
+        (100_000, false),
+        (100_000, true),
+    ] {
         let bytes = export_cp1252(&generate_persons(n, 1, today));
         let name = format!("pb-bench-import-{}", uuid::Uuid::new_v4());
         let store = IdbStore::open(&name).await.unwrap();
+        if encrypted {
+            praxisbote::storage::crypto::set_up(
+                &store,
+                "Praxis am Markt 2026!",
+                praxisbote::storage::crypto::KdfParams::APP,
+            )
+            .await
+            .unwrap();
+        }
 
         let t0 = pb_now();
         let table = read_table(&bytes).expect("readable");
@@ -145,7 +162,12 @@ async fn bench_import_100k_into_indexeddb() {
         IdbStore::delete_database(&name).await.unwrap();
 
         console_log!(
-            "import n={n}: CSV Windows-1252 {:.1} MB; {summary}",
+            "import n={n} ({}): CSV Windows-1252 {:.1} MB; {summary}",
+            if encrypted {
+                "encrypted store"
+            } else {
+                "plain store"
+            },
             bytes.len() as f64 / 1e6
         );
         console_log!(

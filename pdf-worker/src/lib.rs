@@ -4,6 +4,8 @@
 //! - in  `{ type: "generate", job: "<BatchJob as JSON>" }` — starts a batch.
 //! - in  `{ type: "labels", job: "<LabelJob as JSON>" }` — address labels or DL envelopes
 //!   (one go: no progress, they are quick); answered with `done` or `error`.
+//! - in  `{ type: "recovery", job: "<RecoverySheetJob as JSON>" }` — the recovery key sheet
+//!   (one page, one go); answered with `done` or `error`. The key is only in this message.
 //! - in  `{ type: "cancel" }` — stops the running batch after the current chunk.
 //! - out `{ type: "progress", done, total }` — after every chunk of letters.
 //! - out `{ type: "done", pdf: ArrayBuffer, pages }` — the PDF; the buffer is transferred.
@@ -17,6 +19,11 @@ pub const CHUNK: usize = 25;
 
 /// Parses a label job (the `job` field of a `labels` message).
 pub fn parse_label_job(json: &str) -> Result<praxisbote_pdf::LabelJob, String> {
+    serde_json::from_str(json).map_err(|e| format!("Ungültiger Auftrag: {e}"))
+}
+
+/// Parses a recovery sheet job (the `job` field of a `recovery` message).
+pub fn parse_recovery_job(json: &str) -> Result<praxisbote_pdf::RecoverySheetJob, String> {
     serde_json::from_str(json).map_err(|e| format!("Ungültiger Auftrag: {e}"))
 }
 
@@ -94,6 +101,13 @@ mod worker {
                         .unwrap_or_default();
                     labels(&job);
                 }
+                "recovery" => {
+                    let job = Reflect::get(&data, &"job".into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .unwrap_or_default();
+                    recovery(&job);
+                }
                 other => post_error(format!("Unbekannte Nachricht: {other}")),
             }
         });
@@ -122,6 +136,17 @@ mod worker {
         };
         match praxisbote_pdf::generate_labels(&job) {
             Ok((bytes, pages)) => post_pdf(&bytes, pages as u32),
+            Err(e) => post_error(e.to_string()),
+        }
+    }
+
+    fn recovery(job_json: &str) {
+        let job = match super::parse_recovery_job(job_json) {
+            Ok(j) => j,
+            Err(e) => return post_error(e),
+        };
+        match praxisbote_pdf::generate_recovery_sheet(&job) {
+            Ok(bytes) => post_pdf(&bytes, 1),
             Err(e) => post_error(e.to_string()),
         }
     }
@@ -220,6 +245,29 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         assert_eq!(pages, 1);
         assert!(super::parse_label_job("{}")
+            .unwrap_err()
+            .starts_with("Ungültiger Auftrag"));
+    }
+
+    #[test]
+    fn recovery_jobs_parse_and_draw_one_page() {
+        use praxisbote_core::domain::recovery_sheet::RecoverySheetJob;
+        let job = RecoverySheetJob {
+            title: "Notfallschlüssel".into(),
+            created: chrono::NaiveDate::from_ymd_opt(2026, 12, 5)
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+                .unwrap(),
+            practice: "Praxis".into(),
+            created_line: "Erstellt am 05.12.2026".into(),
+            key: "ABCD-EFGH".into(),
+            paragraphs: vec!["Text".into()],
+        };
+        let parsed = super::parse_recovery_job(&serde_json::to_string(&job).unwrap()).unwrap();
+        assert_eq!(parsed, job);
+        let pdf = praxisbote_pdf::generate_recovery_sheet(&parsed).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert!(super::parse_recovery_job("{}")
             .unwrap_err()
             .starts_with("Ungültiger Auftrag"));
     }

@@ -319,6 +319,40 @@ pub fn generate_labels(job: &LabelJob) -> Result<(Vec<u8>, usize), LabelPdfError
     Ok((bytes, count))
 }
 
+/// The recovery key sheet ("Notfallschlüssel", see [`generate_recovery_sheet`]).
+pub use praxisbote_core::domain::recovery_sheet::RecoverySheetJob;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecoverySheetPdfError {
+    #[error("{0}")]
+    Layout(#[from] praxisbote_core::domain::recovery_sheet::RecoverySheetError),
+    #[error(transparent)]
+    Pdf(#[from] Error),
+}
+
+/// Draws the recovery key sheet: one DIN A4 page. The key exists only in `job` and in the
+/// returned bytes; nothing is written anywhere.
+pub fn generate_recovery_sheet(job: &RecoverySheetJob) -> Result<Vec<u8>, RecoverySheetPdfError> {
+    use praxisbote_core::domain::recovery_sheet::layout_recovery_sheet;
+    let f = fonts()?;
+    let page = layout_recovery_sheet(job, &f.metrics)?;
+    let mut writer = Box::new(writer::Writer::new(DEFLATE_LEVEL));
+    writer.add_layout(
+        &praxisbote_core::domain::letter::LetterLayout { pages: vec![page] },
+        &f.glyphs,
+    );
+    let info = writer::Info {
+        title: job.title.clone(),
+        author: job.practice.clone(),
+        subject: job.title.clone(),
+        date: pdf_date_string(job.created),
+    };
+    Ok(writer.finish(
+        [(&f.regular, "DejaVuSans"), (&f.bold, "DejaVuSans-Bold")],
+        &info,
+    )?)
+}
+
 /// Generates the whole batch. `progress(done, total)` is called after every letter;
 /// `cancel()` is asked before every letter and aborts with [`Error::Cancelled`].
 pub fn generate_batch(

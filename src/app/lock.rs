@@ -114,6 +114,7 @@ pub fn SetUpScreen() -> impl IntoView {
 pub fn RecoveryScreen(key: String) -> impl IntoView {
     let state = expect_context::<AppState>();
     let noted = RwSignal::new(false);
+    let key_for_pdf = key.clone();
     let go_on = move |_| {
         state.gate.set(Gate::Open);
         // Read everything again from the (now encrypted) store.
@@ -130,6 +131,7 @@ pub fn RecoveryScreen(key: String) -> impl IntoView {
                 <p>{t("lock.recovery_text")}</p>
                 <p><code class="recovery-key" aria-label=t("lock.recovery_key")>{key}</code></p>
                 <p class="muted">{t("lock.recovery_keep")}</p>
+                <RecoveryPdf key=key_for_pdf />
                 <label>
                     <input type="checkbox" aria-label=t("lock.recovery_noted")
                         prop:checked=move || noted.get()
@@ -141,6 +143,111 @@ pub fn RecoveryScreen(key: String) -> impl IntoView {
                 </div>
             </div>
         </main>
+    }
+}
+
+/// Where the recovery key PDF stands.
+#[derive(Clone, Debug, PartialEq)]
+enum PdfPhase {
+    Idle,
+    Running,
+    Ready(String),
+    Failed(String),
+}
+
+/// "Als PDF speichern/drucken": the recovery key sheet made by the PDF worker (message
+/// `recovery`). The key goes to the worker only inside the message (memory); the PDF is a
+/// blob URL that is revoked when the recovery screen closes.
+#[component]
+fn RecoveryPdf(key: String) -> impl IntoView {
+    use crate::app::send::letters::{
+        field, message, post_when_ready, set_handler, show_pdf, worker,
+    };
+    use crate::domain::recovery_sheet::{download_name, RecoverySheetJob};
+    let state = expect_context::<AppState>();
+    let phase = RwSignal::new(PdfPhase::Idle);
+    let frame = NodeRef::<leptos::html::Iframe>::new();
+    on_cleanup(move || {
+        if let Some(PdfPhase::Ready(url)) = phase.try_get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+    });
+    let make = move |_| {
+        let now = chrono::Local::now().naive_local();
+        let job = RecoverySheetJob {
+            title: t("lock.sheet_title").into(),
+            created: now,
+            practice: state.settings.get_untracked().name,
+            created_line: tf(
+                "lock.sheet_created",
+                &[("date", &now.date().format(t("format.date")))],
+            ),
+            key: key.clone(),
+            paragraphs: [
+                "lock.sheet_unlocks",
+                "lock.sheet_nowhere",
+                "lock.sheet_keep",
+                "lock.sheet_use",
+            ]
+            .iter()
+            .map(|k| t(k).to_string())
+            .collect(),
+        };
+        let json = match serde_json::to_string(&job) {
+            Ok(j) => j,
+            Err(e) => {
+                return phase.set(PdfPhase::Failed(tf("letters.job_failed", &[("error", &e)])))
+            }
+        };
+        if let Err(e) = worker() {
+            return phase.set(PdfPhase::Failed(e.to_string()));
+        }
+        phase.set(PdfPhase::Running);
+        set_handler(Box::new(move |data: &JsValue| {
+            match field(data, "type").as_string().as_deref() {
+                Some("done") => {
+                    let _ = phase.try_set(match show_pdf(&field(data, "pdf")) {
+                        Ok(url) => PdfPhase::Ready(url),
+                        Err(e) => PdfPhase::Failed(e.to_string()),
+                    });
+                }
+                Some("error") => {
+                    let m = field(data, "message")
+                        .as_string()
+                        .unwrap_or_else(|| t("letters.unknown_error").into());
+                    let _ = phase.try_set(PdfPhase::Failed(m));
+                }
+                _ => {}
+            }
+        }));
+        post_when_ready(message("recovery", &[("job", json.into())]));
+    };
+    let print = move |_| {
+        if let Some(w) = frame.get().and_then(|f| f.content_window()) {
+            let _ = w.print();
+        }
+    };
+    let name = download_name(chrono::Local::now().date_naive());
+    view! {
+        <div class="actions">
+            <button type="button" class="secondary" on:click=make
+                disabled=move || phase.get() == PdfPhase::Running>{t("lock.pdf_button")}</button>
+        </div>
+        <p class="muted">{t("lock.pdf_hint")}</p>
+        {move || match phase.get() {
+            PdfPhase::Idle => ().into_any(),
+            PdfPhase::Running => view! { <p role="status">{t("lock.pdf_running")}</p> }.into_any(),
+            PdfPhase::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            PdfPhase::Ready(url) => view! {
+                <p role="status">{t("lock.pdf_ready")}</p>
+                <div class="actions">
+                    <a class="button" href=url.clone() download=name.clone() aria-label=t("lock.pdf_download")>{t("lock.pdf_download")}</a>
+                    <button type="button" class="secondary" on:click=print>{t("lock.pdf_print")}</button>
+                </div>
+                <iframe node_ref=frame class="pdf-preview" title=t("lock.pdf_preview") src=url
+                    style="width: 100%; height: 50vh; border: 1px solid var(--line);"></iframe>
+            }.into_any(),
+        }}
     }
 }
 
@@ -345,7 +452,12 @@ pub fn watch_idle(state: AppState) {
 pub fn LockSettingsForm() -> impl IntoView {
     let state = expect_context::<AppState>();
     let secs = RwSignal::new(String::new());
-    Effect::new(move |_| secs.set(state.lock_settings.get().auto_lock_secs.to_string()));
+    let transmit = RwSignal::new(false);
+    Effect::new(move |_| {
+        let l = state.lock_settings.get();
+        secs.set(l.auto_lock_secs.to_string());
+        transmit.set(l.transmit_while_locked);
+    });
     let message = RwSignal::new(None::<String>);
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -360,7 +472,10 @@ pub fn LockSettingsForm() -> impl IntoView {
             return;
         };
         leptos::task::spawn_local(async move {
-            let settings = LockSettings { auto_lock_secs };
+            let settings = LockSettings {
+                auto_lock_secs,
+                transmit_while_locked: transmit.get_untracked(),
+            };
             message.set(Some(
                 match repo::save_lock_settings(state, settings).await {
                     Ok(()) => t("lock.settings_saved").into(),
@@ -416,6 +531,12 @@ pub fn LockSettingsForm() -> impl IntoView {
                     on:input=move |ev| secs.set(event_target_value(&ev)) />
             </label>
             <p class="muted wide">{move || if state.encrypted.get() { t("lock.idle_hint") } else { t("lock.idle_hint_plain") }}</p>
+            <label class="wide">
+                <input type="checkbox" aria-label=t("lock.transmit_label")
+                    prop:checked=move || transmit.get()
+                    on:change=move |ev| transmit.set(event_target_checked(&ev)) />
+                " " {t("lock.transmit_label")}
+            </label>
             <p class="muted wide">{t("lock.transmit_hint")}</p>
             <div class="wide actions">
                 <button type="submit">{t("lock.settings_save")}</button>

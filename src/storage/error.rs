@@ -60,6 +60,13 @@ pub enum StoreError {
     AlreadyEncrypted,
     /// A cryptographic operation failed (the detail names it; e.g. no random numbers).
     Crypto(String),
+    /// An encrypted backup of another practice (or read into an unencrypted database):
+    /// it needs that practice's passphrase or recovery key.
+    BackupNeedsKey,
+    /// An encrypted backup does not open: altered, cut short or not a backup.
+    BackupDamaged,
+    /// An encrypted backup from a newer praxisbote.
+    BackupTooNew { found: u32, supported: u32 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -152,6 +159,18 @@ const GERMAN: &[(&str, &str)] = &[
         "storage.crypto",
         "Verschlüsselung fehlgeschlagen: {detail} Es wurde nichts gespeichert.",
     ),
+    (
+        "storage.backup_needs_key",
+        "Diese Sicherung ist verschlüsselt. Bitte die Passphrase oder den Notfallschlüssel der Praxis eingeben, von der sie stammt.",
+    ),
+    (
+        "storage.backup_damaged",
+        "Die verschlüsselte Sicherung lässt sich nicht öffnen: die Datei ist beschädigt oder verändert. Die gespeicherten Daten bleiben unverändert.",
+    ),
+    (
+        "storage.backup_too_new",
+        "Die verschlüsselte Sicherung stammt von einer neueren Version von Praxisbote (Format {found}, unterstützt bis {supported}). Die gespeicherten Daten bleiben unverändert.",
+    ),
 ];
 
 impl StoreError {
@@ -194,6 +213,9 @@ impl UiMessage for StoreError {
             StoreError::WrongRecoveryKey => "storage.wrong_recovery_key",
             StoreError::AlreadyEncrypted => "storage.already_encrypted",
             StoreError::Crypto(_) => "storage.crypto",
+            StoreError::BackupNeedsKey => "storage.backup_needs_key",
+            StoreError::BackupDamaged => "storage.backup_damaged",
+            StoreError::BackupTooNew { .. } => "storage.backup_too_new",
         }
     }
 
@@ -213,7 +235,8 @@ impl UiMessage for StoreError {
                 ("appointment", appointment.clone()),
                 ("person", person.clone()),
             ],
-            StoreError::TooNew { found, supported } => vec![
+            StoreError::TooNew { found, supported }
+            | StoreError::BackupTooNew { found, supported } => vec![
                 ("found", found.to_string()),
                 ("supported", supported.to_string()),
             ],
@@ -229,7 +252,9 @@ impl UiMessage for StoreError {
             | StoreError::Locked
             | StoreError::WrongPassphrase
             | StoreError::WrongRecoveryKey
-            | StoreError::AlreadyEncrypted => Vec::new(),
+            | StoreError::AlreadyEncrypted
+            | StoreError::BackupNeedsKey
+            | StoreError::BackupDamaged => Vec::new(),
         }
     }
 }
@@ -287,6 +312,12 @@ pub fn samples() -> Vec<StoreError> {
         StoreError::WrongRecoveryKey,
         StoreError::AlreadyEncrypted,
         StoreError::Crypto("no random numbers".into()),
+        StoreError::BackupNeedsKey,
+        StoreError::BackupDamaged,
+        StoreError::BackupTooNew {
+            found: 2,
+            supported: 1,
+        },
     ]
 }
 

@@ -315,7 +315,15 @@ impl MemoryStore {
 
     /// Runs a read; records it found unreadable are set aside before its result is returned.
     fn read<T>(&self, f: impl FnOnce(&Data, &Keys, &mut Vec<Unreadable>) -> T) -> Result<T> {
-        let k = self.vault.keys()?;
+        self.read_with(self.vault.keys()?, f)
+    }
+
+    /// [`MemoryStore::read`] with the keys the caller got from the vault.
+    fn read_with<T>(
+        &self,
+        k: Keys,
+        f: impl FnOnce(&Data, &Keys, &mut Vec<Unreadable>) -> T,
+    ) -> Result<T> {
         let mut bad = Vec::new();
         let out = f(&self.data.borrow(), &k, &mut bad);
         if !bad.is_empty() {
@@ -335,7 +343,7 @@ fn raw_field<'a>(body: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> 
 #[async_trait(?Send)]
 impl Store for MemoryStore {
     async fn write(&self, batch: WriteBatch<'_>) -> Result<()> {
-        let k = self.vault.keys()?;
+        let k = self.vault.keys_for_batch(&batch)?;
         self.data.borrow_mut().write(&batch, &k, &self.vault)
     }
 
@@ -458,14 +466,16 @@ impl Store for MemoryStore {
         if crypto::exempt(&origin) {
             return Ok(None);
         }
-        self.read(|d, k, bad| {
+        self.read_with(self.vault.keys_for_docs(&[collection])?, |d, k, bad| {
             let s = d.docs.get(&collection)?.get(key)?;
             decode_or_note(k, s, records::document::decode, || origin, bad)
         })
     }
 
     async fn list_docs(&self, collection: Collection) -> Result<Vec<Doc>> {
-        self.read(|d, k, bad| d.docs(k, collection, bad))
+        self.read_with(self.vault.keys_for_docs(&[collection])?, |d, k, bad| {
+            d.docs(k, collection, bad)
+        })
     }
 
     async fn is_empty(&self) -> Result<bool> {

@@ -23,6 +23,8 @@ macro_rules! for_each_encryption_case {
         $m!(lock_unlock_wrong_passphrase_recovery_and_new_passphrase);
         $m!(tampered_or_moved_record_is_set_aside);
         $m!(failed_setup_leaves_the_database_unencrypted);
+        $m!(encrypted_backup_round_trip_tamper_and_other_device);
+        $m!(locked_for_sending_serves_only_the_send_records);
     };
 }
 
@@ -371,4 +373,224 @@ pub async fn failed_setup_leaves_the_database_unencrypted(s: &dyn Store) {
     }
     let keyring = Origin::Document(Collection::Meta, crypto::KEYRING_KEY.into());
     assert_eq!(s.get_raw(&keyring).await.unwrap(), None);
+}
+
+/// Encrypted backups (`crypto::seal_backup` / `open_backup` / `open_backup_with`): the
+/// demo (plain) keeps plain backups; an encrypted practice's backup shows no patient
+/// datum, opens with the open database's key, with the passphrase or the recovery key of
+/// its practice, and refuses an altered file, another practice's file and a newer format,
+/// while the stored data stays as it was; the opened backup restores.
+pub async fn encrypted_backup_round_trip_tamper_and_other_device(s: &dyn Store) {
+    use praxisbote::domain::backup;
+    use praxisbote::storage::crypto::BackupSecret;
+    let created = "2026-12-05T04:30:00";
+    fill(s).await;
+    // Plain database: no encrypted backup, and an encrypted one needs its key.
+    assert_eq!(crypto::seal_backup(s, "{}", created), Ok(None));
+
+    let recovery = encrypt(s).await;
+    let before = everything(s).await;
+    let b = transfer::collect_backup(s, dt(2026, 12, 5, 4, 30))
+        .await
+        .unwrap();
+    let plain = backup::export(&b);
+    assert!(
+        plain.contains("Zwiebelmeier"),
+        "the plain backup holds the data"
+    );
+    let sealed = crypto::seal_backup(s, &plain, created)
+        .unwrap()
+        .expect("encrypted");
+    assert!(crypto::is_encrypted_backup(&sealed));
+    assert!(!crypto::is_encrypted_backup(&plain));
+    for secret in secret_values() {
+        assert!(
+            !sealed.contains(&secret),
+            "the encrypted backup shows {secret}"
+        );
+    }
+    let v: serde_json::Value = serde_json::from_str(&sealed).unwrap();
+    assert_eq!(v["format"], crypto::BACKUP_FORMAT);
+    assert_eq!(v["version"], crypto::BACKUP_VERSION);
+
+    // Same practice: opens with the open database's key.
+    assert_eq!(
+        crypto::open_backup(s, &sealed).as_deref(),
+        Ok(plain.as_str())
+    );
+    // Another device: with the passphrase or the recovery key of the practice.
+    assert_eq!(
+        crypto::open_backup_with(&sealed, BackupSecret::Passphrase(PASSPHRASE)).as_deref(),
+        Ok(plain.as_str())
+    );
+    let rk = recovery.to_string().to_lowercase().replace('-', " ");
+    assert_eq!(
+        crypto::open_backup_with(&sealed, BackupSecret::RecoveryKey(&rk)).as_deref(),
+        Ok(plain.as_str())
+    );
+    assert_eq!(
+        crypto::open_backup_with(&sealed, BackupSecret::Passphrase("falsch falsch falsch")),
+        Err(StoreError::WrongPassphrase)
+    );
+    assert_eq!(
+        crypto::open_backup_with(&sealed, BackupSecret::RecoveryKey("ABCD")),
+        Err(StoreError::WrongRecoveryKey)
+    );
+
+    // Tampering: one changed character of the sealed data, the date, a newer version,
+    // another practice's keyring, garbage.
+    let data = v["data"].as_str().unwrap().to_string();
+    for i in [0, data.len() / 2, data.len() - 2] {
+        let mut altered = v.clone();
+        let mut d: Vec<u8> = data.clone().into_bytes();
+        d[i] = if d[i] == b'A' { b'B' } else { b'A' };
+        altered["data"] = String::from_utf8(d).unwrap().into();
+        let text = altered.to_string();
+        assert_eq!(
+            crypto::open_backup(s, &text),
+            Err(StoreError::BackupDamaged),
+            "at {i}"
+        );
+        assert_eq!(
+            crypto::open_backup_with(&text, BackupSecret::Passphrase(PASSPHRASE)),
+            Err(StoreError::BackupDamaged)
+        );
+    }
+    let mut altered = v.clone();
+    altered["created_at"] = "2026-12-06T04:30:00".into();
+    assert_eq!(
+        crypto::open_backup(s, &altered.to_string()),
+        Err(StoreError::BackupDamaged)
+    );
+    let mut newer = v.clone();
+    newer["version"] = 2.into();
+    assert_eq!(
+        crypto::open_backup(s, &newer.to_string()),
+        Err(StoreError::BackupTooNew {
+            found: 2,
+            supported: 1
+        })
+    );
+    let mut other = v.clone();
+    other["keyring"]["recovery_wrap"] = "AAAA".into();
+    assert_eq!(
+        crypto::open_backup(s, &other.to_string()),
+        Err(StoreError::BackupNeedsKey)
+    );
+    assert_eq!(
+        crypto::open_backup(s, "kein JSON"),
+        Err(StoreError::BackupDamaged)
+    );
+    assert_eq!(
+        everything(s).await,
+        before,
+        "failed openings change nothing"
+    );
+
+    // Locked: no backup is made or opened.
+    crypto::lock(s);
+    assert_eq!(
+        crypto::seal_backup(s, &plain, created),
+        Err(StoreError::Locked)
+    );
+    assert_eq!(crypto::open_backup(s, &sealed), Err(StoreError::Locked));
+    crypto::unlock(s, PASSPHRASE).await.unwrap();
+
+    // The opened backup restores (after the data was changed).
+    s.put_persons(&[person("p-9", "Später", "Angelegt")])
+        .await
+        .unwrap();
+    let opened = crypto::open_backup(s, &sealed).unwrap();
+    let parsed = backup::parse(&opened).unwrap();
+    transfer::restore_backup(s, &parsed, transfer::last_backup(s).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(everything(s).await, before, "restored");
+}
+
+/// "Versand während Sperre fortsetzen": `crypto::lock_for_sending` keeps the data key for
+/// the send records only (outbox, send log, archive, Meta): persons, appointments, settings
+/// and the other collections fail with `Locked`; the outbox reads and writes sealed; a
+/// wrong passphrase does not unlock; `crypto::lock` drops the key; unlocking opens all.
+pub async fn locked_for_sending_serves_only_the_send_records(s: &dyn Store) {
+    use praxisbote::storage::DocOp;
+    fill(s).await;
+    encrypt(s).await;
+    let before = everything(s).await;
+    crypto::lock_for_sending(s);
+    assert_eq!(crypto::lock_state(s), LockState::Sending);
+    assert!(crypto::lock_state(s).is_locked());
+    assert_eq!(s.all_persons().await.err(), Some(StoreError::Locked));
+    assert_eq!(s.settings().await.err(), Some(StoreError::Locked));
+    assert_eq!(
+        s.list_docs(Collection::Templates).await.err(),
+        Some(StoreError::Locked)
+    );
+    assert_eq!(
+        s.put_persons(&[person("x", "Nicht", "Gespeichert")])
+            .await
+            .err(),
+        Some(StoreError::Locked)
+    );
+    // A write that mixes send records with anything else is refused as a whole.
+    let outcome = DocOp::Put {
+        collection: Collection::Outbox,
+        key: "m-1".into(),
+        value: json!({"to": "hildegard.zwiebelmeier@example.org", "state": "delivered"}),
+    };
+    let template = DocOp::Put {
+        collection: Collection::Templates,
+        key: "t".into(),
+        value: json!({"name": "x"}),
+    };
+    assert_eq!(
+        s.write(praxisbote::storage::WriteBatch {
+            docs: &[outcome.clone(), template],
+            ..Default::default()
+        })
+        .await
+        .err(),
+        Some(StoreError::Locked)
+    );
+    // The send records: read and written (sealed).
+    assert_eq!(s.list_docs(Collection::Outbox).await.unwrap().len(), 1);
+    s.write(praxisbote::storage::WriteBatch {
+        docs: &[outcome],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let raw = s
+        .get_raw(&Origin::Document(Collection::Outbox, "m-1".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(crypto::is_sealed(&raw.body) && !raw.body.contains("zwiebelmeier"));
+    assert!(transfer::last_backup(s).await.is_ok(), "Meta is served");
+    // A wrong passphrase does not open the rest.
+    assert_eq!(
+        crypto::unlock(s, "falsch falsch falsch").await.err(),
+        Some(StoreError::WrongPassphrase)
+    );
+    assert_eq!(s.all_persons().await.err(), Some(StoreError::Locked));
+    // The batch is done: the key goes.
+    crypto::lock(s);
+    assert_eq!(crypto::lock_state(s), LockState::Locked);
+    assert_eq!(
+        s.list_docs(Collection::Outbox).await.err(),
+        Some(StoreError::Locked)
+    );
+    // Locking for sending needs an unlocked store: a locked one stays locked.
+    crypto::lock_for_sending(s);
+    assert_eq!(crypto::lock_state(s), LockState::Locked);
+    crypto::unlock(s, PASSPHRASE).await.unwrap();
+    assert_eq!(crypto::lock_state(s), LockState::Unlocked);
+    let after = everything(s).await;
+    assert_ne!(after, before, "the outcome was written");
+    assert!(after.contains("delivered"), "{after:.200}");
+    // Unlocking straight from sending works too.
+    crypto::lock_for_sending(s);
+    crypto::unlock(s, PASSPHRASE).await.unwrap();
+    assert_eq!(s.all_persons().await.unwrap().len(), 2);
+    assert_eq!(s.quarantined().await.unwrap(), 0);
 }

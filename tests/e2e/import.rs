@@ -176,7 +176,7 @@ async fn broken_files_are_refused_and_change_nothing() {
     assert_eq!(patient_count(&s).await, before);
 }
 
-async fn wait_for_download(dir: &Path) -> PathBuf {
+pub(crate) async fn wait_for_download(dir: &Path) -> PathBuf {
     for _ in 0..120 {
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
@@ -191,7 +191,7 @@ async fn wait_for_download(dir: &Path) -> PathBuf {
     panic!("no backup file was downloaded into {}", dir.display());
 }
 
-async fn practice_name(s: &Session) -> String {
+pub(crate) async fn practice_name(s: &Session) -> String {
     s.open("#/einstellungen").await;
     let input = s
         .wait_for(Locator::XPath(

@@ -4,6 +4,7 @@
 //! unlocks, the idle time locks, the passphrase can be changed.
 
 use crate::import::wait_count;
+use crate::letters::{fetch_bytes, pdf_pages, poppler, temp_pdf};
 use crate::support::Session;
 
 pub(crate) const PASSPHRASE: &str = "Sonne über dem Praxistresen 2026";
@@ -18,6 +19,41 @@ fn fixture(name: &str) -> String {
 /// On the set-up screen (after "Demodaten entfernen"): sets [`PASSPHRASE`], checks the
 /// recovery key's form, confirms it was noted and returns it.
 pub(crate) async fn set_up_passphrase(s: &Session) -> String {
+    set_up_passphrase_and_maybe_print(s, false).await
+}
+
+/// The recovery key sheet: "Als PDF speichern/drucken" makes a one-page PDF (blob URL) in
+/// the PDF worker whose text (pdftotext) holds the key shown on the screen.
+async fn check_recovery_pdf(s: &Session, key: &str) {
+    s.click_button("Als PDF speichern/drucken").await;
+    s.wait_status_matching("Notfallschlüssel-PDF fertig").await;
+    let link = "a[aria-label='Notfallschlüssel-PDF herunterladen']";
+    let url = s.attr(link, "href").await.expect("download link");
+    assert!(url.starts_with("blob:"), "{url}");
+    let file = s.attr(link, "download").await.expect("download name");
+    assert!(
+        file.starts_with("Notfallschluessel_") && file.ends_with(".pdf"),
+        "{file}"
+    );
+    s.wait_css("iframe[title='Vorschau Notfallschlüssel']")
+        .await;
+    let bytes = fetch_bytes(s, &url).await;
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    let path = temp_pdf("praxisbote-e2e-recovery", &bytes);
+    assert_eq!(pdf_pages(&path), 1);
+    let text = poppler("pdftotext", &["-layout", &path, "-"]);
+    let _ = std::fs::remove_file(&path);
+    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(
+        squeezed.contains(&key.replace('-', "").to_uppercase()),
+        "the key is not in the PDF:\n{text}"
+    );
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("Notfallschlüssel"), "{text}");
+    assert!(flat.contains("alle Patientendaten"), "{text}");
+}
+
+async fn set_up_passphrase_and_maybe_print(s: &Session, print: bool) -> String {
     s.wait_text("Passphrase festlegen").await;
     s.fill_by_label("Passphrase", PASSPHRASE).await;
     s.fill_by_label("Passphrase wiederholen", PASSPHRASE).await;
@@ -28,6 +64,9 @@ pub(crate) async fn set_up_passphrase(s: &Session) -> String {
     let groups: Vec<&str> = key.split('-').collect();
     assert_eq!(groups.len(), 13, "{key}");
     assert!(groups.iter().all(|g| g.len() == 4), "{key}");
+    if print {
+        check_recovery_pdf(s, &key).await;
+    }
     // "Weiter" only after the confirmation.
     assert_eq!(
         s.script("return [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Weiter').disabled;")
@@ -96,7 +135,7 @@ async fn passphrase_setup_lock_screen_wrong_passphrase_sperren_and_recovery_key(
     s.click_button("Passphrase festlegen und Daten verschlüsseln")
         .await;
     s.wait_text("stimmen nicht überein").await;
-    let recovery = set_up_passphrase(&s).await;
+    let recovery = set_up_passphrase_and_maybe_print(&s, true).await;
     assert!(!page_shows(&s, "Demodaten entfernen").await);
 
     // Import real-looking patients into the encrypted store.
@@ -223,4 +262,131 @@ async fn idle_time_locks_and_the_passphrase_can_be_changed() {
     s.wait_status_matching("Treffer").await;
     // The setting was read again after unlocking: the idle time locks once more.
     s.wait_text("Die Patientendaten sind verschlüsselt").await;
+}
+
+/// Imports the two patients of `e2e_diagnose_cp1252.csv` (Größlich, Zwölfer).
+async fn import_two(s: &Session) {
+    s.open("#/import").await;
+    s.wait_css("input[type=file][aria-label='Datei auswählen']")
+        .await
+        .send_keys(&fixture("e2e_diagnose_cp1252.csv"))
+        .await
+        .expect("choose file");
+    s.click_button("Prüfen").await;
+    s.wait_status_matching("Datensätze gelesen").await;
+    s.click_button("2 Datensätze importieren").await;
+    s.wait_status_matching("Import abgeschlossen").await;
+}
+
+async fn set_practice_name(s: &Session, name: &str) {
+    s.open("#/einstellungen").await;
+    s.wait_text("Name der Praxis").await;
+    s.fill_by_label("Name der Praxis", name).await;
+    s.click_button("Speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+}
+
+async fn choose_backup(s: &Session, file: &std::path::Path) {
+    s.wait_css("input[type=file][aria-label='Sicherungsdatei auswählen']")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .expect("choose backup");
+}
+
+/// Issue 17, encrypted backups: an encrypted practice's "Sicherung herunterladen" makes a
+/// "verschlüsselte Sicherung" whose raw file holds no patient datum; "Unverschlüsselt
+/// exportieren" warns and asks first; the file restores directly in the same practice; in
+/// another browser (the demo) it needs the practice's passphrase (a wrong one is refused,
+/// nothing changes), then restores and leads into the passphrase set-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_backup_hides_names_and_restores_here_and_elsewhere() {
+    use crate::import::{practice_name, wait_for_download};
+    let dir = std::env::temp_dir().join(format!("pb-e2e-encbackup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = {
+        let s = Session::start_with_download_dir(&dir).await;
+        s.open("#/patienten").await;
+        s.wait_text("Demodaten").await;
+        remove_demo_and_encrypt(&s).await;
+        import_two(&s).await;
+        set_practice_name(&s, "Praxis Vorher").await;
+
+        s.open("#/sicherung").await;
+        s.wait_text("verschlüsselte Sicherung").await;
+        // The unencrypted export warns and asks first; cancelled, nothing is downloaded.
+        s.click_button("Unverschlüsselt exportieren …").await;
+        s.wait_text("alle Patientendaten im Klartext").await;
+        s.click_button("Abbrechen").await;
+        s.click_button("Sicherung herunterladen").await;
+        s.wait_status_matching("Verschlüsselte Sicherung").await;
+        let file = wait_for_download(&dir).await;
+        assert!(
+            file.to_string_lossy().ends_with("-verschluesselt.json"),
+            "{file:?}"
+        );
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "one file");
+        let raw = std::fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.contains("\"praxisbote-backup-encrypted\""),
+            "{text:.300}"
+        );
+        for secret in [
+            "Größlich",
+            "Jürgen",
+            "Zwölfer",
+            "Hauptstraße",
+            "2345678",
+            "1961-04-03",
+            "Praxis Vorher",
+        ] {
+            assert!(!text.contains(secret), "{secret} in the backup file");
+            let utf16: Vec<u8> = secret.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            assert!(
+                !raw.windows(utf16.len()).any(|w| w == utf16.as_slice()),
+                "{secret} (UTF-16) in the backup file"
+            );
+        }
+
+        // Same practice: restores directly.
+        set_practice_name(&s, "Praxis Nachher").await;
+        s.open("#/sicherung").await;
+        choose_backup(&s, &file).await;
+        s.wait_status_matching("Sicherung vom").await;
+        s.click_button("Wiederherstellen …").await;
+        s.click_button("Alle Daten ersetzen").await;
+        s.wait_status_matching("wiederhergestellt").await;
+        assert_eq!(practice_name(&s).await, "Praxis Vorher");
+        file
+    };
+
+    // Another browser (the demo): the file needs the practice's passphrase.
+    let s = Session::start().await;
+    s.open("#/sicherung").await;
+    s.wait_text("Demodaten").await;
+    choose_backup(&s, &file).await;
+    s.wait_text("stammt von einer anderen Praxis").await;
+    s.fill_by_label(
+        "Passphrase oder Notfallschlüssel der Sicherung",
+        "Mond über dem Praxistresen",
+    )
+    .await;
+    s.click_button("Mit Passphrase öffnen").await;
+    s.wait_text("passt nicht zu dieser Sicherung").await;
+    assert!(!page_shows(&s, "Alle Daten ersetzen").await);
+    s.fill_by_label("Passphrase oder Notfallschlüssel der Sicherung", PASSPHRASE)
+        .await;
+    s.click_button("Mit Passphrase öffnen").await;
+    let pending = s.wait_status_matching("Sicherung vom").await;
+    assert!(pending.contains("2 Personen"), "{pending}");
+    s.click_button("Wiederherstellen …").await;
+    s.click_button("Alle Daten ersetzen").await;
+    // A real practice restored into the demo: the passphrase set-up comes next.
+    set_up_passphrase(&s).await;
+    s.open("#/patienten").await;
+    wait_count(&s, 2).await;
+    s.wait_text("Größlich, Jürgen").await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -79,6 +79,14 @@ impl Backup {
             self.created_at.date().format("%Y-%m-%d")
         )
     }
+
+    /// File name of the encrypted form: `praxisbote-sicherung-2026-11-26-verschluesselt.json`.
+    pub fn encrypted_file_name(&self) -> String {
+        format!(
+            "praxisbote-sicherung-{}-verschluesselt.json",
+            self.created_at.date().format("%Y-%m-%d")
+        )
+    }
 }
 
 /// Why a backup file cannot be restored (German messages).

@@ -23,6 +23,11 @@ pub struct LockSettings {
     /// Lock after this many seconds without input, or with the tab hidden that long.
     #[serde(default = "default_auto_lock")]
     pub auto_lock_secs: u32,
+    /// "Versand während Sperre fortsetzen": a batch being transmitted when the app locks
+    /// goes on (the storage keeps the key for the send records only until it is done).
+    /// Off: sending pauses while locked and resumes after unlocking.
+    #[serde(default)]
+    pub transmit_while_locked: bool,
 }
 
 fn default_auto_lock() -> u32 {
@@ -33,6 +38,7 @@ impl Default for LockSettings {
     fn default() -> Self {
         LockSettings {
             auto_lock_secs: DEFAULT_AUTO_LOCK_SECS,
+            transmit_while_locked: false,
         }
     }
 }
@@ -110,9 +116,48 @@ pub fn should_auto_lock(
     now_ms - last_input_ms >= limit || hidden_since_ms.is_some_and(|h| now_ms - h >= limit)
 }
 
+/// What a lock does with the data key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyOnLock {
+    /// The key is wiped; sending pauses until unlocked.
+    Drop,
+    /// The key is kept for the send records only (outbox, send log) until the batch is done;
+    /// everything else is locked, and the page drops its data either way.
+    KeepForSending,
+}
+
+/// Whether locking keeps the key for sending: only when the practice allowed it and this
+/// tab runs the transmit loop (`sending_here`). Whether a batch is still running is then
+/// decided by the transmit loop on the outbox read fresh from the store: when it has nothing
+/// left to transmit or poll, the loop drops the key (at once for an idle outbox).
+pub fn key_on_lock(settings: &LockSettings, sending_here: bool) -> KeyOnLock {
+    if settings.transmit_while_locked && sending_here {
+        KeyOnLock::KeepForSending
+    } else {
+        KeyOnLock::Drop
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_is_kept_for_sending_only_when_allowed_in_the_sending_tab_until_the_batch_is_done() {
+        let on = LockSettings {
+            transmit_while_locked: true,
+            ..LockSettings::default()
+        };
+        let off = LockSettings::default();
+        assert!(!off.transmit_while_locked, "off by default");
+        assert_eq!(key_on_lock(&on, true), KeyOnLock::KeepForSending);
+        assert_eq!(key_on_lock(&on, false), KeyOnLock::Drop);
+        assert_eq!(key_on_lock(&off, true), KeyOnLock::Drop);
+        // Stored settings from before the switch read as off.
+        let old: LockSettings = serde_json::from_str(r#"{"auto_lock_secs":60}"#).unwrap();
+        assert_eq!(old.auto_lock_secs, 60);
+        assert!(!old.transmit_while_locked);
+    }
 
     #[test]
     fn the_delay_grows_after_the_second_failure_and_is_capped() {

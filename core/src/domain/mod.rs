@@ -19,6 +19,7 @@ pub mod phone;
 pub mod placeholders;
 pub mod print;
 pub mod query;
+pub mod recovery_sheet;
 pub mod reminders;
 pub mod render;
 pub mod retention;

@@ -10,6 +10,8 @@ use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::domain::backup::{self, Backup};
 use crate::i18n::{self, tf};
+use crate::storage::crypto::{is_encrypted_backup, BackupSecret};
+use crate::storage::StoreError;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -62,25 +64,34 @@ pub fn BackupPage() -> impl IntoView {
     let pending = RwSignal::new(None::<Arc<Backup>>);
     let confirming = RwSignal::new(false);
 
-    let make_backup = move |_| {
+    // The file chosen for a restore while it is encrypted with another key (or the
+    // database is unencrypted): opened with that practice's passphrase or recovery key.
+    let sealed_file = RwSignal::new(None::<Arc<String>>);
+    let secret = RwSignal::new(String::new());
+    let confirm_plain = RwSignal::new(false);
+
+    let make_backup = move |plain: bool| {
         busy.set(true);
         error.set(None);
         message.set(None);
         leptos::task::spawn_local(async move {
             let result = async {
-                let b = repo::collect_backup().await?;
-                let json = backup::export(&b);
-                download(&b.file_name(), "application/json", json.as_bytes())?;
+                let (name, text, b) = repo::export_backup(plain).await?;
+                download(&name, "application/json", text.as_bytes())?;
                 repo::mark_backup(state).await?;
-                Ok::<_, AppError>(b)
+                Ok::<_, AppError>((name, b, !plain && state.encrypted.get_untracked()))
             }
             .await;
             match result {
-                Ok(b) => {
+                Ok((name, b, sealed)) => {
                     message.set(Some(tf(
-                        "backup.created",
+                        if sealed {
+                            "backup.created_encrypted"
+                        } else {
+                            "backup.created"
+                        },
                         &[
-                            ("file", &b.file_name()),
+                            ("file", &name),
                             ("persons", &b.persons.len()),
                             ("appointments", &b.appointments.len()),
                         ],
@@ -92,8 +103,60 @@ pub fn BackupPage() -> impl IntoView {
         });
     };
 
+    // A backup's text as read from the file: opened when encrypted, then parsed.
+    let accept = move |text: &str, secret: Option<BackupSecret<'_>>| {
+        let plain = if is_encrypted_backup(text) {
+            match repo::open_encrypted_backup(text, secret) {
+                Ok(p) => p,
+                Err(StoreError::BackupNeedsKey) => {
+                    sealed_file.set(Some(Arc::new(text.to_string())));
+                    return;
+                }
+                Err(StoreError::WrongPassphrase | StoreError::WrongRecoveryKey) => {
+                    error.set(Some(i18n::t("backup.wrong_secret").to_string()));
+                    return;
+                }
+                Err(e) => {
+                    error.set(Some(tf(
+                        "backup.parse_failed",
+                        &[("error", &i18n::msg(&e))],
+                    )));
+                    return;
+                }
+            }
+        } else {
+            text.to_string()
+        };
+        sealed_file.set(None);
+        match backup::parse(&plain) {
+            Ok(b) => pending.set(Some(Arc::new(b))),
+            Err(e) => error.set(Some(tf(
+                "backup.parse_failed",
+                &[("error", &i18n::msg(&e))],
+            ))),
+        }
+    };
+    let open_with = move |recovery: bool| {
+        let Some(text) = sealed_file.get_untracked() else {
+            return;
+        };
+        error.set(None);
+        message.set(None);
+        let typed = secret.get_untracked();
+        let s = if recovery {
+            BackupSecret::RecoveryKey(&typed)
+        } else {
+            BackupSecret::Passphrase(&typed)
+        };
+        accept(&text, Some(s));
+        if sealed_file.get_untracked().is_none() {
+            secret.set(String::new());
+        }
+    };
+
     let choose = move |ev: leptos::ev::Event| {
         pending.set(None);
+        sealed_file.set(None);
         error.set(None);
         message.set(None);
         let Some(file) = first_file(&ev) else { return };
@@ -109,13 +172,7 @@ pub fn BackupPage() -> impl IntoView {
                 .and_then(|v| v.as_string());
             match text {
                 None => error.set(Some(i18n::t("import.read_failed").into())),
-                Some(t) => match backup::parse(&t) {
-                    Ok(b) => pending.set(Some(Arc::new(b))),
-                    Err(e) => error.set(Some(tf(
-                        "backup.parse_failed",
-                        &[("error", &i18n::msg(&e))],
-                    ))),
-                },
+                Some(t) => accept(&t, None),
             }
             busy.set(false);
         });
@@ -159,7 +216,13 @@ pub fn BackupPage() -> impl IntoView {
                 Some(None) => i18n::t("backup.last_none").to_string(),
                 Some(Some(d)) => tf("backup.last", &[("date", &date_text(d))]),
             }}</p>
-            <button on:click=make_backup disabled=move || busy.get()>{i18n::t("backup.download")}</button>
+            <p class="muted">{move || if state.encrypted.get() { i18n::t("backup.encrypted_hint") } else { i18n::t("backup.plain_hint") }}</p>
+            <div class="actions">
+                <button on:click=move |_| make_backup(false) disabled=move || busy.get()>{i18n::t("backup.download")}</button>
+                <Show when=move || state.encrypted.get()>
+                    <button class="secondary" on:click=move |_| confirm_plain.set(true) disabled=move || busy.get()>{i18n::t("backup.export_plain")}</button>
+                </Show>
+            </div>
         </section>
         <section class="card" aria-label=i18n::t("backup.restore")>
             <h2>{i18n::t("backup.restore")}</h2>
@@ -169,6 +232,23 @@ pub fn BackupPage() -> impl IntoView {
                 <input type="file" accept=".json,application/json" aria-label=i18n::t("backup.file_aria")
                     disabled=move || busy.get() on:change=choose />
             </label>
+            {move || sealed_file.get().map(|_| view! {
+                <form class="person card" aria-label=i18n::t("backup.unlock_aria") on:submit=move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    open_with(false);
+                }>
+                    <p class="wide">{i18n::t("backup.needs_key")}</p>
+                    <label class="wide">
+                        {i18n::t("backup.secret")}
+                        <input type="password" autocomplete="off" prop:value=move || secret.get()
+                            on:input=move |ev| secret.set(event_target_value(&ev)) />
+                    </label>
+                    <div class="wide actions">
+                        <button type="submit">{i18n::t("backup.open_passphrase")}</button>
+                        <button type="button" class="secondary" on:click=move |_| open_with(true)>{i18n::t("backup.open_recovery")}</button>
+                    </div>
+                </form>
+            })}
             {move || pending.get().map(|b| view! {
                 <p role="status">{tf(
                     "backup.pending",
@@ -186,6 +266,16 @@ pub fn BackupPage() -> impl IntoView {
             text=i18n::t("backup.confirm_text")
             confirm_label=i18n::t("backup.confirm")
             on_confirm=restore
+        />
+        <Confirm
+            open=confirm_plain
+            title=i18n::t("backup.plain_confirm_title")
+            text=i18n::t("backup.plain_confirm_text")
+            confirm_label=i18n::t("backup.plain_confirm")
+            on_confirm=move |()| {
+                confirm_plain.set(false);
+                make_backup(true);
+            }
         />
     }
 }

@@ -182,12 +182,12 @@ pub async fn refresh(state: AppState, change: Change) -> Result<(), AppError> {
         return Ok(());
     }
     // A locked tab reads nothing (and keeps nothing a read in flight brings back).
-    if crypto::lock_state(&*store()) == LockState::Locked {
+    if crypto::lock_state(&*store()).is_locked() {
         return Ok(());
     }
     let read = refresh_part(state, change).await;
-    if crypto::lock_state(&*store()) == LockState::Locked {
-        forget_data(state);
+    if crypto::lock_state(&*store()).is_locked() {
+        forget_data(state, crypto::lock_state(&*store()) == LockState::Sending);
         return Ok(());
     }
     read
@@ -530,6 +530,38 @@ pub async fn collect_backup() -> Result<domain::backup::Backup, AppError> {
         .map_err(store_err)
 }
 
+/// The backup file to download: `(file name, text, backup)`. Sealed with the practice's
+/// data key ("verschlüsselte Sicherung", `storage::crypto::seal_backup`) unless `plain`
+/// (the explicit "Unverschlüsselt exportieren") or the database is unencrypted (demo).
+pub async fn export_backup(
+    plain: bool,
+) -> Result<(String, String, domain::backup::Backup), AppError> {
+    let b = collect_backup().await?;
+    let json = domain::backup::export(&b);
+    if !plain {
+        let created = b.created_at.format("%Y-%m-%dT%H:%M:%S").to_string();
+        if let Some(sealed) =
+            crate::storage::crypto::seal_backup(&*store(), &json, &created).map_err(store_err)?
+        {
+            return Ok((b.encrypted_file_name(), sealed, b));
+        }
+    }
+    Ok((b.file_name(), json, b))
+}
+
+/// Opens an encrypted backup file: with the open database's key when it is the same
+/// practice's, else with `secret` (that practice's passphrase or recovery key). Reads and
+/// writes nothing stored. `Err` with `StoreError::BackupNeedsKey` asks for the secret.
+pub fn open_encrypted_backup(
+    text: &str,
+    secret: Option<crate::storage::crypto::BackupSecret<'_>>,
+) -> Result<String, crate::storage::StoreError> {
+    match secret {
+        None => crate::storage::crypto::open_backup(&*store(), text),
+        Some(secret) => crate::storage::crypto::open_backup_with(text, secret),
+    }
+}
+
 /// Records today as the date of the last backup.
 pub async fn mark_backup(state: AppState) -> Result<(), AppError> {
     let d = today();
@@ -641,10 +673,21 @@ pub fn lock(state: AppState, announce: bool) {
     if !state.encrypted.get_untracked() || matches!(state.gate.get_untracked(), Gate::Recovery(_)) {
         return;
     }
+    use crate::domain::lock::{key_on_lock, KeyOnLock};
+    let keep = key_on_lock(
+        &state.lock_settings.get_untracked(),
+        state.sending_here.get_untracked(),
+    ) == KeyOnLock::KeepForSending;
     if STORE.with(|s| s.borrow().is_some()) {
-        crypto::lock(&*store());
+        if keep {
+            // The transmit loop drops the key once the outbox (read fresh) is done.
+            crypto::lock_for_sending(&*store());
+            crate::app::send::transmit::wake(state);
+        } else {
+            crypto::lock(&*store());
+        }
     }
-    forget_data(state);
+    forget_data(state, keep);
     state.gate.set(Gate::Locked);
     if state.page.get_untracked() != Page::Persons(crate::domain::Kind::Patient) {
         state.go(Page::Persons(crate::domain::Kind::Patient));
@@ -656,7 +699,10 @@ pub fn lock(state: AppState, announce: bool) {
 
 /// Drops everything read from the store (one source of truth: after unlocking it is read
 /// again, not restored from a copy).
-fn forget_data(state: AppState) {
+///
+/// `sending` (locked for sending): the relay settings stay for the transmit loop (its
+/// address and access key, no patient datum); everything else goes.
+fn forget_data(state: AppState, sending: bool) {
     use crate::app::repo::outbox::Outbox;
     state.loaded.set(false);
     state.persons.set(Vec::new());
@@ -670,7 +716,9 @@ fn forget_data(state: AppState) {
     state.quarantined.set(0);
     state.last_backup.set(None);
     state.outbox.set(Outbox::default());
-    state.relay.set(Default::default());
+    if !sending {
+        state.relay.set(Default::default());
+    }
     state.error.set(None);
     state.notice.set(None);
 }

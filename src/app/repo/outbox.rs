@@ -103,6 +103,10 @@ fn next_read() -> u64 {
 
 /// Shows `outbox` in the view when no later read is shown already.
 fn show(state: AppState, read: u64, outbox: Outbox) {
+    // Locked (also while a batch goes on being sent): the page keeps no outbox data.
+    if leptos::prelude::GetUntracked::get_untracked(&state.gate) != crate::app::state::Gate::Open {
+        return;
+    }
     let newer = VIEW_READS.with(|c| {
         let (started, shown) = c.get();
         (read > shown).then(|| c.set((started, read))).is_some()

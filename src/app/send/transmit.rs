@@ -460,15 +460,22 @@ async fn run(state: AppState) {
     let mut backoff = 500;
     loop {
         // While locked the outbox cannot be read: sending pauses and goes on after unlock.
-        if crate::storage::crypto::lock_state(&*repo::store())
-            == crate::storage::crypto::LockState::Locked
-        {
+        // Locked for sending ("Versand während Sperre fortsetzen"): the loop goes on with
+        // the send records until the outbox is done, then drops the key.
+        use crate::storage::crypto::{self, LockState};
+        let locked = crypto::lock_state(&*repo::store());
+        if locked == LockState::Locked {
             set_link(state, Link::Locked);
             nap(state, 1000).await;
             continue;
         }
         let step = match plan_step(state).await {
             Err(e) => Err(saved(e)),
+            Ok(Next::Idle) if locked == LockState::Sending => {
+                // `domain::lock::sending_done`: nothing left to transmit or poll.
+                crypto::lock(&*repo::store());
+                continue;
+            }
             Ok(Next::Idle) => {
                 set_link(state, Link::Idle);
                 nap(state, IDLE_MS).await;

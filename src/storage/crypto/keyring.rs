@@ -11,8 +11,8 @@ use crate::storage::records::{document, Stored};
 use crate::storage::{transfer, Collection, DocOp, Result, Store, StoreError, WriteBatch};
 
 /// Associated data of the two wraps of the data key.
-const AD_PASSPHRASE: &[u8] = b"praxisbote keyring v1: passphrase";
-const AD_RECOVERY: &[u8] = b"praxisbote keyring v1: recovery key";
+pub(super) const AD_PASSPHRASE: &[u8] = b"praxisbote keyring v1: passphrase";
+pub(super) const AD_RECOVERY: &[u8] = b"praxisbote keyring v1: recovery key";
 
 /// Whether a store's data is encrypted, and whether the key is in memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +23,17 @@ pub enum LockState {
     Locked,
     /// Encrypted and unlocked.
     Unlocked,
+    /// Encrypted and locked, but the data key is kept for the send records only
+    /// (`crypto::SEND_SCOPE`) while a batch is being transmitted ("Versand während Sperre
+    /// fortsetzen"); every other read and write fails with `StoreError::Locked`.
+    Sending,
+}
+
+impl LockState {
+    /// Locked for the user: [`LockState::Locked`] or [`LockState::Sending`].
+    pub fn is_locked(self) -> bool {
+        matches!(self, LockState::Locked | LockState::Sending)
+    }
 }
 
 /// Argon2id parameters (stored with the wrapped key, so they can be raised later).
@@ -81,7 +92,7 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    fn read(stored: &Stored) -> Result<Keyring> {
+    pub(super) fn read(stored: &Stored) -> Result<Keyring> {
         serde_json::from_str(&stored.body)
             .map_err(|e| StoreError::Corrupt(format!("{}/{KEYRING_KEY}: {e}", names_meta())))
     }
@@ -107,7 +118,7 @@ fn names_meta() -> &'static str {
     Collection::Meta.store_name()
 }
 
-fn unwrap_key(kek: &[u8; 32], ad: &[u8], wrapped: &str) -> Option<KeyBytes> {
+pub(super) fn unwrap_key(kek: &[u8; 32], ad: &[u8], wrapped: &str) -> Option<KeyBytes> {
     let plain = zeroize::Zeroizing::new(Sealer::new(kek).open(ad, wrapped)?);
     let key: [u8; 32] = plain.as_slice().try_into().ok()?;
     Some(KeyBytes::new(key))
@@ -190,14 +201,26 @@ pub async fn unlock_with_recovery(store: &dyn Store, recovery_key: &str) -> Resu
 }
 
 fn locked_keyring(store: &dyn Store) -> Option<Stored> {
-    (store.vault().lock_state() == LockState::Locked)
+    store
+        .vault()
+        .lock_state()
+        .is_locked()
         .then(|| store.vault().keyring())
         .flatten()
 }
 
-/// Locks: the data key is wiped from memory; reads and writes fail until unlocked.
+/// Locks: the data key is wiped from memory; reads and writes fail until unlocked. Also
+/// ends [`lock_for_sending`].
 pub fn lock(store: &dyn Store) {
     store.vault().lock();
+}
+
+/// Locks everything but the send records (`crypto::SEND_SCOPE`): the transmit loop goes on
+/// writing outcomes while persons, appointments, settings and the rest fail with
+/// [`StoreError::Locked`]. The data key stays in memory until [`lock`] (the loop calls it when
+/// the batch is done) or an unlock. Nothing to do unless unlocked.
+pub fn lock_for_sending(store: &dyn Store) {
+    store.vault().lock_for_sending();
 }
 
 /// Whether `passphrase` is the current one of an unlocked store (before it is changed):

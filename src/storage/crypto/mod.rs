@@ -18,6 +18,7 @@
 //!   [`change_passphrase`], [`lock_state`]) is the only part above the storage layer that
 //!   knows about encryption.
 
+mod backup;
 mod keyring;
 mod recovery;
 
@@ -34,9 +35,13 @@ use zeroize::Zeroizing;
 use super::records::{DecodeError, Origin, Stored};
 use super::{Collection, Result, StoreError};
 
+pub use backup::{
+    is_encrypted_backup, open_backup, open_backup_with, seal_backup, BackupSecret, BACKUP_FORMAT,
+    BACKUP_VERSION,
+};
 pub use keyring::{
-    change_passphrase, check_passphrase, lock, lock_state, set_up, unlock, unlock_with_recovery,
-    KdfParams, Keyring, LockState,
+    change_passphrase, check_passphrase, lock, lock_for_sending, lock_state, set_up, unlock,
+    unlock_with_recovery, KdfParams, Keyring, LockState,
 };
 pub use recovery::RecoveryKey;
 
@@ -203,7 +208,23 @@ enum State {
         sealer: Rc<Sealer>,
         keyring: Stored,
     },
+    /// Locked for everything but the send records ([`SEND_SCOPE`]): the setting "Versand
+    /// während Sperre fortsetzen" while a batch is being transmitted.
+    Sending {
+        sealer: Rc<Sealer>,
+        keyring: Stored,
+    },
 }
+
+/// The collections a store serves while it is locked for sending ([`LockState::Sending`]):
+/// the outbox, the send log and its archive, and Meta (cancel requests, relay settings). No
+/// person, appointment, practice setting, template, query or quarantined record.
+pub const SEND_SCOPE: [Collection; 4] = [
+    Collection::Outbox,
+    Collection::Sendlog,
+    Collection::SendlogArchive,
+    Collection::Meta,
+];
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -222,13 +243,39 @@ impl Vault {
         }
     }
 
-    /// The keys for one store call; fails while locked.
+    /// The keys for one store call; fails while locked (also while locked for sending).
     pub fn keys(&self) -> Result<Keys> {
         match &*self.state.borrow() {
             State::Plain => Ok(Keys::Plain),
-            State::Locked { .. } => Err(StoreError::Locked),
+            State::Locked { .. } | State::Sending { .. } => Err(StoreError::Locked),
             State::Open { sealer, .. } => Ok(Keys::Sealed(sealer.clone())),
         }
+    }
+
+    /// The keys for a store call that touches documents of `collections` only: like
+    /// [`Vault::keys`], and while locked for sending also for the [`SEND_SCOPE`].
+    pub fn keys_for_docs(&self, collections: &[Collection]) -> Result<Keys> {
+        match &*self.state.borrow() {
+            State::Sending { sealer, .. } if collections.iter().all(|c| SEND_SCOPE.contains(c)) => {
+                Ok(Keys::Sealed(sealer.clone()))
+            }
+            _ => self.keys(),
+        }
+    }
+
+    /// The keys for writing `batch`: [`Vault::keys_for_docs`] when it writes documents only.
+    pub fn keys_for_batch(&self, batch: &super::WriteBatch<'_>) -> Result<Keys> {
+        let docs_only = !batch.clear_all
+            && batch.delete_persons.is_empty()
+            && batch.delete_appointments.is_empty()
+            && batch.persons.is_empty()
+            && batch.appointments.is_empty()
+            && batch.settings.is_none();
+        if !docs_only {
+            return self.keys();
+        }
+        let collections: Vec<Collection> = batch.docs.iter().map(|d| d.collection()).collect();
+        self.keys_for_docs(&collections)
     }
 
     pub fn lock_state(&self) -> LockState {
@@ -236,6 +283,7 @@ impl Vault {
             State::Plain => LockState::Plain,
             State::Locked { .. } => LockState::Locked,
             State::Open { .. } => LockState::Unlocked,
+            State::Sending { .. } => LockState::Sending,
         }
     }
 
@@ -244,11 +292,13 @@ impl Vault {
     pub fn keyring(&self) -> Option<Stored> {
         match &*self.state.borrow() {
             State::Plain => None,
-            State::Locked { keyring } | State::Open { keyring, .. } => Some(keyring.clone()),
+            State::Locked { keyring }
+            | State::Open { keyring, .. }
+            | State::Sending { keyring, .. } => Some(keyring.clone()),
         }
     }
 
-    fn data_key(&self) -> Option<KeyBytes> {
+    pub(crate) fn data_key(&self) -> Option<KeyBytes> {
         match &*self.state.borrow() {
             State::Open { key, .. } => Some(key.clone()),
             _ => None,
@@ -272,10 +322,25 @@ impl Vault {
     fn lock(&self) {
         let mut state = self.state.borrow_mut();
         if let Some(keyring) = match &*state {
-            State::Open { keyring, .. } => Some(keyring.clone()),
+            State::Open { keyring, .. } | State::Sending { keyring, .. } => Some(keyring.clone()),
             _ => None,
         } {
             *state = State::Locked { keyring };
+        }
+    }
+
+    /// Locks everything but the [`SEND_SCOPE`]; the key stays in memory until [`Vault::lock`].
+    fn lock_for_sending(&self) {
+        let mut state = self.state.borrow_mut();
+        if let State::Open {
+            sealer, keyring, ..
+        } = &*state
+        {
+            let next = State::Sending {
+                sealer: sealer.clone(),
+                keyring: keyring.clone(),
+            };
+            *state = next;
         }
     }
 }

@@ -422,7 +422,7 @@ impl Store for IdbStore {
         collection: Collection,
         key: &str,
     ) -> Result<Option<serde_json::Value>> {
-        let k = self.vault.keys()?;
+        let k = self.vault.keys_for_docs(&[collection])?;
         if crypto::exempt(&Origin::Document(collection, key.to_string())) {
             return Ok(None);
         }
@@ -435,7 +435,7 @@ impl Store for IdbStore {
     }
 
     async fn list_docs(&self, collection: Collection) -> Result<Vec<Doc>> {
-        let k = self.vault.keys()?;
+        let k = self.vault.keys_for_docs(&[collection])?;
         let rows = self.rows(collection.store_name(), None).await?;
         let mut bad = Vec::new();
         let out = rows::docs(&k, collection, &rows, &mut bad);

@@ -83,7 +83,7 @@ impl IdbStore {
     /// Issues every request of `batch` in `tx` (which must cover [`stores_of`] the batch).
     /// Records are sealed with the store's keys; `clear_all` keeps the keyring.
     pub(super) async fn apply(&self, tx: &Transaction<'_>, batch: &WriteBatch<'_>) -> Result<()> {
-        let k = self.vault.keys()?;
+        let k = self.vault.keys_for_batch(batch)?;
         let store = |name: &str| tx.object_store(name).map_err(backend);
 
         if batch.clear_all {
