@@ -228,7 +228,7 @@ async fn reload_appointments(state: AppState) -> Result<(), AppError> {
         .map_err(store_err)?;
     mark("pb:appointments-read");
     // Read while the tab was locked: nothing is kept.
-    if crypto::lock_state(&*store()) == LockState::Locked {
+    if crypto::lock_state(&*store()).is_locked() {
         return Ok(());
     }
     state.appointments.set(appointments);
