@@ -211,6 +211,7 @@ async fn bench_pdf_worker_1000_letters() {
         practice,
         letters,
         duplex: false,
+        letterhead: None,
     };
     let json = serde_json::to_string(&job).unwrap();
 
