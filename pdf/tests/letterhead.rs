@@ -391,13 +391,10 @@ fn png_red(w: u32, h: u32) -> Vec<u8> {
         let crc = crc32(&out[start..]);
         out.extend_from_slice(&crc.to_be_bytes());
     }
-    let mut raw = Vec::new();
-    for _ in 0..h {
-        raw.push(0);
-        for _ in 0..w {
-            raw.extend_from_slice(&[255, 0, 0]);
-        }
-    }
+    // Each row: filter byte 0 (none), then red pixels.
+    let mut row = vec![0u8];
+    row.extend((0..w).flat_map(|_| [255u8, 0, 0]));
+    let raw: Vec<u8> = (0..h).flat_map(|_| row.iter().copied()).collect();
     let mut z = vec![0x78, 0x01, 1];
     z.extend_from_slice(&(raw.len() as u16).to_le_bytes());
     z.extend_from_slice(&(!(raw.len() as u16)).to_le_bytes());
