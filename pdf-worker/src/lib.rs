@@ -287,8 +287,24 @@ mod tests {
                 "Liebe Frau Yılmaz,\n\nText.\n\nViele Grüße\n\nPraxis",
             )],
             duplex: true,
+            letterhead: Some(praxisbote_core::domain::Letterhead {
+                logo: Some(praxisbote_core::domain::LetterheadLogo {
+                    bytes: vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2],
+                    width_mm: 35.0,
+                    position: praxisbote_core::domain::LogoPosition::Left,
+                }),
+                details: vec!["Praxis für Physiotherapie".into()],
+                business: praxisbote_core::domain::BusinessDetails {
+                    iban: "DE02 1203 0000 0000 2020 51".into(),
+                    ..Default::default()
+                },
+            }),
         };
-        let parsed = super::parse_job(&serde_json::to_string(&job).unwrap()).unwrap();
+        let json = serde_json::to_string(&job).unwrap();
+        // Logo bytes travel as base64 text, not as a number array.
+        assert!(json.contains("\"bytes\":\"/9j/4AEC\""), "{json}");
+        let parsed = super::parse_job(&json).unwrap();
+        assert_eq!(parsed.letterhead, job.letterhead);
         assert_eq!(parsed.title, "Serienbrief Geburtstag");
         assert_eq!(parsed.created, job.created);
         assert!(parsed.duplex);

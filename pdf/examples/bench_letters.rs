@@ -91,6 +91,7 @@ fn job(n: usize) -> BatchJob {
         letters,
         duplex: false,
         logo_png: None,
+        letterhead: None,
     }
 }
 

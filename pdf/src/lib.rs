@@ -12,7 +12,7 @@ use chrono::{Datelike, NaiveDateTime, Timelike};
 use praxisbote_core::domain::letter::{
     layout_letter, FontStyle, LayoutError, LayoutOptions, Letter, TextMeasure,
 };
-use praxisbote_core::domain::PracticeSettings;
+use praxisbote_core::domain::{ImageKind, Letterhead, PracticeSettings};
 use printpdf::ParsedFont;
 use serde::{Deserialize, Serialize};
 
@@ -39,9 +39,14 @@ pub struct BatchJob {
     /// Insert a blank page after letters with an odd page count (duplex printing).
     #[serde(default)]
     pub duplex: bool,
-    /// Optional letterhead logo (PNG bytes; needs the `logo-png` feature).
+    /// Optional letterhead logo (PNG bytes; needs the `logo-png` feature). A logo in
+    /// `letterhead` takes precedence.
     #[serde(default)]
     pub logo_png: Option<Vec<u8>>,
+    /// The practice's letterhead (logo PNG/JPEG with width and position, details block,
+    /// business details in every footer); `None` prints the plain letterhead.
+    #[serde(default)]
+    pub letterhead: Option<Letterhead>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,8 +201,17 @@ impl<'a> BatchBuilder<'a> {
         }
         let f = fonts()?;
         let mut writer = Box::new(writer::Writer::new(DEFLATE_LEVEL));
-        let logo_aspect = match &job.logo_png {
-            Some(bytes) if !bytes.is_empty() => Some(load_logo(&mut writer, bytes)?),
+        let own_logo = job
+            .letterhead
+            .as_ref()
+            .and_then(|l| l.logo.as_ref())
+            .map(|l| l.bytes.as_slice())
+            .filter(|b| !b.is_empty());
+        let logo_aspect = match own_logo.or(job.logo_png.as_deref()) {
+            Some(bytes) if !bytes.is_empty() => Some(match ImageKind::sniff(bytes) {
+                Some(ImageKind::Jpeg) => load_jpeg(&mut writer, bytes)?,
+                _ => load_logo(&mut writer, bytes)?,
+            }),
             _ => None,
         };
         Ok(BatchBuilder {
@@ -233,6 +247,7 @@ impl<'a> BatchBuilder<'a> {
         };
         let opts = LayoutOptions {
             logo_aspect: self.logo_aspect,
+            letterhead: self.job.letterhead.as_ref(),
         };
         let layout = layout_letter(&self.job.practice, letter, &opts, &self.fonts.metrics)
             .map_err(|source| Error::Layout {
@@ -385,6 +400,52 @@ fn pdf_date_string(dt: NaiveDateTime) -> String {
         dt.minute(),
         dt.second()
     )
+}
+
+/// Size and colour components of a baseline or progressive JPEG (from its SOF segment).
+pub fn jpeg_info(b: &[u8]) -> Option<(usize, usize, u8)> {
+    if !b.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut i = 2;
+    while i + 4 <= b.len() {
+        if b[i] != 0xFF {
+            return None;
+        }
+        let marker = b[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if matches!(marker, 0xD8 | 0x01 | 0xD0..=0xD7) {
+            i += 2;
+            continue;
+        }
+        let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+        // SOF0…SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let s = b.get(i + 4..i + 10)?;
+            let h = u16::from_be_bytes([s[1], s[2]]) as usize;
+            let w = u16::from_be_bytes([s[3], s[4]]) as usize;
+            return Some((w, h, s[5]));
+        }
+        if marker == 0xDA || len < 2 {
+            return None;
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+/// Embeds a JPEG logo as it is (DCTDecode); returns its aspect ratio.
+fn load_jpeg(w: &mut writer::Writer, bytes: &[u8]) -> Result<f32, Error> {
+    let (width, height, comps) =
+        jpeg_info(bytes).ok_or_else(|| Error::Logo("kein lesbares JPEG".into()))?;
+    if width == 0 || height == 0 || !matches!(comps, 1 | 3 | 4) {
+        return Err(Error::Logo("nicht unterstütztes JPEG".into()));
+    }
+    w.set_logo_jpeg(width, height, comps, bytes);
+    Ok(width as f32 / height as f32)
 }
 
 /// Decodes the PNG logo and embeds it; returns its aspect ratio (width / height).

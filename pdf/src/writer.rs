@@ -162,6 +162,27 @@ impl Writer {
         self.logo = Some(n);
     }
 
+    /// Embeds a JPEG logo unchanged (`/DCTDecode`); `comps` 1 = grey, 3 = RGB, 4 = CMYK.
+    pub fn set_logo_jpeg(&mut self, w: usize, h: usize, comps: u8, jpeg: &[u8]) {
+        let n = self.alloc();
+        let space = match comps {
+            1 => "DeviceGray",
+            4 => "DeviceCMYK",
+            _ => "DeviceRGB",
+        };
+        self.begin_obj(n);
+        writeln!(
+            self.out,
+            "<</Type/XObject/Subtype/Image/Width {w}/Height {h}/ColorSpace/{space}/BitsPerComponent 8/Length {}/Filter/DCTDecode>>stream",
+            jpeg.len()
+        )
+        .unwrap();
+        self.out.extend_from_slice(jpeg);
+        self.out.extend_from_slice(b"\nendstream");
+        self.end_obj();
+        self.logo = Some(n);
+    }
+
     /// `/XObject` resource entries (forms and logo), or "" when there are none.
     fn xobject_resources(&self) -> String {
         if self.form_objs.is_empty() && self.logo.is_none() {

@@ -126,6 +126,7 @@ fn job(form: LetterForm, paragraphs: &[usize], duplex: bool) -> BatchJob {
             .collect(),
         duplex,
         logo_png: None,
+        letterhead: None,
     }
 }
 

@@ -57,6 +57,7 @@ fn job(n: usize, own_dates: bool, logo_png: Option<Vec<u8>>) -> BatchJob {
         letters: (0..n).map(|i| letter(i, own_dates)).collect(),
         duplex: false,
         logo_png,
+        letterhead: None,
     }
 }
 

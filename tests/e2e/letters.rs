@@ -211,6 +211,7 @@ async fn bench_pdf_worker_1000_letters() {
         practice,
         letters,
         duplex: false,
+        letterhead: None,
     };
     let json = serde_json::to_string(&job).unwrap();
 
@@ -263,4 +264,62 @@ async fn bench_pdf_worker_1000_letters() {
         "PDF: {pages} pages, {bytes} bytes, {:.0} B/page",
         bytes as f64 / pages as f64
     );
+}
+
+/// Issue 19: the "Briefkopf" from the settings (logo and business details) is in the letter
+/// PDF the composer makes: the logo on the first page, the IBAN line in every footer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_letterhead_from_the_settings_is_in_the_letter_pdf() {
+    let s = Session::start().await;
+    s.open("#/einstellungen").await;
+    s.wait_text("Briefkopf").await;
+    let logo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public/icons/icon-192.png");
+    s.upload_by_label("Logo (PNG oder JPEG, höchstens 500 KB)", &logo)
+        .await;
+    s.wait_css("img.logo-preview").await;
+    s.fill_by_label("IBAN", "DE02 1203 0000 0000 2020 51").await;
+    s.fill_by_label("Steuernummer", "123/456/78901").await;
+    s.click_button("Briefkopf speichern").await;
+    s.wait_status_matching("Gespeichert").await;
+
+    birthday_query(&s, 30).await;
+    s.click_button("Alle auswählen").await;
+    s.click_button("Aktion").await;
+    s.select_by_label("Zweck", "Geburtstag").await;
+    s.click_button("Serienbrief erstellen …").await;
+    s.wait_status_matching("übernommen").await;
+    s.click_button("Übernahme").await;
+    s.wait_status_matching("Vorschau 1 von").await;
+    s.click_button("PDF erzeugen").await;
+    s.wait_status_matching("PDF fertig").await;
+    let url = s
+        .attr("a[aria-label='Herunterladen']", "href")
+        .await
+        .expect("download link");
+    let bytes = fetch_bytes(&s, &url).await;
+    let path = temp_pdf("praxisbote-e2e-letterhead", &bytes);
+    let pages = pdf_pages(&path);
+    for p in 1..=pages {
+        let ps = p.to_string();
+        let text = poppler("pdftotext", &["-f", &ps, "-l", &ps, "-layout", &path, "-"]);
+        let blank = text.trim().is_empty(); // duplex blank pages carry nothing
+        assert!(
+            blank || text.contains("IBAN DE02 1203 0000 0000 2020 51"),
+            "page {p}:\n{text}"
+        );
+        assert!(blank || text.contains("Steuernummer 123/456/78901"));
+    }
+    let images = poppler("pdfimages", &["-list", &path]);
+    let first = images
+        .lines()
+        .nth(2)
+        .expect("an image")
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        (first[0], first[3], first[4]),
+        ("1", "192", "192"),
+        "{images}"
+    );
+    let _ = std::fs::remove_file(&path);
 }

@@ -432,9 +432,229 @@ pub struct PracticeSettings {
     pub therapist_in_messages: bool,
 }
 
+/// Where the letterhead logo sits in the header zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogoPosition {
+    Left,
+    #[default]
+    Right,
+}
+
+/// The letterhead logo: PNG or JPEG bytes (sniffed from the content), printed `width_mm`
+/// wide (the height follows the image; both are shrunk to stay inside the header zone).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LetterheadLogo {
+    #[serde(with = "base64_bytes")]
+    pub bytes: Vec<u8>,
+    pub width_mm: f32,
+    #[serde(default)]
+    pub position: LogoPosition,
+}
+
+/// Largest logo file the settings accept.
+pub const MAX_LOGO_BYTES: usize = 500 * 1024;
+/// Narrowest and widest logo in mm.
+pub const LOGO_WIDTH_RANGE_MM: (f32, f32) = (10.0, 80.0);
+
+/// Kind of an image file, sniffed from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageKind {
+    Png,
+    Jpeg,
+}
+
+impl ImageKind {
+    pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(ImageKind::Png)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(ImageKind::Jpeg)
+        } else {
+            None
+        }
+    }
+}
+
+/// Why a logo file is refused (text in the app's catalogue).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogoError {
+    /// Larger than [`MAX_LOGO_BYTES`].
+    TooLarge,
+    /// An SVG (not converted in this version).
+    Svg,
+    /// Neither PNG nor JPEG.
+    NotAnImage,
+}
+
+/// Checks an uploaded logo file: at most [`MAX_LOGO_BYTES`], PNG or JPEG by content.
+pub fn check_logo(bytes: &[u8]) -> Result<ImageKind, LogoError> {
+    if bytes.len() > MAX_LOGO_BYTES {
+        return Err(LogoError::TooLarge);
+    }
+    if let Some(k) = ImageKind::sniff(bytes) {
+        return Ok(k);
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    if head.contains("<svg") {
+        Err(LogoError::Svg)
+    } else {
+        Err(LogoError::NotAnImage)
+    }
+}
+
+/// The "Geschäftsangaben" printed in the footer of every page.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BusinessDetails {
+    #[serde(default)]
+    pub bank: String,
+    #[serde(default)]
+    pub iban: String,
+    #[serde(default)]
+    pub bic: String,
+    #[serde(default)]
+    pub tax_number: String,
+    /// Register entry, e.g. "Partnerschaftsregister AG Essen PR 1234".
+    #[serde(default)]
+    pub register: String,
+}
+
+impl BusinessDetails {
+    /// Footer lines: "Bank · IBAN … · BIC …" and "Steuernummer … · register" (empty ones
+    /// left out).
+    pub fn footer_lines(&self) -> Vec<String> {
+        let labelled = |label: &str, v: &str| {
+            let v = v.trim();
+            if v.is_empty() {
+                String::new()
+            } else {
+                format!("{label} {v}")
+            }
+        };
+        let bank = super::text::join_nonempty(
+            &[
+                self.bank.trim(),
+                &labelled("IBAN", &self.iban),
+                &labelled("BIC", &self.bic),
+            ],
+            " · ",
+        );
+        let legal = super::text::join_nonempty(
+            &[
+                &labelled("Steuernummer", &self.tax_number),
+                self.register.trim(),
+            ],
+            " · ",
+        );
+        [bank, legal]
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+}
+
+/// The practice's letterhead ("Briefkopf"): logo, a details block under the contact lines
+/// and the business details in the footer. Letters without one look as before.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct Letterhead {
+    #[serde(default)]
+    pub logo: Option<LetterheadLogo>,
+    /// Practice details block ("Praxis für Physiotherapie", "Inhaberin Maria Schmidt"); at
+    /// most [`Letterhead::MAX_DETAIL_LINES`] lines (2 fit in Form B, 1 in Form A).
+    #[serde(default)]
+    pub details: Vec<String>,
+    #[serde(default)]
+    pub business: BusinessDetails,
+}
+
+impl Letterhead {
+    pub const MAX_DETAIL_LINES: usize = 2;
+
+    /// The non-empty detail lines, at most [`Letterhead::MAX_DETAIL_LINES`].
+    pub fn detail_lines(&self) -> Vec<&str> {
+        self.details
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .take(Self::MAX_DETAIL_LINES)
+            .collect()
+    }
+}
+
+/// Bytes as standard base64 text (serde `with`).
+pub mod base64_bytes {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logo_files_are_checked_by_size_and_content() {
+        let png = b"\x89PNG\r\n\x1a\nrest".to_vec();
+        assert_eq!(check_logo(&png), Ok(ImageKind::Png));
+        assert_eq!(check_logo(&[0xFF, 0xD8, 0xFF, 0xE0]), Ok(ImageKind::Jpeg));
+        assert_eq!(
+            check_logo(b"<?xml version=\"1.0\"?><svg xmlns=\"x\"/>"),
+            Err(LogoError::Svg)
+        );
+        assert_eq!(check_logo(b"GIF89a"), Err(LogoError::NotAnImage));
+        let mut big = png.clone();
+        big.resize(MAX_LOGO_BYTES + 1, 0);
+        assert_eq!(check_logo(&big), Err(LogoError::TooLarge));
+        big.truncate(MAX_LOGO_BYTES);
+        assert_eq!(check_logo(&big), Ok(ImageKind::Png));
+    }
+
+    #[test]
+    fn business_details_make_the_footer_lines() {
+        let b = BusinessDetails {
+            bank: "Berliner Bank".into(),
+            iban: " DE02 1203 ".into(),
+            bic: "".into(),
+            tax_number: "".into(),
+            register: "".into(),
+        };
+        assert_eq!(b.footer_lines(), vec!["Berliner Bank · IBAN DE02 1203"]);
+        assert!(BusinessDetails::default().footer_lines().is_empty());
+        let l = Letterhead {
+            details: vec![" a ".into(), "".into(), "b".into(), "c".into()],
+            ..Default::default()
+        };
+        assert_eq!(l.detail_lines(), vec!["a", "b"]);
+        // JSON: the logo bytes as base64, the position in lower case.
+        let l = Letterhead {
+            logo: Some(LetterheadLogo {
+                bytes: vec![1, 2, 3],
+                width_mm: 30.0,
+                position: LogoPosition::Left,
+            }),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&l).unwrap();
+        assert!(
+            json.contains(r#""bytes":"AQID""#) && json.contains(r#""left""#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Letterhead>(&json).unwrap(), l);
+        assert_eq!(
+            serde_json::from_str::<Letterhead>("{}").unwrap(),
+            Letterhead::default()
+        );
+    }
 
     #[test]
     fn full_name_skips_empty_parts() {

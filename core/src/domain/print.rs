@@ -9,10 +9,11 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::letter::Letter;
-use super::model::PracticeSettings;
+use super::model::{Letterhead, PracticeSettings};
 use super::outbox::{queue_batch, Batch, OutboxError, OutboxMessage, QueueItem};
 
-/// What the PDF worker gets (the JSON shape of `praxisbote_pdf::BatchJob`, without a logo).
+/// What the PDF worker gets (the JSON shape of `praxisbote_pdf::BatchJob`; the logo travels
+/// inside `letterhead`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrintJob {
     /// Document title, e.g. "Serienbrief Geburtstag".
@@ -22,6 +23,9 @@ pub struct PrintJob {
     pub letters: Vec<Letter>,
     /// A blank page after letters with an odd page count (duplex printing).
     pub duplex: bool,
+    /// The practice's letterhead from the settings; `None` prints the plain one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letterhead: Option<Letterhead>,
 }
 
 /// Document title of a serial letter: "Serienbrief Terminerinnerung".
@@ -309,6 +313,7 @@ mod tests {
                 "Hallo,\n\nText",
             )],
             duplex: true,
+            letterhead: None,
         };
         let json = serde_json::to_string(&job).unwrap();
         assert!(

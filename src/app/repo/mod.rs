@@ -20,6 +20,9 @@ const DEMO_FLAG: &str = "demo";
 /// Meta key of the practice's lock settings (`domain::lock::LockSettings`).
 const LOCK_SETTINGS: &str = "lock_settings";
 const REMINDER_SETTINGS: &str = "reminder_settings";
+/// Meta key of the practice's letterhead (`domain::Letterhead`: logo, details block,
+/// business details). A Meta document of its own, apart from the settings record.
+const LETTERHEAD: &str = "letterhead";
 
 /// Bounds that cover every appointment a practice keeps (keys are ISO date strings, so the
 /// extreme `NaiveDate::MIN/MAX` would not sort).
@@ -384,6 +387,25 @@ pub async fn save_settings(state: AppState, settings: PracticeSettings) -> Resul
     store().put_settings(&settings).await.map_err(store_err)?;
     sync::announce(&Change::Settings);
     state.settings.set(settings);
+    Ok(())
+}
+
+/// The letterhead as stored now (read fresh where a letter is made); `None` when the
+/// practice has none.
+pub async fn letterhead() -> Result<Option<domain::Letterhead>, AppError> {
+    store()
+        .get_typed(Collection::Meta, LETTERHEAD)
+        .await
+        .map_err(store_err)
+}
+
+/// Stores the letterhead.
+pub async fn save_letterhead(letterhead: &domain::Letterhead) -> Result<(), AppError> {
+    store()
+        .put_typed(Collection::Meta, LETTERHEAD, letterhead)
+        .await
+        .map_err(store_err)?;
+    sync::announce(&Change::Meta);
     Ok(())
 }
 

@@ -226,6 +226,7 @@ async fn prepare(
         });
     }
     let topic = p.batch.purpose.label_de();
+    let letterhead = crate::app::repo::letterhead().await?;
     Ok(Prepared {
         job: PrintJob {
             title: document_title(topic),
@@ -233,6 +234,7 @@ async fn prepare(
             practice: p.practice,
             letters,
             duplex,
+            letterhead,
         },
         items: p.prepared.queue_items(),
         batch: p.batch,

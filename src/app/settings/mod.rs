@@ -1,6 +1,7 @@
 //! Practice settings: the practice's own data for letterheads, footers and `praxis.*`, and
 //! how appointments appear in messages (a label per appointment type, therapist names).
 
+pub(crate) mod letterhead;
 pub(crate) mod relay;
 
 use crate::app::repo;
@@ -80,6 +81,7 @@ pub fn SettingsPage() -> impl IntoView {
             </div>
         </form>
         <crate::app::send::reminders::ReminderSettingsForm />
+        <crate::app::settings::letterhead::LetterheadSettings />
         <crate::app::settings::relay::RelaySettings />
         <crate::app::lock::LockSettingsForm />
     }

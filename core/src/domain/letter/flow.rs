@@ -248,7 +248,7 @@ pub fn layout_letter(
                 m,
             )));
         }
-        footer(&mut page, practice, m);
+        footer(&mut page, practice, opts, m);
         marks(&mut page, &g);
         pages.push(page);
     }

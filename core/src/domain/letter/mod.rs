@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::address::{city_line, street_line};
-use super::model::{LetterForm, PracticeSettings};
+use super::model::{LetterForm, Letterhead, LogoPosition, PracticeSettings};
 use super::text::join_nonempty;
 
 pub use flow::layout_letter;
@@ -144,9 +144,12 @@ pub struct Letter {
 
 /// Options that are the same for every letter of a batch.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
-pub struct LayoutOptions {
+pub struct LayoutOptions<'a> {
     /// Width / height of the logo image, when the letterhead has one.
     pub logo_aspect: Option<f32>,
+    /// The practice's letterhead (logo width and position, details block, business details
+    /// in the footer); `None` keeps the plain letterhead.
+    pub letterhead: Option<&'a Letterhead>,
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -36,6 +36,65 @@ fn contact_line(p: &PracticeSettings) -> String {
     join_nonempty(&[&phone, p.email.trim(), p.web.trim()], " · ")
 }
 
+/// Where the logo goes: `(box, x of the text block, width left for the text)`.
+fn logo_box(
+    g: &FormGeometry,
+    opts: &LayoutOptions,
+    logo_top: f32,
+    logo_max_h: f32,
+) -> Option<(ImageBox, f32, f32)> {
+    let aspect = opts.logo_aspect.filter(|a| a.is_finite() && *a > 0.0)?;
+    let full = RIGHT_EDGE_MM - LEFT_MARGIN_MM;
+    let logo = opts.letterhead.and_then(|l| l.logo.as_ref());
+    let (mut w, position) = match logo {
+        Some(l) => {
+            let (lo, hi) = crate::domain::LOGO_WIDTH_RANGE_MM;
+            let w = if l.width_mm.is_finite() {
+                l.width_mm.clamp(lo, hi)
+            } else {
+                lo
+            };
+            (w, l.position)
+        }
+        None => (logo_max_h * aspect, LogoPosition::Right),
+    };
+    let max_w = if logo.is_some() {
+        crate::domain::LOGO_WIDTH_RANGE_MM.1
+    } else {
+        60.0
+    };
+    w = w.min(max_w);
+    let mut h = w / aspect;
+    // Inside the header zone (the address field starts at its bottom).
+    let max_h = logo_max_h.min(g.letterhead_height - logo_top - 2.0);
+    if h > max_h {
+        h = max_h;
+        w = h * aspect;
+    }
+    Some(match position {
+        LogoPosition::Right => (
+            ImageBox {
+                x: RIGHT_EDGE_MM - w,
+                y: logo_top,
+                w,
+                h,
+            },
+            LEFT_MARGIN_MM,
+            full - w - 5.0,
+        ),
+        LogoPosition::Left => (
+            ImageBox {
+                x: LEFT_MARGIN_MM,
+                y: logo_top,
+                w,
+                h,
+            },
+            LEFT_MARGIN_MM + w + 5.0,
+            full - w - 5.0,
+        ),
+    })
+}
+
 pub(super) fn letterhead(
     page: &mut Page,
     p: &PracticeSettings,
@@ -49,22 +108,12 @@ pub(super) fn letterhead(
     } else {
         (16.0, 20.0, [26.5, 30.5], 10.0, 25.0)
     };
-    // Logo at the right edge of the text area.
+    let mut text_x = LEFT_MARGIN_MM;
     let mut name_max_w = RIGHT_EDGE_MM - LEFT_MARGIN_MM;
-    if let Some(aspect) = opts.logo_aspect.filter(|a| a.is_finite() && *a > 0.0) {
-        let mut h = logo_max_h;
-        let mut w = h * aspect;
-        if w > 60.0 {
-            w = 60.0;
-            h = w / aspect;
-        }
-        page.items.push(Item::Image(ImageBox {
-            x: RIGHT_EDGE_MM - w,
-            y: logo_top,
-            w,
-            h,
-        }));
-        name_max_w -= w + 5.0;
+    if let Some((b, x, w)) = logo_box(g, opts, logo_top, logo_max_h) {
+        page.items.push(Item::Image(b));
+        text_x = x;
+        name_max_w = w;
     }
     let (name, size) = fit_line(
         p.name.trim(),
@@ -76,7 +125,7 @@ pub(super) fn letterhead(
     );
     if !name.is_empty() {
         page.items.push(Item::Text(run(
-            LEFT_MARGIN_MM,
+            text_x,
             name_y,
             &name,
             FontStyle::Bold,
@@ -86,20 +135,21 @@ pub(super) fn letterhead(
         )));
     }
     let line1 = join_nonempty(&[&street_line(&p.address), &city_line(&p.address)], " · ");
-    for (text, y) in [(line1, contact_ys[0]), (contact_line(p), contact_ys[1])] {
+    let mut lines = vec![(line1, contact_ys[0]), (contact_line(p), contact_ys[1])];
+    // Details block: two lines under the contact lines in Form B (the last baseline stays
+    // above 45 mm), one in Form A's 27 mm header.
+    if let Some(lh) = opts.letterhead {
+        let (first, room) = if form_a { (23.0, 1) } else { (35.0, 2) };
+        for (i, d) in lh.detail_lines().into_iter().take(room).enumerate() {
+            lines.push((d.to_string(), first + i as f32 * 4.0));
+        }
+    }
+    for (text, y) in lines {
         if text.is_empty() {
             continue;
         }
         let (t, s) = fit_line(&text, FontStyle::Regular, 8.5, 6.5, name_max_w, m);
-        let mut r = run(
-            LEFT_MARGIN_MM,
-            y,
-            &t,
-            FontStyle::Regular,
-            s,
-            Role::Letterhead,
-            m,
-        );
+        let mut r = run(text_x, y, &t, FontStyle::Regular, s, Role::Letterhead, m);
         r.muted = true;
         page.items.push(Item::Text(r));
     }
@@ -248,7 +298,12 @@ pub(super) fn page_header(
 const FOOTER_SIZE_PT: f32 = 7.5;
 const FOOTER_PITCH_MM: f32 = 3.4;
 
-pub(super) fn footer(page: &mut Page, p: &PracticeSettings, m: &dyn TextMeasure) {
+pub(super) fn footer(
+    page: &mut Page,
+    p: &PracticeSettings,
+    opts: &LayoutOptions,
+    m: &dyn TextMeasure,
+) {
     page.items.push(Item::Line(LineItem {
         x1: LEFT_MARGIN_MM,
         y1: FOOTER_RULE_Y_MM,
@@ -256,9 +311,19 @@ pub(super) fn footer(page: &mut Page, p: &PracticeSettings, m: &dyn TextMeasure)
         y2: FOOTER_RULE_Y_MM,
         width_mm: 0.2,
     }));
-    let line3 = p.bank_details.trim().to_string();
+    let mut lines = vec![return_address_line(p), contact_line(p)];
+    // The letterhead's business details replace the plain bank line when it has any.
+    let business = opts
+        .letterhead
+        .map(|l| l.business.footer_lines())
+        .unwrap_or_default();
+    if business.is_empty() {
+        lines.push(p.bank_details.trim().to_string());
+    } else {
+        lines.extend(business);
+    }
     let mut y = FOOTER_RULE_Y_MM + 4.0;
-    for text in [return_address_line(p), contact_line(p), line3] {
+    for text in lines {
         if text.is_empty() {
             continue;
         }

@@ -401,6 +401,7 @@ fn logo_box_sits_in_letterhead() {
             &letter(1, 10),
             &LayoutOptions {
                 logo_aspect: Some(2.0),
+                ..Default::default()
             },
             &Mono,
         )
@@ -418,5 +419,77 @@ fn logo_box_sits_in_letterhead() {
         assert!((img.w / img.h - 2.0).abs() < 0.01);
         let name = one(&lay.pages[0], Role::Letterhead);
         assert!(name.x + name.width < img.x);
+    }
+}
+
+#[test]
+fn letterhead_places_logo_details_and_business_footer() {
+    use crate::domain::{BusinessDetails, Letterhead, LetterheadLogo, LogoPosition};
+    for form in [LetterForm::A, LetterForm::B] {
+        let g = FormGeometry::for_form(form);
+        let lh = Letterhead {
+            logo: Some(LetterheadLogo {
+                bytes: vec![],
+                width_mm: 200.0, // clamped to 80, then to the header zone's height
+                position: LogoPosition::Left,
+            }),
+            details: vec!["Praxis für Physiotherapie".into(), "Inhaberin M. S.".into()],
+            business: BusinessDetails {
+                iban: "DE02".into(),
+                tax_number: "12/345".into(),
+                ..Default::default()
+            },
+        };
+        let opts = LayoutOptions {
+            logo_aspect: Some(1.0),
+            letterhead: Some(&lh),
+        };
+        let lay = layout_letter(&practice(form), &letter(12, 80), &opts, &Mono).unwrap();
+        assert!(lay.pages.len() > 1);
+        let img = lay.pages[0]
+            .items
+            .iter()
+            .find_map(|i| match i {
+                Item::Image(b) => Some(*b),
+                _ => None,
+            })
+            .expect("logo");
+        assert_eq!(img.x, LEFT_MARGIN_MM);
+        assert!(img.y + img.h <= g.letterhead_height - 1.9, "{img:?}");
+        assert!((img.w - img.h).abs() < 0.01);
+        let head: Vec<_> = lay.pages[0].texts_with(Role::Letterhead).collect();
+        assert!(head
+            .iter()
+            .all(|t| t.x >= img.x + img.w && t.y < g.letterhead_height));
+        assert!(head.iter().any(|t| t.text == "Praxis für Physiotherapie"));
+        for (i, page) in lay.pages.iter().enumerate() {
+            let footer: Vec<&str> = page
+                .texts_with(Role::Footer)
+                .map(|t| t.text.as_str())
+                .collect();
+            assert!(footer.contains(&"IBAN DE02"), "page {i}: {footer:?}");
+            assert!(
+                footer.contains(&"Steuernummer 12/345"),
+                "page {i}: {footer:?}"
+            );
+            if i > 0 {
+                assert!(page.items.iter().all(|it| !matches!(it, Item::Image(_))));
+            }
+        }
+        // Without a letterhead: exactly the layout from before.
+        let plain = layout_letter(
+            &practice(form),
+            &letter(12, 80),
+            &LayoutOptions::default(),
+            &Mono,
+        );
+        let none = LayoutOptions {
+            letterhead: None,
+            ..Default::default()
+        };
+        assert_eq!(
+            plain.unwrap(),
+            layout_letter(&practice(form), &letter(12, 80), &none, &Mono).unwrap()
+        );
     }
 }

@@ -1,0 +1,417 @@
+//! The practice letterhead checked with poppler-utils: the logo inside the DIN 5008 header
+//! zone on page 1 (`pdfimages -list` and the rendered page), the business details in the
+//! footer of every page, the short header on following pages, JPEG logos embedded as they are.
+
+mod common;
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use praxisbote_core::domain::letter::Letter;
+use praxisbote_core::domain::{
+    BusinessDetails, LetterForm, Letterhead, LetterheadLogo, LogoPosition, PostalAddress,
+    PracticeSettings,
+};
+use praxisbote_pdf::BatchJob;
+
+const MM_PER_PT: f32 = 25.4 / 72.0;
+/// Form B header zone: the full width, 45 mm high.
+const HEADER_ZONE_B_MM: f32 = 45.0;
+
+fn practice(form: LetterForm) -> PracticeSettings {
+    PracticeSettings {
+        name: "Praxis Sonnenschein".into(),
+        address: PostalAddress {
+            street: "Lindenweg".into(),
+            house_number: "3".into(),
+            postcode: "12345".into(),
+            city: "Musterstadt".into(),
+            ..Default::default()
+        },
+        phone: "030 1234567".into(),
+        email: "info@praxis-sonnenschein.de".into(),
+        bank_details: "Alte Bankzeile".into(),
+        letter_form: form,
+        ..Default::default()
+    }
+}
+
+const PARAGRAPH: &str = "wir möchten Sie an Ihren nächsten Termin in unserer Praxis erinnern. \
+Bitte bringen Sie Ihre Versichertenkarte und, falls vorhanden, aktuelle Befunde mit. \
+Sollten Sie den Termin nicht wahrnehmen können, sagen Sie bitte spätestens 24 Stunden \
+vorher ab, damit wir ihn an andere Patientinnen und Patienten vergeben können.";
+
+fn letter(name: &str, paragraphs: usize) -> Letter {
+    Letter {
+        recipient: vec![
+            "Frau".into(),
+            name.into(),
+            "Hauptstraße 1".into(),
+            "12345 Musterstadt".into(),
+        ],
+        return_address: String::new(),
+        date: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+        subject: "Erinnerung an Ihren Termin".into(),
+        salutation: "Sehr geehrte Frau Öztürk,".into(),
+        body: (0..paragraphs).map(|_| PARAGRAPH.to_string()).collect(),
+        closing: "Mit freundlichen Grüßen".into(),
+        signature: vec!["Praxis Sonnenschein".into()],
+    }
+}
+
+fn letterhead(logo: Option<Vec<u8>>, width_mm: f32, position: LogoPosition) -> Letterhead {
+    Letterhead {
+        logo: logo.map(|bytes| LetterheadLogo {
+            bytes,
+            width_mm,
+            position,
+        }),
+        details: vec![
+            "Praxis für Physiotherapie und Osteopathie".into(),
+            "Inhaberin Maria Schmidt".into(),
+        ],
+        business: BusinessDetails {
+            bank: "Berliner Bank".into(),
+            iban: "DE02 1203 0000 0000 2020 51".into(),
+            bic: "BYLADEM1001".into(),
+            tax_number: "123/456/78901".into(),
+            register: "Partnerschaftsregister AG Essen PR 1234".into(),
+        },
+    }
+}
+
+/// A one-page letter, then one of three pages.
+fn job(form: LetterForm, lh: Option<Letterhead>) -> BatchJob {
+    BatchJob {
+        title: "Serienbrief Briefkopf".into(),
+        created: NaiveDate::from_ymd_opt(2026, 11, 26)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+        practice: practice(form),
+        letters: vec![letter("Zoë Öztürk", 1), letter("Ayşe Yılmaz", 20)],
+        duplex: false,
+        logo_png: None,
+        letterhead: lh,
+    }
+}
+
+fn tool(cmd: &str, args: &[&str]) -> String {
+    common::tool_output(cmd, args).0
+}
+
+fn pages(pdf: &Path) -> usize {
+    let info = tool("pdfinfo", &[pdf.to_str().unwrap()]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn page_text(pdf: &Path, p: usize) -> String {
+    let p = p.to_string();
+    tool(
+        "pdftotext",
+        &["-f", &p, "-l", &p, "-layout", pdf.to_str().unwrap(), "-"],
+    )
+}
+
+/// Lines of one page from `pdftotext -bbox-layout` as (text, yMin mm, yMax mm).
+fn page_lines(pdf: &Path, p: usize) -> Vec<(String, f32, f32)> {
+    let ps = p.to_string();
+    let html = tool(
+        "pdftotext",
+        &[
+            "-f",
+            &ps,
+            "-l",
+            &ps,
+            "-bbox-layout",
+            pdf.to_str().unwrap(),
+            "-",
+        ],
+    );
+    let mut out = Vec::new();
+    let mut rest = html.as_str();
+    while let Some(i) = rest.find("<line ") {
+        rest = &rest[i..];
+        let tag = &rest[..=rest.find('>').unwrap()];
+        let close = rest.find("</line>").unwrap();
+        let mut words = Vec::new();
+        let mut b = &rest[..close];
+        while let Some(w) = b.find("<word ") {
+            b = &b[w..];
+            let gt = b.find('>').unwrap();
+            let we = b.find("</word>").unwrap();
+            words.push(b[gt + 1..we].replace("&amp;", "&"));
+            b = &b[we..];
+        }
+        out.push((
+            words.join(" "),
+            common::attr(tag, "yMin") * MM_PER_PT,
+            common::attr(tag, "yMax") * MM_PER_PT,
+        ));
+        rest = &rest[close..];
+    }
+    out
+}
+
+/// `pdfimages -list` rows: (page, type, width, height, enc, x-ppi).
+fn images(pdf: &Path) -> Vec<(usize, String, usize, usize, String, f32)> {
+    let list = tool("pdfimages", &["-list", pdf.to_str().unwrap()]);
+    list.lines()
+        .skip(2)
+        .map(|r| {
+            let c: Vec<&str> = r.split_whitespace().collect();
+            (
+                c[0].parse().unwrap(),
+                c[2].to_string(),
+                c[3].parse().unwrap(),
+                c[4].parse().unwrap(),
+                c[8].to_string(),
+                c[12].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Bounding box (x0, y0, x1, y1 in mm) of the pure red pixels of page `p` rendered at 72 dpi.
+fn red_box(pdf: &Path, p: usize, name: &str) -> Option<(f32, f32, f32, f32)> {
+    let prefix = common::out_dir().join(format!("{}-p{p}", name.trim_end_matches(".pdf")));
+    let ps = p.to_string();
+    tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "72",
+            "-f",
+            &ps,
+            "-l",
+            &ps,
+            "-singlefile",
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    );
+    let ppm = std::fs::read(format!("{}.ppm", prefix.display())).unwrap();
+    // "P6\n<w> <h>\n255\n" then RGB samples.
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while ppm[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let s = i;
+        while !ppm[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8_lossy(&ppm[s..i]).into_owned());
+    }
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let data = &ppm[i + 1..];
+    let mut bb: Option<(usize, usize, usize, usize)> = None;
+    for y in 0..h {
+        for x in 0..w {
+            let px = &data[3 * (y * w + x)..3 * (y * w + x) + 3];
+            if px[0] > 200 && px[1] < 60 && px[2] < 60 {
+                bb = Some(match bb {
+                    None => (x, y, x, y),
+                    Some((a, b, c, d)) => (a.min(x), b.min(y), c.max(x), d.max(y)),
+                });
+            }
+        }
+    }
+    bb.map(|(a, b, c, d)| {
+        (
+            a as f32 * MM_PER_PT,
+            b as f32 * MM_PER_PT,
+            (c + 1) as f32 * MM_PER_PT,
+            (d + 1) as f32 * MM_PER_PT,
+        )
+    })
+}
+
+#[test]
+fn the_logo_sits_inside_the_header_zone_on_page_one_at_its_width_and_side() {
+    // 60 × 30 px red logo, 40 mm wide (so 20 mm high).
+    for (position, x0) in [(LogoPosition::Left, 25.0), (LogoPosition::Right, 150.0)] {
+        let lh = letterhead(Some(png_red(60, 30)), 40.0, position);
+        let name = format!("letterhead-logo-{position:?}.pdf");
+        let (pdf, _) = common::write_pdf(&name, &job(LetterForm::B, Some(lh)));
+        assert_eq!(pages(&pdf), 4);
+        // Drawn on each letter's first page only (pages 1 and 2), 60 × 30 px at 40 mm.
+        let imgs = images(&pdf);
+        let on: Vec<usize> = imgs.iter().map(|i| i.0).collect();
+        assert_eq!(on, vec![1, 2], "{imgs:?}");
+        for (_, kind, w, h, _, ppi) in &imgs {
+            assert_eq!((kind.as_str(), *w, *h), ("image", 60, 30));
+            let width_mm = 60.0 / ppi * 25.4;
+            assert!((width_mm - 40.0).abs() < 0.5, "{width_mm} mm");
+        }
+        let (bx0, by0, bx1, by1) = red_box(&pdf, 1, &name).expect("logo drawn on page 1");
+        assert!((bx0 - x0).abs() < 1.0, "{position:?}: x {bx0}");
+        assert!((bx1 - (x0 + 40.0)).abs() < 1.0, "{position:?}: x1 {bx1}");
+        assert!(by0 >= 9.0 && by1 <= HEADER_ZONE_B_MM, "y {by0}..{by1}");
+        assert!((by1 - by0 - 20.0).abs() < 1.0, "height {}", by1 - by0);
+        // Page 3 (the long letter's second page) has no logo.
+        assert!(red_box(&pdf, 3, &name).is_none());
+        // The name and the details block sit beside the logo, inside the header zone.
+        let lines = page_lines(&pdf, 1);
+        for want in [
+            "Praxis Sonnenschein",
+            "Praxis für Physiotherapie und Osteopathie",
+            "Inhaberin Maria Schmidt",
+        ] {
+            let l = lines
+                .iter()
+                .find(|l| l.0 == want)
+                .unwrap_or_else(|| panic!("{want:?} not in {lines:?}"));
+            assert!(l.2 <= HEADER_ZONE_B_MM, "{want:?} ends at {} mm", l.2);
+        }
+    }
+}
+
+#[test]
+fn a_too_tall_logo_is_shrunk_into_the_header_zone() {
+    // 20 × 60 px at 60 mm wide would be 180 mm high.
+    for form in [LetterForm::A, LetterForm::B] {
+        let lh = letterhead(Some(png_red(20, 60)), 60.0, LogoPosition::Right);
+        let name = format!("letterhead-tall-{form:?}.pdf");
+        let (pdf, _) = common::write_pdf(&name, &job(form, Some(lh)));
+        let zone = if form == LetterForm::A { 27.0 } else { 45.0 };
+        let (_, y0, _, y1) = red_box(&pdf, 1, &name).unwrap();
+        assert!(y0 >= 4.0 && y1 <= zone, "{form:?}: {y0}..{y1}");
+    }
+}
+
+#[test]
+fn business_details_are_in_the_footer_of_every_page() {
+    let lh = letterhead(None, 40.0, LogoPosition::Right);
+    let (pdf, _) = common::write_pdf(
+        "letterhead-footer.pdf",
+        &job(LetterForm::B, Some(lh.clone())),
+    );
+    let n = pages(&pdf);
+    assert_eq!(n, 4, "one letter of one page, one of three");
+    for p in 1..=n {
+        let lines = page_lines(&pdf, p);
+        for want in [
+            "Berliner Bank · IBAN DE02 1203 0000 0000 2020 51 · BIC BYLADEM1001",
+            "Steuernummer 123/456/78901 · Partnerschaftsregister AG Essen PR 1234",
+        ] {
+            let l = lines
+                .iter()
+                .find(|l| l.0 == want)
+                .unwrap_or_else(|| panic!("page {p} lacks {want:?}: {lines:?}"));
+            assert!(l.1 > 261.0 && l.2 < 290.0, "page {p}: {want:?} at {}", l.1);
+        }
+        // The business details replace the plain bank line.
+        assert!(!page_text(&pdf, p).contains("Alte Bankzeile"));
+    }
+    // Without a letterhead the letters look as before: the plain bank line, no details.
+    let (plain, _) = common::write_pdf("letterhead-none.pdf", &job(LetterForm::B, None));
+    assert_eq!(pages(&plain), 4);
+    let t = page_text(&plain, 1);
+    assert!(t.contains("Alte Bankzeile"), "{t}");
+    assert!(!t.contains("IBAN") && !t.contains("Inhaberin"), "{t}");
+    assert!(images(&plain).is_empty());
+}
+
+#[test]
+fn following_pages_have_the_short_header() {
+    let lh = letterhead(Some(png_red(60, 30)), 40.0, LogoPosition::Left);
+    let (pdf, _) = common::write_pdf("letterhead-follow.pdf", &job(LetterForm::B, Some(lh)));
+    // Pages 3 and 4 are pages 2 and 3 of the long letter.
+    for (p, k) in [(3, 2), (4, 3)] {
+        let lines = page_lines(&pdf, p);
+        let top: Vec<&String> = lines.iter().filter(|l| l.2 < 25.0).map(|l| &l.0).collect();
+        let joined = top
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        assert!(joined.contains("Praxis Sonnenschein"), "page {p}: {joined}");
+        assert!(
+            joined.contains(&format!("Seite {k} von 3")),
+            "page {p}: {joined}"
+        );
+        // No letterhead details block on following pages.
+        assert!(!page_text(&pdf, p).contains("Inhaberin"));
+    }
+}
+
+#[test]
+fn jpeg_logos_are_embedded_as_they_are() {
+    // SOI, APP0 (JFIF), SOF0 (8 bit, 48 × 24, 3 components), EOI: enough for the header
+    // parser and for `pdfimages -list`, which reads the image dictionary.
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    jpeg.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+    jpeg.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 8, 0, 24, 0, 48, 3]);
+    jpeg.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+    jpeg.extend_from_slice(&[0xFF, 0xD9]);
+    assert_eq!(praxisbote_pdf::jpeg_info(&jpeg), Some((48, 24, 3)));
+    let lh = letterhead(Some(jpeg), 30.0, LogoPosition::Right);
+    let (pdf, _) = common::write_pdf("letterhead-jpeg.pdf", &job(LetterForm::B, Some(lh)));
+    let imgs = images(&pdf);
+    assert_eq!(imgs.len(), 2, "{imgs:?}");
+    for (_, _, w, h, enc, ppi) in &imgs {
+        assert_eq!((*w, *h, enc.as_str()), (48, 24, "jpeg"));
+        assert!((48.0 / ppi * 25.4 - 30.0).abs() < 0.5);
+    }
+    // Something that is neither PNG nor JPEG is refused with a message.
+    let bad = letterhead(Some(b"<svg/>".to_vec()), 30.0, LogoPosition::Right);
+    let err = praxisbote_pdf::generate_batch(&job(LetterForm::B, Some(bad)), |_, _| {}, || false)
+        .unwrap_err();
+    assert!(err.to_string().contains("Logo"), "{err}");
+}
+
+/// A solid red RGB PNG of `w` × `h` pixels (stored deflate block, real CRCs).
+fn png_red(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in data {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    // Each row: filter byte 0 (none), then red pixels.
+    let mut row = vec![0u8];
+    row.extend((0..w).flat_map(|_| [255u8, 0, 0]));
+    let raw: Vec<u8> = (0..h).flat_map(|_| row.iter().copied()).collect();
+    let mut z = vec![0x78, 0x01, 1];
+    z.extend_from_slice(&(raw.len() as u16).to_le_bytes());
+    z.extend_from_slice(&(!(raw.len() as u16)).to_le_bytes());
+    z.extend_from_slice(&raw);
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + x as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &z);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
