@@ -13,7 +13,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::letter::{
-    pt_to_mm, wrap_text, FontStyle, Item, LineItem, Page, Role, TextMeasure, TextRun, PAGE_WIDTH_MM,
+    pt_to_mm, wrap_text, FontStyle, Item, LineItem, Page, Role, TextMeasure, PAGE_WIDTH_MM,
 };
 
 /// Left and right margin of the sheet (mm).
@@ -74,16 +74,7 @@ fn run(
     role: Role,
     m: &dyn TextMeasure,
 ) -> Item {
-    Item::Text(TextRun {
-        x,
-        y,
-        text: text.to_string(),
-        font,
-        size_pt,
-        role,
-        width: m.width_mm(text, font, size_pt),
-        muted: false,
-    })
+    Item::Text(super::letter::text_run(x, y, text, font, size_pt, role, m))
 }
 
 fn line(x1: f32, y1: f32, x2: f32, y2: f32) -> Item {

@@ -5,7 +5,8 @@ use super::wrap::fit_line;
 use super::*;
 use crate::domain::address::{city_line, street_line};
 
-pub(super) fn run(
+/// One run of text at `x`, `y` (mm), measured. Also used by the recovery sheet.
+pub(crate) fn run(
     x: f32,
     y: f32,
     text: &str,
