@@ -214,6 +214,7 @@ pub fn layout_recovery_sheet(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::letter::TextRun;
     use crate::domain::letter::PAGE_HEIGHT_MM;
 
     /// Every character 0.6 em wide (a stand-in for the font).
