@@ -5,9 +5,15 @@ use std::process::{Command, Stdio};
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-/// The workspace root (the directory above `xtask/`).
+/// The workspace root (the directory above `xtask/`). `cargo xtask` (`cargo run`) sets
+/// `CARGO_MANIFEST_DIR` at run time: that one wins over the compile-time path, because two
+/// checkouts sharing one target dir share one `xtask` binary too.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.join("Cargo.toml").exists() && d.ends_with("xtask"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    Path::new(&dir)
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
