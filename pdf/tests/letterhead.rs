@@ -367,51 +367,7 @@ fn jpeg_logos_are_embedded_as_they_are() {
     assert!(err.to_string().contains("Logo"), "{err}");
 }
 
-/// A solid red RGB PNG of `w` × `h` pixels (stored deflate block, real CRCs).
+/// A solid red RGB PNG of `w` × `h` pixels.
 fn png_red(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut c = !0u32;
-        for &b in data {
-            c ^= b as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
-    }
-    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    }
-    // Each row: filter byte 0 (none), then red pixels.
-    let mut row = vec![0u8];
-    row.extend((0..w).flat_map(|_| [255u8, 0, 0]));
-    let raw: Vec<u8> = (0..h).flat_map(|_| row.iter().copied()).collect();
-    let mut z = vec![0x78, 0x01, 1];
-    z.extend_from_slice(&(raw.len() as u16).to_le_bytes());
-    z.extend_from_slice(&(!(raw.len() as u16)).to_le_bytes());
-    z.extend_from_slice(&raw);
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in &raw {
-        a = (a + x as u32) % 65521;
-        b = (b + a) % 65521;
-    }
-    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &z);
-    chunk(&mut out, b"IEND", &[]);
-    out
+    common::png(w, h, false, |_, _| [255, 0, 0, 255])
 }

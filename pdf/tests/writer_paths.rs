@@ -118,60 +118,11 @@ fn additional_pages_cost_at_most_one_and_a_half_kilobytes() {
     assert!(one > 10 * per_page, "1 page {one} B, per page {per_page} B");
 }
 
-/// A valid RGB (or RGBA) PNG of `w` × `h` pixels (stored deflate blocks, real CRCs).
+/// A valid RGB (or RGBA) PNG of `w` × `h` pixels.
 fn png(w: u32, h: u32, alpha: bool) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut c = !0u32;
-        for &b in data {
-            c ^= b as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
-    }
-    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    }
-    let mut raw = Vec::new();
-    for y in 0..h {
-        raw.push(0); // filter: none
-        for x in 0..w {
-            raw.extend_from_slice(&[(x * 40) as u8, (y * 40) as u8, 128]);
-            if alpha {
-                raw.push(255 - (x * 40) as u8);
-            }
-        }
-    }
-    // zlib stream with one stored block.
-    let mut z = vec![0x78, 0x01, 1];
-    z.extend_from_slice(&(raw.len() as u16).to_le_bytes());
-    z.extend_from_slice(&(!(raw.len() as u16)).to_le_bytes());
-    z.extend_from_slice(&raw);
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in &raw {
-        a = (a + x as u32) % 65521;
-        b = (b + a) % 65521;
-    }
-    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, if alpha { 6 } else { 2 }, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &z);
-    chunk(&mut out, b"IEND", &[]);
-    out
+    common::png(w, h, alpha, |x, y| {
+        [(x * 40) as u8, (y * 40) as u8, 128, 255 - (x * 40) as u8]
+    })
 }
 
 #[test]

@@ -6,29 +6,11 @@ use base64::Engine;
 use leptos::prelude::*;
 
 use crate::app::repo;
+use crate::app::settings::field;
 use crate::domain::{
-    check_logo, BusinessDetails, ImageKind, Letterhead, LetterheadLogo, LogoError, LogoPosition,
-    LOGO_WIDTH_RANGE_MM,
+    check_logo, ImageKind, Letterhead, LetterheadLogo, LogoError, LogoPosition, LOGO_WIDTH_RANGE_MM,
 };
 use crate::i18n::{t, tf};
-
-type GetFn = fn(&BusinessDetails) -> String;
-type SetFn = fn(&mut BusinessDetails, String);
-
-fn business_field(
-    draft: RwSignal<Letterhead>,
-    label: &'static str,
-    get: GetFn,
-    set: SetFn,
-) -> impl IntoView {
-    view! {
-        <label>
-            {label}
-            <input type="text" prop:value=move || draft.with(|d| get(&d.business))
-                on:input=move |ev| { let v = event_target_value(&ev); draft.update(|d| set(&mut d.business, v)) } />
-        </label>
-    }
-}
 
 fn logo_error(e: LogoError) -> String {
     match e {
@@ -168,11 +150,11 @@ pub fn LetterheadSettings() -> impl IntoView {
                 <input type="text" prop:value=detail(1)
                     on:input=move |ev| set_detail(1, event_target_value(&ev)) />
             </label>
-            {business_field(draft, t("letterhead.bank"), |b| b.bank.clone(), |b, v| b.bank = v)}
-            {business_field(draft, t("letterhead.iban"), |b| b.iban.clone(), |b, v| b.iban = v)}
-            {business_field(draft, t("letterhead.bic"), |b| b.bic.clone(), |b, v| b.bic = v)}
-            {business_field(draft, t("letterhead.tax_number"), |b| b.tax_number.clone(), |b, v| b.tax_number = v)}
-            {business_field(draft, t("letterhead.register"), |b| b.register.clone(), |b, v| b.register = v)}
+            {field(draft, t("letterhead.bank"), |l| l.business.bank.clone(), |l, v| l.business.bank = v)}
+            {field(draft, t("letterhead.iban"), |l| l.business.iban.clone(), |l, v| l.business.iban = v)}
+            {field(draft, t("letterhead.bic"), |l| l.business.bic.clone(), |l, v| l.business.bic = v)}
+            {field(draft, t("letterhead.tax_number"), |l| l.business.tax_number.clone(), |l, v| l.business.tax_number = v)}
+            {field(draft, t("letterhead.register"), |l| l.business.register.clone(), |l, v| l.business.register = v)}
             <div class="wide actions">
                 <button type="submit">{t("letterhead.save")}</button>
                 <span role="status">{move || message.get()}</span>

@@ -13,14 +13,12 @@ use crate::domain::{LetterForm, PracticeSettings};
 use crate::i18n::{t, tf};
 use leptos::prelude::*;
 
-type GetFn = fn(&PracticeSettings) -> String;
-type SetFn = fn(&mut PracticeSettings, String);
-
-fn field(
-    draft: RwSignal<PracticeSettings>,
+/// A text input bound to one field of a draft (the practice settings, the letterhead).
+pub(crate) fn field<T: Send + Sync + 'static>(
+    draft: RwSignal<T>,
     label: &'static str,
-    get: GetFn,
-    set: SetFn,
+    get: fn(&T) -> String,
+    set: fn(&mut T, String),
 ) -> impl IntoView {
     view! {
         <label>
