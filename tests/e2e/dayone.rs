@@ -213,6 +213,9 @@ async fn labels_and_envelopes_from_the_selection() {
 
     // Sorted by postcode: the regions add up to the recipients.
     s.click_by_label("Briefe nach Postleitzahl sortieren").await;
+    // The table is drawn after the click: wait for its rows before reading them.
+    s.wait_css("[aria-label='Briefe je Leitregion'] tbody tr")
+        .await;
     let regions = s
         .all_texts("[aria-label='Briefe je Leitregion'] tbody tr")
         .await;
