@@ -19,7 +19,7 @@ async fn composer_checks_the_sms_sender_id_from_the_settings() {
     assert!(ok.contains("in Ordnung"), "{ok}");
 
     // A sender ID of 19 characters is too long for an alphanumeric sender.
-    s.open("#/einstellungen").await;
+    s.open_settings().await;
     s.fill_by_label("SMS-Absenderkennung", "Praxis Sonnenschein")
         .await;
     s.click_button("Speichern").await;

@@ -192,7 +192,7 @@ pub(crate) async fn wait_for_download(dir: &Path) -> PathBuf {
 }
 
 pub(crate) async fn practice_name(s: &Session) -> String {
-    s.open("#/einstellungen").await;
+    s.open_settings().await;
     let input = s
         .wait_for(Locator::XPath(
             "//label[normalize-space(text())='Name der Praxis']//input",

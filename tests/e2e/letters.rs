@@ -271,7 +271,7 @@ async fn bench_pdf_worker_1000_letters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_letterhead_from_the_settings_is_in_the_letter_pdf() {
     let s = Session::start().await;
-    s.open("#/einstellungen").await;
+    s.open_settings().await;
     s.wait_text("Briefkopf").await;
     let logo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public/icons/icon-192.png");
     s.upload_by_label("Logo (PNG oder JPEG, höchstens 500 KB)", &logo)

@@ -229,7 +229,7 @@ async fn idle_time_locks_and_the_passphrase_can_be_changed() {
     s.wait_text("Demodaten").await;
     remove_demo_and_encrypt(&s).await;
 
-    s.open("#/einstellungen").await;
+    s.open_settings().await;
     // The current passphrase is checked before a new one is set.
     const NEW: &str = "Regen über dem Praxistresen 2027";
     s.fill_by_label("Aktuelle Passphrase", "Mond über dem Praxistresen")
@@ -279,7 +279,7 @@ async fn import_two(s: &Session) {
 }
 
 async fn set_practice_name(s: &Session, name: &str) {
-    s.open("#/einstellungen").await;
+    s.open_settings().await;
     s.wait_text("Name der Praxis").await;
     s.fill_by_label("Name der Praxis", name).await;
     s.click_button("Speichern").await;

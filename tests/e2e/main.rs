@@ -282,7 +282,7 @@ async fn appointment_labels_and_therapist_names_follow_the_settings() {
         "Eleni Papadaki",
     ];
     let s = Session::start().await;
-    s.open("#/einstellungen").await;
+    s.open_settings().await;
     s.wait_text("Termine in Nachrichten").await;
     s.wait_text("Lymphdrainage").await;
     assert!(
@@ -341,7 +341,7 @@ async fn appointment_labels_and_therapist_names_follow_the_settings() {
     error_naming(&s, "Behandlername in Nachrichten").await;
 
     // The practice switches therapist names on: the placeholder passes and shows the name.
-    s.open("#/einstellungen").await;
+    s.open_settings().await;
     s.click_by_label("Behandlername in Nachrichten").await;
     s.click_button("Speichern").await;
     s.wait_status_matching("Gespeichert").await;

@@ -427,7 +427,7 @@ impl Mail {
 
 /// Stores the relay token in the settings (the relay of these tests requires one).
 pub(crate) async fn configure_relay(s: &Session) {
-    s.open("#/einstellungen").await;
+    s.open_settings().await;
     s.wait_text("Demodaten").await;
     s.fill_by_label("Zugangsschlüssel", TOKEN).await;
     s.click_button("Relay speichern").await;

@@ -241,11 +241,46 @@ impl Session {
             "//button[normalize-space(.)={l} or @aria-label={l}]",
             l = xpath_lit(name)
         );
-        self.wait_for(Locator::XPath(&xp))
+        self.click_xpath(&xp, name).await;
+    }
+
+    /// Clicks the element `xp` finds. A page that is still drawing (appointments arriving
+    /// after the persons) may move it between WebDriver finding its centre and clicking
+    /// there: then it is found again.
+    async fn click_xpath(&self, xp: &str, name: &str) {
+        for attempt in 0.. {
+            match self.wait_for(Locator::XPath(xp)).await.click().await {
+                Ok(_) => return,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if attempt < 20
+                        && matches!(
+                            e.error,
+                            fantoccini::error::ErrorStatus::ElementClickIntercepted
+                                | fantoccini::error::ErrorStatus::StaleElementReference
+                        ) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+                Err(e) => panic!("click {name:?}: {e}"),
+            }
+        }
+    }
+
+    /// Opens Einstellungen and waits until the page has stopped growing: the appointment
+    /// types are drawn once the appointments are read, which moves every form below them.
+    pub async fn open_settings(&self) {
+        self.open("#/einstellungen").await;
+        self.wait_text("Termine in Nachrichten").await;
+        let start = std::time::Instant::now();
+        while self
+            .script("return document.body.innerText.includes('Termine werden geladen')")
             .await
-            .click()
-            .await
-            .expect("click button");
+            .as_bool()
+            .unwrap_or(false)
+        {
+            assert!(start.elapsed() < WAIT, "the appointments were never read");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Runs a script in the page (`return …` gives a value; `arguments[0]` is the callback of
@@ -373,11 +408,7 @@ impl Session {
 
     pub async fn click_link(&self, name: &str) {
         let xp = format!("//a[normalize-space(.)={}]", xpath_lit(name));
-        self.wait_for(Locator::XPath(&xp))
-            .await
-            .click()
-            .await
-            .expect("click link");
+        self.click_xpath(&xp, name).await;
     }
 }
 

@@ -182,7 +182,7 @@ async fn demo_removal_mid_send_writes_no_old_batch_back_and_sending_goes_on() {
     seed_outbox(&s, &batch, &messages).await;
     crate::lock::set_up_passphrase(&s).await;
     // The store is empty, the relay settings too: set them again, and the batch is sent.
-    s.open("#/einstellungen").await;
+    s.open_settings().await;
     s.fill_by_label("Zugangsschlüssel", crate::send::TOKEN)
         .await;
     s.click_button("Relay speichern").await;
