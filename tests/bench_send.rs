@@ -69,6 +69,7 @@ async fn bench_queue_and_transmit_5000_emails() {
                      Ihr Praxisteam"
                 ),
                 html: None,
+                calendar: None,
             },
             consent: ConsentBasis::Override {
                 reason: "Benchmark".into(),

@@ -1342,6 +1342,7 @@ fn message(batch: &Batch, i: u32, state: MessageState, at: chrono::NaiveDateTime
                 subject: Some("Termin".into()),
                 text: "Guten Tag".repeat(50),
                 html: None,
+                calendar: None,
             },
             consent: ConsentBasis::Consent {
                 given_at: d(2024, 1, 2),

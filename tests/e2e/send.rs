@@ -336,6 +336,26 @@ impl Drop for World {
 pub(crate) struct Mail {
     headers: BTreeMap<String, String>,
     pub(crate) text: String,
+    /// The `text/calendar` attachment, decoded.
+    pub(crate) calendar: Option<String>,
+}
+
+/// The first MIME part of `content_type` in `body`, decoded.
+fn decoded_part(body: &str, content_type: &str) -> Option<String> {
+    body.split(&format!("Content-Type: {content_type}"))
+        .nth(1)
+        .map(|part| {
+            let (ph, pb) = part.split_once("\n\n").unwrap_or(("", part));
+            let pb = pb.split("\n--").next().unwrap_or("");
+            let bytes = if ph.contains("base64") {
+                b64(pb)
+            } else if ph.contains("quoted-printable") {
+                quoted_printable(pb)
+            } else {
+                pb.as_bytes().to_vec()
+            };
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
 }
 
 fn b64(s: &str) -> Vec<u8> {
@@ -397,24 +417,13 @@ impl Mail {
                 headers.insert(last.clone(), v.trim().to_string());
             }
         }
-        // The text/plain part (first one), decoded.
-        let text = body
-            .split("Content-Type: text/plain")
-            .nth(1)
-            .map(|part| {
-                let (ph, pb) = part.split_once("\n\n").unwrap_or(("", part));
-                let pb = pb.split("\n--").next().unwrap_or("");
-                let bytes = if ph.contains("base64") {
-                    b64(pb)
-                } else if ph.contains("quoted-printable") {
-                    quoted_printable(pb)
-                } else {
-                    pb.as_bytes().to_vec()
-                };
-                String::from_utf8_lossy(&bytes).into_owned()
-            })
-            .unwrap_or_default();
-        Mail { headers, text }
+        let text = decoded_part(body, "text/plain").unwrap_or_default();
+        let calendar = decoded_part(body, "text/calendar");
+        Mail {
+            headers,
+            text,
+            calendar,
+        }
     }
 
     pub(crate) fn header(&self, name: &str) -> &str {
@@ -467,6 +476,7 @@ async fn email_reminders_for_tomorrow_arrive_once_each_and_the_log_says_sent() {
     assert!(included >= 2, "{counts}");
     s.click_button("Übernahme").await;
     s.wait_status_matching("Vorschau 1 von").await;
+    s.wait_text("Anhang: termin.ics").await;
     s.click_button("Senden").await;
     s.wait_status_matching(&format!("{included} von {included} abgeschlossen"))
         .await;
@@ -516,6 +526,22 @@ async fn email_reminders_for_tomorrow_arrive_once_each_and_the_log_says_sent() {
             "no appointment time: {}",
             mail.text
         );
+        // The calendar entry: the appointment time of the text, the practice as the place.
+        let ics = mail
+            .calendar
+            .as_deref()
+            .unwrap_or_else(|| panic!("no calendar entry in the e-mail to {addr}: {}", mail.text));
+        let start = ics
+            .lines()
+            .find_map(|l| l.strip_prefix("DTSTART;TZID=Europe/Berlin:"))
+            .unwrap_or_else(|| panic!("no DTSTART: {ics}"));
+        let hhmm = format!("{}:{}", &start[9..11], &start[11..13]);
+        assert!(mail.text.contains(&hhmm), "{hhmm} not in: {}", mail.text);
+        assert!(ics.contains("SUMMARY:Termin – "), "{ics}");
+        assert!(
+            ics.contains("BEGIN:VEVENT") && ics.contains("LOCATION:"),
+            "{ics}"
+        );
         assert!(mail.header("From").contains("info@praxis.example"));
         assert!(mail.header("Message-ID").ends_with("@praxis.example>"));
         assert!(!mail.header("Subject").is_empty());
@@ -545,6 +571,7 @@ pub(crate) fn seeded_batch(n: usize) -> (Batch, Vec<OutboxMessage>) {
                 subject: Some(format!("Information {i}")),
                 text: format!("Guten Tag, Nachricht Nummer {i}."),
                 html: None,
+                calendar: None,
             },
             consent: ConsentBasis::Override {
                 reason: "E2E-Test".into(),
@@ -961,6 +988,10 @@ async fn sms_reminders_for_tomorrow_reach_the_gateway_once_each() {
     assert!(included >= 1, "{counts}");
     s.click_button("Übernahme").await;
     s.wait_status_matching("Vorschau 1 von").await;
+    assert!(
+        !s.source().await.contains("termin.ics"),
+        "an SMS has no calendar attachment"
+    );
     s.click_button("Senden").await;
     s.wait_status_matching(&format!("{included} von {included} abgeschlossen"))
         .await;

@@ -3,6 +3,7 @@
 pub mod address;
 pub mod backup;
 pub mod bulkmail;
+pub mod calendar;
 pub mod consent;
 pub mod demo;
 pub mod email;

@@ -276,6 +276,7 @@ mod tests {
                 subject: Some("Glückwunsch".into()),
                 text: "Hallo".into(),
                 html: None,
+                calendar: None,
             },
             consent: ConsentBasis::Override {
                 reason: "Brief an Bestandspatient".into(),

@@ -200,6 +200,7 @@ mod tests {
                 subject: None,
                 text: "Hallo".into(),
                 html: None,
+                calendar: None,
             },
             consent,
         }

@@ -3,6 +3,7 @@
 
 use crate::app::engine::{recipient_warnings, template_hints, validate, Renderer};
 use crate::app::state::{AppState, Page};
+use crate::domain::calendar;
 use crate::domain::placeholders::{
     build_context, catalogue, Availability, ContextInput, MessageContext,
 };
@@ -282,6 +283,11 @@ fn Composer() -> impl IntoView {
                         Err(e) => view! { <p class="error" role="alert">{i18n::render::render_error(&e)}</p> }.into_any(),
                     }}
                     <ul>{warnings.into_iter().map(|w| view! { <li class="error">{i18n::render::recipient_warning(&w)}</li> }).collect_view()}</ul>
+                })}
+                {(has_appointments && calendar::is_attached(channel, purpose)).then(|| view! {
+                    <p class="muted" aria-label=i18n::t("compose.attachment_aria")>
+                        {tf("compose.calendar_attached", &[("file", &calendar::FILE_NAME)])}
+                    </p>
                 })}
                 {move || sms_info.get().map(|info| {
                     let forcing: String = info.ucs2_chars.iter().map(|c| tf("common.quoted", &[("text", c)]) + " ").collect();

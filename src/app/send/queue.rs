@@ -7,6 +7,7 @@ use crate::app::engine::Renderer;
 use crate::app::error::AppError;
 use crate::app::repo;
 use crate::app::state::AppState;
+use crate::domain::calendar;
 use crate::domain::outbox::{admitted, prepare_batch, Batch, Content, PreparedBatch, Skipped};
 use crate::domain::placeholders::{build_context, ContextInput};
 use crate::domain::render::RenderError;
@@ -107,6 +108,7 @@ pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prep
         .ok_or_else(|| AppError::msg("queue.no_handover", []))?;
     crate::app::engine::load().await?;
     let now = chrono::Local::now().naive_local();
+    let stamp = chrono::Utc::now();
     let inputs = read_inputs(state, &handover).await?;
     let renderer = Renderer::new(template.language);
     let mut rendered: Vec<Option<Result<Content, RenderError>>> =
@@ -119,23 +121,28 @@ pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prep
             rendered.push(None);
             continue;
         };
+        let appointment = r
+            .appointment_id
+            .as_ref()
+            .and_then(|id| inputs.appointments.get(id));
         let ctx = build_context(ContextInput {
             person,
             practice: &inputs.practice,
-            appointment: r
-                .appointment_id
-                .as_ref()
-                .and_then(|id| inputs.appointments.get(id)),
+            appointment,
             channel: template.channel,
             language: template.language,
             today: now.date(),
             unsubscribe_link: Some(crate::wire::UNSUBSCRIBE_LINK_MARKER),
         });
         let message = renderer.render_message(template, &ctx);
+        let calendar = appointment
+            .filter(|_| calendar::is_attached(template.channel, handover.purpose))
+            .map(|a| calendar::reminder_event(a, &inputs.practice, template.language, stamp));
         rendered.push(Some(message.map(|m| Content {
             subject: m.subject,
             text: m.body,
             html: m.html,
+            calendar,
         })));
     }
     let prepared = prepare_batch(

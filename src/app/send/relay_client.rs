@@ -1,14 +1,17 @@
 //! HTTP client of praxisbote-relay (`/v1`, wire types from `crate::wire`) over the browser's
 //! `fetch`, plus the locally stored relay settings.
 
+use crate::domain::calendar;
 use crate::domain::message::UiMessage;
 use crate::domain::outbox::{OutboxMessage, RelayReport, RelayState};
 use crate::domain::Channel;
 use crate::i18n::t;
 use crate::wire::{
-    ApiError, ConfirmationsResponse, Health, MessageStatus, OptOutsResponse, OutgoingMessage,
-    SendersResponse, StatusResponse, SubmitRequest, SubmitResponse, DEFAULT_OPTIN_EXPIRY_DAYS,
+    ApiError, Attachment, ConfirmationsResponse, Health, MessageStatus, OptOutsResponse,
+    OutgoingMessage, SendersResponse, StatusResponse, SubmitRequest, SubmitResponse,
+    DEFAULT_OPTIN_EXPIRY_DAYS,
 };
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -245,7 +248,11 @@ pub fn outgoing(m: &OutboxMessage, sender: Option<String>) -> OutgoingMessage {
         subject: m.content.subject.clone().unwrap_or_default(),
         text: m.content.text.clone(),
         html: m.content.html.clone(),
-        attachment: None,
+        attachment: m.content.calendar.as_ref().map(|ics| Attachment {
+            filename: calendar::FILE_NAME.to_owned(),
+            content_type: calendar::CONTENT_TYPE.to_owned(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(ics),
+        }),
         sender,
         person_id: Some(m.person_id.clone()),
         optin: m.optin.clone(),

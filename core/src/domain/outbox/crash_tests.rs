@@ -197,6 +197,7 @@ fn setup(n: usize) -> (Vec<Batch>, Vec<OutboxMessage>) {
                 subject: Some("Ihr Termin morgen".into()),
                 text: format!("Guten Tag Person {i}, …"),
                 html: None,
+                calendar: None,
             },
             consent: ConsentBasis::Consent {
                 given_at: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),

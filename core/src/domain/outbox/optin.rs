@@ -85,6 +85,7 @@ pub fn confirmation_content(
         subject: Some(fill(&template.subject)),
         text: email_html::to_plain_text(&body),
         html: Some(email_html::to_html_document(&body, lang)),
+        calendar: None,
     }
 }
 

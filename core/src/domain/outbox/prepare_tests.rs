@@ -66,6 +66,7 @@ fn content(text: &str) -> RenderedMessage {
         subject: Some("Alles Gute".into()),
         text: text.into(),
         html: None,
+        calendar: None,
     }))
 }
 

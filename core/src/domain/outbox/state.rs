@@ -15,6 +15,10 @@ pub struct Content {
     pub text: String,
     #[serde(default)]
     pub html: Option<String>,
+    /// E-mail appointment reminders: the calendar entry (`.ics` text,
+    /// [`crate::domain::calendar`]) the e-mail carries as an attachment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
 }
 
 /// The state of one outbox message.

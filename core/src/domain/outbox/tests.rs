@@ -40,6 +40,7 @@ fn item(id: &str) -> QueueItem {
             subject: Some("Ihr Termin".into()),
             text: "Guten Tag".into(),
             html: None,
+            calendar: None,
         },
         consent: ConsentBasis::Consent {
             given_at: d(2026, 1, 2),

@@ -37,6 +37,7 @@ fn messages(b: &Batch, n: usize) -> Vec<OutboxMessage> {
                 subject: Some("Ihr Termin".into()),
                 text: "Guten Tag, wir erinnern an Ihren Termin.".into(),
                 html: Some("<p>Guten Tag</p>".into()),
+                calendar: None,
             },
             consent: ConsentBasis::Consent {
                 given_at: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap(),
