@@ -69,6 +69,7 @@ fn items(n: usize) -> Vec<QueueItem> {
                     subject: Some("Ihr Termin am 27.11.2026".into()),
                     html: Some(html_para.repeat(10)),
                     text,
+                    calendar: None,
                 },
                 consent: ConsentBasis::Consent {
                     given_at: NaiveDate::from_ymd_opt(2025, 3, 4).unwrap(),
