@@ -6,7 +6,9 @@
 //! reads the buckets it touches ([`Buckets::fetch`]), changes them in JS and puts them back,
 //! all in its one transaction. A query asks the birthday index for bucket keys, reads those
 //! buckets and filters/sorts their entries in JS exactly like the index (value, then id, in
-//! UTF-16 order), so results equal a one-row-per-person layout.
+//! UTF-16 order), so results equal a one-row-per-person layout. In an encrypted store the
+//! birthday keys are blinded (`crypto/blind.rs`): the query looks up each day of the range
+//! and orders by the day's place in it ([`by_birthday`]).
 
 use std::collections::{BTreeMap, HashMap};
 
