@@ -159,6 +159,185 @@ async fn raw_indexeddb_shows_no_personal_data_and_reopens_locked() {
     IdbStore::delete_database(&name).await.unwrap();
 }
 
+/// The birthday index keys of `persons` as they would be stored unblinded, as JSON strings
+/// (`"04-23"`, quotes included: a bare "04-23" could be part of any other value).
+fn quoted_birthday_keys(persons: &[praxisbote::domain::PersonRecord]) -> Vec<String> {
+    let mut v: Vec<String> = persons
+        .iter()
+        .filter_map(praxisbote::storage::keys::birthday_key)
+        .map(|k| format!("\"{k}\""))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The quoted birthday keys of `keys` that `dump` contains.
+fn found_in(dump: &str, keys: &[String]) -> Vec<String> {
+    keys.iter()
+        .filter(|k| dump.contains(k.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Persons by birthday over ranges that wrap the year end, hold 29.02. and cover the year.
+async fn birthday_queries(store: &IdbStore) -> Vec<Vec<String>> {
+    use praxisbote::domain::query::DayMonth;
+    let md = |m, day| DayMonth::new(day, m).unwrap();
+    let mut out = Vec::new();
+    for (from, to) in [
+        (md(12, 20), md(1, 10)),
+        (md(2, 28), md(3, 1)),
+        (md(4, 1), md(4, 30)),
+        (md(1, 1), md(12, 31)),
+        (md(3, 1), md(2, 29)),
+    ] {
+        let found = store.persons_by_birthday(from, to).await.unwrap();
+        out.push(found.iter().map(|p| p.person.id.0.clone()).collect());
+    }
+    out
+}
+
+/// Persons whose birthdays fill the year, 29.02. and the year end included.
+fn persons_of_every_season() -> Vec<praxisbote::domain::PersonRecord> {
+    use praxisbote_testkit::sample::{d, with_birthday};
+    let mut persons = praxisbote_testkit::encryption::secret_persons();
+    persons.extend(sample_persons(0, 300));
+    for (i, (m, day)) in [(2, 29), (12, 31), (1, 1), (12, 24), (2, 28), (3, 1)]
+        .into_iter()
+        .enumerate()
+    {
+        let p = sample_persons(1_000 + i as u64, 1).remove(0);
+        persons.push(with_birthday(p, d(1980 + i as i32 * 4, m, day)));
+    }
+    persons
+}
+
+/// In an encrypted store no raw IndexedDB row holds a person's birthday key "MM-DD": not
+/// after the migration of a plain database (`crypto::set_up`), nor after later writes. In
+/// the plain store they are there (the check can fail), and the queries find the same
+/// persons in the same order before and after.
+#[wasm_bindgen_test]
+async fn encrypted_rows_hold_no_birthday_key() {
+    use praxisbote_testkit::encryption::encrypt;
+    let name = fresh_name();
+    let store = IdbStore::open(&name).await.unwrap();
+    let persons = persons_of_every_season();
+    let (old, new) = persons.split_at(200);
+    let keys = quoted_birthday_keys(&persons);
+    assert!(keys.len() > 150 && keys.contains(&"\"02-29\"".to_string()));
+    store.put_persons(old).await.unwrap();
+    let plain = raw_dump(&store).await;
+    let shown = found_in(&plain, &quoted_birthday_keys(old));
+    assert_eq!(shown, quoted_birthday_keys(old), "a plain store shows them");
+    let before = birthday_queries(&store).await;
+
+    encrypt(&store).await;
+    assert_eq!(
+        found_in(&raw_dump(&store).await, &keys),
+        Vec::<String>::new()
+    );
+    assert_eq!(birthday_queries(&store).await, before);
+    store.put_persons(new).await.unwrap();
+    assert_eq!(
+        found_in(&raw_dump(&store).await, &keys),
+        Vec::<String>::new()
+    );
+    let mem = MemoryStore::new();
+    mem.put_persons(&persons).await.unwrap();
+    let md = |m, day| praxisbote::domain::query::DayMonth::new(day, m).unwrap();
+    for (from, to) in [(md(12, 20), md(1, 10)), (md(3, 1), md(2, 29))] {
+        assert_eq!(
+            store.persons_by_birthday(from, to).await.unwrap(),
+            mem.persons_by_birthday(from, to).await.unwrap()
+        );
+    }
+    store.close();
+    IdbStore::delete_database(&name).await.unwrap();
+}
+
+/// The stored keyring (unsealed) as JSON.
+async fn keyring_json(store: &IdbStore) -> serde_json::Value {
+    use praxisbote::storage::crypto::KEYRING_KEY;
+    use praxisbote::storage::records::Origin;
+    let keyring = Origin::Document(Collection::Meta, KEYRING_KEY.into());
+    let stored = store.get_raw(&keyring).await.unwrap().expect("a keyring");
+    serde_json::from_str(&stored.body).unwrap()
+}
+
+/// A database encrypted by an earlier version holds "MM-DD" birthday keys and a keyring
+/// without the blinding mark. The first unlock blinds every key and marks the keyring, in
+/// one transaction; the birthday queries find the same persons; a later unlock writes
+/// nothing.
+#[wasm_bindgen_test]
+async fn unlock_blinds_the_birthday_keys_of_an_older_encrypted_database() {
+    use praxisbote::storage::crypto::{self, BIRTHDAY_INDEX_BLINDED, KEYRING_KEY};
+    use praxisbote::storage::keys::birthday_key;
+    use praxisbote::storage::records::{Origin, Stored};
+    use praxisbote_testkit::encryption::{encrypt, PASSPHRASE};
+
+    let name = fresh_name();
+    let store = IdbStore::open(&name).await.unwrap();
+    let persons = persons_of_every_season();
+    let keys = quoted_birthday_keys(&persons);
+    let recovery = encrypt(&store).await;
+    store.put_persons(&persons).await.unwrap();
+    let expected = birthday_queries(&store).await;
+
+    // What an earlier version stored: the same sealed records with "MM-DD" keys, and a
+    // keyring without `birthday_index`.
+    for p in &persons {
+        let origin = Origin::Person(p.person.id.clone());
+        let sealed = store.get_raw(&origin).await.unwrap().unwrap();
+        let bday = birthday_key(p).unwrap_or_default();
+        store
+            .put_raw_person(&p.person.id, &bday, &sealed)
+            .await
+            .unwrap();
+    }
+    let keyring = Origin::Document(Collection::Meta, KEYRING_KEY.into());
+    let mut body = keyring_json(&store).await;
+    assert_eq!(body["birthday_index"], BIRTHDAY_INDEX_BLINDED);
+    body.as_object_mut().unwrap().remove("birthday_index");
+    let old = Stored {
+        v: store.get_raw(&keyring).await.unwrap().unwrap().v,
+        body: body.to_string(),
+    };
+    store.put_raw(&keyring, &old).await.unwrap();
+    assert_eq!(
+        found_in(&raw_dump(&store).await, &keys),
+        keys,
+        "the old form"
+    );
+    store.close();
+
+    let store = IdbStore::open(&name).await.unwrap();
+    crypto::unlock(&store, PASSPHRASE).await.unwrap();
+    let dump = raw_dump(&store).await;
+    assert_eq!(found_in(&dump, &keys), Vec::<String>::new());
+    assert_eq!(keyring_json(&store).await["birthday_index"], 1);
+    assert_eq!(birthday_queries(&store).await, expected);
+    assert_eq!(store.quarantined().await.unwrap(), 0);
+    // The keyring the store holds is the marked one (a backup or a passphrase change
+    // writes it on).
+    crypto::change_passphrase(&store, "Ein anderer Satz 2027!", crypto::KdfParams::TESTING)
+        .await
+        .unwrap();
+    assert_eq!(keyring_json(&store).await["birthday_index"], 1);
+    store.close();
+
+    // Marked: the next unlock (here with the recovery key) writes nothing.
+    let store = IdbStore::open(&name).await.unwrap();
+    let before = raw_dump(&store).await;
+    crypto::unlock_with_recovery(&store, &recovery.to_string())
+        .await
+        .unwrap();
+    assert_eq!(raw_dump(&store).await, before);
+    assert_eq!(birthday_queries(&store).await, expected);
+    store.close();
+    IdbStore::delete_database(&name).await.unwrap();
+}
+
 /// A transaction that fails inside IndexedDB itself (a request error after many successful
 /// puts, seen only at commit) leaves nothing behind.
 #[wasm_bindgen_test]

@@ -3,8 +3,9 @@
 // this crate gets the same snippet path, so their copies never clash.
 //
 // Schema 3 person buckets: {b, ids[], bdays[], vs[], json[]}, parallel arrays with one entry
-// per person (id, birthday key "MM-DD" or "", record version, record body); the row with
-// b = -1 holds the person count {b, n}.
+// per person (id, birthday key or "", record version, record body); the row with b = -1
+// holds the person count {b, n}. The birthday key is "MM-DD" in a plain store and blinded
+// (22 characters of base64) in an encrypted one.
 const COUNT_KEY = -1;
 const FIELDS = ["ids", "bdays", "vs", "json"];
 function pbReq(req) {
@@ -124,6 +125,33 @@ export function pb_select(buckets, field, lo, hi, hiOpen) {
       if (v >= lo && (hiOpen ? v < hi : v <= hi)) out.push([v, i, bk]);
     }
   }
+  return pbSortFlat(out);
+}
+// Bucket rows whose index `index` holds one of `keys` (one request per key, all at once).
+export async function pb_query_bucket_keys(store, index, keys) {
+  const idx = store.index(index);
+  const lists = await Promise.all(keys.map((k) => pbReq(idx.getAllKeys(IDBKeyRange.only(k)))));
+  const uniq = [...new Set(lists.flat())];
+  return Promise.all(uniq.map((k) => pbReq(store.get(k))));
+}
+// The persons in `buckets` whose `field` value is one of `keys`, ordered by the position of
+// that value in `keys`, then by id; flat like pb_select.
+export function pb_select_keys(buckets, field, keys) {
+  const rank = new Map();
+  keys.forEach((k, i) => rank.set(k, i));
+  const out = [];
+  for (const bk of buckets) {
+    if (!bk) continue;
+    for (let i = 0; i < bk.ids.length; i++) {
+      const r = rank.get(bk[field][i]);
+      if (r !== undefined) out.push([r, i, bk]);
+    }
+  }
+  return pbSortFlat(out);
+}
+// Sorts [sortValue, index, bucket] entries by value, then id (UTF-16 code unit order), and
+// flattens them to [id, v, json, …].
+function pbSortFlat(out) {
   out.sort((a, b) => {
     if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
     const x = a[2].ids[a[1]], y = b[2].ids[b[1]];
@@ -137,6 +165,27 @@ export function pb_select(buckets, field, lo, hi, hiOpen) {
     flat[3 * k + 2] = bk.json[i];
   }
   return flat;
+}
+// Replaces the birthday keys found in `map` ("MM-DD" → blinded) in every bucket row of
+// `store` and puts the changed rows back; returns how many changed.
+export async function pb_rekey_birthdays(store, map) {
+  const rows = await pbReq(store.getAll(IDBKeyRange.lowerBound(0)));
+  let changed = 0;
+  for (const bk of rows) {
+    let dirty = false;
+    for (let i = 0; i < bk.bdays.length; i++) {
+      const to = map.get(bk.bdays[i]);
+      if (to !== undefined) {
+        bk.bdays[i] = to;
+        dirty = true;
+      }
+    }
+    if (dirty) {
+      store.put(bk);
+      changed++;
+    }
+  }
+  return changed;
 }
 export function pb_count_row(n) {
   return { b: COUNT_KEY, n };

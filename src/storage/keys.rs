@@ -37,6 +37,21 @@ pub fn birthday_ranges(from: DayMonth, to: DayMonth) -> Vec<(DayMonth, DayMonth)
     }
 }
 
+/// Every day-month of `from..=to` (wrapping the year end), in that order; Feb 29 included.
+/// An encrypted store looks its blinded birthday keys up one day at a time.
+pub fn days_of(from: DayMonth, to: DayMonth) -> Vec<DayMonth> {
+    let mut out = Vec::new();
+    for (lo, hi) in birthday_ranges(from, to) {
+        // 2000 is a leap year: its days are every day-month, 29.02. included.
+        let (mut day, last) = (lo.in_year(2000), hi.in_year(2000));
+        while day <= last {
+            out.push(DayMonth::of(day));
+            day = day.succ_opt().expect("within 2000");
+        }
+    }
+    out
+}
+
 /// Appointment start key, ISO 8601 ("2026-03-04T08:30:00"); sorts chronologically.
 pub fn start_key(start: NaiveDateTime) -> String {
     start.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
@@ -101,6 +116,23 @@ mod tests {
         // Day-months order by month, then day, like their keys.
         assert!(dm(1, 31) < dm(2, 1));
         assert!(month_day_key(dm(1, 31)) < month_day_key(dm(2, 1)));
+    }
+
+    #[test]
+    fn days_of_ranges_wrap_and_hold_feb_29() {
+        assert_eq!(days_of(FIRST_DAY, LAST_DAY).len(), 366);
+        assert_eq!(
+            days_of(dm(2, 27), dm(3, 1)),
+            [dm(2, 27), dm(2, 28), dm(2, 29), dm(3, 1)]
+        );
+        assert_eq!(
+            days_of(dm(12, 30), dm(1, 2)),
+            [dm(12, 30), dm(12, 31), dm(1, 1), dm(1, 2)]
+        );
+        assert_eq!(days_of(dm(2, 29), dm(2, 29)), [dm(2, 29)]);
+        // A range ending the day before it starts is the whole year, from `from` on.
+        let all = days_of(dm(3, 1), dm(2, 29));
+        assert_eq!((all.len(), all[0], all[365]), (366, dm(3, 1), dm(2, 29)));
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub mod names {
     pub const SETTINGS: &str = "settings";
     pub const SETTINGS_KEY: &str = "practice";
 
-    /// Persons: birthday "MM-DD" (used by the query builder's birthday conditions).
+    /// Persons: birthday "MM-DD", blinded in an encrypted store (used by the query
+    /// builder's birthday conditions).
     pub const IDX_BIRTHDAY: &str = "birthday";
     /// Persons, schema 1–2 only (deleted by schema 3, no part of the app used them): folded
     /// "lastname firstname", "patient" | "prospect", folded tags.

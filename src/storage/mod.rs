@@ -190,6 +190,15 @@ pub trait Store {
     /// through the key-management functions of [`crypto`].
     fn vault(&self) -> &crypto::Vault;
 
+    /// In an encrypted, unlocked store: rewrites birthday index keys stored as "MM-DD" (by
+    /// versions before blinding) into their blinded form and marks the keyring, in ONE
+    /// transaction that reads the keyring anew (nothing is done when it is marked already).
+    /// Called by `crypto::unlock`. The default does nothing: a store that keeps no index at
+    /// rest (the memory store) has nothing to hide.
+    async fn blind_birthday_index(&self) -> Result<()> {
+        Ok(())
+    }
+
     // ---- Conveniences, all built on the methods above. ----
 
     /// How many records are set aside in the quarantine collection.

@@ -60,6 +60,8 @@ pub fn secret_values() -> Vec<String> {
         if let Some(b) = p.sensitive.birth_date {
             v.push(b.to_string());
             v.push(b.format("%d.%m.%Y").to_string());
+            // The birthday index key as a JSON string ("04-23"): blinded when encrypted.
+            v.push(b.format("\"%m-%d\"").to_string());
         }
     }
     v

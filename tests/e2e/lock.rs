@@ -168,6 +168,12 @@ async fn passphrase_setup_lock_screen_wrong_passphrase_sperren_and_recovery_key(
         "1961-04-03",
         "2001-05-06",
         "03.04.1961",
+        // Day and month of birth: the birthday index key as stored unblinded (a JSON
+        // string, quotes included) and the German day-month.
+        "\"04-03\"",
+        "\"05-06\"",
+        "03.04.",
+        "06.05.",
     ] {
         assert!(!raw.contains(secret), "{secret} stored in plain text");
     }

@@ -89,7 +89,15 @@ pub struct Keyring {
     pub passphrase_wrap: String,
     /// The data key sealed with the recovery key.
     pub recovery_wrap: String,
+    /// How the persons' birthday index keys are stored: 0 (absent: keyrings written before
+    /// blinding) as "MM-DD", [`BIRTHDAY_INDEX_BLINDED`] blinded (`blind.rs`). An unlock
+    /// blinds the keys of an older database once and sets it ([`blind_birthday_index`]).
+    #[serde(default)]
+    pub birthday_index: u32,
 }
+
+/// [`Keyring::birthday_index`] of a database whose birthday index keys are blinded.
+pub const BIRTHDAY_INDEX_BLINDED: u32 = 1;
 
 impl Keyring {
     pub(super) fn read(stored: &Stored) -> Result<Keyring> {
@@ -153,6 +161,8 @@ pub async fn set_up(store: &dyn Store, passphrase: &str, params: KdfParams) -> R
         salt,
         passphrase_wrap,
         recovery_wrap: Sealer::new(recovery.bytes()).seal(AD_RECOVERY, &key[..])?,
+        // Written sealed below, with blinded birthday keys.
+        birthday_index: BIRTHDAY_INDEX_BLINDED,
     };
     let (value, stored) = keyring.stored()?;
     let keyring_op = DocOp::Put {
@@ -183,7 +193,7 @@ pub async fn unlock(store: &dyn Store, passphrase: &str) -> Result<()> {
     let key = unwrap_key(&kek, AD_PASSPHRASE, &keyring.passphrase_wrap)
         .ok_or(StoreError::WrongPassphrase)?;
     store.vault().open_with(key, stored);
-    Ok(())
+    blind_birthday_index(store).await
 }
 
 /// Unlocks with the recovery key in its text form ([`StoreError::WrongRecoveryKey`] when
@@ -197,7 +207,35 @@ pub async fn unlock_with_recovery(store: &dyn Store, recovery_key: &str) -> Resu
     let key = unwrap_key(recovery.bytes(), AD_RECOVERY, &keyring.recovery_wrap)
         .ok_or(StoreError::WrongRecoveryKey)?;
     store.vault().open_with(key, stored);
-    Ok(())
+    blind_birthday_index(store).await
+}
+
+/// After an unlock: a database encrypted before birthday keys were blinded has its keys
+/// blinded now, in one write with the marked keyring ([`Store::blind_birthday_index`]);
+/// once marked, nothing is done. When that write fails the store is locked again and the
+/// error returned: the birthday query of an encrypted store finds blinded keys only.
+async fn blind_birthday_index(store: &dyn Store) -> Result<()> {
+    let Some(stored) = store.vault().keyring() else {
+        return Ok(());
+    };
+    if Keyring::read(&stored)?.birthday_index == BIRTHDAY_INDEX_BLINDED {
+        return Ok(());
+    }
+    let done = store.blind_birthday_index().await;
+    if done.is_err() {
+        store.vault().lock();
+    }
+    done
+}
+
+/// The keyring `stored` marked as having blinded birthday keys; `None` when it already is.
+pub fn mark_birthday_index_blinded(stored: &Stored) -> Result<Option<Stored>> {
+    let mut keyring = Keyring::read(stored)?;
+    if keyring.birthday_index == BIRTHDAY_INDEX_BLINDED {
+        return Ok(None);
+    }
+    keyring.birthday_index = BIRTHDAY_INDEX_BLINDED;
+    Ok(Some(keyring.stored()?.1))
 }
 
 fn locked_keyring(store: &dyn Store) -> Option<Stored> {

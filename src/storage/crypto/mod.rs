@@ -19,6 +19,7 @@
 //!   knows about encryption.
 
 mod backup;
+mod blind;
 mod keyring;
 mod recovery;
 
@@ -40,8 +41,9 @@ pub use backup::{
     BACKUP_VERSION,
 };
 pub use keyring::{
-    change_passphrase, check_passphrase, lock, lock_for_sending, lock_state, set_up, unlock,
-    unlock_with_recovery, KdfParams, Keyring, LockState,
+    change_passphrase, check_passphrase, lock, lock_for_sending, lock_state,
+    mark_birthday_index_blinded, set_up, unlock, unlock_with_recovery, KdfParams, Keyring,
+    LockState, BIRTHDAY_INDEX_BLINDED,
 };
 pub use recovery::RecoveryKey;
 
@@ -71,16 +73,23 @@ pub(crate) fn unb64(text: &str) -> Option<Vec<u8>> {
     B64.decode(text).ok()
 }
 
-/// AES-256-GCM with one key: `nonce ‖ ciphertext ‖ tag`, base64.
+/// AES-256-GCM with one key: `nonce ‖ ciphertext ‖ tag`, base64. Also holds the birthday
+/// index key derived from it (`blind.rs`; used only for the data key).
 pub struct Sealer {
     cipher: Aes256Gcm,
+    index: blind::IndexKey,
 }
 
 impl Sealer {
     pub fn new(key: &[u8; 32]) -> Sealer {
         Sealer {
             cipher: Aes256Gcm::new(key.into()),
+            index: blind::IndexKey::derive(key),
         }
+    }
+
+    fn index_key(&self) -> &blind::IndexKey {
+        &self.index
     }
 
     /// Encrypts `plain` with a fresh random nonce; `ad` is authenticated, not stored.
@@ -312,6 +321,17 @@ impl Vault {
             sealer,
             keyring,
         };
+    }
+
+    /// Replaces the stored keyring record the vault holds (a store, after its write changed
+    /// it), keeping the state.
+    pub fn replace_keyring(&self, new: Stored) {
+        match &mut *self.state.borrow_mut() {
+            State::Plain => {}
+            State::Locked { keyring }
+            | State::Open { keyring, .. }
+            | State::Sending { keyring, .. } => *keyring = new,
+        }
     }
 
     fn set_plain(&self) {

@@ -109,3 +109,31 @@ fn derivation_depends_on_passphrase_salt_and_parameters() {
     let q = KdfParams { t: 2, ..p };
     assert_ne!(a, q.derive("geheim", b"0123456789abcdef").unwrap());
 }
+
+#[test]
+fn birthday_keys_are_blinded_with_a_key_derived_from_the_data_key() {
+    let k = sealed_keys();
+    // Known answer (HKDF-SHA-256 of the data key [7; 32] with the label, then HMAC-SHA-256
+    // of "MM-DD", 16 bytes, base64 without padding), computed with Python's hmac/hashlib.
+    assert_eq!(k.birthday_index_key("02-29"), "lmw8kfYz59Q4EFDHsw/qlg");
+    assert_eq!(k.birthday_index_key("12-31"), "q7OZwrKyk+Y2IU724cWKnA");
+    let all = k.birthday_blinding().unwrap();
+    assert_eq!(all.len(), 366, "every day, 29.02. included");
+    let distinct: std::collections::HashSet<&String> = all.values().collect();
+    assert_eq!(distinct.len(), 366);
+    for (plain, blinded) in all {
+        assert_eq!(k.birthday_index_key(plain), blinded.as_str());
+        assert_eq!(blinded.len(), 22);
+        assert!(!blinded.contains(plain.as_str()));
+    }
+    // Another data key blinds differently; no birth date stays "".
+    let other = Keys::Sealed(Rc::new(Sealer::new(&[8; 32])));
+    assert_ne!(
+        other.birthday_index_key("02-29"),
+        k.birthday_index_key("02-29")
+    );
+    assert_eq!(k.birthday_index_key(""), "");
+    // A plain store keeps "MM-DD".
+    assert_eq!(Keys::Plain.birthday_index_key("02-29"), "02-29");
+    assert!(Keys::Plain.birthday_blinding().is_none());
+}

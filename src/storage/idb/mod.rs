@@ -493,16 +493,15 @@ impl Store for IdbStore {
                 .unwrap_or_default()
                 .to_string()
         };
+        if let Origin::Person(id) = origin {
+            let birth = field(&["sensitive", "birth_date"]);
+            let bday = k.birthday_index_key(birth.get(5..10).unwrap_or_default());
+            return self.put_raw_person(id, &bday, stored).await;
+        }
         let tx = self.tx(&[origin.store_name()], TransactionMode::Readwrite)?;
         let os = tx.object_store(origin.store_name()).map_err(backend)?;
         match origin {
-            Origin::Person(id) => {
-                let raw: web_sys::IdbObjectStore = os.as_sys().clone();
-                let mut b = persons::Buckets::fetch(raw, std::iter::once(id.0.as_str())).await?;
-                let bday = field(&["sensitive", "birth_date"]);
-                b.put_raw(&id.0, bday.get(5..10).unwrap_or_default(), stored);
-                b.flush(false)?;
-            }
+            Origin::Person(_) => unreachable!("written above"),
             Origin::Appointment(id) => {
                 let row = rows::raw_appointment_row(
                     &id.0,
@@ -545,5 +544,55 @@ impl Store for IdbStore {
 
     fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    async fn blind_birthday_index(&self) -> Result<()> {
+        let k = self.vault.keys()?;
+        if k.birthday_blinding().is_none() {
+            return Ok(());
+        }
+        let meta = Collection::Meta.store_name();
+        let tx = self.tx(&[PERSONS, meta], TransactionMode::Readwrite)?;
+        let meta_os = tx.object_store(meta).map_err(backend)?;
+        let row = meta_os
+            .get::<JsValue, _, _>(KEYRING_KEY)
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        let keyring = row
+            .and_then(|row| rows::stored_of(&row, F_KEY))
+            .ok_or_else(|| StoreError::Corrupt(format!("{meta}/{KEYRING_KEY}")))?;
+        // Another tab may have done it since this one read the keyring (then the
+        // transaction ends unused).
+        let Some(marked) = crypto::mark_birthday_index_blinded(&keyring)? else {
+            self.vault.replace_keyring(keyring);
+            return Ok(());
+        };
+        let persons_os = tx.object_store(PERSONS).map_err(backend)?;
+        persons::blind_birthdays(&k, persons_os.as_sys().as_ref()).await?;
+        let _request = meta_os
+            .put(rows::doc_row(KEYRING_KEY, &marked))
+            .primitive()
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        self.vault.replace_keyring(marked);
+        Ok(())
+    }
+}
+
+impl IdbStore {
+    /// Puts a person's stored record as it is, with the birthday index key `bday` exactly as
+    /// given ("" = none): tests write the "MM-DD" keys of older versions into an encrypted
+    /// store with it. Not for the app.
+    #[doc(hidden)]
+    pub async fn put_raw_person(&self, id: &PersonId, bday: &str, stored: &Stored) -> Result<()> {
+        let tx = self.tx(&[PERSONS], TransactionMode::Readwrite)?;
+        let raw: web_sys::IdbObjectStore =
+            tx.object_store(PERSONS).map_err(backend)?.as_sys().clone();
+        let mut b = persons::Buckets::fetch(raw, std::iter::once(id.0.as_str())).await?;
+        b.put_raw(&id.0, bday, stored);
+        b.flush(false)?;
+        tx.commit().await.map_err(backend)
     }
 }

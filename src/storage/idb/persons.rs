@@ -6,7 +6,9 @@
 //! reads the buckets it touches ([`Buckets::fetch`]), changes them in JS and puts them back,
 //! all in its one transaction. A query asks the birthday index for bucket keys, reads those
 //! buckets and filters/sorts their entries in JS exactly like the index (value, then id, in
-//! UTF-16 order), so results equal a one-row-per-person layout.
+//! UTF-16 order), so results equal a one-row-per-person layout. In an encrypted store the
+//! birthday keys are blinded (`crypto/blind.rs`): the query looks up each day of the range
+//! and orders by the day's place in it ([`by_birthday`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -48,6 +50,9 @@ extern "C" {
         hi: &str,
         hi_open: bool,
     ) -> js_sys::Array;
+    fn pb_query_bucket_keys(store: &JsValue, index: &str, keys: &js_sys::Array) -> js_sys::Promise;
+    fn pb_select_keys(buckets: &JsValue, field: &str, keys: &js_sys::Array) -> js_sys::Array;
+    fn pb_rekey_birthdays(store: &JsValue, map: &js_sys::Map) -> js_sys::Promise;
     fn pb_count_row(n: f64) -> JsValue;
     fn pb_count_of(row: &JsValue) -> f64;
 }
@@ -124,6 +129,9 @@ pub(super) async fn by_birthday(
     to: DayMonth,
     bad: &mut Vec<Unreadable>,
 ) -> Result<Vec<PersonRecord>> {
+    if k.birthday_blinding().is_some() {
+        return by_blinded_birthday(k, raw, from, to, bad).await;
+    }
     let mut out = Vec::new();
     for (lo, hi) in keys::birthday_ranges(from, to) {
         let (lo, hi) = (keys::month_day_key(lo), keys::month_day_key(hi));
@@ -137,6 +145,42 @@ pub(super) async fn by_birthday(
     Ok(out)
 }
 
+/// [`by_birthday`] in an encrypted store, whose blinded keys do not sort by day: each day of
+/// the range is looked up by its key, and the entries are ordered by the day's place in the
+/// range, then id (as the index orders "MM-DD").
+async fn by_blinded_birthday(
+    k: &Keys,
+    raw: &JsValue,
+    from: DayMonth,
+    to: DayMonth,
+    bad: &mut Vec<Unreadable>,
+) -> Result<Vec<PersonRecord>> {
+    let days: js_sys::Array = keys::days_of(from, to)
+        .into_iter()
+        .map(|d| JsValue::from(k.birthday_index_key(&keys::month_day_key(d)).as_ref()))
+        .collect();
+    let buckets = await_js(pb_query_bucket_keys(raw, IDX_BIRTHDAY, &days)).await?;
+    Ok(decode_flat(
+        k,
+        &pb_select_keys(&buckets, F_BDAYS, &days),
+        bad,
+    ))
+}
+
+/// Blinds the "MM-DD" birthday keys of every bucket of the raw persons store (in the
+/// caller's transaction); returns how many buckets changed. Nothing for a plain store.
+pub(super) async fn blind_birthdays(k: &Keys, raw: &JsValue) -> Result<u32> {
+    let Some(blinding) = k.birthday_blinding() else {
+        return Ok(0);
+    };
+    let map = js_sys::Map::new();
+    for (plain, blinded) in blinding {
+        map.set(&JsValue::from(plain), &JsValue::from(blinded));
+    }
+    let changed = await_js(pb_rekey_birthdays(raw, &map)).await?;
+    Ok(changed.as_f64().unwrap_or_default() as u32)
+}
+
 /// The person count (kept in its own row).
 pub(super) async fn count(raw: &JsValue) -> Result<usize> {
     let keys = js_sys::Array::of1(&JsValue::from(COUNT_KEY));
@@ -146,14 +190,14 @@ pub(super) async fn count(raw: &JsValue) -> Result<usize> {
 
 /// Appends one person in the form `pb_bucket_merge` reads: fields separated by U+001D, the
 /// record ended by U+001E. Neither can occur: ids hold no control characters
-/// (`validate_person`), birthday keys and versions are ASCII digits, serde_json escapes
-/// control characters in the body, and a sealed body is base64.
+/// (`validate_person`), birthday keys (digits or base64) and versions are ASCII, serde_json
+/// escapes control characters in the body, and a sealed body is base64.
 fn pack(k: &Keys, out: &mut String, p: &PersonRecord) -> Result<()> {
     let start = out.len();
     out.push_str(&p.person.id.0);
     out.push('\u{1d}');
     if let Some(b) = keys::birthday_key(p) {
-        out.push_str(&b);
+        out.push_str(&k.birthday_index_key(&b));
     }
     out.push('\u{1d}');
     out.push_str(&records::person::VERSION.to_string());
@@ -276,7 +320,8 @@ impl Buckets {
         Ok(())
     }
 
-    /// Puts a stored record as it is (tests), with the birthday key `bday` ("" = none).
+    /// Puts a stored record as it is (tests), with the birthday key `bday` exactly as given
+    /// ("" = none; not blinded here).
     pub fn put_raw(&mut self, id: &str, bday: &str, stored: &Stored) {
         pb_bucket_upsert(self.bucket(id, true), id, bday, stored.v, &stored.body);
     }
