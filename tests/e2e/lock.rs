@@ -624,6 +624,18 @@ async fn hidden_tab_locks_after_the_idle_time() {
     // Not locked before it was hidden (the idle time runs from the last input, a moment
     // before).
     assert!(locked_at > hidden_at, "locked before hiding: {seen:?}");
+    // Locked while hidden, or by the `visibilitychange` check as it came back: the lock
+    // screen is there when the tab is seen again, not a timer tick later.
+    let visible_at = seen
+        .iter()
+        .find(|e| e[0] == "visible")
+        .and_then(|e| e[1].as_f64())
+        .unwrap();
+    assert!(
+        locked_at <= visible_at + 500.0,
+        "locked {:.0} ms after coming back",
+        locked_at - visible_at
+    );
     assert!(!page_shows(&s, "Größlich").await);
     assert!(!page_shows(&s, "Zwölfer").await);
     s.switch_to(&other).await;
