@@ -5,7 +5,9 @@
 
 use crate::import::wait_count;
 use crate::letters::{fetch_bytes, pdf_pages, poppler, temp_pdf};
+use crate::send::{assert_exactly_once, save_relay_token, seed_outbox, seeded_batch, World};
 use crate::support::Session;
+use std::time::{Duration, Instant};
 
 pub(crate) const PASSPHRASE: &str = "Sonne über dem Praxistresen 2026";
 
@@ -395,4 +397,257 @@ async fn encrypted_backup_hides_names_and_restores_here_and_elsewhere() {
     wait_count(&s, 2).await;
     s.wait_text("Größlich, Jürgen").await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- Sending while locked ----
+
+/// Network emulation of the page (CDP): cut off, or every request delayed by `latency_ms`.
+async fn network(s: &Session, offline: bool, latency_ms: u32) {
+    s.cdp("Network.enable", serde_json::json!({})).await;
+    s.cdp(
+        "Network.emulateNetworkConditions",
+        serde_json::json!({
+            "offline": offline, "latency": latency_ms,
+            "downloadThroughput": -1, "uploadThroughput": -1
+        }),
+    )
+    .await;
+}
+
+/// Every request of the page to the relay takes this long while a batch is "in the middle":
+/// one chunk of 250 is handed over per request, so the lock lands between two of them.
+const SLOW_MS: u32 = 5000;
+
+/// An encrypted practice sending `n` queued e-mails over a slow link to the relay, locked
+/// with "Sperren" once the first e-mails reached the SMTP server (the next chunk is then in
+/// flight or about to be). The batch is written into the plain store before the passphrase
+/// set-up, which encrypts it with everything else. `transmit_while_locked`: the setting
+/// "Versand während Sperre fortsetzen". Returns the relay's world and the session, locked.
+async fn lock_in_the_middle_of_a_send(
+    tag: &str,
+    n: usize,
+    transmit_while_locked: bool,
+) -> (World, Session) {
+    let w = World::start(tag, None);
+    let s = Session::start_at(&w.base()).await;
+    s.open("#/patienten").await;
+    s.wait_text("Demodaten").await;
+    s.click_button("Demodaten entfernen").await;
+    s.click_button("Endgültig entfernen").await;
+    s.wait_text("Passphrase festlegen").await;
+    // No access key is stored yet: the page stays cut off from the relay until it has one.
+    network(&s, true, 0).await;
+    let (batch, messages) = seeded_batch(n);
+    seed_outbox(&s, &batch, &messages).await;
+    set_up_passphrase(&s).await;
+    let raw = raw_indexeddb(&s).await;
+    assert!(
+        !raw.contains("empfaenger1@example.org") && !raw.contains("Nachricht Nummer 1."),
+        "the queued batch is stored in plain text"
+    );
+
+    // In-app navigation only: loading the page anew would open it locked.
+    s.click_link("Einstellungen").await;
+    save_relay_token(&s).await;
+    if transmit_while_locked {
+        s.click_by_label("Versand während Sperre fortsetzen").await;
+    }
+    s.click_button("Sperre speichern").await;
+    s.wait_status_matching("Sperre gespeichert").await;
+    assert_eq!(
+        s.checkbox_by_label("Versand während Sperre fortsetzen")
+            .await,
+        transmit_while_locked
+    );
+    s.click_link("Protokoll").await;
+    s.wait_text("Relay nicht erreichbar").await;
+    s.click_button("Details").await;
+    s.wait_status_matching(&format!("0 von {n} abgeschlossen"))
+        .await;
+    assert_eq!(w.mails().len(), 0);
+
+    // The link comes back, slow; "Sperren" as soon as the first e-mails arrived.
+    network(&s, false, SLOW_MS).await;
+    let t = Instant::now();
+    while w.mails().is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "sending did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.click_button("Sperren").await;
+    let at_lock = w.mails().len();
+    s.wait_text("Die Patientendaten sind verschlüsselt").await;
+    assert!(at_lock < n, "the whole batch was sent before the lock");
+    eprintln!("    {at_lock} of {n} e-mails at the SMTP server when locking");
+    (w, s)
+}
+
+/// Whether the lock screen is shown (and no navigation, no recipient of the batch).
+async fn still_locked(s: &Session) {
+    let page = s.source().await;
+    assert!(page.contains("Die Patientendaten sind verschlüsselt"));
+    assert!(!page.contains("Hauptnavigation"), "navigation while locked");
+    assert!(
+        !page.contains("Empfänger 1"),
+        "a recipient shown while locked"
+    );
+}
+
+/// Issue 17, "Versand während Sperre fortsetzen" off (the default): a batch of 750 e-mails is
+/// being handed to the relay in chunks of 250 when the user locks. The chunk in flight may
+/// still arrive; after that nothing reaches the SMTP server while locked (the count stays
+/// the same for 15 s, several times the time one chunk takes). After unlocking with the
+/// passphrase the send goes on and every e-mail arrives exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_while_locked_pauses_without_the_setting_and_resumes_after_unlock() {
+    const N: usize = 750;
+    let (w, s) = lock_in_the_middle_of_a_send("lockpause", N, false).await;
+    // Waits until the count has not changed for 15 s (the loop would hand over the next
+    // chunk within 2 × SLOW_MS), at most 90 s.
+    let t = Instant::now();
+    let (mut count, mut since) = (w.mails().len(), Instant::now());
+    while since.elapsed() < Duration::from_secs(15) {
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "e-mails keep arriving while locked: {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = w.mails().len();
+        if now != count {
+            (count, since) = (now, Instant::now());
+        }
+    }
+    eprintln!("    {count} of {N} at the SMTP server, unchanged for 15 s while locked");
+    assert!(
+        count > 0 && count < N,
+        "{count} of {N} sent while locked: the send did not pause"
+    );
+    still_locked(&s).await;
+
+    network(&s, false, 0).await;
+    s.fill_by_label("Passphrase", PASSPHRASE).await;
+    s.click_button("Entsperren").await;
+    s.wait_css("nav.main-nav").await;
+    let mails = w.wait_mails(N, 120);
+    assert_exactly_once(&mails, N);
+    s.click_link("Protokoll").await;
+    s.click_button("Details").await;
+    s.wait_status_matching(&format!("{N} von {N} abgeschlossen"))
+        .await;
+    s.wait_text(&format!("gesendet {N}")).await;
+}
+
+/// Issue 17, "Versand während Sperre fortsetzen" on: locking in the middle of a batch of 750
+/// does not stop it; every e-mail arrives exactly once while the lock screen shows, and the
+/// batch is complete after unlocking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_while_locked_goes_on_with_the_setting() {
+    const N: usize = 750;
+    let (w, s) = lock_in_the_middle_of_a_send("lockgo", N, true).await;
+    let mails = w.wait_mails(N, 120);
+    still_locked(&s).await;
+    assert_exactly_once(&mails, N);
+
+    network(&s, false, 0).await;
+    s.fill_by_label("Passphrase", PASSPHRASE).await;
+    s.click_button("Entsperren").await;
+    s.wait_css("nav.main-nav").await;
+    s.click_link("Protokoll").await;
+    s.click_button("Details").await;
+    s.wait_status_matching(&format!("{N} von {N} abgeschlossen"))
+        .await;
+    s.wait_text(&format!("gesendet {N}")).await;
+}
+
+// ---- Hidden tab ----
+
+/// Issue 17: a tab hidden for longer than the idle time is locked when it comes back. The
+/// tab is really hidden: a second tab of the browser is opened and brought to the front
+/// (the page's own `visibilitychange` events, recorded by a listener, say "hidden" and then
+/// "visible" again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_tab_locks_after_the_idle_time() {
+    const IDLE: u64 = 10;
+    let s = Session::start().await;
+    s.open("#/patienten").await;
+    s.wait_text("Demodaten").await;
+    remove_demo_and_encrypt(&s).await;
+    import_two(&s).await;
+    s.open_settings().await;
+    s.fill_by_label("Automatisch sperren nach (Sekunden)", &IDLE.to_string())
+        .await;
+    s.click_button("Sperre speichern").await;
+    s.wait_status_matching("Sperre gespeichert").await;
+    s.open("#/patienten").await;
+    wait_count(&s, 2).await;
+    s.wait_text("Größlich, Jürgen").await;
+    // Records what the page itself sees: visibility changes and the first lock screen.
+    assert_eq!(
+        s.script(
+            "window.__pbSeen = [];
+             document.addEventListener('visibilitychange', () =>
+               __pbSeen.push([document.visibilityState, performance.now()]));
+             new MutationObserver((_, obs) => {
+               if (document.body.innerText.includes('Die Patientendaten sind verschlüsselt')) {
+                 __pbSeen.push(['locked', performance.now(), document.visibilityState]);
+                 obs.disconnect();
+               }
+             }).observe(document.body, { childList: true, subtree: true, characterData: true });
+             return document.visibilityState;"
+        )
+        .await,
+        serde_json::json!("visible")
+    );
+
+    // A blank second tab in front: the app's tab is in the background.
+    let (other, app) = s.new_tab().await;
+    assert_eq!(
+        s.script("return document.visibilityState;").await,
+        serde_json::json!("visible")
+    );
+    // Hidden for longer than the idle time (input in the other tab is not input here).
+    tokio::time::sleep(Duration::from_secs(IDLE + 4)).await;
+    s.switch_to(&app).await;
+    s.wait_text("Die Patientendaten sind verschlüsselt").await;
+    let seen = s.script("return window.__pbSeen;").await;
+    let seen = seen.as_array().expect("records");
+    eprintln!("    seen by the page (ms): {seen:?}");
+    let states: Vec<&str> = seen.iter().filter_map(|e| e[0].as_str()).collect();
+    assert_eq!(
+        states.first(),
+        Some(&"hidden"),
+        "the tab was never hidden: {seen:?}"
+    );
+    assert!(states.contains(&"visible"), "{seen:?}");
+    let hidden_at = seen[0][1].as_f64().unwrap();
+    let locked = seen
+        .iter()
+        .find(|e| e[0] == "locked")
+        .unwrap_or_else(|| panic!("no lock screen: {seen:?}"));
+    let locked_at = locked[1].as_f64().unwrap();
+    // Not locked before it was hidden (the idle time runs from the last input, a moment
+    // before).
+    assert!(locked_at > hidden_at, "locked before hiding: {seen:?}");
+    // Locked while hidden, or by the `visibilitychange` check as it came back: the lock
+    // screen is there when the tab is seen again, not a timer tick later.
+    let visible_at = seen
+        .iter()
+        .find(|e| e[0] == "visible")
+        .and_then(|e| e[1].as_f64())
+        .unwrap();
+    assert!(
+        locked_at <= visible_at + 500.0,
+        "locked {:.0} ms after coming back",
+        locked_at - visible_at
+    );
+    assert!(!page_shows(&s, "Größlich").await);
+    assert!(!page_shows(&s, "Zwölfer").await);
+    s.switch_to(&other).await;
+    s.close_window().await;
+    s.switch_to(&app).await;
+    s.fill_by_label("Passphrase", PASSPHRASE).await;
+    s.click_button("Entsperren").await;
+    wait_count(&s, 2).await;
 }

@@ -40,7 +40,13 @@ const PROBE: &str = r#"
   WebAssembly.instantiate = function (...a) { return plain.apply(this, a).then(keep); };
   const ready = () => document.querySelector('table.data tbody tr td a')
     && document.querySelector('input[aria-label="Patienten durchsuchen"]');
+  // The lock screen of an encrypted practice, and when its form was sent (issue 17).
+  document.addEventListener('submit', () => { window.__pbSubmitted = performance.now(); }, true);
   const obs = new MutationObserver(() => {
+    if (window.__pbLockShown === undefined
+        && document.querySelector('main.lock-screen input[type=password]')) {
+      window.__pbLockShown = performance.now();
+    }
     if (window.__pbListed === undefined && ready()) {
       window.__pbListed = performance.now();
       obs.disconnect();
@@ -120,10 +126,24 @@ async fn cold(base: &str) -> Vec<f64> {
     out
 }
 
-/// A backup file of `n` generated persons with their appointments.
-fn backup_file(n: usize) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("pb-bench-start-{n}-{}.json", std::process::id()));
+/// A backup file of `n` generated persons with their appointments, marked as a demo
+/// install (`demo`) or a real practice (restored, it leads into the passphrase set-up).
+fn backup_file(n: usize, demo: bool) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "pb-bench-start-{n}{}-{}.json",
+        if demo { "" } else { "-real" },
+        std::process::id()
+    ));
     if !path.exists() {
+        let meta = if demo {
+            [(
+                "meta".to_string(),
+                vec![serde_json::json!({ "key": "demo", "value": true })],
+            )]
+            .into()
+        } else {
+            Default::default()
+        };
         let today = chrono::Local::now().date_naive();
         let data = praxisbote::domain::demo::generate_large(n, 1, today);
         let b = Backup::new(
@@ -131,13 +151,9 @@ fn backup_file(n: usize) -> std::path::PathBuf {
             Some(praxisbote::domain::demo::demo_settings()),
             data.persons,
             data.appointments,
-            // Marked as a demo/training install: it stays unencrypted and opens without the
-            // passphrase set-up (issue 17), so these are the figures of the plain store.
-            [(
-                "meta".to_string(),
-                vec![serde_json::json!({ "key": "demo", "value": true })],
-            )]
-            .into(),
+            // A demo/training install stays unencrypted and opens without the passphrase
+            // set-up (issue 17): the figures of the plain store.
+            meta,
         );
         std::fs::write(&path, backup::export(&b)).expect("write backup");
     }
@@ -146,7 +162,7 @@ fn backup_file(n: usize) -> std::path::PathBuf {
 
 /// Restores the backup of `n` persons through the Sicherung page.
 async fn restore(s: &Session, n: usize) {
-    let path = backup_file(n);
+    let path = backup_file(n, true);
     let t = std::time::Instant::now();
     s.open("#/sicherung").await;
     s.upload_by_label("Sicherungsdatei auswählen", &path).await;
@@ -313,5 +329,150 @@ async fn bench_start_and_memory() {
             )
         },
         "≤ 150 MB",
+    );
+}
+
+// ---- Encrypted practice (issue 17) ----
+
+/// A performance mark's start time, if the page set it.
+async fn mark_ms(s: &Session, name: &str) -> Option<f64> {
+    s.script(&format!(
+        "const m = performance.getEntriesByName('{name}'); return m.length ? m[m.length - 1].startTime : null;"
+    ))
+    .await
+    .as_f64()
+}
+
+/// One warm start of the encrypted practice, in ms since navigation start.
+struct Unlocked {
+    /// The lock screen is drawn.
+    lock_screen: f64,
+    /// The form was sent (WebDriver typed the passphrase before).
+    submitted: f64,
+    /// Argon2id and unwrapping the data key (`pb:unlock` → `pb:key-unwrapped`).
+    key: f64,
+    /// The patient list is interactive.
+    ready: f64,
+}
+
+impl Unlocked {
+    /// Without the time the passphrase was being typed.
+    fn machine(&self) -> f64 {
+        self.lock_screen + (self.ready - self.submitted)
+    }
+}
+
+/// `cargo xtask bench start-locked`: warm starts (service worker) of an encrypted practice
+/// of 10,000 generated persons (a real practice's backup restored into the demo, then the
+/// passphrase set-up encrypts it): navigation → lock screen → the passphrase typed and sent
+/// → Argon2id (`KdfParams::APP`) → every record read and decrypted → interactive list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark"]
+async fn bench_start_encrypted() {
+    const N: usize = 10_000;
+    let base = std::env::var("PB_APP_URL").expect("PB_APP_URL");
+    let s = session(&base).await;
+    s.open("#/patienten").await;
+    ready_ms(&s, 120).await;
+    s.wait_for_service_worker().await;
+    let path = backup_file(N, false);
+    let t = std::time::Instant::now();
+    s.open("#/sicherung").await;
+    s.upload_by_label("Sicherungsdatei auswählen", &path).await;
+    s.wait_until_for(
+        "the backup to be read",
+        "return [...document.querySelectorAll('[role=status]')]\
+         .some(e => e.textContent.includes('Sicherung vom'));",
+        300,
+    )
+    .await;
+    s.click_button("Wiederherstellen …").await;
+    s.click_button("Alle Daten ersetzen").await;
+    s.wait_until_for(
+        "the passphrase set-up after the restore",
+        "return document.body.innerText.includes('Passphrase festlegen');",
+        600,
+    )
+    .await;
+    eprintln!(
+        "  restored {N} persons in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = std::time::Instant::now();
+    crate::lock::set_up_passphrase(&s).await;
+    eprintln!("  encrypted them in {:.1} s", t.elapsed().as_secs_f64());
+    s.open("#/patienten").await;
+
+    let mut runs = Vec::new();
+    // The first start after the set-up is not counted (compiled code still being cached).
+    for i in 0..=RUNS {
+        s.reload().await;
+        s.wait_until_for(
+            "the lock screen",
+            "return typeof window.__pbLockShown === 'number';",
+            120,
+        )
+        .await;
+        s.fill_by_label("Passphrase", crate::lock::PASSPHRASE).await;
+        s.click_button("Entsperren").await;
+        let ready = ready_ms(&s, 300).await;
+        let num = |v: serde_json::Value| v.as_f64().expect("a time");
+        let lock_screen = num(s.script("return window.__pbLockShown;").await);
+        let submitted = num(s.script("return window.__pbSubmitted;").await);
+        let key = match (
+            mark_ms(&s, "pb:unlock").await,
+            mark_ms(&s, "pb:key-unwrapped").await,
+        ) {
+            (Some(a), Some(b)) => b - a,
+            _ => panic!("no unlock marks"),
+        };
+        if i == 0 {
+            eprintln!("    {}", s.wait_status_matching("Treffer").await);
+        }
+        let u = Unlocked {
+            lock_screen,
+            submitted,
+            key,
+            ready,
+        };
+        eprintln!(
+            "    lock screen {:.0} ms, sent {:.0} ms, key {:.0} ms, list {:.0} ms → without typing {:.0} ms",
+            u.lock_screen, u.submitted, u.key, u.ready, u.machine()
+        );
+        if i > 0 {
+            runs.push(u);
+        }
+        settle(&s).await;
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "\n## Warm start of an encrypted practice, 10,000 persons, in headless Chromium (median of {RUNS} runs, ms since navigation start; load {})",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
+    println!("| figure | this build | goal |");
+    println!("|---|---:|---|");
+    let col = |f: &dyn Fn(&Unlocked) -> f64| {
+        let v: Vec<f64> = runs.iter().map(f).collect();
+        format!("{:.0} ms ({})", median(v.clone()), fmt_runs(&v))
+    };
+    println!(
+        "| navigation → lock screen | {} | – |",
+        col(&|u| u.lock_screen)
+    );
+    println!(
+        "| passphrase sent → interactive patient list | {} | – |",
+        col(&|u| u.ready - u.submitted)
+    );
+    println!(
+        "| of which Argon2id + unwrapping the key | {} | – |",
+        col(&|u| u.key)
+    );
+    println!(
+        "| navigation → unlocked patient list, without the typing | {} | ≤ 1500 ms |",
+        col(&Unlocked::machine)
+    );
+    println!(
+        "| navigation → unlocked patient list, WebDriver typing included | {} | – |",
+        col(&|u| u.ready)
     );
 }

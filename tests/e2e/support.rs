@@ -451,6 +451,18 @@ impl Session {
         (w.handle, before)
     }
 
+    /// Opens a new tab in front of the current one (which goes into the background: its
+    /// document becomes hidden) and makes it current. Returns (new tab, previous one).
+    pub async fn new_tab(&self) -> (WindowHandle, WindowHandle) {
+        let before = self.client.window().await.expect("current window");
+        let w = self.client.new_window(true).await.expect("new tab");
+        self.client
+            .switch_to_window(w.handle.clone())
+            .await
+            .expect("switch to the new tab");
+        (w.handle, before)
+    }
+
     /// Makes `window` the current window (commands and scripts go to it).
     pub async fn switch_to(&self, window: &WindowHandle) {
         self.client

@@ -86,6 +86,16 @@ pub fn run(args: &[String]) -> Result<()> {
             return Err("the start-up benchmark failed".into());
         }
     }
+    if only.is_none_or(|o| o == "start-locked") {
+        setup::ensure_test_packages()?;
+        // An encrypted practice of 10,000 persons: navigation → lock screen → passphrase →
+        // Argon2id → patient list (issue 17).
+        let c =
+            crate::test::e2e_with(&["--ignored", "--nocapture", "bench_start_encrypted"], None)?;
+        if c.failed > 0 || c.passed == 0 {
+            return Err("the encrypted start-up benchmark failed".into());
+        }
+    }
     if only.is_none_or(|o| o == "idb") {
         setup::ensure_test_packages()?;
         println!("\n## IndexedDB bulk insert vs. plain JavaScript put loop (headless Chromium)");

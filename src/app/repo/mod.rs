@@ -674,12 +674,14 @@ pub async fn set_up_encryption(state: AppState, passphrase: &str) -> Result<Stri
 /// everything from the store (nothing was kept while locked).
 pub async fn unlock(state: AppState, secret: &str, recovery: bool) -> Result<(), AppError> {
     let store = store();
+    mark("pb:unlock");
     if recovery {
         crypto::unlock_with_recovery(&*store, secret).await
     } else {
         crypto::unlock(&*store, secret).await
     }
     .map_err(store_err)?;
+    mark("pb:key-unwrapped");
     state.gate.set(Gate::Open);
     let read = start_reading(state).await;
     crate::app::send::transmit::wake(state);
