@@ -113,10 +113,13 @@ mod imp {
         /// Records pushed so far.
         n: u32,
         /// The chunk being built: bodies and associated data, concatenated, with end offsets.
-        plain: String,
+        plain: Vec<u8>,
         ends: Vec<u32>,
         ad: Vec<u8>,
         ad_ends: Vec<u32>,
+        /// One body at a time (`write_into` re-validates the whole string it appends to, so
+        /// appending to the chunk directly would be quadratic).
+        scratch: String,
         in_flight: Option<js_sys::Promise>,
     }
 
@@ -133,10 +136,11 @@ mod imp {
                 sealer: sealer.clone(),
                 out: js_sys::Array::new(),
                 n: 0,
-                plain: String::new(),
+                plain: Vec::new(),
                 ends: Vec::with_capacity(CHUNK),
                 ad: Vec::new(),
                 ad_ends: Vec::with_capacity(CHUNK),
+                scratch: String::new(),
                 in_flight: None,
             })
         }
@@ -182,7 +186,9 @@ mod imp {
             v: u32,
             write: impl FnOnce(&mut String) -> Result<()>,
         ) -> Result<u32> {
-            write(&mut self.plain)?;
+            self.scratch.clear();
+            write(&mut self.scratch)?;
+            self.plain.extend_from_slice(self.scratch.as_bytes());
             self.ends.push(self.plain.len() as u32);
             self.ad.extend_from_slice(&associated_data(origin, v));
             self.ad_ends.push(self.ad.len() as u32);
@@ -206,7 +212,7 @@ mod imp {
                 &self.key,
                 &self.out,
                 base,
-                self.plain.as_bytes(),
+                &self.plain,
                 &self.ends,
                 &self.ad,
                 &self.ad_ends,
