@@ -46,25 +46,22 @@ export function pb_gcm_seal(key, out, base, plain, ends, ad, adEnds) {
     crypto.getRandomValues(ivs.subarray(o, Math.min(o + 65536, ivs.length)));
   }
   const pending = new Array(n);
+  // One algorithm object for all: encrypt reads (copies) iv and additionalData at the call.
+  const alg = { name: "AES-GCM", iv: null, additionalData: null };
   let p0 = 0;
   let a0 = 0;
   for (let i = 0; i < n; i++) {
-    const alg = {
-      name: "AES-GCM",
-      iv: ivs.subarray(12 * i, 12 * i + 12),
-      additionalData: ad.subarray(a0, adEnds[i]),
-    };
+    alg.iv = ivs.subarray(12 * i, 12 * i + 12);
+    alg.additionalData = ad.subarray(a0, adEnds[i]);
     pending[i] = crypto.subtle.encrypt(alg, key, plain.subarray(p0, ends[i]));
     p0 = ends[i];
     a0 = adEnds[i];
   }
   return Promise.all(pending).then((cts) => {
     for (let i = 0; i < n; i++) {
-      const ct = new Uint8Array(cts[i]);
-      const whole = new Uint8Array(12 + ct.length);
-      whole.set(ivs.subarray(12 * i, 12 * i + 12));
-      whole.set(ct, 12);
-      out[base + i] = PREFIX + b64(whole);
+      // 12 nonce bytes are exactly 16 base64 characters, so base64(nonce) + base64(ct ‖ tag)
+      // is base64(nonce ‖ ct ‖ tag).
+      out[base + i] = PREFIX + b64(ivs.subarray(12 * i, 12 * i + 12)) + b64(new Uint8Array(cts[i]));
     }
   });
 }

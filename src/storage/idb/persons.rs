@@ -208,7 +208,8 @@ fn pack(k: &Keys, out: &mut String, p: &PersonRecord, body: Body) -> Result<()> 
     let body = match body {
         Body::Encode => pack_body(k, out, p),
         Body::Presealed(i) => {
-            out.push_str(&i.to_string());
+            use std::fmt::Write;
+            let _ = write!(out, "{i}");
             Ok(())
         }
     };
