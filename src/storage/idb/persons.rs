@@ -183,7 +183,18 @@ enum Body {
 /// Appends the body of `p` (encoded, sealed when `k` is) to `out`.
 fn pack_body(k: &Keys, out: &mut String, p: &PersonRecord) -> Result<()> {
     match k {
-        Keys::Plain => records::person::encode_into(p, out),
+        Keys::Plain => {
+            // Encoded apart: `encode_into` re-validates the whole string it appends to.
+            thread_local! {
+                static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+            }
+            SCRATCH.with_borrow_mut(|scratch| {
+                scratch.clear();
+                records::person::encode_into(p, scratch)?;
+                out.push_str(scratch);
+                Ok(())
+            })
+        }
         Keys::Sealed(_) => records::person::encode(p)
             .and_then(|s| k.seal(&Origin::Person(p.person.id.clone()), s))
             .map(|s| out.push_str(&s.body)),
