@@ -338,6 +338,58 @@ async fn unlock_blinds_the_birthday_keys_of_an_older_encrypted_database() {
     IdbStore::delete_database(&name).await.unwrap();
 }
 
+/// A bulk person write of an encrypted store is sealed with WebCrypto before its transaction
+/// opens, a single one with RustCrypto inside it; the raw IndexedDB shows nothing of them, and
+/// every record opens with the RustCrypto path, also after reopening and unlocking.
+#[wasm_bindgen_test]
+async fn bulk_person_writes_are_sealed_with_webcrypto() {
+    use praxisbote::storage::crypto::{self, web_sealed_count};
+    use praxisbote::storage::Origin;
+    use praxisbote_testkit::encryption::{encrypt, secret_persons, secret_values, PASSPHRASE};
+
+    let name = fresh_name();
+    let store = IdbStore::open(&name).await.unwrap();
+    encrypt(&store).await;
+    let mut people = secret_persons();
+    people.extend(sample_persons(0, 2_345));
+    let before = web_sealed_count();
+    store.put_persons(&people).await.unwrap();
+    assert_eq!(web_sealed_count() - before, people.len() as u64);
+
+    // One person: the synchronous RustCrypto path.
+    let mut one = people[7].clone();
+    one.person.last_name = "Einzeln".into();
+    store.put_persons(std::slice::from_ref(&one)).await.unwrap();
+    assert_eq!(web_sealed_count() - before, people.len() as u64);
+    people[7] = one;
+
+    let raw = store
+        .get_raw(&Origin::Person(people[0].id().clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(crypto::is_sealed(&raw.body), "{}", raw.body);
+    let dump = raw_dump(&store).await;
+    let dump16: Vec<u8> = utf16(&dump);
+    for secret in secret_values() {
+        assert!(!dump.contains(&secret), "{secret} found (UTF-8)");
+        let needle = utf16(&secret);
+        assert!(
+            !dump16.windows(needle.len()).any(|w| w == needle.as_slice()),
+            "{secret} found (UTF-16)"
+        );
+    }
+    assert_eq!(store.all_persons().await.unwrap(), by_id(&people));
+    store.close();
+
+    let store = IdbStore::open(&name).await.unwrap();
+    crypto::unlock(&store, PASSPHRASE).await.unwrap();
+    assert_eq!(store.all_persons().await.unwrap(), by_id(&people));
+    assert_eq!(store.quarantined().await.unwrap(), 0);
+    store.close();
+    IdbStore::delete_database(&name).await.unwrap();
+}
+
 /// A transaction that fails inside IndexedDB itself (a request error after many successful
 /// puts, seen only at commit) leaves nothing behind.
 #[wasm_bindgen_test]

@@ -29,8 +29,9 @@ export function pb_bucket_upsert(bk, id, bday, v, json) {
   bk.json[i] = json;
 }
 // Merges packed entries into a bucket: records end with U+001E, fields (id, bday, v, json)
-// are separated by U+001D. A later entry of the same id wins.
-export function pb_bucket_merge(bk, packed) {
+// are separated by U+001D. A later entry of the same id wins. With `bodies` (sealed before
+// the transaction, src/storage/crypto/web.rs) the json field is an index into it.
+export function pb_bucket_merge(bk, packed, bodies) {
   const at = new Map();
   for (let i = 0; i < bk.ids.length; i++) at.set(bk.ids[i], i);
   let start = 0;
@@ -47,7 +48,7 @@ export function pb_bucket_merge(bk, packed) {
     }
     bk.bdays[i] = f[1];
     bk.vs[i] = Number(f[2]);
-    bk.json[i] = f[3];
+    bk.json[i] = bodies === undefined ? f[3] : bodies[Number(f[3])];
   }
 }
 // The buckets `keys` (undefined where missing) followed by the count row. An empty store

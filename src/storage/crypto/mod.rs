@@ -22,6 +22,7 @@ mod backup;
 mod blind;
 mod keyring;
 mod recovery;
+mod web;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -46,6 +47,8 @@ pub use keyring::{
     LockState, BIRTHDAY_INDEX_BLINDED,
 };
 pub use recovery::RecoveryKey;
+#[cfg(target_arch = "wasm32")]
+pub use web::{web_sealed_count, BulkSealer, SealedBodies, CHUNK as WEB_SEAL_CHUNK};
 
 /// Meta key of the keyring document (stored unsealed; hidden from `list_docs`).
 pub const KEYRING_KEY: &str = "keyring";
@@ -78,6 +81,9 @@ pub(crate) fn unb64(text: &str) -> Option<Vec<u8>> {
 pub struct Sealer {
     cipher: Aes256Gcm,
     index: blind::IndexKey,
+    /// The same key in WebCrypto, for bulk writes in the browser (data key only; `web.rs`).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    web: web::WebKey,
 }
 
 impl Sealer {
@@ -85,6 +91,17 @@ impl Sealer {
         Sealer {
             cipher: Aes256Gcm::new(key.into()),
             index: blind::IndexKey::derive(key),
+            web: web::WebKey::none(),
+        }
+    }
+
+    /// A sealer for the data key: also imports it into WebCrypto (in the browser), so bulk
+    /// writes can seal before their transaction opens ([`Keys::bulk_sealer`] in `web.rs`).
+    pub fn with_web(key: &[u8; 32]) -> Sealer {
+        Sealer {
+            cipher: Aes256Gcm::new(key.into()),
+            index: blind::IndexKey::derive(key),
+            web: web::WebKey::import(key),
         }
     }
 
@@ -315,7 +332,7 @@ impl Vault {
     }
 
     fn open_with(&self, key: KeyBytes, keyring: Stored) {
-        let sealer = Rc::new(Sealer::new(&key));
+        let sealer = Rc::new(Sealer::with_web(&key));
         *self.state.borrow_mut() = State::Open {
             key,
             sealer,

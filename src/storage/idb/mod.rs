@@ -307,8 +307,11 @@ impl Store for IdbStore {
         if names.is_empty() {
             return Ok(());
         }
+        // Many persons in an encrypted store: sealed with WebCrypto before the transaction
+        // opens (it would commit while waiting for WebCrypto inside).
+        let pre = persons::preseal(&self.vault.keys_for_batch(&batch)?, batch.persons).await?;
         let tx = self.tx(&names, TransactionMode::Readwrite)?;
-        self.apply(&tx, &batch).await?;
+        self.apply(&tx, &batch, pre.as_ref()).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -324,7 +327,7 @@ impl Store for IdbStore {
         // Synchronous: nothing is awaited between the reads above and the writes below, so
         // the transaction stays active and no other write can come between.
         let owned = f(&read)?;
-        self.apply(&tx, &owned.as_batch()).await?;
+        self.apply(&tx, &owned.as_batch(), None).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -344,7 +347,7 @@ impl Store for IdbStore {
         }
         self.set_aside_in(&tx, &bad).await?;
         let owned = f(&read)?;
-        self.apply(&tx, &owned.as_batch()).await?;
+        self.apply(&tx, &owned.as_batch(), None).await?;
         tx.commit().await.map_err(backend)
     }
 

@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use super::{await_js, js_error};
 use crate::domain::query::DayMonth;
 use crate::domain::{PersonId, PersonRecord};
-use crate::storage::crypto::Keys;
+use crate::storage::crypto::{Keys, SealedBodies};
 use crate::storage::keys;
 use crate::storage::migrate::names::{F_BDAYS, IDX_BIRTHDAY, PERSON_BUCKETS};
 use crate::storage::records::{self, Origin, Stored, Unreadable};
@@ -28,7 +28,7 @@ use crate::storage::{validate_person, Result};
 extern "C" {
     fn pb_bucket_new(b: u32) -> JsValue;
     fn pb_bucket_upsert(bk: &JsValue, id: &str, bday: &str, v: u32, json: &str);
-    fn pb_bucket_merge(bk: &JsValue, packed: &str);
+    fn pb_bucket_merge(bk: &JsValue, packed: &str, bodies: Option<&js_sys::Array>);
     fn pb_fetch_buckets(store: &JsValue, keys: &js_sys::Array) -> js_sys::Promise;
     fn pb_bucket_remove(bk: &JsValue, id: &str) -> bool;
     fn pb_bucket_remove_if(bk: &JsValue, id: &str, v: u32, json: &str) -> bool;
@@ -188,11 +188,69 @@ pub(super) async fn count(raw: &JsValue) -> Result<usize> {
     Ok(pb_count_of(&rows.get(0)) as usize)
 }
 
+/// Persons a write must hold at least for their bodies to be sealed with WebCrypto before
+/// its transaction opens ([`preseal`]); fewer are sealed inside it with RustCrypto.
+pub(super) const PRESEAL_MIN: usize = 16;
+
+/// The bodies of `persons`, sealed with WebCrypto BEFORE the write transaction opens (an
+/// IndexedDB transaction cannot wait for WebCrypto); `None` when `k` cannot (plain keys, no
+/// WebCrypto) or the write is small: then [`Buckets::put`] seals inside the transaction.
+/// Fails like `put` would on an invalid person.
+pub(super) async fn preseal(k: &Keys, persons: &[PersonRecord]) -> Result<Option<SealedBodies>> {
+    if persons.len() < PRESEAL_MIN {
+        return Ok(None);
+    }
+    let Some(mut bulk) = k.bulk_sealer().await else {
+        return Ok(None);
+    };
+    for p in persons {
+        validate_person(p)?;
+        let origin = Origin::Person(p.person.id.clone());
+        bulk.push(&origin, records::person::VERSION, |out| {
+            records::person::encode_into(p, out)
+        })
+        .await?;
+    }
+    Ok(Some(bulk.finish().await?))
+}
+
+/// Where the body of a packed person comes from.
+#[derive(Clone, Copy)]
+enum Body {
+    /// Encoded here, and sealed with RustCrypto when the keys are sealed.
+    Encode,
+    /// Sealed before the transaction ([`preseal`]): its index in the bodies handed to
+    /// `pb_bucket_merge`.
+    Presealed(u32),
+}
+
+/// Appends the body of `p` (encoded, sealed when `k` is) to `out`.
+fn pack_body(k: &Keys, out: &mut String, p: &PersonRecord) -> Result<()> {
+    match k {
+        Keys::Plain => {
+            // Encoded apart: `encode_into` re-validates the whole string it appends to.
+            thread_local! {
+                static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+            }
+            SCRATCH.with_borrow_mut(|scratch| {
+                scratch.clear();
+                records::person::encode_into(p, scratch)?;
+                out.push_str(scratch);
+                Ok(())
+            })
+        }
+        Keys::Sealed(_) => records::person::encode(p)
+            .and_then(|s| k.seal(&Origin::Person(p.person.id.clone()), s))
+            .map(|s| out.push_str(&s.body)),
+    }
+}
+
 /// Appends one person in the form `pb_bucket_merge` reads: fields separated by U+001D, the
 /// record ended by U+001E. Neither can occur: ids hold no control characters
 /// (`validate_person`), birthday keys (digits or base64) and versions are ASCII, serde_json
-/// escapes control characters in the body, and a sealed body is base64.
-fn pack(k: &Keys, out: &mut String, p: &PersonRecord) -> Result<()> {
+/// escapes control characters in the body, and a sealed body is base64 (a presealed one is
+/// its index, in decimal).
+fn pack(k: &Keys, out: &mut String, p: &PersonRecord, body: Body) -> Result<()> {
     let start = out.len();
     out.push_str(&p.person.id.0);
     out.push('\u{1d}');
@@ -202,11 +260,13 @@ fn pack(k: &Keys, out: &mut String, p: &PersonRecord) -> Result<()> {
     out.push('\u{1d}');
     out.push_str(&records::person::VERSION.to_string());
     out.push('\u{1d}');
-    let body = match k {
-        Keys::Plain => records::person::encode_into(p, out),
-        Keys::Sealed(_) => records::person::encode(p)
-            .and_then(|s| k.seal(&Origin::Person(p.person.id.clone()), s))
-            .map(|s| out.push_str(&s.body)),
+    let body = match body {
+        Body::Encode => pack_body(k, out, p),
+        Body::Presealed(i) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{i}");
+            Ok(())
+        }
     };
     if let Err(e) = body {
         out.truncate(start);
@@ -305,17 +365,34 @@ impl Buckets {
     }
 
     /// Validates, encodes and puts persons. Entries are packed per bucket and handed to JS
-    /// in one call per bucket (one string crossing instead of four per person).
-    pub fn put(&mut self, k: &Keys, persons: &[PersonRecord]) -> Result<()> {
+    /// in one call per bucket (one string crossing instead of four per person). `pre`: the
+    /// bodies of `persons` sealed by [`preseal`] (used when sealed with the key of `k`).
+    pub fn put(
+        &mut self,
+        k: &Keys,
+        persons: &[PersonRecord],
+        pre: Option<&SealedBodies>,
+    ) -> Result<()> {
+        let pre = pre.filter(|s| s.sealed_with(k));
         let mut packed: BTreeMap<u32, String> = BTreeMap::new();
-        for p in persons {
+        for (i, p) in persons.iter().enumerate() {
             validate_person(p)?;
-            pack(k, packed.entry(bucket_of(&p.person.id.0)).or_default(), p)?;
+            let body = match pre {
+                Some(_) => Body::Presealed(i as u32),
+                None => Body::Encode,
+            };
+            pack(
+                k,
+                packed.entry(bucket_of(&p.person.id.0)).or_default(),
+                p,
+                body,
+            )?;
         }
+        let bodies = pre.map(SealedBodies::bodies);
         for (b, text) in packed {
             let bucket = self.map.get_mut(&b).expect("fetched");
             bucket.dirty = true;
-            pb_bucket_merge(&bucket.row, &text);
+            pb_bucket_merge(&bucket.row, &text, bodies);
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 
 use super::persons::Buckets;
 use super::{backend, rows, IdbStore};
+use crate::storage::crypto::SealedBodies;
 use crate::storage::crypto::{Keys, KEYRING_KEY};
 use crate::storage::migrate::names::{APPOINTMENTS, IDX_PERSON, PERSONS, SETTINGS};
 use crate::storage::records::{self, Origin, Unreadable};
@@ -81,8 +82,14 @@ fn raw_persons(tx: &Transaction<'_>) -> Result<web_sys::IdbObjectStore> {
 
 impl IdbStore {
     /// Issues every request of `batch` in `tx` (which must cover [`stores_of`] the batch).
-    /// Records are sealed with the store's keys; `clear_all` keeps the keyring.
-    pub(super) async fn apply(&self, tx: &Transaction<'_>, batch: &WriteBatch<'_>) -> Result<()> {
+    /// Records are sealed with the store's keys; `clear_all` keeps the keyring. `pre`: the
+    /// person bodies of the batch, sealed before `tx` opened (`persons::preseal`).
+    pub(super) async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        batch: &WriteBatch<'_>,
+        pre: Option<&SealedBodies>,
+    ) -> Result<()> {
         let k = self.vault.keys_for_batch(batch)?;
         let store = |name: &str| tx.object_store(name).map_err(backend);
 
@@ -139,7 +146,7 @@ impl IdbStore {
         }
 
         if let Some(b) = buckets.as_mut() {
-            b.put(&k, batch.persons)?;
+            b.put(&k, batch.persons, pre)?;
         }
 
         if let (false, Some(b)) = (batch.appointments.is_empty(), buckets.as_mut()) {
