@@ -108,6 +108,65 @@ fn utf16(text: &str) -> Vec<u8> {
 /// After persons are written (before and after the passphrase is set), nothing in the raw
 /// IndexedDB shows a name, phone number, e-mail or date of them, in UTF-8 or UTF-16; after
 /// reopening the database is locked, and the passphrase or the recovery key unlocks it.
+/// A second tab that opened the database before another tab encrypted it must not store
+/// plain records afterwards: its writes (persons, documents, update) are refused inside
+/// their transaction, and nothing of them is stored.
+#[wasm_bindgen_test]
+async fn a_tab_that_opened_the_database_unencrypted_cannot_write_after_it_was_encrypted() {
+    use praxisbote_testkit::encryption::{encrypt, secret_persons, secret_values};
+
+    let name = fresh_name();
+    let first = IdbStore::open(&name).await.unwrap();
+    let other = IdbStore::open(&name).await.unwrap();
+    let persons = secret_persons();
+    // Before the set-up the other tab writes as usual.
+    other.put_persons(&persons[..1]).await.unwrap();
+    encrypt(&first).await;
+
+    assert_eq!(
+        other.put_persons(&persons[1..]).await.err(),
+        Some(StoreError::EncryptedElsewhere)
+    );
+    let doc = Doc {
+        key: "q1".into(),
+        value: serde_json::json!({"name": persons[1].person.last_name}),
+    };
+    assert_eq!(
+        other
+            .put_docs(Collection::Queries, std::slice::from_ref(&doc))
+            .await
+            .err(),
+        Some(StoreError::EncryptedElsewhere)
+    );
+    let changed = other
+        .update(&[persons[0].id().clone()], &mut |read| {
+            let mut p = read[0].clone().expect("stored");
+            p.person.last_name = "Überschrieben".into();
+            Ok(praxisbote::storage::OwnedWriteBatch {
+                persons: vec![p],
+                ..Default::default()
+            })
+        })
+        .await;
+    assert!(changed.is_err(), "{changed:?}");
+    // Reading: the other tab sees sealed records it cannot open, and must not set them aside.
+    assert_eq!(
+        other.all_persons().await.err(),
+        Some(StoreError::EncryptedElsewhere)
+    );
+
+    let dump = raw_dump(&first).await;
+    for secret in secret_values() {
+        assert!(!dump.contains(&secret), "{secret} found in the raw rows");
+    }
+    assert!(!dump.contains("Überschrieben"));
+    assert_eq!(first.count_persons().await.unwrap(), 1);
+    assert_eq!(first.quarantined().await.unwrap(), 0);
+    first.close();
+    other.close();
+    IdbStore::delete_database(&name).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn raw_indexeddb_shows_no_personal_data_and_reopens_locked() {
     use praxisbote::storage::crypto::{self, LockState};

@@ -58,6 +58,9 @@ pub enum StoreError {
     WrongRecoveryKey,
     /// Encryption is already set up.
     AlreadyEncrypted,
+    /// This tab opened the database unencrypted, and another tab has encrypted it since: the
+    /// write is refused (it would store plain records); the page must be reloaded.
+    EncryptedElsewhere,
     /// A cryptographic operation failed (the detail names it; e.g. no random numbers).
     Crypto(String),
     /// An encrypted backup of another practice (or read into an unencrypted database):
@@ -212,6 +215,7 @@ impl UiMessage for StoreError {
             StoreError::WrongPassphrase => "storage.wrong_passphrase",
             StoreError::WrongRecoveryKey => "storage.wrong_recovery_key",
             StoreError::AlreadyEncrypted => "storage.already_encrypted",
+            StoreError::EncryptedElsewhere => "storage.encrypted_elsewhere",
             StoreError::Crypto(_) => "storage.crypto",
             StoreError::BackupNeedsKey => "storage.backup_needs_key",
             StoreError::BackupDamaged => "storage.backup_damaged",
@@ -253,6 +257,7 @@ impl UiMessage for StoreError {
             | StoreError::WrongPassphrase
             | StoreError::WrongRecoveryKey
             | StoreError::AlreadyEncrypted
+            | StoreError::EncryptedElsewhere
             | StoreError::BackupNeedsKey
             | StoreError::BackupDamaged => Vec::new(),
         }
@@ -311,6 +316,7 @@ pub fn samples() -> Vec<StoreError> {
         StoreError::WrongPassphrase,
         StoreError::WrongRecoveryKey,
         StoreError::AlreadyEncrypted,
+        StoreError::EncryptedElsewhere,
         StoreError::Crypto("no random numbers".into()),
         StoreError::BackupNeedsKey,
         StoreError::BackupDamaged,

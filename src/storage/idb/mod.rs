@@ -303,7 +303,7 @@ impl IdbStore {
 #[async_trait(?Send)]
 impl Store for IdbStore {
     async fn write(&self, batch: WriteBatch<'_>) -> Result<()> {
-        let names = write::stores_of(&batch);
+        let names = write::stores_of_write(&batch, self.vault.keyring().is_none());
         if names.is_empty() {
             return Ok(());
         }

@@ -58,9 +58,13 @@ pub(super) fn stores_of(batch: &WriteBatch<'_>) -> Vec<&'static str> {
     v
 }
 
-/// The stores setting `records` aside touches (always the quarantine).
+/// The stores setting `records` aside touches (always the quarantine, and Meta for
+/// [`refuse_if_encrypted_elsewhere`]).
 pub(super) fn stores_of_unreadable(records: &[Unreadable]) -> Vec<&'static str> {
-    let mut v = vec![Collection::Quarantine.store_name()];
+    let mut v = vec![
+        Collection::Quarantine.store_name(),
+        Collection::Meta.store_name(),
+    ];
     for r in records {
         let name = r.origin.store_name();
         if !v.contains(&name) {
@@ -80,6 +84,34 @@ fn raw_persons(tx: &Transaction<'_>) -> Result<web_sys::IdbObjectStore> {
     Ok(tx.object_store(PERSONS).map_err(backend)?.as_sys().clone())
 }
 
+/// A tab that opened the database unencrypted writes plain records; once another tab has
+/// set up encryption (a keyring is stored), such a write would put plain patient data next
+/// to sealed records, so it is refused inside its own transaction (which serialises it
+/// with the set-up's write). The other tab's `Reopen` announcement reloads this one.
+async fn refuse_if_encrypted_elsewhere(meta: &ObjectStore<'_>) -> Result<()> {
+    let row = meta
+        .get::<JsValue, _, _>(KEYRING_KEY)
+        .primitive()
+        .map_err(backend)?
+        .await
+        .map_err(backend)?;
+    match row {
+        Some(_) => Err(StoreError::EncryptedElsewhere),
+        None => Ok(()),
+    }
+}
+
+/// The stores a write transaction covers: the batch's, and Meta when this tab holds the
+/// database as unencrypted (for [`refuse_if_encrypted_elsewhere`]).
+pub(super) fn stores_of_write(batch: &WriteBatch<'_>, plain: bool) -> Vec<&'static str> {
+    let mut v = stores_of(batch);
+    let meta = Collection::Meta.store_name();
+    if plain && !v.is_empty() && !v.contains(&meta) {
+        v.push(meta);
+    }
+    v
+}
+
 impl IdbStore {
     /// Issues every request of `batch` in `tx` (which must cover [`stores_of`] the batch).
     /// Records are sealed with the store's keys; `clear_all` keeps the keyring. `pre`: the
@@ -92,6 +124,9 @@ impl IdbStore {
     ) -> Result<()> {
         let k = self.vault.keys_for_batch(batch)?;
         let store = |name: &str| tx.object_store(name).map_err(backend);
+        if self.vault.keyring().is_none() {
+            refuse_if_encrypted_elsewhere(&store(Collection::Meta.store_name())?).await?;
+        }
 
         if batch.clear_all {
             for name in stores_of(batch) {
@@ -223,6 +258,11 @@ impl IdbStore {
         }
         let k: Keys = self.vault.keys()?;
         let store = |name: &str| tx.object_store(name).map_err(backend);
+        // A tab holding the database as unencrypted reads sealed records as unreadable once
+        // another tab has encrypted it: they must stay where they are.
+        if self.vault.keyring().is_none() {
+            refuse_if_encrypted_elsewhere(&store(Collection::Meta.store_name())?).await?;
+        }
         let person_ids = records.iter().filter_map(|r| match &r.origin {
             Origin::Person(id) => Some(id.0.as_str()),
             _ => None,
