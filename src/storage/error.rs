@@ -159,6 +159,11 @@ const GERMAN: &[(&str, &str)] = &[
         "Die Daten sind bereits verschlüsselt.",
     ),
     (
+        "storage.encrypted_elsewhere",
+        "Die Daten wurden inzwischen in einem anderen Tab verschlüsselt. Nichts wurde \
+         gespeichert — bitte laden Sie diese Seite neu und entsperren Sie sie.",
+    ),
+    (
         "storage.crypto",
         "Verschlüsselung fehlgeschlagen: {detail} Es wurde nichts gespeichert.",
     ),
