@@ -262,6 +262,7 @@ mod tests {
             created_line: "Erstellt am 05.12.2026".into(),
             key: "ABCD-EFGH".into(),
             paragraphs: vec!["Text".into()],
+            letterhead: None,
         };
         let parsed = super::parse_recovery_job(&serde_json::to_string(&job).unwrap()).unwrap();
         assert_eq!(parsed, job);

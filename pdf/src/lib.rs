@@ -207,13 +207,7 @@ impl<'a> BatchBuilder<'a> {
             .and_then(|l| l.logo.as_ref())
             .map(|l| l.bytes.as_slice())
             .filter(|b| !b.is_empty());
-        let logo_aspect = match own_logo.or(job.logo_png.as_deref()) {
-            Some(bytes) if !bytes.is_empty() => Some(match ImageKind::sniff(bytes) {
-                Some(ImageKind::Jpeg) => load_jpeg(&mut writer, bytes)?,
-                _ => load_logo(&mut writer, bytes)?,
-            }),
-            _ => None,
-        };
+        let logo_aspect = embed_logo(&mut writer, own_logo.or(job.logo_png.as_deref()))?;
         Ok(BatchBuilder {
             job,
             writer,
@@ -335,7 +329,7 @@ pub fn generate_labels(job: &LabelJob) -> Result<(Vec<u8>, usize), LabelPdfError
 }
 
 /// The recovery key sheet ("Notfallschlüssel", see [`generate_recovery_sheet`]).
-pub use praxisbote_core::domain::recovery_sheet::RecoverySheetJob;
+pub use praxisbote_core::domain::recovery_sheet::{RecoverySheetJob, SheetLetterhead};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecoverySheetPdfError {
@@ -345,13 +339,20 @@ pub enum RecoverySheetPdfError {
     Pdf(#[from] Error),
 }
 
-/// Draws the recovery key sheet: one DIN A4 page. The key exists only in `job` and in the
+/// Draws the recovery key sheet: one DIN A4 page, with the practice's letterhead (logo,
+/// header, footer) drawn as on letters when the job has one. The key exists only in `job` and in the
 /// returned bytes; nothing is written anywhere.
 pub fn generate_recovery_sheet(job: &RecoverySheetJob) -> Result<Vec<u8>, RecoverySheetPdfError> {
     use praxisbote_core::domain::recovery_sheet::layout_recovery_sheet;
     let f = fonts()?;
-    let page = layout_recovery_sheet(job, &f.metrics)?;
     let mut writer = Box::new(writer::Writer::new(DEFLATE_LEVEL));
+    let logo = job
+        .letterhead
+        .as_ref()
+        .and_then(|h| h.letterhead.logo.as_ref())
+        .map(|l| l.bytes.as_slice());
+    let logo_aspect = embed_logo(&mut writer, logo)?;
+    let page = layout_recovery_sheet(job, logo_aspect, &f.metrics)?;
     writer.add_layout(
         &praxisbote_core::domain::letter::LetterLayout { pages: vec![page] },
         &f.glyphs,
@@ -435,6 +436,18 @@ pub fn jpeg_info(b: &[u8]) -> Option<(usize, usize, u8)> {
         i += 2 + len;
     }
     None
+}
+
+/// Embeds the logo (JPEG as it is, else PNG) for letters and the recovery sheet; returns its
+/// aspect ratio (width / height), `None` without a logo.
+fn embed_logo(w: &mut writer::Writer, bytes: Option<&[u8]>) -> Result<Option<f32>, Error> {
+    match bytes {
+        Some(b) if !b.is_empty() => Ok(Some(match ImageKind::sniff(b) {
+            Some(ImageKind::Jpeg) => load_jpeg(w, b)?,
+            _ => load_logo(w, b)?,
+        })),
+        _ => Ok(None),
+    }
 }
 
 /// Embeds a JPEG logo as it is (DCTDecode); returns its aspect ratio.

@@ -14,7 +14,6 @@ use praxisbote_core::domain::{
 };
 use praxisbote_pdf::BatchJob;
 
-const MM_PER_PT: f32 = 25.4 / 72.0;
 /// Form B header zone: the full width, 45 mm high.
 const HEADER_ZONE_B_MM: f32 = 45.0;
 
@@ -118,121 +117,6 @@ fn page_text(pdf: &Path, p: usize) -> String {
     )
 }
 
-/// Lines of one page from `pdftotext -bbox-layout` as (text, yMin mm, yMax mm).
-fn page_lines(pdf: &Path, p: usize) -> Vec<(String, f32, f32)> {
-    let ps = p.to_string();
-    let html = tool(
-        "pdftotext",
-        &[
-            "-f",
-            &ps,
-            "-l",
-            &ps,
-            "-bbox-layout",
-            pdf.to_str().unwrap(),
-            "-",
-        ],
-    );
-    let mut out = Vec::new();
-    let mut rest = html.as_str();
-    while let Some(i) = rest.find("<line ") {
-        rest = &rest[i..];
-        let tag = &rest[..=rest.find('>').unwrap()];
-        let close = rest.find("</line>").unwrap();
-        let mut words = Vec::new();
-        let mut b = &rest[..close];
-        while let Some(w) = b.find("<word ") {
-            b = &b[w..];
-            let gt = b.find('>').unwrap();
-            let we = b.find("</word>").unwrap();
-            words.push(b[gt + 1..we].replace("&amp;", "&"));
-            b = &b[we..];
-        }
-        out.push((
-            words.join(" "),
-            common::attr(tag, "yMin") * MM_PER_PT,
-            common::attr(tag, "yMax") * MM_PER_PT,
-        ));
-        rest = &rest[close..];
-    }
-    out
-}
-
-/// `pdfimages -list` rows: (page, type, width, height, enc, x-ppi).
-fn images(pdf: &Path) -> Vec<(usize, String, usize, usize, String, f32)> {
-    let list = tool("pdfimages", &["-list", pdf.to_str().unwrap()]);
-    list.lines()
-        .skip(2)
-        .map(|r| {
-            let c: Vec<&str> = r.split_whitespace().collect();
-            (
-                c[0].parse().unwrap(),
-                c[2].to_string(),
-                c[3].parse().unwrap(),
-                c[4].parse().unwrap(),
-                c[8].to_string(),
-                c[12].parse().unwrap(),
-            )
-        })
-        .collect()
-}
-
-/// Bounding box (x0, y0, x1, y1 in mm) of the pure red pixels of page `p` rendered at 72 dpi.
-fn red_box(pdf: &Path, p: usize, name: &str) -> Option<(f32, f32, f32, f32)> {
-    let prefix = common::out_dir().join(format!("{}-p{p}", name.trim_end_matches(".pdf")));
-    let ps = p.to_string();
-    tool(
-        "pdftoppm",
-        &[
-            "-r",
-            "72",
-            "-f",
-            &ps,
-            "-l",
-            &ps,
-            "-singlefile",
-            pdf.to_str().unwrap(),
-            prefix.to_str().unwrap(),
-        ],
-    );
-    let ppm = std::fs::read(format!("{}.ppm", prefix.display())).unwrap();
-    // "P6\n<w> <h>\n255\n" then RGB samples.
-    let mut fields = Vec::new();
-    let mut i = 0;
-    while fields.len() < 4 {
-        while ppm[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let s = i;
-        while !ppm[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        fields.push(String::from_utf8_lossy(&ppm[s..i]).into_owned());
-    }
-    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
-    let data = &ppm[i + 1..];
-    let mut bb: Option<(usize, usize, usize, usize)> = None;
-    for y in 0..h {
-        for x in 0..w {
-            let px = &data[3 * (y * w + x)..3 * (y * w + x) + 3];
-            if px[0] > 200 && px[1] < 60 && px[2] < 60 {
-                bb = Some(match bb {
-                    None => (x, y, x, y),
-                    Some((a, b, c, d)) => (a.min(x), b.min(y), c.max(x), d.max(y)),
-                });
-            }
-        }
-    }
-    bb.map(|(a, b, c, d)| {
-        (
-            a as f32 * MM_PER_PT,
-            b as f32 * MM_PER_PT,
-            (c + 1) as f32 * MM_PER_PT,
-            (d + 1) as f32 * MM_PER_PT,
-        )
-    })
-}
-
 #[test]
 fn the_logo_sits_inside_the_header_zone_on_page_one_at_its_width_and_side() {
     // 60 × 30 px red logo, 40 mm wide (so 20 mm high).
@@ -242,7 +126,7 @@ fn the_logo_sits_inside_the_header_zone_on_page_one_at_its_width_and_side() {
         let (pdf, _) = common::write_pdf(&name, &job(LetterForm::B, Some(lh)));
         assert_eq!(pages(&pdf), 4);
         // Drawn on each letter's first page only (pages 1 and 2), 60 × 30 px at 40 mm.
-        let imgs = images(&pdf);
+        let imgs = common::images(&pdf);
         let on: Vec<usize> = imgs.iter().map(|i| i.0).collect();
         assert_eq!(on, vec![1, 2], "{imgs:?}");
         for (_, kind, w, h, _, ppi) in &imgs {
@@ -250,15 +134,15 @@ fn the_logo_sits_inside_the_header_zone_on_page_one_at_its_width_and_side() {
             let width_mm = 60.0 / ppi * 25.4;
             assert!((width_mm - 40.0).abs() < 0.5, "{width_mm} mm");
         }
-        let (bx0, by0, bx1, by1) = red_box(&pdf, 1, &name).expect("logo drawn on page 1");
+        let (bx0, by0, bx1, by1) = common::red_box(&pdf, 1, &name).expect("logo drawn on page 1");
         assert!((bx0 - x0).abs() < 1.0, "{position:?}: x {bx0}");
         assert!((bx1 - (x0 + 40.0)).abs() < 1.0, "{position:?}: x1 {bx1}");
         assert!(by0 >= 9.0 && by1 <= HEADER_ZONE_B_MM, "y {by0}..{by1}");
         assert!((by1 - by0 - 20.0).abs() < 1.0, "height {}", by1 - by0);
         // Page 3 (the long letter's second page) has no logo.
-        assert!(red_box(&pdf, 3, &name).is_none());
+        assert!(common::red_box(&pdf, 3, &name).is_none());
         // The name and the details block sit beside the logo, inside the header zone.
-        let lines = page_lines(&pdf, 1);
+        let lines = common::page_lines(&pdf, 1);
         for want in [
             "Praxis Sonnenschein",
             "Praxis für Physiotherapie und Osteopathie",
@@ -281,7 +165,7 @@ fn a_too_tall_logo_is_shrunk_into_the_header_zone() {
         let name = format!("letterhead-tall-{form:?}.pdf");
         let (pdf, _) = common::write_pdf(&name, &job(form, Some(lh)));
         let zone = if form == LetterForm::A { 27.0 } else { 45.0 };
-        let (_, y0, _, y1) = red_box(&pdf, 1, &name).unwrap();
+        let (_, y0, _, y1) = common::red_box(&pdf, 1, &name).unwrap();
         assert!(y0 >= 4.0 && y1 <= zone, "{form:?}: {y0}..{y1}");
     }
 }
@@ -296,7 +180,7 @@ fn business_details_are_in_the_footer_of_every_page() {
     let n = pages(&pdf);
     assert_eq!(n, 4, "one letter of one page, one of three");
     for p in 1..=n {
-        let lines = page_lines(&pdf, p);
+        let lines = common::page_lines(&pdf, p);
         for want in [
             "Berliner Bank · IBAN DE02 1203 0000 0000 2020 51 · BIC BYLADEM1001",
             "Steuernummer 123/456/78901 · Partnerschaftsregister AG Essen PR 1234",
@@ -316,7 +200,7 @@ fn business_details_are_in_the_footer_of_every_page() {
     let t = page_text(&plain, 1);
     assert!(t.contains("Alte Bankzeile"), "{t}");
     assert!(!t.contains("IBAN") && !t.contains("Inhaberin"), "{t}");
-    assert!(images(&plain).is_empty());
+    assert!(common::images(&plain).is_empty());
 }
 
 #[test]
@@ -325,7 +209,7 @@ fn following_pages_have_the_short_header() {
     let (pdf, _) = common::write_pdf("letterhead-follow.pdf", &job(LetterForm::B, Some(lh)));
     // Pages 3 and 4 are pages 2 and 3 of the long letter.
     for (p, k) in [(3, 2), (4, 3)] {
-        let lines = page_lines(&pdf, p);
+        let lines = common::page_lines(&pdf, p);
         let top: Vec<&String> = lines.iter().filter(|l| l.2 < 25.0).map(|l| &l.0).collect();
         let joined = top
             .iter()
@@ -354,7 +238,7 @@ fn jpeg_logos_are_embedded_as_they_are() {
     assert_eq!(praxisbote_pdf::jpeg_info(&jpeg), Some((48, 24, 3)));
     let lh = letterhead(Some(jpeg), 30.0, LogoPosition::Right);
     let (pdf, _) = common::write_pdf("letterhead-jpeg.pdf", &job(LetterForm::B, Some(lh)));
-    let imgs = images(&pdf);
+    let imgs = common::images(&pdf);
     assert_eq!(imgs.len(), 2, "{imgs:?}");
     for (_, _, w, h, enc, ppi) in &imgs {
         assert_eq!((*w, *h, enc.as_str()), (48, 24, "jpeg"));

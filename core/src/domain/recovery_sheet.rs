@@ -13,8 +13,10 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::letter::{
-    pt_to_mm, wrap_text, FontStyle, Item, LineItem, Page, Role, TextMeasure, PAGE_WIDTH_MM,
+    draw_footer, draw_letterhead, pt_to_mm, wrap_text, FontStyle, FormGeometry, Item,
+    LayoutOptions, LineItem, Page, Role, TextMeasure, PAGE_WIDTH_MM,
 };
+use super::model::{Letterhead, PracticeSettings};
 
 /// Left and right margin of the sheet (mm).
 pub const MARGIN_MM: f32 = 25.0;
@@ -41,7 +43,23 @@ pub struct RecoverySheetJob {
     pub key: String,
     /// The instructions, one paragraph each.
     pub paragraphs: Vec<String>,
+    /// The practice's letterhead, drawn as on a letter's first page; `None` (and jobs from
+    /// before it existed) gives the plain sheet.
+    #[serde(default)]
+    pub letterhead: Option<SheetLetterhead>,
 }
+
+/// What the sheet needs to draw the letterhead with the letters' code: the practice settings
+/// (name, address and contact lines, DIN 5008 form) and the stored letterhead (logo, details
+/// block, business details in the footer).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SheetLetterhead {
+    pub settings: PracticeSettings,
+    pub letterhead: Letterhead,
+}
+
+/// Distance from the bottom of the header zone to the top of the sheet's title (mm).
+const BELOW_HEADER_MM: f32 = 8.0;
 
 impl RecoverySheetJob {
     /// The key's groups of characters, upper case.
@@ -87,7 +105,11 @@ fn line(x1: f32, y1: f32, x2: f32, y2: f32) -> Item {
     })
 }
 
-/// Lays out the sheet: one A4 page.
+/// Lays out the sheet: one A4 page. `logo_aspect` is the width / height of the letterhead's
+/// logo image, when there is one.
+///
+/// With a letterhead, the header zone of the practice's form and the footer are drawn as on
+/// a letter's first page and the sheet's own content starts below the header zone.
 ///
 /// The key is drawn character by character, each centred in a cell as wide as the widest
 /// character of the alphabet (DejaVu Sans has no monospaced face in the worker; equal cells
@@ -95,6 +117,7 @@ fn line(x1: f32, y1: f32, x2: f32, y2: f32) -> Item {
 /// frame.
 pub fn layout_recovery_sheet(
     job: &RecoverySheetJob,
+    logo_aspect: Option<f32>,
     m: &dyn TextMeasure,
 ) -> Result<Page, RecoverySheetError> {
     let groups = job.groups();
@@ -104,7 +127,18 @@ pub fn layout_recovery_sheet(
     let width = PAGE_WIDTH_MM - 2.0 * MARGIN_MM;
     let x = MARGIN_MM;
     let mut page = Page::default();
-    let mut y = 30.0 + m.ascent_em() * pt_to_mm(TITLE_SIZE_PT);
+    let mut top = 30.0;
+    if let Some(h) = &job.letterhead {
+        let g = FormGeometry::for_form(h.settings.letter_form);
+        let opts = LayoutOptions {
+            logo_aspect,
+            letterhead: Some(&h.letterhead),
+        };
+        draw_letterhead(&mut page, &h.settings, &g, &opts, m);
+        draw_footer(&mut page, &h.settings, &opts, m);
+        top = g.letterhead_height + BELOW_HEADER_MM;
+    }
+    let mut y = top + m.ascent_em() * pt_to_mm(TITLE_SIZE_PT);
     page.items.push(run(
         x,
         y,
@@ -239,12 +273,13 @@ mod tests {
                 "Bewahren Sie dieses Blatt sicher auf. ".repeat(8),
                 "Kurz.".into(),
             ],
+            letterhead: None,
         }
     }
 
     #[test]
     fn the_key_is_drawn_in_groups_on_one_a4_page() {
-        let page = layout_recovery_sheet(&job(), &Fixed).unwrap();
+        let page = layout_recovery_sheet(&job(), None, &Fixed).unwrap();
         let key_chars: Vec<&TextRun> = page.texts().filter(|t| t.size_pt == KEY_SIZE_PT).collect();
         let drawn: String = key_chars.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(drawn, job().key.replace('-', ""));
@@ -280,13 +315,103 @@ mod tests {
     }
 
     #[test]
+    fn a_letterhead_is_drawn_as_on_letters_and_the_content_stays_between_header_and_footer() {
+        use crate::domain::letter::{ImageBox, FOOTER_RULE_Y_MM, MAX_BASELINE_MM};
+        use crate::domain::{BusinessDetails, LetterForm, LetterheadLogo, LogoPosition};
+        for form in [LetterForm::A, LetterForm::B] {
+            let mut j = job();
+            // As long as the app's four paragraphs.
+            j.paragraphs = vec!["Bewahren Sie dieses Blatt sicher auf. ".repeat(7); 4];
+            let settings = PracticeSettings {
+                name: "Praxis Sonnenschein".into(),
+                phone: "030 1234567".into(),
+                letter_form: form,
+                ..Default::default()
+            };
+            j.letterhead = Some(SheetLetterhead {
+                settings,
+                letterhead: Letterhead {
+                    logo: Some(LetterheadLogo {
+                        bytes: vec![1],
+                        width_mm: 40.0,
+                        position: LogoPosition::Left,
+                    }),
+                    details: vec!["Inhaberin Maria Schmidt".into()],
+                    business: BusinessDetails {
+                        iban: "DE02 1203 0000 0000 2020 51".into(),
+                        ..Default::default()
+                    },
+                },
+            });
+            let page = layout_recovery_sheet(&j, Some(2.0), &Fixed).unwrap();
+            let zone = FormGeometry::for_form(form).letterhead_height;
+            let images: Vec<&ImageBox> = page
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Image(b) => Some(b),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(images.len(), 1, "{form:?}");
+            assert!(
+                images[0].y + images[0].h <= zone,
+                "{form:?}: {:?}",
+                images[0]
+            );
+            let head: Vec<&TextRun> = page.texts_with(Role::Letterhead).collect();
+            assert!(head.iter().any(|t| t.text == "Praxis Sonnenschein"));
+            assert!(head.iter().all(|t| t.y < zone), "{head:?}");
+            let foot: Vec<&TextRun> = page.texts_with(Role::Footer).collect();
+            assert!(
+                foot.iter().any(|t| t.text.contains("IBAN DE02")),
+                "{foot:?}"
+            );
+            assert!(foot.iter().all(|t| t.y > FOOTER_RULE_Y_MM));
+            // The sheet's own content: below the header zone (ascent included), above the
+            // footer; the key's frame too.
+            let content: Vec<&TextRun> = page
+                .texts()
+                .filter(|t| !matches!(t.role, Role::Letterhead | Role::Footer))
+                .collect();
+            assert!(content.len() > 60);
+            for t in &content {
+                let top = t.y - pt_to_mm(t.size_pt);
+                assert!(top >= zone, "{form:?}: {t:?}");
+                assert!(t.y <= MAX_BASELINE_MM, "{form:?}: {t:?}");
+            }
+            for i in &page.items {
+                if let Item::Line(l) = i {
+                    if l.y1 < FOOTER_RULE_Y_MM - 0.01 {
+                        assert!(l.y1 >= zone && l.y2 >= zone, "{l:?}");
+                    }
+                }
+            }
+        }
+        // Without a letterhead: the sheet as before (no image, no footer, same title place).
+        let plain = layout_recovery_sheet(&job(), Some(2.0), &Fixed).unwrap();
+        assert!(!plain.items.iter().any(|i| matches!(i, Item::Image(_))));
+        assert_eq!(plain.texts_with(Role::Footer).count(), 0);
+        assert_eq!(plain.texts_with(Role::Letterhead).count(), 0);
+        assert!(
+            (plain.texts().next().unwrap().y - (30.0 + 0.93 * pt_to_mm(TITLE_SIZE_PT))).abs()
+                < 0.01
+        );
+        // A job from before the letterhead existed still parses.
+        let mut old = serde_json::to_value(job()).unwrap();
+        old.as_object_mut().unwrap().remove("letterhead");
+        let parsed: RecoverySheetJob = serde_json::from_value(old).unwrap();
+        assert_eq!(parsed, job());
+    }
+
+    #[test]
     fn lower_case_and_spaces_read_as_groups_and_no_key_is_refused() {
         let mut j = job();
         j.key = "abcd efgh  jkmn".into();
         assert_eq!(j.groups(), ["ABCD", "EFGH", "JKMN"]);
         j.key = " - ".into();
         assert_eq!(
-            layout_recovery_sheet(&j, &Fixed),
+            layout_recovery_sheet(&j, None, &Fixed),
             Err(RecoverySheetError::NoKey)
         );
         assert_eq!(

@@ -98,3 +98,126 @@ pub fn png(w: u32, h: u32, alpha: bool, pixel: impl Fn(u32, u32) -> [u8; 4]) -> 
     chunk(&mut out, b"IEND", &[]);
     out
 }
+
+/// Millimetres per PDF point.
+#[allow(dead_code)]
+pub const MM_PER_PT: f32 = 25.4 / 72.0;
+
+/// Lines of one page from `pdftotext -bbox-layout` as (text, yMin mm, yMax mm).
+#[allow(dead_code)] // not every test file uses it
+pub fn page_lines(pdf: &Path, p: usize) -> Vec<(String, f32, f32)> {
+    let ps = p.to_string();
+    let html = tool_output(
+        "pdftotext",
+        &[
+            "-f",
+            &ps,
+            "-l",
+            &ps,
+            "-bbox-layout",
+            pdf.to_str().unwrap(),
+            "-",
+        ],
+    )
+    .0;
+    let mut out = Vec::new();
+    let mut rest = html.as_str();
+    while let Some(i) = rest.find("<line ") {
+        rest = &rest[i..];
+        let tag = &rest[..=rest.find('>').unwrap()];
+        let close = rest.find("</line>").unwrap();
+        let mut words = Vec::new();
+        let mut b = &rest[..close];
+        while let Some(w) = b.find("<word ") {
+            b = &b[w..];
+            let gt = b.find('>').unwrap();
+            let we = b.find("</word>").unwrap();
+            words.push(b[gt + 1..we].replace("&amp;", "&"));
+            b = &b[we..];
+        }
+        out.push((
+            words.join(" "),
+            attr(tag, "yMin") * MM_PER_PT,
+            attr(tag, "yMax") * MM_PER_PT,
+        ));
+        rest = &rest[close..];
+    }
+    out
+}
+
+/// `pdfimages -list` rows: (page, type, width, height, enc, x-ppi).
+#[allow(dead_code)] // not every test file uses it
+pub fn images(pdf: &Path) -> Vec<(usize, String, usize, usize, String, f32)> {
+    let list = tool_output("pdfimages", &["-list", pdf.to_str().unwrap()]).0;
+    list.lines()
+        .skip(2)
+        .map(|r| {
+            let c: Vec<&str> = r.split_whitespace().collect();
+            (
+                c[0].parse().unwrap(),
+                c[2].to_string(),
+                c[3].parse().unwrap(),
+                c[4].parse().unwrap(),
+                c[8].to_string(),
+                c[12].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Bounding box (x0, y0, x1, y1 in mm) of the pure red pixels of page `p` rendered at 72 dpi.
+#[allow(dead_code)] // not every test file uses it
+pub fn red_box(pdf: &Path, p: usize, name: &str) -> Option<(f32, f32, f32, f32)> {
+    let prefix = out_dir().join(format!("{}-p{p}", name.trim_end_matches(".pdf")));
+    let ps = p.to_string();
+    tool_output(
+        "pdftoppm",
+        &[
+            "-r",
+            "72",
+            "-f",
+            &ps,
+            "-l",
+            &ps,
+            "-singlefile",
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    );
+    let ppm = std::fs::read(format!("{}.ppm", prefix.display())).unwrap();
+    // "P6\n<w> <h>\n255\n" then RGB samples.
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while ppm[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let s = i;
+        while !ppm[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8_lossy(&ppm[s..i]).into_owned());
+    }
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let data = &ppm[i + 1..];
+    let mut bb: Option<(usize, usize, usize, usize)> = None;
+    for y in 0..h {
+        for x in 0..w {
+            let px = &data[3 * (y * w + x)..3 * (y * w + x) + 3];
+            if px[0] > 200 && px[1] < 60 && px[2] < 60 {
+                bb = Some(match bb {
+                    None => (x, y, x, y),
+                    Some((a, b, c, d)) => (a.min(x), b.min(y), c.max(x), d.max(y)),
+                });
+            }
+        }
+    }
+    bb.map(|(a, b, c, d)| {
+        (
+            a as f32 * MM_PER_PT,
+            b as f32 * MM_PER_PT,
+            (c + 1) as f32 * MM_PER_PT,
+            (d + 1) as f32 * MM_PER_PT,
+        )
+    })
+}

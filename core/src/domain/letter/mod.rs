@@ -24,7 +24,7 @@ use super::text::join_nonempty;
 
 pub use flow::layout_letter;
 pub use page::{ImageBox, Item, LetterLayout, LineItem, Page, Role, TextRun};
-pub(crate) use parts::run as text_run;
+pub(crate) use parts::{footer as draw_footer, letterhead as draw_letterhead, run as text_run};
 pub use wrap::{wrap_text, FontStyle, TextMeasure};
 
 /// A4 page size in mm.

@@ -96,7 +96,9 @@ fn logo_box(
     })
 }
 
-pub(super) fn letterhead(
+/// The letterhead (name, address and contact lines, details block, logo) in the header zone
+/// of `g`. Also drawn on the recovery sheet.
+pub(crate) fn letterhead(
     page: &mut Page,
     p: &PracticeSettings,
     g: &FormGeometry,
@@ -299,7 +301,8 @@ pub(super) fn page_header(
 const FOOTER_SIZE_PT: f32 = 7.5;
 const FOOTER_PITCH_MM: f32 = 3.4;
 
-pub(super) fn footer(
+/// The footer under the rule at [`FOOTER_RULE_Y_MM`]. Also drawn on the recovery sheet.
+pub(crate) fn footer(
     page: &mut Page,
     p: &PracticeSettings,
     opts: &LayoutOptions,
