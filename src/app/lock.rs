@@ -163,7 +163,7 @@ fn RecoveryPdf(key: String) -> impl IntoView {
     use crate::app::send::letters::{
         field, message, post_when_ready, set_handler, show_pdf, worker,
     };
-    use crate::domain::recovery_sheet::{download_name, RecoverySheetJob};
+    use crate::domain::recovery_sheet::{download_name, RecoverySheetJob, SheetLetterhead};
     let state = expect_context::<AppState>();
     let phase = RwSignal::new(PdfPhase::Idle);
     let frame = NodeRef::<leptos::html::Iframe>::new();
@@ -173,54 +173,70 @@ fn RecoveryPdf(key: String) -> impl IntoView {
         }
     });
     let make = move |_| {
-        let now = chrono::Local::now().naive_local();
-        let job = RecoverySheetJob {
-            title: t("lock.sheet_title").into(),
-            created: now,
-            practice: state.settings.get_untracked().name,
-            created_line: tf(
-                "lock.sheet_created",
-                &[("date", &now.date().format(t("format.date")))],
-            ),
-            key: key.clone(),
-            paragraphs: [
-                "lock.sheet_unlocks",
-                "lock.sheet_nowhere",
-                "lock.sheet_keep",
-                "lock.sheet_use",
-            ]
-            .iter()
-            .map(|k| t(k).to_string())
-            .collect(),
-        };
-        let json = match serde_json::to_string(&job) {
-            Ok(j) => j,
-            Err(e) => {
-                return phase.set(PdfPhase::Failed(tf("letters.job_failed", &[("error", &e)])))
-            }
-        };
-        if let Err(e) = worker() {
-            return phase.set(PdfPhase::Failed(e.to_string()));
-        }
+        let key = key.clone();
         phase.set(PdfPhase::Running);
-        set_handler(Box::new(move |data: &JsValue| {
-            match field(data, "type").as_string().as_deref() {
-                Some("done") => {
-                    let _ = phase.try_set(match show_pdf(&field(data, "pdf")) {
-                        Ok(url) => PdfPhase::Ready(url),
-                        Err(e) => PdfPhase::Failed(e.to_string()),
-                    });
+        leptos::task::spawn_local(async move {
+            // The letterhead as stored now, read fresh as the letters do. The sheet exists for
+            // the key: when the letterhead cannot be read, the plain sheet is made.
+            let letterhead = repo::letterhead().await.ok().flatten();
+            let Some(settings) = state.settings.try_get_untracked() else {
+                return;
+            };
+            let now = chrono::Local::now().naive_local();
+            let job = RecoverySheetJob {
+                title: t("lock.sheet_title").into(),
+                created: now,
+                practice: settings.name.clone(),
+                created_line: tf(
+                    "lock.sheet_created",
+                    &[("date", &now.date().format(t("format.date")))],
+                ),
+                key,
+                paragraphs: [
+                    "lock.sheet_unlocks",
+                    "lock.sheet_nowhere",
+                    "lock.sheet_keep",
+                    "lock.sheet_use",
+                ]
+                .iter()
+                .map(|k| t(k).to_string())
+                .collect(),
+                letterhead: letterhead.map(|letterhead| SheetLetterhead {
+                    settings,
+                    letterhead,
+                }),
+            };
+            let json = match serde_json::to_string(&job) {
+                Ok(j) => j,
+                Err(e) => {
+                    let _ =
+                        phase.try_set(PdfPhase::Failed(tf("letters.job_failed", &[("error", &e)])));
+                    return;
                 }
-                Some("error") => {
-                    let m = field(data, "message")
-                        .as_string()
-                        .unwrap_or_else(|| t("letters.unknown_error").into());
-                    let _ = phase.try_set(PdfPhase::Failed(m));
-                }
-                _ => {}
+            };
+            if let Err(e) = worker() {
+                let _ = phase.try_set(PdfPhase::Failed(e.to_string()));
+                return;
             }
-        }));
-        post_when_ready(message("recovery", &[("job", json.into())]));
+            set_handler(Box::new(move |data: &JsValue| {
+                match field(data, "type").as_string().as_deref() {
+                    Some("done") => {
+                        let _ = phase.try_set(match show_pdf(&field(data, "pdf")) {
+                            Ok(url) => PdfPhase::Ready(url),
+                            Err(e) => PdfPhase::Failed(e.to_string()),
+                        });
+                    }
+                    Some("error") => {
+                        let m = field(data, "message")
+                            .as_string()
+                            .unwrap_or_else(|| t("letters.unknown_error").into());
+                        let _ = phase.try_set(PdfPhase::Failed(m));
+                    }
+                    _ => {}
+                }
+            }));
+            post_when_ready(message("recovery", &[("job", json.into())]));
+        });
     };
     let print = move |_| {
         if let Some(w) = frame.get().and_then(|f| f.content_window()) {
