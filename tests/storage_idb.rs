@@ -105,6 +105,19 @@ fn utf16(text: &str) -> Vec<u8> {
     text.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
+/// `dump` (raw IndexedDB rows) holds none of the test persons' values, in UTF-8 or UTF-16.
+fn assert_no_secrets(dump: &str) {
+    let dump16 = utf16(dump);
+    for secret in praxisbote_testkit::encryption::secret_values() {
+        assert!(!dump.contains(&secret), "{secret} found (UTF-8)");
+        let needle = utf16(&secret);
+        assert!(
+            !dump16.windows(needle.len()).any(|w| w == needle.as_slice()),
+            "{secret} found (UTF-16)"
+        );
+    }
+}
+
 /// After persons are written (before and after the passphrase is set), nothing in the raw
 /// IndexedDB shows a name, phone number, e-mail or date of them, in UTF-8 or UTF-16; after
 /// reopening the database is locked, and the passphrase or the recovery key unlocks it.
@@ -113,7 +126,7 @@ fn utf16(text: &str) -> Vec<u8> {
 /// their transaction, and nothing of them is stored.
 #[wasm_bindgen_test]
 async fn a_tab_that_opened_the_database_unencrypted_cannot_write_after_it_was_encrypted() {
-    use praxisbote_testkit::encryption::{encrypt, secret_persons, secret_values};
+    use praxisbote_testkit::encryption::{encrypt, secret_persons};
 
     let name = fresh_name();
     let first = IdbStore::open(&name).await.unwrap();
@@ -156,9 +169,7 @@ async fn a_tab_that_opened_the_database_unencrypted_cannot_write_after_it_was_en
     );
 
     let dump = raw_dump(&first).await;
-    for secret in secret_values() {
-        assert!(!dump.contains(&secret), "{secret} found in the raw rows");
-    }
+    assert_no_secrets(&dump);
     assert!(!dump.contains("Überschrieben"));
     assert_eq!(first.count_persons().await.unwrap(), 1);
     assert_eq!(first.quarantined().await.unwrap(), 0);
@@ -170,7 +181,7 @@ async fn a_tab_that_opened_the_database_unencrypted_cannot_write_after_it_was_en
 #[wasm_bindgen_test]
 async fn raw_indexeddb_shows_no_personal_data_and_reopens_locked() {
     use praxisbote::storage::crypto::{self, LockState};
-    use praxisbote_testkit::encryption::{encrypt, secret_persons, secret_values, PASSPHRASE};
+    use praxisbote_testkit::encryption::{encrypt, secret_persons, PASSPHRASE};
 
     let name = fresh_name();
     let store = IdbStore::open(&name).await.unwrap();
@@ -185,15 +196,7 @@ async fn raw_indexeddb_shows_no_personal_data_and_reopens_locked() {
     assert_eq!(store.all_persons().await.unwrap().len(), 202);
 
     let dump = raw_dump(&store).await;
-    let dump16: Vec<u8> = utf16(&dump);
-    for secret in secret_values() {
-        assert!(!dump.contains(&secret), "{secret} found (UTF-8)");
-        let needle = utf16(&secret);
-        assert!(
-            !dump16.windows(needle.len()).any(|w| w == needle.as_slice()),
-            "{secret} found (UTF-16)"
-        );
-    }
+    assert_no_secrets(&dump);
     store.close();
 
     let store = IdbStore::open(&name).await.unwrap();
@@ -404,7 +407,7 @@ async fn unlock_blinds_the_birthday_keys_of_an_older_encrypted_database() {
 async fn bulk_person_writes_are_sealed_with_webcrypto() {
     use praxisbote::storage::crypto::{self, web_sealed_count};
     use praxisbote::storage::Origin;
-    use praxisbote_testkit::encryption::{encrypt, secret_persons, secret_values, PASSPHRASE};
+    use praxisbote_testkit::encryption::{encrypt, secret_persons, PASSPHRASE};
 
     let name = fresh_name();
     let store = IdbStore::open(&name).await.unwrap();
@@ -429,15 +432,7 @@ async fn bulk_person_writes_are_sealed_with_webcrypto() {
         .unwrap();
     assert!(crypto::is_sealed(&raw.body), "{}", raw.body);
     let dump = raw_dump(&store).await;
-    let dump16: Vec<u8> = utf16(&dump);
-    for secret in secret_values() {
-        assert!(!dump.contains(&secret), "{secret} found (UTF-8)");
-        let needle = utf16(&secret);
-        assert!(
-            !dump16.windows(needle.len()).any(|w| w == needle.as_slice()),
-            "{secret} found (UTF-16)"
-        );
-    }
+    assert_no_secrets(&dump);
     assert_eq!(store.all_persons().await.unwrap(), by_id(&people));
     store.close();
 

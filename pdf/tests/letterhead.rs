@@ -2,6 +2,7 @@
 //! zone on page 1 (`pdfimages -list` and the rendered page), the business details in the
 //! footer of every page, the short header on following pages, JPEG logos embedded as they are.
 
+#[allow(dead_code)] // each test uses some of the shared helpers
 mod common;
 
 use std::path::Path;
@@ -9,31 +10,12 @@ use std::path::Path;
 use chrono::NaiveDate;
 use praxisbote_core::domain::letter::Letter;
 use praxisbote_core::domain::{
-    BusinessDetails, LetterForm, Letterhead, LetterheadLogo, LogoPosition, PostalAddress,
-    PracticeSettings,
+    BusinessDetails, LetterForm, Letterhead, LetterheadLogo, LogoPosition,
 };
 use praxisbote_pdf::BatchJob;
 
 /// Form B header zone: the full width, 45 mm high.
 const HEADER_ZONE_B_MM: f32 = 45.0;
-
-fn practice(form: LetterForm) -> PracticeSettings {
-    PracticeSettings {
-        name: "Praxis Sonnenschein".into(),
-        address: PostalAddress {
-            street: "Lindenweg".into(),
-            house_number: "3".into(),
-            postcode: "12345".into(),
-            city: "Musterstadt".into(),
-            ..Default::default()
-        },
-        phone: "030 1234567".into(),
-        email: "info@praxis-sonnenschein.de".into(),
-        bank_details: "Alte Bankzeile".into(),
-        letter_form: form,
-        ..Default::default()
-    }
-}
 
 const PARAGRAPH: &str = "wir möchten Sie an Ihren nächsten Termin in unserer Praxis erinnern. \
 Bitte bringen Sie Ihre Versichertenkarte und, falls vorhanden, aktuelle Befunde mit. \
@@ -87,7 +69,7 @@ fn job(form: LetterForm, lh: Option<Letterhead>) -> BatchJob {
             .unwrap()
             .and_hms_opt(9, 0, 0)
             .unwrap(),
-        practice: practice(form),
+        practice: common::practice(form),
         letters: vec![letter("Zoë Öztürk", 1), letter("Ayşe Yılmaz", 20)],
         duplex: false,
         logo_png: None,

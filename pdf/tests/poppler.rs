@@ -1,6 +1,7 @@
 //! Independent checks of generated PDFs with poppler-utils (pdftotext, pdffonts, pdfinfo,
 //! pdftoppm). Needs the Debian package `poppler-utils`; without it these tests fail.
 
+#[allow(dead_code)] // each test uses some of the shared helpers
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -11,8 +11,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use praxisbote_core::domain::{
-    BusinessDetails, LetterForm, Letterhead, LetterheadLogo, LogoPosition, PostalAddress,
-    PracticeSettings,
+    BusinessDetails, LetterForm, Letterhead, LetterheadLogo, LogoPosition,
 };
 use praxisbote_pdf::{generate_recovery_sheet, RecoverySheetJob, SheetLetterhead};
 
@@ -116,21 +115,7 @@ fn with_letterhead(form: LetterForm, logo: Option<Vec<u8>>) -> RecoverySheetJob 
     j.practice = "Praxis Sonnenschein".into();
     j.paragraphs = app_paragraphs();
     j.letterhead = Some(SheetLetterhead {
-        settings: PracticeSettings {
-            name: "Praxis Sonnenschein".into(),
-            address: PostalAddress {
-                street: "Lindenweg".into(),
-                house_number: "3".into(),
-                postcode: "12345".into(),
-                city: "Musterstadt".into(),
-                ..Default::default()
-            },
-            phone: "030 1234567".into(),
-            email: "info@praxis-sonnenschein.de".into(),
-            bank_details: "Alte Bankzeile".into(),
-            letter_form: form,
-            ..Default::default()
-        },
+        settings: common::practice(form),
         letterhead: Letterhead {
             logo: logo.map(|bytes| LetterheadLogo {
                 bytes,

@@ -1,6 +1,7 @@
 //! Checks of the direct writer with poppler-utils: repeating page parts as Form XObjects,
 //! inline once there are too many distinct ones, size per page, the logo image.
 
+#[allow(dead_code)] // each test uses some of the shared helpers
 mod common;
 
 use std::path::Path;

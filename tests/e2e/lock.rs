@@ -532,11 +532,16 @@ async fn sending_while_locked_pauses_without_the_setting_and_resumes_after_unloc
     s.wait_css("nav.main-nav").await;
     let mails = w.wait_mails(N, 120);
     assert_exactly_once(&mails, N);
+    batch_complete_in_the_log(&s, N).await;
+}
+
+/// The Protokoll shows the batch of `n` e-mails complete, every one sent.
+async fn batch_complete_in_the_log(s: &Session, n: usize) {
     s.click_link("Protokoll").await;
     s.click_button("Details").await;
-    s.wait_status_matching(&format!("{N} von {N} abgeschlossen"))
+    s.wait_status_matching(&format!("{n} von {n} abgeschlossen"))
         .await;
-    s.wait_text(&format!("gesendet {N}")).await;
+    s.wait_text(&format!("gesendet {n}")).await;
 }
 
 /// Issue 17, "Versand während Sperre fortsetzen" on: locking in the middle of a batch of 750
@@ -554,11 +559,7 @@ async fn sending_while_locked_goes_on_with_the_setting() {
     s.fill_by_label("Passphrase", PASSPHRASE).await;
     s.click_button("Entsperren").await;
     s.wait_css("nav.main-nav").await;
-    s.click_link("Protokoll").await;
-    s.click_button("Details").await;
-    s.wait_status_matching(&format!("{N} von {N} abgeschlossen"))
-        .await;
-    s.wait_text(&format!("gesendet {N}")).await;
+    batch_complete_in_the_log(&s, N).await;
 }
 
 // ---- Hidden tab ----

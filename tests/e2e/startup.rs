@@ -160,12 +160,10 @@ fn backup_file(n: usize, demo: bool) -> std::path::PathBuf {
     path
 }
 
-/// Restores the backup of `n` persons through the Sicherung page.
-async fn restore(s: &Session, n: usize) {
-    let path = backup_file(n, true);
-    let t = std::time::Instant::now();
+/// Reads the backup file `path` on the Sicherung page and confirms "Alle Daten ersetzen".
+async fn replace_all_with(s: &Session, path: &std::path::Path) {
     s.open("#/sicherung").await;
-    s.upload_by_label("Sicherungsdatei auswählen", &path).await;
+    s.upload_by_label("Sicherungsdatei auswählen", path).await;
     s.wait_until_for(
         "the backup to be read",
         "return [...document.querySelectorAll('[role=status]')]\
@@ -175,6 +173,13 @@ async fn restore(s: &Session, n: usize) {
     .await;
     s.click_button("Wiederherstellen …").await;
     s.click_button("Alle Daten ersetzen").await;
+}
+
+/// Restores the backup of `n` persons through the Sicherung page.
+async fn restore(s: &Session, n: usize) {
+    let path = backup_file(n, true);
+    let t = std::time::Instant::now();
+    replace_all_with(s, &path).await;
     s.wait_until_for(
         "the restore",
         "return [...document.querySelectorAll('[role=status]')]\
@@ -377,17 +382,7 @@ async fn bench_start_encrypted() {
     s.wait_for_service_worker().await;
     let path = backup_file(N, false);
     let t = std::time::Instant::now();
-    s.open("#/sicherung").await;
-    s.upload_by_label("Sicherungsdatei auswählen", &path).await;
-    s.wait_until_for(
-        "the backup to be read",
-        "return [...document.querySelectorAll('[role=status]')]\
-         .some(e => e.textContent.includes('Sicherung vom'));",
-        300,
-    )
-    .await;
-    s.click_button("Wiederherstellen …").await;
-    s.click_button("Alle Daten ersetzen").await;
+    replace_all_with(&s, &path).await;
     s.wait_until_for(
         "the passphrase set-up after the restore",
         "return document.body.innerText.includes('Passphrase festlegen');",

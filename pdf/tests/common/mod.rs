@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use praxisbote_core::domain::{LetterForm, PostalAddress, PracticeSettings};
 use praxisbote_pdf::{generate_batch, BatchJob};
 
 /// `test-artifacts/` at the workspace root (kept for review).
@@ -220,4 +221,23 @@ pub fn red_box(pdf: &Path, p: usize, name: &str) -> Option<(f32, f32, f32, f32)>
             (d + 1) as f32 * MM_PER_PT,
         )
     })
+}
+
+/// The practice of the letterhead tests ("Praxis Sonnenschein", with a bank line) in `form`.
+pub fn practice(form: LetterForm) -> PracticeSettings {
+    PracticeSettings {
+        name: "Praxis Sonnenschein".into(),
+        address: PostalAddress {
+            street: "Lindenweg".into(),
+            house_number: "3".into(),
+            postcode: "12345".into(),
+            city: "Musterstadt".into(),
+            ..Default::default()
+        },
+        phone: "030 1234567".into(),
+        email: "info@praxis-sonnenschein.de".into(),
+        bank_details: "Alte Bankzeile".into(),
+        letter_form: form,
+        ..Default::default()
+    }
 }
