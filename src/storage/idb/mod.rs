@@ -557,14 +557,8 @@ impl Store for IdbStore {
         let meta = Collection::Meta.store_name();
         let tx = self.tx(&[PERSONS, meta], TransactionMode::Readwrite)?;
         let meta_os = tx.object_store(meta).map_err(backend)?;
-        let row = meta_os
-            .get::<JsValue, _, _>(KEYRING_KEY)
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
-        let keyring = row
-            .and_then(|row| rows::stored_of(&row, F_KEY))
+        let keyring = write::keyring_in(&meta_os)
+            .await?
             .ok_or_else(|| StoreError::Corrupt(format!("{meta}/{KEYRING_KEY}")))?;
         // Another tab may have done it since this one read the keyring (then the
         // transaction ends unused).

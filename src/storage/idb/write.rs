@@ -14,8 +14,8 @@ use super::persons::Buckets;
 use super::{backend, rows, IdbStore};
 use crate::storage::crypto::SealedBodies;
 use crate::storage::crypto::{Keys, KEYRING_KEY};
-use crate::storage::migrate::names::{APPOINTMENTS, IDX_PERSON, PERSONS, SETTINGS};
-use crate::storage::records::{self, Origin, Unreadable};
+use crate::storage::migrate::names::{APPOINTMENTS, F_KEY, IDX_PERSON, PERSONS, SETTINGS};
+use crate::storage::records::{self, Origin, Stored, Unreadable};
 use crate::storage::{validate_doc, Collection, DocOp, Result, StoreError, WriteBatch};
 
 /// Documents written per chunk inside one transaction (see [`IdbStore::apply`]).
@@ -89,16 +89,22 @@ fn raw_persons(tx: &Transaction<'_>) -> Result<web_sys::IdbObjectStore> {
 /// to sealed records, so it is refused inside its own transaction (which serialises it
 /// with the set-up's write). The other tab's `Reopen` announcement reloads this one.
 async fn refuse_if_encrypted_elsewhere(meta: &ObjectStore<'_>) -> Result<()> {
+    match keyring_in(meta).await? {
+        Some(_) => Err(StoreError::EncryptedElsewhere),
+        None => Ok(()),
+    }
+}
+
+/// The keyring as stored now, read through `meta` (the Meta store of the caller's
+/// transaction, so the read is part of it).
+pub(super) async fn keyring_in(meta: &ObjectStore<'_>) -> Result<Option<Stored>> {
     let row = meta
         .get::<JsValue, _, _>(KEYRING_KEY)
         .primitive()
         .map_err(backend)?
         .await
         .map_err(backend)?;
-    match row {
-        Some(_) => Err(StoreError::EncryptedElsewhere),
-        None => Ok(()),
-    }
+    Ok(row.and_then(|row| rows::stored_of(&row, F_KEY)))
 }
 
 /// The stores a write transaction covers: the batch's, and Meta when this tab holds the
