@@ -92,6 +92,7 @@ fn main() {
         template_name: "Terminerinnerung".into(),
         template_version: 3,
         paused: false,
+        files: Vec::new(),
     };
     let prepared = items(n);
     let bytes: usize = prepared

@@ -52,6 +52,7 @@ async fn bench_queue_and_transmit_5000_emails() {
         template_name: "Terminerinnerung".into(),
         template_version: 1,
         paused: false,
+        files: Vec::new(),
     };
     let items = (0..N)
         .map(|i| QueueItem {

@@ -40,15 +40,58 @@ pub struct OptInRequest {
     pub expiry_days: u32,
 }
 
-/// A file attached to an e-mail (typically the letter as PDF).
+/// A file attached to an e-mail: either inline (`data_base64`, e.g. the `.ics` of a
+/// reminder) or a file uploaded once with `PUT /v1/files/{sha256}` and referenced by its
+/// SHA-256 (`file`; the composer's attachments, the same for every message of a batch).
+/// Exactly one of the two is set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     pub filename: String,
     /// MIME type; defaults to `application/pdf`.
     #[serde(default = "default_content_type")]
     pub content_type: String,
-    /// The file content, standard base64.
+    /// The file content, standard base64 (empty when `file` is set).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub data_base64: String,
+    /// Lower-case hex SHA-256 of a file uploaded to the relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+/// `PUT`/`GET /v1/files/{sha256}` answer: the relay holds this file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The most attachments one message may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// Whether `s` looks like a SHA-256 in lower-case hex (the id of an uploaded file).
+pub fn is_file_id(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Reads `attachments` as a list, and the single `attachment` object of older apps.
+fn one_or_many<'de, D>(d: D) -> Result<Vec<Attachment>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<Attachment>),
+        One(Attachment),
+        None(()),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::Many(v) => v,
+        OneOrMany::One(a) => vec![a],
+        OneOrMany::None(()) => Vec::new(),
+    })
 }
 
 fn default_content_type() -> String {
@@ -74,8 +117,14 @@ pub struct OutgoingMessage {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachment: Option<Attachment>,
+    /// Files attached to an e-mail (the older single `attachment` is read too).
+    #[serde(
+        default,
+        alias = "attachment",
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub attachments: Vec<Attachment>,
     /// Name of a sender account from `GET /v1/senders`; default account of the channel if absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender: Option<String>,
@@ -353,13 +402,42 @@ mod tests {
         assert_eq!(m.channel, Channel::Sms);
         assert_eq!(m.purpose, Purpose::Recall);
         assert_eq!(m.subject, "");
-        assert!(m.attachment.is_none());
+        assert!(m.attachments.is_empty());
         let back: OutgoingMessage =
             serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
         let a: Attachment =
             serde_json::from_str(r#"{"filename":"b.pdf","data_base64":"JVBERg=="}"#).unwrap();
         assert_eq!(a.content_type, "application/pdf");
+        assert_eq!(a.file, None);
+    }
+
+    #[test]
+    fn attachments_read_the_older_single_attachment_and_lists() {
+        let base = r#""client_id":"a","channel":"email","purpose":"recall","recipient":"a@b.de","text":"x""#;
+        let one: OutgoingMessage = serde_json::from_str(&format!(
+            r#"{{{base},"attachment":{{"filename":"b.pdf","data_base64":"JVBERg=="}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(one.attachments.len(), 1);
+        assert_eq!(one.attachments[0].filename, "b.pdf");
+        let sha = "ab".repeat(32);
+        let many: OutgoingMessage = serde_json::from_str(&format!(
+            r#"{{{base},"attachments":[{{"filename":"t.ics","content_type":"text/calendar","data_base64":"QQ=="}},{{"filename":"f.png","content_type":"image/png","file":"{sha}"}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(many.attachments.len(), 2);
+        assert_eq!(many.attachments[1].file.as_deref(), Some(sha.as_str()));
+        assert!(many.attachments[1].data_base64.is_empty());
+        let json = serde_json::to_value(&many).unwrap();
+        assert!(json.get("attachment").is_none());
+        assert!(json["attachments"][1].get("data_base64").is_none());
+        let null: OutgoingMessage =
+            serde_json::from_str(&format!(r#"{{{base},"attachment":null}}"#)).unwrap();
+        assert!(null.attachments.is_empty());
+        assert!(is_file_id(&sha));
+        assert!(!is_file_id(&"AB".repeat(32)));
+        assert!(!is_file_id("ab"));
     }
 
     #[test]

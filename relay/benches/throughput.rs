@@ -165,7 +165,7 @@ fn batches(n: usize, prefix: &str) -> Vec<SubmitRequest> {
                     subject: format!("Terminerinnerung Nr. {i} für morgen"),
                     text: text(i),
                     html: None,
-                    attachment: None,
+                    attachments: Vec::new(),
                     sender: None,
                     person_id: None,
                     optin: None,

@@ -21,9 +21,9 @@ use chrono::DateTime;
 use http_body_util::BodyExt;
 use praxisbote_core::domain::{sms, Channel, Purpose};
 use praxisbote_core::wire::{
-    ApiError, ConfirmationsResponse, Health, OptOutChoice, OptOutsResponse, OutgoingMessage,
-    SenderInfo, SendersResponse, StatusResponse, SubmitRequest, SubmitResponse, MAX_BATCH,
-    MAX_OPTIN_EXPIRY_DAYS,
+    is_file_id, ApiError, ConfirmationsResponse, FileInfo, Health, OptOutChoice, OptOutsResponse,
+    OutgoingMessage, SenderInfo, SendersResponse, StatusResponse, SubmitRequest, SubmitResponse,
+    MAX_ATTACHMENTS, MAX_BATCH, MAX_OPTIN_EXPIRY_DAYS,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -378,13 +378,26 @@ fn validate<'a>(st: &'a AppState, c: &Caller, m: &OutgoingMessage) -> Result<&'a
             if m.subject.trim().is_empty() {
                 return Err("Der Betreff ist leer.".into());
             }
-            if let Some(a) = &m.attachment {
+            if m.attachments.len() > MAX_ATTACHMENTS {
+                return Err(format!("Höchstens {MAX_ATTACHMENTS} Anhänge je E-Mail."));
+            }
+            for a in &m.attachments {
                 if has_ctl(&a.filename) || has_ctl(&a.content_type) || a.filename.trim().is_empty()
                 {
                     return Err("Dateiname oder Typ des Anhangs ungültig.".into());
                 }
-                if !valid_base64(&a.data_base64) {
-                    return Err(format!("Anhang {} ist kein gültiges Base64.", a.filename));
+                match &a.file {
+                    Some(f) if !a.data_base64.is_empty() || !is_file_id(f) => {
+                        return Err(format!(
+                            "Anhang {}: entweder Inhalt oder Datei-Kennung (SHA-256), nicht beides.",
+                            a.filename
+                        ));
+                    }
+                    Some(_) => {}
+                    None if !valid_base64(&a.data_base64) => {
+                        return Err(format!("Anhang {} ist kein gültiges Base64.", a.filename));
+                    }
+                    None => {}
                 }
             }
         }
@@ -455,12 +468,13 @@ fn too_large() -> Response {
     )
 }
 
-async fn post_messages(
-    State(st): State<Shared>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
+/// Reads a request body of at most `max_body_bytes`, waiting for memory budget first
+/// (released with the returned permit).
+async fn read_body(
+    st: &Shared,
+    headers: &HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<(Vec<u8>, tokio::sync::OwnedSemaphorePermit), Response> {
     // Bound the memory held by request bodies: wait for budget before reading.
     let max = st.cfg.max_body_bytes;
     let announced = headers
@@ -468,11 +482,11 @@ async fn post_messages(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if announced.is_some_and(|n| n > max) {
-        return too_large();
+        return Err(too_large());
     }
     let kib = (announced.unwrap_or(max) / 1024 + 1).min(st.cfg.body_memory_bytes / 1024);
-    let Ok(_budget) = st.bodies.clone().acquire_many_owned(kib as u32).await else {
-        return internal("body budget closed");
+    let Ok(budget) = st.bodies.clone().acquire_many_owned(kib as u32).await else {
+        return Err(internal("body budget closed"));
     };
     // Read into one buffer of the announced size (collecting chunks and joining them
     // would hold the body twice).
@@ -480,19 +494,93 @@ async fn post_messages(
     let mut body = body;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
-            return err(
+            return Err(err(
                 StatusCode::BAD_REQUEST,
                 "bad_body",
                 "Anfrage unvollständig übertragen.",
-            );
+            ));
         };
         if let Ok(data) = frame.into_data() {
             if bytes.len() + data.len() > max {
-                return too_large();
+                return Err(too_large());
             }
             bytes.extend_from_slice(&data);
         }
     }
+    Ok((bytes, budget))
+}
+
+/// `PUT /v1/files/{sha256}`: stores a file once (e.g. a PDF attached to every e-mail of a
+/// batch); messages refer to it by its SHA-256 (`wire::Attachment::file`). Idempotent.
+async fn put_file(
+    State(st): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !is_file_id(&sha) {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "bad_file_id",
+            "Datei-Kennung muss die SHA-256 in Kleinbuchstaben-Hex sein.",
+        );
+    }
+    let (bytes, _budget) = match read_body(&st, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if hex::encode(Sha256::digest(&bytes)) != sha {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "file_hash_mismatch",
+            "Die Datei passt nicht zu ihrer SHA-256; bitte erneut hochladen.",
+        );
+    }
+    let size = bytes.len() as u64;
+    let (store, scope, id) = (st.store.clone(), caller.scope.clone(), sha.clone());
+    match blocking(move || store.put_file(&scope, &id, &bytes)).await {
+        Ok(new) => {
+            let status = if new {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (status, Json(FileInfo { sha256: sha, size })).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// `GET /v1/files/{sha256}`: whether the relay has the file (its size), so the app uploads
+/// a batch's files only once.
+async fn get_file(
+    State(st): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(sha): Path<String>,
+) -> Response {
+    let (store, scope, id) = (st.store.clone(), caller.scope.clone(), sha.clone());
+    match blocking(move || store.file_size(&scope, &id)).await {
+        Ok(Some(size)) => Json(FileInfo { sha256: sha, size }).into_response(),
+        Ok(None) => err(
+            StatusCode::NOT_FOUND,
+            "unknown_file",
+            "Diese Datei ist auf dem Relay nicht (mehr) vorhanden.",
+        ),
+        Err(r) => r,
+    }
+}
+
+async fn post_messages(
+    State(st): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (bytes, _budget) = match read_body(&st, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let req: SubmitRequest = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => {
@@ -542,6 +630,7 @@ async fn post_messages(
         Err(r) => return r,
     };
     let mut batch = Vec::with_capacity(req.messages.len());
+    let mut new_files = Vec::new();
     for (m, known) in req.messages.into_iter().zip(existing) {
         let (payload, hash) = payload_and_hash(&m);
         let sender = match known {
@@ -555,7 +644,14 @@ async fn post_messages(
             }
             Some((_, status)) => status.sender,
             None => match validate(&st, &caller, &m) {
-                Ok(a) => a.name.clone(),
+                Ok(a) => {
+                    new_files.extend(m.attachments.iter().filter_map(|a| {
+                        a.file
+                            .clone()
+                            .map(|f| (m.client_id.clone(), a.filename.clone(), f))
+                    }));
+                    a.name.clone()
+                }
                 Err(msg) => {
                     return err_id(
                         StatusCode::BAD_REQUEST,
@@ -589,6 +685,33 @@ async fn post_messages(
             unsub_token,
             optin: m.optin,
         });
+    }
+    // Files referred to by new messages must have been uploaded (replays were checked when
+    // they were new; their files may be purged by now).
+    let refs: Vec<(String, String, String)> = new_files;
+    if !refs.is_empty() {
+        let (store, scope) = (st.store.clone(), caller.scope.clone());
+        let missing = blocking(move || {
+            for (client_id, name, sha) in refs {
+                if store.file_size(&scope, &sha)?.is_none() {
+                    return Ok(Some((client_id, name)));
+                }
+            }
+            Ok(None)
+        })
+        .await;
+        match missing {
+            Ok(None) => {}
+            Ok(Some((client_id, name))) => {
+                return err_id(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "missing_file",
+                    format!("Anhang {name} ist auf dem Relay nicht vorhanden (erst mit PUT /v1/files hochladen)."),
+                    Some(client_id),
+                )
+            }
+            Err(r) => return r,
+        }
     }
     if let Err(wait) = window_take(
         &st.message_rate,
@@ -1084,7 +1207,7 @@ fn cors(cfg: &Config) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(origin)
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::PUT])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(3600))
 }
@@ -1095,6 +1218,7 @@ pub fn router(st: Shared, static_dir: Option<PathBuf>) -> Router {
         .route("/messages", get(get_messages).post(post_messages))
         .route("/optouts", get(optouts))
         .route("/confirmations", get(confirmations))
+        .route("/files/{sha256}", get(get_file).put(put_file))
         .route_layer(middleware::from_fn_with_state(st.clone(), auth_layer));
     let v1 = Router::new()
         .route("/health", get(health))

@@ -145,33 +145,38 @@ pub fn build(
     }
     let (text, html) = bodies(m, link_url);
     let text_part = SinglePart::plain(text.clone().into_owned());
-    let body: Result<Message, _> = match (&html, &m.attachment) {
-        (None, None) => b.singlepart(text_part),
-        (html, att) => {
-            let alt_or_text = html.as_ref().map(|h| {
-                MultiPart::alternative()
-                    .singlepart(SinglePart::plain(text.into_owned()))
-                    .singlepart(SinglePart::html(h.to_string()))
-            });
-            match att {
-                None => b.multipart(alt_or_text.expect("html present")),
-                Some(a) => {
-                    let data = base64::engine::general_purpose::STANDARD
-                        .decode(a.data_base64.as_bytes())
-                        .map_err(|_| format!("Anhang {} ist kein gültiges Base64", a.filename))?;
-                    let ct = ContentType::parse(&a.content_type)
-                        .map_err(|_| format!("Ungültiger Anhang-Typ: {}", a.content_type))?;
-                    // Always base64: a PDF may look like text and must not go out with bare LFs.
-                    let body = Body::new_with_encoding(data, ContentTransferEncoding::Base64)
-                        .map_err(|_| "Anhang kann nicht kodiert werden".to_owned())?;
-                    let attachment = Attachment::new(a.filename.clone()).body(body, ct);
-                    let mixed = match alt_or_text {
-                        Some(alt) => MultiPart::mixed().multipart(alt),
-                        None => MultiPart::mixed().singlepart(text_part),
-                    };
-                    b.multipart(mixed.singlepart(attachment))
+    let alt_or_text = match html {
+        None => None,
+        Some(h) => Some(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(text.clone().into_owned()))
+                .singlepart(SinglePart::html(h.to_string())),
+        ),
+    };
+    let body: Result<Message, _> = match (alt_or_text, m.attachments.is_empty()) {
+        (None, true) => b.singlepart(text_part),
+        (Some(alt), true) => b.multipart(alt),
+        (alt, false) => {
+            let mut mixed = match alt {
+                Some(alt) => MultiPart::mixed().multipart(alt),
+                None => MultiPart::mixed().singlepart(text_part),
+            };
+            for a in &m.attachments {
+                if a.file.is_some() {
+                    // The engine puts the uploaded file's content in before sending.
+                    return Err(format!("Anhang {} fehlt auf dem Relay", a.filename));
                 }
+                let data = base64::engine::general_purpose::STANDARD
+                    .decode(a.data_base64.as_bytes())
+                    .map_err(|_| format!("Anhang {} ist kein gültiges Base64", a.filename))?;
+                let ct = ContentType::parse(&a.content_type)
+                    .map_err(|_| format!("Ungültiger Anhang-Typ: {}", a.content_type))?;
+                // Always base64: a PDF may look like text and must not go out with bare LFs.
+                let body = Body::new_with_encoding(data, ContentTransferEncoding::Base64)
+                    .map_err(|_| "Anhang kann nicht kodiert werden".to_owned())?;
+                mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(body, ct));
             }
+            b.multipart(mixed)
         }
     };
     body.map_err(|e| format!("E-Mail kann nicht erstellt werden: {e}"))
@@ -193,11 +198,12 @@ mod tests {
             subject: "Alles Gute zum Geburtstag, Frau Müller!".into(),
             text: "Liebe Frau Müller,\nalles Gute!".into(),
             html: Some("<p>Liebe Frau Müller,<br>alles Gute!</p>".into()),
-            attachment: Some(WireAttachment {
+            attachments: vec![WireAttachment {
                 filename: "brief.pdf".into(),
                 content_type: "application/pdf".into(),
                 data_base64: "JVBERi0xLjQK".into(),
-            }),
+                file: None,
+            }],
             sender: None,
             person_id: Some(PersonId("p1".into())),
             optin: None,
@@ -276,7 +282,7 @@ mod unsubscribe_link_tests {
             html: Some(format!(
                 "<p><a href=\"{UNSUBSCRIBE_LINK_MARKER}\">Abmelden</a></p>"
             )),
-            attachment: None,
+            attachments: Vec::new(),
             sender: None,
             person_id: Some(PersonId("p1".into())),
             optin: None,
@@ -342,7 +348,7 @@ mod confirmation_link_tests {
                 "Bestätigen: {CONFIRMATION_LINK_MARKER}\nAbmelden: [{UNSUBSCRIBE_LINK_MARKER}]"
             ),
             html: None,
-            attachment: None,
+            attachments: Vec::new(),
             sender: None,
             person_id: Some(PersonId("p1".into())),
             optin: Some(OptInRequest {
@@ -386,7 +392,7 @@ mod crlf_tests {
                     subject: "s".into(),
                     text: text.into(),
                     html: html.clone(),
-                    attachment: None,
+                    attachments: Vec::new(),
                     sender: None,
                     person_id: None,
                     optin: None,

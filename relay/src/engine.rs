@@ -17,6 +17,8 @@ use crate::config::{Account, AccountDetail, Config};
 use crate::crash;
 use crate::store::{now_ms, Job, Outcome, RetryPolicy, Store};
 use crate::transport::{Delivery, Transport};
+use base64::Engine as _;
+use praxisbote_core::wire::OutgoingMessage;
 
 /// Spaces requests out to `rate` per second.
 pub struct RateLimiter {
@@ -138,6 +140,7 @@ impl Engine {
             queues.push(job_rx.clone());
             for _ in 0..n {
                 workers.spawn(worker(
+                    store.clone(),
                     job_rx.clone(),
                     transport.clone(),
                     done_tx.clone(),
@@ -316,7 +319,39 @@ async fn dispatcher(d: Dispatch) {
     }
 }
 
+/// The message with the content of its uploaded files put in (`wire::Attachment::file`);
+/// borrowed as it is when it refers to none. A file no longer on the relay fails the message.
+async fn with_files<'j>(
+    store: &Store,
+    job: &'j Job,
+) -> Result<std::borrow::Cow<'j, OutgoingMessage>, Outcome> {
+    if job.msg.attachments.iter().all(|a| a.file.is_none()) {
+        return Ok(std::borrow::Cow::Borrowed(&job.msg));
+    }
+    let mut msg = job.msg.clone();
+    for a in msg.attachments.iter_mut() {
+        let Some(sha) = a.file.take() else { continue };
+        let (st, scope) = (store.clone(), job.scope.clone());
+        let data = tokio::task::spawn_blocking(move || st.file(&scope, &sha)).await;
+        match data {
+            Ok(Ok(Some(bytes))) => {
+                a.data_base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            }
+            Ok(Ok(None)) => {
+                return Err(Outcome::Permanent(format!(
+                    "Anhang {} ist auf dem Relay nicht mehr vorhanden",
+                    a.filename
+                )))
+            }
+            Ok(Err(e)) => return Err(Outcome::Transient(format!("Anhang lesen: {e}"))),
+            Err(e) => return Err(Outcome::Transient(format!("Anhang lesen: {e}"))),
+        }
+    }
+    Ok(std::borrow::Cow::Owned(msg))
+}
+
 async fn worker(
+    store: Store,
     jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
     transport: Arc<dyn Transport>,
     done: mpsc::Sender<Done>,
@@ -346,16 +381,21 @@ async fn worker(
                 None => format!("{public_url}/u/{t}"),
             });
             crash::message(&job.msg.client_id);
-            let d = Delivery {
-                msg: &job.msg,
-                link_url: url.as_deref(),
-            };
-            match tokio::time::timeout(deadline, transport.send(&d)).await {
-                Ok(o) => o,
-                Err(_) => Outcome::Ambiguous(format!(
-                    "Sendeversuch nach {} s abgebrochen",
-                    deadline.as_secs()
-                )),
+            match with_files(&store, &job).await {
+                Err(o) => o,
+                Ok(msg) => {
+                    let d = Delivery {
+                        msg: &msg,
+                        link_url: url.as_deref(),
+                    };
+                    match tokio::time::timeout(deadline, transport.send(&d)).await {
+                        Ok(o) => o,
+                        Err(_) => Outcome::Ambiguous(format!(
+                            "Sendeversuch nach {} s abgebrochen",
+                            deadline.as_secs()
+                        )),
+                    }
+                }
             }
         };
         if matches!(outcome, Outcome::Sent { .. }) {

@@ -47,6 +47,8 @@ pub fn payload_and_hash(m: &OutgoingMessage) -> (String, String) {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub seq: i64,
+    /// The token name the message was submitted with (the scope of its uploaded files).
+    pub scope: String,
     pub msg: OutgoingMessage,
     /// The message's link token: of its unsubscribe link, or of its confirmation link when
     /// the message is a double opt-in request (`msg.optin`).
@@ -272,6 +274,15 @@ CREATE TABLE IF NOT EXISTS optin_links(
   recipient TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
+);
+-- Files uploaded once and attached to many e-mails by their SHA-256 (`wire::Attachment::file`);
+-- purged with the bodies once no stored body refers to them.
+CREATE TABLE IF NOT EXISTS files(
+  scope TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  data BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY(scope, sha256)
 );
 CREATE TABLE IF NOT EXISTS confirmations(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -521,6 +532,43 @@ impl Store {
         })
     }
 
+    /// Stores an uploaded file under its SHA-256 (checked by the caller); `false` when it
+    /// was there already.
+    pub fn put_file(&self, scope: &str, sha256: &str, data: &[u8]) -> rusqlite::Result<bool> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO files(scope, sha256, data, created_at) VALUES(?1, ?2, ?3, ?4)",
+                params![scope, sha256, data, now_ms()],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
+    /// The size of an uploaded file, if there is one.
+    pub fn file_size(&self, scope: &str, sha256: &str) -> rusqlite::Result<Option<u64>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT length(data) FROM files WHERE scope=?1 AND sha256=?2",
+                params![scope, sha256],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|n| n.map(|n| n as u64))
+        })
+    }
+
+    /// The content of an uploaded file.
+    pub fn file(&self, scope: &str, sha256: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT data FROM files WHERE scope=?1 AND sha256=?2",
+                params![scope, sha256],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
     /// Messages of `scope` accepted since the start of the UTC day.
     pub fn today_count(&self, scope: &str) -> rusqlite::Result<u64> {
         let start = day_start(now_ms());
@@ -755,13 +803,13 @@ impl Store {
                AND state IN ('queued','retrying') AND next_attempt<=?1 AND payload IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM messages WHERE sender=?2 AND state='sending' AND suspect=1)
                ORDER BY seq LIMIT ?3)
-             RETURNING seq, payload, unsub_token, attempts"
+             RETURNING seq, payload, unsub_token, attempts, scope"
         } else {
             "UPDATE messages SET state='sending', attempts=attempts+1, updated_at=?1, lease_until=?4
              WHERE seq IN (SELECT seq FROM messages WHERE sender=?2
                AND state IN ('queued','retrying') AND next_attempt<=?1 AND payload IS NOT NULL
                AND suspect=0 ORDER BY seq LIMIT ?3)
-             RETURNING seq, payload, unsub_token, attempts"
+             RETURNING seq, payload, unsub_token, attempts, scope"
         };
         let durable = self.durability;
         self.with(|c| {
@@ -799,14 +847,16 @@ impl Store {
                         r.get::<_, Option<String>>(1)?,
                         r.get::<_, Option<String>>(2)?,
                         r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
                     ))
                 })?;
                 let mut broken = Vec::new();
                 for row in rows {
-                    let (seq, payload, unsub_token, attempts) = row?;
+                    let (seq, payload, unsub_token, attempts, scope) = row?;
                     match payload.and_then(|p| serde_json::from_str(&p).ok()) {
                         Some(msg) => jobs.push(Job {
                             seq,
+                            scope,
                             msg,
                             unsub_token,
                             attempts: attempts as u32,
@@ -930,6 +980,13 @@ impl Store {
             let messages = tx.execute(
                 "DELETE FROM messages WHERE state IN ('sent','failed','ambiguous') AND updated_at < ?1",
                 params![message_cutoff],
+            )?;
+            // A file goes with the last stored body that refers to it.
+            tx.execute(
+                "DELETE FROM files WHERE created_at < ?1 AND NOT EXISTS (
+                   SELECT 1 FROM messages m WHERE m.scope = files.scope
+                   AND m.payload IS NOT NULL AND instr(m.payload, files.sha256) > 0)",
+                params![body_cutoff],
             )?;
             let links = tx.execute(
                 "DELETE FROM unsubscribe WHERE created_at < ?1",
@@ -1332,7 +1389,7 @@ mod tests {
             subject: "s".into(),
             text: text.into(),
             html: None,
-            attachment: None,
+            attachments: Vec::new(),
             sender: None,
             person_id: Some(PersonId("p1".into())),
             optin: None,
@@ -1759,6 +1816,44 @@ mod tests {
         assert_eq!((p.messages, p.links, p.optouts), (2, 2, 1));
         assert!(s.statuses("t", &["1".into()]).unwrap()[0].is_none());
         assert!(s.unsubscribe_target("tok-2").unwrap().is_none());
+    }
+
+    /// An uploaded file stays while a stored body refers to it and goes with the last one;
+    /// a file of another scope is neither seen nor purged through this one's bodies.
+    #[test]
+    fn files_are_kept_while_a_body_refers_to_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = open(dir.path());
+        let sha = "c0".repeat(32);
+        assert!(s.put_file("t", &sha, b"%PDF-1").unwrap());
+        assert!(!s.put_file("t", &sha, b"%PDF-1").unwrap(), "stored once");
+        assert!(s.put_file("other", &sha, b"%PDF-1").unwrap());
+        assert_eq!(s.file_size("t", &sha).unwrap(), Some(6));
+        assert_eq!(s.file("t", &sha).unwrap().as_deref(), Some(&b"%PDF-1"[..]));
+        assert_eq!(s.file_size("t", &"d0".repeat(32)).unwrap(), None);
+        let mut m = msg("1", "Hallo");
+        m.attachments.push(praxisbote_core::wire::Attachment {
+            filename: "f.pdf".into(),
+            content_type: "application/pdf".into(),
+            data_base64: String::new(),
+            file: Some(sha.clone()),
+        });
+        let (payload, hash) = payload_and_hash(&m);
+        let mut n = nm("1", "Hallo");
+        (n.payload, n.hash) = (payload, hash);
+        ok(s.insert_batch("t", "p", vec![n], None).unwrap());
+        let future = now_ms() + 1000;
+        // The body is still queued: its file stays.
+        s.purge_before(future, 0, 0).unwrap();
+        assert_eq!(s.file_size("t", &sha).unwrap(), Some(6));
+        let j = s.claim("acc", 1, 60_000).unwrap();
+        assert_eq!(j[0].scope, "t");
+        s.complete(&[(j[0].clone(), Outcome::Sent { provider_id: None })], &P)
+            .unwrap();
+        s.purge_before(future, 0, 0).unwrap();
+        assert_eq!(s.file_size("t", &sha).unwrap(), None);
+        // No body of "other" ever referred to its copy: it goes by age alone.
+        assert_eq!(s.file_size("other", &sha).unwrap(), None);
     }
 
     /// A queue written by relay 0.1 keeps its rows (under the configured scope).

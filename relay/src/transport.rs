@@ -485,13 +485,20 @@ impl Sendgrid {
         if let Some(r) = &self.reply_to {
             body["reply_to"] = json!({ "email": r });
         }
-        if let Some(a) = &m.attachment {
-            body["attachments"] = json!([{
-                "content": a.data_base64,
-                "filename": a.filename,
-                "type": a.content_type,
-                "disposition": "attachment",
-            }]);
+        if !m.attachments.is_empty() {
+            let list: Vec<_> = m
+                .attachments
+                .iter()
+                .map(|a| {
+                    json!({
+                        "content": a.data_base64,
+                        "filename": a.filename,
+                        "type": a.content_type,
+                        "disposition": "attachment",
+                    })
+                })
+                .collect();
+            body["attachments"] = json!(list);
         }
         body
     }

@@ -80,7 +80,7 @@ fn email(id: &str, purpose: Purpose) -> OutgoingMessage {
         subject: "Einladung zum Gesundheitstag".into(),
         text: "Liebe Frau Müller, ...".into(),
         html: None,
-        attachment: None,
+        attachments: Vec::new(),
         sender: None,
         person_id: Some(PersonId("person-1".into())),
         optin: None,
@@ -97,7 +97,7 @@ fn sms(id: &str, to: &str) -> OutgoingMessage {
         subject: String::new(),
         text: "Erinnerung: Termin morgen 9:00".into(),
         html: None,
-        attachment: None,
+        attachments: Vec::new(),
         sender: None,
         person_id: None,
         optin: None,
@@ -316,11 +316,12 @@ async fn bad_requests_get_clear_errors() {
     let mut letter = email("x-4", Purpose::Other);
     letter.channel = Channel::Letter;
     let mut bad_att = email("x-5", Purpose::Other);
-    bad_att.attachment = Some(Attachment {
+    bad_att.attachments = vec![Attachment {
         filename: "a.pdf".into(),
         content_type: "application/pdf".into(),
         data_base64: "***".into(),
-    });
+        file: None,
+    }];
     let cases: Vec<(Vec<OutgoingMessage>, &str, &str)> = vec![
         (vec![crlf], "invalid_message", "Steuerzeichen"),
         (vec![wrong_sender], "invalid_message", "sendet SMS"),

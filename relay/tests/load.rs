@@ -70,11 +70,12 @@ fn big_batch(tag: usize) -> Vec<u8> {
     let messages = (0..MAX_BATCH)
         .map(|i| {
             let mut m = reminder(&format!("big{tag}"), "patient", i);
-            m.attachment = Some(Attachment {
+            m.attachments = vec![Attachment {
                 filename: "Brief.pdf".into(),
                 content_type: "application/pdf".into(),
                 data_base64: data.clone(),
-            });
+                file: None,
+            }];
             m
         })
         .collect();

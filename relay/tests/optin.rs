@@ -29,7 +29,7 @@ fn request(id: &str, to: &str, expiry_days: u32) -> OutgoingMessage {
         html: Some(format!(
             "<p><a href=\"{CONFIRMATION_LINK_MARKER}\">Bestätigen</a></p>"
         )),
-        attachment: None,
+        attachments: Vec::new(),
         sender: None,
         person_id: Some(PersonId("p-7".into())),
         optin: Some(OptInRequest {

@@ -275,7 +275,7 @@ fn sms(id: &str, sender: &str, to: &str) -> OutgoingMessage {
         subject: String::new(),
         text: "Erinnerung: Termin morgen 9:00 \"Praxis\" – bitte absagen, falls verhindert.".into(),
         html: None,
-        attachment: None,
+        attachments: Vec::new(),
         sender: Some(sender.into()),
         person_id: None,
         optin: None,
@@ -313,11 +313,12 @@ async fn providers_speak_the_documented_formats() {
         html: Some(format!(
             "<p>Liebe Frau Müller</p><a href=\"{UNSUBSCRIBE_LINK_MARKER}\">Abmelden</a>"
         )),
-        attachment: Some(Attachment {
+        attachments: vec![Attachment {
             filename: "gruss.pdf".into(),
             content_type: "application/pdf".into(),
             data_base64: "JVBERg==".into(),
-        }),
+            file: None,
+        }],
         sender: Some("sg".into()),
         person_id: Some(PersonId("p-7".into())),
         optin: None,
@@ -325,7 +326,7 @@ async fn providers_speak_the_documented_formats() {
     let mut bounce = mail.clone();
     bounce.client_id = "sg-2".into();
     bounce.recipient = "bounce@example.org".into();
-    mail.attachment.as_mut().unwrap().filename = "gruss.pdf".into();
+    mail.attachments[0].filename = "gruss.pdf".into();
     let mut slow = bounce.clone();
     slow.client_id = "sg-3".into();
     slow.recipient = "slow@example.org".into();
@@ -598,7 +599,7 @@ body_template = '{{"to":"{{{{to}}}}","ref":"{{{{id}}}}"}}'
         subject: "Termin".into(),
         text: "Ihr Termin".into(),
         html: None,
-        attachment: None,
+        attachments: Vec::new(),
         sender: Some("sg".into()),
         person_id: None,
         optin: None,

@@ -62,11 +62,12 @@ fn invitation(id: &str, to: &str) -> OutgoingMessage {
         subject: "Einladung: Rückenschule für Groß und Klein".into(),
         text: "Guten Tag Jürgen Öztürk,\r\nwir laden Sie herzlich ein.\r\n".into(),
         html: Some("<p>Guten Tag Jürgen Öztürk,<br>wir laden Sie herzlich ein.</p>".into()),
-        attachment: Some(Attachment {
+        attachments: vec![Attachment {
             filename: "Einladung.pdf".into(),
             content_type: "application/pdf".into(),
             data_base64: base64::engine::general_purpose::STANDARD.encode(PDF),
-        }),
+            file: None,
+        }],
         sender: None,
         person_id: Some(PersonId("p-42".into())),
         optin: None,
@@ -220,7 +221,7 @@ async fn raw_bytes_permanent_and_transient_failures_and_sigterm() {
     let mut plain = invitation(&rej_id, "reject-me@example.org");
     plain.purpose = Purpose::AppointmentReminder;
     plain.html = None;
-    plain.attachment = None;
+    plain.attachments.clear();
     let mut busy = plain.clone();
     busy.client_id = busy_id.clone();
     busy.recipient = "busy@example.org".into();
@@ -433,4 +434,147 @@ async fn starttls_refuses_plain_and_untrusted_servers_and_trusts_a_practice_ca()
     ] {
         assert_eq!(maildir_files(&d.join(dir)).len(), n, "{dir}");
     }
+}
+
+/// The content of the MIME part with `filename="{name}"` (base64 body), decoded.
+fn attachment_part(raw: &str, name: &str) -> Option<Vec<u8>> {
+    let at = raw.find(&format!("filename=\"{name}\""))?;
+    let body = &raw[at..];
+    let start = body.find("\r\n\r\n")? + 4;
+    let end = body[start..].find("\r\n--")? + start;
+    let b64: String = body[start..end].split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// A file uploaded once (`PUT /v1/files/{sha256}`) is attached to every e-mail that refers to
+/// it, next to an inline attachment; it is stored once, survives a restart, and a message
+/// referring to a file the relay does not have is refused.
+#[tokio::test]
+async fn an_uploaded_file_goes_with_every_email_that_refers_to_it() {
+    use sha2::Digest;
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = tmp.path().join("mbox");
+    let (_smtp, port) = aiosmtpd_mailbox(&mbox);
+    let cfg = tmp.path().join("relay.toml");
+    write_private(&cfg, &smtp_config(port, ""));
+    let data = tmp.path().join("data");
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let env = [("PRAXISBOTE_RELAY_CONFIG", cfg.to_str().unwrap())];
+    let mut relay = Relay::start(&args, &env, &tmp.path().join("relay.log"));
+
+    // 300 KB that are not text: the bytes must arrive exactly.
+    let file: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let sha = hex::encode(sha2::Sha256::digest(&file));
+    let url = |base: &str, sha: &str| format!("{base}/v1/files/{sha}");
+    let put = |base: String, sha: String, body: Vec<u8>| async move {
+        client()
+            .put(url(&base, &sha))
+            .bearer_auth(TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let get = client().get(url(&relay.base, &sha)).bearer_auth(TOKEN);
+    assert_eq!(get.send().await.unwrap().status().as_u16(), 404);
+    let wrong = put(relay.base.clone(), "0".repeat(64), file.clone()).await;
+    assert_eq!(wrong.status().as_u16(), 400);
+    assert!(wrong.text().await.unwrap().contains("file_hash_mismatch"));
+    let unauth = client().put(url(&relay.base, &sha)).body(file.clone());
+    assert_eq!(unauth.send().await.unwrap().status().as_u16(), 401);
+
+    let refer = |id: &str, to: &str| {
+        let mut m = invitation(id, to);
+        m.attachments.push(Attachment {
+            filename: "Praxisinfo.png".into(),
+            content_type: "image/png".into(),
+            data_base64: String::new(),
+            file: Some(sha.clone()),
+        });
+        m
+    };
+    // Not uploaded yet: refused, naming the message and the file.
+    let (code, body) = submit(
+        &relay.base,
+        vec![refer(
+            "f11e0000-0000-4000-8000-000000000000",
+            "a@example.org",
+        )],
+    )
+    .await;
+    assert_eq!(code, 422, "{body}");
+    assert!(
+        body.contains("missing_file") && body.contains("Praxisinfo.png"),
+        "{body}"
+    );
+    assert!(
+        body.contains("f11e0000-0000-4000-8000-000000000000"),
+        "{body}"
+    );
+
+    let first = put(relay.base.clone(), sha.clone(), file.clone()).await;
+    assert_eq!(first.status().as_u16(), 201);
+    let info: FileInfo = first.json().await.unwrap();
+    assert_eq!((info.sha256.as_str(), info.size), (sha.as_str(), 300_000));
+    let again = put(relay.base.clone(), sha.clone(), file.clone()).await;
+    assert_eq!(again.status().as_u16(), 200, "idempotent");
+
+    // A restart keeps the file.
+    relay.terminate(10);
+    let relay = Relay::start(&args, &env, &tmp.path().join("relay2.log"));
+    let info: FileInfo = client()
+        .get(url(&relay.base, &sha))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info.size, 300_000);
+
+    let ids: Vec<String> = (1..=3)
+        .map(|i| format!("f11e0000-0000-4000-8000-00000000000{i}"))
+        .collect();
+    let msgs = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| refer(id, &format!("p{i}@example.org")))
+        .collect();
+    let (code, body) = submit(&relay.base, msgs).await;
+    assert_eq!(code, 202, "{body}");
+    let st = wait_final(&relay.base, &ids, 20).await;
+    assert!(st.iter().all(|s| s.state == DeliveryState::Sent), "{st:?}");
+
+    let mails = maildir_files(&mbox);
+    assert_eq!(mails.len(), 3);
+    for f in mails {
+        let raw = std::fs::read_to_string(&f)
+            .unwrap()
+            .replace('\n', "\r\n")
+            .replace("\r\r\n", "\r\n");
+        assert_eq!(
+            attachment_part(&raw, "Praxisinfo.png").as_deref(),
+            Some(&file[..])
+        );
+        assert_eq!(attachment_part(&raw, "Einladung.pdf").as_deref(), Some(PDF));
+    }
+    // Held once: the stored bodies refer to the file, they do not contain it.
+    let db = rusqlite::Connection::open(data.join("queue.sqlite")).unwrap();
+    let (files, longest): (i64, i64) = db
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM files), (SELECT MAX(length(payload)) FROM messages)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(files, 1);
+    assert!(longest < 5_000, "{longest}");
 }

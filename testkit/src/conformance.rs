@@ -1368,6 +1368,7 @@ pub async fn outbox_compaction_moves_old_final_messages(s: &dyn Store) {
         template_name: "Terminerinnerung".into(),
         template_version: 1,
         paused: false,
+        files: Vec::new(),
     };
     let old = batch("b-old", dt(2025, 1, 10, 9, 0));
     let new = batch("b-new", dt(2026, 10, 1, 9, 0));

@@ -270,13 +270,47 @@ async fn bench_pdf_worker_1000_letters() {
 /// PDF the composer makes: the logo on the first page, the IBAN line in every footer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_letterhead_from_the_settings_is_in_the_letter_pdf() {
+    let logo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public/icons/icon-192.png");
+    letterhead_in_the_pdf(&logo, None, ("192", "192")).await;
+}
+
+/// An SVG logo is drawn into a PNG of 1200 pixels on its longer side when it is chosen (the
+/// settings say so), and that image is in the letter PDF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_svg_logo_is_converted_and_printed() {
+    let dir = std::env::temp_dir().join(format!("pb-svg-logo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let logo = dir.join("praxis-logo.svg");
+    std::fs::write(
+        &logo,
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 100">
+  <rect x="0" y="0" width="100" height="100" rx="20" fill="#1f6f8b"/>
+  <text x="115" y="68" font-family="sans-serif" font-size="48" fill="#1f6f8b">Praxis</text>
+</svg>"##,
+    )
+    .unwrap();
+    letterhead_in_the_pdf(
+        &logo,
+        Some("Das SVG wurde für den Druck in ein Bild mit 1200 × 300 Pixeln umgewandelt."),
+        ("1200", "300"),
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sets `logo` and business details in the settings, prints birthday letters and checks the
+/// footer on every page and the logo image (its pixel size) on the first.
+async fn letterhead_in_the_pdf(logo: &std::path::Path, note: Option<&str>, size: (&str, &str)) {
     let s = Session::start().await;
     s.open_settings().await;
     s.wait_text("Briefkopf").await;
-    let logo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public/icons/icon-192.png");
-    s.upload_by_label("Logo (PNG oder JPEG, höchstens 500 KB)", &logo)
+    s.upload_by_label("Logo (PNG, JPEG oder SVG, höchstens 500 KB)", logo)
         .await;
     s.wait_css("img.logo-preview").await;
+    if let Some(note) = note {
+        s.wait_text(note).await;
+    }
     s.fill_by_label("IBAN", "DE02 1203 0000 0000 2020 51").await;
     s.fill_by_label("Steuernummer", "123/456/78901").await;
     s.click_button("Briefkopf speichern").await;
@@ -318,7 +352,7 @@ async fn the_letterhead_from_the_settings_is_in_the_letter_pdf() {
         .collect::<Vec<_>>();
     assert_eq!(
         (first[0], first[3], first[4]),
-        ("1", "192", "192"),
+        ("1", size.0, size.1),
         "{images}"
     );
     let _ = std::fs::remove_file(&path);

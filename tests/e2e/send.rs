@@ -338,6 +338,8 @@ pub(crate) struct Mail {
     pub(crate) text: String,
     /// The `text/calendar` attachment, decoded.
     pub(crate) calendar: Option<String>,
+    /// The MIME body as received (LF line ends).
+    body: String,
 }
 
 /// The first MIME part of `content_type` in `body`, decoded.
@@ -423,7 +425,19 @@ impl Mail {
             headers,
             text,
             calendar,
+            body: body.to_string(),
         }
+    }
+
+    /// The content of the base64 part with `filename="{name}"`.
+    pub(crate) fn attachment(&self, name: &str) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let at = self.body.find(&format!("filename=\"{name}\""))?;
+        let part = &self.body[at..];
+        let start = part.find("\n\n")? + 2;
+        let end = part[start..].find("\n--").map_or(part.len(), |e| e + start);
+        let b64: String = part[start..end].split_whitespace().collect();
+        base64::engine::general_purpose::STANDARD.decode(b64).ok()
     }
 
     pub(crate) fn header(&self, name: &str) -> &str {
@@ -564,6 +578,7 @@ pub(crate) fn seeded_batch(n: usize) -> (Batch, Vec<OutboxMessage>) {
         template_name: "Praxisinformation".into(),
         template_version: 1,
         paused: false,
+        files: Vec::new(),
     };
     let items = (0..n)
         .map(|i| QueueItem {
@@ -754,6 +769,83 @@ async fn send_invitations(w: &World, s: &Session) -> (String, String, usize) {
     );
     assert!(!mail.text.contains("pb-abmeldelink"), "{}", mail.text);
     (link, mail.header("X-RcptTo").to_string(), included)
+}
+
+/// Files attached in the send panel go with every e-mail of the batch, byte for byte; a file
+/// of another kind is refused with a message naming it; a removed file does not go out; the
+/// relay holds the file once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn composer_attachments_arrive_with_every_email() {
+    let w = World::start("files", None);
+    let s = Session::start_at(&w.base()).await;
+    configure_relay(&s).await;
+    s.open("#/versand").await;
+    let counts = s
+        .take_over_all("Interessenten", "Einladung", "E-Mail senden …")
+        .await;
+    let included = support::numbers(&counts)[3];
+    assert!(included >= 2, "{counts}");
+    s.click_button("Übernahme").await;
+    s.wait_status_matching("Vorschau 1 von").await;
+
+    let dir = w.dir.join("upload");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A PDF with binary content (every byte value), and a PNG that is removed again.
+    let mut pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    pdf.extend((0..120_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8));
+    let files = [
+        ("Praxisflyer.pdf", pdf.clone()),
+        ("Anfahrt.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()),
+        ("notiz.txt", b"Diagnose: nichts".to_vec()),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let label = "Datei anhängen (PDF, PNG oder JPEG):";
+    s.upload_by_label(label, &dir.join("notiz.txt")).await;
+    s.wait_text("notiz.txt: nur PDF-, PNG- oder JPEG-Dateien können angehängt werden.")
+        .await;
+    s.upload_by_label(label, &dir.join("Praxisflyer.pdf")).await;
+    s.wait_status_matching(&format!(
+        "Anhänge: 1, zusammen {} KB von höchstens 10 MB.",
+        pdf.len().div_ceil(1024)
+    ))
+    .await;
+    s.upload_by_label(label, &dir.join("Anfahrt.png")).await;
+    s.wait_status_matching("Anhänge: 2, zusammen").await;
+    s.click_by_label("Anhang Anfahrt.png entfernen").await;
+    s.wait_status_matching("Anhänge: 1, zusammen").await;
+
+    s.click_button("Senden").await;
+    s.wait_status_matching(&format!("{included} von {included} abgeschlossen"))
+        .await;
+    let mails = w.wait_mails(included, 30);
+    assert_eq!(mails.len(), included);
+    for m in &mails {
+        assert_eq!(
+            m.attachment("Praxisflyer.pdf").as_deref(),
+            Some(&pdf[..]),
+            "to {}",
+            m.header("X-RcptTo")
+        );
+        assert!(m.attachment("Anfahrt.png").is_none());
+        assert!(m.attachment("notiz.txt").is_none());
+    }
+    let db = w.dir.join("data").join("queue.sqlite");
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('select count(*), max(length(data)) from files').fetchone())",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("(1, {})", pdf.len()),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Opens the person form of the prospect with this e-mail address.

@@ -110,7 +110,7 @@ async fn cancel_mid_send_stops_what_was_not_transmitted() {
                 subject: m.content.subject.clone().unwrap_or_default(),
                 text: m.content.text.clone(),
                 html: None,
-                attachment: None,
+                attachments: Vec::new(),
                 sender: None,
                 person_id: Some(m.person_id.clone()),
                 optin: None,

@@ -481,7 +481,8 @@ impl ImageKind {
 pub enum LogoError {
     /// Larger than [`MAX_LOGO_BYTES`].
     TooLarge,
-    /// An SVG (not converted in this version).
+    /// An SVG: the app converts it to PNG first ([`svg_raster_size`]); the PDF takes
+    /// PNG and JPEG only.
     Svg,
     /// Neither PNG nor JPEG.
     NotAnImage,
@@ -500,6 +501,84 @@ pub fn check_logo(bytes: &[u8]) -> Result<ImageKind, LogoError> {
         Err(LogoError::Svg)
     } else {
         Err(LogoError::NotAnImage)
+    }
+}
+
+/// The longer side, in pixels, of the PNG an SVG logo is converted to: about 380 dpi at the
+/// widest logo (80 mm), sharp in print.
+pub const SVG_RASTER_PX: u32 = 1200;
+
+/// Width / height of an SVG drawing from its root element: `width` and `height` when both
+/// are absolute lengths, else the `viewBox`. `None` when neither gives a positive size.
+pub fn svg_aspect(svg: &[u8]) -> Option<f32> {
+    let text = String::from_utf8_lossy(&svg[..svg.len().min(64 * 1024)]);
+    let start = text.find("<svg")?;
+    let tag = &text[start..start + text[start..].find('>')?];
+    let attr = |name: &str| -> Option<&str> {
+        let mut rest = tag;
+        loop {
+            let i = rest.find(name)?;
+            let before = rest[..i].chars().last();
+            let after = rest[i + name.len()..].trim_start();
+            rest = &rest[i + name.len()..];
+            if !before.is_some_and(char::is_whitespace) {
+                continue;
+            }
+            let Some(after) = after.strip_prefix('=') else {
+                continue;
+            };
+            let after = after.trim_start();
+            let q = after.chars().next()?;
+            if q != '"' && q != '\'' {
+                continue;
+            }
+            let v = &after[1..];
+            return v.find(q).map(|e| &v[..e]);
+        }
+    };
+    let length = |v: &str| -> Option<f32> {
+        let v = v.trim();
+        let num_end = v
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e'))
+            .unwrap_or(v.len());
+        let unit = v[num_end..].trim();
+        let n: f32 = v[..num_end].parse().ok()?;
+        let per_px = match unit {
+            "" | "px" => 1.0,
+            "mm" => 96.0 / 25.4,
+            "cm" => 96.0 / 2.54,
+            "in" => 96.0,
+            "pt" => 96.0 / 72.0,
+            "pc" => 16.0,
+            _ => return None, // %, em: relative, no size of its own
+        };
+        (n > 0.0).then_some(n * per_px)
+    };
+    if let (Some(w), Some(h)) = (
+        attr("width").and_then(length),
+        attr("height").and_then(length),
+    ) {
+        return Some(w / h);
+    }
+    let vb: Vec<f32> = attr("viewBox")?
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    match vb[..] {
+        [_, _, w, h] if w > 0.0 && h > 0.0 => Some(w / h),
+        _ => None,
+    }
+}
+
+/// Pixel size of the PNG an SVG logo of this aspect is drawn into: the longer side
+/// [`SVG_RASTER_PX`], the shorter at least 1.
+pub fn svg_raster_size(aspect: f32) -> (u32, u32) {
+    let max = SVG_RASTER_PX as f32;
+    if aspect >= 1.0 {
+        (SVG_RASTER_PX, (max / aspect).round().max(1.0) as u32)
+    } else {
+        ((max * aspect).round().max(1.0) as u32, SVG_RASTER_PX)
     }
 }
 
@@ -617,6 +696,39 @@ mod tests {
         assert_eq!(check_logo(&big), Err(LogoError::TooLarge));
         big.truncate(MAX_LOGO_BYTES);
         assert_eq!(check_logo(&big), Ok(ImageKind::Png));
+    }
+
+    #[test]
+    fn svg_aspect_from_lengths_or_view_box() {
+        let cases: [(&str, Option<f32>); 9] = [
+            (
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="50">"#,
+                Some(4.0),
+            ),
+            (
+                r#"<svg width='60mm' height='20mm' viewBox='0 0 10 10'>"#,
+                Some(3.0),
+            ),
+            (r#"<svg height="1in" width="72pt">"#, Some(1.0)),
+            (
+                r#"<?xml version="1.0"?><!-- x --><svg viewBox="0 0 300 100">"#,
+                Some(3.0),
+            ),
+            (
+                r#"<svg width="100%" height="100%" viewBox="0,0,50,100">"#,
+                Some(0.5),
+            ),
+            (r#"<svg stroke-width="3" viewBox="0 0 40 20">"#, Some(2.0)),
+            (r#"<svg width="100" height="0">"#, None),
+            (r#"<svg viewBox="0 0 0 10">"#, None),
+            ("<html>", None),
+        ];
+        for (svg, want) in cases {
+            assert_eq!(svg_aspect(svg.as_bytes()), want, "{svg}");
+        }
+        assert_eq!(svg_raster_size(4.0), (1200, 300));
+        assert_eq!(svg_raster_size(0.5), (600, 1200));
+        assert_eq!(svg_raster_size(5000.0), (1200, 1));
     }
 
     #[test]

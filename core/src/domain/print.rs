@@ -265,6 +265,7 @@ mod tests {
             template_name: "Geburtstagsgruß (Brief)".into(),
             template_version: 1,
             paused: false,
+            files: Vec::new(),
         };
         let item = |id: &str, addr: &str| QueueItem {
             id: id.into(),

@@ -219,6 +219,7 @@ mod tests {
             template_name: "SMS-Erinnerung".into(),
             template_version: 2,
             paused: false,
+            files: Vec::new(),
         };
         let new = Batch {
             id: "b-new".into(),
@@ -228,6 +229,7 @@ mod tests {
             template_name: "Recall".into(),
             template_version: 1,
             paused: false,
+            files: Vec::new(),
         };
         let mut ms = queue_batch(
             &old,

@@ -421,7 +421,7 @@ pub fn reminder(prefix: &str, to: &str, i: usize) -> praxisbote_core::wire::Outg
         subject: format!("Terminerinnerung {i}"),
         text: format!("Guten Tag, Ihr Termin Nr. {i} ist morgen."),
         html: None,
-        attachment: None,
+        attachments: Vec::new(),
         sender: None,
         person_id: None,
         optin: None,

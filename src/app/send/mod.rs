@@ -5,6 +5,7 @@
 //! into the outbox — and the transmit loop ([`transmit`]) that hands
 //! e-mail and SMS to the relay ([`relay_client`]).
 pub(crate) mod compose;
+mod files;
 pub(crate) mod labels;
 pub(crate) mod letters;
 pub(crate) mod panel;

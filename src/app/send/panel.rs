@@ -7,15 +7,21 @@ use crate::app::send::queue;
 use crate::app::send::relay_client::{self as relay};
 use crate::app::send::transmit::{self, Link};
 use crate::app::state::{AppState, Page};
-use crate::domain::outbox::{queue_batch, BatchCounts};
+use crate::domain::outbox::{queue_batch, BatchCounts, BatchFile};
 use crate::domain::template::Template;
+use crate::domain::Channel;
 use crate::i18n::{self, tf};
 use leptos::prelude::*;
 
 /// Renders and queues the handed-over recipients (through [`queue::prepare`]). Returns the
 /// batch id and the list of recipients left out, with their reasons.
-async fn queue_all(state: AppState, t: Template) -> Result<(String, Vec<String>), AppError> {
-    let p = queue::prepare(state, &t).await?;
+async fn queue_all(
+    state: AppState,
+    t: Template,
+    files: Vec<BatchFile>,
+) -> Result<(String, Vec<String>), AppError> {
+    let mut p = queue::prepare(state, &t).await?;
+    p.batch.files = files;
     let skipped = queue::skipped_texts(&p.prepared.skipped);
     if p.prepared.items.is_empty() {
         return Err(if skipped.is_empty() {
@@ -40,6 +46,11 @@ pub fn SendPanel(draft: RwSignal<Option<Template>>) -> impl IntoView {
     let batch_id = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let message = RwSignal::new(None::<String>);
+    // E-mail: files that go with every message of the batch.
+    let files = RwSignal::new(Vec::<BatchFile>::new());
+    let is_email = state
+        .handover
+        .with_untracked(|h| h.as_ref().is_some_and(|h| h.channel == Channel::Email));
     // Is a relay there? (None = still asking.)
     let reachable = RwSignal::new(None::<Result<bool, AppError>>);
     leptos::task::spawn_local(async move {
@@ -56,7 +67,7 @@ pub fn SendPanel(draft: RwSignal<Option<Template>>) -> impl IntoView {
         busy.set(true);
         message.set(Some(i18n::t("send_panel.rendering").into()));
         leptos::task::spawn_local(async move {
-            match queue_all(state, t).await {
+            match queue_all(state, t, files.get_untracked()).await {
                 Ok((id, skipped)) => {
                     batch_id.set(Some(id));
                     message.set(Some(if skipped.is_empty() {
@@ -91,6 +102,9 @@ pub fn SendPanel(draft: RwSignal<Option<Template>>) -> impl IntoView {
                     </div>
                 }.into_any(),
             }}
+            {is_email.then(|| view! {
+                <super::files::AttachedFiles files=files disabled=Signal::derive(move || busy.get()) />
+            })}
             <div class="actions">
                 <button on:click=send disabled=move || busy.get() || draft.with(Option::is_none)>{i18n::t("send_panel.send")}</button>
                 <span role="status">{move || message.get()}</span>

@@ -160,6 +160,7 @@ pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prep
             template_name: template.name.clone(),
             template_version: template.version,
             paused: false,
+            files: Vec::new(),
         },
         prepared,
         persons: inputs.persons,

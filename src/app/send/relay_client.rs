@@ -3,11 +3,11 @@
 
 use crate::domain::calendar;
 use crate::domain::message::UiMessage;
-use crate::domain::outbox::{OutboxMessage, RelayReport, RelayState};
+use crate::domain::outbox::{BatchFile, OutboxMessage, RelayReport, RelayState};
 use crate::domain::Channel;
 use crate::i18n::t;
 use crate::wire::{
-    ApiError, Attachment, ConfirmationsResponse, Health, MessageStatus, OptOutsResponse,
+    ApiError, Attachment, ConfirmationsResponse, FileInfo, Health, MessageStatus, OptOutsResponse,
     OutgoingMessage, SendersResponse, StatusResponse, SubmitRequest, SubmitResponse,
     DEFAULT_OPTIN_EXPIRY_DAYS,
 };
@@ -117,24 +117,38 @@ impl std::fmt::Display for RelayError {
 
 impl std::error::Error for RelayError {}
 
+/// A request body: JSON text, or the raw bytes of an uploaded file.
+enum ReqBody {
+    Json(String),
+    Bytes(Vec<u8>),
+}
+
 async fn request(
     cfg: &RelayConfig,
     method: &str,
     path: &str,
-    body: Option<String>,
+    body: Option<ReqBody>,
 ) -> Result<(u16, String), RelayError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
-    if let Some(b) = &body {
-        init.set_body(&JsValue::from_str(b));
+    match &body {
+        Some(ReqBody::Json(b)) => init.set_body(&JsValue::from_str(b)),
+        Some(ReqBody::Bytes(b)) => init.set_body(&js_sys::Uint8Array::from(&b[..])),
+        None => {}
     }
     let url = format!("{}{}", cfg.base(), path);
     let req = web_sys::Request::new_with_str_and_init(&url, &init)
         .map_err(|e| RelayError::Unreachable(format!("{e:?}")))?;
     let headers = req.headers();
     let _ = headers.set("Accept", "application/json");
-    if body.is_some() {
-        let _ = headers.set("Content-Type", "application/json");
+    match body {
+        Some(ReqBody::Json(_)) => {
+            let _ = headers.set("Content-Type", "application/json");
+        }
+        Some(ReqBody::Bytes(_)) => {
+            let _ = headers.set("Content-Type", "application/octet-stream");
+        }
+        None => {}
     }
     if !cfg.token.trim().is_empty() {
         let _ = headers.set("Authorization", &format!("Bearer {}", cfg.token.trim()));
@@ -171,7 +185,11 @@ async fn json<T: for<'de> Deserialize<'de>>(
     path: &str,
     body: Option<String>,
 ) -> Result<T, RelayError> {
-    let (status, text) = request(cfg, method, path, body).await?;
+    answer(request(cfg, method, path, body.map(ReqBody::Json)).await?)
+}
+
+/// The JSON of a 2xx answer, else the relay's error.
+fn answer<T: for<'de> Deserialize<'de>>((status, text): (u16, String)) -> Result<T, RelayError> {
     if (200..300).contains(&status) {
         serde_json::from_str(&text).map_err(|e| RelayError::Protocol(e.to_string()))
     } else {
@@ -237,8 +255,23 @@ pub async fn confirmations(
     .await
 }
 
-/// The wire form of an outbox message (see docs/design/outbox-idempotency.md, "Wire mapping").
-pub fn outgoing(m: &OutboxMessage, sender: Option<String>) -> OutgoingMessage {
+/// Makes sure the relay holds a batch's file (`GET /v1/files/{sha256}`, uploaded with `PUT`
+/// only when it is missing), so that messages can refer to it.
+pub async fn ensure_file(cfg: &RelayConfig, file: &BatchFile) -> Result<(), RelayError> {
+    let path = format!("/v1/files/{}", file.sha256);
+    match json::<FileInfo>(cfg, "GET", &path, None).await {
+        Ok(_) => Ok(()),
+        Err(RelayError::Api { status: 404, .. }) => {
+            let put = request(cfg, "PUT", &path, Some(ReqBody::Bytes(file.bytes()))).await?;
+            answer::<FileInfo>(put).map(|_| ())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The wire form of an outbox message (see docs/design/outbox-idempotency.md, "Wire mapping"),
+/// with its batch's `files` referred to by their SHA-256.
+pub fn outgoing(m: &OutboxMessage, files: &[BatchFile], sender: Option<String>) -> OutgoingMessage {
     OutgoingMessage {
         client_id: m.id.clone(),
         channel: m.channel,
@@ -248,11 +281,18 @@ pub fn outgoing(m: &OutboxMessage, sender: Option<String>) -> OutgoingMessage {
         subject: m.content.subject.clone().unwrap_or_default(),
         text: m.content.text.clone(),
         html: m.content.html.clone(),
-        attachment: m.content.calendar.as_ref().map(|ics| Attachment {
-            filename: calendar::FILE_NAME.to_owned(),
-            content_type: calendar::CONTENT_TYPE.to_owned(),
-            data_base64: base64::engine::general_purpose::STANDARD.encode(ics),
-        }),
+        attachments: m
+            .content
+            .calendar
+            .iter()
+            .map(|ics| Attachment {
+                filename: calendar::FILE_NAME.to_owned(),
+                content_type: calendar::CONTENT_TYPE.to_owned(),
+                data_base64: base64::engine::general_purpose::STANDARD.encode(ics),
+                file: None,
+            })
+            .chain(files.iter().map(BatchFile::reference))
+            .collect(),
         sender,
         person_id: Some(m.person_id.clone()),
         optin: m.optin.clone(),

@@ -18,8 +18,8 @@ use crate::app::send::relay_client::{self as relay, RelayConfig, RelayError};
 use crate::app::state::AppState;
 use crate::app::sync::{self, Change};
 use crate::domain::outbox::{
-    self, apply_reports, cancel_batch, retry_failed, Batch, ConfirmationNotice, MessageState,
-    OptOutNotice, OutboxMessage, StateKind,
+    self, apply_reports, cancel_batch, retry_failed, Batch, BatchFile, ConfirmationNotice,
+    MessageState, OptOutNotice, OutboxMessage, StateKind,
 };
 use crate::i18n::{t, tf};
 use leptos::prelude::*;
@@ -432,6 +432,7 @@ pub async fn request_confirmation(
         template_name: template.name.clone(),
         template_version: template.version,
         paused: false,
+        files: Vec::new(),
     };
     let request = crate::wire::OptInRequest {
         purposes: purposes.to_vec(),
@@ -450,8 +451,9 @@ pub async fn request_confirmation(
 /// What one look at the stored outbox found to do.
 enum Next {
     Idle,
-    /// These messages are recorded as being submitted: POST them.
-    Transmit(Vec<OutboxMessage>),
+    /// These messages are recorded as being submitted: POST them (with their batches'
+    /// attached files, by batch id).
+    Transmit(Vec<OutboxMessage>, HashMap<String, Vec<BatchFile>>),
     /// Ask the relay about these ids.
     Poll(Vec<Vec<String>>),
 }
@@ -481,7 +483,7 @@ async fn run(state: AppState) {
                 nap(state, IDLE_MS).await;
                 continue;
             }
-            Ok(Next::Transmit(begun)) => transmit(state, begun).await,
+            Ok(Next::Transmit(begun, files)) => transmit(state, begun, files).await,
             Ok(Next::Poll(chunks)) => poll(state, &chunks).await,
         };
         match step {
@@ -520,7 +522,13 @@ async fn plan_step(state: AppState) -> Result<Next, AppError> {
                 .filter_map(|m| m.begin_submit().then(|| m.clone()))
                 .collect();
             w.messages(begun.iter().map(|m| &m.id));
-            Next::Transmit(begun)
+            let files = o
+                .batches
+                .iter()
+                .filter(|b| !b.files.is_empty() && begun.iter().any(|m| m.batch_id == b.id))
+                .map(|b| (b.id.clone(), b.files.clone()))
+                .collect();
+            Next::Transmit(begun, files)
         } else if !plan.poll.is_empty() {
             Next::Poll(plan.poll)
         } else {
@@ -536,15 +544,26 @@ fn saved(e: AppError) -> AppError {
     AppError::context("transmit.save_failed", e)
 }
 
-/// POSTs messages whose `begin_submit` is stored and persists the answer. Ok(true) = progress.
-async fn transmit(state: AppState, begun: Vec<OutboxMessage>) -> Result<bool, AppError> {
+/// POSTs messages whose `begin_submit` is stored and persists the answer; their batches'
+/// files are uploaded first where the relay does not have them. Ok(true) = progress.
+async fn transmit(
+    state: AppState,
+    begun: Vec<OutboxMessage>,
+    files: HashMap<String, Vec<BatchFile>>,
+) -> Result<bool, AppError> {
     if begun.is_empty() {
         return Ok(false);
     }
     let cfg = state.relay.get_untracked();
+    for f in files.values().flatten() {
+        relay::ensure_file(&cfg, f).await?;
+    }
     let wire: Vec<_> = begun
         .iter()
-        .map(|m| relay::outgoing(m, cfg.sender_for(m.channel)))
+        .map(|m| {
+            let batch_files = files.get(&m.batch_id).map_or(&[][..], Vec::as_slice);
+            relay::outgoing(m, batch_files, cfg.sender_for(m.channel))
+        })
         .collect();
     drop(begun);
     match relay::submit(&cfg, wire).await {

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use crate::app::repo;
 use crate::app::settings::field;
 use crate::domain::{
-    check_logo, ImageKind, Letterhead, LetterheadLogo, LogoError, LogoPosition, LOGO_WIDTH_RANGE_MM,
+    check_logo, svg_aspect, svg_raster_size, ImageKind, Letterhead, LetterheadLogo, LogoError,
+    LogoPosition, LOGO_WIDTH_RANGE_MM,
 };
 use crate::i18n::{t, tf};
 
@@ -21,6 +22,43 @@ fn logo_error(e: LogoError) -> String {
         LogoError::Svg => t("letterhead.logo_svg").into(),
         LogoError::NotAnImage => t("letterhead.logo_not_image").into(),
     }
+}
+
+/// Draws an SVG logo into a PNG of [`svg_raster_size`] (the browser renders it: an SVG in an
+/// `<img>` runs no script and loads nothing), so the PDF gets a sharp raster image. `None`
+/// when the browser cannot draw it.
+async fn svg_to_png(svg: &[u8]) -> Option<(Vec<u8>, u32, u32)> {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(svg));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("image/svg+xml");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).ok()?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
+    let img = web_sys::HtmlImageElement::new().ok()?;
+    img.set_src(&url);
+    let decoded = wasm_bindgen_futures::JsFuture::from(img.decode()).await;
+    let _ = web_sys::Url::revoke_object_url(&url);
+    decoded.ok()?;
+    let aspect = svg_aspect(svg).or_else(|| {
+        (img.natural_width() > 0 && img.natural_height() > 0)
+            .then(|| img.natural_width() as f32 / img.natural_height() as f32)
+    })?;
+    let (w, h) = svg_raster_size(aspect);
+    let canvas: web_sys::HtmlCanvasElement = web_sys::window()?
+        .document()?
+        .create_element("canvas")
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    canvas.set_width(w);
+    canvas.set_height(h);
+    let ctx: web_sys::CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    ctx.draw_image_with_html_image_element_and_dw_and_dh(&img, 0.0, 0.0, w.into(), h.into())
+        .ok()?;
+    let url = canvas.to_data_url_with_type("image/png").ok()?;
+    let b64 = url.split_once(',')?.1;
+    let png = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    Some((png, w, h))
 }
 
 /// `data:` URL of the logo for the preview.
@@ -61,7 +99,21 @@ pub fn LetterheadSettings() -> impl IntoView {
                 message.set(Some(t("letterhead.logo_not_image").into()));
                 return;
             };
-            let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+            let mut bytes = js_sys::Uint8Array::new(&buf).to_vec();
+            let mut converted = None;
+            if check_logo(&bytes) == Err(LogoError::Svg) {
+                match svg_to_png(&bytes).await {
+                    Some((png, w, h)) => {
+                        converted =
+                            Some(tf("letterhead.logo_svg_converted", &[("w", &w), ("h", &h)]));
+                        bytes = png;
+                    }
+                    None => {
+                        message.set(Some(t("letterhead.logo_svg").into()));
+                        return;
+                    }
+                }
+            }
             match check_logo(&bytes) {
                 Ok(_) => {
                     draft.update(|d| {
@@ -76,7 +128,7 @@ pub fn LetterheadSettings() -> impl IntoView {
                             position,
                         });
                     });
-                    message.set(None);
+                    message.set(converted);
                 }
                 Err(e) => message.set(Some(logo_error(e))),
             }
@@ -109,7 +161,7 @@ pub fn LetterheadSettings() -> impl IntoView {
             <p class="wide muted">{t("letterhead.hint")}</p>
             <label>
                 {t("letterhead.logo")}
-                <input type="file" accept="image/png,image/jpeg" on:change=on_file />
+                <input type="file" accept="image/png,image/jpeg,image/svg+xml,.svg" on:change=on_file />
             </label>
             {move || draft.with(|d| d.logo.as_ref().map(|l| data_url(&l.bytes))).map(|src| view! {
                 <img class="logo-preview" src=src alt=t("letterhead.logo_preview")

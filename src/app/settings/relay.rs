@@ -98,7 +98,7 @@ pub fn RelaySettings() -> impl IntoView {
             subject: t("relay.test_subject").into(),
             text: t("relay.test_text").into(),
             html: None,
-            attachment: None,
+            attachments: Vec::new(),
             sender: cfg.sender_for(channel),
             person_id: None,
             optin: None,

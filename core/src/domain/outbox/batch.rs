@@ -20,6 +20,9 @@ pub struct Batch {
     /// Paused by the user: nothing is transmitted, status is still polled.
     #[serde(default)]
     pub paused: bool,
+    /// E-mail: files attached to every message (uploaded once to the relay).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<super::BatchFile>,
 }
 
 impl Batch {

@@ -185,6 +185,7 @@ fn setup(n: usize) -> (Vec<Batch>, Vec<OutboxMessage>) {
         template_name: "Terminerinnerung".into(),
         template_version: 1,
         paused: false,
+        files: Vec::new(),
     };
     let items = (0..n)
         .map(|i| QueueItem {

@@ -37,6 +37,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 mod batch;
 mod consent;
+mod files;
 mod optin;
 mod optout;
 mod plan;
@@ -47,6 +48,10 @@ mod state;
 
 pub use batch::{cancel_batch, queue_batch, Batch, BatchCounts, QueueItem};
 pub use consent::{consent_basis, ConsentBasis};
+pub use files::{
+    attach_file, clean_name, sniff_file, total_bytes, BatchFile, FileError, MAX_FILES,
+    MAX_TOTAL_BYTES,
+};
 pub use optin::{
     apply_confirmations, check_optin, confirmation_content, optin_template, purposes_text,
     queue_optin_requests, ConfirmationNotice, OptInItem, OptInRefusal, OPTIN_TEMPLATE_NAME_DE,

@@ -323,6 +323,7 @@ mod tests {
             template_name: template.name.clone(),
             template_version: 1,
             paused: false,
+            files: Vec::new(),
         };
         let request = OptInRequest {
             purposes: purposes.to_vec(),

@@ -284,6 +284,7 @@ fn every_channel_queues_only_with_a_consent_or_a_logged_override() {
                 template_name: "Geburtstag".into(),
                 template_version: 1,
                 paused: false,
+                files: Vec::new(),
             },
             out.queue_items()
         )

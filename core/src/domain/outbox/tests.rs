@@ -26,6 +26,7 @@ fn batch(id: &str, channel: Channel) -> Batch {
         template_name: "Terminerinnerung".into(),
         template_version: 3,
         paused: false,
+        files: Vec::new(),
     }
 }
 

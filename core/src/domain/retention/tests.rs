@@ -21,6 +21,7 @@ fn batch(id: &str, created: NaiveDateTime) -> Batch {
         template_name: "Terminerinnerung".into(),
         template_version: 2,
         paused: false,
+        files: Vec::new(),
     }
 }
 
