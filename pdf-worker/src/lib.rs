@@ -6,6 +6,8 @@
 //!   (one go: no progress, they are quick); answered with `done` or `error`.
 //! - in  `{ type: "recovery", job: "<RecoverySheetJob as JSON>" }` — the recovery key sheet
 //!   (one page, one go); answered with `done` or `error`. The key is only in this message.
+//! - in  `{ type: "proof", job: "<ConsentProofJob as JSON>" }` — one person's consent proof
+//!   on the letterhead (one go); answered with `done` or `error`.
 //! - in  `{ type: "cancel" }` — stops the running batch after the current chunk.
 //! - out `{ type: "progress", done, total }` — after every chunk of letters.
 //! - out `{ type: "done", pdf: ArrayBuffer, pages }` — the PDF; the buffer is transferred.
@@ -19,6 +21,11 @@ pub const CHUNK: usize = 25;
 
 /// Parses a label job (the `job` field of a `labels` message).
 pub fn parse_label_job(json: &str) -> Result<praxisbote_pdf::LabelJob, String> {
+    serde_json::from_str(json).map_err(|e| format!("Ungültiger Auftrag: {e}"))
+}
+
+/// Parses the `job` field of a message (German message on error).
+pub fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, String> {
     serde_json::from_str(json).map_err(|e| format!("Ungültiger Auftrag: {e}"))
 }
 
@@ -108,6 +115,13 @@ mod worker {
                         .unwrap_or_default();
                     recovery(&job);
                 }
+                "proof" => {
+                    let job = Reflect::get(&data, &"job".into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .unwrap_or_default();
+                    proof(&job);
+                }
                 other => post_error(format!("Unbekannte Nachricht: {other}")),
             }
         });
@@ -147,6 +161,17 @@ mod worker {
         };
         match praxisbote_pdf::generate_recovery_sheet(&job) {
             Ok(bytes) => post_pdf(&bytes, 1),
+            Err(e) => post_error(e.to_string()),
+        }
+    }
+
+    fn proof(job_json: &str) {
+        let job: praxisbote_pdf::ConsentProofJob = match super::parse(job_json) {
+            Ok(j) => j,
+            Err(e) => return post_error(e),
+        };
+        match praxisbote_pdf::generate_consent_proof(&job) {
+            Ok((bytes, pages)) => post_pdf(&bytes, pages as u32),
             Err(e) => post_error(e.to_string()),
         }
     }

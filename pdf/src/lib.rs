@@ -328,6 +328,8 @@ pub fn generate_labels(job: &LabelJob) -> Result<(Vec<u8>, usize), LabelPdfError
     Ok((bytes, count))
 }
 
+/// The consent proof ("Einwilligungsnachweis", see [`generate_consent_proof`]).
+pub use praxisbote_core::domain::consent::proof_sheet::ConsentProofJob;
 /// The recovery key sheet ("Notfallschlüssel", see [`generate_recovery_sheet`]).
 pub use praxisbote_core::domain::recovery_sheet::{RecoverySheetJob, SheetLetterhead};
 
@@ -344,29 +346,64 @@ pub enum RecoverySheetPdfError {
 /// returned bytes; nothing is written anywhere.
 pub fn generate_recovery_sheet(job: &RecoverySheetJob) -> Result<Vec<u8>, RecoverySheetPdfError> {
     use praxisbote_core::domain::recovery_sheet::layout_recovery_sheet;
+    let (bytes, _) = sheet_pdf(
+        job.letterhead.as_ref(),
+        |aspect, m| Ok::<_, RecoverySheetPdfError>(vec![layout_recovery_sheet(job, aspect, m)?]),
+        &job.title,
+        &job.practice,
+        job.created,
+    )?;
+    Ok(bytes)
+}
+
+/// The consent proof ("Einwilligungsnachweis") of one person (see
+/// [`praxisbote_core::domain::consent::proof_sheet`]); returns the PDF and its page count.
+pub fn generate_consent_proof(job: &ConsentProofJob) -> Result<(Vec<u8>, usize), Error> {
+    use praxisbote_core::domain::consent::proof_sheet::layout_consent_proof;
+    sheet_pdf(
+        job.letterhead.as_ref(),
+        |aspect, m| Ok::<_, Error>(layout_consent_proof(job, aspect, m)),
+        &job.title,
+        &job.practice,
+        job.created,
+    )
+}
+
+/// A document of a few pages on the practice's letterhead (logo embedded once): the
+/// recovery sheet and the consent proof.
+fn sheet_pdf<E: From<Error>>(
+    letterhead: Option<&SheetLetterhead>,
+    layout: impl FnOnce(
+        Option<f32>,
+        &DejaVuMetrics,
+    ) -> Result<Vec<praxisbote_core::domain::letter::Page>, E>,
+    title: &str,
+    author: &str,
+    created: NaiveDateTime,
+) -> Result<(Vec<u8>, usize), E> {
     let f = fonts()?;
     let mut writer = Box::new(writer::Writer::new(DEFLATE_LEVEL));
-    let logo = job
-        .letterhead
-        .as_ref()
+    let logo = letterhead
         .and_then(|h| h.letterhead.logo.as_ref())
         .map(|l| l.bytes.as_slice());
     let logo_aspect = embed_logo(&mut writer, logo)?;
-    let page = layout_recovery_sheet(job, logo_aspect, &f.metrics)?;
+    let pages = layout(logo_aspect, &f.metrics)?;
+    let n = pages.len();
     writer.add_layout(
-        &praxisbote_core::domain::letter::LetterLayout { pages: vec![page] },
+        &praxisbote_core::domain::letter::LetterLayout { pages },
         &f.glyphs,
     );
     let info = writer::Info {
-        title: job.title.clone(),
-        author: job.practice.clone(),
-        subject: job.title.clone(),
-        date: pdf_date_string(job.created),
+        title: title.to_owned(),
+        author: author.to_owned(),
+        subject: title.to_owned(),
+        date: pdf_date_string(created),
     };
-    Ok(writer.finish(
+    let bytes = writer.finish(
         [(&f.regular, "DejaVuSans"), (&f.bold, "DejaVuSans-Bold")],
         &info,
-    )?)
+    )?;
+    Ok((bytes, n))
 }
 
 /// Generates the whole batch. `progress(done, total)` is called after every letter;

@@ -146,32 +146,15 @@ pub fn RecoveryScreen(key: String) -> impl IntoView {
     }
 }
 
-/// Where the recovery key PDF stands.
-#[derive(Clone, Debug, PartialEq)]
-enum PdfPhase {
-    Idle,
-    Running,
-    Ready(String),
-    Failed(String),
-}
-
 /// "Als PDF speichern/drucken": the recovery key sheet made by the PDF worker (message
 /// `recovery`). The key goes to the worker only inside the message (memory); the PDF is a
 /// blob URL that is revoked when the recovery screen closes.
 #[component]
 fn RecoveryPdf(key: String) -> impl IntoView {
-    use crate::app::send::letters::{
-        field, message, post_when_ready, set_handler, show_pdf, worker,
-    };
+    use crate::app::send::sheet::{request_pdf, PdfOutcome, PdfPhase, PdfTexts};
     use crate::domain::recovery_sheet::{download_name, RecoverySheetJob, SheetLetterhead};
     let state = expect_context::<AppState>();
     let phase = RwSignal::new(PdfPhase::Idle);
-    let frame = NodeRef::<leptos::html::Iframe>::new();
-    on_cleanup(move || {
-        if let Some(PdfPhase::Ready(url)) = phase.try_get_untracked() {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        }
-    });
     let make = move |_| {
         let key = key.clone();
         phase.set(PdfPhase::Running);
@@ -206,64 +189,23 @@ fn RecoveryPdf(key: String) -> impl IntoView {
                     letterhead,
                 }),
             };
-            let json = match serde_json::to_string(&job) {
-                Ok(j) => j,
-                Err(e) => {
-                    let _ =
-                        phase.try_set(PdfPhase::Failed(tf("letters.job_failed", &[("error", &e)])));
-                    return;
-                }
-            };
-            if let Err(e) = worker() {
-                let _ = phase.try_set(PdfPhase::Failed(e.to_string()));
-                return;
-            }
-            set_handler(Box::new(move |data: &JsValue| {
-                match field(data, "type").as_string().as_deref() {
-                    Some("done") => {
-                        let _ = phase.try_set(match show_pdf(&field(data, "pdf")) {
-                            Ok(url) => PdfPhase::Ready(url),
-                            Err(e) => PdfPhase::Failed(e.to_string()),
-                        });
-                    }
-                    Some("error") => {
-                        let m = field(data, "message")
-                            .as_string()
-                            .unwrap_or_else(|| t("letters.unknown_error").into());
-                        let _ = phase.try_set(PdfPhase::Failed(m));
-                    }
-                    _ => {}
-                }
-            }));
-            post_when_ready(message("recovery", &[("job", json.into())]));
+            request_pdf("recovery", &job, phase);
         });
     };
-    let print = move |_| {
-        if let Some(w) = frame.get().and_then(|f| f.content_window()) {
-            let _ = w.print();
-        }
-    };
     let name = download_name(chrono::Local::now().date_naive());
+    let texts = PdfTexts {
+        running: "lock.pdf_running",
+        ready: "lock.pdf_ready",
+        download: "lock.pdf_download",
+        preview: "lock.pdf_preview",
+    };
     view! {
         <div class="actions">
             <button type="button" class="secondary" on:click=make
                 disabled=move || phase.get() == PdfPhase::Running>{t("lock.pdf_button")}</button>
         </div>
         <p class="muted">{t("lock.pdf_hint")}</p>
-        {move || match phase.get() {
-            PdfPhase::Idle => ().into_any(),
-            PdfPhase::Running => view! { <p role="status">{t("lock.pdf_running")}</p> }.into_any(),
-            PdfPhase::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-            PdfPhase::Ready(url) => view! {
-                <p role="status">{t("lock.pdf_ready")}</p>
-                <div class="actions">
-                    <a class="button" href=url.clone() download=name.clone() aria-label=t("lock.pdf_download")>{t("lock.pdf_download")}</a>
-                    <button type="button" class="secondary" on:click=print>{t("lock.pdf_print")}</button>
-                </div>
-                <iframe node_ref=frame class="pdf-preview" title=t("lock.pdf_preview") src=url
-                    style="width: 100%; height: 50vh; border: 1px solid var(--line);"></iframe>
-            }.into_any(),
-        }}
+        <PdfOutcome phase=phase name=name texts=texts />
     }
 }
 

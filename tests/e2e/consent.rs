@@ -232,6 +232,12 @@ fn temp_dir(name: &str) -> PathBuf {
 async fn consent_history_evidence_required_and_proof_export() {
     let dir = temp_dir("consent-proof");
     let s = Session::start_with_download_dir(&dir).await;
+    // A letterhead with business details: the PDF proof carries it in its footer.
+    s.open_settings().await;
+    s.wait_text("Briefkopf").await;
+    s.fill_by_label("IBAN", "DE02 1203 0000 0000 2020 51").await;
+    s.click_button("Briefkopf speichern").await;
+    s.wait_status_matching("Gespeichert").await;
     s.open("").await;
     s.wait_text("Demodaten").await;
     let link = s.wait_css("table.data tbody tr td a").await;
@@ -325,6 +331,42 @@ async fn consent_history_evidence_required_and_proof_export() {
             "Praxis"
         ]
     );
+
+    // The same events as a PDF on the practice's letterhead (issue 19 item 2).
+    s.click_button("Einwilligungsnachweis (PDF)").await;
+    s.wait_status_matching("Einwilligungsnachweis fertig.")
+        .await;
+    let url = s
+        .attr(
+            "a[aria-label='Einwilligungsnachweis herunterladen']",
+            "href",
+        )
+        .await
+        .expect("download link");
+    let bytes = crate::letters::fetch_bytes(&s, &url).await;
+    let pdf = crate::letters::temp_pdf("praxisbote-e2e-proof", &bytes);
+    let text = crate::letters::poppler("pdftotext", &["-layout", &pdf, "-"]);
+    let last_name = name.split(',').next().unwrap().trim();
+    for want in [
+        "Einwilligungsnachweis",
+        last_name,
+        "Anmeldebogen vom Empfang",
+        &today.format("%d.%m.%Y").to_string(),
+        "IBAN DE02 1203 0000 0000 2020 51",
+    ] {
+        assert!(
+            text.contains(want),
+            "{want} missing in the PDF proof:\n{text}"
+        );
+    }
+    // Every CSV event is a row of the PDF's table.
+    let states = text.matches("erteilt").count() + text.matches("widerrufen").count();
+    assert!(
+        states >= rows.len() - 1,
+        "{} events, {states} states:\n{text}",
+        rows.len() - 1
+    );
+    let _ = std::fs::remove_file(&pdf);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

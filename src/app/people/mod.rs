@@ -4,3 +4,4 @@ pub(crate) mod appointments;
 mod consents;
 pub(crate) mod optin;
 pub(crate) mod persons;
+mod proof_pdf;

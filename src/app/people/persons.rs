@@ -339,6 +339,7 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
                 <button type="button" class="secondary" on:click=move |_| state.go(Page::Persons(kind))>{t("persons.back")}</button>
                 <Show when=move || !is_new>
                     <button type="button" class="secondary" on:click=export_proof>{t("persons.proof")}</button>
+                    <super::proof_pdf::ProofPdf id=Signal::derive(move || draft.with(|d| d.person.id.clone())) />
                     <button type="button" class="danger" on:click=move |_| confirm_delete.set(true)>{t("common.delete")}</button>
                 </Show>
                 <span role="status">{move || message.get()}</span>

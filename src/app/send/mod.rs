@@ -14,5 +14,6 @@ mod queue;
 pub(crate) mod relay_client;
 pub(crate) mod reminders;
 pub(crate) mod review;
+pub(crate) mod sheet;
 pub(crate) mod sources;
 pub mod transmit;

@@ -15,6 +15,7 @@
 //! [`proof`] writes the "Einwilligungsnachweis" of one person (Art. 7 (1) GDPR).
 
 pub mod proof;
+pub mod proof_sheet;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -39,18 +39,27 @@ fn state_de(s: ConsentStatus) -> &'static str {
     }
 }
 
-/// The CSV of all consent events of `person`, made on `today`.
-pub fn to_csv(person: &Person, today: NaiveDate) -> Result<Vec<u8>, csv::Error> {
-    let name = safe_cell(&person.sort_name());
-    let id = safe_cell(&person.id.0);
-    let made = date_de(today);
+/// The event columns of the proof (the CSV adds person, id and date of creation around
+/// them; the PDF prints them as its table).
+pub const EVENT_HEADERS: [&str; 8] = [
+    "Kanal",
+    "Zweck",
+    "Ereignis",
+    "Datum",
+    "Nachweis",
+    "Quelle",
+    "Notiz",
+    "Stand danach",
+];
+
+/// One row per consent event of `person` (by channel, purpose and date), in the columns of
+/// [`EVENT_HEADERS`]; the note as recorded (the CSV defuses it).
+pub fn event_rows(person: &Person) -> Vec<[String; 8]> {
     let mut rows = Vec::new();
     for cell in person.consents.cells() {
         let events = cell.events();
         for (i, e) in events.iter().enumerate() {
-            rows.push(vec![
-                name.clone(),
-                id.clone(),
+            rows.push([
                 cell.channel.label_de().to_string(),
                 cell.purpose.label_de().to_string(),
                 e.action.label_de().to_string(),
@@ -59,18 +68,54 @@ pub fn to_csv(person: &Person, today: NaiveDate) -> Result<Vec<u8>, csv::Error> 
                     .map(|x| x.label_de().to_string())
                     .unwrap_or_default(),
                 e.source.label_de().to_string(),
-                safe_cell(&e.note),
+                e.note.clone(),
                 state_de(status_of(&events[..=i])).to_string(),
-                made.clone(),
             ]);
         }
     }
+    rows
+}
+
+/// The CSV of all consent events of `person`, made on `today`.
+pub fn to_csv(person: &Person, today: NaiveDate) -> Result<Vec<u8>, csv::Error> {
+    let name = safe_cell(&person.sort_name());
+    let id = safe_cell(&person.id.0);
+    let made = date_de(today);
+    let rows: Vec<Vec<String>> = event_rows(person)
+        .into_iter()
+        .map(
+            |[channel, purpose, event, date, evidence, source, note, state]| {
+                vec![
+                    name.clone(),
+                    id.clone(),
+                    channel,
+                    purpose,
+                    event,
+                    date,
+                    evidence,
+                    source,
+                    safe_cell(&note),
+                    state,
+                    made.clone(),
+                ]
+            },
+        )
+        .collect();
     csv_document(&HEADERS, rows)
 }
 
 /// File name: `Einwilligungsnachweis_Mueller_Anna_2026-11-26.csv` (name folded to ASCII
 /// letters, digits and `_`).
 pub fn file_name(person: &Person, today: NaiveDate) -> String {
+    stem_name(person, today) + ".csv"
+}
+
+/// The PDF's name: `Einwilligungsnachweis_Mueller_Anna_2026-11-26.pdf`.
+pub fn pdf_name(person: &Person, today: NaiveDate) -> String {
+    stem_name(person, today) + ".pdf"
+}
+
+fn stem_name(person: &Person, today: NaiveDate) -> String {
     let mut stem = String::new();
     for part in [person.last_name.trim(), person.first_name.trim()] {
         if part.is_empty() {
@@ -96,8 +141,5 @@ pub fn file_name(person: &Person, today: NaiveDate) -> String {
     if stem.is_empty() {
         stem.push_str("Person");
     }
-    format!(
-        "Einwilligungsnachweis_{stem}_{}.csv",
-        today.format("%Y-%m-%d")
-    )
+    format!("Einwilligungsnachweis_{stem}_{}", today.format("%Y-%m-%d"))
 }
