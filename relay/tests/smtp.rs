@@ -107,15 +107,13 @@ fn decode_2047(v: &str) -> String {
     out
 }
 
-#[tokio::test]
-async fn delivers_to_aiosmtpd_mailbox_with_correct_headers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mbox = tmp.path().join("mbox");
-    let (_smtp, port) = aiosmtpd_mailbox(&mbox);
-    let cfg = tmp.path().join("relay.toml");
-    write_private(&cfg, &smtp_config(port, ""));
-    let data = tmp.path().join("data");
-    let relay = Relay::start(
+/// aiosmtpd writing into `{tmp}/mbox` and a relay (data in `{tmp}/data`) that sends to it;
+/// `log` names the relay's log file (a restart gets a new one).
+fn mailbox_relay(tmp: &std::path::Path, smtp_port: u16, log: &str) -> Relay {
+    let cfg = tmp.join("relay.toml");
+    write_private(&cfg, &smtp_config(smtp_port, ""));
+    let data = tmp.join("data");
+    Relay::start(
         &[
             "--listen",
             "127.0.0.1:0",
@@ -123,8 +121,16 @@ async fn delivers_to_aiosmtpd_mailbox_with_correct_headers() {
             data.to_str().unwrap(),
         ],
         &[("PRAXISBOTE_RELAY_CONFIG", cfg.to_str().unwrap())],
-        &tmp.path().join("relay.log"),
-    );
+        &tmp.join(log),
+    )
+}
+
+#[tokio::test]
+async fn delivers_to_aiosmtpd_mailbox_with_correct_headers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = tmp.path().join("mbox");
+    let (_smtp, port) = aiosmtpd_mailbox(&mbox);
+    let relay = mailbox_relay(tmp.path(), port, "relay.log");
     assert!(relay.base.starts_with("http://127.0.0.1:"));
     let (code, body) = submit(
         &relay.base,
@@ -455,17 +461,7 @@ async fn an_uploaded_file_goes_with_every_email_that_refers_to_it() {
     let tmp = tempfile::tempdir().unwrap();
     let mbox = tmp.path().join("mbox");
     let (_smtp, port) = aiosmtpd_mailbox(&mbox);
-    let cfg = tmp.path().join("relay.toml");
-    write_private(&cfg, &smtp_config(port, ""));
-    let data = tmp.path().join("data");
-    let args = [
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    let env = [("PRAXISBOTE_RELAY_CONFIG", cfg.to_str().unwrap())];
-    let mut relay = Relay::start(&args, &env, &tmp.path().join("relay.log"));
+    let mut relay = mailbox_relay(tmp.path(), port, "relay.log");
 
     // 300 KB that are not text: the bytes must arrive exactly.
     let file: Vec<u8> = (0..300_000u32)
@@ -528,16 +524,9 @@ async fn an_uploaded_file_goes_with_every_email_that_refers_to_it() {
 
     // A restart keeps the file.
     relay.terminate(10);
-    let relay = Relay::start(&args, &env, &tmp.path().join("relay2.log"));
-    let info: FileInfo = client()
-        .get(url(&relay.base, &sha))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let relay = mailbox_relay(tmp.path(), port, "relay2.log");
+    let again = client().get(url(&relay.base, &sha)).bearer_auth(TOKEN);
+    let info: FileInfo = again.send().await.unwrap().json().await.unwrap();
     assert_eq!(info.size, 300_000);
 
     let ids: Vec<String> = (1..=3)
@@ -567,7 +556,7 @@ async fn an_uploaded_file_goes_with_every_email_that_refers_to_it() {
         assert_eq!(attachment_part(&raw, "Einladung.pdf").as_deref(), Some(PDF));
     }
     // Held once: the stored bodies refer to the file, they do not contain it.
-    let db = rusqlite::Connection::open(data.join("queue.sqlite")).unwrap();
+    let db = rusqlite::Connection::open(tmp.path().join("data").join("queue.sqlite")).unwrap();
     let (files, longest): (i64, i64) = db
         .query_row(
             "SELECT (SELECT COUNT(*) FROM files), (SELECT MAX(length(payload)) FROM messages)",

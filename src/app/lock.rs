@@ -151,17 +151,17 @@ pub fn RecoveryScreen(key: String) -> impl IntoView {
 /// blob URL that is revoked when the recovery screen closes.
 #[component]
 fn RecoveryPdf(key: String) -> impl IntoView {
-    use crate::app::send::sheet::{request_pdf, PdfOutcome, PdfPhase, PdfTexts};
-    use crate::domain::recovery_sheet::{download_name, RecoverySheetJob, SheetLetterhead};
+    use crate::app::send::sheet::{request_pdf, sheet_letterhead, PdfOutcome, PdfPhase, PdfTexts};
+    use crate::domain::recovery_sheet::{download_name, RecoverySheetJob};
     let state = expect_context::<AppState>();
     let phase = RwSignal::new(PdfPhase::Idle);
     let make = move |_| {
         let key = key.clone();
         phase.set(PdfPhase::Running);
         leptos::task::spawn_local(async move {
-            // The letterhead as stored now, read fresh as the letters do. The sheet exists for
-            // the key: when the letterhead cannot be read, the plain sheet is made.
-            let letterhead = repo::letterhead().await.ok().flatten();
+            // The sheet exists for the key: when the letterhead cannot be read, the plain sheet
+            // is made.
+            let letterhead = sheet_letterhead(state).await;
             let Some(settings) = state.settings.try_get_untracked() else {
                 return;
             };
@@ -184,10 +184,7 @@ fn RecoveryPdf(key: String) -> impl IntoView {
                 .iter()
                 .map(|k| t(k).to_string())
                 .collect(),
-                letterhead: letterhead.map(|letterhead| SheetLetterhead {
-                    settings,
-                    letterhead,
-                }),
+                letterhead,
             };
             request_pdf("recovery", &job, phase);
         });

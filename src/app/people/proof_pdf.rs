@@ -5,12 +5,10 @@
 
 use leptos::prelude::*;
 
-use crate::app::repo;
-use crate::app::send::sheet::{request_pdf, PdfOutcome, PdfPhase, PdfTexts};
+use crate::app::send::sheet::{request_pdf, sheet_letterhead, PdfOutcome, PdfPhase, PdfTexts};
 use crate::app::state::AppState;
 use crate::domain::consent::proof::{event_rows, pdf_name, EVENT_HEADERS};
 use crate::domain::consent::proof_sheet::ConsentProofJob;
-use crate::domain::recovery_sheet::SheetLetterhead;
 use crate::domain::PersonId;
 use crate::i18n::{t, tf};
 
@@ -26,7 +24,7 @@ pub(crate) fn ProofPdf(id: Signal<PersonId>) -> impl IntoView {
         };
         phase.set(PdfPhase::Running);
         leptos::task::spawn_local(async move {
-            let letterhead = repo::letterhead().await.ok().flatten();
+            let letterhead = sheet_letterhead(state).await;
             let Some(settings) = state.settings.try_get_untracked() else {
                 return;
             };
@@ -48,10 +46,7 @@ pub(crate) fn ProofPdf(id: Signal<PersonId>) -> impl IntoView {
                 empty_line: t("proof.empty").into(),
                 headers: EVENT_HEADERS.iter().map(|h| h.to_string()).collect(),
                 rows: event_rows(p).into_iter().map(Vec::from).collect(),
-                letterhead: letterhead.map(|letterhead| SheetLetterhead {
-                    settings,
-                    letterhead,
-                }),
+                letterhead,
             };
             request_pdf("proof", &job, phase);
         });

@@ -5,9 +5,7 @@
 
 use crate::app::error::AppError;
 use leptos::prelude::*;
-use wasm_bindgen::JsValue;
 
-use crate::app::send::letters::{field, message, post_when_ready, set_handler, show_pdf, worker};
 use crate::app::send::queue::admitted_persons;
 use crate::app::state::AppState;
 use crate::domain::address::address_block;
@@ -116,37 +114,13 @@ fn start_labels(
         addresses,
         skip: first.saturating_sub(1),
     };
-    let json = match serde_json::to_string(&job) {
-        Ok(j) => j,
-        Err(e) => {
-            let _ = phase.try_set(Phase::Failed(tf("letters.job_failed", &[("error", &e)])));
-            return;
-        }
-    };
-    if let Err(e) = worker() {
-        let _ = phase.try_set(Phase::Failed(e.to_string()));
-        return;
-    }
     let _ = phase.try_set(Phase::Running);
-    set_handler(Box::new(move |data: &JsValue| {
-        match field(data, "type").as_string().as_deref() {
-            Some("done") => {
-                let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
-                let _ = phase.try_set(match show_pdf(&field(data, "pdf")) {
-                    Ok(url) => Phase::Ready { url, pages, n },
-                    Err(e) => Phase::Failed(e.to_string()),
-                });
-            }
-            Some("error") => {
-                let m = field(data, "message")
-                    .as_string()
-                    .unwrap_or_else(|| i18n::t("letters.unknown_error").into());
-                let _ = phase.try_set(Phase::Failed(m));
-            }
-            _ => {}
-        }
-    }));
-    post_when_ready(message("labels", &[("job", json.into())]));
+    crate::app::send::sheet::post_job("labels", &job, move |r| {
+        let _ = phase.try_set(match r {
+            Ok((url, pages)) => Phase::Ready { url, pages, n },
+            Err(m) => Phase::Failed(m),
+        });
+    });
 }
 
 /// Labels or envelopes for the composer's recipients (those with a consent basis for

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use crate::app::send::letters::{field, message, post_when_ready, set_handler, show_pdf, worker};
+use crate::app::state::AppState;
 use crate::i18n::{t, tf};
 
 /// Where a one-go PDF stands.
@@ -18,42 +19,65 @@ pub(crate) enum PdfPhase {
     Failed(String),
 }
 
-/// Posts `job` (serialised) to the PDF worker as a `kind` message; `phase` follows it.
+/// Posts `job` (serialised) to the PDF worker as a `kind` message of one go; `on_result` gets
+/// the blob URL and page count of the PDF, or the German error.
+pub(crate) fn post_job<J: serde::Serialize>(
+    kind: &'static str,
+    job: &J,
+    on_result: impl Fn(Result<(String, u32), String>) + 'static,
+) {
+    let json = match serde_json::to_string(job) {
+        Ok(j) => j,
+        Err(e) => return on_result(Err(tf("letters.job_failed", &[("error", &e)]))),
+    };
+    if let Err(e) = worker() {
+        return on_result(Err(e.to_string()));
+    }
+    set_handler(Box::new(move |data: &JsValue| {
+        match field(data, "type").as_string().as_deref() {
+            Some("done") => {
+                let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
+                on_result(
+                    show_pdf(&field(data, "pdf"))
+                        .map(|url| (url, pages))
+                        .map_err(|e| e.to_string()),
+                );
+            }
+            Some("error") => on_result(Err(field(data, "message")
+                .as_string()
+                .unwrap_or_else(|| t("letters.unknown_error").into()))),
+            _ => {}
+        }
+    }));
+    post_when_ready(message(kind, &[("job", json.into())]));
+}
+
+/// [`post_job`] with its outcome in `phase`.
 pub(crate) fn request_pdf<J: serde::Serialize>(
     kind: &'static str,
     job: &J,
     phase: RwSignal<PdfPhase>,
 ) {
-    let json = match serde_json::to_string(job) {
-        Ok(j) => j,
-        Err(e) => {
-            let _ = phase.try_set(PdfPhase::Failed(tf("letters.job_failed", &[("error", &e)])));
-            return;
-        }
-    };
-    if let Err(e) = worker() {
-        let _ = phase.try_set(PdfPhase::Failed(e.to_string()));
-        return;
-    }
     let _ = phase.try_set(PdfPhase::Running);
-    set_handler(Box::new(move |data: &JsValue| {
-        match field(data, "type").as_string().as_deref() {
-            Some("done") => {
-                let _ = phase.try_set(match show_pdf(&field(data, "pdf")) {
-                    Ok(url) => PdfPhase::Ready(url),
-                    Err(e) => PdfPhase::Failed(e.to_string()),
-                });
-            }
-            Some("error") => {
-                let m = field(data, "message")
-                    .as_string()
-                    .unwrap_or_else(|| t("letters.unknown_error").into());
-                let _ = phase.try_set(PdfPhase::Failed(m));
-            }
-            _ => {}
-        }
-    }));
-    post_when_ready(message(kind, &[("job", json.into())]));
+    post_job(kind, job, move |r| {
+        let _ = phase.try_set(match r {
+            Ok((url, _)) => PdfPhase::Ready(url),
+            Err(e) => PdfPhase::Failed(e),
+        });
+    });
+}
+
+/// The practice's letterhead as stored now (read fresh, as the letters do) with the practice
+/// settings, for a one-go sheet; `None` without a stored letterhead or when it cannot be read
+/// (the sheet is then made plain).
+pub(crate) async fn sheet_letterhead(
+    state: AppState,
+) -> Option<crate::domain::recovery_sheet::SheetLetterhead> {
+    let letterhead = crate::app::repo::letterhead().await.ok().flatten()?;
+    Some(crate::domain::recovery_sheet::SheetLetterhead {
+        settings: state.settings.try_get_untracked()?,
+        letterhead,
+    })
 }
 
 /// The catalogue keys a [`PdfOutcome`] shows.
