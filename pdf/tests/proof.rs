@@ -56,7 +56,6 @@ fn job(rows: usize, logo: Option<Vec<u8>>) -> ConsentProofJob {
                     tax_number: "123/456/78901".into(),
                     register: String::new(),
                 },
-                ..Letterhead::default()
             },
         }),
     }

@@ -145,14 +145,11 @@ pub fn build(
     }
     let (text, html) = bodies(m, link_url);
     let text_part = SinglePart::plain(text.clone().into_owned());
-    let alt_or_text = match html {
-        None => None,
-        Some(h) => Some(
-            MultiPart::alternative()
-                .singlepart(SinglePart::plain(text.clone().into_owned()))
-                .singlepart(SinglePart::html(h.to_string())),
-        ),
-    };
+    let alt_or_text = html.map(|h| {
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(text.clone().into_owned()))
+            .singlepart(SinglePart::html(h.to_string()))
+    });
     let body: Result<Message, _> = match (alt_or_text, m.attachments.is_empty()) {
         (None, true) => b.singlepart(text_part),
         (Some(alt), true) => b.multipart(alt),
