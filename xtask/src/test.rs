@@ -101,7 +101,10 @@ pub fn run(args: &[String]) -> Result<()> {
         step(
             &mut report,
             "native tests",
-            cargo().args(["test", "--workspace", "--no-fail-fast"]),
+            cargo()
+                .args(["test", "--workspace", "--no-fail-fast"])
+                // The replication tests of sync/ start their own pouchdb-server.
+                .env("PRAXISBOTE_POUCHDB_SERVER", setup::pouchdb_server()),
         );
     }
     if wanted("wasm") {
