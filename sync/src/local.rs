@@ -101,6 +101,26 @@ impl MemoryLocal {
         self.write(id, base, false, body)
     }
 
+    /// Settles a conflict (see [`DocTree::resolve`]).
+    pub fn resolve(
+        &self,
+        id: &str,
+        winner: &Rev,
+        body: Value,
+        losers: &[Rev],
+    ) -> Result<Rev, EditError> {
+        let body = match body {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let mut inner = self.lock();
+        let mut tree = inner.docs.get(id).map(|d| d.0.clone()).unwrap_or_default();
+        let rev = tree.resolve(winner, body, losers)?;
+        inner.touch(id);
+        inner.docs.get_mut(id).expect("touched").0 = tree;
+        Ok(rev)
+    }
+
     /// Deletes the revision `base` (a leaf) with a tombstone.
     pub fn delete(&self, id: &str, base: &Rev) -> Result<Rev, EditError> {
         self.write(id, Some(base), true, Map::new())

@@ -150,6 +150,25 @@ impl DocTree {
         Ok(rev)
     }
 
+    /// Settles a conflict: `body` becomes a new revision on top of `winner`, and every leaf in
+    /// `losers` gets a tombstone. The ids are deterministic, so two devices that settle the
+    /// same conflict with the same body write the same revisions and do not conflict again.
+    pub fn resolve(
+        &mut self,
+        winner: &Rev,
+        body: Map<String, Value>,
+        losers: &[Rev],
+    ) -> Result<Rev, EditError> {
+        let leaves = self.leaves();
+        if !leaves.contains(winner) || losers.iter().any(|l| !leaves.contains(l) || l == winner) {
+            return Err(EditError::Conflict);
+        }
+        for loser in losers {
+            self.edit(Some(loser), true, Map::new())?;
+        }
+        self.edit(Some(winner), false, body)
+    }
+
     /// Stores a revision with its history as a replicator hands it over
     /// (`new_edits=false`): missing ancestors are added as id-only nodes, an existing
     /// revision keeps what it has (it gains the body if it had none). Returns whether the
@@ -259,6 +278,32 @@ mod tests {
         assert_eq!(t.winner().unwrap().hash, "aaa");
         assert!(t.conflicts().is_empty());
         assert_eq!(t.common_ancestor(&bbb, &t.winner().unwrap()), Some(r1));
+    }
+
+    #[test]
+    fn resolve_extends_the_winner_and_buries_the_losers_deterministically() {
+        let mut t = DocTree::default();
+        let r1 = t.edit(None, false, body(json!({"n": 1}))).unwrap();
+        let mut other = t.clone();
+        let a = t.edit(Some(&r1), false, body(json!({"n": 2}))).unwrap();
+        let b = other.edit(Some(&r1), false, body(json!({"n": 3}))).unwrap();
+        t.insert(&other.rev_doc("d", &b).unwrap());
+        other.insert(&t.rev_doc("d", &a).unwrap());
+        let (w, l) = (t.winner().unwrap(), t.conflicts());
+        assert_eq!(
+            t.resolve(&w, body(json!({"n": 4})), std::slice::from_ref(&r1)),
+            Err(EditError::Conflict)
+        );
+        assert_eq!(
+            t.resolve(&w, body(json!({"n": 4})), std::slice::from_ref(&w)),
+            Err(EditError::Conflict)
+        );
+        let merged = t.resolve(&w, body(json!({"n": 4})), &l).unwrap();
+        assert!(t.conflicts().is_empty());
+        assert_eq!(t.winner(), Some(merged.clone()));
+        // The other replica settling the same way writes the very same revisions.
+        assert_eq!(other.resolve(&w, body(json!({"n": 4})), &l), Ok(merged));
+        assert_eq!(other.leaves(), t.leaves());
     }
 
     #[test]

@@ -349,3 +349,81 @@ async fn pull_of_10000_small_documents() {
     assert_eq!(device.snapshot().len(), 10000);
     let _: Option<Rev> = device.get("p00000").map(|d| d.rev);
 }
+
+#[tokio::test]
+async fn a_person_conflict_settled_with_core_merge_rules_on_both_devices_converges() {
+    use chrono::NaiveDate;
+    use praxisbote_core::domain::consent::{ConsentSource, Consents, Evidence};
+    use praxisbote_core::domain::sync_merge::merge_person;
+    use praxisbote_core::domain::{Channel, Person, Purpose};
+
+    let server = Server::in_memory();
+    let db = create_db(&server.url(), "practice").await;
+    let remote = HttpRemote::new(&db);
+    let a = MemoryLocal::new("device-a");
+    let b = MemoryLocal::new("device-b");
+    let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+    let mut consents = Consents::default();
+    consents.grant(Channel::Sms, Purpose::Recall, day(1), Evidence::WrittenForm);
+    let person: Person = serde_json::from_value(json!({
+        "id": "p-1", "kind": "patient", "first_name": "Anna", "last_name": "Weber",
+        "gender": "female", "email": "anna@example.org", "mobile": "0151 1",
+        "consents": consents,
+    }))
+    .unwrap();
+    let to_body = |p: &Person| serde_json::to_value(p).unwrap();
+    let base = a.put("p-1", None, to_body(&person)).unwrap();
+    sync_now(&remote, &a, "a1").await;
+    sync_now(&remote, &b, "b1").await;
+
+    // Offline: A changes the e-mail, B the mobile number and records a withdrawal.
+    let mut on_a = person.clone();
+    on_a.email = "anna.weber@example.org".into();
+    a.put("p-1", Some(&base), to_body(&on_a)).unwrap();
+    let mut on_b = person.clone();
+    on_b.mobile = "0151 2".into();
+    assert!(on_b.consents.withdraw(
+        Channel::Sms,
+        Purpose::Recall,
+        day(4),
+        ConsentSource::UnsubscribeLink
+    ));
+    b.put("p-1", Some(&base), to_body(&on_b)).unwrap();
+    sync_now(&remote, &a, "a2").await;
+    sync_now(&remote, &b, "b2").await;
+    sync_now(&remote, &a, "a3").await;
+
+    // Each device settles the conflict by itself, with the same rule and the same inputs.
+    for device in [&a, &b] {
+        let state = device.get("p-1").unwrap();
+        assert_eq!(state.conflicts.len(), 1);
+        let tree = device.tree("p-1").unwrap();
+        let loser_rev = &state.conflicts[0];
+        let read = |r: &Rev| -> Person {
+            serde_json::from_value(Value::Object(tree.body(r).unwrap().clone())).unwrap()
+        };
+        let ancestor = tree.common_ancestor(&state.rev, loser_rev).unwrap();
+        let merged = merge_person(Some(&read(&ancestor)), &read(&state.rev), &read(loser_rev));
+        assert!(merged.conflict.is_none());
+        device
+            .resolve("p-1", &state.rev, to_body(&merged.person), &state.conflicts)
+            .unwrap();
+    }
+    sync_now(&remote, &a, "a4").await;
+    sync_now(&remote, &b, "b3").await;
+    sync_now(&remote, &a, "a5").await;
+
+    assert_eq!(a.snapshot(), b.snapshot());
+    let state = a.get("p-1").unwrap();
+    assert!(
+        state.conflicts.is_empty(),
+        "the same settlement on both devices is one revision"
+    );
+    let merged: Person = serde_json::from_value(Value::Object(state.body)).unwrap();
+    assert_eq!(merged.email, "anna.weber@example.org");
+    assert_eq!(merged.mobile, "0151 2");
+    assert!(!merged.consents.allows(Channel::Sms, Purpose::Recall));
+    let (_, on_server) = server_doc(&db, "p-1", "conflicts=true").await;
+    assert_eq!(on_server["_rev"], json!(state.rev.to_string()));
+    assert!(on_server.get("_conflicts").is_none());
+}
