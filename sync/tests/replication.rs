@@ -1,5 +1,7 @@
 //! Replication through a real CouchDB-protocol server (pouchdb-server from npm): devices are
 //! in-memory [`MemoryLocal`] stores, the server is started per test on a free port.
+//! Native only (the server is a process).
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -188,6 +188,10 @@ fn wasm_packages() -> Vec<&'static str> {
     if util::root().join("engine/Cargo.toml").exists() {
         v.push("praxisbote-engine");
     }
+    // The replication client runs in the app: it must build for the browser too.
+    if util::root().join("sync/Cargo.toml").exists() {
+        v.push("praxisbote-sync");
+    }
     v
 }
 
