@@ -143,14 +143,25 @@ impl<'a, R: Remote> Couch<'a, R> {
 
     /// `GET /db/_changes?style=all_docs&since=…&limit=…`.
     pub async fn changes(&self, since: &Value, limit: usize) -> Result<Changes, SyncError> {
-        let since = match since {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
         let path = format!(
             "_changes?style=all_docs&since={}&limit={limit}",
-            encode(&since)
+            encode(&seq_text(since))
         );
+        self.changes_at(path).await
+    }
+
+    /// `GET /db/_changes?feed=longpoll&…`: answers as soon as there is a change after
+    /// `since`, or empty after `timeout_ms` (CouchDB; pouchdb-server ignores the timeout, so
+    /// a `Remote` should bound its requests itself).
+    pub async fn longpoll(&self, since: &Value, timeout_ms: u64) -> Result<Changes, SyncError> {
+        let path = format!(
+            "_changes?feed=longpoll&style=all_docs&since={}&timeout={timeout_ms}&limit=1",
+            encode(&seq_text(since))
+        );
+        self.changes_at(path).await
+    }
+
+    async fn changes_at(&self, path: String) -> Result<Changes, SyncError> {
         let v = self.ok(Method::Get, path, None).await?;
         let bad = || SyncError::Protocol("_changes answer without results/last_seq".into());
         let mut results = Vec::new();
@@ -265,6 +276,14 @@ impl<'a, R: Remote> Couch<'a, R> {
                 Some((id.to_string(), error.to_string()))
             })
             .collect())
+    }
+}
+
+/// A sequence id as it goes into a query: numbers as digits, CouchDB 2+'s strings as they are.
+fn seq_text(seq: &Value) -> String {
+    match seq {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -154,6 +154,28 @@ pub async fn push<R: Remote, L: Local>(
     Ok(p)
 }
 
+/// Live sync: waits until the server has a change after this device's last pull checkpoint
+/// (CouchDB's `feed=longpoll`) or `timeout_ms` passed. Returns whether there is something to
+/// pull. The app loops: `pull`, `wait_for_changes`, `pull`, … (and pushes after local writes).
+pub async fn wait_for_changes<R: Remote, L: Local>(
+    remote: &R,
+    local: &L,
+    opts: &Options,
+    timeout_ms: u64,
+) -> Result<bool, SyncError> {
+    let instance = local.instance_id().await.map_err(SyncError::Local)?;
+    let id = replication_id(&instance, &opts.remote_name, Direction::Pull);
+    let since = local
+        .get_checkpoint(&id)
+        .await
+        .map_err(SyncError::Local)?
+        .as_ref()
+        .and_then(ReplicationLog::from_json)
+        .map_or(json!(0), |log| log.source_last_seq);
+    let changes = Couch::new(remote).longpoll(&since, timeout_ms).await?;
+    Ok(!changes.results.is_empty())
+}
+
 /// Push, then pull: afterwards both sides have every revision either had (conflicts
 /// included) when the run started.
 pub async fn sync<R: Remote, L: Local>(

@@ -6,7 +6,9 @@
 mod common;
 
 use common::{create_db, HttpRemote, Server};
-use praxisbote_sync::{pull, push, sync, DocState, MemoryLocal, Options, Progress, Rev, SyncError};
+use praxisbote_sync::{
+    pull, push, sync, wait_for_changes, DocState, MemoryLocal, Options, Progress, Rev, SyncError,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -428,4 +430,43 @@ async fn a_person_conflict_settled_with_core_merge_rules_on_both_devices_converg
     let (_, on_server) = server_doc(&db, "p-1", "conflicts=true").await;
     assert_eq!(on_server["_rev"], json!(state.rev.to_string()));
     assert!(on_server.get("_conflicts").is_none());
+}
+
+#[tokio::test]
+async fn live_sync_shows_an_edit_on_the_other_device_within_two_seconds() {
+    let server = Server::in_memory();
+    let db = create_db(&server.url(), "practice").await;
+    let (remote_a, remote_b) = (HttpRemote::new(&db), HttpRemote::new(&db));
+    let a = MemoryLocal::new("device-a");
+    let b = MemoryLocal::new("device-b");
+    let r1 = a.put("p", None, json!({"n": 1})).unwrap();
+    sync_now(&remote_a, &a, "a1").await;
+    sync_now(&remote_b, &b, "b1").await;
+
+    // B waits on the server's longpoll feed while A edits and pushes.
+    let watcher = async {
+        assert!(
+            wait_for_changes(&remote_b, &b, &opts(&remote_b, "b2", 50), 10_000)
+                .await
+                .unwrap()
+        );
+        pull(&remote_b, &b, &opts(&remote_b, "b2", 50), &mut |_| {})
+            .await
+            .unwrap();
+        Instant::now()
+    };
+    let editor = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let started = Instant::now();
+        a.put("p", Some(&r1), json!({"n": 2})).unwrap();
+        push(&remote_a, &a, &opts(&remote_a, "a2", 50), &mut |_| {})
+            .await
+            .unwrap();
+        started
+    };
+    let (seen, edited) = tokio::join!(watcher, editor);
+    let latency = seen.duration_since(edited).as_secs_f64();
+    println!("live sync: an edit on device A visible on device B after {latency:.3} s");
+    assert_eq!(b.get("p").unwrap().body["n"], json!(2));
+    assert!(latency < 2.0, "{latency} s");
 }

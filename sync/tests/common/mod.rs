@@ -175,7 +175,11 @@ pub struct HttpRemote {
 impl HttpRemote {
     pub fn new(db_url: &str) -> HttpRemote {
         HttpRemote {
-            client: reqwest::Client::new(),
+            // pouchdb-server ignores longpoll's `timeout`: no test request may hang.
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap(),
             db_url: db_url.to_string(),
             log: RefCell::new(Vec::new()),
             fail_from: Cell::new(None),
