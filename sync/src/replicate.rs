@@ -208,7 +208,8 @@ fn entry(opts: &Options, p: &Progress, seq: &Value) -> HistoryEntry {
     }
 }
 
-/// The two replication logs of one replication id, with the server's `_rev` of its copy.
+/// The two replication logs of one replication id as a run found them, and the server's
+/// `_rev` of its copy (each checkpoint replaces it).
 struct Logs {
     remote: Option<ReplicationLog>,
     local: Option<ReplicationLog>,
@@ -247,7 +248,6 @@ impl Logs {
                 doc["_rev"] = json!(rev);
             }
             self.remote_rev = Some(couch.put_local(id, &doc).await?);
-            self.remote = Some(log.clone());
         }
         if let Some(log) = local_log {
             let doc = serde_json::to_value(log).expect("log serialises");
