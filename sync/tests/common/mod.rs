@@ -120,13 +120,22 @@ impl Server {
     pub fn restart(&mut self) {
         self.kill();
         let fresh = Server::start(self.port, self.data.clone(), self.cwd.clone());
-        *self = fresh;
+        let mut old = std::mem::replace(self, fresh);
+        // The directories now belong to the new process.
+        old.cwd = PathBuf::new();
+        old.data = None;
     }
 }
 
 impl Drop for Server {
+    /// Kills the process and removes its directories.
     fn drop(&mut self) {
         self.kill();
+        for dir in [Some(&self.cwd), self.data.as_ref()].into_iter().flatten() {
+            if !dir.as_os_str().is_empty() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
     }
 }
 
