@@ -1,6 +1,7 @@
 //! Installs what the build and the tests need, when missing. Never downloads a prebuilt
 //! binary: Rust tools come from crates.io sources, wasm-opt from npm's binaryen package,
-//! browsers and servers from Debian's packages.
+//! pouchdb-server (the CouchDB-compatible server of the sync tests) from npm, browsers and
+//! servers from Debian's packages.
 
 use crate::util::{self, cargo, cmd, output, run, succeeds, Result};
 use std::process::Command;
@@ -10,6 +11,11 @@ pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 pub const BINARYEN_VERSION: &str = "132";
 /// axe-core runs inside the test browser (accessibility test); from npm, like binaryen.
 pub const AXE_VERSION: &str = "4.11.0";
+/// pouchdb-server: the CouchDB-protocol server the replication tests of `sync/` run against
+/// (`--in-memory`, or `--dir` for the restart test). Installed from npm with `--ignore-scripts`:
+/// npm 11 blocks install scripts anyway, and the only native module (leveldown, for `--dir`)
+/// ships its prebuilt addon inside its npm package, so nothing is compiled or downloaded.
+pub const POUCHDB_SERVER_VERSION: &str = "4.2.0";
 
 /// Peer baselines of the benchmarks, pinned, installed with pip into a virtualenv in the
 /// tools cache by [`python_baselines`]: Jinja2 (`bench render`), ReportLab (`bench letters`).
@@ -94,7 +100,42 @@ pub fn ensure_test_packages() -> Result<()> {
             &format!("axe-core@{AXE_VERSION}"),
         ]))?;
     }
+    if !pouchdb_server_installed() {
+        if !succeeds(Command::new("npm").arg("--version")) {
+            apt_install(&["nodejs", "npm"])?;
+        }
+        let dir = util::tools_dir();
+        std::fs::create_dir_all(&dir)?;
+        run(cmd("npm").current_dir(&dir).args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--save-exact",
+            "--ignore-scripts",
+            &format!("pouchdb-server@{POUCHDB_SERVER_VERSION}"),
+        ]))?;
+        if !pouchdb_server_installed() {
+            return Err(format!(
+                "npm did not install pouchdb-server {POUCHDB_SERVER_VERSION} into {}",
+                dir.display()
+            )
+            .into());
+        }
+    }
     Ok(())
+}
+
+/// The `pouchdb-server` launcher in the tools cache; the native tests get it in
+/// `PRAXISBOTE_POUCHDB_SERVER` (`sync/tests/`).
+pub fn pouchdb_server() -> std::path::PathBuf {
+    util::tools_dir().join("node_modules/.bin/pouchdb-server")
+}
+
+fn pouchdb_server_installed() -> bool {
+    let manifest = util::tools_dir().join("node_modules/pouchdb-server/package.json");
+    pouchdb_server().exists()
+        && std::fs::read_to_string(manifest)
+            .is_ok_and(|t| t.contains(&format!("\"version\": \"{POUCHDB_SERVER_VERSION}\"")))
 }
 
 /// The Python of the benchmarks' virtualenv (`<tools cache>/python-baselines`) with the pinned

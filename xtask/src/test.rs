@@ -101,7 +101,10 @@ pub fn run(args: &[String]) -> Result<()> {
         step(
             &mut report,
             "native tests",
-            cargo().args(["test", "--workspace", "--no-fail-fast"]),
+            cargo()
+                .args(["test", "--workspace", "--no-fail-fast"])
+                // The replication tests of sync/ start their own pouchdb-server.
+                .env("PRAXISBOTE_POUCHDB_SERVER", setup::pouchdb_server()),
         );
     }
     if wanted("wasm") {
@@ -184,6 +187,10 @@ fn wasm_packages() -> Vec<&'static str> {
     }
     if util::root().join("engine/Cargo.toml").exists() {
         v.push("praxisbote-engine");
+    }
+    // The replication client runs in the app: it must build for the browser too.
+    if util::root().join("sync/Cargo.toml").exists() {
+        v.push("praxisbote-sync");
     }
     v
 }

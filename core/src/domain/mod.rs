@@ -31,6 +31,7 @@ pub mod search;
 pub mod selection;
 pub mod sendlog;
 pub mod sms;
+pub mod sync_merge;
 pub mod template;
 pub mod text;
 

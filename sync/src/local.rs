@@ -1,0 +1,245 @@
+//! The device side: the local document store the replicator reads from and writes to. The
+//! app implements [`Local`] over IndexedDB (one record per document holding its [`DocTree`],
+//! a sequence index, and the replication logs); [`MemoryLocal`] is the in-memory one of the
+//! tests and the reference for that implementation.
+
+use crate::doc::RevDoc;
+use crate::rev::Rev;
+use crate::tree::{DocTree, EditError};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// One changed document of the local store's feed: its sequence number and its leaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalChange {
+    pub seq: u64,
+    pub id: String,
+    pub leaves: Vec<Rev>,
+}
+
+/// A local document store. Every write bumps a store-wide sequence number and gives the
+/// written document that number (a document appears once in the feed, at its latest
+/// change), like CouchDB's `update_seq`.
+#[allow(async_fn_in_trait)]
+pub trait Local {
+    /// An id of this store, made once (random) and kept with its data: it names this
+    /// device in the replication ids, so a fresh store never reuses another's checkpoints.
+    async fn instance_id(&self) -> Result<String, String>;
+    /// The sequence number of the latest write (0 for an empty store).
+    async fn update_seq(&self) -> Result<u64, String>;
+    /// Documents changed after `since`, in sequence order, at most `limit`.
+    async fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<LocalChange>, String>;
+    /// Of these revisions, the ones this store lacks (`_revs_diff`).
+    async fn revs_diff(
+        &self,
+        revs: &BTreeMap<String, Vec<Rev>>,
+    ) -> Result<BTreeMap<String, Vec<Rev>>, String>;
+    /// These revisions with their history, the ones this store has.
+    async fn get_revs(&self, wanted: &[(String, Rev)]) -> Result<Vec<RevDoc>, String>;
+    /// Stores replicated revisions as they are (`new_edits=false`), in one transaction.
+    async fn put_revs(&self, docs: &[RevDoc]) -> Result<(), String>;
+    /// A replication log (`_local/{id}` on the device side).
+    async fn get_checkpoint(&self, id: &str) -> Result<Option<Value>, String>;
+    async fn put_checkpoint(&self, id: &str, log: &Value) -> Result<(), String>;
+}
+
+/// What a reader sees of one document: the winning revision and the live losers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocState {
+    pub rev: Rev,
+    pub deleted: bool,
+    pub body: Map<String, Value>,
+    pub conflicts: Vec<Rev>,
+}
+
+#[derive(Default)]
+struct Inner {
+    docs: BTreeMap<String, (DocTree, u64)>,
+    by_seq: BTreeMap<u64, String>,
+    seq: u64,
+    checkpoints: BTreeMap<String, Value>,
+}
+
+impl Inner {
+    fn touch(&mut self, id: &str) {
+        self.seq += 1;
+        let seq = self.seq;
+        let entry = self.docs.entry(id.to_string()).or_default();
+        if entry.1 != 0 {
+            self.by_seq.remove(&entry.1);
+        }
+        entry.1 = seq;
+        self.by_seq.insert(seq, id.to_string());
+    }
+}
+
+/// An in-memory [`Local`], with the edit operations the app's store will offer.
+pub struct MemoryLocal {
+    instance: String,
+    inner: Mutex<Inner>,
+}
+
+impl MemoryLocal {
+    pub fn new(instance_id: &str) -> Self {
+        MemoryLocal {
+            instance: instance_id.to_string(),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates or edits a document on top of `base` (see [`DocTree::edit`]).
+    pub fn put(&self, id: &str, base: Option<&Rev>, body: Value) -> Result<Rev, EditError> {
+        let body = match body {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        self.write(id, base, false, body)
+    }
+
+    /// Settles a conflict (see [`DocTree::resolve`]).
+    pub fn resolve(
+        &self,
+        id: &str,
+        winner: &Rev,
+        body: Value,
+        losers: &[Rev],
+    ) -> Result<Rev, EditError> {
+        let body = match body {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let mut inner = self.lock();
+        let mut tree = inner.docs.get(id).map(|d| d.0.clone()).unwrap_or_default();
+        let rev = tree.resolve(winner, body, losers)?;
+        inner.touch(id);
+        inner.docs.get_mut(id).expect("touched").0 = tree;
+        Ok(rev)
+    }
+
+    /// Deletes the revision `base` (a leaf) with a tombstone.
+    pub fn delete(&self, id: &str, base: &Rev) -> Result<Rev, EditError> {
+        self.write(id, Some(base), true, Map::new())
+    }
+
+    fn write(
+        &self,
+        id: &str,
+        base: Option<&Rev>,
+        deleted: bool,
+        body: Map<String, Value>,
+    ) -> Result<Rev, EditError> {
+        let mut inner = self.lock();
+        let mut tree = inner.docs.get(id).map(|d| d.0.clone()).unwrap_or_default();
+        let rev = tree.edit(base, deleted, body)?;
+        inner.touch(id);
+        inner.docs.get_mut(id).expect("touched").0 = tree;
+        Ok(rev)
+    }
+
+    /// The document as a reader sees it (`None` when unknown).
+    pub fn get(&self, id: &str) -> Option<DocState> {
+        let inner = self.lock();
+        let tree = &inner.docs.get(id)?.0;
+        let rev = tree.winner()?;
+        Some(DocState {
+            deleted: tree.is_deleted(&rev),
+            body: tree.body(&rev).cloned().unwrap_or_default(),
+            conflicts: tree.conflicts(),
+            rev,
+        })
+    }
+
+    /// The whole revision tree of a document (for conflict views and merges).
+    pub fn tree(&self, id: &str) -> Option<DocTree> {
+        self.lock().docs.get(id).map(|d| d.0.clone())
+    }
+
+    /// Every document as a reader sees it, by id.
+    pub fn snapshot(&self) -> BTreeMap<String, DocState> {
+        let ids: Vec<String> = self.lock().docs.keys().cloned().collect();
+        ids.into_iter()
+            .filter_map(|id| Some((id.clone(), self.get(&id)?)))
+            .collect()
+    }
+}
+
+impl Local for MemoryLocal {
+    async fn instance_id(&self) -> Result<String, String> {
+        Ok(self.instance.clone())
+    }
+
+    async fn update_seq(&self) -> Result<u64, String> {
+        Ok(self.lock().seq)
+    }
+
+    async fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<LocalChange>, String> {
+        let inner = self.lock();
+        Ok(inner
+            .by_seq
+            .range(since + 1..)
+            .take(limit)
+            .map(|(seq, id)| LocalChange {
+                seq: *seq,
+                id: id.clone(),
+                leaves: inner.docs[id].0.leaves(),
+            })
+            .collect())
+    }
+
+    async fn revs_diff(
+        &self,
+        revs: &BTreeMap<String, Vec<Rev>>,
+    ) -> Result<BTreeMap<String, Vec<Rev>>, String> {
+        let inner = self.lock();
+        let mut out = BTreeMap::new();
+        for (id, rs) in revs {
+            let missing: Vec<Rev> = rs
+                .iter()
+                .filter(|r| !inner.docs.get(id).is_some_and(|d| d.0.contains(r)))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                out.insert(id.clone(), missing);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_revs(&self, wanted: &[(String, Rev)]) -> Result<Vec<RevDoc>, String> {
+        let inner = self.lock();
+        Ok(wanted
+            .iter()
+            .filter_map(|(id, rev)| inner.docs.get(id)?.0.rev_doc(id, rev))
+            .collect())
+    }
+
+    async fn put_revs(&self, docs: &[RevDoc]) -> Result<(), String> {
+        let mut inner = self.lock();
+        for d in docs {
+            let mut tree = inner
+                .docs
+                .get(&d.id)
+                .map(|e| e.0.clone())
+                .unwrap_or_default();
+            if tree.insert(d) {
+                inner.touch(&d.id);
+                inner.docs.get_mut(&d.id).expect("touched").0 = tree;
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_checkpoint(&self, id: &str) -> Result<Option<Value>, String> {
+        Ok(self.lock().checkpoints.get(id).cloned())
+    }
+
+    async fn put_checkpoint(&self, id: &str, log: &Value) -> Result<(), String> {
+        self.lock().checkpoints.insert(id.to_string(), log.clone());
+        Ok(())
+    }
+}
