@@ -30,13 +30,13 @@ fn job(rows: usize, logo: Option<Vec<u8>>) -> ConsentProofJob {
             .map(|i| {
                 vec![
                     if i % 2 == 0 { "E-Mail" } else { "SMS" }.into(),
-                    "Geburtstagsgrüße".into(),
+                    "Terminerinnerung".into(),
                     if i % 3 == 2 { "widerrufen" } else { "erteilt" }.into(),
                     format!("{:02}.{:02}.2026", i % 28 + 1, i / 28 + 1),
-                    "Schriftlich".into(),
-                    "Praxis".into(),
+                    ["schriftlich", "Online-Formular", "Double-Opt-in"][i % 3].into(),
+                    ["Praxis", "Abmeldelink", "Double-Opt-in"][i % 3].into(),
                     format!("Bogen Nr. {i} in der Akte"),
-                    "erteilt".into(),
+                    if i % 3 == 2 { "widerrufen" } else { "erteilt" }.into(),
                 ]
             })
             .collect(),
@@ -93,6 +93,16 @@ fn a_long_history_fills_several_pages_on_the_letterhead() {
                 .filter(|w| w.ends_with(".2026"))
                 .map(str::to_owned),
         );
+        // The longest values of their columns are not broken inside a word.
+        for word in [
+            "Online-Formular",
+            "Double-Opt-in",
+            "Abmeldelink",
+            "widerrufen",
+            "Terminerinnerung",
+        ] {
+            assert!(text.contains(word), "{word} broken on page {page}:\n{text}");
+        }
         if page == 1 {
             for want in [
                 "Einwilligungsnachweis",

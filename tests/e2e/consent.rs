@@ -350,7 +350,8 @@ async fn consent_history_evidence_required_and_proof_export() {
     for want in [
         "Einwilligungsnachweis",
         last_name,
-        "Anmeldebogen vom Empfang",
+        // The note wraps in its column.
+        "Anmeldebogen",
         &today.format("%d.%m.%Y").to_string(),
         "IBAN DE02 1203 0000 0000 2020 51",
     ] {

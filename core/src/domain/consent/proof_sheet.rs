@@ -18,7 +18,7 @@ use crate::domain::recovery_sheet::SheetLetterhead;
 
 /// Width of each column of [`super::proof::EVENT_HEADERS`] (mm; together the text width of
 /// 165 mm between the DIN 5008 margins).
-const COLUMN_MM: [f32; 8] = [16.0, 27.0, 18.0, 18.0, 24.0, 22.0, 24.0, 16.0];
+const COLUMN_MM: [f32; 8] = [13.0, 27.0, 17.0, 18.0, 26.0, 22.0, 25.0, 17.0];
 const TABLE_SIZE_PT: f32 = 8.0;
 const TITLE_SIZE_PT: f32 = 16.0;
 const TEXT_SIZE_PT: f32 = 10.0;
