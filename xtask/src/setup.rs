@@ -12,9 +12,9 @@ pub const BINARYEN_VERSION: &str = "132";
 /// axe-core runs inside the test browser (accessibility test); from npm, like binaryen.
 pub const AXE_VERSION: &str = "4.11.0";
 /// pouchdb-server: the CouchDB-protocol server the replication tests of `sync/` run against
-/// (`--in-memory`, or `--dir` for the restart test). Installed from npm with `--ignore-scripts`:
-/// npm 11 blocks install scripts anyway, and the only native module (leveldown, for `--dir`)
-/// ships its prebuilt addon inside its npm package, so nothing is compiled or downloaded.
+/// (always `--in-memory`, which needs no native module). Installed from npm with
+/// `--ignore-scripts` (npm 11 blocks install scripts anyway): nothing is compiled, and the
+/// prebuilt addon that leveldown carries for the on-disk mode is never loaded.
 pub const POUCHDB_SERVER_VERSION: &str = "4.2.0";
 
 /// Peer baselines of the benchmarks, pinned, installed with pip into a virtualenv in the

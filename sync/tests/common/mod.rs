@@ -46,21 +46,15 @@ pub struct Server {
     child: Option<Child>,
     pub port: u16,
     cwd: PathBuf,
-    data: Option<PathBuf>,
 }
 
 impl Server {
-    /// In memory: everything is gone when it stops.
+    /// In memory (`--in-memory`, no native module): everything is gone when it stops.
     pub fn in_memory() -> Server {
-        Server::start(free_port(), None, scratch_dir("mem"))
+        Server::start(free_port(), scratch_dir("mem"))
     }
 
-    /// On disk (LevelDB in `data`): a restart keeps documents and checkpoints.
-    pub fn on_disk(data: &Path) -> Server {
-        Server::start(free_port(), Some(data.to_path_buf()), scratch_dir("disk"))
-    }
-
-    fn start(port: u16, data: Option<PathBuf>, cwd: PathBuf) -> Server {
+    fn start(port: u16, cwd: PathBuf) -> Server {
         let mut cmd = Command::new(pouchdb_server_bin());
         // It writes config.json and log.txt into its working directory.
         cmd.current_dir(&cwd)
@@ -70,19 +64,15 @@ impl Server {
                 "--host",
                 "127.0.0.1",
                 "--no-stdout-logs",
+                "--in-memory",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        match &data {
-            Some(d) => cmd.arg("--dir").arg(d),
-            None => cmd.arg("--in-memory"),
-        };
         let child = cmd.spawn().expect("start pouchdb-server");
         let s = Server {
             child: Some(child),
             port,
             cwd,
-            data,
         };
         s.wait_ready();
         s
@@ -116,14 +106,13 @@ impl Server {
         }
     }
 
-    /// Starts it again on the same port with the same storage (none when in memory).
+    /// Starts it again on the same port, empty.
     pub fn restart(&mut self) {
         self.kill();
-        let fresh = Server::start(self.port, self.data.clone(), self.cwd.clone());
+        let fresh = Server::start(self.port, self.cwd.clone());
         let mut old = std::mem::replace(self, fresh);
-        // The directories now belong to the new process.
+        // The directory now belongs to the new process.
         old.cwd = PathBuf::new();
-        old.data = None;
     }
 }
 
@@ -131,10 +120,8 @@ impl Drop for Server {
     /// Kills the process and removes its directories.
     fn drop(&mut self) {
         self.kill();
-        for dir in [Some(&self.cwd), self.data.as_ref()].into_iter().flatten() {
-            if !dir.as_os_str().is_empty() {
-                let _ = std::fs::remove_dir_all(dir);
-            }
+        if !self.cwd.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.cwd);
         }
     }
 }
