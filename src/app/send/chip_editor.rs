@@ -235,7 +235,8 @@ fn node_element(n: &ChipNode) -> Option<Node> {
             Some(el.into())
         }
         ChipNode::Expert(src) => {
-            let el = chip_span(&chip_name(n), src, "chip expert")?;
+            let el = chip_span(&chip_name(n), src, "chip")?;
+            el.set_attribute("data-kind", "expert").ok()?;
             el.set_attribute(
                 "aria-label",
                 &tf("chip.expert_aria", &[("name", &chip_name(n))]),
@@ -329,13 +330,8 @@ fn ChipText(
         }
     });
     let multiline = field.multiline;
-    let class = if multiline {
-        "chip-text"
-    } else {
-        "chip-text single"
-    };
     view! {
-        <div node_ref=root class=class contenteditable="true" role="textbox"
+        <div node_ref=root class="chip-text" class:single=move || !multiline contenteditable="true" role="textbox"
             aria-multiline=multiline.to_string() aria-label=label spellcheck="true" tabindex="0"
             on:input=move |_| field.sync()
             on:focus=move |_| on_focus.run(())
@@ -343,7 +339,8 @@ fn ChipText(
             on:mouseup=move |_| field.save_caret()
             on:blur=move |_| field.save_caret()
             on:keydown=move |ev: web_sys::KeyboardEvent| {
-                if ev.key() == "Enter" {
+                // Enter (key code 13) inserts a line break as text, never a block element.
+                if ev.key_code() == 13 {
                     ev.prevent_default();
                     if multiline {
                         field.insert_text("\n");
