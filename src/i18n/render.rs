@@ -102,6 +102,36 @@ pub fn placeholder_description(p: &PlaceholderInfo) -> &'static str {
     }
 }
 
+/// The name of a placeholder's chip in the chip view («Anrede», «Termin: Datum»); a name the
+/// UI does not know shows as written.
+pub fn chip_label(name: &str) -> String {
+    let key = match name {
+        "anrede" => "chip.anrede",
+        "du" => "chip.du",
+        "titel" => "chip.titel",
+        "vorname" => "chip.vorname",
+        "nachname" => "chip.nachname",
+        "name" => "chip.name",
+        "praxis.name" => "chip.praxis_name",
+        "praxis.telefon" => "chip.praxis_telefon",
+        "praxis.email" => "chip.praxis_email",
+        "praxis.adresse" => "chip.praxis_adresse",
+        "praxis.webseite" => "chip.praxis_webseite",
+        "heute" => "chip.heute",
+        "termin.datum" => "chip.termin_datum",
+        "termin.wochentag" => "chip.termin_wochentag",
+        "termin.uhrzeit" => "chip.termin_uhrzeit",
+        "termin.ende" => "chip.termin_ende",
+        "termin.bezeichnung" => "chip.termin_bezeichnung",
+        "termin.ort" => "chip.termin_ort",
+        "termin.behandler" => "chip.termin_behandler",
+        "anschrift" => "chip.anschrift",
+        "abmeldelink" => "chip.abmeldelink",
+        _ => return name.to_string(),
+    };
+    t(key).to_string()
+}
+
 /// A render-time error in the UI language, rebuilt from its key and arguments (German equals
 /// the domain's message; an error without a key is shown as it comes).
 pub fn render_error(e: &RenderError) -> String {

@@ -8,6 +8,7 @@
 mod a11y;
 mod bbench;
 mod bundle;
+mod chips;
 mod consent;
 mod dayone;
 mod i18n;
@@ -190,6 +191,8 @@ async fn composer_previews_recipients_and_rejects_birth_date() {
         "reminder text expected: {first}"
     );
 
+    // The raw template syntax is typed in the Expertenansicht.
+    s.click_button("Expertenansicht").await;
     s.fill_by_label("Text", "Hallo {{ geburtsdatum }}").await;
     let err = s
         .wait_css("[aria-label='Fehler in der Vorlage'] li")
@@ -313,6 +316,7 @@ async fn appointment_labels_and_therapist_names_follow_the_settings() {
         }
         s.click_button("Nächster Empfänger").await;
     }
+    s.click_button("Expertenansicht").await;
     let palette = s.text_by_label("Platzhalter einfügen").await;
     assert!(palette.contains("termin.bezeichnung"), "{palette}");
     assert!(!palette.contains("termin.behandler"), "{palette}");
@@ -347,6 +351,7 @@ async fn appointment_labels_and_therapist_names_follow_the_settings() {
     s.wait_status_matching("Gespeichert").await;
     s.open("#/versand/vorlage").await;
     s.wait_status_matching("Vorschau 1 von").await;
+    s.click_button("Expertenansicht").await;
     s.fill_by_label("Text", "bei {{ termin.behandler }}").await;
     s.wait_until(
         "the preview with the therapist",

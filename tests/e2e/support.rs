@@ -356,6 +356,12 @@ impl Session {
         el.send_keys(&key.to_string()).await.expect("press key");
     }
 
+    /// Types text into whatever element has the focus (keyboard-only use).
+    pub async fn type_text(&self, text: &str) {
+        let el = self.client.active_element().await.expect("focused element");
+        el.send_keys(text).await.expect("type");
+    }
+
     /// The accessible name of the focused element, roughly: aria-label, else its text.
     pub async fn focused_name(&self) -> String {
         self.script(

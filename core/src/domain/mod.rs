@@ -4,6 +4,7 @@ pub mod address;
 pub mod backup;
 pub mod bulkmail;
 pub mod calendar;
+pub mod chips;
 pub mod consent;
 pub mod demo;
 pub mod email;

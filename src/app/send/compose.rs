@@ -1,18 +1,16 @@
-//! The composer (after "Übernahme"): choose a template, edit it with the placeholder palette,
+//! The composer (after "Übernahme"): choose a template, edit it with the placeholder palette
+//! (in the chip view of [`super::chip_editor`], or the raw template in its Expertenansicht),
 //! preview every recipient's exact message, see warnings before output.
 
 use crate::app::engine::{recipient_warnings, template_hints, validate, Renderer};
 use crate::app::state::{AppState, Page};
 use crate::domain::calendar;
-use crate::domain::placeholders::{
-    build_context, catalogue, Availability, ContextInput, MessageContext,
-};
+use crate::domain::placeholders::{build_context, Availability, ContextInput, MessageContext};
 use crate::domain::review::HandoverRecipient;
 use crate::domain::sms;
-use crate::domain::template::{has_subject, Template};
+use crate::domain::template::Template;
 use crate::domain::{Channel, PersonRecord};
 use crate::i18n::{self, labels, tf};
-use leptos::html;
 use leptos::prelude::*;
 
 fn today() -> chrono::NaiveDate {
@@ -99,9 +97,6 @@ fn Composer() -> impl IntoView {
             .or_else(|| c.first().cloned())
     }));
     let current = RwSignal::new(0usize);
-    let body_ref = NodeRef::<html::Textarea>::new();
-    let subject_ref = NodeRef::<html::Input>::new();
-    let last_focus_subject = RwSignal::new(false);
 
     let errors = Memo::new(move |_| {
         draft.with(|t| match t {
@@ -160,50 +155,6 @@ fn Composer() -> impl IntoView {
         })
     });
 
-    // Inserts a placeholder at the cursor of the field edited last.
-    let insert = move |text: String| {
-        if last_focus_subject.get_untracked() {
-            if let Some(el) = subject_ref.get() {
-                let v = el.value();
-                let pos = el
-                    .selection_start()
-                    .ok()
-                    .flatten()
-                    .unwrap_or(v.len() as u32) as usize;
-                let pos = v
-                    .char_indices()
-                    .map(|(i, _)| i)
-                    .chain([v.len()])
-                    .nth(pos)
-                    .unwrap_or(v.len());
-                let new = format!("{}{}{}", &v[..pos], text, &v[pos..]);
-                draft.update(|t| {
-                    if let Some(t) = t {
-                        t.subject = new
-                    }
-                });
-            }
-        } else if let Some(el) = body_ref.get() {
-            let v = el.value();
-            let start = el
-                .selection_start()
-                .ok()
-                .flatten()
-                .unwrap_or(v.encode_utf16().count() as u32) as usize;
-            // selectionStart counts UTF-16 units.
-            let byte = utf16_to_byte(&v, start);
-            let new = format!("{}{}{}", &v[..byte], text, &v[byte..]);
-            let caret = (start + text.encode_utf16().count()) as u32;
-            draft.update(|t| {
-                if let Some(t) = t {
-                    t.body = new
-                }
-            });
-            let _ = el.focus();
-            let _ = el.set_selection_range(caret, caret);
-        }
-    };
-
     let sms_info = Memo::new(move |_| {
         if channel != Channel::Sms {
             return None;
@@ -232,30 +183,8 @@ fn Composer() -> impl IntoView {
         </div>
         <div class="compose">
             <div class="card editor">
-                <Show when=move || has_subject(channel)>
-                    <label class="field">{i18n::t("compose.subject")}
-                        <input type="text" node_ref=subject_ref aria-label=i18n::t("compose.subject")
-                            prop:value=move || draft.with(|t| t.as_ref().map(|t| t.subject.clone()).unwrap_or_default())
-                            on:focus=move |_| last_focus_subject.set(true)
-                            on:input=move |ev| { let v = event_target_value(&ev); draft.update(|t| if let Some(t) = t { t.subject = v }) } />
-                    </label>
-                </Show>
-                <label class="field">{i18n::t("compose.body")}
-                    <textarea node_ref=body_ref aria-label=i18n::t("compose.body") rows="14"
-                        prop:value=move || draft.with(|t| t.as_ref().map(|t| t.body.clone()).unwrap_or_default())
-                        on:focus=move |_| last_focus_subject.set(false)
-                        on:input=move |ev| { let v = event_target_value(&ev); draft.update(|t| if let Some(t) = t { t.body = v }) }></textarea>
-                </label>
-                <div class="palette" role="group" aria-label=i18n::t("compose.palette_aria")>
-                    {move || catalogue(channel, available.get()).into_iter().map(|p| {
-                        let text = p.insert_text();
-                        view! {
-                            <button class="secondary" title=tf("compose.placeholder_title", &[("description", &i18n::render::placeholder_description(p)), ("example", &p.example)])
-                                aria-label=tf("compose.placeholder_aria", &[("name", &p.name), ("description", &i18n::render::placeholder_description(p))])
-                                on:click=move |_| insert(text.clone())>{p.name}</button>
-                        }
-                    }).collect_view()}
-                </div>
+                <crate::app::send::chip_editor::TemplateTextEditor draft=draft available=available
+                    body_label=i18n::t("compose.body") subject_label=i18n::t("compose.subject") />
                 <ul class="errors" aria-label=i18n::t("compose.errors_aria")>
                     {move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{i18n::render::template_error(&e)}</li> }).collect_view()}
                 </ul>
@@ -336,15 +265,4 @@ fn Composer() -> impl IntoView {
             }}
         </div>
     }
-}
-
-fn utf16_to_byte(s: &str, units: usize) -> usize {
-    let mut count = 0;
-    for (i, c) in s.char_indices() {
-        if count >= units {
-            return i;
-        }
-        count += c.len_utf16();
-    }
-    s.len()
 }

@@ -4,6 +4,7 @@
 //! ([`panel`]) — both prepare their batch through [`queue`], the one path from the hand-over
 //! into the outbox — and the transmit loop ([`transmit`]) that hands
 //! e-mail and SMS to the relay ([`relay_client`]).
+pub(crate) mod chip_editor;
 pub(crate) mod compose;
 mod files;
 pub(crate) mod labels;

@@ -4,9 +4,10 @@
 use crate::app::common::Confirm;
 use crate::app::engine::validate;
 use crate::app::repo;
+use crate::app::send::chip_editor::TemplateTextEditor;
 use crate::app::state::AppState;
 use crate::domain::placeholders::Availability;
-use crate::domain::template::{has_subject, Language, Template};
+use crate::domain::template::{Language, Template};
 use crate::domain::{Channel, Purpose};
 use crate::i18n::{self, labels};
 use leptos::prelude::*;
@@ -37,12 +38,14 @@ pub fn TemplatesPage() -> impl IntoView {
             v
         })
     });
+    let editing_key = Memo::new(move |_| editing.with(|t| t.as_ref().map(|t| t.id.clone())));
+    // Any recipients, the practice's settings (therapist names shown or not).
+    let available = Memo::new(move |_| state.settings.with(|s| Availability::new(true, s)));
     let errors = Memo::new(move |_| {
         editing.with(|t| {
             t.as_ref()
                 .map(|t| {
-                    // Any recipients, the practice's settings (therapist names shown or not).
-                    let available = state.settings.with(|s| Availability::new(true, s));
+                    let available = available.get();
                     validate(t, available).err().unwrap_or_default()
                 })
                 .unwrap_or_default()
@@ -142,7 +145,8 @@ pub fn TemplatesPage() -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            {move || editing.get().map(|t| {
+            // Drawn anew for another template only: the editor keeps its caret while typing.
+            {move || editing_key.get().and_then(|_| editing.get_untracked()).map(|t| {
                 let shipped = t.shipped;
                 view! {
                     <div class="card editor">
@@ -167,13 +171,8 @@ pub fn TemplatesPage() -> impl IntoView {
                                 </select>
                             </label>
                         </div>
-                        <Show when=move || editing.with(|t| t.as_ref().is_some_and(|t| has_subject(t.channel)))>
-                            {field(i18n::t("templates.subject"), |t| t.subject.clone(), |t, v| t.subject = v)}
-                        </Show>
-                        <label class="field">{i18n::t("templates.text")}
-                            <textarea aria-label=i18n::t("templates.text_aria") rows="12" prop:value=move || editing.with(|t| t.as_ref().map(|t| t.body.clone()).unwrap_or_default())
-                                on:input=move |ev| { let v = event_target_value(&ev); editing.update(|t| if let Some(t) = t { t.body = v }) }></textarea>
-                        </label>
+                        <TemplateTextEditor draft=editing available=available
+                            body_label=i18n::t("templates.text_aria") subject_label=i18n::t("templates.subject") />
                         <ul>{move || errors.get().into_iter().map(|e| view! { <li class="error" role="alert">{i18n::render::template_error(&e)}</li> }).collect_view()}</ul>
                         <div class="actions">
                             <button on:click=save>{i18n::t("common.save")}</button>
