@@ -118,7 +118,7 @@ fn start_labels(
     crate::app::send::sheet::post_job("labels", &job, move |r| {
         let _ = phase.try_set(match r {
             Ok((url, pages)) => Phase::Ready { url, pages, n },
-            Err(m) => Phase::Failed(m),
+            Err(e) => Phase::Failed(e.to_string()),
         });
     });
 }

@@ -6,9 +6,10 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
+use crate::app::error::AppError;
 use crate::app::send::letters::{field, message, post_when_ready, set_handler, show_pdf, worker};
 use crate::app::state::AppState;
-use crate::i18n::{t, tf};
+use crate::i18n::t;
 
 /// Where a one-go PDF stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,28 +25,32 @@ pub(crate) enum PdfPhase {
 pub(crate) fn post_job<J: serde::Serialize>(
     kind: &'static str,
     job: &J,
-    on_result: impl Fn(Result<(String, u32), String>) + 'static,
+    on_result: impl Fn(Result<(String, u32), AppError>) + 'static,
 ) {
     let json = match serde_json::to_string(job) {
         Ok(j) => j,
-        Err(e) => return on_result(Err(tf("letters.job_failed", &[("error", &e)]))),
+        Err(e) => {
+            return on_result(Err(AppError::msg(
+                "letters.job_failed",
+                [("error", e.to_string())],
+            )))
+        }
     };
     if let Err(e) = worker() {
-        return on_result(Err(e.to_string()));
+        return on_result(Err(e));
     }
     set_handler(Box::new(move |data: &JsValue| {
         match field(data, "type").as_string().as_deref() {
             Some("done") => {
                 let pages = field(data, "pages").as_f64().unwrap_or(0.0) as u32;
-                on_result(
-                    show_pdf(&field(data, "pdf"))
-                        .map(|url| (url, pages))
-                        .map_err(|e| e.to_string()),
-                );
+                on_result(show_pdf(&field(data, "pdf")).map(|url| (url, pages)));
             }
-            Some("error") => on_result(Err(field(data, "message")
-                .as_string()
-                .unwrap_or_else(|| t("letters.unknown_error").into()))),
+            Some("error") => {
+                let m = field(data, "message")
+                    .as_string()
+                    .unwrap_or_else(|| t("letters.unknown_error").into());
+                on_result(Err(AppError::msg("letters.worker_failed", [("error", m)])));
+            }
             _ => {}
         }
     }));
@@ -62,7 +67,7 @@ pub(crate) fn request_pdf<J: serde::Serialize>(
     post_job(kind, job, move |r| {
         let _ = phase.try_set(match r {
             Ok((url, _)) => PdfPhase::Ready(url),
-            Err(e) => PdfPhase::Failed(e),
+            Err(e) => PdfPhase::Failed(e.to_string()),
         });
     });
 }
