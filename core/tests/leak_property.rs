@@ -99,6 +99,7 @@ fn record(channel: Channel) -> PersonRecord {
             // Salutation and the Du flag are meant for templates: no sentinel.
             salutation: String::new(),
             du: true,
+            guardians: Vec::new(),
         },
         sensitive: Sensitive {
             birth_date: Some(birth_date()),

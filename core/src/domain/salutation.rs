@@ -113,6 +113,38 @@ pub fn push_anrede(out: &mut String, person: &Person, lang: Language) {
     }
 }
 
+/// Appends the salutation of a letter or message to a guardian of `child`: by etiquette for
+/// the guardian ("Sehr geehrte Frau Weber"), or for a guardian without a name "Liebe Eltern
+/// von Tim" / "Dear parents of Tim". The child's own salutation and "Du" are not used.
+pub fn push_guardian_anrede(
+    out: &mut String,
+    child: &Person,
+    g: &super::model::Guardian,
+    lang: Language,
+) {
+    if !super::guardian::is_unnamed(g) {
+        return push_anrede(out, &super::guardian::stand_in(child, g), lang);
+    }
+    let first = child.first_name.trim();
+    let name = if first.is_empty() {
+        child.last_name.trim()
+    } else {
+        first
+    };
+    let opening = match lang {
+        Language::De => "Liebe Eltern von",
+        Language::En => "Dear parents of",
+    };
+    if name.is_empty() {
+        out.push_str(match lang {
+            Language::De => "Liebe Eltern",
+            Language::En => "Dear parents",
+        });
+    } else {
+        push_joined(out, &[opening, name], " ");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
