@@ -141,6 +141,7 @@ fn practice(labelled: bool) -> PracticeSettings {
         letter_form: Default::default(),
         appointment_labels,
         therapist_in_messages: false,
+        minor_age: 16,
     }
 }
 

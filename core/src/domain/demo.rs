@@ -1043,6 +1043,7 @@ pub fn demo_settings() -> PracticeSettings {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect(),
         therapist_in_messages: false,
+        minor_age: DEFAULT_MINOR_AGE,
     }
 }
 

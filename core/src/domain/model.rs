@@ -440,7 +440,7 @@ pub struct SenderNames {
 }
 
 /// The practice's own data, used in letterheads, footers and placeholders (`praxis.*`).
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PracticeSettings {
     pub name: String,
     #[serde(default)]
@@ -468,6 +468,32 @@ pub struct PracticeSettings {
     /// (`termin.behandler`). Off unless the practice switches it on.
     #[serde(default)]
     pub therapist_in_messages: bool,
+    /// "Minderjährig unter … Jahren": below this age on the day of sending, messages go to a
+    /// guardian (`guardian::MinorRule`); 0: to every person themselves.
+    #[serde(default = "default_minor_age")]
+    pub minor_age: u8,
+}
+
+fn default_minor_age() -> u8 {
+    super::guardian::DEFAULT_MINOR_AGE
+}
+
+impl Default for PracticeSettings {
+    fn default() -> Self {
+        PracticeSettings {
+            name: String::new(),
+            address: PostalAddress::default(),
+            phone: String::new(),
+            email: String::new(),
+            web: String::new(),
+            sender_names: SenderNames::default(),
+            bank_details: String::new(),
+            letter_form: LetterForm::default(),
+            appointment_labels: Default::default(),
+            therapist_in_messages: false,
+            minor_age: default_minor_age(),
+        }
+    }
 }
 
 /// Where the letterhead logo sits in the header zone.
