@@ -2,5 +2,6 @@
 //! and the appointment list of a day.
 pub(crate) mod appointments;
 mod consents;
+mod guardians;
 pub(crate) mod optin;
 pub(crate) mod persons;

@@ -93,7 +93,18 @@ fn legacy_rows_read_as_version_1() {
         .insert("Lymphdrainage".into(), "Ihr Termin".into());
     labelled.therapist_in_messages = true;
     let again = settings::encode(&labelled).unwrap();
-    assert_eq!(again.v, 2);
+    assert_eq!(again.v, 3);
+    assert_eq!(settings::decode(&again).unwrap(), labelled);
+    // Versions 1 and 2 knew no minor age: the default (16); version 3 stores it.
+    assert_eq!(s.minor_age, crate::domain::guardian::DEFAULT_MINOR_AGE);
+    let v2 = Stored {
+        v: 2,
+        body: serde_json::to_string(&settings::PracticeSettingsV2::from(&labelled)).unwrap(),
+    };
+    assert_eq!(settings::decode(&v2).unwrap().minor_age, 16);
+    labelled.minor_age = 18;
+    let again = settings::encode(&labelled).unwrap();
+    assert!(again.body.contains(r#""minor_age":18"#), "{}", again.body);
     assert_eq!(settings::decode(&again).unwrap(), labelled);
 }
 
