@@ -10,6 +10,7 @@ mod bbench;
 mod bundle;
 mod consent;
 mod dayone;
+mod guardians;
 mod i18n;
 mod import;
 mod letters;

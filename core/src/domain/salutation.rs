@@ -115,7 +115,8 @@ pub fn push_anrede(out: &mut String, person: &Person, lang: Language) {
 
 /// Appends the salutation of a letter or message to a guardian of `child`: by etiquette for
 /// the guardian ("Sehr geehrte Frau Weber"), or for a guardian without a name "Liebe Eltern
-/// von Tim" / "Dear parents of Tim". The child's own salutation and "Du" are not used.
+/// von Tim Weber" / "Dear parents of Tim Weber" (the child's full name: siblings share
+/// parents). The child's own salutation and "Du" are not used.
 pub fn push_guardian_anrede(
     out: &mut String,
     child: &Person,
@@ -125,23 +126,18 @@ pub fn push_guardian_anrede(
     if !super::guardian::is_unnamed(g) {
         return push_anrede(out, &super::guardian::stand_in(child, g), lang);
     }
-    let first = child.first_name.trim();
-    let name = if first.is_empty() {
-        child.last_name.trim()
-    } else {
-        first
-    };
     let opening = match lang {
         Language::De => "Liebe Eltern von",
         Language::En => "Dear parents of",
     };
-    if name.is_empty() {
+    let (first, last) = (child.first_name.trim(), child.last_name.trim());
+    if first.is_empty() && last.is_empty() {
         out.push_str(match lang {
             Language::De => "Liebe Eltern",
             Language::En => "Dear parents",
         });
     } else {
-        push_joined(out, &[opening, name], " ");
+        push_joined(out, &[opening, first, last], " ");
     }
 }
 

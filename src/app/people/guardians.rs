@@ -138,10 +138,8 @@ fn guardian_card(draft: RwSignal<PersonRecord>, i: usize, today: NaiveDate) -> i
                     {field(draft, i, t("persons.field.city"), "text", city_get, city_set)}
                 </div>
             </Show>
-            <details>
-                <summary>{t("guardians.consents")}</summary>
-                <div class="guardian-consents">{consent_boxes}</div>
-            </details>
+            <p class="muted">{t("guardians.consents")}</p>
+            <div class="guardian-consents" style="display:grid;gap:0.25rem 0.75rem;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr))">{consent_boxes}</div>
             <button type="button" class="secondary"
                 on:click=move |_| draft.update(|d| { if i < d.person.guardians.len() { d.person.guardians.remove(i); } })>
                 {tf("guardians.remove", &[("n", &(i + 1))])}

@@ -422,8 +422,8 @@ fn salutation_and_address_block_for_guardians() {
     assert_eq!(s(anna, Language::De), "Sehr geehrte Frau Weber");
     assert_eq!(s(anna, Language::En), "Dear Ms Weber");
     let parents = &fam[8].person.guardians[0];
-    assert_eq!(s(parents, Language::De), "Liebe Eltern von Tim");
-    assert_eq!(s(parents, Language::En), "Dear parents of Tim");
+    assert_eq!(s(parents, Language::De), "Liebe Eltern von Tim Weber");
+    assert_eq!(s(parents, Language::En), "Dear parents of Tim Weber");
     assert_eq!(
         guardian_address_block(&fam[8].person, parents),
         [
