@@ -762,7 +762,8 @@ impl Review {
 
     /// The rows that no longer show what their persons, as `lookup` finds them now, give
     /// (contact, reachability, consent, name, flags — not the user's decisions). Changes a
-    /// row does not show (e.g. a birth date) do not count.
+    /// row does not show (e.g. a profession, or a birth date that leaves the person a minor or an
+    /// adult) do not count.
     pub fn changed_rows<'p>(
         &self,
         lookup: impl Fn(&PersonId) -> Option<&'p PersonRecord>,
