@@ -58,8 +58,14 @@ async fn a_minors_recall_e_mail_goes_to_the_guardian_not_the_child() {
         s.checkbox_by_label("Einwilligung E-Mail Recall (Erziehungsberechtigte 1)")
             .await
     );
+    // A new person, once saved, opens in its edit form.
     s.click_button("Speichern").await;
-    s.wait_status_matching("Gespeichert").await;
+    s.wait_until(
+        "the saved person's form",
+        "return location.hash.startsWith('#/person/');",
+    )
+    .await;
+    s.wait_text("Einwilligungsnachweis").await;
 
     // Versand → Tim → recall by e-mail: the review row goes to the guardian.
     s.open("#/versand").await;
