@@ -64,6 +64,7 @@ fn main() {
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let n_review: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let today = NaiveDate::from_ymd_opt(2026, 12, 20).expect("date");
+    let minors = praxisbote::domain::guardian::MinorRule::new(16, today);
 
     let t = Instant::now();
     let data = generate_large(n, 1, today);
@@ -182,8 +183,8 @@ fn main() {
         .map(|p| Recipient::person(p.person.id.clone()))
         .collect();
     let (med, min, cpu, map) = measure(5, || {
-        let mut m: FastMap<&PersonId, &Person> = fast_map(data.persons.len());
-        m.extend(data.persons.iter().map(|r| (&r.person.id, &r.person)));
+        let mut m: FastMap<&PersonId, &PersonRecord> = fast_map(data.persons.len());
+        m.extend(data.persons.iter().map(|r| (&r.person.id, r)));
         m
     });
     row(
@@ -198,7 +199,9 @@ fn main() {
         (Channel::Letter, Purpose::Recall),
     ] {
         let (med, min, cpu, review) = measure(runs, || {
-            Review::build(channel, purpose, &recipients, |id| map.get(id).copied())
+            Review::build(channel, purpose, &recipients, minors, |id| {
+                map.get(id).copied()
+            })
         });
         let c = review.counts();
         row(
@@ -215,7 +218,7 @@ fn main() {
             ),
         );
     }
-    let mut review = Review::build(Channel::Sms, Purpose::Birthday, &recipients, |id| {
+    let mut review = Review::build(Channel::Sms, Purpose::Birthday, &recipients, minors, |id| {
         map.get(id).copied()
     });
     let (med, min, cpu, _) = measure(runs, || {
@@ -246,6 +249,7 @@ fn main() {
             Channel::Sms,
             Purpose::AppointmentReminder,
             &appt_recipients,
+            minors,
             |id| map.get(id).copied(),
         )
     });

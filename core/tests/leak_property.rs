@@ -99,6 +99,7 @@ fn record(channel: Channel) -> PersonRecord {
             // Salutation and the Du flag are meant for templates: no sentinel.
             salutation: String::new(),
             du: true,
+            guardians: Vec::new(),
         },
         sensitive: Sensitive {
             birth_date: Some(birth_date()),
@@ -140,6 +141,7 @@ fn practice(labelled: bool) -> PracticeSettings {
         letter_form: Default::default(),
         appointment_labels,
         therapist_in_messages: false,
+        minor_age: 16,
     }
 }
 

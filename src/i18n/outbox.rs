@@ -65,5 +65,10 @@ pub fn skip_reason(r: &SkipReason) -> String {
         ),
         SkipReason::NotRendered => t("outbox.skip.not_rendered").into(),
         SkipReason::EmptyMessage => t("outbox.skip.empty_message").into(),
+        SkipReason::MinorWithoutGuardian => t("outbox.skip.minor_without_guardian").into(),
+        SkipReason::Guardian { name, reason } => tf(
+            "outbox.skip.guardian",
+            &[("name", name), ("reason", &skip_reason(reason))],
+        ),
     }
 }

@@ -5,7 +5,7 @@
 //! (`EmailError`, `PhoneError`, `AddressProblem`) are `UiMessage`s (`super::msg`).
 
 use super::{labels, msg, t, tf};
-use crate::domain::review::{ConsentCell, ReviewError, ReviewRow, RowFlags, Unreachable};
+use crate::domain::review::{ConsentCell, ReviewError, ReviewRow, RowFlags, RowTo, Unreachable};
 use crate::domain::Channel;
 use chrono::NaiveDate;
 
@@ -87,6 +87,16 @@ pub fn unreachable(u: &Unreachable) -> String {
                 &p.iter().map(|a| msg(a)).collect::<Vec<_>>().join(", "),
             )],
         ),
+    }
+}
+
+/// Whom a minor's row goes to: "an Erziehungsberechtigte: Anna Weber", or "Minderjährig
+/// ohne Erziehungsberechtigte"; `None` for a row to the person.
+pub fn to(row: &ReviewRow) -> Option<String> {
+    match &row.to {
+        RowTo::Person => None,
+        RowTo::Guardian { name, .. } => Some(tf("review.to_guardian", &[("name", name)])),
+        RowTo::MinorWithoutGuardian => Some(t("review.minor_without_guardian").into()),
     }
 }
 

@@ -842,6 +842,11 @@ fn skip_reasons_in_german_equal_the_domain_texts() {
         })),
         SkipReason::NotRendered,
         SkipReason::EmptyMessage,
+        SkipReason::MinorWithoutGuardian,
+        SkipReason::Guardian {
+            name: "Anna Weber".into(),
+            reason: Box::new(SkipReason::NoConsent),
+        },
     ];
     german_equals_domain_english_differs(&reasons, super::outbox::skip_reason, |r| r.message_de());
 }

@@ -109,6 +109,7 @@ pub fn settings() -> PracticeSettings {
         letter_form: LetterForm::A,
         appointment_labels: [("Rückenschule".into(), "Kurs Rückenschule".into())].into(),
         therapist_in_messages: true,
+        minor_age: 16,
     }
 }
 

@@ -201,9 +201,9 @@ pub fn review_recipients(data: &DemoPractice, n: usize) -> Vec<Recipient> {
 }
 
 /// The person lookup the review window uses (built once by the caller).
-pub fn person_map(persons: &[PersonRecord]) -> FastMap<&PersonId, &Person> {
-    let mut m: FastMap<&PersonId, &Person> = fast_map(persons.len());
-    m.extend(persons.iter().map(|r| (&r.person.id, &r.person)));
+pub fn person_map(persons: &[PersonRecord]) -> FastMap<&PersonId, &PersonRecord> {
+    let mut m: FastMap<&PersonId, &PersonRecord> = fast_map(persons.len());
+    m.extend(persons.iter().map(|r| (&r.person.id, r)));
     m
 }
 
@@ -266,9 +266,12 @@ pub fn select_figures(now: &dyn Fn() -> f64, data: &DemoPractice, n_review: usiz
     }
     let recipients = review_recipients(data, n_review);
     let map = person_map(&data.persons);
+    let minors = praxisbote::domain::guardian::MinorRule::new(16, select_today());
     for (channel, purpose) in REVIEW_CASES {
         let (med, min, review) = measure(now, runs, || {
-            Review::build(channel, purpose, &recipients, |id| map.get(id).copied())
+            Review::build(channel, purpose, &recipients, minors, |id| {
+                map.get(id).copied()
+            })
         });
         let c = review.counts();
         out.push(fig(
@@ -500,11 +503,14 @@ pub fn scale_outcome(
         .map(|id| Recipient::person(id.clone()))
         .collect();
     let map = person_map(persons);
+    let minors = praxisbote::domain::guardian::MinorRule::new(16, select_today());
     let reviews = REVIEW_CASES
         .iter()
         .map(|&(channel, purpose)| {
-            let c =
-                Review::build(channel, purpose, &recipients, |id| map.get(id).copied()).counts();
+            let c = Review::build(channel, purpose, &recipients, minors, |id| {
+                map.get(id).copied()
+            })
+            .counts();
             (
                 channel,
                 [

@@ -28,13 +28,19 @@ async fn review_rows(s: &Session) -> Vec<serde_json::Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
-/// A reachable NEIN row whose name is unique among the rendered rows.
+/// A reachable NEIN row of an adult (a minor's row shows a guardian's consent, which the
+/// person's own consent matrix does not change) whose name is unique among the rendered
+/// rows.
 async fn reachable_nein_row(s: &Session) -> serde_json::Value {
     let rows = review_rows(s).await;
     rows.iter()
         .find(|r| {
             r["allowed"] == "NEIN"
                 && r["disabled"] == false
+                && !r["note"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Erziehungsberechtigte")
                 && rows.iter().filter(|o| o["name"] == r["name"]).count() == 1
         })
         .cloned()

@@ -11,6 +11,7 @@ mod bundle;
 mod chips;
 mod consent;
 mod dayone;
+mod guardians;
 mod i18n;
 mod import;
 mod letters;

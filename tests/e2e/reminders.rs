@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use praxisbote::domain::reminders::{self, ReminderSettings, TomorrowReminders};
-use praxisbote::domain::{demo, Channel, Person, PersonId, PersonRecord};
+use praxisbote::domain::{demo, Channel, PersonId, PersonRecord};
 
 use crate::support::{numbers, Session};
 
@@ -17,13 +17,11 @@ use crate::support::{numbers, Session};
 fn expected() -> (Vec<PersonRecord>, TomorrowReminders) {
     let today = chrono::Local::now().date_naive();
     let practice = demo::generate(1, today);
-    let by_id: HashMap<&PersonId, &Person> = practice
-        .persons
-        .iter()
-        .map(|r| (&r.person.id, &r.person))
-        .collect();
+    let by_id: HashMap<&PersonId, &PersonRecord> =
+        practice.persons.iter().map(|r| (&r.person.id, r)).collect();
     let plan = reminders::tomorrow(
         today,
+        practice.settings.minor_age,
         &practice.appointments,
         |id| by_id.get(id).copied(),
         |_| false,

@@ -276,6 +276,25 @@ pub fn address_block(person: &Person) -> Vec<String> {
     lines
 }
 
+/// The recipient block of a letter to a guardian of `child` (DIN 5008: the guardian is the
+/// recipient): the guardian's name block over their address ([`address_block`] of the
+/// stand-in), or — for a guardian without a name — "An die Eltern von" and the child's name
+/// over the address. At most 6 lines.
+pub fn guardian_address_block(child: &Person, g: &super::model::Guardian) -> Vec<String> {
+    let to = super::guardian::stand_in(child, g);
+    if !super::guardian::is_unnamed(g) {
+        return address_block(&to);
+    }
+    let mut lines = vec!["An die Eltern von".to_string()];
+    let child_name = words(&[&child.first_name, &child.last_name]);
+    if !child_name.is_empty() {
+        lines.push(child_name);
+    }
+    lines.extend(address_block(&to));
+    lines.truncate(6);
+    lines
+}
+
 /// Key for "same address used by several recipients": street, number, postcode, city and
 /// country, folded (case, umlauts, whitespace, "str." vs "straße").
 pub fn address_key(a: &PostalAddress) -> String {

@@ -18,6 +18,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
+use super::guardian::DEFAULT_MINOR_AGE;
 use super::model::*;
 
 /// Number of patients in the demo practice.
@@ -911,6 +912,7 @@ fn make_person(seed: u64, index: u64, kind: Kind, today: NaiveDate) -> PersonRec
             external_id,
             salutation: String::new(),
             du: false,
+            guardians: Vec::new(),
         },
         sensitive: Sensitive {
             birth_date,
@@ -918,6 +920,30 @@ fn make_person(seed: u64, index: u64, kind: Kind, today: NaiveDate) -> PersonRec
             insurance_kind,
             insurance_number,
         },
+    }
+    .with_demo_guardian(today)
+}
+
+impl PersonRecord {
+    /// A demo minor (below [`DEFAULT_MINOR_AGE`] on `today`) gets one guardian without a
+    /// name ("An die Eltern von …") who has the minor's e-mail, mobile number and consents:
+    /// the demo data keep who can be reached with consent, now through the parents. Anyone
+    /// else gets none. Draws no random numbers (the other persons stay the same).
+    fn with_demo_guardian(mut self, today: NaiveDate) -> PersonRecord {
+        let minor = crate::domain::guardian::MinorRule::new(DEFAULT_MINOR_AGE, today)
+            .is_minor(self.sensitive.birth_date);
+        let p = &mut self.person;
+        p.guardians = if minor {
+            vec![Guardian {
+                email: p.email.clone(),
+                mobile: p.mobile.clone(),
+                consents: p.consents.clone(),
+                ..Default::default()
+            }]
+        } else {
+            Vec::new()
+        };
+        self
     }
 }
 
@@ -1017,6 +1043,7 @@ pub fn demo_settings() -> PracticeSettings {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect(),
         therapist_in_messages: false,
+        minor_age: DEFAULT_MINOR_AGE,
     }
 }
 
@@ -1230,6 +1257,10 @@ pub fn generate(seed: u64, today: NaiveDate) -> DemoPractice {
         })
         .collect();
     apply_messy_cases(&mut persons, seed, today);
+    // The messy cases changed contacts, consents and birth dates: the guardians follow.
+    for p in persons.iter_mut() {
+        *p = std::mem::take(p).with_demo_guardian(today);
+    }
 
     let mut rng = Rng::stream(seed, 0xA990);
     let mut appointments = Vec::new();

@@ -9,6 +9,7 @@ pub mod consent;
 pub mod demo;
 pub mod email;
 pub mod email_html;
+pub mod guardian;
 pub mod hashing;
 pub mod import;
 pub mod labels;

@@ -242,6 +242,44 @@ pub struct Person {
     /// Addressed informally ("Du"): templates that offer it use `{% if du %}`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub du: bool,
+    /// Parents or other guardians ("Erziehungsberechtigte"): while the person is a minor
+    /// (`guardian::MinorRule`), messages go to the first guardian the channel may reach.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardians: Vec<Guardian>,
+}
+
+/// A parent or other guardian of a person: who messages for a minor go to, with the consents
+/// they gave on the minor's behalf.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Guardian {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub gender: Gender,
+    /// The guardian's own postal address; `None`: the minor's.
+    #[serde(default)]
+    pub address: Option<PostalAddress>,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub mobile: String,
+    /// Consents the guardian gave on the minor's behalf (per channel and purpose).
+    #[serde(default)]
+    pub consents: Consents,
+}
+
+impl Guardian {
+    /// "Anna Weber" (title, first and last name; empty when none is given).
+    pub fn full_name(&self) -> String {
+        let mut s = String::new();
+        let parts = [&self.title, &self.first_name, &self.last_name].map(|p| p.trim());
+        super::text::push_joined(&mut s, &parts, " ");
+        s
+    }
 }
 
 impl Person {
@@ -402,7 +440,7 @@ pub struct SenderNames {
 }
 
 /// The practice's own data, used in letterheads, footers and placeholders (`praxis.*`).
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PracticeSettings {
     pub name: String,
     #[serde(default)]
@@ -430,6 +468,32 @@ pub struct PracticeSettings {
     /// (`termin.behandler`). Off unless the practice switches it on.
     #[serde(default)]
     pub therapist_in_messages: bool,
+    /// "Minderjährig unter … Jahren": below this age on the day of sending, messages go to a
+    /// guardian (`guardian::MinorRule`); 0: to every person themselves.
+    #[serde(default = "default_minor_age")]
+    pub minor_age: u8,
+}
+
+fn default_minor_age() -> u8 {
+    super::guardian::DEFAULT_MINOR_AGE
+}
+
+impl Default for PracticeSettings {
+    fn default() -> Self {
+        PracticeSettings {
+            name: String::new(),
+            address: PostalAddress::default(),
+            phone: String::new(),
+            email: String::new(),
+            web: String::new(),
+            sender_names: SenderNames::default(),
+            bank_details: String::new(),
+            letter_form: LetterForm::default(),
+            appointment_labels: Default::default(),
+            therapist_in_messages: false,
+            minor_age: default_minor_age(),
+        }
+    }
 }
 
 /// Where the letterhead logo sits in the header zone.

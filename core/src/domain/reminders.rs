@@ -10,10 +10,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Appointment, AppointmentId, AppointmentStatus, Channel, Person, PersonId, Purpose,
+    Appointment, AppointmentId, AppointmentStatus, Channel, PersonId, PersonRecord, Purpose,
 };
 use super::outbox::{admit, MessageState, OutboxMessage};
-use super::review::{Contact, Handover, HandoverRecipient};
+use super::review::{Contact, Handover, HandoverRecipient, MinorRule};
 use super::selection::Recipient;
 use super::template::{shipped_id, Language};
 
@@ -133,11 +133,13 @@ impl TomorrowReminders {
 /// appointment reminders on that channel and a usable contact). `persons` finds a person by
 /// id (the caller reads them fresh); an appointment whose person is unknown is counted but
 /// not reachable. `reminded` tells appointments a reminder is already out for
-/// ([`reminded_appointments`]); they are counted but not reminded again.
+/// ([`reminded_appointments`]); they are counted but not reminded again. Reminders for
+/// minors (below `minor_age` today) go to a guardian, through [`admit`] too.
 pub fn tomorrow<'p>(
     today: NaiveDate,
+    minor_age: u8,
     appointments: &[Appointment],
-    persons: impl Fn(&PersonId) -> Option<&'p Person>,
+    persons: impl Fn(&PersonId) -> Option<&'p PersonRecord>,
     reminded: impl Fn(&AppointmentId) -> bool,
     settings: &ReminderSettings,
 ) -> TomorrowReminders {
@@ -166,6 +168,7 @@ pub fn tomorrow<'p>(
             purpose: Purpose::AppointmentReminder,
             recipients: recipients.clone(),
             overrides: Vec::new(),
+            minors: MinorRule::new(minor_age, today),
         };
         for (i, slot) in chosen.iter_mut().enumerate() {
             if slot.is_none() && admit(&handover, i, &persons).is_ok() {
@@ -219,6 +222,7 @@ pub fn reminded_appointments(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::model::Person;
     use crate::domain::model::{AppointmentId, ConsentEvent, ConsentSource, Evidence, Gender};
     use chrono::NaiveDateTime;
     use std::collections::HashMap;
@@ -235,6 +239,16 @@ mod tests {
 
     fn today() -> NaiveDate {
         d(TODAY.0, TODAY.1, TODAY.2)
+    }
+
+    fn records(persons: &[Person]) -> Vec<PersonRecord> {
+        persons
+            .iter()
+            .map(|p| PersonRecord {
+                person: p.clone(),
+                ..Default::default()
+            })
+            .collect()
     }
 
     /// A person with the given contacts and reminder consents.
@@ -290,9 +304,12 @@ mod tests {
         appointments: &[Appointment],
         settings: &ReminderSettings,
     ) -> TomorrowReminders {
-        let map: HashMap<&PersonId, &Person> = persons.iter().map(|p| (&p.id, p)).collect();
+        let recs = records(persons);
+        let map: HashMap<&PersonId, &PersonRecord> =
+            recs.iter().map(|r| (&r.person.id, r)).collect();
         tomorrow(
             today(),
+            16,
             appointments,
             |id| map.get(id).copied(),
             |_| false,
@@ -422,9 +439,12 @@ mod tests {
         let (persons, appointments) = practice();
         let settings = ReminderSettings::default();
         // The day after: nothing on 2 January … 3 January has nothing.
-        let map: HashMap<&PersonId, &Person> = persons.iter().map(|p| (&p.id, p)).collect();
+        let recs = records(&persons);
+        let map: HashMap<&PersonId, &PersonRecord> =
+            recs.iter().map(|r| (&r.person.id, r)).collect();
         let r = tomorrow(
             d(2027, 1, 2),
+            16,
             &appointments,
             |id| map.get(id).copied(),
             |_| false,
@@ -452,12 +472,15 @@ mod tests {
         // What the notice counts is what the review of that channel admits.
         let (persons, appointments) = practice();
         let r = run(&persons, &appointments, &ReminderSettings::default());
-        let map: HashMap<&PersonId, &Person> = persons.iter().map(|p| (&p.id, p)).collect();
+        let recs = records(&persons);
+        let map: HashMap<&PersonId, &PersonRecord> =
+            recs.iter().map(|r| (&r.person.id, r)).collect();
         for g in &r.groups {
             let review = crate::domain::review::Review::build(
                 g.channel,
                 Purpose::AppointmentReminder,
                 &g.recipients,
+                MinorRule::new(16, today()),
                 |id| map.get(id).copied(),
             );
             assert_eq!(
@@ -486,10 +509,13 @@ mod tests {
     #[test]
     fn appointments_already_reminded_are_counted_not_reminded_again() {
         let (persons, appointments) = practice();
-        let map: HashMap<&PersonId, &Person> = persons.iter().map(|p| (&p.id, p)).collect();
+        let recs = records(&persons);
+        let map: HashMap<&PersonId, &PersonRecord> =
+            recs.iter().map(|r| (&r.person.id, r)).collect();
         let done = |id: &AppointmentId| id.0 == "t-both" || id.0 == "t-mail";
         let r = tomorrow(
             today(),
+            16,
             &appointments,
             |id| map.get(id).copied(),
             done,
@@ -504,6 +530,7 @@ mod tests {
         // Everyone reminded: nothing is offered.
         let r = tomorrow(
             today(),
+            16,
             &appointments,
             |id| map.get(id).copied(),
             |_| true,

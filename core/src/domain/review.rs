@@ -30,11 +30,17 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use super::address::{address_block, address_key, address_problems, problems_de, AddressProblem};
+use super::address::{
+    address_block, address_key, address_problems, guardian_address_block, problems_de,
+    AddressProblem,
+};
 use super::email::{check_email, EmailError};
+pub use super::guardian::MinorRule;
+use super::guardian::{choose as choose_guardian, display_name as guardian_name, stand_in};
 use super::hashing::{fast_map, fast_set, FastMap, FastSet};
 use super::model::{
-    AppointmentId, Channel, ConsentStatus, Evidence, Person, PersonId, PersonRecord, Purpose,
+    AppointmentId, Channel, ConsentStatus, Evidence, Guardian, Person, PersonId, PersonRecord,
+    Purpose,
 };
 use super::phone::{parse_phone, LineType, PhoneError};
 use super::selection::Recipient;
@@ -193,12 +199,28 @@ impl RowFlags {
     }
 }
 
+/// Whom a row's message goes to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum RowTo {
+    /// The person.
+    #[default]
+    Person,
+    /// A guardian of the minor person (`Person::guardians[index]`): the contact and consent
+    /// of the row are the guardian's ("an Erziehungsberechtigte: Anna Weber").
+    Guardian { index: usize, name: String },
+    /// A minor without guardians: no consent counts (NEIN); only an override with a reason
+    /// includes the row, to the minor's own contact.
+    MinorWithoutGuardian,
+}
+
 /// One row of the review.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReviewRow {
     pub recipient: Recipient,
     /// "Müller, Anna".
     pub name: String,
+    /// To the person, or to a guardian of the minor person.
+    pub to: RowTo,
     pub contact: Contact,
     /// `None` when reachable.
     pub unreachable: Option<Unreachable>,
@@ -217,6 +239,7 @@ impl ReviewRow {
     fn same_data(&self, other: &ReviewRow) -> bool {
         self.recipient == other.recipient
             && self.name == other.name
+            && self.to == other.to
             && self.contact == other.contact
             && self.unreachable == other.unreachable
             && self.consent == other.consent
@@ -320,6 +343,8 @@ pub struct Handover {
     pub recipients: Vec<HandoverRecipient>,
     /// Inclusions without consent, for the audit log.
     pub overrides: Vec<ConsentOverride>,
+    /// Who is a minor (messages go to a guardian); the sender sets the day of sending.
+    pub minors: MinorRule,
 }
 
 /// The review of one selection for one channel and purpose.
@@ -330,6 +355,8 @@ pub struct Review {
     /// Private so that the include rules cannot be bypassed; read with [`Review::rows`].
     rows: Vec<ReviewRow>,
     overrides: BTreeMap<usize, ConsentOverride>,
+    /// Who counts as a minor (rows of minors show a guardian's contact and consent).
+    minors: MinorRule,
     /// Rows known to differ from their persons as they are now (ascending); empty when the
     /// review is current.
     stale: Vec<usize>,
@@ -359,6 +386,86 @@ fn sms_contact(p: &Person) -> Result<String, (Unreachable, String)> {
         (None, None) => Unreachable::NoMobile,
     };
     Err((err, raw))
+}
+
+/// The contact of the row of `child` when its messages go to the guardian `g`: the
+/// guardian's contact; a letter's block is [`guardian_address_block`].
+pub(crate) fn guardian_contact(
+    channel: Channel,
+    child: &Person,
+    g: &Guardian,
+) -> (Contact, Option<Unreachable>, String) {
+    let to = stand_in(child, g);
+    let (contact, why, key) = contact_of(channel, &to);
+    match (channel, contact) {
+        (Channel::Letter, Contact::Postal(_)) => {
+            (Contact::Postal(guardian_address_block(child, g)), why, key)
+        }
+        (_, contact) => (contact, why, key),
+    }
+}
+
+/// A row's data from its person as read now (`None`: the person is gone).
+fn row_of(
+    channel: Channel,
+    purpose: Purpose,
+    minors: &MinorRule,
+    r: &Recipient,
+    record: Option<&PersonRecord>,
+) -> ReviewRow {
+    let Some(rec) = record else {
+        return ReviewRow {
+            recipient: r.clone(),
+            name: r.person_id.0.clone(),
+            to: RowTo::Person,
+            contact: Contact::Raw(String::new()),
+            unreachable: Some(Unreachable::UnknownPerson),
+            consent: ConsentCell::of(ConsentStatus::Missing),
+            included: false,
+            override_reason: None,
+            flags: RowFlags::default(),
+            contact_key: String::new(),
+        };
+    };
+    let p = &rec.person;
+    let minor = minors.is_minor(rec.sensitive.birth_date);
+    let (to, (contact, unreachable, contact_key), status) = if !minor {
+        (
+            RowTo::Person,
+            contact_of(channel, p),
+            p.consents.status(channel, purpose),
+        )
+    } else if let Some(i) = choose_guardian(p, channel, purpose) {
+        let g = &p.guardians[i];
+        (
+            RowTo::Guardian {
+                index: i,
+                name: guardian_name(p, g),
+            },
+            guardian_contact(channel, p, g),
+            g.consents.status(channel, purpose),
+        )
+    } else {
+        (
+            RowTo::MinorWithoutGuardian,
+            contact_of(channel, p),
+            ConsentStatus::Missing,
+        )
+    };
+    let consent = ConsentCell::of(status);
+    let included = unreachable.is_none() && consent.allowed;
+    ReviewRow {
+        recipient: r.clone(),
+        name: p.sort_name(),
+        to,
+        contact,
+        unreachable,
+        consent,
+        included,
+        override_reason: None,
+        flags: RowFlags::default(),
+        contact_key,
+    }
 }
 
 pub(crate) fn contact_of(channel: Channel, p: &Person) -> (Contact, Option<Unreachable>, String) {
@@ -404,45 +511,19 @@ pub(crate) fn contact_of(channel: Channel, p: &Person) -> (Contact, Option<Unrea
 }
 
 impl Review {
-    /// Builds the review. `lookup` finds a person by id (storage or an in-memory map); it is
-    /// given only the template-safe [`Person`], never sensitive data.
+    /// Builds the review. `lookup` finds a person's record by id (storage or an in-memory
+    /// map); the birth date is read only to tell minors (`minors`), whose rows show the
+    /// guardian the message goes to.
     pub fn build<'p>(
         channel: Channel,
         purpose: Purpose,
         recipients: &[Recipient],
-        lookup: impl Fn(&PersonId) -> Option<&'p Person>,
+        minors: MinorRule,
+        lookup: impl Fn(&PersonId) -> Option<&'p PersonRecord>,
     ) -> Review {
         let mut rows: Vec<ReviewRow> = recipients
             .iter()
-            .map(|r| match lookup(&r.person_id) {
-                Some(p) => {
-                    let (contact, unreachable, contact_key) = contact_of(channel, p);
-                    let consent = ConsentCell::of(p.consents.status(channel, purpose));
-                    let included = unreachable.is_none() && consent.allowed;
-                    ReviewRow {
-                        recipient: r.clone(),
-                        name: p.sort_name(),
-                        contact,
-                        unreachable,
-                        consent,
-                        included,
-                        override_reason: None,
-                        flags: RowFlags::default(),
-                        contact_key,
-                    }
-                }
-                None => ReviewRow {
-                    recipient: r.clone(),
-                    name: r.person_id.0.clone(),
-                    contact: Contact::Raw(String::new()),
-                    unreachable: Some(Unreachable::UnknownPerson),
-                    consent: ConsentCell::of(ConsentStatus::Missing),
-                    included: false,
-                    override_reason: None,
-                    flags: RowFlags::default(),
-                    contact_key: String::new(),
-                },
-            })
+            .map(|r| row_of(channel, purpose, &minors, r, lookup(&r.person_id)))
             .collect();
 
         // Same person several times.
@@ -478,6 +559,7 @@ impl Review {
             purpose,
             rows,
             overrides: BTreeMap::new(),
+            minors,
             stale: Vec::new(),
         }
     }
@@ -487,11 +569,19 @@ impl Review {
         channel: Channel,
         purpose: Purpose,
         recipients: &[Recipient],
+        minors: MinorRule,
         records: &[PersonRecord],
     ) -> Review {
-        let mut map: FastMap<&PersonId, &Person> = fast_map(records.len());
-        map.extend(records.iter().map(|r| (&r.person.id, &r.person)));
-        Review::build(channel, purpose, recipients, |id| map.get(id).copied())
+        let mut map: FastMap<&PersonId, &PersonRecord> = fast_map(records.len());
+        map.extend(records.iter().map(|r| (&r.person.id, r)));
+        Review::build(channel, purpose, recipients, minors, |id| {
+            map.get(id).copied()
+        })
+    }
+
+    /// Who the review counts as a minor.
+    pub fn minors(&self) -> MinorRule {
+        self.minors
     }
 
     /// The rows, in the order of the recipients.
@@ -512,7 +602,10 @@ impl Review {
     /// Returns the indices of the rows whose content or inclusion changed.
     ///
     /// The review is current afterwards ([`Review::is_stale`] is false).
-    pub fn refresh<'p>(&mut self, lookup: impl Fn(&PersonId) -> Option<&'p Person>) -> Vec<usize> {
+    pub fn refresh<'p>(
+        &mut self,
+        lookup: impl Fn(&PersonId) -> Option<&'p PersonRecord>,
+    ) -> Vec<usize> {
         let fresh = self.rebuilt(lookup);
         self.stale.clear();
         let mut changed = Vec::new();
@@ -650,9 +743,9 @@ impl Review {
     }
 
     /// The review's rows computed again from the persons as `lookup` finds them now.
-    fn rebuilt<'p>(&self, lookup: impl Fn(&PersonId) -> Option<&'p Person>) -> Review {
+    fn rebuilt<'p>(&self, lookup: impl Fn(&PersonId) -> Option<&'p PersonRecord>) -> Review {
         let recipients: Vec<Recipient> = self.rows.iter().map(|r| r.recipient.clone()).collect();
-        Review::build(self.channel, self.purpose, &recipients, lookup)
+        Review::build(self.channel, self.purpose, &recipients, self.minors, lookup)
     }
 
     /// The persons of the review, sorted, each once (to read them fresh from the store).
@@ -669,8 +762,12 @@ impl Review {
 
     /// The rows that no longer show what their persons, as `lookup` finds them now, give
     /// (contact, reachability, consent, name, flags — not the user's decisions). Changes a
-    /// row does not show (e.g. a birth date) do not count.
-    pub fn changed_rows<'p>(&self, lookup: impl Fn(&PersonId) -> Option<&'p Person>) -> Vec<usize> {
+    /// row does not show (e.g. a profession, or a birth date that leaves the person a minor or an
+    /// adult) do not count.
+    pub fn changed_rows<'p>(
+        &self,
+        lookup: impl Fn(&PersonId) -> Option<&'p PersonRecord>,
+    ) -> Vec<usize> {
         self.rows
             .iter()
             .zip(&self.rebuilt(lookup).rows)
@@ -683,7 +780,10 @@ impl Review {
     /// Marks the review stale where its rows differ from the persons as `lookup` finds them
     /// now (the persons changed while the review was open); the rows themselves stay as they
     /// are until [`Review::refresh`]. Returns whether the marks changed.
-    pub fn note_changes<'p>(&mut self, lookup: impl Fn(&PersonId) -> Option<&'p Person>) -> bool {
+    pub fn note_changes<'p>(
+        &mut self,
+        lookup: impl Fn(&PersonId) -> Option<&'p PersonRecord>,
+    ) -> bool {
         let stale = self.changed_rows(lookup);
         let moved = stale != self.stale;
         self.stale = stale;
@@ -707,7 +807,7 @@ impl Review {
     /// marked stale and [`ReviewError::Stale`] returned.
     pub fn handover<'p>(
         &mut self,
-        lookup: impl Fn(&PersonId) -> Option<&'p Person>,
+        lookup: impl Fn(&PersonId) -> Option<&'p PersonRecord>,
     ) -> Result<Handover, ReviewError> {
         self.note_changes(lookup);
         if self.is_stale() {
@@ -733,6 +833,7 @@ impl Review {
                 })
                 .collect(),
             overrides: self.overrides(),
+            minors: self.minors,
         }
     }
 }
@@ -834,6 +935,7 @@ mod tests {
                 Channel::Sms,
                 Purpose::AppointmentReminder,
                 &ids(&["x"]),
+                adults(),
                 &[r],
             );
             let row = &review.rows()[0];
@@ -877,8 +979,13 @@ mod tests {
         for (email, reason) in cases {
             let mut r = p("x");
             r.person.email = email.to_string();
-            let review =
-                Review::build_from_records(Channel::Email, Purpose::Other, &ids(&["x"]), &[r]);
+            let review = Review::build_from_records(
+                Channel::Email,
+                Purpose::Other,
+                &ids(&["x"]),
+                adults(),
+                &[r],
+            );
             assert_eq!(
                 review.rows()[0].reason_de().as_deref(),
                 *reason,
@@ -897,6 +1004,7 @@ mod tests {
             Channel::Letter,
             Purpose::Other,
             &ids(&["c", "i", "missing"]),
+            adults(),
             &[complete, incomplete],
         );
         assert_eq!(
@@ -947,6 +1055,7 @@ mod tests {
             Channel::Sms,
             Purpose::AppointmentReminder,
             &ids(&["yes", "other_purpose", "other_channel", "withdrawn"]),
+            adults(),
             &records,
         );
         let labels: Vec<&str> = review.rows().iter().map(|r| r.consent.label_de()).collect();
@@ -983,15 +1092,21 @@ mod tests {
             Channel::Email,
             Purpose::Birthday,
             &ids(&["ok", "nocons", "unreach", "neither"]),
+            adults(),
             &mixed_records(),
         )
     }
 
     /// The persons by id, as the store would give them.
-    fn by_id(rs: &[PersonRecord]) -> BTreeMap<PersonId, Person> {
+    fn by_id(rs: &[PersonRecord]) -> BTreeMap<PersonId, PersonRecord> {
         rs.iter()
-            .map(|x| (x.person.id.clone(), x.person.clone()))
+            .map(|x| (x.person.id.clone(), x.clone()))
             .collect()
+    }
+
+    /// Nobody in these tests has a birth date: everyone is an adult.
+    fn adults() -> MinorRule {
+        MinorRule::new(16, d(2026, 11, 26))
     }
 
     /// The hand-over of `r` checked against `records` (which must be current).
@@ -1110,6 +1225,7 @@ mod tests {
                 channel,
                 Purpose::AppointmentReminder,
                 &recipients,
+                adults(),
                 &records,
             );
             let shared: Vec<u32> = review
@@ -1126,6 +1242,7 @@ mod tests {
             Channel::Sms,
             Purpose::AppointmentReminder,
             &recipients,
+            adults(),
             &records,
         );
         assert_eq!(
@@ -1160,6 +1277,7 @@ mod tests {
             Channel::Sms,
             Purpose::AppointmentReminder,
             &recipients,
+            adults(),
             &records,
         );
         let h = handed(&mut review, &records);
@@ -1220,7 +1338,7 @@ mod tests {
             r.person
                 .consents
                 .grant(channel, purpose, d(2025, 1, 2), evidence);
-            let review = Review::build_from_records(channel, purpose, &ids(&["x"]), &[r]);
+            let review = Review::build_from_records(channel, purpose, &ids(&["x"]), adults(), &[r]);
             let row = &review.rows()[0];
             let what = format!("{channel:?} {purpose:?} {evidence:?}");
             assert_eq!(row.flags.weak_consent.is_some(), flagged, "{what}");

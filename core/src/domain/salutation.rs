@@ -113,6 +113,34 @@ pub fn push_anrede(out: &mut String, person: &Person, lang: Language) {
     }
 }
 
+/// Appends the salutation of a letter or message to a guardian of `child`: by etiquette for
+/// the guardian ("Sehr geehrte Frau Weber"), or for a guardian without a name "Liebe Eltern
+/// von Tim Weber" / "Dear parents of Tim Weber" (the child's full name: siblings share
+/// parents). The child's own salutation and "Du" are not used.
+pub fn push_guardian_anrede(
+    out: &mut String,
+    child: &Person,
+    g: &super::model::Guardian,
+    lang: Language,
+) {
+    if !super::guardian::is_unnamed(g) {
+        return push_anrede(out, &super::guardian::stand_in(child, g), lang);
+    }
+    let opening = match lang {
+        Language::De => "Liebe Eltern von",
+        Language::En => "Dear parents of",
+    };
+    let (first, last) = (child.first_name.trim(), child.last_name.trim());
+    if first.is_empty() && last.is_empty() {
+        out.push_str(match lang {
+            Language::De => "Liebe Eltern",
+            Language::En => "Dear parents",
+        });
+    } else {
+        push_joined(out, &[opening, first, last], " ");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

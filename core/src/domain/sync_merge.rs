@@ -177,6 +177,7 @@ mod tests {
             external_id: None,
             salutation: String::new(),
             du: false,
+            guardians: Vec::new(),
         }
     }
 

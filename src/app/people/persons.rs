@@ -334,6 +334,7 @@ fn PersonForm(record: PersonRecord, is_new: bool) -> impl IntoView {
                 <h2>{t("persons.consents")}</h2>
                 <ConsentMatrix draft=draft base=base editing=editing />
             </div>
+            <super::guardians::GuardiansEditor draft=draft today=today() />
             <div class="wide actions">
                 <button type="submit" disabled=move || saving.get()>{t("common.save")}</button>
                 <button type="button" class="secondary" on:click=move |_| state.go(Page::Persons(kind))>{t("persons.back")}</button>

@@ -421,15 +421,17 @@ pub async fn persons_by_id(ids: &[PersonId]) -> Result<Vec<PersonRecord>, AppErr
         .collect())
 }
 
-/// The persons of `ids` as stored now (what templates may see), by id — for decisions made at
-/// the moment of consequence (hand-over, queueing, printing), not on the tab's copy.
+/// The persons of `ids` as stored now, by id — for decisions made at the moment of
+/// consequence (hand-over, queueing, printing), not on the tab's copy. The records: the
+/// birth date decides who is a minor (messages go to a guardian); templates get only the
+/// `Person`.
 pub async fn persons_now(
     ids: &[PersonId],
-) -> Result<std::collections::HashMap<PersonId, domain::Person>, AppError> {
+) -> Result<std::collections::HashMap<PersonId, PersonRecord>, AppError> {
     Ok(persons_by_id(ids)
         .await?
         .into_iter()
-        .map(|r| (r.person.id.clone(), r.person))
+        .map(|r| (r.person.id.clone(), r))
         .collect())
 }
 

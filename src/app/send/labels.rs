@@ -6,21 +6,20 @@
 use crate::app::error::AppError;
 use leptos::prelude::*;
 
-use crate::app::send::queue::admitted_persons;
+use crate::app::send::queue::{admitted_persons, Addressed};
 use crate::app::state::AppState;
-use crate::domain::address::address_block;
 use crate::domain::bulkmail::{postcode_order, region_counts, Region};
 use crate::domain::labels::{download_name, LabelFormat, LabelJob, LabelKind};
-use crate::domain::{Person, PostalAddress};
+use crate::domain::PostalAddress;
 use crate::i18n::{self, tf};
 
 /// The hand-over's persons that may receive a letter (the one consent gate, on persons read
 /// fresh from the store), in print order: as reviewed, or sorted by postcode; and the texts
 /// of those left out.
-pub async fn ordered(
+pub(super) async fn ordered(
     state: AppState,
     by_postcode: bool,
-) -> Result<(Vec<Person>, Vec<String>), AppError> {
+) -> Result<(Vec<Addressed>, Vec<String>), AppError> {
     let (persons, skipped) = admitted_persons(state).await?;
     if !by_postcode {
         return Ok((persons, skipped));
@@ -149,7 +148,7 @@ pub fn LabelOutput(by_postcode: RwSignal<bool>) -> impl IntoView {
                     return;
                 }
             };
-            let addresses: Vec<Vec<String>> = persons.iter().map(address_block).collect();
+            let addresses: Vec<Vec<String>> = persons.iter().map(|a| a.block.clone()).collect();
             start_labels(state, k, addresses, first.get_untracked(), phase);
         });
     };

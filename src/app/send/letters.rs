@@ -12,7 +12,7 @@ use crate::app::repo;
 use crate::app::send::labels::{LabelOutput, RegionCounts};
 use crate::app::send::queue;
 use crate::app::state::AppState;
-use crate::domain::address::address_block;
+use crate::domain::address::{address_block, guardian_address_block};
 use crate::domain::bulkmail::postcode_order;
 use crate::domain::outbox::{Batch, QueueItem};
 use crate::domain::print::{document_title, download_name, letter_from_text, PrintJob};
@@ -185,9 +185,13 @@ async fn prepare(
             .items
             .iter()
             .map(|it| {
-                p.persons
-                    .get(&it.item.person_id)
-                    .map_or(&empty, |x| &x.address)
+                p.persons.get(&it.item.person_id).map_or(&empty, |x| {
+                    // A minor's letter goes to the guardian's address.
+                    it.guardian
+                        .and_then(|g| x.person.guardians.get(g))
+                        .and_then(|g| g.address.as_ref())
+                        .unwrap_or(&x.person.address)
+                })
             })
             .collect();
         let order = postcode_order(&addrs);
@@ -201,12 +205,17 @@ async fn prepare(
     let today = p.now.date();
     let mut letters = Vec::with_capacity(p.prepared.items.len());
     for it in &p.prepared.items {
-        let Some(person) = p.persons.get(&it.item.person_id) else {
+        let Some(record) = p.persons.get(&it.item.person_id) else {
             continue;
+        };
+        let person = &record.person;
+        let block = match it.guardian.and_then(|g| person.guardians.get(g)) {
+            Some(g) => guardian_address_block(person, g),
+            None => address_block(person),
         };
         let c = &it.item.content;
         letters.push(letter_from_text(
-            address_block(person),
+            block,
             today,
             c.subject.as_deref().unwrap_or_default(),
             &c.text,

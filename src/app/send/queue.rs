@@ -8,12 +8,16 @@ use crate::app::error::AppError;
 use crate::app::repo;
 use crate::app::state::AppState;
 use crate::domain::calendar;
-use crate::domain::outbox::{admitted, prepare_batch, Batch, Content, PreparedBatch, Skipped};
-use crate::domain::placeholders::{build_context, ContextInput};
+use crate::domain::outbox::{
+    admit, admitted, prepare_batch, Batch, Content, PreparedBatch, Skipped,
+};
+use crate::domain::placeholders::{build_context_to, ContextInput};
 use crate::domain::render::RenderError;
 use crate::domain::review::Handover;
 use crate::domain::template::Template;
-use crate::domain::{Appointment, AppointmentId, Person, PersonId, PracticeSettings};
+use crate::domain::{
+    Appointment, AppointmentId, PersonId, PersonRecord, PostalAddress, PracticeSettings,
+};
 use crate::i18n::{self, tf};
 use chrono::NaiveDateTime;
 use leptos::prelude::*;
@@ -35,8 +39,8 @@ async fn yield_now() {
 pub(super) struct Prepared {
     pub batch: Batch,
     pub prepared: PreparedBatch,
-    /// The persons the batch was prepared from, by id (letters print their address blocks).
-    pub persons: HashMap<PersonId, Person>,
+    /// The persons the batch was prepared from, by id.
+    pub persons: HashMap<PersonId, PersonRecord>,
     pub practice: PracticeSettings,
     pub now: NaiveDateTime,
 }
@@ -45,7 +49,7 @@ pub(super) struct Prepared {
 /// (read fresh from the store, so a consent withdrawn in another tab or after the review was
 /// built is seen), their appointments and the practice settings.
 struct Inputs {
-    persons: HashMap<PersonId, Person>,
+    persons: HashMap<PersonId, PersonRecord>,
     appointments: HashMap<AppointmentId, Appointment>,
     practice: PracticeSettings,
 }
@@ -71,7 +75,7 @@ async fn read_inputs(state: AppState, handover: &Handover) -> Result<Inputs, App
 }
 
 /// The hand-over's persons as stored now (one read transaction).
-async fn fresh_persons(handover: &Handover) -> Result<HashMap<PersonId, Person>, AppError> {
+async fn fresh_persons(handover: &Handover) -> Result<HashMap<PersonId, PersonRecord>, AppError> {
     let mut ids: Vec<PersonId> = handover
         .recipients
         .iter()
@@ -82,30 +86,50 @@ async fn fresh_persons(handover: &Handover) -> Result<HashMap<PersonId, Person>,
     repo::persons_now(&ids).await
 }
 
-/// The persons of the hand-over that may be contacted (through the one consent gate,
+/// Where an admitted recipient's letter goes: the postal address (for sorting) and the
+/// recipient block — the person's, or for a minor the guardian's.
+#[derive(Clone)]
+pub(super) struct Addressed {
+    pub address: PostalAddress,
+    pub block: Vec<String>,
+}
+
+/// The hand-over, its minors counted on the day of sending (today).
+fn handover_now(state: AppState) -> Result<Handover, AppError> {
+    let mut handover = state
+        .handover
+        .get_untracked()
+        .ok_or_else(|| AppError::msg("queue.no_handover", []))?;
+    handover.minors.on = chrono::Local::now().date_naive();
+    Ok(handover)
+}
+
+/// The recipients of the hand-over that may be contacted (through the one consent gate,
 /// `outbox::admitted`, on persons read fresh from the store) and the texts of those left
 /// out — for outputs without a message of their own: address labels and envelopes.
 pub(super) async fn admitted_persons(
     state: AppState,
-) -> Result<(Vec<Person>, Vec<String>), AppError> {
-    let handover = state
-        .handover
-        .get_untracked()
-        .ok_or_else(|| AppError::msg("queue.no_handover", []))?;
+) -> Result<(Vec<Addressed>, Vec<String>), AppError> {
+    let handover = handover_now(state)?;
     let persons = fresh_persons(&handover).await?;
     let (ok, skipped) = admitted(&handover, |id| persons.get(id));
     Ok((
-        ok.into_iter().map(|a| a.person.clone()).collect(),
+        ok.into_iter()
+            .map(|a| Addressed {
+                address: a
+                    .guardian()
+                    .and_then(|g| g.address.clone())
+                    .unwrap_or_else(|| a.person.address.clone()),
+                block: a.address_block(),
+            })
+            .collect(),
         skipped_texts(&skipped),
     ))
 }
 
 /// Renders the hand-over's messages with `template` and prepares the batch.
 pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prepared, AppError> {
-    let handover = state
-        .handover
-        .get_untracked()
-        .ok_or_else(|| AppError::msg("queue.no_handover", []))?;
+    let handover = handover_now(state)?;
     crate::app::engine::load().await?;
     let now = chrono::Local::now().naive_local();
     let stamp = chrono::Utc::now();
@@ -117,23 +141,30 @@ pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prep
         if i > 0 && i % RENDER_SLICE == 0 {
             yield_now().await;
         }
-        let Some(person) = inputs.persons.get(&r.person_id) else {
+        // Who the message goes to (the person, or a minor's guardian) is the gate's
+        // decision; `prepare_batch` asks it again for the queue.
+        let lookup = |id: &PersonId| inputs.persons.get(id);
+        let Ok(admitted) = admit(&handover, i, &lookup) else {
             rendered.push(None);
             continue;
         };
+        let person = admitted.person;
         let appointment = r
             .appointment_id
             .as_ref()
             .and_then(|id| inputs.appointments.get(id));
-        let ctx = build_context(ContextInput {
-            person,
-            practice: &inputs.practice,
-            appointment,
-            channel: template.channel,
-            language: template.language,
-            today: now.date(),
-            unsubscribe_link: Some(crate::wire::UNSUBSCRIBE_LINK_MARKER),
-        });
+        let ctx = build_context_to(
+            ContextInput {
+                person,
+                practice: &inputs.practice,
+                appointment,
+                channel: template.channel,
+                language: template.language,
+                today: now.date(),
+                unsubscribe_link: Some(crate::wire::UNSUBSCRIBE_LINK_MARKER),
+            },
+            admitted.guardian(),
+        );
         let message = renderer.render_message(template, &ctx);
         let calendar = appointment
             .filter(|_| calendar::is_attached(template.channel, handover.purpose))

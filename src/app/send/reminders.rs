@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::domain::reminders::{self, ReminderSettings, REMINDER_CHANNELS};
-use crate::domain::review::Review;
+use crate::domain::review::{MinorRule, Review};
 use crate::domain::{Channel, PersonId, Purpose};
 use crate::i18n::{labels, t, tf};
 
@@ -25,12 +25,14 @@ fn tomorrow_now(state: AppState) -> reminders::TomorrowReminders {
     let reminded = state
         .outbox
         .with(|o| reminders::reminded_appointments(&o.messages));
+    let minor_age = state.settings.with(|s| s.minor_age);
     state.persons.with(|ps| {
-        let by_id: std::collections::HashMap<&PersonId, &crate::domain::Person> =
-            ps.iter().map(|r| (&r.person.id, &r.person)).collect();
+        let by_id: std::collections::HashMap<&PersonId, &crate::domain::PersonRecord> =
+            ps.iter().map(|r| (&r.person.id, r)).collect();
         state.appointments.with(|appts| {
             reminders::tomorrow(
                 today(),
+                minor_age,
                 appts,
                 |id| by_id.get(id).copied(),
                 |id| reminded.contains(id),
@@ -54,11 +56,13 @@ async fn open_review(state: AppState, channel: Channel) -> Result<(), crate::app
     let reminded = state
         .outbox
         .with_untracked(|o| reminders::reminded_appointments(&o.messages));
-    let by_id: std::collections::HashMap<&PersonId, &crate::domain::Person> =
-        fresh.iter().map(|r| (&r.person.id, &r.person)).collect();
+    let by_id: std::collections::HashMap<&PersonId, &crate::domain::PersonRecord> =
+        fresh.iter().map(|r| (&r.person.id, r)).collect();
+    let minor_age = state.settings.with_untracked(|s| s.minor_age);
     let plan = state.appointments.with_untracked(|appts| {
         reminders::tomorrow(
             today(),
+            minor_age,
             appts,
             |id| by_id.get(id).copied(),
             |id| reminded.contains(id),
@@ -69,8 +73,13 @@ async fn open_review(state: AppState, channel: Channel) -> Result<(), crate::app
         .group(channel)
         .map(|g| g.recipients.clone())
         .unwrap_or_default();
-    let review =
-        Review::build_from_records(channel, Purpose::AppointmentReminder, &recipients, &fresh);
+    let review = Review::build_from_records(
+        channel,
+        Purpose::AppointmentReminder,
+        &recipients,
+        MinorRule::new(minor_age, today()),
+        &fresh,
+    );
     state.review.set(Some(review));
     state
         .compose_template

@@ -17,7 +17,7 @@ use crate::app::repo;
 use crate::app::state::{AppState, Page};
 use crate::app::table;
 use crate::domain::review::{Review, ReviewRow, Unreachable};
-use crate::domain::{Person, PersonId};
+use crate::domain::{PersonId, PersonRecord};
 use crate::i18n::{labels, t, tf};
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -71,8 +71,8 @@ pub fn ReviewPage() -> impl IntoView {
     // pulled in the background), the changed rows are only marked: the review says so.
     Effect::new(move |opened: Option<()>| {
         state.persons.with(|ps| {
-            let by_id: HashMap<&PersonId, &Person> =
-                ps.iter().map(|r| (&r.person.id, &r.person)).collect();
+            let by_id: HashMap<&PersonId, &PersonRecord> =
+                ps.iter().map(|r| (&r.person.id, r)).collect();
             let lookup = |id: &PersonId| by_id.get(id).copied();
             let mut changed = false;
             state.review.update_untracked(|r| {
@@ -265,7 +265,9 @@ pub fn ReviewPage() -> impl IntoView {
                         crate::domain::review::Contact::Postal(lines) => Some(lines.join("\n")),
                         _ => None,
                     };
-                    let mut notes: Vec<String> = crate::i18n::review::reason(&row).into_iter().collect();
+                    // A minor's row: to the guardian (or none there).
+                    let mut notes: Vec<String> = crate::i18n::review::to(&row).into_iter().collect();
+                    notes.extend(crate::i18n::review::reason(&row));
                     if changed {
                         notes.insert(0, t("review.row_changed").into());
                     }

@@ -5,7 +5,7 @@ use crate::app::people::optin::OptInRequest;
 use crate::app::send::query_builder;
 use crate::app::state::{AppState, Page};
 use crate::app::table;
-use crate::domain::review::Review;
+use crate::domain::review::{MinorRule, Review};
 use crate::domain::search::TextQuery;
 use crate::domain::selection::{distinct_values, AppointmentFilter, Recipient, Selection};
 use crate::domain::{Channel, Kind, Purpose};
@@ -213,9 +213,13 @@ pub fn SendPage() -> impl IntoView {
                     .collect()
             })
         });
+        let minors = MinorRule::new(
+            state.settings.with_untracked(|s| s.minor_age),
+            chrono::Local::now().date_naive(),
+        );
         let review = state
             .persons
-            .with(|ps| Review::build_from_records(channel, purpose.get(), &recipients, ps));
+            .with(|ps| Review::build_from_records(channel, purpose.get(), &recipients, minors, ps));
         state.review.set(Some(review));
         state.compose_template.set(None);
         menu_open.set(false);

@@ -72,6 +72,17 @@ pub fn SettingsPage() -> impl IntoView {
                     <option value="A" selected=move || draft.with(|d| d.letter_form == LetterForm::A)>{t("settings.form_a")}</option>
                 </select>
             </label>
+            <label>
+                {t("settings.minor_age")}
+                <input type="number" min="0" max="21" aria-label=t("settings.minor_age")
+                    prop:value=move || draft.with(|d| d.minor_age.to_string())
+                    on:change=move |ev| {
+                        if let Ok(age) = event_target_value(&ev).trim().parse::<u8>() {
+                            draft.update(|d| d.minor_age = age.min(21));
+                        }
+                    } />
+            </label>
+            <p class="muted wide">{t("settings.minor_age_hint")}</p>
             <AppointmentsInMessages draft=draft />
             <div class="wide actions">
                 <button type="submit">{t("common.save")}</button>

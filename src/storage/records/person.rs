@@ -1,9 +1,10 @@
 //! The stored person: `PersonRecordV1` (consents as one cell each: given, evidence, maybe
 //! withdrawn), `PersonRecordV2` (consents as an append-only history of events) and
-//! `PersonRecordV3` (V2 and the person's own salutation and Du flag), and the conversions to
-//! the domain's `PersonRecord`. `encode` writes V3; a V1 record reads as a history of at
-//! most two events (granted by the practice, withdrawn); V1 and V2 read with the salutation
-//! by etiquette and formal address.
+//! `PersonRecordV3` (V2 and the person's own salutation and Du flag), `PersonRecordV4` (V3
+//! and the guardians), and the conversions to the domain's `PersonRecord`. `encode` writes
+//! V4; a V1 record reads as a history of at most two events (granted by the practice,
+//! withdrawn); V1 and V2 read with the salutation by etiquette and formal address; V1–V3
+//! read without guardians.
 //!
 //! The text fields are `Cow`s: encoding borrows from the domain record (a bulk import of
 //! 100,000 persons copies no string), decoding owns.
@@ -16,12 +17,13 @@ use serde::{Deserialize, Serialize};
 use super::{parse, record_enum, write, DecodeError, Stored};
 use crate::domain::{
     Channel, ConsentAction, ConsentEvent, ConsentHistory, ConsentSource, Consents, Evidence,
-    Gender, InsuranceKind, Kind, Person, PersonId, PersonRecord, PostalAddress, Purpose, Sensitive,
+    Gender, Guardian, InsuranceKind, Kind, Person, PersonId, PersonRecord, PostalAddress, Purpose,
+    Sensitive,
 };
 use crate::storage::Result;
 
 /// The record version `encode` writes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 record_enum!(KindV1 <=> Kind { Patient, Prospect });
 record_enum!(GenderV1 <=> Gender { Female, Male, Diverse, Unknown });
@@ -175,6 +177,98 @@ pub struct PersonRecordV3<'a> {
     pub sensitive: SensitiveV1<'a>,
     #[serde(default, skip_serializing_if = "AddressingV3::is_default")]
     pub addressing: AddressingV3<'a>,
+}
+
+/// A guardian (version 4): names, gender, an own address or none (the person's), e-mail,
+/// mobile and the consents given on the person's behalf (as version-2 cells).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardianV4<'a> {
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub title: Cow<'a, str>,
+    #[serde(default)]
+    pub first_name: Cow<'a, str>,
+    #[serde(default)]
+    pub last_name: Cow<'a, str>,
+    pub gender: GenderV1,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<AddressV1<'a>>,
+    #[serde(default)]
+    pub email: Cow<'a, str>,
+    #[serde(default)]
+    pub mobile: Cow<'a, str>,
+    #[serde(default = "Vec::new")]
+    pub consents: Vec<ConsentCellV2<'a>>,
+}
+
+/// Version 4: version 3 and the guardians (left out when there are none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRecordV4<'a> {
+    pub person: PersonV2<'a>,
+    #[serde(default)]
+    pub sensitive: SensitiveV1<'a>,
+    #[serde(default, skip_serializing_if = "AddressingV3::is_default")]
+    pub addressing: AddressingV3<'a>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardians: Vec<GuardianV4<'a>>,
+}
+
+impl<'a> From<&'a Guardian> for GuardianV4<'a> {
+    fn from(g: &'a Guardian) -> Self {
+        GuardianV4 {
+            title: Cow::Borrowed(&g.title),
+            first_name: Cow::Borrowed(&g.first_name),
+            last_name: Cow::Borrowed(&g.last_name),
+            gender: g.gender.into(),
+            address: g.address.as_ref().map(Into::into),
+            email: Cow::Borrowed(&g.email),
+            mobile: Cow::Borrowed(&g.mobile),
+            consents: g.consents.cells().iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<GuardianV4<'_>> for Guardian {
+    fn from(g: GuardianV4<'_>) -> Self {
+        Guardian {
+            title: g.title.into_owned(),
+            first_name: g.first_name.into_owned(),
+            last_name: g.last_name.into_owned(),
+            gender: g.gender.into(),
+            address: g.address.map(Into::into),
+            email: g.email.into_owned(),
+            mobile: g.mobile.into_owned(),
+            consents: Consents::from(g.consents.into_iter().map(Into::into).collect::<Vec<_>>()),
+        }
+    }
+}
+
+impl<'a> From<&'a PersonRecord> for PersonRecordV4<'a> {
+    fn from(r: &'a PersonRecord) -> Self {
+        let PersonRecordV3 {
+            person,
+            sensitive,
+            addressing,
+        } = PersonRecordV3::from(r);
+        PersonRecordV4 {
+            person,
+            sensitive,
+            addressing,
+            guardians: r.person.guardians.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The step V3 → V4 is `guardians`; V1–V3 convert without.
+impl From<PersonRecordV4<'_>> for PersonRecord {
+    fn from(r: PersonRecordV4<'_>) -> Self {
+        let mut out = PersonRecord::from(PersonRecordV3 {
+            person: r.person,
+            sensitive: r.sensitive,
+            addressing: r.addressing,
+        });
+        out.person.guardians = r.guardians.into_iter().map(Into::into).collect();
+        out
+    }
 }
 
 impl<'a> From<&'a PostalAddress> for AddressV1<'a> {
@@ -354,6 +448,7 @@ impl<C: Into<ConsentHistory>> From<PersonRecordBody<'_, C>> for PersonRecord {
                 external_id: p.external_id.map(Cow::into_owned),
                 salutation: String::new(),
                 du: false,
+                guardians: Vec::new(),
             },
             sensitive: Sensitive {
                 birth_date: s.birth_date,
@@ -425,15 +520,21 @@ pub fn encode_v2(r: &PersonRecord) -> Result<Stored> {
     write(&r.person.id.0, 2, &PersonRecordV2::from(r))
 }
 
+/// A person in the version-3 shape, as stored before the guardians: only for tests of old
+/// records (lossy: the guardians are not kept).
+pub fn encode_v3(r: &PersonRecord) -> Result<Stored> {
+    write(&r.person.id.0, 3, &PersonRecordV3::from(r))
+}
+
 /// The stored form of a person (current version).
 pub fn encode(r: &PersonRecord) -> Result<Stored> {
-    write(&r.person.id.0, VERSION, &PersonRecordV3::from(r))
+    write(&r.person.id.0, VERSION, &PersonRecordV4::from(r))
 }
 
 /// Appends the body of the current version of `r` to `out` (bulk writes pack many bodies
 /// into one string); `out` is unchanged on error.
 pub fn encode_into(r: &PersonRecord, out: &mut String) -> Result<()> {
-    super::write_into(&r.person.id.0, &PersonRecordV3::from(r), out)
+    super::write_into(&r.person.id.0, &PersonRecordV4::from(r), out)
 }
 
 /// A stored person of any known version, converted forward to the domain's person.
@@ -442,6 +543,7 @@ pub fn decode(s: &Stored) -> Result<PersonRecord, DecodeError> {
         1 => parse::<PersonRecordV1>(&s.body).map(Into::into),
         2 => parse::<PersonRecordV2>(&s.body).map(Into::into),
         3 => parse::<PersonRecordV3>(&s.body).map(Into::into),
+        4 => parse::<PersonRecordV4>(&s.body).map(Into::into),
         v => Err(DecodeError::UnknownVersion(v)),
     }
 }

@@ -9,7 +9,7 @@ use crate::domain::{LetterForm, PracticeSettings, SenderNames};
 use crate::storage::Result;
 
 /// The record version `encode` writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 record_enum!(LetterFormV1 <=> LetterForm { A, B });
 
@@ -86,6 +86,7 @@ impl From<PracticeSettingsV1> for PracticeSettings {
             // Version 1 knew neither: no labels (the neutral default label), names off.
             appointment_labels: Default::default(),
             therapist_in_messages: false,
+            minor_age: crate::domain::guardian::DEFAULT_MINOR_AGE,
         }
     }
 }
@@ -122,12 +123,39 @@ impl From<PracticeSettingsV2> for PracticeSettings {
     }
 }
 
+/// Version 3: version 2 plus the age below which messages go to a guardian.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PracticeSettingsV3 {
+    #[serde(flatten)]
+    pub base: PracticeSettingsV2,
+    pub minor_age: u8,
+}
+
+impl From<&PracticeSettings> for PracticeSettingsV3 {
+    fn from(s: &PracticeSettings) -> Self {
+        PracticeSettingsV3 {
+            base: s.into(),
+            minor_age: s.minor_age,
+        }
+    }
+}
+
+/// The step V2 → V3 is `minor_age`; V1 and V2 read with the default (16).
+impl From<PracticeSettingsV3> for PracticeSettings {
+    fn from(s: PracticeSettingsV3) -> Self {
+        PracticeSettings {
+            minor_age: s.minor_age,
+            ..s.base.into()
+        }
+    }
+}
+
 /// The stored form of the settings (current version).
 pub fn encode(s: &PracticeSettings) -> Result<Stored> {
     write(
         crate::storage::migrate::names::SETTINGS_KEY,
         VERSION,
-        &PracticeSettingsV2::from(s),
+        &PracticeSettingsV3::from(s),
     )
 }
 
@@ -136,6 +164,7 @@ pub fn decode(s: &Stored) -> Result<PracticeSettings, DecodeError> {
     match s.v {
         1 => parse::<PracticeSettingsV1>(&s.body).map(Into::into),
         2 => parse::<PracticeSettingsV2>(&s.body).map(Into::into),
+        3 => parse::<PracticeSettingsV3>(&s.body).map(Into::into),
         v => Err(DecodeError::UnknownVersion(v)),
     }
 }

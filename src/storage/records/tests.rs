@@ -93,7 +93,18 @@ fn legacy_rows_read_as_version_1() {
         .insert("Lymphdrainage".into(), "Ihr Termin".into());
     labelled.therapist_in_messages = true;
     let again = settings::encode(&labelled).unwrap();
-    assert_eq!(again.v, 2);
+    assert_eq!(again.v, 3);
+    assert_eq!(settings::decode(&again).unwrap(), labelled);
+    // Versions 1 and 2 knew no minor age: the default (16); version 3 stores it.
+    assert_eq!(s.minor_age, crate::domain::guardian::DEFAULT_MINOR_AGE);
+    let v2 = Stored {
+        v: 2,
+        body: serde_json::to_string(&settings::PracticeSettingsV2::from(&labelled)).unwrap(),
+    };
+    assert_eq!(settings::decode(&v2).unwrap().minor_age, 16);
+    labelled.minor_age = 18;
+    let again = settings::encode(&labelled).unwrap();
+    assert!(again.body.contains(r#""minor_age":18"#), "{}", again.body);
     assert_eq!(settings::decode(&again).unwrap(), labelled);
 }
 
@@ -202,7 +213,7 @@ fn version_2_reads_forward_to_version_3_with_salutation_and_du() {
         serde_json::from_str::<serde_json::Value>(V2_PERSON).unwrap()
     );
     // Unchanged addressing is left out of version 3: the body is version 2's.
-    let v3 = person::encode(&p).unwrap();
+    let v3 = person::encode_v3(&p).unwrap();
     assert_eq!(v3.v, 3);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&v3.body).unwrap(),
@@ -211,7 +222,7 @@ fn version_2_reads_forward_to_version_3_with_salutation_and_du() {
     // Salutation and Du are stored in version 3 and read back.
     p.person.salutation = "Hallo Tim".into();
     p.person.du = true;
-    let v3 = person::encode(&p).unwrap();
+    let v3 = person::encode_v3(&p).unwrap();
     let body: serde_json::Value = serde_json::from_str(&v3.body).unwrap();
     assert_eq!(body["addressing"]["salutation"], "Hallo Tim");
     assert_eq!(body["addressing"]["du"], true);
@@ -221,4 +232,66 @@ fn version_2_reads_forward_to_version_3_with_salutation_and_du() {
     let lossy = person::decode(&person::encode_v2(&p).unwrap()).unwrap();
     assert_eq!(lossy.person.salutation, "");
     assert!(!lossy.person.du);
+}
+
+/// Version 4 adds the guardians: a version-3 record reads without any, and without guardians
+/// the version-4 body is version 3's; guardians (own address, consents) are stored and read
+/// back, and a version-3 writer would lose them (why the version changed).
+#[test]
+fn version_3_reads_without_guardians_and_version_4_keeps_them() {
+    use crate::domain::{Channel, Evidence, Gender, Guardian, PostalAddress, Purpose};
+    let old = Stored {
+        v: 2,
+        body: V2_PERSON.to_string(),
+    };
+    let mut p = person::decode(&old).unwrap();
+    let v3 = person::encode_v3(&p).unwrap();
+    let from_v3 = person::decode(&v3).unwrap();
+    assert!(from_v3.person.guardians.is_empty());
+    assert_eq!(from_v3, p);
+    let v4 = person::encode(&p).unwrap();
+    assert_eq!(v4.v, 4);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&v4.body).unwrap(),
+        serde_json::from_str::<serde_json::Value>(&v3.body).unwrap()
+    );
+    let mut anna = Guardian {
+        first_name: "Anna".into(),
+        last_name: "Weber".into(),
+        gender: Gender::Female,
+        address: Some(PostalAddress {
+            street: "Ringstraße".into(),
+            house_number: "12".into(),
+            postcode: "53111".into(),
+            city: "Bonn".into(),
+            ..Default::default()
+        }),
+        email: "anna@example.org".into(),
+        mobile: "0171 5550001".into(),
+        ..Default::default()
+    };
+    anna.consents.grant(
+        Channel::Email,
+        Purpose::Recall,
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+        Evidence::WrittenForm,
+    );
+    p.person.guardians = vec![
+        anna,
+        Guardian {
+            email: "eltern@example.org".into(),
+            ..Default::default()
+        },
+    ];
+    let v4 = person::encode(&p).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&v4.body).unwrap();
+    assert_eq!(body["guardians"][0]["first_name"], "Anna");
+    assert_eq!(body["guardians"][0]["address"]["city"], "Bonn");
+    assert!(body["guardians"][1].get("address").is_none());
+    assert_eq!(person::decode(&v4).unwrap(), p);
+    let mut packed = String::new();
+    person::encode_into(&p, &mut packed).unwrap();
+    assert_eq!(packed, v4.body);
+    let lossy = person::decode(&person::encode_v3(&p).unwrap()).unwrap();
+    assert!(lossy.person.guardians.is_empty());
 }

@@ -13,12 +13,14 @@
 //! the contact is taken from the person as passed, and a person who became unreachable is
 //! skipped too.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 
 use super::{consent_basis, Content, QueueItem};
-use crate::domain::address::address_block;
-use crate::domain::address::address_problems;
-use crate::domain::model::{Channel, ConsentStatus, Person, PersonId};
+use crate::domain::address::{address_block, address_problems, guardian_address_block};
+use crate::domain::guardian;
+use crate::domain::model::{Channel, ConsentStatus, Guardian, Person, PersonId, PersonRecord};
 use crate::domain::render::RenderError;
 use crate::domain::review::{contact_of, Handover, Unreachable};
 
@@ -39,6 +41,14 @@ pub enum SkipReason {
     NotRendered,
     /// The rendered message is empty.
     EmptyMessage,
+    /// A minor without guardians (and no override logged in the review).
+    MinorWithoutGuardian,
+    /// A minor whose guardian (the first one the channel may reach, see
+    /// `guardian::choose`) cannot be written to: why.
+    Guardian {
+        name: String,
+        reason: Box<SkipReason>,
+    },
 }
 
 impl SkipReason {
@@ -55,6 +65,12 @@ impl SkipReason {
             SkipReason::RenderFailed(e) => format!("Vorlage nicht darstellbar: {e}"),
             SkipReason::NotRendered => "Keine Nachricht erstellt".into(),
             SkipReason::EmptyMessage => "Die Nachricht ist leer".into(),
+            SkipReason::MinorWithoutGuardian => {
+                "Minderjährig ohne Erziehungsberechtigte und keine protokollierte Ausnahme".into()
+            }
+            SkipReason::Guardian { name, reason } => {
+                format!("Erziehungsberechtigte {name}: {}", reason.message_de())
+            }
         }
     }
 }
@@ -76,6 +92,8 @@ pub struct PreparedItem {
     /// Position in `Handover::recipients`.
     pub index: usize,
     pub item: QueueItem,
+    /// The guardian of the minor the message goes to (`Person::guardians[i]`).
+    pub guardian: Option<usize>,
 }
 
 /// The result of [`prepare_batch`]: what to queue, in hand-over order, and who is left out.
@@ -120,6 +138,17 @@ pub(super) fn recipient_name(channel: Channel, p: &Person) -> String {
     }
 }
 
+/// The name stored with a message to a guardian of the minor `child`: for letters the
+/// child's sort name with the guardian ("Weber, Tim (an Anna Weber)"), for e-mail and SMS
+/// the guardian's name ("Anna Weber", "Eltern von Tim Weber").
+fn guardian_recipient_name(channel: Channel, child: &Person, g: &Guardian) -> String {
+    let to = guardian::display_name(child, g);
+    match channel {
+        Channel::Letter => format!("{} (an {to})", child.sort_name()),
+        Channel::Sms | Channel::Email => to,
+    }
+}
+
 /// A handed-over recipient that may be contacted: the person, read at the moment of
 /// consequence, with the consent basis, the address and the name the message carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,18 +158,42 @@ pub struct Admitted<'p> {
     pub name: String,
     pub address: String,
     pub consent: super::ConsentBasis,
+    /// For a minor: the guardian the message goes to (`person.guardians[i]`); the address
+    /// and consent above are the guardian's.
+    pub guardian: Option<usize>,
+}
+
+impl<'p> Admitted<'p> {
+    /// The guardian the message goes to, for a minor.
+    pub fn guardian(&self) -> Option<&'p Guardian> {
+        self.guardian.and_then(|i| self.person.guardians.get(i))
+    }
+
+    /// The recipient block a letter prints: the person's, or the guardian's.
+    pub fn address_block(&self) -> Vec<String> {
+        match self.guardian() {
+            Some(g) => guardian_address_block(self.person, g),
+            None => address_block(self.person),
+        }
+    }
 }
 
 /// The one consent gate: whether `handover.recipients[index]` may be contacted on the
 /// hand-over's channel for its purpose. Checks in this order: the person exists, a consent
 /// basis (active consent or an override logged in the review), reachable on the channel.
+///
+/// For a minor (`handover.minors`, from the birth date on the day of sending) the message
+/// goes to a guardian (`guardian::choose`: the first reachable one with consent): consent
+/// and contact are the guardian's. A minor without guardians is only admitted through an
+/// override logged in the review (to their own contact), else skipped with
+/// [`SkipReason::MinorWithoutGuardian`].
 pub fn admit<'p>(
     handover: &Handover,
     index: usize,
-    persons: &impl Fn(&PersonId) -> Option<&'p Person>,
+    persons: &impl Fn(&PersonId) -> Option<&'p PersonRecord>,
 ) -> Result<Admitted<'p>, Skipped> {
     let r = &handover.recipients[index];
-    let Some(person) = persons(&r.person_id) else {
+    let Some(record) = persons(&r.person_id) else {
         return Err(Skipped {
             index,
             person_id: r.person_id.clone(),
@@ -148,21 +201,55 @@ pub fn admit<'p>(
             reason: SkipReason::UnknownPerson,
         });
     };
-    let name = recipient_name(handover.channel, person);
+    let person = &record.person;
+    let (channel, purpose) = (handover.channel, handover.purpose);
+    let minor = handover.minors.is_minor(record.sensitive.birth_date);
+    let guardian = if minor {
+        guardian::choose(person, channel, purpose)
+    } else {
+        None
+    };
+    let g = guardian.map(|i| &person.guardians[i]);
+    // Whose consent and contact count: the person, the guardian standing in, or — for a
+    // minor without guardians — nobody's consent (only an override).
+    let to: Cow<Person> = match (minor, g) {
+        (false, _) => Cow::Borrowed(person),
+        (true, Some(g)) => Cow::Owned(guardian::stand_in(person, g)),
+        (true, None) => Cow::Owned(Person {
+            consents: Default::default(),
+            ..person.clone()
+        }),
+    };
+    let name = match g {
+        Some(g) => guardian_recipient_name(channel, person, g),
+        None => recipient_name(channel, person),
+    };
     let skip = |reason| Skipped {
         index,
         person_id: person.id.clone(),
-        name: name.clone(),
-        reason,
+        name: match g {
+            Some(_) => recipient_name(channel, person),
+            None => name.clone(),
+        },
+        reason: match g {
+            Some(g) => SkipReason::Guardian {
+                name: guardian::display_name(person, g),
+                reason: Box::new(reason),
+            },
+            None => reason,
+        },
     };
     let Some(consent) = consent_basis(
-        person,
+        &to,
         r.appointment_id.as_ref(),
-        handover.channel,
-        handover.purpose,
+        channel,
+        purpose,
         &handover.overrides,
     ) else {
-        let reason = match person.consents.status(handover.channel, handover.purpose) {
+        if minor && g.is_none() {
+            return Err(skip(SkipReason::MinorWithoutGuardian));
+        }
+        let reason = match to.consents.status(channel, purpose) {
             ConsentStatus::Withdrawn { withdrawn_at, .. } => {
                 SkipReason::ConsentWithdrawn { at: withdrawn_at }
             }
@@ -170,14 +257,20 @@ pub fn admit<'p>(
         };
         return Err(skip(reason));
     };
-    let address =
-        address_of(handover.channel, person).map_err(|why| skip(SkipReason::Unreachable(why)))?;
+    let address = match (channel, g) {
+        (Channel::Letter, Some(g)) => {
+            address_of(channel, &to).map(|_| guardian_address_block(person, g).join(", "))
+        }
+        _ => address_of(channel, &to),
+    }
+    .map_err(|why| skip(SkipReason::Unreachable(why)))?;
     Ok(Admitted {
         index,
         person,
         name,
         address,
         consent,
+        guardian,
     })
 }
 
@@ -185,7 +278,7 @@ pub fn admit<'p>(
 /// and why — for outputs without a message of their own (address labels, envelopes).
 pub fn admitted<'p>(
     handover: &Handover,
-    persons: impl Fn(&PersonId) -> Option<&'p Person>,
+    persons: impl Fn(&PersonId) -> Option<&'p PersonRecord>,
 ) -> (Vec<Admitted<'p>>, Vec<Skipped>) {
     let (mut ok, mut skipped) = (Vec::new(), Vec::new());
     for index in 0..handover.recipients.len() {
@@ -207,7 +300,7 @@ pub fn admitted<'p>(
 /// Checks [`admit`] first, then that the message was rendered and is not empty.
 pub fn prepare_batch<'p>(
     handover: &Handover,
-    persons: impl Fn(&PersonId) -> Option<&'p Person>,
+    persons: impl Fn(&PersonId) -> Option<&'p PersonRecord>,
     rendered: &[Option<Result<Content, RenderError>>],
     mut new_id: impl FnMut() -> String,
 ) -> PreparedBatch {
@@ -226,6 +319,7 @@ pub fn prepare_batch<'p>(
             name: a.name.clone(),
             reason,
         };
+        let guardian = a.guardian;
         let content = match rendered.get(index) {
             Some(Some(Ok(c))) if !c.text.trim().is_empty() => c.clone(),
             Some(Some(Ok(_))) => {
@@ -253,6 +347,7 @@ pub fn prepare_batch<'p>(
                 content,
                 consent: a.consent,
             },
+            guardian,
         });
     }
     out

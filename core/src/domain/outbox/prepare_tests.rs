@@ -4,8 +4,8 @@
 use super::*;
 use crate::domain::address::address_block;
 use crate::domain::model::{
-    AppointmentId, Channel, ConsentSource, Evidence, Gender, Person, PersonId, PostalAddress,
-    Purpose,
+    AppointmentId, Channel, ConsentSource, Evidence, Gender, Person, PersonId, PersonRecord,
+    PostalAddress, Purpose,
 };
 use crate::domain::render::RenderError;
 use crate::domain::review::{ConsentOverride, Contact, Handover, HandoverRecipient, Unreachable};
@@ -21,6 +21,22 @@ fn review_time() -> NaiveDateTime {
 }
 
 const PURPOSE: Purpose = Purpose::Birthday;
+
+/// Nobody here has a birth date: everyone is an adult (minors: `guardian::tests`).
+fn adults() -> crate::domain::guardian::MinorRule {
+    crate::domain::guardian::MinorRule::new(16, d(2026, 11, 26))
+}
+
+fn record(p: &Person) -> PersonRecord {
+    PersonRecord {
+        person: p.clone(),
+        ..Default::default()
+    }
+}
+
+fn records(ps: &[Person]) -> Vec<PersonRecord> {
+    ps.iter().map(record).collect()
+}
 
 /// A person every channel can reach, without any consent.
 fn reachable(id: &str) -> Person {
@@ -211,6 +227,7 @@ fn every_channel_queues_only_with_a_consent_or_a_logged_override() {
                     consent_override: false,
                 })
                 .collect(),
+            minors: adults(),
             overrides: vec![
                 override_for("override", channel, review_time()),
                 other_appointment,
@@ -219,7 +236,9 @@ fn every_channel_queues_only_with_a_consent_or_a_logged_override() {
                 override_for("withdrawn", channel, review_time()),
             ],
         };
-        let by_id: BTreeMap<&PersonId, &Person> = persons.iter().map(|p| (&p.id, p)).collect();
+        let records = records(&persons);
+        let by_id: BTreeMap<&PersonId, &PersonRecord> =
+            records.iter().map(|r| (&r.person.id, r)).collect();
         let rendered: Vec<_> = rows.iter().map(|(_, _, r, _)| r.clone()).collect();
         let mut n = 0;
         let out = prepare_batch(
@@ -307,11 +326,13 @@ fn the_persons_passed_in_decide_not_the_review() {
             consent_override: false,
         }],
         overrides: vec![],
+        minors: adults(),
     };
     let rendered = [content("Hallo")];
     let mut now = before.clone();
     now.email = "neu@example.org".into();
-    let out = prepare_batch(&handover, |_| Some(&now), &rendered, || "m".into());
+    let rec = record(&now);
+    let out = prepare_batch(&handover, |_| Some(&rec), &rendered, || "m".into());
     assert_eq!(out.items[0].item.address, "neu@example.org");
     now.consents.withdraw(
         Channel::Email,
@@ -319,7 +340,8 @@ fn the_persons_passed_in_decide_not_the_review() {
         d(2026, 11, 27),
         ConsentSource::Practice,
     );
-    let out = prepare_batch(&handover, |_| Some(&now), &rendered, || "m".into());
+    let rec = record(&now);
+    let out = prepare_batch(&handover, |_| Some(&rec), &rendered, || "m".into());
     assert!(out.items.is_empty());
     assert_eq!(
         out.skipped[0].reason,

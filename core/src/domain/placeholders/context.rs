@@ -20,9 +20,9 @@ use serde::{Serialize, Serializer};
 use super::format::{format_date, push_date, push_time, weekday_name};
 use super::labels::default_label;
 use super::{lookup, CATALOGUE};
-use crate::domain::address::{address_block, one_line};
-use crate::domain::model::{Appointment, Channel, Person, PracticeSettings};
-use crate::domain::salutation::push_anrede;
+use crate::domain::address::{address_block, guardian_address_block, one_line};
+use crate::domain::model::{Appointment, Channel, Guardian, Person, PracticeSettings};
+use crate::domain::salutation::{push_anrede, push_guardian_anrede};
 use crate::domain::template::Language;
 
 /// Number of catalogue entries, i.e. of slots in a context.
@@ -391,8 +391,16 @@ pub struct ContextInput<'a> {
 
 /// Builds the context of one recipient's message with exactly the values the channel may use.
 pub fn build_context(input: ContextInput<'_>) -> MessageContext {
-    ContextBuilder::new(input.practice, input.channel, input.language, input.today).build(
+    build_context_to(input, None)
+}
+
+/// [`build_context`] for a message to a guardian of `input.person` (a minor): the salutation
+/// and the letter's address are the guardian's, everything else (names, appointment) stays
+/// the minor's. `None`: to the person.
+pub fn build_context_to(input: ContextInput<'_>, guardian: Option<&Guardian>) -> MessageContext {
+    ContextBuilder::new(input.practice, input.channel, input.language, input.today).build_to(
         input.person,
+        guardian,
         input.appointment,
         input.unsubscribe_link,
     )
@@ -478,14 +486,30 @@ impl<'a> ContextBuilder<'a> {
         appointment: Option<&Appointment>,
         unsubscribe_link: Option<&str>,
     ) -> MessageContext {
+        self.build_to(person, None, appointment, unsubscribe_link)
+    }
+
+    /// The context of one recipient, addressed to `guardian` (a guardian of the minor
+    /// `person`) when given: salutation and address are the guardian's, "Du" is off.
+    pub fn build_to(
+        &self,
+        person: &Person,
+        guardian: Option<&Guardian>,
+        appointment: Option<&Appointment>,
+        unsubscribe_link: Option<&str>,
+    ) -> MessageContext {
         let lang = self.language;
         let mut c = Inner {
             shared: self.shared.clone(),
             text: String::with_capacity(160),
             slots: self.fixed,
         };
-        c.own(ANREDE, |t| push_anrede(t, person, lang));
-        c.own_str(DU, if person.du { "ja" } else { "" });
+        match guardian {
+            Some(g) => c.own(ANREDE, |t| push_guardian_anrede(t, person, g, lang)),
+            None => c.own(ANREDE, |t| push_anrede(t, person, lang)),
+        }
+        let du = person.du && guardian.is_none();
+        c.own_str(DU, if du { "ja" } else { "" });
         c.own_str(TITEL, &person.title);
         c.own_str(VORNAME, &person.first_name);
         c.own_str(NACHNAME, &person.last_name);
@@ -504,8 +528,12 @@ impl<'a> ContextBuilder<'a> {
         }
         match self.channel {
             Channel::Letter => {
+                let block = match guardian {
+                    Some(g) => guardian_address_block(person, g),
+                    None => address_block(person),
+                };
                 c.own(ANSCHRIFT, |t| {
-                    for (i, line) in address_block(person).iter().enumerate() {
+                    for (i, line) in block.iter().enumerate() {
                         if i > 0 {
                             t.push('\n');
                         }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{Channel, PracticeSettings};
 
-pub use context::{build_context, ContextBuilder, ContextInput, MessageContext};
+pub use context::{build_context, build_context_to, ContextBuilder, ContextInput, MessageContext};
 pub use format::{format_date, format_date_long, format_time, push_date, push_time, weekday_name};
 pub use labels::{
     appointment_types, count_appointment_types, message_label, set_message_label, AppointmentType,
