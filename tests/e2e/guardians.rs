@@ -92,6 +92,17 @@ async fn a_minors_recall_e_mail_goes_to_the_guardian_not_the_child() {
 
     s.click_button("Übernahme").await;
     s.wait_status_matching("Vorschau 1 von").await;
+    // The preview is addressed as the message will be: to the guardian.
+    let preview = s
+        .script("return document.querySelector('div.message').textContent;")
+        .await;
+    assert!(
+        preview
+            .as_str()
+            .unwrap_or("")
+            .contains("Sehr geehrte Frau Kindmann"),
+        "{preview}"
+    );
     s.click_button("Senden").await;
     s.wait_status_matching("1 von 1 abgeschlossen").await;
 

@@ -5,11 +5,12 @@
 use crate::app::engine::{recipient_warnings, template_hints, validate, Renderer};
 use crate::app::state::{AppState, Page};
 use crate::domain::calendar;
-use crate::domain::placeholders::{build_context, Availability, ContextInput, MessageContext};
-use crate::domain::review::HandoverRecipient;
+use crate::domain::outbox::admit;
+use crate::domain::placeholders::{build_context_to, Availability, ContextInput, MessageContext};
+use crate::domain::review::Handover;
 use crate::domain::sms;
 use crate::domain::template::Template;
-use crate::domain::{Channel, PersonRecord};
+use crate::domain::{Channel, PersonId, PersonRecord};
 use crate::i18n::{self, labels, tf};
 use leptos::prelude::*;
 
@@ -20,28 +21,38 @@ fn today() -> chrono::NaiveDate {
 /// Shown instead of the real link in previews; the relay issues the real one when sending.
 const PREVIEW_UNSUBSCRIBE: &str = "https://abmelden.example/u/VORSCHAU";
 
-/// The context of one recipient, built only from the template-safe `Person`.
+/// The context of the hand-over's recipient `index`, built only from the template-safe
+/// `Person`; for a minor addressed to the guardian the consent gate chooses, as when the
+/// batch is queued (`queue::prepare`).
 pub(super) fn context_for(
     state: AppState,
-    r: &HandoverRecipient,
+    handover: &Handover,
+    index: usize,
     template: &Template,
 ) -> Option<MessageContext> {
+    let r = handover.recipients.get(index)?;
     let record: PersonRecord = state.person(&r.person_id)?;
+    let lookup = |id: &PersonId| (*id == record.person.id).then_some(&record);
+    let admitted = admit(handover, index, &lookup).ok();
+    let guardian = admitted.as_ref().and_then(|a| a.guardian());
     let appointment = r.appointment_id.as_ref().and_then(|id| {
         state
             .appointments
             .with_untracked(|a| a.iter().find(|a| &a.id == id).cloned())
     });
     let practice = state.settings.get_untracked();
-    Some(build_context(ContextInput {
-        person: &record.person,
-        practice: &practice,
-        appointment: appointment.as_ref(),
-        channel: template.channel,
-        language: template.language,
-        today: today(),
-        unsubscribe_link: Some(PREVIEW_UNSUBSCRIBE),
-    }))
+    Some(build_context_to(
+        ContextInput {
+            person: &record.person,
+            practice: &practice,
+            appointment: appointment.as_ref(),
+            channel: template.channel,
+            language: template.language,
+            today: today(),
+            unsubscribe_link: Some(PREVIEW_UNSUBSCRIBE),
+        },
+        guardian,
+    ))
 }
 
 #[component]
@@ -60,10 +71,12 @@ pub fn ComposePage() -> impl IntoView {
 #[component]
 fn Composer() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let handover = state
+    let mut handover = state
         .handover
         .get_untracked()
         .expect("shown only with a handover");
+    // Minors are counted on the day of sending, as when the batch is queued.
+    handover.minors.on = today();
     let channel = handover.channel;
     let purpose = handover.purpose;
     let has_appointments = handover
@@ -77,8 +90,8 @@ fn Composer() -> impl IntoView {
             .settings
             .with(|s| Availability::new(has_appointments, s))
     });
-    let recipients = StoredValue::new(handover.recipients.clone());
     let n = handover.recipients.len();
+    let hand = StoredValue::new(handover);
 
     let choices = Memo::new(move |_| {
         state.templates.with(|all| {
@@ -111,8 +124,9 @@ fn Composer() -> impl IntoView {
             if !errors.with(Vec::is_empty) {
                 return None;
             }
-            let r = recipients.with_value(|rs| rs.get(i).cloned())?;
-            let ctx = context_for(state, &r, t)?;
+            let (ctx, r) = hand.with_value(|h| {
+                Some((context_for(state, h, i, t)?, h.recipients.get(i)?.clone()))
+            })?;
             let name = state
                 .person(&r.person_id)
                 .map(|p| p.person.full_name())
@@ -129,11 +143,12 @@ fn Composer() -> impl IntoView {
             if !errors.with(Vec::is_empty) {
                 return vec![];
             }
-            recipients.with_value(|rs| {
-                rs.iter()
+            hand.with_value(|h| {
+                h.recipients
+                    .iter()
                     .enumerate()
                     .filter_map(|(i, r)| {
-                        let ctx = context_for(state, r, t)?;
+                        let ctx = context_for(state, h, i, t)?;
                         let w = recipient_warnings(t, &ctx);
                         (!w.is_empty()).then(|| {
                             let name = state

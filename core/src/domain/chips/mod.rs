@@ -16,7 +16,8 @@
 //! Pure: no labels here (the UI names chips from its catalogue), no rule of what a channel
 //! may use (that stays with [`super::render::validate`]).
 
-#[cfg(test)]
+// Property tests (proptest is a native-only dev-dependency).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 use super::placeholders::{lookup, DU};
