@@ -87,42 +87,36 @@ pub fn ensure_test_packages() -> Result<()> {
         apt_install(&missing)?;
     }
     if !axe_js().exists() {
-        if !succeeds(Command::new("npm").arg("--version")) {
-            apt_install(&["nodejs", "npm"])?;
-        }
-        let dir = util::tools_dir();
-        std::fs::create_dir_all(&dir)?;
-        run(cmd("npm").current_dir(&dir).args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--save-exact",
-            &format!("axe-core@{AXE_VERSION}"),
-        ]))?;
+        npm_install(&format!("axe-core@{AXE_VERSION}"), &[])?;
     }
     if !pouchdb_server_installed() {
-        if !succeeds(Command::new("npm").arg("--version")) {
-            apt_install(&["nodejs", "npm"])?;
-        }
-        let dir = util::tools_dir();
-        std::fs::create_dir_all(&dir)?;
-        run(cmd("npm").current_dir(&dir).args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--save-exact",
-            "--ignore-scripts",
+        npm_install(
             &format!("pouchdb-server@{POUCHDB_SERVER_VERSION}"),
-        ]))?;
+            &["--ignore-scripts"],
+        )?;
         if !pouchdb_server_installed() {
             return Err(format!(
                 "npm did not install pouchdb-server {POUCHDB_SERVER_VERSION} into {}",
-                dir.display()
+                util::tools_dir().display()
             )
             .into());
         }
     }
     Ok(())
+}
+
+/// Installs one pinned npm package into the tools cache (Node.js and npm from Debian first).
+fn npm_install(package: &str, extra: &[&str]) -> Result<()> {
+    if !succeeds(Command::new("npm").arg("--version")) {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    let dir = util::tools_dir();
+    std::fs::create_dir_all(&dir)?;
+    run(cmd("npm")
+        .current_dir(&dir)
+        .args(["install", "--no-audit", "--no-fund", "--save-exact"])
+        .args(extra)
+        .arg(package))
 }
 
 /// The `pouchdb-server` launcher in the tools cache; the native tests get it in
