@@ -58,6 +58,7 @@ fn job(rows: usize, logo: Option<Vec<u8>>) -> ConsentProofJob {
                 },
             },
         }),
+        sections: Vec::new(),
     }
 }
 

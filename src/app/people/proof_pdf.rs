@@ -1,14 +1,15 @@
 //! "Einwilligungsnachweis (PDF)": the consent events of one person as a table on the
 //! practice's letterhead, made by the PDF worker (message `proof`). The events are
-//! `consent::proof::event_rows` of the person as stored now, the letterhead is read fresh
-//! from the store; the layout is `consent::proof_sheet`.
+//! `consent::proof::event_rows` of the person as stored now, and `guardian_rows` (each
+//! guardian's consents on the person's behalf under a heading); the letterhead is read
+//! fresh from the store; the layout is `consent::proof_sheet`.
 
 use leptos::prelude::*;
 
 use crate::app::send::sheet::{request_pdf, sheet_letterhead, PdfOutcome, PdfPhase, PdfTexts};
 use crate::app::state::AppState;
-use crate::domain::consent::proof::{event_rows, pdf_name, EVENT_HEADERS};
-use crate::domain::consent::proof_sheet::ConsentProofJob;
+use crate::domain::consent::proof::{event_rows, guardian_rows, pdf_name, EVENT_HEADERS};
+use crate::domain::consent::proof_sheet::{ConsentProofJob, ProofSection};
 use crate::domain::PersonId;
 use crate::i18n::{t, tf};
 
@@ -47,6 +48,13 @@ pub(crate) fn ProofPdf(id: Signal<PersonId>) -> impl IntoView {
                 headers: EVENT_HEADERS.iter().map(|h| h.to_string()).collect(),
                 rows: event_rows(p).into_iter().map(Vec::from).collect(),
                 letterhead,
+                sections: guardian_rows(p)
+                    .into_iter()
+                    .map(|(heading, rows)| ProofSection {
+                        heading,
+                        rows: rows.into_iter().map(Vec::from).collect(),
+                    })
+                    .collect(),
             };
             request_pdf("proof", &job, phase);
         });

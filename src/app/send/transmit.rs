@@ -285,6 +285,7 @@ pub async fn fetch_optouts(state: AppState) -> Result<usize, AppError> {
             channel: o.channel,
             scope: o.scope(),
             at: relay::local(o.at),
+            recipient: o.recipient.clone(),
         })
         .collect();
     let ids = notices.iter().map(|n| n.person_id.clone()).collect();

@@ -7,12 +7,13 @@
 
 use chrono::NaiveDate;
 
+use super::Consents;
 use super::{status_of, ConsentStatus};
-use crate::domain::model::Person;
+use crate::domain::model::{Guardian, Person};
 use crate::domain::sendlog::{csv_document, safe_cell};
 
 /// Column headers of the export.
-pub const HEADERS: [&str; 11] = [
+pub const HEADERS: [&str; 12] = [
     "Person",
     "Personen-ID",
     "Kanal",
@@ -24,6 +25,7 @@ pub const HEADERS: [&str; 11] = [
     "Notiz",
     "Stand danach",
     "Erstellt am",
+    "Erteilt von",
 ];
 
 fn date_de(d: NaiveDate) -> String {
@@ -55,8 +57,35 @@ pub const EVENT_HEADERS: [&str; 8] = [
 /// One row per consent event of `person` (by channel, purpose and date), in the columns of
 /// [`EVENT_HEADERS`]; the note as recorded (the CSV defuses it).
 pub fn event_rows(person: &Person) -> Vec<[String; 8]> {
+    consent_rows(&person.consents)
+}
+
+/// Who gave the consents of [`guardian_rows`]: "Erziehungsberechtigte Anna Weber" (or
+/// "Erziehungsberechtigte 2" without a name).
+pub fn guardian_label(index: usize, g: &Guardian) -> String {
+    let name = g.full_name();
+    if name.is_empty() {
+        format!("Erziehungsberechtigte {}", index + 1)
+    } else {
+        format!("Erziehungsberechtigte {name}")
+    }
+}
+
+/// The events of the consents each guardian gave on the person's behalf, with
+/// [`guardian_label`]; guardians without an event are left out.
+pub fn guardian_rows(person: &Person) -> Vec<(String, Vec<[String; 8]>)> {
+    person
+        .guardians
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (guardian_label(i, g), consent_rows(&g.consents)))
+        .filter(|(_, rows)| !rows.is_empty())
+        .collect()
+}
+
+fn consent_rows(consents: &Consents) -> Vec<[String; 8]> {
     let mut rows = Vec::new();
-    for cell in person.consents.cells() {
+    for cell in consents.cells() {
         let events = cell.events();
         for (i, e) in events.iter().enumerate() {
             rows.push([
@@ -81,10 +110,12 @@ pub fn to_csv(person: &Person, today: NaiveDate) -> Result<Vec<u8>, csv::Error> 
     let name = safe_cell(&person.sort_name());
     let id = safe_cell(&person.id.0);
     let made = date_de(today);
-    let rows: Vec<Vec<String>> = event_rows(person)
-        .into_iter()
+    let own = (String::from("Person selbst"), event_rows(person));
+    let rows: Vec<Vec<String>> = std::iter::once(own)
+        .chain(guardian_rows(person))
+        .flat_map(|(by, rows)| rows.into_iter().map(move |r| (by.clone(), r)))
         .map(
-            |[channel, purpose, event, date, evidence, source, note, state]| {
+            |(by, [channel, purpose, event, date, evidence, source, note, state])| {
                 vec![
                     name.clone(),
                     id.clone(),
@@ -97,6 +128,7 @@ pub fn to_csv(person: &Person, today: NaiveDate) -> Result<Vec<u8>, csv::Error> 
                     safe_cell(&note),
                     state,
                     made.clone(),
+                    safe_cell(&by),
                 ]
             },
         )

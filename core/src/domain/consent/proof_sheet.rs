@@ -47,6 +47,17 @@ pub struct ConsentProofJob {
     /// The practice's letterhead; `None` gives a plain first page.
     #[serde(default)]
     pub letterhead: Option<SheetLetterhead>,
+    /// Further tables under their own heading: the consents guardians gave on the person's
+    /// behalf ("Erziehungsberechtigte Anna Weber").
+    #[serde(default)]
+    pub sections: Vec<ProofSection>,
+}
+
+/// A further table of the proof under its heading.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProofSection {
+    pub heading: String,
+    pub rows: Vec<Vec<String>>,
 }
 
 fn run(x: f32, y: f32, text: &str, font: FontStyle, size: f32, m: &dyn TextMeasure) -> Item {
@@ -150,7 +161,7 @@ pub fn layout_consent_proof(
         ));
     }
     y += 6.0;
-    if job.rows.is_empty() {
+    if job.rows.is_empty() && job.sections.is_empty() {
         y += pt_to_mm(TEXT_SIZE_PT);
         page.items.push(run(
             LEFT_MARGIN_MM,
@@ -168,31 +179,69 @@ pub fn layout_consent_proof(
         page.items.push(rule(below - 0.6, 0.3));
         below + 0.6
     };
-    y = table_header(&mut pages[0], y);
-    for row in &job.rows {
-        let lines = wrap_row(row, FontStyle::Regular, m);
-        let n = lines.iter().map(Vec::len).max().unwrap_or(1).max(1);
-        let height = n as f32 * pt_to_mm(TABLE_SIZE_PT) * 1.25 + 1.2;
-        if y + height > MAX_BASELINE_MM {
-            new_page(&mut pages);
-            let no = pages.len();
-            let page = pages.last_mut().expect("just pushed");
-            let head_y = FOLLOW_PAGE_TEXT_TOP_MM - 8.0;
-            let text = format!("{} · {} · {no}", job.title, job.person_line);
-            page.items.push(Item::Text(text_run(
-                LEFT_MARGIN_MM,
-                head_y,
-                &text,
-                FontStyle::Regular,
-                TABLE_SIZE_PT,
-                Role::PageHeader,
-                m,
-            )));
-            y = table_header(page, FOLLOW_PAGE_TEXT_TOP_MM);
+    let pitch = pt_to_mm(TABLE_SIZE_PT) * 1.25;
+    // A page after the first: footer, a short page header and (`with_header`) the table
+    // header; returns where the content goes on.
+    let next_page = |pages: &mut Vec<Page>, with_header: bool| -> f32 {
+        new_page(pages);
+        let no = pages.len();
+        let page = pages.last_mut().expect("just pushed");
+        let text = format!("{} · {} · {no}", job.title, job.person_line);
+        page.items.push(Item::Text(text_run(
+            LEFT_MARGIN_MM,
+            FOLLOW_PAGE_TEXT_TOP_MM - 8.0,
+            &text,
+            FontStyle::Regular,
+            TABLE_SIZE_PT,
+            Role::PageHeader,
+            m,
+        )));
+        if with_header {
+            table_header(page, FOLLOW_PAGE_TEXT_TOP_MM)
+        } else {
+            FOLLOW_PAGE_TEXT_TOP_MM
         }
-        let page = pages.last_mut().expect("a page");
-        y = draw_row(page, y, &lines, FontStyle::Regular, m);
-        page.items.push(rule(y - 0.6, 0.1));
+    };
+    let own = (!job.rows.is_empty()).then_some((None, &job.rows));
+    let sections = own.into_iter().chain(
+        job.sections
+            .iter()
+            .map(|sec| (Some(sec.heading.as_str()), &sec.rows)),
+    );
+    for (i, (heading, rows)) in sections.enumerate() {
+        if let Some(heading) = heading {
+            // The heading stays with its table header and first row.
+            let need = 6.0 + pt_to_mm(TEXT_SIZE_PT) * 1.5 + 4.0 * pitch;
+            if i > 0 || !job.rows.is_empty() {
+                y += 4.0;
+            }
+            if y + need > MAX_BASELINE_MM {
+                y = next_page(&mut pages, false);
+            }
+            y += m.ascent_em() * pt_to_mm(TEXT_SIZE_PT);
+            let page = pages.last_mut().expect("a page");
+            page.items.push(run(
+                LEFT_MARGIN_MM,
+                y,
+                heading,
+                FontStyle::Bold,
+                TEXT_SIZE_PT,
+                m,
+            ));
+            y += 2.5;
+        }
+        y = table_header(pages.last_mut().expect("a page"), y);
+        for row in rows {
+            let lines = wrap_row(row, FontStyle::Regular, m);
+            let n = lines.iter().map(Vec::len).max().unwrap_or(1).max(1);
+            let height = n as f32 * pitch + 1.2;
+            if y + height > MAX_BASELINE_MM {
+                y = next_page(&mut pages, true);
+            }
+            let page = pages.last_mut().expect("a page");
+            y = draw_row(page, y, &lines, FontStyle::Regular, m);
+            page.items.push(rule(y - 0.6, 0.1));
+        }
     }
     pages
 }
@@ -239,6 +288,7 @@ mod tests {
                 })
                 .collect(),
             letterhead: None,
+            sections: Vec::new(),
         }
     }
 
@@ -281,6 +331,20 @@ mod tests {
             .map(|p| texts(p).iter().filter(|t| t.ends_with(".01.2026")).count())
             .sum();
         assert_eq!(dates, 120);
+        // A guardian's table follows under its heading, also across a page break.
+        let mut with_guardian = job(60);
+        with_guardian.sections = vec![ProofSection {
+            heading: "Erziehungsberechtigte Anna Weber".into(),
+            rows: job(60).rows,
+        }];
+        let pages = layout_consent_proof(&with_guardian, None, &m);
+        let all: Vec<&str> = pages.iter().flat_map(texts).collect();
+        assert_eq!(all.iter().filter(|t| t.ends_with(".01.2026")).count(), 120);
+        let heading = pages
+            .iter()
+            .position(|p| texts(p).contains(&"Erziehungsberechtigte Anna Weber"))
+            .expect("the heading");
+        assert!(texts(&pages[heading]).contains(&"Nachweis"));
         let empty = layout_consent_proof(&job(0), None, &m);
         assert!(texts(&empty[0]).contains(&"Keine Einwilligungen erfasst."));
     }

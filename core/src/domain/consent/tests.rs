@@ -322,6 +322,19 @@ fn proof_lists_every_event_with_the_state_after_it() {
         ConsentEvent::granted(d(2026, 1, 2), Evidence::WrittenForm, ConsentSource::Import)
             .with_note("=HYPERLINK(\"x\")"),
     );
+    // A guardian's consent on the person's behalf comes after the person's own events.
+    let mut g = crate::domain::Guardian {
+        first_name: "Anna".into(),
+        last_name: "Groß".into(),
+        ..Default::default()
+    };
+    g.consents.grant(
+        Channel::Letter,
+        Purpose::Recall,
+        d(2026, 2, 3),
+        Evidence::WrittenForm,
+    );
+    p.guardians = vec![crate::domain::Guardian::default(), g];
     let today = d(2026, 11, 26);
     let bytes = proof::to_csv(&p, today).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
@@ -346,6 +359,7 @@ fn proof_lists_every_event_with_the_state_after_it() {
             "'=HYPERLINK(\"x\")",
             "erteilt",
             "26.11.2026",
+            "Person selbst",
         ],
         vec![
             "Groß-Müller, Jürgen",
@@ -359,6 +373,7 @@ fn proof_lists_every_event_with_the_state_after_it() {
             "",
             "erteilt",
             "26.11.2026",
+            "Person selbst",
         ],
         vec![
             "Groß-Müller, Jürgen",
@@ -372,6 +387,21 @@ fn proof_lists_every_event_with_the_state_after_it() {
             "",
             "widerrufen",
             "26.11.2026",
+            "Person selbst",
+        ],
+        vec![
+            "Groß-Müller, Jürgen",
+            "p-7",
+            "Brief",
+            "Recall",
+            "erteilt",
+            "03.02.2026",
+            "schriftlich",
+            "Praxis",
+            "",
+            "erteilt",
+            "26.11.2026",
+            "Erziehungsberechtigte Anna Groß",
         ],
     ];
     assert_eq!(rows, want);

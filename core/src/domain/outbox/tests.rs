@@ -701,24 +701,28 @@ fn opt_outs_withdraw_idempotently() {
             channel: Channel::Email,
             scope: OptOutScope::AllAdvertising,
             at,
+            recipient: String::new(),
         },
         OptOutNotice {
             person_id: PersonId("b".into()),
             channel: Channel::Email,
             scope: OptOutScope::Purpose(Purpose::Recall),
             at,
+            recipient: String::new(),
         },
         OptOutNotice {
             person_id: PersonId("c".into()),
             channel: Channel::Email,
             scope: OptOutScope::Purpose(Purpose::Recall),
             at,
+            recipient: String::new(),
         },
         OptOutNotice {
             person_id: PersonId("unknown".into()),
             channel: Channel::Email,
             scope: OptOutScope::AllAdvertising,
             at,
+            recipient: String::new(),
         },
     ];
     let changed = apply_opt_outs(&mut persons, &optouts);
@@ -794,4 +798,60 @@ fn serde_roundtrip() {
     m.state = example_state(StateKind::Retrying);
     let back: OutboxMessage = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
     assert_eq!(back, m);
+}
+
+/// A minor's e-mail went to a guardian: the guardian's unsubscribe click withdraws that
+/// guardian's consent (the one that counts), not the other guardian's.
+#[test]
+fn an_opt_out_withdraws_the_consent_of_the_guardian_the_message_went_to() {
+    let granted = || {
+        let mut c = Consents::default();
+        c.grant(
+            Channel::Email,
+            Purpose::Recall,
+            d(2026, 1, 1),
+            Evidence::WrittenForm,
+        );
+        c
+    };
+    let guardian = |email: &str| crate::domain::Guardian {
+        first_name: "Anna".into(),
+        last_name: "Weber".into(),
+        email: email.into(),
+        consents: granted(),
+        ..Default::default()
+    };
+    let mut minor = Person {
+        id: PersonId("tim".into()),
+        email: "tim@example.org".into(),
+        ..Default::default()
+    };
+    minor.guardians = vec![
+        guardian("mutter@example.org"),
+        guardian("vater@example.org"),
+    ];
+    let mut persons = vec![minor];
+    let notice = OptOutNotice {
+        person_id: PersonId("tim".into()),
+        channel: Channel::Email,
+        scope: OptOutScope::Purpose(Purpose::Recall),
+        at: t(9, 30),
+        recipient: " Vater@Example.org".into(),
+    };
+    let changed = apply_opt_outs(&mut persons, std::slice::from_ref(&notice));
+    assert_eq!(changed, [PersonId("tim".into())]);
+    let allows = |c: &Consents| {
+        c.history(Channel::Email, Purpose::Recall)
+            .is_some_and(|h| h.status_on(d(2026, 12, 1)).allows())
+    };
+    assert!(
+        allows(&persons[0].guardians[0].consents),
+        "the mother's stays"
+    );
+    assert!(
+        !allows(&persons[0].guardians[1].consents),
+        "the father's is withdrawn"
+    );
+    // Applied again: nothing changes.
+    assert!(apply_opt_outs(&mut persons, &[notice]).is_empty());
 }
