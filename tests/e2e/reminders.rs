@@ -58,6 +58,15 @@ async fn review_counts(s: &Session) -> String {
 }
 
 /// The text of the composer's preview once it shows recipient `i` (1-based).
+/// The preview of recipient `i` (1-based), stepping there with "Nächster Empfänger".
+async fn preview_at(s: &Session, i: usize) -> String {
+    preview(s, 1).await;
+    for _ in 1..i {
+        s.click_by_label("Nächster Empfänger").await;
+    }
+    preview(s, i).await
+}
+
 async fn preview(s: &Session, i: usize) -> String {
     s.wait_status_matching(&format!("Vorschau {i} von")).await;
     s.text_by_label("Vorschau").await
@@ -150,8 +159,22 @@ async fn own_salutation_and_du_from_the_person_form_show_in_the_preview() {
     let email = plan
         .group(Channel::Email)
         .expect("e-mail recipients tomorrow");
-    // The first recipient of tomorrow's e-mail reminders.
-    let first = &email.recipients[0].person_id;
+    // The first adult recipient of tomorrow's e-mail reminders (a minor's message goes to a
+    // guardian, with the guardian's salutation) and its place in the preview.
+    let today = chrono::Local::now().date_naive();
+    let minors = praxisbote::domain::guardian::MinorRule::new(
+        praxisbote::domain::guardian::DEFAULT_MINOR_AGE,
+        today,
+    );
+    let at = email
+        .recipients
+        .iter()
+        .position(|r| {
+            let p = persons.iter().find(|p| p.person.id == r.person_id);
+            !p.is_some_and(|p| minors.is_minor(p.sensitive.birth_date))
+        })
+        .expect("an adult recipient");
+    let first = &email.recipients[at].person_id;
     let name = name_of(&persons, first);
 
     let s = Session::start().await;
@@ -164,7 +187,7 @@ async fn own_salutation_and_du_from_the_person_form_show_in_the_preview() {
     s.click_button(&button).await;
     review_counts(&s).await;
     s.click_button("Übernahme").await;
-    let before = preview(&s, 1).await;
+    let before = preview_at(&s, at + 1).await;
     assert!(before.contains("wir erinnern Sie an Ihren"), "{before}");
     assert!(!before.contains("Hallo Tim"), "{before}");
 
@@ -186,7 +209,7 @@ async fn own_salutation_and_du_from_the_person_form_show_in_the_preview() {
     s.click_button(&button).await;
     review_counts(&s).await;
     s.click_button("Übernahme").await;
-    let after = preview(&s, 1).await;
+    let after = preview_at(&s, at + 1).await;
     assert!(after.contains("Hallo Tim,"), "{name}: {after}");
     assert!(!after.contains(&etiquette), "{name}: {after}");
     assert!(
@@ -208,7 +231,7 @@ async fn own_salutation_and_du_from_the_person_form_show_in_the_preview() {
     s.click_button(&button).await;
     review_counts(&s).await;
     s.click_button("Übernahme").await;
-    let again = preview(&s, 1).await;
+    let again = preview_at(&s, at + 1).await;
     assert!(
         again.contains(&format!("{etiquette},")),
         "{etiquette}: {again}"
