@@ -36,6 +36,7 @@ pub mod memory;
 pub mod migrate;
 pub mod records;
 pub mod retention;
+pub mod sync;
 pub mod transfer;
 
 #[cfg(target_arch = "wasm32")]

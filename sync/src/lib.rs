@@ -24,7 +24,7 @@ pub mod tree;
 pub use checkpoint::{replication_id, Direction};
 pub use doc::RevDoc;
 pub use error::SyncError;
-pub use local::{DocState, Local, LocalChange, MemoryLocal};
+pub use local::{DocState, Docs, Local, LocalChange, LocalDoc, MemoryLocal};
 pub use remote::{Couch, Method, Remote, Request, Response};
 pub use replicate::{pull, push, sync, wait_for_changes, Options, Progress};
 pub use rev::Rev;

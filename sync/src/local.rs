@@ -6,6 +6,7 @@
 use crate::doc::RevDoc;
 use crate::rev::Rev;
 use crate::tree::{DocTree, EditError};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -44,6 +45,39 @@ pub trait Local {
     async fn put_checkpoint(&self, id: &str, log: &Value) -> Result<(), String>;
 }
 
+/// One document as the device keeps it: its revision tree, and the revision whose content the
+/// app's own store holds (`None` while a replicated document is not applied yet, or for a
+/// document the app never had). The app's sync layer compares the store with `applied` to
+/// find its own edits, and the winner with `applied` to find what it must apply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LocalDoc {
+    pub tree: DocTree,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<String>,
+}
+
+impl LocalDoc {
+    /// The applied revision, parsed.
+    pub fn applied_rev(&self) -> Option<Rev> {
+        self.applied.as_deref().and_then(Rev::parse)
+    }
+}
+
+/// Reading and writing whole documents of a [`Local`] store: what the app's sync layer needs
+/// on top of replication (its own edits, conflict settlements, the applied marks). The
+/// caller edits the [`DocTree`] (`edit`, `resolve`) and writes it back.
+#[allow(async_fn_in_trait)]
+pub trait Docs: Local {
+    /// These documents, aligned with `ids` (`None` for an unknown id).
+    async fn get_docs(&self, ids: &[String]) -> Result<Vec<Option<LocalDoc>>, String>;
+    /// Every document, ordered by id.
+    async fn all_docs(&self) -> Result<Vec<(String, LocalDoc)>, String>;
+    /// Writes documents in ONE transaction. A document whose tree differs from the stored one
+    /// gets the next sequence number (it appears in the feed); one whose only change is
+    /// `applied` keeps its number.
+    async fn put_docs(&self, docs: &[(String, LocalDoc)]) -> Result<(), String>;
+}
+
 /// What a reader sees of one document: the winning revision and the live losers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DocState {
@@ -56,6 +90,7 @@ pub struct DocState {
 #[derive(Default)]
 struct Inner {
     docs: BTreeMap<String, (DocTree, u64)>,
+    applied: BTreeMap<String, String>,
     by_seq: BTreeMap<u64, String>,
     seq: u64,
     checkpoints: BTreeMap<String, Value>,
@@ -240,6 +275,53 @@ impl Local for MemoryLocal {
 
     async fn put_checkpoint(&self, id: &str, log: &Value) -> Result<(), String> {
         self.lock().checkpoints.insert(id.to_string(), log.clone());
+        Ok(())
+    }
+}
+
+impl Docs for MemoryLocal {
+    async fn get_docs(&self, ids: &[String]) -> Result<Vec<Option<LocalDoc>>, String> {
+        let inner = self.lock();
+        Ok(ids
+            .iter()
+            .map(|id| {
+                inner.docs.get(id).map(|d| LocalDoc {
+                    tree: d.0.clone(),
+                    applied: inner.applied.get(id).cloned(),
+                })
+            })
+            .collect())
+    }
+
+    async fn all_docs(&self) -> Result<Vec<(String, LocalDoc)>, String> {
+        let inner = self.lock();
+        Ok(inner
+            .docs
+            .iter()
+            .map(|(id, d)| {
+                (
+                    id.clone(),
+                    LocalDoc {
+                        tree: d.0.clone(),
+                        applied: inner.applied.get(id).cloned(),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn put_docs(&self, docs: &[(String, LocalDoc)]) -> Result<(), String> {
+        let mut inner = self.lock();
+        for (id, doc) in docs {
+            if inner.docs.get(id).map(|d| &d.0) != Some(&doc.tree) {
+                inner.touch(id);
+                inner.docs.get_mut(id).expect("touched").0 = doc.tree.clone();
+            }
+            match &doc.applied {
+                Some(rev) => inner.applied.insert(id.clone(), rev.clone()),
+                None => inner.applied.remove(id),
+            };
+        }
         Ok(())
     }
 }
