@@ -141,6 +141,28 @@ impl<'a, R: Remote> Couch<'a, R> {
             .ok_or_else(|| SyncError::Protocol("_local PUT without rev".into()))
     }
 
+    /// `GET /db/{id}`: a plain document (its winning revision), `None` when there is none
+    /// or it is deleted.
+    pub async fn get_doc(&self, id: &str) -> Result<Option<Value>, SyncError> {
+        let path = encode(id);
+        let (status, value) = self.call(Method::Get, path.clone(), None).await?;
+        match status {
+            200..=299 => Ok(Some(value)),
+            404 => Ok(None),
+            _ => Err(http_error(status, path, &value)),
+        }
+    }
+
+    /// `PUT /db/{id}` as a normal edit (the body carries the `_rev` it replaces, none for a
+    /// new document); returns the new `_rev`. A stale `_rev` is CouchDB's 409.
+    pub async fn put_doc(&self, id: &str, doc: &Value) -> Result<String, SyncError> {
+        let v = self.ok(Method::Put, encode(id), Some(doc)).await?;
+        v.get("rev")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| SyncError::Protocol("PUT without rev".into()))
+    }
+
     /// `GET /db/_changes?style=all_docs&since=…&limit=…`.
     pub async fn changes(&self, since: &Value, limit: usize) -> Result<Changes, SyncError> {
         let path = format!(

@@ -150,6 +150,19 @@ impl DocTree {
         Ok(rev)
     }
 
+    /// A local edit on top of any known revision, or none (a new root), leaf or not: when
+    /// the device's own data was edited from a revision another replica has extended since,
+    /// the edit becomes a conflicting branch on purpose, settled like any conflict.
+    pub fn branch(&mut self, parent: Option<&Rev>, deleted: bool, body: Map<String, Value>) -> Rev {
+        let rev = Rev::next(parent, deleted, &Value::Object(body.clone()));
+        self.nodes.entry(rev.to_string()).or_insert(Node {
+            parent: parent.map(|p| p.to_string()),
+            deleted,
+            body: Some(body),
+        });
+        rev
+    }
+
     /// Settles a conflict: `body` becomes a new revision on top of `winner`, and every leaf in
     /// `losers` gets a tombstone. The ids are deterministic, so two devices that settle the
     /// same conflict with the same body write the same revisions and do not conflict again.

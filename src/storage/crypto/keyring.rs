@@ -303,3 +303,82 @@ pub async fn change_passphrase(
     vault.open_with(key, stored);
     Ok(())
 }
+
+/// What opens a keyring: the passphrase, or the recovery key in its text form.
+#[derive(Clone, Copy, Debug)]
+pub enum Secret<'a> {
+    Passphrase(&'a str),
+    RecoveryKey(&'a str),
+}
+
+impl Keyring {
+    /// The data key this keyring wraps, opened with `secret`.
+    fn open_with_secret(&self, secret: Secret<'_>) -> Result<KeyBytes> {
+        match secret {
+            Secret::Passphrase(passphrase) => {
+                let salt = unb64(&self.salt).ok_or_else(|| {
+                    StoreError::Corrupt(format!("{}/{KEYRING_KEY}", names_meta()))
+                })?;
+                let kek = self.params.derive(passphrase, &salt)?;
+                unwrap_key(&kek, AD_PASSPHRASE, &self.passphrase_wrap)
+                    .ok_or(StoreError::WrongPassphrase)
+            }
+            Secret::RecoveryKey(text) => {
+                let recovery = RecoveryKey::parse(text).ok_or(StoreError::WrongRecoveryKey)?;
+                unwrap_key(recovery.bytes(), AD_RECOVERY, &self.recovery_wrap)
+                    .ok_or(StoreError::WrongRecoveryKey)
+            }
+        }
+    }
+}
+
+/// The keyring of an encrypted store as JSON (it holds nothing secret without the passphrase
+/// or the recovery key): what another device of the practice needs to join.
+pub fn keyring_json(store: &dyn Store) -> Option<serde_json::Value> {
+    let stored = store.vault().keyring()?;
+    serde_json::from_str(&stored.body).ok()
+}
+
+/// Joins a practice whose keyring came from elsewhere (the sync server): opens `keyring` with
+/// `secret` ([`StoreError::WrongPassphrase`] / [`StoreError::WrongRecoveryKey`] change
+/// nothing), then replaces ALL data of this device by that keyring and the `extra` documents,
+/// in one write, and leaves the store unlocked with the practice's data key. On a failed
+/// write the store is as before (plain, or locked).
+pub async fn adopt(
+    store: &dyn Store,
+    keyring: &serde_json::Value,
+    secret: Secret<'_>,
+    extra: Vec<DocOp>,
+) -> Result<()> {
+    let parsed: Keyring = serde_json::from_value(keyring.clone())
+        .map_err(|e| StoreError::Corrupt(format!("{}/{KEYRING_KEY}: {e}", names_meta())))?;
+    let key = parsed.open_with_secret(secret)?;
+    let (value, stored) = parsed.stored()?;
+    let was_plain = store.vault().lock_state() == LockState::Plain;
+    let previous = store.vault().keyring();
+    store.vault().open_with(key, stored);
+    let mut ops = vec![DocOp::Put {
+        collection: Collection::Meta,
+        key: KEYRING_KEY.into(),
+        value,
+    }];
+    ops.extend(extra);
+    let written = store
+        .write(WriteBatch {
+            clear_all: true,
+            docs: &ops,
+            ..Default::default()
+        })
+        .await;
+    if let Err(e) = written {
+        match previous {
+            Some(old) if !was_plain => {
+                store.vault().replace_keyring(old);
+                store.vault().lock();
+            }
+            _ => store.vault().set_plain(),
+        }
+        return Err(e);
+    }
+    Ok(())
+}

@@ -1,0 +1,398 @@
+//! Devices of one practice syncing through a real CouchDB-protocol server (pouchdb-server
+//! from npm, started per test): each device is a `MemoryStore` (the storage conformance
+//! suite makes it interchangeable with IndexedDB) with a `MemoryLocal` document store, and
+//! talks HTTP to the server. The browser adapters (IndexedDB document store, fetch) are
+//! tested in headless Chromium and end to end.
+#![cfg(not(target_arch = "wasm32"))]
+
+#[path = "../sync/tests/common/mod.rs"]
+mod common;
+
+use common::{create_db, HttpRemote, Server};
+use praxisbote::domain::consent::{ConsentEvent, ConsentSource};
+use praxisbote::domain::PersonRecord;
+use praxisbote::domain::{Channel, Purpose};
+use praxisbote::storage::crypto::{self, Secret};
+use praxisbote::storage::memory::MemoryStore;
+use praxisbote::storage::sync::{
+    self, round, PersonConflict, Report, SyncConfig, SyncFailure, CONFLICTS_KEY,
+};
+use praxisbote::storage::{Collection, Doc, Store, StoreExt};
+use praxisbote_sync::{MemoryLocal, Options};
+use praxisbote_testkit::encryption::{encrypt, secret_persons, secret_values, PASSPHRASE};
+use praxisbote_testkit::sample::{appointment, d, dt, pid, settings};
+use serde_json::{json, Value};
+
+/// One device: its store, its document store, its connection.
+struct Device {
+    store: MemoryStore,
+    local: MemoryLocal,
+    remote: HttpRemote,
+    rounds: std::cell::Cell<u32>,
+}
+
+impl Device {
+    fn new(name: &str, db_url: &str) -> Device {
+        Device {
+            store: MemoryStore::new(),
+            local: MemoryLocal::new(name),
+            remote: HttpRemote::new(db_url),
+            rounds: std::cell::Cell::new(0),
+        }
+    }
+
+    async fn round(&self) -> Report {
+        self.rounds.set(self.rounds.get() + 1);
+        let opts = Options {
+            batch_size: 100,
+            session_id: format!("s{}", self.rounds.get()),
+            remote_name: self.remote.db_url.clone(),
+        };
+        round(
+            &self.store,
+            &self.local,
+            &self.remote,
+            &opts,
+            &mut |_, _| {},
+        )
+        .await
+        .expect("sync round")
+    }
+
+    async fn person(&self, id: &str) -> Option<PersonRecord> {
+        self.store.get_person(&pid(id)).await.unwrap()
+    }
+}
+
+fn config(db_url: &str) -> SyncConfig {
+    let (url, db) = db_url.rsplit_once('/').unwrap();
+    SyncConfig {
+        url: url.into(),
+        db: db.into(),
+        enabled: true,
+        ..SyncConfig::default()
+    }
+}
+
+/// Everything the app reads from a store, as comparable text (Meta excluded: it is the
+/// device's own).
+async fn data(s: &dyn Store) -> String {
+    let persons = s.all_persons().await.unwrap();
+    let appts = s
+        .appointments_between(d(1900, 1, 1), d(2999, 12, 31))
+        .await
+        .unwrap();
+    let settings = s.settings().await.unwrap();
+    let mut docs = Vec::new();
+    for c in [
+        Collection::Templates,
+        Collection::Queries,
+        Collection::Sendlog,
+    ] {
+        docs.push(s.list_docs(c).await.unwrap());
+    }
+    format!("{persons:?}\n{appts:?}\n{settings:?}\n{docs:?}")
+}
+
+/// Device A holds the practice (encrypted) and publishes it; device B joins with the
+/// passphrase. Both have synced once.
+async fn practice_of_two(server: &Server, db: &str) -> (Device, Device) {
+    let db_url = create_db(&server.url(), db).await;
+    let a = Device::new("device-a", &db_url);
+    a.store.put_persons(&secret_persons()).await.unwrap();
+    a.store
+        .put_appointments(&[appointment("t-1", "p-1", dt(2026, 12, 1, 9, 30))])
+        .await
+        .unwrap();
+    a.store.put_settings(&settings()).await.unwrap();
+    a.store
+        .put_docs(
+            Collection::Templates,
+            &[Doc {
+                key: "recall".into(),
+                value: json!({"name": "Recall", "body": "Liebe {{ vorname }}"}),
+            }],
+        )
+        .await
+        .unwrap();
+    encrypt(&a.store).await;
+    sync::publish(&a.store, &a.remote).await.unwrap();
+    let first = a.round().await;
+    assert_eq!(first.own_edits, 5, "{first:?}");
+
+    let b = Device::new("device-b", &db_url);
+    sync::join(
+        &b.store,
+        &b.remote,
+        Secret::Passphrase(PASSPHRASE),
+        &config(&db_url),
+    )
+    .await
+    .unwrap();
+    let joined = b.round().await;
+    assert_eq!(
+        joined.own_edits, 0,
+        "a joining device brings nothing of its own"
+    );
+    assert_eq!(data(&b.store).await, data(&a.store).await);
+    (a, b)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_new_device_joins_and_edits_deletes_and_creates_flow_both_ways() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    assert_eq!(b.person("p-2").await.unwrap().person.last_name, "Überschär");
+
+    // B edits, deletes and creates; A gets all of it.
+    let mut p1 = b.person("p-1").await.unwrap();
+    p1.person.email = "h.zwiebelmeier@example.net".into();
+    b.store.put_persons(&[p1]).await.unwrap();
+    b.store.delete_person(&pid("p-2")).await.unwrap();
+    b.store
+        .put_appointments(&[appointment("t-2", "p-1", dt(2026, 12, 8, 10, 0))])
+        .await
+        .unwrap();
+    let r = b.round().await;
+    assert_eq!(r.own_edits, 3, "{r:?}");
+    let r = a.round().await;
+    assert!(r.changed.persons.contains(&pid("p-1")), "{r:?}");
+    assert!(r.changed.persons.contains(&pid("p-2")), "{r:?}");
+    assert!(r.changed.appointments);
+    assert_eq!(
+        a.person("p-1").await.unwrap().person.email,
+        "h.zwiebelmeier@example.net"
+    );
+    assert_eq!(a.person("p-2").await, None);
+    assert_eq!(data(&a.store).await, data(&b.store).await);
+
+    // A recreates p-2 (a deleted document comes back) and changes a template.
+    a.store.put_persons(&secret_persons()[1..]).await.unwrap();
+    a.store
+        .put_docs(
+            Collection::Templates,
+            &[Doc {
+                key: "recall".into(),
+                value: json!({"name": "Recall", "body": "Hallo {{ vorname }}"}),
+            }],
+        )
+        .await
+        .unwrap();
+    a.round().await;
+    let r = b.round().await;
+    assert_eq!(r.changed.collections, vec![Collection::Templates]);
+    assert_eq!(data(&a.store).await, data(&b.store).await);
+
+    // Nothing changed: a round writes nothing and applies nothing.
+    let r = b.round().await;
+    assert_eq!((r.own_edits, r.changed.is_empty()), (0, true), "{r:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_server_holds_only_opaque_ids_and_ciphertext() {
+    let server = Server::in_memory();
+    let (a, _b) = practice_of_two(&server, "praxis").await;
+    let db_url = a.remote.db_url.clone();
+    let all: Value = reqwest::get(format!(
+        "{db_url}/_all_docs?include_docs=true&conflicts=true"
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let rows = all["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "5 records and the keyring: {all}");
+    let mut text = all.to_string();
+    // The replication logs too.
+    for id in ["_local_docs"] {
+        let v: Value = reqwest::get(format!("{db_url}/{id}?include_docs=true"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap_or(Value::Null);
+        text.push_str(&v.to_string());
+    }
+    let mut secrets = secret_values();
+    secrets.extend(
+        [
+            "p-1",
+            "p-2",
+            "t-1",
+            "recall",
+            "Recall",
+            "persons",
+            "appointments",
+            "Praxis",
+        ]
+        .map(String::from),
+    );
+    secrets.push(settings().name.clone());
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "the server holds {s:?}");
+    }
+    for row in rows {
+        let doc = &row["doc"];
+        if doc["_id"] == sync::KEYRING_DOC {
+            continue;
+        }
+        let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["_id", "_rev", "c", "v"], "{doc}");
+        assert_eq!(doc["_id"].as_str().unwrap().len(), 32);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_wrong_passphrase_gets_no_data_and_changes_nothing() {
+    let server = Server::in_memory();
+    let (a, _b) = practice_of_two(&server, "praxis").await;
+    let c = Device::new("device-c", &a.remote.db_url);
+    c.store
+        .put_persons(&[praxisbote_testkit::sample::person("x-1", "Demo", "Person")])
+        .await
+        .unwrap();
+    let before = data(&c.store).await;
+    let wrong = sync::join(
+        &c.store,
+        &c.remote,
+        Secret::Passphrase("falsch"),
+        &config(&a.remote.db_url),
+    )
+    .await;
+    assert!(matches!(wrong, Err(SyncFailure::WrongSecret)), "{wrong:?}");
+    assert_eq!(data(&c.store).await, before);
+    assert_eq!(
+        crypto::lock_state(&c.store),
+        crypto::LockState::Plain,
+        "no key was taken"
+    );
+    let opts = Options {
+        batch_size: 100,
+        session_id: "x".into(),
+        remote_name: a.remote.db_url.clone(),
+    };
+    let refused = round(&c.store, &c.local, &c.remote, &opts, &mut |_, _| {}).await;
+    assert!(
+        matches!(refused, Err(SyncFailure::NotEncrypted)),
+        "{refused:?}"
+    );
+
+    // Another practice's device cannot write into this practice's database.
+    encrypt(&c.store).await;
+    let other = sync::publish(&c.store, &c.remote).await;
+    assert!(matches!(other, Err(SyncFailure::KeyMismatch)), "{other:?}");
+}
+
+fn withdraw_email(p: &mut PersonRecord) {
+    p.person.consents.record(
+        Channel::Email,
+        Purpose::Recall,
+        ConsentEvent::withdrawn(d(2026, 12, 2), ConsentSource::Practice),
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn offline_edits_of_one_person_merge_and_a_collision_is_kept_for_a_choice() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+
+    // Offline: A changes the e-mail, B the mobile number and withdraws e-mail consent.
+    let mut on_a = a.person("p-1").await.unwrap();
+    on_a.person.email = "neu@example.org".into();
+    a.store.put_persons(&[on_a]).await.unwrap();
+    let mut on_b = b.person("p-1").await.unwrap();
+    on_b.person.mobile = "+4915199999999".into();
+    withdraw_email(&mut on_b);
+    b.store.put_persons(&[on_b]).await.unwrap();
+
+    a.round().await;
+    let rb = b.round().await;
+    assert_eq!(rb.settled, 1, "{rb:?}");
+    assert!(rb.collisions.is_empty(), "different fields do not collide");
+    a.round().await;
+    let pa = a.person("p-1").await.unwrap();
+    let pb = b.person("p-1").await.unwrap();
+    assert_eq!(pa, pb);
+    assert_eq!(pa.person.email, "neu@example.org");
+    assert_eq!(pa.person.mobile, "+4915199999999");
+    assert!(
+        pa.person
+            .consents
+            .status(Channel::Email, Purpose::Recall)
+            .withdrawn_at()
+            .is_some(),
+        "the withdrawal made on B is kept"
+    );
+
+    // Both change the e-mail: a collision. The same value wins on both devices, and both
+    // list the person under "Konflikte" with both versions.
+    let mut on_a = a.person("p-1").await.unwrap();
+    on_a.person.email = "a@example.org".into();
+    a.store.put_persons(&[on_a]).await.unwrap();
+    let mut on_b = b.person("p-1").await.unwrap();
+    on_b.person.email = "b@example.org".into();
+    b.store.put_persons(&[on_b]).await.unwrap();
+    a.round().await;
+    let rb = b.round().await;
+    assert_eq!(rb.collisions, vec![pid("p-1")], "{rb:?}");
+    // B pushed its settlement at the end of its round: A takes it as it is and settles
+    // nothing itself; further rounds settle nothing anywhere.
+    let ra = a.round().await;
+    assert_eq!((ra.settled, ra.collisions.len()), (0, 0), "{ra:?}");
+    for device in [&a, &b] {
+        let r = device.round().await;
+        assert_eq!((r.settled, r.own_edits), (0, 0), "{r:?}");
+    }
+    let pa = a.person("p-1").await.unwrap();
+    assert_eq!(pa, b.person("p-1").await.unwrap());
+    let conflicts: Vec<PersonConflict> = b
+        .store
+        .get_typed(Collection::Meta, CONFLICTS_KEY)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].fields, vec!["email".to_string()]);
+    let both = [
+        conflicts[0].winner.email.as_str(),
+        conflicts[0].loser.email.as_str(),
+    ];
+    assert!(both.contains(&"a@example.org") && both.contains(&"b@example.org"));
+    assert_eq!(pa.person.email, conflicts[0].winner.email);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_edit_made_while_a_round_applies_is_not_overwritten() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    // A changes p-2; B edits p-2 too but only after its own-edit step would have run: the
+    // next round of B turns it into a branch and merges, nothing is lost.
+    let mut on_a = a.person("p-2").await.unwrap();
+    on_a.person.first_name = "Jörgen".into();
+    a.store.put_persons(&[on_a]).await.unwrap();
+    a.round().await;
+    let keys = sync::sync_keys(&b.store).unwrap();
+    sync::round::own_edits(&b.store, &b.local, &keys)
+        .await
+        .unwrap();
+    let mut on_b = b.person("p-2").await.unwrap();
+    on_b.person.landline = "+49307654321".into();
+    b.store.put_persons(&[on_b]).await.unwrap();
+    // The rest of the round (replicate, settle, apply) without a new own-edit step.
+    let opts = Options {
+        batch_size: 100,
+        session_id: "late".into(),
+        remote_name: b.remote.db_url.clone(),
+    };
+    praxisbote_sync::sync(&b.remote, &b.local, &opts, &mut |_, _| {})
+        .await
+        .unwrap();
+    let r = b.round().await;
+    assert_eq!(r.own_edits, 1, "{r:?}");
+    a.round().await;
+    let pb = b.person("p-2").await.unwrap();
+    assert_eq!(pb.person.first_name, "Jörgen");
+    assert_eq!(pb.person.landline, "+49307654321");
+    assert_eq!(a.person("p-2").await.unwrap(), pb);
+}
