@@ -87,6 +87,7 @@ async fn data(s: &dyn Store) -> String {
     for c in [
         Collection::Templates,
         Collection::Queries,
+        Collection::Outbox,
         Collection::Sendlog,
     ] {
         docs.push(s.list_docs(c).await.unwrap());
@@ -395,4 +396,31 @@ async fn an_edit_made_while_a_round_applies_is_not_overwritten() {
     assert_eq!(pb.person.first_name, "Jörgen");
     assert_eq!(pb.person.landline, "+49307654321");
     assert_eq!(a.person("p-2").await.unwrap(), pb);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_appointment_for_a_person_deleted_elsewhere_does_not_stop_the_sync() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    a.store.delete_person(&pid("p-1")).await.unwrap();
+    b.store
+        .put_appointments(&[appointment("t-3", "p-1", dt(2026, 12, 9, 8, 0))])
+        .await
+        .unwrap();
+    let mut p2 = b.person("p-2").await.unwrap();
+    p2.person.first_name = "Jörgen".into();
+    b.store.put_persons(&[p2]).await.unwrap();
+    a.round().await;
+    b.round().await;
+    // A gets an appointment whose person it deleted: refused by the store, left for later,
+    // and everything else of the round is applied.
+    let r = a.round().await;
+    assert_eq!(r.skipped.len(), 1, "{r:?}");
+    assert_eq!(a.person("p-2").await.unwrap().person.first_name, "Jörgen");
+    // B's next round deletes the orphan there too; then both agree.
+    b.round().await;
+    let r = a.round().await;
+    assert!(r.skipped.is_empty(), "{r:?}");
+    assert_eq!(data(&a.store).await, data(&b.store).await);
+    assert_eq!(a.person("p-1").await, None);
 }

@@ -258,6 +258,7 @@ mod tests {
     fn printed_batch_is_gedruckt_per_recipient() {
         let at = d().and_hms_opt(10, 15, 0).unwrap();
         let batch = Batch {
+            claim: None,
             id: "b1".into(),
             created_at: at,
             channel: Channel::Letter,

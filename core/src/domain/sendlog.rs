@@ -212,6 +212,7 @@ mod tests {
             evidence: Evidence::WrittenForm,
         };
         let old = Batch {
+            claim: None,
             id: "b-old".into(),
             created_at: t(25, 9, 0),
             channel: Channel::Sms,
@@ -222,6 +223,7 @@ mod tests {
             files: Vec::new(),
         };
         let new = Batch {
+            claim: None,
             id: "b-new".into(),
             created_at: t(26, 14, 5),
             channel: Channel::Sms,

@@ -82,6 +82,68 @@ pub fn union(winner: &Consents, loser: &Consents) -> Consents {
     loser.rebase(winner, winner)
 }
 
+/// The value of a field path (`"email"`, `"address.street"`) of a person, as text for the
+/// "Konflikte" view (empty when unset).
+pub fn field_text(p: &Person, path: &str) -> String {
+    let value = serde_json::to_value(p).unwrap_or(Value::Null);
+    let mut cur = &value;
+    for part in path.split('.') {
+        cur = match cur.get(part) {
+            Some(v) => v,
+            None => return String::new(),
+        };
+    }
+    match cur {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
+        v => v.to_string(),
+    }
+}
+
+fn set_path(v: &mut Value, parts: &[&str], new: Option<Value>) {
+    match parts {
+        [last] => {
+            if let Some(obj) = v.as_object_mut() {
+                match new {
+                    Some(n) => obj.insert((*last).to_string(), n),
+                    None => obj.remove(*last),
+                };
+            }
+        }
+        [first, rest @ ..] => {
+            if let Some(child) = v.get_mut(*first) {
+                set_path(child, rest, new);
+            }
+        }
+        [] => {}
+    }
+}
+
+/// `current` with the colliding `fields` taken from `chosen` (the version a person picked
+/// under "Konflikte"); every other field, and the consent history, stays as in `current`.
+pub fn take_fields(current: &Person, chosen: &Person, fields: &[String]) -> Person {
+    let (Ok(mut out), Ok(from)) = (serde_json::to_value(current), serde_json::to_value(chosen))
+    else {
+        return current.clone();
+    };
+    for path in fields {
+        let parts: Vec<&str> = path.split('.').collect();
+        let mut src = Some(&from);
+        for part in &parts {
+            src = src.and_then(|v| v.get(*part));
+        }
+        set_path(&mut out, &parts, src.cloned());
+    }
+    let mut person: Person = serde_json::from_value(out).unwrap_or_else(|_| current.clone());
+    person.consents = current.consents.clone();
+    person
+}
+
 fn merge_objects(
     base: Option<&Map<String, Value>>,
     winner: &Map<String, Value>,
@@ -404,5 +466,31 @@ mod tests {
             events[1].action,
             crate::domain::consent::ConsentAction::Withdrawn
         );
+    }
+
+    #[test]
+    fn a_choice_takes_the_colliding_fields_and_keeps_the_rest() {
+        let current = base();
+        let mut chosen = base();
+        chosen.email = "b@example.org".into();
+        chosen.address.street = "Birkenweg".into();
+        chosen.mobile = "0170 9".into();
+        chosen.tags = vec!["Knie".into(), "Schulter".into()];
+        let fields = vec![
+            "email".to_string(),
+            "address.street".to_string(),
+            "tags".to_string(),
+        ];
+        let out = take_fields(&current, &chosen, &fields);
+        assert_eq!(out.email, "b@example.org");
+        assert_eq!(out.address.street, "Birkenweg");
+        assert_eq!(out.address.city, "Berlin");
+        assert_eq!(out.tags, chosen.tags);
+        assert_eq!(out.mobile, "0151 1", "not a colliding field");
+        assert_eq!(out.consents, current.consents);
+        assert_eq!(field_text(&chosen, "address.street"), "Birkenweg");
+        assert_eq!(field_text(&chosen, "tags"), "Knie, Schulter");
+        assert_eq!(field_text(&chosen, "title"), "");
+        assert_eq!(field_text(&chosen, "no.such"), "");
     }
 }

@@ -8,6 +8,7 @@
 //! practice's keyring (the data key wrapped by the passphrase and by the recovery key — it
 //! opens with neither missing) and the key's fingerprint. A new device reads it to join.
 
+pub mod conflicts;
 pub mod envelope;
 pub mod records;
 pub mod round;

@@ -408,64 +408,31 @@ async fn apply(
     report: &mut Report,
 ) -> Result<Vec<bool>, SyncFailure> {
     let mut ok = vec![true; plans.len()];
-    let mut batch = OwnedWriteBatch::default();
-    for (i, plan) in plans.iter().enumerate() {
-        if let Some(change) = &plan.change {
-            if add_to_batch(&mut batch, change).is_err() {
-                ok[i] = false;
-                report.skipped.push(plan.id.clone());
-            }
-        }
-    }
-    if !collisions.is_empty() {
-        let mut open: Vec<PersonConflict> = store
-            .get_typed(Collection::Meta, CONFLICTS_KEY)
-            .await?
-            .unwrap_or_default();
-        for c in collisions {
-            open.retain(|o| o.person != c.person);
-            open.push(c.clone());
-        }
-        batch
-            .docs
-            .push(DocOp::put(Collection::Meta, CONFLICTS_KEY, &open)?);
-    }
-    // Persons: only where the store still holds what was applied before (checked in the
-    // write's own transaction).
-    let ids: Vec<PersonId> = plans
-        .iter()
-        .filter_map(|p| match &p.change {
-            Some(Apply::Put(Origin::Person(id), _)) | Some(Apply::Delete(Origin::Person(id))) => {
-                Some(id.clone())
-            }
-            _ => None,
-        })
-        .collect();
-    let expected: BTreeMap<&PersonId, Option<&Stored>> = plans
-        .iter()
-        .filter_map(|p| match &p.change {
-            Some(Apply::Put(Origin::Person(id), _)) | Some(Apply::Delete(Origin::Person(id))) => {
-                Some((id, p.was.as_ref()))
-            }
-            _ => None,
-        })
-        .collect();
-    let mut moved: BTreeSet<PersonId> = BTreeSet::new();
-    store
-        .update_with::<(), StoreError, _>(&ids, |current| {
-            for (id, now) in ids.iter().zip(current) {
-                let now = now.as_ref().and_then(|p| person::encode(p).ok());
-                let was = expected.get(id).copied().flatten();
-                if now.as_ref().map(|s| &s.body) != was.map(|s| &s.body) {
-                    moved.insert(id.clone());
+    let all: Vec<usize> = (0..plans.len()).collect();
+    let moved = match write_plans(store, plans, &all, collisions, &mut ok, report).await {
+        Ok(moved) => moved,
+        Err(StoreError::Locked) => return Err(SyncFailure::Locked),
+        Err(_) => {
+            // One record the store refuses (say an appointment of a person another device
+            // deleted) must not hold up the rest: each goes on its own, and a refused one
+            // stays unapplied until a later round brings what it needs.
+            let mut moved = BTreeSet::new();
+            for i in 0..plans.len() {
+                if !ok[i] {
+                    continue;
+                }
+                match write_plans(store, plans, &[i], &[], &mut ok, report).await {
+                    Ok(m) => moved.extend(m),
+                    Err(_) => {
+                        ok[i] = false;
+                        report.skipped.push(plans[i].id.clone());
+                    }
                 }
             }
-            let mut batch = batch.clone();
-            batch.persons.retain(|p| !moved.contains(p.id()));
-            batch.delete_persons.retain(|id| !moved.contains(id));
-            Ok((batch, ()))
-        })
-        .await?;
+            write_plans(store, plans, &[], collisions, &mut ok, report).await?;
+            moved
+        }
+    };
     for (i, plan) in plans.iter().enumerate() {
         let Some(change) = &plan.change else { continue };
         let origin = match change {
@@ -482,4 +449,68 @@ async fn apply(
         }
     }
     Ok(ok)
+}
+
+/// Writes the plans `which` (and the collisions) in ONE store transaction; persons only
+/// where the store still holds what was applied before (checked in that transaction).
+/// Returns the persons left alone because they were edited meanwhile.
+async fn write_plans(
+    store: &dyn Store,
+    plans: &[Plan],
+    which: &[usize],
+    collisions: &[PersonConflict],
+    ok: &mut [bool],
+    report: &mut Report,
+) -> Result<BTreeSet<PersonId>, StoreError> {
+    let mut batch = OwnedWriteBatch::default();
+    for &i in which {
+        if let Some(change) = &plans[i].change {
+            if add_to_batch(&mut batch, change).is_err() {
+                ok[i] = false;
+                report.skipped.push(plans[i].id.clone());
+            }
+        }
+    }
+    if !collisions.is_empty() {
+        let mut open: Vec<PersonConflict> = store
+            .get_typed(Collection::Meta, CONFLICTS_KEY)
+            .await?
+            .unwrap_or_default();
+        for c in collisions {
+            open.retain(|o| o.person != c.person);
+            open.push(c.clone());
+        }
+        batch
+            .docs
+            .push(DocOp::put(Collection::Meta, CONFLICTS_KEY, &open)?);
+    }
+    if batch.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let mut expected: BTreeMap<PersonId, Option<&Stored>> = BTreeMap::new();
+    for &i in which {
+        if let Some(Apply::Put(Origin::Person(id), _) | Apply::Delete(Origin::Person(id))) =
+            &plans[i].change
+        {
+            expected.insert(id.clone(), plans[i].was.as_ref());
+        }
+    }
+    let ids: Vec<PersonId> = expected.keys().cloned().collect();
+    let mut moved: BTreeSet<PersonId> = BTreeSet::new();
+    store
+        .update_with::<(), StoreError, _>(&ids, |current| {
+            for (id, now) in ids.iter().zip(current) {
+                let now = now.as_ref().and_then(|p| person::encode(p).ok());
+                let was = expected.get(id).copied().flatten();
+                if now.as_ref().map(|s| &s.body) != was.map(|s| &s.body) {
+                    moved.insert(id.clone());
+                }
+            }
+            let mut batch = batch.clone();
+            batch.persons.retain(|p| !moved.contains(p.id()));
+            batch.delete_persons.retain(|id| !moved.contains(id));
+            Ok((batch, ()))
+        })
+        .await?;
+    Ok(moved)
 }

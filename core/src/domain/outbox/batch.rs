@@ -23,6 +23,10 @@ pub struct Batch {
     /// E-mail: files attached to every message (uploaded once to the relay).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<super::BatchFile>,
+    /// The device that transmits this batch, and until when (several devices of a practice
+    /// share the outbox; see `outbox::claim`). `None` in batches written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<super::Claim>,
 }
 
 impl Batch {

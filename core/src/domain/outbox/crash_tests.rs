@@ -178,6 +178,7 @@ fn run(
 
 fn setup(n: usize) -> (Vec<Batch>, Vec<OutboxMessage>) {
     let b = Batch {
+        claim: None,
         id: "batch-1".into(),
         created_at: t0(),
         channel: Channel::Email,

@@ -36,6 +36,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 
 mod batch;
+mod claim;
 mod consent;
 mod files;
 mod optin;
@@ -47,6 +48,7 @@ mod retry;
 mod state;
 
 pub use batch::{cancel_batch, queue_batch, Batch, BatchCounts, QueueItem};
+pub use claim::{claim_batches, Claim, Claimed, LEASE_SECS};
 pub use consent::{consent_basis, ConsentBasis};
 pub use files::{
     attach_file, clean_name, sniff_file, total_bytes, BatchFile, FileError, MAX_FILES,

@@ -316,6 +316,7 @@ mod tests {
         }
         assert!(content.text.contains("Muster"), "{}", content.text);
         let batch = Batch {
+            claim: None,
             id: "b".into(),
             created_at: at(4, 10, 0),
             channel: Channel::Email,

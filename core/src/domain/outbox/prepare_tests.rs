@@ -296,6 +296,7 @@ fn every_channel_queues_only_with_a_consent_or_a_logged_override() {
         assert_eq!(out.queue_items().len(), 3);
         assert!(queue_batch(
             &Batch {
+                claim: None,
                 id: "b".into(),
                 created_at: review_time(),
                 channel,

@@ -19,6 +19,7 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 
 fn batch(id: &str, channel: Channel) -> Batch {
     Batch {
+        claim: None,
         id: id.into(),
         created_at: t(14, 5),
         channel,

@@ -14,6 +14,7 @@ fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
 
 fn batch(id: &str, created: NaiveDateTime) -> Batch {
     Batch {
+        claim: None,
         id: id.into(),
         created_at: created,
         channel: Channel::Email,
