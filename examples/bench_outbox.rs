@@ -85,6 +85,7 @@ fn main() {
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5000);
     let runs: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(15);
     let batch = Batch {
+        claim: None,
         id: "batch-bench".into(),
         created_at: at(14, 5),
         channel: Channel::Email,

@@ -45,6 +45,7 @@ async fn bench_queue_and_transmit_5000_emails() {
     };
     let at = chrono::Local::now().naive_local();
     let batch = Batch {
+        claim: None,
         id: uuid::Uuid::new_v4().to_string(),
         created_at: at,
         channel: Channel::Email,

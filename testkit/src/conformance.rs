@@ -1361,6 +1361,7 @@ fn message(batch: &Batch, i: u32, state: MessageState, at: chrono::NaiveDateTime
 pub async fn outbox_compaction_moves_old_final_messages(s: &dyn Store) {
     use praxisbote::domain::sendlog::log_rows;
     let batch = |id: &str, at| Batch {
+        claim: None,
         id: id.into(),
         created_at: at,
         channel: praxisbote::domain::Channel::Email,

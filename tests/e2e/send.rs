@@ -571,6 +571,7 @@ async fn email_reminders_for_tomorrow_arrive_once_each_and_the_log_says_sent() {
 pub(crate) fn seeded_batch(n: usize) -> (Batch, Vec<OutboxMessage>) {
     let at = chrono::Local::now().naive_local();
     let batch = Batch {
+        claim: None,
         id: format!("seed-batch-{n}"),
         created_at: at,
         channel: Channel::Email,

@@ -184,6 +184,7 @@ pub(super) async fn prepare(state: AppState, template: &Template) -> Result<Prep
     );
     Ok(Prepared {
         batch: Batch {
+            claim: None,
             id: repo::new_id(),
             created_at: now,
             channel: handover.channel,
