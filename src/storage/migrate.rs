@@ -73,6 +73,20 @@ pub mod names {
     /// Object stores added by schema 3.
     pub const QUARANTINE: &str = "quarantine";
     pub const SENDLOG_ARCHIVE: &str = "sendlog_archive";
+    /// Object stores added by schema 4: the device's replication documents (issue 18,
+    /// `idb/sync_docs.rs`, docs/design/sync-replication.md). `sync_docs` rows are
+    /// `{id, tree, applied?, seq}` (key path `id`: the document id; `tree`: the revision tree
+    /// as JSON text; `applied`: the revision the app's store holds; `seq`: the document's
+    /// latest change) with the index [`IDX_SEQ`]; `sync_meta` rows are `{key, value}`: the
+    /// instance id, the sequence counter and the replication logs.
+    pub const SYNC_DOCS: &str = "sync_docs";
+    pub const SYNC_META: &str = "sync_meta";
+    /// Sync documents: their latest change's sequence number (the local changes feed).
+    pub const IDX_SEQ: &str = "seq";
+    pub const F_TREE: &str = "tree";
+    pub const F_APPLIED: &str = "applied";
+    pub const F_SEQ: &str = "seq";
+    pub const F_VALUE: &str = "value";
     /// The number of person buckets (a person's bucket is a hash of its id).
     pub const PERSON_BUCKETS: u32 = 1024;
     /// The schema-2 person indices: (index name, key path), all multiEntry.
@@ -133,10 +147,18 @@ pub enum SchemaVersion {
     /// deleted with the keys they held — folded by a second text fold — and the bucket
     /// entries lose them); the quarantine and send-log archive collections.
     V3,
+    /// The replication documents of the sync with other devices (`sync_docs` with its
+    /// sequence index, `sync_meta`).
+    V4,
 }
 
 impl SchemaVersion {
-    pub const ALL: [SchemaVersion; 3] = [SchemaVersion::V1, SchemaVersion::V2, SchemaVersion::V3];
+    pub const ALL: [SchemaVersion; 4] = [
+        SchemaVersion::V1,
+        SchemaVersion::V2,
+        SchemaVersion::V3,
+        SchemaVersion::V4,
+    ];
     pub const LATEST: SchemaVersion = SchemaVersion::ALL[SchemaVersion::ALL.len() - 1];
 
     /// The IndexedDB version number.
@@ -160,6 +182,7 @@ impl SchemaVersion {
             SchemaVersion::V1 => V1,
             SchemaVersion::V2 => V2,
             SchemaVersion::V3 => V3,
+            SchemaVersion::V4 => V4,
         }
     }
 
@@ -234,6 +257,15 @@ const V3: &[Change] = &[
     Change::SlimPersonBuckets,
     doc_store(QUARANTINE),
     doc_store(SENDLOG_ARCHIVE),
+];
+
+const V4: &[Change] = &[
+    Change::CreateStore {
+        store: SYNC_DOCS,
+        key_path: F_ID,
+    },
+    index(SYNC_DOCS, IDX_SEQ, F_SEQ),
+    doc_store(SYNC_META),
 ];
 
 /// A numbered list of changes: what `upgradeneeded` applies for one version step.

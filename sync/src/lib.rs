@@ -10,9 +10,12 @@
 //! Modules by job: [`rev`] revision ids, [`tree`] a document's revision tree and CouchDB's
 //! winner rule, [`doc`] a revision on the wire, [`remote`] the server requests, [`local`] the
 //! device store (with [`MemoryLocal`]), [`checkpoint`] replication ids and logs,
-//! [`replicate`] pull, push and sync.
+//! [`replicate`] pull, push and sync; `conformance` (cargo feature `conformance`) the behaviour
+//! suite every [`Local`] + [`Docs`] store passes.
 
 pub mod checkpoint;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod doc;
 pub mod error;
 pub mod local;

@@ -1,11 +1,13 @@
 //! IndexedDB [`Store`] (browser only), built on `indexed_db_futures` 0.6.
 //!
-//! Layout (schema 3, see [`migrate`](super::migrate)):
+//! Layout (schema 4, see [`migrate`](super::migrate)):
 //! - persons are packed into bucket rows (`persons.rs`, docs/design/idb-person-buckets.md)
 //!   with one index, `birthday`;
 //! - appointments `{id, start, person, v, json}` with the indices `start` and `person`, the
 //!   settings and every document `{key, v, json}`: one row each (`rows.rs`);
-//! - `v` and `json` are a record's version and body ([`records`](super::records)).
+//! - `v` and `json` are a record's version and body ([`records`](super::records));
+//! - the sync with other devices keeps its replication documents in `sync_docs` and
+//!   `sync_meta` ([`IdbLocal`], `sync_docs.rs`), outside the [`Store`] trait.
 //!
 //! Every write runs in one read-write transaction (`write.rs`); reads that meet a record
 //! they cannot decode set it aside afterwards, in a transaction of their own. Schema
@@ -13,6 +15,7 @@
 
 mod persons;
 mod rows;
+mod sync_docs;
 mod upgrade;
 mod write;
 
@@ -41,6 +44,7 @@ use crate::domain::query::DayMonth;
 use crate::domain::{Appointment, PersonId, PersonRecord, PracticeSettings};
 
 pub use persons::{bucket_of, person_bucket_rows};
+pub use sync_docs::IdbLocal;
 pub use write::DOC_CHUNK;
 
 /// A browser error as a [`StoreError`] (a full quota gets its own kind).

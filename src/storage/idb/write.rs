@@ -14,7 +14,9 @@ use super::persons::Buckets;
 use super::{backend, rows, IdbStore};
 use crate::storage::crypto::SealedBodies;
 use crate::storage::crypto::{Keys, KEYRING_KEY};
-use crate::storage::migrate::names::{APPOINTMENTS, F_KEY, IDX_PERSON, PERSONS, SETTINGS};
+use crate::storage::migrate::names::{
+    APPOINTMENTS, F_KEY, IDX_PERSON, PERSONS, SETTINGS, SYNC_DOCS, SYNC_META,
+};
 use crate::storage::records::{self, Origin, Stored, Unreadable};
 use crate::storage::{validate_doc, Collection, DocOp, Result, StoreError, WriteBatch};
 
@@ -28,10 +30,14 @@ pub(super) fn all_store_names() -> Vec<&'static str> {
     v
 }
 
-/// The stores a batch touches.
+/// The stores a batch touches. `clear_all` also clears the sync documents and their meta
+/// rows (`sync_docs.rs`): the device becomes a new replica (new instance id, no replication
+/// logs), so the next sync is a full run and no log claims documents that are gone.
 pub(super) fn stores_of(batch: &WriteBatch<'_>) -> Vec<&'static str> {
     if batch.clear_all {
-        return all_store_names();
+        let mut v = all_store_names();
+        v.extend([SYNC_DOCS, SYNC_META]);
+        return v;
     }
     let mut v = Vec::new();
     if !batch.delete_persons.is_empty()

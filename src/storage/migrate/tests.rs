@@ -182,6 +182,28 @@ fn migration_v3_keeps_only_used_indices_and_adds_collections() {
     assert!(v1.clone().apply(&Change::SlimPersonBuckets).is_err());
 }
 
+/// Migration 3 → 4: the sync stores appear (documents by id with the sequence index, and the
+/// key-value store of the instance id, counter and replication logs); everything else stays.
+#[test]
+fn migration_v4_adds_the_sync_stores() {
+    let v3 = SchemaModel::build(&migrations()[..3]).unwrap();
+    let v4 = SchemaModel::build(&migrations()[..4]).unwrap();
+    assert_eq!(v4.stores[SYNC_DOCS].key_path, F_ID);
+    assert_eq!(
+        v4.stores[SYNC_DOCS].indices,
+        [(IDX_SEQ.to_string(), (F_SEQ.to_string(), false))].into()
+    );
+    assert_eq!(v4.stores[SYNC_META].key_path, F_KEY);
+    assert!(v4.stores[SYNC_META].indices.is_empty());
+    let mut rest = v4.clone();
+    for s in [SYNC_DOCS, SYNC_META] {
+        rest.stores.remove(s);
+    }
+    assert_eq!(rest, v3);
+    // Applying it twice is refused.
+    assert!(v4.clone().apply(&SchemaVersion::V4.changes()[0]).is_err());
+}
+
 /// Every index of the latest schema is used by a query of the stores (the rest were deleted).
 #[test]
 fn latest_schema_has_only_the_used_indices() {
@@ -195,6 +217,7 @@ fn latest_schema_has_only_the_used_indices() {
         (APPOINTMENTS, IDX_PERSON), // appointments_of, the delete cascade
         (APPOINTMENTS, IDX_START),  // appointments_between (app start, the Termine page)
         (PERSONS, IDX_BIRTHDAY),    // persons_by_birthday (the query builder)
+        (SYNC_DOCS, IDX_SEQ),       // IdbLocal::changes_since (the local changes feed)
     ];
     let want: Vec<(String, String)> = used
         .iter()

@@ -10,6 +10,8 @@
 
 pub mod conflicts;
 pub mod envelope;
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
 pub mod records;
 pub mod round;
 

@@ -1,0 +1,417 @@
+//! [`IdbLocal`]: the device's replication documents (`praxisbote_sync::Local` + `Docs`) in
+//! the app's IndexedDB database, next to the records (schema 4, issue 18,
+//! docs/design/sync-replication.md "The device store in IndexedDB").
+//!
+//! - `sync_docs`: one row per document, `{id, tree, applied?, seq}` — the revision tree as
+//!   JSON text, the revision the app's store holds, and the sequence number of the
+//!   document's latest change, indexed (`seq`): the local changes feed is a key range of
+//!   that index.
+//! - `sync_meta`: `{key, value}` rows — `instance` (the store's random id, made once),
+//!   `seq` (the sequence number of the latest change) and `log:<replication id>` (the
+//!   replication logs, JSON text).
+//!
+//! Every write is one read-write transaction over both stores (reads of the rows it changes,
+//! the counter, the puts), so a batch lands whole or not at all and two tabs' writes never
+//! interleave. Reads of many documents are batched (`getAll`, or all `get`s issued at once),
+//! never one transaction per document. The bodies are the sync layer's ciphertext, so the
+//! rows are not sealed again by the store's encryption at rest; `clear_all` of the store
+//! clears both stores (the device becomes a new replica: new instance id, no logs).
+
+use std::collections::{BTreeMap, HashMap};
+
+use indexed_db_futures::database::Database;
+use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
+use praxisbote_sync::{DocTree, Docs, Local, LocalChange, LocalDoc, Rev, RevDoc};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::IdbStore;
+use crate::storage::migrate::names::{F_APPLIED, F_ID, F_SEQ, F_TREE, SYNC_DOCS, SYNC_META};
+
+#[wasm_bindgen(module = "/src/js/idb_sync.js")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn pb_sync_rows(store: &JsValue, ids: &js_sys::Array) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn pb_sync_all(store: &JsValue) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn pb_sync_changes(store: &JsValue, since: f64, limit: u32)
+        -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn pb_sync_meta(store: &JsValue, key: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn pb_sync_put_meta(store: &JsValue, key: &str, value: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch)]
+    fn pb_sync_put_row(
+        store: &JsValue,
+        id: &str,
+        tree: &str,
+        applied: Option<String>,
+        seq: f64,
+    ) -> Result<(), JsValue>;
+}
+
+/// `sync_meta` keys.
+const INSTANCE: &str = "instance";
+const SEQ: &str = "seq";
+const LOG_PREFIX: &str = "log:";
+
+type Res<T> = std::result::Result<T, String>;
+
+fn js(e: JsValue) -> String {
+    let text = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| format!("{}: {}", e.name(), e.message()))
+        .or_else(|| e.as_string());
+    format!("IndexedDB: {}", text.unwrap_or_else(|| format!("{e:?}")))
+}
+
+fn idb(e: impl std::fmt::Display) -> String {
+    format!("IndexedDB: {e}")
+}
+
+async fn wait(p: Result<js_sys::Promise, JsValue>) -> Res<JsValue> {
+    wasm_bindgen_futures::JsFuture::from(p.map_err(js)?)
+        .await
+        .map_err(js)
+}
+
+/// One stored row, read.
+struct Row {
+    tree_json: String,
+    applied: Option<String>,
+    seq: f64,
+}
+
+impl Row {
+    fn of(id: &str, row: &JsValue) -> Res<Option<Row>> {
+        if row.is_undefined() || row.is_null() {
+            return Ok(None);
+        }
+        let get = |f: &str| js_sys::Reflect::get(row, &JsValue::from_str(f)).unwrap_or_default();
+        let tree_json = get(F_TREE)
+            .as_string()
+            .ok_or_else(|| format!("{SYNC_DOCS}/{id}: no tree"))?;
+        Ok(Some(Row {
+            tree_json,
+            applied: get(F_APPLIED).as_string(),
+            seq: get(F_SEQ).as_f64().unwrap_or(0.0),
+        }))
+    }
+
+    fn tree(&self, id: &str) -> Res<DocTree> {
+        serde_json::from_str(&self.tree_json)
+            .map_err(|e| format!("{SYNC_DOCS}/{id}: unreadable tree: {e}"))
+    }
+
+    fn doc(&self, id: &str) -> Res<LocalDoc> {
+        Ok(LocalDoc {
+            tree: self.tree(id)?,
+            applied: self.applied.clone(),
+        })
+    }
+}
+
+fn row_id(row: &JsValue) -> Res<String> {
+    js_sys::Reflect::get(row, &JsValue::from_str(F_ID))
+        .ok()
+        .and_then(|v| v.as_string())
+        .ok_or_else(|| format!("{SYNC_DOCS}: a row without id"))
+}
+
+/// The device's replication documents in the app's IndexedDB database (see the module
+/// documentation). Shares the [`IdbStore`]'s connection: closing the store (or another tab
+/// upgrading the schema) closes it for both.
+#[derive(Clone, Debug)]
+pub struct IdbLocal {
+    db: Database,
+}
+
+impl IdbLocal {
+    /// The sync documents of `store`'s database.
+    pub fn new(store: &IdbStore) -> IdbLocal {
+        IdbLocal::from_database(store.database().clone())
+    }
+
+    /// The sync documents of an open database at schema 4 or later.
+    pub fn from_database(db: Database) -> IdbLocal {
+        IdbLocal { db }
+    }
+
+    fn tx(&self, stores: &[&str], mode: TransactionMode) -> Res<Transaction<'_>> {
+        self.db
+            .transaction(stores)
+            .with_mode(mode)
+            .build()
+            .map_err(idb)
+    }
+
+    fn raw(tx: &Transaction<'_>, store: &str) -> Res<JsValue> {
+        let os = tx.object_store(store).map_err(idb)?;
+        let raw: &web_sys::IdbObjectStore = os.as_sys();
+        Ok(raw.clone().into())
+    }
+
+    /// The rows of `ids` (deduplicated by the caller or not), by id.
+    async fn rows(docs: &JsValue, ids: &[&str]) -> Res<HashMap<String, Row>> {
+        let keys: js_sys::Array = ids.iter().map(|id| JsValue::from_str(id)).collect();
+        let found: js_sys::Array = wait(pb_sync_rows(docs, &keys)).await?.unchecked_into();
+        let mut out = HashMap::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            if let Some(row) = Row::of(id, &found.get(i as u32))? {
+                out.insert(id.to_string(), row);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn counter(meta: &JsValue) -> Res<f64> {
+        Ok(wait(pb_sync_meta(meta, SEQ)).await?.as_f64().unwrap_or(0.0))
+    }
+
+    /// The rows of these ids in a read-only transaction of their own.
+    async fn read(&self, ids: &[&str]) -> Res<HashMap<String, Row>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readonly)?;
+        Self::rows(&Self::raw(&tx, SYNC_DOCS)?, &unique(ids)).await
+    }
+
+    async fn meta(&self, key: &str) -> Res<JsValue> {
+        let tx = self.tx(&[SYNC_META], TransactionMode::Readonly)?;
+        wait(pb_sync_meta(&Self::raw(&tx, SYNC_META)?, key)).await
+    }
+}
+
+fn unique<'a>(ids: &[&'a str]) -> Vec<&'a str> {
+    let mut v = ids.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn put_row(docs: &JsValue, id: &str, tree: &str, applied: Option<&str>, seq: f64) -> Res<()> {
+    pb_sync_put_row(docs, id, tree, applied.map(str::to_string), seq).map_err(js)
+}
+
+fn to_json(tree: &DocTree) -> Res<String> {
+    serde_json::to_string(tree).map_err(|e| e.to_string())
+}
+
+impl Local for IdbLocal {
+    async fn instance_id(&self) -> Res<String> {
+        if let Some(id) = self.meta(INSTANCE).await?.as_string() {
+            return Ok(id);
+        }
+        // Made once: read again and write in one read-write transaction, so two tabs that
+        // both found none agree on the first one written.
+        let tx = self.tx(&[SYNC_META], TransactionMode::Readwrite)?;
+        let meta = Self::raw(&tx, SYNC_META)?;
+        if let Some(id) = wait(pb_sync_meta(&meta, INSTANCE)).await?.as_string() {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        pb_sync_put_meta(&meta, INSTANCE, &JsValue::from_str(&id)).map_err(js)?;
+        tx.commit().await.map_err(idb)?;
+        Ok(id)
+    }
+
+    async fn update_seq(&self) -> Res<u64> {
+        Ok(self.meta(SEQ).await?.as_f64().unwrap_or(0.0) as u64)
+    }
+
+    async fn changes_since(&self, since: u64, limit: usize) -> Res<Vec<LocalChange>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readonly)?;
+        let docs = Self::raw(&tx, SYNC_DOCS)?;
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let rows: js_sys::Array = wait(pb_sync_changes(&docs, since as f64, limit))
+            .await?
+            .unchecked_into();
+        let mut out = Vec::with_capacity(rows.length() as usize);
+        for row in rows.iter() {
+            let id = row_id(&row)?;
+            let r = Row::of(&id, &row)?.ok_or_else(|| format!("{SYNC_DOCS}: empty row"))?;
+            out.push(LocalChange {
+                seq: r.seq as u64,
+                leaves: r.tree(&id)?.leaves(),
+                id,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn revs_diff(
+        &self,
+        revs: &BTreeMap<String, Vec<Rev>>,
+    ) -> Res<BTreeMap<String, Vec<Rev>>> {
+        let ids: Vec<&str> = revs.keys().map(String::as_str).collect();
+        let rows = self.read(&ids).await?;
+        let mut out = BTreeMap::new();
+        for (id, asked) in revs {
+            let tree = match rows.get(id) {
+                Some(r) => r.tree(id)?,
+                None => DocTree::default(),
+            };
+            let missing: Vec<Rev> = asked
+                .iter()
+                .filter(|r| !tree.contains(r))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                out.insert(id.clone(), missing);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_revs(&self, wanted: &[(String, Rev)]) -> Res<Vec<RevDoc>> {
+        let ids: Vec<&str> = wanted.iter().map(|(id, _)| id.as_str()).collect();
+        let rows = self.read(&ids).await?;
+        let mut trees: HashMap<&str, DocTree> = HashMap::new();
+        for (id, row) in &rows {
+            trees.insert(id, row.tree(id)?);
+        }
+        Ok(wanted
+            .iter()
+            .filter_map(|(id, rev)| trees.get(id.as_str())?.rev_doc(id, rev))
+            .collect())
+    }
+
+    async fn put_revs(&self, docs: &[RevDoc]) -> Res<()> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let tx = self.tx(&[SYNC_DOCS, SYNC_META], TransactionMode::Readwrite)?;
+        let (store, meta) = (Self::raw(&tx, SYNC_DOCS)?, Self::raw(&tx, SYNC_META)?);
+        let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+        let ids = unique(&ids);
+        let mut seq = Self::counter(&meta).await?;
+        let rows = Self::rows(&store, &ids).await?;
+        // The documents of the batch as they become: tree, applied mark, sequence number,
+        // changed.
+        let mut work: HashMap<&str, (DocTree, Option<String>, f64, bool)> = HashMap::new();
+        for d in docs {
+            if !work.contains_key(d.id.as_str()) {
+                let entry = match rows.get(&d.id) {
+                    Some(r) => (r.tree(&d.id)?, r.applied.clone(), r.seq, false),
+                    None => (DocTree::default(), None, 0.0, false),
+                };
+                work.insert(&d.id, entry);
+            }
+            let entry = work.get_mut(d.id.as_str()).expect("inserted above");
+            if entry.0.insert(d) {
+                seq += 1.0;
+                entry.2 = seq;
+                entry.3 = true;
+            }
+        }
+        let mut changed = false;
+        for (id, (tree, applied, s, dirty)) in &work {
+            if *dirty {
+                put_row(&store, id, &to_json(tree)?, applied.as_deref(), *s)?;
+                changed = true;
+            }
+        }
+        if changed {
+            pb_sync_put_meta(&meta, SEQ, &JsValue::from_f64(seq)).map_err(js)?;
+        }
+        tx.commit().await.map_err(idb)
+    }
+
+    async fn get_checkpoint(&self, id: &str) -> Res<Option<Value>> {
+        let Some(text) = self.meta(&format!("{LOG_PREFIX}{id}")).await?.as_string() else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("{SYNC_META}/{LOG_PREFIX}{id}: {e}"))
+    }
+
+    async fn put_checkpoint(&self, id: &str, log: &Value) -> Res<()> {
+        let tx = self.tx(&[SYNC_META], TransactionMode::Readwrite)?;
+        let meta = Self::raw(&tx, SYNC_META)?;
+        let text = JsValue::from_str(&log.to_string());
+        pb_sync_put_meta(&meta, &format!("{LOG_PREFIX}{id}"), &text).map_err(js)?;
+        tx.commit().await.map_err(idb)
+    }
+}
+
+impl Docs for IdbLocal {
+    async fn get_docs(&self, ids: &[String]) -> Res<Vec<Option<LocalDoc>>> {
+        let keys: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let rows = self.read(&keys).await?;
+        ids.iter()
+            .map(|id| rows.get(id).map(|r| r.doc(id)).transpose())
+            .collect()
+    }
+
+    async fn all_docs(&self) -> Res<Vec<(String, LocalDoc)>> {
+        let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readonly)?;
+        let rows: js_sys::Array = wait(pb_sync_all(&Self::raw(&tx, SYNC_DOCS)?))
+            .await?
+            .unchecked_into();
+        let mut out = Vec::with_capacity(rows.length() as usize);
+        for row in rows.iter() {
+            let id = row_id(&row)?;
+            let r = Row::of(&id, &row)?.ok_or_else(|| format!("{SYNC_DOCS}: empty row"))?;
+            out.push((id.clone(), r.doc(&id)?));
+        }
+        // IndexedDB orders string keys by UTF-16 code units; ids are ordered as Rust strings.
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    async fn put_docs(&self, docs: &[(String, LocalDoc)]) -> Res<()> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let tx = self.tx(&[SYNC_DOCS, SYNC_META], TransactionMode::Readwrite)?;
+        let (store, meta) = (Self::raw(&tx, SYNC_DOCS)?, Self::raw(&tx, SYNC_META)?);
+        let ids: Vec<&str> = docs.iter().map(|(id, _)| id.as_str()).collect();
+        let ids = unique(&ids);
+        let start = Self::counter(&meta).await?;
+        let mut seq = start;
+        let mut rows = Self::rows(&store, &ids).await?;
+        for (id, doc) in docs {
+            let json = to_json(&doc.tree)?;
+            let (tree_changed, old_seq, applied_changed) = match rows.get(id) {
+                None => (true, 0.0, true),
+                Some(r) => (
+                    r.tree_json != json && r.tree(id)? != doc.tree,
+                    r.seq,
+                    r.applied != doc.applied,
+                ),
+            };
+            if !tree_changed && !applied_changed {
+                continue;
+            }
+            let s = if tree_changed {
+                seq += 1.0;
+                seq
+            } else {
+                old_seq
+            };
+            put_row(&store, id, &json, doc.applied.as_deref(), s)?;
+            // A later entry of the same id compares with this one.
+            rows.insert(
+                id.clone(),
+                Row {
+                    tree_json: json,
+                    applied: doc.applied.clone(),
+                    seq: s,
+                },
+            );
+        }
+        if seq != start {
+            pb_sync_put_meta(&meta, SEQ, &JsValue::from_f64(seq)).map_err(js)?;
+        }
+        tx.commit().await.map_err(idb)
+    }
+}
