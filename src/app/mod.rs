@@ -9,6 +9,7 @@
 
 mod common;
 mod data;
+mod devices;
 mod engine;
 pub mod error;
 mod language;
@@ -103,6 +104,7 @@ fn App() -> impl IntoView {
     state.listen_to_hash();
     listen_to_other_tabs(state);
     send::transmit::start(state);
+    devices::start(state);
     lock::watch_idle(state);
     leptos::task::spawn_local(async move {
         if let Err(e) = repo::boot(state).await {

@@ -158,6 +158,10 @@ pub struct AppState {
     pub error: RwSignal<Option<String>>,
     /// A short confirmation shown after an action ("Gespeichert.").
     pub notice: RwSignal<Option<String>>,
+    /// The device sync of this practice (`devices`): status and progress of the loop.
+    pub devices: RwSignal<crate::app::devices::DeviceSync>,
+    /// Bumped to make the device sync loop run a round soon.
+    pub devices_wake: RwSignal<u64>,
 }
 
 impl AppState {
@@ -195,6 +199,8 @@ impl AppState {
             compose_template: RwSignal::new(None),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
+            devices: RwSignal::new(Default::default()),
+            devices_wake: RwSignal::new(0),
         }
     }
 

@@ -66,6 +66,29 @@ pub enum Change {
 thread_local! {
     /// This tab's end of the channel (a handle, no data).
     static PORT: RefCell<Option<web_sys::BroadcastChannel>> = const { RefCell::new(None) };
+    /// How many changes this tab has announced or heard: the device sync loop runs a round
+    /// when it moves (a counter, no data).
+    static SEEN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The number of changes announced by this tab or heard from others so far.
+pub fn changes_seen() -> u64 {
+    SEEN.with(|s| s.get())
+}
+
+fn seen(change: &Change) {
+    if matches!(
+        change,
+        Change::Persons { .. }
+            | Change::People
+            | Change::Settings
+            | Change::Queries
+            | Change::Templates
+            | Change::Outbox
+            | Change::Everything
+    ) {
+        SEEN.with(|s| s.set(s.get() + 1));
+    }
 }
 
 fn port() -> Option<web_sys::BroadcastChannel> {
@@ -81,6 +104,7 @@ fn port() -> Option<web_sys::BroadcastChannel> {
 /// Tells the other tabs what changed (after a successful write). A tab does not hear its own
 /// announcements.
 pub fn announce(change: &Change) {
+    seen(change);
     let (Some(port), Ok(json)) = (port(), serde_json::to_string(change)) else {
         return;
     };
@@ -97,6 +121,7 @@ pub fn listen(on_change: impl Fn(Change) + 'static) {
                 .as_string()
                 .and_then(|s| serde_json::from_str::<Change>(&s).ok())
             {
+                seen(&change);
                 on_change(change);
             }
         });

@@ -31,6 +31,29 @@ const ALL_TO: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2999, 12, 31).
 
 thread_local! {
     static STORE: RefCell<Option<Rc<dyn Store>>> = const { RefCell::new(None) };
+    /// The same store as its IndexedDB type (a handle): the device sync's document store
+    /// lives in the same database.
+    static IDB: RefCell<Option<Rc<IdbStore>>> = const { RefCell::new(None) };
+}
+
+/// This device's id: the instance id of its sync document store (random, made once with the
+/// database). Names the device in batch claims and in the replication ids.
+pub async fn device_id() -> Result<String, AppError> {
+    use praxisbote_sync::Local;
+    // A store installed without IndexedDB (the send benchmark) is the only device.
+    let Some(idb) = IDB.with(|s| s.borrow().clone()) else {
+        return Ok("this-device".into());
+    };
+    crate::storage::idb::IdbLocal::new(&idb)
+        .instance_id()
+        .await
+        .map_err(|e| AppError::msg("devices.err_device_id", [("error", e)]))
+}
+
+/// The opened store as an IndexedDB store. Panics before [`boot`] has opened it.
+pub fn idb_store() -> Rc<IdbStore> {
+    IDB.with(|s| s.borrow().clone())
+        .expect("store opened in boot()")
 }
 
 /// A storage error as the UI layer's error (translated only when shown).
@@ -66,7 +89,9 @@ fn url_param(name: &str) -> Option<String> {
 /// reads everything into the signals.
 pub async fn boot(state: AppState) -> Result<(), AppError> {
     mark("pb:boot");
-    let store: Rc<dyn Store> = Rc::new(IdbStore::open(DB_NAME).await.map_err(store_err)?);
+    let idb = Rc::new(IdbStore::open(DB_NAME).await.map_err(store_err)?);
+    IDB.with(|s| *s.borrow_mut() = Some(idb.clone()));
+    let store: Rc<dyn Store> = idb;
     install_store(store.clone());
     mark("pb:store-open");
     // Ask the browser not to evict the practice's data under storage pressure.

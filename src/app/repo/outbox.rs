@@ -197,9 +197,15 @@ async fn ops(outbox: &Outbox, touched: &Touched) -> Result<Vec<DocOp>, AppError>
 /// Writes a new batch and all its messages in ONE transaction (all or nothing).
 pub async fn queue(
     state: AppState,
-    batch: Batch,
+    mut batch: Batch,
     messages: Vec<OutboxMessage>,
 ) -> Result<(), AppError> {
+    // This device transmits it (`outbox::claim`).
+    let device = super::device_id().await?;
+    batch.claim = Some(crate::domain::outbox::Claim::new(
+        &device,
+        chrono::Local::now().naive_local(),
+    ));
     update(state, |mut o| async move {
         let mut t = Touched::default();
         t.batch(&batch.id);

@@ -426,6 +426,7 @@ pub async fn request_confirmation(
         return Ok((0, skipped));
     }
     let batch = Batch {
+        claim: None,
         id: repo::new_id(),
         created_at: now,
         channel: crate::domain::Channel::Email,
@@ -511,9 +512,26 @@ async fn run(state: AppState) {
 /// Reads the outbox, plans, and for a transmit step persists `begin_submit` of the first
 /// chunk (before the POST) in the same locked update.
 async fn plan_step(state: AppState) -> Result<Next, AppError> {
+    let device = repo::device_id().await?;
+    let now = chrono::Local::now().naive_local();
     repo::outbox::update(state, |mut o| async move {
         let mut w = Touched::default();
-        let plan = outbox::plan(&o.batches, &o.messages, CHUNK);
+        // Only the batches this device holds (several devices share the outbox when the
+        // practice syncs): renewed or taken claims are written with this step.
+        let claimed = outbox::claim_batches(&o.batches, &o.messages, &device, now);
+        for b in claimed.write {
+            w.batch(&b.id);
+            if let Some(slot) = o.batches.iter_mut().find(|x| x.id == b.id) {
+                *slot = b;
+            }
+        }
+        let mine: Vec<OutboxMessage> = o
+            .messages
+            .iter()
+            .filter(|m| claimed.mine.contains(&m.batch_id))
+            .cloned()
+            .collect();
+        let plan = outbox::plan(&o.batches, &mine, CHUNK);
         let next = if let Some(chunk) = plan.transmit.first() {
             let want: HashSet<&str> = chunk.iter().map(String::as_str).collect();
             let begun: Vec<OutboxMessage> = o

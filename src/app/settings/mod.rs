@@ -93,6 +93,7 @@ pub fn SettingsPage() -> impl IntoView {
         <crate::app::settings::letterhead::LetterheadSettings />
         <crate::app::settings::relay::RelaySettings />
         <crate::app::lock::LockSettingsForm />
+        <crate::app::devices::connect::DeviceSettings />
     }
 }
 
