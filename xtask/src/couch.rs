@@ -156,6 +156,19 @@ pub fn request(
     body: Option<&str>,
     auth: Option<(&str, &str)>,
 ) -> Result<(u16, String)> {
+    let (status, _, body) = request_with_headers(port, method, path, body, auth, &[])?;
+    Ok((status, body))
+}
+
+/// Like [`request`], with extra request headers; (status, response head, body).
+pub fn request_with_headers(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    auth: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String, String)> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
     let mut head = format!(
@@ -166,6 +179,9 @@ pub fn request(
             "Authorization: Basic {}\r\n",
             base64(format!("{u}:{p}").as_bytes())
         ));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     let body = body.unwrap_or("");
     if !body.is_empty() || method == "PUT" || method == "POST" {
@@ -186,7 +202,7 @@ pub fn request(
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| format!("bad response from port {port}: {head}"))?;
-    Ok((status, body.to_string()))
+    Ok((status, head.to_string(), body.to_string()))
 }
 
 /// Standard base64 with padding.
@@ -218,6 +234,112 @@ pub fn base64(data: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The demo server as `cargo xtask start` sets it up: CORS answers the app's preflight
+    /// (authorization + content-type) and tags responses for the app's origin only; the
+    /// database needs the user's credentials. Needs pouchdb-server in the tools cache (the
+    /// set-up of `cargo xtask test` installs it).
+    #[test]
+    fn demo_server_answers_cors_for_the_app_and_requires_the_user() {
+        let app = "http://127.0.0.1:8080";
+        let c = Couch::start("127.0.0.1", &[app.to_string()]).expect("start pouchdb-server");
+        let lower = |s: &str| s.to_ascii_lowercase();
+        let (st, head, _) = request_with_headers(
+            c.port,
+            "OPTIONS",
+            &format!("/{DB}/_bulk_docs"),
+            None,
+            None,
+            &[
+                ("Origin", app),
+                ("Access-Control-Request-Method", "POST"),
+                (
+                    "Access-Control-Request-Headers",
+                    "authorization,content-type",
+                ),
+            ],
+        )
+        .unwrap();
+        let head = lower(&head);
+        assert!(st == 200 || st == 204, "preflight: {st} {head}");
+        assert!(
+            head.contains(&format!("access-control-allow-origin: {app}")),
+            "{head}"
+        );
+        assert!(
+            head.contains("access-control-allow-credentials: true"),
+            "{head}"
+        );
+        let allowed = |name: &str| {
+            head.lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let headers = allowed("access-control-allow-headers:");
+        assert!(
+            headers.contains("authorization") && headers.contains("content-type"),
+            "{head}"
+        );
+        let methods = allowed("access-control-allow-methods:");
+        assert!(
+            methods.contains("post") && methods.contains("put"),
+            "{head}"
+        );
+
+        // Another origin gets no CORS headers.
+        let (_, head, _) = request_with_headers(
+            c.port,
+            "OPTIONS",
+            &format!("/{DB}/_bulk_docs"),
+            None,
+            None,
+            &[
+                ("Origin", "http://evil.example"),
+                ("Access-Control-Request-Method", "POST"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            !lower(&head).contains("access-control-allow-origin"),
+            "{head}"
+        );
+
+        let (st, head, body) = request_with_headers(
+            c.port,
+            "GET",
+            &format!("/{DB}"),
+            None,
+            Some((USER, PASSWORD)),
+            &[("Origin", app)],
+        )
+        .unwrap();
+        assert_eq!(st, 200, "{body}");
+        assert!(body.contains(&format!("\"db_name\":\"{DB}\"")), "{body}");
+        assert!(lower(&head).contains(&format!("access-control-allow-origin: {app}")));
+        let (st, _) = request(c.port, "GET", &format!("/{DB}"), None, None).unwrap();
+        assert_eq!(st, 401, "the database is open without credentials");
+        let (st, _) = request(
+            c.port,
+            "GET",
+            &format!("/{DB}"),
+            None,
+            Some((USER, "wrong")),
+        )
+        .unwrap();
+        assert_eq!(st, 401, "a wrong password is accepted");
+        let (st, _) = request(
+            c.port,
+            "PUT",
+            &format!("/{DB}/_local/x"),
+            Some("{}"),
+            Some((USER, PASSWORD)),
+        )
+        .unwrap();
+        assert_eq!(st, 201, "the user cannot write checkpoints");
+    }
+
     #[test]
     fn base64_matches_rfc_4648_examples() {
         for (plain, enc) in [
