@@ -23,6 +23,8 @@ mod send;
 mod sendfix;
 mod startup;
 mod support;
+mod sync_bench;
+mod sync_harness;
 mod tabs;
 
 use support::Session;

@@ -1,4 +1,14 @@
-//! A thin layer over fantoccini: find by accessible name, wait, fill, click.
+//! A thin layer over fantoccini: find by accessible name, wait, fill, click. Sync tests:
+//! [`PouchServer`] (a CouchDB-protocol server) and [`Device`] (a browser with its own
+//! profile; several in one test).
+
+mod device;
+mod pouch;
+
+#[allow(unused_imports)]
+pub use device::Device;
+#[allow(unused_imports)]
+pub use pouch::{origin_of, PouchServer, RawDoc, ADMIN, ADMIN_PASSWORD, DB, PASSWORD, USER};
 
 use fantoccini::elements::Element;
 use fantoccini::wd::WindowHandle;

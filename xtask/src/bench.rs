@@ -114,6 +114,20 @@ pub fn run(args: &[String]) -> Result<()> {
         );
         run_tee(&mut browser_bench("browser_scale", Some("scale_100k"), 900))?;
     }
+    if only.is_none_or(|o| o == "sync") {
+        setup::ensure_test_packages()?;
+        setup::ensure_pouchdb_browser()?;
+        println!(
+            "\n## Initial sync from pouchdb-server on loopback: PouchDB's replicator vs. praxisbote's (headless Chromium, load {})",
+            load_average()
+        );
+        // Builds dist/ and the relay, starts chromedriver; the test starts pouchdb-server.
+        let c = crate::test::e2e_with(&["--ignored", "--nocapture", "bench_sync_initial"], None)?;
+        if c.failed > 0 || c.passed == 0 {
+            return Err("the sync benchmark failed".into());
+        }
+        println!("(load after the sync benchmark: {})", load_average());
+    }
     if only.is_none_or(|o| o == "send") {
         send_bench()?;
     }

@@ -16,6 +16,11 @@ pub const AXE_VERSION: &str = "4.11.0";
 /// `--ignore-scripts` (npm 11 blocks install scripts anyway): nothing is compiled, and the
 /// prebuilt addon that leveldown carries for the on-disk mode is never loaded.
 pub const POUCHDB_SERVER_VERSION: &str = "4.2.0";
+/// PouchDB (the browser build `dist/pouchdb.min.js`): the peer of the sync benchmark, whose
+/// replicator runs in headless Chromium against the same pouchdb-server. Installed from npm
+/// with `--ignore-scripts` into its own directory of the tools cache
+/// (`<tools cache>/pouchdb-browser`), apart from pouchdb-server's older PouchDB modules.
+pub const POUCHDB_VERSION: &str = "9.0.0";
 
 /// Peer baselines of the benchmarks, pinned, installed with pip into a virtualenv in the
 /// tools cache by [`python_baselines`]: Jinja2 (`bench render`), ReportLab (`bench letters`).
@@ -89,6 +94,12 @@ pub fn ensure_test_packages() -> Result<()> {
     if !axe_js().exists() {
         npm_install(&format!("axe-core@{AXE_VERSION}"), &[])?;
     }
+    ensure_pouchdb_server()
+}
+
+/// pouchdb-server in the tools cache (`cargo xtask start` runs one for the demo of two
+/// devices; the sync tests start their own).
+pub fn ensure_pouchdb_server() -> Result<()> {
     if !pouchdb_server_installed() {
         npm_install(
             &format!("pouchdb-server@{POUCHDB_SERVER_VERSION}"),
@@ -107,13 +118,17 @@ pub fn ensure_test_packages() -> Result<()> {
 
 /// Installs one pinned npm package into the tools cache (Node.js and npm from Debian first).
 fn npm_install(package: &str, extra: &[&str]) -> Result<()> {
+    npm_install_in(&util::tools_dir(), package, extra)
+}
+
+/// Installs one pinned npm package into `dir/node_modules`.
+fn npm_install_in(dir: &std::path::Path, package: &str, extra: &[&str]) -> Result<()> {
     if !succeeds(Command::new("npm").arg("--version")) {
         apt_install(&["nodejs", "npm"])?;
     }
-    let dir = util::tools_dir();
-    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(dir)?;
     run(cmd("npm")
-        .current_dir(&dir)
+        .current_dir(dir)
         .args(["install", "--no-audit", "--no-fund", "--save-exact"])
         .args(extra)
         .arg(package))
@@ -130,6 +145,53 @@ fn pouchdb_server_installed() -> bool {
     pouchdb_server().exists()
         && std::fs::read_to_string(manifest)
             .is_ok_and(|t| t.contains(&format!("\"version\": \"{POUCHDB_SERVER_VERSION}\"")))
+}
+
+/// PouchDB's browser build for the sync benchmark; installs it when missing.
+pub fn ensure_pouchdb_browser() -> Result<()> {
+    if pouchdb_browser_installed() {
+        return Ok(());
+    }
+    let dir = pouchdb_browser_dir();
+    std::fs::create_dir_all(&dir)?;
+    // Its own package.json, so npm installs here and not into the tools cache above.
+    let manifest = dir.join("package.json");
+    if !manifest.exists() {
+        std::fs::write(
+            &manifest,
+            "{\n  \"name\": \"praxisbote-pouchdb-browser\",\n  \"private\": true\n}\n",
+        )?;
+    }
+    npm_install_in(
+        &dir,
+        &format!("pouchdb@{POUCHDB_VERSION}"),
+        &["--ignore-scripts", "--omit=optional"],
+    )?;
+    if !pouchdb_browser_installed() {
+        return Err(format!(
+            "npm did not install pouchdb {POUCHDB_VERSION} into {}",
+            dir.display()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn pouchdb_browser_dir() -> std::path::PathBuf {
+    util::tools_dir().join("pouchdb-browser")
+}
+
+/// `pouchdb.min.js` (browser build) of [`POUCHDB_VERSION`]; the sync benchmark gets it in
+/// `PB_POUCHDB_JS`.
+pub fn pouchdb_js() -> std::path::PathBuf {
+    pouchdb_browser_dir().join("node_modules/pouchdb/dist/pouchdb.min.js")
+}
+
+fn pouchdb_browser_installed() -> bool {
+    let manifest = pouchdb_browser_dir().join("node_modules/pouchdb/package.json");
+    pouchdb_js().exists()
+        && std::fs::read_to_string(manifest)
+            .is_ok_and(|t| t.contains(&format!("\"version\": \"{POUCHDB_VERSION}\"")))
 }
 
 /// The Python of the benchmarks' virtualenv (`<tools cache>/python-baselines`) with the pinned

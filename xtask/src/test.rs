@@ -331,6 +331,10 @@ pub fn e2e_with(extra: &[&str], baseline: Option<(&str, &std::path::Path)>) -> R
     // Tests that start their own relays (tests/e2e/send.rs).
     .env("PB_RELAY_BIN", &relay_bin)
     .env("PB_DIST", util::root().join("dist"))
+    // The sync tests start their own pouchdb-server (tests/e2e/support/pouch.rs).
+    .env("PRAXISBOTE_POUCHDB_SERVER", setup::pouchdb_server())
+    // PouchDB's browser build, the peer of the sync benchmark (`cargo xtask bench sync`).
+    .env("PB_POUCHDB_JS", setup::pouchdb_js())
     .envs(baseline_env);
     let (ok, counts) = run_counting(&mut c);
     Ok(match counts {
