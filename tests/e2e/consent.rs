@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The rows of the review table that are rendered (the table is virtualised).
-async fn review_rows(s: &Session) -> Vec<serde_json::Value> {
+pub(crate) async fn review_rows(s: &Session) -> Vec<serde_json::Value> {
     let v = s
         .script(
             r#"return Array.from(document.querySelectorAll("[aria-label='Empfänger prüfen'] table tbody tr"))
@@ -49,7 +49,7 @@ async fn reachable_nein_row(s: &Session) -> serde_json::Value {
 
 /// All patients → recall letters → review (about a third of the demo patients consented to
 /// recall letters). Returns the included count and a reachable NEIN row.
-async fn letter_recall_review(s: &Session) -> (usize, serde_json::Value) {
+pub(crate) async fn letter_recall_review(s: &Session) -> (usize, serde_json::Value) {
     s.open("#/versand").await;
     s.wait_text("Demodaten").await;
     let counts = s
@@ -59,7 +59,7 @@ async fn letter_recall_review(s: &Session) -> (usize, serde_json::Value) {
 }
 
 /// The row of `name` (waits until it is rendered and `pred` holds).
-async fn wait_row(
+pub(crate) async fn wait_row(
     s: &Session,
     name: &str,
     what: &str,
@@ -130,7 +130,7 @@ async fn grant_letter_recall(s: &Session) {
 }
 
 /// In the open person form: records the withdrawal of the recall-letter consent and saves.
-async fn withdraw_letter_recall(s: &Session) {
+pub(crate) async fn withdraw_letter_recall(s: &Session) {
     s.wait_text("Einwilligungen").await;
     s.click_button(&format!("Widerruf erfassen: {LETTER_RECALL}"))
         .await;

@@ -11,6 +11,7 @@ mod bundle;
 mod chips;
 mod consent;
 mod dayone;
+mod devices;
 mod guardians;
 mod i18n;
 mod import;

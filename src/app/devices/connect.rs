@@ -8,7 +8,7 @@ use praxisbote_sync::Couch;
 use super::{config, failure, nudge, remote_for, status_text, Step};
 use crate::app::error::AppError;
 use crate::app::repo;
-use crate::app::state::AppState;
+use crate::app::state::{AppState, Gate};
 use crate::app::sync::{self, Change};
 use crate::i18n::t;
 use crate::storage::crypto::{self, LockState, Secret};
@@ -21,6 +21,9 @@ enum Found {
     Connected,
     /// The server holds a practice this device is not part of: join with its passphrase.
     Join,
+    /// The server holds no practice and this device's data is not encrypted: it needs the
+    /// practice passphrase first (the set-up screen), then "Verbinden" again.
+    NeedsPassphrase,
 }
 
 /// Checks the server and connects this device's own practice, or says it must join.
@@ -43,6 +46,9 @@ async fn connect(cfg: SyncConfig) -> Result<Found, AppError> {
     };
     if on_server.is_some() && !same_key {
         return Ok(Found::Join);
+    }
+    if ours.is_none() {
+        return Ok(Found::NeedsPassphrase);
     }
     device_sync::publish(&*store, &remote)
         .await
@@ -103,6 +109,7 @@ pub fn DeviceSettings() -> impl IntoView {
     let secret = RwSignal::new(String::new());
     let use_recovery = RwSignal::new(false);
     let replace_ok = RwSignal::new(false);
+    let needs_passphrase = RwSignal::new(false);
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -132,6 +139,10 @@ pub fn DeviceSettings() -> impl IntoView {
                 Ok(Found::Join) => {
                     joining.set(true);
                     message.set(Some(t("devices.join_needed").into()));
+                }
+                Ok(Found::NeedsPassphrase) => {
+                    needs_passphrase.set(true);
+                    message.set(Some(t("devices.err_not_encrypted").into()));
                 }
                 Err(e) => message.set(Some(e.to_string())),
             }
@@ -227,6 +238,11 @@ pub fn DeviceSettings() -> impl IntoView {
                 <progress class="wide" max=total value=done aria-label=t("devices.progress_aria")></progress>
             })}
             <p class="wide" role="status">{move || message.get()}</p>
+            <Show when=move || needs_passphrase.get() && !state.encrypted.get()>
+                <div class="wide actions">
+                    <button type="button" on:click=move |_| state.gate.set(Gate::SetUp)>{t("devices.set_passphrase")}</button>
+                </div>
+            </Show>
         </form>
         <Show when=move || joining.get()>
             <form class="person card" on:submit=do_join aria-label=t("devices.join_title")>

@@ -1,0 +1,356 @@
+//! Issue 18 end to end: two devices of one practice (two headless Chromium profiles, each
+//! with its own IndexedDB) sync through a real CouchDB-protocol server (pouchdb-server with
+//! CORS and CouchDB's own user authentication; `support::PouchServer`).
+
+use crate::consent::{review_rows, wait_row, withdraw_letter_recall};
+use crate::import::{patient_count, wait_count};
+use crate::lock::{set_up_passphrase, PASSPHRASE};
+use crate::support;
+use crate::support::{Device, PouchServer, DB, PASSWORD, USER};
+use std::time::{Duration, Instant};
+
+/// Settings → "Geräte verbinden": fills in the server and presses "Verbinden".
+async fn press_connect(d: &Device, server: &PouchServer) {
+    d.open_settings().await;
+    d.wait_text("Geräte verbinden").await;
+    d.fill_by_label("Server-Adresse (CouchDB)", &server.url())
+        .await;
+    d.fill_by_label("Datenbank", DB).await;
+    d.fill_by_label("Benutzer", USER).await;
+    d.fill_by_label("Kennwort", PASSWORD).await;
+    d.click_button("Verbinden").await;
+}
+
+/// Waits for the sync status to report a finished round after `since` (the status line
+/// carries the time of the last good round).
+async fn wait_synced(d: &Device) -> String {
+    d.wait_status_matching("Abgeglichen um").await
+}
+
+/// The first device: the demo practice gets its passphrase on the way ("Verbinden" asks for
+/// it), then connects and publishes.
+async fn connect_first(d: &Device, server: &PouchServer) {
+    press_connect(d, server).await;
+    d.wait_status_matching("nicht verschlüsselt").await;
+    d.click_button("Passphrase festlegen …").await;
+    set_up_passphrase(d).await;
+    press_connect(d, server).await;
+    d.wait_status_matching("Verbunden.").await;
+    wait_synced(d).await;
+}
+
+/// A new device joins with `secret`; `ok` says whether it should work.
+async fn join(d: &Device, server: &PouchServer, secret: &str) {
+    press_connect(d, server).await;
+    d.wait_status_matching("bereits eine Praxis").await;
+    d.fill_by_label("Passphrase der Praxis", secret).await;
+    if !d
+        .checkbox_by_label(
+            "Ich bin einverstanden, dass alle Daten auf diesem Gerät ersetzt werden.",
+        )
+        .await
+    {
+        d.click_by_label("Ich bin einverstanden, dass alle Daten auf diesem Gerät ersetzt werden.")
+            .await;
+    }
+    d.click_button("Beitreten und Daten ersetzen").await;
+}
+
+/// All patients → recall letters → review; the included count. (A joined device is no
+/// demo install any more: no demo banner to wait for.)
+async fn recall_review(d: &Device) -> usize {
+    d.open("#/versand").await;
+    d.wait_css("nav.main-nav").await;
+    let counts = d
+        .take_over_all("Patienten", "Recall", "Serienbrief erstellen …")
+        .await;
+    support::numbers(&counts)[3]
+}
+
+/// The patient list's hit count (all patients).
+async fn patients(d: &Device) -> usize {
+    d.open("").await;
+    d.wait_css("nav.main-nav").await;
+    patient_count(d).await
+}
+
+/// The value of a labelled input of the open person form, once the form has loaded.
+async fn field(d: &Device, label: &str) -> String {
+    let v = d
+        .script(&format!(
+            "const l=[...document.querySelectorAll('label')].find(l=>l.firstChild&&l.firstChild.textContent.trim()==={});\
+             const i=l&&l.querySelector('input');return i?i.value:null;",
+            serde_json::json!(label)
+        ))
+        .await;
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// Opens `href` (a person form) on `d` until `label` shows `want` (the other device's change
+/// arrived), within `secs`.
+async fn wait_field(d: &Device, href: &str, label: &str, want: &str, secs: u64) {
+    let t = Instant::now();
+    loop {
+        d.open(href).await;
+        d.wait_text("Einwilligungen").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = field(d, label).await;
+        if now == want {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "{}: {label} is {now:?}, not {want:?} after {secs} s",
+            d.name
+        );
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+}
+
+/// In the open person form: sets `label` to `value` and saves.
+async fn edit_field(d: &Device, href: &str, label: &str, value: &str) {
+    d.open(href).await;
+    d.wait_text("Einwilligungen").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    d.fill_by_label(label, value).await;
+    d.click_button("Speichern").await;
+    d.wait_status_matching("Gespeichert").await;
+}
+
+/// Links to the first `n` patients' forms, with their names.
+async fn patient_links(d: &Device, n: usize) -> Vec<(String, String)> {
+    d.open("").await;
+    d.wait_css("table.data tbody tr td a").await;
+    let v = d
+        .script(&format!(
+            "return [...document.querySelectorAll('table.data tbody tr td a')].slice(0,{n})\
+             .map(a=>[a.textContent.trim(), a.getAttribute('href')]);"
+        ))
+        .await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_str().unwrap().to_string(),
+                p[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_devices_join_converge_after_offline_edits_and_the_server_sees_only_ciphertext() {
+    let server = PouchServer::start();
+    let desk = Device::start("empfang").await;
+    let tablet = Device::start("tablet").await;
+    desk.open("").await;
+    tablet.open("").await;
+    desk.wait_text("Demodaten").await;
+    tablet.wait_text("Demodaten").await;
+    let on_desk = patients(&desk).await;
+    let people = patient_links(&desk, 6).await;
+
+    connect_first(&desk, &server).await;
+    assert!(
+        server.db_info()["doc_count"].as_u64().unwrap() > on_desk as u64,
+        "{}",
+        server.db_info()
+    );
+
+    // The tablet (its own demo practice) tries a wrong passphrase: nothing changes there.
+    tablet.open("").await;
+    let tablet_before = patients(&tablet).await;
+    join(&tablet, &server, "falsche Passphrase").await;
+    tablet
+        .wait_status_matching("passen nicht. Auf diesem Gerät wurde nichts geändert")
+        .await;
+    assert_eq!(patients(&tablet).await, tablet_before);
+    tablet.open("").await;
+    tablet.wait_text("Demodaten").await;
+
+    // With the right passphrase it gets the practice.
+    join(&tablet, &server, PASSPHRASE).await;
+    tablet.wait_status_matching("Beigetreten").await;
+    wait_synced(&tablet).await;
+    tablet.open("").await;
+    wait_count(&tablet, on_desk).await;
+    let (first_name, first) = &people[0];
+    tablet.open(first).await;
+    tablet.wait_text("Einwilligungen").await;
+    assert!(
+        tablet
+            .source()
+            .await
+            .contains(first_name.split(',').next().unwrap()),
+        "{first_name} is not on the tablet"
+    );
+
+    // The server holds no patient datum: no name, no e-mail, no practice name.
+    let mut needles: Vec<String> = Vec::new();
+    for (name, _) in &people {
+        needles.extend(name.split(", ").map(str::to_string));
+    }
+    desk.open(first).await;
+    desk.wait_text("Einwilligungen").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let email = field(&desk, "E-Mail").await;
+    if !email.is_empty() {
+        needles.push(email);
+    }
+    needles.push("Demodaten".into());
+    let refs: Vec<&str> = needles.iter().map(String::as_str).collect();
+    let found = server.documents_containing(&refs);
+    assert!(found.is_empty(), "the server holds plain data: {found:?}");
+    assert!(server.all_docs_raw().len() > on_desk);
+
+    // Live: an edit on the tablet is on the desk within seconds.
+    edit_field(&tablet, first, "E-Mail", "neu.sync@example.org").await;
+    wait_field(&desk, first, "E-Mail", "neu.sync@example.org", 20).await;
+
+    // Offline: the desk is cut off; both edit different persons; back online, both have
+    // both edits.
+    let (_, second) = &people[1];
+    let (_, third) = &people[2];
+    desk.set_offline(true).await;
+    edit_field(&desk, second, "Mobil", "+49 170 1111111").await;
+    edit_field(&tablet, third, "Festnetz", "+49 30 2222222").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    desk.open(third).await;
+    desk.wait_text("Einwilligungen").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_ne!(field(&desk, "Festnetz").await, "+49 30 2222222", "offline");
+    desk.set_offline(false).await;
+    wait_field(&desk, third, "Festnetz", "+49 30 2222222", 40).await;
+    wait_field(&tablet, second, "Mobil", "+49 170 1111111", 40).await;
+    assert!(server
+        .documents_containing(&["+49 170 1111111", "2222222"])
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_withdrawn_on_one_device_is_honoured_by_a_batch_built_on_the_other() {
+    let server = PouchServer::start();
+    let desk = Device::start("empfang").await;
+    let tablet = Device::start("tablet").await;
+    desk.open("").await;
+    desk.wait_text("Demodaten").await;
+    connect_first(&desk, &server).await;
+    tablet.open("").await;
+    tablet.wait_text("Demodaten").await;
+    join(&tablet, &server, PASSPHRASE).await;
+    wait_synced(&tablet).await;
+
+    // On the tablet: recall letters to all patients; a patient who consented is in it.
+    let included = recall_review(&tablet).await;
+    assert!(included > 0);
+    let rows = review_rows(&tablet).await;
+    let yes = rows
+        .iter()
+        .find(|r| {
+            r["allowed"] == "JA"
+                && r["checked"] == true
+                && rows.iter().filter(|o| o["name"] == r["name"]).count() == 1
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no included JA row: {rows:?}"));
+    let name = yes["name"].as_str().unwrap().to_string();
+
+    // At the desk that patient withdraws the consent to recall letters.
+    desk.open("").await;
+    desk.fill_by_label("Patienten durchsuchen", name.split(", ").next().unwrap())
+        .await;
+    desk.click_link(&name).await;
+    withdraw_letter_recall(&desk).await;
+
+    // After the sync, a review built on the tablet leaves the patient out.
+    let t = Instant::now();
+    loop {
+        tablet.open("").await;
+        let now_included = recall_review(&tablet).await;
+        if now_included == included - 1 {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(40),
+            "the withdrawal did not reach the tablet: {now_included} of {included} included"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let row = wait_row(&tablet, &name, "NEIN and left out", |r| {
+        r["allowed"] == "NEIN" && r["checked"] == false
+    })
+    .await;
+    assert_eq!(row["allowed"], "NEIN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_is_shown_on_a_device_and_resolved_everywhere() {
+    let server = PouchServer::start();
+    let desk = Device::start("empfang").await;
+    let tablet = Device::start("tablet").await;
+    desk.open("").await;
+    desk.wait_text("Demodaten").await;
+    let people = patient_links(&desk, 1).await;
+    let (_, person) = &people[0];
+    connect_first(&desk, &server).await;
+    tablet.open("").await;
+    tablet.wait_text("Demodaten").await;
+    join(&tablet, &server, PASSPHRASE).await;
+    wait_synced(&tablet).await;
+
+    // Both offline, both change the same person's e-mail.
+    desk.set_offline(true).await;
+    tablet.set_offline(true).await;
+    edit_field(&desk, person, "E-Mail", "empfang@example.org").await;
+    edit_field(&tablet, person, "E-Mail", "tablet@example.org").await;
+    desk.set_offline(false).await;
+    tablet.set_offline(false).await;
+
+    // One value wins on both devices (CouchDB's rule); a device shows the collision under
+    // "Konflikte" with both values.
+    let t = Instant::now();
+    let (shown_on, in_use) = loop {
+        let mut found = None;
+        for d in [&desk, &tablet] {
+            d.open_settings().await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if d.script("return !!document.querySelector(\"[aria-label^='Konflikt bei']\");")
+                .await
+                .as_bool()
+                .unwrap_or(false)
+            {
+                let cells = d.all_texts("[aria-label^='Konflikt bei'] td").await;
+                found = Some((d, cells));
+                break;
+            }
+        }
+        if let Some((d, cells)) = found {
+            assert_eq!(cells[0], "E-Mail", "{cells:?}");
+            let values = [cells[1].as_str(), cells[2].as_str()];
+            assert!(
+                values.contains(&"empfang@example.org") && values.contains(&"tablet@example.org"),
+                "{cells:?}"
+            );
+            break (d, cells[1].clone());
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no conflict shown");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    for d in [&desk, &tablet] {
+        wait_field(d, person, "E-Mail", &in_use, 40).await;
+    }
+
+    // Taking the other value there settles it on both devices.
+    let other = if in_use == "empfang@example.org" {
+        "tablet@example.org"
+    } else {
+        "empfang@example.org"
+    };
+    shown_on.open_settings().await;
+    shown_on.click_button("Anderen Wert übernehmen").await;
+    shown_on.wait_status_matching("Entschieden").await;
+    for d in [&desk, &tablet] {
+        wait_field(d, person, "E-Mail", other, 40).await;
+    }
+}
