@@ -9,10 +9,27 @@ use crate::support;
 use crate::support::{Device, PouchServer, DB, PASSWORD, USER};
 use std::time::{Duration, Instant};
 
+/// Navigates inside the app (no page load: an encrypted device would open locked).
+async fn go(d: &Device, hash: &str) {
+    d.script(&format!(
+        "window.location.hash = {};",
+        serde_json::json!(hash)
+    ))
+    .await;
+}
+
+/// Einstellungen, reached inside the app.
+async fn settings(d: &Device) {
+    go(d, "#/patienten").await;
+    go(d, "#/einstellungen").await;
+    d.wait_text("Geräte verbinden").await;
+    d.wait_text("Termine in Nachrichten").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
 /// Settings → "Geräte verbinden": fills in the server and presses "Verbinden".
 async fn press_connect(d: &Device, server: &PouchServer) {
-    d.open_settings().await;
-    d.wait_text("Geräte verbinden").await;
+    settings(d).await;
     d.fill_by_label("Server-Adresse (CouchDB)", &server.url())
         .await;
     d.fill_by_label("Datenbank", DB).await;
@@ -59,7 +76,8 @@ async fn join(d: &Device, server: &PouchServer, secret: &str) {
 /// All patients → recall letters → review; the included count. (A joined device is no
 /// demo install any more: no demo banner to wait for.)
 async fn recall_review(d: &Device) -> usize {
-    d.open("#/versand").await;
+    go(d, "#/patienten").await;
+    go(d, "#/versand").await;
     d.wait_css("nav.main-nav").await;
     let counts = d
         .take_over_all("Patienten", "Recall", "Serienbrief erstellen …")
@@ -67,10 +85,12 @@ async fn recall_review(d: &Device) -> usize {
     support::numbers(&counts)[3]
 }
 
-/// The patient list's hit count (all patients).
+/// The patient list's hit count (all patients), once the list has loaded.
 async fn patients(d: &Device) -> usize {
-    d.open("").await;
+    go(d, "#/einstellungen").await;
+    go(d, "#/patienten").await;
     d.wait_css("nav.main-nav").await;
+    d.wait_css("table.data tbody tr td a").await;
     patient_count(d).await
 }
 
@@ -91,7 +111,8 @@ async fn field(d: &Device, label: &str) -> String {
 async fn wait_field(d: &Device, href: &str, label: &str, want: &str, secs: u64) {
     let t = Instant::now();
     loop {
-        d.open(href).await;
+        go(d, "#/patienten").await;
+        go(d, href).await;
         d.wait_text("Einwilligungen").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let now = field(d, label).await;
@@ -109,7 +130,8 @@ async fn wait_field(d: &Device, href: &str, label: &str, want: &str, secs: u64) 
 
 /// In the open person form: sets `label` to `value` and saves.
 async fn edit_field(d: &Device, href: &str, label: &str, value: &str) {
-    d.open(href).await;
+    go(d, "#/patienten").await;
+    go(d, href).await;
     d.wait_text("Einwilligungen").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     d.fill_by_label(label, value).await;
@@ -159,24 +181,23 @@ async fn two_devices_join_converge_after_offline_edits_and_the_server_sees_only_
     );
 
     // The tablet (its own demo practice) tries a wrong passphrase: nothing changes there.
-    tablet.open("").await;
     let tablet_before = patients(&tablet).await;
     join(&tablet, &server, "falsche Passphrase").await;
     tablet
         .wait_status_matching("passen nicht. Auf diesem Gerät wurde nichts geändert")
         .await;
-    assert_eq!(patients(&tablet).await, tablet_before);
-    tablet.open("").await;
+    go(&tablet, "#/patienten").await;
+    wait_count(&tablet, tablet_before).await;
     tablet.wait_text("Demodaten").await;
 
     // With the right passphrase it gets the practice.
     join(&tablet, &server, PASSPHRASE).await;
     tablet.wait_status_matching("Beigetreten").await;
     wait_synced(&tablet).await;
-    tablet.open("").await;
+    go(&tablet, "#/patienten").await;
     wait_count(&tablet, on_desk).await;
     let (first_name, first) = &people[0];
-    tablet.open(first).await;
+    go(&tablet, first).await;
     tablet.wait_text("Einwilligungen").await;
     assert!(
         tablet
@@ -191,7 +212,7 @@ async fn two_devices_join_converge_after_offline_edits_and_the_server_sees_only_
     for (name, _) in &people {
         needles.extend(name.split(", ").map(str::to_string));
     }
-    desk.open(first).await;
+    go(&desk, first).await;
     desk.wait_text("Einwilligungen").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let email = field(&desk, "E-Mail").await;
@@ -216,7 +237,8 @@ async fn two_devices_join_converge_after_offline_edits_and_the_server_sees_only_
     edit_field(&desk, second, "Mobil", "+49 170 1111111").await;
     edit_field(&tablet, third, "Festnetz", "+49 30 2222222").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    desk.open(third).await;
+    go(&desk, "#/patienten").await;
+    go(&desk, third).await;
     desk.wait_text("Einwilligungen").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_ne!(field(&desk, "Festnetz").await, "+49 30 2222222", "offline");
@@ -257,7 +279,7 @@ async fn a_consent_withdrawn_on_one_device_is_honoured_by_a_batch_built_on_the_o
     let name = yes["name"].as_str().unwrap().to_string();
 
     // At the desk that patient withdraws the consent to recall letters.
-    desk.open("").await;
+    go(&desk, "#/patienten").await;
     desk.fill_by_label("Patienten durchsuchen", name.split(", ").next().unwrap())
         .await;
     desk.click_link(&name).await;
@@ -266,7 +288,6 @@ async fn a_consent_withdrawn_on_one_device_is_honoured_by_a_batch_built_on_the_o
     // After the sync, a review built on the tablet leaves the patient out.
     let t = Instant::now();
     loop {
-        tablet.open("").await;
         let now_included = recall_review(&tablet).await;
         if now_included == included - 1 {
             break;
@@ -313,8 +334,7 @@ async fn a_conflict_is_shown_on_a_device_and_resolved_everywhere() {
     let (shown_on, in_use) = loop {
         let mut found = None;
         for d in [&desk, &tablet] {
-            d.open_settings().await;
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            settings(d).await;
             if d.script("return !!document.querySelector(\"[aria-label^='Konflikt bei']\");")
                 .await
                 .as_bool()
@@ -347,10 +367,80 @@ async fn a_conflict_is_shown_on_a_device_and_resolved_everywhere() {
     } else {
         "empfang@example.org"
     };
-    shown_on.open_settings().await;
+    settings(shown_on).await;
     shown_on.click_button("Anderen Wert übernehmen").await;
     shown_on.wait_status_matching("Entschieden").await;
     for d in [&desk, &tablet] {
         wait_field(d, person, "E-Mail", other, 40).await;
     }
+}
+
+/// After a page load an encrypted device shows the lock screen: unlock with the passphrase.
+async fn unlock(d: &Device) {
+    d.wait_text("Gesperrt").await;
+    d.fill_by_label("Passphrase", PASSPHRASE).await;
+    d.click_button("Entsperren").await;
+    d.wait_css("nav.main-nav").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_initial_sync_resumes_and_a_server_restart_loses_nothing() {
+    let mut server = PouchServer::start();
+    let desk = Device::start("empfang").await;
+    let mut tablet = Device::start("tablet").await;
+    desk.open("").await;
+    desk.wait_text("Demodaten").await;
+    let on_desk = patients(&desk).await;
+    let people = patient_links(&desk, 1).await;
+    let (_, person) = &people[0];
+    connect_first(&desk, &server).await;
+    tablet.open("").await;
+    tablet.wait_text("Demodaten").await;
+
+    // The tablet joins; while its first round is receiving (documents still to come), the
+    // browser is switched off.
+    join(&tablet, &server, PASSPHRASE).await;
+    let t = Instant::now();
+    loop {
+        let text = tablet
+            .script("const e=document.querySelector(\"[aria-label='Abgleich']\");return e?e.textContent:'';")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if text.contains("stehen noch aus") {
+            break;
+        }
+        assert!(
+            !text.contains("Abgeglichen um"),
+            "the initial sync finished before it could be interrupted: {text}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(60), "no progress: {text}");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    tablet.restart_browser().await;
+    tablet.open("").await;
+    unlock(&tablet).await;
+    // It goes on from where it was and ends with the whole practice.
+    wait_synced(&tablet).await;
+    go(&tablet, "#/einstellungen").await;
+    go(&tablet, "#/patienten").await;
+    wait_count(&tablet, on_desk).await;
+
+    // The server restarts and has lost everything: the devices fill it again, and an edit
+    // still goes from one device to the other.
+    let docs_before = server.db_info()["doc_count"].as_u64().unwrap();
+    server.restart();
+    edit_field(&tablet, person, "E-Mail", "nach.neustart@example.org").await;
+    wait_field(&desk, person, "E-Mail", "nach.neustart@example.org", 60).await;
+    let t = Instant::now();
+    while server.db_info()["doc_count"].as_u64().unwrap_or(0) < docs_before {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the server was not refilled: {} of {docs_before}",
+            server.db_info()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(server.documents_containing(&["nach.neustart"]).is_empty());
 }

@@ -115,8 +115,8 @@ pub fn ConflictList() -> impl IntoView {
                         </article>
                     }
                 }).collect_view()}
-                <p role="status">{move || message.get()}</p>
             </section>
         </Show>
+        <p role="status">{move || message.get()}</p>
     }
 }

@@ -146,6 +146,9 @@ pub async fn round<L: Docs, R: Remote>(
     progress: &mut dyn FnMut(Direction, &Progress),
 ) -> Result<Report, SyncFailure> {
     let keys = sync_keys(store)?;
+    // The server still (or again, after it lost its data) holds this practice's keyring,
+    // and no other practice's: checked before anything is written.
+    super::publish(store, remote).await?;
     let mut report = Report {
         own_edits: own_edits(store, local, &keys).await?,
         ..Report::default()

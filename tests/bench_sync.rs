@@ -1,0 +1,137 @@
+//! Benchmark (issue 18): initial sync of N persons to a new device, in headless Chromium,
+//! against a pouchdb-server on loopback (`cargo xtask bench sync` starts it with CORS and
+//! passes the database URL in `PB_BENCH_COUCH`, the user in `PB_BENCH_COUCH_USER` /
+//! `PB_BENCH_COUCH_PASSWORD`, N in `PB_BENCH_SYNC_N`; all at compile time).
+//!
+//! 1. Device A (an in-memory store in this page) holds N generated persons, encrypted, and
+//!    publishes them: one round pushes N sealed documents (`push`).
+//! 2. Device B (a fresh IndexedDB database) joins with the passphrase and runs its first
+//!    round: pull N documents into its IndexedDB document store, open them, write N persons
+//!    into its store (`join`: the figure of the goal "initial sync ≤ 10 s / 60 s").
+//! 3. Device C (another fresh IndexedDB) runs the replication alone, as PouchDB's replicator
+//!    does: `_changes`, `_revs_diff`, `_bulk_get`, checkpoints, into IndexedDB, no opening
+//!    (`replicate`: the figure compared with PouchDB in the same run, same documents).
+//!
+//! Prints `BENCH` lines; asserts that every person arrived. Ignored by default.
+#![cfg(target_arch = "wasm32")]
+
+use praxisbote::storage::crypto::{self, KdfParams, Secret};
+use praxisbote::storage::idb::{IdbLocal, IdbStore};
+use praxisbote::storage::memory::MemoryStore;
+use praxisbote::storage::sync::fetch::FetchRemote;
+use praxisbote::storage::sync::{self, SyncConfig};
+use praxisbote::storage::Store;
+use praxisbote_sync::{MemoryLocal, Options};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const PASSPHRASE: &str = "Benchmark-Passphrase 2026";
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_default()
+}
+
+fn opts(url: &str, session: &str) -> Options {
+    Options {
+        batch_size: 500,
+        session_id: session.into(),
+        remote_name: url.into(),
+    }
+}
+
+fn line(text: String) {
+    web_sys::console::log_1(&text.clone().into());
+    wasm_bindgen_test::console_log!("{text}");
+}
+
+#[wasm_bindgen_test]
+#[ignore]
+async fn bench_initial_sync_of_persons_to_a_new_device() {
+    let Some(url) = option_env!("PB_BENCH_COUCH") else {
+        panic!("PB_BENCH_COUCH is not set: run `cargo xtask bench sync`");
+    };
+    let user = option_env!("PB_BENCH_COUCH_USER").unwrap_or("");
+    let password = option_env!("PB_BENCH_COUCH_PASSWORD").unwrap_or("");
+    let n: usize = option_env!("PB_BENCH_SYNC_N")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let remote = FetchRemote::new(url, (!user.is_empty()).then_some((user, password))).unwrap();
+
+    // 1. Device A publishes N persons.
+    let a = MemoryStore::new();
+    a.put_persons(&praxisbote_testkit::sample::sample_persons(0, n))
+        .await
+        .unwrap();
+    crypto::set_up(&a, PASSPHRASE, KdfParams::TESTING)
+        .await
+        .unwrap();
+    sync::publish(&a, &remote).await.unwrap();
+    let a_docs = MemoryLocal::new("bench-device-a");
+    let t = now_ms();
+    let pushed = sync::round(&a, &a_docs, &remote, &opts(url, "a"), &mut |_, _| {})
+        .await
+        .unwrap();
+    let push_ms = now_ms() - t;
+    assert_eq!(pushed.own_edits, n);
+
+    // 2. Device B joins and gets everything.
+    let b_name = format!("pb-bench-sync-b-{}", uuid::Uuid::new_v4());
+    let b = IdbStore::open(&b_name).await.unwrap();
+    let b_docs = IdbLocal::new(&b);
+    let (base, db) = url.rsplit_once('/').unwrap();
+    let config = SyncConfig {
+        url: base.into(),
+        db: db.into(),
+        user: user.into(),
+        password: password.into(),
+        enabled: true,
+    };
+    let t = now_ms();
+    sync::join(&b, &remote, Secret::Passphrase(PASSPHRASE), &config)
+        .await
+        .unwrap();
+    let unlocked_ms = now_ms() - t;
+    let report = sync::round(&b, &b_docs, &remote, &opts(url, "b"), &mut |_, _| {})
+        .await
+        .unwrap();
+    let join_ms = now_ms() - t;
+    assert_eq!(report.changed.persons.len(), n, "{:?}", report.skipped);
+    assert_eq!(b.count_persons().await.unwrap(), n);
+
+    // 3. Device C: the replication alone, like PouchDB's replicator.
+    let c_name = format!("pb-bench-sync-c-{}", uuid::Uuid::new_v4());
+    let c = IdbStore::open(&c_name).await.unwrap();
+    let c_docs = IdbLocal::new(&c);
+    let t = now_ms();
+    let pulled = praxisbote_sync::pull(&remote, &c_docs, &opts(url, "c"), &mut |_| {})
+        .await
+        .unwrap();
+    let replicate_ms = now_ms() - t;
+    assert_eq!(
+        pulled.docs_written as usize,
+        n + 1,
+        "N persons and the keyring"
+    );
+
+    let per_s = |ms: f64| n as f64 / (ms / 1000.0);
+    line(format!(
+        "BENCH praxisbote push {n} {push_ms:.0} ms ({:.0} docs/s)",
+        per_s(push_ms)
+    ));
+    line(format!(
+        "BENCH praxisbote join {n} {join_ms:.0} ms ({:.0} persons/s; key unwrapped and data replaced in {unlocked_ms:.0} ms)",
+        per_s(join_ms)
+    ));
+    line(format!(
+        "BENCH praxisbote replicate {n} {replicate_ms:.0} ms ({:.0} docs/s)",
+        per_s(replicate_ms)
+    ));
+    b.close();
+    c.close();
+    let _ = IdbStore::delete_database(&b_name).await;
+    let _ = IdbStore::delete_database(&c_name).await;
+}
