@@ -10,7 +10,12 @@
 //!   (`_changes?feed=longpoll&timeout=…`) gets its own timeout plus 5 s, because
 //!   pouchdb-server ignores `timeout` and a dead connection would otherwise hang forever.
 //! - No answer (offline, refused, CORS, deadline) is `Err` with a message that names the
-//!   database without credentials.
+//!   database without credentials. A longpoll past its deadline is an `Err` too
+//!   ("longpoll without answer"): with pouchdb-server that is the normal end of a longpoll
+//!   without changes, so `wait_for_changes` returns `Err(Transport)` there where CouchDB
+//!   gives `Ok(false)`; a live-sync loop treats both as "no news" and pulls or polls again.
+//! - The server must allow the app's origin (CORS with the headers `authorization` and
+//!   `content-type`): CouchDB's `[cors]`, pouchdb-server's `httpd.enable_cors` + `cors`.
 
 use base64::Engine;
 use praxisbote_sync::{Remote, Request, Response};
@@ -113,15 +118,9 @@ impl FetchRemote {
 
     /// The deadline of a request to `path`.
     pub fn deadline_ms(&self, path: &str) -> u32 {
-        let query = path.split_once('?').map_or("", |(_, q)| q);
-        let param = |name: &str| {
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-        };
         match (
-            param("feed"),
-            param("timeout").and_then(|t| t.parse::<u32>().ok()),
+            param(path, "feed"),
+            param(path, "timeout").and_then(|t| t.parse::<u32>().ok()),
         ) {
             (Some("longpoll"), Some(t)) => t.saturating_add(LONGPOLL_GRACE_MS),
             _ => self.timeout_ms,
@@ -135,6 +134,14 @@ impl FetchRemote {
             format!("{}/{}", self.url, path.trim_start_matches('/'))
         }
     }
+}
+
+/// A query parameter of a request path, as it is written.
+fn param<'a>(path: &'a str, name: &str) -> Option<&'a str> {
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -156,11 +163,14 @@ impl Remote for FetchRemote {
                 Some(err) => (String::from(err.name()), String::from(err.message())),
                 None => (String::new(), e.as_string().unwrap_or_default()),
             };
-            if name == "Timeout" {
+            let secs = deadline.div_ceil(1000);
+            if name == "Timeout" && param(&request.path, "feed") == Some("longpoll") {
+                // pouchdb-server ignores the longpoll's timeout; CouchDB answers in time.
+                format!("{}: longpoll without answer after {secs} s", what())
+            } else if name == "Timeout" {
                 format!(
-                    "{}: no answer within {} s (server or network too slow)",
-                    what(),
-                    deadline.div_ceil(1000)
+                    "{}: no answer within {secs} s (server or network too slow)",
+                    what()
                 )
             } else {
                 format!("{}: no connection (offline?): {name} {message}", what())
