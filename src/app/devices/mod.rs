@@ -298,7 +298,9 @@ fn poll(cfg: SyncConfig, news: Rc<Cell<bool>>, stop: Rc<Cell<bool>>) {
                     }
                 }
                 Ok(false) => {}
-                Err(_) => sleep(RETRY_MS).await,
+                // pouchdb-server ignores the longpoll's timeout: the request's own deadline
+                // ends it, which is no news; a server that is down is asked again soon.
+                Err(_) => sleep(1_000).await,
             }
         }
     });
