@@ -424,3 +424,27 @@ async fn an_appointment_for_a_person_deleted_elsewhere_does_not_stop_the_sync() 
     assert_eq!(data(&a.store).await, data(&b.store).await);
     assert_eq!(a.person("p-1").await, None);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_device_whose_sync_state_was_cleared_recognises_what_the_server_has() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    // B's document store starts over (as after a restore of a backup that holds the same
+    // data): the first round pulls before it looks at its own records, so it makes no
+    // revision and no conflict.
+    let fresh = Device {
+        store: b.store,
+        local: MemoryLocal::new("device-b"),
+        remote: HttpRemote::new(&a.remote.db_url),
+        rounds: std::cell::Cell::new(10),
+    };
+    let r = fresh.round().await;
+    assert_eq!((r.own_edits, r.settled), (0, 0), "{r:?}");
+    assert!(r.changed.is_empty(), "{r:?}");
+    let r = a.round().await;
+    assert_eq!(
+        (r.own_edits, r.settled, r.pulled.docs_written),
+        (0, 0, 0),
+        "{r:?}"
+    );
+}

@@ -5,8 +5,9 @@
 use crate::consent::{review_rows, wait_row, withdraw_letter_recall};
 use crate::import::{patient_count, wait_count};
 use crate::lock::{set_up_passphrase, PASSPHRASE};
+use crate::send::{assert_exactly_once, save_relay_token, seed_outbox, seeded_batch, World};
 use crate::support;
-use crate::support::{Device, PouchServer, DB, PASSWORD, USER};
+use crate::support::{origin_of, Device, PouchServer, DB, PASSWORD, USER};
 use std::time::{Duration, Instant};
 
 /// Navigates inside the app (no page load: an encrypted device would open locked).
@@ -448,4 +449,63 @@ async fn an_interrupted_initial_sync_resumes_and_a_server_restart_loses_nothing(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(server.documents_containing(&["nach.neustart"]).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_devices_one_batch_the_relay_receives_each_message_once() {
+    const N: usize = 40;
+    // The relay (which also serves the app) with a slow SMTP account.
+    let w = World::start("devices-send", Some(10));
+    let server = PouchServer::start_for(&[&origin_of(&w.base())]);
+    let desk = Device::start_at("empfang", &w.base()).await;
+    let tablet = Device::start_at("tablet", &w.base()).await;
+    desk.open("").await;
+    desk.wait_text("Demodaten").await;
+    // A batch queued at the desk, which has no relay key yet: its loop takes the batch's
+    // claim, and nothing goes out.
+    let (batch, messages) = seeded_batch(N);
+    seed_outbox(&desk, &batch, &messages).await;
+    desk.reload().await;
+    desk.wait_text("Demodaten").await;
+    connect_first(&desk, &server).await;
+    tablet.open("").await;
+    tablet.wait_text("Demodaten").await;
+    join(&tablet, &server, PASSPHRASE).await;
+    wait_synced(&tablet).await;
+
+    // The tablet has the batch and the relay key, but not the claim: it sends nothing.
+    settings(&tablet).await;
+    save_relay_token(&tablet).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(w.mails().len(), 0, "the tablet sent a batch the desk holds");
+
+    // The desk gets the key and sends; every message arrives once.
+    settings(&desk).await;
+    save_relay_token(&desk).await;
+    let mails = w.wait_mails(N, 90);
+    assert_exactly_once(&mails, N);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(w.mails().len(), N, "a message arrived twice");
+
+    // The tablet sees the progress through the sync: its Protokoll has the batch sent.
+    let t = Instant::now();
+    loop {
+        go(&tablet, "#/patienten").await;
+        go(&tablet, "#/protokoll").await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let text = tablet
+            .script("return document.body.innerText;")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if text.contains(&format!("gesendet {N}")) {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "the tablet does not show the batch as sent"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }

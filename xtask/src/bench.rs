@@ -121,6 +121,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "\n## Initial sync from pouchdb-server on loopback: PouchDB's replicator vs. praxisbote's (headless Chromium, load {})",
             load_average()
         );
+        app_sync_bench()?;
         // Builds dist/ and the relay, starts chromedriver; the test starts pouchdb-server.
         let c = crate::test::e2e_with(&["--ignored", "--nocapture", "bench_sync_initial"], None)?;
         if c.failed > 0 || c.passed == 0 {
@@ -502,6 +503,29 @@ fn send_bench() -> Result<()> {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
     r
+}
+
+/// Issue 18, praxisbote's side: `tests/bench_sync.rs` in headless Chromium against a fresh
+/// pouchdb-server per size (CORS for any origin: the test page's port is random) — device A
+/// pushes N sealed persons, device B joins and gets them all, device C replicates alone.
+fn app_sync_bench() -> Result<()> {
+    let sizes: Vec<u64> = std::env::var("BENCH_SYNC_N")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000]);
+    for n in sizes {
+        let server = crate::couch::Couch::start("127.0.0.1", &["*".to_string()])?;
+        let db = format!("{}/{}", server.url(), crate::couch::DB);
+        println!("\n### praxisbote: {n} persons (server {db})");
+        run_tee(
+            browser_bench("bench_sync", None, 1800)
+                .env("PB_BENCH_COUCH", &db)
+                .env("PB_BENCH_COUCH_USER", crate::couch::USER)
+                .env("PB_BENCH_COUCH_PASSWORD", crate::couch::PASSWORD)
+                .env("PB_BENCH_SYNC_N", n.to_string()),
+        )?;
+    }
+    Ok(())
 }
 
 fn gzip_size(path: &std::path::Path) -> Result<u64> {

@@ -15,7 +15,8 @@
 //! interleave. Reads of many documents are batched (`getAll`, or all `get`s issued at once),
 //! never one transaction per document. The bodies are the sync layer's ciphertext, so the
 //! rows are not sealed again by the store's encryption at rest; `clear_all` of the store
-//! clears both stores (the device becomes a new replica: new instance id, no logs).
+//! clears the documents and the replication state (counter, logs) and keeps the instance id
+//! (the device's identity in batch claims; without logs the next sync is a full run).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -60,6 +61,18 @@ const SEQ: &str = "seq";
 const LOG_PREFIX: &str = "log:";
 
 type Res<T> = std::result::Result<T, String>;
+
+/// In `clear_all`'s transaction: deletes the sequence counter and every replication log of
+/// `sync_meta`, and keeps the instance id.
+pub(super) fn forget_replication(meta: &web_sys::IdbObjectStore) -> Result<(), JsValue> {
+    meta.delete(&JsValue::from_str(SEQ))?;
+    let logs = web_sys::IdbKeyRange::bound(
+        &JsValue::from_str(LOG_PREFIX),
+        &JsValue::from_str(&format!("{LOG_PREFIX}\u{ffff}")),
+    )?;
+    meta.delete(&logs)?;
+    Ok(())
+}
 
 fn js(e: JsValue) -> String {
     let text = e

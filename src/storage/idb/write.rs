@@ -30,9 +30,10 @@ pub(super) fn all_store_names() -> Vec<&'static str> {
     v
 }
 
-/// The stores a batch touches. `clear_all` also clears the sync documents and their meta
-/// rows (`sync_docs.rs`): the device becomes a new replica (new instance id, no replication
-/// logs), so the next sync is a full run and no log claims documents that are gone.
+/// The stores a batch touches. `clear_all` also clears the sync documents and the replication
+/// state (`sync_docs.rs`: sequence counter, replication logs), so the next sync is a full run
+/// and no log claims documents that are gone; the instance id stays (it names the device in
+/// batch claims, and a replica without logs starts from the beginning anyway).
 pub(super) fn stores_of(batch: &WriteBatch<'_>) -> Vec<&'static str> {
     if batch.clear_all {
         let mut v = all_store_names();
@@ -142,6 +143,14 @@ impl IdbStore {
 
         if batch.clear_all {
             for name in stores_of(batch) {
+                if name == SYNC_META {
+                    // The replication state goes; the device's identity (its instance id,
+                    // which batch claims name) stays.
+                    let meta = tx.object_store(SYNC_META).map_err(backend)?;
+                    super::sync_docs::forget_replication(meta.as_sys())
+                        .map_err(|e| backend(format!("{e:?}")))?;
+                    continue;
+                }
                 let _request = store(name)?.clear().map_err(backend)?;
             }
             if let Some(keyring) = self.vault.keyring() {

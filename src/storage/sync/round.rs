@@ -10,7 +10,8 @@
 //!    made on this device since the last round: a new revision on top of `applied` (a
 //!    conflicting branch when another device has extended it meanwhile). A document whose
 //!    record is gone gets a tombstone.
-//! 2. **Replication** (`praxisbote_sync::sync`): push, then pull, in batches, resumable.
+//! 2. **Replication** (`praxisbote_sync::pull` before step 1, `push` after it), in
+//!    batches, resumable.
 //! 3. **Conflicts** are settled the same way on every device: persons with
 //!    `sync_merge::merge_person` (consent histories as a union, other fields one by one,
 //!    collisions keep CouchDB's winner and are listed for the "Konflikte" view), other
@@ -149,13 +150,18 @@ pub async fn round<L: Docs, R: Remote>(
     // The server still (or again, after it lost its data) holds this practice's keyring,
     // and no other practice's: checked before anything is written.
     super::publish(store, remote).await?;
+    // Pull first: this device's edits are then made on top of everything it can know, so
+    // a device whose document store is new (after joining, restoring or setting up the
+    // passphrase) recognises records the server already has instead of branching them.
+    let pulled =
+        praxisbote_sync::pull(remote, local, opts, &mut |p| progress(Direction::Pull, p)).await?;
     let mut report = Report {
         own_edits: own_edits(store, local, &keys).await?,
+        pulled,
         ..Report::default()
     };
-    let (pushed, pulled) = praxisbote_sync::sync(remote, local, opts, progress).await?;
-    report.pushed = pushed;
-    report.pulled = pulled;
+    report.pushed =
+        praxisbote_sync::push(remote, local, opts, &mut |p| progress(Direction::Push, p)).await?;
     settle_and_apply(store, local, &keys, &mut report).await?;
     if report.settled > 0 {
         // Settlements go out at once, so the other devices take them instead of settling
