@@ -117,9 +117,19 @@ async fn practice_of_two(server: &Server, db: &str) -> (Device, Device) {
         .await
         .unwrap();
     encrypt(&a.store).await;
+    a.store
+        .put_docs(
+            Collection::Outbox,
+            &[Doc {
+                key: "m-1".into(),
+                value: json!({"to": "hildegard.zwiebelmeier@example.org", "state": "queued"}),
+            }],
+        )
+        .await
+        .unwrap();
     sync::publish(&a.store, &a.remote).await.unwrap();
     let first = a.round().await;
-    assert_eq!(first.own_edits, 5, "{first:?}");
+    assert_eq!(first.own_edits, 6, "{first:?}");
 
     let b = Device::new("device-b", &db_url);
     sync::join(
@@ -203,7 +213,7 @@ async fn the_server_holds_only_opaque_ids_and_ciphertext() {
     .await
     .unwrap();
     let rows = all["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 6, "5 records and the keyring: {all}");
+    assert_eq!(rows.len(), 7, "6 records and the keyring: {all}");
     let mut text = all.to_string();
     // The replication logs too.
     for id in ["_local_docs"] {

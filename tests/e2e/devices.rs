@@ -502,10 +502,23 @@ async fn two_devices_one_batch_the_relay_receives_each_message_once() {
         if text.contains(&format!("gesendet {N}")) {
             break;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(90),
-            "the tablet does not show the batch as sent"
-        );
+        if t.elapsed() > Duration::from_secs(90) {
+            settings(&tablet).await;
+            let status = tablet.script("return document.body.innerText;").await;
+            let desk_status = {
+                settings(&desk).await;
+                desk.script("return document.body.innerText;").await
+            };
+            let tail = |v: &serde_json::Value| {
+                let s = v.as_str().unwrap_or_default();
+                s[s.find("Geräte verbinden").unwrap_or(0)..].to_string()
+            };
+            panic!(
+                "the tablet does not show the batch as sent:\n{text}\n--- tablet settings ---\n{}\n--- desk settings ---\n{}",
+                tail(&status),
+                tail(&desk_status)
+            );
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

@@ -15,12 +15,17 @@ use crate::storage::migrate::names;
 use crate::storage::records::{appointment, document, person, settings, Origin, Stored};
 use crate::storage::{Collection, DocOp, OwnedWriteBatch, Result, Store, StoreError};
 
-/// The document collections that sync (the outbox, the archive, the quarantine and Meta stay
-/// on their device).
-pub const SYNCED_COLLECTIONS: [Collection; 3] = [
+/// The document collections that sync: templates, saved selections, and the outbox with its
+/// send log (every device sees a batch's progress; the batch's claim says which device
+/// transmits it) and its archive (a device that archives sent messages deletes them from
+/// the outbox; the others get the archive entry with the deletion). The quarantine and Meta
+/// stay on their device.
+pub const SYNCED_COLLECTIONS: [Collection; 5] = [
     Collection::Templates,
     Collection::Queries,
+    Collection::Outbox,
     Collection::Sendlog,
+    Collection::SendlogArchive,
 ];
 
 /// The plaintext of a document.
