@@ -8,7 +8,9 @@ mod pouch;
 #[allow(unused_imports)]
 pub use device::Device;
 #[allow(unused_imports)]
-pub use pouch::{origin_of, PouchServer, RawDoc, ADMIN, ADMIN_PASSWORD, DB, PASSWORD, USER};
+pub use pouch::{
+    base64, origin_of, PouchServer, RawDoc, ADMIN, ADMIN_PASSWORD, DB, PASSWORD, USER,
+};
 
 use fantoccini::elements::Element;
 use fantoccini::wd::WindowHandle;
