@@ -86,7 +86,7 @@ async fn pouchdb_initial_sync(server: &PouchServer, n: u64, js: &str, batch: Opt
             "const [js, done] = arguments;
              const s = document.createElement('script');
              s.textContent = js;
-             document.head.appendChild(s);
+             (document.head || document.documentElement).appendChild(s);
              done(typeof PouchDB === 'function' ? PouchDB.version : 'missing');",
             vec![js.into()],
         )

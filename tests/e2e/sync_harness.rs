@@ -44,7 +44,7 @@ async fn hits(d: &Device, text: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_devices_have_their_own_data_and_reach_couchdb_through_cors() {
     let server = PouchServer::start();
-    let desk = Device::start("empfang").await;
+    let mut desk = Device::start("empfang").await;
     let tablet = Device::start("tablet").await;
     desk.open("").await;
     tablet.open("").await;
@@ -55,6 +55,9 @@ async fn two_devices_have_their_own_data_and_reach_couchdb_through_cors() {
     add_patient(&desk, "Anna", "Synchrotestfrau").await;
     assert_eq!(hits(&desk, "Synchrotestfrau").await, 1);
     assert_eq!(hits(&tablet, "Synchrotestfrau").await, 0);
+    // The desk's browser is switched off and on: its profile (and the patient) stays.
+    desk.restart_browser().await;
+    assert_eq!(hits(&desk, "Synchrotestfrau").await, 1);
 
     // Both reach the database from the page: CORS for the app's origin, the user's Basic auth.
     for d in [&desk, &tablet] {

@@ -36,8 +36,9 @@ impl Couch {
         let port = (PREFERRED_PORT..PREFERRED_PORT + 100)
             .find(|p| std::net::TcpListener::bind((host, *p)).is_ok())
             .ok_or("no free port from 5984 to 6083")?;
-        let dir =
-            std::env::temp_dir().join(format!("praxisbote-demo-couchdb-{}", std::process::id()));
+        // One directory per port: a demo ended with Ctrl-C leaves its directory behind, and
+        // the next demo on that port starts from a clean one.
+        let dir = std::env::temp_dir().join(format!("praxisbote-demo-couchdb-{port}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         // pouchdb-server reads config.json in its working directory (and hashes the admin

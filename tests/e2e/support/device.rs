@@ -4,6 +4,9 @@
 //! network and reconnected ([`Session::set_offline`], Chromium's network emulation) and
 //! restarted with the same profile ([`Device::restart_browser`]).
 
+// A harness for the sync tests: not every helper is used by every test yet.
+#![allow(dead_code)]
+
 use super::pouch::{PouchServer, PASSWORD, USER};
 use super::{env, Session};
 use fantoccini::ClientBuilder;

@@ -12,6 +12,9 @@
 //! Killed on drop. HTTP here is a minimal blocking HTTP/1.0 client (no runtime needed, so
 //! it works in `Drop` and between WebDriver calls).
 
+// A harness for the sync tests: not every helper is used by every test yet.
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
