@@ -499,7 +499,8 @@ async fn two_devices_one_batch_the_relay_receives_each_message_once() {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        if text.contains(&format!("gesendet {N}")) {
+        // The batch row: total, sent, printed, failed, open.
+        if text.contains(&format!("\t{N}\t{N}\t0\t0\t0")) {
             break;
         }
         if t.elapsed() > Duration::from_secs(90) {
