@@ -87,6 +87,19 @@ async fn recall_review(d: &Device) -> usize {
     support::numbers(&counts)[3]
 }
 
+/// Opens the app on a fresh device (the demo practice).
+async fn open_demo(d: &Device) {
+    d.open("").await;
+    d.wait_text("Demodaten").await;
+}
+
+/// A fresh device joins the practice on `server` with the passphrase and syncs once.
+async fn joined(d: &Device, server: &PouchServer) {
+    open_demo(d).await;
+    join(d, server, PASSPHRASE).await;
+    wait_synced(d).await;
+}
+
 /// The patient list's hit count (all patients), once the list has loaded.
 async fn patients(d: &Device) -> usize {
     go(d, "#/einstellungen").await;
@@ -261,13 +274,9 @@ async fn a_consent_withdrawn_on_one_device_is_honoured_by_a_batch_built_on_the_o
     let server = PouchServer::start();
     let desk = Device::start("empfang").await;
     let tablet = Device::start("tablet").await;
-    desk.open("").await;
-    desk.wait_text("Demodaten").await;
+    open_demo(&desk).await;
     connect_first(&desk, &server).await;
-    tablet.open("").await;
-    tablet.wait_text("Demodaten").await;
-    join(&tablet, &server, PASSPHRASE).await;
-    wait_synced(&tablet).await;
+    joined(&tablet, &server).await;
 
     // On the tablet: recall letters to all patients; a patient who consented is in it.
     let included = recall_review(&tablet).await;
@@ -316,15 +325,11 @@ async fn a_conflict_is_shown_on_a_device_and_resolved_everywhere() {
     let server = PouchServer::start();
     let desk = Device::start("empfang").await;
     let tablet = Device::start("tablet").await;
-    desk.open("").await;
-    desk.wait_text("Demodaten").await;
+    open_demo(&desk).await;
     let people = patient_links(&desk, 1).await;
     let (_, person) = &people[0];
     connect_first(&desk, &server).await;
-    tablet.open("").await;
-    tablet.wait_text("Demodaten").await;
-    join(&tablet, &server, PASSPHRASE).await;
-    wait_synced(&tablet).await;
+    joined(&tablet, &server).await;
 
     // Both offline, both change the same person's e-mail.
     desk.set_offline(true).await;
@@ -394,14 +399,12 @@ async fn an_interrupted_initial_sync_resumes_and_a_server_restart_loses_nothing(
     let mut server = PouchServer::start();
     let desk = Device::start("empfang").await;
     let mut tablet = Device::start("tablet").await;
-    desk.open("").await;
-    desk.wait_text("Demodaten").await;
+    open_demo(&desk).await;
     let on_desk = patients(&desk).await;
     let people = patient_links(&desk, 1).await;
     let (_, person) = &people[0];
     connect_first(&desk, &server).await;
-    tablet.open("").await;
-    tablet.wait_text("Demodaten").await;
+    open_demo(&tablet).await;
 
     // The tablet joins; while its first round is receiving (documents still to come), the
     // browser is switched off.
@@ -459,8 +462,7 @@ async fn two_devices_one_batch_the_relay_receives_each_message_once() {
     let server = PouchServer::start_for(&[&origin_of(&w.base())]);
     let desk = Device::start_at("empfang", &w.base()).await;
     let tablet = Device::start_at("tablet", &w.base()).await;
-    desk.open("").await;
-    desk.wait_text("Demodaten").await;
+    open_demo(&desk).await;
     // A batch queued at the desk, which has no relay key yet: its loop takes the batch's
     // claim, and nothing goes out.
     let (batch, messages) = seeded_batch(N);
@@ -468,10 +470,7 @@ async fn two_devices_one_batch_the_relay_receives_each_message_once() {
     desk.reload().await;
     desk.wait_text("Demodaten").await;
     connect_first(&desk, &server).await;
-    tablet.open("").await;
-    tablet.wait_text("Demodaten").await;
-    join(&tablet, &server, PASSPHRASE).await;
-    wait_synced(&tablet).await;
+    joined(&tablet, &server).await;
 
     // The tablet has the batch and the relay key, but not the claim: it sends nothing.
     settings(&tablet).await;
