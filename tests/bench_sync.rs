@@ -43,6 +43,15 @@ fn opts(url: &str, session: &str) -> Options {
     }
 }
 
+async fn sleep(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
 fn line(text: String) {
     web_sys::console::log_1(&text.clone().into());
     wasm_bindgen_test::console_log!("{text}");
@@ -117,6 +126,52 @@ async fn bench_initial_sync_of_persons_to_a_new_device() {
         "N persons and the keyring"
     );
 
+    // 4. Live: B waits on the server's longpoll feed and runs a round when it reports a
+    //    change; A edits one person and runs its round. Time from A's edit to B's store.
+    let target = "live.edit@example.org";
+    let first = praxisbote_testkit::sample::sample_persons(0, 1).remove(0);
+    let seen_at = std::rc::Rc::new(std::cell::Cell::new(0.0f64));
+    {
+        let (seen_at, remote, id) = (seen_at.clone(), remote.clone(), first.person.id.clone());
+        let url = url.to_string();
+        wasm_bindgen_futures::spawn_local(async move {
+            for i in 0.. {
+                let _ =
+                    praxisbote_sync::wait_for_changes(&remote, &b_docs, &opts(&url, "w"), 25_000)
+                        .await;
+                sync::round(
+                    &b,
+                    &b_docs,
+                    &remote,
+                    &opts(&url, &format!("live{i}")),
+                    &mut |_, _| {},
+                )
+                .await
+                .unwrap();
+                let p = b.get_person(&id).await.unwrap().unwrap();
+                if p.person.email == target {
+                    seen_at.set(now_ms());
+                    break;
+                }
+            }
+            b.close();
+        });
+    }
+    sleep(1000).await;
+    let mut edited = a.get_person(&first.person.id).await.unwrap().unwrap();
+    edited.person.email = target.into();
+    let t = now_ms();
+    a.put_persons(&[edited]).await.unwrap();
+    sync::round(&a, &a_docs, &remote, &opts(url, "a2"), &mut |_, _| {})
+        .await
+        .unwrap();
+    let pushed_ms = now_ms() - t;
+    while seen_at.get() == 0.0 {
+        assert!(now_ms() - t < 120_000.0, "the edit never reached device B");
+        sleep(20).await;
+    }
+    let live_ms = seen_at.get() - t;
+
     let per_s = |ms: f64| n as f64 / (ms / 1000.0);
     line(format!(
         "BENCH praxisbote push {n} {push_ms:.0} ms ({:.0} docs/s)",
@@ -130,7 +185,9 @@ async fn bench_initial_sync_of_persons_to_a_new_device() {
         "BENCH praxisbote replicate {n} {replicate_ms:.0} ms ({:.0} docs/s)",
         per_s(replicate_ms)
     ));
-    b.close();
+    line(format!(
+        "BENCH praxisbote live-edit {n} {live_ms:.0} ms (one edit on A until B's store has it; A's round {pushed_ms:.0} ms)"
+    ));
     c.close();
     let _ = IdbStore::delete_database(&b_name).await;
     let _ = IdbStore::delete_database(&c_name).await;

@@ -1,13 +1,12 @@
 //! Benchmark of issue 18: initial sync of N person documents from pouchdb-server on loopback
-//! to a new device (a fresh headless Chromium profile), in ONE run and against the SAME
-//! server and documents:
+//! to a new device (a fresh headless Chromium profile), in ONE `cargo xtask bench sync` run:
 //!
 //! - **PouchDB** (npm `pouchdb`, `dist/pouchdb.min.js`, installed by `cargo xtask bench sync`
 //!   into the tools cache; path in `PB_POUCHDB_JS`): its replicator pulls into a fresh
 //!   IndexedDB-backed PouchDB (adapter `idb`) on the app's origin, cross-origin to the
 //!   server with the database user's Basic auth — the same CORS and auth path the app takes.
-//! - **praxisbote**: the app's own replicator (`praxisbote-sync` in the app) — see
-//!   [`praxisbote_initial_sync`]: not measured yet, the app's sync layer is not in this build.
+//! - **praxisbote**: the app's own replicator (`praxisbote-sync` in the app), measured by `tests/bench_sync.rs` in the same `cargo xtask bench sync` run (its
+//!   `BENCH praxisbote` lines; the app's own sealed documents of the same size).
 //!
 //! The documents look like the app's encrypted records: an opaque id (64 hex digits, like
 //! the HMAC-SHA-256 ids of `docs/design/sync-replication.md`) and `{"v":1,"c":"<base64>"}`
@@ -125,20 +124,11 @@ async fn pouchdb_initial_sync(server: &PouchServer, n: u64, js: &str, batch: Opt
     r["ms"].as_f64().expect("ms")
 }
 
-// ─────────────────────────────────────────────────────────────────────────────────────────
-// praxisbote's own replicator: MEASURED HERE once the app's sync layer exists.
-//
-// What to do (lead / sync layer): open the app on a fresh `Device::start("praxisbote")`,
-// connect it through Settings → "Geräte verbinden" (or the same code path driven from the
-// page) to `server.url()`, `DB`, `USER`, `PASSWORD`, unlock with the practice passphrase,
-// start the timer when the initial pull starts and stop it when the app reports the pull
-// complete with every document stored in its IndexedDB (check the count); return the
-// milliseconds. The documents must then be ones the app can decrypt: fill the server with
-// the app's own encrypted person documents (e.g. a seeding device that imports N persons
-// and pushes them, or a native seeder with the same key derivation) instead of `fill`'s
-// random bodies — PouchDB's side copies whatever is there, so it runs on those same
-// documents unchanged.
-// ─────────────────────────────────────────────────────────────────────────────────────────
+// praxisbote's own replicator is measured by `tests/bench_sync.rs` (headless Chromium too),
+// which `cargo xtask bench sync` runs right before this test, on a server it fills with the
+// app's own sealed person documents of the same size: its `BENCH praxisbote` lines (push,
+// join with decrypting and storing, replication alone) are the other side of this table.
+// Driving the app's replicator from here would need a bench hook in the shipped app.
 async fn praxisbote_initial_sync(_server: &PouchServer, _n: u64) -> Option<f64> {
     None
 }
@@ -228,7 +218,7 @@ async fn bench_sync_initial() {
                 p / o
             ),
             None => println!(
-                "| {n} | {:.2} s | {p_rate:.0} | not measured (app sync layer missing) | – | – |",
+                "| {n} | {:.2} s | {p_rate:.0} | see `BENCH praxisbote` above (tests/bench_sync.rs) | – | – |",
                 p / 1000.0
             ),
         }
