@@ -290,7 +290,13 @@ impl Session {
             .as_bool()
             .unwrap_or(false)
         {
-            assert!(start.elapsed() < WAIT, "the appointments were never read");
+            // A first start on a fresh profile generates the demo practice (2,000+
+            // appointments) before it reads them: on a loaded 2-core machine that has taken
+            // longer than WAIT once.
+            assert!(
+                start.elapsed() < 2 * WAIT,
+                "the appointments were never read"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
