@@ -293,10 +293,14 @@ impl Session {
             // A first start on a fresh profile generates the demo practice (2,000+
             // appointments) before it reads them: on a loaded 2-core machine that has taken
             // longer than WAIT once.
-            assert!(
-                start.elapsed() < 2 * WAIT,
-                "the appointments were never read"
-            );
+            if start.elapsed() > 2 * WAIT {
+                // For the diagnosis: what the page shows (banners, errors) at that moment.
+                let text = self.script("return document.body.innerText;").await;
+                panic!(
+                    "the appointments were never read; page text:\n{}",
+                    text.as_str().unwrap_or_default()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
