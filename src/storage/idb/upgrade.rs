@@ -56,6 +56,7 @@ async fn apply_change(
     db: &web_sys::IdbDatabase,
     tx: &web_sys::IdbTransaction,
     change: &Change,
+    fresh: bool,
 ) -> std::result::Result<(), String> {
     let js = |e: JsValue| format!("{e:?}");
     match *change {
@@ -85,6 +86,7 @@ async fn apply_change(
                 .delete_index(index)
                 .map_err(js)?;
         }
+        Change::RewriteRows { .. } if fresh => {}
         Change::RewriteRows { store, rewrite } => {
             let (os, rows) = all_rows(tx, store).await?;
             let ser = serde_wasm_bindgen::Serializer::json_compatible();
@@ -97,7 +99,14 @@ async fn apply_change(
             }
         }
         Change::PersonsToBuckets => {
-            let (_, rows) = all_rows(tx, PERSONS).await?;
+            // A new database has no rows: reading them would await, and the version-change
+            // transaction can finish while no request is pending, before the later steps
+            // create their stores.
+            let rows = if fresh {
+                js_sys::Array::new()
+            } else {
+                all_rows(tx, PERSONS).await?.1
+            };
             db.delete_object_store(PERSONS).map_err(js)?;
             let params = web_sys::IdbObjectStoreParameters::new();
             params.set_key_path(&JsValue::from_str(F_BUCKET));
@@ -124,6 +133,7 @@ async fn apply_change(
                 os.put(&pb_count_row(rows.length() as f64)).map_err(js)?;
             }
         }
+        Change::SlimPersonBuckets if fresh => {}
         Change::SlimPersonBuckets => {
             let (os, rows) = all_rows(tx, PERSONS).await?;
             for row in rows.iter() {
@@ -154,7 +164,7 @@ pub(super) async fn upgrade(
         .map_err(|e| StoreError::Backend(format!("{e:?}")))?;
     for step in steps {
         for change in step.changes {
-            if let Err(detail) = apply_change(raw, &tx, change).await {
+            if let Err(detail) = apply_change(raw, &tx, change, found == 0).await {
                 let _ = tx.abort();
                 return Err(StoreError::MigrationFailed {
                     version: step.version,
