@@ -19,7 +19,7 @@ use praxisbote::storage::crypto::{self, KdfParams, Secret};
 use praxisbote::storage::idb::{IdbLocal, IdbStore};
 use praxisbote::storage::memory::MemoryStore;
 use praxisbote::storage::sync::fetch::FetchRemote;
-use praxisbote::storage::sync::{self, SyncConfig};
+use praxisbote::storage::sync::{self, Scope, SyncConfig};
 use praxisbote::storage::Store;
 use praxisbote_sync::{MemoryLocal, Options};
 use wasm_bindgen_test::*;
@@ -139,7 +139,10 @@ async fn bench_initial_sync_of_persons_to_a_new_device() {
                 let _ =
                     praxisbote_sync::wait_for_changes(&remote, &b_docs, &opts(&url, "w"), 25_000)
                         .await;
-                sync::round(
+                // Nothing changed in B's store: its rounds look at what came (like the
+                // app's loop, whose scope holds only what the app announced).
+                sync::round_in(
+                    &Scope::nothing(),
                     &b,
                     &b_docs,
                     &remote,
@@ -162,9 +165,21 @@ async fn bench_initial_sync_of_persons_to_a_new_device() {
     edited.person.email = target.into();
     let t = now_ms();
     a.put_persons(&[edited]).await.unwrap();
-    sync::round(&a, &a_docs, &remote, &opts(url, "a2"), &mut |_, _| {})
-        .await
-        .unwrap();
+    // The app announces the saved person; its sync loop's next round looks at that one.
+    let scope = Scope::Only {
+        persons: [first.person.id.clone()].into(),
+        settings: false,
+    };
+    sync::round_in(
+        &scope,
+        &a,
+        &a_docs,
+        &remote,
+        &opts(url, "a2"),
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
     let pushed_ms = now_ms() - t;
     while seen_at.get() == 0.0 {
         assert!(now_ms() - t < 120_000.0, "the edit never reached device B");

@@ -15,7 +15,7 @@ use praxisbote::domain::{Channel, Purpose};
 use praxisbote::storage::crypto::{self, Secret};
 use praxisbote::storage::memory::MemoryStore;
 use praxisbote::storage::sync::{
-    self, round, PersonConflict, Report, SyncConfig, SyncFailure, CONFLICTS_KEY,
+    self, round_in, PersonConflict, Report, Scope, SyncConfig, SyncFailure, CONFLICTS_KEY,
 };
 use praxisbote::storage::{Collection, Doc, Store, StoreExt};
 use praxisbote_sync::{MemoryLocal, Options};
@@ -42,13 +42,19 @@ impl Device {
     }
 
     async fn round(&self) -> Report {
+        self.round_in(&Scope::Full).await
+    }
+
+    /// A round that looks for this device's own edits only in `scope`.
+    async fn round_in(&self, scope: &Scope) -> Report {
         self.rounds.set(self.rounds.get() + 1);
         let opts = Options {
             batch_size: 100,
             session_id: format!("s{}", self.rounds.get()),
             remote_name: self.remote.db_url.clone(),
         };
-        round(
+        round_in(
+            scope,
             &self.store,
             &self.local,
             &self.remote,
@@ -283,7 +289,7 @@ async fn a_wrong_passphrase_gets_no_data_and_changes_nothing() {
         session_id: "x".into(),
         remote_name: a.remote.db_url.clone(),
     };
-    let refused = round(&c.store, &c.local, &c.remote, &opts, &mut |_, _| {}).await;
+    let refused = sync::round(&c.store, &c.local, &c.remote, &opts, &mut |_, _| {}).await;
     assert!(
         matches!(refused, Err(SyncFailure::NotEncrypted)),
         "{refused:?}"
@@ -384,7 +390,7 @@ async fn an_edit_made_while_a_round_applies_is_not_overwritten() {
     a.store.put_persons(&[on_a]).await.unwrap();
     a.round().await;
     let keys = sync::sync_keys(&b.store).unwrap();
-    sync::round::own_edits(&b.store, &b.local, &keys)
+    sync::round::own_edits(&b.store, &b.local, &keys, &sync::Scope::Full)
         .await
         .unwrap();
     let mut on_b = b.person("p-2").await.unwrap();
@@ -427,6 +433,9 @@ async fn an_appointment_for_a_person_deleted_elsewhere_does_not_stop_the_sync() 
     let r = a.round().await;
     assert_eq!(r.skipped.len(), 1, "{r:?}");
     assert_eq!(a.person("p-2").await.unwrap().person.first_name, "Jörgen");
+    // The refused document is not forgotten: the next round looks at it again.
+    let r = a.round_in(&Scope::nothing()).await;
+    assert_eq!(r.skipped.len(), 1, "{r:?}");
     // B's next round deletes the orphan there too; then both agree.
     b.round().await;
     let r = a.round().await;
@@ -457,4 +466,74 @@ async fn a_device_whose_sync_state_was_cleared_recognises_what_the_server_has() 
         (0, 0, 0),
         "{r:?}"
     );
+}
+
+fn only(persons: &[&str]) -> Scope {
+    Scope::Only {
+        persons: persons.iter().map(|p| pid(p)).collect(),
+        settings: false,
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_round_in_a_scope_sends_the_announced_edits_and_applies_everything_that_came() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    let mut p1 = a.person("p-1").await.unwrap();
+    p1.person.email = "neu@example.org".into();
+    a.store.put_persons(&[p1]).await.unwrap();
+    let mut p2 = b.person("p-2").await.unwrap();
+    p2.person.first_name = "Jörgen".into();
+    b.store.put_persons(&[p2]).await.unwrap();
+    let mut s = b.store.settings().await.unwrap().unwrap();
+    s.name = "Praxis am Deich".into();
+    b.store.put_settings(&s).await.unwrap();
+
+    // A scope without the edited record does not see the edit: it waits for its scope.
+    let r = a.round_in(&Scope::nothing()).await;
+    assert_eq!(r.own_edits, 0, "{r:?}");
+    let r = a.round_in(&only(&["p-1"])).await;
+    assert_eq!(r.own_edits, 1, "{r:?}");
+    let r = b
+        .round_in(&Scope::Only {
+            persons: [pid("p-2")].into(),
+            settings: true,
+        })
+        .await;
+    assert_eq!(r.own_edits, 2, "{r:?}");
+    assert_eq!(r.changed.persons, vec![pid("p-1")], "{r:?}");
+    assert_eq!(
+        b.person("p-1").await.unwrap().person.email,
+        "neu@example.org"
+    );
+    let r = a.round_in(&Scope::nothing()).await;
+    assert_eq!(r.changed.persons, vec![pid("p-2")], "{r:?}");
+    assert!(r.changed.settings, "{r:?}");
+    assert_eq!(data(&a.store).await, data(&b.store).await);
+    // Nothing is left: the next rounds, scoped or full, find nothing to do.
+    for device in [&a, &b] {
+        let r = device.round_in(&Scope::nothing()).await;
+        assert!(r.changed.is_empty() && r.own_edits == 0, "{r:?}");
+        let r = device.round().await;
+        assert!(r.changed.is_empty() && r.own_edits == 0, "{r:?}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_person_deleted_in_a_scoped_round_takes_its_appointments_along() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    assert_eq!(b.store.appointments_of(&pid("p-1")).await.unwrap().len(), 1);
+    a.store.delete_person(&pid("p-1")).await.unwrap();
+    let r = a.round_in(&only(&["p-1"])).await;
+    assert_eq!(r.own_edits, 2, "the person and its appointment: {r:?}");
+    b.round_in(&Scope::nothing()).await;
+    assert_eq!(b.person("p-1").await, None);
+    assert!(b
+        .store
+        .appointments_of(&pid("p-1"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(data(&a.store).await, data(&b.store).await);
 }

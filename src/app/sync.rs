@@ -21,6 +21,7 @@ use wasm_bindgen::JsCast;
 
 use crate::app::send::transmit::Link;
 use crate::domain::PersonId;
+use crate::storage::sync::Scope;
 
 /// The channel every tab of the app listens to.
 const CHANNEL: &str = "praxisbote";
@@ -69,6 +70,14 @@ thread_local! {
     /// How many changes this tab has announced or heard: the device sync loop runs a round
     /// when it moves (a counter, no data).
     static SEEN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Which records those changes touched, since the device sync loop last took them: the
+    /// scope of its next round's own-edit step (ids, no data).
+    static TOUCHED: RefCell<Scope> = RefCell::new(Scope::nothing());
+}
+
+/// The records changed (announced here or heard from other tabs) since the last call.
+pub fn take_touched() -> Scope {
+    TOUCHED.with(|t| std::mem::replace(&mut *t.borrow_mut(), Scope::nothing()))
 }
 
 /// The number of changes announced by this tab or heard from others so far.
@@ -77,18 +86,27 @@ pub fn changes_seen() -> u64 {
 }
 
 fn seen(change: &Change) {
-    if matches!(
-        change,
-        Change::Persons { .. }
-            | Change::People
-            | Change::Settings
-            | Change::Queries
-            | Change::Templates
-            | Change::Outbox
-            | Change::Everything
-    ) {
-        SEEN.with(|s| s.set(s.get() + 1));
-    }
+    let touched = match change {
+        Change::Persons { ids } => Scope::Only {
+            persons: ids.iter().cloned().collect(),
+            settings: false,
+        },
+        Change::Settings => Scope::Only {
+            persons: Default::default(),
+            settings: true,
+        },
+        // Bulk changes, and collections whose deleted records only a full comparison finds.
+        Change::People
+        | Change::Queries
+        | Change::Templates
+        | Change::Outbox
+        | Change::Everything => Scope::Full,
+        Change::Meta | Change::Link { .. } | Change::Hello | Change::Lock | Change::Reopen => {
+            return
+        }
+    };
+    SEEN.with(|s| s.set(s.get() + 1));
+    TOUCHED.with(|t| t.borrow_mut().add(touched));
 }
 
 fn port() -> Option<web_sys::BroadcastChannel> {
@@ -105,6 +123,16 @@ fn port() -> Option<web_sys::BroadcastChannel> {
 /// announcements.
 pub fn announce(change: &Change) {
     seen(change);
+    post(change);
+}
+
+/// Tells the other tabs what a sync round applied: unlike [`announce`], this tab does not
+/// count it as a change of its own (the round's next own-edit step need not look at it).
+pub fn announce_applied(change: &Change) {
+    post(change);
+}
+
+fn post(change: &Change) {
     let (Some(port), Ok(json)) = (port(), serde_json::to_string(change)) else {
         return;
     };

@@ -26,7 +26,7 @@ use crate::i18n::{t, tf};
 use crate::storage::crypto;
 use crate::storage::idb::IdbLocal;
 use crate::storage::sync::fetch::FetchRemote;
-use crate::storage::sync::{self as device_sync, Changed, SyncConfig, SyncFailure};
+use crate::storage::sync::{self as device_sync, Changed, Scope, SyncConfig, SyncFailure};
 
 /// Held by the tab whose sync loop runs.
 pub const SYNC_LOCK: &str = "praxisbote-sync";
@@ -120,11 +120,21 @@ async fn run(state: AppState) {
     // The longpoll of the current connection reports "the server has news" here.
     let news = Rc::new(Cell::new(false));
     let mut polling: Option<(String, Rc<Cell<bool>>)> = None;
+    // The records whose own edits the next round looks for: all of them at the start, after
+    // being off, and when asked ("Jetzt abgleichen", a new connection); otherwise those the
+    // app announced as changed since the last round that went through.
+    let mut scope = Scope::Full;
+    let mut woken = state.devices_wake.get_untracked();
     loop {
         let seen = sync::changes_seen();
-        let woken = state.devices_wake.get_untracked();
-        let wait = match one_round(state).await {
+        if state.devices_wake.get_untracked() != woken {
+            woken = state.devices_wake.get_untracked();
+            scope = Scope::Full;
+        }
+        scope.add(sync::take_touched());
+        let wait = match one_round(state, &scope).await {
             Round::Off => {
+                scope = Scope::Full;
                 state.devices.update(|d| {
                     d.connected = None;
                     d.running = None;
@@ -135,6 +145,7 @@ async fn run(state: AppState) {
                 IDLE_MS
             }
             Round::Done(cfg) => {
+                scope = Scope::nothing();
                 let name = cfg.db_url();
                 if polling.as_ref().map(|(n, _)| n) != Some(&name) {
                     if let Some((_, stop)) = polling.take() {
@@ -172,7 +183,7 @@ enum Round {
     Failed,
 }
 
-async fn one_round(state: AppState) -> Round {
+async fn one_round(state: AppState, scope: &Scope) -> Round {
     let store = repo::store();
     if crypto::lock_state(&*store).is_locked() {
         return Round::Off;
@@ -218,7 +229,7 @@ async fn one_round(state: AppState) -> Round {
         // A round writes outbox documents too: like every other outbox writer, it holds the
         // outbox lock, so no tab's read-modify-write of the outbox interleaves with it.
         let _outbox = sync::lock(sync::OUTBOX_LOCK).await;
-        device_sync::round(&*store, &local, &remote, &opts, &mut progress).await
+        device_sync::round_in(scope, &*store, &local, &remote, &opts, &mut progress).await
     };
     state.devices.update(|d| d.running = Some(Step::Applying));
     match result {
@@ -273,7 +284,7 @@ async fn read_again(state: AppState, changed: &Changed) {
         if let Err(e) = repo::refresh(state, change.clone()).await {
             state.error.set(Some(e.to_string()));
         }
-        sync::announce(&change);
+        sync::announce_applied(&change);
     }
 }
 

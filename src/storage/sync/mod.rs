@@ -21,7 +21,9 @@ use serde_json::{json, Value};
 
 use crate::storage::crypto::{self, Secret};
 use crate::storage::{Collection, DocOp, Store, StoreError, StoreExt};
-pub use round::{round, sync_keys, Changed, PersonConflict, Report, SyncFailure, CONFLICTS_KEY};
+pub use round::{
+    round, round_in, sync_keys, Changed, PersonConflict, Report, Scope, SyncFailure, CONFLICTS_KEY,
+};
 
 /// Id of the keyring document on the server.
 pub const KEYRING_DOC: &str = "praxisbote-keyring";

@@ -5,11 +5,14 @@
 //! the revision trees of the sealed documents and, per document, the revision the store
 //! reflects (`applied`). A round:
 //!
-//! 1. **Own edits.** Every synced record is sealed (deterministically: same content, same
-//!    body) and compared with the body of its `applied` revision. A difference is an edit
-//!    made on this device since the last round: a new revision on top of `applied` (a
-//!    conflicting branch when another device has extended it meanwhile). A document whose
-//!    record is gone gets a tombstone.
+//! 1. **Own edits.** The synced records in the round's [`Scope`] are sealed
+//!    (deterministically: same content, same body) and compared with the body of their
+//!    `applied` revision. A difference is an edit made on this device since the last round:
+//!    a new revision on top of `applied` (a conflicting branch when another device has
+//!    extended it meanwhile). A document whose record is gone gets a tombstone. The scope is
+//!    every record ([`Scope::Full`]) at the start and after bulk changes, and otherwise the
+//!    records the app announced as changed (`app::sync`): a round for one edited person
+//!    seals one record, not the practice.
 //! 2. **Replication** (`praxisbote_sync::pull` before step 1, `push` after it), in
 //!    batches, resumable.
 //! 3. **Conflicts** are settled the same way on every device: persons with
@@ -17,7 +20,10 @@
 //!    collisions keep CouchDB's winner and are listed for the "Konflikte" view), other
 //!    records keep the winner. The settlement is a deterministic revision, so devices that
 //!    settle alike write the same one.
-//! 4. **Apply.** Where the winner is not the `applied` revision, the store gets the winner's
+//! 4. **Apply.** Steps 3 and 4 look only at the documents whose tree changed since the
+//!    last round: the document store's own feed (its sequence numbers) from a checkpoint,
+//!    [`APPLIED_LOG`], that stops before the first document left unapplied (so that one is
+//!    looked at again). Where the winner is not the `applied` revision, the store gets the winner's
 //!    record (or loses it, for a tombstone) and `applied` moves on. Persons are written in
 //!    one store transaction that first checks they are still what `applied` says: a person
 //!    edited on this device in the meantime is left alone, and the next round turns the
@@ -40,11 +46,61 @@ use super::records::{self, add_to_batch, Apply, Plain};
 use crate::domain::sync_merge::merge_person;
 use crate::domain::{Person, PersonId, PersonRecord};
 use crate::storage::crypto::LockState;
-use crate::storage::records::{person, Origin, Stored};
+use crate::storage::records::{person, settings, Origin, Stored};
 use crate::storage::{Collection, DocOp, OwnedWriteBatch, Store, StoreError, StoreExt};
 
 /// Meta key of the collisions waiting for a person's choice ("Konflikte").
 pub const CONFLICTS_KEY: &str = "sync_conflicts";
+
+/// The document store's checkpoint (a replication log on the device side, so clearing the
+/// sync state clears it): every document up to this sequence number is settled and applied.
+pub const APPLIED_LOG: &str = "praxisbote-applied";
+
+/// Documents settled and applied per store transaction.
+const APPLY_BATCH: usize = 1000;
+
+/// Which records a round compares with their documents to find this device's own edits.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Scope {
+    /// Every synced record: at the start, after a connection change, after bulk changes
+    /// (imports, restores, templates, the outbox) and after a failed round.
+    #[default]
+    Full,
+    /// Only these persons and, if `settings`, the practice settings. A person no longer in
+    /// the store widens the scope to [`Scope::Full`] (its appointments went with it).
+    Only {
+        persons: BTreeSet<PersonId>,
+        settings: bool,
+    },
+}
+
+impl Scope {
+    /// No record changed.
+    pub fn nothing() -> Scope {
+        Scope::Only {
+            persons: BTreeSet::new(),
+            settings: false,
+        }
+    }
+
+    /// This scope and `other`.
+    pub fn add(&mut self, other: Scope) {
+        match (&mut *self, other) {
+            (Scope::Full, _) => {}
+            (_, Scope::Full) => *self = Scope::Full,
+            (
+                Scope::Only { persons, settings },
+                Scope::Only {
+                    persons: more,
+                    settings: also,
+                },
+            ) => {
+                persons.extend(more);
+                *settings |= also;
+            }
+        }
+    }
+}
 
 /// Why a round (or connecting) stopped.
 #[derive(Debug, thiserror::Error)]
@@ -138,8 +194,21 @@ pub fn sync_keys(store: &dyn Store) -> Result<SyncKeys, SyncFailure> {
     Ok(SyncKeys::new(&key))
 }
 
-/// One round (see the module docs). `progress` sees the replication's batches.
+/// One round over every record (see the module docs). `progress` sees the replication's
+/// batches.
 pub async fn round<L: Docs, R: Remote>(
+    store: &dyn Store,
+    local: &L,
+    remote: &R,
+    opts: &Options,
+    progress: &mut dyn FnMut(Direction, &Progress),
+) -> Result<Report, SyncFailure> {
+    round_in(&Scope::Full, store, local, remote, opts, progress).await
+}
+
+/// One round whose own edits are looked for in `scope`.
+pub async fn round_in<L: Docs, R: Remote>(
+    scope: &Scope,
     store: &dyn Store,
     local: &L,
     remote: &R,
@@ -156,7 +225,7 @@ pub async fn round<L: Docs, R: Remote>(
     let pulled =
         praxisbote_sync::pull(remote, local, opts, &mut |p| progress(Direction::Pull, p)).await?;
     let mut report = Report {
-        own_edits: own_edits(store, local, &keys).await?,
+        own_edits: own_edits(store, local, &keys, scope).await?,
         pulled,
         ..Report::default()
     };
@@ -174,8 +243,63 @@ pub async fn round<L: Docs, R: Remote>(
     Ok(report)
 }
 
-/// Step 1: this device's edits since the last round become revisions.
+/// Step 1: this device's edits (in `scope`) since the last round become revisions.
 pub async fn own_edits<L: Docs>(
+    store: &dyn Store,
+    local: &L,
+    keys: &SyncKeys,
+    scope: &Scope,
+) -> Result<usize, SyncFailure> {
+    let Some(records) = records_in(store, scope).await? else {
+        return all_own_edits(store, local, keys).await;
+    };
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<String> = records
+        .iter()
+        .map(|(o, _)| keys.doc_id(o.store_name(), o.key()))
+        .collect();
+    let found = local.get_docs(&ids).await.map_err(SyncError::Local)?;
+    let docs: BTreeMap<String, LocalDoc> = ids
+        .into_iter()
+        .zip(found)
+        .filter_map(|(id, d)| Some((id, d?)))
+        .collect();
+    let mut writes = Vec::new();
+    let edits = compare(keys, &records, &docs, &mut writes);
+    if !writes.is_empty() {
+        local.put_docs(&writes).await.map_err(SyncError::Local)?;
+    }
+    Ok(edits)
+}
+
+/// The records of a [`Scope::Only`]; `None` for every record (the scope is full, or a
+/// person in it is gone and took its appointments along).
+async fn records_in(
+    store: &dyn Store,
+    scope: &Scope,
+) -> Result<Option<Vec<(Origin, Stored)>>, SyncFailure> {
+    let Scope::Only { persons, settings } = scope else {
+        return Ok(None);
+    };
+    let ids: Vec<PersonId> = persons.iter().cloned().collect();
+    let mut out = Vec::new();
+    for (id, found) in ids.iter().zip(store.get_persons(&ids).await?) {
+        let Some(p) = found else { return Ok(None) };
+        out.push((Origin::Person(id.clone()), person::encode(&p)?));
+    }
+    if *settings {
+        let Some(s) = store.settings().await? else {
+            return Ok(None);
+        };
+        out.push((Origin::Settings, settings::encode(&s)?));
+    }
+    Ok(Some(out))
+}
+
+/// Step 1 over every record: also finds the records that are gone.
+async fn all_own_edits<L: Docs>(
     store: &dyn Store,
     local: &L,
     keys: &SyncKeys,
@@ -187,28 +311,17 @@ pub async fn own_edits<L: Docs>(
         .map_err(SyncError::Local)?
         .into_iter()
         .collect();
-    let mut seen = BTreeSet::new();
     let mut writes = Vec::new();
-    let mut edits = 0;
-    for (origin, stored) in &records {
-        let id = keys.doc_id(origin.store_name(), origin.key());
-        let body = keys.seal(&id, &Plain::new(origin, stored).to_bytes());
-        let mut doc = docs.get(&id).cloned().unwrap_or_default();
-        match record_edit(&mut doc, false, body) {
-            Mark::Same => {}
-            Mark::Applied => writes.push((id.clone(), doc)),
-            Mark::Edit => {
-                edits += 1;
-                writes.push((id.clone(), doc))
-            }
-        }
-        seen.insert(id);
-    }
+    let mut edits = compare(keys, &records, &docs, &mut writes);
+    let kept: BTreeSet<String> = records
+        .iter()
+        .map(|(o, _)| keys.doc_id(o.store_name(), o.key()))
+        .collect();
     for (id, doc) in &docs {
         let live_applied = doc
             .applied_rev()
             .is_some_and(|a| doc.tree.contains(&a) && !doc.tree.is_deleted(&a));
-        if seen.contains(id) || !live_applied {
+        if kept.contains(id) || !live_applied {
             continue;
         }
         let mut doc = doc.clone();
@@ -221,6 +334,31 @@ pub async fn own_edits<L: Docs>(
         local.put_docs(&writes).await.map_err(SyncError::Local)?;
     }
     Ok(edits)
+}
+
+/// Compares each record with its document (in `docs`, or none yet); the documents that
+/// change go to `writes`. Returns the number of edits.
+fn compare(
+    keys: &SyncKeys,
+    records: &[(Origin, Stored)],
+    docs: &BTreeMap<String, LocalDoc>,
+    writes: &mut Vec<(String, LocalDoc)>,
+) -> usize {
+    let mut edits = 0;
+    for (origin, stored) in records {
+        let id = keys.doc_id(origin.store_name(), origin.key());
+        let body = keys.seal(&id, &Plain::new(origin, stored).to_bytes());
+        let mut doc = docs.get(&id).cloned().unwrap_or_default();
+        match record_edit(&mut doc, false, body) {
+            Mark::Same => {}
+            Mark::Applied => writes.push((id, doc)),
+            Mark::Edit => {
+                edits += 1;
+                writes.push((id, doc))
+            }
+        }
+    }
+    edits
 }
 
 #[derive(Debug, PartialEq)]
@@ -273,14 +411,86 @@ fn person_of(plain: &Plain) -> Option<PersonRecord> {
     person::decode(&plain.stored()).ok()
 }
 
-/// Steps 3 and 4.
+/// Steps 3 and 4, over the documents changed since [`APPLIED_LOG`], in batches.
 async fn settle_and_apply<L: Docs>(
     store: &dyn Store,
     local: &L,
     keys: &SyncKeys,
     report: &mut Report,
 ) -> Result<(), SyncFailure> {
-    let docs = local.all_docs().await.map_err(SyncError::Local)?;
+    let since = local
+        .get_checkpoint(APPLIED_LOG)
+        .await
+        .map_err(SyncError::Local)?
+        .and_then(|log| log.get("seq").and_then(Value::as_u64))
+        .unwrap_or(0);
+    let mut done = since;
+    // A document refused because what it needs comes in a later batch (an appointment
+    // before its person) is applied in a second pass over what was left.
+    for _pass in 0..2 {
+        report.skipped.clear();
+        let (end, hold) = settle_from(store, local, keys, done, report).await?;
+        done = hold.unwrap_or(end);
+        if hold.is_none() {
+            break;
+        }
+    }
+    if done != since {
+        local
+            .put_checkpoint(APPLIED_LOG, &serde_json::json!({ "seq": done }))
+            .await
+            .map_err(SyncError::Local)?;
+    }
+    Ok(())
+}
+
+/// Settles and applies the documents changed after `from`, batch by batch. Returns the last
+/// sequence number seen and, if a document was left unapplied, the number just before the
+/// first one left (where the checkpoint must stop).
+async fn settle_from<L: Docs>(
+    store: &dyn Store,
+    local: &L,
+    keys: &SyncKeys,
+    mut from: u64,
+    report: &mut Report,
+) -> Result<(u64, Option<u64>), SyncFailure> {
+    let mut hold: Option<u64> = None;
+    loop {
+        let changes = local
+            .changes_since(from, APPLY_BATCH)
+            .await
+            .map_err(SyncError::Local)?;
+        let Some(last) = changes.last().map(|c| c.seq) else {
+            return Ok((from, hold));
+        };
+        let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
+        let found = local.get_docs(&ids).await.map_err(SyncError::Local)?;
+        let docs = ids
+            .into_iter()
+            .zip(found)
+            .filter_map(|(id, d)| Some((id, d?)))
+            .collect();
+        let left = settle_batch(store, local, keys, docs, report).await?;
+        if hold.is_none() {
+            hold = changes
+                .iter()
+                .find(|c| left.contains(&c.id))
+                .map(|c| c.seq - 1);
+        }
+        from = last;
+    }
+}
+
+/// Settles and applies one batch of documents; returns the ids left for a later round
+/// (not readable with this key, refused by the store, or edited here meanwhile).
+async fn settle_batch<L: Docs>(
+    store: &dyn Store,
+    local: &L,
+    keys: &SyncKeys,
+    docs: Vec<(String, LocalDoc)>,
+    report: &mut Report,
+) -> Result<BTreeSet<String>, SyncFailure> {
+    let skipped_before = report.skipped.len();
     let mut settled: Vec<(String, LocalDoc)> = Vec::new();
     let mut plans: Vec<Plan> = Vec::new();
     let mut collisions: Vec<PersonConflict> = Vec::new();
@@ -338,17 +548,22 @@ async fn settle_and_apply<L: Docs>(
         local.put_docs(&settled).await.map_err(SyncError::Local)?;
     }
     let applied = apply(store, &plans, &collisions, report).await?;
-    let marks: Vec<(String, LocalDoc)> = plans
-        .into_iter()
-        .zip(applied)
-        .filter(|(_, ok)| *ok)
-        .map(|(p, _)| (p.id, p.doc))
-        .collect();
+    let mut left: BTreeSet<String> = report.skipped[skipped_before..].iter().cloned().collect();
+    let mut marks: Vec<(String, LocalDoc)> = Vec::new();
+    for (plan, ok) in plans.into_iter().zip(applied) {
+        if ok {
+            marks.push((plan.id, plan.doc));
+        } else {
+            left.insert(plan.id);
+        }
+    }
     if !marks.is_empty() {
         local.put_docs(&marks).await.map_err(SyncError::Local)?;
     }
-    report.collisions = collisions.into_iter().map(|c| c.person).collect();
-    Ok(())
+    report
+        .collisions
+        .extend(collisions.into_iter().map(|c| c.person));
+    Ok(left)
 }
 
 /// One document to apply to the store.
