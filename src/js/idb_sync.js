@@ -40,6 +40,16 @@ export async function pb_sync_meta(store, key) {
 export function pb_sync_put_meta(store, key, value) {
   store.put({ key, value });
 }
+// Sets `applied` of the rows `ids` to `revs` where the row's seq is still `seqs`.
+export async function pb_sync_mark(store, ids, seqs, revs) {
+  const rows = await pb_sync_rows(store, ids);
+  rows.forEach((row, i) => {
+    if (row !== undefined && row.seq === seqs[i]) {
+      row.applied = revs[i];
+      store.put(row);
+    }
+  });
+}
 export function pb_sync_put_row(store, id, tree, applied, seq) {
   const row = { id, tree, seq };
   if (applied !== undefined) row.applied = applied;

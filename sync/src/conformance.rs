@@ -42,6 +42,8 @@ macro_rules! for_each_local_case {
         $m!(put_docs_bumps_the_sequence_only_when_the_tree_changes);
         $m!(get_docs_is_aligned_with_the_ids);
         $m!(all_docs_are_ordered_by_id);
+        $m!(changed_docs_are_the_feed_read_whole);
+        $m!(mark_applied_moves_marks_of_unchanged_documents_only);
         $m!(large_batches);
     };
 }
@@ -522,6 +524,72 @@ pub async fn all_docs_are_ordered_by_id<S: Subject>(s: &mut S) {
     assert_eq!(names, ["B", "a", "a0", "m", "z"]);
     assert_eq!(all[4].1, doc(edited(1), Some("1-z")));
     assert_eq!(all[3].1.tree.leaves(), vec![rev("1-m")]);
+}
+
+/// `changed_docs`: the feed's documents (after `since`, in sequence order, at most `limit`)
+/// with their numbers, trees and applied marks.
+pub async fn changed_docs_are_the_feed_read_whole<S: Subject>(s: &mut S) {
+    let l = s.store();
+    l.put_revs(&[rev_doc("m", "1-m", &[], false, json!({"n": 1}))])
+        .await
+        .unwrap();
+    let (z, a) = (doc(edited(1), Some("1-z")), doc(edited(2), None));
+    l.put_docs(&[("z".into(), z.clone()), ("a".into(), a.clone())])
+        .await
+        .unwrap();
+    let m = one(l, "m").await.unwrap();
+    let all = l.changed_docs(0, 10).await.unwrap();
+    assert_eq!(
+        all,
+        vec![
+            (1, "m".to_string(), m),
+            (2, "z".to_string(), z.clone()),
+            (3, "a".to_string(), a.clone())
+        ]
+    );
+    assert_eq!(
+        l.changed_docs(1, 1).await.unwrap(),
+        vec![(2, "z".to_string(), z)]
+    );
+    assert_eq!(
+        l.changed_docs(2, 10).await.unwrap(),
+        vec![(3, "a".to_string(), a)]
+    );
+    assert!(l.changed_docs(3, 10).await.unwrap().is_empty());
+}
+
+/// `mark_applied`: the mark moves where the document is still at the given sequence number,
+/// and no sequence number moves; a document written since, or unknown, is left alone.
+pub async fn mark_applied_moves_marks_of_unchanged_documents_only<S: Subject>(s: &mut S) {
+    let l = s.store();
+    let (t1, t2) = (edited(1), edited(2));
+    l.put_docs(&[
+        ("a".into(), doc(t1.clone(), None)),
+        ("b".into(), doc(t2.clone(), Some("1-old"))),
+    ])
+    .await
+    .unwrap();
+    let read = l.changed_docs(0, 10).await.unwrap();
+    assert_eq!((read[0].0, read[1].0), (1, 2));
+    // "b" is written again after it was read.
+    let mut t3 = t2.clone();
+    t3.edit(t2.winner().as_ref(), false, body(json!({"n": 3})))
+        .unwrap();
+    l.put_docs(&[("b".into(), doc(t3.clone(), Some("1-old")))])
+        .await
+        .unwrap();
+    l.mark_applied(&[
+        ("a".into(), 1, "1-a".into()),
+        ("b".into(), 2, "1-b".into()),
+        ("zz".into(), 1, "1-z".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(seq(l).await, 3);
+    assert_eq!(one(l, "a").await.unwrap(), doc(t1, Some("1-a")));
+    assert_eq!(one(l, "b").await.unwrap(), doc(t3, Some("1-old")));
+    assert_eq!(one(l, "zz").await, None);
+    assert_eq!(ids(&changes(l, 0, 10).await), ["a", "b"]);
 }
 
 /// Batches of the size a first sync writes: one `put_revs` of 2,000 documents, read back

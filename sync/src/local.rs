@@ -72,6 +72,27 @@ pub trait Docs: Local {
     async fn get_docs(&self, ids: &[String]) -> Result<Vec<Option<LocalDoc>>, String>;
     /// Every document, ordered by id.
     async fn all_docs(&self) -> Result<Vec<(String, LocalDoc)>, String>;
+    /// The documents changed after `since` (as [`Local::changes_since`]: in sequence order,
+    /// at most `limit`), whole, with their sequence numbers. A store that reads the feed's
+    /// rows whole answers this with one read.
+    async fn changed_docs(
+        &self,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, String, LocalDoc)>, String> {
+        let changes = self.changes_since(since, limit).await?;
+        let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
+        let docs = self.get_docs(&ids).await?;
+        Ok(changes
+            .into_iter()
+            .zip(docs)
+            .filter_map(|(c, d)| Some((c.seq, c.id, d?)))
+            .collect())
+    }
+    /// Moves the applied mark of documents, each `(id, seq, rev)`, where the document is
+    /// still at sequence number `seq` (as `changed_docs` read it); a document written since
+    /// keeps its mark. One transaction; the trees are not written again.
+    async fn mark_applied(&self, marks: &[(String, u64, String)]) -> Result<(), String>;
     /// Writes documents in ONE transaction. A document whose tree differs from the stored one
     /// gets the next sequence number (it appears in the feed); one whose only change is
     /// `applied` keeps its number.
@@ -308,6 +329,16 @@ impl Docs for MemoryLocal {
                 )
             })
             .collect())
+    }
+
+    async fn mark_applied(&self, marks: &[(String, u64, String)]) -> Result<(), String> {
+        let mut inner = self.lock();
+        for (id, seq, rev) in marks {
+            if inner.docs.get(id).map(|d| d.1) == Some(*seq) {
+                inner.applied.insert(id.clone(), rev.clone());
+            }
+        }
+        Ok(())
     }
 
     async fn put_docs(&self, docs: &[(String, LocalDoc)]) -> Result<(), String> {

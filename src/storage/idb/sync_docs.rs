@@ -39,6 +39,13 @@ extern "C" {
     #[wasm_bindgen(catch)]
     fn pb_sync_all(store: &JsValue) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
+    fn pb_sync_mark(
+        store: &JsValue,
+        ids: &js_sys::Array,
+        seqs: &js_sys::Array,
+        revs: &js_sys::Array,
+    ) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
     fn pb_sync_changes(store: &JsValue, since: f64, limit: u32)
         -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
@@ -198,6 +205,31 @@ impl IdbLocal {
         let tx = self.tx(&[SYNC_META], TransactionMode::Readonly)?;
         wait(pb_sync_meta(&Self::raw(&tx, SYNC_META)?, key)).await
     }
+
+    /// The rows changed after `since`, in sequence order, at most `limit`, each made into a `T`.
+    async fn feed<T>(
+        &self,
+        since: u64,
+        limit: usize,
+        each: impl Fn(&str, &Row) -> Res<T>,
+    ) -> Res<Vec<T>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readonly)?;
+        let docs = Self::raw(&tx, SYNC_DOCS)?;
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let rows: js_sys::Array = wait(pb_sync_changes(&docs, since as f64, limit))
+            .await?
+            .unchecked_into();
+        let mut out = Vec::with_capacity(rows.length() as usize);
+        for row in rows.iter() {
+            let id = row_id(&row)?;
+            let r = Row::of(&id, &row)?.ok_or_else(|| format!("{SYNC_DOCS}: empty row"))?;
+            out.push(each(&id, &r)?);
+        }
+        Ok(out)
+    }
 }
 
 fn unique<'a>(ids: &[&'a str]) -> Vec<&'a str> {
@@ -238,26 +270,14 @@ impl Local for IdbLocal {
     }
 
     async fn changes_since(&self, since: u64, limit: usize) -> Res<Vec<LocalChange>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readonly)?;
-        let docs = Self::raw(&tx, SYNC_DOCS)?;
-        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        let rows: js_sys::Array = wait(pb_sync_changes(&docs, since as f64, limit))
-            .await?
-            .unchecked_into();
-        let mut out = Vec::with_capacity(rows.length() as usize);
-        for row in rows.iter() {
-            let id = row_id(&row)?;
-            let r = Row::of(&id, &row)?.ok_or_else(|| format!("{SYNC_DOCS}: empty row"))?;
-            out.push(LocalChange {
-                seq: r.seq as u64,
-                leaves: r.tree(&id)?.leaves(),
-                id,
-            });
-        }
-        Ok(out)
+        self.feed(since, limit, |id, row| {
+            Ok(LocalChange {
+                seq: row.seq as u64,
+                leaves: row.tree(id)?.leaves(),
+                id: id.to_string(),
+            })
+        })
+        .await
     }
 
     async fn revs_diff(
@@ -379,6 +399,38 @@ impl Docs for IdbLocal {
         // IndexedDB orders string keys by UTF-16 code units; ids are ordered as Rust strings.
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+
+    async fn changed_docs(&self, since: u64, limit: usize) -> Res<Vec<(u64, String, LocalDoc)>> {
+        self.feed(since, limit, |id, row| {
+            Ok((row.seq as u64, id.to_string(), row.doc(id)?))
+        })
+        .await
+    }
+
+    async fn mark_applied(&self, marks: &[(String, u64, String)]) -> Res<()> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readwrite)?;
+        let (ids, seqs, revs) = (
+            js_sys::Array::new(),
+            js_sys::Array::new(),
+            js_sys::Array::new(),
+        );
+        for (id, seq, rev) in marks {
+            ids.push(&JsValue::from_str(id));
+            seqs.push(&JsValue::from_f64(*seq as f64));
+            revs.push(&JsValue::from_str(rev));
+        }
+        wait(pb_sync_mark(
+            &Self::raw(&tx, SYNC_DOCS)?,
+            &ids,
+            &seqs,
+            &revs,
+        ))
+        .await?;
+        tx.commit().await.map_err(idb)
     }
 
     async fn put_docs(&self, docs: &[(String, LocalDoc)]) -> Res<()> {

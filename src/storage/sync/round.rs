@@ -56,8 +56,9 @@ pub const CONFLICTS_KEY: &str = "sync_conflicts";
 /// sync state clears it): every document up to this sequence number is settled and applied.
 pub const APPLIED_LOG: &str = "praxisbote-applied";
 
-/// Documents settled and applied per store transaction.
-const APPLY_BATCH: usize = 1000;
+/// Documents settled and applied per store transaction. Large: the store keeps persons in
+/// buckets, and each transaction writes every bucket it touches whole.
+const APPLY_BATCH: usize = 10_000;
 
 /// Which records a round compares with their documents to find this device's own edits.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -456,26 +457,20 @@ async fn settle_from<L: Docs>(
 ) -> Result<(u64, Option<u64>), SyncFailure> {
     let mut hold: Option<u64> = None;
     loop {
-        let changes = local
-            .changes_since(from, APPLY_BATCH)
+        let changed = local
+            .changed_docs(from, APPLY_BATCH)
             .await
             .map_err(SyncError::Local)?;
-        let Some(last) = changes.last().map(|c| c.seq) else {
+        let Some(last) = changed.last().map(|c| c.0) else {
             return Ok((from, hold));
         };
-        let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
-        let found = local.get_docs(&ids).await.map_err(SyncError::Local)?;
-        let docs = ids
-            .into_iter()
-            .zip(found)
-            .filter_map(|(id, d)| Some((id, d?)))
-            .collect();
-        let left = settle_batch(store, local, keys, docs, report).await?;
+        let seqs: Vec<(u64, String)> = changed.iter().map(|(s, id, _)| (*s, id.clone())).collect();
+        let left = settle_batch(store, local, keys, changed, report).await?;
         if hold.is_none() {
-            hold = changes
+            hold = seqs
                 .iter()
-                .find(|c| left.contains(&c.id))
-                .map(|c| c.seq - 1);
+                .find(|(_, id)| left.contains(id))
+                .map(|(s, _)| s - 1);
         }
         from = last;
     }
@@ -487,14 +482,14 @@ async fn settle_batch<L: Docs>(
     store: &dyn Store,
     local: &L,
     keys: &SyncKeys,
-    docs: Vec<(String, LocalDoc)>,
+    docs: Vec<(u64, String, LocalDoc)>,
     report: &mut Report,
 ) -> Result<BTreeSet<String>, SyncFailure> {
     let skipped_before = report.skipped.len();
     let mut settled: Vec<(String, LocalDoc)> = Vec::new();
     let mut plans: Vec<Plan> = Vec::new();
     let mut collisions: Vec<PersonConflict> = Vec::new();
-    for (id, mut doc) in docs {
+    for (seq, id, mut doc) in docs {
         if id == super::KEYRING_DOC {
             continue;
         }
@@ -539,6 +534,7 @@ async fn settle_batch<L: Docs>(
         doc.applied = Some(winner.to_string());
         plans.push(Plan {
             id,
+            seq,
             doc,
             change,
             was: was.map(|p| p.stored()),
@@ -549,17 +545,22 @@ async fn settle_batch<L: Docs>(
     }
     let applied = apply(store, &plans, &collisions, report).await?;
     let mut left: BTreeSet<String> = report.skipped[skipped_before..].iter().cloned().collect();
-    let mut marks: Vec<(String, LocalDoc)> = Vec::new();
+    let settled_ids: BTreeSet<String> = settled.into_iter().map(|(id, _)| id).collect();
+    let (mut whole, mut marks) = (Vec::new(), Vec::new());
     for (plan, ok) in plans.into_iter().zip(applied) {
-        if ok {
-            marks.push((plan.id, plan.doc));
-        } else {
+        if !ok {
             left.insert(plan.id);
+        } else if settled_ids.contains(&plan.id) {
+            // Settled in this batch: its tree was written again, with a new number.
+            whole.push((plan.id, plan.doc));
+        } else if let Some(rev) = plan.doc.applied {
+            marks.push((plan.id, plan.seq, rev));
         }
     }
-    if !marks.is_empty() {
-        local.put_docs(&marks).await.map_err(SyncError::Local)?;
+    if !whole.is_empty() {
+        local.put_docs(&whole).await.map_err(SyncError::Local)?;
     }
+    local.mark_applied(&marks).await.map_err(SyncError::Local)?;
     report
         .collisions
         .extend(collisions.into_iter().map(|c| c.person));
@@ -569,6 +570,8 @@ async fn settle_batch<L: Docs>(
 /// One document to apply to the store.
 struct Plan {
     id: String,
+    /// Its sequence number as read (its tree is written again only if settled here).
+    seq: u64,
     /// The document with `applied` moved to the winner.
     doc: LocalDoc,
     /// The store change (`None`: nothing to write, only the mark moves).
