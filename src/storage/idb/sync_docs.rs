@@ -219,17 +219,21 @@ impl IdbLocal {
         let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readonly)?;
         let docs = Self::raw(&tx, SYNC_DOCS)?;
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        let rows: js_sys::Array = wait(pb_sync_changes(&docs, since as f64, limit))
-            .await?
-            .unchecked_into();
-        let mut out = Vec::with_capacity(rows.length() as usize);
-        for row in rows.iter() {
-            let id = row_id(&row)?;
-            let r = Row::of(&id, &row)?.ok_or_else(|| format!("{SYNC_DOCS}: empty row"))?;
-            out.push(each(&id, &r)?);
-        }
-        Ok(out)
+        let rows = wait(pb_sync_changes(&docs, since as f64, limit)).await?;
+        each_row(rows, each)
     }
+}
+
+/// Each row of a `getAll` answer, read and made into a `T`.
+fn each_row<T>(rows: JsValue, each: impl Fn(&str, &Row) -> Res<T>) -> Res<Vec<T>> {
+    let rows: js_sys::Array = rows.unchecked_into();
+    let mut out = Vec::with_capacity(rows.length() as usize);
+    for row in rows.iter() {
+        let id = row_id(&row)?;
+        let r = Row::of(&id, &row)?.ok_or_else(|| format!("{SYNC_DOCS}: empty row"))?;
+        out.push(each(&id, &r)?);
+    }
+    Ok(out)
 }
 
 fn unique<'a>(ids: &[&'a str]) -> Vec<&'a str> {
@@ -387,15 +391,8 @@ impl Docs for IdbLocal {
 
     async fn all_docs(&self) -> Res<Vec<(String, LocalDoc)>> {
         let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readonly)?;
-        let rows: js_sys::Array = wait(pb_sync_all(&Self::raw(&tx, SYNC_DOCS)?))
-            .await?
-            .unchecked_into();
-        let mut out = Vec::with_capacity(rows.length() as usize);
-        for row in rows.iter() {
-            let id = row_id(&row)?;
-            let r = Row::of(&id, &row)?.ok_or_else(|| format!("{SYNC_DOCS}: empty row"))?;
-            out.push((id.clone(), r.doc(&id)?));
-        }
+        let rows = wait(pb_sync_all(&Self::raw(&tx, SYNC_DOCS)?)).await?;
+        let mut out = each_row(rows, |id, r| Ok((id.to_string(), r.doc(id)?)))?;
         // IndexedDB orders string keys by UTF-16 code units; ids are ordered as Rust strings.
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
