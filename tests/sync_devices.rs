@@ -363,12 +363,9 @@ async fn offline_edits_of_one_person_merge_and_a_collision_is_kept_for_a_choice(
     }
     let pa = a.person("p-1").await.unwrap();
     assert_eq!(pa, b.person("p-1").await.unwrap());
-    let conflicts: Vec<PersonConflict> = b
-        .store
-        .get_typed(Collection::Meta, CONFLICTS_KEY)
-        .await
-        .unwrap()
-        .unwrap();
+    // Both devices list the collision (A from the settled revision B sent).
+    let conflicts = listed(&b).await;
+    assert_eq!(listed(&a).await, conflicts);
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0].fields, vec!["email".to_string()]);
     let both = [
@@ -377,6 +374,32 @@ async fn offline_edits_of_one_person_merge_and_a_collision_is_kept_for_a_choice(
     ];
     assert!(both.contains(&"a@example.org") && both.contains(&"b@example.org"));
     assert_eq!(pa.person.email, conflicts[0].winner.email);
+
+    // Someone on A keeps the value in use: the choice goes out as a revision without the
+    // collision, and B's list empties too; the value stays.
+    sync::conflicts::choose(&a.store, &pid("p-1"), false)
+        .await
+        .unwrap();
+    let r = a.round_in(&only(&["p-1"])).await;
+    assert_eq!(r.own_edits, 1, "{r:?}");
+    b.round_in(&Scope::nothing()).await;
+    assert!(listed(&b).await.is_empty());
+    assert!(listed(&a).await.is_empty());
+    assert_eq!(b.person("p-1").await.unwrap().person.email, pa.person.email);
+    for device in [&a, &b] {
+        let r = device.round().await;
+        assert_eq!((r.settled, r.own_edits), (0, 0), "{r:?}");
+    }
+    assert_eq!(data(&a.store).await, data(&b.store).await);
+}
+
+async fn listed(device: &Device) -> Vec<PersonConflict> {
+    device
+        .store
+        .get_typed(Collection::Meta, CONFLICTS_KEY)
+        .await
+        .unwrap()
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -1,8 +1,10 @@
 //! The collisions a sync round could not settle (two devices changed the same field of a
 //! person differently), kept in Meta ([`CONFLICTS_KEY`]) on each device until someone
-//! chooses under "Konflikte". The value in use meanwhile is the winner's (CouchDB's rule, the
-//! same on every device); choosing the other version is an ordinary edit of the person,
-//! which the next round sends to the other devices.
+//! chooses under "Konflikte". Every device lists them: the revision that settled the
+//! conflict carries the collision, and applying it lists the person. The value in use
+//! meanwhile is the winner's (CouchDB's rule, the same on every device); choosing (either
+//! way) is an edit of the person — a revision without the collision — which the next round
+//! sends to the other devices, and applying it takes the person off their lists.
 
 use crate::domain::sync_merge::take_fields;
 use crate::domain::PersonId;

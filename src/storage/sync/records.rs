@@ -10,6 +10,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::round::PersonConflict;
 use crate::domain::{AppointmentId, PersonId};
 use crate::storage::migrate::names;
 use crate::storage::records::{appointment, document, person, settings, Origin, Stored};
@@ -39,6 +40,11 @@ pub struct Plain {
     pub v: u32,
     /// Record body (JSON text).
     pub b: String,
+    /// On a person's revision that settled a conflict: the collision it could not settle,
+    /// so every device that applies the revision lists it under "Konflikte" (see
+    /// `round::settle`). Gone from the next revision, made when someone chooses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<PersonConflict>,
 }
 
 impl Plain {
@@ -48,6 +54,7 @@ impl Plain {
             k: origin.key().to_string(),
             v: stored.v,
             b: stored.body.clone(),
+            x: None,
         }
     }
 

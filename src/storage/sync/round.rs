@@ -268,7 +268,7 @@ pub async fn own_edits<L: Docs>(
         .filter_map(|(id, d)| Some((id, d?)))
         .collect();
     let mut writes = Vec::new();
-    let edits = compare(keys, &records, &docs, &mut writes);
+    let edits = compare(keys, &records, &docs, &listed(store).await?, &mut writes);
     if !writes.is_empty() {
         local.put_docs(&writes).await.map_err(SyncError::Local)?;
     }
@@ -313,7 +313,7 @@ async fn all_own_edits<L: Docs>(
         .into_iter()
         .collect();
     let mut writes = Vec::new();
-    let mut edits = compare(keys, &records, &docs, &mut writes);
+    let mut edits = compare(keys, &records, &docs, &listed(store).await?, &mut writes);
     let kept: BTreeSet<String> = records
         .iter()
         .map(|(o, _)| keys.doc_id(o.store_name(), o.key()))
@@ -338,18 +338,28 @@ async fn all_own_edits<L: Docs>(
 }
 
 /// Compares each record with its document (in `docs`, or none yet); the documents that
-/// change go to `writes`. Returns the number of edits.
+/// change go to `writes`. Returns the number of edits. A person listed under "Konflikte"
+/// whose applied revision carries that collision is unchanged while nobody has chosen;
+/// once someone has (the list no longer has it), the same record is an edit: a revision
+/// without the collision, which takes the person off the other devices' lists too.
 fn compare(
     keys: &SyncKeys,
     records: &[(Origin, Stored)],
     docs: &BTreeMap<String, LocalDoc>,
+    open: &BTreeSet<PersonId>,
     writes: &mut Vec<(String, LocalDoc)>,
 ) -> usize {
     let mut edits = 0;
     for (origin, stored) in records {
         let id = keys.doc_id(origin.store_name(), origin.key());
-        let body = keys.seal(&id, &Plain::new(origin, stored).to_bytes());
+        let plain = Plain::new(origin, stored);
         let mut doc = docs.get(&id).cloned().unwrap_or_default();
+        if matches!(origin, Origin::Person(p) if open.contains(p))
+            && carries_collision(keys, &id, &doc, &plain)
+        {
+            continue;
+        }
+        let body = keys.seal(&id, &plain.to_bytes());
         match record_edit(&mut doc, false, body) {
             Mark::Same => {}
             Mark::Applied => writes.push((id, doc)),
@@ -360,6 +370,22 @@ fn compare(
         }
     }
     edits
+}
+
+/// Whether the applied revision of `doc` is `plain` with a collision.
+fn carries_collision(keys: &SyncKeys, id: &str, doc: &LocalDoc, plain: &Plain) -> bool {
+    doc.applied_rev()
+        .and_then(|a| plain_at(keys, id, &doc.tree, &a))
+        .is_some_and(|mut p| p.x.take().is_some() && p == *plain)
+}
+
+/// The persons listed under "Konflikte" on this device.
+async fn listed(store: &dyn Store) -> Result<BTreeSet<PersonId>, SyncFailure> {
+    let open: Vec<PersonConflict> = store
+        .get_typed(Collection::Meta, CONFLICTS_KEY)
+        .await?
+        .unwrap_or_default();
+    Ok(open.into_iter().map(|c| c.person).collect())
 }
 
 #[derive(Debug, PartialEq)]
@@ -517,15 +543,17 @@ async fn settle_batch<L: Docs>(
         let was = applied
             .as_ref()
             .and_then(|a| plain_at(keys, &id, &doc.tree, a));
+        let mut collision = None;
         let change = if doc.tree.is_deleted(&winner) {
             // `None`: nothing of it was ever in the store, only the mark moves.
             was.as_ref().and_then(Plain::origin).map(Apply::Delete)
         } else {
-            match plain_at(keys, &id, &doc.tree, &winner)
-                .and_then(|p| Some(Apply::Put(p.origin()?, p.stored())))
-            {
-                Some(put) => Some(put),
-                None => {
+            match plain_at(keys, &id, &doc.tree, &winner) {
+                Some(p) if p.origin().is_some() => {
+                    collision = p.x.clone();
+                    p.origin().map(|o| Apply::Put(o, p.stored()))
+                }
+                _ => {
                     report.skipped.push(id.clone());
                     continue;
                 }
@@ -537,13 +565,14 @@ async fn settle_batch<L: Docs>(
             seq,
             doc,
             change,
+            collision,
             was: was.map(|p| p.stored()),
         });
     }
     if !settled.is_empty() {
         local.put_docs(&settled).await.map_err(SyncError::Local)?;
     }
-    let applied = apply(store, &plans, &collisions, report).await?;
+    let applied = apply(store, &plans, report).await?;
     let mut left: BTreeSet<String> = report.skipped[skipped_before..].iter().cloned().collect();
     let settled_ids: BTreeSet<String> = settled.into_iter().map(|(id, _)| id).collect();
     let (mut whole, mut marks) = (Vec::new(), Vec::new());
@@ -578,6 +607,9 @@ struct Plan {
     change: Option<Apply>,
     /// What the store should hold now (the previously applied record), for persons' check.
     was: Option<Stored>,
+    /// For a person: the collision its revision carries (listed under "Konflikte"), or none
+    /// (the person leaves that list).
+    collision: Option<PersonConflict>,
 }
 
 /// The merged body of a conflicted document and the collision to show, or `None` when a
@@ -623,7 +655,8 @@ fn settle(
         }
     }
     let stored = person::encode(&merged).ok()?;
-    let plain = Plain::new(&Origin::Person(person_id), &stored);
+    let mut plain = Plain::new(&Origin::Person(person_id), &stored);
+    plain.x = collision.clone();
     Some((keys.seal(id, &plain.to_bytes()), collision))
 }
 
@@ -631,12 +664,11 @@ fn settle(
 async fn apply(
     store: &dyn Store,
     plans: &[Plan],
-    collisions: &[PersonConflict],
     report: &mut Report,
 ) -> Result<Vec<bool>, SyncFailure> {
     let mut ok = vec![true; plans.len()];
     let all: Vec<usize> = (0..plans.len()).collect();
-    let moved = match write_plans(store, plans, &all, collisions, &mut ok, report).await {
+    let moved = match write_plans(store, plans, &all, &mut ok, report).await {
         Ok(moved) => moved,
         Err(StoreError::Locked) => return Err(SyncFailure::Locked),
         Err(_) => {
@@ -648,7 +680,7 @@ async fn apply(
                 if !ok[i] {
                     continue;
                 }
-                match write_plans(store, plans, &[i], &[], &mut ok, report).await {
+                match write_plans(store, plans, &[i], &mut ok, report).await {
                     Ok(m) => moved.extend(m),
                     Err(_) => {
                         ok[i] = false;
@@ -656,7 +688,6 @@ async fn apply(
                     }
                 }
             }
-            write_plans(store, plans, &[], collisions, &mut ok, report).await?;
             moved
         }
     };
@@ -678,14 +709,14 @@ async fn apply(
     Ok(ok)
 }
 
-/// Writes the plans `which` (and the collisions) in ONE store transaction; persons only
-/// where the store still holds what was applied before (checked in that transaction).
-/// Returns the persons left alone because they were edited meanwhile.
+/// Writes the plans `which` in ONE store transaction, with the "Konflikte" list brought in
+/// line with the persons' revisions; persons only where the store still holds what was
+/// applied before (checked in that transaction). Returns the persons left alone because
+/// they were edited meanwhile.
 async fn write_plans(
     store: &dyn Store,
     plans: &[Plan],
     which: &[usize],
-    collisions: &[PersonConflict],
     ok: &mut [bool],
     report: &mut Report,
 ) -> Result<BTreeSet<PersonId>, StoreError> {
@@ -698,18 +729,31 @@ async fn write_plans(
             }
         }
     }
-    if !collisions.is_empty() {
-        let mut open: Vec<PersonConflict> = store
+    let persons: Vec<(&PersonId, Option<&PersonConflict>)> = which
+        .iter()
+        .filter(|&&i| ok[i])
+        .filter_map(|&i| match &plans[i].change {
+            Some(Apply::Put(Origin::Person(id), _) | Apply::Delete(Origin::Person(id))) => {
+                Some((id, plans[i].collision.as_ref()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !persons.is_empty() {
+        let was: Vec<PersonConflict> = store
             .get_typed(Collection::Meta, CONFLICTS_KEY)
             .await?
             .unwrap_or_default();
-        for c in collisions {
-            open.retain(|o| o.person != c.person);
-            open.push(c.clone());
+        let mut open = was.clone();
+        for (id, collision) in &persons {
+            open.retain(|o| &o.person != *id);
+            open.extend(collision.cloned());
         }
-        batch
-            .docs
-            .push(DocOp::put(Collection::Meta, CONFLICTS_KEY, &open)?);
+        if open != was {
+            batch
+                .docs
+                .push(DocOp::put(Collection::Meta, CONFLICTS_KEY, &open)?);
+        }
     }
     if batch.is_empty() {
         return Ok(BTreeSet::new());
