@@ -142,7 +142,7 @@ fn birthday_keys_are_blinded_with_a_key_derived_from_the_data_key() {
 #[test]
 fn a_passphrase_change_counts_a_generation_and_another_device_takes_it_keeping_its_key() {
     use crate::storage::memory::MemoryStore;
-    use crate::storage::{Store, StoreExt};
+    use crate::storage::Store;
     use pollster::block_on;
 
     let raw = |s: &MemoryStore| {
