@@ -12,13 +12,15 @@ use common::{create_db, HttpRemote, Server};
 use praxisbote::domain::consent::{ConsentEvent, ConsentSource};
 use praxisbote::domain::PersonRecord;
 use praxisbote::domain::{Channel, Purpose};
-use praxisbote::storage::crypto::{self, Secret};
+use praxisbote::storage::crypto::{self, KdfParams, Keyring, Secret};
 use praxisbote::storage::memory::MemoryStore;
+use praxisbote::storage::records::Origin;
+use praxisbote::storage::sync::keyring::{self, OnServer};
 use praxisbote::storage::sync::{
     self, round_in, PersonConflict, Report, Scope, SyncConfig, SyncFailure, CONFLICTS_KEY,
 };
-use praxisbote::storage::{Collection, Doc, Store, StoreExt};
-use praxisbote_sync::{MemoryLocal, Options};
+use praxisbote::storage::{Collection, Doc, Store, StoreError, StoreExt};
+use praxisbote_sync::{Couch, MemoryLocal, Method, Options};
 use praxisbote_testkit::encryption::{encrypt, secret_persons, secret_values, PASSPHRASE};
 use praxisbote_testkit::sample::{appointment, d, dt, pid, settings};
 use serde_json::{json, Value};
@@ -559,4 +561,381 @@ async fn a_person_deleted_in_a_scoped_round_takes_its_appointments_along() {
         .unwrap()
         .is_empty());
     assert_eq!(data(&a.store).await, data(&b.store).await);
+}
+
+// ---- The keyring document: a passphrase change reaches every device ----
+
+const NEW_PASSPHRASE: &str = "Neue Passphrase der Praxis 2027";
+
+/// The keyring document on the server.
+async fn server_keyring_doc(d: &Device) -> Value {
+    sync::server_keyring(&d.remote)
+        .await
+        .unwrap()
+        .expect("a keyring document")
+}
+
+/// The keyring a device has stored (what it unlocks with after a reload).
+async fn stored_keyring(d: &Device) -> Keyring {
+    let origin = Origin::Document(Collection::Meta, crypto::KEYRING_KEY.into());
+    let raw = d.store.get_raw(&origin).await.unwrap().expect("stored");
+    serde_json::from_str(&raw.body).unwrap()
+}
+
+/// Whether `passphrase` unlocks the device (locked first; left locked when it does not).
+async fn opens_with(d: &Device, passphrase: &str) -> bool {
+    crypto::lock(&d.store);
+    match crypto::unlock(&d.store, passphrase).await {
+        Ok(()) => true,
+        Err(StoreError::WrongPassphrase) => false,
+        Err(e) => panic!("unlock: {e}"),
+    }
+}
+
+/// Puts `doc` over the server's keyring document, as a server (or an attacker) could.
+async fn put_over(d: &Device, mut doc: Value) {
+    doc["_rev"] = server_keyring_doc(d).await["_rev"].clone();
+    Couch::new(&d.remote)
+        .put_doc(sync::KEYRING_DOC, &doc)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_passphrase_change_reaches_the_other_device_and_new_devices_join_with_it() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    let before = server_keyring_doc(&a).await;
+    assert_eq!(before["keyring"]["gen"], 0);
+    crypto::change_passphrase(&a.store, NEW_PASSPHRASE, KdfParams::TESTING)
+        .await
+        .unwrap();
+    assert_eq!(stored_keyring(&a).await.gen, 1);
+
+    let r = a.round().await;
+    assert!(!r.keyring_taken, "{r:?}");
+    let doc = server_keyring_doc(&a).await;
+    assert_eq!(doc["keyring"]["gen"], 1);
+    assert_ne!(
+        doc["keyring"]["passphrase_wrap"],
+        before["keyring"]["passphrase_wrap"]
+    );
+
+    let r = b.round().await;
+    assert!(r.keyring_taken, "{r:?}");
+    assert_eq!(
+        crypto::lock_state(&b.store),
+        crypto::LockState::Unlocked,
+        "B stays unlocked"
+    );
+    assert_eq!(stored_keyring(&b).await, stored_keyring(&a).await);
+    assert_eq!(
+        data(&b.store).await,
+        data(&a.store).await,
+        "B keeps its data"
+    );
+    assert!(
+        !opens_with(&b, PASSPHRASE).await,
+        "the old passphrase no longer opens B"
+    );
+    assert!(opens_with(&b, NEW_PASSPHRASE).await);
+    assert_eq!(data(&b.store).await, data(&a.store).await);
+
+    // Both hold the server's keyring: nothing more to do, and edits still flow.
+    b.store
+        .put_persons(&[praxisbote_testkit::sample::person("p-9", "Nach", "Wechsel")])
+        .await
+        .unwrap();
+    assert!(!b.round().await.keyring_taken);
+    assert!(!a.round().await.keyring_taken);
+    assert!(a.person("p-9").await.is_some());
+    assert_eq!(server_keyring_doc(&a).await["_rev"], doc["_rev"]);
+
+    // A new device joins with the new passphrase only.
+    let c = Device::new("device-c", &a.remote.db_url);
+    let cfg = config(&a.remote.db_url);
+    let old = sync::join(&c.store, &c.remote, Secret::Passphrase(PASSPHRASE), &cfg).await;
+    assert!(matches!(old, Err(SyncFailure::WrongSecret)), "{old:?}");
+    assert_eq!(crypto::lock_state(&c.store), crypto::LockState::Plain);
+    sync::join(
+        &c.store,
+        &c.remote,
+        Secret::Passphrase(NEW_PASSPHRASE),
+        &cfg,
+    )
+    .await
+    .unwrap();
+    let r = c.round().await;
+    assert!(!r.keyring_taken, "{r:?}");
+    assert_eq!(data(&c.store).await, data(&a.store).await);
+    assert_eq!(stored_keyring(&c).await, stored_keyring(&a).await);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_older_keyring_never_overwrites_the_newer_one_and_equal_ones_converge() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    // A changes the passphrase twice, B once meanwhile (say while offline).
+    for p in ["zwischendurch", NEW_PASSPHRASE] {
+        crypto::change_passphrase(&a.store, p, KdfParams::TESTING)
+            .await
+            .unwrap();
+    }
+    crypto::change_passphrase(&b.store, "nur auf B", KdfParams::TESTING)
+        .await
+        .unwrap();
+    a.round().await;
+    let newer = server_keyring_doc(&a).await;
+    assert_eq!(newer["keyring"]["gen"], 2);
+
+    // B's generation 1 does not go over the server's 2: B takes A's.
+    assert!(sync::publish(&b.store, &b.remote).await.unwrap());
+    assert_eq!(
+        server_keyring_doc(&a).await,
+        newer,
+        "the server's is untouched"
+    );
+    assert!(!b.round().await.keyring_taken);
+    assert_eq!(server_keyring_doc(&a).await, newer);
+    assert_eq!(stored_keyring(&b).await, stored_keyring(&a).await);
+    assert!(!opens_with(&b, "nur auf B").await);
+    assert!(opens_with(&b, NEW_PASSPHRASE).await);
+
+    // Both change at the same time (generation 3 on each): after a round on each and one
+    // more on the first, both hold the same keyring, and so does the server.
+    crypto::change_passphrase(&a.store, "von A", KdfParams::TESTING)
+        .await
+        .unwrap();
+    crypto::change_passphrase(&b.store, "von B", KdfParams::TESTING)
+        .await
+        .unwrap();
+    a.round().await;
+    b.round().await;
+    a.round().await;
+    let (ka, kb) = (stored_keyring(&a).await, stored_keyring(&b).await);
+    assert_eq!(ka, kb);
+    assert_eq!(ka.gen, 3);
+    let on_server: Keyring =
+        serde_json::from_value(server_keyring_doc(&a).await["keyring"].clone()).unwrap();
+    assert_eq!(on_server, ka);
+    let winner = if opens_with(&a, "von A").await {
+        "von A"
+    } else {
+        "von B"
+    };
+    assert!(opens_with(&a, winner).await && opens_with(&b, winner).await);
+    let settled = server_keyring_doc(&a).await;
+    assert!(!b.round().await.keyring_taken);
+    assert!(!a.round().await.keyring_taken);
+    assert_eq!(server_keyring_doc(&a).await, settled, "no more writes");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_keyring_written_by_another_device_meanwhile_is_read_again() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    // B is at generation 3, A at 1; B's document reaches the server while A is between
+    // reading the document and writing its own (generation 0 on the server: A writes).
+    for p in ["eins", "zwei", "drei von B"] {
+        crypto::change_passphrase(&b.store, p, KdfParams::TESTING)
+            .await
+            .unwrap();
+    }
+    crypto::change_passphrase(&a.store, "eins von A", KdfParams::TESTING)
+        .await
+        .unwrap();
+    let mut b_doc = keyring::document(
+        &sync::sync_keys(&b.store).unwrap(),
+        &stored_keyring(&b).await,
+    );
+    b_doc["_rev"] = server_keyring_doc(&a).await["_rev"].clone();
+    let url = format!("{}/{}", a.remote.db_url, sync::KEYRING_DOC);
+    let body = b_doc.to_string();
+    // publish: the database (1), the keyring document (2), then A's PUT (3).
+    a.remote.reset_log();
+    *a.remote.before.borrow_mut() = Some((
+        3,
+        Box::new(move || {
+            let out = std::process::Command::new("curl")
+                .args([
+                    "-sf",
+                    "-X",
+                    "PUT",
+                    &url,
+                    "-H",
+                    "Content-Type: application/json",
+                ])
+                .args(["-d", &body])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+        }),
+    ));
+    let taken = sync::publish(&a.store, &a.remote).await.unwrap();
+    let keyring_requests: Vec<_> = a
+        .remote
+        .log
+        .borrow()
+        .iter()
+        .filter(|(_, p, _)| p == sync::KEYRING_DOC)
+        .map(|(m, _, _)| *m)
+        .collect();
+    assert_eq!(
+        keyring_requests,
+        [Method::Get, Method::Put, Method::Get],
+        "A's write met B's (409) and A read again"
+    );
+    assert!(taken, "B's generation 3 wins over A's 1");
+    assert_eq!(stored_keyring(&a).await, stored_keyring(&b).await);
+    assert!(opens_with(&a, "drei von B").await);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_tampered_keyring_on_the_server_is_neither_taken_nor_joined() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    let cfg = config(&a.remote.db_url);
+    // The practice's first keyring (its old passphrase) and, after a change, the newer one.
+    let first = server_keyring_doc(&a).await;
+    crypto::change_passphrase(&a.store, NEW_PASSPHRASE, KdfParams::TESTING)
+        .await
+        .unwrap();
+    a.round().await;
+    assert!(b.round().await.keyring_taken);
+    let mine = stored_keyring(&b).await;
+    let keys = sync::sync_keys(&b.store).unwrap();
+    // Another practice's keyring: the attacker's passphrase opens the attacker's key.
+    let other = MemoryStore::new();
+    crypto::set_up(&other, "Passphrase des Angreifers", KdfParams::TESTING)
+        .await
+        .unwrap();
+    let theirs = crypto::current_keyring(&other).unwrap().unwrap();
+    let other_keys = sync::sync_keys(&other).unwrap();
+
+    let wrapped_by_attacker = |mut doc: Value| {
+        doc["keyring"]["salt"] = json!(theirs.salt);
+        doc["keyring"]["params"] = json!(theirs.params);
+        doc["keyring"]["passphrase_wrap"] = json!(theirs.passphrase_wrap);
+        doc["keyring"]["gen"] = json!(7);
+        doc
+    };
+    let without_auth = |mut doc: Value| {
+        doc.as_object_mut().unwrap().remove("auth");
+        doc
+    };
+    let auth_by_attacker = |mut doc: Value| {
+        let k: Keyring = serde_json::from_value(doc["keyring"].clone()).unwrap();
+        doc["auth"] = json!(other_keys.keyring_auth(&keyring::canonical(&k)));
+        doc
+    };
+    let mut rolled_back = first.clone();
+    rolled_back["keyring"]["gen"] = json!(5);
+    let variants = [
+        // The passphrase wrap replaced by one of the attacker's, the generation raised.
+        (
+            "wrap replaced, auth kept",
+            wrapped_by_attacker(first.clone()),
+            true,
+        ),
+        (
+            "wrap replaced, auth dropped",
+            without_auth(wrapped_by_attacker(first.clone())),
+            true,
+        ),
+        (
+            "wrap replaced, auth by another key",
+            auth_by_attacker(wrapped_by_attacker(first.clone())),
+            true,
+        ),
+        // The practice's first keyring (the old passphrase) with a raised generation.
+        ("old keyring, generation raised", rolled_back.clone(), false),
+        (
+            "old keyring, generation raised, auth dropped",
+            without_auth(rolled_back),
+            false,
+        ),
+    ];
+    for (what, forged, attackers) in variants {
+        put_over(&a, forged).await;
+
+        // A joining device: the secret that opens the forged keyring gets it nothing.
+        let c = Device::new("device-c", &a.remote.db_url);
+        let secret = if attackers {
+            "Passphrase des Angreifers"
+        } else {
+            PASSPHRASE
+        };
+        let joined = sync::join(&c.store, &c.remote, Secret::Passphrase(secret), &cfg).await;
+        assert!(
+            matches!(joined, Err(SyncFailure::ForgedKeyring)),
+            "{what}: {joined:?}"
+        );
+        assert_eq!(
+            crypto::lock_state(&c.store),
+            crypto::LockState::Plain,
+            "{what}"
+        );
+
+        // A device's round does not take it, and puts its own keyring back.
+        let r = b.round().await;
+        assert!(!r.keyring_taken, "{what}");
+        assert_eq!(stored_keyring(&b).await, mine, "{what}");
+        assert!(!opens_with(&b, secret).await, "{what}");
+        assert!(opens_with(&b, NEW_PASSPHRASE).await, "{what}");
+        assert_eq!(
+            keyring::read(&keys, &server_keyring_doc(&a).await),
+            OnServer::Authentic(mine.clone()),
+            "{what}: repaired"
+        );
+    }
+
+    // The genuine keyring with a wrong authenticator: the right passphrase opens it, and the
+    // joining device still refuses it.
+    let mut garbled = server_keyring_doc(&a).await;
+    garbled["auth"] = json!(other_keys.keyring_auth(b"something else"));
+    put_over(&a, garbled).await;
+    let c = Device::new("device-c", &a.remote.db_url);
+    let joined = sync::join(
+        &c.store,
+        &c.remote,
+        Secret::Passphrase(NEW_PASSPHRASE),
+        &cfg,
+    )
+    .await;
+    assert!(
+        matches!(joined, Err(SyncFailure::ForgedKeyring)),
+        "{joined:?}"
+    );
+    assert!(!b.round().await.keyring_taken);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_keyring_document_from_before_authenticators_is_joined_and_upgraded() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    // As an older version wrote it: generation 0, no authenticator.
+    let mut legacy = server_keyring_doc(&a).await;
+    legacy.as_object_mut().unwrap().remove("auth");
+    legacy["keyring"].as_object_mut().unwrap().remove("gen");
+    put_over(&a, legacy).await;
+
+    let c = Device::new("device-c", &a.remote.db_url);
+    sync::join(
+        &c.store,
+        &c.remote,
+        Secret::Passphrase(PASSPHRASE),
+        &config(&a.remote.db_url),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored_keyring(&c).await.gen, 0);
+
+    assert!(!b.round().await.keyring_taken);
+    let upgraded = server_keyring_doc(&a).await;
+    assert_eq!(
+        keyring::read(&sync::sync_keys(&b.store).unwrap(), &upgraded),
+        OnServer::Authentic(stored_keyring(&b).await)
+    );
+    c.round().await;
+    assert_eq!(data(&c.store).await, data(&a.store).await);
 }

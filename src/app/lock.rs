@@ -470,6 +470,9 @@ pub fn LockSettingsForm() -> impl IntoView {
                     current.set(String::new());
                     first.set(String::new());
                     second.set(String::new());
+                    // The sync server gets the new keyring at once (the other devices
+                    // take it at their next round).
+                    crate::app::devices::nudge(state);
                     t("lock.changed").into()
                 }
                 Err(e) => e.to_string(),

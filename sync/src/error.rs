@@ -33,6 +33,14 @@ impl SyncError {
     }
 }
 
+impl SyncError {
+    /// 409: a write named a revision that is no longer the current one (someone else wrote
+    /// the document meanwhile); read it again and decide anew.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, SyncError::Http { status: 409, .. })
+    }
+}
+
 impl fmt::Display for SyncError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -522,3 +522,56 @@ async fn two_devices_one_batch_the_relay_receives_each_message_once() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
+
+/// A passphrase changed on one device reaches the other at its next round: that device
+/// stays unlocked and says so, and after a reload only the new passphrase opens it. A new
+/// device joins with the new passphrase only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passphrase_changed_on_one_device_opens_the_others_and_new_ones_join_with_it() {
+    const NEW: &str = "Regen über dem Praxistresen 2027";
+    let server = PouchServer::start();
+    let desk = Device::start("empfang").await;
+    let mut tablet = Device::start("tablet").await;
+    open_demo(&desk).await;
+    let on_desk = patients(&desk).await;
+    connect_first(&desk, &server).await;
+    joined(&tablet, &server).await;
+
+    settings(&desk).await;
+    desk.fill_by_label("Aktuelle Passphrase", PASSPHRASE).await;
+    desk.fill_by_label("Neue Passphrase", NEW).await;
+    desk.fill_by_label("Neue Passphrase wiederholen", NEW).await;
+    desk.click_button("Passphrase ändern").await;
+    desk.wait_status_matching("Die Passphrase wurde geändert")
+        .await;
+
+    // The tablet takes the new keyring at its next round and stays unlocked.
+    tablet
+        .wait_status_matching("Die Passphrase der Praxis wurde auf einem anderen Gerät geändert")
+        .await;
+    go(&tablet, "#/patienten").await;
+    wait_count(&tablet, on_desk).await;
+    // After a reload: the old passphrase is refused, the new one opens it.
+    tablet.restart_browser().await;
+    tablet.open("").await;
+    tablet.wait_text("Gesperrt").await;
+    tablet.fill_by_label("Passphrase", PASSPHRASE).await;
+    tablet.click_button("Entsperren").await;
+    tablet.wait_text("Die Passphrase ist falsch").await;
+    tablet.fill_by_label("Passphrase", NEW).await;
+    tablet.click_button("Entsperren").await;
+    tablet.wait_css("nav.main-nav").await;
+    wait_synced(&tablet).await;
+
+    // A new device: the old passphrase is refused, the new one joins.
+    let pc = Device::start("praxis-pc").await;
+    open_demo(&pc).await;
+    join(&pc, &server, PASSPHRASE).await;
+    pc.wait_status_matching("passen nicht. Auf diesem Gerät wurde nichts geändert")
+        .await;
+    join(&pc, &server, NEW).await;
+    pc.wait_status_matching("Beigetreten").await;
+    wait_synced(&pc).await;
+    go(&pc, "#/patienten").await;
+    wait_count(&pc, on_desk).await;
+}

@@ -27,7 +27,7 @@ enum Found {
 }
 
 /// Checks the server and connects this device's own practice, or says it must join.
-async fn connect(cfg: SyncConfig) -> Result<Found, AppError> {
+async fn connect(state: AppState, cfg: SyncConfig) -> Result<Found, AppError> {
     let store = repo::store();
     let remote = remote_for(&cfg)?;
     Couch::new(&remote)
@@ -50,9 +50,12 @@ async fn connect(cfg: SyncConfig) -> Result<Found, AppError> {
     if ours.is_none() {
         return Ok(Found::NeedsPassphrase);
     }
-    device_sync::publish(&*store, &remote)
+    if device_sync::publish(&*store, &remote)
         .await
-        .map_err(failure)?;
+        .map_err(failure)?
+    {
+        super::keyring_taken(state);
+    }
     device_sync::save_config(&*store, &cfg)
         .await
         .map_err(repo::store_err)?;
@@ -127,7 +130,7 @@ pub fn DeviceSettings() -> impl IntoView {
         busy.set(true);
         message.set(Some(t("devices.checking").into()));
         leptos::task::spawn_local(async move {
-            let found = connect(cfg).await;
+            let found = connect(state, cfg).await;
             busy.set(false);
             match found {
                 Ok(Found::Connected) => {

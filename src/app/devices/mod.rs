@@ -97,6 +97,7 @@ pub(crate) fn failure(e: SyncFailure) -> AppError {
         SyncFailure::KeyMismatch => AppError::msg("devices.err_key_mismatch", []),
         SyncFailure::NoPractice => AppError::msg("devices.err_no_practice", []),
         SyncFailure::WrongSecret => AppError::msg("devices.err_wrong_secret", []),
+        SyncFailure::ForgedKeyring => AppError::msg("devices.err_forged_keyring", []),
     }
 }
 
@@ -234,6 +235,9 @@ async fn one_round(state: AppState, scope: &Scope) -> Round {
     state.devices.update(|d| d.running = Some(Step::Applying));
     match result {
         Ok(report) => {
+            if report.keyring_taken {
+                keyring_taken(state);
+            }
             read_again(state, &report.changed).await;
             let conflicts = conflicts::load().await.map(|c| c.len()).unwrap_or(0);
             let summary = Summary {
@@ -258,6 +262,16 @@ async fn one_round(state: AppState, scope: &Scope) -> Round {
             Round::Failed
         }
     }
+}
+
+/// The round took the practice's keyring from the server (the passphrase was changed on
+/// another device): the other tabs reload like after a passphrase change here (they open
+/// the store anew, locked), and this one says that the next unlock needs the new passphrase.
+pub(crate) fn keyring_taken(state: AppState) {
+    sync::announce(&Change::Reopen);
+    state
+        .notice
+        .set(Some(t("devices.passphrase_changed_elsewhere").into()));
 }
 
 /// Reads again (here) and announces (to the other tabs) what a round applied.

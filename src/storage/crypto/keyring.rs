@@ -1,6 +1,7 @@
 //! The keyring and the key-management API: setting up encryption (and migrating an
 //! unencrypted database in one write), unlocking with the passphrase or the recovery key,
-//! locking, changing the passphrase (re-wraps the data key only).
+//! locking, changing the passphrase (re-wraps the data key only), and taking the keyring
+//! another device of the practice made (after a passphrase change there).
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,11 @@ pub struct Keyring {
     /// blinds the keys of an older database once and sets it ([`blind_birthday_index`]).
     #[serde(default)]
     pub birthday_index: u32,
+    /// Generation: 0 when encryption is set up (and in keyrings written before it was
+    /// counted), one more with every passphrase change. The devices of a practice keep the
+    /// keyring of the highest generation (`storage::sync::keyring`).
+    #[serde(default)]
+    pub gen: u64,
 }
 
 /// [`Keyring::birthday_index`] of a database whose birthday index keys are blinded.
@@ -163,6 +169,7 @@ pub async fn set_up(store: &dyn Store, passphrase: &str, params: KdfParams) -> R
         recovery_wrap: Sealer::new(recovery.bytes()).seal(AD_RECOVERY, &key[..])?,
         // Written sealed below, with blinded birthday keys.
         birthday_index: BIRTHDAY_INDEX_BLINDED,
+        gen: 0,
     };
     let (value, stored) = keyring.stored()?;
     let keyring_op = DocOp::Put {
@@ -274,8 +281,9 @@ pub async fn check_passphrase(store: &dyn Store, passphrase: &str) -> Result<()>
         .ok_or(StoreError::WrongPassphrase)
 }
 
-/// Sets a new passphrase: the data key is wrapped anew (new salt, `params`); no record is
-/// written again. The store must be unlocked.
+/// Sets a new passphrase: the data key is wrapped anew (new salt, `params`) and the
+/// keyring's generation goes up by one (the other devices take it from the sync server); no
+/// record is written again. The store must be unlocked.
 pub async fn change_passphrase(
     store: &dyn Store,
     new_passphrase: &str,
@@ -289,6 +297,7 @@ pub async fn change_passphrase(
     keyring.params = params;
     keyring.salt = salt;
     keyring.passphrase_wrap = wrap;
+    keyring.gen += 1;
     let (value, stored) = keyring.stored()?;
     store
         .write(WriteBatch {
@@ -332,6 +341,43 @@ impl Keyring {
     }
 }
 
+/// The keyring of an encrypted store (`None`: not encrypted).
+pub fn current_keyring(store: &dyn Store) -> Result<Option<Keyring>> {
+    store
+        .vault()
+        .keyring()
+        .map(|stored| Keyring::read(&stored))
+        .transpose()
+}
+
+/// Replaces this device's keyring by `new`, a keyring of the SAME data key made on another
+/// device (after a passphrase change there; the caller has checked that it is authentic):
+/// from now on the passphrase of `new` unlocks this device. No record is written again and
+/// the data key in memory stays, so the store stays unlocked. The birthday index mark is
+/// this device's own (it says how this database stores its keys) and is kept. The store
+/// must be unlocked.
+pub async fn take_keyring(store: &dyn Store, mut new: Keyring) -> Result<()> {
+    let vault = store.vault();
+    if vault.lock_state() != LockState::Unlocked {
+        return Err(StoreError::Locked);
+    }
+    let old = vault.keyring().ok_or(StoreError::Locked)?;
+    new.birthday_index = Keyring::read(&old)?.birthday_index;
+    let (value, stored) = new.stored()?;
+    store
+        .write(WriteBatch {
+            docs: &[DocOp::Put {
+                collection: Collection::Meta,
+                key: KEYRING_KEY.into(),
+                value,
+            }],
+            ..Default::default()
+        })
+        .await?;
+    vault.replace_keyring(stored);
+    Ok(())
+}
+
 /// The keyring of an encrypted store as JSON (it holds nothing secret without the passphrase
 /// or the recovery key): what another device of the practice needs to join.
 pub fn keyring_json(store: &dyn Store) -> Option<serde_json::Value> {
@@ -344,15 +390,23 @@ pub fn keyring_json(store: &dyn Store) -> Option<serde_json::Value> {
 /// nothing), then replaces ALL data of this device by that keyring and the `extra` documents,
 /// in one write, and leaves the store unlocked with the practice's data key. On a failed
 /// write the store is as before (plain, or locked).
+///
+/// `accept` sees the keyring and the data key it opened before anything is written (the
+/// sync layer checks the keyring's authenticator with it): `Ok(false)` when it refuses,
+/// and nothing changed.
 pub async fn adopt(
     store: &dyn Store,
     keyring: &serde_json::Value,
     secret: Secret<'_>,
     extra: Vec<DocOp>,
-) -> Result<()> {
+    accept: impl FnOnce(&Keyring, &[u8; 32]) -> bool,
+) -> Result<bool> {
     let parsed: Keyring = serde_json::from_value(keyring.clone())
         .map_err(|e| StoreError::Corrupt(format!("{}/{KEYRING_KEY}: {e}", names_meta())))?;
     let key = parsed.open_with_secret(secret)?;
+    if !accept(&parsed, &key) {
+        return Ok(false);
+    }
     let (value, stored) = parsed.stored()?;
     let was_plain = store.vault().lock_state() == LockState::Plain;
     let previous = store.vault().keyring();
@@ -380,5 +434,5 @@ pub async fn adopt(
         }
         return Err(e);
     }
-    Ok(())
+    Ok(true)
 }

@@ -42,9 +42,9 @@ pub use backup::{
     BACKUP_VERSION,
 };
 pub use keyring::{
-    adopt, change_passphrase, check_passphrase, keyring_json, lock, lock_for_sending, lock_state,
-    mark_birthday_index_blinded, set_up, unlock, unlock_with_recovery, KdfParams, Keyring,
-    LockState, Secret, BIRTHDAY_INDEX_BLINDED,
+    adopt, change_passphrase, check_passphrase, current_keyring, keyring_json, lock,
+    lock_for_sending, lock_state, mark_birthday_index_blinded, set_up, take_keyring, unlock,
+    unlock_with_recovery, KdfParams, Keyring, LockState, Secret, BIRTHDAY_INDEX_BLINDED,
 };
 pub use recovery::RecoveryKey;
 #[cfg(target_arch = "wasm32")]

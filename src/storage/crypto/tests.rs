@@ -137,3 +137,83 @@ fn birthday_keys_are_blinded_with_a_key_derived_from_the_data_key() {
     assert_eq!(Keys::Plain.birthday_index_key("02-29"), "02-29");
     assert!(Keys::Plain.birthday_blinding().is_none());
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_passphrase_change_counts_a_generation_and_another_device_takes_it_keeping_its_key() {
+    use crate::storage::memory::MemoryStore;
+    use crate::storage::Store;
+    use pollster::block_on;
+
+    let raw = |s: &MemoryStore| {
+        let origin = Origin::Document(Collection::Meta, KEYRING_KEY.into());
+        let stored = block_on(s.get_raw(&origin)).unwrap().unwrap();
+        Keyring::read(&stored).unwrap()
+    };
+    // Two devices of one practice: B joined with A's keyring.
+    let a = MemoryStore::new();
+    block_on(set_up(&a, "alt", KdfParams::TESTING)).unwrap();
+    assert_eq!(raw(&a).gen, 0);
+    let b = MemoryStore::new();
+    let joined = block_on(adopt(
+        &b,
+        &keyring_json(&a).unwrap(),
+        Secret::Passphrase("alt"),
+        Vec::new(),
+        |_, _| true,
+    ));
+    assert_eq!(joined, Ok(true));
+    block_on(b.put_docs(
+        Collection::Templates,
+        &[crate::storage::Doc {
+            key: "t".into(),
+            value: serde_json::json!({"x": 1}),
+        }],
+    ))
+    .unwrap();
+
+    block_on(change_passphrase(&a, "neu", KdfParams::TESTING)).unwrap();
+    block_on(change_passphrase(&a, "neuer", KdfParams::TESTING)).unwrap();
+    let newer = raw(&a);
+    assert_eq!(newer.gen, 2);
+
+    // B's birthday index mark is its own: kept even when the taken keyring says otherwise.
+    let mut taken = newer.clone();
+    taken.birthday_index = 0;
+    block_on(take_keyring(&b, taken)).unwrap();
+    assert_eq!(raw(&b), newer);
+    assert_eq!(
+        lock_state(&b),
+        LockState::Unlocked,
+        "the key stays in memory"
+    );
+    assert!(block_on(b.get_doc(Collection::Templates, "t"))
+        .unwrap()
+        .is_some());
+    lock(&b);
+    assert_eq!(
+        block_on(unlock(&b, "alt")),
+        Err(StoreError::WrongPassphrase)
+    );
+    block_on(unlock(&b, "neuer")).unwrap();
+    assert!(block_on(b.get_doc(Collection::Templates, "t"))
+        .unwrap()
+        .is_some());
+
+    // Only while unlocked; a refused adoption changes nothing.
+    lock(&b);
+    assert_eq!(
+        block_on(take_keyring(&b, newer.clone())),
+        Err(StoreError::Locked)
+    );
+    let c = MemoryStore::new();
+    let refused = block_on(adopt(
+        &c,
+        &keyring_json(&a).unwrap(),
+        Secret::Passphrase("neuer"),
+        Vec::new(),
+        |_, _| false,
+    ));
+    assert_eq!(refused, Ok(false));
+    assert_eq!(lock_state(&c), LockState::Plain);
+}

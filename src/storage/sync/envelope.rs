@@ -12,6 +12,11 @@
 //!   reused only for the very same plaintext of the same document, which reveals nothing.
 //! - **Key id**: a fingerprint of the data key (HKDF, 16 bytes hex) stored with the keyring
 //!   document on the server, so a device holding another key is refused before it writes.
+//! - **Keyring authenticator**: `HMAC-SHA-256(keyring key, canonical keyring JSON)`, base64,
+//!   with the keyring key derived (HKDF) from the data key like the others. It rides with the
+//!   keyring document on the server (`sync::keyring`): only a device holding the data key
+//!   can make it, so the server cannot slip in a keyring of its own or an older one with a
+//!   raised generation.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -26,6 +31,7 @@ use crate::storage::crypto::{b64, unb64};
 const ID_LABEL: &[u8] = b"praxisbote sync document id v1";
 const NONCE_LABEL: &[u8] = b"praxisbote sync nonce v1";
 const KEY_ID_LABEL: &[u8] = b"praxisbote sync key id v1";
+const KEYRING_LABEL: &[u8] = b"praxisbote sync keyring authenticator v1";
 const ENVELOPE_VERSION: u64 = 1;
 const NONCE_LEN: usize = 12;
 
@@ -33,6 +39,7 @@ const NONCE_LEN: usize = 12;
 pub struct SyncKeys {
     id_mac: Hmac<Sha256>,
     nonce_mac: Hmac<Sha256>,
+    keyring_mac: Hmac<Sha256>,
     cipher: Aes256Gcm,
     key_id: String,
 }
@@ -58,6 +65,7 @@ impl SyncKeys {
         SyncKeys {
             id_mac: mac(ID_LABEL),
             nonce_mac: mac(NONCE_LABEL),
+            keyring_mac: mac(KEYRING_LABEL),
             cipher: Aes256Gcm::new(data_key.into()),
             key_id: hex(&derive(data_key, KEY_ID_LABEL)[..16]),
         }
@@ -66,6 +74,24 @@ impl SyncKeys {
     /// The fingerprint of the data key (not secret, not reversible).
     pub fn key_id(&self) -> &str {
         &self.key_id
+    }
+
+    /// The authenticator of a keyring given as its canonical JSON (base64).
+    pub fn keyring_auth(&self, canonical: &[u8]) -> String {
+        let mut mac = self.keyring_mac.clone();
+        mac.update(canonical);
+        b64(&mac.finalize().into_bytes())
+    }
+
+    /// Whether `auth` is the authenticator of the keyring `canonical` under this key
+    /// (compared in constant time).
+    pub fn keyring_auth_ok(&self, canonical: &[u8], auth: &str) -> bool {
+        let Some(tag) = unb64(auth) else {
+            return false;
+        };
+        let mut mac = self.keyring_mac.clone();
+        mac.update(canonical);
+        mac.verify_slice(&tag).is_ok()
     }
 
     /// The opaque document id of the record `store/key`.
@@ -158,5 +184,24 @@ mod tests {
         assert_eq!(keys.open(&id, &altered), None);
         assert_ne!(keys.key_id(), other.key_id());
         assert_eq!(keys.key_id(), SyncKeys::new(&[7u8; 32]).key_id());
+    }
+
+    #[test]
+    fn a_keyring_authenticator_verifies_only_with_its_key_and_its_keyring() {
+        let keys = SyncKeys::new(&[7u8; 32]);
+        let other = SyncKeys::new(&[8u8; 32]);
+        let keyring = br#"{"gen":2,"passphrase_wrap":"abc"}"#;
+        let auth = keys.keyring_auth(keyring);
+        assert_eq!(auth, SyncKeys::new(&[7u8; 32]).keyring_auth(keyring));
+        assert!(keys.keyring_auth_ok(keyring, &auth));
+        assert!(!other.keyring_auth_ok(keyring, &auth), "another key");
+        assert!(!other.keyring_auth_ok(keyring, &other.keyring_auth(b"x")));
+        assert!(!keys.keyring_auth_ok(br#"{"gen":3,"passphrase_wrap":"abc"}"#, &auth));
+        assert!(!keys.keyring_auth_ok(keyring, ""), "no authenticator");
+        assert!(!keys.keyring_auth_ok(keyring, "not base64!"));
+        assert!(
+            !keys.keyring_auth_ok(keyring, &auth[..auth.len() - 4]),
+            "cut short"
+        );
     }
 }

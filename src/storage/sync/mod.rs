@@ -6,21 +6,26 @@
 //!
 //! The server holds one plain document besides the sealed ones: [`KEYRING_DOC`], the
 //! practice's keyring (the data key wrapped by the passphrase and by the recovery key — it
-//! opens with neither missing) and the key's fingerprint. A new device reads it to join.
+//! opens with neither missing), the key's fingerprint and an authenticator made with the
+//! data key ([`keyring`]). A new device reads it to join; every round keeps it and the
+//! device's own keyring at the highest generation, so a passphrase change reaches all.
 
 pub mod conflicts;
 pub mod envelope;
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;
+pub mod keyring;
 pub mod records;
 pub mod round;
 
 use praxisbote_sync::{Couch, Remote, SyncError};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::storage::crypto::{self, Secret};
+use crate::storage::crypto::{self, Keyring, Secret};
 use crate::storage::{Collection, DocOp, Store, StoreError, StoreExt};
+use envelope::SyncKeys;
+use keyring::Step;
 pub use round::{
     round, round_in, sync_keys, Changed, PersonConflict, Report, Scope, SyncFailure, CONFLICTS_KEY,
 };
@@ -80,30 +85,68 @@ pub async fn server_keyring<R: Remote>(remote: &R) -> Result<Option<Value>, Sync
 
 /// Connects this device's own practice (encrypted, unlocked) to the server: a server without
 /// a practice gets this practice's keyring; a server with another practice's key is refused
-/// ([`SyncFailure::KeyMismatch`]) before anything is written.
-pub async fn publish<R: Remote>(store: &dyn Store, remote: &R) -> Result<(), SyncFailure> {
+/// ([`SyncFailure::KeyMismatch`]) before anything is written. With the same key, the keyring
+/// of the higher generation wins ([`keyring::decide`]): this device puts its own over an
+/// older (or unauthenticated) one, or takes the server's newer one — then it returns `true`:
+/// the passphrase changed on another device, and from now on the new one unlocks this one.
+pub async fn publish<R: Remote>(store: &dyn Store, remote: &R) -> Result<bool, SyncFailure> {
     let keys = sync_keys(store)?;
-    Couch::new(remote).info().await?;
-    match server_keyring(remote).await? {
-        Some(doc) if doc.get("key_id").and_then(Value::as_str) == Some(keys.key_id()) => Ok(()),
-        Some(_) => Err(SyncFailure::KeyMismatch),
-        None => {
-            let keyring = crypto::keyring_json(store).ok_or(SyncFailure::NotEncrypted)?;
-            Couch::new(remote)
-                .put_doc(
-                    KEYRING_DOC,
-                    &json!({"keyring": keyring, "key_id": keys.key_id()}),
-                )
-                .await?;
-            Ok(())
+    let couch = Couch::new(remote);
+    couch.info().await?;
+    // A 409 means another device wrote the document between the read and the write: read
+    // and decide again; when that keeps happening the next round decides.
+    for _ in 0..3 {
+        let local = crypto::current_keyring(store)?.ok_or(SyncFailure::NotEncrypted)?;
+        let on_server = server_keyring(remote).await?;
+        let step = match &on_server {
+            None => Step::Put,
+            Some(doc) if doc.get("key_id").and_then(Value::as_str) != Some(keys.key_id()) => {
+                return Err(SyncFailure::KeyMismatch)
+            }
+            Some(doc) => keyring::decide(&local, keyring::read(&keys, doc)),
+        };
+        match step {
+            Step::Keep => return Ok(false),
+            Step::Take(theirs) => {
+                crypto::take_keyring(store, theirs).await?;
+                return Ok(true);
+            }
+            Step::Put => {
+                if put_keyring(&couch, &keys, &local, on_server.as_ref()).await? {
+                    return Ok(false);
+                }
+            }
         }
+    }
+    Ok(false)
+}
+
+/// Puts `local` as the keyring document over `on_server` (its `_rev`); `false` on a
+/// conflict (someone else wrote it meanwhile).
+async fn put_keyring<R: Remote>(
+    couch: &Couch<'_, R>,
+    keys: &SyncKeys,
+    local: &Keyring,
+    on_server: Option<&Value>,
+) -> Result<bool, SyncFailure> {
+    let mut doc = keyring::document(keys, local);
+    if let Some(rev) = on_server.and_then(|d| d.get("_rev")) {
+        doc["_rev"] = rev.clone();
+    }
+    match couch.put_doc(KEYRING_DOC, &doc).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_conflict() => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Joins the practice on the server with its passphrase or recovery key: ALL data on this
 /// device is replaced by the practice's keyring and `config` (the first round then fetches
-/// the practice's data). A wrong secret ([`SyncFailure::WrongSecret`]) or a server without a
-/// practice changes nothing on the device.
+/// the practice's data). A wrong secret ([`SyncFailure::WrongSecret`]), a keyring whose
+/// authenticator does not verify with the key it opens ([`SyncFailure::ForgedKeyring`]; a
+/// keyring of generation 0 without one is from before authenticators and accepted, the
+/// next round of a device adds it) or a server without a practice changes nothing on the
+/// device.
 pub async fn join<R: Remote>(
     store: &dyn Store,
     remote: &R,
@@ -115,8 +158,14 @@ pub async fn join<R: Remote>(
         .ok_or(SyncFailure::NoPractice)?;
     let keyring = doc.get("keyring").ok_or(SyncFailure::NoPractice)?;
     let extra = vec![DocOp::put(Collection::Meta, CONFIG_KEY, config)?];
-    match crypto::adopt(store, keyring, secret, extra).await {
-        Ok(()) => Ok(()),
+    let accept = |_: &Keyring, key: &[u8; 32]| {
+        let keys = SyncKeys::new(key);
+        doc.get("key_id").and_then(Value::as_str) == Some(keys.key_id())
+            && keyring::read(&keys, &doc) != keyring::OnServer::Forged
+    };
+    match crypto::adopt(store, keyring, secret, extra, accept).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(SyncFailure::ForgedKeyring),
         Err(StoreError::WrongPassphrase | StoreError::WrongRecoveryKey) => {
             Err(SyncFailure::WrongSecret)
         }

@@ -125,6 +125,10 @@ pub enum SyncFailure {
     /// Joining: the passphrase or recovery key does not open the server's key.
     #[error("wrong passphrase or recovery key")]
     WrongSecret,
+    /// Joining: the server's keyring opens, but was not made by a device holding its key
+    /// (its authenticator does not verify).
+    #[error("the server's keyring is not authentic")]
+    ForgedKeyring,
 }
 
 /// A collision of two versions of one person, kept until someone chooses.
@@ -154,6 +158,9 @@ pub struct Report {
     /// Documents that could not be applied (not readable with this key, or refused by the
     /// store), left for the next round.
     pub skipped: Vec<String>,
+    /// This device took the server's newer keyring (the passphrase was changed on another
+    /// device): the data key in memory stays; the next unlock needs the new passphrase.
+    pub keyring_taken: bool,
 }
 
 /// The parts of the store a round changed.
@@ -219,7 +226,7 @@ pub async fn round_in<L: Docs, R: Remote>(
     let keys = sync_keys(store)?;
     // The server still (or again, after it lost its data) holds this practice's keyring,
     // and no other practice's: checked before anything is written.
-    super::publish(store, remote).await?;
+    let keyring_taken = super::publish(store, remote).await?;
     // Pull first: this device's edits are then made on top of everything it can know, so
     // a device whose document store is new (after joining, restoring or setting up the
     // passphrase) recognises records the server already has instead of branching them.
@@ -228,6 +235,7 @@ pub async fn round_in<L: Docs, R: Remote>(
     let mut report = Report {
         own_edits: own_edits(store, local, &keys, scope).await?,
         pulled,
+        keyring_taken,
         ..Report::default()
     };
     report.pushed =
