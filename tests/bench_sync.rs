@@ -126,6 +126,22 @@ async fn bench_initial_sync_of_persons_to_a_new_device() {
         "N persons and the keyring"
     );
 
+    // 3b. Device D joins like B, now that the server has served every document once (B's
+    //     join was the first read of the documents A pushed).
+    let d_name = format!("pb-bench-sync-d-{}", uuid::Uuid::new_v4());
+    let d = IdbStore::open(&d_name).await.unwrap();
+    let d_docs = IdbLocal::new(&d);
+    let t = now_ms();
+    sync::join(&d, &remote, Secret::Passphrase(PASSPHRASE), &config)
+        .await
+        .unwrap();
+    let report = sync::round(&d, &d_docs, &remote, &opts(url, "d"), &mut |_, _| {})
+        .await
+        .unwrap();
+    let join_again_ms = now_ms() - t;
+    assert_eq!(report.changed.persons.len(), n, "{:?}", report.skipped);
+    d.close();
+
     // 4. Live: B waits on the server's longpoll feed and runs a round when it reports a
     //    change; A edits one person and runs its round. Time from A's edit to B's store.
     let target = "live.edit@example.org";
@@ -197,6 +213,10 @@ async fn bench_initial_sync_of_persons_to_a_new_device() {
         per_s(join_ms)
     ));
     line(format!(
+        "BENCH praxisbote join-again {n} {join_again_ms:.0} ms ({:.0} persons/s; another new device, after the server has served every document once)",
+        per_s(join_again_ms)
+    ));
+    line(format!(
         "BENCH praxisbote replicate {n} {replicate_ms:.0} ms ({:.0} docs/s)",
         per_s(replicate_ms)
     ));
@@ -206,4 +226,5 @@ async fn bench_initial_sync_of_persons_to_a_new_device() {
     c.close();
     let _ = IdbStore::delete_database(&b_name).await;
     let _ = IdbStore::delete_database(&c_name).await;
+    let _ = IdbStore::delete_database(&d_name).await;
 }
