@@ -29,6 +29,6 @@ pub use doc::RevDoc;
 pub use error::SyncError;
 pub use local::{DocState, Docs, Local, LocalChange, LocalDoc, MemoryLocal};
 pub use remote::{Couch, Method, Remote, Request, Response};
-pub use replicate::{pull, push, sync, wait_for_changes, Options, Progress};
+pub use replicate::{pull, push, push_after_pull, sync, wait_for_changes, Options, Progress};
 pub use rev::Rev;
 pub use tree::{DocTree, EditError};

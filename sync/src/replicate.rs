@@ -103,6 +103,21 @@ pub async fn push<R: Remote, L: Local>(
     opts: &Options,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Progress, SyncError> {
+    push_after_pull(remote, local, opts, None, progress).await
+}
+
+/// Device → server, right after a pull from the same server that moved the device's
+/// sequence from `pulled.0` to `pulled.1`. When everything up to `pulled.0` was pushed
+/// already (the push checkpoint is there), the changes in `pulled.0..=pulled.1` hold only
+/// revisions the server sent (and earlier leaves it has): the checkpoint moves past them
+/// without asking the server about each (`_revs_diff`). Otherwise this is [`push`].
+pub async fn push_after_pull<R: Remote, L: Local>(
+    remote: &R,
+    local: &L,
+    opts: &Options,
+    pulled: Option<(u64, u64)>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Progress, SyncError> {
     let couch = Couch::new(remote);
     couch.info().await?;
     let instance = local.instance_id().await.map_err(SyncError::Local)?;
@@ -113,6 +128,16 @@ pub async fn push<R: Remote, L: Local>(
         .and_then(|v| v.as_u64())
         .unwrap_or(0);
     let mut p = Progress::default();
+    if let Some((before, after)) = pulled {
+        if since == before && after > before {
+            since = after;
+            let entry = entry(opts, &p, &json!(since));
+            let s = ReplicationLog::with_checkpoint(source_log.as_ref(), entry.clone());
+            let t = ReplicationLog::with_checkpoint(target_log.as_ref(), entry);
+            logs.write(&couch, local, &id, Some(&t), Some(&s)).await?;
+            (source_log, target_log) = (Some(s), Some(t));
+        }
+    }
     loop {
         let changes = local
             .changes_since(since, opts.batch_size)

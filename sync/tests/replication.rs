@@ -7,7 +7,8 @@ mod common;
 
 use common::{create_db, HttpRemote, Server};
 use praxisbote_sync::{
-    pull, push, sync, wait_for_changes, DocState, MemoryLocal, Options, Progress, Rev, SyncError,
+    pull, push, push_after_pull, sync, wait_for_changes, DocState, Local, MemoryLocal, Options,
+    Progress, Rev, SyncError,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -469,4 +470,59 @@ async fn live_sync_shows_an_edit_on_the_other_device_within_two_seconds() {
     println!("live sync: an edit on device A visible on device B after {latency:.3} s");
     assert_eq!(b.get("p").unwrap().body["n"], json!(2));
     assert!(latency < 2.0, "{latency} s");
+}
+
+#[tokio::test]
+async fn a_push_right_after_a_pull_skips_what_the_pull_brought_but_not_what_was_never_pushed() {
+    let server = Server::in_memory();
+    let db = create_db(&server.url(), "practice").await;
+    let remote = HttpRemote::new(&db);
+    seed(&remote, 50).await;
+
+    // Everything of this device was pushed (it had nothing): the pulled documents are not
+    // asked about; the edit made after the pull is.
+    let device = MemoryLocal::new("device");
+    let before = device.update_seq().await.unwrap();
+    pull(&remote, &device, &opts(&remote, "p1", 20), &mut |_| {})
+        .await
+        .unwrap();
+    let after = device.update_seq().await.unwrap();
+    assert_eq!(after - before, 50);
+    device.put("mine", None, json!({"c": "mine"})).unwrap();
+    let p = push_after_pull(
+        &remote,
+        &device,
+        &opts(&remote, "s1", 20),
+        Some((before, after)),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((p.missing_checked, p.docs_written), (1, 1), "{p:?}");
+    assert_eq!(server_doc(&db, "mine", "").await.0, 200);
+    // The checkpoint moved past the pulled range: a plain push finds nothing left.
+    let p = push(&remote, &device, &opts(&remote, "s2", 20), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(p.missing_checked, 0, "{p:?}");
+
+    // A device with an edit it never pushed: its push after the pull checks everything.
+    let other = MemoryLocal::new("other");
+    other.put("early", None, json!({"c": "early"})).unwrap();
+    let before = other.update_seq().await.unwrap();
+    pull(&remote, &other, &opts(&remote, "p2", 20), &mut |_| {})
+        .await
+        .unwrap();
+    let after = other.update_seq().await.unwrap();
+    let p = push_after_pull(
+        &remote,
+        &other,
+        &opts(&remote, "s3", 20),
+        Some((before, after)),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((p.missing_checked, p.docs_written), (52, 1), "{p:?}");
+    assert_eq!(server_doc(&db, "early", "").await.0, 200);
 }

@@ -230,16 +230,23 @@ pub async fn round_in<L: Docs, R: Remote>(
     // Pull first: this device's edits are then made on top of everything it can know, so
     // a device whose document store is new (after joining, restoring or setting up the
     // passphrase) recognises records the server already has instead of branching them.
+    let before = local.update_seq().await.map_err(SyncError::Local)?;
     let pulled =
         praxisbote_sync::pull(remote, local, opts, &mut |p| progress(Direction::Pull, p)).await?;
+    let after = local.update_seq().await.map_err(SyncError::Local)?;
     let mut report = Report {
         own_edits: own_edits(store, local, &keys, scope).await?,
         pulled,
         keyring_taken,
         ..Report::default()
     };
+    // What the pull wrote came from the server: no need to ask it about those documents.
+    // (The own edits above were written after `after`, so they are pushed.)
     report.pushed =
-        praxisbote_sync::push(remote, local, opts, &mut |p| progress(Direction::Push, p)).await?;
+        praxisbote_sync::push_after_pull(remote, local, opts, Some((before, after)), &mut |p| {
+            progress(Direction::Push, p)
+        })
+        .await?;
     settle_and_apply(store, local, &keys, &mut report).await?;
     if report.settled > 0 {
         // Settlements go out at once, so the other devices take them instead of settling
