@@ -148,14 +148,22 @@ impl IdbStore {
         let fail = failure.clone();
         let opened = Database::open(name)
             .with_version(target)
-            .with_on_upgrade_needed_fut(move |event, db| async move {
+            .with_on_upgrade_needed_fut(move |event, db| {
                 let found = event.old_version() as u32;
-                match upgrade::upgrade(db, found, target, migrations).await {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        let msg = e.to_string();
-                        *fail.borrow_mut() = Some(e);
-                        Err(JsValue::from_str(&msg).into())
+                // A new database needs no awaiting: made here, inside the event.
+                let made = (found == 0).then(|| upgrade::create_now(&db, target, &migrations));
+                async move {
+                    let result = match made {
+                        Some(made) => made,
+                        None => upgrade::upgrade(db, found, target, migrations).await,
+                    };
+                    match result {
+                        Ok(()) => Ok(()),
+                        Err(e) => {
+                            let msg = e.to_string();
+                            *fail.borrow_mut() = Some(e);
+                            Err(JsValue::from_str(&msg).into())
+                        }
                     }
                 }
             })

@@ -52,21 +52,24 @@ async fn all_rows(
 }
 
 /// Applies one schema change inside the version-change transaction.
-async fn apply_change(
+/// A change that reads no rows (every change, in a new database), made at once; `None` for
+/// a change that must read rows (an awaiting step).
+fn apply_now(
     db: &web_sys::IdbDatabase,
     tx: &web_sys::IdbTransaction,
     change: &Change,
     fresh: bool,
-) -> std::result::Result<(), String> {
+) -> Option<std::result::Result<(), String>> {
     let js = |e: JsValue| format!("{e:?}");
-    match *change {
+    let done = match *change {
         Change::CreateStore { store, key_path } => {
             let params = web_sys::IdbObjectStoreParameters::new();
             params.set_key_path(&JsValue::from_str(key_path));
             db.create_object_store_with_optional_parameters(store, &params)
-                .map_err(js)?;
+                .map(drop)
+                .map_err(js)
         }
-        Change::DeleteStore { store } => db.delete_object_store(store).map_err(js)?,
+        Change::DeleteStore { store } => db.delete_object_store(store).map_err(js),
         Change::CreateIndex {
             store,
             index,
@@ -76,17 +79,36 @@ async fn apply_change(
             let params = web_sys::IdbIndexParameters::new();
             params.set_multi_entry(multi_entry);
             tx.object_store(store)
-                .map_err(js)?
-                .create_index_with_str_and_optional_parameters(index, key_path, &params)
-                .map_err(js)?;
+                .and_then(|os| {
+                    os.create_index_with_str_and_optional_parameters(index, key_path, &params)
+                })
+                .map(drop)
+                .map_err(js)
         }
-        Change::DeleteIndex { store, index } => {
-            tx.object_store(store)
-                .map_err(js)?
-                .delete_index(index)
-                .map_err(js)?;
+        Change::DeleteIndex { store, index } => tx
+            .object_store(store)
+            .and_then(|os| os.delete_index(index))
+            .map_err(js),
+        Change::RewriteRows { .. } | Change::SlimPersonBuckets if fresh => Ok(()),
+        Change::PersonsToBuckets if fresh => persons_to_buckets(db, &js_sys::Array::new()),
+        Change::RewriteRows { .. } | Change::SlimPersonBuckets | Change::PersonsToBuckets => {
+            return None
         }
-        Change::RewriteRows { .. } if fresh => {}
+    };
+    Some(done)
+}
+
+async fn apply_change(
+    db: &web_sys::IdbDatabase,
+    tx: &web_sys::IdbTransaction,
+    change: &Change,
+    fresh: bool,
+) -> std::result::Result<(), String> {
+    if let Some(done) = apply_now(db, tx, change, fresh) {
+        return done;
+    }
+    let js = |e: JsValue| format!("{e:?}");
+    match *change {
         Change::RewriteRows { store, rewrite } => {
             let (os, rows) = all_rows(tx, store).await?;
             let ser = serde_wasm_bindgen::Serializer::json_compatible();
@@ -99,45 +121,91 @@ async fn apply_change(
             }
         }
         Change::PersonsToBuckets => {
-            // A new database has no rows: reading them would await, and the version-change
-            // transaction can finish while no request is pending, before the later steps
-            // create their stores.
-            let rows = if fresh {
-                js_sys::Array::new()
-            } else {
-                all_rows(tx, PERSONS).await?.1
-            };
-            db.delete_object_store(PERSONS).map_err(js)?;
-            let params = web_sys::IdbObjectStoreParameters::new();
-            params.set_key_path(&JsValue::from_str(F_BUCKET));
-            let os = db
-                .create_object_store_with_optional_parameters(PERSONS, &params)
-                .map_err(js)?;
-            for (index, key_path) in V2_PERSON_INDICES {
-                let params = web_sys::IdbIndexParameters::new();
-                params.set_multi_entry(true);
-                os.create_index_with_str_and_optional_parameters(index, key_path, &params)
-                    .map_err(js)?;
-            }
-            let mut buckets: std::collections::BTreeMap<u32, JsValue> = Default::default();
-            for row in rows.iter() {
-                let id = pb_row_id(&row).ok_or("person without id")?;
-                let b = bucket_of(&id);
-                let bk = buckets.entry(b).or_insert_with(|| pb_v2_bucket_new(b));
-                pb_v2_add_v1_row(bk, &row);
-            }
-            for bk in buckets.values() {
-                os.put(&pb_v2_finish(bk)).map_err(js)?;
-            }
-            if rows.length() > 0 {
-                os.put(&pb_count_row(rows.length() as f64)).map_err(js)?;
-            }
+            let rows = all_rows(tx, PERSONS).await?.1;
+            persons_to_buckets(db, &rows)?;
         }
-        Change::SlimPersonBuckets if fresh => {}
         Change::SlimPersonBuckets => {
             let (os, rows) = all_rows(tx, PERSONS).await?;
             for row in rows.iter() {
                 os.put(&pb_v3_from_v2(&row)).map_err(js)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Schema 2: the persons store made anew with buckets, holding `rows` (schema 1 rows).
+fn persons_to_buckets(
+    db: &web_sys::IdbDatabase,
+    rows: &js_sys::Array,
+) -> std::result::Result<(), String> {
+    let js = |e: JsValue| format!("{e:?}");
+    db.delete_object_store(PERSONS).map_err(js)?;
+    let params = web_sys::IdbObjectStoreParameters::new();
+    params.set_key_path(&JsValue::from_str(F_BUCKET));
+    let os = db
+        .create_object_store_with_optional_parameters(PERSONS, &params)
+        .map_err(js)?;
+    for (index, key_path) in V2_PERSON_INDICES {
+        let params = web_sys::IdbIndexParameters::new();
+        params.set_multi_entry(true);
+        os.create_index_with_str_and_optional_parameters(index, key_path, &params)
+            .map_err(js)?;
+    }
+    let mut buckets: std::collections::BTreeMap<u32, JsValue> = Default::default();
+    for row in rows.iter() {
+        let id = pb_row_id(&row).ok_or("person without id")?;
+        let b = bucket_of(&id);
+        let bk = buckets.entry(b).or_insert_with(|| pb_v2_bucket_new(b));
+        pb_v2_add_v1_row(bk, &row);
+    }
+    for bk in buckets.values() {
+        os.put(&pb_v2_finish(bk)).map_err(js)?;
+    }
+    if rows.length() > 0 {
+        os.put(&pb_count_row(rows.length() as f64)).map_err(js)?;
+    }
+    Ok(())
+}
+
+/// The version-change transaction. `indexed_db_futures` gives no handle on it; any object
+/// store created now belongs to it, so a scratch store hands it to us.
+fn version_change_tx(
+    raw: &web_sys::IdbDatabase,
+) -> std::result::Result<web_sys::IdbTransaction, StoreError> {
+    const SCRATCH: &str = "__praxisbote_upgrade";
+    let tx = raw
+        .create_object_store(SCRATCH)
+        .map_err(|e| StoreError::Backend(format!("{e:?}")))?
+        .transaction();
+    raw.delete_object_store(SCRATCH)
+        .map_err(|e| StoreError::Backend(format!("{e:?}")))?;
+    Ok(tx)
+}
+
+/// Makes a new database (found version 0) at once: called inside the `upgradeneeded` event
+/// itself, while the version-change transaction is surely active. (The awaiting [`upgrade`]
+/// runs as a spawned task, and on a busy page that task could start only after the
+/// transaction had finished: "TransactionInactiveError … createObjectStore".)
+pub(super) fn create_now(
+    db: &Database,
+    target: u32,
+    migrations: &[Migration],
+) -> std::result::Result<(), StoreError> {
+    let steps = migrate::plan(migrations, 0, target)?;
+    let raw: &web_sys::IdbDatabase = db.as_sys();
+    let tx = version_change_tx(raw)?;
+    for step in steps {
+        for change in step.changes {
+            let done = apply_now(raw, &tx, change, true)
+                .unwrap_or_else(|| Err("a new database reads no rows".into()));
+            if let Err(detail) = done {
+                let _ = tx.abort();
+                return Err(StoreError::MigrationFailed {
+                    version: step.version,
+                    detail,
+                });
             }
         }
     }
@@ -153,15 +221,7 @@ pub(super) async fn upgrade(
 ) -> std::result::Result<(), StoreError> {
     let steps = migrate::plan(&migrations, found, target)?;
     let raw: &web_sys::IdbDatabase = db.as_sys();
-    // `indexed_db_futures` gives no handle on the version-change transaction; any object store
-    // created now belongs to it, so a scratch store hands it to us.
-    const SCRATCH: &str = "__praxisbote_upgrade";
-    let tx = raw
-        .create_object_store(SCRATCH)
-        .map_err(|e| StoreError::Backend(format!("{e:?}")))?
-        .transaction();
-    raw.delete_object_store(SCRATCH)
-        .map_err(|e| StoreError::Backend(format!("{e:?}")))?;
+    let tx = version_change_tx(raw)?;
     for step in steps {
         for change in step.changes {
             if let Err(detail) = apply_change(raw, &tx, change, found == 0).await {
