@@ -298,6 +298,14 @@ pub async fn change_passphrase(
     keyring.salt = salt;
     keyring.passphrase_wrap = wrap;
     keyring.gen += 1;
+    let stored = write_keyring(store, &keyring).await?;
+    vault.open_with(key, stored);
+    Ok(())
+}
+
+/// Stores `keyring` as this device's keyring (nothing else is written); returns its stored
+/// form for the vault.
+async fn write_keyring(store: &dyn Store, keyring: &Keyring) -> Result<Stored> {
     let (value, stored) = keyring.stored()?;
     store
         .write(WriteBatch {
@@ -309,8 +317,7 @@ pub async fn change_passphrase(
             ..Default::default()
         })
         .await?;
-    vault.open_with(key, stored);
-    Ok(())
+    Ok(stored)
 }
 
 /// What opens a keyring: the passphrase, or the recovery key in its text form.
@@ -363,17 +370,7 @@ pub async fn take_keyring(store: &dyn Store, mut new: Keyring) -> Result<()> {
     }
     let old = vault.keyring().ok_or(StoreError::Locked)?;
     new.birthday_index = Keyring::read(&old)?.birthday_index;
-    let (value, stored) = new.stored()?;
-    store
-        .write(WriteBatch {
-            docs: &[DocOp::Put {
-                collection: Collection::Meta,
-                key: KEYRING_KEY.into(),
-                value,
-            }],
-            ..Default::default()
-        })
-        .await?;
+    let stored = write_keyring(store, &new).await?;
     vault.replace_keyring(stored);
     Ok(())
 }
