@@ -39,7 +39,9 @@ pub struct Progress {
     pub pending: Option<u64>,
 }
 
-/// Server → device.
+/// Server → device. While one batch is written to the device (and its checkpoint
+/// recorded), the next one is already read from the server: the two overlap, and the
+/// checkpoint still follows the written batch only.
 pub async fn pull<R: Remote, L: Local>(
     remote: &R,
     local: &L,
@@ -53,13 +55,70 @@ pub async fn pull<R: Remote, L: Local>(
     let id = replication_id(&instance, &opts.remote_name, Direction::Pull);
     let mut logs = Logs::read(&couch, local, &id).await?;
     let (mut source_log, mut target_log) = (logs.remote.clone(), logs.local.clone());
-    let mut since = start_seq(source_log.as_ref(), target_log.as_ref()).unwrap_or(json!(0));
+    let since = start_seq(source_log.as_ref(), target_log.as_ref()).unwrap_or(json!(0));
     let mut p = Progress::default();
-    loop {
-        let changes = couch.changes(&since, opts.batch_size).await?;
-        if changes.results.is_empty() {
-            break;
+    let mut batch = Batch::read(&couch, local, &since, opts.batch_size).await?;
+    while !batch.changes.results.is_empty() {
+        p.missing_checked += batch.checked;
+        p.missing_found += batch.found;
+        p.docs_read += batch.docs.len() as u64;
+        let since = batch.changes.last_seq.clone();
+        p.batches += 1;
+        p.pending = batch
+            .changes
+            .pending
+            .or_else(|| Some(update_seq?.saturating_sub(since.as_u64()?)));
+        let entry = entry(opts, &p, &since);
+        let s = ReplicationLog::with_checkpoint(source_log.as_ref(), entry.clone());
+        let t = ReplicationLog::with_checkpoint(target_log.as_ref(), entry);
+        let more = batch.changes.results.len() >= opts.batch_size;
+        let write = async {
+            if !batch.docs.is_empty() {
+                local
+                    .put_revs(&batch.docs)
+                    .await
+                    .map_err(SyncError::Local)?;
+            }
+            logs.write(&couch, local, &id, Some(&s), Some(&t)).await
+        };
+        let next = async {
+            match more {
+                true => Some(Batch::read(&couch, local, &since, opts.batch_size).await),
+                false => None,
+            }
+        };
+        let (written, next) = futures_util::future::join(write, next).await;
+        written?;
+        p.docs_written += batch.docs.len() as u64;
+        (source_log, target_log) = (Some(s), Some(t));
+        progress(&p);
+        match next {
+            Some(next) => batch = next?,
+            None => break,
         }
+    }
+    p.pending = Some(0);
+    Ok(p)
+}
+
+/// One batch of a pull as read: the server's changes after a sequence, and the revisions
+/// among them the device lacks, fetched with their history.
+struct Batch {
+    changes: crate::remote::Changes,
+    /// Leaf revisions compared with the device, and the ones it lacked.
+    checked: u64,
+    found: u64,
+    docs: Vec<crate::doc::RevDoc>,
+}
+
+impl Batch {
+    async fn read<R: Remote, L: Local>(
+        couch: &Couch<'_, R>,
+        local: &L,
+        since: &Value,
+        limit: usize,
+    ) -> Result<Batch, SyncError> {
+        let changes = couch.changes(since, limit).await?;
         let mut leaves: BTreeMap<String, Vec<Rev>> = BTreeMap::new();
         for c in &changes.results {
             leaves
@@ -67,33 +126,21 @@ pub async fn pull<R: Remote, L: Local>(
                 .or_default()
                 .extend(c.leaves.iter().cloned());
         }
+        // A revision the batch being written brings is asked for again at worst (the
+        // device's answer may predate that write); storing it twice changes nothing.
         let missing = local.revs_diff(&leaves).await.map_err(SyncError::Local)?;
-        p.missing_checked += leaves.values().map(|v| v.len() as u64).sum::<u64>();
         let wanted = flatten(&missing);
-        p.missing_found += wanted.len() as u64;
-        if !wanted.is_empty() {
-            let docs = couch.bulk_get(&wanted).await?;
-            p.docs_read += docs.len() as u64;
-            local.put_revs(&docs).await.map_err(SyncError::Local)?;
-            p.docs_written += docs.len() as u64;
-        }
-        since = changes.last_seq.clone();
-        p.batches += 1;
-        p.pending = changes
-            .pending
-            .or_else(|| Some(update_seq?.saturating_sub(since.as_u64()?)));
-        let entry = entry(opts, &p, &since);
-        let s = ReplicationLog::with_checkpoint(source_log.as_ref(), entry.clone());
-        let t = ReplicationLog::with_checkpoint(target_log.as_ref(), entry);
-        logs.write(&couch, local, &id, Some(&s), Some(&t)).await?;
-        (source_log, target_log) = (Some(s), Some(t));
-        progress(&p);
-        if changes.results.len() < opts.batch_size {
-            break;
-        }
+        let docs = match wanted.is_empty() {
+            true => Vec::new(),
+            false => couch.bulk_get(&wanted).await?,
+        };
+        Ok(Batch {
+            changes,
+            checked: leaves.values().map(|v| v.len() as u64).sum(),
+            found: wanted.len() as u64,
+            docs,
+        })
     }
-    p.pending = Some(0);
-    Ok(p)
 }
 
 /// Device → server.
