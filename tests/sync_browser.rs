@@ -1,6 +1,6 @@
 //! The sync adapters of the browser in headless Chromium: the `Local` + `Docs` behaviour
 //! suite of praxisbote-sync (`sync/src/conformance.rs`, natively against `MemoryLocal`)
-//! against `IdbLocal`, the IndexedDB-only cases (instance ids, `clear_all`, schema 4), and
+//! against `IdbLocal`, the IndexedDB-only cases (instance ids, `clear_all`, schemas 4 and 5), and
 //! `FetchRemote` without a server (no answer is an `Err` within the deadline).
 //!
 //! Run (after `cargo build -p xtask`):
@@ -194,7 +194,7 @@ async fn a_schema_3_database_gains_empty_sync_stores_and_keeps_its_records() {
     let store = IdbStore::open(&name).await.unwrap();
     assert_eq!(
         store.database().version() as u32,
-        SchemaVersion::V4.number()
+        SchemaVersion::LATEST.number()
     );
     assert_eq!(store.count_persons().await.unwrap(), people.len());
     let l = IdbLocal::new(&store);
@@ -205,6 +205,104 @@ async fn a_schema_3_database_gains_empty_sync_stores_and_keeps_its_records() {
     assert_eq!(l.changes_since(0, 5).await.unwrap().len(), 1);
     store.close();
     IdbStore::delete_database(&name).await.unwrap();
+}
+
+/// Schema 4 → 5: each document's applied mark leaves its row for `sync_applied`; the trees,
+/// their sequence numbers and the counter stay, and the marks work on.
+#[wasm_bindgen_test]
+async fn a_schema_4_database_keeps_its_documents_and_their_applied_marks() {
+    let name = fresh_name();
+    let v4: Vec<_> = migrate::migrations()
+        .into_iter()
+        .filter(|m| m.version <= 4)
+        .collect();
+    let store = IdbStore::open_with(&name, v4, 4).await.unwrap();
+    let l = IdbLocal::new(&store);
+    // Schema 4 rows as that version wrote them: `applied` inside the document row.
+    l.put_revs(&[
+        rev_doc("a", "1-a", &[], false, json!({"n": 1})),
+        rev_doc("b", "1-b", &[], false, json!({"n": 2})),
+        rev_doc("c", "1-c", &[], false, json!({"n": 3})),
+    ])
+    .await
+    .unwrap();
+    let db: &web_sys::IdbDatabase = store.raw_database();
+    for (id, rev) in [("a", "1-a"), ("c", "1-c")] {
+        wasm_bindgen_futures::JsFuture::from(pb_sync_test_set(db, "sync_docs", id, "applied", rev))
+            .await
+            .unwrap();
+    }
+    let before = l.changes_since(0, 10).await.unwrap();
+    store.close();
+
+    let store = IdbStore::open(&name).await.unwrap();
+    let l = IdbLocal::new(&store);
+    let ids: Vec<String> = ["a", "b", "c"].map(String::from).into();
+    let docs: Vec<LocalDoc> = l
+        .get_docs(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    let marks: Vec<Option<&str>> = docs.iter().map(|d| d.applied.as_deref()).collect();
+    assert_eq!(marks, [Some("1-a"), None, Some("1-c")]);
+    assert_eq!(l.changes_since(0, 10).await.unwrap(), before);
+    assert_eq!(l.update_seq().await.unwrap(), 3);
+    // The rows hold trees and numbers only; the marks are rows of their own.
+    let db: &web_sys::IdbDatabase = store.raw_database();
+    let rows = wasm_bindgen_futures::JsFuture::from(pb_sync_test_all(db, "sync_docs"))
+        .await
+        .unwrap();
+    for row in js_sys::Array::from(&rows).iter() {
+        let fields =
+            js_sys::Object::keys(wasm_bindgen::JsCast::unchecked_ref::<js_sys::Object>(&row));
+        assert_eq!(fields.length(), 3, "{:?}", fields.to_vec());
+    }
+    let marks = wasm_bindgen_futures::JsFuture::from(pb_sync_test_all(db, "sync_applied"))
+        .await
+        .unwrap();
+    assert_eq!(js_sys::Array::from(&marks).length(), 2);
+    // Moving a mark: b's tree is still the one read at seq 2.
+    l.mark_applied(&[("b".into(), 2, "1-b".into())])
+        .await
+        .unwrap();
+    let b = l.get_docs(&ids[1..2]).await.unwrap().remove(0).unwrap();
+    assert_eq!(b.applied.as_deref(), Some("1-b"));
+    store.close();
+    IdbStore::delete_database(&name).await.unwrap();
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+function done(tx, r) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve(r && r.result);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+export function pb_sync_test_set(db, store, key, field, value) {
+  const tx = db.transaction(store, "readwrite");
+  const os = tx.objectStore(store);
+  const r = os.get(key);
+  r.onsuccess = () => { r.result[field] = value; os.put(r.result); };
+  return done(tx);
+}
+export function pb_sync_test_all(db, store) {
+  const tx = db.transaction(store);
+  return done(tx, tx.objectStore(store).getAll());
+}
+"#)]
+extern "C" {
+    /// Sets one field of a raw row, in a transaction of its own.
+    fn pb_sync_test_set(
+        db: &web_sys::IdbDatabase,
+        store: &str,
+        key: &str,
+        field: &str,
+        value: &str,
+    ) -> js_sys::Promise;
+    /// Every raw row of a store.
+    fn pb_sync_test_all(db: &web_sys::IdbDatabase, store: &str) -> js_sys::Promise;
 }
 
 /// Two tabs (two connections to one database) writing at the same time: their transactions

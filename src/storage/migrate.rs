@@ -84,7 +84,14 @@ pub mod names {
     /// Sync documents: their latest change's sequence number (the local changes feed).
     pub const IDX_SEQ: &str = "seq";
     pub const F_TREE: &str = "tree";
+    /// Schema 4 only: the applied revision inside the `sync_docs` row (schema 5 moves it to
+    /// [`SYNC_APPLIED`]).
     pub const F_APPLIED: &str = "applied";
+    /// Object store added by schema 5: per document the revision the app's store holds,
+    /// `{id, rev}` (key path `id`), apart from the revision trees, so that moving the mark
+    /// does not write the tree again.
+    pub const SYNC_APPLIED: &str = "sync_applied";
+    pub const F_REV: &str = "rev";
     pub const F_SEQ: &str = "seq";
     pub const F_VALUE: &str = "value";
     /// The number of person buckets (a person's bucket is a hash of its id).
@@ -133,6 +140,9 @@ pub enum Change {
     /// v2 → v3: rewrites every person bucket to the schema-3 shape (drops `names`, `kinds`,
     /// `tagsets`, `tags`; adds `vs`, all version 1).
     SlimPersonBuckets,
+    /// v4 → v5: moves each `sync_docs` row's `applied` into a [`names::SYNC_APPLIED`] row
+    /// `{id, rev}` and drops it from the document row.
+    MoveAppliedMarks,
 }
 
 /// The schema versions, oldest first. The number of a version is its position + 1.
@@ -150,14 +160,19 @@ pub enum SchemaVersion {
     /// The replication documents of the sync with other devices (`sync_docs` with its
     /// sequence index, `sync_meta`).
     V4,
+    /// The applied marks of the replication documents in a store of their own
+    /// (`sync_applied`): a device joining a practice marks every document once, and a mark
+    /// in the document row rewrote its whole revision tree.
+    V5,
 }
 
 impl SchemaVersion {
-    pub const ALL: [SchemaVersion; 4] = [
+    pub const ALL: [SchemaVersion; 5] = [
         SchemaVersion::V1,
         SchemaVersion::V2,
         SchemaVersion::V3,
         SchemaVersion::V4,
+        SchemaVersion::V5,
     ];
     pub const LATEST: SchemaVersion = SchemaVersion::ALL[SchemaVersion::ALL.len() - 1];
 
@@ -183,6 +198,7 @@ impl SchemaVersion {
             SchemaVersion::V2 => V2,
             SchemaVersion::V3 => V3,
             SchemaVersion::V4 => V4,
+            SchemaVersion::V5 => V5,
         }
     }
 
@@ -266,6 +282,14 @@ const V4: &[Change] = &[
     },
     index(SYNC_DOCS, IDX_SEQ, F_SEQ),
     doc_store(SYNC_META),
+];
+
+const V5: &[Change] = &[
+    Change::CreateStore {
+        store: SYNC_APPLIED,
+        key_path: F_ID,
+    },
+    Change::MoveAppliedMarks,
 ];
 
 /// A numbered list of changes: what `upgradeneeded` applies for one version step.
@@ -384,6 +408,13 @@ impl SchemaModel {
                     .ok_or_else(|| format!("no store {PERSONS}"))?;
                 if s.key_path != F_BUCKET {
                     return Err(format!("store {PERSONS} has no buckets"));
+                }
+            }
+            Change::MoveAppliedMarks => {
+                for store in [SYNC_DOCS, SYNC_APPLIED] {
+                    if !self.stores.contains_key(store) {
+                        return Err(format!("no store {store}"));
+                    }
                 }
             }
         }

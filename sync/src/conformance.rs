@@ -590,6 +590,39 @@ pub async fn mark_applied_moves_marks_of_unchanged_documents_only<S: Subject>(s:
     assert_eq!(one(l, "b").await.unwrap(), doc(t3, Some("1-old")));
     assert_eq!(one(l, "zz").await, None);
     assert_eq!(ids(&changes(l, 0, 10).await), ["a", "b"]);
+    // Many documents in a row (a pull's), every one unchanged: all marks move.
+    let many: Vec<RevDoc> = (0..50)
+        .map(|i| rev_doc(&format!("m{i:02}"), "1-m", &[], false, json!({ "i": i })))
+        .collect();
+    l.put_revs(&many).await.unwrap();
+    let read = l.changed_docs(3, 100).await.unwrap();
+    assert_eq!(read.len(), 50);
+    let marks: Vec<(String, u64, String)> = read
+        .iter()
+        .map(|(seq, id, _)| (id.clone(), *seq, format!("1-{id}")))
+        .collect();
+    l.mark_applied(&marks).await.unwrap();
+    for (_, id, _) in &read {
+        let applied = one(l, id).await.unwrap().applied;
+        assert_eq!(applied, Some(format!("1-{id}")), "{id}");
+    }
+    // Two marks far apart, one of them on a document written since.
+    let (first, last) = (&read[0], &read[49]);
+    l.put_revs(&[rev_doc(&last.1, "2-n", &["m"], false, json!({}))])
+        .await
+        .unwrap();
+    l.mark_applied(&[
+        (first.1.clone(), first.0, "2-first".into()),
+        (last.1.clone(), last.0, "2-last".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        one(l, &first.1).await.unwrap().applied.as_deref(),
+        Some("2-first")
+    );
+    let kept = format!("1-{}", last.1);
+    assert_eq!(one(l, &last.1).await.unwrap().applied, Some(kept));
 }
 
 /// Batches of the size a first sync writes: one `put_revs` of 2,000 documents, read back

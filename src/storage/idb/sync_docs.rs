@@ -1,18 +1,20 @@
 //! [`IdbLocal`]: the device's replication documents (`praxisbote_sync::Local` + `Docs`) in
-//! the app's IndexedDB database, next to the records (schema 4, issue 18,
+//! the app's IndexedDB database, next to the records (schemas 4–5, issue 18,
 //! docs/design/sync-replication.md "The device store in IndexedDB").
 //!
-//! - `sync_docs`: one row per document, `{id, tree, applied?, seq}` — the revision tree as
-//!   JSON text, the revision the app's store holds, and the sequence number of the
-//!   document's latest change, indexed (`seq`): the local changes feed is a key range of
-//!   that index.
+//! - `sync_docs`: one row per document, `{id, tree, seq}` — the revision tree as JSON text
+//!   and the sequence number of the document's latest change, indexed (`seq`): the local
+//!   changes feed is a key range of that index.
+//! - `sync_applied`: `{id, rev}` — the revision of the document the app's store holds (its
+//!   `applied` mark), apart from the tree: moving the marks of 10,000 documents writes
+//!   10,000 small rows, not 10,000 trees.
 //! - `sync_meta`: `{key, value}` rows — `instance` (the store's random id, made once),
 //!   `seq` (the sequence number of the latest change) and `log:<replication id>` (the
 //!   replication logs, JSON text).
 //!
-//! Every write is one read-write transaction over both stores (reads of the rows it changes,
-//! the counter, the puts), so a batch lands whole or not at all and two tabs' writes never
-//! interleave. Reads of many documents are batched (`getAll`, or all `get`s issued at once),
+//! Every write is one read-write transaction over the stores it changes (reads of the rows
+//! it changes, the counter, the puts), so a batch lands whole or not at all and two tabs'
+//! writes never interleave. Reads of many documents are batched (`getAll`, or all `get`s issued at once),
 //! never one transaction per document. The bodies are the sync layer's ciphertext, so the
 //! rows are not sealed again by the store's encryption at rest; `clear_all` of the store
 //! clears the documents and the replication state (counter, logs) and keeps the instance id
@@ -30,7 +32,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::IdbStore;
-use crate::storage::migrate::names::{F_APPLIED, F_ID, F_SEQ, F_TREE, SYNC_DOCS, SYNC_META};
+use crate::storage::migrate::names::{
+    F_ID, F_REV, F_SEQ, F_TREE, SYNC_APPLIED, SYNC_DOCS, SYNC_META,
+};
 
 #[wasm_bindgen(module = "/src/js/idb_sync.js")]
 extern "C" {
@@ -40,7 +44,8 @@ extern "C" {
     fn pb_sync_all(store: &JsValue) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn pb_sync_mark(
-        store: &JsValue,
+        docs: &JsValue,
+        marks: &JsValue,
         ids: &js_sys::Array,
         seqs: &js_sys::Array,
         revs: &js_sys::Array,
@@ -53,13 +58,9 @@ extern "C" {
     #[wasm_bindgen(catch)]
     fn pb_sync_put_meta(store: &JsValue, key: &str, value: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(catch)]
-    fn pb_sync_put_row(
-        store: &JsValue,
-        id: &str,
-        tree: &str,
-        applied: Option<String>,
-        seq: f64,
-    ) -> Result<(), JsValue>;
+    fn pb_sync_put_row(store: &JsValue, id: &str, tree: &str, seq: f64) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch)]
+    fn pb_sync_put_mark(marks: &JsValue, id: &str, rev: Option<String>) -> Result<(), JsValue>;
 }
 
 /// `sync_meta` keys.
@@ -99,10 +100,9 @@ async fn wait(p: Result<js_sys::Promise, JsValue>) -> Res<JsValue> {
         .map_err(js)
 }
 
-/// One stored row, read.
+/// One stored document row, read.
 struct Row {
     tree_json: String,
-    applied: Option<String>,
     seq: f64,
 }
 
@@ -117,7 +117,6 @@ impl Row {
             .ok_or_else(|| format!("{SYNC_DOCS}/{id}: no tree"))?;
         Ok(Some(Row {
             tree_json,
-            applied: get(F_APPLIED).as_string(),
             seq: get(F_SEQ).as_f64().unwrap_or(0.0),
         }))
     }
@@ -127,13 +126,16 @@ impl Row {
             .map_err(|e| format!("{SYNC_DOCS}/{id}: unreadable tree: {e}"))
     }
 
-    fn doc(&self, id: &str) -> Res<LocalDoc> {
+    fn doc(&self, id: &str, marks: &Marks) -> Res<LocalDoc> {
         Ok(LocalDoc {
             tree: self.tree(id)?,
-            applied: self.applied.clone(),
+            applied: marks.get(id).cloned(),
         })
     }
 }
+
+/// Applied marks by document id.
+type Marks = HashMap<String, String>;
 
 fn row_id(row: &JsValue) -> Res<String> {
     js_sys::Reflect::get(row, &JsValue::from_str(F_ID))
@@ -188,6 +190,13 @@ impl IdbLocal {
         Ok(out)
     }
 
+    /// The applied marks of `ids` (deduplicated), from a `sync_applied` store.
+    async fn marks(marks: &JsValue, ids: &[&str]) -> Res<Marks> {
+        let keys: js_sys::Array = ids.iter().map(|id| JsValue::from_str(id)).collect();
+        let found: js_sys::Array = wait(pb_sync_rows(marks, &keys)).await?.unchecked_into();
+        Ok(marks_of(ids.iter().copied().zip(found.iter())))
+    }
+
     async fn counter(meta: &JsValue) -> Res<f64> {
         Ok(wait(pb_sync_meta(meta, SEQ)).await?.as_f64().unwrap_or(0.0))
     }
@@ -201,37 +210,74 @@ impl IdbLocal {
         Self::rows(&Self::raw(&tx, SYNC_DOCS)?, &unique(ids)).await
     }
 
+    /// The rows and applied marks of these ids, in one read-only transaction.
+    async fn read_docs(&self, ids: &[&str]) -> Res<(HashMap<String, Row>, Marks)> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let tx = self.tx(&[SYNC_DOCS, SYNC_APPLIED], TransactionMode::Readonly)?;
+        let ids = unique(ids);
+        let rows = Self::rows(&Self::raw(&tx, SYNC_DOCS)?, &ids).await?;
+        let marks = Self::marks(&Self::raw(&tx, SYNC_APPLIED)?, &ids).await?;
+        Ok((rows, marks))
+    }
+
     async fn meta(&self, key: &str) -> Res<JsValue> {
         let tx = self.tx(&[SYNC_META], TransactionMode::Readonly)?;
         wait(pb_sync_meta(&Self::raw(&tx, SYNC_META)?, key)).await
     }
 
-    /// The rows changed after `since`, in sequence order, at most `limit`, each made into a `T`.
+    /// The rows changed after `since`, in sequence order, at most `limit`, each made into a
+    /// `T` with its applied mark if `with_marks` (else with none).
     async fn feed<T>(
         &self,
         since: u64,
         limit: usize,
-        each: impl Fn(&str, &Row) -> Res<T>,
+        with_marks: bool,
+        each: impl Fn(&str, &Row, &Marks) -> Res<T>,
     ) -> Res<Vec<T>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readonly)?;
+        let stores: &[&str] = match with_marks {
+            true => &[SYNC_DOCS, SYNC_APPLIED],
+            false => &[SYNC_DOCS],
+        };
+        let tx = self.tx(stores, TransactionMode::Readonly)?;
         let docs = Self::raw(&tx, SYNC_DOCS)?;
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
         let rows = wait(pb_sync_changes(&docs, since as f64, limit)).await?;
-        each_row(rows, each)
+        let rows = each_row(rows, |id, row| Ok((id.to_string(), row)))?;
+        let marks = match with_marks {
+            true => {
+                let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+                Self::marks(&Self::raw(&tx, SYNC_APPLIED)?, &ids).await?
+            }
+            false => Marks::new(),
+        };
+        rows.iter().map(|(id, row)| each(id, row, &marks)).collect()
     }
 }
 
+/// Applied marks from `sync_applied` rows (`undefined` where there is none).
+fn marks_of<'a>(rows: impl Iterator<Item = (&'a str, JsValue)>) -> Marks {
+    let field = JsValue::from_str(F_REV);
+    rows.filter(|(_, row)| row.is_object())
+        .filter_map(|(id, row)| {
+            let rev = js_sys::Reflect::get(&row, &field).ok()?;
+            Some((id.to_string(), rev.as_string()?))
+        })
+        .collect()
+}
+
 /// Each row of a `getAll` answer, read and made into a `T`.
-fn each_row<T>(rows: JsValue, each: impl Fn(&str, &Row) -> Res<T>) -> Res<Vec<T>> {
+fn each_row<T>(rows: JsValue, each: impl Fn(&str, Row) -> Res<T>) -> Res<Vec<T>> {
     let rows: js_sys::Array = rows.unchecked_into();
     let mut out = Vec::with_capacity(rows.length() as usize);
     for row in rows.iter() {
         let id = row_id(&row)?;
         let r = Row::of(&id, &row)?.ok_or_else(|| format!("{SYNC_DOCS}: empty row"))?;
-        out.push(each(&id, &r)?);
+        out.push(each(&id, r)?);
     }
     Ok(out)
 }
@@ -243,8 +289,8 @@ fn unique<'a>(ids: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
-fn put_row(docs: &JsValue, id: &str, tree: &str, applied: Option<&str>, seq: f64) -> Res<()> {
-    pb_sync_put_row(docs, id, tree, applied.map(str::to_string), seq).map_err(js)
+fn put_row(docs: &JsValue, id: &str, tree: &str, seq: f64) -> Res<()> {
+    pb_sync_put_row(docs, id, tree, seq).map_err(js)
 }
 
 fn to_json(tree: &DocTree) -> Res<String> {
@@ -274,7 +320,7 @@ impl Local for IdbLocal {
     }
 
     async fn changes_since(&self, since: u64, limit: usize) -> Res<Vec<LocalChange>> {
-        self.feed(since, limit, |id, row| {
+        self.feed(since, limit, false, |id, row, _| {
             Ok(LocalChange {
                 seq: row.seq as u64,
                 leaves: row.tree(id)?.leaves(),
@@ -331,28 +377,27 @@ impl Local for IdbLocal {
         let ids = unique(&ids);
         let mut seq = Self::counter(&meta).await?;
         let rows = Self::rows(&store, &ids).await?;
-        // The documents of the batch as they become: tree, applied mark, sequence number,
-        // changed.
-        let mut work: HashMap<&str, (DocTree, Option<String>, f64, bool)> = HashMap::new();
+        // The documents of the batch as they become: tree, sequence number, changed.
+        let mut work: HashMap<&str, (DocTree, f64, bool)> = HashMap::new();
         for d in docs {
             if !work.contains_key(d.id.as_str()) {
                 let entry = match rows.get(&d.id) {
-                    Some(r) => (r.tree(&d.id)?, r.applied.clone(), r.seq, false),
-                    None => (DocTree::default(), None, 0.0, false),
+                    Some(r) => (r.tree(&d.id)?, r.seq, false),
+                    None => (DocTree::default(), 0.0, false),
                 };
                 work.insert(&d.id, entry);
             }
             let entry = work.get_mut(d.id.as_str()).expect("inserted above");
             if entry.0.insert(d) {
                 seq += 1.0;
-                entry.2 = seq;
-                entry.3 = true;
+                entry.1 = seq;
+                entry.2 = true;
             }
         }
         let mut changed = false;
-        for (id, (tree, applied, s, dirty)) in &work {
+        for (id, (tree, s, dirty)) in &work {
             if *dirty {
-                put_row(&store, id, &to_json(tree)?, applied.as_deref(), *s)?;
+                put_row(&store, id, &to_json(tree)?, *s)?;
                 changed = true;
             }
         }
@@ -383,24 +428,29 @@ impl Local for IdbLocal {
 impl Docs for IdbLocal {
     async fn get_docs(&self, ids: &[String]) -> Res<Vec<Option<LocalDoc>>> {
         let keys: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let rows = self.read(&keys).await?;
+        let (rows, marks) = self.read_docs(&keys).await?;
         ids.iter()
-            .map(|id| rows.get(id).map(|r| r.doc(id)).transpose())
+            .map(|id| rows.get(id).map(|r| r.doc(id, &marks)).transpose())
             .collect()
     }
 
     async fn all_docs(&self) -> Res<Vec<(String, LocalDoc)>> {
-        let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readonly)?;
+        let tx = self.tx(&[SYNC_DOCS, SYNC_APPLIED], TransactionMode::Readonly)?;
         let rows = wait(pb_sync_all(&Self::raw(&tx, SYNC_DOCS)?)).await?;
-        let mut out = each_row(rows, |id, r| Ok((id.to_string(), r.doc(id)?)))?;
+        let marks: js_sys::Array = wait(pb_sync_all(&Self::raw(&tx, SYNC_APPLIED)?))
+            .await?
+            .unchecked_into();
+        let ids: Vec<String> = marks.iter().map(|m| row_id(&m)).collect::<Res<_>>()?;
+        let marks = marks_of(ids.iter().map(String::as_str).zip(marks.iter()));
+        let mut out = each_row(rows, |id, r| Ok((id.to_string(), r.doc(id, &marks)?)))?;
         // IndexedDB orders string keys by UTF-16 code units; ids are ordered as Rust strings.
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 
     async fn changed_docs(&self, since: u64, limit: usize) -> Res<Vec<(u64, String, LocalDoc)>> {
-        self.feed(since, limit, |id, row| {
-            Ok((row.seq as u64, id.to_string(), row.doc(id)?))
+        self.feed(since, limit, true, |id, row, marks| {
+            Ok((row.seq as u64, id.to_string(), row.doc(id, marks)?))
         })
         .await
     }
@@ -409,7 +459,7 @@ impl Docs for IdbLocal {
         if marks.is_empty() {
             return Ok(());
         }
-        let tx = self.tx(&[SYNC_DOCS], TransactionMode::Readwrite)?;
+        let tx = self.tx(&[SYNC_DOCS, SYNC_APPLIED], TransactionMode::Readwrite)?;
         let (ids, seqs, revs) = (
             js_sys::Array::new(),
             js_sys::Array::new(),
@@ -422,6 +472,7 @@ impl Docs for IdbLocal {
         }
         wait(pb_sync_mark(
             &Self::raw(&tx, SYNC_DOCS)?,
+            &Self::raw(&tx, SYNC_APPLIED)?,
             &ids,
             &seqs,
             &revs,
@@ -434,42 +485,46 @@ impl Docs for IdbLocal {
         if docs.is_empty() {
             return Ok(());
         }
-        let tx = self.tx(&[SYNC_DOCS, SYNC_META], TransactionMode::Readwrite)?;
-        let (store, meta) = (Self::raw(&tx, SYNC_DOCS)?, Self::raw(&tx, SYNC_META)?);
+        let tx = self.tx(
+            &[SYNC_DOCS, SYNC_APPLIED, SYNC_META],
+            TransactionMode::Readwrite,
+        )?;
+        let (store, marks_store, meta) = (
+            Self::raw(&tx, SYNC_DOCS)?,
+            Self::raw(&tx, SYNC_APPLIED)?,
+            Self::raw(&tx, SYNC_META)?,
+        );
         let ids: Vec<&str> = docs.iter().map(|(id, _)| id.as_str()).collect();
         let ids = unique(&ids);
         let start = Self::counter(&meta).await?;
         let mut seq = start;
         let mut rows = Self::rows(&store, &ids).await?;
+        let mut marks = Self::marks(&marks_store, &ids).await?;
         for (id, doc) in docs {
             let json = to_json(&doc.tree)?;
-            let (tree_changed, old_seq, applied_changed) = match rows.get(id) {
-                None => (true, 0.0, true),
-                Some(r) => (
-                    r.tree_json != json && r.tree(id)? != doc.tree,
-                    r.seq,
-                    r.applied != doc.applied,
-                ),
+            let tree_changed = match rows.get(id) {
+                None => true,
+                Some(r) => r.tree_json != json && r.tree(id)? != doc.tree,
             };
-            if !tree_changed && !applied_changed {
-                continue;
-            }
-            let s = if tree_changed {
+            if tree_changed {
                 seq += 1.0;
-                seq
-            } else {
-                old_seq
-            };
-            put_row(&store, id, &json, doc.applied.as_deref(), s)?;
-            // A later entry of the same id compares with this one.
-            rows.insert(
-                id.clone(),
-                Row {
-                    tree_json: json,
-                    applied: doc.applied.clone(),
-                    seq: s,
-                },
-            );
+                put_row(&store, id, &json, seq)?;
+                // A later entry of the same id compares with this one.
+                rows.insert(
+                    id.clone(),
+                    Row {
+                        tree_json: json,
+                        seq,
+                    },
+                );
+            }
+            if marks.get(id) != doc.applied.as_ref() {
+                pb_sync_put_mark(&marks_store, id, doc.applied.clone()).map_err(js)?;
+                match &doc.applied {
+                    Some(rev) => marks.insert(id.clone(), rev.clone()),
+                    None => marks.remove(id),
+                };
+            }
         }
         if seq != start {
             pb_sync_put_meta(&meta, SEQ, &JsValue::from_f64(seq)).map_err(js)?;

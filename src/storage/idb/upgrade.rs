@@ -1,6 +1,7 @@
 //! The version-change transaction: applies the planned schema steps
 //! ([`migrate::plan`](crate::storage::migrate::plan)) one version at a time, including the
-//! data steps of old versions (schema 1 → 2: rows into buckets; 2 → 3: slimmer buckets),
+//! data steps of old versions (schema 1 → 2: rows into buckets; 2 → 3: slimmer buckets;
+//! 4 → 5: applied marks apart from the revision trees),
 //! with the frozen row shapes of `src/js/idb_legacy.js`. Any error aborts the upgrade: the
 //! database stays at its old version, unchanged.
 
@@ -11,7 +12,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::persons::bucket_of;
-use crate::storage::migrate::names::{F_BUCKET, PERSONS, V2_PERSON_INDICES};
+use crate::storage::migrate::names::{
+    F_APPLIED, F_BUCKET, F_ID, F_REV, PERSONS, SYNC_APPLIED, SYNC_DOCS, V2_PERSON_INDICES,
+};
 use crate::storage::migrate::{self, Change, Migration};
 use crate::storage::StoreError;
 
@@ -51,9 +54,9 @@ async fn all_rows(
     Ok((os, rows.unchecked_into()))
 }
 
-/// Applies one schema change inside the version-change transaction.
-/// A change that reads no rows (every change, in a new database), made at once; `None` for
-/// a change that must read rows (an awaiting step).
+/// A change that reads no rows (every change, in a new database: `fresh`), made at once
+/// inside the version-change transaction; `None` for a change that must read rows (an
+/// awaiting step).
 fn apply_now(
     db: &web_sys::IdbDatabase,
     tx: &web_sys::IdbTransaction,
@@ -89,22 +92,28 @@ fn apply_now(
             .object_store(store)
             .and_then(|os| os.delete_index(index))
             .map_err(js),
-        Change::RewriteRows { .. } | Change::SlimPersonBuckets if fresh => Ok(()),
-        Change::PersonsToBuckets if fresh => persons_to_buckets(db, &js_sys::Array::new()),
-        Change::RewriteRows { .. } | Change::SlimPersonBuckets | Change::PersonsToBuckets => {
-            return None
+        Change::RewriteRows { .. } | Change::SlimPersonBuckets | Change::MoveAppliedMarks
+            if fresh =>
+        {
+            Ok(())
         }
+        Change::PersonsToBuckets if fresh => persons_to_buckets(db, &js_sys::Array::new()),
+        Change::RewriteRows { .. }
+        | Change::SlimPersonBuckets
+        | Change::PersonsToBuckets
+        | Change::MoveAppliedMarks => return None,
     };
     Some(done)
 }
 
+/// Applies one schema change to a database with data, inside the version-change
+/// transaction.
 async fn apply_change(
     db: &web_sys::IdbDatabase,
     tx: &web_sys::IdbTransaction,
     change: &Change,
-    fresh: bool,
 ) -> std::result::Result<(), String> {
-    if let Some(done) = apply_now(db, tx, change, fresh) {
+    if let Some(done) = apply_now(db, tx, change, false) {
         return done;
     }
     let js = |e: JsValue| format!("{e:?}");
@@ -128,6 +137,25 @@ async fn apply_change(
             let (os, rows) = all_rows(tx, PERSONS).await?;
             for row in rows.iter() {
                 os.put(&pb_v3_from_v2(&row)).map_err(js)?;
+            }
+        }
+        Change::MoveAppliedMarks => {
+            let (docs, rows) = all_rows(tx, SYNC_DOCS).await?;
+            let marks = tx.object_store(SYNC_APPLIED).map_err(js)?;
+            let field = JsValue::from_str(F_APPLIED);
+            for row in rows.iter() {
+                let applied = js_sys::Reflect::get(&row, &field).map_err(js)?;
+                if applied.is_undefined() {
+                    continue;
+                }
+                let id = js_sys::Reflect::get(&row, &JsValue::from_str(F_ID)).map_err(js)?;
+                let mark = js_sys::Object::new();
+                js_sys::Reflect::set(&mark, &JsValue::from_str(F_ID), &id).map_err(js)?;
+                js_sys::Reflect::set(&mark, &JsValue::from_str(F_REV), &applied).map_err(js)?;
+                marks.put(&mark).map_err(js)?;
+                js_sys::Reflect::delete_property(row.unchecked_ref::<js_sys::Object>(), &field)
+                    .map_err(js)?;
+                docs.put(&row).map_err(js)?;
             }
         }
         _ => {}
@@ -224,7 +252,7 @@ pub(super) async fn upgrade(
     let tx = version_change_tx(raw)?;
     for step in steps {
         for change in step.changes {
-            if let Err(detail) = apply_change(raw, &tx, change, found == 0).await {
+            if let Err(detail) = apply_change(raw, &tx, change).await {
                 let _ = tx.abort();
                 return Err(StoreError::MigrationFailed {
                     version: step.version,

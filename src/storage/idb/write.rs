@@ -15,7 +15,7 @@ use super::{backend, rows, IdbStore};
 use crate::storage::crypto::SealedBodies;
 use crate::storage::crypto::{Keys, KEYRING_KEY};
 use crate::storage::migrate::names::{
-    APPOINTMENTS, F_KEY, IDX_PERSON, PERSONS, SETTINGS, SYNC_DOCS, SYNC_META,
+    APPOINTMENTS, F_KEY, IDX_PERSON, PERSONS, SETTINGS, SYNC_APPLIED, SYNC_DOCS, SYNC_META,
 };
 use crate::storage::records::{self, Origin, Stored, Unreadable};
 use crate::storage::{validate_doc, Collection, DocOp, Result, StoreError, WriteBatch};
@@ -30,14 +30,14 @@ pub(super) fn all_store_names() -> Vec<&'static str> {
     v
 }
 
-/// The stores a batch touches. `clear_all` also clears the sync documents and the replication
-/// state (`sync_docs.rs`: sequence counter, replication logs), so the next sync is a full run
+/// The stores a batch touches. `clear_all` also clears the sync documents, their applied
+/// marks and the replication state (`sync_docs.rs`: sequence counter, replication logs), so the next sync is a full run
 /// and no log claims documents that are gone; the instance id stays (it names the device in
 /// batch claims, and a replica without logs starts from the beginning anyway).
 pub(super) fn stores_of(batch: &WriteBatch<'_>) -> Vec<&'static str> {
     if batch.clear_all {
         let mut v = all_store_names();
-        v.extend([SYNC_DOCS, SYNC_META]);
+        v.extend([SYNC_DOCS, SYNC_APPLIED, SYNC_META]);
         return v;
     }
     let mut v = Vec::new();

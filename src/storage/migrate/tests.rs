@@ -204,6 +204,22 @@ fn migration_v4_adds_the_sync_stores() {
     assert!(v4.clone().apply(&SchemaVersion::V4.changes()[0]).is_err());
 }
 
+/// Migration 4 → 5: the store of applied marks appears (by document id, no index); moving
+/// the marks needs both sync stores; everything else stays.
+#[test]
+fn migration_v5_adds_the_applied_marks() {
+    let v4 = SchemaModel::build(&migrations()[..4]).unwrap();
+    let v5 = SchemaModel::build(&migrations()[..5]).unwrap();
+    assert_eq!(v5.stores[SYNC_APPLIED].key_path, F_ID);
+    assert!(v5.stores[SYNC_APPLIED].indices.is_empty());
+    let mut rest = v5.clone();
+    rest.stores.remove(SYNC_APPLIED);
+    assert_eq!(rest, v4);
+    let v3 = SchemaModel::build(&migrations()[..3]).unwrap();
+    assert!(v3.clone().apply(&Change::MoveAppliedMarks).is_err());
+    assert!(v4.clone().apply(&Change::MoveAppliedMarks).is_err());
+}
+
 /// Every index of the latest schema is used by a query of the stores (the rest were deleted).
 #[test]
 fn latest_schema_has_only_the_used_indices() {
