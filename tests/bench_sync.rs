@@ -182,10 +182,7 @@ async fn bench_initial_sync_of_persons_to_a_new_device() {
     let t = now_ms();
     a.put_persons(&[edited]).await.unwrap();
     // The app announces the saved person; its sync loop's next round looks at that one.
-    let scope = Scope::Only {
-        persons: [first.person.id.clone()].into(),
-        settings: false,
-    };
+    let scope = Scope::persons([first.person.id.clone()]);
     sync::round_in(
         &scope,
         &a,

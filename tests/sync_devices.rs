@@ -494,10 +494,7 @@ async fn a_device_whose_sync_state_was_cleared_recognises_what_the_server_has() 
 }
 
 fn only(persons: &[&str]) -> Scope {
-    Scope::Only {
-        persons: persons.iter().map(|p| pid(p)).collect(),
-        settings: false,
-    }
+    Scope::persons(persons.iter().map(|p| pid(p)))
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -520,9 +517,10 @@ async fn a_round_in_a_scope_sends_the_announced_edits_and_applies_everything_tha
     let r = a.round_in(&only(&["p-1"])).await;
     assert_eq!(r.own_edits, 1, "{r:?}");
     let r = b
-        .round_in(&Scope::Only {
-            persons: [pid("p-2")].into(),
-            settings: true,
+        .round_in(&{
+            let mut scope = only(&["p-2"]);
+            scope.add(Scope::settings());
+            scope
         })
         .await;
     assert_eq!(r.own_edits, 2, "{r:?}");
@@ -561,6 +559,47 @@ async fn a_person_deleted_in_a_scoped_round_takes_its_appointments_along() {
         .unwrap()
         .is_empty());
     assert_eq!(data(&a.store).await, data(&b.store).await);
+}
+
+/// A send writes outbox documents and announces their keys: a round in that scope sends
+/// them; a document gone from the store widens the scope (only a full comparison makes
+/// its tombstone).
+#[tokio::test(flavor = "current_thread")]
+async fn a_round_in_a_scope_of_outbox_documents_sends_them_and_a_gone_one_widens_it() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    let doc = |key: &str, status: &str| Doc {
+        key: key.into(),
+        value: json!({ "id": key, "status": status }),
+    };
+    let message = |key: &str| (Collection::Outbox, key.to_string());
+    a.store
+        .put_docs(
+            Collection::Outbox,
+            &[doc("m-1", "queued"), doc("m-2", "queued")],
+        )
+        .await
+        .unwrap();
+    let r = a.round_in(&Scope::docs([message("m-1")])).await;
+    assert_eq!(r.own_edits, 1, "m-1 only: {r:?}");
+    let r = a.round_in(&Scope::docs([message("m-2")])).await;
+    assert_eq!(r.own_edits, 1, "{r:?}");
+    b.round_in(&Scope::nothing()).await;
+    let on_b = b.store.list_docs(Collection::Outbox).await.unwrap();
+    assert_eq!(on_b, [doc("m-1", "queued"), doc("m-2", "queued")]);
+
+    a.store
+        .put_docs(Collection::Outbox, &[doc("m-1", "sent")])
+        .await
+        .unwrap();
+    a.store.delete_doc(Collection::Outbox, "m-2").await.unwrap();
+    let r = a.round_in(&Scope::docs([message("m-1")])).await;
+    assert_eq!(r.own_edits, 1, "the deletion waits for a full round: {r:?}");
+    let r = a.round_in(&Scope::docs([message("m-2")])).await;
+    assert_eq!(r.own_edits, 1, "m-2's tombstone: {r:?}");
+    b.round_in(&Scope::nothing()).await;
+    let on_b = b.store.list_docs(Collection::Outbox).await.unwrap();
+    assert_eq!(on_b, [doc("m-1", "sent")]);
 }
 
 // ---- The keyring document: a passphrase change reaches every device ----

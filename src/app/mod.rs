@@ -63,7 +63,7 @@ fn listen_to_other_tabs(state: AppState) {
                 let _ = w.location().reload();
             }
         }
-        sync::Change::Outbox => {
+        sync::Change::Outbox { .. } => {
             let (running, _) = outbox.get();
             outbox.set((running, true));
             if !running {
@@ -71,7 +71,7 @@ fn listen_to_other_tabs(state: AppState) {
                 leptos::task::spawn_local(async move {
                     while outbox.get().1 {
                         outbox.set((true, false));
-                        refresh(state, sync::Change::Outbox).await;
+                        refresh(state, sync::Change::OUTBOX).await;
                     }
                     outbox.set((false, false));
                     send::transmit::wake(state);

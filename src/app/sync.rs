@@ -22,6 +22,7 @@ use wasm_bindgen::JsCast;
 use crate::app::send::transmit::Link;
 use crate::domain::PersonId;
 use crate::storage::sync::Scope;
+use crate::storage::Collection;
 
 /// The channel every tab of the app listens to.
 const CHANNEL: &str = "praxisbote";
@@ -47,8 +48,12 @@ pub enum Change {
     Templates,
     /// Small facts in the Meta collection: the demo flag, the last backup, relay settings.
     Meta,
-    /// The outbox or the send log.
-    Outbox,
+    /// The outbox or the send log. `written`: the keys one write put, when there were few
+    /// (the sync's next round compares only those); `None`: unknown or many.
+    Outbox {
+        #[serde(default)]
+        written: Option<OutboxKeys>,
+    },
     /// The whole store was replaced (restore, demo data removed or loaded).
     Everything,
     /// What the transmit loop of the sending tab is doing (for the other tabs' progress).
@@ -62,6 +67,18 @@ pub enum Change {
     /// The keyring changed (encryption set up, passphrase changed): every other tab reloads
     /// the page, so it opens the store anew (locked) and never writes with an old key state.
     Reopen,
+}
+
+/// Keys of the send log's batches and the outbox's messages.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutboxKeys {
+    pub batches: Vec<String>,
+    pub messages: Vec<String>,
+}
+
+impl Change {
+    /// The outbox changed; which of its documents is not said.
+    pub const OUTBOX: Change = Change::Outbox { written: None };
 }
 
 thread_local! {
@@ -87,19 +104,26 @@ pub fn changes_seen() -> u64 {
 
 fn seen(change: &Change) {
     let touched = match change {
-        Change::Persons { ids } => Scope::Only {
-            persons: ids.iter().cloned().collect(),
-            settings: false,
-        },
-        Change::Settings => Scope::Only {
-            persons: Default::default(),
-            settings: true,
-        },
+        Change::Persons { ids } => Scope::persons(ids.iter().cloned()),
+        Change::Settings => Scope::settings(),
+        Change::Outbox {
+            written: Some(keys),
+        } => Scope::docs(
+            (keys
+                .batches
+                .iter()
+                .map(|k| (Collection::Sendlog, k.clone())))
+            .chain(
+                keys.messages
+                    .iter()
+                    .map(|k| (Collection::Outbox, k.clone())),
+            ),
+        ),
         // Bulk changes, and collections whose deleted records only a full comparison finds.
         Change::People
         | Change::Queries
         | Change::Templates
-        | Change::Outbox
+        | Change::Outbox { written: None }
         | Change::Everything => Scope::Full,
         Change::Meta | Change::Link { .. } | Change::Hello | Change::Lock | Change::Reopen => {
             return

@@ -291,7 +291,7 @@ async fn read_again(state: AppState, changed: &Changed) {
         changes.push(match c {
             crate::storage::Collection::Templates => Change::Templates,
             crate::storage::Collection::Queries => Change::Queries,
-            _ => Change::Outbox,
+            _ => Change::OUTBOX,
         });
     }
     for change in changes {

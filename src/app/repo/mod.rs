@@ -229,7 +229,7 @@ async fn refresh_part(state: AppState, change: Change) -> Result<(), AppError> {
         Change::Queries => reload_queries(state).await,
         Change::Templates => reload_templates(state).await,
         Change::Meta => reload_meta(state).await,
-        Change::Outbox => outbox::reload_view(state).await,
+        Change::Outbox { .. } => outbox::reload_view(state).await,
         Change::Everything => reload(state).await,
         Change::Link { .. } | Change::Hello | Change::Lock | Change::Reopen => Ok(()),
     }

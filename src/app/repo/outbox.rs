@@ -61,6 +61,16 @@ impl Touched {
     fn is_empty(&self) -> bool {
         self.batches.is_empty() && self.messages.is_empty() && !self.cancel_requests
     }
+
+    /// What the announcement names: the keys, when few (a write of many, like queueing a
+    /// batch, lets the sync compare everything once rather than read each).
+    fn keys(&self) -> Option<sync::OutboxKeys> {
+        const FEW: usize = 200;
+        (self.batches.len() + self.messages.len() <= FEW).then(|| sync::OutboxKeys {
+            batches: self.batches.iter().cloned().collect(),
+            messages: self.messages.iter().cloned().collect(),
+        })
+    }
 }
 
 fn json_err(e: serde_json::Error) -> AppError {
@@ -150,7 +160,9 @@ where
         .await
         .map_err(err)?;
     show(state, n, outbox);
-    sync::announce(&Change::Outbox);
+    sync::announce(&Change::Outbox {
+        written: touched.keys(),
+    });
     Ok(result)
 }
 

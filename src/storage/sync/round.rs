@@ -46,7 +46,7 @@ use super::records::{self, add_to_batch, Apply, Plain};
 use crate::domain::sync_merge::merge_person;
 use crate::domain::{Person, PersonId, PersonRecord};
 use crate::storage::crypto::LockState;
-use crate::storage::records::{person, settings, Origin, Stored};
+use crate::storage::records::{document, person, settings, Origin, Stored};
 use crate::storage::{Collection, DocOp, OwnedWriteBatch, Store, StoreError, StoreExt};
 
 /// Meta key of the collisions waiting for a person's choice ("Konflikte").
@@ -64,14 +64,17 @@ const APPLY_BATCH: usize = 10_000;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Scope {
     /// Every synced record: at the start, after a connection change, after bulk changes
-    /// (imports, restores, templates, the outbox) and after a failed round.
+    /// (imports, restores, templates, saved selections) and after a failed round.
     #[default]
     Full,
-    /// Only these persons and, if `settings`, the practice settings. A person no longer in
-    /// the store widens the scope to [`Scope::Full`] (its appointments went with it).
+    /// Only these persons, the practice settings if `settings`, and these documents of the
+    /// synced collections (the outbox's messages and batches as a send writes them). A
+    /// person or document no longer in the store widens the scope to [`Scope::Full`] (a
+    /// person's appointments went with it; only a full comparison finds what is gone).
     Only {
         persons: BTreeSet<PersonId>,
         settings: bool,
+        docs: BTreeSet<(Collection, String)>,
     },
 }
 
@@ -81,7 +84,35 @@ impl Scope {
         Scope::Only {
             persons: BTreeSet::new(),
             settings: false,
+            docs: BTreeSet::new(),
         }
+    }
+
+    /// These persons changed.
+    pub fn persons(ids: impl IntoIterator<Item = PersonId>) -> Scope {
+        let mut scope = Scope::nothing();
+        if let Scope::Only { persons, .. } = &mut scope {
+            persons.extend(ids);
+        }
+        scope
+    }
+
+    /// The practice settings changed.
+    pub fn settings() -> Scope {
+        let mut scope = Scope::nothing();
+        if let Scope::Only { settings, .. } = &mut scope {
+            *settings = true;
+        }
+        scope
+    }
+
+    /// These documents changed.
+    pub fn docs(keys: impl IntoIterator<Item = (Collection, String)>) -> Scope {
+        let mut scope = Scope::nothing();
+        if let Scope::Only { docs, .. } = &mut scope {
+            docs.extend(keys);
+        }
+        scope
     }
 
     /// This scope and `other`.
@@ -90,14 +121,20 @@ impl Scope {
             (Scope::Full, _) => {}
             (_, Scope::Full) => *self = Scope::Full,
             (
-                Scope::Only { persons, settings },
+                Scope::Only {
+                    persons,
+                    settings,
+                    docs,
+                },
                 Scope::Only {
                     persons: more,
                     settings: also,
+                    docs: more_docs,
                 },
             ) => {
                 persons.extend(more);
                 *settings |= also;
+                docs.extend(more_docs);
             }
         }
     }
@@ -291,12 +328,17 @@ pub async fn own_edits<L: Docs>(
 }
 
 /// The records of a [`Scope::Only`]; `None` for every record (the scope is full, or a
-/// person in it is gone and took its appointments along).
+/// person in it is gone and took its appointments along, or a document in it is gone).
 async fn records_in(
     store: &dyn Store,
     scope: &Scope,
 ) -> Result<Option<Vec<(Origin, Stored)>>, SyncFailure> {
-    let Scope::Only { persons, settings } = scope else {
+    let Scope::Only {
+        persons,
+        settings,
+        docs,
+    } = scope
+    else {
         return Ok(None);
     };
     let ids: Vec<PersonId> = persons.iter().cloned().collect();
@@ -310,6 +352,18 @@ async fn records_in(
             return Ok(None);
         };
         out.push((Origin::Settings, settings::encode(&s)?));
+    }
+    for (c, key) in docs {
+        if !records::SYNCED_COLLECTIONS.contains(c) {
+            continue;
+        }
+        let Some(value) = store.get_doc(*c, key).await? else {
+            return Ok(None);
+        };
+        out.push((
+            Origin::Document(*c, key.clone()),
+            document::encode(key, &value)?,
+        ));
     }
     Ok(Some(out))
 }
