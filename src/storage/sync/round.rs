@@ -56,9 +56,15 @@ pub const CONFLICTS_KEY: &str = "sync_conflicts";
 /// sync state clears it): every document up to this sequence number is settled and applied.
 pub const APPLIED_LOG: &str = "praxisbote-applied";
 
-/// Documents settled and applied per store transaction. Large: the store keeps persons in
-/// buckets, and each transaction writes every bucket it touches whole.
-const APPLY_BATCH: usize = 10_000;
+/// Documents read from the feed and settled at a time (their revision trees are in memory
+/// together).
+const SETTLE_BATCH: usize = 10_000;
+
+/// Store changes written per store transaction. Large: the store keeps persons in buckets,
+/// and each transaction writes every bucket it touches whole, with every person already in
+/// it — a device joining a practice of 100,000 in transactions of 10,000 wrote its buckets
+/// ten times over, growing (quadratic). The changes are records, not trees.
+const APPLY_BATCH: usize = 100_000;
 
 /// Which records a round compares with their documents to find this device's own edits.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -551,47 +557,108 @@ async fn settle_from<L: Docs>(
     report: &mut Report,
 ) -> Result<(u64, Option<u64>), SyncFailure> {
     let mut hold: Option<u64> = None;
+    let mut pending = Pending::new(report);
     loop {
         let changed = local
-            .changed_docs(from, APPLY_BATCH)
+            .changed_docs(from, SETTLE_BATCH)
             .await
             .map_err(SyncError::Local)?;
         let Some(last) = changed.last().map(|c| c.0) else {
-            return Ok((from, hold));
+            break;
         };
-        let seqs: Vec<(u64, String)> = changed.iter().map(|(s, id, _)| (*s, id.clone())).collect();
-        let left = settle_batch(store, local, keys, changed, report).await?;
-        if hold.is_none() {
-            hold = seqs
-                .iter()
-                .find(|(_, id)| left.contains(id))
-                .map(|(s, _)| s - 1);
-        }
+        settle_batch(local, keys, changed, report, &mut pending).await?;
         from = last;
+        if pending.plans.len() >= APPLY_BATCH {
+            let done = std::mem::replace(&mut pending, Pending::new(report));
+            hold = hold.or(done.apply(store, local, report).await?);
+        }
+    }
+    hold = hold.or(pending.apply(store, local, report).await?);
+    Ok((from, hold))
+}
+
+/// Documents settled and planned, not yet applied to the store.
+struct Pending {
+    plans: Vec<Plan>,
+    /// Every document read, in feed order, with its sequence number.
+    seqs: Vec<(u64, String)>,
+    /// Ids settled in this part (their trees written again, with a new number).
+    settled: BTreeSet<String>,
+    /// Where this part's entries of `report.skipped` start.
+    skipped_from: usize,
+}
+
+impl Pending {
+    fn new(report: &Report) -> Pending {
+        Pending {
+            plans: Vec::new(),
+            seqs: Vec::new(),
+            settled: BTreeSet::new(),
+            skipped_from: report.skipped.len(),
+        }
+    }
+
+    /// Writes the plans to the store (one transaction) and moves the applied marks of what
+    /// was applied. Returns, if a document was left unapplied (not readable with this key,
+    /// refused by the store, or edited here meanwhile), the sequence number just before the
+    /// first one left.
+    async fn apply<L: Docs>(
+        self,
+        store: &dyn Store,
+        local: &L,
+        report: &mut Report,
+    ) -> Result<Option<u64>, SyncFailure> {
+        let applied = apply(store, &self.plans, report).await?;
+        let mut left: BTreeSet<String> = report.skipped[self.skipped_from..]
+            .iter()
+            .cloned()
+            .collect();
+        let (mut whole, mut marks) = (Vec::new(), Vec::new());
+        for (plan, ok) in self.plans.into_iter().zip(applied) {
+            if !ok {
+                left.insert(plan.id);
+            } else if let Some(mut doc) = plan.settled {
+                // Settled here: its tree was written again, with a new number.
+                doc.applied = Some(plan.applied);
+                whole.push((plan.id, doc));
+            } else {
+                marks.push((plan.id, plan.seq, plan.applied));
+            }
+        }
+        if !whole.is_empty() {
+            local.put_docs(&whole).await.map_err(SyncError::Local)?;
+        }
+        local.mark_applied(&marks).await.map_err(SyncError::Local)?;
+        Ok(self
+            .seqs
+            .iter()
+            .find(|(_, id)| left.contains(id))
+            .map(|(s, _)| s - 1))
     }
 }
 
-/// Settles and applies one batch of documents; returns the ids left for a later round
-/// (not readable with this key, refused by the store, or edited here meanwhile).
+/// Settles one batch of documents (writing the settled trees) and plans what to apply.
 async fn settle_batch<L: Docs>(
-    store: &dyn Store,
     local: &L,
     keys: &SyncKeys,
     docs: Vec<(u64, String, LocalDoc)>,
     report: &mut Report,
-) -> Result<BTreeSet<String>, SyncFailure> {
-    let skipped_before = report.skipped.len();
+    pending: &mut Pending,
+) -> Result<(), SyncFailure> {
     let mut settled: Vec<(String, LocalDoc)> = Vec::new();
-    let mut plans: Vec<Plan> = Vec::new();
     let mut collisions: Vec<PersonConflict> = Vec::new();
     for (seq, id, mut doc) in docs {
-        if id == super::KEYRING_DOC {
+        pending.seqs.push((seq, id.clone()));
+        // The keyring is not a record; a document settled in this part comes again with
+        // the number its settlement got, and is planned already.
+        if id == super::KEYRING_DOC || pending.settled.contains(&id) {
             continue;
         }
         let Some(mut winner) = doc.tree.winner() else {
             continue;
         };
         let losers = doc.tree.conflicts();
+        let mut settled_here = false;
         if !losers.is_empty() {
             match settle(keys, &id, &doc.tree, &winner, &losers) {
                 Some((body, collision)) => {
@@ -600,6 +667,7 @@ async fn settle_batch<L: Docs>(
                         report.settled += 1;
                         collisions.extend(collision);
                         settled.push((id.clone(), doc.clone()));
+                        settled_here = true;
                     }
                 }
                 None => report.skipped.push(id.clone()),
@@ -628,11 +696,14 @@ async fn settle_batch<L: Docs>(
                 }
             }
         };
-        doc.applied = Some(winner.to_string());
-        plans.push(Plan {
+        if settled_here {
+            pending.settled.insert(id.clone());
+        }
+        pending.plans.push(Plan {
+            settled: settled_here.then_some(doc),
             id,
             seq,
-            doc,
+            applied: winner.to_string(),
             change,
             collision,
             was: was.map(|p| p.stored()),
@@ -641,37 +712,21 @@ async fn settle_batch<L: Docs>(
     if !settled.is_empty() {
         local.put_docs(&settled).await.map_err(SyncError::Local)?;
     }
-    let applied = apply(store, &plans, report).await?;
-    let mut left: BTreeSet<String> = report.skipped[skipped_before..].iter().cloned().collect();
-    let settled_ids: BTreeSet<String> = settled.into_iter().map(|(id, _)| id).collect();
-    let (mut whole, mut marks) = (Vec::new(), Vec::new());
-    for (plan, ok) in plans.into_iter().zip(applied) {
-        if !ok {
-            left.insert(plan.id);
-        } else if settled_ids.contains(&plan.id) {
-            // Settled in this batch: its tree was written again, with a new number.
-            whole.push((plan.id, plan.doc));
-        } else if let Some(rev) = plan.doc.applied {
-            marks.push((plan.id, plan.seq, rev));
-        }
-    }
-    if !whole.is_empty() {
-        local.put_docs(&whole).await.map_err(SyncError::Local)?;
-    }
-    local.mark_applied(&marks).await.map_err(SyncError::Local)?;
     report
         .collisions
         .extend(collisions.into_iter().map(|c| c.person));
-    Ok(left)
+    Ok(())
 }
 
 /// One document to apply to the store.
 struct Plan {
     id: String,
-    /// Its sequence number as read (its tree is written again only if settled here).
+    /// Its sequence number as read.
     seq: u64,
-    /// The document with `applied` moved to the winner.
-    doc: LocalDoc,
+    /// The revision the store holds once the change is written.
+    applied: String,
+    /// The document, if it was settled in this round (its tree was written again).
+    settled: Option<LocalDoc>,
     /// The store change (`None`: nothing to write, only the mark moves).
     change: Option<Apply>,
     /// What the store should hold now (the previously applied record), for persons' check.
@@ -736,30 +791,31 @@ async fn apply(
     report: &mut Report,
 ) -> Result<Vec<bool>, SyncFailure> {
     let mut ok = vec![true; plans.len()];
-    let all: Vec<usize> = (0..plans.len()).collect();
-    let moved = match write_plans(store, plans, &all, &mut ok, report).await {
-        Ok(moved) => moved,
-        Err(StoreError::Locked) => return Err(SyncFailure::Locked),
-        Err(_) => {
-            // One record the store refuses (say an appointment of a person another device
-            // deleted) must not hold up the rest: each goes on its own, and a refused one
-            // stays unapplied until a later round brings what it needs.
-            let mut moved = BTreeSet::new();
-            for i in 0..plans.len() {
-                if !ok[i] {
-                    continue;
-                }
-                match write_plans(store, plans, &[i], &mut ok, report).await {
-                    Ok(m) => moved.extend(m),
-                    Err(_) => {
-                        ok[i] = false;
-                        report.skipped.push(plans[i].id.clone());
-                    }
-                }
-            }
-            moved
+    let mut moved = BTreeSet::new();
+    // One transaction for all. One record the store refuses (say an appointment of a person
+    // another device deleted) must not hold up the rest: the part that failed is split in
+    // halves and each written on its own, down to the refused record, which stays
+    // unapplied until a later round brings what it needs.
+    let mut parts: Vec<Vec<usize>> = vec![(0..plans.len()).collect()];
+    while let Some(part) = parts.pop() {
+        let part: Vec<usize> = part.into_iter().filter(|&i| ok[i]).collect();
+        if part.is_empty() {
+            continue;
         }
-    };
+        match write_plans(store, plans, &part, &mut ok, report).await {
+            Ok(m) => moved.extend(m),
+            Err(StoreError::Locked) => return Err(SyncFailure::Locked),
+            Err(_) if part.len() == 1 => {
+                ok[part[0]] = false;
+                report.skipped.push(plans[part[0]].id.clone());
+            }
+            Err(_) => {
+                let (first, second) = part.split_at(part.len() / 2);
+                parts.push(second.to_vec());
+                parts.push(first.to_vec());
+            }
+        }
+    }
     for (i, plan) in plans.iter().enumerate() {
         let Some(change) = &plan.change else { continue };
         let origin = match change {
