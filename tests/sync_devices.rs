@@ -20,7 +20,7 @@ use praxisbote::storage::sync::{
     self, round_in, PersonConflict, Report, Scope, SyncConfig, SyncFailure, CONFLICTS_KEY,
 };
 use praxisbote::storage::{Collection, Doc, Store, StoreError, StoreExt};
-use praxisbote_sync::{Couch, MemoryLocal, Method, Options};
+use praxisbote_sync::{Couch, Docs, MemoryLocal, Method, Options};
 use praxisbote_testkit::encryption::{encrypt, secret_persons, secret_values, PASSPHRASE};
 use praxisbote_testkit::sample::{appointment, d, dt, pid, settings};
 use serde_json::{json, Value};
@@ -558,6 +558,56 @@ async fn a_person_deleted_in_a_scoped_round_takes_its_appointments_along() {
         .await
         .unwrap()
         .is_empty());
+    assert_eq!(data(&a.store).await, data(&b.store).await);
+}
+
+/// A person edited many times keeps the bodies of its recent history only, on every
+/// device (compaction); an offline edit on top of an old revision still merges.
+#[tokio::test(flavor = "current_thread")]
+async fn a_record_edited_many_times_keeps_only_its_recent_history() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    let keys = sync::sync_keys(&a.store).unwrap();
+    let id = keys.doc_id(praxisbote::storage::migrate::names::PERSONS, "p-1");
+    async fn bodies(d: &Device, id: &str) -> (usize, usize) {
+        let doc = d
+            .local
+            .get_docs(&[id.into()])
+            .await
+            .unwrap()
+            .remove(0)
+            .unwrap();
+        (
+            doc.tree.bodies(),
+            doc.tree.path(&doc.tree.winner().unwrap()).len(),
+        )
+    }
+    // B goes offline with the person as it is now and edits the mobile number.
+    let mut offline = b.person("p-1").await.unwrap();
+    offline.person.mobile = "0170 9998877".into();
+    for n in 0..25 {
+        let mut p = a.person("p-1").await.unwrap();
+        p.person.email = format!("v{n}@example.org");
+        a.store.put_persons(&[p]).await.unwrap();
+        a.round_in(&only(&["p-1"])).await;
+    }
+    let (kept, history) = bodies(&a, &id).await;
+    assert_eq!(history, 26, "every revision id stays");
+    assert!(kept <= 12, "{kept} bodies kept of {history}");
+    b.store.put_persons(&[offline]).await.unwrap();
+    b.round_in(&only(&["p-1"])).await;
+    a.round().await;
+    b.round().await;
+    let (kept, history) = bodies(&b, &id).await;
+    assert!(kept <= 14, "{kept} bodies kept of {history}");
+    // Both edits survive: the email from A's last revision, the mobile number from B.
+    for d in [&a, &b] {
+        let p = d.person("p-1").await.unwrap().person;
+        assert_eq!(
+            (p.email.as_str(), p.mobile.as_str()),
+            ("v24@example.org", "0170 9998877")
+        );
+    }
     assert_eq!(data(&a.store).await, data(&b.store).await);
 }
 

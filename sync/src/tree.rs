@@ -219,6 +219,32 @@ impl DocTree {
         changed
     }
 
+    /// Compaction, as CouchDB's but shallower: drops the bodies of the revisions more than
+    /// `depth` generations below every leaf, except `keep`. The revision ids and the tree's
+    /// shape stay, so the history replicates as before; a conflict whose common ancestor
+    /// lost its body merges without a base (every differing field is a collision to choose).
+    /// Returns whether a body was dropped.
+    pub fn compact(&mut self, keep: &[Rev], depth: usize) -> bool {
+        let mut kept: BTreeSet<String> = keep.iter().map(Rev::to_string).collect();
+        for leaf in self.leaves() {
+            let recent = self.path(&leaf).into_iter().take(depth + 1);
+            kept.extend(recent.map(|r| r.to_string()));
+        }
+        let mut changed = false;
+        for (rev, node) in self.nodes.iter_mut() {
+            if node.body.is_some() && !kept.contains(rev) {
+                node.body = None;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// How many revisions this replica has the body of.
+    pub fn bodies(&self) -> usize {
+        self.nodes.values().filter(|n| n.body.is_some()).count()
+    }
+
     /// The revision as a replicator sends it: body, tombstone flag and history.
     pub fn rev_doc(&self, id: &str, rev: &Rev) -> Option<RevDoc> {
         let node = self.nodes.get(&rev.to_string())?;
@@ -240,6 +266,38 @@ mod tests {
 
     fn body(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn compaction_keeps_the_recent_history_of_every_leaf_and_what_is_kept() {
+        let mut t = DocTree::default();
+        let mut revs = vec![t.edit(None, false, body(json!({"n": 0}))).unwrap()];
+        for n in 1..8 {
+            let last = revs.last().cloned();
+            revs.push(
+                t.edit(last.as_ref(), false, body(json!({ "n": n })))
+                    .unwrap(),
+            );
+        }
+        // A branch from revision 2.
+        let side = t.branch(Some(&revs[2]), false, body(json!({"n": "side"})));
+        assert_eq!(t.bodies(), 9);
+        assert!(t.compact(&[revs[1].clone()], 2));
+        // Kept: the leaves 7 and side, two generations below each (6, 5; 2, 1), and 1.
+        let has = |r: &Rev| t.body(r).is_some();
+        let kept: Vec<usize> = (0..8).filter(|&i| has(&revs[i])).collect();
+        assert_eq!(kept, [1, 2, 5, 6, 7]);
+        assert!(has(&side));
+        assert_eq!(t.bodies(), 6);
+        // The shape stays: every id, the paths, the winner; nothing more to drop.
+        assert_eq!(
+            t.path(&revs[7]),
+            revs.iter().rev().cloned().collect::<Vec<_>>()
+        );
+        assert_eq!(t.common_ancestor(&revs[7], &side), Some(revs[2].clone()));
+        assert!(!t.compact(&[revs[1].clone()], 2));
+        // A replicated copy of the leaf still carries its whole history of ids.
+        assert_eq!(t.rev_doc("d", &revs[7]).unwrap().ancestors.len(), 7);
     }
 
     #[test]

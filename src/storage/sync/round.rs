@@ -19,7 +19,8 @@
 //!    `sync_merge::merge_person` (consent histories as a union, other fields one by one,
 //!    collisions keep CouchDB's winner and are listed for the "Konflikte" view), other
 //!    records keep the winner. The settlement is a deterministic revision, so devices that
-//!    settle alike write the same one.
+//!    settle alike write the same one. Bodies older than [`HISTORY`] generations below
+//!    every leaf are dropped here too (compaction; the ids stay).
 //! 4. **Apply.** Steps 3 and 4 look only at the documents whose tree changed since the
 //!    last round: the document store's own feed (its sequence numbers) from a checkpoint,
 //!    [`APPLIED_LOG`], that stops before the first document left unapplied (so that one is
@@ -55,6 +56,12 @@ pub const CONFLICTS_KEY: &str = "sync_conflicts";
 /// The document store's checkpoint (a replication log on the device side, so clearing the
 /// sync state clears it): every document up to this sequence number is settled and applied.
 pub const APPLIED_LOG: &str = "praxisbote-applied";
+
+/// Generations of history whose bodies a document keeps below each leaf (besides the
+/// revision the store holds): the base of a three-way merge when devices edited the same
+/// record offline, up to this many edits each. Older bodies are dropped as the documents
+/// change (compaction), so a record edited for years does not carry every version.
+const HISTORY: usize = 10;
 
 /// Documents read from the feed and settled at a time (their revision trees are in memory
 /// together).
@@ -582,8 +589,8 @@ struct Pending {
     plans: Vec<Plan>,
     /// Every document read, in feed order, with its sequence number.
     seqs: Vec<(u64, String)>,
-    /// Ids settled in this part (their trees written again, with a new number).
-    settled: BTreeSet<String>,
+    /// Ids whose trees this part wrote again (settled or compacted), with a new number.
+    rewritten: BTreeSet<String>,
     /// Where this part's entries of `report.skipped` start.
     skipped_from: usize,
 }
@@ -593,7 +600,7 @@ impl Pending {
         Pending {
             plans: Vec::new(),
             seqs: Vec::new(),
-            settled: BTreeSet::new(),
+            rewritten: BTreeSet::new(),
             skipped_from: report.skipped.len(),
         }
     }
@@ -617,8 +624,8 @@ impl Pending {
         for (plan, ok) in self.plans.into_iter().zip(applied) {
             if !ok {
                 left.insert(plan.id);
-            } else if let Some(mut doc) = plan.settled {
-                // Settled here: its tree was written again, with a new number.
+            } else if let Some(mut doc) = plan.rewritten {
+                // Its tree was written again here, with a new number.
                 doc.applied = Some(plan.applied);
                 whole.push((plan.id, doc));
             } else {
@@ -637,7 +644,8 @@ impl Pending {
     }
 }
 
-/// Settles one batch of documents (writing the settled trees) and plans what to apply.
+/// Settles and compacts one batch of documents (writing the trees that changed) and plans
+/// what to apply.
 async fn settle_batch<L: Docs>(
     local: &L,
     keys: &SyncKeys,
@@ -645,20 +653,20 @@ async fn settle_batch<L: Docs>(
     report: &mut Report,
     pending: &mut Pending,
 ) -> Result<(), SyncFailure> {
-    let mut settled: Vec<(String, LocalDoc)> = Vec::new();
+    let mut rewritten: Vec<(String, LocalDoc)> = Vec::new();
     let mut collisions: Vec<PersonConflict> = Vec::new();
     for (seq, id, mut doc) in docs {
         pending.seqs.push((seq, id.clone()));
-        // The keyring is not a record; a document settled in this part comes again with
-        // the number its settlement got, and is planned already.
-        if id == super::KEYRING_DOC || pending.settled.contains(&id) {
+        // The keyring is not a record; a document rewritten in this part comes again with
+        // the number its rewrite got, and is planned already.
+        if id == super::KEYRING_DOC || pending.rewritten.contains(&id) {
             continue;
         }
         let Some(mut winner) = doc.tree.winner() else {
             continue;
         };
         let losers = doc.tree.conflicts();
-        let mut settled_here = false;
+        let mut rewrite = false;
         if !losers.is_empty() {
             match settle(keys, &id, &doc.tree, &winner, &losers) {
                 Some((body, collision)) => {
@@ -666,14 +674,19 @@ async fn settle_batch<L: Docs>(
                         winner = rev;
                         report.settled += 1;
                         collisions.extend(collision);
-                        settled.push((id.clone(), doc.clone()));
-                        settled_here = true;
+                        rewrite = true;
                     }
                 }
                 None => report.skipped.push(id.clone()),
             }
         }
         let applied = doc.applied_rev();
+        let keep: Vec<Rev> = applied.iter().chain([&winner]).cloned().collect();
+        rewrite |= doc.tree.compact(&keep, HISTORY);
+        if rewrite {
+            rewritten.push((id.clone(), doc.clone()));
+            pending.rewritten.insert(id.clone());
+        }
         if applied.as_ref() == Some(&winner) {
             continue;
         }
@@ -696,11 +709,8 @@ async fn settle_batch<L: Docs>(
                 }
             }
         };
-        if settled_here {
-            pending.settled.insert(id.clone());
-        }
         pending.plans.push(Plan {
-            settled: settled_here.then_some(doc),
+            rewritten: rewrite.then_some(doc),
             id,
             seq,
             applied: winner.to_string(),
@@ -709,8 +719,8 @@ async fn settle_batch<L: Docs>(
             was: was.map(|p| p.stored()),
         });
     }
-    if !settled.is_empty() {
-        local.put_docs(&settled).await.map_err(SyncError::Local)?;
+    if !rewritten.is_empty() {
+        local.put_docs(&rewritten).await.map_err(SyncError::Local)?;
     }
     report
         .collisions
@@ -725,8 +735,8 @@ struct Plan {
     seq: u64,
     /// The revision the store holds once the change is written.
     applied: String,
-    /// The document, if it was settled in this round (its tree was written again).
-    settled: Option<LocalDoc>,
+    /// The document, if its tree was written again in this round (settled or compacted).
+    rewritten: Option<LocalDoc>,
     /// The store change (`None`: nothing to write, only the mark moves).
     change: Option<Apply>,
     /// What the store should hold now (the previously applied record), for persons' check.
