@@ -83,6 +83,11 @@ async function holders(index, seqs) {
 export function pb_sync_put_row(store, id, tree, seq) {
   store.put({ id, tree, seq });
 }
+// Like `pb_sync_put_row` for a row that must not exist: if it does, the request fails and
+// with it the transaction.
+export function pb_sync_add_row(store, id, tree, seq) {
+  store.add({ id, tree, seq });
+}
 // Sets (or, for an undefined `rev`, removes) a document's applied mark.
 export function pb_sync_put_mark(marks, id, rev) {
   if (rev === undefined) marks.delete(id);

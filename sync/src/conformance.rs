@@ -36,6 +36,7 @@ macro_rules! for_each_local_case {
         $m!(revs_diff_names_only_what_is_missing);
         $m!(put_revs_adds_ancestors_keeps_bodies_and_is_idempotent);
         $m!(put_revs_keeps_conflicts_and_tombstones);
+        $m!(put_new_revs_writes_as_put_revs_and_merges_what_exists);
         $m!(get_revs_returns_history_and_skips_the_unknown);
         $m!(put_revs_keeps_the_applied_mark);
         $m!(checkpoints_round_trip_apart_from_documents);
@@ -332,6 +333,38 @@ pub async fn put_revs_keeps_conflicts_and_tombstones<S: Subject>(s: &mut S) {
     assert!(tree.is_deleted(&rev("3-t")));
     let got = l.get_revs(&[("d".into(), rev("3-t"))]).await.unwrap();
     assert_eq!(got, vec![rev_doc("d", "3-t", &["c", "a"], true, json!({}))]);
+}
+
+/// `put_new_revs` (a pull into an empty store) ends as `put_revs` would: numbered alike,
+/// and a document that exists after all is merged, not replaced.
+pub async fn put_new_revs_writes_as_put_revs_and_merges_what_exists<S: Subject>(s: &mut S) {
+    let l = s.store();
+    l.put_new_revs(&[
+        rev_doc("a", "1-a", &[], false, json!({"n": 1})),
+        rev_doc("b", "2-b", &["a"], false, json!({"n": 2})),
+        rev_doc("b", "2-c", &["a"], false, json!({"n": 3})),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(seq(l).await, 3);
+    assert_eq!(ids(&changes(l, 0, 10).await), ["a", "b"]);
+    let b = one(l, "b").await.unwrap().tree;
+    assert_eq!(b.leaves(), vec![rev("2-b"), rev("2-c")]);
+    // "b" exists: the whole batch is written as by `put_revs`.
+    l.put_new_revs(&[
+        rev_doc("c", "1-c", &[], false, json!({"n": 4})),
+        rev_doc("b", "3-d", &["c", "a"], false, json!({"n": 5})),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(seq(l).await, 5);
+    let b = one(l, "b").await.unwrap().tree;
+    assert_eq!(b.leaves(), vec![rev("2-b"), rev("3-d")]);
+    assert_eq!(b.body(&rev("2-b")), Some(&body(json!({"n": 2}))));
+    assert_eq!(ids(&changes(l, 0, 10).await), ["a", "c", "b"]);
+    s.reopen().await;
+    let l = s.store();
+    assert_eq!(one(l, "c").await.unwrap().tree.leaves(), vec![rev("1-c")]);
 }
 
 /// `get_revs`: the asked revisions the store has, with their bodies and known history, in

@@ -40,6 +40,12 @@ pub trait Local {
     async fn get_revs(&self, wanted: &[(String, Rev)]) -> Result<Vec<RevDoc>, String>;
     /// Stores replicated revisions as they are (`new_edits=false`), in one transaction.
     async fn put_revs(&self, docs: &[RevDoc]) -> Result<(), String>;
+    /// [`Local::put_revs`] of documents the caller believes this store does not have (a pull
+    /// into an empty store). Same outcome; a store may write them without reading them
+    /// first, as long as a document that does exist after all is still merged.
+    async fn put_new_revs(&self, docs: &[RevDoc]) -> Result<(), String> {
+        self.put_revs(docs).await
+    }
     /// A replication log (`_local/{id}` on the device side).
     async fn get_checkpoint(&self, id: &str) -> Result<Option<Value>, String>;
     async fn put_checkpoint(&self, id: &str, log: &Value) -> Result<(), String>;

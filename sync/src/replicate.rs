@@ -41,7 +41,11 @@ pub struct Progress {
 
 /// Server → device. While one batch is written to the device (and its checkpoint
 /// recorded), the next one is already read from the server: the two overlap, and the
-/// checkpoint still follows the written batch only.
+/// checkpoint still follows the written batch only. Into a store that was empty when the
+/// pull began (a device's first sync), every revision is missing: the store is not asked
+/// (`_revs_diff`), and the documents are written as new ([`Local::put_new_revs`]). One that
+/// a batch of this run brought already (changed on the server meanwhile) is fetched again
+/// and merged as usual.
 pub async fn pull<R: Remote, L: Local>(
     remote: &R,
     local: &L,
@@ -57,7 +61,8 @@ pub async fn pull<R: Remote, L: Local>(
     let (mut source_log, mut target_log) = (logs.remote.clone(), logs.local.clone());
     let since = start_seq(source_log.as_ref(), target_log.as_ref()).unwrap_or(json!(0));
     let mut p = Progress::default();
-    let mut batch = Batch::read(&couch, local, &since, opts.batch_size).await?;
+    let fresh = local.update_seq().await.map_err(SyncError::Local)? == 0;
+    let mut batch = Batch::read(&couch, local, fresh, &since, opts.batch_size).await?;
     while !batch.changes.results.is_empty() {
         p.missing_checked += batch.checked;
         p.missing_found += batch.found;
@@ -74,16 +79,17 @@ pub async fn pull<R: Remote, L: Local>(
         let more = batch.changes.results.len() >= opts.batch_size;
         let write = async {
             if !batch.docs.is_empty() {
-                local
-                    .put_revs(&batch.docs)
-                    .await
-                    .map_err(SyncError::Local)?;
+                let written = match fresh {
+                    true => local.put_new_revs(&batch.docs).await,
+                    false => local.put_revs(&batch.docs).await,
+                };
+                written.map_err(SyncError::Local)?;
             }
             logs.write(&couch, local, &id, Some(&s), Some(&t)).await
         };
         let next = async {
             match more {
-                true => Some(Batch::read(&couch, local, &since, opts.batch_size).await),
+                true => Some(Batch::read(&couch, local, fresh, &since, opts.batch_size).await),
                 false => None,
             }
         };
@@ -115,6 +121,7 @@ impl Batch {
     async fn read<R: Remote, L: Local>(
         couch: &Couch<'_, R>,
         local: &L,
+        fresh: bool,
         since: &Value,
         limit: usize,
     ) -> Result<Batch, SyncError> {
@@ -128,7 +135,10 @@ impl Batch {
         }
         // A revision the batch being written brings is asked for again at worst (the
         // device's answer may predate that write); storing it twice changes nothing.
-        let missing = local.revs_diff(&leaves).await.map_err(SyncError::Local)?;
+        let missing = match fresh {
+            true => leaves.clone(),
+            false => local.revs_diff(&leaves).await.map_err(SyncError::Local)?,
+        };
         let wanted = flatten(&missing);
         let docs = match wanted.is_empty() {
             true => Vec::new(),
