@@ -28,6 +28,10 @@ export async function pb_sync_rows(store, ids) {
 export function pb_sync_all(store) {
   return req(store.getAll());
 }
+// Every key.
+export function pb_sync_keys(store) {
+  return req(store.getAllKeys());
+}
 // The rows changed after `since`, by sequence number, at most `limit` (> 0).
 export function pb_sync_changes(store, since, limit) {
   return req(store.index("seq").getAll(IDBKeyRange.lowerBound(since, true), limit));

@@ -43,6 +43,7 @@ macro_rules! for_each_local_case {
         $m!(put_docs_bumps_the_sequence_only_when_the_tree_changes);
         $m!(get_docs_is_aligned_with_the_ids);
         $m!(all_docs_are_ordered_by_id);
+        $m!(applied_ids_are_the_marked_documents);
         $m!(changed_docs_are_the_feed_read_whole);
         $m!(mark_applied_moves_marks_of_unchanged_documents_only);
         $m!(large_batches);
@@ -557,6 +558,31 @@ pub async fn all_docs_are_ordered_by_id<S: Subject>(s: &mut S) {
     assert_eq!(names, ["B", "a", "a0", "m", "z"]);
     assert_eq!(all[4].1, doc(edited(1), Some("1-z")));
     assert_eq!(all[3].1.tree.leaves(), vec![rev("1-m")]);
+}
+
+/// `applied_ids`: the documents with an applied mark, ordered; a mark taken away takes the
+/// document off.
+pub async fn applied_ids_are_the_marked_documents<S: Subject>(s: &mut S) {
+    let l = s.store();
+    assert!(l.applied_ids().await.unwrap().is_empty());
+    l.put_revs(&[rev_doc("m", "1-m", &[], false, json!({}))])
+        .await
+        .unwrap();
+    l.put_docs(&[
+        ("z".into(), doc(edited(1), Some("1-z"))),
+        ("a".into(), doc(edited(2), None)),
+        ("b".into(), doc(edited(1), Some("1-b"))),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(l.applied_ids().await.unwrap(), ["b", "z"]);
+    l.put_docs(&[("z".into(), doc(edited(1), None))])
+        .await
+        .unwrap();
+    l.mark_applied(&[("m".into(), 1, "1-m".into())])
+        .await
+        .unwrap();
+    assert_eq!(l.applied_ids().await.unwrap(), ["b", "m"]);
 }
 
 /// `changed_docs`: the feed's documents (after `since`, in sequence order, at most `limit`)

@@ -78,6 +78,16 @@ pub trait Docs: Local {
     async fn get_docs(&self, ids: &[String]) -> Result<Vec<Option<LocalDoc>>, String>;
     /// Every document, ordered by id.
     async fn all_docs(&self) -> Result<Vec<(String, LocalDoc)>, String>;
+    /// The ids of the documents with an applied mark, ordered.
+    async fn applied_ids(&self) -> Result<Vec<String>, String> {
+        Ok(self
+            .all_docs()
+            .await?
+            .into_iter()
+            .filter(|(_, d)| d.applied.is_some())
+            .map(|(id, _)| id)
+            .collect())
+    }
     /// The documents changed after `since` (as [`Local::changes_since`]: in sequence order,
     /// at most `limit`), whole, with their sequence numbers. A store that reads the feed's
     /// rows whole answers this with one read.
@@ -335,6 +345,10 @@ impl Docs for MemoryLocal {
                 )
             })
             .collect())
+    }
+
+    async fn applied_ids(&self) -> Result<Vec<String>, String> {
+        Ok(self.lock().applied.keys().cloned().collect())
     }
 
     async fn mark_applied(&self, marks: &[(String, u64, String)]) -> Result<(), String> {

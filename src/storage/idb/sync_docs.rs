@@ -43,6 +43,8 @@ extern "C" {
     #[wasm_bindgen(catch)]
     fn pb_sync_all(store: &JsValue) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
+    fn pb_sync_keys(store: &JsValue) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
     fn pb_sync_mark(
         docs: &JsValue,
         marks: &JsValue,
@@ -485,6 +487,17 @@ impl Docs for IdbLocal {
         // IndexedDB orders string keys by UTF-16 code units; ids are ordered as Rust strings.
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+
+    async fn applied_ids(&self) -> Res<Vec<String>> {
+        let tx = self.tx(&[SYNC_APPLIED], TransactionMode::Readonly)?;
+        let keys: js_sys::Array = wait(pb_sync_keys(&Self::raw(&tx, SYNC_APPLIED)?))
+            .await?
+            .unchecked_into();
+        let mut ids: Vec<String> = keys.iter().filter_map(|k| k.as_string()).collect();
+        // IndexedDB orders string keys by UTF-16 code units; ids are ordered as Rust strings.
+        ids.sort();
+        Ok(ids)
     }
 
     async fn changed_docs(&self, since: u64, limit: usize) -> Res<Vec<(u64, String, LocalDoc)>> {

@@ -388,11 +388,20 @@ async fn all_own_edits<L: Docs>(
     keys: &SyncKeys,
 ) -> Result<usize, SyncFailure> {
     let records = records::read_all(store).await?;
-    let docs: BTreeMap<String, LocalDoc> = local
-        .all_docs()
-        .await
-        .map_err(SyncError::Local)?
+    // The documents of the records, and the ones with an applied mark (their record may be
+    // gone). Any other document never was in this store: a device that has just joined
+    // reads no tree here.
+    let mut ids: BTreeSet<String> = records
+        .iter()
+        .map(|(o, _)| keys.doc_id(o.store_name(), o.key()))
+        .collect();
+    ids.extend(local.applied_ids().await.map_err(SyncError::Local)?);
+    let ids: Vec<String> = ids.into_iter().collect();
+    let found = local.get_docs(&ids).await.map_err(SyncError::Local)?;
+    let docs: BTreeMap<String, LocalDoc> = ids
         .into_iter()
+        .zip(found)
+        .filter_map(|(id, d)| Some((id, d?)))
         .collect();
     let mut writes = Vec::new();
     let mut edits = compare(keys, &records, &docs, &listed(store).await?, &mut writes);
