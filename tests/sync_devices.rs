@@ -561,6 +561,60 @@ async fn a_person_deleted_in_a_scoped_round_takes_its_appointments_along() {
     assert_eq!(data(&a.store).await, data(&b.store).await);
 }
 
+/// The settings and a template edited on two devices at once merge field by field: each
+/// device's change survives; a field both changed keeps CouchDB's winner, on both devices.
+#[tokio::test(flavor = "current_thread")]
+async fn settings_and_templates_edited_on_two_devices_merge_field_by_field() {
+    let server = Server::in_memory();
+    let (a, b) = practice_of_two(&server, "praxis").await;
+    let mut on_a = a.store.settings().await.unwrap().unwrap();
+    on_a.name = "Praxis am Deich".into();
+    on_a.phone = "040 111".into();
+    a.store.put_settings(&on_a).await.unwrap();
+    let mut on_b = b.store.settings().await.unwrap().unwrap();
+    on_b.email = "empfang@praxis.example".into();
+    on_b.phone = "040 222".into();
+    b.store.put_settings(&on_b).await.unwrap();
+    let template = |name: &str, body: &str| Doc {
+        key: "recall".into(),
+        value: json!({"name": name, "body": body}),
+    };
+    a.store
+        .put_docs(
+            Collection::Templates,
+            &[template("Recall 2027", "Liebe {{ vorname }}")],
+        )
+        .await
+        .unwrap();
+    b.store
+        .put_docs(
+            Collection::Templates,
+            &[template("Recall", "Hallo {{ vorname }}")],
+        )
+        .await
+        .unwrap();
+    a.round().await;
+    let r = b.round().await;
+    assert_eq!(r.settled, 2, "{r:?}");
+    a.round().await;
+
+    let settings = a.store.settings().await.unwrap().unwrap();
+    assert_eq!(Some(&settings), b.store.settings().await.unwrap().as_ref());
+    assert_eq!(settings.name, "Praxis am Deich");
+    assert_eq!(settings.email, "empfang@praxis.example");
+    assert!(["040 111", "040 222"].contains(&settings.phone.as_str()));
+    assert_eq!(
+        a.store.list_docs(Collection::Templates).await.unwrap(),
+        [template("Recall 2027", "Hallo {{ vorname }}")]
+    );
+    assert_eq!(data(&a.store).await, data(&b.store).await);
+    // Nothing is left to send or settle: the merged records are what the stores hold.
+    for d in [&a, &b] {
+        let r = d.round().await;
+        assert_eq!((r.own_edits, r.settled), (0, 0), "{r:?}");
+    }
+}
+
 /// A person edited many times keeps the bodies of its recent history only, on every
 /// device (compaction); an offline edit on top of an old revision still merges.
 #[tokio::test(flavor = "current_thread")]

@@ -77,6 +77,22 @@ pub fn merge_person(base: Option<&Person>, winner: &Person, loser: &Person) -> M
     Merged { person, conflict }
 }
 
+/// Merges two concurrent versions of any other record (settings, a template, a saved
+/// selection) in their serialised form, edited from `base`, field by field as for a person:
+/// a field only one side changed takes that side's value; a collision (or no base) keeps
+/// the winner's value. Returns the merged fields and the colliding paths, sorted.
+pub fn merge_fields(
+    base: Option<&Map<String, Value>>,
+    winner: &Map<String, Value>,
+    loser: &Map<String, Value>,
+) -> (Map<String, Value>, Vec<String>) {
+    let mut collisions = Vec::new();
+    let merged = merge_objects(base, winner, loser, "", &mut collisions);
+    collisions.sort();
+    collisions.dedup();
+    (merged, collisions)
+}
+
 /// Every event of both histories: the winner's, then the loser's events it lacks.
 pub fn union(winner: &Consents, loser: &Consents) -> Consents {
     loser.rebase(winner, winner)
@@ -206,6 +222,24 @@ mod tests {
 
     fn d(day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, day).unwrap()
+    }
+
+    #[test]
+    fn fields_of_other_records_merge_one_by_one_and_a_collision_keeps_the_winner() {
+        let obj = |v: Value| v.as_object().unwrap().clone();
+        let base = obj(serde_json::json!({"name": "Praxis", "phone": "1", "sig": {"a": 1}}));
+        let winner = obj(serde_json::json!({"name": "Praxis Nord", "phone": "1", "sig": {"a": 2}}));
+        let loser = obj(serde_json::json!({"name": "Praxis", "phone": "2", "sig": {"a": 3}}));
+        let (merged, collisions) = merge_fields(Some(&base), &winner, &loser);
+        assert_eq!(
+            Value::Object(merged),
+            serde_json::json!({"name": "Praxis Nord", "phone": "2", "sig": {"a": 2}})
+        );
+        assert_eq!(collisions, ["sig.a"]);
+        // Without a base every differing field collides and keeps the winner's value.
+        let (merged, collisions) = merge_fields(None, &winner, &loser);
+        assert_eq!(merged, winner);
+        assert_eq!(collisions, ["name", "phone", "sig.a"]);
     }
 
     fn base() -> Person {

@@ -17,8 +17,9 @@
 //!    batches, resumable.
 //! 3. **Conflicts** are settled the same way on every device: persons with
 //!    `sync_merge::merge_person` (consent histories as a union, other fields one by one,
-//!    collisions keep CouchDB's winner and are listed for the "Konflikte" view), other
-//!    records keep the winner. The settlement is a deterministic revision, so devices that
+//!    collisions keep CouchDB's winner and are listed for the "Konflikte" view), the
+//!    settings, templates and saved selections field by field too (a collision keeps the
+//!    winner's value, unlisted), send-log batches and outbox messages keep the winner. The settlement is a deterministic revision, so devices that
 //!    settle alike write the same one. Bodies older than [`HISTORY`] generations below
 //!    every leaf are dropped here too (compaction; the ids stay).
 //! 4. **Apply.** Steps 3 and 4 look only at the documents whose tree changed since the
@@ -44,7 +45,7 @@ use serde_json::{Map, Value};
 
 use super::envelope::SyncKeys;
 use super::records::{self, add_to_batch, Apply, Plain};
-use crate::domain::sync_merge::merge_person;
+use crate::domain::sync_merge::{merge_fields, merge_person};
 use crate::domain::{Person, PersonId, PersonRecord};
 use crate::storage::crypto::LockState;
 use crate::storage::records::{document, person, settings, Origin, Stored};
@@ -766,9 +767,8 @@ fn settle(
 ) -> Option<(Map<String, Value>, Option<PersonConflict>)> {
     let win = plain_at(keys, id, tree, winner)?;
     let Some(Origin::Person(person_id)) = win.origin() else {
-        // Other records: CouchDB's winner stands (templates, settings, send-log batches
-        // are edited as a whole; the loser stays in the revision history).
-        return Some((keys.seal(id, &win.to_bytes()), None));
+        let merged = merge_record(keys, id, tree, winner, losers, &win).unwrap_or(win);
+        return Some((keys.seal(id, &merged.to_bytes()), None));
     };
     let mut merged = person_of(&win)?;
     let mut collision: Option<PersonConflict> = None;
@@ -801,6 +801,53 @@ fn settle(
     let mut plain = Plain::new(&Origin::Person(person_id), &stored);
     plain.x = collision.clone();
     Some((keys.seal(id, &plain.to_bytes()), collision))
+}
+
+/// The settings, a template or a saved selection, merged field by field with the losing
+/// revisions (`sync_merge::merge_fields`: a field only one side changed takes that side's
+/// value; a collision keeps the winner's, and the loser stays in the history). `None`
+/// where the winner stands whole: send-log batches and outbox messages (their fields
+/// change together, and one device transmits a batch), records of different versions, or
+/// a loser this key does not open.
+fn merge_record(
+    keys: &SyncKeys,
+    id: &str,
+    tree: &DocTree,
+    winner: &Rev,
+    losers: &[Rev],
+    win: &Plain,
+) -> Option<Plain> {
+    let origin = win.origin()?;
+    if !matches!(
+        origin,
+        Origin::Settings | Origin::Document(Collection::Templates | Collection::Queries, _)
+    ) {
+        return None;
+    }
+    let fields = |p: &Plain| match serde_json::from_str::<Value>(&p.b) {
+        Ok(Value::Object(m)) if p.v == win.v && p.origin().as_ref() == Some(&origin) => Some(m),
+        _ => None,
+    };
+    let mut merged = fields(win)?;
+    for loser in losers {
+        let lose = fields(&plain_at(keys, id, tree, loser)?)?;
+        let base = tree
+            .common_ancestor(winner, loser)
+            .and_then(|b| plain_at(keys, id, tree, &b))
+            .and_then(|b| fields(&b));
+        merged = merge_fields(base.as_ref(), &merged, &lose).0;
+    }
+    // In the form the store writes, so the next round sees no edit in it.
+    let raw = Stored {
+        v: win.v,
+        body: Value::Object(merged).to_string(),
+    };
+    let stored = match &origin {
+        Origin::Settings => settings::encode(&settings::decode(&raw).ok()?).ok()?,
+        Origin::Document(_, key) => document::encode(key, &document::decode(&raw).ok()?).ok()?,
+        _ => return None,
+    };
+    Some(Plain::new(&origin, &stored))
 }
 
 /// Writes the plans to the store; returns, aligned with `plans`, which were applied.
