@@ -108,17 +108,17 @@ fn seen(change: &Change) {
         Change::Settings => Scope::settings(),
         Change::Outbox {
             written: Some(keys),
-        } => Scope::docs(
-            (keys
+        } => {
+            let batches = keys
                 .batches
                 .iter()
-                .map(|k| (Collection::Sendlog, k.clone())))
-            .chain(
-                keys.messages
-                    .iter()
-                    .map(|k| (Collection::Outbox, k.clone())),
-            ),
-        ),
+                .map(|k| (Collection::Sendlog, k.clone()));
+            let messages = keys
+                .messages
+                .iter()
+                .map(|k| (Collection::Outbox, k.clone()));
+            Scope::docs(batches.chain(messages))
+        }
         // Bulk changes, and collections whose deleted records only a full comparison finds.
         Change::People
         | Change::Queries

@@ -773,11 +773,7 @@ fn settle(
     let mut merged = person_of(&win)?;
     let mut collision: Option<PersonConflict> = None;
     for loser in losers {
-        let lose = person_of(&plain_at(keys, id, tree, loser)?)?;
-        let base = tree
-            .common_ancestor(winner, loser)
-            .and_then(|b| plain_at(keys, id, tree, &b))
-            .and_then(|p| person_of(&p));
+        let (lose, base) = loser_and_base(keys, id, tree, winner, loser, person_of)?;
         let m = merge_person(
             base.as_ref().map(|b| &b.person),
             &merged.person,
@@ -801,6 +797,25 @@ fn settle(
     let mut plain = Plain::new(&Origin::Person(person_id), &stored);
     plain.x = collision.clone();
     Some((keys.seal(id, &plain.to_bytes()), collision))
+}
+
+/// A losing revision and its common ancestor with the winner (the base of a three-way
+/// merge), each read with `read`; `None` when the loser does not read, and no base when the
+/// ancestor is unknown, compacted or does not read.
+fn loser_and_base<T>(
+    keys: &SyncKeys,
+    id: &str,
+    tree: &DocTree,
+    winner: &Rev,
+    loser: &Rev,
+    read: impl Fn(&Plain) -> Option<T>,
+) -> Option<(T, Option<T>)> {
+    let lose = read(&plain_at(keys, id, tree, loser)?)?;
+    let base = tree
+        .common_ancestor(winner, loser)
+        .and_then(|b| plain_at(keys, id, tree, &b))
+        .and_then(|b| read(&b));
+    Some((lose, base))
 }
 
 /// The settings, a template or a saved selection, merged field by field with the losing
@@ -830,11 +845,7 @@ fn merge_record(
     };
     let mut merged = fields(win)?;
     for loser in losers {
-        let lose = fields(&plain_at(keys, id, tree, loser)?)?;
-        let base = tree
-            .common_ancestor(winner, loser)
-            .and_then(|b| plain_at(keys, id, tree, &b))
-            .and_then(|b| fields(&b));
+        let (lose, base) = loser_and_base(keys, id, tree, winner, loser, fields)?;
         merged = merge_fields(base.as_ref(), &merged, &lose).0;
     }
     // In the form the store writes, so the next round sees no edit in it.
