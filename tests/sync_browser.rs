@@ -9,7 +9,7 @@
 //!  --test sync_browser`
 #![cfg(target_arch = "wasm32")]
 
-use praxisbote::storage::idb::{IdbLocal, IdbStore};
+use praxisbote::storage::idb::{bucket_of, IdbLocal, IdbStore};
 use praxisbote::storage::migrate::{self, SchemaVersion};
 use praxisbote::storage::sync::fetch::FetchRemote;
 use praxisbote::storage::Store;
@@ -207,8 +207,9 @@ async fn a_schema_3_database_gains_empty_sync_stores_and_keeps_its_records() {
     IdbStore::delete_database(&name).await.unwrap();
 }
 
-/// Schema 4 → 5: each document's applied mark leaves its row for `sync_applied`; the trees,
-/// their sequence numbers and the counter stay, and the marks work on.
+/// Schema 4 → 5 → 6: each document's applied mark leaves its row for `sync_applied`, and
+/// from there goes into its bucket of `sync_marks`; the trees, their sequence numbers and the
+/// counter stay, and the marks work on.
 #[wasm_bindgen_test]
 async fn a_schema_4_database_keeps_its_documents_and_their_applied_marks() {
     let name = fresh_name();
@@ -259,10 +260,10 @@ async fn a_schema_4_database_keeps_its_documents_and_their_applied_marks() {
             js_sys::Object::keys(wasm_bindgen::JsCast::unchecked_ref::<js_sys::Object>(&row));
         assert_eq!(fields.length(), 3, "{:?}", fields.to_vec());
     }
-    let marks = wasm_bindgen_futures::JsFuture::from(pb_sync_test_all(db, "sync_applied"))
-        .await
-        .unwrap();
-    assert_eq!(js_sys::Array::from(&marks).length(), 2);
+    assert_eq!(
+        packed_marks(db).await,
+        [("a", "1-a"), ("c", "1-c")].map(own)
+    );
     // Moving a mark: b's tree is still the one read at seq 2.
     l.mark_applied(&[("b".into(), 2, "1-b".into())])
         .await
@@ -271,6 +272,115 @@ async fn a_schema_4_database_keeps_its_documents_and_their_applied_marks() {
     assert_eq!(b.applied.as_deref(), Some("1-b"));
     store.close();
     IdbStore::delete_database(&name).await.unwrap();
+}
+
+/// Schema 5 → 6: the `sync_applied` rows are packed into the bucket rows of `sync_marks`
+/// (the persons' bucket of each id) and their store is gone; the marks read, move and go as
+/// before, and a bucket left without marks is deleted.
+#[wasm_bindgen_test]
+async fn a_schema_5_database_keeps_its_applied_marks_packed_into_buckets() {
+    let name = fresh_name();
+    let v5: Vec<_> = migrate::migrations()
+        .into_iter()
+        .filter(|m| m.version <= 5)
+        .collect();
+    let store = IdbStore::open_with(&name, v5, 5).await.unwrap();
+    let ids: Vec<String> = (0..40).map(|i| format!("d{i:02}")).collect();
+    let docs: Vec<RevDoc> = ids
+        .iter()
+        .map(|id| rev_doc(id, &format!("1-{id}"), &[], false, json!({"id": id})))
+        .collect();
+    IdbLocal::new(&store).put_revs(&docs).await.unwrap();
+    // Schema 5 rows as that version wrote them: one `{id, rev}` row per mark, every
+    // second document marked.
+    let db: &web_sys::IdbDatabase = store.raw_database();
+    let marked: Vec<(String, String)> = ids
+        .iter()
+        .step_by(2)
+        .map(|id| (id.clone(), format!("1-{id}")))
+        .collect();
+    for (id, rev) in &marked {
+        let row = json!({"id": id, "rev": rev}).to_string();
+        wasm_bindgen_futures::JsFuture::from(pb_sync_test_put(db, "sync_applied", &row))
+            .await
+            .unwrap();
+    }
+    store.close();
+
+    let store = IdbStore::open(&name).await.unwrap();
+    let db: &web_sys::IdbDatabase = store.raw_database();
+    assert!(!db.object_store_names().contains("sync_applied"));
+    assert_eq!(packed_marks(db).await, marked);
+    let l = IdbLocal::new(&store);
+    let read: Vec<Option<String>> = l
+        .get_docs(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.unwrap().applied)
+        .collect();
+    let want: Vec<Option<String>> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (i % 2 == 0).then(|| format!("1-{id}")))
+        .collect();
+    assert_eq!(read, want);
+    assert_eq!(
+        l.applied_ids().await.unwrap(),
+        marked.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()
+    );
+    // Every document marked (the unmarked ones still at their first numbers), then every
+    // mark taken away again: no bucket row is left.
+    let moves: Vec<(String, u64, String)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), i as u64 + 1, format!("1-{id}")))
+        .collect();
+    l.mark_applied(&moves).await.unwrap();
+    assert_eq!(l.applied_ids().await.unwrap(), ids);
+    let unmarked: Vec<(String, LocalDoc)> = l
+        .get_docs(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .zip(&ids)
+        .map(|(d, id)| {
+            let mut d = d.unwrap();
+            d.applied = None;
+            (id.clone(), d)
+        })
+        .collect();
+    l.put_docs(&unmarked).await.unwrap();
+    assert!(l.applied_ids().await.unwrap().is_empty());
+    let rows = wasm_bindgen_futures::JsFuture::from(pb_sync_test_all(db, "sync_marks"))
+        .await
+        .unwrap();
+    assert_eq!(js_sys::Array::from(&rows).length(), 0);
+    store.close();
+    IdbStore::delete_database(&name).await.unwrap();
+}
+
+fn own((a, b): (&str, &str)) -> (String, String) {
+    (a.to_string(), b.to_string())
+}
+
+/// The marks of a raw `sync_marks` store, ordered by id; each must sit in its id's bucket.
+async fn packed_marks(db: &web_sys::IdbDatabase) -> Vec<(String, String)> {
+    let rows = wasm_bindgen_futures::JsFuture::from(pb_sync_test_all(db, "sync_marks"))
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for row in js_sys::Array::from(&rows).iter() {
+        let b = js_sys::Reflect::get(&row, &"b".into()).unwrap().as_f64();
+        let m: js_sys::Map = js_sys::Reflect::get(&row, &"m".into()).unwrap().into();
+        m.for_each(&mut |rev, id| {
+            let id = id.as_string().unwrap();
+            assert_eq!(b, Some(bucket_of(&id) as f64), "{id} in bucket {b:?}");
+            out.push((id, rev.as_string().unwrap()));
+        });
+    }
+    out.sort();
+    out
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"

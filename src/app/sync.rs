@@ -33,6 +33,11 @@ pub const TRANSMIT_LOCK: &str = "praxisbote-transmit";
 /// Held around every read-modify-write of the outbox and every replacement of the store.
 pub const OUTBOX_LOCK: &str = "praxisbote-outbox";
 
+/// The most keys an announcement names. A write of more (an import, queueing a large batch,
+/// a round that applied many) is announced as "many": reading each again, or comparing each
+/// in the next sync round, would cost more than reading or comparing everything once.
+pub const FEW_KEYS: usize = 200;
+
 /// What a tab changed (or asks for), as announced to the other tabs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]

@@ -3,23 +3,25 @@
 // crate gets the same snippet path, so their copies never clash.
 //
 // Sync stores: `sync_docs` rows {id, tree, seq} (tree: the revision tree as JSON text) with
-// the index `seq`; `sync_applied` rows {id, rev} (schema 5); `sync_meta` rows {key, value}.
+// the index `seq`; `sync_marks` rows {b, m} (schema 6; m: a Map of document id → applied
+// revision, b: the bucket of those ids, given by the caller); `sync_meta` rows {key, value}.
 function req(r) {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
 }
-// The rows of `ids` (undefined where missing), in the order of `ids` (`sync_docs` or
-// `sync_applied`). An empty store is not
-// read at all; when the ids are a quarter or more of the rows, one getAll reads them.
+// The rows of `ids` (undefined where missing), in the order of `ids` (keys of `sync_docs` or
+// `sync_marks`). An empty store is not read at all; when the ids are a quarter or more of
+// the rows, one getAll reads them.
 export async function pb_sync_rows(store, ids) {
   if (ids.length === 0) return [];
   const total = await req(store.count());
   if (total === 0) return ids.map(() => undefined);
   if (ids.length * 4 >= total) {
     const byId = new Map();
-    for (const row of await req(store.getAll())) byId.set(row.id, row);
+    const key = store.keyPath;
+    for (const row of await req(store.getAll())) byId.set(row[key], row);
     return ids.map((id) => byId.get(id));
   }
   return Promise.all(ids.map((id) => req(store.get(id))));
@@ -27,10 +29,6 @@ export async function pb_sync_rows(store, ids) {
 // Every row, by id.
 export function pb_sync_all(store) {
   return req(store.getAll());
-}
-// Every key.
-export function pb_sync_keys(store) {
-  return req(store.getAllKeys());
 }
 // The rows changed after `since`, by sequence number, at most `limit` (> 0).
 export function pb_sync_changes(store, since, limit) {
@@ -51,12 +49,61 @@ export function pb_sync_put_meta(store, key, value) {
 // pull's documents), the range is read at once: its keys alone when every number in it is
 // taken (the n-th key then holds lo + n), else with a key cursor; otherwise one key lookup
 // per mark.
-export async function pb_sync_mark(docs, marks, ids, seqs, revs) {
+// `bs`: the mark bucket of each id.
+export async function pb_sync_mark(docs, marks, ids, seqs, revs, bs) {
   if (ids.length === 0) return;
   const holder = await holders(docs.index("seq"), seqs);
+  const keep = (_, i) => holder[i] === ids[i];
+  await pb_marks_set(marks, ids.filter(keep), bs.filter(keep), revs.filter(keep));
+}
+// The mark buckets `bs` (bucket numbers, repeats allowed) of a `sync_marks` store, as Maps
+// by bucket number (an empty Map where there is no row yet).
+async function markBuckets(store, bs) {
+  const keys = [...new Set(bs)];
+  const rows = await pb_sync_rows(store, keys);
+  const out = new Map();
+  keys.forEach((b, i) => out.set(b, rows[i] === undefined ? new Map() : rows[i].m));
+  return out;
+}
+// The applied revisions of `ids` (undefined where none), in the order of `ids`; `bs`: the
+// bucket of each id.
+export async function pb_marks_get(store, ids, bs) {
+  const buckets = await markBuckets(store, bs);
+  return ids.map((id, i) => buckets.get(bs[i]).get(id));
+}
+// Sets the marks of `ids` to `revs` (removes those whose rev is undefined) and writes the
+// buckets that changed, once each; a bucket left empty is deleted.
+export async function pb_marks_set(store, ids, bs, revs) {
+  if (ids.length === 0) return;
+  const buckets = await markBuckets(store, bs);
+  const changed = new Set();
   ids.forEach((id, i) => {
-    if (holder[i] === id) marks.put({ id, rev: revs[i] });
+    const m = buckets.get(bs[i]);
+    const rev = revs[i];
+    if (rev === undefined) {
+      if (m.delete(id)) changed.add(bs[i]);
+    } else if (m.get(id) !== rev) {
+      m.set(id, rev);
+      changed.add(bs[i]);
+    }
   });
+  for (const b of changed) {
+    const m = buckets.get(b);
+    if (m.size === 0) store.delete(b);
+    else store.put({ b, m });
+  }
+}
+// Every applied mark, as [ids, revs].
+export async function pb_marks_all(store) {
+  const ids = [];
+  const revs = [];
+  for (const row of await req(store.getAll())) {
+    for (const [id, rev] of row.m) {
+      ids.push(id);
+      revs.push(rev);
+    }
+  }
+  return [ids, revs];
 }
 // The document ids holding the sequence numbers `seqs` (undefined where none does).
 async function holders(index, seqs) {
@@ -91,9 +138,4 @@ export function pb_sync_put_row(store, id, tree, seq) {
 // with it the transaction.
 export function pb_sync_add_row(store, id, tree, seq) {
   store.add({ id, tree, seq });
-}
-// Sets (or, for an undefined `rev`, removes) a document's applied mark.
-export function pb_sync_put_mark(marks, id, rev) {
-  if (rev === undefined) marks.delete(id);
-  else marks.put({ id, rev });
 }

@@ -277,7 +277,7 @@ pub(crate) fn keyring_taken(state: AppState) {
 /// Reads again (here) and announces (to the other tabs) what a round applied.
 async fn read_again(state: AppState, changed: &Changed) {
     let mut changes = Vec::new();
-    if changed.appointments || changed.persons.len() > 200 {
+    if changed.appointments || changed.persons.len() > sync::FEW_KEYS {
         changes.push(Change::People);
     } else if !changed.persons.is_empty() {
         changes.push(Change::Persons {

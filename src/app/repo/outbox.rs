@@ -65,8 +65,7 @@ impl Touched {
     /// What the announcement names: the keys, when few (a write of many, like queueing a
     /// batch, lets the sync compare everything once rather than read each).
     fn keys(&self) -> Option<sync::OutboxKeys> {
-        const FEW: usize = 200;
-        (self.batches.len() + self.messages.len() <= FEW).then(|| sync::OutboxKeys {
+        (self.batches.len() + self.messages.len() <= sync::FEW_KEYS).then(|| sync::OutboxKeys {
             batches: self.batches.iter().cloned().collect(),
             messages: self.messages.iter().cloned().collect(),
         })

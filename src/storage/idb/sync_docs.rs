@@ -1,13 +1,15 @@
 //! [`IdbLocal`]: the device's replication documents (`praxisbote_sync::Local` + `Docs`) in
-//! the app's IndexedDB database, next to the records (schemas 4–5, issue 18,
+//! the app's IndexedDB database, next to the records (schemas 4–6, issue 18,
 //! docs/design/sync-replication.md "The device store in IndexedDB").
 //!
 //! - `sync_docs`: one row per document, `{id, tree, seq}` — the revision tree as JSON text
 //!   and the sequence number of the document's latest change, indexed (`seq`): the local
 //!   changes feed is a key range of that index.
-//! - `sync_applied`: `{id, rev}` — the revision of the document the app's store holds (its
-//!   `applied` mark), apart from the tree: moving the marks of 10,000 documents writes
-//!   10,000 small rows, not 10,000 trees.
+//! - `sync_marks`: `{b, m}` — the revision of each document the app's store holds (its
+//!   `applied` mark), apart from the tree, packed into the bucket rows of the persons'
+//!   bucket function (`m`: a `Map` of document id → revision): moving the marks of 100,000
+//!   documents writes about 1,000 rows, not 100,000 trees (schema 4) or 100,000 small rows
+//!   (schema 5).
 //! - `sync_meta`: `{key, value}` rows — `instance` (the store's random id, made once),
 //!   `seq` (the sequence number of the latest change) and `log:<replication id>` (the
 //!   replication logs, JSON text).
@@ -20,7 +22,7 @@
 //! clears the documents and the replication state (counter, logs) and keeps the instance id
 //! (the device's identity in batch claims; without logs the next sync is a full run).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indexed_db_futures::database::Database;
 use indexed_db_futures::internals::SystemRepr;
@@ -31,10 +33,9 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::persons::bucket_of;
 use super::IdbStore;
-use crate::storage::migrate::names::{
-    F_ID, F_REV, F_SEQ, F_TREE, SYNC_APPLIED, SYNC_DOCS, SYNC_META,
-};
+use crate::storage::migrate::names::{F_ID, F_SEQ, F_TREE, SYNC_DOCS, SYNC_MARKS, SYNC_META};
 
 #[wasm_bindgen(module = "/src/js/idb_sync.js")]
 extern "C" {
@@ -43,15 +44,29 @@ extern "C" {
     #[wasm_bindgen(catch)]
     fn pb_sync_all(store: &JsValue) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
-    fn pb_sync_keys(store: &JsValue) -> Result<js_sys::Promise, JsValue>;
-    #[wasm_bindgen(catch)]
     fn pb_sync_mark(
         docs: &JsValue,
         marks: &JsValue,
         ids: &js_sys::Array,
         seqs: &js_sys::Array,
         revs: &js_sys::Array,
+        bs: &js_sys::Array,
     ) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn pb_marks_get(
+        store: &JsValue,
+        ids: &js_sys::Array,
+        bs: &js_sys::Array,
+    ) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn pb_marks_set(
+        store: &JsValue,
+        ids: &js_sys::Array,
+        bs: &js_sys::Array,
+        revs: &js_sys::Array,
+    ) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn pb_marks_all(store: &JsValue) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn pb_sync_changes(store: &JsValue, since: f64, limit: u32)
         -> Result<js_sys::Promise, JsValue>;
@@ -63,8 +78,6 @@ extern "C" {
     fn pb_sync_put_row(store: &JsValue, id: &str, tree: &str, seq: f64) -> Result<(), JsValue>;
     #[wasm_bindgen(catch)]
     fn pb_sync_add_row(store: &JsValue, id: &str, tree: &str, seq: f64) -> Result<(), JsValue>;
-    #[wasm_bindgen(catch)]
-    fn pb_sync_put_mark(marks: &JsValue, id: &str, rev: Option<String>) -> Result<(), JsValue>;
 }
 
 /// `sync_meta` keys.
@@ -194,11 +207,31 @@ impl IdbLocal {
         Ok(out)
     }
 
-    /// The applied marks of `ids` (deduplicated), from a `sync_applied` store.
+    /// The applied marks of `ids` (deduplicated), from a `sync_marks` store.
     async fn marks(marks: &JsValue, ids: &[&str]) -> Res<Marks> {
-        let keys: js_sys::Array = ids.iter().map(|id| JsValue::from_str(id)).collect();
-        let found: js_sys::Array = wait(pb_sync_rows(marks, &keys)).await?.unchecked_into();
-        Ok(marks_of(ids.iter().copied().zip(found.iter())))
+        let (keys, bs) = with_buckets(ids.iter().copied());
+        let found: js_sys::Array = wait(pb_marks_get(marks, &keys, &bs))
+            .await?
+            .unchecked_into();
+        Ok(ids
+            .iter()
+            .zip(found.iter())
+            .filter_map(|(id, rev)| Some((id.to_string(), rev.as_string()?)))
+            .collect())
+    }
+
+    /// Every applied mark of a `sync_marks` store.
+    async fn all_marks(marks: &JsValue) -> Res<Marks> {
+        let both: js_sys::Array = wait(pb_marks_all(marks)).await?.unchecked_into();
+        let (ids, revs): (js_sys::Array, js_sys::Array) =
+            (both.get(0).unchecked_into(), both.get(1).unchecked_into());
+        ids.iter()
+            .zip(revs.iter())
+            .map(|(id, rev)| match (id.as_string(), rev.as_string()) {
+                (Some(id), Some(rev)) => Ok((id, rev)),
+                _ => Err(format!("{SYNC_MARKS}: a mark that is not text")),
+            })
+            .collect()
     }
 
     async fn counter(meta: &JsValue) -> Res<f64> {
@@ -248,10 +281,10 @@ impl IdbLocal {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let tx = self.tx(&[SYNC_DOCS, SYNC_APPLIED], TransactionMode::Readonly)?;
+        let tx = self.tx(&[SYNC_DOCS, SYNC_MARKS], TransactionMode::Readonly)?;
         let ids = unique(ids);
         let rows = Self::rows(&Self::raw(&tx, SYNC_DOCS)?, &ids).await?;
-        let marks = Self::marks(&Self::raw(&tx, SYNC_APPLIED)?, &ids).await?;
+        let marks = Self::marks(&Self::raw(&tx, SYNC_MARKS)?, &ids).await?;
         Ok((rows, marks))
     }
 
@@ -273,7 +306,7 @@ impl IdbLocal {
             return Ok(Vec::new());
         }
         let stores: &[&str] = match with_marks {
-            true => &[SYNC_DOCS, SYNC_APPLIED],
+            true => &[SYNC_DOCS, SYNC_MARKS],
             false => &[SYNC_DOCS],
         };
         let tx = self.tx(stores, TransactionMode::Readonly)?;
@@ -284,7 +317,7 @@ impl IdbLocal {
         let marks = match with_marks {
             true => {
                 let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
-                Self::marks(&Self::raw(&tx, SYNC_APPLIED)?, &ids).await?
+                Self::marks(&Self::raw(&tx, SYNC_MARKS)?, &ids).await?
             }
             false => Marks::new(),
         };
@@ -292,15 +325,28 @@ impl IdbLocal {
     }
 }
 
-/// Applied marks from `sync_applied` rows (`undefined` where there is none).
-fn marks_of<'a>(rows: impl Iterator<Item = (&'a str, JsValue)>) -> Marks {
-    let field = JsValue::from_str(F_REV);
-    rows.filter(|(_, row)| row.is_object())
-        .filter_map(|(id, row)| {
-            let rev = js_sys::Reflect::get(&row, &field).ok()?;
-            Some((id.to_string(), rev.as_string()?))
-        })
-        .collect()
+/// The ids as a JS array, and beside it the mark bucket of each.
+fn with_buckets<'a>(ids: impl Iterator<Item = &'a str>) -> (js_sys::Array, js_sys::Array) {
+    let (keys, bs) = (js_sys::Array::new(), js_sys::Array::new());
+    for id in ids {
+        keys.push(&JsValue::from_str(id));
+        bs.push(&JsValue::from(bucket_of(id)));
+    }
+    (keys, bs)
+}
+
+/// Sets (`Some`) or removes (`None`) the applied marks of documents in a `sync_marks` store,
+/// inside the caller's transaction; each bucket touched is written once.
+pub(super) async fn set_marks<'a>(
+    store: &JsValue,
+    marks: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Res<()> {
+    let (marks, revs): (Vec<&str>, js_sys::Array) = marks
+        .into_iter()
+        .map(|(id, rev)| (id, rev.map_or(JsValue::UNDEFINED, JsValue::from_str)))
+        .unzip();
+    let (ids, bs) = with_buckets(marks.into_iter());
+    wait(pb_marks_set(store, &ids, &bs, &revs)).await.map(drop)
 }
 
 /// Each row of a `getAll` answer, read and made into a `T`.
@@ -476,13 +522,9 @@ impl Docs for IdbLocal {
     }
 
     async fn all_docs(&self) -> Res<Vec<(String, LocalDoc)>> {
-        let tx = self.tx(&[SYNC_DOCS, SYNC_APPLIED], TransactionMode::Readonly)?;
+        let tx = self.tx(&[SYNC_DOCS, SYNC_MARKS], TransactionMode::Readonly)?;
         let rows = wait(pb_sync_all(&Self::raw(&tx, SYNC_DOCS)?)).await?;
-        let marks: js_sys::Array = wait(pb_sync_all(&Self::raw(&tx, SYNC_APPLIED)?))
-            .await?
-            .unchecked_into();
-        let ids: Vec<String> = marks.iter().map(|m| row_id(&m)).collect::<Res<_>>()?;
-        let marks = marks_of(ids.iter().map(String::as_str).zip(marks.iter()));
+        let marks = Self::all_marks(&Self::raw(&tx, SYNC_MARKS)?).await?;
         let mut out = each_row(rows, |id, r| Ok((id.to_string(), r.doc(id, &marks)?)))?;
         // IndexedDB orders string keys by UTF-16 code units; ids are ordered as Rust strings.
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -490,11 +532,9 @@ impl Docs for IdbLocal {
     }
 
     async fn applied_ids(&self) -> Res<Vec<String>> {
-        let tx = self.tx(&[SYNC_APPLIED], TransactionMode::Readonly)?;
-        let keys: js_sys::Array = wait(pb_sync_keys(&Self::raw(&tx, SYNC_APPLIED)?))
-            .await?
-            .unchecked_into();
-        let mut ids: Vec<String> = keys.iter().filter_map(|k| k.as_string()).collect();
+        let tx = self.tx(&[SYNC_MARKS], TransactionMode::Readonly)?;
+        let marks = Self::all_marks(&Self::raw(&tx, SYNC_MARKS)?).await?;
+        let mut ids: Vec<String> = marks.into_keys().collect();
         // IndexedDB orders string keys by UTF-16 code units; ids are ordered as Rust strings.
         ids.sort();
         Ok(ids)
@@ -511,23 +551,20 @@ impl Docs for IdbLocal {
         if marks.is_empty() {
             return Ok(());
         }
-        let tx = self.tx(&[SYNC_DOCS, SYNC_APPLIED], TransactionMode::Readwrite)?;
-        let (ids, seqs, revs) = (
-            js_sys::Array::new(),
-            js_sys::Array::new(),
-            js_sys::Array::new(),
-        );
-        for (id, seq, rev) in marks {
-            ids.push(&JsValue::from_str(id));
+        let tx = self.tx(&[SYNC_DOCS, SYNC_MARKS], TransactionMode::Readwrite)?;
+        let (ids, bs) = with_buckets(marks.iter().map(|(id, _, _)| id.as_str()));
+        let (seqs, revs) = (js_sys::Array::new(), js_sys::Array::new());
+        for (_, seq, rev) in marks {
             seqs.push(&JsValue::from_f64(*seq as f64));
             revs.push(&JsValue::from_str(rev));
         }
         wait(pb_sync_mark(
             &Self::raw(&tx, SYNC_DOCS)?,
-            &Self::raw(&tx, SYNC_APPLIED)?,
+            &Self::raw(&tx, SYNC_MARKS)?,
             &ids,
             &seqs,
             &revs,
+            &bs,
         ))
         .await?;
         tx.commit().await.map_err(idb)
@@ -538,12 +575,12 @@ impl Docs for IdbLocal {
             return Ok(());
         }
         let tx = self.tx(
-            &[SYNC_DOCS, SYNC_APPLIED, SYNC_META],
+            &[SYNC_DOCS, SYNC_MARKS, SYNC_META],
             TransactionMode::Readwrite,
         )?;
         let (store, marks_store, meta) = (
             Self::raw(&tx, SYNC_DOCS)?,
-            Self::raw(&tx, SYNC_APPLIED)?,
+            Self::raw(&tx, SYNC_MARKS)?,
             Self::raw(&tx, SYNC_META)?,
         );
         let ids: Vec<&str> = docs.iter().map(|(id, _)| id.as_str()).collect();
@@ -552,6 +589,8 @@ impl Docs for IdbLocal {
         let mut seq = start;
         let mut rows = Self::rows(&store, &ids).await?;
         let mut marks = Self::marks(&marks_store, &ids).await?;
+        // The documents whose mark moves; their marks are written together at the end.
+        let mut moved: BTreeSet<&str> = BTreeSet::new();
         for (id, doc) in docs {
             let json = to_json(&doc.tree)?;
             let tree_changed = match rows.get(id) {
@@ -571,13 +610,17 @@ impl Docs for IdbLocal {
                 );
             }
             if marks.get(id) != doc.applied.as_ref() {
-                pb_sync_put_mark(&marks_store, id, doc.applied.clone()).map_err(js)?;
+                moved.insert(id);
                 match &doc.applied {
                     Some(rev) => marks.insert(id.clone(), rev.clone()),
                     None => marks.remove(id),
                 };
             }
         }
+        let moved = moved
+            .into_iter()
+            .map(|id| (id, marks.get(id).map(String::as_str)));
+        set_marks(&marks_store, moved).await?;
         if seq != start {
             pb_sync_put_meta(&meta, SEQ, &JsValue::from_f64(seq)).map_err(js)?;
         }

@@ -1,7 +1,7 @@
 //! The version-change transaction: applies the planned schema steps
 //! ([`migrate::plan`](crate::storage::migrate::plan)) one version at a time, including the
 //! data steps of old versions (schema 1 → 2: rows into buckets; 2 → 3: slimmer buckets;
-//! 4 → 5: applied marks apart from the revision trees),
+//! 4 → 5: applied marks apart from the revision trees; 5 → 6: applied marks into buckets),
 //! with the frozen row shapes of `src/js/idb_legacy.js`. Any error aborts the upgrade: the
 //! database stays at its old version, unchanged.
 
@@ -12,8 +12,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::persons::bucket_of;
+use super::sync_docs::set_marks;
 use crate::storage::migrate::names::{
-    F_APPLIED, F_BUCKET, F_ID, F_REV, PERSONS, SYNC_APPLIED, SYNC_DOCS, V2_PERSON_INDICES,
+    F_APPLIED, F_BUCKET, F_ID, F_REV, PERSONS, SYNC_APPLIED, SYNC_DOCS, SYNC_MARKS,
+    V2_PERSON_INDICES,
 };
 use crate::storage::migrate::{self, Change, Migration};
 use crate::storage::StoreError;
@@ -92,7 +94,10 @@ fn apply_now(
             .object_store(store)
             .and_then(|os| os.delete_index(index))
             .map_err(js),
-        Change::RewriteRows { .. } | Change::SlimPersonBuckets | Change::MoveAppliedMarks
+        Change::RewriteRows { .. }
+        | Change::SlimPersonBuckets
+        | Change::MoveAppliedMarks
+        | Change::BucketAppliedMarks
             if fresh =>
         {
             Ok(())
@@ -101,7 +106,8 @@ fn apply_now(
         Change::RewriteRows { .. }
         | Change::SlimPersonBuckets
         | Change::PersonsToBuckets
-        | Change::MoveAppliedMarks => return None,
+        | Change::MoveAppliedMarks
+        | Change::BucketAppliedMarks => return None,
     };
     Some(done)
 }
@@ -157,6 +163,21 @@ async fn apply_change(
                     .map_err(js)?;
                 docs.put(&row).map_err(js)?;
             }
+        }
+        Change::BucketAppliedMarks => {
+            let rows = all_rows(tx, SYNC_APPLIED).await?.1;
+            let field = JsValue::from_str(F_REV);
+            let mut marks: Vec<(String, String)> = Vec::with_capacity(rows.length() as usize);
+            for row in rows.iter() {
+                let id = pb_row_id(&row).ok_or("applied mark without id")?;
+                let rev = js_sys::Reflect::get(&row, &field).map_err(js)?;
+                marks.push((id, rev.as_string().ok_or("applied mark without revision")?));
+            }
+            let store: JsValue = tx.object_store(SYNC_MARKS).map_err(js)?.into();
+            let marks = marks
+                .iter()
+                .map(|(id, rev)| (id.as_str(), Some(rev.as_str())));
+            set_marks(&store, marks).await?;
         }
         _ => {}
     }

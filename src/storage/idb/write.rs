@@ -15,7 +15,7 @@ use super::{backend, rows, IdbStore};
 use crate::storage::crypto::SealedBodies;
 use crate::storage::crypto::{Keys, KEYRING_KEY};
 use crate::storage::migrate::names::{
-    APPOINTMENTS, F_KEY, IDX_PERSON, PERSONS, SETTINGS, SYNC_APPLIED, SYNC_DOCS, SYNC_META,
+    APPOINTMENTS, F_KEY, IDX_PERSON, PERSONS, SETTINGS, SYNC_DOCS, SYNC_MARKS, SYNC_META,
 };
 use crate::storage::records::{self, Origin, Stored, Unreadable};
 use crate::storage::{validate_doc, Collection, DocOp, Result, StoreError, WriteBatch};
@@ -37,7 +37,7 @@ pub(super) fn all_store_names() -> Vec<&'static str> {
 pub(super) fn stores_of(batch: &WriteBatch<'_>) -> Vec<&'static str> {
     if batch.clear_all {
         let mut v = all_store_names();
-        v.extend([SYNC_DOCS, SYNC_APPLIED, SYNC_META]);
+        v.extend([SYNC_DOCS, SYNC_MARKS, SYNC_META]);
         return v;
     }
     let mut v = Vec::new();

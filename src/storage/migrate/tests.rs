@@ -220,6 +220,23 @@ fn migration_v5_adds_the_applied_marks() {
     assert!(v4.clone().apply(&Change::MoveAppliedMarks).is_err());
 }
 
+/// Migration 5 → 6: the bucket store of applied marks (key path `b`, no index) replaces the
+/// store of one row per mark; packing the marks needs both stores; everything else stays.
+#[test]
+fn migration_v6_packs_the_applied_marks_into_buckets() {
+    let v5 = SchemaModel::build(&migrations()[..5]).unwrap();
+    let v6 = SchemaModel::build(&migrations()[..6]).unwrap();
+    assert_eq!(v6.stores[SYNC_MARKS].key_path, F_BUCKET);
+    assert!(v6.stores[SYNC_MARKS].indices.is_empty());
+    assert!(!v6.stores.contains_key(SYNC_APPLIED));
+    let (mut rest5, mut rest6) = (v5.clone(), v6.clone());
+    rest5.stores.remove(SYNC_APPLIED);
+    rest6.stores.remove(SYNC_MARKS);
+    assert_eq!(rest6, rest5);
+    assert!(v5.clone().apply(&Change::BucketAppliedMarks).is_err());
+    assert!(v6.clone().apply(&Change::BucketAppliedMarks).is_err());
+}
+
 /// Every index of the latest schema is used by a query of the stores (the rest were deleted).
 #[test]
 fn latest_schema_has_only_the_used_indices() {
