@@ -22,7 +22,7 @@
 //! clears the documents and the replication state (counter, logs) and keeps the instance id
 //! (the device's identity in batch claims; without logs the next sync is a full run).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use indexed_db_futures::database::Database;
 use indexed_db_futures::internals::SystemRepr;
@@ -588,9 +588,6 @@ impl Docs for IdbLocal {
         let start = Self::counter(&meta).await?;
         let mut seq = start;
         let mut rows = Self::rows(&store, &ids).await?;
-        let mut marks = Self::marks(&marks_store, &ids).await?;
-        // The documents whose mark moves; their marks are written together at the end.
-        let mut moved: BTreeSet<&str> = BTreeSet::new();
         for (id, doc) in docs {
             let json = to_json(&doc.tree)?;
             let tree_changed = match rows.get(id) {
@@ -609,18 +606,13 @@ impl Docs for IdbLocal {
                     },
                 );
             }
-            if marks.get(id) != doc.applied.as_ref() {
-                moved.insert(id);
-                match &doc.applied {
-                    Some(rev) => marks.insert(id.clone(), rev.clone()),
-                    None => marks.remove(id),
-                };
-            }
         }
-        let moved = moved
-            .into_iter()
-            .map(|id| (id, marks.get(id).map(String::as_str)));
-        set_marks(&marks_store, moved).await?;
+        // Every document's mark as given (a later entry of an id wins); only the buckets
+        // whose marks move are written.
+        let marks = docs
+            .iter()
+            .map(|(id, doc)| (id.as_str(), doc.applied.as_deref()));
+        set_marks(&marks_store, marks).await?;
         if seq != start {
             pb_sync_put_meta(&meta, SEQ, &JsValue::from_f64(seq)).map_err(js)?;
         }

@@ -19,8 +19,9 @@
 //!    `sync_merge::merge_person` (consent histories as a union, other fields one by one,
 //!    collisions keep CouchDB's winner and are listed for the "Konflikte" view), the
 //!    settings, templates and saved selections field by field too (a collision keeps the
-//!    winner's value, unlisted), send-log batches and outbox messages keep the winner. The settlement is a deterministic revision, so devices that
-//!    settle alike write the same one. Bodies older than [`HISTORY`] generations below
+//!    winner's value, unlisted), send-log batches and outbox messages keep the winner. The
+//!    settlement is a deterministic revision, so devices that settle alike write the same
+//!    one. Bodies older than [`HISTORY`] generations below
 //!    every leaf are dropped here too (compaction; the ids stay).
 //! 4. **Apply.** Steps 3 and 4 look only at the documents whose tree changed since the
 //!    last round: the document store's own feed (its sequence numbers) from a checkpoint,
